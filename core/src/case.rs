@@ -1,0 +1,313 @@
+//! Cases and what is recorded on them: the intake, the protected reporter, abuse details, safety
+//! checks, assessments, progress notes, support decisions and meetings.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::code_table::Code;
+use crate::ids::{
+    AssessmentId, CaseId, ChildId, MeetingId, NoteId, ReporterId, SafetyCheckId, SheetId, StaffId, SupportId,
+    UnitId,
+};
+use crate::person::Attachment;
+use crate::store::Record;
+use crate::time::{Date, Timestamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Open,
+    Closed,
+}
+
+/// 相談 or 虐待通告: an abuse report starts the 48-hour safety-check clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeKind {
+    Consultation,
+    AbuseReport,
+}
+
+/// 受付.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    pub kind: IntakeKind,
+    pub received_at: Timestamp,
+    /// 相談・通告経路 (code table `route`).
+    pub route: Code,
+    /// 相談種別 (code table `consultation_type`).
+    pub consultation_type: Code,
+    /// 主訴.
+    #[serde(default)]
+    pub chief_complaint: String,
+    /// 相談内容 / 通告内容.
+    #[serde(default)]
+    pub content: String,
+    pub received_by: StaffId,
+}
+
+/// 虐待内容.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbuseDetails {
+    /// Code table `abuse_type`; several per case.
+    pub types: Vec<Code>,
+    pub main_type: Option<Code>,
+    /// Code table `perpetrator`.
+    pub main_perpetrator: Option<Code>,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub injuries: Vec<Injury>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodySide {
+    Front,
+    Back,
+}
+
+/// A mark on the body map: position as fractions of the outline's width and height.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Injury {
+    pub side: BodySide,
+    pub x: f32,
+    pub y: f32,
+    pub size_cm: Option<f32>,
+    pub description: String,
+    #[serde(default)]
+    pub photo: Option<String>,
+}
+
+impl Eq for Injury {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosisKind {
+    /// 社会診断.
+    Social,
+    /// 心理診断.
+    Psychological,
+    /// 医学診断.
+    Medical,
+    /// 行動診断.
+    Behavioural,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub kind: DiagnosisKind,
+    pub at: Timestamp,
+    pub by: StaffId,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    pub at: Timestamp,
+    pub by: StaffId,
+    pub reason: String,
+}
+
+/// A case: one consultation or report about one child, in one unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub unit: UnitId,
+    /// `児-R7-00123`: per unit and fiscal year, never reused.
+    pub case_no: String,
+    pub child: ChildId,
+    pub status: CaseStatus,
+    pub intake: Intake,
+    #[serde(default)]
+    pub abuse: Option<AbuseDetails>,
+    /// 担当.
+    #[serde(default)]
+    pub assigned: Vec<StaffId>,
+    /// 閲覧制限: only these staff may see the case.
+    #[serde(default)]
+    pub restricted_to: Option<Vec<StaffId>>,
+    /// 児童福祉司意見.
+    #[serde(default)]
+    pub worker_opinion: String,
+    #[serde(default)]
+    pub diagnoses: Vec<Diagnosis>,
+    /// 判定.
+    #[serde(default)]
+    pub judgement: String,
+    /// 進行管理: the next review of an open case.
+    #[serde(default)]
+    pub next_review: Option<Date>,
+    /// Earlier cases about the same child.
+    #[serde(default)]
+    pub linked_cases: Vec<CaseId>,
+    #[serde(default)]
+    pub closure: Option<Closure>,
+    #[serde(default)]
+    pub reopened_at: Vec<Timestamp>,
+}
+
+impl Record for Case {
+    type Id = CaseId;
+    const SCHEMA: u16 = 1;
+}
+
+/// 通告者: who reported. Visible only to roles allowed `ViewReporter`, never on notices to guardians.
+/// Same numeric id as its case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub anonymous: bool,
+    #[serde(default)]
+    pub name: String,
+    /// 児童との関係・所属.
+    #[serde(default)]
+    pub relation: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl Record for Reporter {
+    type Id = ReporterId;
+    const SCHEMA: u16 = 1;
+    const SENSITIVE: bool = true;
+}
+
+/// 経過記録: append-only; a correction is a new revision with its reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub case: CaseId,
+    pub child: ChildId,
+    /// When it happened (not when it was typed).
+    pub at: Timestamp,
+    /// Code table `note_kind`.
+    pub kind: Code,
+    pub author: StaffId,
+    pub body: String,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Why this revision replaced the one before.
+    #[serde(default)]
+    pub correction: Option<String>,
+}
+
+impl Record for Note {
+    type Id = NoteId;
+    const SCHEMA: u16 = 1;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SafetyMethod {
+    /// 目視.
+    Sighted,
+    /// 面接.
+    Interview,
+    /// 関係機関による確認.
+    ByAgency,
+}
+
+/// 安全確認.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyCheck {
+    pub case: CaseId,
+    pub child: ChildId,
+    pub at: Timestamp,
+    pub by: Vec<StaffId>,
+    pub method: SafetyMethod,
+    /// The child was seen directly (by staff or by an agency asked to look): this is what closes
+    /// the 48-hour clock.
+    pub seen_directly: bool,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default)]
+    pub child_state: String,
+    #[serde(default)]
+    pub injuries: Vec<Injury>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+impl Record for SafetyCheck {
+    type Id = SafetyCheckId;
+    const SCHEMA: u16 = 1;
+}
+
+/// A filled assessment sheet. The result is computed from the answers by the sheet's rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub case: CaseId,
+    pub sheet: SheetId,
+    pub sheet_version: u32,
+    pub answers: BTreeMap<String, bool>,
+    pub result: String,
+    pub result_label: String,
+    pub at: Timestamp,
+    pub by: StaffId,
+}
+
+impl Record for Assessment {
+    type Id = AssessmentId;
+    const SCHEMA: u16 = 1;
+}
+
+/// 意見聴取等措置: the child's own views, heard before a protection or placement decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hearing {
+    pub at: Timestamp,
+    pub by: StaffId,
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub views: String,
+    /// Why the views could not be heard (age, state), if so.
+    #[serde(default)]
+    pub not_possible_reason: Option<String>,
+}
+
+/// 援助・措置: a support or placement decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Support {
+    pub case: CaseId,
+    /// Code table `support_kind`.
+    pub kind: Code,
+    pub decided_on: Date,
+    pub start: Option<Date>,
+    pub review_on: Option<Date>,
+    pub end: Option<Date>,
+    #[serde(default)]
+    pub facility: String,
+    #[serde(default)]
+    pub hearing: Option<Hearing>,
+    /// 措置決定通知書 issued on.
+    #[serde(default)]
+    pub notice_issued_on: Option<Date>,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl Record for Support {
+    type Id = SupportId;
+    const SCHEMA: u16 = 1;
+}
+
+/// 会議: intake meeting, case conference, regional council...
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    pub unit: UnitId,
+    /// Code table `meeting_kind`.
+    pub kind: Code,
+    pub at: Timestamp,
+    pub attendees: Vec<StaffId>,
+    #[serde(default)]
+    pub outside_attendees: Vec<String>,
+    pub cases: Vec<CaseId>,
+    #[serde(default)]
+    pub decisions: String,
+}
+
+impl Record for Meeting {
+    type Id = MeetingId;
+    const SCHEMA: u16 = 1;
+}

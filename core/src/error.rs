@@ -1,0 +1,76 @@
+//! The one error type of mamoru-core, named by what the caller can do about it.
+
+use std::fmt;
+
+/// What went wrong, in terms a front-end can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("not permitted: {action}")]
+    Forbidden { action: &'static str },
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("wrong login or password")]
+    BadCredentials,
+    #[error(
+        "{record} was changed by someone else: you edited revision {expected}, it is now at revision {found}"
+    )]
+    Conflict { record: String, expected: u64, found: u64 },
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{0}")]
+    Date(#[from] crate::time::DateError),
+    #[error("the data directory {path} is in use by another Mamoru process")]
+    AlreadyOpen { path: String },
+    #[error("{0}")]
+    Store(StoreError),
+    #[error("store integrity: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Invalid { field, reason: reason.into() }
+    }
+    pub(crate) fn invalid_code(table: &str, code: &str, why: &str) -> Self {
+        Error::Invalid { field: "code", reason: format!("{table} code {code:?}: {why}") }
+    }
+    pub(crate) fn not_found(what: &'static str, id: impl fmt::Display) -> Self {
+        Error::NotFound { what, id: id.to_string() }
+    }
+    pub(crate) fn store(context: &'static str, e: impl Into<redb::Error>) -> Self {
+        Error::Store(StoreError { context, source: e.into() })
+    }
+
+    /// The short code used in audit entries and API error bodies.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::Forbidden { .. } => "forbidden",
+            Error::Unauthenticated => "unauthenticated",
+            Error::BadCredentials => "bad_credentials",
+            Error::Conflict { .. } => "conflict",
+            Error::Invalid { .. } | Error::Date(_) => "invalid",
+            Error::AlreadyOpen { .. } => "already_open",
+            Error::Store(_) => "store",
+            Error::Corrupt(_) => "corrupt",
+        }
+    }
+}
+
+/// A failure of the storage engine, with what the store was doing.
+#[derive(Debug)]
+pub struct StoreError {
+    pub context: &'static str,
+    pub source: redb::Error,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store failure while {}: {}", self.context, self.source)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,33 @@
+//! mamoru-core: the domain of child-consultation case management (records, legal clocks, code
+//! tables, assessment sheets, Japanese dates and search), the redb store that never loses an edit,
+//! and the service layer that every front-end calls. No HTTP, terminal, SSH, encryption or CLI.
+
+pub mod assessment;
+pub mod audit;
+pub mod case;
+pub mod code_table;
+pub mod deadline;
+pub mod error;
+pub mod fixture;
+pub mod ids;
+pub mod person;
+pub mod protection;
+pub mod search;
+pub mod service;
+pub mod staff;
+pub mod store;
+pub mod time;
+pub mod wareki;
+
+pub use error::{Error, Result};
+
+/// Lower-case hex of some bytes (ids, tokens, hashes).
+#[must_use]
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+pub use service::{Actor, Service};

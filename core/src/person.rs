@@ -1,0 +1,234 @@
+//! Children, the adults around them, households and the agencies the office works with.
+
+use serde::{Deserialize, Serialize};
+
+use crate::code_table::Code;
+use crate::error::Error;
+use crate::ids::{AgencyId, ChildId, HouseholdId, PersonId, StaffId, UnitId};
+use crate::store::Record;
+use crate::time::{Date, Timestamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+    Unknown,
+}
+
+impl Sex {
+    /// Accepts `male`/`female`/`unknown`, `M`/`F`, and 男/女/不明.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.trim() {
+            "male" | "m" | "M" | "男" | "男性" => Ok(Sex::Male),
+            "female" | "f" | "F" | "女" | "女性" => Ok(Sex::Female),
+            "unknown" | "" | "不明" => Ok(Sex::Unknown),
+            _ => Err(Error::invalid("sex", "one of male, female, unknown (男, 女, 不明)")),
+        }
+    }
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Sex::Male => "男",
+            Sex::Female => "女",
+            Sex::Unknown => "不明",
+        }
+    }
+}
+
+/// A name in kanji (or as written) with its furigana.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonName {
+    pub family: String,
+    pub given: String,
+    pub family_kana: String,
+    pub given_kana: String,
+}
+
+impl PersonName {
+    /// Trims, refuses empty family names and furigana that is not kana.
+    pub fn new(family: &str, given: &str, family_kana: &str, given_kana: &str) -> Result<Self, Error> {
+        let family = family.trim();
+        if family.is_empty() {
+            return Err(Error::invalid("family_name", "required"));
+        }
+        for (field, kana) in [("family_name_kana", family_kana), ("given_name_kana", given_kana)] {
+            if !kana.chars().all(is_kana_or_space) {
+                return Err(Error::invalid(field, "furigana must be hiragana or katakana"));
+            }
+        }
+        if family_kana.trim().is_empty() {
+            return Err(Error::invalid("family_name_kana", "required"));
+        }
+        Ok(Self {
+            family: family.to_owned(),
+            given: given.trim().to_owned(),
+            family_kana: family_kana.trim().to_owned(),
+            given_kana: given_kana.trim().to_owned(),
+        })
+    }
+
+    #[must_use]
+    pub fn full(&self) -> String {
+        format!("{} {}", self.family, self.given).trim().to_owned()
+    }
+    #[must_use]
+    pub fn full_kana(&self) -> String {
+        format!("{} {}", self.family_kana, self.given_kana).trim().to_owned()
+    }
+}
+
+fn is_kana_or_space(c: char) -> bool {
+    c.is_whitespace()
+        || ('\u{3041}'..='\u{309F}').contains(&c)
+        || ('\u{30A0}'..='\u{30FF}').contains(&c)
+        || ('\u{FF65}'..='\u{FF9F}').contains(&c)
+}
+
+/// 対象児童. A child may be unborn (特定妊婦 cases): then `birth_date` is the expected date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Child {
+    pub name: PersonName,
+    pub birth_date: Option<Date>,
+    #[serde(default)]
+    pub unborn: bool,
+    pub sex: Sex,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// 所属: school, nursery.
+    #[serde(default)]
+    pub affiliation: String,
+    #[serde(default)]
+    pub nationality: String,
+    #[serde(default)]
+    pub disability_certificates: Vec<String>,
+    /// 宛名番号, when known.
+    #[serde(default)]
+    pub resident_no: Option<String>,
+    pub household: Option<HouseholdId>,
+    /// The unit that registered the child.
+    pub unit: UnitId,
+    /// Every unit holding a case on the child (kept by the service).
+    #[serde(default)]
+    pub units: Vec<UnitId>,
+    /// 閲覧制限: only these staff may see the child at all.
+    #[serde(default)]
+    pub restricted_to: Option<Vec<StaffId>>,
+    #[serde(default)]
+    pub photo: Option<Attachment>,
+}
+
+impl Record for Child {
+    type Id = ChildId;
+    const SCHEMA: u16 = 1;
+}
+
+/// An adult in a child's life: guardian, cohabitant, relative.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: PersonName,
+    pub birth_date: Option<Date>,
+    pub sex: Sex,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub employment: String,
+    #[serde(default)]
+    pub health: String,
+    pub unit: UnitId,
+}
+
+impl Record for Person {
+    type Id = PersonId;
+    const SCHEMA: u16 = 1;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum MemberRef {
+    Child(ChildId),
+    Person(PersonId),
+}
+
+/// One member of a household and how they stand to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub who: MemberRef,
+    /// 続柄 (code table `relation`): 実父, 実母, 継父, 祖母, きょうだい...
+    pub relation: Code,
+    /// 保護者.
+    #[serde(default)]
+    pub guardian: bool,
+    /// 親権者.
+    #[serde(default)]
+    pub custody: bool,
+    #[serde(default = "yes")]
+    pub cohabiting: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Household {
+    pub unit: UnitId,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// 生活保護 received.
+    #[serde(default)]
+    pub public_assistance: bool,
+    pub members: Vec<Member>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl Record for Household {
+    type Id = HouseholdId;
+    const SCHEMA: u16 = 1;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// 関係機関: a school, nursery, police station, hospital, health centre, welfare office...
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agency {
+    pub name: String,
+    /// Code table `agency_kind`.
+    pub kind: Code,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+impl Record for Agency {
+    type Id = AgencyId;
+    const SCHEMA: u16 = 1;
+}
+
+/// A stored file (photo, scan): content-addressed by its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub sha256: String,
+    pub mime: String,
+    pub size: u64,
+    pub taken_at: Option<Timestamp>,
+    #[serde(default)]
+    pub caption: String,
+}

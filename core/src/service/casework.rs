@@ -1,0 +1,571 @@
+//! Case work: opening a case from an intake, the reporter, notes, safety checks, assessments,
+//! protection steps, support decisions, meetings, closure, and the board of legal clocks. Every
+//! write that can move a clock recomputes the case's clocks in the same transaction.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Service;
+use super::access::{self, Actor};
+use crate::case::{
+    AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, Meeting, Note, Reporter, SafetyCheck,
+    Support,
+};
+use crate::deadline::{self, ClockStatus, Deadline};
+use crate::error::{Error, Result};
+use crate::ids::{
+    AssessmentId, CaseId, ChildId, MeetingId, NoteId, ProtectionId, RecordId, ReporterId, SafetyCheckId,
+    StaffId, SupportId, UnitId,
+};
+use crate::person::Child;
+use crate::protection::Protection;
+use crate::staff::{Action, Role, Staff, Unit};
+use crate::store::{Reader, Versioned, WriteTx};
+use crate::time::Timestamp;
+use crate::wareki;
+
+/// A case as opened at intake.
+#[derive(Clone, Debug)]
+pub struct NewCase {
+    pub unit: UnitId,
+    pub child: ChildId,
+    pub intake: Intake,
+    pub abuse: Option<AbuseDetails>,
+    pub reporter: Option<Reporter>,
+    pub assigned: Vec<StaffId>,
+}
+
+/// Everything the case page shows, from one snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseView {
+    pub case: Versioned<Case>,
+    pub clocks: Vec<BoardItem>,
+    pub safety_checks: Vec<Versioned<SafetyCheck>>,
+    pub protections: Vec<Versioned<Protection>>,
+    pub supports: Vec<Versioned<Support>>,
+    pub assessments: Vec<Versioned<Assessment>>,
+    pub notes: Vec<Versioned<Note>>,
+}
+
+/// One line of the board: a clock and how near it is.
+#[derive(Clone, Debug, Serialize)]
+pub struct BoardItem {
+    pub deadline: Deadline,
+    pub status: ClockStatus,
+    pub label: &'static str,
+    pub case_no: String,
+}
+
+fn load_links<T: crate::store::Record>(
+    r: &impl Reader,
+    rel: &str,
+    case: CaseId,
+) -> Result<Vec<Versioned<T>>> {
+    let mut out = Vec::new();
+    for id in r.links(rel, case.0, usize::MAX)? {
+        out.push(r.require::<T>(T::Id::from(id))?);
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// Recomputes and re-indexes a case's clocks (inside the caller's transaction).
+fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
+    let case = tx.require::<Case>(case_id)?;
+    let checks: Vec<SafetyCheck> =
+        load_links::<SafetyCheck>(tx, "case_check", case_id)?.into_iter().map(|v| v.body).collect();
+    let protections: Vec<(u64, Protection)> = load_links::<Protection>(tx, "case_protection", case_id)?
+        .into_iter()
+        .map(|v| (v.id, v.body))
+        .collect();
+    let supports: Vec<(u64, Support)> =
+        load_links::<Support>(tx, "case_support", case_id)?.into_iter().map(|v| (v.id, v.body)).collect();
+    let clocks = deadline::case_clocks(case_id, &case.body, &checks, &protections, &supports);
+    tx.set_case_clocks(case_id.0, &clocks)
+}
+
+/// Checks every code of a case against its table on the intake date.
+fn check_codes(tx: &impl Reader, intake: &Intake, abuse: Option<&AbuseDetails>) -> Result<()> {
+    let on = intake.received_at.jst_date();
+    Service::code_table(tx, "route")?.body.check(&intake.route, on)?;
+    Service::code_table(tx, "consultation_type")?.body.check(&intake.consultation_type, on)?;
+    if let Some(a) = abuse {
+        let types = Service::code_table(tx, "abuse_type")?;
+        for t in a.types.iter().chain(a.main_type.iter()) {
+            types.body.check(t, on)?;
+        }
+        if let Some(p) = &a.main_perpetrator {
+            Service::code_table(tx, "perpetrator")?.body.check(p, on)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> {
+    for s in staff {
+        let v = tx.require::<Staff>(*s)?;
+        if !v.body.units.contains(&unit) || v.body.disabled {
+            return Err(Error::invalid("assigned", format!("staff {s} is not active in the case's unit")));
+        }
+    }
+    Ok(())
+}
+
+impl Service {
+    /// Opens a case on a child from an intake: numbers it (`児-R7-00123`), stores the protected
+    /// reporter apart, links earlier cases of the child, and starts its clocks.
+    pub fn open_case(&self, actor: &Actor, new: NewCase) -> Result<Versioned<Case>> {
+        self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
+            let unit = tx.require::<Unit>(new.unit)?;
+            access::check_own_unit(actor, new.unit, Action::OpenCase)?;
+            let child = tx.require::<Child>(new.child)?;
+            access::check_read_child(tx, actor, &child.body, Action::OpenCase)?;
+            check_codes(tx, &new.intake, new.abuse.as_ref())?;
+            check_staff(tx, &new.assigned, new.unit)?;
+            if new.intake.received_at > tx.now.plus(300) {
+                return Err(Error::invalid("received_at", "is in the future"));
+            }
+            let fiscal_year = {
+                let d = new.intake.received_at.jst_date();
+                if d.month() >= 4 { d.year() } else { d.year() - 1 }
+            };
+            let n = tx.bump(&format!("case_no/{}/{fiscal_year}", new.unit.0))?;
+            let case_no =
+                format!("{}-{}-{n:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
+            let linked_cases: Vec<CaseId> =
+                tx.links("child_case", new.child.0, usize::MAX)?.into_iter().map(CaseId).collect();
+            let case = tx.insert(Case {
+                unit: new.unit,
+                case_no: case_no.clone(),
+                child: new.child,
+                status: CaseStatus::Open,
+                intake: new.intake,
+                abuse: new.abuse,
+                assigned: new.assigned,
+                restricted_to: None,
+                worker_opinion: String::new(),
+                diagnoses: Vec::new(),
+                judgement: String::new(),
+                next_review: None,
+                linked_cases,
+                closure: None,
+                reopened_at: Vec::new(),
+            })?;
+            tx.claim("case_no", &case_no, case.id)?;
+            tx.link("child_case", new.child.0, case.id)?;
+            if let Some(rep) = new.reporter {
+                tx.insert_at(ReporterId(case.id), rep)?;
+            }
+            if !child.body.units.contains(&new.unit) {
+                let mut body = child.body.clone();
+                body.units.push(new.unit);
+                tx.update(new.child, child.rev, body)?;
+            }
+            refresh_clocks(tx, CaseId(case.id))?;
+            Ok((case.clone(), case.id))
+        })
+    }
+
+    /// The case page.
+    pub fn case(&self, actor: &Actor, id: CaseId) -> Result<CaseView> {
+        let now = self.now();
+        self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
+            let case = r.require::<Case>(id)?;
+            access::check_read_case(r, actor, &case.body, Action::ReadCase)?;
+            let clocks = r
+                .case_clocks(id.0)?
+                .into_iter()
+                .map(|d| BoardItem {
+                    status: d.status(now),
+                    label: d.kind.label(),
+                    case_no: case.body.case_no.clone(),
+                    deadline: d,
+                })
+                .collect();
+            let mut notes = Vec::new();
+            for n in r.links("case_note", id.0, 50)? {
+                notes.push(r.require::<Note>(NoteId(n))?);
+            }
+            Ok((
+                CaseView {
+                    clocks,
+                    safety_checks: load_links(r, "case_check", id)?,
+                    protections: load_links(r, "case_protection", id)?,
+                    supports: load_links(r, "case_support", id)?,
+                    assessments: load_links(r, "case_assessment", id)?,
+                    notes,
+                    case,
+                },
+                None,
+            ))
+        })
+    }
+
+    /// Edits a case's working fields (assignment, abuse details, opinion, diagnoses, judgement,
+    /// review date) at the revision the editor started from. Status, number, unit, child and
+    /// restriction change only through their own calls.
+    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, mut body: Case) -> Result<Versioned<Case>> {
+        self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::EditCase)?;
+            check_codes(tx, &body.intake, body.abuse.as_ref())?;
+            check_staff(tx, &body.assigned, old.body.unit)?;
+            body.unit = old.body.unit;
+            body.case_no.clone_from(&old.body.case_no);
+            body.child = old.body.child;
+            body.status = old.body.status;
+            body.restricted_to.clone_from(&old.body.restricted_to);
+            body.closure.clone_from(&old.body.closure);
+            body.reopened_at.clone_from(&old.body.reopened_at);
+            body.linked_cases.clone_from(&old.body.linked_cases);
+            let v = tx.update(id, rev, body)?;
+            refresh_clocks(tx, id)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 終結.
+    pub fn close_case(&self, actor: &Actor, id: CaseId, rev: u64, reason: &str) -> Result<Versioned<Case>> {
+        let reason = reason.trim();
+        self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::CloseCase)?;
+            if reason.is_empty() {
+                return Err(Error::invalid("reason", "a closure needs a reason"));
+            }
+            if old.body.status == CaseStatus::Closed {
+                return Err(Error::invalid("status", "the case is already closed"));
+            }
+            let active =
+                load_links::<Protection>(tx, "case_protection", id)?.iter().any(|p| p.body.is_active());
+            if active {
+                return Err(Error::invalid("status", "end the temporary protection before closing the case"));
+            }
+            let mut body = old.body.clone();
+            body.status = CaseStatus::Closed;
+            body.closure = Some(Closure { at: tx.now, by: actor.staff, reason: reason.to_owned() });
+            let v = tx.update(id, rev, body)?;
+            refresh_clocks(tx, id)?;
+            Ok((v, id.0))
+        })
+    }
+
+    pub fn reopen_case(&self, actor: &Actor, id: CaseId, rev: u64) -> Result<Versioned<Case>> {
+        self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::CloseCase)?;
+            if old.body.status == CaseStatus::Open {
+                return Err(Error::invalid("status", "the case is open"));
+            }
+            let mut body = old.body.clone();
+            body.status = CaseStatus::Open;
+            body.reopened_at.push(tx.now);
+            let v = tx.update(id, rev, body)?;
+            refresh_clocks(tx, id)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 閲覧制限: names the only staff who may see the case (and the child), or lifts it. The
+    /// restricting supervisor is always kept on the list.
+    pub fn restrict_case(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        to: Option<Vec<StaffId>>,
+    ) -> Result<Versioned<Case>> {
+        self.write(actor, Action::RestrictCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::RestrictCase)?;
+            let to = to.map(|mut names| {
+                if !names.contains(&actor.staff) {
+                    names.push(actor.staff);
+                }
+                names
+            });
+            let mut body = old.body.clone();
+            body.restricted_to.clone_from(&to);
+            let v = tx.update(id, rev, body)?;
+            let child = tx.require::<Child>(old.body.child)?;
+            let mut cb = child.body.clone();
+            cb.restricted_to = to;
+            tx.update(old.body.child, child.rev, cb)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 通告者: only for roles allowed to see it.
+    pub fn reporter(&self, actor: &Actor, case: CaseId) -> Result<Option<Reporter>> {
+        self.read(actor, Action::ViewReporter, CaseId::KIND, Some(case.0), |r| {
+            let c = r.require::<Case>(case)?;
+            access::check_read_case(r, actor, &c.body, Action::ViewReporter)?;
+            Ok((r.get::<Reporter>(ReporterId(case.0))?.map(|v| v.body), None))
+        })
+    }
+
+    /// 経過記録: appended to the case; never changed except by `correct_note`.
+    pub fn add_note(&self, actor: &Actor, mut note: Note) -> Result<Versioned<Note>> {
+        self.write(actor, Action::AddNote, NoteId::KIND, None, |tx| {
+            let case = tx.require::<Case>(note.case)?;
+            access::check_write_case(actor, &case.body, Action::AddNote)?;
+            Service::code_table(tx, "note_kind")?.body.check(&note.kind, note.at.jst_date())?;
+            if note.body.trim().is_empty() && note.attachments.is_empty() {
+                return Err(Error::invalid("body", "a note needs text or an attachment"));
+            }
+            if note.at > tx.now.plus(300) {
+                return Err(Error::invalid("at", "is in the future"));
+            }
+            note.child = case.body.child;
+            note.author = actor.staff;
+            note.correction = None;
+            let v = tx.insert(note)?;
+            tx.link("case_note", v.body.case.0, v.id)?;
+            tx.link("child_note", v.body.child.0, v.id)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// A correction: a new revision with its reason; the earlier text stays in the history.
+    pub fn correct_note(
+        &self,
+        actor: &Actor,
+        id: NoteId,
+        rev: u64,
+        body: &str,
+        reason: &str,
+    ) -> Result<Versioned<Note>> {
+        self.write(actor, Action::AddNote, NoteId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Note>(id)?;
+            let case = tx.require::<Case>(old.body.case)?;
+            access::check_write_case(actor, &case.body, Action::AddNote)?;
+            if old.body.author != actor.staff && !matches!(actor.role, Role::Supervisor | Role::Head) {
+                return Err(Error::Forbidden { action: "correct another author's note" });
+            }
+            if reason.trim().is_empty() {
+                return Err(Error::invalid("reason", "a correction needs a reason"));
+            }
+            let mut new = old.body.clone();
+            body.clone_into(&mut new.body);
+            new.correction = Some(reason.trim().to_owned());
+            let v = tx.update(id, rev, new)?;
+            Ok((v, id.0))
+        })
+    }
+
+    pub fn note_history(&self, actor: &Actor, id: NoteId) -> Result<Vec<Versioned<Note>>> {
+        self.read(actor, Action::ReadCase, NoteId::KIND, Some(id.0), |r| {
+            let note = r.require::<Note>(id)?;
+            let case = r.require::<Case>(note.body.case)?;
+            access::check_read_case(r, actor, &case.body, Action::ReadCase)?;
+            Ok((r.history::<Note>(id)?, None))
+        })
+    }
+
+    /// 安全確認.
+    pub fn record_safety_check(
+        &self,
+        actor: &Actor,
+        mut check: SafetyCheck,
+    ) -> Result<Versioned<SafetyCheck>> {
+        self.write(actor, Action::RecordSafetyCheck, SafetyCheckId::KIND, None, |tx| {
+            let case = tx.require::<Case>(check.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordSafetyCheck)?;
+            if check.at > tx.now.plus(300) {
+                return Err(Error::invalid("at", "is in the future"));
+            }
+            if check.by.is_empty() {
+                check.by.push(actor.staff);
+            }
+            check.child = case.body.child;
+            let v = tx.insert(check)?;
+            tx.link("case_check", v.body.case.0, v.id)?;
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// Fills an assessment sheet; the result is computed here, never typed.
+    pub fn record_assessment(
+        &self,
+        actor: &Actor,
+        case_id: CaseId,
+        sheet_key: &str,
+        answers: BTreeMap<String, bool>,
+    ) -> Result<Versioned<Assessment>> {
+        self.write(actor, Action::RecordAssessment, AssessmentId::KIND, None, |tx| {
+            let case = tx.require::<Case>(case_id)?;
+            access::check_write_case(actor, &case.body, Action::RecordAssessment)?;
+            let sheet = Service::assessment_sheet(tx, sheet_key)?;
+            let (result, result_label) = sheet.body.evaluate(&answers)?;
+            let v = tx.insert(Assessment {
+                case: case_id,
+                sheet: crate::ids::SheetId(sheet.id),
+                sheet_version: sheet.body.version,
+                answers,
+                result,
+                result_label,
+                at: tx.now,
+                by: actor.staff,
+            })?;
+            tx.link("case_assessment", case_id.0, v.id)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// 一時保護の開始.
+    pub fn start_protection(&self, actor: &Actor, mut p: Protection) -> Result<Versioned<Protection>> {
+        self.write(actor, Action::RecordProtection, ProtectionId::KIND, None, |tx| {
+            let case = tx.require::<Case>(p.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordProtection)?;
+            if case.body.status == CaseStatus::Closed {
+                return Err(Error::invalid("case", "the case is closed"));
+            }
+            let active =
+                load_links::<Protection>(tx, "case_protection", p.case)?.iter().any(|x| x.body.is_active());
+            if active {
+                return Err(Error::invalid("case", "a temporary protection is already in force"));
+            }
+            if p.started_at > tx.now.plus(300) {
+                return Err(Error::invalid("started_at", "is in the future"));
+            }
+            p.child = case.body.child;
+            p.ended = None;
+            let v = tx.insert(p)?;
+            tx.link("case_protection", v.body.case.0, v.id)?;
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// Records a later step of a protection (hearing, warrant, extension, notice, end) as a new
+    /// revision of it.
+    pub fn update_protection(
+        &self,
+        actor: &Actor,
+        id: ProtectionId,
+        rev: u64,
+        mut p: Protection,
+    ) -> Result<Versioned<Protection>> {
+        self.write(actor, Action::RecordProtection, ProtectionId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Protection>(id)?;
+            let case = tx.require::<Case>(old.body.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordProtection)?;
+            p.case = old.body.case;
+            p.child = old.body.child;
+            p.started_at = old.body.started_at;
+            let mut previous = p.started_at.jst_date();
+            for e in &p.extensions {
+                if e.until <= previous {
+                    return Err(Error::invalid(
+                        "extensions",
+                        "each extension must end after the period before it",
+                    ));
+                }
+                previous = e.until;
+            }
+            if let Some(end) = &p.ended
+                && end.at < p.started_at
+            {
+                return Err(Error::invalid("ended", "cannot end before it started"));
+            }
+            let v = tx.update(id, rev, p)?;
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 援助・措置の決定.
+    pub fn record_support(&self, actor: &Actor, s: Support) -> Result<Versioned<Support>> {
+        self.write(actor, Action::RecordSupport, SupportId::KIND, None, |tx| {
+            let case = tx.require::<Case>(s.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordSupport)?;
+            Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
+            let v = tx.insert(s)?;
+            tx.link("case_support", v.body.case.0, v.id)?;
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    pub fn update_support(
+        &self,
+        actor: &Actor,
+        id: SupportId,
+        rev: u64,
+        mut s: Support,
+    ) -> Result<Versioned<Support>> {
+        self.write(actor, Action::RecordSupport, SupportId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Support>(id)?;
+            let case = tx.require::<Case>(old.body.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordSupport)?;
+            s.case = old.body.case;
+            Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
+            let v = tx.update(id, rev, s)?;
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 会議: all the cases it discusses must be the actor's unit's.
+    pub fn record_meeting(&self, actor: &Actor, m: Meeting) -> Result<Versioned<Meeting>> {
+        self.write(actor, Action::RecordMeeting, MeetingId::KIND, None, |tx| {
+            access::check_own_unit(actor, m.unit, Action::RecordMeeting)?;
+            Service::code_table(tx, "meeting_kind")?.body.check(&m.kind, m.at.jst_date())?;
+            for c in &m.cases {
+                let case = tx.require::<Case>(*c)?;
+                access::check_write_case(actor, &case.body, Action::RecordMeeting)?;
+            }
+            let v = tx.insert(m)?;
+            for c in &v.body.cases {
+                tx.link("case_meeting", c.0, v.id)?;
+            }
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// What is due or overdue for a unit (or one worker, if given) at `now`: every clock due
+    /// before the end of its warning window, soonest first, without restricted cases the actor
+    /// may not see.
+    pub fn board(&self, actor: &Actor, unit: UnitId, worker: Option<StaffId>) -> Result<Vec<BoardItem>> {
+        let now = self.now();
+        self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
+            r.require::<Unit>(unit)?;
+            if !access::readable_units(r, actor)?.contains(&unit) {
+                return Err(Error::Forbidden { action: Action::ReadBoard.as_str() });
+            }
+            let scope = worker.map_or_else(|| format!("u{}", unit.0), |w| format!("w{}", w.0));
+            let mut out = Vec::new();
+            let mut cases: BTreeMap<u64, Option<Versioned<Case>>> = BTreeMap::new();
+            for (due, case, kind, subject) in r.clocks_due(&scope, now.plus(deadline::max_warning()))? {
+                let Some(kind) = deadline::ClockKind::parse(&kind) else { continue };
+                if let std::collections::btree_map::Entry::Vacant(slot) = cases.entry(case) {
+                    let c = r.require::<Case>(CaseId(case))?;
+                    let visible = c.body.unit == unit && access::can_read_case(r, actor, &c.body)?;
+                    slot.insert(visible.then_some(c));
+                }
+                let Some(Some(c)) = cases.get(&case) else { continue };
+                let d = Deadline {
+                    case: CaseId(case),
+                    unit: c.body.unit,
+                    workers: c.body.assigned.clone(),
+                    kind,
+                    subject,
+                    due: Timestamp(due),
+                };
+                let status = d.status(now);
+                if status != ClockStatus::Ok {
+                    out.push(BoardItem {
+                        status,
+                        label: kind.label(),
+                        case_no: c.body.case_no.clone(),
+                        deadline: d,
+                    });
+                }
+            }
+            let n = out.len();
+            Ok((out, Some(format!("{n} clocks"))))
+        })
+    }
+}

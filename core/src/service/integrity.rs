@@ -1,0 +1,90 @@
+//! `mamoru check`: counts every kind of record and looks for what should never be: a case
+//! without its child, a note without its case, a gap in the change log, a broken audit chain.
+
+use super::Service;
+use crate::audit::{self, Verdict};
+use crate::case::{Case, Note};
+use crate::error::Result;
+use crate::ids::{CaseId, ChildId, RecordId};
+use crate::person::Child;
+use crate::store::Reader;
+
+/// Every record kind, in the order `check` prints them.
+pub const KINDS: [&str; 17] = [
+    crate::ids::UnitId::KIND,
+    crate::ids::StaffId::KIND,
+    crate::ids::CredentialId::KIND,
+    crate::ids::ChildId::KIND,
+    crate::ids::PersonId::KIND,
+    crate::ids::HouseholdId::KIND,
+    crate::ids::AgencyId::KIND,
+    crate::ids::CaseId::KIND,
+    crate::ids::ReporterId::KIND,
+    crate::ids::NoteId::KIND,
+    crate::ids::SafetyCheckId::KIND,
+    crate::ids::AssessmentId::KIND,
+    crate::ids::ProtectionId::KIND,
+    crate::ids::SupportId::KIND,
+    crate::ids::MeetingId::KIND,
+    crate::ids::CodeTableId::KIND,
+    crate::ids::SheetId::KIND,
+];
+
+#[derive(Debug, Default)]
+pub struct IntegrityReport {
+    pub counts: Vec<(String, u64)>,
+    pub problems: Vec<String>,
+}
+
+impl Service {
+    pub fn check(&self) -> Result<IntegrityReport> {
+        let r = self.store.read()?;
+        let mut report = IntegrityReport::default();
+        for kind in KINDS {
+            report.counts.push((kind.to_owned(), r.count(kind)?));
+        }
+        for case in r.all::<Case>()? {
+            if r.get::<Child>(case.body.child)?.is_none() {
+                report.problems.push(format!("case {} names missing child {}", case.id, case.body.child));
+            }
+            if !r.links("child_case", case.body.child.0, usize::MAX)?.contains(&case.id) {
+                report
+                    .problems
+                    .push(format!("case {} is not linked from child {}", case.id, case.body.child));
+            }
+        }
+        for note in r.all::<Note>()? {
+            if r.get::<Case>(note.body.case)?.is_none() {
+                report.problems.push(format!("note {} names missing case {}", note.id, note.body.case));
+            }
+        }
+        for child in r.all::<Child>()? {
+            for c in r.links("child_case", child.id, usize::MAX)? {
+                if r.get::<Case>(CaseId(c))?.is_none_or(|x| x.body.child != ChildId(child.id)) {
+                    report
+                        .problems
+                        .push(format!("child {} links to case {c}, which is not theirs", child.id));
+                }
+            }
+        }
+        let mut expected = 1;
+        loop {
+            let batch = r.changes_after(expected - 1, 4096)?;
+            if batch.is_empty() {
+                break;
+            }
+            for c in batch {
+                if c.seq != expected {
+                    report.problems.push(format!("change log jumps from {} to {}", expected - 1, c.seq));
+                }
+                expected = c.seq + 1;
+            }
+        }
+        report.counts.push(("change".to_owned(), expected - 1));
+        report.counts.push(("audit".to_owned(), r.audit_len()?));
+        if let Verdict::Broken { seq, reason } = audit::verify(&r)? {
+            report.problems.push(format!("audit entry {seq}: {reason}"));
+        }
+        Ok(report)
+    }
+}

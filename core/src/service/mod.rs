@@ -1,0 +1,508 @@
+//! The service layer: the only API the front-ends call. Every method names one `Action`, checks the
+//! actor's role and scope (unit, 閲覧制限), does its work in one store transaction and appends one
+//! audit entry, whatever the outcome. No HTTP, no terminal, no file formats here.
+
+mod access;
+mod casework;
+mod integrity;
+mod people;
+mod sessions;
+
+use std::sync::{Arc, Mutex};
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+pub use access::Actor;
+pub use casework::{BoardItem, CaseView, NewCase};
+pub use integrity::{IntegrityReport, KINDS};
+pub use people::{ChildSummary, ChildView, NewChild};
+pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo};
+
+use crate::assessment::{self, AssessmentSheet};
+use crate::audit::{self, AuditEntry, Verdict};
+use crate::code_table::{self, CodeTable};
+use crate::error::{Error, Result};
+use crate::ids::{CodeTableId, CredentialId, RecordId, StaffId, UnitId};
+use crate::staff::{Action, Credential, Login, Password, Role, Staff, Unit, UnitKind};
+use crate::store::{ReadTx, Reader, Store, Versioned, WriteTx};
+use crate::time::{Clock, Timestamp};
+
+/// The service over one open store.
+pub struct Service {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    sessions: sessions::Sessions,
+    /// The open import transaction, if the thread that opened it is importing.
+    batch: Mutex<Option<Batch>>,
+}
+
+struct Batch {
+    thread: std::thread::ThreadId,
+    tx: WriteTx,
+    failed: bool,
+    writes: u64,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+/// A new staff member as an administrator enters it.
+#[derive(Clone, Debug)]
+pub struct NewStaff {
+    pub login: Login,
+    pub display_name: String,
+    pub role: Role,
+    pub units: Vec<UnitId>,
+}
+
+/// Hashes a password with Argon2id and a fresh salt.
+pub fn hash_password(password: &Password) -> Result<String> {
+    Argon2::default()
+        .hash_password(password.expose().as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Corrupt(format!("password hashing failed: {e}")))
+}
+
+fn password_matches(hash: &str, password: &Password) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|h| Argon2::default().verify_password(password.expose().as_bytes(), &h).is_ok())
+}
+
+/// A hash that never matches, verified when the login is unknown so that an unknown login takes
+/// as long as a wrong password.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y2x3eU8xS0pMV1ZzR2x1eW4zUHRlQQ";
+
+impl Service {
+    #[must_use]
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, sessions: sessions::Sessions::default(), batch: Mutex::new(None) }
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Sets up a new store: the two organisation units, the code tables, the assessment sheet and
+    /// the first administrator. Run once, by `mamoru init`.
+    pub fn bootstrap(&self, admin: &Login, display_name: &str, password: &Password) -> Result<StaffId> {
+        let hash = hash_password(password)?;
+        let mut tx = self.store.begin_write(self.now(), 0, None)?;
+        if !tx.all::<Staff>()?.is_empty() {
+            return Err(Error::invalid("data", "this store is already set up"));
+        }
+        let centre = tx.insert(Unit {
+            name: "児童相談所".into(),
+            kind: UnitKind::ChildGuidanceCentre,
+            case_prefix: "児".into(),
+            may_read_units: Vec::new(),
+        })?;
+        let municipal = tx.insert(Unit {
+            name: "こども家庭センター".into(),
+            kind: UnitKind::Municipal,
+            case_prefix: "市".into(),
+            may_read_units: Vec::new(),
+        })?;
+        for table in code_table::seed() {
+            let key = table.key.clone();
+            let v = tx.insert(table)?;
+            tx.claim("code_table", &key, v.id)?;
+        }
+        let sheet = tx.insert(assessment::protection_sheet())?;
+        tx.claim("assessment_sheet", "protection_decision", sheet.id)?;
+        let staff = tx.insert(Staff {
+            login: admin.clone(),
+            display_name: display_name.to_owned(),
+            role: Role::Admin,
+            units: vec![UnitId(centre.id), UnitId(municipal.id)],
+            disabled: false,
+            console_keys: Vec::new(),
+        })?;
+        tx.claim("login", admin.as_str(), staff.id)?;
+        tx.insert_at(CredentialId(staff.id), Credential { password_hash: hash })?;
+        let mut entry = AuditEntry::new(self.now(), 0, None, "bootstrap").on(StaffId::KIND, staff.id);
+        entry.detail = Some("store initialised".into());
+        tx.append_audit(entry)?;
+        tx.commit()?;
+        Ok(StaffId(staff.id))
+    }
+
+    /// Checks a login and password; the audit log records the attempt either way. Unknown logins
+    /// and wrong passwords give the same error, after the same work.
+    pub fn authenticate(&self, login: &str, password: &Password, device: Option<String>) -> Result<Actor> {
+        let found = {
+            let r = self.store.read()?;
+            match r.unique("login", login)? {
+                Some(id) => {
+                    let staff = r.get::<Staff>(StaffId(id))?;
+                    let cred = r.get::<Credential>(CredentialId(id))?;
+                    staff.zip(cred)
+                }
+                None => None,
+            }
+        };
+        let (actor, result) = match found {
+            Some((staff, cred)) if password_matches(&cred.body.password_hash, password) => {
+                if staff.body.disabled {
+                    (None, Err(Error::BadCredentials))
+                } else {
+                    let actor = Actor::from_staff(&staff, device.clone());
+                    (Some(staff.id), Ok(actor))
+                }
+            }
+            Some((staff, _)) => (Some(staff.id), Err(Error::BadCredentials)),
+            None => {
+                let _ = password_matches(DUMMY_HASH, password);
+                (None, Err(Error::BadCredentials))
+            }
+        };
+        let mut entry = AuditEntry::new(self.now(), actor.unwrap_or(0), device, "sign_in");
+        if let Some(id) = actor {
+            entry = entry.on(StaffId::KIND, id);
+        }
+        if let Err(e) = &result {
+            e.code().clone_into(&mut entry.result);
+        }
+        self.append_audit(entry)?;
+        result
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> Result<()> {
+        if let Some(mut batch) = self.take_batch() {
+            let result = batch.tx.append_audit(entry);
+            *self.lock_batch() = Some(batch);
+            return result;
+        }
+        let mut tx = self.store.begin_write(entry.at, entry.actor, entry.device.clone())?;
+        tx.append_audit(entry)?;
+        tx.commit()
+    }
+
+    /// Runs a write for `actor` as `action`: role check, one transaction, one audit entry. `f`
+    /// returns its result and the id of the record it touched, for the audit entry.
+    fn write<R>(
+        &self,
+        actor: &Actor,
+        action: Action,
+        kind: &'static str,
+        target: Option<u64>,
+        f: impl FnOnce(&mut WriteTx) -> Result<(R, u64)>,
+    ) -> Result<R> {
+        let now = self.now();
+        let mut entry = AuditEntry::new(now, actor.staff.0, actor.device.clone(), action.as_str());
+        if let Some(id) = target {
+            entry = entry.on(kind, id);
+        }
+        if !actor.role.may(action) {
+            let e = Error::Forbidden { action: action.as_str() };
+            e.code().clone_into(&mut entry.result);
+            self.append_audit(entry)?;
+            return Err(e);
+        }
+        if let Some(mut batch) = self.take_batch() {
+            let outcome = f(&mut batch.tx);
+            let result = match outcome {
+                Ok((value, id)) => batch.tx.append_audit(entry.on(kind, id)).map(|()| value),
+                Err(e) => Err(e),
+            };
+            batch.failed |= result.is_err();
+            batch.writes += 1;
+            *self.lock_batch() = Some(batch);
+            return result;
+        }
+        let outcome = self.store.begin_write(now, actor.staff.0, actor.device.clone()).and_then(|mut tx| {
+            let (value, id) = f(&mut tx)?;
+            Ok((tx, value, id))
+        });
+        match outcome {
+            Ok((mut tx, value, id)) => {
+                tx.append_audit(entry.on(kind, id))?;
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                e.code().clone_into(&mut entry.result);
+                if let Error::Conflict { found, .. } = &e {
+                    entry.detail = Some(format!("stale edit; current revision {found}"));
+                }
+                self.append_audit(entry)?;
+                Err(e)
+            }
+        }
+    }
+
+    fn lock_batch(&self) -> std::sync::MutexGuard<'_, Option<Batch>> {
+        self.batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The import transaction, if this thread holds one.
+    fn take_batch(&self) -> Option<Batch> {
+        let mut guard = self.lock_batch();
+        if guard.as_ref().is_some_and(|b| b.thread == std::thread::current().id()) {
+            guard.take()
+        } else {
+            None
+        }
+    }
+
+    /// Runs `f` as one import: every service write it makes (with the same rules and checks as
+    /// ever) goes into a single transaction that commits only if all of them succeeded. Bad
+    /// input anywhere changes nothing. For migration, fixtures and the reference store.
+    pub fn import<R>(&self, actor: &Actor, f: impl FnOnce(&Service) -> Result<R>) -> Result<R> {
+        let now = self.now();
+        let mut entry = AuditEntry::new(now, actor.staff.0, actor.device.clone(), Action::Import.as_str());
+        if !actor.role.may(Action::Import) {
+            let e = Error::Forbidden { action: Action::Import.as_str() };
+            e.code().clone_into(&mut entry.result);
+            self.append_audit(entry)?;
+            return Err(e);
+        }
+        let tx = self.store.begin_write(now, actor.staff.0, actor.device.clone())?;
+        *self.lock_batch() =
+            Some(Batch { thread: std::thread::current().id(), tx, failed: false, writes: 0 });
+        let result = f(self);
+        let batch = self.lock_batch().take();
+        let Some(mut batch) = batch else {
+            return Err(Error::Corrupt("import transaction lost".into()));
+        };
+        match result {
+            Ok(value) if !batch.failed => {
+                entry.detail = Some(format!("{} writes", batch.writes));
+                batch.tx.append_audit(entry)?;
+                batch.tx.commit()?;
+                Ok(value)
+            }
+            Ok(_) => {
+                drop(batch);
+                entry.result = "invalid".into();
+                self.append_audit(entry)?;
+                Err(Error::invalid("import", "a write in the import failed; nothing was imported"))
+            }
+            Err(e) => {
+                drop(batch);
+                e.code().clone_into(&mut entry.result);
+                self.append_audit(entry)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a read for `actor` as `action` on a consistent snapshot, then records it in the audit
+    /// log. The data is returned only once the audit entry is durable.
+    fn read<R>(
+        &self,
+        actor: &Actor,
+        action: Action,
+        kind: &'static str,
+        target: Option<u64>,
+        f: impl FnOnce(&ReadTx) -> Result<(R, Option<String>)>,
+    ) -> Result<R> {
+        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), action.as_str());
+        if let Some(id) = target {
+            entry = entry.on(kind, id);
+        }
+        let outcome = if actor.role.may(action) {
+            self.store.read().and_then(|r| f(&r))
+        } else {
+            Err(Error::Forbidden { action: action.as_str() })
+        };
+        match outcome {
+            Ok((value, detail)) => {
+                entry.detail = detail;
+                self.append_audit(entry)?;
+                Ok(value)
+            }
+            Err(e) => {
+                e.code().clone_into(&mut entry.result);
+                self.append_audit(entry)?;
+                Err(e)
+            }
+        }
+    }
+
+    // ---- staff and units -------------------------------------------------------------------
+
+    pub fn units(&self) -> Result<Vec<Versioned<Unit>>> {
+        self.store.read()?.all::<Unit>()
+    }
+
+    /// Sets which other units a unit's staff may read (a policy setting).
+    pub fn set_unit_policy(&self, actor: &Actor, unit: UnitId, may_read: Vec<UnitId>) -> Result<()> {
+        self.write(actor, Action::ManageStaff, UnitId::KIND, Some(unit.0), |tx| {
+            let u = tx.require::<Unit>(unit)?;
+            let mut body = u.body.clone();
+            body.may_read_units = may_read;
+            tx.update(unit, u.rev, body)?;
+            Ok(((), unit.0))
+        })
+    }
+
+    pub fn add_staff(&self, actor: &Actor, new: NewStaff, password: &Password) -> Result<StaffId> {
+        let hash = hash_password(password)?;
+        self.write(actor, Action::ManageStaff, StaffId::KIND, None, |tx| {
+            if new.units.is_empty() {
+                return Err(Error::invalid("units", "at least one unit"));
+            }
+            for u in &new.units {
+                tx.require::<Unit>(*u)?;
+            }
+            if tx.unique("login", new.login.as_str())?.is_some() {
+                return Err(Error::invalid("login", format!("{} is already taken", new.login)));
+            }
+            let v = tx.insert(Staff {
+                login: new.login.clone(),
+                display_name: new.display_name.trim().to_owned(),
+                role: new.role,
+                units: new.units,
+                disabled: false,
+                console_keys: Vec::new(),
+            })?;
+            tx.claim("login", new.login.as_str(), v.id)?;
+            tx.insert_at(CredentialId(v.id), Credential { password_hash: hash })?;
+            Ok((StaffId(v.id), v.id))
+        })
+    }
+
+    pub fn list_staff(&self, actor: &Actor) -> Result<Vec<Versioned<Staff>>> {
+        self.read(actor, Action::ManageStaff, StaffId::KIND, None, |r| {
+            let all = r.all::<Staff>()?;
+            let n = all.len();
+            Ok((all, Some(format!("{n} staff"))))
+        })
+    }
+
+    fn staff_by_login(tx: &impl Reader, login: &str) -> Result<Versioned<Staff>> {
+        let id = tx.unique("login", login)?.ok_or_else(|| Error::not_found("staff", login))?;
+        tx.require::<Staff>(StaffId(id))
+    }
+
+    pub fn set_staff_disabled(&self, actor: &Actor, login: &str, disabled: bool) -> Result<()> {
+        let target = self.store.read()?.unique("login", login)?;
+        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
+            let s = Self::staff_by_login(tx, login)?;
+            if s.id == actor.staff.0 && disabled {
+                return Err(Error::invalid("login", "you cannot disable your own account"));
+            }
+            let mut body = s.body.clone();
+            body.disabled = disabled;
+            tx.update(StaffId(s.id), s.rev, body)?;
+            Ok(((), s.id))
+        })?;
+        if disabled && let Some(id) = target {
+            self.sessions.end_staff(StaffId(id));
+        }
+        Ok(())
+    }
+
+    pub fn set_password(&self, actor: &Actor, login: &str, password: &Password) -> Result<()> {
+        let hash = hash_password(password)?;
+        let target = self.store.read()?.unique("login", login)?;
+        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
+            let s = Self::staff_by_login(tx, login)?;
+            let cred = tx.require::<Credential>(CredentialId(s.id))?;
+            tx.update(CredentialId(s.id), cred.rev, Credential { password_hash: hash })?;
+            Ok(((), s.id))
+        })
+    }
+
+    /// Adds an OpenSSH public key to a staff member's console keys.
+    pub fn add_console_key(&self, actor: &Actor, login: &str, key: &str) -> Result<()> {
+        let key = key.trim();
+        let mut parts = key.split_whitespace();
+        let (Some(algo), Some(data)) = (parts.next(), parts.next()) else {
+            return Err(Error::invalid(
+                "key",
+                "expected an OpenSSH public key line: 'ssh-ed25519 AAAA... comment'",
+            ));
+        };
+        if !matches!(
+            algo,
+            "ssh-ed25519" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521"
+        ) || data.len() < 16
+        {
+            return Err(Error::invalid("key", "only Ed25519 and ECDSA keys are accepted"));
+        }
+        let target = self.store.read()?.unique("login", login)?;
+        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
+            let s = Self::staff_by_login(tx, login)?;
+            let mut body = s.body.clone();
+            if !body.console_keys.iter().any(|k| k.split_whitespace().nth(1) == Some(data)) {
+                body.console_keys.push(key.to_owned());
+            }
+            tx.update(StaffId(s.id), s.rev, body)?;
+            Ok(((), s.id))
+        })
+    }
+
+    // ---- code tables -----------------------------------------------------------------------
+
+    pub fn code_tables(&self) -> Result<Vec<Versioned<CodeTable>>> {
+        self.store.read()?.all::<CodeTable>()
+    }
+
+    pub fn code_table(reader: &impl Reader, key: &str) -> Result<Versioned<CodeTable>> {
+        let id = reader.unique("code_table", key)?.ok_or_else(|| Error::not_found("code table", key))?;
+        reader.require::<CodeTable>(CodeTableId(id))
+    }
+
+    /// Replaces a code table (at the revision the administrator edited). A code in use may be
+    /// ended with `valid_until`, never removed.
+    pub fn edit_code_table(&self, actor: &Actor, key: &str, rev: u64, table: CodeTable) -> Result<()> {
+        let target = self.store.read()?.unique("code_table", key)?;
+        self.write(actor, Action::EditCodeTables, CodeTableId::KIND, target, |tx| {
+            let current = Self::code_table(tx, key)?;
+            if table.key != key {
+                return Err(Error::invalid("key", "a table's key cannot change"));
+            }
+            for old in &current.body.entries {
+                if !table.entries.iter().any(|e| e.code == old.code) {
+                    return Err(Error::invalid(
+                        "entries",
+                        format!("code {} cannot be removed; end it with valid_until instead", old.code),
+                    ));
+                }
+            }
+            tx.update(CodeTableId(current.id), rev, table)?;
+            Ok(((), current.id))
+        })
+    }
+
+    pub fn assessment_sheet(reader: &impl Reader, key: &str) -> Result<Versioned<AssessmentSheet>> {
+        let id = reader
+            .unique("assessment_sheet", key)?
+            .ok_or_else(|| Error::not_found("assessment sheet", key))?;
+        reader.require::<AssessmentSheet>(crate::ids::SheetId(id))
+    }
+
+    // ---- audit and integrity ---------------------------------------------------------------
+
+    /// Verifies the audit chain. For `mamoru audit verify`, run by whoever holds the data
+    /// directory; not an action of a signed-in user.
+    pub fn verify_audit(&self) -> Result<Verdict> {
+        audit::verify(&self.store.read()?)
+    }
+
+    /// Reads audit entries (supervisors, the head and administrators).
+    pub fn audit_log(&self, actor: &Actor, from: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.read(actor, Action::ReadAudit, "audit", None, |r| {
+            let entries = r
+                .audit_entries(from, limit)?
+                .into_iter()
+                .map(|(_, b)| AuditEntry::decode(&b))
+                .collect::<Result<Vec<_>>>()?;
+            let n = entries.len();
+            Ok((entries, Some(format!("{n} entries"))))
+        })
+    }
+}

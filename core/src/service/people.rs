@@ -1,0 +1,304 @@
+//! Children, households, the adults around them; search and the duplicate check (名寄せ).
+
+use serde::Serialize;
+
+use super::Service;
+use super::access::{self, Actor};
+use crate::case::{Case, Note};
+use crate::code_table::Code;
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
+use crate::person::{Child, Household, MemberRef, Person, PersonName, Sex};
+use crate::search;
+use crate::staff::{Action, Unit};
+use crate::store::{Reader, Versioned, WriteTx};
+use crate::time::Date;
+use crate::wareki;
+
+/// A child as registered at intake.
+#[derive(Clone, Debug)]
+pub struct NewChild {
+    pub unit: UnitId,
+    pub name: PersonName,
+    pub birth_date: Option<Date>,
+    pub unborn: bool,
+    pub sex: Sex,
+    pub address: String,
+    pub phones: Vec<String>,
+    pub affiliation: String,
+}
+
+/// One line of a search result or duplicate list.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ChildSummary {
+    pub id: ChildId,
+    pub name: String,
+    pub kana: String,
+    pub birth_date: Option<Date>,
+    pub birth_date_wareki: Option<String>,
+    pub sex: Sex,
+}
+
+impl ChildSummary {
+    fn of(v: &Versioned<Child>) -> Self {
+        Self {
+            id: ChildId(v.id),
+            name: v.body.name.full(),
+            kana: v.body.name.full_kana(),
+            birth_date: v.body.birth_date,
+            birth_date_wareki: v.body.birth_date.map(wareki::format),
+            sex: v.body.sex,
+        }
+    }
+}
+
+/// A household member as shown on the child's page.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberView {
+    pub who: MemberRef,
+    pub name: String,
+    pub kana: String,
+    pub birth_date: Option<Date>,
+    pub relation: Code,
+    pub relation_label: String,
+    pub guardian: bool,
+    pub custody: bool,
+    pub cohabiting: bool,
+}
+
+/// Everything the child page shows, read from one snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChildView {
+    pub child: Versioned<Child>,
+    pub household: Option<Versioned<Household>>,
+    pub members: Vec<MemberView>,
+    pub cases: Vec<Versioned<Case>>,
+    /// The newest 50 notes of the cases the reader may see, newest first.
+    pub notes: Vec<Versioned<Note>>,
+}
+
+pub(super) fn search_keys(child: &Child) -> Vec<String> {
+    let mut keys = vec![
+        search::normalize(&format!("{}{}", child.name.family, child.name.given)),
+        search::normalize(&format!("{}{}", child.name.family_kana, child.name.given_kana)),
+    ];
+    keys.extend(child.phones.iter().map(|p| search::phone_digits(p)).filter(|p| !p.is_empty()));
+    keys.retain(|k| !k.is_empty());
+    keys
+}
+
+pub(super) fn put_child_index(tx: &mut WriteTx, id: u64, child: &Child, old: Option<&Child>) -> Result<()> {
+    tx.index_child(id, &search_keys(child), child.birth_date, old.and_then(|c| c.birth_date))
+}
+
+fn check_birth(birth: Option<Date>, unborn: bool, today: Date) -> Result<()> {
+    if let Some(b) = birth {
+        if !unborn && b > today {
+            return Err(Error::invalid(
+                "birth_date",
+                "is in the future (mark the child as unborn for an expected date)",
+            ));
+        }
+        if b.age_on(today) > 25 {
+            return Err(Error::invalid("birth_date", "more than 25 years ago"));
+        }
+    }
+    Ok(())
+}
+
+impl Service {
+    pub fn register_child(&self, actor: &Actor, new: NewChild) -> Result<ChildId> {
+        let today = self.now().jst_date();
+        self.write(actor, Action::RegisterChild, ChildId::KIND, None, |tx| {
+            tx.require::<Unit>(new.unit)?;
+            access::check_own_unit(actor, new.unit, Action::RegisterChild)?;
+            check_birth(new.birth_date, new.unborn, today)?;
+            let child = Child {
+                name: new.name,
+                birth_date: new.birth_date,
+                unborn: new.unborn,
+                sex: new.sex,
+                address: new.address.trim().to_owned(),
+                phones: new.phones,
+                affiliation: new.affiliation.trim().to_owned(),
+                nationality: String::new(),
+                disability_certificates: Vec::new(),
+                resident_no: None,
+                household: None,
+                unit: new.unit,
+                units: vec![new.unit],
+                restricted_to: None,
+                photo: None,
+            };
+            let v = tx.insert(child)?;
+            put_child_index(tx, v.id, &v.body, None)?;
+            Ok((ChildId(v.id), v.id))
+        })
+    }
+
+    /// Children the actor may see with the same birth date and similar furigana: asked before a
+    /// new child is registered.
+    pub fn duplicate_candidates(&self, actor: &Actor, birth: Date, kana: &str) -> Result<Vec<ChildSummary>> {
+        self.read(actor, Action::Search, ChildId::KIND, None, |r| {
+            let mut out = Vec::new();
+            for id in r.children_born(birth, 500)? {
+                let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
+                if search::similar_kana(&c.body.name.full_kana(), kana)
+                    && access::can_read_child(r, actor, &c.body)?
+                {
+                    out.push(ChildSummary::of(&c));
+                }
+            }
+            let detail = format!("duplicate check: {} candidates", out.len());
+            Ok((out, Some(detail)))
+        })
+    }
+
+    /// Name, furigana, phone or birth-date search (either calendar), limited to what the actor
+    /// may see.
+    pub fn search(&self, actor: &Actor, query: &str, limit: usize) -> Result<Vec<ChildSummary>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Err(Error::invalid("q", "enter a name, furigana, birth date or phone number"));
+        }
+        if query.chars().count() > 100 {
+            return Err(Error::invalid("q", "at most 100 characters"));
+        }
+        self.read(actor, Action::Search, ChildId::KIND, None, |r| {
+            let ids = match wareki::parse(query) {
+                Ok(date) => r.children_born(date, limit * 4)?,
+                Err(_) => r.search_children(query, limit * 4)?,
+            };
+            let mut out = Vec::new();
+            for id in ids {
+                let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
+                if access::can_read_child(r, actor, &c.body)? {
+                    out.push(ChildSummary::of(&c));
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            let ids: Vec<String> = out.iter().take(20).map(|c| c.id.to_string()).collect();
+            Ok((out, Some(format!("{} results: {}", ids.len(), ids.join(",")))))
+        })
+    }
+
+    /// The child page: face sheet, household, visible cases and the latest notes.
+    pub fn child(&self, actor: &Actor, id: ChildId) -> Result<ChildView> {
+        self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
+            let child = r.require::<Child>(id)?;
+            access::check_read_child(r, actor, &child.body, Action::ReadChild)?;
+            let household = child.body.household.map(|h| r.require::<Household>(h)).transpose()?;
+            let relations = Service::code_table(r, "relation")?;
+            let mut members = Vec::new();
+            for m in household.iter().flat_map(|h| h.body.members.iter()) {
+                let (name, birth_date) = match m.who {
+                    MemberRef::Child(c) => r.get::<Child>(c)?.map(|c| (c.body.name, c.body.birth_date)),
+                    MemberRef::Person(p) => r.get::<Person>(p)?.map(|p| (p.body.name, p.body.birth_date)),
+                }
+                .ok_or_else(|| Error::Corrupt(format!("household member {:?} is missing", m.who)))?;
+                members.push(MemberView {
+                    who: m.who,
+                    name: name.full(),
+                    kana: name.full_kana(),
+                    birth_date,
+                    relation_label: relations.body.label(&m.relation).unwrap_or("").to_owned(),
+                    relation: m.relation.clone(),
+                    guardian: m.guardian,
+                    custody: m.custody,
+                    cohabiting: m.cohabiting,
+                });
+            }
+            let mut cases = Vec::new();
+            for case_id in r.links("child_case", id.0, usize::MAX)? {
+                let case = r.require::<Case>(CaseId(case_id))?;
+                if access::can_read_case(r, actor, &case.body)? {
+                    cases.push(case);
+                }
+            }
+            let mut notes = Vec::new();
+            for note_id in r.links("child_note", id.0, usize::MAX)? {
+                let note = r.require::<Note>(NoteId(note_id))?;
+                if cases.iter().any(|c| c.id == note.body.case.0) {
+                    notes.push(note);
+                    if notes.len() == 50 {
+                        break;
+                    }
+                }
+            }
+            Ok((ChildView { child, household, members, cases, notes }, None))
+        })
+    }
+
+    /// Edits the face sheet at the revision the editor started from.
+    pub fn edit_child(
+        &self,
+        actor: &Actor,
+        id: ChildId,
+        rev: u64,
+        mut body: Child,
+    ) -> Result<Versioned<Child>> {
+        let today = self.now().jst_date();
+        self.write(actor, Action::EditChild, ChildId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Child>(id)?;
+            access::check_write_child(actor, &old.body, Action::EditChild)?;
+            check_birth(body.birth_date, body.unborn, today)?;
+            // Which units hold the child, and who may see it, are kept by the service.
+            body.unit = old.body.unit;
+            body.units.clone_from(&old.body.units);
+            body.restricted_to.clone_from(&old.body.restricted_to);
+            if let Some(h) = body.household {
+                tx.require::<Household>(h)?;
+            }
+            let v = tx.update(id, rev, body)?;
+            put_child_index(tx, v.id, &v.body, Some(&old.body))?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// Adds an adult (guardian, cohabitant) in the actor's unit.
+    pub fn add_person(&self, actor: &Actor, person: Person) -> Result<PersonId> {
+        self.write(actor, Action::EditChild, PersonId::KIND, None, |tx| {
+            access::check_own_unit(actor, person.unit, Action::EditChild)?;
+            let v = tx.insert(person)?;
+            Ok((PersonId(v.id), v.id))
+        })
+    }
+
+    /// Creates a household and links each child member to it.
+    pub fn create_household(&self, actor: &Actor, household: Household) -> Result<HouseholdId> {
+        self.write(actor, Action::EditChild, HouseholdId::KIND, None, |tx| {
+            access::check_own_unit(actor, household.unit, Action::EditChild)?;
+            let relations = Service::code_table(tx, "relation")?;
+            let today = tx.now.jst_date();
+            for m in &household.members {
+                relations.body.check(&m.relation, today)?;
+                if let MemberRef::Person(p) = m.who {
+                    tx.require::<Person>(p)?;
+                }
+            }
+            let members = household.members.clone();
+            let v = tx.insert(household)?;
+            for m in members {
+                if let MemberRef::Child(c) = m.who {
+                    let child = tx.require::<Child>(c)?;
+                    access::check_write_child(actor, &child.body, Action::EditChild)?;
+                    let mut body = child.body.clone();
+                    body.household = Some(HouseholdId(v.id));
+                    tx.update(c, child.rev, body)?;
+                }
+            }
+            Ok((HouseholdId(v.id), v.id))
+        })
+    }
+
+    /// The history of a child's face sheet: every revision, who and when.
+    pub fn child_history(&self, actor: &Actor, id: ChildId) -> Result<Vec<Versioned<Child>>> {
+        self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
+            let current = r.require::<Child>(id)?;
+            access::check_read_child(r, actor, &current.body, Action::ReadChild)?;
+            Ok((r.history::<Child>(id)?, Some("history".into())))
+        })
+    }
+}

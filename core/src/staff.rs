@@ -1,0 +1,322 @@
+//! Organisation units, staff and their roles, and what each role may do. The permission table is
+//! the one place that says who may do what; the service layer consults it on every call.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::ids::{CredentialId, StaffId, UnitId};
+use crate::store::Record;
+
+/// 児童相談所 or the municipal side (市町村 / こども家庭センター).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    ChildGuidanceCentre,
+    Municipal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub name: String,
+    pub kind: UnitKind,
+    /// First part of this unit's case numbers (`児` gives `児-R7-00123`).
+    pub case_prefix: String,
+    /// Policy: the other units whose children and cases this unit's staff may read (never write).
+    #[serde(default)]
+    pub may_read_units: Vec<UnitId>,
+}
+
+impl Record for Unit {
+    type Id = UnitId;
+    const SCHEMA: u16 = 1;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 児童福祉司 / 市町村 相談員.
+    Caseworker,
+    /// 児童心理司.
+    Psychologist,
+    /// スーパーバイザー / 係長.
+    Supervisor,
+    /// 所長.
+    Head,
+    /// 事務.
+    Clerk,
+    /// システム管理者: accounts, devices, code tables, audit; no case data.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] =
+        [Role::Caseworker, Role::Psychologist, Role::Supervisor, Role::Head, Role::Clerk, Role::Admin];
+
+    /// The Japanese label shown to users.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Caseworker => "児童福祉司・相談員",
+            Role::Psychologist => "児童心理司",
+            Role::Supervisor => "スーパーバイザー",
+            Role::Head => "所長",
+            Role::Clerk => "事務",
+            Role::Admin => "システム管理者",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            Error::invalid(
+                "role",
+                format!(
+                    "unknown role {s:?}; one of caseworker, psychologist, supervisor, head, clerk, admin"
+                ),
+            )
+        })
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Caseworker => "caseworker",
+            Role::Psychologist => "psychologist",
+            Role::Supervisor => "supervisor",
+            Role::Head => "head",
+            Role::Clerk => "clerk",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The permission table. Scope (unit, restriction) is checked separately.
+    #[must_use]
+    pub fn may(self, action: Action) -> bool {
+        use Action as A;
+        use Role as R;
+        match action {
+            A::ReadChild | A::Search | A::ReadCase | A::ReadBoard => self != R::Admin,
+            A::RegisterChild | A::OpenCase => {
+                matches!(self, R::Caseworker | R::Supervisor | R::Head | R::Clerk)
+            }
+            A::EditChild | A::EditCase | A::RecordSafetyCheck | A::RecordProtection | A::RecordSupport => {
+                matches!(self, R::Caseworker | R::Supervisor | R::Head)
+            }
+            A::AddNote | A::RecordAssessment | A::RecordMeeting => {
+                matches!(self, R::Caseworker | R::Psychologist | R::Supervisor | R::Head)
+            }
+            A::CloseCase | A::RestrictCase => matches!(self, R::Supervisor | R::Head),
+            A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
+            A::ReadAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
+            A::ManageStaff | A::EditCodeTables | A::Import => self == R::Admin,
+        }
+    }
+}
+
+/// Everything the service authorises. Each service method names exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    ReadChild,
+    Search,
+    RegisterChild,
+    EditChild,
+    OpenCase,
+    ReadCase,
+    EditCase,
+    CloseCase,
+    RestrictCase,
+    AddNote,
+    RecordSafetyCheck,
+    RecordAssessment,
+    RecordProtection,
+    RecordSupport,
+    RecordMeeting,
+    ViewReporter,
+    ReadBoard,
+    ReadAudit,
+    ManageStaff,
+    EditCodeTables,
+    Import,
+}
+
+impl Action {
+    pub const ALL: [Action; 21] = [
+        Action::ReadChild,
+        Action::Search,
+        Action::RegisterChild,
+        Action::EditChild,
+        Action::OpenCase,
+        Action::ReadCase,
+        Action::EditCase,
+        Action::CloseCase,
+        Action::RestrictCase,
+        Action::AddNote,
+        Action::RecordSafetyCheck,
+        Action::RecordAssessment,
+        Action::RecordProtection,
+        Action::RecordSupport,
+        Action::RecordMeeting,
+        Action::ViewReporter,
+        Action::ReadBoard,
+        Action::ReadAudit,
+        Action::ManageStaff,
+        Action::EditCodeTables,
+        Action::Import,
+    ];
+
+    /// The name written to the audit log.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ReadChild => "read_child",
+            Action::Search => "search",
+            Action::RegisterChild => "register_child",
+            Action::EditChild => "edit_child",
+            Action::OpenCase => "open_case",
+            Action::ReadCase => "read_case",
+            Action::EditCase => "edit_case",
+            Action::CloseCase => "close_case",
+            Action::RestrictCase => "restrict_case",
+            Action::AddNote => "add_note",
+            Action::RecordSafetyCheck => "record_safety_check",
+            Action::RecordAssessment => "record_assessment",
+            Action::RecordProtection => "record_protection",
+            Action::RecordSupport => "record_support",
+            Action::RecordMeeting => "record_meeting",
+            Action::ViewReporter => "view_reporter",
+            Action::ReadBoard => "read_board",
+            Action::ReadAudit => "read_audit",
+            Action::ManageStaff => "manage_staff",
+            Action::EditCodeTables => "edit_code_tables",
+            Action::Import => "import",
+        }
+    }
+}
+
+/// A login name: 2–32 of `a-z 0-9 . _ -`, starting with a letter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Login(String);
+
+impl Login {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let ok_len = (2..=32).contains(&s.len());
+        let ok_first = s.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        let ok_chars =
+            s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        if ok_len && ok_first && ok_chars {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Error::invalid("login", "2-32 characters of a-z, 0-9, '.', '_', '-', starting with a letter"))
+        }
+    }
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Login {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self, Error> {
+        Self::parse(&s)
+    }
+}
+impl From<Login> for String {
+    fn from(l: Login) -> String {
+        l.0
+    }
+}
+impl std::fmt::Display for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staff {
+    pub login: Login,
+    pub display_name: String,
+    pub role: Role,
+    pub units: Vec<UnitId>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// OpenSSH public keys allowed into the console.
+    #[serde(default)]
+    pub console_keys: Vec<String>,
+}
+
+impl Record for Staff {
+    type Id = StaffId;
+    const SCHEMA: u16 = 1;
+}
+
+/// A staff member's secrets, kept apart from the staff record so that nothing that shows staff
+/// (lists, events) can carry them. Same numeric id as the staff record.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credential {
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credential { password_hash: <redacted> }")
+    }
+}
+
+impl Record for Credential {
+    type Id = CredentialId;
+    const SCHEMA: u16 = 1;
+    const SENSITIVE: bool = true;
+}
+
+/// A password as typed. Its Debug never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// At least 10 characters: the administrator's first password and every reset.
+    pub fn new(s: impl Into<String>) -> Result<Self, Error> {
+        let s = s.into();
+        if s.chars().count() < 10 {
+            return Err(Error::invalid("password", "at least 10 characters"));
+        }
+        Ok(Self(s))
+    }
+    /// A password being checked at sign-in: no length rule, since a wrong one must only fail.
+    #[must_use]
+    pub fn attempt(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_debug() {
+        let p = Password::new("correct horse battery").unwrap();
+        assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+        let c = Credential { password_hash: "$argon2id$secret".into() };
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
+    fn logins_are_checked() {
+        assert!(Login::parse("tanaka.h").is_ok());
+        assert!(Login::parse("T").is_err());
+        assert!(Login::parse("1abc").is_err());
+        assert!(Login::parse("田中").is_err());
+    }
+}

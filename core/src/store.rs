@@ -1,0 +1,726 @@
+//! The redb store: every table defined once, versioned records with their history, the change log,
+//! the audit chain, and the secondary indexes (links, search grams, birth dates, legal clocks).
+//! Knows nothing of who may do what: that is the service's job.
+
+use std::borrow::Borrow;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    AccessGuard, Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
+    TableDefinition, Value, WriteTransaction,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::audit::AuditEntry;
+use crate::deadline::Deadline;
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::search;
+use crate::time::Timestamp;
+
+/// The on-disk layout version. Bump it only with a migration at open and a fixture-store test.
+pub const FORMAT: u32 = 1;
+/// The store file inside a data directory.
+pub const FILE_NAME: &str = "mamoru.redb";
+
+/// Every table, defined once. The shapes are an API boundary (see docs/ARCHITECTURE.md).
+pub(crate) mod tables {
+    use redb::TableDefinition;
+    /// `format`, `store_id`, `created_at`, `audit_head`.
+    pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+    /// Next id per record kind.
+    pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+    /// (kind, id) → current version: 2-byte schema, then the JSON envelope.
+    pub const RECORDS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("records");
+    /// (kind, id, rev) → every earlier version, same encoding.
+    pub const HISTORY: TableDefinition<(&str, u64, u64), &[u8]> = TableDefinition::new("history");
+    /// seq → change-log entry (JSON).
+    pub const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+    /// seq → audit entry (JSON, hash-chained).
+    pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+    /// (relation, from, to): child→case, case→note, ...
+    pub const LINKS: TableDefinition<(&str, u64, u64), ()> = TableDefinition::new("links");
+    /// (namespace, key) → id: logins, case numbers.
+    pub const UNIQUE: TableDefinition<(&str, &str), u64> = TableDefinition::new("unique");
+    /// (gram, child) for name/furigana/phone search.
+    pub const GRAMS: TableDefinition<(&str, u64), ()> = TableDefinition::new("search_grams");
+    /// gram → number of children holding it (picks the rarest gram of a query).
+    pub const GRAM_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("search_gram_counts");
+    /// child → its search keys, newline-separated.
+    pub const SEARCH_KEYS: TableDefinition<u64, &str> = TableDefinition::new("search_keys");
+    /// (days since epoch, child) for birth-date search and the duplicate check.
+    pub const BIRTHS: TableDefinition<(i64, u64), ()> = TableDefinition::new("births");
+    /// (scope, due, case, kind, subject): scope is `u{unit}` or `w{staff}`.
+    pub const CLOCKS: TableDefinition<(&str, i64, u64, &str, u64), ()> = TableDefinition::new("clocks");
+    /// case → its open clocks (JSON), to replace index entries on change.
+    pub const CASE_CLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("case_clocks");
+}
+use tables::{
+    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
+    SEARCH_KEYS, UNIQUE,
+};
+
+/// A kind of stored record. Bump `SCHEMA` when the shape changes and teach `upgrade` the old one.
+pub trait Record: Serialize + DeserializeOwned + Clone {
+    type Id: RecordId;
+    const SCHEMA: u16;
+    /// Secrets (credentials, the reporter's identity): in the change log for backups, never in
+    /// events or exports.
+    const SENSITIVE: bool = false;
+    /// Turns a body written at an older schema into the current shape.
+    fn upgrade(schema: u16, body: serde_json::Value) -> Result<serde_json::Value, String> {
+        let _ = schema;
+        Ok(body)
+    }
+}
+
+/// One stored version of a record, with who wrote it and when.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Versioned<T> {
+    pub id: u64,
+    pub rev: u64,
+    pub at: Timestamp,
+    /// Staff id of the writer; 0 for the system.
+    pub by: u64,
+    #[serde(default)]
+    pub device: Option<String>,
+    pub body: T,
+}
+
+/// One committed change, in commit order: feeds events, the backup archive and replication.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub by: u64,
+    #[serde(default)]
+    pub device: Option<String>,
+    pub kind: String,
+    pub id: u64,
+    pub rev: u64,
+    pub sensitive: bool,
+    pub record: Box<RawValue>,
+}
+
+fn encode<T: Record>(v: &Versioned<T>) -> Result<Vec<u8>> {
+    let mut out = T::SCHEMA.to_le_bytes().to_vec();
+    serde_json::to_writer(&mut out, v)
+        .map_err(|e| Error::Corrupt(format!("encoding {}: {e}", T::Id::KIND)))?;
+    Ok(out)
+}
+
+fn decode<T: Record>(bytes: &[u8]) -> Result<Versioned<T>> {
+    let kind = T::Id::KIND;
+    let (schema, json) = bytes
+        .split_first_chunk::<2>()
+        .map(|(s, rest)| (u16::from_le_bytes(*s), rest))
+        .ok_or_else(|| Error::Corrupt(format!("{kind} record too short")))?;
+    if schema == T::SCHEMA {
+        return serde_json::from_slice(json).map_err(|e| Error::Corrupt(format!("{kind} record: {e}")));
+    }
+    if schema > T::SCHEMA {
+        return Err(Error::Corrupt(format!(
+            "{kind} record has schema {schema}, newer than this program's {}: upgrade Mamoru",
+            T::SCHEMA
+        )));
+    }
+    let mut raw: Versioned<serde_json::Value> =
+        serde_json::from_slice(json).map_err(|e| Error::Corrupt(format!("{kind} record: {e}")))?;
+    raw.body = T::upgrade(schema, raw.body)
+        .map_err(|e| Error::Corrupt(format!("{kind} record schema {schema}: {e}")))?;
+    let body = serde_json::from_value(raw.body)
+        .map_err(|e| Error::Corrupt(format!("{kind} record after upgrade: {e}")))?;
+    Ok(Versioned { id: raw.id, rev: raw.rev, at: raw.at, by: raw.by, device: raw.device, body })
+}
+
+/// A table opened in either kind of transaction.
+pub enum Tab<'t, K: Key + 'static, V: Value + 'static> {
+    Ro(ReadOnlyTable<K, V>),
+    Rw(Table<'t, K, V>),
+}
+
+impl<K: Key + 'static, V: Value + 'static> Tab<'_, K, V> {
+    fn get<'a>(&self, key: impl Borrow<K::SelfType<'a>>) -> Result<Option<AccessGuard<'_, V>>> {
+        match self {
+            Tab::Ro(t) => t.get(key),
+            Tab::Rw(t) => t.get(key),
+        }
+        .map_err(|e| Error::store("reading", e))
+    }
+
+    fn range<'a, KR>(&self, r: impl RangeBounds<KR> + 'a) -> Result<redb::Range<'_, K, V>>
+    where
+        KR: Borrow<K::SelfType<'a>> + 'a,
+    {
+        match self {
+            Tab::Ro(t) => t.range(r),
+            Tab::Rw(t) => t.range(r),
+        }
+        .map_err(|e| Error::store("scanning", e))
+    }
+
+    fn last(&self) -> Result<Option<(AccessGuard<'_, K>, AccessGuard<'_, V>)>> {
+        match self {
+            Tab::Ro(t) => t.last(),
+            Tab::Rw(t) => t.last(),
+        }
+        .map_err(|e| Error::store("reading", e))
+    }
+
+    fn len(&self) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        match self {
+            Tab::Ro(t) => t.len(),
+            Tab::Rw(t) => t.len(),
+        }
+        .map_err(|e| Error::store("counting", e))
+    }
+}
+
+/// Reads shared by read and write transactions.
+pub trait Reader {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Tab<'_, K, V>>;
+
+    /// The current version of a record.
+    fn get<T: Record>(&self, id: T::Id) -> Result<Option<Versioned<T>>> {
+        let t = self.table(RECORDS)?;
+        let found = t.get((T::Id::KIND, id.into()))?;
+        found.map(|g| decode(g.value())).transpose()
+    }
+
+    fn require<T: Record>(&self, id: T::Id) -> Result<Versioned<T>> {
+        self.get::<T>(id)?.ok_or_else(|| Error::not_found(T::Id::KIND, id.into()))
+    }
+
+    /// Every version of a record, oldest first, the current one last.
+    fn history<T: Record>(&self, id: T::Id) -> Result<Vec<Versioned<T>>> {
+        let raw: u64 = id.into();
+        let mut out = Vec::new();
+        {
+            let t = self.table(HISTORY)?;
+            for item in t.range((T::Id::KIND, raw, 0)..=(T::Id::KIND, raw, u64::MAX))? {
+                let (_, v) = item.map_err(|e| Error::store("reading history", e))?;
+                out.push(decode(v.value())?);
+            }
+        }
+        out.extend(self.get::<T>(id)?);
+        Ok(out)
+    }
+
+    /// All records of a kind, in id order (for small kinds: units, staff, code tables).
+    fn all<T: Record>(&self) -> Result<Vec<Versioned<T>>> {
+        let t = self.table(RECORDS)?;
+        let mut out = Vec::new();
+        for item in t.range((T::Id::KIND, 0)..=(T::Id::KIND, u64::MAX))? {
+            let (_, v) = item.map_err(|e| Error::store("listing", e))?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Number of records of a kind.
+    fn count(&self, kind: &str) -> Result<u64> {
+        let t = self.table(RECORDS)?;
+        let mut n = 0;
+        for item in t.range((kind, 0)..=(kind, u64::MAX))? {
+            item.map_err(|e| Error::store("counting", e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Targets of a relation from `from`, newest (highest id) first, at most `limit`.
+    fn links(&self, rel: &str, from: u64, limit: usize) -> Result<Vec<u64>> {
+        let t = self.table(LINKS)?;
+        let mut out = Vec::new();
+        for item in t.range((rel, from, 0)..=(rel, from, u64::MAX))?.rev().take(limit) {
+            let (k, ()) = item.map_err(|e| Error::store("reading links", e)).map(|(k, _)| (k, ()))?;
+            out.push(k.value().2);
+        }
+        Ok(out)
+    }
+
+    fn unique(&self, ns: &str, key: &str) -> Result<Option<u64>> {
+        Ok(self.table(UNIQUE)?.get((ns, key))?.map(|g| g.value()))
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.table(META)?.get(key)?.map(|g| g.value().to_vec()))
+    }
+
+    /// Children whose name, furigana or phone contains the query (after folding), in id order.
+    fn search_children(&self, query: &str, limit: usize) -> Result<Vec<u64>> {
+        let key = search::normalize(query);
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let grams = search::query_grams(&key);
+        let counts = self.table(GRAM_COUNTS)?;
+        let mut rarest: Option<(u64, &String)> = None;
+        for g in &grams {
+            let n = counts.get(g.as_str())?.map_or(0, |v| v.value());
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            if rarest.is_none_or(|(m, _)| n < m) {
+                rarest = Some((n, g));
+            }
+        }
+        let Some((_, gram)) = rarest else { return Ok(Vec::new()) };
+        let postings = self.table(GRAMS)?;
+        let keys = self.table(SEARCH_KEYS)?;
+        let mut out = Vec::new();
+        for item in postings.range((gram.as_str(), 0)..=(gram.as_str(), u64::MAX))? {
+            let (k, _) = item.map_err(|e| Error::store("searching", e))?;
+            let child = k.value().1;
+            let hit =
+                keys.get(child)?.is_some_and(|v| v.value().split('\n').any(|k| k.contains(key.as_str())));
+            if hit {
+                out.push(child);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Children born on a day.
+    fn children_born(&self, date: crate::time::Date, limit: usize) -> Result<Vec<u64>> {
+        let t = self.table(BIRTHS)?;
+        let d = date.days();
+        let mut out = Vec::new();
+        for item in t.range((d, 0)..=(d, u64::MAX))?.take(limit) {
+            let (k, _) = item.map_err(|e| Error::store("searching births", e))?;
+            out.push(k.value().1);
+        }
+        Ok(out)
+    }
+
+    /// Clocks of a scope due before `until`, soonest first.
+    fn clocks_due(&self, scope: &str, until: Timestamp) -> Result<Vec<(i64, u64, String, u64)>> {
+        let t = self.table(CLOCKS)?;
+        let mut out = Vec::new();
+        for item in t.range((scope, i64::MIN, 0, "", 0)..(scope, until.0, 0, "", 0))? {
+            let (k, _) = item.map_err(|e| Error::store("reading clocks", e))?;
+            let (_, due, case, kind, subject) = k.value();
+            out.push((due, case, kind.to_owned(), subject));
+        }
+        Ok(out)
+    }
+
+    fn case_clocks(&self, case: u64) -> Result<Vec<Deadline>> {
+        match self.table(CASE_CLOCKS)?.get(case)? {
+            None => Ok(Vec::new()),
+            Some(v) => {
+                serde_json::from_slice(v.value()).map_err(|e| Error::Corrupt(format!("case clocks: {e}")))
+            }
+        }
+    }
+
+    /// Change-log entries from `after` (exclusive), at most `limit`.
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<Change>> {
+        let t = self.table(CHANGES)?;
+        let mut out = Vec::new();
+        for item in t.range(after.saturating_add(1)..)?.take(limit) {
+            let (_, v) = item.map_err(|e| Error::store("reading the change log", e))?;
+            out.push(
+                serde_json::from_slice(v.value()).map_err(|e| Error::Corrupt(format!("change log: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn last_change_seq(&self) -> Result<u64> {
+        Ok(self.table(CHANGES)?.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// Audit entries in sequence order from `from` (inclusive).
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let t = self.table(AUDIT)?;
+        let mut out = Vec::new();
+        for item in t.range(from..)?.take(limit) {
+            let (k, v) = item.map_err(|e| Error::store("reading the audit log", e))?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn audit_len(&self) -> Result<u64> {
+        self.table(AUDIT)?.len()
+    }
+
+    fn last_audit(&self) -> Result<Option<AuditEntry>> {
+        match self.table(AUDIT)?.last()? {
+            None => Ok(None),
+            Some((_, v)) => AuditEntry::decode(v.value()).map(Some),
+        }
+    }
+}
+
+/// A consistent snapshot for reading.
+pub struct ReadTx(ReadTransaction);
+
+impl Reader for ReadTx {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Tab<'_, K, V>> {
+        self.0.open_table(def).map(Tab::Ro).map_err(|e| Error::store("opening a table", e))
+    }
+}
+
+/// One write transaction: everything in it commits together or not at all.
+pub struct WriteTx {
+    tx: WriteTransaction,
+    pub now: Timestamp,
+    pub by: u64,
+    pub device: Option<String>,
+}
+
+impl Reader for WriteTx {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Tab<'_, K, V>> {
+        self.tx.open_table(def).map(Tab::Rw).map_err(|e| Error::store("opening a table", e))
+    }
+}
+
+impl WriteTx {
+    fn open<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'_, K, V>> {
+        self.tx.open_table(def).map_err(|e| Error::store("opening a table", e))
+    }
+
+    fn next_id(&mut self, kind: &str) -> Result<u64> {
+        let mut t = self.open(COUNTERS)?;
+        let next = t.get(kind).map_err(|e| Error::store("reading a counter", e))?.map_or(1, |g| g.value());
+        t.insert(kind, next + 1).map_err(|e| Error::store("writing a counter", e))?;
+        Ok(next)
+    }
+
+    /// Increments a named counter (case numbers per unit and year) and returns the new value.
+    pub fn bump(&mut self, name: &str) -> Result<u64> {
+        self.next_id(name)
+    }
+
+    fn log_change<T: Record>(&mut self, v: &Versioned<T>, encoded: &[u8]) -> Result<()> {
+        let seq = self.last_change_seq()? + 1;
+        let record = RawValue::from_string(String::from_utf8_lossy(&encoded[2..]).into_owned())
+            .map_err(|e| Error::Corrupt(format!("change log: {e}")))?;
+        let change = Change {
+            seq,
+            at: self.now,
+            by: self.by,
+            device: self.device.clone(),
+            kind: T::Id::KIND.to_owned(),
+            id: v.id,
+            rev: v.rev,
+            sensitive: T::SENSITIVE,
+            record,
+        };
+        let bytes = serde_json::to_vec(&change).map_err(|e| Error::Corrupt(format!("change log: {e}")))?;
+        self.open(CHANGES)?
+            .insert(seq, bytes.as_slice())
+            .map_err(|e| Error::store("appending to the change log", e))?;
+        Ok(())
+    }
+
+    fn put<T: Record>(&mut self, v: &Versioned<T>) -> Result<()> {
+        let bytes = encode(v)?;
+        self.open(RECORDS)?
+            .insert((T::Id::KIND, v.id), bytes.as_slice())
+            .map_err(|e| Error::store("writing a record", e))?;
+        self.log_change(v, &bytes)
+    }
+
+    /// Stores a new record under the next id of its kind.
+    pub fn insert<T: Record>(&mut self, body: T) -> Result<Versioned<T>> {
+        let id = self.next_id(T::Id::KIND)?;
+        self.insert_at(T::Id::from(id), body)
+    }
+
+    /// Stores a new record under a chosen id (a credential shares its staff member's id).
+    pub fn insert_at<T: Record>(&mut self, id: T::Id, body: T) -> Result<Versioned<T>> {
+        if self.get::<T>(id)?.is_some() {
+            return Err(Error::Corrupt(format!("{} {} already exists", T::Id::KIND, id.into())));
+        }
+        let v =
+            Versioned { id: id.into(), rev: 1, at: self.now, by: self.by, device: self.device.clone(), body };
+        self.put(&v)?;
+        Ok(v)
+    }
+
+    /// Replaces a record, refusing if it is no longer at `expected_rev`. The old version moves to
+    /// history.
+    pub fn update<T: Record>(&mut self, id: T::Id, expected_rev: u64, body: T) -> Result<Versioned<T>> {
+        let raw: u64 = id.into();
+        let old_bytes = {
+            let t = self.open(RECORDS)?;
+            let g = t
+                .get((T::Id::KIND, raw))
+                .map_err(|e| Error::store("reading a record", e))?
+                .ok_or_else(|| Error::not_found(T::Id::KIND, raw))?;
+            g.value().to_vec()
+        };
+        let old: Versioned<T> = decode(&old_bytes)?;
+        if old.rev != expected_rev {
+            return Err(Error::Conflict {
+                record: format!("{} {raw}", T::Id::KIND),
+                expected: expected_rev,
+                found: old.rev,
+            });
+        }
+        self.open(HISTORY)?
+            .insert((T::Id::KIND, raw, old.rev), old_bytes.as_slice())
+            .map_err(|e| Error::store("writing history", e))?;
+        let v = Versioned {
+            id: raw,
+            rev: old.rev + 1,
+            at: self.now,
+            by: self.by,
+            device: self.device.clone(),
+            body,
+        };
+        self.put(&v)?;
+        Ok(v)
+    }
+
+    pub fn link(&mut self, rel: &str, from: u64, to: u64) -> Result<()> {
+        self.open(LINKS)?.insert((rel, from, to), ()).map_err(|e| Error::store("writing a link", e))?;
+        Ok(())
+    }
+
+    /// Claims a unique key (a login, a case number); fails if taken.
+    pub fn claim(&mut self, ns: &str, key: &str, id: u64) -> Result<()> {
+        if let Some(other) = self.unique(ns, key)?
+            && other != id
+        {
+            return Err(Error::invalid("unique", format!("{ns} {key:?} is already taken")));
+        }
+        self.open(UNIQUE)?.insert((ns, key), id).map_err(|e| Error::store("writing a unique key", e))?;
+        Ok(())
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.open(META)?.insert(key, value).map_err(|e| Error::store("writing meta", e))?;
+        Ok(())
+    }
+
+    /// Replaces a child's search keys and birth date in the indexes.
+    pub fn index_child(
+        &mut self,
+        child: u64,
+        keys: &[String],
+        birth: Option<crate::time::Date>,
+        old_birth: Option<crate::time::Date>,
+    ) -> Result<()> {
+        let old_keys: Vec<String> = self
+            .table(SEARCH_KEYS)?
+            .get(child)?
+            .map(|v| v.value().split('\n').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let grams_of = |ks: &[String]| {
+            let mut g: Vec<String> = ks.iter().flat_map(|k| search::grams(k)).collect();
+            g.sort();
+            g.dedup();
+            g
+        };
+        let (old, new) = (grams_of(&old_keys), grams_of(keys));
+        {
+            let mut postings = self.open(GRAMS)?;
+            let mut counts = self.open(GRAM_COUNTS)?;
+            let err = |e| Error::store("updating the search index", e);
+            for g in old.iter().filter(|g| new.binary_search(g).is_err()) {
+                postings.remove((g.as_str(), child)).map_err(err)?;
+                let n = counts.get(g.as_str()).map_err(err)?.map_or(0, |v| v.value());
+                if n <= 1 {
+                    counts.remove(g.as_str()).map_err(err)?;
+                } else {
+                    counts.insert(g.as_str(), n - 1).map_err(err)?;
+                }
+            }
+            for g in new.iter().filter(|g| old.binary_search(g).is_err()) {
+                postings.insert((g.as_str(), child), ()).map_err(err)?;
+                let n = counts.get(g.as_str()).map_err(err)?.map_or(0, |v| v.value());
+                counts.insert(g.as_str(), n + 1).map_err(err)?;
+            }
+        }
+        let joined = keys.join("\n");
+        self.open(SEARCH_KEYS)?
+            .insert(child, joined.as_str())
+            .map_err(|e| Error::store("updating the search index", e))?;
+        let mut births = self.open(BIRTHS)?;
+        if let Some(d) = old_birth {
+            births.remove((d.days(), child)).map_err(|e| Error::store("updating births", e))?;
+        }
+        if let Some(d) = birth {
+            births.insert((d.days(), child), ()).map_err(|e| Error::store("updating births", e))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a case's clocks in the due-time index.
+    pub fn set_case_clocks(&mut self, case: u64, clocks: &[Deadline]) -> Result<()> {
+        let old = self.case_clocks(case)?;
+        let scopes = |d: &Deadline| {
+            let mut s = vec![format!("u{}", d.unit.0)];
+            s.extend(d.workers.iter().map(|w| format!("w{}", w.0)));
+            s
+        };
+        {
+            let mut t = self.open(CLOCKS)?;
+            let err = |e| Error::store("updating clocks", e);
+            for d in &old {
+                for s in scopes(d) {
+                    t.remove((s.as_str(), d.due.0, d.case.0, d.kind.as_str(), d.subject)).map_err(err)?;
+                }
+            }
+            for d in clocks {
+                for s in scopes(d) {
+                    t.insert((s.as_str(), d.due.0, d.case.0, d.kind.as_str(), d.subject), ()).map_err(err)?;
+                }
+            }
+        }
+        let json = serde_json::to_vec(clocks).map_err(|e| Error::Corrupt(format!("clocks: {e}")))?;
+        self.open(CASE_CLOCKS)?
+            .insert(case, json.as_slice())
+            .map_err(|e| Error::store("updating clocks", e))?;
+        Ok(())
+    }
+
+    /// Appends to the hash chain.
+    pub fn append_audit(&mut self, mut entry: AuditEntry) -> Result<()> {
+        let last = self.last_audit()?;
+        entry.seq = last.as_ref().map_or(1, |l| l.seq + 1);
+        entry.seal(last.as_ref().map_or(crate::audit::GENESIS, |l| l.hash.as_str()));
+        let bytes = entry.encode()?;
+        self.open(AUDIT)?
+            .insert(entry.seq, bytes.as_slice())
+            .map_err(|e| Error::store("appending to the audit log", e))?;
+        let head = format!("{}:{}", entry.seq, entry.hash);
+        self.set_meta("audit_head", head.as_bytes())
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit().map_err(|e| Error::store("committing", e))
+    }
+}
+
+/// The open store of one data directory.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn open_error(path: &Path, e: redb::DatabaseError) -> Error {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => Error::AlreadyOpen { path: path.display().to_string() },
+        other => Error::Corrupt(format!("cannot open {}: {other}", path.display())),
+    }
+}
+
+impl Store {
+    /// Creates a new store in `dir` (created if missing); refuses if one is there already.
+    pub fn create(dir: &Path, now: Timestamp) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::invalid("data", format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(FILE_NAME);
+        if path.exists() {
+            return Err(Error::invalid("data", format!("{} already holds a Mamoru store", dir.display())));
+        }
+        let db = Database::builder().create(&path).map_err(|e| open_error(&path, e))?;
+        let store = Self { db, path };
+        store.ensure_tables(now)?;
+        let mut tx = store.begin_write(now, 0, None)?;
+        tx.set_meta("format", &FORMAT.to_le_bytes())?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+        let hex = crate::to_hex(&id);
+        tx.set_meta("store_id", hex.as_bytes())?;
+        tx.set_meta("created_at", &now.0.to_le_bytes())?;
+        tx.commit()?;
+        Ok(store)
+    }
+
+    /// Opens the store in `dir`: a clear error if there is none, it is in use, or it is damaged.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join(FILE_NAME);
+        if !path.is_file() {
+            return Err(Error::NotFound {
+                what: "store",
+                id: format!("{} (run `mamoru init`)", dir.display()),
+            });
+        }
+        let db = Database::builder().open(&path).map_err(|e| open_error(&path, e))?;
+        let store = Self { db, path };
+        let format = store
+            .read()?
+            .meta("format")?
+            .and_then(|b| b.try_into().ok().map(u32::from_le_bytes))
+            .ok_or_else(|| Error::Corrupt(format!("{} has no format marker", store.path.display())))?;
+        if format > FORMAT {
+            return Err(Error::Corrupt(format!(
+                "store format {format} is newer than this program's {FORMAT}: upgrade Mamoru"
+            )));
+        }
+        store.ensure_tables(Timestamp(0))?;
+        Ok(store)
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn read(&self) -> Result<ReadTx> {
+        self.db.begin_read().map(ReadTx).map_err(|e| Error::store("starting a read", e))
+    }
+
+    /// Starts a durable write (two-phase commit, fsync before `commit` returns).
+    pub fn begin_write(&self, now: Timestamp, by: u64, device: Option<String>) -> Result<WriteTx> {
+        let mut tx = self.db.begin_write().map_err(|e| Error::store("starting a write", e))?;
+        tx.set_two_phase_commit(true);
+        Ok(WriteTx { tx, now, by, device })
+    }
+
+    /// Creates any table that does not exist yet, so readers never meet a missing table.
+    fn ensure_tables(&self, now: Timestamp) -> Result<()> {
+        let w = self.begin_write(now, 0, None)?;
+        w.open(META)?;
+        w.open(COUNTERS)?;
+        w.open(RECORDS)?;
+        w.open(HISTORY)?;
+        w.open(CHANGES)?;
+        w.open(AUDIT)?;
+        w.open(LINKS)?;
+        w.open(UNIQUE)?;
+        w.open(GRAMS)?;
+        w.open(GRAM_COUNTS)?;
+        w.open(SEARCH_KEYS)?;
+        w.open(BIRTHS)?;
+        w.open(CLOCKS)?;
+        w.open(CASE_CLOCKS)?;
+        w.commit()
+    }
+
+    /// Bytes the store file takes on disk.
+    pub fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+}

@@ -1,0 +1,208 @@
+//! 和暦 (Japanese era) dates: reading what staff type (`R7.4.1`, `令和7年4月1日`, `令和元年5月1日`,
+//! `H28.4.1`, `2025-04-01`, full-width digits, `㍻`) and writing dates the way Japanese offices
+//! expect. Exact at era boundaries; knows nothing of storage.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::time::{Date, DateError};
+
+/// One era of the modern calendar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Era {
+    pub name: &'static str,
+    pub letter: char,
+    pub short: char,
+    /// First day of the era (JIS X 0301 for 明治).
+    pub start: (i32, u32, u32),
+}
+
+/// 明治 to 令和, oldest first.
+pub const ERAS: [Era; 5] = [
+    Era { name: "明治", letter: 'M', short: '明', start: (1868, 1, 25) },
+    Era { name: "大正", letter: 'T', short: '大', start: (1912, 7, 30) },
+    Era { name: "昭和", letter: 'S', short: '昭', start: (1926, 12, 25) },
+    Era { name: "平成", letter: 'H', short: '平', start: (1989, 1, 8) },
+    Era { name: "令和", letter: 'R', short: '令', start: (2019, 5, 1) },
+];
+
+fn era_start(era: &Era) -> Date {
+    let (y, m, d) = era.start;
+    Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0))
+}
+
+/// The era a date falls in, or `None` before 明治.
+#[must_use]
+pub fn era_of(date: Date) -> Option<(&'static Era, i32)> {
+    ERAS.iter().rev().find(|e| date >= era_start(e)).map(|e| (e, date.year() - e.start.0 + 1))
+}
+
+/// `令和7年4月1日`; year one is `元年`. Dates before 明治 fall back to the Gregorian form.
+#[must_use]
+pub fn format(date: Date) -> String {
+    match era_of(date) {
+        Some((era, 1)) => format!("{}元年{}月{}日", era.name, date.month(), date.day()),
+        Some((era, y)) => format!("{}{}年{}月{}日", era.name, y, date.month(), date.day()),
+        None => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
+    }
+}
+
+/// `R7.4.1`, the short form used in lists and case numbers.
+#[must_use]
+pub fn format_short(date: Date) -> String {
+    match era_of(date) {
+        Some((era, y)) => format!("{}{}.{}.{}", era.letter, y, date.month(), date.day()),
+        None => date.to_string(),
+    }
+}
+
+/// The era letter and year of a Gregorian year's 4 April, for fiscal-year numbering (`R7`).
+#[must_use]
+pub fn fiscal_year_label(fiscal_year: i32) -> String {
+    Date::new(fiscal_year, 4, 1)
+        .ok()
+        .and_then(era_of)
+        .map_or_else(|| fiscal_year.to_string(), |(era, y)| format!("{}{}", era.letter, y))
+}
+
+/// Reads a date in any of the accepted forms. Lenient in one customary way only: a date written in
+/// an era just after that era ended, in the same Gregorian year (`平成31年5月1日` on a pre-printed
+/// form), is read as the date it names. A date before its era began is refused.
+pub fn parse(input: &str) -> Result<Date, DateError> {
+    let text: String = input.nfkc().filter(|c| !c.is_whitespace()).collect();
+    if text.is_empty() {
+        return Err(DateError::new(input, "empty date"));
+    }
+    let first = text.chars().next().unwrap_or(' ');
+    if first.is_ascii_digit() {
+        return Date::parse_iso(&text).map_err(|e| DateError::new(input, e.reason));
+    }
+    let (era, rest) = split_era(&text).ok_or_else(|| {
+        DateError::new(input, "unknown era; use 令和/平成/昭和/大正/明治, R/H/S/T/M, or YYYY-MM-DD")
+    })?;
+    let (year, month, day) = split_numbers(rest).ok_or_else(|| {
+        DateError::new(input, "expected era year, month and day, e.g. R7.4.1 or 令和7年4月1日")
+    })?;
+    if year < 1 {
+        return Err(DateError::new(input, "era year must be 1 or more"));
+    }
+    let gregorian = era.start.0 + year - 1;
+    let date = Date::new(gregorian, month, day).map_err(|e| DateError::new(input, e.reason))?;
+    if date < era_start(era) {
+        return Err(DateError::new(input, format!("{} began on {}", era.name, format(era_start(era)))));
+    }
+    if let Some(next) = ERAS.iter().find(|e| e.start > era.start) {
+        let next_start = era_start(next);
+        if date >= next_start && date.year() != next_start.year() {
+            return Err(DateError::new(
+                input,
+                format!("{} ended on {}", era.name, format(next_start.plus_days(-1))),
+            ));
+        }
+    }
+    Ok(date)
+}
+
+fn split_era(text: &str) -> Option<(&'static Era, &str)> {
+    for era in &ERAS {
+        if let Some(rest) = text.strip_prefix(era.name) {
+            return Some((era, rest));
+        }
+    }
+    let mut chars = text.chars();
+    let c = chars.next()?;
+    let era = ERAS.iter().find(|e| c.eq_ignore_ascii_case(&e.letter) || c == e.short)?;
+    Some((era, chars.as_str()))
+}
+
+/// `7.4.1`, `7年4月1日`, `元年5月1日`, `07/04/01`.
+fn split_numbers(rest: &str) -> Option<(i32, u32, u32)> {
+    let rest = rest.replacen('元', "1", 1);
+    let nums: Vec<&str> = rest.split(['.', '/', '-', '年', '月', '日']).filter(|p| !p.is_empty()).collect();
+    if nums.len() != 3 || !rest.chars().all(|c| c.is_ascii_digit() || ".-/年月日".contains(c)) {
+        return None;
+    }
+    Some((nums[0].parse().ok()?, nums[1].parse().ok()?, nums[2].parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn parses_the_table() {
+        let table = [
+            ("R7.4.1", "2025-04-01"),
+            ("r7.4.1", "2025-04-01"),
+            ("令和7年4月1日", "2025-04-01"),
+            ("令和元年5月1日", "2019-05-01"),
+            ("令和1年5月1日", "2019-05-01"),
+            ("2025-04-01", "2025-04-01"),
+            ("2025/4/1", "2025-04-01"),
+            ("H28.4.1", "2016-04-01"),
+            ("平成28年4月1日", "2016-04-01"),
+            ("平28.4.1", "2016-04-01"),
+            ("Ｒ７．４．１", "2025-04-01"),
+            ("令和７年４月１日", "2025-04-01"),
+            ("㍻28年4月1日", "2016-04-01"),
+            ("令和 7年 4月 1日", "2025-04-01"),
+            ("S64.1.7", "1989-01-07"),
+            ("昭和64年1月7日", "1989-01-07"),
+            ("H1.1.8", "1989-01-08"),
+            ("平成元年1月8日", "1989-01-08"),
+            ("H31.4.30", "2019-04-30"),
+            ("R1.5.1", "2019-05-01"),
+            ("平成31年5月1日", "2019-05-01"),
+            ("T1.7.30", "1912-07-30"),
+            ("M45.7.29", "1912-07-29"),
+            ("S1.12.25", "1926-12-25"),
+            ("T15.12.24", "1926-12-24"),
+            ("M1.1.25", "1868-01-25"),
+            ("H12.2.29", "2000-02-29"),
+        ];
+        for (input, iso) in table {
+            assert_eq!(parse(input), Ok(d(iso)), "{input}");
+        }
+    }
+
+    #[test]
+    fn refuses_impossible_dates_clearly() {
+        for bad in [
+            "R1.4.30", // 令和 began 2019-05-01
+            "令和元年4月30日",
+            "H1.1.7",  // 平成 began 1989-01-08
+            "H32.1.1", // 平成 ended 2019-04-30, and 2020 is another year
+            "R7.2.29", // 2025 is not a leap year
+            "R7.13.1",
+            "R0.1.1",
+            "X7.4.1",
+            "R7.4",
+            "",
+            "令和七年四月一日",
+            "M1.1.24",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert!(!err.reason.is_empty(), "{bad}");
+        }
+        assert!(parse("R1.4.30").unwrap_err().reason.contains("令和元年5月1日"));
+    }
+
+    #[test]
+    fn formats_at_boundaries() {
+        assert_eq!(format(d("1989-01-07")), "昭和64年1月7日");
+        assert_eq!(format(d("1989-01-08")), "平成元年1月8日");
+        assert_eq!(format(d("2019-04-30")), "平成31年4月30日");
+        assert_eq!(format(d("2019-05-01")), "令和元年5月1日");
+        assert_eq!(format(d("2025-04-01")), "令和7年4月1日");
+        assert_eq!(format_short(d("2025-04-01")), "R7.4.1");
+        assert_eq!(fiscal_year_label(2025), "R7");
+        assert_eq!(fiscal_year_label(2019), "R1");
+        for iso in ["1989-01-07", "1989-01-08", "2019-04-30", "2019-05-01", "1912-07-30"] {
+            assert_eq!(parse(&format(d(iso))), Ok(d(iso)));
+            assert_eq!(parse(&format_short(d(iso))), Ok(d(iso)));
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The command line, as DESIGN.md "Contracts" fixes it. Parsing only; the work is in `commands`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mamoru",
+    version,
+    about = "Mamoru (守る): child-consultation case management",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the store lives.
+#[derive(Args, Debug, Clone)]
+pub struct DataDir {
+    /// The data directory (holds mamoru.redb and mamoru.toml).
+    #[arg(long = "data", env = "MAMORU_DATA", value_name = "DIR")]
+    pub data: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new store with its first administrator.
+    Init(InitArgs),
+    /// Serve the web UI and API (and, later, the SSH console and backups).
+    Serve(ServeArgs),
+    /// Fill a data directory with fictional data and serve it on loopback.
+    Demo(DemoArgs),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the store's integrity: prints `KIND COUNT` lines; non-zero exit on any problem.
+    Check(DataDir),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Login of the first administrator.
+    #[arg(long, value_name = "LOGIN")]
+    pub admin_login: String,
+    /// File holding the administrator's password (else `MAMORU_ADMIN_PASSWORD`).
+    #[arg(long, value_name = "FILE")]
+    pub admin_password_file: Option<PathBuf>,
+    /// The administrator's display name.
+    #[arg(long, value_name = "NAME", default_value = "システム管理者")]
+    pub admin_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Address for the web UI and API; port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// Address for the SSH console (arrives with the console).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ssh_listen: Option<SocketAddr>,
+    /// Serve plain HTTP: only on a loopback address (the demo, or behind a TLS terminator).
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// A new or empty directory to fill (a temporary one if omitted).
+    #[arg(long = "data", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Loopback address to serve on; port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How many fictional children to create.
+    #[arg(long, default_value_t = 200)]
+    pub children: u64,
+    /// Only fill the directory; do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a staff member.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+        /// caseworker, psychologist, supervisor, head, clerk or admin.
+        #[arg(long)]
+        role: String,
+        /// Unit id(s) (see `mamoru user units`); repeat for several.
+        #[arg(long = "unit", required = true)]
+        units: Vec<u64>,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// File holding the first password.
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+    /// List staff.
+    List(DataDir),
+    /// List organisation units and their ids.
+    Units(DataDir),
+    /// Disable an account (its sessions end).
+    Disable {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+    },
+    /// Set a new password.
+    Passwd {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+    /// Check a password (exit 0 if it is right).
+    Verify {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+    /// Console keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Let LOGIN into the SSH console with a public key.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+        #[arg(long, value_name = "KEY.pub")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify the hash chain; reports the first broken or missing entry.
+    Verify(DataDir),
+}

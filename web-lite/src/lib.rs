@@ -1,0 +1,132 @@
+//! mamoru-web: the HTTP face of Mamoru. Routes parse a request, call one service method, and
+//! render JSON; every error is mapped in one place (`error_response`). No rule about cases lives
+//! here. (The tablet UI, HTTPS and SSE arrive with their own issue.)
+
+mod api;
+mod openapi;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mamoru_core::{Error, Service};
+use serde_json::json;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+pub use api::SESSION_COOKIE;
+
+/// Facts `/healthz` reports that the web crate cannot know by itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Health {
+    pub version: &'static str,
+}
+
+/// Every route of the server, with errors as JSON.
+pub fn routes(
+    service: Arc<Service>,
+    health: Health,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    let healthz =
+        warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(move |svc: Arc<Service>| {
+            let version = health.version;
+            async move {
+                let store_ok = blocking(move || svc.store().read().map(|_| ())).await.is_ok();
+                let body = json!({
+                    "status": if store_ok { "ok" } else { "degraded" },
+                    "version": version,
+                    "store": if store_ok { "ok" } else { "unavailable" },
+                    "last_backup_age_seconds": null,
+                });
+                let status = if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                warp::reply::with_status(warp::reply::json(&body), status).into_response()
+            }
+        });
+    let openapi = warp::path!("api" / "v1" / "openapi.json")
+        .and(warp::get())
+        .map(|| warp::reply::json(&openapi::document()).into_response());
+    healthz
+        .or(openapi)
+        .unify()
+        .or(api::routes(service))
+        .unify()
+        .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })
+        .unify()
+        .map(|mut r: Response| {
+            let h = r.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            r
+        })
+}
+
+pub(crate) fn with<T: Clone + Send>(t: T) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {
+    warp::any().map(move || t.clone())
+}
+
+/// Runs a blocking service call (redb commits fsync) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Error::Corrupt(format!("request worker failed: {e}"))))
+}
+
+/// The JSON error body of the contract: `{"error": {"code", "message"}}`.
+pub(crate) fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "error": { "code": code, "message": message } });
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
+}
+
+/// The one place where service errors become HTTP statuses. Store failures are logged (without
+/// personal data) and reported without detail.
+pub(crate) fn error_response(e: &Error) -> Response {
+    let status = match e {
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+        Error::Unauthenticated | Error::BadCredentials => StatusCode::UNAUTHORIZED,
+        Error::Conflict { .. } => StatusCode::CONFLICT,
+        Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) => {
+            tracing::error!(error = %e, "request failed in the store");
+            return error_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; see the server log",
+            );
+        }
+    };
+    error_body(status, e.code(), &e.to_string())
+}
+
+fn rejection_response(r: &warp::Rejection) -> Response {
+    if r.is_not_found() {
+        error_body(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+        error_body(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")
+    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
+        error_body(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body too large")
+    } else {
+        error_body(StatusCode::BAD_REQUEST, "bad_request", "malformed request")
+    }
+}
+
+/// Serves plain HTTP on `listener` until `shutdown` resolves. Only for loopback (the demo, or
+/// behind a TLS terminator): the caller refuses anything else.
+pub async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+    health: Health,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(service, health)).incoming(listener).graceful(shutdown).run().await;
+}
+
+/// Whether an address may serve plain HTTP.
+#[must_use]
+pub fn plain_http_allowed(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}

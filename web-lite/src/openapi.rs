@@ -1,0 +1,95 @@
+//! The `OpenAPI` document served at `/api/v1/openapi.json`. Kept beside the routes; a test checks
+//! that every route the server answers is in it.
+
+use serde_json::{Value, json};
+
+fn error_ref() -> Value {
+    json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+/// The document.
+#[must_use]
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Mamoru API", "version": env!("CARGO_PKG_VERSION") },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "cookie": { "type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message"],
+                        "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
+                },
+                "ChildSummary": {
+                    "type": "object",
+                    "required": ["id", "name", "kana", "birth_date"],
+                    "properties": {
+                        "id": { "type": "integer" }, "name": { "type": "string" }, "kana": { "type": "string" },
+                        "birth_date": { "type": "string", "format": "date", "nullable": true },
+                        "birth_date_wareki": { "type": "string", "nullable": true },
+                        "sex": { "type": "string", "enum": ["male", "female", "unknown"] }
+                    }
+                }
+            }
+        },
+        "security": [ { "bearer": [] }, { "cookie": [] } ],
+        "paths": {
+            "/healthz": { "get": { "security": [], "summary": "Health, no personal data",
+                "responses": { "200": { "description": "healthy" }, "503": { "description": "store unavailable" } } } },
+            "/api/v1/session": {
+                "post": { "security": [], "summary": "Sign in",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["login", "password"],
+                        "properties": { "login": { "type": "string" }, "password": { "type": "string" }, "otp": { "type": "string" } } } } } },
+                    "responses": { "200": { "description": "signed in; the token is also set as a cookie",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["token"],
+                            "properties": { "token": { "type": "string" } } } } } },
+                        "400": error_ref(), "401": error_ref() } },
+                "delete": { "summary": "Sign out", "responses": { "204": { "description": "signed out" }, "401": error_ref() } }
+            },
+            "/api/v1/children": {
+                "post": { "summary": "Register a child (birth date ISO or 和暦)",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["family_name", "family_name_kana"],
+                        "properties": {
+                            "family_name": { "type": "string" }, "given_name": { "type": "string" },
+                            "family_name_kana": { "type": "string" }, "given_name_kana": { "type": "string" },
+                            "birth_date": { "type": "string" }, "sex": { "type": "string" },
+                            "unit": { "type": "integer" }, "address": { "type": "string" },
+                            "phones": { "type": "array", "items": { "type": "string" } },
+                            "affiliation": { "type": "string" }, "unborn": { "type": "boolean" } } } } } },
+                    "responses": { "201": { "description": "created, with likely duplicates to review",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["id"],
+                            "properties": { "id": { "type": "integer" },
+                                "possible_duplicates": { "type": "array", "items": { "$ref": "#/components/schemas/ChildSummary" } } } } } } },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/children/{id}": {
+                "get": { "summary": "A child's record with household, cases and the latest 50 notes (audited)",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "the child" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/search": {
+                "get": { "summary": "Search by name, furigana, birth date (ISO or 和暦) or phone (audited)",
+                    "parameters": [ { "name": "q", "in": "query", "required": true, "schema": { "type": "string" } } ],
+                    "responses": { "200": { "description": "results",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["results"],
+                            "properties": { "results": { "type": "array", "items": { "$ref": "#/components/schemas/ChildSummary" } } } } } } },
+                        "401": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/board": {
+                "get": { "summary": "Due and overdue legal clocks of a unit (or one worker)",
+                    "parameters": [
+                        { "name": "unit", "in": "query", "schema": { "type": "integer" } },
+                        { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "items" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/openapi.json": { "get": { "security": [], "summary": "This document", "responses": { "200": { "description": "OpenAPI 3" } } } }
+        }
+    })
+}
