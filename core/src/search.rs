@@ -131,3 +131,85 @@ pub fn similar_kana(a: &str, b: &str) -> bool {
     let allowed = if a.chars().count().max(b.chars().count()) >= 6 { 2 } else { 1 };
     a == b || edit_distance(&a, &b) <= allowed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each pair must fold to the same key.
+    const SAME: &[(&str, &str)] = &[
+        ("髙橋", "高橋"),
+        ("髙﨑", "高崎"),
+        ("山﨑", "山崎"),
+        ("渡邊", "渡辺"),
+        ("渡邉", "渡辺"),
+        ("齋藤", "斎藤"),
+        ("齊藤", "斎藤"),
+        ("濵田", "浜田"),
+        ("濱田", "浜田"),
+        ("櫻井", "桜井"),
+        ("德永", "徳永"),
+        ("澤田", "沢田"),
+        ("廣瀬", "広瀬"),
+        ("國分", "国分"),
+        ("嶋田", "島田"),
+        ("嶌田", "島田"),
+        ("榮", "栄"),
+        ("瀧本", "滝本"),
+        ("淺野", "浅野"),
+        ("冨田", "富田"),
+        ("カタカナ", "かたかな"),
+        ("タナカ ハナコ", "たなかはなこ"),
+        ("ヴァイオリン", "ゔぁいおりん"),
+        ("ｱｲｳ", "あいう"),
+        ("ﾀﾞｲｽｹ", "だいすけ"),
+        ("ﾊﾟﾊﾟ", "ぱぱ"),
+        ("ＡＢＣ", "abc"),
+        ("ABC", "abc"),
+        ("１２３", "123"),
+        ("山田　花子", "山田花子"),
+        ("山田 花子", "山田花子"),
+        ("やまだ・はなこ", "やまだはなこ"),
+        ("㈱", "(株)"),
+        ("ｶﾞｰﾃﾞﾝ", "がーでん"),
+        ("マリー＝アン", "まりー=あん"),
+        ("ｼﾞｮｰｼﾞ", "じょーじ"),
+        ("佐々木", "佐々木"),
+        ("  髙橋  ", "高橋"),
+        ("ＴＡＮＡＫＡ", "tanaka"),
+        ("ｹﾝｲﾁ", "ケンイチ"),
+        ("〜", "～"),
+        ("ﾍﾟﾝ", "ペン"),
+    ];
+
+    /// Each pair must stay apart: folding must not make different names equal.
+    const DIFFERENT: &[(&str, &str)] =
+        &[("高橋", "高梁"), ("さとう", "さいとう"), ("はな", "ばな"), ("つ", "っ")];
+
+    #[test]
+    fn folds_the_table() {
+        assert!(SAME.len() >= 40);
+        for (a, b) in SAME {
+            assert_eq!(normalize(a), normalize(b), "{a} / {b}");
+        }
+        for (a, b) in DIFFERENT {
+            assert_ne!(normalize(a), normalize(b), "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn phone_digits_ignore_punctuation_and_width() {
+        assert_eq!(phone_digits("000-1234-5678"), "00012345678");
+        assert_eq!(phone_digits("（０００）１２３４－５６７８"), "00012345678");
+    }
+
+    #[test]
+    fn grams_and_similarity() {
+        assert_eq!(query_grams("た"), vec!["た"]);
+        assert_eq!(query_grams("たなか"), vec!["たな", "なか"]);
+        assert!(grams("たなか").contains(&"な".to_owned()));
+        assert!(similar_kana("やまざき ゆいな", "ヤマサキ ユイナ"));
+        assert!(!similar_kana("やまざき", "たなか"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -55,10 +55,12 @@ pub fn format_short(date: Date) -> String {
     }
 }
 
-/// The era letter and year of a Gregorian year's 4 April, for fiscal-year numbering (`R7`).
+/// The label of a fiscal year (April to March) for case numbers: `R7` for FY2025. The era is the
+/// one in force at the end of the calendar year the fiscal year starts in, so FY2019 is 令和元年度
+/// (as the government numbered it) and FY1988 is 昭和63年度.
 #[must_use]
 pub fn fiscal_year_label(fiscal_year: i32) -> String {
-    Date::new(fiscal_year, 4, 1)
+    Date::new(fiscal_year, 12, 31)
         .ok()
         .and_then(era_of)
         .map_or_else(|| fiscal_year.to_string(), |(era, y)| format!("{}{}", era.letter, y))
@@ -200,6 +202,8 @@ mod tests {
         assert_eq!(format_short(d("2025-04-01")), "R7.4.1");
         assert_eq!(fiscal_year_label(2025), "R7");
         assert_eq!(fiscal_year_label(2019), "R1");
+        assert_eq!(fiscal_year_label(1988), "S63");
+        assert_eq!(fiscal_year_label(1989), "H1");
         for iso in ["1989-01-07", "1989-01-08", "2019-04-30", "2019-05-01", "1912-07-30"] {
             assert_eq!(parse(&format(d(iso))), Ok(d(iso)));
             assert_eq!(parse(&format_short(d(iso))), Ok(d(iso)));

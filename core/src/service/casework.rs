@@ -511,6 +511,7 @@ impl Service {
     /// 会議: all the cases it discusses must be the actor's unit's.
     pub fn record_meeting(&self, actor: &Actor, m: Meeting) -> Result<Versioned<Meeting>> {
         self.write(actor, Action::RecordMeeting, MeetingId::KIND, None, |tx| {
+            tx.require::<Unit>(m.unit)?;
             access::check_own_unit(actor, m.unit, Action::RecordMeeting)?;
             Service::code_table(tx, "meeting_kind")?.body.check(&m.kind, m.at.jst_date())?;
             for c in &m.cases {

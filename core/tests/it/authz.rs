@@ -1,0 +1,450 @@
+//! The authorisation matrix: every role × every action × {own unit, other unit, restricted case,
+//! nonexistent id}, with the expected outcome written out here independently of `Role::may`, and
+//! an audit entry for every attempt.
+
+use std::collections::BTreeMap;
+
+use mamoru_core::case::{Case, IntakeKind, Meeting, Note, SafetyCheck, SafetyMethod, Support};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
+use mamoru_core::person::Child;
+use mamoru_core::protection::{PlaceKind, Protection};
+use mamoru_core::staff::{Action, Role};
+use mamoru_core::store::Reader;
+use mamoru_core::{Actor, Error};
+
+use crate::support::{World, t0, world};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    Own,
+    Other,
+    Restricted,
+    Missing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Authorised: the call succeeded or failed only on its input.
+    Allowed,
+    Forbidden,
+    NotFound,
+}
+
+/// The ids an action is aimed at, for one target column.
+#[derive(Clone, Debug)]
+struct Ids {
+    unit: UnitId,
+    child: ChildId,
+    case: CaseId,
+    protection: ProtectionId,
+    support: SupportId,
+    login: String,
+    code_table: &'static str,
+    child_name: String,
+}
+
+fn allowed_actions(role: Role) -> Vec<Action> {
+    use Action as A;
+    let caseworker = vec![
+        A::ReadChild,
+        A::Search,
+        A::RegisterChild,
+        A::EditChild,
+        A::OpenCase,
+        A::ReadCase,
+        A::EditCase,
+        A::AddNote,
+        A::RecordSafetyCheck,
+        A::RecordAssessment,
+        A::RecordProtection,
+        A::RecordSupport,
+        A::RecordMeeting,
+        A::ViewReporter,
+        A::ReadBoard,
+    ];
+    match role {
+        Role::Caseworker => caseworker,
+        Role::Supervisor | Role::Head => {
+            let mut v = caseworker;
+            v.extend([A::CloseCase, A::RestrictCase, A::ReadAudit]);
+            v
+        }
+        Role::Psychologist => {
+            vec![
+                A::ReadChild,
+                A::Search,
+                A::ReadCase,
+                A::AddNote,
+                A::RecordAssessment,
+                A::RecordMeeting,
+                A::ReadBoard,
+            ]
+        }
+        Role::Clerk => {
+            vec![A::ReadChild, A::Search, A::RegisterChild, A::OpenCase, A::ReadCase, A::ReadBoard]
+        }
+        Role::Admin => vec![A::ReadAudit, A::ManageStaff, A::EditCodeTables, A::Import],
+    }
+}
+
+fn expected(role: Role, action: Action, target: Target) -> Outcome {
+    use Action as A;
+    if !allowed_actions(role).contains(&action) {
+        return Outcome::Forbidden;
+    }
+    match (action, target) {
+        (A::ReadAudit | A::Import, _) => Outcome::Allowed,
+        (A::ManageStaff | A::EditCodeTables, Target::Missing) => Outcome::NotFound,
+        (A::ManageStaff | A::EditCodeTables, _) => Outcome::Allowed,
+        // A search never reveals what the searcher may not see: it is simply not found.
+        (A::Search, Target::Own) => Outcome::Allowed,
+        (A::Search, _) => Outcome::NotFound,
+        // Unit-level actions aimed at the own unit that holds a restricted case.
+        (A::RegisterChild | A::ReadBoard, Target::Restricted) => Outcome::Allowed,
+        (_, Target::Own) => Outcome::Allowed,
+        (_, Target::Other | Target::Restricted) => Outcome::Forbidden,
+        (_, Target::Missing) => Outcome::NotFound,
+    }
+}
+
+fn classify(r: Result<(), Error>) -> Outcome {
+    match r {
+        Ok(()) | Err(Error::Invalid { .. } | Error::Conflict { .. }) => Outcome::Allowed,
+        Err(Error::Forbidden { .. }) => Outcome::Forbidden,
+        Err(Error::NotFound { .. }) => Outcome::NotFound,
+        Err(e) => panic!("unexpected error {e:?}"),
+    }
+}
+
+fn rev<T: mamoru_core::store::Record>(w: &World, id: T::Id) -> u64 {
+    w.svc.store().read().unwrap().get::<T>(id).unwrap().map_or(1, |v| v.rev)
+}
+
+fn body<T: mamoru_core::store::Record>(w: &World, id: T::Id, fallback: impl FnOnce() -> T) -> T {
+    w.svc.store().read().unwrap().get::<T>(id).unwrap().map_or_else(fallback, |v| v.body)
+}
+
+#[expect(clippy::too_many_lines, reason = "one arm per action, each a real service call")]
+fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templates) -> Result<(), Error> {
+    let svc = &w.svc;
+    match action {
+        Action::ReadChild => svc.child(actor, ids.child).map(drop),
+        Action::Search => {
+            let hits = svc.search(actor, &ids.child_name, 50)?;
+            if hits.iter().any(|h| h.id == ids.child) {
+                Ok(())
+            } else {
+                Err(Error::NotFound { what: "search hit", id: ids.child.to_string() })
+            }
+        }
+        Action::RegisterChild => svc
+            .register_child(
+                actor,
+                mamoru_core::service::NewChild {
+                    unit: ids.unit,
+                    name: mamoru_core::person::PersonName::new("新規", "", "しんき", "").unwrap(),
+                    birth_date: None,
+                    unborn: false,
+                    sex: mamoru_core::person::Sex::Unknown,
+                    address: String::new(),
+                    phones: vec![],
+                    affiliation: String::new(),
+                },
+            )
+            .map(drop),
+        Action::EditChild => {
+            let b = body::<Child>(w, ids.child, || template.child.clone());
+            svc.edit_child(actor, ids.child, rev::<Child>(w, ids.child), b).map(drop)
+        }
+        Action::OpenCase => svc
+            .open_case(
+                actor,
+                mamoru_core::service::NewCase {
+                    unit: ids.unit,
+                    child: ids.child,
+                    intake: w.intake(actor, IntakeKind::Consultation, t0()),
+                    abuse: None,
+                    reporter: None,
+                    assigned: vec![],
+                },
+            )
+            .map(drop),
+        Action::ReadCase => svc.case(actor, ids.case).map(drop),
+        Action::EditCase => {
+            let b = body::<Case>(w, ids.case, || template.case.clone());
+            svc.edit_case(actor, ids.case, rev::<Case>(w, ids.case), b).map(drop)
+        }
+        // An empty reason: authorised callers get Invalid, and nothing changes.
+        Action::CloseCase => svc.close_case(actor, ids.case, rev::<Case>(w, ids.case), "").map(drop),
+        Action::RestrictCase => {
+            let current = w.svc.store().read().unwrap().get::<Case>(ids.case).unwrap();
+            let keep = current.and_then(|c| c.body.restricted_to);
+            svc.restrict_case(actor, ids.case, rev::<Case>(w, ids.case), keep).map(drop)
+        }
+        Action::AddNote => svc
+            .add_note(
+                actor,
+                Note {
+                    case: ids.case,
+                    child: ids.child,
+                    at: t0(),
+                    kind: Code::new("3"),
+                    author: actor.staff,
+                    body: "電話連絡".into(),
+                    attachments: vec![],
+                    correction: None,
+                },
+            )
+            .map(drop),
+        Action::RecordSafetyCheck => svc
+            .record_safety_check(
+                actor,
+                SafetyCheck {
+                    case: ids.case,
+                    child: ids.child,
+                    at: t0(),
+                    by: vec![],
+                    method: SafetyMethod::ByAgency,
+                    seen_directly: false,
+                    place: "学校".into(),
+                    child_state: String::new(),
+                    injuries: vec![],
+                    attachments: vec![],
+                },
+            )
+            .map(drop),
+        Action::RecordAssessment => {
+            let answers: BTreeMap<String, bool> = (1..=7).map(|i| (format!("q{i}"), false)).collect();
+            svc.record_assessment(actor, ids.case, "protection_decision", answers).map(drop)
+        }
+        Action::RecordProtection => {
+            let b = body::<Protection>(w, ids.protection, || template.protection.clone());
+            svc.update_protection(actor, ids.protection, rev::<Protection>(w, ids.protection), b).map(drop)
+        }
+        Action::RecordSupport => {
+            let b = body::<Support>(w, ids.support, || template.support.clone());
+            svc.update_support(actor, ids.support, rev::<Support>(w, ids.support), b).map(drop)
+        }
+        Action::RecordMeeting => svc
+            .record_meeting(
+                actor,
+                Meeting {
+                    unit: ids.unit,
+                    kind: Code::new("4"),
+                    at: t0(),
+                    attendees: vec![actor.staff],
+                    outside_attendees: vec![],
+                    cases: vec![ids.case],
+                    decisions: "継続指導".into(),
+                },
+            )
+            .map(drop),
+        Action::ViewReporter => svc.reporter(actor, ids.case).map(drop),
+        Action::ReadBoard => svc.board(actor, ids.unit, None).map(drop),
+        Action::ReadAudit => svc.audit_log(actor, 1, 10).map(drop),
+        Action::ManageStaff => svc.set_staff_disabled(actor, &ids.login, false),
+        Action::EditCodeTables => {
+            let table = mamoru_core::Service::code_table(&w.svc.store().read().unwrap(), ids.code_table);
+            match table {
+                Ok(t) => svc.edit_code_table(actor, ids.code_table, t.rev, t.body),
+                Err(_) => {
+                    let any =
+                        mamoru_core::Service::code_table(&w.svc.store().read().unwrap(), "route").unwrap();
+                    svc.edit_code_table(actor, ids.code_table, 1, any.body)
+                }
+            }
+        }
+        Action::Import => svc.import(actor, |_| Ok(())),
+    }
+}
+
+/// Bodies for edits aimed at records that do not exist.
+struct Templates {
+    child: Child,
+    case: Case,
+    protection: Protection,
+    support: Support,
+}
+
+/// Builds one case with a note, a protection and a support decision for `cw`'s unit.
+fn make_case(
+    w: &World,
+    cw: &Actor,
+    family: &str,
+    kana: &str,
+) -> (ChildId, CaseId, NoteId, ProtectionId, SupportId) {
+    let child = w.child(cw, family, "花子", kana, "はなこ", "2016-05-05");
+    let case = w.case(cw, child, IntakeKind::AbuseReport, t0().plus(-3600));
+    let case_id = CaseId(case.id);
+    let note = w
+        .svc
+        .add_note(
+            cw,
+            Note {
+                case: case_id,
+                child,
+                at: t0(),
+                kind: Code::new("1"),
+                author: cw.staff,
+                body: "訪問".into(),
+                attachments: vec![],
+                correction: None,
+            },
+        )
+        .unwrap();
+    let protection = w
+        .svc
+        .start_protection(
+            cw,
+            Protection {
+                case: case_id,
+                child,
+                started_at: t0(),
+                place_kind: PlaceKind::Shelter,
+                place: "一時保護所".into(),
+                reason: "安全確保".into(),
+                guardian_consent: true,
+                hearing: None,
+                warrant: None,
+                extensions: vec![],
+                notices: vec![],
+                ended: None,
+            },
+        )
+        .unwrap();
+    let support = w
+        .svc
+        .record_support(
+            cw,
+            Support {
+                case: case_id,
+                kind: Code::new("12"),
+                decided_on: t0().jst_date(),
+                start: None,
+                review_on: None,
+                end: None,
+                facility: String::new(),
+                hearing: None,
+                notice_issued_on: None,
+                note: String::new(),
+            },
+        )
+        .unwrap();
+    (child, case_id, NoteId(note.id), ProtectionId(protection.id), SupportId(support.id))
+}
+
+#[test]
+fn every_role_every_action_every_scope() {
+    let w = world();
+    let cw1 = w.staff("maker1", Role::Caseworker, w.u1);
+    let cw2 = w.staff("maker2", Role::Caseworker, w.u2);
+    let named_cw = w.staff("named-cw", Role::Caseworker, w.u1);
+    let named_sv = w.staff("named-sv", Role::Supervisor, w.u1);
+
+    let own = make_case(&w, &cw1, "相川", "あいかわ");
+    let other = make_case(&w, &cw2, "井口", "いぐち");
+    let restricted = make_case(&w, &cw1, "宇野", "うの");
+    let rc = w.svc.store().read().unwrap().require::<Case>(restricted.1).unwrap();
+    w.svc.restrict_case(&named_sv, restricted.1, rc.rev, Some(vec![named_cw.staff])).unwrap();
+
+    let ids =
+        |t: (ChildId, CaseId, NoteId, ProtectionId, SupportId), unit, login: &str, table, name: &str| Ids {
+            unit,
+            child: t.0,
+            case: t.1,
+            protection: t.3,
+            support: t.4,
+            login: login.to_owned(),
+            code_table: table,
+            child_name: name.to_owned(),
+        };
+    let columns = [
+        (Target::Own, ids(own, w.u1, "maker1", "route", "あいかわはなこ")),
+        (Target::Other, ids(other, w.u2, "maker2", "relation", "いぐちはなこ")),
+        (Target::Restricted, ids(restricted, w.u1, "named-cw", "note_kind", "うのはなこ")),
+        (
+            Target::Missing,
+            Ids {
+                unit: UnitId(99),
+                child: ChildId(9999),
+                case: CaseId(9999),
+                protection: ProtectionId(9999),
+                support: SupportId(9999),
+                login: "nobody".into(),
+                code_table: "no_such_table",
+                child_name: "そんざいしない".into(),
+            },
+        ),
+    ];
+    let r = w.svc.store().read().unwrap();
+    let templates = Templates {
+        child: r.require::<Child>(own.0).unwrap().body,
+        case: r.require::<Case>(own.1).unwrap().body,
+        protection: r.require::<Protection>(own.3).unwrap().body,
+        support: r.require::<Support>(own.4).unwrap().body,
+    };
+    drop(r);
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for role in Role::ALL {
+        let actor = w.staff(&format!("r-{}", role.as_str()), role, w.u1);
+        for action in Action::ALL {
+            for (target, ids) in &columns {
+                let before = w.svc.store().read().unwrap().audit_len().unwrap();
+                let got = classify(perform(&w, &actor, action, ids, &templates));
+                let after = w.svc.store().read().unwrap().audit_len().unwrap();
+                let want = expected(role, action, *target);
+                if got != want {
+                    failures.push(format!("{role:?} {action:?} {target:?}: expected {want:?}, got {got:?}"));
+                }
+                if after <= before {
+                    failures.push(format!("{role:?} {action:?} {target:?}: not audited"));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 6 * 21 * 4);
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    // The named staff do see the restricted case; the audit chain is intact after all of it.
+    assert!(w.svc.case(&named_cw, restricted.1).is_ok());
+    assert!(w.svc.child(&named_sv, restricted.0).is_ok());
+    assert!(matches!(w.svc.verify_audit().unwrap(), mamoru_core::audit::Verdict::Intact { .. }));
+}
+
+#[test]
+fn a_unit_policy_opens_reading_but_never_writing() {
+    let w = world();
+    let city = w.staff("city-cw", Role::Caseworker, w.u2);
+    let centre = w.staff("centre-cw", Role::Caseworker, w.u1);
+    let (child, case, ..) = make_case(&w, &city, "遠藤", "えんどう");
+    assert!(matches!(w.svc.child(&centre, child), Err(Error::Forbidden { .. })));
+    w.svc.set_unit_policy(&w.admin, w.u1, vec![w.u2]).unwrap();
+    assert!(w.svc.child(&centre, child).is_ok());
+    assert!(w.svc.case(&centre, case).is_ok());
+    assert_eq!(w.svc.search(&centre, "えんどう", 10).unwrap().len(), 1);
+    let c = w.svc.store().read().unwrap().require::<Case>(case).unwrap();
+    assert!(matches!(w.svc.edit_case(&centre, case, c.rev, c.body), Err(Error::Forbidden { .. })));
+    // The policy is one-way: the municipal side still cannot read the centre's children.
+    let (centre_child, ..) = make_case(&w, &centre, "大木", "おおき");
+    assert!(matches!(w.svc.child(&city, centre_child), Err(Error::Forbidden { .. })));
+}
+
+#[test]
+fn the_reporter_is_shown_only_to_permitted_roles() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let psy = w.staff("psy", Role::Psychologist, w.u1);
+    let clerk = w.staff("clerk", Role::Clerk, w.u1);
+    let (_, case, ..) = make_case(&w, &cw, "北村", "きたむら");
+    let rep = w.svc.reporter(&cw, case).unwrap().unwrap();
+    assert_eq!(rep.name, "通告 太郎");
+    for actor in [&psy, &clerk] {
+        assert!(matches!(w.svc.reporter(actor, case), Err(Error::Forbidden { .. })));
+        // Nor does the case page carry it.
+        let view = serde_json::to_string(&w.svc.case(actor, case).unwrap()).unwrap();
+        assert!(!view.contains("通告 太郎"));
+    }
+}

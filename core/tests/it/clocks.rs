@@ -1,0 +1,232 @@
+//! Legal clocks with a fixed clock: the 48-hour safety check, the 7-day warrant request, the
+//! 2-month limit and extensions, the warrant-refusal challenge, the child's hearing, and the board.
+
+use mamoru_core::Actor;
+use mamoru_core::case::{Case, Hearing, IntakeKind, SafetyCheck, SafetyMethod};
+use mamoru_core::deadline::{ClockKind, ClockStatus};
+use mamoru_core::ids::{CaseId, ProtectionId};
+use mamoru_core::protection::{
+    CourtApproval, Extension, PlaceKind, Protection, ProtectionEnd, Warrant, WarrantOutcome,
+};
+use mamoru_core::service::BoardItem;
+use mamoru_core::staff::Role;
+use mamoru_core::store::Reader;
+use mamoru_core::time::{DAY, Date, HOUR, Timestamp};
+
+use crate::support::{World, t0, world};
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn kinds(items: &[BoardItem]) -> Vec<(ClockKind, ClockStatus)> {
+    let mut v: Vec<_> = items.iter().map(|i| (i.deadline.kind, i.status)).collect();
+    v.sort();
+    v
+}
+
+fn board(w: &World, actor: &Actor) -> Vec<(ClockKind, ClockStatus)> {
+    kinds(&w.svc.board(actor, w.u1, None).unwrap())
+}
+
+fn case_clocks(w: &World, actor: &Actor, case: CaseId) -> Vec<(ClockKind, ClockStatus, Timestamp)> {
+    let mut v: Vec<_> = w
+        .svc
+        .case(actor, case)
+        .unwrap()
+        .clocks
+        .into_iter()
+        .map(|c| (c.deadline.kind, c.status, c.deadline.due))
+        .collect();
+    v.sort_by_key(|c| (c.0, c.2));
+    v
+}
+
+fn check(case: CaseId, at: Timestamp, seen: bool) -> SafetyCheck {
+    SafetyCheck {
+        case,
+        child: mamoru_core::ids::ChildId(0),
+        at,
+        by: vec![],
+        method: if seen { SafetyMethod::Sighted } else { SafetyMethod::ByAgency },
+        seen_directly: seen,
+        place: String::new(),
+        child_state: String::new(),
+        injuries: vec![],
+        attachments: vec![],
+    }
+}
+
+#[test]
+fn the_48_hour_safety_check_counts_down_and_closes_when_the_child_is_seen() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "佐藤", "蓮", "さとう", "れん", "2019-01-01");
+    let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let consult_child = w.child(&cw, "鈴木", "杏", "すずき", "あん", "2018-01-01");
+    w.case(&cw, consult_child, IntakeKind::Consultation, t0());
+
+    let due = t0().plus(48 * HOUR);
+    assert_eq!(case_clocks(&w, &cw, case), vec![(ClockKind::SafetyCheck48h, ClockStatus::Ok, due)]);
+    assert!(board(&w, &cw).is_empty(), "nothing is near yet");
+    w.clock.set(due.plus(-12 * HOUR));
+    assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::DueSoon)]);
+    w.clock.set(due);
+    assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::Overdue)]);
+
+    // A check that did not see the child keeps the clock running; seeing the child closes it.
+    w.svc.record_safety_check(&cw, check(case, due, false)).unwrap();
+    assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::Overdue)]);
+    w.svc.record_safety_check(&cw, check(case, due, true)).unwrap();
+    assert!(board(&w, &cw).is_empty());
+    assert!(case_clocks(&w, &cw, case).is_empty());
+}
+
+fn protection(case: CaseId, started_at: Timestamp, consent: bool) -> Protection {
+    Protection {
+        case,
+        child: mamoru_core::ids::ChildId(0),
+        started_at,
+        place_kind: PlaceKind::Shelter,
+        place: String::new(),
+        reason: String::new(),
+        guardian_consent: consent,
+        hearing: None,
+        warrant: None,
+        extensions: vec![],
+        notices: vec![],
+        ended: None,
+    }
+}
+
+#[test]
+fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "高橋", "湊", "たかはし", "みなと", "2014-03-03");
+    let case = CaseId(w.case(&cw, child, IntakeKind::Consultation, t0()).id);
+    // Started Monday 2025-06-02 10:00 JST without the guardian's consent.
+    let p = w.svc.start_protection(&cw, protection(case, t0(), false)).unwrap();
+    let pid = ProtectionId(p.id);
+    let clocks = case_clocks(&w, &cw, case);
+    assert_eq!(
+        clocks,
+        vec![
+            // Seven days counting the first: the request is due by the end of 6/8.
+            (ClockKind::WarrantRequest7d, ClockStatus::Ok, at("2025-06-09T00:00:00+09:00")),
+            // Two months counting the first day: the period ends at the end of 8/1.
+            (ClockKind::ProtectionLimit, ClockStatus::Ok, at("2025-08-02T00:00:00+09:00")),
+            // The child's views were not heard before the decision: missing at once.
+            (ClockKind::ChildHearing, ClockStatus::Overdue, t0()),
+        ]
+    );
+    w.clock.set(at("2025-06-07T00:00:00+09:00"));
+    assert!(board(&w, &cw).contains(&(ClockKind::WarrantRequest7d, ClockStatus::DueSoon)));
+    w.clock.set(at("2025-06-09T00:00:00+09:00"));
+    assert!(board(&w, &cw).contains(&(ClockKind::WarrantRequest7d, ClockStatus::Overdue)));
+
+    // The hearing and the warrant request close their clocks; a refusal starts the 3-day one.
+    let mut body = p.body.clone();
+    body.hearing = Some(Hearing {
+        at: t0(),
+        by: cw.staff,
+        method: "面接".into(),
+        views: "家に帰りたくない".into(),
+        not_possible_reason: None,
+    });
+    body.warrant = Some(Warrant {
+        requested_at: at("2025-06-05T09:00:00+09:00"),
+        decided_at: Some(at("2025-06-06T15:00:00+09:00")),
+        outcome: Some(WarrantOutcome::Refused),
+        challenge_filed_at: None,
+    });
+    let p = w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    let kinds_now: Vec<ClockKind> = case_clocks(&w, &cw, case).iter().map(|c| c.0).collect();
+    assert_eq!(kinds_now, vec![ClockKind::WarrantChallenge3d, ClockKind::ProtectionLimit]);
+    assert_eq!(case_clocks(&w, &cw, case)[0].2, at("2025-06-09T00:00:00+09:00"));
+
+    // Challenge filed; later an extension to 10/2 without consent and without a court petition.
+    let mut body = p.body.clone();
+    if let Some(wt) = body.warrant.as_mut() {
+        wt.challenge_filed_at = Some(at("2025-06-07T10:00:00+09:00"));
+    }
+    body.extensions.push(Extension {
+        decided_at: at("2025-07-25T10:00:00+09:00"),
+        until: Date::parse_iso("2025-10-02").unwrap(),
+        guardian_consent: false,
+        court: None,
+    });
+    let p = w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    assert_eq!(
+        case_clocks(&w, &cw, case),
+        vec![
+            (ClockKind::ProtectionLimit, ClockStatus::Ok, at("2025-10-02T00:00:00+09:00")),
+            // Extending past two months against the guardian's will needs the family court.
+            (ClockKind::CourtApproval, ClockStatus::Ok, at("2025-08-02T00:00:00+09:00")),
+        ]
+    );
+    let mut body = p.body.clone();
+    body.extensions[0].court =
+        Some(CourtApproval { petitioned_on: Date::parse_iso("2025-07-20").unwrap(), approved_on: None });
+    let p = w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    assert_eq!(
+        case_clocks(&w, &cw, case).iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![ClockKind::ProtectionLimit]
+    );
+
+    // An extension must move the end later.
+    let mut bad = p.body.clone();
+    bad.extensions.push(Extension {
+        decided_at: t0(),
+        until: Date::parse_iso("2025-09-01").unwrap(),
+        guardian_consent: true,
+        court: None,
+    });
+    assert!(w.svc.update_protection(&cw, pid, p.rev, bad).is_err());
+
+    // Ending the protection ends its clocks; then the case can close, and has none.
+    let mut body = p.body.clone();
+    body.ended = Some(ProtectionEnd { at: at("2025-09-01T10:00:00+09:00"), reason: "家庭復帰".into() });
+    w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    assert!(case_clocks(&w, &cw, case).is_empty());
+}
+
+#[test]
+fn the_two_month_limit_follows_the_civil_code_at_month_ends() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "田中", "紬", "たなか", "つむぎ", "2012-02-02");
+    w.clock.set(at("2025-01-10T00:00:00+09:00"));
+    let case = CaseId(w.case(&cw, child, IntakeKind::Consultation, at("2024-12-31T08:00:00+09:00")).id);
+    w.svc.start_protection(&cw, protection(case, at("2024-12-31T09:00:00+09:00"), true)).unwrap();
+    let limit = case_clocks(&w, &cw, case).into_iter().find(|c| c.0 == ClockKind::ProtectionLimit).unwrap();
+    // 12/31 + 2 months has no 2/31: the period ends with the last day of February.
+    assert_eq!(limit.2, at("2025-03-01T00:00:00+09:00"));
+}
+
+#[test]
+fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let named = w.staff("named", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "伊藤", "律", "いとう", "りつ", "2017-07-07");
+    let case = w.case(&cw, child, IntakeKind::AbuseReport, t0());
+    w.clock.advance(47 * HOUR);
+    assert_eq!(board(&w, &sv).len(), 1);
+    let restricted = w.svc.restrict_case(&sv, CaseId(case.id), case.rev, Some(vec![named.staff])).unwrap();
+    assert!(board(&w, &cw).is_empty(), "restricted cases stay off other people's boards");
+    assert_eq!(board(&w, &named).len(), 1);
+    assert_eq!(board(&w, &sv).len(), 1, "the restricting supervisor stays on the list");
+
+    // Worker scope: the assigned worker's own board.
+    let mut body: Case = restricted.body.clone();
+    body.assigned = vec![named.staff];
+    let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, body).unwrap();
+    assert_eq!(w.svc.board(&named, w.u1, Some(named.staff)).unwrap().len(), 1);
+    assert!(w.svc.board(&named, w.u1, Some(cw.staff)).unwrap().is_empty());
+
+    w.svc.record_safety_check(&named, check(CaseId(case.id), t0().plus(DAY), true)).unwrap();
+    w.svc.close_case(&sv, CaseId(case.id), v.rev, "助言指導").unwrap();
+    assert!(w.svc.store().read().unwrap().case_clocks(case.id).unwrap().is_empty());
+}

@@ -1,0 +1,73 @@
+//! Japanese search through the service: 異体字, kana, width, spaces, partial furigana, birth date
+//! in either calendar, phone digits; and the duplicate check before registering a child.
+
+use mamoru_core::person::Child;
+use mamoru_core::staff::Role;
+use mamoru_core::store::Reader;
+use mamoru_core::time::Date;
+
+use crate::support::world;
+
+#[test]
+fn finds_children_however_their_names_are_typed() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let a = w.child(&cw, "髙﨑", "陽葵", "タカサキ", "ヒマリ", "2016-04-01");
+    let b = w.child(&cw, "渡邊", "蒼", "わたなべ", "あおい", "2019-05-01");
+    let c = w.child(&cw, "齋藤", "ｻｸﾗ", "さいとう", "さくら", "2019-04-30");
+    let ids = |q: &str| w.svc.search(&cw, q, 50).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let cases = [
+        ("高崎", vec![a]),
+        ("髙﨑", vec![a]),
+        ("たかさき", vec![a]),
+        ("ﾀｶｻｷ", vec![a]),
+        ("たかさき ひまり", vec![a]),
+        ("ひまり", vec![a]),
+        ("さき", vec![a]),
+        ("渡辺", vec![b]),
+        ("渡邉", vec![b]),
+        ("ワタナベ　アオイ", vec![b]),
+        ("斎藤", vec![c]),
+        ("齊藤さくら", vec![c]),
+        ("サクラ", vec![c]),
+        ("H31.4.30", vec![c]),
+        ("平成31年4月30日", vec![c]),
+        ("2019-04-30", vec![c]),
+        ("R1.5.1", vec![b]),
+        ("000-1234-5678", vec![a, b, c]),
+        ("０００１２３４", vec![a, b, c]),
+        ("やまだ", vec![]),
+    ];
+    for (q, want) in cases {
+        assert_eq!(ids(q), want, "query {q:?}");
+    }
+    assert!(w.svc.search(&cw, "  ", 50).is_err());
+}
+
+#[test]
+fn search_follows_edits_of_the_name() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let id = w.child(&cw, "島田", "律", "しまだ", "りつ", "2016-04-01");
+    let v = w.svc.store().read().unwrap().require::<Child>(id).unwrap();
+    let mut body = v.body.clone();
+    body.name = mamoru_core::person::PersonName::new("嶋田", "律", "しまだ", "りつ").unwrap();
+    body.birth_date = Some(Date::parse_iso("2016-04-02").unwrap());
+    w.svc.edit_child(&cw, id, v.rev, body).unwrap();
+    assert_eq!(w.svc.search(&cw, "島田", 10).unwrap().len(), 1);
+    assert!(w.svc.search(&cw, "2016-04-01", 10).unwrap().is_empty());
+    assert_eq!(w.svc.search(&cw, "R.28.4.2".replace("R.", "H").as_str(), 10).unwrap().len(), 1);
+}
+
+#[test]
+fn registering_warns_of_likely_duplicates() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let id = w.child(&cw, "山崎", "結菜", "やまざき", "ゆいな", "2018-08-08");
+    let birth = Date::parse_iso("2018-08-08").unwrap();
+    let hits = w.svc.duplicate_candidates(&cw, birth, "ヤマサキ ユイナ").unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [id], "one kana off is a candidate");
+    assert!(w.svc.duplicate_candidates(&cw, birth, "たなか はると").unwrap().is_empty());
+    let other_day = Date::parse_iso("2018-08-09").unwrap();
+    assert!(w.svc.duplicate_candidates(&cw, other_day, "やまざき ゆいな").unwrap().is_empty());
+}
