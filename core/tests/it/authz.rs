@@ -88,6 +88,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
     }
 }
 
+#[expect(clippy::match_same_arms, reason = "the table reads one rule per line")]
 fn expected(role: Role, action: Action, target: Target) -> Outcome {
     use Action as A;
     if !allowed_actions(role).contains(&action) {
@@ -163,7 +164,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
                 mamoru_core::service::NewCase {
                     unit: ids.unit,
                     child: ids.child,
-                    intake: w.intake(actor, IntakeKind::Consultation, t0()),
+                    intake: crate::support::intake(actor, IntakeKind::Consultation, t0()),
                     abuse: None,
                     reporter: None,
                     assigned: vec![],
@@ -245,15 +246,11 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::ReadAudit => svc.audit_log(actor, 1, 10).map(drop),
         Action::ManageStaff => svc.set_staff_disabled(actor, &ids.login, false),
         Action::EditCodeTables => {
-            let table = mamoru_core::Service::code_table(&w.svc.store().read().unwrap(), ids.code_table);
-            match table {
-                Ok(t) => svc.edit_code_table(actor, ids.code_table, t.rev, t.body),
-                Err(_) => {
-                    let any =
-                        mamoru_core::Service::code_table(&w.svc.store().read().unwrap(), "route").unwrap();
-                    svc.edit_code_table(actor, ids.code_table, 1, any.body)
-                }
-            }
+            let r = w.svc.store().read().unwrap();
+            let table = mamoru_core::Service::code_table(&r, ids.code_table)
+                .or_else(|_| mamoru_core::Service::code_table(&r, "route"))
+                .unwrap();
+            svc.edit_code_table(actor, ids.code_table, table.rev, table.body)
         }
         Action::Import => svc.import(actor, |_| Ok(())),
     }

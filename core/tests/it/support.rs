@@ -95,18 +95,6 @@ impl World {
             .unwrap()
     }
 
-    pub fn intake(&self, actor: &Actor, kind: IntakeKind, received_at: Timestamp) -> Intake {
-        Intake {
-            kind,
-            received_at,
-            route: Code::new("14"),
-            consultation_type: Code::new(if kind == IntakeKind::AbuseReport { "11" } else { "54" }),
-            chief_complaint: "テスト".into(),
-            content: String::new(),
-            received_by: actor.staff,
-        }
-    }
-
     pub fn case(
         &self,
         actor: &Actor,
@@ -120,7 +108,7 @@ impl World {
                 NewCase {
                     unit: actor.units[0],
                     child,
-                    intake: self.intake(actor, kind, received_at),
+                    intake: intake(actor, kind, received_at),
                     abuse: None,
                     reporter: Some(Reporter {
                         anonymous: false,
@@ -133,5 +121,17 @@ impl World {
                 },
             )
             .unwrap()
+    }
+}
+
+pub fn intake(actor: &Actor, kind: IntakeKind, received_at: Timestamp) -> Intake {
+    Intake {
+        kind,
+        received_at,
+        route: Code::new("14"),
+        consultation_type: Code::new(if kind == IntakeKind::AbuseReport { "11" } else { "54" }),
+        chief_complaint: "テスト".into(),
+        content: String::new(),
+        received_by: actor.staff,
     }
 }
