@@ -1,0 +1,188 @@
+//! The HTTP contract against a real server process: health, sessions, children, search, board,
+//! JSON errors with the right statuses, the OpenAPI document.
+
+use crate::support::{Server, init};
+
+fn demo_server(dir: &std::path::Path) -> Server {
+    let data = dir.join("demo");
+    Server::start(&["demo", "--data", data.to_str().unwrap(), "--children", "30", "--listen", "127.0.0.1:0"])
+}
+
+#[test]
+fn health_needs_no_sign_in_and_shows_nothing_personal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let s = Server::start(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--plain-http",
+    ]);
+    let r = s.request("GET", "/healthz", None, None);
+    assert_eq!(r.status, 200);
+    let j = r.json();
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["store"], "ok");
+    assert!(j["version"].as_str().is_some());
+    assert!(j.as_object().unwrap().contains_key("last_backup_age_seconds"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn sign_in_register_read_and_search_a_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo_server(dir.path());
+    let token = s.sign_in("demo-cw1", "mamoru-demo");
+
+    let body = r#"{"family_name":"髙﨑","given_name":"陽翔","family_name_kana":"タカサキ","given_name_kana":"ハルト","birth_date":"R2.5.1","sex":"male","phones":["000-9876-5432"]}"#;
+    let created = s.request("POST", "/api/v1/children", Some(&token), Some(body));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_u64().unwrap();
+    assert!(created.json()["possible_duplicates"].as_array().unwrap().is_empty());
+
+    // Registering the same child again warns of the duplicate (and still registers: the
+    // caseworker decides).
+    let again = s.request("POST", "/api/v1/children", Some(&token), Some(body));
+    assert_eq!(again.status, 201);
+    assert_eq!(again.json()["possible_duplicates"][0]["id"].as_u64(), Some(id));
+
+    let child = s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None);
+    assert_eq!(child.status, 200, "{}", child.body);
+    let c = child.json();
+    assert_eq!(c["child"]["body"]["birth_date"], "2020-05-01");
+    assert_eq!(c["child"]["rev"], 1);
+    assert_eq!(child.header("cache-control"), Some("no-store"));
+
+    for q in ["高崎", "たかさき%20はると", "R2.5.1", "00098765432"] {
+        let r = s.request("GET", &format!("/api/v1/search?q={}", encode(q)), Some(&token), None);
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        let results = r.json()["results"].as_array().unwrap().clone();
+        assert!(results.iter().any(|x| x["id"].as_u64() == Some(id)), "{q}: {results:?}");
+        let first = &results[0];
+        for field in ["id", "name", "kana", "birth_date"] {
+            assert!(first.get(field).is_some(), "{field} missing");
+        }
+    }
+
+    let board = s.request("GET", "/api/v1/board", Some(&token), None);
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert!(!board.json()["items"].as_array().unwrap().is_empty(), "the demo has due and overdue clocks");
+
+    let out = s.request("DELETE", "/api/v1/session", Some(&token), None);
+    assert_eq!(out.status, 204);
+    assert_eq!(s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None).status, 401);
+}
+
+/// Percent-encodes a query value (UTF-8 bytes outside unreserved ASCII).
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~%".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn errors_are_json_with_the_right_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo_server(dir.path());
+    let expect_error = |r: crate::support::Response, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{}", r.body);
+        let j = r.json();
+        assert_eq!(j["error"]["code"], code, "{}", r.body);
+        assert!(j["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    };
+    expect_error(
+        s.request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(r#"{"login":"demo-cw1","password":"wrong password"}"#),
+        ),
+        401,
+        "bad_credentials",
+    );
+    expect_error(
+        s.request("POST", "/api/v1/session", None, Some(r#"{"login":"nobody","password":"x"}"#)),
+        401,
+        "bad_credentials",
+    );
+    expect_error(s.request("POST", "/api/v1/session", None, Some("{not json")), 400, "bad_request");
+    expect_error(s.request("GET", "/api/v1/children/1", None, None), 401, "unauthenticated");
+    expect_error(s.request("GET", "/api/v1/children/1", Some("forged-token"), None), 401, "unauthenticated");
+    let token = s.sign_in("demo-city-cw", "mamoru-demo");
+    expect_error(s.request("GET", "/api/v1/children/999999", Some(&token), None), 404, "not_found");
+    expect_error(
+        s.request(
+            "POST",
+            "/api/v1/children",
+            Some(&token),
+            Some(r#"{"family_name":"山田","family_name_kana":"やまだ","birth_date":"R7.2.29"}"#),
+        ),
+        422,
+        "invalid",
+    );
+    expect_error(
+        s.request(
+            "POST",
+            "/api/v1/children",
+            Some(&token),
+            Some(r#"{"family_name":"山田","family_name_kana":"Yamada"}"#),
+        ),
+        422,
+        "invalid",
+    );
+    expect_error(s.request("GET", "/api/v1/search?q=", Some(&token), None), 422, "invalid");
+    expect_error(s.request("GET", "/api/v1/nowhere", Some(&token), None), 404, "not_found");
+    let big = format!(r#"{{"family_name":"{}"}}"#, "あ".repeat(40_000));
+    expect_error(s.request("POST", "/api/v1/children", Some(&token), Some(&big)), 413, "too_large");
+
+    // The municipal caseworker may not read the centre's children (no policy that way).
+    let centre = s.sign_in("demo-cw1", "mamoru-demo");
+    let created = s.request(
+        "POST",
+        "/api/v1/children",
+        Some(&centre),
+        Some(r#"{"family_name":"守","family_name_kana":"まもり","sex":"female"}"#),
+    );
+    let id = created.json()["id"].as_u64().unwrap();
+    expect_error(s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None), 403, "forbidden");
+    // An administrator has no access to children at all.
+    let admin = s.sign_in("demo-admin", "mamoru-demo");
+    expect_error(s.request("GET", &format!("/api/v1/children/{id}"), Some(&admin), None), 403, "forbidden");
+}
+
+#[test]
+fn the_openapi_document_covers_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo_server(dir.path());
+    let doc = s.request("GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(doc.status, 200);
+    let j = doc.json();
+    assert_eq!(j["openapi"], "3.0.3");
+    let paths = j["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/api/v1/session", "post"),
+        ("/api/v1/session", "delete"),
+        ("/api/v1/children", "post"),
+        ("/api/v1/children/{id}", "get"),
+        ("/api/v1/search", "get"),
+        ("/api/v1/board", "get"),
+        ("/api/v1/openapi.json", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+    }
+    // And nothing is documented that the server does not answer.
+    for path in paths.keys() {
+        let probe = path.replace("{id}", "1");
+        let r = s.request("GET", &probe, None, None);
+        assert_ne!(r.json()["error"]["code"], "not_found", "{path} documented but not served");
+    }
+}

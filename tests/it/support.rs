@@ -1,0 +1,201 @@
+//! Running the binary: one-shot commands, and a server on a free loopback port that is stopped
+//! when dropped. A tiny HTTP/1.1 client over `TcpStream` keeps the test free of client stacks.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mamoru"));
+    c.env_remove("MAMORU_DATA").env_remove("MAMORU_ADMIN_PASSWORD").env("MAMORU_LOG", "warn");
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(args: &[&str]) -> Run {
+    let out: Output = bin().args(args).stdin(Stdio::null()).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Asserts a failure that prints exactly one line naming the cause, and no panic.
+pub fn assert_one_line_failure(r: &Run, needle: &str) {
+    assert_ne!(r.code, 0, "expected failure; stdout: {}", r.stdout);
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {}", r.stderr);
+    assert!(lines[0].contains(needle), "expected {needle:?} in {:?}", lines[0]);
+    assert!(!r.stderr.contains("panicked") && !r.stderr.contains("backtrace"), "{}", r.stderr);
+}
+
+pub fn password_file(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join(format!("pw-{}.txt", text.len()));
+    std::fs::write(&p, format!("{text}\n")).unwrap();
+    p
+}
+
+/// `mamoru init` into `DIR/data` with administrator `admin`.
+pub fn init(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    let pw = password_file(dir, PASSWORD);
+    let r = run(&[
+        "init",
+        "--data",
+        data.to_str().unwrap(),
+        "--admin-login",
+        "admin",
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    data
+}
+
+/// A running `mamoru serve` or `mamoru demo`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = bin()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("web: http://") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let Ok(addr) = rx.recv_timeout(Duration::from_mins(1)) else {
+            let _ = child.kill();
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("server did not start: {err}");
+        };
+        let server = Self { child, addr };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.try_request("GET", "/healthz", None, None)
+                && r.status == 200
+            {
+                return;
+            }
+            std::thread::yield_now();
+        }
+        panic!("server never became healthy");
+    }
+
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Response {
+        self.try_request(method, path, token, body).unwrap()
+    }
+
+    fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> std::io::Result<Response> {
+        let mut s = TcpStream::connect(&self.addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let body = body.unwrap_or("");
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw)?;
+        Ok(Response::parse(&raw))
+    }
+
+    pub fn sign_in(&self, login: &str, password: &str) -> String {
+        let r = self.request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&format!(r#"{{"login":"{login}","password":"{password}"}}"#)),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    fn parse(raw: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status =
+            lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked { dechunk(body) } else { body.to_owned() };
+        Self { status, headers, body }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
