@@ -51,7 +51,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     };
     let made = service.import(&admin, |svc| {
         let staff = fixture::demo_staff(svc, &admin)?;
-        fixture::populate(svc, &staff, 20_261_123, args.children, 6)
+        fixture::populate(svc, &staff, 20_261_123, args.children, 6, 100)
     })?;
     println!(
         "demo data: {} ({} children, {} cases, {} notes; all fictional)",

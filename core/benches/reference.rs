@@ -1,1 +1,232 @@
-fn main() {}
+//! The reference-store benchmark (issue #2): builds a store of fictional children and notes
+//! (100,000 and about 1,000,000 by default; kept under target/ and reused), then measures what the
+//! performance budget names, through the service layer, audit entries and fsyncs included.
+//!
+//!     cargo bench -p mamoru-core --bench reference                       # the reference store
+//!     cargo bench -p mamoru-core --bench reference -- --children 2000    # a quick run
+//!
+//! Prints a Markdown table for docs/PERFORMANCE.md.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mamoru_core::case::Note;
+use mamoru_core::code_table::Code;
+use mamoru_core::fixture::{self, FAMILY, GIVEN, Rng};
+use mamoru_core::ids::{CaseId, ChildId, UnitId};
+use mamoru_core::staff::{Login, Password, Role};
+use mamoru_core::store::{Reader, Store};
+use mamoru_core::time::{FixedClock, Timestamp};
+use mamoru_core::{Actor, Service};
+
+struct Args {
+    children: u64,
+    notes_per_case: u64,
+    samples: usize,
+    dir: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args { children: 100_000, notes_per_case: 20, samples: 2000, dir: PathBuf::new() };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| usage(&flag));
+        match flag.as_str() {
+            "--children" => a.children = value(),
+            "--notes-per-case" => a.notes_per_case = value(),
+            "--samples" => a.samples = usize::try_from(value()).unwrap_or(2000),
+            "--bench" => {}
+            other => usage(other),
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
+    a.dir = target.join(format!("reference-store-{}-{}", a.children, a.notes_per_case));
+    a
+}
+
+fn usage(flag: &str) -> ! {
+    eprintln!("unknown or incomplete argument {flag}; use --children N --notes-per-case N --samples N");
+    std::process::exit(2)
+}
+
+/// The instant the reference store is built and measured at.
+fn now() -> Timestamp {
+    Timestamp::parse("2026-11-23T10:00:00+09:00").unwrap_or(Timestamp(0))
+}
+
+fn build(a: &Args) -> Result<Duration, mamoru_core::Error> {
+    let started = Instant::now();
+    let store = Store::create(&a.dir, now())?;
+    let svc = Service::new(store, Arc::new(FixedClock::new(now())));
+    let login = Login::parse("bench-admin")?;
+    let admin_id = svc.bootstrap(&login, "bench", &Password::new(fixture::DEMO_PASSWORD)?)?;
+    let units: Vec<UnitId> = svc.units()?.iter().map(|u| UnitId(u.id)).collect();
+    let admin =
+        Actor { staff: admin_id, login, display_name: String::new(), role: Role::Admin, units, device: None };
+    let staff = svc.import(&admin, |s| fixture::demo_staff(s, &admin))?;
+    let batch = 1000;
+    let mut made = 0;
+    let mut seed = 1;
+    while made < a.children {
+        let n = batch.min(a.children - made);
+        let m = svc.import(&admin, |s| fixture::populate(s, &staff, seed, n, a.notes_per_case, 2))?;
+        made += m.children;
+        seed += 1;
+        if made % 10_000 < batch {
+            eprintln!("built {made} children");
+        }
+    }
+    Ok(started.elapsed())
+}
+
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort();
+    let at = |q: f64| {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "an index into the samples"
+        )]
+        let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+        v[i]
+    };
+    Stats { p50: at(0.50), p99: at(0.99), max: at(1.0) }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn time<T>(samples: usize, mut f: impl FnMut(usize) -> T) -> Stats {
+    let mut v = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let t = Instant::now();
+        std::hint::black_box(f(i));
+        v.push(t.elapsed());
+    }
+    stats(v)
+}
+
+fn main() -> Result<(), mamoru_core::Error> {
+    let a = args();
+    let built = if a.dir.join(mamoru_core::store::FILE_NAME).exists() {
+        eprintln!("reusing {}", a.dir.display());
+        None
+    } else {
+        Some(build(&a)?)
+    };
+
+    let t = Instant::now();
+    let store = Store::open(&a.dir)?;
+    let open = t.elapsed();
+    let size = store.file_size();
+    let svc = Service::new(store, Arc::new(FixedClock::new(now())));
+    let r = svc.store().read()?;
+    let (children, notes, cases) = (r.count("child")?, r.count("note")?, r.count("case")?);
+    let sv_id = r.unique("login", "demo-sv")?.unwrap_or(0);
+    let cw_id = r.unique("login", "demo-cw1")?.unwrap_or(0);
+    let units: Vec<UnitId> = svc.units()?.iter().map(|u| UnitId(u.id)).collect();
+    // A caseworker's case to write notes on.
+    let mut own_case = None;
+    for id in 1..=cases {
+        let c = r.require::<mamoru_core::case::Case>(CaseId(id))?;
+        if c.body.assigned.iter().any(|s| s.0 == cw_id)
+            && c.body.status == mamoru_core::case::CaseStatus::Open
+        {
+            own_case = Some(CaseId(id));
+            break;
+        }
+    }
+    drop(r);
+    let sv = Actor {
+        staff: mamoru_core::ids::StaffId(sv_id),
+        login: Login::parse("demo-sv")?,
+        display_name: String::new(),
+        role: Role::Supervisor,
+        units: vec![units[0]],
+        device: Some("bench".into()),
+    };
+    let cw = Actor {
+        staff: mamoru_core::ids::StaffId(cw_id),
+        login: Login::parse("demo-cw1")?,
+        role: Role::Caseworker,
+        ..sv.clone()
+    };
+
+    let mut rng = Rng::new(42);
+    let queries: Vec<String> = (0..a.samples)
+        .map(|i| match i % 4 {
+            0 => rng.pick(FAMILY).1.to_owned(),
+            1 => format!("{}{}", rng.pick(FAMILY).1, rng.pick(GIVEN).1),
+            2 => rng.pick(FAMILY).0.to_owned(),
+            _ => rng.pick(GIVEN).1.to_owned(),
+        })
+        .collect();
+    let mut hits = 0;
+    let search = time(a.samples, |i| {
+        let n = svc.search(&sv, &queries[i], 50).map(|v| v.len()).unwrap_or(0);
+        hits += n;
+    });
+    let child_ids: Vec<ChildId> = (0..a.samples).map(|_| ChildId(1 + rng.below(children))).collect();
+    let mut denied = 0;
+    let child_page = time(a.samples, |i| {
+        if svc.child(&sv, child_ids[i]).is_err() {
+            denied += 1;
+        }
+    });
+    let board = time(a.samples, |_| svc.board(&sv, units[0], None).map(|b| b.len()));
+    let board_len = svc.board(&sv, units[0], None)?.len();
+    let write = match own_case {
+        Some(case) => Some(time(a.samples.min(1000), |i| {
+            svc.add_note(
+                &cw,
+                Note {
+                    case,
+                    child: ChildId(0),
+                    at: now(),
+                    kind: Code::new("3"),
+                    author: cw.staff,
+                    body: format!("ベンチマークの記録 {i}"),
+                    attachments: vec![],
+                    correction: None,
+                },
+            )
+        })),
+        None => None,
+    };
+
+    println!(
+        "Reference store: {children} children, {cases} cases, {notes} notes; {:.0} MiB on disk",
+        size as f64 / 1_048_576.0
+    );
+    if let Some(b) = built {
+        println!("Built in {:.0} s", b.as_secs_f64());
+    }
+    println!();
+    println!("| measure | samples | p50 | p99 | max | budget |");
+    println!("|---|---|---|---|---|---|");
+    println!("| store open | 1 | {} | | | ≤ 1 s |", ms(open));
+    let row = |name: &str, n: usize, s: &Stats, budget: &str| {
+        println!("| {name} | {n} | {} | {} | {} | {budget} |", ms(s.p50), ms(s.p99), ms(s.max));
+    };
+    row("name search (audited)", a.samples, &search, "p99 ≤ 10 ms");
+    row("child + household + last 50 notes (audited)", a.samples, &child_page, "p99 ≤ 5 ms");
+    row("due/overdue for a unit (audited)", a.samples, &board, "≤ 5 ms");
+    if let Some(w) = &write {
+        row("durable note write", a.samples.min(1000), w, "p99 ≤ 20 ms");
+    }
+    println!();
+    println!(
+        "(search returned {hits} rows in all; {denied} child reads were refused by scope; the board lists {board_len} clocks)"
+    );
+    Ok(())
+}

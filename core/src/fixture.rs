@@ -8,7 +8,7 @@ use crate::case::{AbuseDetails, Intake, IntakeKind, Note, Reporter, SafetyCheck,
 use crate::code_table::Code;
 use crate::error::{Error, Result};
 use crate::ids::{ChildId, UnitId};
-use crate::person::{Household, Member, MemberRef, Person, PersonName, Sex};
+use crate::person::{Agency, Contact, Household, Member, MemberRef, Person, PersonName, Sex};
 use crate::protection::{PlaceKind, Protection, Warrant};
 use crate::service::{Actor, NewCase, NewChild, NewStaff, Service};
 use crate::staff::{Login, Password, Role};
@@ -240,6 +240,29 @@ pub fn demo_staff(service: &Service, admin: &Actor) -> Result<BTreeMap<String, A
     if let [centre, municipal, ..] = unit_ids.as_slice() {
         service.set_unit_policy(admin, *centre, vec![*municipal])?;
     }
+    if let Some(clerk) = out.get("demo-clerk") {
+        for (name, kind, phone) in [
+            ("架空市立みどり小学校", "01", "000-0000-1001"),
+            ("架空市ひかり保育園", "02", "000-0000-1002"),
+            ("架空警察署 生活安全課", "03", "000-0000-1003"),
+            ("架空市保健センター", "05", "000-0000-1005"),
+        ] {
+            service.add_agency(
+                clerk,
+                Agency {
+                    name: name.into(),
+                    kind: Code::new(kind),
+                    address: "架空市".into(),
+                    contacts: vec![Contact {
+                        name: "代表".into(),
+                        role: String::new(),
+                        phone: phone.into(),
+                        email: String::new(),
+                    }],
+                },
+            )?;
+        }
+    }
     Ok(out)
 }
 
@@ -253,13 +276,16 @@ pub struct Made {
 
 /// Fills the store with `children` fictional children in realistic states relative to `now`:
 /// reports inside and past their 48 hours, protections near their 7-day and 2-month limits,
-/// consultations, closed cases, siblings sharing a household. `notes_per_case` bounds the notes.
+/// consultations, closed cases, siblings sharing a household. `notes_per_case` bounds the notes;
+/// `active_percent` of the children get a current story, the rest a closed case from the past ten
+/// years (a store that has run for a decade is mostly history).
 pub fn populate(
     service: &Service,
     staff: &BTreeMap<String, Actor>,
     seed: u64,
     children: u64,
     notes_per_case: u64,
+    active_percent: u64,
 ) -> Result<Made> {
     let get = |l: &str| staff.get(l).cloned().ok_or_else(|| Error::not_found("demo staff", l));
     let (cw1, cw2, sv) = (get("demo-cw1")?, get("demo-cw2")?, get("demo-sv")?);
@@ -350,7 +376,8 @@ pub fn populate(
             },
         )?;
         for kid in kids {
-            let cases = case_story(service, worker, supervisor, kid, &mut rng, now, notes_per_case)?;
+            let story = if rng.chance(active_percent) { rng.below(100) } else { HISTORY };
+            let cases = case_story(service, worker, supervisor, kid, story, &mut rng, now, notes_per_case)?;
             made.cases += cases.0;
             made.notes += cases.1;
         }
@@ -384,28 +411,33 @@ fn pick_code(rng: &mut Rng, codes: &[&str]) -> Code {
     Code::new(rng.pick::<&str>(codes))
 }
 
+/// The story of a case from the store's past: checked, supported, closed.
+const HISTORY: u64 = 99;
+
 /// One child's cases: which story is drawn decides the clocks the board will show.
 #[expect(clippy::too_many_lines, reason = "one story per case, read top to bottom")]
+#[expect(clippy::too_many_arguments, reason = "the story's cast and setting")]
 fn case_story(
     service: &Service,
     worker: &Actor,
     supervisor: &Actor,
     child: ChildId,
+    story: u64,
     rng: &mut Rng,
     now: Timestamp,
     notes_per_case: u64,
 ) -> Result<(u64, u64)> {
-    let story = rng.below(100);
     let hours_ago = |rng: &mut Rng, lo: i64, hi: i64| {
         let span = u64::try_from(hi - lo).unwrap_or(1);
         now.plus(-(lo + i64::try_from(rng.below(span)).unwrap_or(0)) * HOUR)
     };
-    let abuse = story < 60;
+    let abuse = story < 60 || (story == HISTORY && rng.chance(40));
     let received_at = match story {
         0..=9 => hours_ago(rng, 1, 40), // report inside its 48 hours, not yet checked
         10..=14 => hours_ago(rng, 49, 96), // past 48 hours, not checked: overdue
         15..=19 => hours_ago(rng, 5 * 24, 6 * 24), // protection, warrant due soon
         20..=24 => hours_ago(rng, 50 * 24, 58 * 24), // protection near 2 months
+        HISTORY => hours_ago(rng, 365 * 24, 10 * 365 * 24),
         _ => hours_ago(rng, 100, 3 * 365 * 24),
     };
     let unit = worker.units[0];

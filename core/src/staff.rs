@@ -101,6 +101,7 @@ impl Role {
             A::EditChild | A::EditCase | A::RecordSafetyCheck | A::RecordProtection | A::RecordSupport => {
                 matches!(self, R::Caseworker | R::Supervisor | R::Head)
             }
+            A::ManageAgencies => matches!(self, R::Caseworker | R::Supervisor | R::Head | R::Clerk),
             A::AddNote | A::RecordAssessment | A::RecordMeeting => {
                 matches!(self, R::Caseworker | R::Psychologist | R::Supervisor | R::Head)
             }
@@ -132,6 +133,7 @@ pub enum Action {
     RecordMeeting,
     ViewReporter,
     ReadBoard,
+    ManageAgencies,
     ReadAudit,
     ManageStaff,
     EditCodeTables,
@@ -139,7 +141,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -157,6 +159,7 @@ impl Action {
         Action::RecordMeeting,
         Action::ViewReporter,
         Action::ReadBoard,
+        Action::ManageAgencies,
         Action::ReadAudit,
         Action::ManageStaff,
         Action::EditCodeTables,
@@ -184,6 +187,7 @@ impl Action {
             Action::RecordMeeting => "record_meeting",
             Action::ViewReporter => "view_reporter",
             Action::ReadBoard => "read_board",
+            Action::ManageAgencies => "manage_agencies",
             Action::ReadAudit => "read_audit",
             Action::ManageStaff => "manage_staff",
             Action::EditCodeTables => "edit_code_tables",

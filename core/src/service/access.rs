@@ -64,30 +64,43 @@ pub(crate) fn child_units(child: &Child) -> impl Iterator<Item = UnitId> + '_ {
     std::iter::once(child.unit).chain(child.units.iter().copied())
 }
 
-pub(crate) fn can_read_child(r: &impl Reader, actor: &Actor, child: &Child) -> Result<bool> {
-    if !restricted_ok(actor, child.restricted_to.as_ref()) {
-        return Ok(false);
-    }
-    let readable = readable_units(r, actor)?;
-    Ok(child_units(child).any(|u| readable.contains(&u)))
+/// What one actor may read, worked out once per request.
+pub(crate) struct Scope<'a> {
+    actor: &'a Actor,
+    readable: Vec<UnitId>,
 }
 
-pub(crate) fn check_read_child(r: &impl Reader, actor: &Actor, child: &Child, action: Action) -> Result<()> {
-    if can_read_child(r, actor, child)? { Ok(()) } else { Err(forbidden(action)) }
+impl<'a> Scope<'a> {
+    pub(crate) fn of(r: &impl Reader, actor: &'a Actor) -> Result<Self> {
+        Ok(Self { actor, readable: readable_units(r, actor)? })
+    }
+
+    pub(crate) fn can_read_unit(&self, unit: UnitId) -> bool {
+        self.readable.contains(&unit)
+    }
+
+    pub(crate) fn can_read_child(&self, child: &Child) -> bool {
+        restricted_ok(self.actor, child.restricted_to.as_ref())
+            && child_units(child).any(|u| self.can_read_unit(u))
+    }
+
+    pub(crate) fn check_read_child(&self, child: &Child, action: Action) -> Result<()> {
+        if self.can_read_child(child) { Ok(()) } else { Err(forbidden(action)) }
+    }
+
+    pub(crate) fn can_read_case(&self, case: &Case) -> bool {
+        restricted_ok(self.actor, case.restricted_to.as_ref()) && self.can_read_unit(case.unit)
+    }
+
+    pub(crate) fn check_read_case(&self, case: &Case, action: Action) -> Result<()> {
+        if self.can_read_case(case) { Ok(()) } else { Err(forbidden(action)) }
+    }
 }
 
 /// Writing a child's face sheet: staff of a unit that holds the child.
 pub(crate) fn check_write_child(actor: &Actor, child: &Child, action: Action) -> Result<()> {
     let own = child_units(child).any(|u| actor.units.contains(&u));
     if own && restricted_ok(actor, child.restricted_to.as_ref()) { Ok(()) } else { Err(forbidden(action)) }
-}
-
-pub(crate) fn can_read_case(r: &impl Reader, actor: &Actor, case: &Case) -> Result<bool> {
-    Ok(restricted_ok(actor, case.restricted_to.as_ref()) && readable_units(r, actor)?.contains(&case.unit))
-}
-
-pub(crate) fn check_read_case(r: &impl Reader, actor: &Actor, case: &Case, action: Action) -> Result<()> {
-    if can_read_case(r, actor, case)? { Ok(()) } else { Err(forbidden(action)) }
 }
 
 pub(crate) fn check_write_case(actor: &Actor, case: &Case, action: Action) -> Result<()> {

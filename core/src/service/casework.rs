@@ -120,7 +120,7 @@ impl Service {
             let unit = tx.require::<Unit>(new.unit)?;
             access::check_own_unit(actor, new.unit, Action::OpenCase)?;
             let child = tx.require::<Child>(new.child)?;
-            access::check_read_child(tx, actor, &child.body, Action::OpenCase)?;
+            access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
             check_codes(tx, &new.intake, new.abuse.as_ref())?;
             check_staff(tx, &new.assigned, new.unit)?;
             if new.intake.received_at > tx.now.plus(300) {
@@ -172,7 +172,7 @@ impl Service {
         let now = self.now();
         self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
             let case = r.require::<Case>(id)?;
-            access::check_read_case(r, actor, &case.body, Action::ReadCase)?;
+            access::Scope::of(r, actor)?.check_read_case(&case.body, Action::ReadCase)?;
             let clocks = r
                 .case_clocks(id.0)?
                 .into_iter()
@@ -300,7 +300,7 @@ impl Service {
     pub fn reporter(&self, actor: &Actor, case: CaseId) -> Result<Option<Reporter>> {
         self.read(actor, Action::ViewReporter, CaseId::KIND, Some(case.0), |r| {
             let c = r.require::<Case>(case)?;
-            access::check_read_case(r, actor, &c.body, Action::ViewReporter)?;
+            access::Scope::of(r, actor)?.check_read_case(&c.body, Action::ViewReporter)?;
             Ok((r.get::<Reporter>(ReporterId(case.0))?.map(|v| v.body), None))
         })
     }
@@ -358,7 +358,7 @@ impl Service {
         self.read(actor, Action::ReadCase, NoteId::KIND, Some(id.0), |r| {
             let note = r.require::<Note>(id)?;
             let case = r.require::<Case>(note.body.case)?;
-            access::check_read_case(r, actor, &case.body, Action::ReadCase)?;
+            access::Scope::of(r, actor)?.check_read_case(&case.body, Action::ReadCase)?;
             Ok((r.history::<Note>(id)?, None))
         })
     }
@@ -533,17 +533,18 @@ impl Service {
         let now = self.now();
         self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
             r.require::<Unit>(unit)?;
-            if !access::readable_units(r, actor)?.contains(&unit) {
+            let scope = access::Scope::of(r, actor)?;
+            if !scope.can_read_unit(unit) {
                 return Err(Error::Forbidden { action: Action::ReadBoard.as_str() });
             }
-            let scope = worker.map_or_else(|| format!("u{}", unit.0), |w| format!("w{}", w.0));
+            let clock_scope = worker.map_or_else(|| format!("u{}", unit.0), |w| format!("w{}", w.0));
             let mut out = Vec::new();
             let mut cases: BTreeMap<u64, Option<Versioned<Case>>> = BTreeMap::new();
-            for (due, case, kind, subject) in r.clocks_due(&scope, now.plus(deadline::max_warning()))? {
+            for (due, case, kind, subject) in r.clocks_due(&clock_scope, now.plus(deadline::max_warning()))? {
                 let Some(kind) = deadline::ClockKind::parse(&kind) else { continue };
                 if let std::collections::btree_map::Entry::Vacant(slot) = cases.entry(case) {
                     let c = r.require::<Case>(CaseId(case))?;
-                    let visible = c.body.unit == unit && access::can_read_case(r, actor, &c.body)?;
+                    let visible = c.body.unit == unit && scope.can_read_case(&c.body);
                     slot.insert(visible.then_some(c));
                 }
                 let Some(Some(c)) = cases.get(&case) else { continue };

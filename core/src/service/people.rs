@@ -7,8 +7,8 @@ use super::access::{self, Actor};
 use crate::case::{Case, Note};
 use crate::code_table::Code;
 use crate::error::{Error, Result};
-use crate::ids::{CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
-use crate::person::{Child, Household, MemberRef, Person, PersonName, Sex};
+use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
+use crate::person::{Agency, Child, Household, MemberRef, Person, PersonName, Sex};
 use crate::search;
 use crate::staff::{Action, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
@@ -140,12 +140,11 @@ impl Service {
     /// new child is registered.
     pub fn duplicate_candidates(&self, actor: &Actor, birth: Date, kana: &str) -> Result<Vec<ChildSummary>> {
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
+            let scope = access::Scope::of(r, actor)?;
             let mut out = Vec::new();
             for id in r.children_born(birth, 500)? {
                 let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
-                if search::similar_kana(&c.body.name.full_kana(), kana)
-                    && access::can_read_child(r, actor, &c.body)?
-                {
+                if search::similar_kana(&c.body.name.full_kana(), kana) && scope.can_read_child(&c.body) {
                     out.push(ChildSummary::of(&c));
                 }
             }
@@ -165,6 +164,7 @@ impl Service {
             return Err(Error::invalid("q", "at most 100 characters"));
         }
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
+            let scope = access::Scope::of(r, actor)?;
             let ids = match wareki::parse(query) {
                 Ok(date) => r.children_born(date, limit * 4)?,
                 Err(_) => r.search_children(query, limit * 4)?,
@@ -172,7 +172,7 @@ impl Service {
             let mut out = Vec::new();
             for id in ids {
                 let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
-                if access::can_read_child(r, actor, &c.body)? {
+                if scope.can_read_child(&c.body) {
                     out.push(ChildSummary::of(&c));
                     if out.len() >= limit {
                         break;
@@ -188,7 +188,8 @@ impl Service {
     pub fn child(&self, actor: &Actor, id: ChildId) -> Result<ChildView> {
         self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
             let child = r.require::<Child>(id)?;
-            access::check_read_child(r, actor, &child.body, Action::ReadChild)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_child(&child.body, Action::ReadChild)?;
             let household = child.body.household.map(|h| r.require::<Household>(h)).transpose()?;
             let relations = Service::code_table(r, "relation")?;
             let mut members = Vec::new();
@@ -213,7 +214,7 @@ impl Service {
             let mut cases = Vec::new();
             for case_id in r.links("child_case", id.0, usize::MAX)? {
                 let case = r.require::<Case>(CaseId(case_id))?;
-                if access::can_read_case(r, actor, &case.body)? {
+                if scope.can_read_case(&case.body) {
                     cases.push(case);
                 }
             }
@@ -293,11 +294,45 @@ impl Service {
         })
     }
 
+    /// 関係機関: adds an agency (shared by every unit) after checking its kind code.
+    pub fn add_agency(&self, actor: &Actor, agency: Agency) -> Result<AgencyId> {
+        self.write(actor, Action::ManageAgencies, AgencyId::KIND, None, |tx| {
+            if agency.name.trim().is_empty() {
+                return Err(Error::invalid("name", "required"));
+            }
+            let today = tx.now.jst_date();
+            Service::code_table(tx, "agency_kind")?.body.check(&agency.kind, today)?;
+            let v = tx.insert(agency)?;
+            Ok((AgencyId(v.id), v.id))
+        })
+    }
+
+    /// Edits an agency at the revision the editor started from.
+    pub fn edit_agency(
+        &self,
+        actor: &Actor,
+        id: AgencyId,
+        rev: u64,
+        agency: Agency,
+    ) -> Result<Versioned<Agency>> {
+        self.write(actor, Action::ManageAgencies, AgencyId::KIND, Some(id.0), |tx| {
+            let today = tx.now.jst_date();
+            Service::code_table(tx, "agency_kind")?.body.check(&agency.kind, today)?;
+            let v = tx.update(id, rev, agency)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// All agencies (no personal data: names of institutions and their contact desks).
+    pub fn agencies(&self) -> Result<Vec<Versioned<Agency>>> {
+        self.store.read()?.all::<Agency>()
+    }
+
     /// The history of a child's face sheet: every revision, who and when.
     pub fn child_history(&self, actor: &Actor, id: ChildId) -> Result<Vec<Versioned<Child>>> {
         self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
             let current = r.require::<Child>(id)?;
-            access::check_read_child(r, actor, &current.body, Action::ReadChild)?;
+            access::Scope::of(r, actor)?.check_read_child(&current.body, Action::ReadChild)?;
             Ok((r.history::<Child>(id)?, Some("history".into())))
         })
     }

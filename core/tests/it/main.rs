@@ -4,6 +4,7 @@
 mod audit;
 mod authz;
 mod clocks;
+mod compat;
 mod crash;
 mod search;
 mod store;
