@@ -55,6 +55,20 @@ pub struct BoardItem {
     pub status: ClockStatus,
     pub label: &'static str,
     pub case_no: String,
+    /// The due time in Japan time, `YYYY-MM-DDTHH:MM:SS+09:00`.
+    pub due_jst: String,
+}
+
+impl BoardItem {
+    fn new(deadline: Deadline, now: Timestamp, case_no: &str) -> Self {
+        Self {
+            status: deadline.status(now),
+            label: deadline.kind.label(),
+            case_no: case_no.to_owned(),
+            due_jst: deadline.due.to_jst_string(),
+            deadline,
+        }
+    }
 }
 
 fn load_links<T: crate::store::Record>(
@@ -176,12 +190,7 @@ impl Service {
             let clocks = r
                 .case_clocks(id.0)?
                 .into_iter()
-                .map(|d| BoardItem {
-                    status: d.status(now),
-                    label: d.kind.label(),
-                    case_no: case.body.case_no.clone(),
-                    deadline: d,
-                })
+                .map(|d| BoardItem::new(d, now, &case.body.case_no))
                 .collect();
             let mut notes = Vec::new();
             for n in r.links("case_note", id.0, 50)? {
@@ -556,14 +565,8 @@ impl Service {
                     subject,
                     due: Timestamp(due),
                 };
-                let status = d.status(now);
-                if status != ClockStatus::Ok {
-                    out.push(BoardItem {
-                        status,
-                        label: kind.label(),
-                        case_no: c.body.case_no.clone(),
-                        deadline: d,
-                    });
+                if d.status(now) != ClockStatus::Ok {
+                    out.push(BoardItem::new(d, now, &c.body.case_no));
                 }
             }
             let n = out.len();
