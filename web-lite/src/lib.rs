@@ -130,3 +130,81 @@ pub async fn serve_plain(
 pub fn plain_http_allowed(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use mamoru_core::staff::{Login, Password};
+    use mamoru_core::store::Store;
+    use mamoru_core::time::{FixedClock, Timestamp};
+
+    use super::*;
+
+    fn service() -> (tempfile::TempDir, Arc<Service>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), Timestamp(1_750_000_000)).unwrap();
+        let svc = Service::new(store, Arc::new(FixedClock::new(Timestamp(1_750_000_000))));
+        svc.bootstrap(
+            &Login::parse("admin").unwrap(),
+            "管理者",
+            &Password::new("correct horse battery").unwrap(),
+        )
+        .unwrap();
+        (dir, Arc::new(svc))
+    }
+
+    #[tokio::test]
+    async fn errors_map_to_statuses_in_one_place() {
+        let cases = [
+            (Error::NotFound { what: "child", id: "1".into() }, 404, "not_found"),
+            (Error::Forbidden { action: "read_child" }, 403, "forbidden"),
+            (Error::Unauthenticated, 401, "unauthenticated"),
+            (Error::Conflict { record: "child 1".into(), expected: 1, found: 2 }, 409, "conflict"),
+            (Error::invalid("q", "empty"), 422, "invalid"),
+            (Error::Corrupt("secret detail".into()), 500, "internal"),
+        ];
+        for (e, status, code) in cases {
+            let e = Arc::new(e);
+            let filter = warp::any().map(move || error_response(&e));
+            let r = warp::test::request().reply(&filter).await;
+            assert_eq!(r.status().as_u16(), status);
+            let text = String::from_utf8_lossy(r.body()).into_owned();
+            assert!(text.contains(code), "{text}");
+            assert!(!text.contains("secret detail"), "store failures carry no detail to the client");
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_answer_in_process() {
+        let (_dir, svc) = service();
+        let api = routes(svc, Health { version: "test" });
+        let r = warp::test::request().path("/healthz").reply(&api).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let r = warp::test::request().method("POST").path("/api/v1/session").body("{}").reply(&api).await;
+        assert_eq!(r.status(), 400, "missing fields are a bad request");
+        let r = warp::test::request()
+            .method("POST")
+            .path("/api/v1/session")
+            .body(r#"{"login":"admin","password":"correct horse battery"}"#)
+            .reply(&api)
+            .await;
+        assert_eq!(r.status(), 200);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("__Host-mamoru_session="));
+        for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+        let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+        // The cookie alone authenticates; an administrator may not search children.
+        let r = warp::test::request()
+            .path("/api/v1/search?q=x")
+            .header("cookie", format!("__Host-mamoru_session={token}"))
+            .reply(&api)
+            .await;
+        assert_eq!(r.status(), 403);
+        let r = warp::test::request().method("PUT").path("/api/v1/search").reply(&api).await;
+        assert_eq!(r.status(), 405);
+    }
+}

@@ -21,7 +21,7 @@ use crate::support::{t0, world};
 const CHILD_ENV: &str = "MAMORU_CRASH_WRITER_DIR";
 
 /// Writes children one transaction at a time, printing `committed ID` after each commit returns.
-fn write_loop(dir: &Path, rounds: Option<u64>) -> Vec<ChildId> {
+fn write_loop(dir: &Path, rounds: Option<u64>, out: &mut dyn Write) -> Vec<ChildId> {
     let svc = Service::new(Store::open(dir).unwrap(), Arc::new(FixedClock::new(t0())));
     let unit = UnitId(svc.units().unwrap()[0].id);
     let writer = Actor {
@@ -32,7 +32,6 @@ fn write_loop(dir: &Path, rounds: Option<u64>) -> Vec<ChildId> {
         units: vec![unit],
         device: None,
     };
-    let stdout = std::io::stdout();
     let mut written = Vec::new();
     let mut i = 0u64;
     while rounds.is_none_or(|n| i < n) {
@@ -52,7 +51,6 @@ fn write_loop(dir: &Path, rounds: Option<u64>) -> Vec<ChildId> {
             )
             .unwrap();
         written.push(id);
-        let mut out = stdout.lock();
         writeln!(out, "committed {}", id.0).unwrap();
         out.flush().unwrap();
         i += 1;
@@ -65,13 +63,15 @@ fn write_loop(dir: &Path, rounds: Option<u64>) -> Vec<ChildId> {
 #[test]
 fn crash_writer() {
     if let Ok(dir) = std::env::var(CHILD_ENV) {
-        write_loop(Path::new(&dir), None);
+        write_loop(Path::new(&dir), None, &mut std::io::stdout().lock());
         return;
     }
     let w = world();
     let dir = w.dir;
     drop(w.svc);
-    let written = write_loop(dir.path(), Some(5));
+    let mut report = Vec::new();
+    let written = write_loop(dir.path(), Some(5), &mut report);
+    assert_eq!(String::from_utf8(report).unwrap().lines().count(), 5);
     let store = Store::open(dir.path()).unwrap();
     for id in written {
         assert!(store.read().unwrap().get::<Child>(id).unwrap().is_some());
