@@ -1,9 +1,18 @@
 //! mamoru-backup: turns a byte stream into verified, compressed, encrypted generations and back.
-//! Knows nothing of the domain or the store's tables (the binary hands it bytes). So far it holds
-//! the content checksum every snapshot and archive segment carries; compression (zstd),
-//! encryption (age) and generations arrive with the backup issue.
+//! Knows nothing of the domain or the store's tables: the binary hands it bytes and a map of
+//! counts. A generation is `gen-NNNNNN.age` (zstd, then age to X25519 recipients) plus
+//! `gen-NNNNNN.json` (the manifest), each written to a temporary name, synced and renamed, the
+//! manifest last: a generation without its manifest does not exist.
 
-use std::io::{self, Write};
+mod error;
+mod generation;
+mod keys;
+
+pub use error::{Error, Result};
+pub use generation::{Destination, FORMAT, Manifest, NewGeneration};
+pub use keys::{Identity, Recipient, generate_identity};
+
+use std::io::{self, Read, Write};
 
 use sha2::{Digest, Sha256};
 
@@ -23,13 +32,7 @@ impl<W: Write> Checksummed<W> {
 
     /// The inner writer, the hex SHA-256 of everything written, and its length.
     pub fn finish(self) -> (W, String, u64) {
-        let digest = self.hasher.finalize();
-        let hex = digest.iter().fold(String::with_capacity(64), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-        (self.inner, hex, self.len)
+        (self.inner, hex(&self.hasher.finalize()), self.len)
     }
 }
 
@@ -43,6 +46,43 @@ impl<W: Write> Write for Checksummed<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A reader that keeps the SHA-256 and length of what passes through it.
+#[derive(Debug)]
+pub struct ChecksummedReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: Read> ChecksummedReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, hasher: Sha256::new(), len: 0 }
+    }
+
+    /// The hex SHA-256 and length of everything read.
+    pub fn finish(self) -> (String, u64) {
+        (hex(&self.hasher.finalize()), self.len)
+    }
+}
+
+impl<R: Read> Read for ChecksummedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Error {
     Store(StoreError),
     #[error("store integrity: {0}")]
     Corrupt(String),
+    #[error("{context}: {source}")]
+    Io { context: &'static str, source: std::io::Error },
 }
 
 impl Error {
@@ -56,6 +58,7 @@ impl Error {
             Error::AlreadyOpen { .. } => "already_open",
             Error::Store(_) => "store",
             Error::Corrupt(_) => "corrupt",
+            Error::Io { .. } => "io",
         }
     }
 }

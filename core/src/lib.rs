@@ -14,6 +14,7 @@ pub mod person;
 pub mod protection;
 pub mod search;
 pub mod service;
+pub mod snapshot;
 pub mod staff;
 pub mod store;
 pub mod time;

@@ -367,6 +367,12 @@ pub trait Reader {
 /// A consistent snapshot for reading.
 pub struct ReadTx(ReadTransaction);
 
+impl ReadTx {
+    pub(crate) fn from_raw(tx: ReadTransaction) -> Self {
+        Self(tx)
+    }
+}
+
 impl Reader for ReadTx {
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
@@ -686,6 +692,10 @@ impl Store {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub(crate) fn raw_read(&self) -> Result<ReadTransaction> {
+        self.db.begin_read().map_err(|e| Error::store("starting a read", e))
     }
 
     pub fn read(&self) -> Result<ReadTx> {

@@ -90,7 +90,7 @@ pub(crate) fn error_response(e: &Error) -> Response {
         Error::Unauthenticated | Error::BadCredentials => StatusCode::UNAUTHORIZED,
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) => {
+        Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {
             tracing::error!(error = %e, "request failed in the store");
             return error_body(
                 StatusCode::INTERNAL_SERVER_ERROR,

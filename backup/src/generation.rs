@@ -1,0 +1,300 @@
+//! Generations in a backup destination (a directory, e.g. a mounted NAS): creating one from a
+//! byte stream, reading one back with every check, listing, marking verified, and pruning.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, io};
+use crate::keys::{Identity, Recipient};
+use crate::{Checksummed, ChecksummedReader};
+
+/// The manifest format.
+pub const FORMAT: u32 = 1;
+/// Never keep fewer generations than this, whatever the configuration says.
+pub const MIN_KEEP: usize = 3;
+
+/// What a generation holds, written beside it in clear (nothing personal: counts and checksums).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub generation: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The id of the store the snapshot came from.
+    pub source_id: String,
+    /// The last change-log sequence number the snapshot covers.
+    pub covers_seq: u64,
+    /// Entries or records per kind, as the producer counted them.
+    pub counts: BTreeMap<String, u64>,
+    /// SHA-256 and length of the content (before compression and encryption).
+    pub content_sha256: String,
+    pub content_bytes: u64,
+    /// SHA-256 and length of the encrypted file, to find damage without the key.
+    pub file_sha256: String,
+    pub file_bytes: u64,
+    pub recipients: Vec<String>,
+    /// When a full verification last succeeded (unix seconds).
+    #[serde(default)]
+    pub verified_at: Option<i64>,
+}
+
+/// What the producer of a snapshot tells about it.
+#[derive(Clone, Debug, Default)]
+pub struct NewGeneration {
+    pub created_at: i64,
+    pub source_id: String,
+    pub covers_seq: u64,
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// A backup destination directory.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    dir: PathBuf,
+}
+
+fn data_name(generation: u64) -> String {
+    format!("gen-{generation:06}.age")
+}
+fn manifest_name(generation: u64) -> String {
+    format!("gen-{generation:06}.json")
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file, synced, renamed, the directory synced.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(name);
+    let mut f = File::create(&tmp).map_err(io("cannot create", &tmp))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io("cannot write", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io("cannot sync", dir))
+}
+
+impl Destination {
+    /// Opens (creating if needed) a destination directory.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(io("cannot create the backup directory", dir))?;
+        Ok(Self { dir: dir.to_owned() })
+    }
+
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every complete generation, oldest first. Leftover temporary files are ignored.
+    pub fn list(&self) -> Result<Vec<Manifest>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io("cannot list", &self.dir))? {
+            let entry = entry.map_err(io("cannot list", &self.dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_manifest = Path::new(&name).extension().is_some_and(|e| e == "json");
+            if !(name.starts_with("gen-") && is_manifest) {
+                continue;
+            }
+            let path = entry.path();
+            let text = std::fs::read(&path).map_err(io("cannot read", &path))?;
+            let m: Manifest = serde_json::from_slice(&text).map_err(|e| Error::Invalid {
+                what: "manifest",
+                reason: format!("{}: {e}", path.display()),
+            })?;
+            out.push(m);
+        }
+        out.sort_by_key(|m| m.generation);
+        Ok(out)
+    }
+
+    pub fn manifest(&self, generation: u64) -> Result<Manifest> {
+        self.list()?.into_iter().find(|m| m.generation == generation).ok_or(Error::NoGeneration(generation))
+    }
+
+    /// The newest generation.
+    pub fn latest(&self) -> Result<Manifest> {
+        self.list()?.pop().ok_or_else(|| Error::Empty(self.dir.clone()))
+    }
+
+    /// Streams a new generation: `produce` writes the content and says what it was; it is
+    /// compressed, encrypted to
+    /// `recipients`, and only then, with its manifest, made visible. A failure (a full disk, a
+    /// producer error) leaves the earlier generations as they were and no new one.
+    pub fn create<E: std::fmt::Display>(
+        &self,
+        recipients: &[Recipient],
+        produce: impl FnOnce(&mut dyn Write) -> Result<NewGeneration, E>,
+    ) -> Result<Manifest> {
+        if recipients.is_empty() {
+            return Err(Error::Invalid { what: "backup recipients", reason: "none configured".into() });
+        }
+        let generation = self.list()?.last().map_or(1, |m| m.generation + 1);
+        let name = data_name(generation);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let result = Self::write_data(&tmp, recipients, produce);
+        let (meta, file_sha256, file_bytes, content_sha256, content_bytes) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        let path = self.dir.join(&name);
+        if let Err(e) = std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path)) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let manifest = Manifest {
+            format: FORMAT,
+            generation,
+            created_at: meta.created_at,
+            source_id: meta.source_id,
+            covers_seq: meta.covers_seq,
+            counts: meta.counts,
+            content_sha256,
+            content_bytes,
+            file_sha256,
+            file_bytes,
+            recipients: recipients.iter().map(ToString::to_string).collect(),
+            verified_at: None,
+        };
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
+        if let Err(e) = write_atomic(&self.dir, &manifest_name(generation), &json) {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        Ok(manifest)
+    }
+
+    fn write_data<E: std::fmt::Display>(
+        tmp: &Path,
+        recipients: &[Recipient],
+        produce: impl FnOnce(&mut dyn Write) -> Result<NewGeneration, E>,
+    ) -> Result<(NewGeneration, String, u64, String, u64)> {
+        let file = File::create(tmp).map_err(io("cannot create", tmp))?;
+        let outer = Checksummed::new(BufWriter::with_capacity(1 << 20, file));
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| &r.0 as &dyn age::Recipient))
+                .map_err(|e| Error::Invalid { what: "backup recipients", reason: e.to_string() })?;
+        let age_writer = encryptor.wrap_output(outer).map_err(io("cannot write", tmp))?;
+        let mut zstd =
+            zstd::stream::Encoder::new(age_writer, 3).map_err(io("cannot start compression for", tmp))?;
+        zstd.include_checksum(true).map_err(io("cannot start compression for", tmp))?;
+        let _ = zstd.multithread(2);
+        let mut content = Checksummed::new(zstd);
+        let meta = produce(&mut content).map_err(|e| Error::Source(e.to_string()))?;
+        content.flush().map_err(io("cannot write", tmp))?;
+        let (zstd, content_sha256, content_bytes) = content.finish();
+        let age_writer = zstd.finish().map_err(io("cannot finish compression of", tmp))?;
+        let outer = age_writer.finish().map_err(io("cannot finish encryption of", tmp))?;
+        let (buffered, file_sha256, file_bytes) = outer.finish();
+        let file = buffered.into_inner().map_err(|e| Error::Io {
+            context: "cannot write",
+            path: tmp.to_owned(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io("cannot sync", tmp))?;
+        Ok((meta, file_sha256, file_bytes, content_sha256, content_bytes))
+    }
+
+    /// Checks a generation's file against its manifest without the key: size and SHA-256.
+    pub fn check_file(&self, generation: u64) -> Result<Manifest> {
+        let m = self.manifest(generation)?;
+        let path = self.dir.join(data_name(generation));
+        let f = File::open(&path)
+            .map_err(|e| Error::Damaged { generation, reason: format!("{}: {e}", path.display()) })?;
+        let mut reader = ChecksummedReader::new(BufReader::with_capacity(1 << 20, f));
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(io("cannot read", &path))?;
+        let (sha, len) = reader.finish();
+        if len != m.file_bytes {
+            return Err(Error::Damaged {
+                generation,
+                reason: format!("file is {len} bytes, the manifest says {}", m.file_bytes),
+            });
+        }
+        if sha != m.file_sha256 {
+            return Err(Error::Damaged {
+                generation,
+                reason: "file checksum does not match the manifest".into(),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Opens a generation for reading: checks the file, decrypts with `identity`, decompresses,
+    /// and hands the content to `consume`. Whatever `consume` leaves unread is read too; the
+    /// content's length and SHA-256 must match the manifest, or the result is an error even if
+    /// `consume` succeeded — so a consumer must treat its output as provisional until this
+    /// returns `Ok`.
+    pub fn read<T, E: std::fmt::Display>(
+        &self,
+        generation: u64,
+        identity: &Identity,
+        consume: impl FnOnce(&mut dyn Read) -> Result<T, E>,
+    ) -> Result<(Manifest, T)> {
+        let m = self.check_file(generation)?;
+        let path = self.dir.join(data_name(generation));
+        let f = File::open(&path).map_err(io("cannot open", &path))?;
+        let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
+            .map_err(|e| Error::Damaged { generation, reason: format!("not a readable age file: {e}") })?;
+        let plain =
+            decryptor.decrypt(std::iter::once(&identity.0 as &dyn age::Identity)).map_err(|e| match e {
+                age::DecryptError::NoMatchingKeys => Error::WrongKey,
+                other => Error::Damaged { generation, reason: format!("cannot decrypt: {other}") },
+            })?;
+        let zstd = zstd::stream::Decoder::new(plain).map_err(io("cannot start decompression of", &path))?;
+        let mut content = ChecksummedReader::new(zstd);
+        let value =
+            consume(&mut content).map_err(|e| Error::Damaged { generation, reason: e.to_string() })?;
+        std::io::copy(&mut content, &mut std::io::sink())
+            .map_err(|e| Error::Damaged { generation, reason: format!("content unreadable: {e}") })?;
+        let (sha, len) = content.finish();
+        if len != m.content_bytes || sha != m.content_sha256 {
+            return Err(Error::Damaged { generation, reason: "content does not match the manifest".into() });
+        }
+        Ok((m, value))
+    }
+
+    /// Records a successful verification in the manifest (atomically).
+    pub fn mark_verified(&self, generation: u64, at: i64) -> Result<Manifest> {
+        let mut m = self.manifest(generation)?;
+        m.verified_at = Some(at);
+        let json = serde_json::to_vec_pretty(&m)
+            .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
+        write_atomic(&self.dir, &manifest_name(generation), &json)?;
+        Ok(m)
+    }
+
+    /// Removes the oldest generations beyond `keep` (never fewer than three), and only if the
+    /// newest has been verified. Returns the generations removed.
+    pub fn prune(&self, keep: usize) -> Result<Vec<u64>> {
+        let keep = keep.max(MIN_KEEP);
+        let all = self.list()?;
+        if all.last().is_none_or(|m| m.verified_at.is_none()) || all.len() <= keep {
+            return Ok(Vec::new());
+        }
+        let mut removed = Vec::new();
+        for m in &all[..all.len() - keep] {
+            // The manifest first: without it the generation no longer exists.
+            let manifest = self.dir.join(manifest_name(m.generation));
+            std::fs::remove_file(&manifest).map_err(io("cannot remove", &manifest))?;
+            let data = self.dir.join(data_name(m.generation));
+            std::fs::remove_file(&data).map_err(io("cannot remove", &data))?;
+            removed.push(m.generation);
+        }
+        sync_dir(&self.dir)?;
+        Ok(removed)
+    }
+
+    /// The path of a generation's data file (for copying to a PC; it stays encrypted).
+    #[must_use]
+    pub fn data_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(data_name(generation))
+    }
+}
