@@ -41,6 +41,59 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Encrypted backups: create, list, verify, restore.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Make a backup generation now (the server must be stopped), verify it, prune old ones.
+    Create(DataDir),
+    /// List generations: number, time, size, change-log position, verification.
+    List(Where),
+    /// Decrypt, decompress, check and open a generation as a store (default: the newest).
+    Verify {
+        #[command(flatten)]
+        from: Where,
+        /// Generation number (default: the newest).
+        generation: Option<u64>,
+        /// Identity file (default: the server's verification key in --data).
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Build a new data directory from a generation. Never writes over an existing store.
+    Restore {
+        #[command(flatten)]
+        from: Where,
+        /// The new data directory (must not exist, or be empty).
+        #[arg(long, value_name = "NEWDIR")]
+        to: PathBuf,
+        /// Generation number (default: the newest).
+        #[arg(long)]
+        generation: Option<u64>,
+        /// Identity file that opens the backups (kept offline).
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Make a new backup identity: writes it to FILE (move it offline) and adds its recipient.
+    Keygen {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// Where the generations are.
+#[derive(Args, Debug, Clone)]
+pub struct Where {
+    /// The backup directory itself (for a restore on a new machine).
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+    /// The data directory whose configuration names the backup directory.
+    #[arg(long = "data", env = "MAMORU_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -56,6 +109,10 @@ pub struct InitArgs {
     /// The administrator's display name.
     #[arg(long, value_name = "NAME", default_value = "システム管理者")]
     pub admin_name: String,
+    /// Also make a backup identity and write it to FILE, to be kept offline; only its recipient
+    /// stays on the server.
+    #[arg(long, value_name = "FILE")]
+    pub backup_identity_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -11,7 +11,7 @@ use mamoru_core::staff::{Login, Password, Role};
 use mamoru_core::store::Store;
 use mamoru_core::{Actor, Service};
 
-use crate::cli::{AuditCommand, Command, InitArgs, KeyCommand, ServeArgs, UserCommand};
+use crate::cli::{AuditCommand, BackupCommand, Command, InitArgs, KeyCommand, ServeArgs, UserCommand};
 use crate::clock::SystemClock;
 use crate::config;
 
@@ -23,6 +23,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::User(cmd) => user(cmd),
         Command::Check(d) => check(&d.data),
         Command::Audit(AuditCommand::Verify(d)) => audit_verify(&d.data),
+        Command::Backup(cmd) => backup(cmd),
     }
 }
 
@@ -81,9 +82,20 @@ fn init(args: &InitArgs) -> Result<()> {
         std::fs::write(&config_path, config::TEMPLATE)
             .with_context(|| format!("writing {}", config_path.display()))?;
     }
+    let offline = args.backup_identity_out.as_ref().map(|_| mamoru_backup::generate_identity());
+    if let (Some(id), Some(out)) = (&offline, &args.backup_identity_out) {
+        id.write_new(out, "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.")?;
+    }
+    crate::backup::init_keys(dir, offline.as_ref())?;
     println!("created store in {}", dir.display());
     println!("administrator: {login}");
     println!("config: {}", config_path.display());
+    if let Some(out) = &args.backup_identity_out {
+        println!(
+            "backup identity: {} -- move it off this server and keep it offline; restores need it",
+            out.display()
+        );
+    }
     Ok(())
 }
 
@@ -99,7 +111,26 @@ fn serve(args: &ServeArgs) -> Result<()> {
         );
     }
     let service = Arc::new(open(&args.data.data)?);
+    let daily = cfg.backup.daily_seconds()?;
+    start_backups(&service, &args.data.data, daily)?;
     serve_web(service, listen)
+}
+
+/// Starts the daily backup thread, after reading the last verified generation for `/healthz`.
+pub fn start_backups(service: &Arc<Service>, data: &Path, daily: i64) -> Result<()> {
+    let dest = crate::backup::destination(data)?;
+    if let Some(m) = dest.list()?.into_iter().rev().find(|m| m.verified_at.is_some()) {
+        service.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
+    }
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let (svc, dir) = (service.clone(), data.to_owned());
+    std::thread::Builder::new()
+        .name("backup".into())
+        .spawn(move || crate::scheduler::run(&svc, &dir, daily, &stopped))
+        .context("starting the backup thread")?;
+    // The sender lives as long as the process: dropping it would stop the scheduler.
+    std::mem::forget(stop);
+    Ok(())
 }
 
 /// Runs the web server until Ctrl-C or SIGTERM. Prints `web: URL` once listening.
@@ -231,6 +262,94 @@ fn check(dir: &Path) -> Result<()> {
         bail!("{} integrity problem(s) found", report.problems.len());
     }
     Ok(())
+}
+
+fn backup(cmd: BackupCommand) -> Result<()> {
+    match cmd {
+        BackupCommand::Create(d) => {
+            let service = open(&d.data).map_err(|e| {
+                if e.to_string().contains("in use by another Mamoru process") {
+                    anyhow::anyhow!("the server is running and holds the store: it makes the daily backups itself; stop it to make one by hand")
+                } else {
+                    e
+                }
+            })?;
+            let m = crate::backup::create(&d.data, &service)?;
+            println!("{}", crate::backup::describe(&m));
+        }
+        BackupCommand::List(w) => {
+            let dest = crate::backup::resolve(w.from.as_ref(), w.data.as_ref())?;
+            let all = dest.list()?;
+            if all.is_empty() {
+                println!("no generations in {}", dest.dir().display());
+            }
+            for m in all {
+                println!("{}", crate::backup::describe(&m));
+            }
+        }
+        BackupCommand::Verify { from, generation, identity } => {
+            let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
+            let (identity, scratch) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let generation = match generation {
+                Some(g) => g,
+                None => dest.latest()?.generation,
+            };
+            let m = crate::backup::verify(&dest, generation, &identity, &scratch)?;
+            println!("generation {} verified: {}", m.generation, crate::backup::describe(&m));
+        }
+        BackupCommand::Restore { from, to, generation, identity } => {
+            let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
+            let (identity, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let generation = match generation {
+                Some(g) => g,
+                None => dest.latest()?.generation,
+            };
+            let m = crate::backup::restore(&dest, generation, &identity, &to)?;
+            println!("restored generation {} into {}", m.generation, to.display());
+            println!("{}", crate::backup::describe(&m));
+            println!(
+                "next: mamoru check --data {0}; mamoru audit verify --data {0}; then serve it",
+                to.display()
+            );
+        }
+        BackupCommand::Keygen { data, out } => {
+            if !data.data.join(mamoru_core::store::FILE_NAME).exists() {
+                bail!("no Mamoru store in {}", data.data.display());
+            }
+            let id = mamoru_backup::generate_identity();
+            id.write_new(
+                &out,
+                "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.",
+            )?;
+            crate::backup::add_recipient(&data.data, &id.recipient())?;
+            println!(
+                "backup identity written to {}: move it off this server and keep it offline",
+                out.display()
+            );
+            println!("recipient {} added; new backups are encrypted to it", id.recipient());
+        }
+    }
+    Ok(())
+}
+
+/// The identity to open backups with: the given file, or the server's verification key. And a
+/// scratch directory for verification.
+fn identity_and_scratch(
+    identity: Option<&std::path::PathBuf>,
+    data: Option<&std::path::PathBuf>,
+    dest: &mamoru_backup::Destination,
+) -> Result<(mamoru_backup::Identity, std::path::PathBuf)> {
+    let scratch = data.map_or_else(|| dest.dir().join(".verify"), |d| d.join(".verify"));
+    match (identity, data) {
+        (Some(f), _) => Ok((mamoru_backup::Identity::from_file(f)?, scratch)),
+        (None, Some(d)) => {
+            let key = d.join(config::VERIFY_KEY_FILE);
+            let id = mamoru_backup::Identity::from_file(&key)
+                .context("no --identity given, and the data directory has no verification key")?;
+            Ok((id, scratch))
+        }
+        (None, None) => bail!("say which key opens the backups: --identity FILE"),
+    }
 }
 
 fn audit_verify(dir: &Path) -> Result<()> {

@@ -2,7 +2,7 @@
 //! files and the environment.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -14,7 +14,56 @@ pub const FILE_NAME: &str = "mamoru.toml";
 pub struct Config {
     #[serde(default)]
     pub web: Web,
+    #[serde(default)]
+    pub backup: Backup,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// Where generations go (a mounted NAS, say); relative paths are inside the data directory.
+    #[serde(default = "default_backup_dir")]
+    pub dir: PathBuf,
+    /// Generations to keep (never fewer than three).
+    #[serde(default = "default_keep")]
+    pub keep: usize,
+    /// Daily backup time, Japan time, `HH:MM`.
+    #[serde(default = "default_daily_at")]
+    pub daily_at: String,
+}
+
+fn default_daily_at() -> String {
+    "02:00".into()
+}
+
+impl Backup {
+    /// Seconds after midnight JST of the daily backup.
+    pub fn daily_seconds(&self) -> anyhow::Result<i64> {
+        let bad = || anyhow::anyhow!("backup.daily_at must be HH:MM (Japan time), not {:?}", self.daily_at);
+        let (h, m) = self.daily_at.split_once(':').ok_or_else(bad)?;
+        let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if !(0..24).contains(&h) || !(0..60).contains(&m) {
+            return Err(bad());
+        }
+        Ok(h * 3600 + m * 60)
+    }
+}
+
+fn default_backup_dir() -> PathBuf {
+    PathBuf::from("backups")
+}
+fn default_keep() -> usize {
+    7
+}
+impl Default for Backup {
+    fn default() -> Self {
+        Self { dir: default_backup_dir(), keep: default_keep(), daily_at: default_daily_at() }
+    }
+}
+
+/// Files the data directory holds beside the store.
+pub const RECIPIENTS_FILE: &str = "backup-recipients.txt";
+pub const VERIFY_KEY_FILE: &str = "backup-verify.key";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +86,16 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 [web]
 # Address of the web UI and JSON API (HTTPS). Port 0 picks a free port.
 # listen = "0.0.0.0:8443"
+
+[backup]
+# Where backup generations are written: a mounted NAS, say. A relative path is inside the data
+# directory. Generations are encrypted to the keys in backup-recipients.txt (keep the matching
+# identities offline) and to this server's own verification key (backup-verify.key).
+# dir = "backups"
+# Generations to keep; the oldest is removed only after the newest is verified. At least 3.
+# keep = 7
+# The daily backup, Japan time. The server makes it while it keeps serving.
+# daily_at = "02:00"
 "#;
 
 /// Reads `DIR/mamoru.toml`; a missing file means the defaults.

@@ -49,6 +49,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
         units: service.units()?.into_iter().map(|u| mamoru_core::ids::UnitId(u.id)).collect(),
         device: Some("demo".into()),
     };
+    let demo_key = mamoru_backup::generate_identity();
+    demo_key.write_new(
+        &dir.join("demo-backup-identity.txt"),
+        "DEMO ONLY. A real installation keeps its backup identity offline, never beside the data.",
+    )?;
+    crate::backup::init_keys(&dir, Some(&demo_key))?;
+    std::fs::write(dir.join(crate::config::FILE_NAME), crate::config::TEMPLATE)
+        .context("writing the demo config")?;
     let made = service.import(&admin, |svc| {
         let staff = fixture::demo_staff(svc, &admin)?;
         fixture::populate(svc, &staff, 20_261_123, args.children, 6, 100)
@@ -60,6 +68,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         made.cases,
         made.notes
     );
+    println!("demo backup identity (demo only): {}", dir.join("demo-backup-identity.txt").display());
     println!("logins (password {}, loopback only):", fixture::DEMO_PASSWORD);
     println!("  demo-admin\tシステム管理者");
     for (login, name, role, _) in fixture::DEMO_STAFF {
@@ -68,5 +77,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    crate::commands::serve_web(Arc::new(service), args.listen)
+    let service = Arc::new(service);
+    crate::commands::start_backups(&service, &dir, 2 * 3600)?;
+    crate::commands::serve_web(service, args.listen)
 }

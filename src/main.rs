@@ -1,11 +1,13 @@
 //! The `mamoru` binary: parses the command line, reads config and environment, starts the runtime
 //! and wires core, web, console and backup together. Prints one line and exits non-zero on failure.
 
+mod backup;
 mod cli;
 mod clock;
 mod commands;
 mod config;
 mod demo;
+mod scheduler;
 
 use std::process::ExitCode;
 

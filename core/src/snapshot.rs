@@ -135,7 +135,7 @@ impl Store {
         let db = Database::builder()
             .create(&path)
             .map_err(|e| Error::Corrupt(format!("cannot create {}: {e}", path.display())))?;
-        let mut loader = Loader { db: &db, tx: None, pending: 0, summary: Summary::default() };
+        let mut loader = Loader { db: &db, summary: Summary::default() };
         loop {
             match read_u8(r)? {
                 TABLE => {
@@ -160,7 +160,6 @@ impl Store {
         if r.read(&mut rest).map_err(io("reading the snapshot"))? != 0 {
             return Err(Error::Corrupt("data after the end of the snapshot".into()));
         }
-        loader.commit()?;
         let mut summary = loader.summary;
         drop(db);
         let store = Store::open(dir)?;
@@ -179,12 +178,11 @@ impl Store {
 
 struct Loader<'d> {
     db: &'d Database,
-    tx: Option<redb::WriteTransaction>,
-    pending: u64,
     summary: Summary,
 }
 
 impl Loader<'_> {
+    /// Reads one table's entries and inserts them, `RESTORE_BATCH` to a transaction.
     fn table(&mut self, name: &str, r: &mut dyn Read) -> Result<()> {
         fn load<K: Key + 'static, V: Value + 'static>(
             def: TableDefinition<K, V>,
@@ -196,50 +194,32 @@ impl Loader<'_> {
                 return Ok(());
             }
             let mut n = 0u64;
+            let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
             loop {
-                match read_u8(input)? {
-                    ENTRY => {
-                        let key = read_bytes(input)?;
-                        let value = read_bytes(input)?;
-                        if loader.tx.is_none() {
-                            let mut tx = loader.db.begin_write().map_err(|e| Error::store("restoring", e))?;
-                            tx.set_two_phase_commit(true);
-                            loader.tx = Some(tx);
-                        }
-                        if let Some(tx) = &loader.tx {
-                            let mut table = tx.open_table(def).map_err(|e| Error::store("restoring", e))?;
-                            table
-                                .insert(K::from_bytes(&key), V::from_bytes(&value))
-                                .map_err(|e| Error::store("restoring", e))?;
-                        }
-                        n += 1;
-                        loader.pending += 1;
-                        if loader.pending >= RESTORE_BATCH {
-                            loader.commit()?;
-                        }
+                let tag = read_u8(input)?;
+                if tag == ENTRY {
+                    let key = read_bytes(input)?;
+                    let value = read_bytes(input)?;
+                    batch.push((key, value));
+                    n += 1;
+                    if batch.len() as u64 >= RESTORE_BATCH {
+                        insert(loader.db, def, &mut batch)?;
                     }
-                    TABLE_END => {
-                        let count = read_u64(input)?;
-                        if count != n {
-                            return Err(Error::Corrupt(format!(
-                                "table {name}: {n} entries, the snapshot says {count}"
-                            )));
-                        }
-                        // Create the table even when empty, so the restored store has every table.
-                        let mut tx = loader.db.begin_write().map_err(|e| Error::store("restoring", e))?;
-                        if let Some(open) = loader.tx.take() {
-                            open.commit().map_err(|e| Error::store("restoring", e))?;
-                            tx = loader.db.begin_write().map_err(|e| Error::store("restoring", e))?;
-                        }
-                        tx.set_two_phase_commit(true);
-                        tx.open_table(def).map_err(|e| Error::store("restoring", e))?;
-                        tx.commit().map_err(|e| Error::store("restoring", e))?;
-                        loader.pending = 0;
-                        loader.summary.tables.push((name.to_owned(), n));
-                        return Ok(());
-                    }
-                    other => return Err(Error::Corrupt(format!("table {name}: unexpected tag {other}"))),
+                    continue;
                 }
+                if tag != TABLE_END {
+                    return Err(Error::Corrupt(format!("table {name}: unexpected tag {tag}")));
+                }
+                let count = read_u64(input)?;
+                if count != n {
+                    return Err(Error::Corrupt(format!(
+                        "table {name}: {n} entries, the snapshot says {count}"
+                    )));
+                }
+                // Also creates the table when it is empty, so the restored store has every table.
+                insert(loader.db, def, &mut batch)?;
+                loader.summary.tables.push((name.to_owned(), n));
+                return Ok(());
             }
         }
         let before = self.summary.tables.len();
@@ -249,14 +229,25 @@ impl Loader<'_> {
         }
         Ok(())
     }
+}
 
-    fn commit(&mut self) -> Result<()> {
-        if let Some(tx) = self.tx.take() {
-            tx.commit().map_err(|e| Error::store("restoring", e))?;
+/// Inserts a batch of raw entries in one durable transaction and empties the batch.
+fn insert<K: Key + 'static, V: Value + 'static>(
+    db: &Database,
+    def: TableDefinition<K, V>,
+    batch: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<()> {
+    let mut tx = db.begin_write().map_err(|e| Error::store("restoring", e))?;
+    tx.set_two_phase_commit(true);
+    {
+        let mut table = tx.open_table(def).map_err(|e| Error::store("restoring", e))?;
+        for (key, value) in batch.drain(..) {
+            table
+                .insert(K::from_bytes(&key), V::from_bytes(&value))
+                .map_err(|e| Error::store("restoring", e))?;
         }
-        self.pending = 0;
-        Ok(())
     }
+    tx.commit().map_err(|e| Error::store("restoring", e))
 }
 
 fn read_u8(r: &mut dyn Read) -> Result<u8> {

@@ -1,7 +1,12 @@
 //! End-to-end tests that drive the built `mamoru` binary: one test binary, one module per area.
 #![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers fail loudly, like the tests they serve")]
-#![expect(clippy::too_many_lines, reason = "an end-to-end test reads as one story")]
+#![expect(
+    clippy::too_many_lines,
+    clippy::many_single_char_names,
+    reason = "an end-to-end test reads as one story, with short names for its handles"
+)]
 
+mod backup;
 mod cli;
 mod http;
 mod support;

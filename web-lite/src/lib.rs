@@ -32,12 +32,22 @@ pub fn routes(
         warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(move |svc: Arc<Service>| {
             let version = health.version;
             async move {
+                let backup = svc.backup_health();
                 let store_ok = blocking(move || svc.store().read().map(|_| ())).await.is_ok();
+                // A backup older than a day and a bit, or a failed one, needs an administrator.
+                let backup_state = match backup.age_seconds {
+                    _ if backup.failing => "failed",
+                    None => "none",
+                    Some(age) if age > 26 * 3600 => "stale",
+                    Some(_) => "ok",
+                };
+                let healthy = store_ok && matches!(backup_state, "ok" | "none");
                 let body = json!({
-                    "status": if store_ok { "ok" } else { "degraded" },
+                    "status": if healthy { "ok" } else { "degraded" },
                     "version": version,
                     "store": if store_ok { "ok" } else { "unavailable" },
-                    "last_backup_age_seconds": null,
+                    "backup": backup_state,
+                    "last_backup_age_seconds": backup.age_seconds,
                 });
                 let status = if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
                 warp::reply::with_status(warp::reply::json(&body), status).into_response()

@@ -19,6 +19,7 @@ pub use casework::{BoardItem, CaseView, NewCase};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildSummary, ChildView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo};
+// BackupHealth and BackupStatus are defined below.
 
 use crate::assessment::{self, AssessmentSheet};
 use crate::audit::{self, AuditEntry, Verdict};
@@ -36,6 +37,24 @@ pub struct Service {
     sessions: sessions::Sessions,
     /// The open import transaction, if the thread that opened it is importing.
     batch: Mutex<Option<Batch>>,
+    backup: BackupStatus,
+}
+
+/// How the backups are doing, for `/healthz`, the console and the metrics.
+#[derive(Debug, Default)]
+pub struct BackupStatus {
+    /// Unix seconds of the last verified backup; 0 if none.
+    last_ok_at: std::sync::atomic::AtomicI64,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+/// A reading of `BackupStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackupHealth {
+    /// Seconds since the last verified backup, if there is one.
+    pub age_seconds: Option<i64>,
+    /// The last attempt failed.
+    pub failing: bool,
 }
 
 struct Batch {
@@ -81,7 +100,13 @@ const DUMMY_HASH: &str =
 impl Service {
     #[must_use]
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, sessions: sessions::Sessions::default(), batch: Mutex::new(None) }
+        Self {
+            store,
+            clock,
+            sessions: sessions::Sessions::default(),
+            batch: Mutex::new(None),
+            backup: BackupStatus::default(),
+        }
     }
 
     #[must_use]
@@ -483,6 +508,41 @@ impl Service {
             .unique("assessment_sheet", key)?
             .ok_or_else(|| Error::not_found("assessment sheet", key))?;
         reader.require::<AssessmentSheet>(crate::ids::SheetId(id))
+    }
+
+    // ---- backups ---------------------------------------------------------------------------
+
+    /// Writes a consistent snapshot of the whole store (one read transaction; writers go on)
+    /// for a backup, and records that it was taken. Run by the server's scheduler or the local
+    /// operator, not by a signed-in user.
+    pub fn write_snapshot(&self, w: &mut dyn std::io::Write) -> Result<crate::snapshot::Summary> {
+        let summary = self.store.write_snapshot(w)?;
+        let mut entry = AuditEntry::new(self.now(), 0, Some("backup".into()), "backup_snapshot");
+        entry.detail = Some(format!("covers change {}", summary.last_change));
+        self.append_audit(entry)?;
+        Ok(summary)
+    }
+
+    /// Records the outcome of a backup attempt (`at`: when the verified snapshot was taken).
+    pub fn record_backup(&self, ok_at: Option<Timestamp>) {
+        use std::sync::atomic::Ordering;
+        match ok_at {
+            Some(at) => {
+                self.backup.last_ok_at.fetch_max(at.0, Ordering::SeqCst);
+                self.backup.failing.store(false, Ordering::SeqCst);
+            }
+            None => self.backup.failing.store(true, Ordering::SeqCst),
+        }
+    }
+
+    #[must_use]
+    pub fn backup_health(&self) -> BackupHealth {
+        use std::sync::atomic::Ordering;
+        let last = self.backup.last_ok_at.load(Ordering::SeqCst);
+        BackupHealth {
+            age_seconds: (last > 0).then(|| self.now().0 - last),
+            failing: self.backup.failing.load(Ordering::SeqCst),
+        }
     }
 
     // ---- audit and integrity ---------------------------------------------------------------

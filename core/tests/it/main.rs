@@ -7,5 +7,6 @@ mod clocks;
 mod compat;
 mod crash;
 mod search;
+mod snapshot;
 mod store;
 mod support;

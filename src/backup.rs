@@ -1,0 +1,199 @@
+//! `mamoru backup …`: snapshots of the store into encrypted generations, verification, restore.
+//! The store is read through the service (one read transaction); the bytes go to the backup
+//! crate. Keys: `backup-recipients.txt` (offline identities' recipients) and `backup-verify.key`
+//! (the server's own key, so it can verify what it wrote) in the data directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use mamoru_backup::{Destination, Identity, Manifest, NewGeneration, Recipient};
+use mamoru_core::Service;
+use mamoru_core::audit::Verdict;
+use mamoru_core::store::Store;
+use mamoru_core::time::Clock;
+
+use crate::clock::SystemClock;
+use crate::config::{self, RECIPIENTS_FILE, VERIFY_KEY_FILE};
+
+/// The destination configured for a data directory.
+pub fn destination(data: &Path) -> Result<Destination> {
+    let cfg = config::load(data)?;
+    let dir = if cfg.backup.dir.is_absolute() { cfg.backup.dir } else { data.join(cfg.backup.dir) };
+    Ok(Destination::open(&dir)?)
+}
+
+/// Recipients from `backup-recipients.txt` plus the server's verification key.
+pub fn recipients(data: &Path) -> Result<Vec<Recipient>> {
+    let mut out = Vec::new();
+    let path = data.join(RECIPIENTS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                out.push(Recipient::parse(line).with_context(|| format!("in {}", path.display()))?);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    out.push(verify_identity(data)?.recipient());
+    Ok(out)
+}
+
+fn verify_identity(data: &Path) -> Result<Identity> {
+    let path = data.join(VERIFY_KEY_FILE);
+    Identity::from_file(&path)
+        .with_context(|| "the server's backup verification key is missing (it is made by `mamoru init`)")
+}
+
+/// Sets up the keys of a new data directory: the server's verification key, and the recipients
+/// file (with the recipient of `offline`, if given).
+pub fn init_keys(data: &Path, offline: Option<&Identity>) -> Result<()> {
+    mamoru_backup::generate_identity().write_new(
+        &data.join(VERIFY_KEY_FILE),
+        "Mamoru server's backup verification key. Stays in the data directory.",
+    )?;
+    let mut text = String::from(
+        "# Backups are encrypted to each age recipient below (one per line) and to the server's own\n\
+         # verification key. Keep each matching identity offline: it is what restores a lost server.\n",
+    );
+    if let Some(id) = offline {
+        text.push_str(&id.recipient().to_string());
+        text.push('\n');
+    }
+    let path = data.join(RECIPIENTS_FILE);
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Adds a recipient to the recipients file.
+pub fn add_recipient(data: &Path, r: &Recipient) -> Result<()> {
+    use std::io::Write;
+    let path = data.join(RECIPIENTS_FILE);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    writeln!(f, "{r}").with_context(|| format!("writing {}", path.display()))
+}
+
+/// Makes a generation from the store, verifies it with the server's key, and prunes.
+pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
+    let dest = destination(data)?;
+    let recipients = recipients(data)?;
+    let now = SystemClock.now().0;
+    let manifest = dest.create(&recipients, |w| {
+        service.write_snapshot(w).map(|s| NewGeneration {
+            created_at: now,
+            source_id: s.store_id,
+            covers_seq: s.last_change,
+            counts: s.kinds.into_iter().collect(),
+        })
+    })?;
+    verify(&dest, manifest.generation, &verify_identity(data)?, &data.join(".verify"))?;
+    let keep = config::load(data)?.backup.keep;
+    let removed = dest.prune(keep)?;
+    if !removed.is_empty() {
+        tracing::info!(?removed, "pruned old backup generations");
+    }
+    dest.manifest(manifest.generation).map_err(Into::into)
+}
+
+/// Restores a generation into `scratch` (which must not exist), checks it fully, and returns
+/// the restored store's directory. Marks the generation verified.
+fn restore_checked(
+    dest: &Destination,
+    generation: u64,
+    identity: &Identity,
+    scratch: &Path,
+) -> Result<Manifest> {
+    if scratch.exists() {
+        std::fs::remove_dir_all(scratch).with_context(|| format!("clearing {}", scratch.display()))?;
+    }
+    let (manifest, summary) =
+        dest.read(generation, identity, |r| Store::restore_snapshot(scratch, r).map(|(_, s)| s))?;
+    let counts: BTreeMap<String, u64> = summary.kinds.into_iter().collect();
+    if counts != manifest.counts || summary.last_change != manifest.covers_seq {
+        bail!("generation {generation} restored, but its counts differ from its manifest");
+    }
+    let service = crate::commands::open(scratch)?;
+    let report = service.check()?;
+    if let Some(p) = report.problems.first() {
+        bail!("generation {generation} restored, but the store is inconsistent: {p}");
+    }
+    if let Verdict::Broken { seq, reason } = service.verify_audit()? {
+        bail!("generation {generation} restored, but its audit log is broken at entry {seq}: {reason}");
+    }
+    Ok(manifest)
+}
+
+/// Full verification: decrypt, decompress, checksums, build a store in a scratch directory,
+/// check it; the scratch is removed afterwards either way.
+pub fn verify(dest: &Destination, generation: u64, identity: &Identity, scratch: &Path) -> Result<Manifest> {
+    let result = restore_checked(dest, generation, identity, scratch);
+    let _ = std::fs::remove_dir_all(scratch);
+    result?;
+    Ok(dest.mark_verified(generation, SystemClock.now().0)?)
+}
+
+/// `mamoru backup restore`: into a new directory only.
+pub fn restore(dest: &Destination, generation: u64, identity: &Identity, to: &Path) -> Result<Manifest> {
+    if to.join(mamoru_core::store::FILE_NAME).exists() {
+        bail!("{} holds a store already: restore only into a new directory", to.display());
+    }
+    if to.exists()
+        && std::fs::read_dir(to).with_context(|| format!("reading {}", to.display()))?.next().is_some()
+    {
+        bail!("{} is not empty: restore only into a new directory", to.display());
+    }
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let scratch = to.join(format!(".restore-{generation}"));
+    let result = restore_checked(dest, generation, identity, &scratch);
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = std::fs::remove_dir(to);
+        return Err(e);
+    }
+    let file = mamoru_core::store::FILE_NAME;
+    std::fs::rename(scratch.join(file), to.join(file)).context("moving the restored store into place")?;
+    std::fs::remove_dir_all(&scratch).ok();
+    std::fs::write(to.join(config::FILE_NAME), config::TEMPLATE).context("writing the config")?;
+    init_keys(to, None)?;
+    let manifest = dest.manifest(generation)?;
+    for r in &manifest.recipients {
+        // Keep encrypting to the same offline keys (the old server's verification key included,
+        // harmlessly: its identity is gone with the old server).
+        add_recipient(to, &Recipient::parse(r)?)?;
+    }
+    Ok(manifest)
+}
+
+/// One line per generation for `backup list`.
+pub fn describe(m: &Manifest) -> String {
+    let when = mamoru_core::time::Timestamp(m.created_at).to_jst_string();
+    let verified = m.verified_at.map_or_else(
+        || "not verified".to_owned(),
+        |t| format!("verified {}", mamoru_core::time::Timestamp(t).to_jst_string()),
+    );
+    let children = m.counts.get("child").copied().unwrap_or(0);
+    let size = if m.file_bytes >= 1_000_000 {
+        format!("{} MB", m.file_bytes / 1_000_000)
+    } else {
+        format!("{} kB", m.file_bytes.div_ceil(1000))
+    };
+    format!("{}\t{when}\t{size}\tchanges to {}\t{children} children\t{verified}", m.generation, m.covers_seq)
+}
+
+/// Resolves where generations are: `--from DIR`, or the data directory's configuration.
+pub fn resolve(from: Option<&PathBuf>, data: Option<&PathBuf>) -> Result<Destination> {
+    match (from, data) {
+        (Some(dir), _) => {
+            if !dir.is_dir() {
+                bail!("no backup directory at {}", dir.display());
+            }
+            Ok(Destination::open(dir)?)
+        }
+        (None, Some(d)) => destination(d),
+        (None, None) => bail!("say where the backups are: --from DIR, or --data DIR (or MAMORU_DATA)"),
+    }
+}

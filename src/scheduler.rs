@@ -1,0 +1,55 @@
+//! The server's daily backup: a thread that wakes at the configured time (Japan time), makes a
+//! generation from one read transaction while the server keeps serving, verifies it with the
+//! server's key, prunes, and records the outcome for `/healthz`. Stops when told to.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use mamoru_core::Service;
+use mamoru_core::time::{DAY, JST_OFFSET, Timestamp};
+
+/// Seconds from `now` to the next `daily` (seconds after midnight JST).
+fn until_next(now: Timestamp, daily: i64) -> i64 {
+    let local = (now.0 + JST_OFFSET).rem_euclid(DAY);
+    let wait = (daily - local).rem_euclid(DAY);
+    if wait == 0 { DAY } else { wait }
+}
+
+/// Runs until `stop` receives or is dropped.
+pub fn run(service: &Arc<Service>, data: &Path, daily: i64, stop: &Receiver<()>) {
+    loop {
+        let wait = until_next(service.now(), daily);
+        match stop.recv_timeout(Duration::from_secs(u64::try_from(wait).unwrap_or(60))) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        match crate::backup::create(data, service) {
+            Ok(m) => {
+                tracing::info!(generation = m.generation, covers = m.covers_seq, "backup made and verified");
+                service.record_backup(Some(Timestamp(m.created_at)));
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "backup failed");
+                service.record_backup(None);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_run_is_the_next_02_00_japan_time() {
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        let two = 2 * 3600;
+        assert_eq!(until_next(at("2026-11-24T01:00:00+09:00"), two), 3600);
+        assert_eq!(until_next(at("2026-11-24T02:00:00+09:00"), two), DAY);
+        assert_eq!(until_next(at("2026-11-24T02:00:01+09:00"), two), DAY - 1);
+        assert_eq!(until_next(at("2026-11-23T17:00:00Z"), two), DAY, "17:00 UTC is 02:00 in Japan");
+        assert_eq!(until_next(at("2026-11-24T23:30:00+09:00"), two), 9000);
+    }
+}

@@ -1,0 +1,166 @@
+//! Backups through the command line: create, list, verify, the restore drill, the wrong key,
+//! damage, and never writing over a live data directory.
+
+use crate::support::{Server, assert_one_line_failure, run};
+
+fn demo(dir: &std::path::Path, children: &str) -> std::path::PathBuf {
+    let data = dir.join("live");
+    let r = run(&["demo", "--data", data.to_str().unwrap(), "--children", children, "--no-serve"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    data
+}
+
+#[test]
+fn the_restore_drill_brings_back_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "20");
+    let d = data.to_str().unwrap();
+    let r = run(&["backup", "create", "--data", d]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("1\t") && r.stdout.contains("verified"), "{}", r.stdout);
+
+    // The server runs: writes are acknowledged; a hand-made backup is refused while it holds the
+    // store, with a clear word.
+    let acknowledged = {
+        let s = Server::start(&["serve", "--data", d, "--listen", "127.0.0.1:0", "--plain-http"]);
+        assert_one_line_failure(&run(&["backup", "create", "--data", d]), "the server is running");
+        let h = s.request("GET", "/healthz", None, None).json();
+        assert_eq!(h["backup"], "ok", "{h}");
+        assert!(h["last_backup_age_seconds"].as_i64().unwrap() < 600);
+        let token = s.sign_in("demo-cw1", "mamoru-demo");
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let body = format!(
+                r#"{{"family_name":"復元","given_name":"{i}","family_name_kana":"ふくげん","sex":"female"}}"#
+            );
+            let c = s.request("POST", "/api/v1/children", Some(&token), Some(&body));
+            assert_eq!(c.status, 201);
+            ids.push(c.json()["id"].as_u64().unwrap());
+        }
+        ids
+    };
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let list = run(&["backup", "list", "--data", d]);
+    assert_eq!(list.stdout.lines().count(), 2, "{}", list.stdout);
+
+    // The disk is lost. Restore on a "new machine" from the backup folder with the offline key.
+    let backups = data.join("backups");
+    let key = dir.path().join("offline.key");
+    std::fs::copy(data.join("demo-backup-identity.txt"), &key).unwrap();
+    std::fs::remove_file(data.join("mamoru.redb")).unwrap();
+    let to = dir.path().join("restored");
+    let r = run(&[
+        "backup",
+        "restore",
+        "--from",
+        backups.to_str().unwrap(),
+        "--to",
+        to.to_str().unwrap(),
+        "--identity",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t = to.to_str().unwrap();
+    assert_eq!(run(&["check", "--data", t]).code, 0);
+    assert_eq!(run(&["audit", "verify", "--data", t]).code, 0);
+    let check = run(&["check", "--data", t]).stdout;
+    assert!(check.lines().any(|l| l == "child 25"), "{check}");
+    let s = Server::start(&["serve", "--data", t, "--listen", "127.0.0.1:0", "--plain-http"]);
+    let token = s.sign_in("demo-cw1", "mamoru-demo");
+    for id in acknowledged {
+        assert_eq!(
+            s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None).status,
+            200,
+            "child {id} lost"
+        );
+    }
+    drop(s);
+    // The restored server goes on backing up to the same offline key.
+    assert!(std::fs::read_to_string(to.join("backup-recipients.txt")).unwrap().contains("age1"));
+}
+
+#[test]
+fn restore_refuses_the_wrong_key_and_a_live_directory_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "3");
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let other = dir.path().join("other");
+    let r = run(&[
+        "init",
+        "--data",
+        other.to_str().unwrap(),
+        "--admin-login",
+        "admin",
+        "--backup-identity-out",
+        dir.path().join("other.key").to_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0, "init without a password fails");
+    let pw = crate::support::password_file(dir.path(), crate::support::PASSWORD);
+    let r = run(&[
+        "init",
+        "--data",
+        other.to_str().unwrap(),
+        "--admin-login",
+        "admin",
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+        "--backup-identity-out",
+        dir.path().join("other.key").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("keep it offline"));
+    assert!(std::fs::read_to_string(other.join("backup-recipients.txt")).unwrap().contains("age1"));
+
+    let to = dir.path().join("never");
+    let wrong = run(&[
+        "backup",
+        "restore",
+        "--data",
+        d,
+        "--to",
+        to.to_str().unwrap(),
+        "--identity",
+        dir.path().join("other.key").to_str().unwrap(),
+    ]);
+    assert_one_line_failure(&wrong, "wrong key");
+    assert!(!to.exists(), "nothing written");
+    let missing = run(&[
+        "backup",
+        "restore",
+        "--data",
+        d,
+        "--to",
+        to.to_str().unwrap(),
+        "--identity",
+        dir.path().join("nope.key").to_str().unwrap(),
+    ]);
+    assert_one_line_failure(&missing, "cannot read the identity file");
+    assert!(!to.exists());
+    let live = run(&["backup", "restore", "--data", d, "--to", other.to_str().unwrap()]);
+    assert_one_line_failure(&live, "restore only into a new directory");
+    assert_eq!(run(&["check", "--data", other.to_str().unwrap()]).code, 0, "the live directory is untouched");
+}
+
+#[test]
+fn a_damaged_generation_is_reported_never_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "3");
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let file = data.join("backups/gen-000001.age");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&file, &bytes).unwrap();
+    assert_one_line_failure(&run(&["backup", "verify", "--data", d]), "damaged");
+    let to = dir.path().join("r");
+    assert_one_line_failure(
+        &run(&["backup", "restore", "--data", d, "--to", to.to_str().unwrap()]),
+        "damaged",
+    );
+    assert!(!to.exists());
+    bytes.truncate(mid);
+    std::fs::write(&file, &bytes).unwrap();
+    assert_one_line_failure(&run(&["backup", "verify", "--data", d, "1"]), "damaged");
+}
