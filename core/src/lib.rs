@@ -18,6 +18,7 @@ pub mod snapshot;
 pub mod staff;
 pub mod store;
 pub mod time;
+pub mod txlog;
 pub mod wareki;
 
 pub use error::{Error, Result};

@@ -14,7 +14,7 @@ use redb::{Database, Key, ReadTransaction, ReadableTable, TableDefinition, Table
 use crate::error::{Error, Result};
 use crate::store::tables::{
     AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
-    SEARCH_KEYS, UNIQUE,
+    SEARCH_KEYS, TXLOG, UNIQUE,
 };
 use crate::store::{FILE_NAME, Reader, Store};
 
@@ -36,6 +36,8 @@ pub struct Summary {
     pub kinds: Vec<(String, u64)>,
     /// The last change-log sequence number the snapshot covers.
     pub last_change: u64,
+    /// The last redo-log sequence number the snapshot covers: replay starts after it.
+    pub last_redo: u64,
     pub store_id: String,
 }
 
@@ -73,26 +75,6 @@ fn dump<K: Key + 'static, V: Value + 'static>(
     Ok(())
 }
 
-/// Applies `$f` to every table, in one fixed order.
-macro_rules! every_table {
-    ($f:ident ( $($arg:expr),* )) => {{
-        $f(META, $($arg),*)?;
-        $f(COUNTERS, $($arg),*)?;
-        $f(RECORDS, $($arg),*)?;
-        $f(HISTORY, $($arg),*)?;
-        $f(CHANGES, $($arg),*)?;
-        $f(AUDIT, $($arg),*)?;
-        $f(LINKS, $($arg),*)?;
-        $f(UNIQUE, $($arg),*)?;
-        $f(GRAMS, $($arg),*)?;
-        $f(GRAM_COUNTS, $($arg),*)?;
-        $f(SEARCH_KEYS, $($arg),*)?;
-        $f(BIRTHS, $($arg),*)?;
-        $f(CLOCKS, $($arg),*)?;
-        $f(CASE_CLOCKS, $($arg),*)?;
-    }};
-}
-
 impl Store {
     /// Writes the whole store, as of one read transaction, to `w`.
     pub fn write_snapshot(&self, w: &mut dyn Write) -> Result<Summary> {
@@ -100,17 +82,12 @@ impl Store {
         let mut summary = Summary::default();
         w.write_all(MAGIC).map_err(io("writing the snapshot"))?;
         w.write_all(&VERSION.to_le_bytes()).map_err(io("writing the snapshot"))?;
-        every_table!(dump(&tx, w, &mut summary));
+        crate::every_table!(dump(&tx, w, &mut summary));
+        dump(TXLOG, &tx, w, &mut summary)?;
         w.write_all(&[END]).map_err(io("writing the snapshot"))?;
         w.write_all(&(summary.tables.len() as u64).to_le_bytes()).map_err(io("writing the snapshot"))?;
         // Counts and ids from the same transaction.
-        let view = crate::store::ReadTx::from_raw(tx);
-        for kind in crate::service::KINDS {
-            summary.kinds.push((kind.to_owned(), view.count(kind)?));
-        }
-        summary.last_change = view.last_change_seq()?;
-        summary.store_id =
-            view.meta("store_id")?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        describe(&crate::store::ReadTx::from_raw(tx), &mut summary)?;
         Ok(summary)
     }
 
@@ -163,17 +140,22 @@ impl Store {
         let mut summary = loader.summary;
         drop(db);
         let store = Store::open(dir)?;
-        {
-            let view = store.read()?;
-            for kind in crate::service::KINDS {
-                summary.kinds.push((kind.to_owned(), view.count(kind)?));
-            }
-            summary.last_change = view.last_change_seq()?;
-            summary.store_id =
-                view.meta("store_id")?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        }
+        describe(&store.read()?, &mut summary)?;
         Ok((store, summary))
     }
+}
+
+/// Fills a summary's counts, positions and store id from one read.
+fn describe(view: &crate::store::ReadTx, summary: &mut Summary) -> Result<()> {
+    for kind in crate::service::KINDS {
+        summary.kinds.push((kind.to_owned(), view.count(kind)?));
+    }
+    summary.last_change = view.last_change_seq()?;
+    summary.last_redo =
+        view.meta("tx_seq")?.and_then(|b| b.try_into().ok().map(u64::from_le_bytes)).unwrap_or(0);
+    summary.store_id =
+        view.meta("store_id")?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    Ok(())
 }
 
 struct Loader<'d> {
@@ -223,7 +205,8 @@ impl Loader<'_> {
             }
         }
         let before = self.summary.tables.len();
-        every_table!(load(self, name, r));
+        crate::every_table!(load(self, name, r));
+        load(TXLOG, self, name, r)?;
         if self.summary.tables.len() == before {
             return Err(Error::Corrupt(format!("unknown table {name:?} in the snapshot")));
         }

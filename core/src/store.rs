@@ -57,7 +57,33 @@ pub(crate) mod tables {
     pub const CLOCKS: TableDefinition<(&str, i64, u64, &str, u64), ()> = TableDefinition::new("clocks");
     /// case → its open clocks (JSON), to replace index entries on change.
     pub const CASE_CLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("case_clocks");
+    /// seq → one committed transaction's redo entry (time + raw table mutations), kept until the
+    /// archive has it. Written only by `txlog`, never itself logged.
+    pub const TXLOG: TableDefinition<u64, &[u8]> = TableDefinition::new("txlog");
 }
+/// Applies `$f` to every logged table, in one fixed order (the redo log itself is not among
+/// them).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! every_table {
+    ($f:ident ( $($arg:expr),* )) => {{
+        $f(META, $($arg),*)?;
+        $f(COUNTERS, $($arg),*)?;
+        $f(RECORDS, $($arg),*)?;
+        $f(HISTORY, $($arg),*)?;
+        $f(CHANGES, $($arg),*)?;
+        $f(AUDIT, $($arg),*)?;
+        $f(LINKS, $($arg),*)?;
+        $f(UNIQUE, $($arg),*)?;
+        $f(GRAMS, $($arg),*)?;
+        $f(GRAM_COUNTS, $($arg),*)?;
+        $f(SEARCH_KEYS, $($arg),*)?;
+        $f(BIRTHS, $($arg),*)?;
+        $f(CLOCKS, $($arg),*)?;
+        $f(CASE_CLOCKS, $($arg),*)?;
+    }};
+}
+
 use tables::{
     AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
     SEARCH_KEYS, UNIQUE,
@@ -388,6 +414,48 @@ pub struct WriteTx {
     pub now: Timestamp,
     pub by: u64,
     pub device: Option<String>,
+    /// Every table mutation of this transaction, in order, as raw bytes: the redo log entry
+    /// that the archive ships and a restore replays (see `txlog`).
+    redo: std::cell::RefCell<Vec<u8>>,
+}
+
+/// A table opened for writing whose inserts and removals are also written to the redo log.
+pub(crate) struct Logged<'t, K: Key + 'static, V: Value + 'static> {
+    table: Table<'t, K, V>,
+    name: &'static str,
+    redo: &'t std::cell::RefCell<Vec<u8>>,
+}
+
+impl<K: Key + 'static, V: Value + 'static> Logged<'_, K, V> {
+    pub(crate) fn insert<'k, 'v>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+        value: impl Borrow<V::SelfType<'v>>,
+    ) -> Result<(), redb::StorageError> {
+        crate::txlog::record_insert(
+            &mut self.redo.borrow_mut(),
+            self.name,
+            K::as_bytes(key.borrow()).as_ref(),
+            V::as_bytes(value.borrow()).as_ref(),
+        );
+        self.table.insert(key, value).map(drop)
+    }
+
+    pub(crate) fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<(), redb::StorageError> {
+        crate::txlog::record_remove(
+            &mut self.redo.borrow_mut(),
+            self.name,
+            K::as_bytes(key.borrow()).as_ref(),
+        );
+        self.table.remove(key).map(drop)
+    }
+
+    pub(crate) fn get<'a>(
+        &self,
+        key: impl Borrow<K::SelfType<'a>>,
+    ) -> Result<Option<AccessGuard<'_, V>>, redb::StorageError> {
+        self.table.get(key)
+    }
 }
 
 impl Reader for WriteTx {
@@ -403,8 +471,11 @@ impl WriteTx {
     fn open<K: Key + 'static, V: Value + 'static>(
         &self,
         def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>> {
-        self.tx.open_table(def).map_err(|e| Error::store("opening a table", e))
+    ) -> Result<Logged<'_, K, V>> {
+        use redb::TableHandle;
+        let name = crate::txlog::static_name(def.name())?;
+        let table = self.tx.open_table(def).map_err(|e| Error::store("opening a table", e))?;
+        Ok(Logged { table, name, redo: &self.redo })
     }
 
     fn next_id(&mut self, kind: &str) -> Result<u64> {
@@ -617,7 +688,13 @@ impl WriteTx {
         self.set_meta("audit_head", head.as_bytes())
     }
 
+    /// Commits: appends this transaction's redo entry to the log (in the same transaction), then
+    /// commits durably.
     pub fn commit(self) -> Result<()> {
+        let redo = self.redo.take();
+        if !redo.is_empty() {
+            crate::txlog::append(&self.tx, self.now, &redo)?;
+        }
         self.tx.commit().map_err(|e| Error::store("committing", e))
     }
 }
@@ -694,6 +771,11 @@ impl Store {
         &self.path
     }
 
+    /// A write transaction outside the redo log: for the log's own bookkeeping and replay.
+    pub(crate) fn raw_write(&self) -> Result<WriteTransaction> {
+        self.db.begin_write().map_err(|e| Error::store("starting a write", e))
+    }
+
     pub(crate) fn raw_read(&self) -> Result<ReadTransaction> {
         self.db.begin_read().map_err(|e| Error::store("starting a read", e))
     }
@@ -706,7 +788,7 @@ impl Store {
     pub fn begin_write(&self, now: Timestamp, by: u64, device: Option<String>) -> Result<WriteTx> {
         let mut tx = self.db.begin_write().map_err(|e| Error::store("starting a write", e))?;
         tx.set_two_phase_commit(true);
-        Ok(WriteTx { tx, now, by, device })
+        Ok(WriteTx { tx, now, by, device, redo: std::cell::RefCell::default() })
     }
 
     /// Creates any table that does not exist yet, so readers never meet a missing table.
@@ -726,6 +808,7 @@ impl Store {
         w.open(BIRTHS)?;
         w.open(CLOCKS)?;
         w.open(CASE_CLOCKS)?;
+        w.tx.open_table(tables::TXLOG).map_err(|e| Error::store("opening a table", e))?;
         w.commit()
     }
 
