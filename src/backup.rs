@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use mamoru_backup::{Destination, Identity, Manifest, NewGeneration, Recipient};
+use mamoru_backup::{
+    Archive, Destination, Identity, Manifest, NewGeneration, NewSegment, Recipient, Segment,
+};
 use mamoru_core::Service;
 use mamoru_core::audit::Verdict;
 use mamoru_core::store::Store;
-use mamoru_core::time::Clock;
+use mamoru_core::time::{Clock, Timestamp};
 
 use crate::clock::SystemClock;
 use crate::config::{self, RECIPIENTS_FILE, VERIFY_KEY_FILE};
@@ -79,15 +81,16 @@ pub fn add_recipient(data: &Path, r: &Recipient) -> Result<()> {
 
 /// Makes a generation from the store, verifies it with the server's key, and prunes.
 pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
+    // The archive first, so it joins up with the generation.
+    ship(data, service.store())?;
     let dest = destination(data)?;
     let recipients = recipients(data)?;
     let now = SystemClock.now().0;
     let manifest = dest.create(&recipients, |w| {
-        service.write_snapshot(w).map(|s| NewGeneration {
-            created_at: now,
-            source_id: s.store_id,
-            covers_seq: s.last_change,
-            counts: s.kinds.into_iter().collect(),
+        service.write_snapshot(w).map(|s| {
+            let mut counts: BTreeMap<String, u64> = s.kinds.into_iter().collect();
+            counts.insert("change".into(), s.last_change);
+            NewGeneration { created_at: now, source_id: s.store_id, covers_seq: s.last_redo, counts }
         })
     })?;
     verify(&dest, manifest.generation, &verify_identity(data)?, &data.join(".verify"))?;
@@ -99,23 +102,30 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
     dest.manifest(manifest.generation).map_err(Into::into)
 }
 
-/// Restores a generation into `scratch` (which must not exist), checks it fully, and returns
-/// the restored store's directory. Marks the generation verified.
+/// Restores a generation into `scratch` (which must not exist), replays the archive on it if
+/// asked, and checks the result fully: counts against the manifest, integrity, audit chain.
 fn restore_checked(
     dest: &Destination,
     generation: u64,
     identity: &Identity,
     scratch: &Path,
-) -> Result<Manifest> {
+    replay: Option<Replay>,
+) -> Result<(Manifest, Option<Replayed>)> {
     if scratch.exists() {
         std::fs::remove_dir_all(scratch).with_context(|| format!("clearing {}", scratch.display()))?;
     }
-    let (manifest, summary) =
-        dest.read(generation, identity, |r| Store::restore_snapshot(scratch, r).map(|(_, s)| s))?;
-    let counts: BTreeMap<String, u64> = summary.kinds.into_iter().collect();
-    if counts != manifest.counts || summary.last_change != manifest.covers_seq {
+    let (manifest, (store, summary)) =
+        dest.read(generation, identity, |r| Store::restore_snapshot(scratch, r))?;
+    let mut counts: BTreeMap<String, u64> = summary.kinds.into_iter().collect();
+    counts.insert("change".into(), summary.last_change);
+    if counts != manifest.counts || summary.last_redo != manifest.covers_seq {
         bail!("generation {generation} restored, but its counts differ from its manifest");
     }
+    let replayed = match replay {
+        Some(r) => Some(replay_archive(dest, identity, &store, summary.last_redo, r.until)?),
+        None => None,
+    };
+    drop(store);
     let service = crate::commands::open(scratch)?;
     let report = service.check()?;
     if let Some(p) = report.problems.first() {
@@ -124,20 +134,131 @@ fn restore_checked(
     if let Verdict::Broken { seq, reason } = service.verify_audit()? {
         bail!("generation {generation} restored, but its audit log is broken at entry {seq}: {reason}");
     }
-    Ok(manifest)
+    Ok((manifest, replayed))
+}
+
+/// Replaying the archive on top of a restored generation.
+#[derive(Clone, Copy, Debug)]
+pub struct Replay {
+    pub until: Option<Timestamp>,
+}
+
+/// How far the archive took a restore.
+#[derive(Clone, Debug)]
+pub struct Replayed {
+    pub last_seq: u64,
+    pub last_at: Option<Timestamp>,
+    pub applied: u64,
+    /// Why it stopped before the end of the archive, if it did.
+    pub gap: Option<String>,
+}
+
+/// Applies archived redo entries after `from` in order, up to `until`, stopping at a gap.
+fn replay_archive(
+    dest: &Destination,
+    identity: &Identity,
+    store: &Store,
+    from: u64,
+    until: Option<Timestamp>,
+) -> Result<Replayed> {
+    let archive = Archive::open(dest.dir())?;
+    let mut out = Replayed { last_seq: from, last_at: None, applied: 0, gap: None };
+    for segment in archive.segments()?.into_iter().filter(|s| s.last > from) {
+        if segment.first > out.last_seq + 1 {
+            out.gap = Some(format!(
+                "the archive has a gap: it holds nothing between change {} and change {}",
+                out.last_seq, segment.first
+            ));
+            break;
+        }
+        let entries = archive.read(&segment, identity, read_entries)?;
+        let r = store.replay(&entries, until)?;
+        out.applied += r.applied;
+        out.last_seq = r.last_seq;
+        out.last_at = r.last_at.or(out.last_at);
+        if r.last_seq < segment.last {
+            break; // reached `until`
+        }
+    }
+    Ok(out)
+}
+
+/// Archive segment content: (seq u64, length u32, entry)*.
+fn read_entries(r: &mut dyn std::io::Read) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut seq = [0u8; 8];
+    loop {
+        match r.read_exact(&mut seq) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(out),
+            Err(e) => return Err(e),
+        }
+        let mut len = [0u8; 4];
+        r.read_exact(&mut len)?;
+        let mut entry = vec![0u8; u32::from_le_bytes(len) as usize];
+        r.read_exact(&mut entry)?;
+        out.push((u64::from_le_bytes(seq), entry));
+    }
+}
+
+/// Ships the redo entries the archive does not have yet as one sealed segment, then prunes them
+/// from the store. Returns the segment, or `None` if there was nothing to ship.
+pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
+    let dest = destination(data)?;
+    let archive = Archive::open(dest.dir())?;
+    let segments = archive.segments()?;
+    let store_id = store.store_id()?;
+    if let Some(other) = segments.iter().find(|s| s.source_id != store_id) {
+        bail!(
+            "the archive in {} belongs to another store ({}); give this one its own backup.dir",
+            dest.dir().display(),
+            other.source_id
+        );
+    }
+    let after = segments.last().map_or(0, |s| s.last);
+    let entries = store.redo_after(after, 100_000)?;
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(None) };
+    if first.0 != after + 1 {
+        bail!("the redo log starts at {} but the archive ends at {after}: changes would be missing", first.0);
+    }
+    let meta = NewSegment {
+        first: first.0,
+        last: last.0,
+        last_at: mamoru_core::txlog::entry_time(&last.1)?.0,
+        created_at: SystemClock.now().0,
+        source_id: store_id,
+    };
+    let last_seq = last.0;
+    let segment = archive.append(&recipients(data)?, meta, |w| -> std::io::Result<()> {
+        for (seq, entry) in &entries {
+            w.write_all(&seq.to_le_bytes())?;
+            w.write_all(&u32::try_from(entry.len()).unwrap_or(u32::MAX).to_le_bytes())?;
+            w.write_all(entry)?;
+        }
+        Ok(())
+    })?;
+    store.prune_redo(last_seq)?;
+    Ok(Some(segment))
 }
 
 /// Full verification: decrypt, decompress, checksums, build a store in a scratch directory,
 /// check it; the scratch is removed afterwards either way.
 pub fn verify(dest: &Destination, generation: u64, identity: &Identity, scratch: &Path) -> Result<Manifest> {
-    let result = restore_checked(dest, generation, identity, scratch);
+    let result = restore_checked(dest, generation, identity, scratch, None);
     let _ = std::fs::remove_dir_all(scratch);
     result?;
     Ok(dest.mark_verified(generation, SystemClock.now().0)?)
 }
 
-/// `mamoru backup restore`: into a new directory only.
-pub fn restore(dest: &Destination, generation: u64, identity: &Identity, to: &Path) -> Result<Manifest> {
+/// `mamoru backup restore`: a generation plus the archive (up to `until`), into a new
+/// directory only.
+pub fn restore(
+    dest: &Destination,
+    generation: u64,
+    identity: &Identity,
+    to: &Path,
+    until: Option<Timestamp>,
+) -> Result<(Manifest, Replayed)> {
     if to.join(mamoru_core::store::FILE_NAME).exists() {
         bail!("{} holds a store already: restore only into a new directory", to.display());
     }
@@ -148,12 +269,15 @@ pub fn restore(dest: &Destination, generation: u64, identity: &Identity, to: &Pa
     }
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     let scratch = to.join(format!(".restore-{generation}"));
-    let result = restore_checked(dest, generation, identity, &scratch);
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&scratch);
-        let _ = std::fs::remove_dir(to);
-        return Err(e);
-    }
+    let replayed = match restore_checked(dest, generation, identity, &scratch, Some(Replay { until })) {
+        Ok((_, Some(r))) => r,
+        Ok((_, None)) => bail!("internal: the archive was not replayed"),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&scratch);
+            let _ = std::fs::remove_dir(to);
+            return Err(e);
+        }
+    };
     let file = mamoru_core::store::FILE_NAME;
     std::fs::rename(scratch.join(file), to.join(file)).context("moving the restored store into place")?;
     std::fs::remove_dir_all(&scratch).ok();
@@ -165,7 +289,7 @@ pub fn restore(dest: &Destination, generation: u64, identity: &Identity, to: &Pa
         // harmlessly: its identity is gone with the old server).
         add_recipient(to, &Recipient::parse(r)?)?;
     }
-    Ok(manifest)
+    Ok((manifest, replayed))
 }
 
 /// One line per generation for `backup list`.

@@ -62,7 +62,8 @@ pub enum BackupCommand {
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
     },
-    /// Build a new data directory from a generation. Never writes over an existing store.
+    /// Build a new data directory from a generation plus the change archive. Never writes over
+    /// an existing store.
     Restore {
         #[command(flatten)]
         from: Where,
@@ -75,6 +76,10 @@ pub enum BackupCommand {
         /// Identity file that opens the backups (kept offline).
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
+        /// Replay the archive only up to this time (Japan time unless an offset is given),
+        /// e.g. 2026-11-24T09:30; default: everything archived.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
     },
     /// Make a new backup identity: writes it to FILE (move it offline) and adds its recipient.
     Keygen {

@@ -111,26 +111,50 @@ fn serve(args: &ServeArgs) -> Result<()> {
         );
     }
     let service = Arc::new(open(&args.data.data)?);
-    let daily = cfg.backup.daily_seconds()?;
-    start_backups(&service, &args.data.data, daily)?;
-    serve_web(service, listen)
+    let backups = start_backups(&service, &args.data.data)?;
+    let served = serve_web(service, listen);
+    backups.finish();
+    served
 }
 
-/// Starts the daily backup thread, after reading the last verified generation for `/healthz`.
-pub fn start_backups(service: &Arc<Service>, data: &Path, daily: i64) -> Result<()> {
+/// The running backup threads. `finish` ships the last changes to the archive and waits for it.
+pub struct Backups {
+    stop_archiver: std::sync::mpsc::Sender<()>,
+    archiver: std::thread::JoinHandle<()>,
+    // Dropping this sender stops the daily thread.
+    _stop_daily: std::sync::mpsc::Sender<()>,
+}
+
+impl Backups {
+    pub fn finish(self) {
+        let _ = self.stop_archiver.send(());
+        let _ = self.archiver.join();
+    }
+}
+
+/// Starts the daily backup thread (after reading the last verified generation for `/healthz`)
+/// and the archiver, which ships committed changes every `archive_every` seconds.
+pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
+    let cfg = config::load(data)?;
+    let daily = cfg.backup.daily_seconds()?;
+    let every = std::time::Duration::from_secs(cfg.backup.archive_every_seconds.max(1));
     let dest = crate::backup::destination(data)?;
     if let Some(m) = dest.list()?.into_iter().rev().find(|m| m.verified_at.is_some()) {
         service.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
     }
-    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let (stop_daily, daily_stopped) = std::sync::mpsc::channel::<()>();
     let (svc, dir) = (service.clone(), data.to_owned());
     std::thread::Builder::new()
         .name("backup".into())
-        .spawn(move || crate::scheduler::run(&svc, &dir, daily, &stopped))
+        .spawn(move || crate::scheduler::run(&svc, &dir, daily, &daily_stopped))
         .context("starting the backup thread")?;
-    // The sender lives as long as the process: dropping it would stop the scheduler.
-    std::mem::forget(stop);
-    Ok(())
+    let (stop_archiver, archiver_stopped) = std::sync::mpsc::channel::<()>();
+    let (svc, dir) = (service.clone(), data.to_owned());
+    let archiver = std::thread::Builder::new()
+        .name("archive".into())
+        .spawn(move || crate::scheduler::archive(&svc, &dir, every, &archiver_stopped))
+        .context("starting the archive thread")?;
+    Ok(Backups { stop_archiver, archiver, _stop_daily: stop_daily })
 }
 
 /// Runs the web server until Ctrl-C or SIGTERM. Prints `web: URL` once listening.
@@ -297,20 +321,31 @@ fn backup(cmd: BackupCommand) -> Result<()> {
             let m = crate::backup::verify(&dest, generation, &identity, &scratch)?;
             println!("generation {} verified: {}", m.generation, crate::backup::describe(&m));
         }
-        BackupCommand::Restore { from, to, generation, identity } => {
+        BackupCommand::Restore { from, to, generation, identity, until } => {
             let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
             let (identity, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let until =
+                until.as_deref().map(mamoru_core::time::Timestamp::parse).transpose().context("--until")?;
             let generation = match generation {
                 Some(g) => g,
                 None => dest.latest()?.generation,
             };
-            let m = crate::backup::restore(&dest, generation, &identity, &to)?;
+            let (m, replayed) = crate::backup::restore(&dest, generation, &identity, &to, until)?;
             println!("restored generation {} into {}", m.generation, to.display());
             println!("{}", crate::backup::describe(&m));
+            let at =
+                replayed.last_at.map_or_else(|| "-".to_owned(), mamoru_core::time::Timestamp::to_jst_string);
+            println!(
+                "archive: {} later transactions applied, up to change {} ({at})",
+                replayed.applied, replayed.last_seq
+            );
             println!(
                 "next: mamoru check --data {0}; mamoru audit verify --data {0}; then serve it",
                 to.display()
             );
+            if let Some(gap) = replayed.gap {
+                bail!("restore stopped early: {gap}; what came after it is not in {}", to.display());
+            }
         }
         BackupCommand::Keygen { data, out } => {
             if !data.data.join(mamoru_core::store::FILE_NAME).exists() {

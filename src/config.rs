@@ -30,6 +30,13 @@ pub struct Backup {
     /// Daily backup time, Japan time, `HH:MM`.
     #[serde(default = "default_daily_at")]
     pub daily_at: String,
+    /// Seconds between shipments of the change archive (the most a lost disk can cost).
+    #[serde(default = "default_archive_every")]
+    pub archive_every_seconds: u64,
+}
+
+fn default_archive_every() -> u64 {
+    60
 }
 
 fn default_daily_at() -> String {
@@ -57,7 +64,12 @@ fn default_keep() -> usize {
 }
 impl Default for Backup {
     fn default() -> Self {
-        Self { dir: default_backup_dir(), keep: default_keep(), daily_at: default_daily_at() }
+        Self {
+            dir: default_backup_dir(),
+            keep: default_keep(),
+            daily_at: default_daily_at(),
+            archive_every_seconds: default_archive_every(),
+        }
     }
 }
 
@@ -96,6 +108,9 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # keep = 7
 # The daily backup, Japan time. The server makes it while it keeps serving.
 # daily_at = "02:00"
+# Every committed change is shipped to <dir>/archive at least this often, and at shutdown: a
+# lost disk costs at most this many seconds of work.
+# archive_every_seconds = 60
 "#;
 
 /// Reads `DIR/mamoru.toml`; a missing file means the defaults.

@@ -78,6 +78,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         return Ok(());
     }
     let service = Arc::new(service);
-    crate::commands::start_backups(&service, &dir, 2 * 3600)?;
-    crate::commands::serve_web(service, args.listen)
+    let backups = crate::commands::start_backups(&service, &dir)?;
+    let served = crate::commands::serve_web(service, args.listen);
+    backups.finish();
+    served
 }

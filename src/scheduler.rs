@@ -1,6 +1,7 @@
-//! The server's daily backup: a thread that wakes at the configured time (Japan time), makes a
+//! The server's backup threads. The daily one wakes at the configured time (Japan time), makes a
 //! generation from one read transaction while the server keeps serving, verifies it with the
-//! server's key, prunes, and records the outcome for `/healthz`. Stops when told to.
+//! server's key, prunes, and records the outcome for `/healthz`. The archiver ships the redo log
+//! to the archive every interval and once more when told to stop.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,27 @@ pub fn run(service: &Arc<Service>, data: &Path, daily: i64, stop: &Receiver<()>)
                 tracing::error!(error = %format!("{e:#}"), "backup failed");
                 service.record_backup(None);
             }
+        }
+    }
+}
+
+/// Ships the redo log every `every`, and a last time when `stop` receives or is dropped.
+pub fn archive(service: &Arc<Service>, data: &Path, every: Duration, stop: &Receiver<()>) {
+    loop {
+        let last = !matches!(stop.recv_timeout(every), Err(RecvTimeoutError::Timeout));
+        match crate::backup::ship(data, service.store()) {
+            Ok(Some(s)) => {
+                tracing::debug!(first = s.first, last = s.last, "archived changes");
+                service.record_archive(true);
+            }
+            Ok(None) => service.record_archive(true),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "shipping changes to the archive failed");
+                service.record_archive(false);
+            }
+        }
+        if last {
+            return;
         }
     }
 }

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ChecksummedReader;
 use crate::error::{Error, Result, io};
 use crate::keys::{Identity, Recipient};
-use crate::{Checksummed, ChecksummedReader};
 
 /// The manifest format.
 pub const FORMAT: u32 = 1;
@@ -62,20 +62,6 @@ fn data_name(generation: u64) -> String {
 }
 fn manifest_name(generation: u64) -> String {
     format!("gen-{generation:06}.json")
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file, synced, renamed, the directory synced.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let path = dir.join(name);
-    let mut f = File::create(&tmp).map_err(io("cannot create", &tmp))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io("cannot write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path))?;
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io("cannot sync", dir))
 }
 
 impl Destination {
@@ -136,14 +122,15 @@ impl Destination {
         let generation = self.list()?.last().map_or(1, |m| m.generation + 1);
         let name = data_name(generation);
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let result = Self::write_data(&tmp, recipients, produce);
-        let (meta, file_sha256, file_bytes, content_sha256, content_bytes) = match result {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
+        let result = crate::sealed::write(&tmp, recipients, produce);
+        let crate::sealed::Sealed { meta, file_sha256, file_bytes, content_sha256, content_bytes } =
+            match result {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
         let path = self.dir.join(&name);
         if let Err(e) = std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path)) {
             let _ = std::fs::remove_file(&tmp);
@@ -165,42 +152,11 @@ impl Destination {
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
-        if let Err(e) = write_atomic(&self.dir, &manifest_name(generation), &json) {
+        if let Err(e) = crate::sealed::write_atomic(&self.dir, &manifest_name(generation), &json) {
             let _ = std::fs::remove_file(&path);
             return Err(e);
         }
         Ok(manifest)
-    }
-
-    fn write_data<E: std::fmt::Display>(
-        tmp: &Path,
-        recipients: &[Recipient],
-        produce: impl FnOnce(&mut dyn Write) -> Result<NewGeneration, E>,
-    ) -> Result<(NewGeneration, String, u64, String, u64)> {
-        let file = File::create(tmp).map_err(io("cannot create", tmp))?;
-        let outer = Checksummed::new(BufWriter::with_capacity(1 << 20, file));
-        let encryptor =
-            age::Encryptor::with_recipients(recipients.iter().map(|r| &r.0 as &dyn age::Recipient))
-                .map_err(|e| Error::Invalid { what: "backup recipients", reason: e.to_string() })?;
-        let age_writer = encryptor.wrap_output(outer).map_err(io("cannot write", tmp))?;
-        let mut zstd =
-            zstd::stream::Encoder::new(age_writer, 3).map_err(io("cannot start compression for", tmp))?;
-        zstd.include_checksum(true).map_err(io("cannot start compression for", tmp))?;
-        let _ = zstd.multithread(2);
-        let mut content = Checksummed::new(zstd);
-        let meta = produce(&mut content).map_err(|e| Error::Source(e.to_string()))?;
-        content.flush().map_err(io("cannot write", tmp))?;
-        let (zstd, content_sha256, content_bytes) = content.finish();
-        let age_writer = zstd.finish().map_err(io("cannot finish compression of", tmp))?;
-        let outer = age_writer.finish().map_err(io("cannot finish encryption of", tmp))?;
-        let (buffered, file_sha256, file_bytes) = outer.finish();
-        let file = buffered.into_inner().map_err(|e| Error::Io {
-            context: "cannot write",
-            path: tmp.to_owned(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io("cannot sync", tmp))?;
-        Ok((meta, file_sha256, file_bytes, content_sha256, content_bytes))
     }
 
     /// Checks a generation's file against its manifest without the key: size and SHA-256.
@@ -240,24 +196,9 @@ impl Destination {
     ) -> Result<(Manifest, T)> {
         let m = self.check_file(generation)?;
         let path = self.dir.join(data_name(generation));
-        let f = File::open(&path).map_err(io("cannot open", &path))?;
-        let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
-            .map_err(|e| Error::Damaged { generation, reason: format!("not a readable age file: {e}") })?;
-        let plain =
-            decryptor.decrypt(std::iter::once(&identity.0 as &dyn age::Identity)).map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => Error::WrongKey,
-                other => Error::Damaged { generation, reason: format!("cannot decrypt: {other}") },
-            })?;
-        let zstd = zstd::stream::Decoder::new(plain).map_err(io("cannot start decompression of", &path))?;
-        let mut content = ChecksummedReader::new(zstd);
+        let damaged = |reason: String| Error::Damaged { generation, reason };
         let value =
-            consume(&mut content).map_err(|e| Error::Damaged { generation, reason: e.to_string() })?;
-        std::io::copy(&mut content, &mut std::io::sink())
-            .map_err(|e| Error::Damaged { generation, reason: format!("content unreadable: {e}") })?;
-        let (sha, len) = content.finish();
-        if len != m.content_bytes || sha != m.content_sha256 {
-            return Err(Error::Damaged { generation, reason: "content does not match the manifest".into() });
-        }
+            crate::sealed::read(&path, identity, (&m.content_sha256, m.content_bytes), damaged, consume)?;
         Ok((m, value))
     }
 
@@ -267,7 +208,7 @@ impl Destination {
         m.verified_at = Some(at);
         let json = serde_json::to_vec_pretty(&m)
             .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
-        write_atomic(&self.dir, &manifest_name(generation), &json)?;
+        crate::sealed::write_atomic(&self.dir, &manifest_name(generation), &json)?;
         Ok(m)
     }
 
@@ -288,7 +229,7 @@ impl Destination {
             std::fs::remove_file(&data).map_err(io("cannot remove", &data))?;
             removed.push(m.generation);
         }
-        sync_dir(&self.dir)?;
+        crate::sealed::sync_dir(&self.dir)?;
         Ok(removed)
     }
 

@@ -2,12 +2,16 @@
 //! Knows nothing of the domain or the store's tables: the binary hands it bytes and a map of
 //! counts. A generation is `gen-NNNNNN.age` (zstd, then age to X25519 recipients) plus
 //! `gen-NNNNNN.json` (the manifest), each written to a temporary name, synced and renamed, the
-//! manifest last: a generation without its manifest does not exist.
+//! manifest last: a generation without its manifest does not exist. The archive holds the
+//! store's redo log in sealed segments between generations.
 
+mod archive;
 mod error;
 mod generation;
 mod keys;
+mod sealed;
 
+pub use archive::{Archive, NewSegment, Segment};
 pub use error::{Error, Result};
 pub use generation::{Destination, FORMAT, Manifest, NewGeneration};
 pub use keys::{Identity, Recipient, generate_identity};

@@ -812,6 +812,15 @@ impl Store {
         w.commit()
     }
 
+    /// The random id given to this store when it was created (kept by restores).
+    pub fn store_id(&self) -> Result<String> {
+        Ok(self
+            .read()?
+            .meta("store_id")?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default())
+    }
+
     /// Bytes the store file takes on disk.
     pub fn file_size(&self) -> u64 {
         std::fs::metadata(&self.path).map_or(0, |m| m.len())

@@ -164,3 +164,121 @@ fn a_damaged_generation_is_reported_never_accepted() {
     std::fs::write(&file, &bytes).unwrap();
     assert_one_line_failure(&run(&["backup", "verify", "--data", d, "1"]), "damaged");
 }
+
+/// Waits until the archive holds at least `n` segments (the server ships every second).
+fn wait_for_segments(archive: &std::path::Path, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    loop {
+        let count = std::fs::read_dir(archive).map_or(0, |d| {
+            d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count()
+        });
+        if count >= n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the archive never reached {n} segments");
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "5");
+    let d = data.to_str().unwrap();
+    let cfg = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("# archive_every_seconds = 60", "archive_every_seconds = 1");
+    std::fs::write(&cfg, text).unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let archive = data.join("backups/archive");
+    let before = std::fs::read_dir(&archive).unwrap().count() / 2;
+
+    let s = Server::start(&["serve", "--data", d, "--listen", "127.0.0.1:0", "--plain-http"]);
+    let token = s.sign_in("demo-cw1", "mamoru-demo");
+    let register = |name: &str| {
+        let body = format!(r#"{{"family_name":"{name}","family_name_kana":"あーかいぶ","sex":"male"}}"#);
+        let r = s.request("POST", "/api/v1/children", Some(&token), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["id"].as_u64().unwrap()
+    };
+    let early = register("早");
+    wait_for_segments(&archive, before + 1);
+    let between = s.request("GET", "/healthz", None, None).json();
+    assert_eq!(between["archive"], "ok", "{between}");
+    // A moment that separates the two batches, in Japan time.
+    let cut = {
+        let out = std::process::Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // Commit times are whole seconds: let the clock pass the cut before the late write.
+    let tick = std::time::Instant::now();
+    while tick.elapsed() < std::time::Duration::from_millis(1100) {
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+    let late = register("遅");
+    assert_eq!(s.stop(), 0, "a clean stop");
+    // The last change went out at shutdown: no write waits for the next interval.
+    let segments_after = std::fs::read_dir(&archive).unwrap().count() / 2;
+    assert!(segments_after >= before + 2, "{segments_after} segments");
+
+    // The disk is lost. Restore with the offline key: everything, to the point of failure.
+    std::fs::remove_file(data.join("mamoru.redb")).unwrap();
+    let key = data.join("demo-backup-identity.txt");
+    let restore = |to: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "backup",
+            "restore",
+            "--data",
+            d,
+            "--to",
+            to.to_str().unwrap(),
+            "--identity",
+            key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let full = dir.path().join("full");
+    let r = restore(&full, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("later transactions applied"), "{}", r.stdout);
+    let children = |to: &std::path::Path| {
+        let s = Server::start(&[
+            "serve",
+            "--data",
+            to.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--plain-http",
+        ]);
+        let t = s.sign_in("demo-cw1", "mamoru-demo");
+        [early, late]
+            .map(|id| s.request("GET", &format!("/api/v1/children/{id}"), Some(&t), None).status == 200)
+    };
+    assert_eq!(children(&full), [true, true]);
+
+    // Up to the cut: the early child only.
+    let partial = dir.path().join("partial");
+    let r = restore(&partial, &["--until", &cut]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(children(&partial), [true, false]);
+
+    // A missing segment: the restore stops at the gap, says so, and keeps what came before.
+    let mut segs: Vec<_> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    segs.sort();
+    let victim = segs[segs.len() - 2].clone();
+    std::fs::remove_file(&victim).unwrap();
+    let gapped = dir.path().join("gapped");
+    let r = restore(&gapped, &[]);
+    assert_one_line_failure(&r, "gap");
+    assert_eq!(
+        run(&["check", "--data", gapped.to_str().unwrap()]).code,
+        0,
+        "the part before the gap is usable"
+    );
+}

@@ -105,7 +105,7 @@ impl Server {
             {
                 return;
             }
-            std::thread::yield_now();
+            std::thread::park_timeout(Duration::from_millis(20));
         }
         panic!("server never became healthy");
     }
@@ -145,6 +145,15 @@ impl Server {
         );
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()["token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Server {
+    /// Stops the server as systemd would (SIGTERM) and waits for it to exit.
+    pub fn stop(mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().unwrap().code().unwrap_or(-1)
     }
 }
 

@@ -41,13 +41,15 @@ pub fn routes(
                     Some(age) if age > 26 * 3600 => "stale",
                     Some(_) => "ok",
                 };
-                let healthy = store_ok && matches!(backup_state, "ok" | "none");
+                let healthy = store_ok && matches!(backup_state, "ok" | "none") && !backup.archive_failing;
                 let body = json!({
                     "status": if healthy { "ok" } else { "degraded" },
                     "version": version,
                     "store": if store_ok { "ok" } else { "unavailable" },
                     "backup": backup_state,
                     "last_backup_age_seconds": backup.age_seconds,
+                    "archive": if backup.archive_failing { "failed" } else { "ok" },
+                    "last_archive_age_seconds": backup.archive_age_seconds,
                 });
                 let status = if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
                 warp::reply::with_status(warp::reply::json(&body), status).into_response()

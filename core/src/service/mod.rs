@@ -46,6 +46,9 @@ pub struct BackupStatus {
     /// Unix seconds of the last verified backup; 0 if none.
     last_ok_at: std::sync::atomic::AtomicI64,
     failing: std::sync::atomic::AtomicBool,
+    /// Unix seconds of the last successful archive shipment; 0 if none.
+    archived_at: std::sync::atomic::AtomicI64,
+    archive_failing: std::sync::atomic::AtomicBool,
 }
 
 /// A reading of `BackupStatus`.
@@ -55,6 +58,9 @@ pub struct BackupHealth {
     pub age_seconds: Option<i64>,
     /// The last attempt failed.
     pub failing: bool,
+    /// Seconds since the change archive last caught up, if it has.
+    pub archive_age_seconds: Option<i64>,
+    pub archive_failing: bool,
 }
 
 struct Batch {
@@ -535,13 +541,26 @@ impl Service {
         }
     }
 
+    /// Records a shipment of the change archive (or its failure).
+    pub fn record_archive(&self, ok: bool) {
+        use std::sync::atomic::Ordering;
+        if ok {
+            self.backup.archived_at.store(self.now().0, Ordering::SeqCst);
+        }
+        self.backup.archive_failing.store(!ok, Ordering::SeqCst);
+    }
+
     #[must_use]
     pub fn backup_health(&self) -> BackupHealth {
         use std::sync::atomic::Ordering;
+        let now = self.now().0;
         let last = self.backup.last_ok_at.load(Ordering::SeqCst);
+        let archived = self.backup.archived_at.load(Ordering::SeqCst);
         BackupHealth {
-            age_seconds: (last > 0).then(|| self.now().0 - last),
+            age_seconds: (last > 0).then(|| now - last),
             failing: self.backup.failing.load(Ordering::SeqCst),
+            archive_age_seconds: (archived > 0).then(|| now - archived),
+            archive_failing: self.backup.archive_failing.load(Ordering::SeqCst),
         }
     }
 

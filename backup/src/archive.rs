@@ -1,0 +1,149 @@
+//! The change archive: segments of the store's redo log shipped to the backup destination at
+//! least every minute and on shutdown, each sealed like a generation, so a lost disk costs at
+//! most the interval. `archive/seg-FIRST-LAST.age` + `.json`; contiguous by construction.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, io};
+use crate::keys::{Identity, Recipient};
+use crate::sealed::{Sealed, sync_dir, write_atomic};
+
+/// One archived segment: redo entries `first..=last`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub format: u32,
+    pub first: u64,
+    pub last: u64,
+    /// Commit time (unix seconds) of the last entry.
+    pub last_at: i64,
+    pub created_at: i64,
+    pub source_id: String,
+    pub content_sha256: String,
+    pub content_bytes: u64,
+    pub file_sha256: String,
+    pub file_bytes: u64,
+    pub recipients: Vec<String>,
+}
+
+/// What the shipper says about a segment it is writing.
+#[derive(Clone, Debug, Default)]
+pub struct NewSegment {
+    pub first: u64,
+    pub last: u64,
+    pub last_at: i64,
+    pub created_at: i64,
+    pub source_id: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Archive {
+    dir: PathBuf,
+}
+
+fn stem(first: u64, last: u64) -> String {
+    format!("seg-{first:012}-{last:012}")
+}
+
+impl Archive {
+    /// The archive inside a backup destination directory.
+    pub fn open(destination: &Path) -> Result<Self> {
+        let dir = destination.join("archive");
+        std::fs::create_dir_all(&dir).map_err(io("cannot create the archive directory", &dir))?;
+        Ok(Self { dir })
+    }
+
+    /// Every complete segment, in order.
+    pub fn segments(&self) -> Result<Vec<Segment>> {
+        let mut out = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io("cannot list", &self.dir))? {
+            let path = entry.map_err(io("cannot list", &self.dir))?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if !(name.starts_with("seg-") && path.extension().is_some_and(|e| e == "json")) {
+                continue;
+            }
+            let text = std::fs::read(&path).map_err(io("cannot read", &path))?;
+            let s: Segment = serde_json::from_slice(&text).map_err(|e| Error::Invalid {
+                what: "segment manifest",
+                reason: format!("{}: {e}", path.display()),
+            })?;
+            out.insert(s.first, s);
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// The last redo sequence number archived (0 if none).
+    pub fn last_seq(&self) -> Result<u64> {
+        Ok(self.segments()?.last().map_or(0, |s| s.last))
+    }
+
+    /// Seals a segment; visible only once its manifest is in place.
+    pub fn append<E: std::fmt::Display>(
+        &self,
+        recipients: &[Recipient],
+        meta: NewSegment,
+        produce: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    ) -> Result<Segment> {
+        if recipients.is_empty() {
+            return Err(Error::Invalid { what: "backup recipients", reason: "none configured".into() });
+        }
+        let name = stem(meta.first, meta.last);
+        let tmp = self.dir.join(format!(".{name}.age.tmp"));
+        let sealed = match crate::sealed::write(&tmp, recipients, |w| produce(w)) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        let Sealed { meta: (), file_sha256, file_bytes, content_sha256, content_bytes } = sealed;
+        let path = self.dir.join(format!("{name}.age"));
+        std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path))?;
+        let segment = Segment {
+            format: crate::FORMAT,
+            first: meta.first,
+            last: meta.last,
+            last_at: meta.last_at,
+            created_at: meta.created_at,
+            source_id: meta.source_id,
+            content_sha256,
+            content_bytes,
+            file_sha256,
+            file_bytes,
+            recipients: recipients.iter().map(ToString::to_string).collect(),
+        };
+        let json = serde_json::to_vec_pretty(&segment)
+            .map_err(|e| Error::Invalid { what: "segment manifest", reason: e.to_string() })?;
+        if let Err(e) = write_atomic(&self.dir, &format!("{name}.json"), &json) {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        sync_dir(&self.dir)?;
+        Ok(segment)
+    }
+
+    /// Opens a segment with every check, like a generation.
+    pub fn read<T, E: std::fmt::Display>(
+        &self,
+        segment: &Segment,
+        identity: &Identity,
+        consume: impl FnOnce(&mut dyn Read) -> Result<T, E>,
+    ) -> Result<T> {
+        let path = self.dir.join(format!("{}.age", stem(segment.first, segment.last)));
+        let (first, last) = (segment.first, segment.last);
+        let damaged = move |reason: String| Error::Invalid {
+            what: "archive segment",
+            reason: format!("changes {first}..{last} are damaged: {reason}"),
+        };
+        crate::sealed::read(
+            &path,
+            identity,
+            (&segment.content_sha256, segment.content_bytes),
+            damaged,
+            consume,
+        )
+    }
+}

@@ -1,0 +1,95 @@
+//! Sealed files: a byte stream compressed (zstd), encrypted (age) and checksummed on its way to
+//! disk, and the same checks on its way back; atomic placement. Shared by generations and the
+//! archive.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result, io};
+use crate::keys::{Identity, Recipient};
+use crate::{Checksummed, ChecksummedReader};
+
+/// What a sealed file's manifest must record.
+pub(crate) struct Sealed<M> {
+    pub meta: M,
+    pub file_sha256: String,
+    pub file_bytes: u64,
+    pub content_sha256: String,
+    pub content_bytes: u64,
+}
+
+/// Streams `produce`'s bytes through zstd and age into `tmp`, synced.
+pub(crate) fn write<M, E: std::fmt::Display>(
+    tmp: &Path,
+    recipients: &[Recipient],
+    produce: impl FnOnce(&mut dyn Write) -> Result<M, E>,
+) -> Result<Sealed<M>> {
+    let file = File::create(tmp).map_err(io("cannot create", tmp))?;
+    let outer = Checksummed::new(BufWriter::with_capacity(1 << 20, file));
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| &r.0 as &dyn age::Recipient))
+        .map_err(|e| Error::Invalid { what: "backup recipients", reason: e.to_string() })?;
+    let age_writer = encryptor.wrap_output(outer).map_err(io("cannot write", tmp))?;
+    let mut zstd =
+        zstd::stream::Encoder::new(age_writer, 3).map_err(io("cannot start compression for", tmp))?;
+    zstd.include_checksum(true).map_err(io("cannot start compression for", tmp))?;
+    let _ = zstd.multithread(2);
+    let mut content = Checksummed::new(zstd);
+    let meta = produce(&mut content).map_err(|e| Error::Source(e.to_string()))?;
+    content.flush().map_err(io("cannot write", tmp))?;
+    let (zstd, content_sha256, content_bytes) = content.finish();
+    let age_writer = zstd.finish().map_err(io("cannot finish compression of", tmp))?;
+    let outer = age_writer.finish().map_err(io("cannot finish encryption of", tmp))?;
+    let (buffered, file_sha256, file_bytes) = outer.finish();
+    let file = buffered.into_inner().map_err(|e| Error::Io {
+        context: "cannot write",
+        path: tmp.to_owned(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(io("cannot sync", tmp))?;
+    Ok(Sealed { meta, file_sha256, file_bytes, content_sha256, content_bytes })
+}
+
+/// Decrypts and decompresses `path` for `consume`, then checks the content against
+/// `(sha256, bytes)`. Damage of any kind becomes `damaged(reason)`; a key that does not open it,
+/// `Error::WrongKey`.
+pub(crate) fn read<T, E: std::fmt::Display>(
+    path: &Path,
+    identity: &Identity,
+    expected: (&str, u64),
+    damaged: impl Fn(String) -> Error,
+    consume: impl FnOnce(&mut dyn Read) -> Result<T, E>,
+) -> Result<T> {
+    let f = File::open(path).map_err(io("cannot open", path))?;
+    let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| damaged(format!("not a readable age file: {e}")))?;
+    let plain =
+        decryptor.decrypt(std::iter::once(&identity.0 as &dyn age::Identity)).map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => Error::WrongKey,
+            other => damaged(format!("cannot decrypt: {other}")),
+        })?;
+    let zstd = zstd::stream::Decoder::new(plain).map_err(io("cannot start decompression of", path))?;
+    let mut content = ChecksummedReader::new(zstd);
+    let value = consume(&mut content).map_err(|e| damaged(e.to_string()))?;
+    std::io::copy(&mut content, &mut std::io::sink())
+        .map_err(|e| damaged(format!("content unreadable: {e}")))?;
+    let (sha, len) = content.finish();
+    if len != expected.1 || sha != expected.0 {
+        return Err(damaged("content does not match the manifest".into()));
+    }
+    Ok(value)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file, synced, renamed, the directory synced.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(name);
+    let mut f = File::create(&tmp).map_err(io("cannot create", &tmp))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io("cannot write", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path))?;
+    sync_dir(dir)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io("cannot sync", dir))
+}
