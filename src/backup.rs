@@ -122,10 +122,17 @@ fn restore_checked(
         bail!("generation {generation} restored, but its counts differ from its manifest");
     }
     let replayed = match replay {
-        Some(r) => Some(replay_archive(dest, identity, &store, summary.last_redo, r.until)?),
-        None => None,
+        Some(r) => {
+            let (mut replayed, later) = replay_archive(dest, identity, &store, summary.last_redo, r.until)?;
+            let service = Service::new(store, std::sync::Arc::new(SystemClock));
+            replayed.revoked = service.reapply_revocations(&later)?;
+            Some(replayed)
+        }
+        None => {
+            drop(store);
+            None
+        }
     };
-    drop(store);
     let service = crate::commands::open(scratch)?;
     let report = service.check()?;
     if let Some(p) = report.problems.first() {
@@ -151,19 +158,31 @@ pub struct Replayed {
     pub applied: u64,
     /// Why it stopped before the end of the archive, if it did.
     pub gap: Option<String>,
+    /// Accounts disabled again because the archive disabled them after `until`.
+    pub revoked: Vec<String>,
 }
 
 /// Applies archived redo entries after `from` in order, up to `until`, stopping at a gap.
+/// Returns how far it got and the archived entries it did not apply (after `until`).
 fn replay_archive(
     dest: &Destination,
     identity: &Identity,
     store: &Store,
     from: u64,
     until: Option<Timestamp>,
-) -> Result<Replayed> {
+) -> Result<(Replayed, Vec<(u64, Vec<u8>)>)> {
     let archive = Archive::open(dest.dir())?;
-    let mut out = Replayed { last_seq: from, last_at: None, applied: 0, gap: None };
+    let mut out = Replayed { last_seq: from, last_at: None, applied: 0, gap: None, revoked: Vec::new() };
+    let mut later = Vec::new();
+    let mut stopped = false;
     for segment in archive.segments()?.into_iter().filter(|s| s.last > from) {
+        if stopped {
+            // Past `until`: read on only to learn what was revoked later.
+            if let Ok(entries) = archive.read(&segment, identity, read_entries) {
+                later.extend(entries);
+            }
+            continue;
+        }
         if segment.first > out.last_seq + 1 {
             out.gap = Some(format!(
                 "the archive has a gap: it holds nothing between change {} and change {}",
@@ -177,10 +196,12 @@ fn replay_archive(
         out.last_seq = r.last_seq;
         out.last_at = r.last_at.or(out.last_at);
         if r.last_seq < segment.last {
-            break; // reached `until`
+            // Reached `until`.
+            stopped = true;
+            later.extend(entries.into_iter().filter(|(seq, _)| *seq > r.last_seq));
         }
     }
-    Ok(out)
+    Ok((out, later))
 }
 
 /// Archive segment content: (seq u64, length u32, entry)*.

@@ -343,6 +343,9 @@ fn backup(cmd: BackupCommand) -> Result<()> {
                 "next: mamoru check --data {0}; mamoru audit verify --data {0}; then serve it",
                 to.display()
             );
+            for login in &replayed.revoked {
+                println!("disabled again: {login} (the archive disabled the account after --until)");
+            }
             if let Some(gap) = replayed.gap {
                 bail!("restore stopped early: {gap}; what came after it is not in {}", to.display());
             }

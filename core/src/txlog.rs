@@ -171,6 +171,25 @@ fn apply_entry(tx: &WriteTransaction, entry: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The raw inserts into `table` that a redo entry holds, in order.
+pub fn inserts_into(entry: &[u8], table: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut c = Cursor(entry.get(8..).ok_or_else(|| Error::Corrupt("redo entry too short".into()))?);
+    let mut out = Vec::new();
+    while !c.0.is_empty() {
+        let op = c.byte()?;
+        let name_len = usize::from(c.byte()?);
+        let name = c.take(name_len)?;
+        let key = c.bytes()?;
+        if op == INSERT {
+            let value = c.bytes()?;
+            if name == table.as_bytes() {
+                out.push((key.to_vec(), value.to_vec()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What a replay reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Replayed {

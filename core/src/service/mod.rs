@@ -476,6 +476,46 @@ impl Service {
         })
     }
 
+    /// After a point-in-time restore: accounts that the rest of the archive (`later`, redo
+    /// entries the restore did not apply) disabled are disabled here too, so that a restore
+    /// never brings a revoked account back. Returns the logins disabled.
+    pub fn reapply_revocations(&self, later: &[(u64, Vec<u8>)]) -> Result<Vec<String>> {
+        let mut disabled = std::collections::BTreeSet::new();
+        for (_, entry) in later {
+            for (key, value) in crate::txlog::inserts_into(entry, "records")? {
+                let (kind, id) = <(&str, u64) as redb::Value>::from_bytes(&key);
+                if kind != StaffId::KIND {
+                    continue;
+                }
+                let staff: Versioned<Staff> = serde_json::from_slice(value.get(2..).unwrap_or_default())
+                    .map_err(|e| Error::Corrupt(format!("archived staff record: {e}")))?;
+                if staff.body.disabled {
+                    disabled.insert(id);
+                } else {
+                    disabled.remove(&id);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for id in disabled {
+            let mut tx = self.store.begin_write(self.now(), 0, Some("restore".into()))?;
+            let Some(s) = tx.get::<Staff>(StaffId(id))? else { continue };
+            if s.body.disabled {
+                continue;
+            }
+            let mut body = s.body.clone();
+            body.disabled = true;
+            tx.update(StaffId(id), s.rev, body)?;
+            let mut entry = AuditEntry::new(self.now(), 0, Some("restore".into()), "reapply_revocation")
+                .on(StaffId::KIND, id);
+            entry.detail = Some("disabled later in the archive".into());
+            tx.append_audit(entry)?;
+            tx.commit()?;
+            out.push(s.body.login.to_string());
+        }
+        Ok(out)
+    }
+
     // ---- code tables -----------------------------------------------------------------------
 
     pub fn code_tables(&self) -> Result<Vec<Versioned<CodeTable>>> {

@@ -150,3 +150,33 @@ fn replaying_the_redo_log_on_a_snapshot_reaches_the_same_store() {
     let svc = Service::new(full, Arc::new(FixedClock::new(t0())));
     assert!(matches!(svc.verify_audit().unwrap(), mamoru_core::audit::Verdict::Intact { .. }));
 }
+
+#[test]
+fn a_point_in_time_restore_keeps_later_revocations() {
+    let w = world();
+    let cw = w.staff("leaver", Role::Caseworker, w.u1);
+    let mut base = Vec::new();
+    let summary = w.svc.store().write_snapshot(&mut base).unwrap();
+    w.clock.advance(60);
+    w.child(&cw, "時点", "", "じてん", "", "2016-01-01");
+    let cut = mamoru_core::time::Clock::now(&*w.clock);
+    w.clock.advance(60);
+    // The tablet was stolen: the account is disabled after the point we will restore to.
+    w.svc.set_staff_disabled(&w.admin, "leaver", true).unwrap();
+    let entries = w.svc.store().redo_after(summary.last_redo, usize::MAX).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::restore_snapshot(&dir.path().join("r"), &mut base.as_slice()).unwrap();
+    let reached = store.replay(&entries, Some(cut)).unwrap();
+    let later: Vec<_> = entries.into_iter().filter(|(seq, _)| *seq > reached.last_seq).collect();
+    assert!(!later.is_empty());
+    let svc = Service::new(store, Arc::new(FixedClock::new(t0())));
+    let staff = |svc: &Service| {
+        svc.store().read().unwrap().get::<mamoru_core::staff::Staff>(cw.staff).unwrap().unwrap().body.disabled
+    };
+    assert!(!staff(&svc), "at the cut the account was still active");
+    assert_eq!(svc.reapply_revocations(&later).unwrap(), vec!["leaver".to_owned()]);
+    assert!(staff(&svc), "the restore does not bring the account back");
+    assert!(svc.reapply_revocations(&later).unwrap().is_empty(), "once is enough");
+    assert!(svc.check().unwrap().problems.is_empty());
+}
