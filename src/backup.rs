@@ -121,17 +121,14 @@ fn restore_checked(
     if counts != manifest.counts || summary.last_redo != manifest.covers_seq {
         bail!("generation {generation} restored, but its counts differ from its manifest");
     }
-    let replayed = match replay {
-        Some(r) => {
-            let (mut replayed, later) = replay_archive(dest, identity, &store, summary.last_redo, r.until)?;
-            let service = Service::new(store, std::sync::Arc::new(SystemClock));
-            replayed.revoked = service.reapply_revocations(&later)?;
-            Some(replayed)
-        }
-        None => {
-            drop(store);
-            None
-        }
+    let replayed = if let Some(r) = replay {
+        let (mut replayed, later) = replay_archive(dest, identity, &store, summary.last_redo, r.until)?;
+        let service = Service::new(store, std::sync::Arc::new(SystemClock));
+        replayed.revoked = service.reapply_revocations(&later)?;
+        Some(replayed)
+    } else {
+        drop(store);
+        None
     };
     let service = crate::commands::open(scratch)?;
     let report = service.check()?;
@@ -170,7 +167,7 @@ fn replay_archive(
     store: &Store,
     from: u64,
     until: Option<Timestamp>,
-) -> Result<(Replayed, Vec<(u64, Vec<u8>)>)> {
+) -> Result<(Replayed, Vec<mamoru_core::txlog::Entry>)> {
     let archive = Archive::open(dest.dir())?;
     let mut out = Replayed { last_seq: from, last_at: None, applied: 0, gap: None, revoked: Vec::new() };
     let mut later = Vec::new();
@@ -205,7 +202,7 @@ fn replay_archive(
 }
 
 /// Archive segment content: (seq u64, length u32, entry)*.
-fn read_entries(r: &mut dyn std::io::Read) -> std::io::Result<Vec<(u64, Vec<u8>)>> {
+fn read_entries(r: &mut dyn std::io::Read) -> std::io::Result<Vec<mamoru_core::txlog::Entry>> {
     let mut out = Vec::new();
     let mut seq = [0u8; 8];
     loop {

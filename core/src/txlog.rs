@@ -18,6 +18,9 @@ use crate::store::tables::{
 };
 use crate::time::Timestamp;
 
+/// One redo entry with its sequence number.
+pub type Entry = (u64, Vec<u8>);
+
 const INSERT: u8 = 1;
 const REMOVE: u8 = 2;
 /// The META key holding the last redo sequence number (not itself logged).
