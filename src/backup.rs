@@ -99,6 +99,10 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
     if !removed.is_empty() {
         tracing::info!(?removed, "pruned old backup generations");
     }
+    // Archive segments older than the oldest generation kept can no longer serve a restore.
+    if let Some(oldest) = dest.list()?.first() {
+        Archive::open(dest.dir())?.prune_through(oldest.covers_seq)?;
+    }
     dest.manifest(manifest.generation).map_err(Into::into)
 }
 

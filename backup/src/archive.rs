@@ -125,6 +125,24 @@ impl Archive {
         Ok(segment)
     }
 
+    /// Removes the segments that hold nothing after `seq` (the oldest kept generation's position):
+    /// no restore can use them any more. Returns how many went.
+    pub fn prune_through(&self, seq: u64) -> Result<usize> {
+        let mut removed = 0;
+        for s in self.segments()?.into_iter().filter(|s| s.last <= seq) {
+            let stem = stem(s.first, s.last);
+            let manifest = self.dir.join(format!("{stem}.json"));
+            std::fs::remove_file(&manifest).map_err(io("cannot remove", &manifest))?;
+            let data = self.dir.join(format!("{stem}.age"));
+            std::fs::remove_file(&data).map_err(io("cannot remove", &data))?;
+            removed += 1;
+        }
+        if removed > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
+    }
+
     /// Opens a segment with every check, like a generation.
     pub fn read<T, E: std::fmt::Display>(
         &self,

@@ -77,7 +77,10 @@ fn dump<K: Key + 'static, V: Value + 'static>(
 
 impl Store {
     /// Writes the whole store, as of one read transaction, to `w`.
-    pub fn write_snapshot(&self, w: &mut dyn Write) -> Result<Summary> {
+    pub fn write_snapshot(&self, out: &mut dyn Write) -> Result<Summary> {
+        // Entries are small: buffer them, so the compressor and hashers below see large writes.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+        let w: &mut dyn Write = &mut buffered;
         let tx = self.raw_read()?;
         let mut summary = Summary::default();
         w.write_all(MAGIC).map_err(io("writing the snapshot"))?;
@@ -86,6 +89,7 @@ impl Store {
         dump(TXLOG, &tx, w, &mut summary)?;
         w.write_all(&[END]).map_err(io("writing the snapshot"))?;
         w.write_all(&(summary.tables.len() as u64).to_le_bytes()).map_err(io("writing the snapshot"))?;
+        buffered.flush().map_err(io("writing the snapshot"))?;
         // Counts and ids from the same transaction.
         describe(&crate::store::ReadTx::from_raw(tx), &mut summary)?;
         Ok(summary)
@@ -94,7 +98,10 @@ impl Store {
     /// Builds a new store in `dir` (which must not hold one) from a snapshot stream. Any damage
     /// in the stream is an error; the caller builds into a scratch directory and moves it into
     /// place only after this and its own checks succeed.
-    pub fn restore_snapshot(dir: &Path, r: &mut dyn Read) -> Result<(Store, Summary)> {
+    pub fn restore_snapshot(dir: &Path, input: &mut dyn Read) -> Result<(Store, Summary)> {
+        // Entries are small: read them from a buffer, not one by one from the decompressor.
+        let mut buffered = std::io::BufReader::with_capacity(1 << 20, input);
+        let r: &mut dyn Read = &mut buffered;
         std::fs::create_dir_all(dir).map_err(io("creating the restore directory"))?;
         let path = dir.join(FILE_NAME);
         if path.exists() {

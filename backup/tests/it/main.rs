@@ -198,3 +198,30 @@ fn pruning_keeps_at_least_three_and_waits_for_a_verified_newest() {
     assert_eq!(dest.manifest(6).unwrap().verified_at, Some(1_790_000_100));
     assert!(matches!(dest.manifest(1), Err(Error::NoGeneration(1))));
 }
+
+#[test]
+fn archive_segments_round_trip_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = mamoru_backup::Archive::open(dir.path()).unwrap();
+    let key = generate_identity();
+    for (first, last) in [(1, 10), (11, 12), (13, 40)] {
+        let meta =
+            mamoru_backup::NewSegment { first, last, last_at: 0, created_at: 0, source_id: "s".into() };
+        archive
+            .append(&[key.recipient()], meta, |w| w.write_all(format!("{first}-{last}").as_bytes()))
+            .unwrap();
+    }
+    assert_eq!(archive.last_seq().unwrap(), 40);
+    let segments = archive.segments().unwrap();
+    assert_eq!(segments.iter().map(|s| s.first).collect::<Vec<_>>(), [1, 11, 13]);
+    let text = archive
+        .read(&segments[1], &key, |r| {
+            let mut s = String::new();
+            r.read_to_string(&mut s).map(|_| s)
+        })
+        .unwrap();
+    assert_eq!(text, "11-12");
+    assert!(archive.read(&segments[1], &generate_identity(), |_| Ok::<_, String>(())).is_err());
+    assert_eq!(archive.prune_through(12).unwrap(), 2);
+    assert_eq!(archive.segments().unwrap().len(), 1);
+}
