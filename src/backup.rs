@@ -81,8 +81,11 @@ pub fn add_recipient(data: &Path, r: &Recipient) -> Result<()> {
 
 /// Makes a generation from the store, verifies it with the server's key, and prunes.
 pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
-    // The archive first, so it joins up with the generation.
-    ship(data, service.store())?;
+    // The archive first, so it joins up with the generation. If it cannot (a restored store in a
+    // new backup directory has nothing to join to), the generation itself is the new start.
+    if let Err(e) = ship(data, service.store()) {
+        tracing::warn!(error = %format!("{e:#}"), "archive not shipped before the generation");
+    }
     let dest = destination(data)?;
     let recipients = recipients(data)?;
     let now = SystemClock.now().0;
@@ -94,6 +97,11 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
         })
     })?;
     verify(&dest, manifest.generation, &verify_identity(data)?, &data.join(".verify"))?;
+    let archived = Archive::open(dest.dir())?.last_seq()?;
+    if archived < manifest.covers_seq {
+        // Nothing in the archive joins up to the generation: start the archive after it.
+        service.store().prune_redo(manifest.covers_seq)?;
+    }
     let keep = config::load(data)?.backup.keep;
     let removed = dest.prune(keep)?;
     if !removed.is_empty() {
@@ -226,6 +234,9 @@ fn read_entries(r: &mut dyn std::io::Read) -> std::io::Result<Vec<mamoru_core::t
 /// Ships the redo entries the archive does not have yet as one sealed segment, then prunes them
 /// from the store. Returns the segment, or `None` if there was nothing to ship.
 pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
+    // The daily backup and the archiver both ship: one at a time, or both would read the same
+    // start and write overlapping segments.
+    let _one_at_a_time = SHIPPING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dest = destination(data)?;
     let archive = Archive::open(dest.dir())?;
     let segments = archive.segments()?;
@@ -237,11 +248,19 @@ pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
             other.source_id
         );
     }
-    let after = segments.last().map_or(0, |s| s.last);
+    // Where the archive stands: its last segment, or, when it holds none yet (a new backup
+    // directory, a restored store), the newest generation, which already holds everything before.
+    let after = match segments.last() {
+        Some(s) => s.last,
+        None => dest.list()?.last().map_or(0, |g| g.covers_seq),
+    };
     let entries = store.redo_after(after, 100_000)?;
     let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(None) };
     if first.0 != after + 1 {
-        bail!("the redo log starts at {} but the archive ends at {after}: changes would be missing", first.0);
+        bail!(
+            "the redo log starts at {} but the backups end at {after}: make a backup generation (`mamoru backup create`) before the archive can go on",
+            first.0
+        );
     }
     let meta = NewSegment {
         first: first.0,
@@ -262,6 +281,8 @@ pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
     store.prune_redo(last_seq)?;
     Ok(Some(segment))
 }
+
+static SHIPPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Full verification: decrypt, decompress, checksums, build a store in a scratch directory,
 /// check it; the scratch is removed afterwards either way.

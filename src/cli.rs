@@ -118,6 +118,11 @@ pub struct InitArgs {
     /// stays on the server.
     #[arg(long, value_name = "FILE")]
     pub backup_identity_out: Option<PathBuf>,
+    /// A host name or IP address the tablets use to reach the server, for the self-signed TLS
+    /// certificate (repeat for several; default: this machine's host name). localhost and the
+    /// loopback addresses are always included.
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -130,7 +135,8 @@ pub struct ServeArgs {
     /// Address for the SSH console (arrives with the console).
     #[arg(long, value_name = "HOST:PORT")]
     pub ssh_listen: Option<SocketAddr>,
-    /// Serve plain HTTP: only on a loopback address (the demo, or behind a TLS terminator).
+    /// Serve plain HTTP instead of HTTPS: only on a loopback address (the demo, or behind a TLS
+    /// terminator).
     #[arg(long)]
     pub plain_http: bool,
 }

@@ -87,6 +87,8 @@ fn init(args: &InitArgs) -> Result<()> {
         id.write_new(out, "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.")?;
     }
     crate::backup::init_keys(dir, offline.as_ref())?;
+    let names = crate::tls::default_names(&args.tls_names);
+    crate::tls::make_self_signed(dir, &names, mamoru_core::time::Clock::now(&SystemClock).jst_date())?;
     println!("created store in {}", dir.display());
     println!("administrator: {login}");
     println!("config: {}", config_path.display());
@@ -105,14 +107,20 @@ fn serve(args: &ServeArgs) -> Result<()> {
     if args.plain_http && !mamoru_web::plain_http_allowed(&listen) {
         bail!("--plain-http is only allowed on a loopback address, not {listen}");
     }
-    if !args.plain_http {
-        bail!(
-            "HTTPS is not built yet (it comes with the tablet UI); use --plain-http with a loopback --listen address"
-        );
-    }
+    let tls = if args.plain_http {
+        None
+    } else {
+        let path = |p: &std::path::Path| if p.is_absolute() { p.to_owned() } else { args.data.data.join(p) };
+        let (cert, key) = (path(&cfg.web.cert), path(&cfg.web.key));
+        let cert_pem = std::fs::read(&cert)
+            .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
+        let key_pem =
+            std::fs::read(&key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
+        Some(mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?)
+    };
     let service = Arc::new(open(&args.data.data)?);
     let backups = start_backups(&service, &args.data.data)?;
-    let served = serve_web(service, listen);
+    let served = serve_web(service, listen, tls);
     backups.finish();
     served
 }
@@ -158,7 +166,11 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
 }
 
 /// Runs the web server until Ctrl-C or SIGTERM. Prints `web: URL` once listening.
-pub fn serve_web(service: Arc<Service>, listen: std::net::SocketAddr) -> Result<()> {
+pub fn serve_web(
+    service: Arc<Service>,
+    listen: std::net::SocketAddr,
+    tls: Option<mamoru_web::Tls>,
+) -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
@@ -166,10 +178,16 @@ pub fn serve_web(service: Arc<Service>, listen: std::net::SocketAddr) -> Result<
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        println!("web: http://{addr}");
-        tracing::info!(%addr, "serving");
-        let health = mamoru_web::Health { version: env!("CARGO_PKG_VERSION") };
-        mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;
+        let health = mamoru_web::Health { version: env!("CARGO_PKG_VERSION"), https: tls.is_some() };
+        if let Some(config) = tls {
+            println!("web: https://{addr}");
+            tracing::info!(%addr, "serving HTTPS");
+            mamoru_web::serve_tls(listener, service, health, config, shutdown_signal()).await;
+        } else {
+            println!("web: http://{addr}");
+            tracing::info!(%addr, "serving plain HTTP on loopback");
+            mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;
+        }
         tracing::info!("stopped");
         Ok(())
     })

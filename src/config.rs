@@ -82,6 +82,19 @@ pub const VERIFY_KEY_FILE: &str = "backup-verify.key";
 pub struct Web {
     #[serde(default = "default_web")]
     pub listen: SocketAddr,
+    /// TLS certificate chain (PEM); relative paths are inside the data directory.
+    #[serde(default = "default_cert")]
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    #[serde(default = "default_key")]
+    pub key: PathBuf,
+}
+
+fn default_cert() -> PathBuf {
+    PathBuf::from(crate::tls::CERT_FILE)
+}
+fn default_key() -> PathBuf {
+    PathBuf::from(crate::tls::KEY_FILE)
 }
 
 fn default_web() -> SocketAddr {
@@ -89,7 +102,7 @@ fn default_web() -> SocketAddr {
 }
 impl Default for Web {
     fn default() -> Self {
-        Self { listen: default_web() }
+        Self { listen: default_web(), cert: default_cert(), key: default_key() }
     }
 }
 
@@ -98,6 +111,10 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 [web]
 # Address of the web UI and JSON API (HTTPS). Port 0 picks a free port.
 # listen = "0.0.0.0:8443"
+# TLS certificate chain and key (PEM). `mamoru init` made a self-signed pair here; put the
+# certificate the city issues in their place (or point these at it).
+# cert = "tls/cert.pem"
+# key = "tls/key.pem"
 
 [backup]
 # Where backup generations are written: a mounted NAS, say. A relative path is inside the data

@@ -79,7 +79,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     let service = Arc::new(service);
     let backups = crate::commands::start_backups(&service, &dir)?;
-    let served = crate::commands::serve_web(service, args.listen);
+    let served = crate::commands::serve_web(service, args.listen, None);
     backups.finish();
     served
 }

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod demo;
 mod scheduler;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -70,9 +70,24 @@ impl Archive {
                 what: "segment manifest",
                 reason: format!("{}: {e}", path.display()),
             })?;
-            out.insert(s.first, s);
+            if let Some(twin) = out.insert(s.first, s) {
+                return Err(Error::Invalid {
+                    what: "archive",
+                    reason: format!("two segments start at change {}", twin.first),
+                });
+            }
         }
-        Ok(out.into_values().collect())
+        let segments: Vec<Segment> = out.into_values().collect();
+        if let Some(w) = segments.windows(2).find(|w| w[1].first <= w[0].last) {
+            return Err(Error::Invalid {
+                what: "archive",
+                reason: format!(
+                    "segments {}..{} and {}..{} overlap",
+                    w[0].first, w[0].last, w[1].first, w[1].last
+                ),
+            });
+        }
+        Ok(segments)
     }
 
     /// The last redo sequence number archived (0 if none).
@@ -126,10 +141,13 @@ impl Archive {
     }
 
     /// Removes the segments that hold nothing after `seq` (the oldest kept generation's position):
-    /// no restore can use them any more. Returns how many went.
+    /// no restore can use them any more. The newest segment always stays: it marks how far the
+    /// archive has come. Returns how many went.
     pub fn prune_through(&self, seq: u64) -> Result<usize> {
         let mut removed = 0;
-        for s in self.segments()?.into_iter().filter(|s| s.last <= seq) {
+        let mut all = self.segments()?;
+        all.pop();
+        for s in all.into_iter().filter(|s| s.last <= seq) {
             let stem = stem(s.first, s.last);
             let manifest = self.dir.join(format!("{stem}.json"));
             std::fs::remove_file(&manifest).map_err(io("cannot remove", &manifest))?;

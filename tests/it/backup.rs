@@ -77,6 +77,17 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     drop(s);
     // The restored server goes on backing up to the same offline key.
     assert!(std::fs::read_to_string(to.join("backup-recipients.txt")).unwrap().contains("age1"));
+    // And it can back up at once, and again after more work (its new archive starts there).
+    let again = run(&["backup", "create", "--data", t]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let s = Server::start(&["serve", "--data", t, "--listen", "127.0.0.1:0", "--plain-http"]);
+    let token = s.sign_in("demo-cw1", "mamoru-demo");
+    let body = r#"{"family_name":"再開","family_name_kana":"さいかい","sex":"female"}"#;
+    assert_eq!(s.request("POST", "/api/v1/children", Some(&token), Some(body)).status, 201);
+    assert_eq!(s.stop(), 0);
+    let third = run(&["backup", "create", "--data", t]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert!(!third.stderr.contains("WARN"), "the archive joined up: {}", third.stderr);
 }
 
 #[test]

@@ -186,3 +186,49 @@ fn the_openapi_document_covers_every_route() {
         assert_ne!(r.json()["error"]["code"], "not_found", "{path} documented but not served");
     }
 }
+
+#[test]
+fn serve_speaks_https_with_the_certificate_init_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let cert = std::fs::read(data.join("tls/cert.pem")).unwrap();
+    let s = crate::support::Server::start_https(
+        &["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        crate::support::trusting(&cert),
+    );
+    let r = s.request("GET", "/healthz", None, None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
+    let token = s.sign_in("admin", crate::support::PASSWORD);
+    assert!(!token.is_empty());
+
+    // Plain HTTP to the HTTPS port gets no answer a browser would take.
+    let mut tcp = std::net::TcpStream::connect(&s.addr).unwrap();
+    std::io::Write::write_all(&mut tcp, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut tcp, &mut raw);
+    assert!(!String::from_utf8_lossy(&raw).contains("\"status\""), "served clear text on the TLS port");
+
+    // A client that does not trust the certificate is refused.
+    let other = tempfile::tempdir().unwrap();
+    let stranger = init(other.path());
+    let untrusted = crate::support::trusting(&std::fs::read(stranger.join("tls/cert.pem")).unwrap());
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(untrusted, name).unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, std::net::TcpStream::connect(&s.addr).unwrap());
+    assert!(
+        std::io::Write::write_all(&mut stream, b"GET / HTTP/1.1\r\n\r\n")
+            .and_then(|()| std::io::Write::flush(&mut stream))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_missing_certificate_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    std::fs::remove_file(data.join("tls/key.pem")).unwrap();
+    let r = crate::support::run(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    crate::support::assert_one_line_failure(&r, "cannot read the TLS key");
+}

@@ -4,6 +4,9 @@
 
 mod api;
 mod openapi;
+mod tls;
+
+pub use tls::{Tls, serve_tls};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +24,8 @@ pub use api::SESSION_COOKIE;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Health {
     pub version: &'static str,
+    /// Served over HTTPS: adds `Strict-Transport-Security`.
+    pub https: bool,
 }
 
 /// Every route of the server, with errors as JSON.
@@ -55,6 +60,7 @@ pub fn routes(
                 warp::reply::with_status(warp::reply::json(&body), status).into_response()
             }
         });
+    let https = health.https;
     let openapi = warp::path!("api" / "v1" / "openapi.json")
         .and(warp::get())
         .map(|| warp::reply::json(&openapi::document()).into_response());
@@ -65,11 +71,14 @@ pub fn routes(
         .unify()
         .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })
         .unify()
-        .map(|mut r: Response| {
+        .map(move |mut r: Response| {
             let h = r.headers_mut();
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
             h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            if https {
+                h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
+            }
             r
         })
 }
@@ -190,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn routes_answer_in_process() {
         let (_dir, svc) = service();
-        let api = routes(svc, Health { version: "test" });
+        let api = routes(svc, Health { version: "test", https: false });
         let r = warp::test::request().path("/healthz").reply(&api).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["cache-control"], "no-store");
