@@ -344,9 +344,26 @@ fn backup(cmd: BackupCommand) -> Result<()> {
             let (identity, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
             let until =
                 until.as_deref().map(mamoru_core::time::Timestamp::parse).transpose().context("--until")?;
-            let generation = match generation {
-                Some(g) => g,
-                None => dest.latest()?.generation,
+            // With --until, start from a generation taken before that time: a later one already
+            // holds what the restore must leave out.
+            let generations = dest.list()?;
+            let generation = match (generation, until) {
+                (Some(g), Some(u)) => {
+                    let m = dest.manifest(g)?;
+                    if m.created_at > u.0 {
+                        bail!(
+                            "generation {g} was taken after --until; choose an earlier one or leave --generation out"
+                        );
+                    }
+                    g
+                }
+                (Some(g), None) => g,
+                (None, Some(u)) => {
+                    generations.iter().rev().find(|m| m.created_at <= u.0).map(|m| m.generation).ok_or_else(
+                        || anyhow::anyhow!("no backup generation was taken before {}", u.to_jst_string()),
+                    )?
+                }
+                (None, None) => dest.latest()?.generation,
             };
             let (m, replayed) = crate::backup::restore(&dest, generation, &identity, &to, until)?;
             println!("restored generation {} into {}", m.generation, to.display());

@@ -87,6 +87,9 @@ pub fn parse(input: &str) -> Result<Date, DateError> {
     if year < 1 {
         return Err(DateError::new(input, "era year must be 1 or more"));
     }
+    if year > 200 {
+        return Err(DateError::new(input, "era year too large"));
+    }
     let gregorian = era.start.0 + year - 1;
     let date = Date::new(gregorian, month, day).map_err(|e| DateError::new(input, e.reason))?;
     if date < era_start(era) {

@@ -157,7 +157,8 @@ impl Service {
                 intake: new.intake,
                 abuse: new.abuse,
                 assigned: new.assigned,
-                restricted_to: None,
+                // A new case on a restricted child is restricted to the same staff.
+                restricted_to: child.body.restricted_to.clone(),
                 worker_opinion: String::new(),
                 diagnoses: Vec::new(),
                 judgement: String::new(),
@@ -221,6 +222,8 @@ impl Service {
             check_codes(tx, &body.intake, body.abuse.as_ref())?;
             check_staff(tx, &body.assigned, old.body.unit)?;
             body.unit = old.body.unit;
+            // The intake is what was received: it starts the legal clocks and is not edited here.
+            body.intake.clone_from(&old.body.intake);
             body.case_no.clone_from(&old.body.case_no);
             body.child = old.body.child;
             body.status = old.body.status;
@@ -295,12 +298,24 @@ impl Service {
                 names
             });
             let mut body = old.body.clone();
-            body.restricted_to.clone_from(&to);
+            body.restricted_to = to;
             let v = tx.update(id, rev, body)?;
+            // The child is restricted while any of its cases is, to everyone those cases name:
+            // lifting one case's restriction never opens a child another case still protects.
+            let mut names: Option<Vec<StaffId>> = None;
+            for case_id in tx.links("child_case", old.body.child.0, usize::MAX)? {
+                let c = tx.require::<Case>(CaseId(case_id))?;
+                if let Some(list) = &c.body.restricted_to {
+                    let all = names.get_or_insert_with(Vec::new);
+                    all.extend(list.iter().copied().filter(|s| !all.contains(s)).collect::<Vec<_>>());
+                }
+            }
             let child = tx.require::<Child>(old.body.child)?;
-            let mut cb = child.body.clone();
-            cb.restricted_to = to;
-            tx.update(old.body.child, child.rev, cb)?;
+            if child.body.restricted_to != names {
+                let mut cb = child.body.clone();
+                cb.restricted_to = names;
+                tx.update(old.body.child, child.rev, cb)?;
+            }
             Ok((v, id.0))
         })
     }
@@ -310,6 +325,9 @@ impl Service {
         self.read(actor, Action::ViewReporter, CaseId::KIND, Some(case.0), |r| {
             let c = r.require::<Case>(case)?;
             access::Scope::of(r, actor)?.check_read_case(&c.body, Action::ViewReporter)?;
+            // The reporter is protected (児童虐待防止法7条): never shown across units, whatever the
+            // read policy says.
+            access::check_own_unit(actor, c.body.unit, Action::ViewReporter)?;
             Ok((r.get::<Reporter>(ReporterId(case.0))?.map(|v| v.body), None))
         })
     }
@@ -464,15 +482,22 @@ impl Service {
             p.case = old.body.case;
             p.child = old.body.child;
             p.started_at = old.body.started_at;
-            let mut previous = p.started_at.jst_date();
+            // Each extension runs on from the period before it and lasts at most two months.
+            let mut previous = p.started_at.jst_date().legal_period_end(2);
             for e in &p.extensions {
-                if e.until <= previous {
+                if e.until <= previous || e.until > previous.legal_period_end(2) {
                     return Err(Error::invalid(
                         "extensions",
-                        "each extension must end after the period before it",
+                        "each extension must end after the period before it, and at most two months after it",
                     ));
                 }
                 previous = e.until;
+            }
+            if old.body.ended.is_some() && p.ended.is_none() {
+                return Err(Error::invalid(
+                    "ended",
+                    "an ended protection cannot be resumed; start a new one",
+                ));
             }
             if let Some(end) = &p.ended
                 && end.at < p.started_at

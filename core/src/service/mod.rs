@@ -238,6 +238,11 @@ impl Service {
         if !actor.role.may(action) {
             let e = Error::Forbidden { action: action.as_str() };
             e.code().clone_into(&mut entry.result);
+            // Inside an import, a refused write fails the whole import.
+            if let Some(mut batch) = self.take_batch() {
+                batch.failed = true;
+                *self.lock_batch() = Some(batch);
+            }
             self.append_audit(entry)?;
             return Err(e);
         }
@@ -444,7 +449,12 @@ impl Service {
             let cred = tx.require::<Credential>(CredentialId(s.id))?;
             tx.update(CredentialId(s.id), cred.rev, Credential { password_hash: hash })?;
             Ok(((), s.id))
-        })
+        })?;
+        // A new password ends every session signed in with the old one.
+        if let Some(id) = target {
+            self.sessions.end_staff(StaffId(id));
+        }
+        Ok(())
     }
 
     /// Adds an OpenSSH public key to a staff member's console keys.

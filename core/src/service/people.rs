@@ -15,6 +15,10 @@ use crate::store::{Reader, Versioned, WriteTx};
 use crate::time::Date;
 use crate::wareki;
 
+/// How many matching children a search looks at before the access filter: enough that a unit's
+/// own children are not crowded out by another unit's with the same name.
+const SCAN_CAP: usize = 2000;
+
 /// A child as registered at intake.
 #[derive(Clone, Debug)]
 pub struct NewChild {
@@ -166,8 +170,8 @@ impl Service {
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
             let scope = access::Scope::of(r, actor)?;
             let ids = match wareki::parse(query) {
-                Ok(date) => r.children_born(date, limit * 4)?,
-                Err(_) => r.search_children(query, limit * 4)?,
+                Ok(date) => r.children_born(date, SCAN_CAP)?,
+                Err(_) => r.search_children(query, SCAN_CAP)?,
             };
             let mut out = Vec::new();
             for id in ids {
@@ -250,7 +254,8 @@ impl Service {
             body.units.clone_from(&old.body.units);
             body.restricted_to.clone_from(&old.body.restricted_to);
             if let Some(h) = body.household {
-                tx.require::<Household>(h)?;
+                let household = tx.require::<Household>(h)?;
+                access::check_own_unit(actor, household.body.unit, Action::EditChild)?;
             }
             let v = tx.update(id, rev, body)?;
             put_child_index(tx, v.id, &v.body, Some(&old.body))?;

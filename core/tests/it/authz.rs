@@ -452,6 +452,8 @@ fn a_unit_policy_opens_reading_but_never_writing() {
     assert!(w.svc.child(&centre, child).is_ok());
     assert!(w.svc.case(&centre, case).is_ok());
     assert_eq!(w.svc.search(&centre, "えんどう", 10).unwrap().len(), 1);
+    // The reporter's identity never crosses units, whatever the policy.
+    assert!(matches!(w.svc.reporter(&centre, case), Err(Error::Forbidden { .. })));
     let c = w.svc.store().read().unwrap().require::<Case>(case).unwrap();
     assert!(matches!(w.svc.edit_case(&centre, case, c.rev, c.body), Err(Error::Forbidden { .. })));
     // The policy is one-way: the municipal side still cannot read the centre's children.
@@ -474,4 +476,27 @@ fn the_reporter_is_shown_only_to_permitted_roles() {
         let view = serde_json::to_string(&w.svc.case(actor, case).unwrap()).unwrap();
         assert!(!view.contains("通告 太郎"));
     }
+}
+
+#[test]
+fn lifting_one_case_restriction_keeps_the_child_protected_by_another() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let named = w.staff("named", Role::Caseworker, w.u1);
+    let (child, first, ..) = make_case(&w, &cw, "江口", "えぐち");
+    let second = w.case(&cw, child, IntakeKind::Consultation, t0());
+    let rev = |id| w.svc.store().read().unwrap().require::<Case>(id).unwrap().rev;
+    w.svc.restrict_case(&sv, first, rev(first), Some(vec![named.staff])).unwrap();
+    w.svc.restrict_case(&sv, CaseId(second.id), rev(CaseId(second.id)), Some(vec![named.staff])).unwrap();
+    w.svc.restrict_case(&sv, first, rev(first), None).unwrap();
+    assert!(
+        matches!(w.svc.child(&cw, child), Err(Error::Forbidden { .. })),
+        "the second case still protects the child"
+    );
+    assert!(w.svc.child(&named, child).is_ok());
+    // A new case on the protected child is protected too.
+    let third = w.case(&named, child, IntakeKind::Consultation, t0());
+    assert!(third.body.restricted_to.is_some());
+    assert!(matches!(w.svc.case(&cw, CaseId(third.id)), Err(Error::Forbidden { .. })));
 }

@@ -183,6 +183,15 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
         court: None,
     });
     assert!(w.svc.update_protection(&cw, pid, p.rev, bad).is_err());
+    // Nor may one extension run for more than two months.
+    let mut long = p.body.clone();
+    long.extensions.push(Extension {
+        decided_at: t0(),
+        until: Date::parse_iso("2026-01-05").unwrap(),
+        guardian_consent: true,
+        court: None,
+    });
+    assert!(w.svc.update_protection(&cw, pid, p.rev, long).is_err());
 
     // Ending the protection ends its clocks; then the case can close, and has none.
     let mut body = p.body.clone();
