@@ -198,11 +198,21 @@ impl Service {
             let relations = Service::code_table(r, "relation")?;
             let mut members = Vec::new();
             for m in household.iter().flat_map(|h| h.body.members.iter()) {
-                let (name, birth_date) = match m.who {
-                    MemberRef::Child(c) => r.get::<Child>(c)?.map(|c| (c.body.name, c.body.birth_date)),
-                    MemberRef::Person(p) => r.get::<Person>(p)?.map(|p| (p.body.name, p.body.birth_date)),
+                // Members the reader may not see (a restricted sibling, another unit's adult) are
+                // left out of the page.
+                let found = match m.who {
+                    MemberRef::Child(c) => r
+                        .get::<Child>(c)?
+                        .map(|c| (scope.can_read_child(&c.body), c.body.name, c.body.birth_date)),
+                    MemberRef::Person(p) => r
+                        .get::<Person>(p)?
+                        .map(|p| (scope.can_read_unit(p.body.unit), p.body.name, p.body.birth_date)),
+                };
+                let (visible, name, birth_date) = found
+                    .ok_or_else(|| Error::Corrupt(format!("household member {:?} is missing", m.who)))?;
+                if !visible {
+                    continue;
                 }
-                .ok_or_else(|| Error::Corrupt(format!("household member {:?} is missing", m.who)))?;
                 members.push(MemberView {
                     who: m.who,
                     name: name.full(),
