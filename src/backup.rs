@@ -187,8 +187,14 @@ fn replay_archive(
     for segment in archive.segments()?.into_iter().filter(|s| s.last > from) {
         if stopped {
             // Past `until`: read on only to learn what was revoked later.
-            if let Ok(entries) = archive.read(&segment, identity, read_entries) {
-                later.extend(entries);
+            match archive.read(&segment, identity, read_entries) {
+                Ok(entries) => later.extend(entries),
+                Err(e) => tracing::warn!(
+                    first = segment.first,
+                    last = segment.last,
+                    error = %e,
+                    "a later archive segment could not be read: revocations in it are not re-applied; check `mamoru user list`"
+                ),
             }
             continue;
         }

@@ -63,6 +63,15 @@ pub struct BackupHealth {
     pub archive_failing: bool,
 }
 
+/// Aborts an import's transaction when the import unwinds.
+struct BatchGuard<'a>(&'a Service);
+
+impl Drop for BatchGuard<'_> {
+    fn drop(&mut self) {
+        drop(self.0.lock_batch().take());
+    }
+}
+
 struct Batch {
     thread: std::thread::ThreadId,
     tx: WriteTx,
@@ -307,7 +316,11 @@ impl Service {
         let tx = self.store.begin_write(now, actor.staff.0, actor.device.clone())?;
         *self.lock_batch() =
             Some(Batch { thread: std::thread::current().id(), tx, failed: false, writes: 0 });
+        // If `f` panics, the guard drops (aborts) the import transaction, so that no writer
+        // waits forever on it.
+        let guard = BatchGuard(self);
         let result = f(self);
+        std::mem::forget(guard);
         let batch = self.lock_batch().take();
         let Some(mut batch) = batch else {
             return Err(Error::Corrupt("import transaction lost".into()));

@@ -146,3 +146,50 @@ fn opening_a_missing_or_damaged_store_is_a_clear_error() {
     let err = Store::open(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
 }
+
+#[test]
+fn an_import_that_fails_or_panics_writes_nothing_and_blocks_no_one() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let before = w.svc.store().read().unwrap().count("child").unwrap();
+    // A refused write inside the import fails all of it.
+    let r = w.svc.import(&w.admin, |svc| {
+        let _ = svc.register_child(
+            &cw,
+            mamoru_core::service::NewChild {
+                unit: w.u1,
+                name: mamoru_core::person::PersonName::new("取込", "", "とりこみ", "").unwrap(),
+                birth_date: None,
+                unborn: false,
+                sex: mamoru_core::person::Sex::Unknown,
+                address: String::new(),
+                phones: vec![],
+                affiliation: String::new(),
+            },
+        );
+        // The administrator may not register children: refused, and the import with it.
+        let _ = svc.register_child(
+            &w.admin,
+            mamoru_core::service::NewChild {
+                unit: w.u1,
+                name: mamoru_core::person::PersonName::new("不可", "", "ふか", "").unwrap(),
+                birth_date: None,
+                unborn: false,
+                sex: mamoru_core::person::Sex::Unknown,
+                address: String::new(),
+                phones: vec![],
+                affiliation: String::new(),
+            },
+        );
+        Ok(())
+    });
+    assert!(r.is_err());
+    assert_eq!(w.svc.store().read().unwrap().count("child").unwrap(), before);
+    // A panic inside an import aborts it; the next writer is not left waiting.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        w.svc.import(&w.admin, |_| -> mamoru_core::Result<()> { panic!("importer bug") })
+    }));
+    assert!(panicked.is_err());
+    w.child(&cw, "次", "", "つぎ", "", "2016-01-01");
+    assert_eq!(w.svc.store().read().unwrap().count("child").unwrap(), before + 1);
+}
