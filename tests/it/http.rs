@@ -201,6 +201,10 @@ fn serve_speaks_https_with_the_certificate_init_made() {
     assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
     let token = s.sign_in("admin", crate::support::PASSWORD);
     assert!(!token.is_empty());
+    // The accept loop passes the peer on: loopback reads the metrics without signing in.
+    let m = s.request("GET", "/metrics", None, None);
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert!(m.body.contains("mamoru_archive_failing 0"), "{}", m.body);
 
     // Plain HTTP to the HTTPS port gets no answer a browser would take.
     let mut tcp = std::net::TcpStream::connect(&s.addr).unwrap();

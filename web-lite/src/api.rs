@@ -105,6 +105,75 @@ fn respond<T>(r: Result<T, Error>, ok: impl FnOnce(T) -> Response) -> Response {
     }
 }
 
+/// The client's address: from the TLS accept loop's extension, or warp's own server.
+fn peer() -> impl Filter<Extract = (Option<std::net::SocketAddr>,), Error = std::convert::Infallible> + Clone
+{
+    warp::ext::optional::<crate::tls::Peer>()
+        .and(warp::addr::remote())
+        .map(|ext: Option<crate::tls::Peer>, remote| ext.map(|p| p.0).or(remote))
+}
+
+/// `GET /metrics`: Prometheus text, for loopback or a signed-in administrator. Nothing personal.
+pub(crate) fn metrics(
+    service: Arc<Service>,
+    version: &'static str,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(peer())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(with(service))
+        .then(move |peer: Option<std::net::SocketAddr>, auth, cookie, svc: Arc<Service>| async move {
+            let local = peer.is_some_and(|p| p.ip().is_loopback());
+            if !local {
+                let Some(t) = token(auth, cookie) else {
+                    return error_response(&Error::Unauthenticated);
+                };
+                let checker = svc.clone();
+                let allowed =
+                    blocking(move || checker.session(&t).and_then(|s| checker.may_read_metrics(&s.actor)))
+                        .await;
+                if let Err(e) = allowed {
+                    return error_response(&e);
+                }
+            }
+            warp::reply::with_header(metrics_text(&svc, version), "content-type", "text/plain; version=0.0.4")
+                .into_response()
+        })
+}
+
+fn metrics_text(svc: &Service, version: &str) -> String {
+    use std::fmt::Write as _;
+    let b = svc.backup_health();
+    let mut text = String::new();
+    let mut metric = |name: &str, help: &str, value: Option<i64>| {
+        if let Some(v) = value {
+            let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n");
+        }
+    };
+    metric("mamoru_up", "1 while the server runs.", Some(1));
+    metric("mamoru_store_bytes", "Size of the store file.", i64::try_from(svc.store().file_size()).ok());
+    metric("mamoru_sessions", "Open sign-in sessions.", i64::try_from(svc.sessions_open()).ok());
+    metric("mamoru_backup_age_seconds", "Seconds since the last verified backup generation.", b.age_seconds);
+    metric("mamoru_backup_failing", "1 if the last backup attempt failed.", Some(i64::from(b.failing)));
+    metric(
+        "mamoru_archive_age_seconds",
+        "Seconds since the change archive last caught up.",
+        b.archive_age_seconds,
+    );
+    metric(
+        "mamoru_archive_failing",
+        "1 if the last archive shipment failed.",
+        Some(i64::from(b.archive_failing)),
+    );
+    let _ = write!(
+        text,
+        "# HELP mamoru_build_info Version.\n# TYPE mamoru_build_info gauge\nmamoru_build_info{{version=\"{version}\"}} 1\n"
+    );
+    text
+}
+
 pub(crate) fn routes(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {

@@ -67,6 +67,8 @@ pub fn routes(
     healthz
         .or(openapi)
         .unify()
+        .or(api::metrics(service.clone(), health.version))
+        .unify()
         .or(api::routes(service))
         .unify()
         .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })
@@ -227,5 +229,22 @@ mod tests {
         assert_eq!(r.status(), 403);
         let r = warp::test::request().method("PUT").path("/api/v1/search").reply(&api).await;
         assert_eq!(r.status(), 405);
+
+        // Metrics: loopback freely; from elsewhere only for an administrator.
+        let local: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let remote: std::net::SocketAddr = "192.0.2.10:50000".parse().unwrap();
+        let r = warp::test::request().path("/metrics").remote_addr(local).reply(&api).await;
+        assert_eq!(r.status(), 200);
+        let text = String::from_utf8_lossy(r.body()).into_owned();
+        assert!(text.contains("mamoru_up 1") && text.contains("mamoru_backup_failing 0"), "{text}");
+        let r = warp::test::request().path("/metrics").remote_addr(remote).reply(&api).await;
+        assert_eq!(r.status(), 401);
+        let r = warp::test::request()
+            .path("/metrics")
+            .remote_addr(remote)
+            .header("authorization", format!("Bearer {token}"))
+            .reply(&api)
+            .await;
+        assert_eq!(r.status(), 200, "an administrator may read them");
     }
 }

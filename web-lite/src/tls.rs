@@ -60,7 +60,7 @@ pub async fn serve_tls(
             a = listener.accept() => a,
             () = &mut shutdown => return,
         };
-        let Ok((tcp, _peer)) = accepted else { continue };
+        let Ok((tcp, peer)) = accepted else { continue };
         let (acceptor, svc) = (acceptor.clone(), svc.clone());
         tokio::spawn(async move {
             // A client that never finishes its handshake is dropped.
@@ -69,8 +69,40 @@ pub async fn serve_tls(
                 return;
             };
             let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
+                .serve_connection_with_upgrades(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(WithPeer { inner: svc, peer }),
+                )
                 .await;
         });
+    }
+}
+
+/// The client's address, put into each request (warp's `addr::remote()` only knows its own
+/// server's connections).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peer(pub std::net::SocketAddr);
+
+#[derive(Clone)]
+struct WithPeer<S> {
+    inner: S,
+    peer: std::net::SocketAddr,
+}
+
+impl<S, B> tower_service::Service<warp::http::Request<B>> for WithPeer<S>
+where
+    S: tower_service::Service<warp::http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: warp::http::Request<B>) -> Self::Future {
+        req.extensions_mut().insert(Peer(self.peer));
+        self.inner.call(req)
     }
 }

@@ -613,6 +613,12 @@ impl Service {
         self.backup.archive_failing.store(!ok, Ordering::SeqCst);
     }
 
+    /// Only administrators read the metrics from another machine (loopback needs no sign-in: the
+    /// web layer decides that). Metrics hold no personal data.
+    pub fn may_read_metrics(&self, actor: &Actor) -> Result<()> {
+        if actor.role == Role::Admin { Ok(()) } else { Err(Error::Forbidden { action: "read_metrics" }) }
+    }
+
     #[must_use]
     pub fn backup_health(&self) -> BackupHealth {
         use std::sync::atomic::Ordering;

@@ -96,6 +96,11 @@ impl Service {
         Ok(SessionInfo { actor: s.actor.clone(), expires_at })
     }
 
+    /// How many sessions are open (for the metrics; expired ones are counted until next touched).
+    pub fn sessions_open(&self) -> usize {
+        self.sessions.lock().len()
+    }
+
     pub fn sign_out(&self, token: &str) -> Result<()> {
         let removed = self.sessions.lock().remove(&token_key(token));
         if let Some(s) = removed {
