@@ -81,6 +81,8 @@ pub fn add_recipient(data: &Path, r: &Recipient) -> Result<()> {
 
 /// Makes a generation from the store, verifies it with the server's key, and prunes.
 pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
+    // One generation at a time: the daily thread and "run now" number them from the same list.
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // The archive first, so it joins up with the generation. If it cannot (a restored store in a
     // new backup directory has nothing to join to), the generation itself is the new start.
     if let Err(e) = ship(data, service.store()) {
@@ -289,6 +291,7 @@ pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
 }
 
 static SHIPPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Full verification: decrypt, decompress, checksums, build a store in a scratch directory,
 /// check it; the scratch is removed afterwards either way.

@@ -120,7 +120,8 @@ fn serve(args: &ServeArgs) -> Result<()> {
     };
     let service = Arc::new(open(&args.data.data)?);
     let backups = start_backups(&service, &args.data.data)?;
-    let served = serve_web(service, listen, tls);
+    let op = backup_now_op(&service, &args.data.data);
+    let served = serve_web(service, listen, tls, Some(op));
     backups.finish();
     served
 }
@@ -166,10 +167,26 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
 }
 
 /// Runs the web server until Ctrl-C or SIGTERM. Prints `web: URL` once listening.
+/// The server's "back up now" for the web API and the console.
+pub fn backup_now_op(service: &Arc<Service>, data: &Path) -> mamoru_web::BackupNow {
+    let (svc, dir) = (service.clone(), data.to_owned());
+    Arc::new(move || match crate::backup::create(&dir, &svc) {
+        Ok(m) => {
+            svc.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
+            Ok(crate::backup::describe(&m))
+        }
+        Err(e) => {
+            svc.record_backup(None);
+            Err(format!("{e:#}"))
+        }
+    })
+}
+
 pub fn serve_web(
     service: Arc<Service>,
     listen: std::net::SocketAddr,
     tls: Option<mamoru_web::Tls>,
+    backup_now: Option<mamoru_web::BackupNow>,
 ) -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
@@ -178,7 +195,8 @@ pub fn serve_web(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        let health = mamoru_web::Health { version: env!("CARGO_PKG_VERSION"), https: tls.is_some() };
+        let health =
+            mamoru_web::Health { version: env!("CARGO_PKG_VERSION"), https: tls.is_some(), backup_now };
         if let Some(config) = tls {
             println!("web: https://{addr}");
             tracing::info!(%addr, "serving HTTPS");
@@ -311,7 +329,7 @@ fn backup(cmd: BackupCommand) -> Result<()> {
         BackupCommand::Create(d) => {
             let service = open(&d.data).map_err(|e| {
                 if e.to_string().contains("in use by another Mamoru process") {
-                    anyhow::anyhow!("the server is running and holds the store: it makes the daily backups itself; stop it to make one by hand")
+                    anyhow::anyhow!("the server is running and holds the store: it makes the daily backups itself, and an administrator can ask it for one now with POST /api/v1/backups")
                 } else {
                     e
                 }

@@ -79,7 +79,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     let service = Arc::new(service);
     let backups = crate::commands::start_backups(&service, &dir)?;
-    let served = crate::commands::serve_web(service, args.listen, None);
+    let op = crate::commands::backup_now_op(&service, &dir);
+    let served = crate::commands::serve_web(service, args.listen, None, Some(op));
     backups.finish();
     served
 }

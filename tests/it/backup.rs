@@ -27,7 +27,13 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
         let h = s.request("GET", "/healthz", None, None).json();
         assert_eq!(h["backup"], "ok", "{h}");
         assert!(h["last_backup_age_seconds"].as_i64().unwrap() < 600);
+        // An administrator makes a generation while the server keeps serving; nobody else may.
+        let admin = s.sign_in("demo-admin", "mamoru-demo");
+        let made = s.request("POST", "/api/v1/backups", Some(&admin), None);
+        assert_eq!(made.status, 201, "{}", made.body);
+        assert!(made.json()["generation"].as_str().unwrap().starts_with("2\t"), "{}", made.body);
         let token = s.sign_in("demo-cw1", "mamoru-demo");
+        assert_eq!(s.request("POST", "/api/v1/backups", Some(&token), None).status, 403);
         let mut ids = Vec::new();
         for i in 0..5 {
             let body = format!(
@@ -41,7 +47,7 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     };
     assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
     let list = run(&["backup", "list", "--data", d]);
-    assert_eq!(list.stdout.lines().count(), 2, "{}", list.stdout);
+    assert_eq!(list.stdout.lines().count(), 3, "{}", list.stdout);
 
     // The disk is lost. Restore on a "new machine" from the backup folder with the offline key.
     let backups = data.join("backups");

@@ -175,6 +175,7 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/children/{id}", "get"),
         ("/api/v1/search", "get"),
         ("/api/v1/board", "get"),
+        ("/api/v1/backups", "post"),
         ("/api/v1/openapi.json", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");

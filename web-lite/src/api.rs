@@ -143,6 +143,38 @@ pub(crate) fn metrics(
         })
 }
 
+/// `POST /api/v1/backups`: an administrator makes a backup generation now, while the server
+/// keeps serving (the console's "run now" uses the same service call).
+pub(crate) fn backup_now(
+    service: Arc<Service>,
+    op: Option<crate::BackupNow>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "backups").and(warp::post()).and(authenticated(service)).then(
+        move |auth: Authed| {
+            let op = op.clone();
+            async move {
+                let (svc, session) = match auth {
+                    Ok(a) => a,
+                    Err(r) => return r,
+                };
+                let Some(op) = op else {
+                    return error_body(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "backups are not configured here",
+                    );
+                };
+                let result = blocking(move || {
+                    svc.authorize_backup(&session.actor)?;
+                    op().map_err(|e| Error::invalid("backup", e))
+                })
+                .await;
+                respond(result, |summary| json_ok(StatusCode::CREATED, &json!({ "generation": summary })))
+            }
+        },
+    )
+}
+
 fn metrics_text(svc: &Service, version: &str) -> String {
     use std::fmt::Write as _;
     let b = svc.backup_health();

@@ -20,12 +20,27 @@ use warp::{Filter, Reply};
 
 pub use api::SESSION_COOKIE;
 
-/// Facts `/healthz` reports that the web crate cannot know by itself.
-#[derive(Clone, Copy, Debug, Default)]
+/// What the web crate is told by the binary that wires it: facts it cannot know, and operations
+/// it cannot do itself.
+#[derive(Clone, Default)]
 pub struct Health {
     pub version: &'static str,
     /// Served over HTTPS: adds `Strict-Transport-Security`.
     pub https: bool,
+    /// Makes a backup generation now (the binary's backup code); returns a one-line summary.
+    pub backup_now: Option<BackupNow>,
+}
+
+/// The binary's "back up now" operation.
+pub type BackupNow = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health")
+            .field("version", &self.version)
+            .field("https", &self.https)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Every route of the server, with errors as JSON.
@@ -33,9 +48,9 @@ pub fn routes(
     service: Arc<Service>,
     health: Health,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    let Health { version, https, backup_now } = health;
     let healthz =
         warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(move |svc: Arc<Service>| {
-            let version = health.version;
             async move {
                 let backup = svc.backup_health();
                 let store_ok = blocking(move || svc.store().read().map(|_| ())).await.is_ok();
@@ -60,14 +75,15 @@ pub fn routes(
                 warp::reply::with_status(warp::reply::json(&body), status).into_response()
             }
         });
-    let https = health.https;
     let openapi = warp::path!("api" / "v1" / "openapi.json")
         .and(warp::get())
         .map(|| warp::reply::json(&openapi::document()).into_response());
     healthz
         .or(openapi)
         .unify()
-        .or(api::metrics(service.clone(), health.version))
+        .or(api::metrics(service.clone(), version))
+        .unify()
+        .or(api::backup_now(service.clone(), backup_now))
         .unify()
         .or(api::routes(service))
         .unify()
@@ -201,7 +217,7 @@ mod tests {
     #[tokio::test]
     async fn routes_answer_in_process() {
         let (_dir, svc) = service();
-        let api = routes(svc, Health { version: "test", https: false });
+        let api = routes(svc, Health { version: "test", https: false, backup_now: None });
         let r = warp::test::request().path("/healthz").reply(&api).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["cache-control"], "no-store");

@@ -89,6 +89,13 @@ pub fn document() -> Value {
                         { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],
                     "responses": { "200": { "description": "items" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
             },
+            "/api/v1/backups": {
+                "post": { "summary": "Make a backup generation now (administrators; the server keeps serving)",
+                    "responses": { "201": { "description": "made and verified",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["generation"],
+                            "properties": { "generation": { "type": "string" } } } } } },
+                        "401": error_ref(), "403": error_ref(), "422": error_ref(), "503": error_ref() } }
+            },
             "/api/v1/openapi.json": { "get": { "security": [], "summary": "This document", "responses": { "200": { "description": "OpenAPI 3" } } } }
         }
     })

@@ -613,6 +613,17 @@ impl Service {
         self.backup.archive_failing.store(!ok, Ordering::SeqCst);
     }
 
+    /// An administrator asks for a backup now: allowed, and recorded in the audit log.
+    pub fn authorize_backup(&self, actor: &Actor) -> Result<()> {
+        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "run_backup");
+        let allowed = actor.role == Role::Admin;
+        if !allowed {
+            "forbidden".clone_into(&mut entry.result);
+        }
+        self.append_audit(entry)?;
+        if allowed { Ok(()) } else { Err(Error::Forbidden { action: "run_backup" }) }
+    }
+
     /// Only administrators read the metrics from another machine (loopback needs no sign-in: the
     /// web layer decides that). Metrics hold no personal data.
     pub fn may_read_metrics(&self, actor: &Actor) -> Result<()> {
