@@ -132,7 +132,7 @@ pub struct ServeArgs {
     /// Address for the web UI and API; port 0 picks a free port.
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Option<SocketAddr>,
-    /// Address for the SSH console (arrives with the console).
+    /// Address for the SSH console (accepted for scripts; the console is not built yet).
     #[arg(long, value_name = "HOST:PORT")]
     pub ssh_listen: Option<SocketAddr>,
     /// Serve plain HTTP instead of HTTPS: only on a loopback address (the demo, or behind a TLS

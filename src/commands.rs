@@ -118,6 +118,9 @@ fn serve(args: &ServeArgs) -> Result<()> {
             std::fs::read(&key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
         Some(mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?)
     };
+    if let Some(ssh) = args.ssh_listen {
+        tracing::warn!(%ssh, "the SSH console is not built yet: --ssh-listen is ignored");
+    }
     let service = Arc::new(open(&args.data.data)?);
     let backups = start_backups(&service, &args.data.data)?;
     let op = backup_now_op(&service, &args.data.data);

@@ -153,21 +153,9 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
                 Err(Error::NotFound { what: "search hit", id: ids.child.to_string() })
             }
         }
-        Action::RegisterChild => svc
-            .register_child(
-                actor,
-                mamoru_core::service::NewChild {
-                    unit: ids.unit,
-                    name: mamoru_core::person::PersonName::new("新規", "", "しんき", "").unwrap(),
-                    birth_date: None,
-                    unborn: false,
-                    sex: mamoru_core::person::Sex::Unknown,
-                    address: String::new(),
-                    phones: vec![],
-                    affiliation: String::new(),
-                },
-            )
-            .map(drop),
+        Action::RegisterChild => {
+            svc.register_child(actor, crate::support::bare_child(ids.unit, "新規", "", "しんき")).map(drop)
+        }
         Action::EditChild => {
             let b = body::<Child>(w, ids.child, || template.child.clone());
             svc.edit_child(actor, ids.child, rev::<Child>(w, ids.child), b).map(drop)

@@ -56,17 +56,7 @@ fn a_snapshot_taken_during_writes_is_one_consistent_state() {
             for i in 0..300 {
                 svc.register_child(
                     &cw,
-                    mamoru_core::service::NewChild {
-                        unit,
-                        name: mamoru_core::person::PersonName::new("並行", &format!("{i}"), "へいこう", "")
-                            .unwrap(),
-                        birth_date: None,
-                        unborn: false,
-                        sex: mamoru_core::person::Sex::Unknown,
-                        address: String::new(),
-                        phones: vec![],
-                        affiliation: String::new(),
-                    },
+                    crate::support::bare_child(unit, "並行", &format!("{i}"), "へいこう"),
                 )
                 .unwrap();
             }

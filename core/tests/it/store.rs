@@ -100,21 +100,7 @@ fn the_change_log_keeps_commit_order_across_restarts() {
     // Reopen, write more.
     let clock = Arc::new(FixedClock::new(t0().plus(3600)));
     let svc = Service::new(Store::open(dir.path()).unwrap(), clock);
-    let b = svc
-        .register_child(
-            &cw,
-            mamoru_core::service::NewChild {
-                unit: w.u1,
-                name: mamoru_core::person::PersonName::new("二", "", "に", "").unwrap(),
-                birth_date: None,
-                unborn: false,
-                sex: mamoru_core::person::Sex::Unknown,
-                address: String::new(),
-                phones: vec![],
-                affiliation: String::new(),
-            },
-        )
-        .unwrap();
+    let b = svc.register_child(&cw, crate::support::bare_child(w.u1, "二", "", "に")).unwrap();
     drop(svc);
     let store = Store::open(dir.path()).unwrap();
     let r = store.read().unwrap();
@@ -154,33 +140,9 @@ fn an_import_that_fails_or_panics_writes_nothing_and_blocks_no_one() {
     let before = w.svc.store().read().unwrap().count("child").unwrap();
     // A refused write inside the import fails all of it.
     let r = w.svc.import(&w.admin, |svc| {
-        let _ = svc.register_child(
-            &cw,
-            mamoru_core::service::NewChild {
-                unit: w.u1,
-                name: mamoru_core::person::PersonName::new("取込", "", "とりこみ", "").unwrap(),
-                birth_date: None,
-                unborn: false,
-                sex: mamoru_core::person::Sex::Unknown,
-                address: String::new(),
-                phones: vec![],
-                affiliation: String::new(),
-            },
-        );
+        let _ = svc.register_child(&cw, crate::support::bare_child(w.u1, "取込", "", "とりこみ"));
         // The administrator may not register children: refused, and the import with it.
-        let _ = svc.register_child(
-            &w.admin,
-            mamoru_core::service::NewChild {
-                unit: w.u1,
-                name: mamoru_core::person::PersonName::new("不可", "", "ふか", "").unwrap(),
-                birth_date: None,
-                unborn: false,
-                sex: mamoru_core::person::Sex::Unknown,
-                address: String::new(),
-                phones: vec![],
-                affiliation: String::new(),
-            },
-        );
+        let _ = svc.register_child(&w.admin, crate::support::bare_child(w.u1, "不可", "", "ふか"));
         Ok(())
     });
     assert!(r.is_err());

@@ -135,3 +135,17 @@ pub fn intake(actor: &Actor, kind: IntakeKind, received_at: Timestamp) -> Intake
         received_by: actor.staff,
     }
 }
+
+/// A child with only a name, for tests that need many.
+pub fn bare_child(unit: UnitId, family: &str, given: &str, kana: &str) -> NewChild {
+    NewChild {
+        unit,
+        name: PersonName::new(family, given, kana, "").unwrap(),
+        birth_date: None,
+        unborn: false,
+        sex: Sex::Unknown,
+        address: String::new(),
+        phones: vec![],
+        affiliation: String::new(),
+    }
+}
