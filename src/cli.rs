@@ -36,6 +36,10 @@ pub enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Registered tablets: add, list, revoke (the server must be stopped; while it runs, use the
+    /// API or the console).
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Check the store's integrity: prints `KIND COUNT` lines; non-zero exit on any problem.
     Check(DataDir),
     /// The audit log.
@@ -212,6 +216,25 @@ pub enum UserCommand {
     /// Console keys.
     #[command(subcommand)]
     Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCommand {
+    /// Register a tablet; prints its id and its secret (shown once).
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        /// What to call it, e.g. "iPad 12 (児相 1係)".
+        name: String,
+    },
+    /// List tablets: id, state, name.
+    List(DataDir),
+    /// Revoke a tablet: every session signed in from it ends.
+    Revoke {
+        #[command(flatten)]
+        data: DataDir,
+        id: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -11,7 +11,9 @@ use mamoru_core::staff::{Login, Password, Role};
 use mamoru_core::store::Store;
 use mamoru_core::{Actor, Service};
 
-use crate::cli::{AuditCommand, BackupCommand, Command, InitArgs, KeyCommand, ServeArgs, UserCommand};
+use crate::cli::{
+    AuditCommand, BackupCommand, Command, DeviceCommand, InitArgs, KeyCommand, ServeArgs, UserCommand,
+};
 use crate::clock::SystemClock;
 use crate::config;
 
@@ -24,6 +26,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Check(d) => check(&d.data),
         Command::Audit(AuditCommand::Verify(d)) => audit_verify(&d.data),
         Command::Backup(cmd) => backup(cmd),
+        Command::Device(cmd) => device(cmd),
     }
 }
 
@@ -323,6 +326,35 @@ fn check(dir: &Path) -> Result<()> {
     }
     if !report.problems.is_empty() {
         bail!("{} integrity problem(s) found", report.problems.len());
+    }
+    Ok(())
+}
+
+fn device(cmd: DeviceCommand) -> Result<()> {
+    match cmd {
+        DeviceCommand::Add { data, name } => {
+            let service = open(&data.data)?;
+            let (id, secret) = service.register_device(&local_admin(&service)?, &name)?;
+            println!("device {id} registered");
+            println!("secret (shown once; set it on the tablet): {secret}");
+        }
+        DeviceCommand::List(data) => {
+            let service = open(&data.data)?;
+            for d in service.devices(&local_admin(&service)?)? {
+                let state = if d.body.is_active() { "active" } else { "revoked" };
+                println!("{}\t{state}\t{}", d.id, d.body.name);
+            }
+        }
+        DeviceCommand::Revoke { data, id } => {
+            let service = open(&data.data)?;
+            service.revoke_device(&local_admin(&service)?, mamoru_core::ids::DeviceId(id)).map_err(|e| {
+                match e {
+                    mamoru_core::Error::NotFound { .. } => anyhow::anyhow!("unknown device {id}"),
+                    other => other.into(),
+                }
+            })?;
+            println!("device {id} revoked");
+        }
     }
     Ok(())
 }

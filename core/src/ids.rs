@@ -49,4 +49,5 @@ ids! {
     CodeTableId => "code_table",
     SheetId => "assessment_sheet",
     CredentialId => "credential",
+    DeviceId => "device",
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod case;
 pub mod code_table;
 pub mod deadline;
+pub mod device;
 pub mod error;
 pub mod fixture;
 pub mod ids;

@@ -108,7 +108,7 @@ impl Role {
             A::CloseCase | A::RestrictCase => matches!(self, R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ReadAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
-            A::ManageStaff | A::EditCodeTables | A::Import => self == R::Admin,
+            A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::Import => self == R::Admin,
         }
     }
 }
@@ -136,12 +136,13 @@ pub enum Action {
     ManageAgencies,
     ReadAudit,
     ManageStaff,
+    ManageDevices,
     EditCodeTables,
     Import,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -162,6 +163,7 @@ impl Action {
         Action::ManageAgencies,
         Action::ReadAudit,
         Action::ManageStaff,
+        Action::ManageDevices,
         Action::EditCodeTables,
         Action::Import,
     ];
@@ -190,6 +192,7 @@ impl Action {
             Action::ManageAgencies => "manage_agencies",
             Action::ReadAudit => "read_audit",
             Action::ManageStaff => "manage_staff",
+            Action::ManageDevices => "manage_devices",
             Action::EditCodeTables => "edit_code_tables",
             Action::Import => "import",
         }

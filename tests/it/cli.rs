@@ -284,3 +284,19 @@ fn audit_verify_names_the_first_tampered_entry() {
     assert_ne!(check.code, 0);
     assert!(check.stderr.contains("audit entry 12"), "{}", check.stderr);
 }
+
+#[test]
+fn devices_are_registered_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let d = data.to_str().unwrap();
+    let add = run(&["device", "add", "iPad 3 (市 相談係)", "--data", d]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(add.stdout.contains("device 1 registered") && add.stdout.contains("secret"), "{}", add.stdout);
+    assert!(run(&["device", "list", "--data", d]).stdout.contains("1\tactive\tiPad 3 (市 相談係)"));
+    assert_eq!(run(&["device", "revoke", "1", "--data", d]).code, 0);
+    assert!(run(&["device", "list", "--data", d]).stdout.contains("1\trevoked\t"));
+    assert_one_line_failure(&run(&["device", "revoke", "7", "--data", d]), "unknown device 7");
+    assert_one_line_failure(&run(&["device", "add", "  ", "--data", d]), "invalid name");
+    assert_eq!(run(&["check", "--data", d]).code, 0);
+}

@@ -176,6 +176,9 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/search", "get"),
         ("/api/v1/board", "get"),
         ("/api/v1/backups", "post"),
+        ("/api/v1/devices", "post"),
+        ("/api/v1/devices", "get"),
+        ("/api/v1/devices/{id}", "delete"),
         ("/api/v1/openapi.json", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
@@ -236,4 +239,49 @@ fn a_missing_certificate_is_one_clear_line() {
     std::fs::remove_file(data.join("tls/key.pem")).unwrap();
     let r = crate::support::run(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
     crate::support::assert_one_line_failure(&r, "cannot read the TLS key");
+}
+
+#[test]
+fn a_revoked_tablet_is_signed_out_on_its_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo_server(dir.path());
+    let admin = s.sign_in("demo-admin", "mamoru-demo");
+    let reg = s.request("POST", "/api/v1/devices", Some(&admin), Some(r#"{"name":"iPad 12 (児相 1係)"}"#));
+    assert_eq!(reg.status, 201, "{}", reg.body);
+    let id = reg.json()["id"].as_u64().unwrap();
+    let secret = reg.json()["secret"].as_str().unwrap().to_owned();
+    // Only administrators register tablets.
+    let cw_plain = s.sign_in("demo-cw1", "mamoru-demo");
+    assert_eq!(s.request("POST", "/api/v1/devices", Some(&cw_plain), Some(r#"{"name":"x"}"#)).status, 403);
+
+    // The caseworker signs in on the tablet (its secret in the device cookie).
+    let cookie = format!("{}={secret}", mamoru_web::DEVICE_COOKIE);
+    let signed = s.request_with_cookie(
+        "POST",
+        "/api/v1/session",
+        &cookie,
+        Some(r#"{"login":"demo-cw1","password":"mamoru-demo"}"#),
+    );
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    let token = signed.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(s.request("GET", "/api/v1/board", Some(&token), None).status, 200);
+
+    // "My tablet was stolen": the administrator revokes it.
+    assert_eq!(s.request("DELETE", &format!("/api/v1/devices/{id}"), Some(&admin), None).status, 204);
+    assert_eq!(
+        s.request("GET", "/api/v1/board", Some(&token), None).status,
+        401,
+        "the stolen tablet's session ended"
+    );
+    let again = s.request_with_cookie(
+        "POST",
+        "/api/v1/session",
+        &cookie,
+        Some(r#"{"login":"demo-cw1","password":"mamoru-demo"}"#),
+    );
+    assert_eq!(again.status, 401, "and it cannot sign in again");
+    // Other sessions of the same person go on.
+    assert_eq!(s.request("GET", "/api/v1/board", Some(&cw_plain), None).status, 200);
+    let list = s.request("GET", "/api/v1/devices", Some(&admin), None).json();
+    assert_eq!(list["devices"][0]["active"], false);
 }

@@ -142,14 +142,25 @@ impl Server {
     }
 
     pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Response {
-        self.try_request(method, path, token, body).unwrap()
+        self.try_request(method, path, token.map(|t| format!("Authorization: Bearer {t}\r\n")), body).unwrap()
+    }
+
+    /// A request carrying a `Cookie` header instead of a bearer token.
+    pub fn request_with_cookie(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        body: Option<&str>,
+    ) -> Response {
+        self.try_request(method, path, Some(format!("Cookie: {cookie}\r\n")), body).unwrap()
     }
 
     fn try_request(
         &self,
         method: &str,
         path: &str,
-        token: Option<&str>,
+        header: Option<String>,
         body: Option<&str>,
     ) -> std::io::Result<Response> {
         let tcp = TcpStream::connect(&self.addr)?;
@@ -164,7 +175,7 @@ impl Server {
             }
         };
         let body = body.unwrap_or("");
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let auth = header.unwrap_or_default();
         write!(
             s,
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

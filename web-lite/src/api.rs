@@ -20,6 +20,8 @@ use crate::{blocking, error_body, error_response, with};
 
 /// The session cookie (host-only, Secure, `HttpOnly`, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "__Host-mamoru_session";
+/// The registered device's secret, kept by the tablet.
+pub const DEVICE_COOKIE: &str = "__Host-mamoru_device";
 const BODY_LIMIT: u64 = 64 * 1024;
 
 fn json_ok<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
@@ -143,6 +145,66 @@ pub(crate) fn metrics(
         })
 }
 
+#[derive(Deserialize)]
+struct DeviceIn {
+    name: String,
+}
+
+/// `POST /api/v1/devices` registers a tablet (administrators; the secret is shown once),
+/// `GET` lists them, `DELETE /api/v1/devices/{id}` revokes one: its sessions end at once.
+pub(crate) fn devices(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let register = warp::path!("api" / "v1" / "devices")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .and(authenticated(service.clone()))
+        .then(|bytes: Bytes, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let input: DeviceIn = match parse_body(&bytes) {
+                Ok(i) => i,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.register_device(&session.actor, &input.name)).await;
+            respond(result, |(id, secret)| {
+                json_ok(StatusCode::CREATED, &json!({ "id": id, "secret": secret }))
+            })
+        });
+    let list = warp::path!("api" / "v1" / "devices").and(warp::get()).and(authenticated(service.clone())).then(
+        |auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.devices(&session.actor)).await;
+            respond(result, |all| {
+                let items: Vec<_> = all
+                    .iter()
+                    .map(|d| json!({ "id": d.id, "name": d.body.name, "active": d.body.is_active(), "rev": d.rev }))
+                    .collect();
+                json_ok(StatusCode::OK, &json!({ "devices": items }))
+            })
+        },
+    );
+    let revoke = warp::path!("api" / "v1" / "devices" / u64)
+        .and(warp::delete())
+        .and(authenticated(service))
+        .then(|id: u64, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result =
+                blocking(move || svc.revoke_device(&session.actor, mamoru_core::ids::DeviceId(id))).await;
+            respond(result, |()| StatusCode::NO_CONTENT.into_response())
+        });
+    register.or(list).unify().or(revoke).unify()
+}
+
 /// `POST /api/v1/backups`: an administrator makes a backup generation now, while the server
 /// keeps serving (the console's "run now" uses the same service call).
 pub(crate) fn backup_now(
@@ -227,14 +289,19 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
         .and(warp::post())
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())
+        .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
         .and(with(service))
-        .then(|bytes: Bytes, svc: Arc<Service>| async move {
+        .then(|bytes: Bytes, device: Option<String>, svc: Arc<Service>| async move {
             let input: SignIn = match parse_body(&bytes) {
                 Ok(i) => i,
                 Err(r) => return r,
             };
-            let result =
-                blocking(move || svc.sign_in(&input.login, &Password::attempt(input.password), None)).await;
+            let result = blocking(move || {
+                // A registered tablet presents its secret; a session is then bound to it.
+                let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
+                svc.sign_in(&input.login, &Password::attempt(input.password), device)
+            })
+            .await;
             respond(result, |(token, info)| {
                 let body = json!({
                     "token": token,

@@ -18,7 +18,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-pub use api::SESSION_COOKIE;
+pub use api::{DEVICE_COOKIE, SESSION_COOKIE};
 
 /// What the web crate is told by the binary that wires it: facts it cannot know, and operations
 /// it cannot do itself.
@@ -84,6 +84,8 @@ pub fn routes(
         .or(api::metrics(service.clone(), version))
         .unify()
         .or(api::backup_now(service.clone(), backup_now))
+        .unify()
+        .or(api::devices(service.clone()))
         .unify()
         .or(api::routes(service))
         .unify()

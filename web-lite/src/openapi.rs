@@ -9,6 +9,7 @@ fn error_ref() -> Value {
 
 /// The document.
 #[must_use]
+#[expect(clippy::too_many_lines, reason = "one JSON literal, a path per block")]
 pub fn document() -> Value {
     json!({
         "openapi": "3.0.3",
@@ -16,7 +17,8 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
-                "cookie": { "type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE }
+                "cookie": { "type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE },
+                "device": { "type": "apiKey", "in": "cookie", "name": crate::DEVICE_COOKIE }
             },
             "schemas": {
                 "Error": {
@@ -88,6 +90,19 @@ pub fn document() -> Value {
                         { "name": "unit", "in": "query", "schema": { "type": "integer" } },
                         { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],
                     "responses": { "200": { "description": "items" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/devices": {
+                "post": { "summary": "Register a tablet (administrators); its secret is returned once",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "registered: {id, secret}" }, "401": error_ref(), "403": error_ref(), "422": error_ref() } },
+                "get": { "summary": "List tablets (administrators)",
+                    "responses": { "200": { "description": "devices" }, "401": error_ref(), "403": error_ref() } }
+            },
+            "/api/v1/devices/{id}": {
+                "delete": { "summary": "Revoke a tablet: its sessions end on their next request",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
+                    "responses": { "204": { "description": "revoked" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
             },
             "/api/v1/backups": {
                 "post": { "summary": "Make a backup generation now (administrators; the server keeps serving)",

@@ -10,7 +10,7 @@ use crate::person::Child;
 use crate::store::Reader;
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 18] = [
     crate::ids::UnitId::KIND,
     crate::ids::StaffId::KIND,
     crate::ids::CredentialId::KIND,
@@ -28,6 +28,7 @@ pub const KINDS: [&str; 17] = [
     crate::ids::MeetingId::KIND,
     crate::ids::CodeTableId::KIND,
     crate::ids::SheetId::KIND,
+    crate::ids::DeviceId::KIND,
 ];
 
 #[derive(Debug, Default)]

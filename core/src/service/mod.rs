@@ -4,6 +4,7 @@
 
 mod access;
 mod casework;
+mod devices;
 mod integrity;
 mod people;
 mod sessions;
@@ -504,22 +505,35 @@ impl Service {
     /// never brings a revoked account back. Returns the logins disabled.
     pub fn reapply_revocations(&self, later: &[(u64, Vec<u8>)]) -> Result<Vec<String>> {
         let mut disabled = std::collections::BTreeSet::new();
+        let mut revoked = std::collections::BTreeSet::new();
         for (_, entry) in later {
             for (key, value) in crate::txlog::inserts_into(entry, "records")? {
                 let (kind, id) = <(&str, u64) as redb::Value>::from_bytes(&key);
-                if kind != StaffId::KIND {
-                    continue;
-                }
-                let staff: Versioned<Staff> = serde_json::from_slice(value.get(2..).unwrap_or_default())
-                    .map_err(|e| Error::Corrupt(format!("archived staff record: {e}")))?;
-                if staff.body.disabled {
-                    disabled.insert(id);
-                } else {
-                    disabled.remove(&id);
+                let json = value.get(2..).unwrap_or_default();
+                if kind == StaffId::KIND {
+                    let staff: Versioned<Staff> = serde_json::from_slice(json)
+                        .map_err(|e| Error::Corrupt(format!("archived staff record: {e}")))?;
+                    if staff.body.disabled {
+                        disabled.insert(id);
+                    } else {
+                        disabled.remove(&id);
+                    }
+                } else if kind == crate::ids::DeviceId::KIND {
+                    let device: Versioned<crate::device::Device> = serde_json::from_slice(json)
+                        .map_err(|e| Error::Corrupt(format!("archived device record: {e}")))?;
+                    if !device.body.is_active() {
+                        revoked.insert(id);
+                    }
                 }
             }
         }
         let mut out = Vec::new();
+        let reapplied = |tx: &mut crate::store::WriteTx, kind: &str, id: u64| {
+            let mut entry =
+                AuditEntry::new(self.now(), 0, Some("restore".into()), "reapply_revocation").on(kind, id);
+            entry.detail = Some("revoked later in the archive".into());
+            tx.append_audit(entry)
+        };
         for id in disabled {
             let mut tx = self.store.begin_write(self.now(), 0, Some("restore".into()))?;
             let Some(s) = tx.get::<Staff>(StaffId(id))? else { continue };
@@ -529,12 +543,22 @@ impl Service {
             let mut body = s.body.clone();
             body.disabled = true;
             tx.update(StaffId(id), s.rev, body)?;
-            let mut entry = AuditEntry::new(self.now(), 0, Some("restore".into()), "reapply_revocation")
-                .on(StaffId::KIND, id);
-            entry.detail = Some("disabled later in the archive".into());
-            tx.append_audit(entry)?;
+            reapplied(&mut tx, StaffId::KIND, id)?;
             tx.commit()?;
             out.push(s.body.login.to_string());
+        }
+        for id in revoked {
+            let mut tx = self.store.begin_write(self.now(), 0, Some("restore".into()))?;
+            let Some(d) = tx.get::<crate::device::Device>(crate::ids::DeviceId(id))? else { continue };
+            if !d.body.is_active() {
+                continue;
+            }
+            let mut body = d.body.clone();
+            body.revoked = Some(crate::device::Revocation { at: self.now(), by: StaffId(0) });
+            tx.update(crate::ids::DeviceId(id), d.rev, body)?;
+            reapplied(&mut tx, crate::ids::DeviceId::KIND, id)?;
+            tx.commit()?;
+            out.push(format!("device {id} ({})", d.body.name));
         }
         Ok(out)
     }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::{Actor, Service};
 use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
-use crate::ids::{RecordId, StaffId};
+use crate::ids::{DeviceId, RecordId, StaffId};
 use crate::staff::{Password, Staff};
 use crate::store::Reader;
 use crate::time::Timestamp;
@@ -22,6 +22,7 @@ pub const ABSOLUTE_TIMEOUT: i64 = 12 * 3600;
 #[derive(Clone, Debug)]
 struct Session {
     actor: Actor,
+    device: Option<DeviceId>,
     started: Timestamp,
     last_seen: Timestamp,
 }
@@ -48,6 +49,10 @@ impl Sessions {
     pub(super) fn end_staff(&self, staff: StaffId) {
         self.lock().retain(|_, s| s.actor.staff != staff);
     }
+
+    pub(super) fn end_device(&self, device: DeviceId) {
+        self.lock().retain(|_, s| s.device != Some(device));
+    }
 }
 
 impl Service {
@@ -56,14 +61,19 @@ impl Service {
         &self,
         login: &str,
         password: &Password,
-        device: Option<String>,
+        device: Option<DeviceId>,
     ) -> Result<(String, SessionInfo)> {
-        let actor = self.authenticate(login, password, device)?;
+        if let Some(d) = device
+            && !self.device_active(d)
+        {
+            return Err(Error::Unauthenticated);
+        }
+        let actor = self.authenticate(login, password, device.map(|d| format!("device:{d}")))?;
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
         let token = crate::to_hex(&raw);
         let now = self.now();
-        let session = Session { actor: actor.clone(), started: now, last_seen: now };
+        let session = Session { actor: actor.clone(), device, started: now, last_seen: now };
         self.sessions.lock().insert(token_key(&token), session);
         Ok((token, SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT) }))
     }
@@ -80,6 +90,12 @@ impl Service {
             return Err(Error::Unauthenticated);
         }
         let staff = s.actor.staff;
+        if let Some(d) = s.device
+            && !self.device_active(d)
+        {
+            sessions.remove(&key);
+            return Err(Error::Unauthenticated);
+        }
         let still_active = self
             .store
             .read()

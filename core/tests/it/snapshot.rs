@@ -151,8 +151,13 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     w.child(&cw, "時点", "", "じてん", "", "2016-01-01");
     let cut = mamoru_core::time::Clock::now(&*w.clock);
     w.clock.advance(60);
-    // The tablet was stolen: the account is disabled after the point we will restore to.
+    let (tablet, _) = w.svc.register_device(&w.admin, "iPad 9").unwrap();
+    let cut = mamoru_core::time::Clock::now(&*w.clock).max(cut);
+    w.clock.advance(60);
+    // The tablet was stolen: the account is disabled and the tablet revoked after the point we
+    // will restore to.
     w.svc.set_staff_disabled(&w.admin, "leaver", true).unwrap();
+    w.svc.revoke_device(&w.admin, tablet).unwrap();
     let entries = w.svc.store().redo_after(summary.last_redo, usize::MAX).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -165,8 +170,14 @@ fn a_point_in_time_restore_keeps_later_revocations() {
         svc.store().read().unwrap().get::<mamoru_core::staff::Staff>(cw.staff).unwrap().unwrap().body.disabled
     };
     assert!(!staff(&svc), "at the cut the account was still active");
-    assert_eq!(svc.reapply_revocations(&later).unwrap(), vec!["leaver".to_owned()]);
+    assert_eq!(
+        svc.reapply_revocations(&later).unwrap(),
+        vec!["leaver".to_owned(), format!("device {tablet} (iPad 9)")]
+    );
     assert!(staff(&svc), "the restore does not bring the account back");
+    assert!(svc.device_for_secret("anything").is_err());
+    let device = svc.store().read().unwrap().get::<mamoru_core::device::Device>(tablet).unwrap().unwrap();
+    assert!(!device.body.is_active(), "nor the stolen tablet");
     assert!(svc.reapply_revocations(&later).unwrap().is_empty(), "once is enough");
     assert!(svc.check().unwrap().problems.is_empty());
 }
