@@ -284,7 +284,7 @@ fn user(cmd: UserCommand) -> Result<()> {
             let service = open(&data.data)?;
             let password = Password::attempt(read_password_file(&password_file)?);
             service
-                .authenticate(&login, &password, Some("local-cli".into()))
+                .authenticate(&login, &password, None, Some("local-cli".into()))
                 .map_err(|_| anyhow::anyhow!("wrong login or password for {login}"))?;
             println!("password of {login} is correct");
         }

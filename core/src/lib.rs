@@ -19,6 +19,7 @@ pub mod snapshot;
 pub mod staff;
 pub mod store;
 pub mod time;
+pub mod totp;
 pub mod txlog;
 pub mod wareki;
 

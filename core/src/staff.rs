@@ -263,6 +263,19 @@ impl Record for Staff {
 pub struct Credential {
     /// Argon2id PHC string.
     pub password_hash: String,
+    /// The enrolled second factor, if any.
+    #[serde(default)]
+    pub totp: Option<TotpState>,
+    /// A secret shown for enrolment, until a first code confirms it.
+    #[serde(default)]
+    pub totp_pending: Option<String>,
+}
+
+/// An enrolled TOTP secret (hex) and the last time step accepted, so that no code is used twice.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TotpState {
+    pub secret_hex: String,
+    pub last_step: u64,
 }
 
 impl std::fmt::Debug for Credential {
@@ -315,8 +328,13 @@ mod tests {
     fn secrets_do_not_debug() {
         let p = Password::new("correct horse battery").unwrap();
         assert_eq!(format!("{p:?}"), "Password(<redacted>)");
-        let c = Credential { password_hash: "$argon2id$secret".into() };
+        let c = Credential {
+            password_hash: "$argon2id$secret".into(),
+            totp: None,
+            totp_pending: Some("abc".into()),
+        };
         assert!(!format!("{c:?}").contains("secret"));
+        assert!(!format!("{c:?}").contains("abc"));
     }
 
     #[test]

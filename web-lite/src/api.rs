@@ -61,7 +61,6 @@ struct SignIn {
     login: String,
     password: String,
     #[serde(default)]
-    #[expect(dead_code, reason = "the second factor arrives with the tablet UI issue")]
     otp: Option<String>,
 }
 
@@ -299,7 +298,7 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
             let result = blocking(move || {
                 // A registered tablet presents its secret; a session is then bound to it.
                 let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
-                svc.sign_in(&input.login, &Password::attempt(input.password), device)
+                svc.sign_in(&input.login, &Password::attempt(input.password), input.otp.as_deref(), device)
             })
             .await;
             respond(result, |(token, info)| {

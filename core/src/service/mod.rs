@@ -7,6 +7,7 @@ mod casework;
 mod devices;
 mod integrity;
 mod people;
+mod second_factor;
 mod sessions;
 
 use std::sync::{Arc, Mutex};
@@ -171,7 +172,10 @@ impl Service {
             console_keys: Vec::new(),
         })?;
         tx.claim("login", admin.as_str(), staff.id)?;
-        tx.insert_at(CredentialId(staff.id), Credential { password_hash: hash })?;
+        tx.insert_at(
+            CredentialId(staff.id),
+            Credential { password_hash: hash, totp: None, totp_pending: None },
+        )?;
         let mut entry = AuditEntry::new(self.now(), 0, None, "bootstrap").on(StaffId::KIND, staff.id);
         entry.detail = Some("store initialised".into());
         tx.append_audit(entry)?;
@@ -181,7 +185,13 @@ impl Service {
 
     /// Checks a login and password; the audit log records the attempt either way. Unknown logins
     /// and wrong passwords give the same error, after the same work.
-    pub fn authenticate(&self, login: &str, password: &Password, device: Option<String>) -> Result<Actor> {
+    pub fn authenticate(
+        &self,
+        login: &str,
+        password: &Password,
+        otp: Option<&str>,
+        device: Option<String>,
+    ) -> Result<Actor> {
         let found = {
             let r = self.store.read()?;
             match r.unique("login", login)? {
@@ -198,8 +208,10 @@ impl Service {
                 if staff.body.disabled {
                     (None, Err(Error::BadCredentials))
                 } else {
-                    let actor = Actor::from_staff(&staff, device.clone());
-                    (Some(staff.id), Ok(actor))
+                    match self.second_factor(&cred, otp) {
+                        Ok(()) => (Some(staff.id), Ok(Actor::from_staff(&staff, device.clone()))),
+                        Err(e) => (Some(staff.id), Err(e)),
+                    }
                 }
             }
             Some((staff, _)) => (Some(staff.id), Err(Error::BadCredentials)),
@@ -419,7 +431,10 @@ impl Service {
                 console_keys: Vec::new(),
             })?;
             tx.claim("login", new.login.as_str(), v.id)?;
-            tx.insert_at(CredentialId(v.id), Credential { password_hash: hash })?;
+            tx.insert_at(
+                CredentialId(v.id),
+                Credential { password_hash: hash, totp: None, totp_pending: None },
+            )?;
             Ok((StaffId(v.id), v.id))
         })
     }
@@ -461,7 +476,11 @@ impl Service {
         self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
             let s = Self::staff_by_login(tx, login)?;
             let cred = tx.require::<Credential>(CredentialId(s.id))?;
-            tx.update(CredentialId(s.id), cred.rev, Credential { password_hash: hash })?;
+            tx.update(
+                CredentialId(s.id),
+                cred.rev,
+                Credential { password_hash: hash, totp: None, totp_pending: None },
+            )?;
             Ok(((), s.id))
         })?;
         // A new password ends every session signed in with the old one.

@@ -61,6 +61,7 @@ impl Service {
         &self,
         login: &str,
         password: &Password,
+        otp: Option<&str>,
         device: Option<DeviceId>,
     ) -> Result<(String, SessionInfo)> {
         if let Some(d) = device
@@ -68,7 +69,7 @@ impl Service {
         {
             return Err(Error::Unauthenticated);
         }
-        let actor = self.authenticate(login, password, device.map(|d| format!("device:{d}")))?;
+        let actor = self.authenticate(login, password, otp, device.map(|d| format!("device:{d}")))?;
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
         let token = crate::to_hex(&raw);

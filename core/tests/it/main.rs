@@ -7,6 +7,7 @@ mod clocks;
 mod compat;
 mod crash;
 mod search;
+mod sessions;
 mod snapshot;
 mod store;
 mod support;

@@ -1,0 +1,83 @@
+//! Sign-in: the TOTP second factor (enrolment, one use per code, reset), and sessions bound to a
+//! registered device.
+
+use mamoru_core::Error;
+use mamoru_core::ids::CredentialId;
+use mamoru_core::staff::{Credential, Password, Role};
+use mamoru_core::store::Reader;
+use mamoru_core::totp;
+
+use crate::support::{PASSWORD, world};
+
+#[test]
+fn the_second_factor_is_enrolled_required_used_once_and_reset() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let pw = Password::attempt(PASSWORD);
+    assert!(w.svc.sign_in("cw", &pw, None, None).is_ok(), "no second factor yet");
+
+    let url = w.svc.begin_totp(&cw).unwrap();
+    assert!(
+        url.starts_with("otpauth://totp/") && url.contains("secret=") && url.contains("issuer=Mamoru"),
+        "{url}"
+    );
+    assert!(w.svc.sign_in("cw", &pw, None, None).is_ok(), "an unconfirmed enrolment changes nothing");
+    let secret = w
+        .svc
+        .store()
+        .read()
+        .unwrap()
+        .require::<Credential>(CredentialId(cw.staff.0))
+        .unwrap()
+        .body
+        .totp_pending
+        .unwrap();
+    let now = || mamoru_core::time::Clock::now(&*w.clock);
+    let valid = [-30, 0, 30].map(|d| totp::code_at(&secret, now().plus(d)).unwrap());
+    let wrong =
+        ["000000", "111111", "222222", "333333"].into_iter().find(|c| !valid.iter().any(|v| v == c)).unwrap();
+    assert!(matches!(w.svc.confirm_totp(&cw, wrong), Err(Error::Invalid { .. })));
+    w.svc.confirm_totp(&cw, &totp::code_at(&secret, now()).unwrap()).unwrap();
+
+    // Now the code is required; the one used to confirm cannot be used again.
+    assert!(matches!(w.svc.sign_in("cw", &pw, None, None), Err(Error::BadCredentials)));
+    let used = totp::code_at(&secret, now()).unwrap();
+    assert!(matches!(w.svc.sign_in("cw", &pw, Some(&used), None), Err(Error::BadCredentials)));
+    w.clock.advance(30);
+    let fresh = totp::code_at(&secret, now()).unwrap();
+    assert!(matches!(
+        w.svc.sign_in("cw", &Password::attempt("wrong password!"), Some(&fresh), None),
+        Err(Error::BadCredentials)
+    ));
+    assert!(w.svc.sign_in("cw", &pw, Some(&fresh), None).is_ok());
+    assert!(
+        matches!(w.svc.sign_in("cw", &pw, Some(&fresh), None), Err(Error::BadCredentials)),
+        "replay refused"
+    );
+    // Steps only go forward: a code from before the last accepted one is refused.
+    w.clock.advance(30);
+    let late_old = totp::code_at(&secret, now().plus(-30)).unwrap();
+    assert!(matches!(w.svc.sign_in("cw", &pw, Some(&late_old), None), Err(Error::BadCredentials)));
+
+    // The administrator resets a lost phone: password alone works again, until re-enrolment.
+    w.svc.reset_totp(&w.admin, "cw").unwrap();
+    assert!(w.svc.sign_in("cw", &pw, None, None).is_ok());
+    assert!(matches!(w.svc.reset_totp(&cw, "cw"), Err(Error::Forbidden { .. })));
+}
+
+#[test]
+fn a_session_bound_to_a_revoked_device_ends() {
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    let (tablet, secret) = w.svc.register_device(&w.admin, "iPad 1").unwrap();
+    assert_eq!(w.svc.device_for_secret(&secret).unwrap(), tablet);
+    let pw = Password::attempt(PASSWORD);
+    let (on_tablet, info) = w.svc.sign_in("cw", &pw, None, Some(tablet)).unwrap();
+    assert_eq!(info.actor.device.as_deref(), Some(format!("device:{tablet}").as_str()));
+    let (elsewhere, _) = w.svc.sign_in("cw", &pw, None, None).unwrap();
+    w.svc.revoke_device(&w.admin, tablet).unwrap();
+    assert!(matches!(w.svc.session(&on_tablet), Err(Error::Unauthenticated)));
+    assert!(w.svc.session(&elsewhere).is_ok());
+    assert!(w.svc.device_for_secret(&secret).is_err());
+    assert!(matches!(w.svc.sign_in("cw", &pw, None, Some(tablet)), Err(Error::Unauthenticated)));
+}
