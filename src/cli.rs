@@ -205,6 +205,12 @@ pub enum UserCommand {
         #[arg(long, value_name = "FILE")]
         password_file: PathBuf,
     },
+    /// Remove a staff member's second factor (a lost phone); they enrol again.
+    ResetTotp {
+        #[command(flatten)]
+        data: DataDir,
+        login: String,
+    },
     /// Check a password (exit 0 if it is right).
     Verify {
         #[command(flatten)]

@@ -280,6 +280,11 @@ fn user(cmd: UserCommand) -> Result<()> {
             service.set_password(&admin, &login, &password).map_err(unknown_user(&login))?;
             println!("password of {login} changed");
         }
+        UserCommand::ResetTotp { data, login } => {
+            let service = open(&data.data)?;
+            service.reset_totp(&local_admin(&service)?, &login).map_err(unknown_user(&login))?;
+            println!("second factor of {login} removed; they enrol again at their next sign-in");
+        }
         UserCommand::Verify { data, login, password_file } => {
             let service = open(&data.data)?;
             let password = Password::attempt(read_password_file(&password_file)?);

@@ -196,6 +196,13 @@ fn users_are_added_listed_disabled_and_their_passwords_checked() {
         "Ed25519",
     );
 
+    assert!(
+        run(&["user", "reset-totp", "tanaka", "--data", d])
+            .stdout
+            .contains("second factor of tanaka removed")
+    );
+    assert_one_line_failure(&run(&["user", "reset-totp", "nobody", "--data", d]), "unknown user nobody");
+
     // Everything above left an intact, checked store.
     assert_eq!(run(&["check", "--data", d]).code, 0);
     assert_eq!(run(&["audit", "verify", "--data", d]).code, 0);

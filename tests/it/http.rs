@@ -70,6 +70,13 @@ fn sign_in_register_read_and_search_a_child() {
     assert_eq!(board.status, 200, "{}", board.body);
     assert!(!board.json()["items"].as_array().unwrap().is_empty(), "the demo has due and overdue clocks");
 
+    // Enrolling a second factor starts with an otpauth URL; a wrong first code is refused.
+    let begin = s.request("POST", "/api/v1/session/totp", Some(&token), None);
+    assert_eq!(begin.status, 200, "{}", begin.body);
+    assert!(begin.json()["otpauth_url"].as_str().unwrap().starts_with("otpauth://totp/Mamoru:demo-cw1"));
+    let bad = s.request("POST", "/api/v1/session/totp/confirm", Some(&token), Some(r#"{"code":"12"}"#));
+    assert_eq!(bad.status, 422, "{}", bad.body);
+
     let out = s.request("DELETE", "/api/v1/session", Some(&token), None);
     assert_eq!(out.status, 204);
     assert_eq!(s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None).status, 401);
@@ -176,6 +183,8 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/search", "get"),
         ("/api/v1/board", "get"),
         ("/api/v1/backups", "post"),
+        ("/api/v1/session/totp", "post"),
+        ("/api/v1/session/totp/confirm", "post"),
         ("/api/v1/devices", "post"),
         ("/api/v1/devices", "get"),
         ("/api/v1/devices/{id}", "delete"),

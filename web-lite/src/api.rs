@@ -145,6 +145,47 @@ pub(crate) fn metrics(
 }
 
 #[derive(Deserialize)]
+struct CodeIn {
+    code: String,
+}
+
+/// `POST /api/v1/session/totp` starts enrolment of the signed-in person's second factor (returns
+/// the otpauth URL, shown once); `POST /api/v1/session/totp/confirm` with `{code}` finishes it.
+pub(crate) fn totp(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let begin = warp::path!("api" / "v1" / "session" / "totp")
+        .and(warp::post())
+        .and(authenticated(service.clone()))
+        .then(|auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.begin_totp(&session.actor)).await;
+            respond(result, |url| json_ok(StatusCode::OK, &json!({ "otpauth_url": url })))
+        });
+    let confirm = warp::path!("api" / "v1" / "session" / "totp" / "confirm")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .and(authenticated(service))
+        .then(|bytes: Bytes, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let input: CodeIn = match parse_body(&bytes) {
+                Ok(i) => i,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.confirm_totp(&session.actor, &input.code)).await;
+            respond(result, |()| StatusCode::NO_CONTENT.into_response())
+        });
+    begin.or(confirm).unify()
+}
+
+#[derive(Deserialize)]
 struct DeviceIn {
     name: String,
 }

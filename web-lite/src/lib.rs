@@ -87,6 +87,8 @@ pub fn routes(
         .unify()
         .or(api::devices(service.clone()))
         .unify()
+        .or(api::totp(service.clone()))
+        .unify()
         .or(api::routes(service))
         .unify()
         .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })

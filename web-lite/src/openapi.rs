@@ -91,6 +91,16 @@ pub fn document() -> Value {
                         { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],
                     "responses": { "200": { "description": "items" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
             },
+            "/api/v1/session/totp": {
+                "post": { "summary": "Start enrolling the signed-in person's second factor: the otpauth URL, shown once",
+                    "responses": { "200": { "description": "{otpauth_url}" }, "401": error_ref() } }
+            },
+            "/api/v1/session/totp/confirm": {
+                "post": { "summary": "Finish enrolment with a first code from the app",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["code"], "properties": { "code": { "type": "string" } } } } } },
+                    "responses": { "204": { "description": "enrolled" }, "401": error_ref(), "422": error_ref() } }
+            },
             "/api/v1/devices": {
                 "post": { "summary": "Register a tablet (administrators); its secret is returned once",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
