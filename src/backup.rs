@@ -99,11 +99,6 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
         })
     })?;
     verify(&dest, manifest.generation, &verify_identity(data)?, &data.join(".verify"))?;
-    let archived = Archive::open(dest.dir())?.last_seq()?;
-    if archived < manifest.covers_seq {
-        // Nothing in the archive joins up to the generation: start the archive after it.
-        service.store().prune_redo(manifest.covers_seq)?;
-    }
     let keep = config::load(data)?.backup.keep;
     let removed = dest.prune(keep)?;
     if !removed.is_empty() {
