@@ -433,7 +433,7 @@ fn backup(cmd: BackupCommand) -> Result<()> {
                 replayed.applied, replayed.last_seq
             );
             println!(
-                "next: mamoru check --data {0}; mamoru audit verify --data {0}; then serve it",
+                "next: mamoru check --data {0}; mamoru audit verify --data {0}; set backup.dir; mamoru backup create --data {0} (the new archive starts from it); then serve it",
                 to.display()
             );
             for login in &replayed.revoked {
