@@ -89,6 +89,14 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
         tracing::warn!(error = %format!("{e:#}"), "archive not shipped before the generation");
     }
     let dest = destination(data)?;
+    let store_id = service.store().store_id()?;
+    if let Some(other) = dest.list()?.iter().find(|m| m.source_id != store_id) {
+        bail!(
+            "the backup directory {} belongs to another store ({}); give this one its own backup.dir",
+            dest.dir().display(),
+            other.source_id
+        );
+    }
     let recipients = recipients(data)?;
     let now = SystemClock.now().0;
     let manifest = dest.create(&recipients, |w| {
@@ -325,6 +333,9 @@ pub fn restore(
             return Err(e);
         }
     };
+    // A new timeline: the restored store must not continue the old archive (its history may
+    // already go on there beyond the point restored to).
+    crate::commands::open(&scratch)?.store().begin_new_timeline()?;
     let file = mamoru_core::store::FILE_NAME;
     std::fs::rename(scratch.join(file), to.join(file)).context("moving the restored store into place")?;
     std::fs::remove_dir_all(&scratch).ok();

@@ -812,7 +812,22 @@ impl Store {
         w.commit()
     }
 
-    /// The random id given to this store when it was created (kept by restores).
+    /// After a restore: the store gets a new id (its history from here on is a new timeline), and
+    /// remembers the id it was restored from. The old archive then refuses it, so two histories
+    /// never mix in one archive. Returns the new id.
+    pub fn begin_new_timeline(&self) -> Result<String> {
+        let old = self.store_id()?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+        let new = crate::to_hex(&id);
+        let mut tx = self.begin_write(Timestamp(0), 0, Some("restore".into()))?;
+        tx.set_meta("store_id", new.as_bytes())?;
+        tx.set_meta("restored_from", old.as_bytes())?;
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// The random id given to this store when it was created (a restore gives it a new one).
     pub fn store_id(&self) -> Result<String> {
         Ok(self
             .read()?

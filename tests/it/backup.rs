@@ -83,6 +83,24 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     drop(s);
     // The restored server goes on backing up to the same offline key.
     assert!(std::fs::read_to_string(to.join("backup-recipients.txt")).unwrap().contains("age1"));
+    // Pointed back at the old archive, the restored store (a new timeline) is refused.
+    let old_dir = data.join("backups");
+    let cfg = to.join("mamoru.toml");
+    let original = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        original.replace("# dir = \"backups\"", &format!("dir = \"{}\"", old_dir.display())),
+    )
+    .unwrap();
+    let mixed = run(&["backup", "create", "--data", t]);
+    assert_ne!(mixed.code, 0);
+    assert!(mixed.stderr.contains("belongs to another store"), "{}", mixed.stderr);
+    assert_eq!(
+        run(&["backup", "list", "--data", d]).stdout.lines().count(),
+        3,
+        "the old directory is untouched"
+    );
+    std::fs::write(&cfg, original).unwrap();
     // And it can back up at once, and again after more work (its new archive starts there).
     let again = run(&["backup", "create", "--data", t]);
     assert_eq!(again.code, 0, "{}", again.stderr);
