@@ -40,6 +40,15 @@ fn token(auth: Option<String>, cookie: Option<String>) -> Option<String> {
 
 type Authed = Result<(Arc<Service>, SessionInfo), Response>;
 
+/// The session and the request's JSON body, or the error response of whichever failed first.
+fn authed_json<T: DeserializeOwned>(
+    auth: Authed,
+    bytes: &Bytes,
+) -> Result<(Arc<Service>, SessionInfo, T), Response> {
+    let (svc, session) = auth?;
+    Ok((svc, session, parse_body(bytes)?))
+}
+
 fn authenticated(service: Arc<Service>) -> impl Filter<Extract = (Authed,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
@@ -171,12 +180,8 @@ pub(crate) fn totp(
         .and(warp::body::bytes())
         .and(authenticated(service))
         .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
-            let input: CodeIn = match parse_body(&bytes) {
-                Ok(i) => i,
+            let (svc, session, input) = match authed_json::<CodeIn>(auth, &bytes) {
+                Ok(v) => v,
                 Err(r) => return r,
             };
             let result = blocking(move || svc.confirm_totp(&session.actor, &input.code)).await;
@@ -201,12 +206,8 @@ pub(crate) fn devices(
         .and(warp::body::bytes())
         .and(authenticated(service.clone()))
         .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
-            let input: DeviceIn = match parse_body(&bytes) {
-                Ok(i) => i,
+            let (svc, session, input) = match authed_json::<DeviceIn>(auth, &bytes) {
+                Ok(v) => v,
                 Err(r) => return r,
             };
             let result = blocking(move || svc.register_device(&session.actor, &input.name)).await;
@@ -385,12 +386,8 @@ fn create_child_route(
         .and(warp::body::bytes())
         .and(authenticated(service))
         .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
-            let input: ChildIn = match parse_body(&bytes) {
-                Ok(i) => i,
+            let (svc, session, input) = match authed_json::<ChildIn>(auth, &bytes) {
+                Ok(v) => v,
                 Err(r) => return r,
             };
             let result = blocking(move || create_child(&svc, &session, input)).await;
