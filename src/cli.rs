@@ -29,7 +29,7 @@ pub struct DataDir {
 pub enum Command {
     /// Create a new store with its first administrator.
     Init(InitArgs),
-    /// Serve the web UI and API (and, later, the SSH console and backups).
+    /// Serve the web UI and API, the SSH console and the backup schedule.
     Serve(ServeArgs),
     /// Fill a data directory with fictional data and serve it on loopback.
     Demo(DemoArgs),
@@ -136,7 +136,8 @@ pub struct ServeArgs {
     /// Address for the web UI and API; port 0 picks a free port.
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Option<SocketAddr>,
-    /// Address for the SSH console (accepted for scripts; the console is not built yet).
+    /// Address for the SSH console (default from the config: 0.0.0.0:2222); port 0 picks a
+    /// free port.
     #[arg(long, value_name = "HOST:PORT")]
     pub ssh_listen: Option<SocketAddr>,
     /// Serve plain HTTP instead of HTTPS: only on a loopback address (the demo, or behind a TLS
@@ -153,6 +154,13 @@ pub struct DemoArgs {
     /// Loopback address to serve on; port 0 picks a free port.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Loopback address of the SSH console; port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:2222")]
+    pub ssh_listen: SocketAddr,
+    /// An OpenSSH public key that may open the console as demo-admin (default: your own
+    /// Ed25519 or ECDSA key in `~/.ssh`, if there is one).
+    #[arg(long, value_name = "KEY.pub")]
+    pub console_key: Option<PathBuf>,
     /// How many fictional children to create.
     #[arg(long, default_value_t = 200)]
     pub children: u64,

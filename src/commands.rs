@@ -90,11 +90,15 @@ fn init(args: &InitArgs) -> Result<()> {
         id.write_new(out, "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.")?;
     }
     crate::backup::init_keys(dir, offline.as_ref())?;
+    let host_key = crate::console::ensure_host_key(&dir.join(crate::console::HOST_KEY_FILE))?;
     let names = crate::tls::default_names(&args.tls_names);
     crate::tls::make_self_signed(dir, &names, mamoru_core::time::Clock::now(&SystemClock).jst_date())?;
     println!("created store in {}", dir.display());
     println!("administrator: {login}");
     println!("config: {}", config_path.display());
+    if let Some(fingerprint) = host_key {
+        println!("ssh host key: {fingerprint}");
+    }
     if let Some(out) = &args.backup_identity_out {
         println!(
             "backup identity: {} -- move it off this server and keep it offline; restores need it",
@@ -121,13 +125,10 @@ fn serve(args: &ServeArgs) -> Result<()> {
             std::fs::read(&key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
         Some(mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?)
     };
-    if let Some(ssh) = args.ssh_listen {
-        tracing::warn!(%ssh, "the SSH console is not built yet: --ssh-listen is ignored");
-    }
+    let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
     let backups = start_backups(&service, &args.data.data)?;
-    let op = backup_now_op(&service, &args.data.data);
-    let served = serve_web(service, listen, tls, Some(op));
+    let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });
     backups.finish();
     served
 }
@@ -172,7 +173,6 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
     Ok(Backups { stop_archiver, archiver, _stop_daily: stop_daily })
 }
 
-/// Runs the web server until Ctrl-C or SIGTERM. Prints `web: URL` once listening.
 /// The server's "back up now" for the web API and the console.
 pub fn backup_now_op(service: &Arc<Service>, data: &Path) -> mamoru_web::BackupNow {
     let (svc, dir) = (service.clone(), data.to_owned());
@@ -188,12 +188,41 @@ pub fn backup_now_op(service: &Arc<Service>, data: &Path) -> mamoru_web::BackupN
     })
 }
 
-pub fn serve_web(
-    service: Arc<Service>,
-    listen: std::net::SocketAddr,
-    tls: Option<mamoru_web::Tls>,
-    backup_now: Option<mamoru_web::BackupNow>,
-) -> Result<()> {
+/// What `serve` and the demo run.
+pub struct Serving {
+    pub service: Arc<Service>,
+    pub data: std::path::PathBuf,
+    pub listen: std::net::SocketAddr,
+    /// `None`: plain HTTP (loopback only; checked by the caller).
+    pub tls: Option<mamoru_web::Tls>,
+    /// The SSH console's address, if it runs.
+    pub ssh: Option<std::net::SocketAddr>,
+}
+
+/// Runs the web server and the SSH console until Ctrl-C or SIGTERM. Prints `web: URL` and
+/// `ssh: HOST:PORT` once listening.
+pub fn serve_all(s: Serving) -> Result<()> {
+    let Serving { service, data, listen, tls, ssh } = s;
+    let backup_now = backup_now_op(&service, &data);
+    let console = match ssh {
+        Some(addr) => {
+            let cfg = config::load(&data)?;
+            let path =
+                if cfg.ssh.host_key.is_absolute() { cfg.ssh.host_key } else { data.join(cfg.ssh.host_key) };
+            if let Some(fingerprint) = crate::console::ensure_host_key(&path)? {
+                tracing::info!(%fingerprint, "made an SSH host key");
+            }
+            let key = mamoru_tui::ssh::load_host_key(&path).map_err(|e| anyhow::anyhow!(e))?;
+            let host: Arc<dyn mamoru_tui::Host> = Arc::new(crate::console::ServerHost {
+                started: std::time::Instant::now(),
+                data: data.clone(),
+                service: service.clone(),
+                backup_now: backup_now.clone(),
+            });
+            Some((addr, mamoru_tui::ssh::config(key), host))
+        }
+        None => None,
+    };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
@@ -201,16 +230,40 @@ pub fn serve_web(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        let health =
-            mamoru_web::Health { version: env!("CARGO_PKG_VERSION"), https: tls.is_some(), backup_now };
-        if let Some(config) = tls {
+        let health = mamoru_web::Health {
+            version: env!("CARGO_PKG_VERSION"),
+            https: tls.is_some(),
+            backup_now: Some(backup_now),
+        };
+        let console = match console {
+            Some((ssh_addr, config, host)) => {
+                let ssh_listener = tokio::net::TcpListener::bind(ssh_addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {ssh_addr} for the SSH console"))?;
+                let bound = ssh_listener.local_addr()?;
+                tracing::info!(%bound, "serving the SSH console");
+                let svc = service.clone();
+                Some((bound, tokio::spawn(mamoru_tui::ssh::serve(ssh_listener, config, svc, host))))
+            }
+            None => None,
+        };
+        if tls.is_some() {
             println!("web: https://{addr}");
+        } else {
+            println!("web: http://{addr}");
+        }
+        if let Some((bound, _)) = &console {
+            println!("ssh: {bound}");
+        }
+        if let Some(config) = tls {
             tracing::info!(%addr, "serving HTTPS");
             mamoru_web::serve_tls(listener, service, health, config, shutdown_signal()).await;
         } else {
-            println!("web: http://{addr}");
             tracing::info!(%addr, "serving plain HTTP on loopback");
             mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;
+        }
+        if let Some((_, task)) = console {
+            task.abort();
         }
         tracing::info!("stopped");
         Ok(())

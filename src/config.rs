@@ -16,6 +16,31 @@ pub struct Config {
     pub web: Web,
     #[serde(default)]
     pub backup: Backup,
+    #[serde(default)]
+    pub ssh: Ssh,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ssh {
+    /// Address of the SSH console.
+    #[serde(default = "default_ssh")]
+    pub listen: SocketAddr,
+    /// Its host key (OpenSSH format); a relative path is inside the data directory.
+    #[serde(default = "default_host_key")]
+    pub host_key: PathBuf,
+}
+
+fn default_ssh() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 2222))
+}
+fn default_host_key() -> PathBuf {
+    PathBuf::from(crate::console::HOST_KEY_FILE)
+}
+impl Default for Ssh {
+    fn default() -> Self {
+        Self { listen: default_ssh(), host_key: default_host_key() }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +140,13 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # certificate the city issues in their place (or point these at it).
 # cert = "tls/cert.pem"
 # key = "tls/key.pem"
+
+[ssh]
+# Address of the administrators' SSH console (public keys only; add keys with
+# `mamoru user key add LOGIN --file KEY.pub`). Port 0 picks a free port.
+# listen = "0.0.0.0:2222"
+# The console's host key, made by `mamoru init` (its fingerprint is printed then).
+# host_key = "ssh/host_ed25519"
 
 [backup]
 # Where backup generations are written: a mounted NAS, say. A relative path is inside the data

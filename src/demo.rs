@@ -31,9 +31,17 @@ fn fresh_dir(requested: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 pub fn run(args: DemoArgs) -> Result<()> {
-    if !args.no_serve && !mamoru_web::plain_http_allowed(&args.listen) {
-        bail!("the demo serves only on a loopback address, not {}", args.listen);
+    let loopback =
+        mamoru_web::plain_http_allowed(&args.listen) && mamoru_web::plain_http_allowed(&args.ssh_listen);
+    if !args.no_serve && !loopback {
+        bail!("the demo serves only on loopback addresses, not {} / {}", args.listen, args.ssh_listen);
     }
+    let console_key = match &args.console_key {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
+        }
+        None => own_public_key(),
+    };
     let dir = fresh_dir(args.data)?;
     let clock = Arc::new(SystemClock);
     let store = Store::create(&dir, mamoru_core::time::Clock::now(&*clock))?;
@@ -68,6 +76,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         made.cases,
         made.notes
     );
+    if let Some(key) = &console_key {
+        service.add_console_key(&admin, "demo-admin", key).context("the console key")?;
+    }
+    crate::console::ensure_host_key(&dir.join(crate::console::HOST_KEY_FILE))?;
     println!("demo backup identity (demo only): {}", dir.join("demo-backup-identity.txt").display());
     println!("logins (password {}, loopback only):", fixture::DEMO_PASSWORD);
     println!("  demo-admin\tシステム管理者");
@@ -77,10 +89,27 @@ pub fn run(args: DemoArgs) -> Result<()> {
     if args.no_serve {
         return Ok(());
     }
+    match &console_key {
+        Some(_) => println!("console: ssh -p {} demo-admin@{}", args.ssh_listen.port(), args.ssh_listen.ip()),
+        None => println!("console: no SSH key found; pass --console-key KEY.pub to open it"),
+    }
     let service = Arc::new(service);
     let backups = crate::commands::start_backups(&service, &dir)?;
-    let op = crate::commands::backup_now_op(&service, &dir);
-    let served = crate::commands::serve_web(service, args.listen, None, Some(op));
+    let served = crate::commands::serve_all(crate::commands::Serving {
+        service,
+        data: dir,
+        listen: args.listen,
+        tls: None,
+        ssh: Some(args.ssh_listen),
+    });
     backups.finish();
     served
+}
+
+/// The demo user's own SSH public key, so that the console opens without setup.
+fn own_public_key() -> Option<String> {
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    ["id_ed25519.pub", "id_ecdsa.pub"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(home.join(".ssh").join(f)).ok())
 }

@@ -6,6 +6,7 @@ mod cli;
 mod clock;
 mod commands;
 mod config;
+mod console;
 mod demo;
 mod scheduler;
 mod tls;

@@ -20,6 +20,7 @@ pub mod staff;
 pub mod store;
 pub mod time;
 pub mod totp;
+pub mod traffic;
 pub mod txlog;
 pub mod wareki;
 

@@ -108,7 +108,9 @@ impl Role {
             A::CloseCase | A::RestrictCase => matches!(self, R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ReadAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
-            A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::Import => self == R::Admin,
+            A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::Import | A::OperateServer => {
+                self == R::Admin
+            }
         }
     }
 }
@@ -139,10 +141,12 @@ pub enum Action {
     ManageDevices,
     EditCodeTables,
     Import,
+    /// Running the server: backups on demand, metrics, open sessions, the console's dashboard.
+    OperateServer,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -166,6 +170,7 @@ impl Action {
         Action::ManageDevices,
         Action::EditCodeTables,
         Action::Import,
+        Action::OperateServer,
     ];
 
     /// The name written to the audit log.
@@ -195,6 +200,7 @@ impl Action {
             Action::ManageDevices => "manage_devices",
             Action::EditCodeTables => "edit_code_tables",
             Action::Import => "import",
+            Action::OperateServer => "operate_server",
         }
     }
 }

@@ -8,5 +8,6 @@
 
 mod backup;
 mod cli;
+mod console;
 mod http;
 mod support;

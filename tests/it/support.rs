@@ -66,6 +66,8 @@ pub fn init(dir: &Path) -> PathBuf {
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// The SSH console's `HOST:PORT`.
+    pub ssh: String,
     /// For HTTPS: the client configuration that trusts the server's certificate.
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
@@ -99,8 +101,13 @@ impl Server {
     }
 
     fn start_with(args: &[&str], tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> Self {
+        // Tests run in parallel: every server's console gets a free port unless the test names one.
+        let mut args = args.to_vec();
+        if !args.contains(&"--ssh-listen") {
+            args.extend(["--ssh-listen", "127.0.0.1:0"]);
+        }
         let mut child = bin()
-            .args(args)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,16 +121,20 @@ impl Server {
                     line.strip_prefix("web: http://").or_else(|| line.strip_prefix("web: https://"))
                 {
                     let _ = tx.send(url.to_owned());
+                } else if let Some(addr) = line.strip_prefix("ssh: ") {
+                    let _ = tx.send(addr.to_owned());
                 }
             }
         });
-        let Ok(addr) = rx.recv_timeout(Duration::from_mins(1)) else {
+        let (Ok(addr), Ok(ssh)) =
+            (rx.recv_timeout(Duration::from_mins(1)), rx.recv_timeout(Duration::from_secs(10)))
+        else {
             let _ = child.kill();
             let mut err = String::new();
             child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
             panic!("server did not start: {err}");
         };
-        let server = Self { child, addr, tls };
+        let server = Self { child, addr, ssh, tls };
         server.wait_healthy();
         server
     }

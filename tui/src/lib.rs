@@ -1,6 +1,15 @@
 //! mamoru-tui: the administrators' console (ratatui), served over SSH (russh) and on the local
-//! terminal. Calls core's service layer only. So far it names its screens; the app, its pure
-//! `draw` and the SSH server arrive with the console issue.
+//! terminal. Calls core's service layer only. `app` holds one session's state and what keys do;
+//! `draw` is a pure function of that state; `keys` turns terminal bytes into keys; `ssh` serves
+//! it to OpenSSH clients; `term` runs it over any byte stream (an SSH channel, a local tty).
+
+pub mod app;
+pub mod draw;
+pub mod keys;
+pub mod ssh;
+pub mod term;
+
+pub use app::{App, Flow, Host, State};
 
 /// The console's screens, in menu order, with their Japanese labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +35,22 @@ impl Screen {
         Screen::CodeTables,
         Screen::Activity,
     ];
+
+    /// Position in `ALL`.
+    #[must_use]
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    #[must_use]
+    pub fn next(self) -> Self {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    #[must_use]
+    pub fn prev(self) -> Self {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
 
     #[must_use]
     pub fn label(self) -> &'static str {

@@ -78,7 +78,8 @@ pub fn routes(
     let openapi = warp::path!("api" / "v1" / "openapi.json")
         .and(warp::get())
         .map(|| warp::reply::json(&openapi::document()).into_response());
-    healthz
+    let timed = service.clone();
+    let all = healthz
         .or(openapi)
         .unify()
         .or(api::metrics(service.clone(), version))
@@ -102,7 +103,12 @@ pub fn routes(
                 h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
             }
             r
-        })
+        });
+    // Every request's time goes to the dashboard's figures (no path, no user).
+    warp::any().map(std::time::Instant::now).and(all).map(move |started: std::time::Instant, r: Response| {
+        timed.traffic().record(started.elapsed(), r.status().is_server_error());
+        r
+    })
 }
 
 pub(crate) fn with<T: Clone + Send>(t: T) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {

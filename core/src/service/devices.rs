@@ -46,6 +46,12 @@ impl Service {
         })
     }
 
+    /// Every device's id and name (no secrets), for labels on the console's polled views.
+    pub fn device_names(&self, actor: &Actor) -> Result<Vec<(DeviceId, String)>> {
+        Self::permit(actor, Action::ManageDevices)?;
+        Ok(self.store.read()?.all::<Device>()?.into_iter().map(|d| (DeviceId(d.id), d.body.name)).collect())
+    }
+
     /// Revokes a device: every session signed in from it ends on its next request.
     pub fn revoke_device(&self, actor: &Actor, id: DeviceId) -> Result<()> {
         self.write(actor, Action::ManageDevices, DeviceId::KIND, Some(id.0), |tx| {

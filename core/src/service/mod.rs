@@ -20,7 +20,7 @@ pub use access::Actor;
 pub use casework::{BoardItem, CaseView, NewCase};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildSummary, ChildView, NewChild};
-pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo};
+pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
 // BackupHealth and BackupStatus are defined below.
 
 use crate::assessment::{self, AssessmentSheet};
@@ -40,6 +40,7 @@ pub struct Service {
     /// The open import transaction, if the thread that opened it is importing.
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
+    traffic: crate::traffic::Traffic,
 }
 
 /// How the backups are doing, for `/healthz`, the console and the metrics.
@@ -123,12 +124,19 @@ impl Service {
             sessions: sessions::Sessions::default(),
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
+            traffic: crate::traffic::Traffic::default(),
         }
     }
 
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Request timings the front-ends record, for the dashboard and the metrics.
+    #[must_use]
+    pub fn traffic(&self) -> &crate::traffic::Traffic {
+        &self.traffic
     }
 
     #[must_use]
@@ -490,6 +498,19 @@ impl Service {
         Ok(())
     }
 
+    /// Sets a new random password for `login` and returns it, to be handed over once (the
+    /// console's パスワード再設定). Like `set_password`, it ends that account's sessions.
+    pub fn reset_password(&self, actor: &Actor, login: &str) -> Result<String> {
+        // No 0/O, 1/l/I: it is read aloud over the phone.
+        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+        let mut raw = [0u8; 14];
+        getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+        let text: String =
+            raw.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect();
+        self.set_password(actor, login, &Password::new(text.clone())?)?;
+        Ok(text)
+    }
+
     /// Adds an OpenSSH public key to a staff member's console keys.
     pub fn add_console_key(&self, actor: &Actor, login: &str, key: &str) -> Result<()> {
         let key = key.trim();
@@ -658,19 +679,91 @@ impl Service {
 
     /// An administrator asks for a backup now: allowed, and recorded in the audit log.
     pub fn authorize_backup(&self, actor: &Actor) -> Result<()> {
-        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "run_backup");
-        let allowed = actor.role == Role::Admin;
-        if !allowed {
-            "forbidden".clone_into(&mut entry.result);
-        }
-        self.append_audit(entry)?;
-        if allowed { Ok(()) } else { Err(Error::Forbidden { action: "run_backup" }) }
+        self.read(actor, Action::OperateServer, "backup", None, |_| Ok(((), Some("run backup".into()))))
     }
 
     /// Only administrators read the metrics from another machine (loopback needs no sign-in: the
     /// web layer decides that). Metrics hold no personal data.
     pub fn may_read_metrics(&self, actor: &Actor) -> Result<()> {
-        if actor.role == Role::Admin { Ok(()) } else { Err(Error::Forbidden { action: "read_metrics" }) }
+        self.read(actor, Action::OperateServer, "metrics", None, |_| Ok(((), Some("read metrics".into()))))
+    }
+
+    /// Checks a permission without writing an audit entry: only for the operational views that
+    /// a console polls every second and that hold no personal data (counts, tablet names, the
+    /// live feed after its opening was audited).
+    fn permit(actor: &Actor, action: Action) -> Result<()> {
+        if actor.role.may(action) { Ok(()) } else { Err(Error::Forbidden { action: action.as_str() }) }
+    }
+
+    /// Overdue legal clocks per unit, counts only (the console's dashboard): unit name, count.
+    /// Polled; not audited (see `permit`).
+    pub fn overdue_by_unit(&self, actor: &Actor) -> Result<Vec<(String, usize)>> {
+        Self::permit(actor, Action::OperateServer)?;
+        let now = self.now();
+        let r = self.store.read()?;
+        let mut out = Vec::new();
+        for unit in r.all::<Unit>()? {
+            let n = r.clocks_due(&format!("u{}", unit.id), now)?.len();
+            out.push((unit.body.name.clone(), n));
+        }
+        Ok(out)
+    }
+
+    /// Audit entries after `after`, at most `limit`, for a live feed that polls. Not audited
+    /// itself: the view audits its opening with `audit_log`.
+    pub fn audit_feed(&self, actor: &Actor, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        Self::permit(actor, Action::ReadAudit)?;
+        self.store
+            .read()?
+            .audit_entries(after.saturating_add(1), limit)?
+            .into_iter()
+            .map(|(_, b)| AuditEntry::decode(&b))
+            .collect()
+    }
+
+    /// The console's sign-in: `login` presents an OpenSSH public key (`algorithm base64`) whose
+    /// signature the SSH layer has verified. Accepted when the account is active and lists that
+    /// key. Audited either way; unknown logins and unlisted keys give the same error.
+    pub fn console_sign_in(&self, login: &str, key: &str) -> Result<Actor> {
+        let blob = key.split_whitespace().nth(1).unwrap_or_default();
+        let found = {
+            let r = self.store.read()?;
+            match r.unique("login", login)? {
+                Some(id) => r.get::<Staff>(StaffId(id))?,
+                None => None,
+            }
+        };
+        let device = Some("console".to_owned());
+        let listed = found.as_ref().is_some_and(|s| {
+            !blob.is_empty() && s.body.console_keys.iter().any(|k| k.split_whitespace().nth(1) == Some(blob))
+        });
+        let mut entry = AuditEntry::new(
+            self.now(),
+            found.as_ref().map_or(0, |s| s.id),
+            device.clone(),
+            "console_sign_in",
+        );
+        if let Some(s) = &found {
+            entry = entry.on(StaffId::KIND, s.id);
+        }
+        let result = match found {
+            Some(s) if listed && !s.body.disabled => Ok(Actor::from_staff(&s, device)),
+            _ => Err(Error::BadCredentials),
+        };
+        if let Err(e) = &result {
+            e.code().clone_into(&mut entry.result);
+        }
+        self.append_audit(entry)?;
+        result
+    }
+
+    /// Whether a console user still may be signed in (active, key still listed); checked on
+    /// every keystroke so that disabling an account or removing its key ends its console.
+    pub fn console_still_valid(&self, staff: StaffId, key: &str) -> bool {
+        let blob = key.split_whitespace().nth(1).unwrap_or_default();
+        self.store.read().and_then(|r| r.get::<Staff>(staff)).ok().flatten().is_some_and(|s| {
+            !s.body.disabled && s.body.console_keys.iter().any(|k| k.split_whitespace().nth(1) == Some(blob))
+        })
     }
 
     #[must_use]
@@ -693,6 +786,11 @@ impl Service {
     /// directory; not an action of a signed-in user.
     pub fn verify_audit(&self) -> Result<Verdict> {
         audit::verify(&self.store.read()?)
+    }
+
+    /// How many audit entries there are (the newest one's sequence number). No personal data.
+    pub fn audit_len(&self) -> Result<u64> {
+        self.store.read()?.audit_len()
     }
 
     /// Reads audit entries (supervisors, the head and administrators).

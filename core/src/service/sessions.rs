@@ -10,7 +10,7 @@ use super::{Actor, Service};
 use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, RecordId, StaffId};
-use crate::staff::{Password, Staff};
+use crate::staff::{Action, Password, Staff};
 use crate::store::Reader;
 use crate::time::Timestamp;
 
@@ -25,6 +25,26 @@ struct Session {
     device: Option<DeviceId>,
     started: Timestamp,
     last_seen: Timestamp,
+}
+
+/// An open session as the console lists it: no token, only a short id derived from its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The first 16 hex digits of the token's hash: enough to end it, useless to sign in.
+    pub id: String,
+    pub staff: StaffId,
+    pub login: String,
+    pub display_name: String,
+    pub device: Option<DeviceId>,
+    pub started: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+/// Length of a `SessionRow::id`.
+const ROW_ID_LEN: usize = 16;
+
+fn alive(s: &Session, now: Timestamp) -> bool {
+    now.0 - s.last_seen.0 < IDLE_TIMEOUT && now.0 - s.started.0 < ABSOLUTE_TIMEOUT
 }
 
 /// What a client may learn about its session.
@@ -86,7 +106,7 @@ impl Service {
         let key = token_key(token);
         let mut sessions = self.sessions.lock();
         let Some(s) = sessions.get_mut(&key) else { return Err(Error::Unauthenticated) };
-        if now.0 - s.last_seen.0 >= IDLE_TIMEOUT || now.0 - s.started.0 >= ABSOLUTE_TIMEOUT {
+        if !alive(s, now) {
             sessions.remove(&key);
             return Err(Error::Unauthenticated);
         }
@@ -116,6 +136,57 @@ impl Service {
     /// How many sessions are open (for the metrics; expired ones are counted until next touched).
     pub fn sessions_open(&self) -> usize {
         self.sessions.lock().len()
+    }
+
+    /// The open sessions, oldest first (administrators; the console's セッション screen).
+    pub fn open_sessions(&self, actor: &Actor) -> Result<Vec<SessionRow>> {
+        let now = self.now();
+        self.read(actor, Action::OperateServer, "session", None, |_| {
+            let mut sessions = self.sessions.lock();
+            sessions.retain(|_, s| alive(s, now));
+            let mut rows: Vec<SessionRow> = sessions
+                .iter()
+                .map(|(key, s)| SessionRow {
+                    id: key[..ROW_ID_LEN].to_owned(),
+                    staff: s.actor.staff,
+                    login: s.actor.login.as_str().to_owned(),
+                    display_name: s.actor.display_name.clone(),
+                    device: s.device,
+                    started: s.started,
+                    last_seen: s.last_seen,
+                })
+                .collect();
+            rows.sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
+            let n = rows.len();
+            Ok((rows, Some(format!("{n} sessions"))))
+        })
+    }
+
+    /// Open sessions per device (`None`: not bound to a tablet), for the dashboard. Polled; not
+    /// audited (counts only).
+    pub fn sessions_summary(&self, actor: &Actor) -> Result<Vec<(Option<DeviceId>, usize)>> {
+        Self::permit(actor, Action::OperateServer)?;
+        let now = self.now();
+        let mut counts = std::collections::BTreeMap::new();
+        for s in self.sessions.lock().values().filter(|s| alive(s, now)) {
+            *counts.entry(s.device).or_insert(0) += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    /// Ends the session whose row id is `id` (administrators).
+    pub fn end_session(&self, actor: &Actor, id: &str) -> Result<()> {
+        self.read(actor, Action::OperateServer, "session", None, |_| {
+            let mut sessions = self.sessions.lock();
+            let before = sessions.len();
+            if id.len() == ROW_ID_LEN {
+                sessions.retain(|key, _| !key.starts_with(id));
+            }
+            if sessions.len() == before {
+                return Err(Error::not_found("session", id));
+            }
+            Ok(((), Some(format!("ended session {id}"))))
+        })
     }
 
     pub fn sign_out(&self, token: &str) -> Result<()> {

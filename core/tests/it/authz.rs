@@ -95,7 +95,14 @@ fn allowed_actions(role: Role) -> Vec<Action> {
                 A::ManageAgencies,
             ]
         }
-        Role::Admin => vec![A::ReadAudit, A::ManageStaff, A::ManageDevices, A::EditCodeTables, A::Import],
+        Role::Admin => vec![
+            A::ReadAudit,
+            A::ManageStaff,
+            A::ManageDevices,
+            A::EditCodeTables,
+            A::Import,
+            A::OperateServer,
+        ],
     }
 }
 
@@ -110,8 +117,10 @@ fn expected(role: Role, action: Action, target: Target) -> Outcome {
         // Agencies are shared by every unit: there is no other unit's agency.
         (A::ManageAgencies, Target::Missing) => Outcome::NotFound,
         (A::ManageAgencies, _) => Outcome::Allowed,
-        (A::ManageStaff | A::ManageDevices | A::EditCodeTables, Target::Missing) => Outcome::NotFound,
-        (A::ManageStaff | A::ManageDevices | A::EditCodeTables, _) => Outcome::Allowed,
+        (A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::OperateServer, Target::Missing) => {
+            Outcome::NotFound
+        }
+        (A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::OperateServer, _) => Outcome::Allowed,
         // A search never reveals what the searcher may not see: it is simply not found.
         (A::Search, Target::Own) => Outcome::Allowed,
         (A::Search, _) => Outcome::NotFound,
@@ -255,6 +264,11 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
             svc.edit_code_table(actor, ids.code_table, table.rev, table.body)
         }
         Action::Import => svc.import(actor, |_| Ok(())),
+        // Sessions are the server's: list them, or end one that does not exist.
+        Action::OperateServer => match ids.agency {
+            Some(_) => svc.end_session(actor, "0000000000000000"),
+            None => svc.open_sessions(actor).map(drop),
+        },
         // Devices are the city's, not a unit's: list them, or revoke one that does not exist.
         Action::ManageDevices => match ids.agency {
             Some(_) => svc.revoke_device(actor, mamoru_core::ids::DeviceId(9999)),
@@ -426,7 +440,7 @@ fn every_role_every_action_every_scope() {
             }
         }
     }
-    assert_eq!(checked, 6 * 23 * 4);
+    assert_eq!(checked, 6 * 24 * 4);
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
     // The named staff do see the restricted case; the audit chain is intact after all of it.
     assert!(w.svc.case(&named_cw, restricted.1).is_ok());

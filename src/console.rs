@@ -1,0 +1,70 @@
+//! The SSH console's wiring: its host key, and what the server tells the console (uptime, disk,
+//! traffic, backups).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use mamoru_core::Service;
+use mamoru_tui::app::{Generation, Host, Requests};
+
+/// The SSH host key, inside the data directory unless the config says otherwise.
+pub const HOST_KEY_FILE: &str = "ssh/host_ed25519";
+
+/// Makes the host key at `path` unless it exists; returns its fingerprint when it made one.
+pub fn ensure_host_key(path: &Path) -> Result<Option<String>> {
+    if path.exists() {
+        return Ok(None);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    mamoru_tui::ssh::make_host_key(path).map(Some).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// What the running server tells its console.
+pub struct ServerHost {
+    pub started: Instant,
+    pub data: PathBuf,
+    pub service: Arc<Service>,
+    pub backup_now: mamoru_web::BackupNow,
+}
+
+impl Host for ServerHost {
+    fn uptime_seconds(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    fn store_bytes(&self) -> Option<u64> {
+        std::fs::metadata(self.service.store().path()).ok().map(|m| m.len())
+    }
+
+    fn disk_free_bytes(&self) -> Option<u64> {
+        rustix::fs::statvfs(&self.data).ok().map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+    }
+
+    fn requests(&self) -> Requests {
+        let t = self.service.traffic().summary();
+        Requests { per_minute: t.requests, p50_ms: t.p50_ms, p99_ms: t.p99_ms, errors: t.server_errors }
+    }
+
+    fn generations(&self) -> Result<Vec<Generation>, String> {
+        let dest = crate::backup::destination(&self.data).map_err(|e| format!("{e:#}"))?;
+        let mut list = dest.list().map_err(|e| e.to_string())?;
+        list.reverse();
+        Ok(list
+            .into_iter()
+            .map(|m| Generation {
+                name: format!("{} (変更 {} まで)", m.generation, m.covers_seq),
+                created: mamoru_core::time::Timestamp(m.created_at).to_jst_string(),
+                bytes: m.file_bytes,
+                verified: m.verified_at.is_some(),
+            })
+            .collect())
+    }
+
+    fn backup_now(&self) -> Result<String, String> {
+        (self.backup_now)()
+    }
+}

@@ -1,0 +1,245 @@
+//! The SSH console end to end: the real OpenSSH client, driven in tmux as a person would.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{PASSWORD, Server, init, run};
+
+/// A new Ed25519 key pair at `DIR/NAME` (and `NAME.pub`).
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test@mamoru", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap_or_else(|e| panic!("ssh-keygen (Debian's openssh-client) must be installed: {e}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    key
+}
+
+fn ssh_args(key: &Path, ssh: &str, login: &str) -> Vec<String> {
+    let (host, port) = ssh.rsplit_once(':').unwrap();
+    [
+        "-i",
+        key.to_str().unwrap(),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-p",
+        port,
+        &format!("{login}@{host}"),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// A tmux server of this test's own, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Self {
+        Self { socket: format!("mamoru-test-{name}-{}", std::process::id()) }
+    }
+
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux must be installed: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Opens a window running `ssh ARGS` at the given size; the pane stays after ssh exits.
+    fn open(&self, window: &str, cols: u16, rows: u16, ssh: &[String]) {
+        let quoted: Vec<String> = ssh.iter().map(|a| format!("'{a}'")).collect();
+        let command = format!("ssh {}; echo SSH-EXIT-$?; sleep 600", quoted.join(" "));
+        let (c, r) = (cols.to_string(), rows.to_string());
+        if self.has_main() {
+            self.cmd(&["new-window", "-t", "main", "-n", window, &command]);
+            self.cmd(&["resize-window", "-t", &format!("main:{window}"), "-x", &c, "-y", &r]);
+        } else {
+            self.cmd(&["new-session", "-d", "-s", "main", "-n", window, "-x", &c, "-y", &r, &command]);
+        }
+    }
+
+    fn has_main(&self) -> bool {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(["has-session", "-t", "main"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn screen(&self, window: &str) -> String {
+        self.cmd(&["capture-pane", "-p", "-t", &format!("main:{window}")])
+    }
+
+    fn keys(&self, window: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t"];
+        let target = format!("main:{window}");
+        args.push(&target);
+        args.extend_from_slice(keys);
+        self.cmd(&args);
+    }
+
+    /// Waits until the window shows `text`; panics with the screen if it never does.
+    fn wait_for(&self, window: &str, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen(window);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "never saw {text:?} in window {window}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+/// `mamoru serve` over a store whose administrator `admin` has a console key.
+fn console_server(dir: &Path) -> (Server, PathBuf) {
+    let data = init(dir);
+    let key = keygen(dir, "admin_key");
+    let pubkey = key.with_extension("pub");
+    let r = run(&[
+        "user",
+        "key",
+        "add",
+        "admin",
+        "--file",
+        pubkey.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = Server::start(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--plain-http",
+    ]);
+    (s, key)
+}
+
+#[test]
+fn a_tablet_revoked_in_the_console_is_signed_out_on_its_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, key) = console_server(dir.path());
+    // The tablet: registered, and a session signed in on it.
+    let admin = s.sign_in("admin", PASSWORD);
+    let reg = s.request("POST", "/api/v1/devices", Some(&admin), Some(r#"{"name":"iPad 12 (児相 1係)"}"#));
+    assert_eq!(reg.status, 201, "{}", reg.body);
+    let secret = reg.json()["secret"].as_str().unwrap().to_owned();
+    let cookie = format!("{}={secret}", mamoru_web::DEVICE_COOKIE);
+    let signed = s.request_with_cookie(
+        "POST",
+        "/api/v1/session",
+        &cookie,
+        Some(&format!(r#"{{"login":"admin","password":"{PASSWORD}"}}"#)),
+    );
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    let tablet = signed.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(s.request("GET", "/api/v1/devices", Some(&tablet), None).status, 200);
+
+    // 21:00, "my tablet was stolen": the administrator opens the console...
+    let tmux = Tmux::new("revoke");
+    tmux.open("a", 100, 30, &ssh_args(&key, &s.ssh, "admin"));
+    let home = tmux.wait_for("a", "ダッシュボード");
+    assert!(home.contains("admin（システム管理者）"), "{home}");
+    assert!(home.contains("q 終了"), "the help bar is always there:\n{home}");
+    // ... a second console at the same time, on another screen, does not interfere.
+    tmux.open("b", 90, 24, &ssh_args(&key, &s.ssh, "admin"));
+    tmux.wait_for("b", "ダッシュボード");
+    tmux.keys("b", &["2"]);
+    tmux.wait_for("b", "ログイン");
+
+    // ... opens 端末, revokes the tablet (confirming once).
+    tmux.keys("a", &["3"]);
+    tmux.wait_for("a", "iPad 12 (児相 1係)");
+    tmux.keys("a", &["r"]);
+    tmux.wait_for("a", "失効させますか");
+    tmux.keys("a", &["y"]);
+    let after = tmux.wait_for("a", "端末を失効させました");
+    assert!(after.contains("失効 "), "{after}");
+
+    // The stolen tablet's session is refused on its next request; the other console is unmoved.
+    assert_eq!(s.request("GET", "/api/v1/devices", Some(&tablet), None).status, 401);
+    let other = tmux.screen("b");
+    assert!(other.contains("ログイン") && !other.contains("失効させますか"), "{other}");
+
+    // A resize redraws at the new size.
+    tmux.cmd(&["resize-window", "-t", "main:a", "-x", "64", "-y", "18"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let screen = tmux.screen("a");
+        let lines: Vec<&str> = screen.lines().collect();
+        if lines.len() == 18 && lines[17].contains("終了") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no redraw at 64x18:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // q ends the session cleanly.
+    tmux.keys("a", &["q"]);
+    tmux.wait_for("a", "SSH-EXIT-0");
+    tmux.keys("b", &["q"]);
+    tmux.wait_for("b", "SSH-EXIT-0");
+}
+
+#[test]
+fn unlisted_keys_passwords_and_commands_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, key) = console_server(dir.path());
+    let stranger = keygen(dir.path(), "stranger_key");
+    let batch = |extra: &[&str], key: &Path, login: &str| {
+        let out = Command::new("ssh")
+            .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"])
+            .args(extra)
+            .args(ssh_args(key, &s.ssh, login))
+            .arg("echo")
+            .arg("hello")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // An unlisted key, and a listed key under another login.
+    let (code, err) = batch(&[], &stranger, "admin");
+    assert_eq!(code, Some(255), "{err}");
+    assert!(err.contains("Permission denied (publickey)"), "{err}");
+    let (code, err) = batch(&[], &key, "nobody");
+    assert_eq!(code, Some(255), "{err}");
+    // Passwords and keyboard-interactive are not even offered.
+    let (code, err) = batch(
+        &["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive"],
+        &key,
+        "admin",
+    );
+    assert_eq!(code, Some(255), "{err}");
+    assert!(err.contains("Permission denied (publickey)"), "only publickey is listed: {err}");
+    // A listed key gets in, but this server runs the console, not commands.
+    let (code, err) = batch(&[], &key, "admin");
+    assert_ne!(code, Some(0), "{err}");
+    assert!(!err.contains("Permission denied"), "{err}");
+}

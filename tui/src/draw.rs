@@ -1,0 +1,277 @@
+//! Drawing: a pure function of `State`. Plain ASCII borders and no arrows or box symbols: East
+//! Asian ambiguous-width characters misalign in Japanese terminals.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row as TableRow, Table, TableState, Wrap};
+
+use crate::Screen;
+use crate::app::{Dialog, Level, Row, State, mb, short_time};
+
+const ASCII: border::Set = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+fn reversed() -> Style {
+    Style::default().add_modifier(Modifier::REVERSED)
+}
+
+/// Draws the whole console.
+pub fn draw(state: &State, frame: &mut Frame) {
+    let [title, tabs, body, message, help] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(
+        Paragraph::new(format!(" 守る 管理コンソール  {}  {}", state.user, short_time(state.now)))
+            .style(reversed()),
+        title,
+    );
+    frame.render_widget(Paragraph::new(tab_line(state.screen)), tabs);
+    match state.screen {
+        Screen::Dashboard => dashboard(state, frame, body),
+        screen => list(state, screen, frame, body),
+    }
+    if let Some((level, text)) = &state.message {
+        let style = match level {
+            Level::Info => Style::default().fg(Color::Green),
+            Level::Error => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        };
+        frame.render_widget(Paragraph::new(format!(" {text}")).style(style), message);
+    }
+    frame.render_widget(Paragraph::new(format!(" {}", help_text(state))).style(reversed()), help);
+    if let Some(dialog) = &state.dialog {
+        draw_dialog(dialog, frame);
+    }
+}
+
+fn tab_line(current: Screen) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (i, s) in Screen::ALL.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        let style = if *s == current {
+            reversed().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Cyan)
+        };
+        spans.push(Span::styled(s.label(), style));
+    }
+    Line::from(spans)
+}
+
+/// The help bar: the keys that work right now.
+#[must_use]
+pub fn help_text(state: &State) -> String {
+    match &state.dialog {
+        Some(Dialog::Confirm { .. }) => return "y はい   n いいえ".into(),
+        Some(Dialog::Input { .. }) => return "Enter 決定   Esc 取消".into(),
+        Some(Dialog::Shown { .. }) => return "何かキーを押すと閉じます".into(),
+        None => {}
+    }
+    let screen = match state.screen {
+        Screen::Devices => "r 失効   n 登録   ",
+        Screen::Staff => "d 無効/有効   p パスワード再設定   t TOTPリセット   k 公開鍵追加   ",
+        Screen::Sessions => "e 終了   ",
+        Screen::Audit => "/ 絞り込み   v 改ざん検証   ",
+        Screen::Backups => "b 今すぐ作成   ",
+        _ => "",
+    };
+    format!("{screen}Tab 画面切替   1-8 画面   j/k 選択   q 終了")
+}
+
+fn ago(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s}秒前"),
+        s if s < 7200 => format!("{}分前", s / 60),
+        s if s < 172_800 => format!("{}時間前", s / 3600),
+        s => format!("{}日前", s / 86_400),
+    }
+}
+
+fn uptime(seconds: u64) -> String {
+    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
+    if d > 0 { format!("{d}日 {h}時間") } else { format!("{h}時間 {m}分") }
+}
+
+fn bytes(b: Option<u64>) -> String {
+    b.map_or("不明".into(), |b| {
+        if b >= 1_000_000_000 { format!("{:.1} GB", mb(b) / 1000.0) } else { format!("{:.1} MB", mb(b)) }
+    })
+}
+
+fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.dashboard;
+    let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let good = Style::default().fg(Color::Green);
+    let label =
+        |s: &'static str| Span::styled(format!("{s:<1}"), Style::default().add_modifier(Modifier::BOLD));
+    let backup = match (d.backup_age_seconds, d.backup_failing) {
+        (_, true) => Span::styled("失敗しています".to_owned(), bad),
+        (None, false) => Span::styled("まだありません".to_owned(), bad),
+        (Some(age), false) if age > 26 * 3600 => Span::styled(format!("{} (古すぎます)", ago(age)), bad),
+        (Some(age), false) => Span::styled(format!("{} (正常)", ago(age)), good),
+    };
+    let archive = match (d.archive_lag_seconds, d.archive_failing) {
+        (_, true) => Span::styled("失敗しています".to_owned(), bad),
+        (None, false) => Span::raw("未送信".to_owned()),
+        (Some(lag), false) if lag > 300 => Span::styled(ago(lag), bad),
+        (Some(lag), false) => Span::styled(ago(lag), good),
+    };
+    let r = d.requests;
+    let mut lines = vec![
+        Line::from(vec![
+            label("稼働    "),
+            Span::styled("稼働中  ", good),
+            Span::raw(uptime(d.uptime_seconds)),
+        ]),
+        Line::from(vec![
+            label("容量    "),
+            Span::raw(format!("ストア {}   ディスク空き {}", bytes(d.store_bytes), bytes(d.disk_free_bytes))),
+        ]),
+        Line::from(vec![
+            label("通信    "),
+            Span::raw(format!("{} 件/分   p50 {:.1} ms   p99 {:.1} ms   ", r.per_minute, r.p50_ms, r.p99_ms)),
+            Span::styled(format!("エラー {}", r.errors), if r.errors > 0 { bad } else { Style::default() }),
+        ]),
+        Line::from(vec![label("バックアップ "), backup, Span::raw("   アーカイブ "), archive]),
+        Line::from(vec![label("セッション "), Span::raw(format!("{} 件", d.sessions))]),
+    ];
+    for (device, n) in &d.sessions_by_device {
+        lines.push(Line::from(format!("    {device}: {n}")));
+    }
+    lines.push(Line::from(label("期限超過 (法定期限、件数のみ)")));
+    for (unit, n) in &d.overdue {
+        let style = if *n > 0 { bad } else { Style::default() };
+        lines.push(Line::from(vec![
+            Span::raw(format!("    {unit}: ")),
+            Span::styled(format!("{n} 件"), style),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {
+    use Constraint::{Length, Min};
+    match screen {
+        Screen::Staff => (
+            &["ログイン", "氏名", "役割", "所属", "状態", "鍵"],
+            &[Length(14), Length(14), Length(18), Min(10), Length(4), Length(4)],
+        ),
+        Screen::Devices => (
+            &["番号", "名前", "状態", "最終利用", "利用者", "登録者"],
+            &[Length(5), Min(14), Length(17), Length(11), Length(12), Length(12)],
+        ),
+        Screen::Sessions => (
+            &["ID", "ログイン", "氏名", "端末", "開始", "最終"],
+            &[Length(8), Length(12), Length(14), Min(10), Length(11), Length(8)],
+        ),
+        Screen::Audit | Screen::Activity => (
+            &["番号", "日時", "職員", "操作", "対象", "結果", "端末"],
+            &[Length(7), Length(11), Length(8), Length(20), Length(14), Length(10), Min(8)],
+        ),
+        Screen::Backups => {
+            (&["世代", "作成日時", "サイズ", "検証"], &[Min(24), Length(26), Length(10), Length(8)])
+        }
+        Screen::CodeTables => (
+            &["表", "コード", "名称", "有効開始", "有効終了"],
+            &[Length(18), Length(6), Min(16), Length(10), Length(10)],
+        ),
+        Screen::Dashboard => (&[], &[]),
+    }
+}
+
+fn list(state: &State, screen: Screen, frame: &mut Frame, area: Rect) {
+    let rows: &[Row] = match screen {
+        Screen::Activity => state.activity.as_slices().0,
+        _ => state.rows().unwrap_or_default(),
+    };
+    let mut area = area;
+    let note = match screen {
+        Screen::Audit => {
+            let filter = if state.audit_filter.is_empty() {
+                "絞り込みなし".to_owned()
+            } else {
+                format!("絞り込み: {}", state.audit_filter)
+            };
+            Some(match &state.audit_verdict {
+                Some(v) => format!("{filter}   {v}"),
+                None => filter,
+            })
+        }
+        Screen::Activity => Some("操作の流れ (個人情報は表示しません)".to_owned()),
+        Screen::Backups => Some(format!(
+            "最終バックアップ {}   アーカイブ {}",
+            state.dashboard.backup_age_seconds.map_or("なし".into(), ago),
+            state.dashboard.archive_lag_seconds.map_or("未送信".into(), ago),
+        )),
+        _ => None,
+    };
+    if let Some(note) = note {
+        let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        frame.render_widget(Paragraph::new(note), top);
+        area = rest;
+    }
+    if rows.is_empty() {
+        frame.render_widget(Paragraph::new(" (ありません)"), area);
+        return;
+    }
+    let (headers, widths) = columns(screen);
+    let header = TableRow::new(headers.iter().copied())
+        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let body = rows.iter().map(|r| {
+        let row = TableRow::new(r.cells.iter().map(String::as_str));
+        if r.dim { row.style(Style::default().fg(Color::DarkGray)) } else { row }
+    });
+    let table = Table::new(body, widths.iter().copied())
+        .header(header)
+        .row_highlight_style(reversed())
+        .column_spacing(1);
+    let mut ts = TableState::default().with_selected(Some(state.cursor()));
+    frame.render_stateful_widget(table, area, &mut ts);
+}
+
+fn draw_dialog(dialog: &Dialog, frame: &mut Frame) {
+    let area = frame.area();
+    let width = area.width.saturating_sub(4).min(72);
+    let (title, lines): (&str, Vec<Line>) = match dialog {
+        Dialog::Confirm { question, .. } => ("確認", vec![Line::from(question.as_str())]),
+        Dialog::Input { prompt, text, .. } => {
+            ("入力", vec![Line::from(prompt.as_str()), Line::from(format!("> {text}_"))])
+        }
+        Dialog::Shown { title, lines } => (
+            title.as_str(),
+            lines
+                .iter()
+                .map(|l| Line::from(Span::styled(l.as_str(), Style::default().add_modifier(Modifier::BOLD))))
+                .collect(),
+        ),
+    };
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    let needed: usize = lines.iter().map(|l| l.width().div_ceil(inner_width).max(1)).sum();
+    let height = u16::try_from(needed + 2).unwrap_or(u16::MAX).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    let block = Block::default().borders(Borders::ALL).border_set(ASCII).title(format!(" {title} "));
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+}

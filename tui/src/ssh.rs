@@ -1,0 +1,245 @@
+//! The console's SSH server (russh). Public keys only: a key is accepted when the login names an
+//! active staff member whose console keys list it; passwords and keyboard-interactive are not
+//! offered. Each session channel gets its own `App` (nothing shared between sessions) running
+//! over `term::run`. Exec and subsystem requests are refused: this server runs the console, not
+//! commands.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mamoru_core::{Actor, Service};
+use russh::keys::ssh_key::LineEnding;
+use russh::keys::ssh_key::private::Ed25519Keypair;
+use russh::keys::{HashAlg, PrivateKey};
+use russh::server::{Auth, Config, Handler, Msg, Server, Session};
+use russh::{Channel, ChannelId, ChannelMsg, MethodKind, MethodSet};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::app::{App, Host};
+use crate::term::{self, Input};
+
+/// Makes a new Ed25519 host key and writes it (OpenSSH format, mode 0600) to `path`, which must
+/// not exist yet. Returns its SHA-256 fingerprint, for the administrator to compare at first
+/// connection.
+pub fn make_host_key(path: &Path) -> Result<String, String> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("no randomness: {e}"))?;
+    let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+    let text = key.to_openssh(LineEnding::LF).map_err(|e| format!("cannot encode the host key: {e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(key.public_key().fingerprint(HashAlg::Sha256).to_string())
+}
+
+/// Reads the host key that `make_host_key` wrote.
+pub fn load_host_key(path: &Path) -> Result<PrivateKey, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the SSH host key {}: {e}", path.display()))?;
+    PrivateKey::from_openssh(text)
+        .map_err(|e| format!("the SSH host key {} is not an OpenSSH private key: {e}", path.display()))
+}
+
+/// The server's SSH settings: public keys only, one host key.
+#[must_use]
+pub fn config(host_key: PrivateKey) -> Arc<Config> {
+    Arc::new(Config {
+        methods: MethodSet::from(&[MethodKind::PublicKey][..]),
+        auth_rejection_time: Duration::from_millis(500),
+        // OpenSSH first asks "none" to learn the methods: answer that at once.
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        max_auth_attempts: 6,
+        keys: vec![host_key],
+        inactivity_timeout: Some(Duration::from_hours(1)),
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 4,
+        nodelay: true,
+        ..Config::default()
+    })
+}
+
+/// Accepts console connections on `listener` until the returned future is dropped or fails.
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<Config>,
+    service: Arc<Service>,
+    host: Arc<dyn Host>,
+) -> std::io::Result<()> {
+    let mut server = ConsoleServer { service, host };
+    server.run_on_socket(config, &listener).await
+}
+
+struct ConsoleServer {
+    service: Arc<Service>,
+    host: Arc<dyn Host>,
+}
+
+impl Server for ConsoleServer {
+    type Handler = Connection;
+
+    fn new_client(&mut self, peer: Option<SocketAddr>) -> Connection {
+        Connection {
+            service: Arc::clone(&self.service),
+            host: Arc::clone(&self.host),
+            peer,
+            signed_in: None,
+            size: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    fn handle_session_error(&mut self, error: russh::Error) {
+        tracing::debug!(%error, "console connection ended with an error");
+    }
+}
+
+/// One SSH connection.
+pub struct Connection {
+    service: Arc<Service>,
+    host: Arc<dyn Host>,
+    peer: Option<SocketAddr>,
+    /// The staff member and the key they signed in with.
+    signed_in: Option<(Actor, String)>,
+    /// The pty size asked for, until the shell starts.
+    size: Option<(u32, u32)>,
+    /// Input of channels whose shell has not started yet.
+    waiting: Vec<(ChannelId, mpsc::Receiver<Input>)>,
+}
+
+impl Handler for Connection {
+    type Error = russh::Error;
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let Ok(line) = key.public_key.to_openssh() else { return Ok(Auth::reject()) };
+        let service = Arc::clone(&self.service);
+        let login = user.to_owned();
+        let check = line.clone();
+        let outcome = tokio::task::spawn_blocking(move || service.console_sign_in(&login, &check)).await;
+        if let Ok(Ok(actor)) = outcome {
+            tracing::info!(staff = actor.staff.0, peer = ?self.peer, "console sign-in");
+            self.signed_in = Some((actor, line));
+            Ok(Auth::Accept)
+        } else {
+            tracing::info!(peer = ?self.peer, "console sign-in refused");
+            Ok(Auth::reject())
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.signed_in.is_none() {
+            return Ok(()); // dropping the reply refuses the channel
+        }
+        reply.accept().await;
+        let (tx, rx) = mpsc::channel(64);
+        self.waiting.push((channel.id(), rx));
+        tokio::spawn(read_channel(channel, tx));
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        cols: u32,
+        rows: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.size = Some((cols, rows));
+        session.channel_success(channel)
+    }
+
+    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        let input =
+            self.waiting.iter().position(|(c, _)| *c == channel).map(|i| self.waiting.swap_remove(i).1);
+        let (Some((actor, key)), Some(input)) = (self.signed_in.clone(), input) else {
+            return session.channel_failure(channel);
+        };
+        session.channel_success(channel)?;
+        let (cols, rows) = self.size.unwrap_or((0, 0));
+        let handle = session.handle();
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        // Frames go out in order; when the console ends, the channel closes with status 0.
+        let writer = tokio::spawn(async move {
+            while let Some(bytes) = out_rx.recv().await {
+                if handle.data(channel, bytes).await.is_err() {
+                    break;
+                }
+            }
+            let _ = handle.exit_status_request(channel, 0).await;
+            let _ = handle.eof(channel).await;
+            let _ = handle.close(channel).await;
+        });
+        let service = Arc::clone(&self.service);
+        let host = Arc::clone(&self.host);
+        let staff = actor.staff;
+        tokio::spawn(async move {
+            let svc = Arc::clone(&service);
+            let Ok(app) = tokio::task::spawn_blocking(move || App::new(svc, host, actor)).await else {
+                return;
+            };
+            let alive = move || service.console_still_valid(staff, &key);
+            if let Err(e) = term::run(app, input, out_tx, term::area(cols, rows), alive).await {
+                tracing::debug!(error = %e, "console session ended");
+            }
+            let _ = writer.await;
+        });
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)
+    }
+}
+
+/// Forwards what the client sends on a channel to its console.
+async fn read_channel(mut channel: Channel<Msg>, tx: mpsc::Sender<Input>) {
+    while let Some(msg) = channel.wait().await {
+        let input = match msg {
+            ChannelMsg::Data { data } => Input::Bytes(data.to_vec()),
+            ChannelMsg::WindowChange { col_width, row_height, .. } => {
+                let rect = term::area(col_width, row_height);
+                Input::Resize(rect.width, rect.height)
+            }
+            ChannelMsg::Eof | ChannelMsg::Close => break,
+            _ => continue,
+        };
+        if tx.send(input).await.is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Input::Close).await;
+}

@@ -1,0 +1,343 @@
+//! The console's app and drawing, on ratatui's `TestBackend`, over a real store: scripted keys, then
+//! what a person would see.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::sync::Arc;
+
+use mamoru_core::ids::UnitId;
+use mamoru_core::service::NewStaff;
+use mamoru_core::staff::{Login, Password, Role};
+use mamoru_core::store::Store;
+use mamoru_core::time::{FixedClock, Timestamp};
+use mamoru_core::{Actor, Service};
+use mamoru_tui::app::{Dialog, Generation, Host, Requests};
+use mamoru_tui::keys::Key;
+use mamoru_tui::term::{self, Input};
+use mamoru_tui::{App, Flow, Screen};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+/// What the server would tell the console, fixed for the test.
+struct FixedHost;
+
+impl Host for FixedHost {
+    fn uptime_seconds(&self) -> u64 {
+        3 * 86_400 + 4 * 3600
+    }
+    fn store_bytes(&self) -> Option<u64> {
+        Some(3_100_000_000)
+    }
+    fn disk_free_bytes(&self) -> Option<u64> {
+        Some(52_000_000_000)
+    }
+    fn requests(&self) -> Requests {
+        Requests { per_minute: 120, p50_ms: 2.1, p99_ms: 8.0, errors: 0 }
+    }
+    fn generations(&self) -> Result<Vec<Generation>, String> {
+        Ok(vec![Generation {
+            name: "7 (変更 1200 まで)".into(),
+            created: "2026-11-23T02:00:00+09:00".into(),
+            bytes: 280_000_000,
+            verified: true,
+        }])
+    }
+    fn backup_now(&self) -> Result<String, String> {
+        Err("disk full".into())
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    svc: Arc<Service>,
+    admin: Actor,
+    units: Vec<UnitId>,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = Timestamp::parse("2026-11-23T21:00:00+09:00").unwrap();
+    let store = Store::create(dir.path(), t0).unwrap();
+    let svc = Arc::new(Service::new(store, Arc::new(FixedClock::new(t0))));
+    let id = svc
+        .bootstrap(
+            &Login::parse("admin").unwrap(),
+            "管理者",
+            &Password::new("correct horse battery").unwrap(),
+        )
+        .unwrap();
+    let units: Vec<UnitId> = svc.units().unwrap().iter().map(|u| UnitId(u.id)).collect();
+    let admin = Actor {
+        staff: id,
+        login: Login::parse("admin").unwrap(),
+        display_name: "管理者".into(),
+        role: Role::Admin,
+        units: units.clone(),
+        device: Some("console".into()),
+    };
+    World { _dir: dir, svc, admin, units }
+}
+
+fn app(w: &World, actor: &Actor) -> App {
+    App::new(w.svc.clone(), Arc::new(FixedHost), actor.clone())
+}
+
+/// Draws the app at `cols`×`rows` and returns the screen as lines.
+fn screen(app: &App, cols: u16, rows: u16) -> Vec<String> {
+    let mut t = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    t.draw(|f| mamoru_tui::draw::draw(&app.state, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..rows)
+        .map(|y| {
+            // A wide (Japanese) character fills two cells; the second one is not a character.
+            let mut line = String::new();
+            let mut x = 0;
+            while x < cols {
+                let symbol = buf[(x, y)].symbol();
+                line.push_str(symbol);
+                x += u16::try_from(unicode_width::UnicodeWidthStr::width(symbol).max(1)).unwrap();
+            }
+            line
+        })
+        .collect()
+}
+
+fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert_eq!(app.handle(Key::Char(c)), Flow::Continue);
+    }
+}
+
+#[test]
+fn the_console_opens_on_the_dashboard_with_figures_and_the_help_bar() {
+    let w = world();
+    let a = app(&w, &w.admin);
+    assert_eq!(a.state.screen, Screen::Dashboard);
+    let s = screen(&a, 80, 24);
+    let all = s.join("\n");
+    assert!(s[0].contains("admin（システム管理者）"), "{all}");
+    assert!(all.contains("3日 4時間"), "{all}");
+    assert!(all.contains("ストア 3.1 GB") && all.contains("ディスク空き 52.0 GB"), "{all}");
+    assert!(all.contains("120 件/分") && all.contains("p99 8.0 ms"), "{all}");
+    assert!(all.contains("バックアップ まだありません"), "{all}");
+    assert!(all.contains("児童相談所: 0 件"), "overdue counts per unit: {all}");
+    assert!(s[23].contains("q 終了"), "help bar on the last line: {all}");
+}
+
+#[test]
+fn every_screen_draws_at_every_size_with_the_help_bar_visible() {
+    let w = world();
+    w.svc.register_device(&w.admin, "iPad 1 (児相1係)").unwrap();
+    let mut a = app(&w, &w.admin);
+    for (i, screen_kind) in Screen::ALL.iter().enumerate() {
+        keys(&mut a, &(i + 1).to_string());
+        assert_eq!(a.state.screen, *screen_kind);
+        for (cols, rows) in [(80, 24), (60, 16), (132, 43), (20, 6)] {
+            let s = screen(&a, cols, rows);
+            let last = &s[usize::from(rows) - 1];
+            assert!(
+                last.trim_start().starts_with(|c: char| !c.is_whitespace()),
+                "{screen_kind:?} {cols}x{rows}"
+            );
+            // Tabs name the screen on a wide terminal.
+            if cols >= 80 {
+                assert!(s[1].contains(screen_kind.label()), "{:?}", s[1]);
+            }
+        }
+    }
+    // Tab and BackTab walk the screens in order, wrapping.
+    keys(&mut a, "1");
+    a.handle(Key::BackTab);
+    assert_eq!(a.state.screen, Screen::Activity);
+    a.handle(Key::Tab);
+    assert_eq!(a.state.screen, Screen::Dashboard);
+}
+
+#[test]
+fn a_device_is_registered_shown_once_and_revoked_after_one_confirmation() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "3n");
+    keys(&mut a, "iPad 12 (児相1係)");
+    a.handle(Key::Enter);
+    let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
+    let secret = lines[1].clone();
+    assert_eq!(secret.len(), 64);
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains(&secret), "the secret is on screen once: {drawn}");
+    a.handle(Key::Char('x'));
+    assert!(a.state.dialog.is_none());
+    assert!(!screen(&a, 100, 24).join("\n").contains(&secret), "and gone after a key");
+    let device = w.svc.device_for_secret(&secret).unwrap();
+
+    // n cancels; the tablet stays active.
+    keys(&mut a, "r");
+    assert!(matches!(a.state.dialog, Some(Dialog::Confirm { .. })));
+    keys(&mut a, "n");
+    assert!(w.svc.device_for_secret(&secret).is_ok());
+    // r, y revokes it.
+    keys(&mut a, "ry");
+    assert!(w.svc.device_for_secret(&secret).is_err());
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("端末を失効させました") && drawn.contains("失効 11-23 21:00"), "{drawn}");
+    assert!(w.svc.devices(&w.admin).unwrap()[0].body.revoked.is_some(), "{device:?}");
+}
+
+#[test]
+fn staff_can_be_disabled_and_given_a_one_time_password() {
+    let w = world();
+    w.svc
+        .add_staff(
+            &w.admin,
+            NewStaff {
+                login: Login::parse("cw1").unwrap(),
+                display_name: "木下 福祉司".into(),
+                role: Role::Caseworker,
+                units: vec![w.units[0]],
+            },
+            &Password::new("first password 1").unwrap(),
+        )
+        .unwrap();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "2");
+    let at = a.state.staff.iter().position(|r| r.cells[0] == "cw1").unwrap();
+    for _ in 0..at {
+        a.handle(Key::Down);
+    }
+    keys(&mut a, "p");
+    keys(&mut a, "y");
+    let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
+    let one_time = lines[0].clone();
+    assert!(w.svc.sign_in("cw1", &Password::attempt(one_time.as_str()), None, None).is_ok());
+    assert!(w.svc.sign_in("cw1", &Password::attempt("first password 1"), None, None).is_err());
+    a.handle(Key::Esc);
+    keys(&mut a, "dy");
+    assert!(a.state.staff[at].dim, "shown as disabled");
+    assert!(w.svc.sign_in("cw1", &Password::attempt(one_time.as_str()), None, None).is_err());
+}
+
+#[test]
+fn a_supervisor_sees_what_the_role_allows_and_a_clear_refusal_otherwise() {
+    let w = world();
+    let id = w
+        .svc
+        .add_staff(
+            &w.admin,
+            NewStaff {
+                login: Login::parse("sv").unwrap(),
+                display_name: "佐野 SV".into(),
+                role: Role::Supervisor,
+                units: vec![w.units[0]],
+            },
+            &Password::new("supervisor pass").unwrap(),
+        )
+        .unwrap();
+    let sv = Actor {
+        staff: id,
+        login: Login::parse("sv").unwrap(),
+        display_name: "佐野 SV".into(),
+        role: Role::Supervisor,
+        units: vec![w.units[0]],
+        device: Some("console".into()),
+    };
+    let mut a = app(&w, &sv);
+    keys(&mut a, "3");
+    let drawn = screen(&a, 80, 24).join("\n");
+    assert!(drawn.contains("権限がありません"), "{drawn}");
+    // The audit log is theirs to read, and its chain to verify.
+    keys(&mut a, "5v");
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("改ざんなし"), "{drawn}");
+    assert!(drawn.contains("manage_devices"), "the refused attempt is in the log: {drawn}");
+}
+
+#[test]
+fn a_failed_backup_is_said_plainly() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "6");
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("検証済み") && drawn.contains("280.0 MB"), "{drawn}");
+    keys(&mut a, "by");
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("バックアップに失敗しました: disk full"), "{drawn}");
+}
+
+#[test]
+fn the_live_feed_shows_actions_as_they_happen_without_personal_details() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "8");
+    w.svc.register_device(&w.admin, "iPad 3").unwrap();
+    a.tick();
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("manage_devices") && drawn.contains("device#1"), "{drawn}");
+    assert!(!drawn.contains("iPad 3"), "names stay out of the feed: {drawn}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_over_a_byte_stream_draws_reacts_and_ends() {
+    let w = world();
+    let a = app(&w, &w.admin);
+    let (in_tx, in_rx) = mpsc::channel(8);
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let valid = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let v = valid.clone();
+    let task = tokio::spawn(term::run(a, in_rx, out_tx, term::area(0, 0), move || {
+        v.load(std::sync::atomic::Ordering::SeqCst)
+    }));
+    let first = out_rx.recv().await.unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(text.contains("\x1b[?1049h"), "enters the alternate screen");
+    until(&mut out_rx, "q終了").await;
+    in_tx.send(Input::Bytes("3".into())).await.unwrap();
+    until(&mut out_rx, "(ありません)").await; // the 端末 screen, still empty
+    in_tx.send(Input::Resize(100, 30)).await.unwrap();
+    until(&mut out_rx, "守る管理コンソール").await; // redrawn whole after a resize
+    // Disabling the account ends its console on the next key.
+    valid.store(false, std::sync::atomic::Ordering::SeqCst);
+    in_tx.send(Input::Bytes("2".into())).await.unwrap();
+    task.await.unwrap().unwrap();
+    let mut rest = Vec::new();
+    while let Ok(chunk) = out_rx.try_recv() {
+        rest.extend(chunk);
+    }
+    assert!(plain(&rest).contains("このアカウントではもう利用できません"), "{}", plain(&rest));
+    assert!(String::from_utf8_lossy(&rest).contains("\x1b[?1049l"), "leaves the alternate screen");
+}
+
+/// Reads frames until their text shows `needle`.
+async fn until(rx: &mut mpsc::UnboundedReceiver<Vec<u8>>, needle: &str) {
+    let mut seen = String::new();
+    let wait = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = rx.recv().await {
+            seen.push_str(&plain(&chunk));
+            if seen.contains(needle) {
+                return;
+            }
+        }
+    });
+    assert!(wait.await.is_ok(), "never saw {needle:?} in {seen}");
+}
+
+/// The text in terminal output, without escape sequences or spaces.
+fn plain(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            if chars.next() == Some('[') {
+                for f in chars.by_ref() {
+                    if ('@'..='~').contains(&f) {
+                        break;
+                    }
+                }
+            }
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
