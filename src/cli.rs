@@ -33,6 +33,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Fill a data directory with fictional data and serve it on loopback.
     Demo(DemoArgs),
+    /// The administrators' console on this terminal (attaches to the running server, or opens
+    /// the store itself when no server runs). Acts as the local administrator.
+    Console(DataDir),
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),

@@ -22,6 +22,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Init(args) => init(&args),
         Command::Serve(args) => serve(&args),
         Command::Demo(args) => crate::demo::run(args),
+        Command::Console(d) => crate::console::run_local(&d.data),
         Command::User(cmd) => user(cmd),
         Command::Check(d) => check(&d.data),
         Command::Audit(AuditCommand::Verify(d)) => audit_verify(&d.data),
@@ -47,7 +48,7 @@ pub fn open(dir: &Path) -> Result<Service> {
 
 /// The operator at the server's own command line, acting with administrator rights over every
 /// unit. Audited as staff 0 from device `local-cli`.
-fn local_admin(service: &Service) -> Result<Actor> {
+pub fn local_admin(service: &Service) -> Result<Actor> {
     let units = service.units()?.into_iter().map(|u| UnitId(u.id)).collect();
     Ok(Actor {
         staff: StaffId(0),
@@ -235,6 +236,10 @@ pub fn serve_all(s: Serving) -> Result<()> {
             https: tls.is_some(),
             backup_now: Some(backup_now),
         };
+        // The local console is a convenience: a socket path too long for the OS only costs it.
+        let local = crate::console::serve_local(&data, &service, console.as_ref().map(|c| c.2.clone()))
+            .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no local console"))
+            .ok();
         let console = match console {
             Some((ssh_addr, config, host)) => {
                 let ssh_listener = tokio::net::TcpListener::bind(ssh_addr)
@@ -264,6 +269,10 @@ pub fn serve_all(s: Serving) -> Result<()> {
         }
         if let Some((_, task)) = console {
             task.abort();
+        }
+        if let Some(local) = local {
+            local.abort();
+            let _ = std::fs::remove_file(data.join(crate::console::SOCKET_FILE));
         }
         tracing::info!("stopped");
         Ok(())

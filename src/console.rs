@@ -23,6 +23,60 @@ pub fn ensure_host_key(path: &Path) -> Result<Option<String>> {
     mamoru_tui::ssh::make_host_key(path).map(Some).map_err(|e| anyhow::anyhow!(e))
 }
 
+/// The local console's socket, inside the data directory.
+pub const SOCKET_FILE: &str = "console.sock";
+
+/// Starts the local console's socket listener for a running server.
+pub fn serve_local(
+    data: &Path,
+    service: &Arc<Service>,
+    host: Option<Arc<dyn Host>>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let host = match host {
+        Some(h) => h,
+        None => server_host(data, service),
+    };
+    let path = data.join(SOCKET_FILE);
+    let listener = mamoru_tui::local::listen(&path)
+        .with_context(|| format!("cannot listen on {} for the local console", path.display()))?;
+    let mut actor = crate::commands::local_admin(service)?;
+    actor.device = Some("local-console".into());
+    Ok(tokio::spawn(mamoru_tui::local::serve(listener, service.clone(), host, actor)))
+}
+
+fn server_host(data: &Path, service: &Arc<Service>) -> Arc<dyn Host> {
+    Arc::new(ServerHost {
+        started: Instant::now(),
+        data: data.to_owned(),
+        service: service.clone(),
+        backup_now: crate::commands::backup_now_op(service, data),
+    })
+}
+
+/// `mamoru console`: attaches to the running server's console socket, or, when no server
+/// runs, opens the store and runs the console in this process.
+pub fn run_local(data: &Path) -> Result<()> {
+    let path = data.join(SOCKET_FILE);
+    if let Ok(stream) = std::os::unix::net::UnixStream::connect(&path) {
+        return mamoru_tui::local::attach(stream).context("the console's terminal");
+    }
+    let service = Arc::new(crate::commands::open(data)?);
+    let mut actor = crate::commands::local_admin(&service)?;
+    actor.device = Some("local-console".into());
+    let host = server_host(data, &service);
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().context("a socket pair")?;
+    theirs.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let console = runtime.spawn(async move {
+        if let Ok(stream) = tokio::net::UnixStream::from_std(theirs) {
+            mamoru_tui::local::session(stream, service, host, actor).await;
+        }
+    });
+    let result = mamoru_tui::local::attach(ours).context("the console's terminal");
+    runtime.block_on(console).ok();
+    result
+}
+
 /// What the running server tells its console.
 pub struct ServerHost {
     pub started: Instant,

@@ -243,3 +243,37 @@ fn unlisted_keys_passwords_and_commands_are_refused() {
     assert_ne!(code, Some(0), "{err}");
     assert!(!err.contains("Permission denied"), "{err}");
 }
+
+#[test]
+fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _key) = console_server(dir.path());
+    let data = dir.path().join("data");
+    let console = format!("{} console --data {}", env!("CARGO_BIN_EXE_mamoru"), data.display());
+    let tmux = Tmux::new("local");
+    let open = |window: &str| {
+        let command = format!("{console}; echo CONSOLE-EXIT-$?; sleep 600");
+        if tmux.has_main() {
+            tmux.cmd(&["new-window", "-t", "main", "-n", window, &command]);
+        } else {
+            tmux.cmd(&["new-session", "-d", "-s", "main", "-n", window, "-x", "100", "-y", "30", &command]);
+        }
+    };
+    // With the server running: the same app, through the server's socket.
+    open("served");
+    let home = tmux.wait_for("served", "ダッシュボード");
+    assert!(home.contains("local-cli（システム管理者）"), "{home}");
+    tmux.keys("served", &["3"]);
+    tmux.wait_for("served", "(ありません)");
+    tmux.keys("served", &["q"]);
+    tmux.wait_for("served", "CONSOLE-EXIT-0");
+    assert_eq!(s.stop(), 0);
+
+    // Without a server (the socket left behind is stale): the console opens the store itself.
+    open("alone");
+    tmux.wait_for("alone", "ダッシュボード");
+    tmux.keys("alone", &["2"]);
+    tmux.wait_for("alone", "admin");
+    tmux.keys("alone", &["q"]);
+    tmux.wait_for("alone", "CONSOLE-EXIT-0");
+}

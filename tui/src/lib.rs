@@ -1,11 +1,13 @@
 //! mamoru-tui: the administrators' console (ratatui), served over SSH (russh) and on the local
 //! terminal. Calls core's service layer only. `app` holds one session's state and what keys do;
 //! `draw` is a pure function of that state; `keys` turns terminal bytes into keys; `ssh` serves
-//! it to OpenSSH clients; `term` runs it over any byte stream (an SSH channel, a local tty).
+//! it to OpenSSH clients; `local` to the server's own terminal; `term` runs it over any byte
+//! stream (an SSH channel, a Unix socket).
 
 pub mod app;
 pub mod draw;
 pub mod keys;
+pub mod local;
 pub mod ssh;
 pub mod term;
 
