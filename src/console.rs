@@ -66,7 +66,8 @@ pub fn run_local(data: &Path) -> Result<()> {
     let host = server_host(data, &service);
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().context("a socket pair")?;
     theirs.set_nonblocking(true)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let console = runtime.spawn(async move {
         if let Ok(stream) = tokio::net::UnixStream::from_std(theirs) {
             mamoru_tui::local::session(stream, service, host, actor).await;

@@ -269,7 +269,7 @@ fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_
     tmux.wait_for("served", "CONSOLE-EXIT-0");
     assert_eq!(s.stop(), 0);
 
-    // Without a server (the socket left behind is stale): the console opens the store itself.
+    // Without a server (it removed its socket on the way out): the console opens the store itself.
     open("alone");
     tmux.wait_for("alone", "ダッシュボード");
     tmux.keys("alone", &["2"]);
