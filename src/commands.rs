@@ -214,16 +214,11 @@ pub fn serve_all(s: Serving) -> Result<()> {
                 tracing::info!(%fingerprint, "made an SSH host key");
             }
             let key = mamoru_tui::ssh::load_host_key(&path).map_err(|e| anyhow::anyhow!(e))?;
-            let host: Arc<dyn mamoru_tui::Host> = Arc::new(crate::console::ServerHost {
-                started: std::time::Instant::now(),
-                data: data.clone(),
-                service: service.clone(),
-                backup_now: backup_now.clone(),
-            });
-            Some((addr, mamoru_tui::ssh::config(key), host))
+            Some((addr, mamoru_tui::ssh::config(key)))
         }
         None => None,
     };
+    let host = crate::console::server_host(&data, &service, backup_now.clone());
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
@@ -237,11 +232,11 @@ pub fn serve_all(s: Serving) -> Result<()> {
             backup_now: Some(backup_now),
         };
         // The local console is a convenience: a socket path too long for the OS only costs it.
-        let local = crate::console::serve_local(&data, &service, console.as_ref().map(|c| c.2.clone()))
+        let local = crate::console::serve_local(&data, &service, host.clone())
             .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no local console"))
             .ok();
         let console = match console {
-            Some((ssh_addr, config, host)) => {
+            Some((ssh_addr, config)) => {
                 let ssh_listener = tokio::net::TcpListener::bind(ssh_addr)
                     .await
                     .with_context(|| format!("cannot listen on {ssh_addr} for the SSH console"))?;

@@ -30,26 +30,29 @@ pub const SOCKET_FILE: &str = "console.sock";
 pub fn serve_local(
     data: &Path,
     service: &Arc<Service>,
-    host: Option<Arc<dyn Host>>,
+    host: Arc<dyn Host>,
 ) -> Result<tokio::task::JoinHandle<()>> {
-    let host = match host {
-        Some(h) => h,
-        None => server_host(data, service),
-    };
     let path = data.join(SOCKET_FILE);
     let listener = mamoru_tui::local::listen(&path)
         .with_context(|| format!("cannot listen on {} for the local console", path.display()))?;
-    let mut actor = crate::commands::local_admin(service)?;
-    actor.device = Some("local-console".into());
+    let actor = local_console_actor(service)?;
     Ok(tokio::spawn(mamoru_tui::local::serve(listener, service.clone(), host, actor)))
 }
 
-fn server_host(data: &Path, service: &Arc<Service>) -> Arc<dyn Host> {
+/// The local console acts as the local administrator, from device `local-console`.
+fn local_console_actor(service: &Service) -> Result<mamoru_core::Actor> {
+    let mut actor = crate::commands::local_admin(service)?;
+    actor.device = Some("local-console".into());
+    Ok(actor)
+}
+
+/// What the server (or `mamoru console` without one) tells the console.
+pub fn server_host(data: &Path, service: &Arc<Service>, backup_now: mamoru_web::BackupNow) -> Arc<dyn Host> {
     Arc::new(ServerHost {
         started: Instant::now(),
         data: data.to_owned(),
         service: service.clone(),
-        backup_now: crate::commands::backup_now_op(service, data),
+        backup_now,
     })
 }
 
@@ -61,9 +64,8 @@ pub fn run_local(data: &Path) -> Result<()> {
         return mamoru_tui::local::attach(stream).context("the console's terminal");
     }
     let service = Arc::new(crate::commands::open(data)?);
-    let mut actor = crate::commands::local_admin(&service)?;
-    actor.device = Some("local-console".into());
-    let host = server_host(data, &service);
+    let actor = local_console_actor(&service)?;
+    let host = server_host(data, &service, crate::commands::backup_now_op(&service, data));
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().context("a socket pair")?;
     theirs.set_nonblocking(true)?;
     let runtime =
@@ -79,11 +81,11 @@ pub fn run_local(data: &Path) -> Result<()> {
 }
 
 /// What the running server tells its console.
-pub struct ServerHost {
-    pub started: Instant,
-    pub data: PathBuf,
-    pub service: Arc<Service>,
-    pub backup_now: mamoru_web::BackupNow,
+struct ServerHost {
+    started: Instant,
+    data: PathBuf,
+    service: Arc<Service>,
+    backup_now: mamoru_web::BackupNow,
 }
 
 impl Host for ServerHost {

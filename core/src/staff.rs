@@ -258,6 +258,22 @@ pub struct Staff {
     pub console_keys: Vec<String>,
 }
 
+impl Staff {
+    /// Whether `key` (an OpenSSH public key line, `algorithm base64 [comment]`) is one of this
+    /// person's console keys: the key data decides, not the comment.
+    #[must_use]
+    pub fn lists_console_key(&self, key: &str) -> bool {
+        let blob = key.split_whitespace().nth(1);
+        blob.is_some() && self.console_keys.iter().any(|k| k.split_whitespace().nth(1) == blob)
+    }
+
+    /// Whether this person may use the console with `key` now.
+    #[must_use]
+    pub fn may_use_console(&self, key: &str) -> bool {
+        !self.disabled && self.lists_console_key(key)
+    }
+}
+
 impl Record for Staff {
     type Id = StaffId;
     const SCHEMA: u16 = 1;

@@ -22,7 +22,7 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     // The server runs: writes are acknowledged; a hand-made backup is refused while it holds the
     // store, with a clear word.
     let acknowledged = {
-        let s = Server::start(&["serve", "--data", d, "--listen", "127.0.0.1:0", "--plain-http"]);
+        let s = Server::serve_plain(&data);
         assert_one_line_failure(&run(&["backup", "create", "--data", d]), "the server is running");
         let h = s.request("GET", "/healthz", None, None).json();
         assert_eq!(h["backup"], "ok", "{h}");
@@ -71,7 +71,7 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     assert_eq!(run(&["audit", "verify", "--data", t]).code, 0);
     let check = run(&["check", "--data", t]).stdout;
     assert!(check.lines().any(|l| l == "child 25"), "{check}");
-    let s = Server::start(&["serve", "--data", t, "--listen", "127.0.0.1:0", "--plain-http"]);
+    let s = Server::serve_plain(&to);
     let token = s.sign_in("demo-cw1", "mamoru-demo");
     for id in acknowledged {
         assert_eq!(
@@ -104,7 +104,7 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     // And it can back up at once, and again after more work (its new archive starts there).
     let again = run(&["backup", "create", "--data", t]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    let s = Server::start(&["serve", "--data", t, "--listen", "127.0.0.1:0", "--plain-http"]);
+    let s = Server::serve_plain(&to);
     let token = s.sign_in("demo-cw1", "mamoru-demo");
     let body = r#"{"family_name":"再開","family_name_kana":"さいかい","sex":"female"}"#;
     assert_eq!(s.request("POST", "/api/v1/children", Some(&token), Some(body)).status, 201);
@@ -229,7 +229,7 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
     let archive = data.join("backups/archive");
     let before = std::fs::read_dir(&archive).unwrap().count() / 2;
 
-    let s = Server::start(&["serve", "--data", d, "--listen", "127.0.0.1:0", "--plain-http"]);
+    let s = Server::serve_plain(&data);
     let token = s.sign_in("demo-cw1", "mamoru-demo");
     let register = |name: &str| {
         let body = format!(r#"{{"family_name":"{name}","family_name_kana":"あーかいぶ","sex":"male"}}"#);
@@ -279,14 +279,7 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("later transactions applied"), "{}", r.stdout);
     let children = |to: &std::path::Path| {
-        let s = Server::start(&[
-            "serve",
-            "--data",
-            to.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--plain-http",
-        ]);
+        let s = Server::serve_plain(to);
         let t = s.sign_in("demo-cw1", "mamoru-demo");
         [early, late]
             .map(|id| s.request("GET", &format!("/api/v1/children/{id}"), Some(&t), None).status == 200)

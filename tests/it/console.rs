@@ -18,6 +18,12 @@ fn keygen(dir: &Path, name: &str) -> PathBuf {
     key
 }
 
+/// The shell command for an interactive `ssh` that prints its exit status when it ends.
+fn ssh_command(key: &Path, ssh: &str, login: &str) -> String {
+    let quoted: Vec<String> = ssh_args(key, ssh, login).iter().map(|a| format!("'{a}'")).collect();
+    format!("ssh {}; echo SSH-EXIT-$?; exec cat", quoted.join(" "))
+}
+
 fn ssh_args(key: &Path, ssh: &str, login: &str) -> Vec<String> {
     let (host, port) = ssh.rsplit_once(':').unwrap();
     [
@@ -45,8 +51,12 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// Starts the tmux server with an idle window. Commands end in `exec cat` (waiting on the
+    /// terminal) so that their window stays open and a test can read how they ended.
     fn new(name: &str) -> Self {
-        Self { socket: format!("mamoru-test-{name}-{}", std::process::id()) }
+        let t = Self { socket: format!("mamoru-test-{name}-{}", std::process::id()) };
+        t.cmd(&["new-session", "-d", "-s", "main", "-n", "idle", "-x", "100", "-y", "30", "cat"]);
+        t
     }
 
     fn cmd(&self, args: &[&str]) -> String {
@@ -59,27 +69,11 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Opens a window running `ssh ARGS` at the given size; the pane stays after ssh exits.
-    fn open(&self, window: &str, cols: u16, rows: u16, ssh: &[String]) {
-        let quoted: Vec<String> = ssh.iter().map(|a| format!("'{a}'")).collect();
-        let command = format!("ssh {}; echo SSH-EXIT-$?; sleep 600", quoted.join(" "));
+    /// Opens a window running `command` at the given size.
+    fn open(&self, window: &str, cols: u16, rows: u16, command: &str) {
+        self.cmd(&["new-window", "-t", "main", "-n", window, command]);
         let (c, r) = (cols.to_string(), rows.to_string());
-        if self.has_main() {
-            self.cmd(&["new-window", "-t", "main", "-n", window, &command]);
-            self.cmd(&["resize-window", "-t", &format!("main:{window}"), "-x", &c, "-y", &r]);
-        } else {
-            self.cmd(&["new-session", "-d", "-s", "main", "-n", window, "-x", &c, "-y", &r, &command]);
-        }
-    }
-
-    fn has_main(&self) -> bool {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(["has-session", "-t", "main"])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        self.cmd(&["resize-window", "-t", &format!("main:{window}"), "-x", &c, "-y", &r]);
     }
 
     fn screen(&self, window: &str) -> String {
@@ -96,14 +90,19 @@ impl Tmux {
 
     /// Waits until the window shows `text`; panics with the screen if it never does.
     fn wait_for(&self, window: &str, text: &str) -> String {
+        self.wait_until(window, &format!("{text:?}"), |screen| screen.contains(text))
+    }
+
+    /// Polls the window's screen until `done` holds; panics with the screen if it never does.
+    fn wait_until(&self, window: &str, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let screen = self.screen(window);
-            if screen.contains(text) {
+            if done(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "never saw {text:?} in window {window}:\n{screen}");
-            std::thread::sleep(Duration::from_millis(100));
+            assert!(Instant::now() < deadline, "never saw {what} in window {window}:\n{screen}");
+            std::thread::park_timeout(Duration::from_millis(100));
         }
     }
 }
@@ -130,14 +129,7 @@ fn console_server(dir: &Path) -> (Server, PathBuf) {
         data.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let s = Server::start(&[
-        "serve",
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--plain-http",
-    ]);
+    let s = Server::serve_plain(&data);
     (s, key)
 }
 
@@ -163,12 +155,12 @@ fn a_tablet_revoked_in_the_console_is_signed_out_on_its_next_request() {
 
     // 21:00, "my tablet was stolen": the administrator opens the console...
     let tmux = Tmux::new("revoke");
-    tmux.open("a", 100, 30, &ssh_args(&key, &s.ssh, "admin"));
+    tmux.open("a", 100, 30, &ssh_command(&key, &s.ssh, "admin"));
     let home = tmux.wait_for("a", "ダッシュボード");
     assert!(home.contains("admin（システム管理者）"), "{home}");
     assert!(home.contains("q 終了"), "the help bar is always there:\n{home}");
     // ... a second console at the same time, on another screen, does not interfere.
-    tmux.open("b", 90, 24, &ssh_args(&key, &s.ssh, "admin"));
+    tmux.open("b", 90, 24, &ssh_command(&key, &s.ssh, "admin"));
     tmux.wait_for("b", "ダッシュボード");
     tmux.keys("b", &["2"]);
     tmux.wait_for("b", "ログイン");
@@ -189,16 +181,10 @@ fn a_tablet_revoked_in_the_console_is_signed_out_on_its_next_request() {
 
     // A resize redraws at the new size.
     tmux.cmd(&["resize-window", "-t", "main:a", "-x", "64", "-y", "18"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let screen = tmux.screen("a");
+    tmux.wait_until("a", "a redraw at 64x18", |screen| {
         let lines: Vec<&str> = screen.lines().collect();
-        if lines.len() == 18 && lines[17].contains("終了") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no redraw at 64x18:\n{screen}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        lines.len() == 18 && lines[17].contains("終了")
+    });
 
     // q ends the session cleanly.
     tmux.keys("a", &["q"]);
@@ -251,14 +237,8 @@ fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_
     let data = dir.path().join("data");
     let console = format!("{} console --data {}", env!("CARGO_BIN_EXE_mamoru"), data.display());
     let tmux = Tmux::new("local");
-    let open = |window: &str| {
-        let command = format!("{console}; echo CONSOLE-EXIT-$?; sleep 600");
-        if tmux.has_main() {
-            tmux.cmd(&["new-window", "-t", "main", "-n", window, &command]);
-        } else {
-            tmux.cmd(&["new-session", "-d", "-s", "main", "-n", window, "-x", "100", "-y", "30", &command]);
-        }
-    };
+    let open =
+        |window: &str| tmux.open(window, 100, 30, &format!("{console}; echo CONSOLE-EXIT-$?; exec cat"));
     // With the server running: the same app, through the server's socket.
     open("served");
     let home = tmux.wait_for("served", "ダッシュボード");

@@ -12,14 +12,7 @@ fn demo_server(dir: &std::path::Path) -> Server {
 fn health_needs_no_sign_in_and_shows_nothing_personal() {
     let dir = tempfile::tempdir().unwrap();
     let data = init(dir.path());
-    let s = Server::start(&[
-        "serve",
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--plain-http",
-    ]);
+    let s = Server::serve_plain(&data);
     let r = s.request("GET", "/healthz", None, None);
     assert_eq!(r.status, 200);
     let j = r.json();

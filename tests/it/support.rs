@@ -95,6 +95,11 @@ impl Server {
         Self::start_with(args, None)
     }
 
+    /// `mamoru serve` over `data`, plain HTTP on a free loopback port.
+    pub fn serve_plain(data: &Path) -> Self {
+        Self::start(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--plain-http"])
+    }
+
     /// Starts an HTTPS server whose certificate the client trusts through `tls`.
     pub fn start_https(args: &[&str], tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
         Self::start_with(args, Some(tls))

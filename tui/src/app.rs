@@ -2,11 +2,11 @@
 //! `App` owns one `State` for one console session and calls core's service layer as the signed-in
 //! console user. Nothing here is shared between sessions.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use mamoru_core::audit::{AuditEntry, Verdict};
 use mamoru_core::ids::DeviceId;
+use mamoru_core::service::BackupHealth;
 use mamoru_core::staff::Role;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Actor, Error, Service};
@@ -62,10 +62,7 @@ pub struct Dashboard {
     /// Sessions per device name (`端末なし` for sessions not bound to a tablet).
     pub sessions_by_device: Vec<(String, usize)>,
     pub requests: Requests,
-    pub backup_age_seconds: Option<i64>,
-    pub backup_failing: bool,
-    pub archive_lag_seconds: Option<i64>,
-    pub archive_failing: bool,
+    pub backup: BackupHealth,
     /// Overdue legal clocks per unit, counts only.
     pub overdue: Vec<(String, usize)>,
 }
@@ -121,7 +118,8 @@ pub struct State {
     pub audit_verdict: Option<String>,
     pub backups: Vec<Row>,
     pub codes: Vec<Row>,
-    pub activity: VecDeque<Row>,
+    /// Newest first.
+    pub activity: Vec<Row>,
     /// Selected line per screen.
     pub cursor: [usize; Screen::ALL.len()],
     pub dialog: Option<Dialog>,
@@ -149,7 +147,7 @@ impl State {
             audit_verdict: None,
             backups: Vec::new(),
             codes: Vec::new(),
-            activity: VecDeque::new(),
+            activity: Vec::new(),
             cursor: [0; Screen::ALL.len()],
             dialog: None,
             message: None,
@@ -167,7 +165,7 @@ impl State {
             Screen::Audit => Some(&self.audit),
             Screen::Backups => Some(&self.backups),
             Screen::CodeTables => Some(&self.codes),
-            Screen::Activity => Some(self.activity.as_slices().0),
+            Screen::Activity => Some(&self.activity),
         }
     }
 
@@ -373,12 +371,11 @@ impl App {
                     self.feed_opened = true;
                     svc.audit_log(&self.actor, self.feed_after + 1, ACTIVITY_LINES)?
                 };
-                for e in &entries {
-                    self.feed_after = self.feed_after.max(e.seq);
-                    self.state.activity.push_front(audit_row(e));
+                if let Some(last) = entries.last() {
+                    self.feed_after = last.seq;
                 }
+                self.state.activity.splice(0..0, entries.iter().rev().map(audit_row));
                 self.state.activity.truncate(ACTIVITY_LINES);
-                self.state.activity.make_contiguous();
                 Ok(())
             }
         }
@@ -442,7 +439,6 @@ impl App {
 
     fn load_dashboard(&mut self) -> mamoru_core::Result<()> {
         let svc = Arc::clone(&self.service);
-        let health = svc.backup_health();
         let mut d = Dashboard {
             uptime_seconds: self.host.uptime_seconds(),
             store_bytes: self.host.store_bytes(),
@@ -450,10 +446,7 @@ impl App {
             sessions: 0,
             sessions_by_device: Vec::new(),
             requests: self.host.requests(),
-            backup_age_seconds: health.age_seconds,
-            backup_failing: health.failing,
-            archive_lag_seconds: health.archive_age_seconds,
-            archive_failing: health.archive_failing,
+            backup: svc.backup_health(),
             overdue: Vec::new(),
         };
         if self.actor.role == Role::Admin {

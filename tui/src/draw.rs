@@ -119,15 +119,15 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
     let d = &state.dashboard;
     let bad = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let good = Style::default().fg(Color::Green);
-    let label =
-        |s: &'static str| Span::styled(format!("{s:<1}"), Style::default().add_modifier(Modifier::BOLD));
-    let backup = match (d.backup_age_seconds, d.backup_failing) {
+    let label = |s: &'static str| Span::styled(s, Style::default().add_modifier(Modifier::BOLD));
+    let b = d.backup;
+    let backup = match (b.age_seconds, b.failing) {
         (_, true) => Span::styled("失敗しています".to_owned(), bad),
         (None, false) => Span::styled("まだありません".to_owned(), bad),
-        (Some(age), false) if age > 26 * 3600 => Span::styled(format!("{} (古すぎます)", ago(age)), bad),
+        (Some(age), false) if b.stale() => Span::styled(format!("{} (古すぎます)", ago(age)), bad),
         (Some(age), false) => Span::styled(format!("{} (正常)", ago(age)), good),
     };
-    let archive = match (d.archive_lag_seconds, d.archive_failing) {
+    let archive = match (b.archive_age_seconds, b.archive_failing) {
         (_, true) => Span::styled("失敗しています".to_owned(), bad),
         (None, false) => Span::raw("未送信".to_owned()),
         (Some(lag), false) if lag > 300 => Span::styled(ago(lag), bad),
@@ -197,10 +197,7 @@ fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {
 }
 
 fn list(state: &State, screen: Screen, frame: &mut Frame, area: Rect) {
-    let rows: &[Row] = match screen {
-        Screen::Activity => state.activity.as_slices().0,
-        _ => state.rows().unwrap_or_default(),
-    };
+    let rows: &[Row] = state.rows().unwrap_or_default();
     let mut area = area;
     let note = match screen {
         Screen::Audit => {
@@ -217,8 +214,8 @@ fn list(state: &State, screen: Screen, frame: &mut Frame, area: Rect) {
         Screen::Activity => Some("操作の流れ (個人情報は表示しません)".to_owned()),
         Screen::Backups => Some(format!(
             "最終バックアップ {}   アーカイブ {}",
-            state.dashboard.backup_age_seconds.map_or("なし".into(), ago),
-            state.dashboard.archive_lag_seconds.map_or("未送信".into(), ago),
+            state.dashboard.backup.age_seconds.map_or("なし".into(), ago),
+            state.dashboard.backup.archive_age_seconds.map_or("未送信".into(), ago),
         )),
         _ => None,
     };

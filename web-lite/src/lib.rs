@@ -58,7 +58,7 @@ pub fn routes(
                 let backup_state = match backup.age_seconds {
                     _ if backup.failing => "failed",
                     None => "none",
-                    Some(age) if age > 26 * 3600 => "stale",
+                    Some(_) if backup.stale() => "stale",
                     Some(_) => "ok",
                 };
                 let healthy = store_ok && matches!(backup_state, "ok" | "none") && !backup.archive_failing;

@@ -55,7 +55,7 @@ pub struct BackupStatus {
 }
 
 /// A reading of `BackupStatus`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BackupHealth {
     /// Seconds since the last verified backup, if there is one.
     pub age_seconds: Option<i64>,
@@ -64,6 +64,17 @@ pub struct BackupHealth {
     /// Seconds since the change archive last caught up, if it has.
     pub archive_age_seconds: Option<i64>,
     pub archive_failing: bool,
+}
+
+/// A verified backup older than this (a day and a bit) needs an administrator.
+pub const BACKUP_STALE_AFTER: i64 = 26 * 3600;
+
+impl BackupHealth {
+    /// The last verified backup is too old (a daily backup was missed).
+    #[must_use]
+    pub fn stale(&self) -> bool {
+        self.age_seconds.is_some_and(|age| age > BACKUP_STALE_AFTER)
+    }
 }
 
 /// Aborts an import's transaction when the import unwinds.
@@ -532,7 +543,7 @@ impl Service {
         self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
             let s = Self::staff_by_login(tx, login)?;
             let mut body = s.body.clone();
-            if !body.console_keys.iter().any(|k| k.split_whitespace().nth(1) == Some(data)) {
+            if !body.lists_console_key(key) {
                 body.console_keys.push(key.to_owned());
             }
             tx.update(StaffId(s.id), s.rev, body)?;
@@ -725,7 +736,6 @@ impl Service {
     /// signature the SSH layer has verified. Accepted when the account is active and lists that
     /// key. Audited either way; unknown logins and unlisted keys give the same error.
     pub fn console_sign_in(&self, login: &str, key: &str) -> Result<Actor> {
-        let blob = key.split_whitespace().nth(1).unwrap_or_default();
         let found = {
             let r = self.store.read()?;
             match r.unique("login", login)? {
@@ -734,9 +744,6 @@ impl Service {
             }
         };
         let device = Some("console".to_owned());
-        let listed = found.as_ref().is_some_and(|s| {
-            !blob.is_empty() && s.body.console_keys.iter().any(|k| k.split_whitespace().nth(1) == Some(blob))
-        });
         let mut entry = AuditEntry::new(
             self.now(),
             found.as_ref().map_or(0, |s| s.id),
@@ -747,7 +754,7 @@ impl Service {
             entry = entry.on(StaffId::KIND, s.id);
         }
         let result = match found {
-            Some(s) if listed && !s.body.disabled => Ok(Actor::from_staff(&s, device)),
+            Some(s) if s.body.may_use_console(key) => Ok(Actor::from_staff(&s, device)),
             _ => Err(Error::BadCredentials),
         };
         if let Err(e) = &result {
@@ -760,10 +767,12 @@ impl Service {
     /// Whether a console user still may be signed in (active, key still listed); checked on
     /// every keystroke so that disabling an account or removing its key ends its console.
     pub fn console_still_valid(&self, staff: StaffId, key: &str) -> bool {
-        let blob = key.split_whitespace().nth(1).unwrap_or_default();
-        self.store.read().and_then(|r| r.get::<Staff>(staff)).ok().flatten().is_some_and(|s| {
-            !s.body.disabled && s.body.console_keys.iter().any(|k| k.split_whitespace().nth(1) == Some(blob))
-        })
+        self.store
+            .read()
+            .and_then(|r| r.get::<Staff>(staff))
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.body.may_use_console(key))
     }
 
     #[must_use]

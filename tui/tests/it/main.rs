@@ -78,6 +78,25 @@ fn world() -> World {
     World { _dir: dir, svc, admin, units }
 }
 
+/// Adds a staff member of the first unit with `password`; returns them as a console actor.
+fn staff(w: &World, login: &str, name: &str, role: Role, password: &str) -> Actor {
+    let new = NewStaff {
+        login: Login::parse(login).unwrap(),
+        display_name: name.into(),
+        role,
+        units: vec![w.units[0]],
+    };
+    let id = w.svc.add_staff(&w.admin, new, &Password::new(password).unwrap()).unwrap();
+    Actor {
+        staff: id,
+        login: Login::parse(login).unwrap(),
+        display_name: name.into(),
+        role,
+        units: vec![w.units[0]],
+        device: Some("console".into()),
+    }
+}
+
 fn app(w: &World, actor: &Actor) -> App {
     App::new(w.svc.clone(), Arc::new(FixedHost), actor.clone())
 }
@@ -186,18 +205,7 @@ fn a_device_is_registered_shown_once_and_revoked_after_one_confirmation() {
 #[test]
 fn staff_can_be_disabled_and_given_a_one_time_password() {
     let w = world();
-    w.svc
-        .add_staff(
-            &w.admin,
-            NewStaff {
-                login: Login::parse("cw1").unwrap(),
-                display_name: "木下 福祉司".into(),
-                role: Role::Caseworker,
-                units: vec![w.units[0]],
-            },
-            &Password::new("first password 1").unwrap(),
-        )
-        .unwrap();
+    staff(&w, "cw1", "木下 福祉司", Role::Caseworker, "first password 1");
     let mut a = app(&w, &w.admin);
     keys(&mut a, "2");
     let at = a.state.staff.iter().position(|r| r.cells[0] == "cw1").unwrap();
@@ -219,27 +227,7 @@ fn staff_can_be_disabled_and_given_a_one_time_password() {
 #[test]
 fn a_supervisor_sees_what_the_role_allows_and_a_clear_refusal_otherwise() {
     let w = world();
-    let id = w
-        .svc
-        .add_staff(
-            &w.admin,
-            NewStaff {
-                login: Login::parse("sv").unwrap(),
-                display_name: "佐野 SV".into(),
-                role: Role::Supervisor,
-                units: vec![w.units[0]],
-            },
-            &Password::new("supervisor pass").unwrap(),
-        )
-        .unwrap();
-    let sv = Actor {
-        staff: id,
-        login: Login::parse("sv").unwrap(),
-        display_name: "佐野 SV".into(),
-        role: Role::Supervisor,
-        units: vec![w.units[0]],
-        device: Some("console".into()),
-    };
+    let sv = staff(&w, "sv", "佐野 SV", Role::Supervisor, "supervisor pass");
     let mut a = app(&w, &sv);
     keys(&mut a, "3");
     let drawn = screen(&a, 80, 24).join("\n");
