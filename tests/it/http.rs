@@ -4,8 +4,7 @@
 use crate::support::{Server, init};
 
 fn demo_server(dir: &std::path::Path) -> Server {
-    let data = dir.join("demo");
-    Server::start(&["demo", "--data", data.to_str().unwrap(), "--children", "30", "--listen", "127.0.0.1:0"])
+    Server::demo(dir, 30)
 }
 
 #[test]
@@ -171,6 +170,8 @@ fn the_openapi_document_covers_every_route() {
         ("/healthz", "get"),
         ("/api/v1/session", "post"),
         ("/api/v1/session", "delete"),
+        ("/api/v1/session", "get"),
+        ("/api/v1/events", "get"),
         ("/api/v1/children", "post"),
         ("/api/v1/children/{id}", "get"),
         ("/api/v1/search", "get"),

@@ -7,7 +7,9 @@
 )]
 
 mod backup;
+mod browser;
 mod cli;
 mod console;
 mod http;
 mod support;
+mod web;

@@ -95,6 +95,13 @@ impl Server {
         Self::start_with(args, None)
     }
 
+    /// `mamoru demo` with `children` fictional children in `DIR/demo`, on a free loopback port.
+    pub fn demo(dir: &Path, children: u32) -> Self {
+        let data = dir.join("demo");
+        let n = children.to_string();
+        Self::start(&["demo", "--data", data.to_str().unwrap(), "--children", &n, "--listen", "127.0.0.1:0"])
+    }
+
     /// `mamoru serve` over `data`, plain HTTP on a free loopback port.
     pub fn serve_plain(data: &Path) -> Self {
         Self::start(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--plain-http"])

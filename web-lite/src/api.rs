@@ -34,7 +34,7 @@ fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
 }
 
 /// The session token from `Authorization: Bearer` or the session cookie.
-fn token(auth: Option<String>, cookie: Option<String>) -> Option<String> {
+pub(crate) fn token(auth: Option<String>, cookie: Option<String>) -> Option<String> {
     auth.and_then(|a| a.strip_prefix("Bearer ").map(|t| t.trim().to_owned())).or(cookie)
 }
 
@@ -315,6 +315,8 @@ pub(crate) fn routes(
     sign_in(service.clone())
         .or(sign_out(service.clone()))
         .unify()
+        .or(session_info(service.clone()))
+        .unify()
         .or(create_child_route(service.clone()))
         .unify()
         .or(get_child(service.clone()))
@@ -356,6 +358,28 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
                 warp::reply::with_header(json_ok(StatusCode::OK, &body), "set-cookie", cookie).into_response()
             })
         })
+}
+
+/// `GET /api/v1/session`: who is signed in and until when; counts as activity (the pages ping it
+/// while someone types, so a long note does not outlast the idle timeout).
+fn session_info(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "session").and(warp::get()).and(authenticated(service)).map(|auth: Authed| {
+        match auth {
+            Ok((_, s)) => json_ok(
+                StatusCode::OK,
+                &json!({
+                    "login": s.actor.login,
+                    "display_name": s.actor.display_name,
+                    "role": s.actor.role,
+                    "units": s.actor.units,
+                    "expires_at": s.expires_at,
+                }),
+            ),
+            Err(r) => r,
+        }
+    })
 }
 
 fn sign_out(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {

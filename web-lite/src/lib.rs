@@ -1,10 +1,12 @@
-//! mamoru-web: the HTTP face of Mamoru. Routes parse a request, call one service method, and
-//! render JSON; every error is mapped in one place (`error_response`). No rule about cases lives
-//! here. (The tablet UI, HTTPS and SSE arrive with their own issue.)
+//! mamoru-web: the HTTP face of Mamoru: the tablet UI (`ui`), the JSON API (`api`), live
+//! events (`events`) and HTTPS (`tls`). Routes parse a request, call the service, and render;
+//! API errors are mapped in one place (`error_response`). No rule about cases lives here.
 
 mod api;
+mod events;
 mod openapi;
 mod tls;
+mod ui;
 
 pub use tls::{Tls, serve_tls};
 
@@ -79,6 +81,7 @@ pub fn routes(
         .and(warp::get())
         .map(|| warp::reply::json(&openapi::document()).into_response());
     let timed = service.clone();
+    let wake = events::Wake::of(&service);
     let all = healthz
         .or(openapi)
         .unify()
@@ -90,15 +93,23 @@ pub fn routes(
         .unify()
         .or(api::totp(service.clone()))
         .unify()
+        .or(events::route(service.clone(), wake))
+        .unify()
+        .or(ui::routes(service.clone()))
+        .unify()
         .or(api::routes(service))
         .unify()
         .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })
         .unify()
         .map(move |mut r: Response| {
             let h = r.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            h.insert("x-frame-options", HeaderValue::from_static("DENY"));
             h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-            h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            // `same-origin`, not `no-referrer`: with no referrer, browsers send `Origin: null` on form
+            // posts, and the forms' origin check needs the real one.
+            h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
             if https {
                 h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
             }
@@ -110,6 +121,10 @@ pub fn routes(
         r
     })
 }
+
+/// No inline script or style, nothing from elsewhere: every asset is embedded and served here.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) fn with<T: Clone + Send>(t: T) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {
     warp::any().map(move || t.clone())
@@ -152,7 +167,9 @@ pub(crate) fn error_response(e: &Error) -> Response {
 }
 
 fn rejection_response(r: &warp::Rejection) -> Response {
-    if r.is_not_found() {
+    if r.find::<ui::CrossOrigin>().is_some() {
+        error_body(StatusCode::FORBIDDEN, "cross_origin", "a form from another site")
+    } else if r.is_not_found() {
         error_body(StatusCode::NOT_FOUND, "not_found", "no such resource")
     } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
         error_body(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")

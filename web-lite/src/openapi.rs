@@ -52,7 +52,23 @@ pub fn document() -> Value {
                         "content": { "application/json": { "schema": { "type": "object", "required": ["token"],
                             "properties": { "token": { "type": "string" } } } } } },
                         "400": error_ref(), "401": error_ref() } },
+                "get": { "summary": "Who is signed in and until when (counts as activity for the idle timeout)",
+                    "responses": { "200": { "description": "the session",
+                        "content": { "application/json": { "schema": { "type": "object",
+                            "properties": { "login": { "type": "string" }, "display_name": { "type": "string" },
+                                "role": { "type": "string" }, "units": { "type": "array", "items": { "type": "integer" } },
+                                "expires_at": { "type": "integer", "description": "seconds since 1970 (UTC)" } } } } } },
+                        "401": error_ref() } },
                 "delete": { "summary": "Sign out", "responses": { "204": { "description": "signed out" }, "401": error_ref() } }
+            },
+            "/api/v1/events": {
+                "get": { "summary": "Server-sent events: every committed change the caller may read (kind and ids only). Resume with Last-Event-ID (or ?after=SEQ)",
+                    "parameters": [ { "name": "after", "in": "query", "required": false, "schema": { "type": "integer" },
+                        "description": "change-log sequence to start after (default: now)" },
+                        { "name": "Last-Event-ID", "in": "header", "required": false, "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "text/event-stream; each event is named `change`, its id the change-log sequence, its data `{kind, id, case, child}`",
+                        "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                        "401": error_ref(), "403": error_ref() } }
             },
             "/api/v1/children": {
                 "post": { "summary": "Register a child (birth date ISO or 和暦)",

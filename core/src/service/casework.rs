@@ -126,6 +126,18 @@ fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> 
     Ok(())
 }
 
+/// The `unique` namespace of idempotency keys.
+const IDEMPOTENCY: &str = "idempotency";
+
+/// The claimed key: per author and record kind, so one person's key cannot collide with another's.
+fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(Error::invalid("idempotency_key", "1 to 64 letters, digits or hyphens"));
+    }
+    Ok(format!("{kind}:{}:{key}", actor.staff.0))
+}
+
 impl Service {
     /// Opens a case on a child from an intake: numbers it (`児-R7-00123`), stores the protected
     /// reporter apart, links earlier cases of the child, and starts its clocks.
@@ -333,8 +345,20 @@ impl Service {
     }
 
     /// 経過記録: appended to the case; never changed except by `correct_note`.
-    pub fn add_note(&self, actor: &Actor, mut note: Note) -> Result<Versioned<Note>> {
+    pub fn add_note(&self, actor: &Actor, note: Note) -> Result<Versioned<Note>> {
+        self.add_note_once(actor, note, None)
+    }
+
+    /// `add_note` that a client may retry: the first call with a given idempotency key (per
+    /// author) stores the note, and every later call with that key returns the same note without
+    /// storing another. An offline tablet resending a draft saves it exactly once.
+    pub fn add_note_once(&self, actor: &Actor, mut note: Note, key: Option<&str>) -> Result<Versioned<Note>> {
+        let claim = key.map(|k| idempotency_claim(actor, "note", k)).transpose()?;
         self.write(actor, Action::AddNote, NoteId::KIND, None, |tx| {
+            if let Some(done) = claim.as_deref().map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() {
+                let v = tx.require::<Note>(NoteId(done))?;
+                return Ok((v, done));
+            }
             let case = tx.require::<Case>(note.case)?;
             access::check_write_case(actor, &case.body, Action::AddNote)?;
             Service::code_table(tx, "note_kind")?.body.check(&note.kind, note.at.jst_date())?;
@@ -350,6 +374,9 @@ impl Service {
             let v = tx.insert(note)?;
             tx.link("case_note", v.body.case.0, v.id)?;
             tx.link("child_note", v.body.child.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
             Ok((v.clone(), v.id))
         })
     }
@@ -391,12 +418,23 @@ impl Service {
     }
 
     /// 安全確認.
-    pub fn record_safety_check(
+    pub fn record_safety_check(&self, actor: &Actor, check: SafetyCheck) -> Result<Versioned<SafetyCheck>> {
+        self.record_safety_check_once(actor, check, None)
+    }
+
+    /// `record_safety_check` that a client may retry, as `add_note_once`.
+    pub fn record_safety_check_once(
         &self,
         actor: &Actor,
         mut check: SafetyCheck,
+        key: Option<&str>,
     ) -> Result<Versioned<SafetyCheck>> {
+        let claim = key.map(|k| idempotency_claim(actor, "safety_check", k)).transpose()?;
         self.write(actor, Action::RecordSafetyCheck, SafetyCheckId::KIND, None, |tx| {
+            if let Some(done) = claim.as_deref().map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() {
+                let v = tx.require::<SafetyCheck>(SafetyCheckId(done))?;
+                return Ok((v, done));
+            }
             let case = tx.require::<Case>(check.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSafetyCheck)?;
             if check.at > tx.now.plus(300) {
@@ -408,6 +446,9 @@ impl Service {
             check.child = case.body.child;
             let v = tx.insert(check)?;
             tx.link("case_check", v.body.case.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
             refresh_clocks(tx, v.body.case)?;
             Ok((v.clone(), v.id))
         })

@@ -5,6 +5,7 @@
 mod access;
 mod casework;
 mod devices;
+mod events;
 mod integrity;
 mod people;
 mod second_factor;
@@ -18,6 +19,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 pub use access::Actor;
 pub use casework::{BoardItem, CaseView, NewCase};
+pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildSummary, ChildView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
@@ -41,6 +43,7 @@ pub struct Service {
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
     traffic: crate::traffic::Traffic,
+    changed: events::ChangeSignal,
 }
 
 /// How the backups are doing, for `/healthz`, the console and the metrics.
@@ -136,6 +139,7 @@ impl Service {
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),
+            changed: events::ChangeSignal::default(),
         }
     }
 
@@ -306,6 +310,7 @@ impl Service {
             Ok((mut tx, value, id)) => {
                 tx.append_audit(entry.on(kind, id))?;
                 tx.commit()?;
+                self.changed.fire();
                 Ok(value)
             }
             Err(e) => {
@@ -362,6 +367,7 @@ impl Service {
                 entry.detail = Some(format!("{} writes", batch.writes));
                 batch.tx.append_audit(entry)?;
                 batch.tx.commit()?;
+                self.changed.fire();
                 Ok(value)
             }
             Ok(_) => {
@@ -464,6 +470,19 @@ impl Service {
             let n = all.len();
             Ok((all, Some(format!("{n} staff"))))
         })
+    }
+
+    /// Every staff member's display name, to show who wrote a note or made a check. A staff
+    /// directory, not personal data about a child: permission-checked, not audited (see `permit`).
+    pub fn staff_names(&self, actor: &Actor) -> Result<std::collections::HashMap<StaffId, String>> {
+        Self::permit(actor, Action::ReadCase)?;
+        Ok(self
+            .store
+            .read()?
+            .all::<Staff>()?
+            .into_iter()
+            .map(|s| (StaffId(s.id), s.body.display_name))
+            .collect())
     }
 
     fn staff_by_login(tx: &impl Reader, login: &str) -> Result<Versioned<Staff>> {

@@ -52,6 +52,9 @@ fn alive(s: &Session, now: Timestamp) -> bool {
 pub struct SessionInfo {
     pub actor: Actor,
     pub expires_at: Timestamp,
+    /// A value derived from the token that forms carry back (against cross-site requests): only
+    /// a page served to this session can know it, and it is useless for signing in.
+    pub form_key: String,
 }
 
 #[derive(Default)]
@@ -59,6 +62,13 @@ pub(super) struct Sessions(Mutex<HashMap<String, Session>>);
 
 fn token_key(token: &str) -> String {
     crate::to_hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn form_key(token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"mamoru form key\0");
+    h.update(token.as_bytes());
+    crate::to_hex(&h.finalize()[..16])
 }
 
 impl Sessions {
@@ -96,12 +106,23 @@ impl Service {
         let now = self.now();
         let session = Session { actor: actor.clone(), device, started: now, last_seen: now };
         self.sessions.lock().insert(token_key(&token), session);
-        Ok((token, SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT) }))
+        let info = SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT), form_key: form_key(&token) };
+        Ok((token, info))
     }
 
     /// The actor behind a token, if the session is alive; touching it resets the idle timer. A
     /// disabled account's sessions end here too.
     pub fn session(&self, token: &str) -> Result<SessionInfo> {
+        self.find_session(token, true)
+    }
+
+    /// `session` without resetting the idle timer: for what a page does by itself (live
+    /// refreshes, event streams), which must not keep an unattended tablet signed in.
+    pub fn peek_session(&self, token: &str) -> Result<SessionInfo> {
+        self.find_session(token, false)
+    }
+
+    fn find_session(&self, token: &str, touch: bool) -> Result<SessionInfo> {
         let now = self.now();
         let key = token_key(token);
         let mut sessions = self.sessions.lock();
@@ -128,9 +149,11 @@ impl Service {
             sessions.remove(&key);
             return Err(Error::Unauthenticated);
         }
-        s.last_seen = now;
-        let expires_at = now.plus(IDLE_TIMEOUT).min(s.started.plus(ABSOLUTE_TIMEOUT));
-        Ok(SessionInfo { actor: s.actor.clone(), expires_at })
+        if touch {
+            s.last_seen = now;
+        }
+        let expires_at = s.last_seen.plus(IDLE_TIMEOUT).min(s.started.plus(ABSOLUTE_TIMEOUT));
+        Ok(SessionInfo { actor: s.actor.clone(), expires_at, form_key: form_key(token) })
     }
 
     /// How many sessions are open (for the metrics; expired ones are counted until next touched).

@@ -6,6 +6,7 @@ mod authz;
 mod clocks;
 mod compat;
 mod crash;
+mod events;
 mod search;
 mod sessions;
 mod snapshot;

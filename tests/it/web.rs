@@ -1,0 +1,238 @@
+//! The tablet UI end to end, in a real headless Chromium at tablet size: what a caseworker at a
+//! family's door and a supervisor at the office see. Screenshots go to docs/manual/screens/.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mamoru_core::time::Timestamp;
+use mamoru_core::totp;
+use serde_json::Value;
+
+use crate::browser::{Browser, TABLET};
+use crate::support::Server;
+
+const DEMO_PASSWORD: &str = "mamoru-demo";
+
+fn screens() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manual/screens")
+}
+
+#[expect(clippy::disallowed_methods, reason = "the server runs on the wall clock; so do its TOTP codes")]
+fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    Timestamp(i64::try_from(secs).unwrap())
+}
+
+/// The hex secret inside an `otpauth://` URL (base32 there).
+fn secret_of(url: &str) -> String {
+    let b32 = url.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    let (mut acc, mut bits, mut hex) = (0u64, 0, String::new());
+    for c in b32.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {b32}"),
+        };
+        acc = acc << 5 | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            write!(hex, "{:02x}", (acc >> bits) & 0xff).unwrap();
+        }
+    }
+    hex
+}
+
+/// The demo, served over plain HTTP on loopback as `mamoru demo` does.
+fn demo_server(dir: &Path) -> Server {
+    Server::demo(dir, 160)
+}
+
+/// A child whose registered name uses an old character form (異体字) found by its common form,
+/// with an open case in the caseworker's unit: (query, child id, case id, child's name).
+fn child_with_variant_name(server: &Server, token: &str) -> (String, u64, u64, String) {
+    let unit = server.request("GET", "/api/v1/session", Some(token), None).json()["units"][0].clone();
+    for query in ["高崎", "高橋", "山崎", "渡辺", "斎藤", "高木"] {
+        let q = query.bytes().fold(String::new(), |mut q, b| {
+            write!(q, "%{b:02X}").unwrap();
+            q
+        });
+        let found = server.request("GET", &format!("/api/v1/search?q={q}"), Some(token), None).json();
+        for r in found["results"].as_array().unwrap() {
+            let name = r["name"].as_str().unwrap();
+            if name.starts_with(query) {
+                continue; // the common form itself: not what this test is about
+            }
+            let id = r["id"].as_u64().unwrap();
+            let child = server.request("GET", &format!("/api/v1/children/{id}"), Some(token), None).json();
+            let open = child["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["body"]["status"] == "open" && c["body"]["unit"] == unit);
+            if let Some(case) = open {
+                return (query.to_owned(), id, case["id"].as_u64().unwrap(), name.to_owned());
+            }
+        }
+    }
+    panic!("the demo store has no open case on a child with a variant-form name");
+}
+
+fn sign_in(b: &mut Browser, base: &str, login: &str, otp: Option<&str>) {
+    b.goto(&format!("{base}/login"));
+    b.fill("input[name=login]", login);
+    b.fill("input[name=password]", DEMO_PASSWORD);
+    if let Some(code) = otp {
+        b.fill("input[name=otp]", code);
+    }
+    b.click("form button[type=submit]");
+    b.wait_until("location.pathname === '/home'", "the home page after sign-in");
+}
+
+#[test]
+fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_saved_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+
+    // The caseworker has a second factor.
+    let token = server.sign_in("demo-cw1", DEMO_PASSWORD);
+    let begin = server.request("POST", "/api/v1/session/totp", Some(&token), None).json();
+    let secret = secret_of(begin["otpauth_url"].as_str().unwrap());
+    let code = totp::code_at(&secret, now()).unwrap();
+    let r = server.request(
+        "POST",
+        "/api/v1/session/totp/confirm",
+        Some(&token),
+        Some(&format!(r#"{{"code":"{code}"}}"#)),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (query, child, case, name) = child_with_variant_name(&server, &token);
+
+    // In the field: sign in with the second factor (the next time step: each is used once).
+    let mut field = Browser::start(TABLET);
+    b_sign_in_refused_without_code(&mut field, &base);
+    sign_in(&mut field, &base, "demo-cw1", Some(&totp::code_at(&secret, now().plus(30)).unwrap()));
+    field.screenshot(&screens().join("01-home.png"));
+
+    // At the office: the supervisor has the case open.
+    let mut office = Browser::start((1180, 820));
+    sign_in(&mut office, &base, "demo-sv", None);
+    office.goto(&format!("{base}/cases/{case}"));
+    office.eval("window.stillTheSamePage = true");
+
+    // Search by the common form of the name; the variant-form child is found.
+    field.goto(&format!("{base}/search"));
+    field.fill("input[name=q]", &query);
+    field.click("form.search button");
+    field.wait_until("document.querySelectorAll('.results li').length > 0", "search results");
+    assert!(field.text(".results").contains(&name), "{name} not in {}", field.text(".results"));
+    field.screenshot(&screens().join("02-search.png"));
+    // By furigana too, in katakana although it is stored in hiragana.
+    let kana = field.text(&format!(".results a[href='/children/{child}'] .kana"));
+    let katakana: String = kana
+        .chars()
+        .map(|c| if ('ぁ'..='ゖ').contains(&c) { char::from_u32(c as u32 + 0x60).unwrap() } else { c })
+        .collect();
+    field.fill("input[name=q]", &katakana);
+    field.click("form.search button");
+    field.wait_until(
+        &format!("!!document.querySelector(\"a[href='/children/{child}']\")"),
+        "the child by furigana",
+    );
+
+    // The child's page, then the case.
+    field.click(&format!("a[href='/children/{child}']"));
+    field.wait_until(&format!("location.pathname === '/children/{child}'"), "the child's page");
+    assert!(field.text("h1").contains(&name));
+    field.screenshot(&screens().join("03-child.png"));
+    field.click(&format!("a[href='/cases/{case}']"));
+    field.wait_until(&format!("location.pathname === '/cases/{case}'"), "the case page");
+
+    // Record a safety check.
+    field.fill("form[action$=safety-checks] input[name=place]", "自宅玄関（テスト）");
+    field.fill("form[action$=safety-checks] textarea[name=child_state]", "表情は明るく、目立つけがはない。");
+    field.click("form[action$=safety-checks] button[type=submit]");
+    field.wait_until("document.body.innerText.includes('安全確認を保存しました')", "the saved check");
+    field.scroll_to("#checks");
+    field.screenshot(&screens().join("04-case-after-check.png"));
+
+    // The office sees it without reloading.
+    office.wait_until(
+        "document.getElementById('checks').innerText.includes('自宅玄関（テスト）')",
+        "the check, live",
+    );
+    assert_eq!(office.eval("window.stillTheSamePage === true"), Value::from(true), "the page was reloaded");
+    office.scroll_to("#checks");
+    office.screenshot(&screens().join("05-office-live.png"));
+
+    // Offline: the note typed in a stairwell waits, then is saved exactly once.
+    let note = "階段で入力した経過記録（テスト）";
+    field.set_offline(true);
+    field.fill("form[action$=notes] textarea[name=body]", note);
+    field.click("form[action$=notes] button[type=submit]");
+    field.wait_until(
+        "document.querySelector('form[action$=notes] .draft-state').innerText.includes('送信待ち')",
+        "送信待ち",
+    );
+    field.scroll_to("form[action$=notes]");
+    field.screenshot(&screens().join("06-offline-draft.png"));
+    field.set_offline(false);
+    field.eval("window.dispatchEvent(new Event('online')); true");
+    field.wait_until(
+        "document.body.innerText.includes('経過記録を保存しました')",
+        "the note sent after reconnecting",
+    );
+    let page = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
+    let saved = page["notes"].as_array().unwrap().iter().filter(|n| n["body"]["body"] == note).count();
+    assert_eq!(saved, 1, "the note must be saved exactly once");
+    office.wait_until(
+        &format!("document.getElementById('notes').innerText.includes('{note}')"),
+        "the note, live",
+    );
+    assert_eq!(
+        field.eval(
+            "localStorage.getItem('mamoru-drafts') === null || localStorage.getItem('mamoru-drafts') === '{}'"
+        ),
+        Value::from(true),
+        "a sent draft leaves nothing behind"
+    );
+}
+
+/// A password without the second factor is refused with the one message that names nothing.
+fn b_sign_in_refused_without_code(b: &mut Browser, base: &str) {
+    b.goto(&format!("{base}/login"));
+    b.fill("input[name=login]", "demo-cw1");
+    b.fill("input[name=password]", DEMO_PASSWORD);
+    b.click("form button[type=submit]");
+    b.wait_until("!!document.querySelector('.error')", "the refusal");
+    assert!(b.text(".error").contains("ログインID、パスワード、または確認コードが正しくありません"));
+    assert_eq!(b.path(), "/login");
+}
+
+#[test]
+fn a_revoked_tablet_is_signed_out_on_its_next_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let admin = server.sign_in("demo-admin", DEMO_PASSWORD);
+    let device =
+        server.request("POST", "/api/v1/devices", Some(&admin), Some(r#"{"name":"テスト端末"}"#)).json();
+    let mut tablet = Browser::start(TABLET);
+    // The tablet holds its registration secret as a cookie, set when it was registered.
+    tablet.goto(&format!("{base}/login"));
+    let secret = device["secret"].as_str().unwrap();
+    tablet.eval(&format!(
+        "document.cookie = '__Host-mamoru_device={secret}; Path=/; Secure; SameSite=Strict'; true"
+    ));
+    sign_in(&mut tablet, &base, "demo-cw1", None);
+    tablet.goto(&format!("{base}/search"));
+    assert_eq!(tablet.path(), "/search");
+
+    let r = server.request("DELETE", &format!("/api/v1/devices/{}", device["id"]), Some(&admin), None);
+    assert_eq!(r.status, 204);
+    tablet.click("a[href='/home']");
+    tablet.wait_until("location.pathname === '/login'", "the sign-in page");
+    assert!(tablet.text(".notice").contains("ログインしてください"), "{}", tablet.text("body"));
+    tablet.screenshot(&screens().join("07-revoked.png"));
+}

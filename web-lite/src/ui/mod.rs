@@ -1,0 +1,823 @@
+//! The tablet UI: server-rendered Japanese pages (typed askama views in `views.rs`) with a little
+//! plain JavaScript from `assets/`. A page handler finds the session (from the cookie only),
+//! makes its service calls, renders. Forms post back the session's form key and get a redirect
+//! after a write; a refused write shows the page again with what was typed and why.
+
+mod views;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use mamoru_core::case::{Note, SafetyCheck, SafetyMethod};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::{CaseId, ChildId, StaffId};
+use mamoru_core::service::SessionInfo;
+use mamoru_core::staff::{Action, Password};
+use mamoru_core::time::Timestamp;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::api::{DEVICE_COOKIE, SESSION_COOKIE};
+use crate::{blocking, with};
+use views::{CaseData, CasePage, ChildPage, Chrome, ErrorPage, HomePage, LoginPage, ResultRow, SearchPage};
+
+/// Largest form a page posts (a long note).
+const FORM_LIMIT: u64 = 256 * 1024;
+
+const APP_CSS: &str = include_str!("../../assets/app.css");
+const APP_JS: &str = include_str!("../../assets/app.js");
+
+fn html(page: &impl Template, status: StatusCode) -> Response {
+    match page.render() {
+        Ok(body) => warp::reply::with_status(warp::reply::html(body), status).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            warp::reply::with_status("表示できませんでした", StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response()
+        }
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn to_login() -> Response {
+    redirect("/login?expired=1")
+}
+
+/// A service error as a Japanese sentence for the person holding the tablet.
+pub(crate) fn message(e: &Error) -> String {
+    match e {
+        Error::NotFound { .. } => "見つかりません。削除されたか、番号が違います。".into(),
+        Error::Forbidden { .. } => "この操作の権限がありません。".into(),
+        Error::Unauthenticated => "ログインし直してください。".into(),
+        Error::BadCredentials => "ログインID、パスワード、または確認コードが正しくありません。".into(),
+        Error::Conflict { .. } => {
+            "他の職員が先に更新しました。最新の内容を確認してから、もう一度保存してください。".into()
+        }
+        Error::Invalid { field, reason } => {
+            format!("「{}」を確認してください（{reason}）。", field_label(field))
+        }
+        Error::Date(_) => {
+            "日付・日時の形式が正しくありません（例: 令和7年4月1日、R7.4.1、2025-04-01）。".into()
+        }
+        Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {
+            tracing::error!(error = %e, "a page request failed in the store");
+            "サーバーで問題が起きました。入力内容は消えていません。時間をおいてもう一度保存してください。"
+                .into()
+        }
+    }
+}
+
+fn field_label(field: &str) -> &str {
+    match field {
+        "body" => "内容",
+        "at" => "日時",
+        "code" | "kind" => "種別",
+        "method" => "方法",
+        "q" => "検索語",
+        "idempotency_key" => "送信番号",
+        "form_key" => "フォーム",
+        other => other,
+    }
+}
+
+fn error_page(session: &SessionInfo, e: &Error) -> Response {
+    if matches!(e, Error::Unauthenticated) {
+        return to_login();
+    }
+    let (status, heading) = match e {
+        Error::NotFound { .. } => (StatusCode::NOT_FOUND, "見つかりません"),
+        Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "権限がありません"),
+        Error::Conflict { .. } => (StatusCode::CONFLICT, "更新が重なりました"),
+        Error::Invalid { .. } | Error::Date(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "入力を確認してください")
+        }
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "エラー"),
+    };
+    html(&ErrorPage { chrome: Chrome::new(session, heading, ""), heading, message: message(e) }, status)
+}
+
+type Page = Result<(Arc<Service>, SessionInfo), Response>;
+
+/// The page's session from the cookie; without one, the way to the sign-in page.
+fn signed_in(service: Arc<Service>) -> impl Filter<Extract = (Page,), Error = Rejection> + Clone {
+    warp::cookie::optional::<String>(SESSION_COOKIE)
+        .and(warp::header::optional::<String>("x-mamoru-live"))
+        .and(with(service))
+        .then(|cookie: Option<String>, live: Option<String>, svc: Arc<Service>| async move {
+            let Some(token) = cookie else { return Err(to_login()) };
+            let checker = svc.clone();
+            // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
+            let found =
+                blocking(
+                    move || {
+                        if live.is_some() { checker.peek_session(&token) } else { checker.session(&token) }
+                    },
+                )
+                .await;
+            match found {
+                Ok(s) => Ok((svc, s)),
+                Err(_) => Err(to_login()),
+            }
+        })
+}
+
+/// A form post from one of our own pages: same origin (when the browser says), and the
+/// session's form key.
+fn check_form(session: &SessionInfo, form: &HashMap<String, String>) -> Result<(), Error> {
+    let sent = form.get("form_key").map_or("", String::as_str);
+    if sent.is_empty() || sent != session.form_key {
+        return Err(Error::Forbidden { action: "a form from another page or an ended session" });
+    }
+    Ok(())
+}
+
+fn same_origin() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("sec-fetch-site"))
+        .and(warp::host::optional())
+        .and_then(
+            |origin: Option<String>, site: Option<String>, host: Option<warp::host::Authority>| async move {
+                // Browsers say where a form came from; a request that says nothing is not a browser's.
+                let from_elsewhere = site.is_some_and(|s| s == "cross-site" || s == "same-site");
+                let origin_ok = match (origin.as_deref(), host) {
+                    (None, _) => true,
+                    (Some(o), Some(h)) => o.split_once("://").is_some_and(|(_, rest)| rest == h.as_str()),
+                    (Some(_), None) => false,
+                };
+                if origin_ok && !from_elsewhere { Ok(()) } else { Err(warp::reject::custom(CrossOrigin)) }
+            },
+        )
+        .untuple_one()
+}
+
+#[derive(Debug)]
+pub(crate) struct CrossOrigin;
+impl warp::reject::Reject for CrossOrigin {}
+
+pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let root = warp::path::end().and(warp::get()).map(|| redirect("/home"));
+    let assets = warp::path!("assets" / String).and(warp::get()).map(|name: String| {
+        let (body, kind) = match name.as_str() {
+            "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+            "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+            _ => return StatusCode::NOT_FOUND.into_response(),
+        };
+        let mut r = warp::reply::with_header(body, "content-type", kind).into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+        r
+    });
+    root.or(assets)
+        .unify()
+        .or(login_page())
+        .unify()
+        .or(login(service.clone()))
+        .unify()
+        .or(logout(service.clone()))
+        .unify()
+        .or(home(service.clone()))
+        .unify()
+        .or(search(service.clone()))
+        .unify()
+        .or(child(service.clone()))
+        .unify()
+        .or(case(service.clone()))
+        .unify()
+        .or(add_note(service.clone()))
+        .unify()
+        .or(add_check(service))
+        .unify()
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    bye: Option<String>,
+}
+
+fn login_page() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("login").and(warp::get()).and(warp::query::<LoginQuery>()).map(|q: LoginQuery| {
+        let notice = if q.bye.is_some() {
+            Some("ログアウトしました。".to_owned())
+        } else {
+            q.expired.map(|_| {
+                "ログインしてください（一定時間操作がなかったか、端末の登録が取り消されました）。".to_owned()
+            })
+        };
+        html(&LoginPage { login: String::new(), message: None, notice }, StatusCode::OK)
+    })
+}
+
+fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("login")
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
+        .and(with(service))
+        .then(|form: HashMap<String, String>, device: Option<String>, svc: Arc<Service>| async move {
+            let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+            let (login, otp) = (field("login"), field("otp"));
+            let password = form.get("password").cloned().unwrap_or_default();
+            let who = login.clone();
+            let result = blocking(move || {
+                let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
+                let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
+                svc.sign_in(&who, &Password::attempt(password), otp, device)
+            })
+            .await;
+            match result {
+                Ok((token, _)) => {
+                    let mut r = redirect("/home");
+                    let cookie =
+                        format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
+                    if let Ok(v) = HeaderValue::from_str(&cookie) {
+                        r.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                    r
+                }
+                Err(e) => {
+                    // One message for every refusal: it must not tell which part was wrong.
+                    let text = match e {
+                        Error::BadCredentials | Error::Unauthenticated | Error::Invalid { .. } => {
+                            message(&Error::BadCredentials)
+                        }
+                        other => message(&other),
+                    };
+                    html(&LoginPage { login, message: Some(text), notice: None }, StatusCode::UNAUTHORIZED)
+                }
+            }
+        })
+}
+
+fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("logout")
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(signed_in(service))
+        .then(|form: HashMap<String, String>, token: Option<String>, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            if let Err(e) = check_form(&session, &form) {
+                return error_page(&session, &e);
+            }
+            if let Some(t) = token {
+                let _ = blocking(move || svc.sign_out(&t)).await;
+            }
+            let mut r = redirect("/login?bye=1");
+            let h = r.headers_mut();
+            h.insert(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "__Host-mamoru_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            // Nothing of the session stays readable in the browser: drafts live in its storage.
+            h.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
+            r
+        })
+}
+
+#[derive(Deserialize)]
+struct HomeQuery {
+    #[serde(default)]
+    mine: Option<String>,
+}
+
+fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("home").and(warp::get()).and(warp::query::<HomeQuery>()).and(signed_in(service)).then(
+        |q: HomeQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let mine = q.mine.is_some();
+            let actor = session.actor.clone();
+            let result = blocking(move || {
+                let unit = actor.units.first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
+                let name = svc
+                    .units()?
+                    .into_iter()
+                    .find(|u| u.id == unit.0)
+                    .map(|u| u.body.name)
+                    .unwrap_or_default();
+                let items = svc.board(&actor, unit, mine.then_some(actor.staff))?;
+                Ok((name, items, svc.now()))
+            })
+            .await;
+            match result {
+                Ok((unit, items, now)) => {
+                    let mut chrome = Chrome::new(&session, "ホーム", "home");
+                    chrome.live = "board";
+                    let clocks = items.iter().map(|i| views::ClockRow::of(i, now)).collect();
+                    html(&HomePage { chrome, unit, mine, clocks }, StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("search").and(warp::get()).and(warp::query::<SearchQuery>()).and(signed_in(service)).then(
+        |q: SearchQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let chrome = Chrome::new(&session, "検索", "search");
+            let query = q.q.trim().to_owned();
+            if query.is_empty() {
+                let page = SearchPage {
+                    chrome,
+                    q: String::new(),
+                    searched: false,
+                    results: Vec::new(),
+                    message: None,
+                };
+                return html(&page, StatusCode::OK);
+            }
+            let actor = session.actor.clone();
+            let text = query.clone();
+            let result = blocking(move || Ok((svc.search(&actor, &text, 50)?, svc.now().jst_date()))).await;
+            match result {
+                Ok((found, today)) => {
+                    let results = found.iter().map(|s| ResultRow::of(s, today)).collect();
+                    html(
+                        &SearchPage { chrome, q: query, searched: true, results, message: None },
+                        StatusCode::OK,
+                    )
+                }
+                Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {
+                    let page = SearchPage {
+                        chrome,
+                        q: query,
+                        searched: false,
+                        results: Vec::new(),
+                        message: Some(message(&e)),
+                    };
+                    html(&page, StatusCode::UNPROCESSABLE_ENTITY)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("children" / u64).and(warp::get()).and(signed_in(service)).then(
+        |id: u64, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let actor = session.actor.clone();
+            let result = blocking(move || {
+                let view = svc.child(&actor, ChildId(id))?;
+                Ok((view, svc.code_tables()?, svc.staff_names(&actor)?, svc.now().jst_date()))
+            })
+            .await;
+            match result {
+                Ok((view, tables, names, today)) => {
+                    let chrome = Chrome::new(&session, view.child.body.name.full(), "child");
+                    html(&ChildPage::of(chrome, &view, &tables, &names, today), StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+/// Everything the case page needs, read for `session`.
+fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseData, Error> {
+    let actor = &session.actor;
+    let view = svc.case(actor, id)?;
+    let child = svc.child(actor, view.case.body.child)?;
+    let writable = actor.units.contains(&view.case.body.unit) && actor.role.may(Action::AddNote);
+    Ok(CaseData {
+        child_name: child.child.body.name.full(),
+        child_kana: child.child.body.name.full_kana(),
+        view,
+        tables: svc.code_tables()?,
+        names: svc.staff_names(actor)?,
+        writable,
+        now: svc.now(),
+    })
+}
+
+#[derive(Deserialize)]
+struct CaseQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("cases" / u64).and(warp::get()).and(warp::query::<CaseQuery>()).and(signed_in(service)).then(
+        |id: u64, q: CaseQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let s = session.clone();
+            match blocking(move || case_data(&svc, &s, CaseId(id))).await {
+                Ok(data) => {
+                    let mut page = CasePage::of(
+                        Chrome::new(&session, data.view.case.body.case_no.clone(), "case"),
+                        &data,
+                    );
+                    page.notice = match q.saved.as_deref() {
+                        Some("note") => Some("経過記録を保存しました。".into()),
+                        Some("check") => Some("安全確認を保存しました。".into()),
+                        _ => None,
+                    };
+                    html(&page, StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+/// A form's text field, trimmed at the ends only.
+fn text(form: &HashMap<String, String>, key: &str) -> String {
+    form.get(key).map(|v| v.trim().to_owned()).unwrap_or_default()
+}
+
+fn idempotency_key(form: &HashMap<String, String>) -> Option<String> {
+    Some(text(form, "idempotency_key")).filter(|k| !k.is_empty())
+}
+
+/// The filter of a form post to `/cases/{id}/{what}`: the case id, the form, the page session.
+fn case_form(
+    service: Arc<Service>,
+    what: &'static str,
+) -> impl Filter<Extract = (u64, HashMap<String, String>, Page), Error = Rejection> + Clone {
+    warp::path("cases")
+        .and(warp::path::param::<u64>())
+        .and(warp::path(what))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(signed_in(service))
+}
+
+/// After a refused write: the case page again, with the message and everything typed.
+async fn refused(
+    svc: Arc<Service>,
+    session: SessionInfo,
+    id: CaseId,
+    e: Error,
+    keep: impl FnOnce(&mut CasePage) + Send + 'static,
+) -> Response {
+    let s = session.clone();
+    match blocking(move || case_data(&svc, &s, id)).await {
+        Ok(data) => {
+            let mut page =
+                CasePage::of(Chrome::new(&session, data.view.case.body.case_no.clone(), "case"), &data);
+            keep(&mut page);
+            page.message = Some(message(&e));
+            let status = match e {
+                Error::Conflict { .. } => StatusCode::CONFLICT,
+                Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+                Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            html(&page, status)
+        }
+        Err(other) => error_page(&session, &other),
+    }
+}
+
+fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "notes").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
+        let (svc, session) = match page {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let (at, kind, body) = (text(&form, "at"), text(&form, "kind"), text(&form, "body"));
+        let result = async {
+            check_form(&session, &form)?;
+            if body.is_empty() {
+                return Err(Error::invalid("body", "入力されていません"));
+            }
+            let note = Note {
+                case: CaseId(id),
+                child: ChildId(0),
+                at: Timestamp::parse(&at)?,
+                kind: Code::new(&kind),
+                author: StaffId(0),
+                body: body.clone(),
+                attachments: Vec::new(),
+                correction: None,
+            };
+            let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
+            blocking(move || svc.add_note_once(&actor, note, key.as_deref())).await
+        }
+        .await;
+        match result {
+            Ok(_) => redirect(&format!("/cases/{id}?saved=note#notes")),
+            Err(e) => {
+                refused(svc, session, CaseId(id), e, move |p| {
+                    p.note_form = views::NoteForm { at, kind, body };
+                })
+                .await
+            }
+        }
+    })
+}
+
+fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "safety-checks").then(
+        |id: u64, form: HashMap<String, String>, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let kept = views::CheckForm {
+                at: text(&form, "at"),
+                method: text(&form, "method"),
+                seen_directly: form.contains_key("seen_directly"),
+                place: text(&form, "place"),
+                child_state: text(&form, "child_state"),
+            };
+            let result = async {
+                check_form(&session, &form)?;
+                let method = match kept.method.as_str() {
+                    "sighted" => SafetyMethod::Sighted,
+                    "interview" => SafetyMethod::Interview,
+                    "by_agency" => SafetyMethod::ByAgency,
+                    _ => return Err(Error::invalid("method", "選択してください")),
+                };
+                let check = SafetyCheck {
+                    case: CaseId(id),
+                    child: ChildId(0),
+                    at: Timestamp::parse(&kept.at)?,
+                    by: vec![session.actor.staff],
+                    method,
+                    seen_directly: kept.seen_directly,
+                    place: kept.place.clone(),
+                    child_state: kept.child_state.clone(),
+                    injuries: Vec::new(),
+                    attachments: Vec::new(),
+                };
+                let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
+                blocking(move || svc.record_safety_check_once(&actor, check, key.as_deref())).await
+            }
+            .await;
+            match result {
+                Ok(_) => redirect(&format!("/cases/{id}?saved=check#checks")),
+                Err(e) => refused(svc, session, CaseId(id), e, move |p| p.check_form = kept).await,
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use mamoru_core::case::{Intake, IntakeKind};
+    use mamoru_core::ids::UnitId;
+    use mamoru_core::person::{PersonName, Sex};
+    use mamoru_core::service::{NewCase, NewChild, NewStaff};
+    use mamoru_core::staff::{Login, Role};
+    use mamoru_core::store::Store;
+    use mamoru_core::time::FixedClock;
+
+    use super::*;
+    use crate::Health;
+
+    const PW: &str = "correct horse battery";
+
+    /// A store with a caseworker and one open case on one child: (dir, service, case id).
+    fn world() -> (tempfile::TempDir, Arc<Service>, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Timestamp::parse("2026-11-24T10:00").unwrap();
+        let svc = Service::new(Store::create(dir.path(), now).unwrap(), Arc::new(FixedClock::new(now)));
+        let admin_login = Login::parse("admin").unwrap();
+        svc.bootstrap(&admin_login, "管理者", &Password::new(PW).unwrap()).unwrap();
+        let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
+        let unit = UnitId(svc.units().unwrap()[0].id);
+        let new = NewStaff {
+            login: Login::parse("cw").unwrap(),
+            display_name: "木下 福祉司".into(),
+            role: Role::Caseworker,
+            units: vec![unit],
+        };
+        svc.add_staff(&admin.actor, new, &Password::new(PW).unwrap()).unwrap();
+        let (_, cw) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        let child = svc
+            .register_child(
+                &cw.actor,
+                NewChild {
+                    unit,
+                    name: PersonName::new("髙﨑", "さくら", "たかさき", "さくら").unwrap(),
+                    birth_date: None,
+                    unborn: false,
+                    sex: Sex::Female,
+                    address: String::new(),
+                    phones: vec![],
+                    affiliation: String::new(),
+                },
+            )
+            .unwrap();
+        let intake = Intake {
+            kind: IntakeKind::AbuseReport,
+            received_at: now,
+            route: Code::new("14"),
+            consultation_type: Code::new("11"),
+            chief_complaint: "テスト".into(),
+            content: String::new(),
+            received_by: cw.actor.staff,
+        };
+        let case = svc
+            .open_case(
+                &cw.actor,
+                NewCase { unit, child, intake, abuse: None, reporter: None, assigned: vec![] },
+            )
+            .unwrap();
+        (dir, Arc::new(svc), case.id)
+    }
+
+    fn api(
+        svc: &Arc<Service>,
+    ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone + use<> {
+        crate::routes(svc.clone(), Health { version: "test", https: false, backup_now: None })
+    }
+
+    fn body(r: &warp::http::Response<bytes::Bytes>) -> String {
+        String::from_utf8_lossy(r.body()).into_owned()
+    }
+
+    /// Signs in through the page: the session cookie and the form key from the home page.
+    async fn sign_in(svc: &Arc<Service>) -> (String, String) {
+        let r = warp::test::request()
+            .method("POST")
+            .path("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("login=cw&password=correct+horse+battery")
+            .reply(&api(svc))
+            .await;
+        assert_eq!(r.status(), 303, "{}", body(&r));
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let home = warp::test::request().path("/home").header("cookie", &cookie).reply(&api(svc)).await;
+        assert_eq!(home.status(), 200);
+        let page = body(&home);
+        let key =
+            page.split("name=\"form_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        (cookie, key)
+    }
+
+    fn note_form(key: &str, idem: &str, text: &str) -> String {
+        format!("form_key={key}&idempotency_key={idem}&at=2026-11-24T09%3A30&kind=3&body={text}")
+    }
+
+    async fn post(
+        svc: &Arc<Service>,
+        cookie: &str,
+        path: &str,
+        form: String,
+        origin: Option<&str>,
+    ) -> warp::http::Response<bytes::Bytes> {
+        let mut req = warp::test::request()
+            .method("POST")
+            .path(path)
+            .header("host", "mamoru.example")
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.reply(&api(svc)).await
+    }
+
+    fn notes(svc: &Service, case: u64) -> usize {
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        svc.case(&s.actor, CaseId(case)).unwrap().notes.len()
+    }
+
+    #[tokio::test]
+    async fn pages_need_a_session_and_carry_the_security_headers() {
+        let (_dir, svc, case) = world();
+        let r = warp::test::request().path(&format!("/cases/{case}")).reply(&api(&svc)).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/login?expired=1");
+        let r = warp::test::request().path("/login").reply(&api(&svc)).await;
+        assert_eq!(r.status(), 200);
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let page = body(&r);
+        assert!(!page.contains("<script>") && !page.contains("style="), "no inline script or style");
+        assert!(page.len() < 60 * 1024);
+
+        // Every refusal says the same thing: it must not reveal whether the login exists.
+        for form in ["login=cw&password=wrong", "login=nobody&password=wrong"] {
+            let r = warp::test::request()
+                .method("POST")
+                .path("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .reply(&api(&svc))
+                .await;
+            assert_eq!(r.status(), 401);
+            assert!(body(&r).contains("ログインID、パスワード、または確認コードが正しくありません"));
+        }
+        let (cookie, _) = sign_in(&svc).await;
+        let r = warp::test::request()
+            .path(&format!("/cases/{case}"))
+            .header("cookie", &cookie)
+            .reply(&api(&svc))
+            .await;
+        assert_eq!(r.status(), 200);
+        let page = body(&r);
+        assert!(page.contains("髙﨑 さくら") && page.contains("虐待通告"), "{page}");
+        assert!(page.len() < 60 * 1024, "pages stay under 60 KB: {}", page.len());
+        let r = warp::test::request()
+            .path("/search?q=%E9%AB%98%E5%B4%8E")
+            .header("cookie", &cookie)
+            .reply(&api(&svc))
+            .await;
+        assert!(body(&r).contains("髙﨑 さくら"), "高崎 finds 髙﨑");
+        let r = warp::test::request().path("/assets/app.js").reply(&api(&svc)).await;
+        assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
+    }
+
+    #[tokio::test]
+    async fn forms_need_the_form_key_and_our_origin_and_a_resent_note_is_saved_once() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let path = format!("/cases/{case}/notes");
+
+        let r = post(&svc, &cookie, &path, note_form("forged", "k1", "x"), None).await;
+        assert_eq!(r.status(), 403, "a wrong form key is refused");
+        let r = post(&svc, &cookie, &path, note_form(&key, "k1", "x"), Some("https://evil.example")).await;
+        assert_eq!(r.status(), 403, "a post from another site is refused");
+        assert_eq!(notes(&svc, case), 0, "nothing was saved");
+
+        // Bad input: the page again, with the reason and what was typed.
+        let r = post(
+            &svc,
+            &cookie,
+            &path,
+            note_form(&key, "k2", "%E5%86%85%E5%AE%B9").replace("kind=3", "kind=zz"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status(), 422);
+        let page = body(&r);
+        assert!(page.contains("「種別」を確認してください") && page.contains("内容</textarea>"), "{page}");
+        assert_eq!(notes(&svc, case), 0);
+
+        for _ in 0..2 {
+            let r = post(
+                &svc,
+                &cookie,
+                &path,
+                note_form(&key, "k3", "%E8%A8%AA%E5%95%8F"),
+                Some("http://mamoru.example"),
+            )
+            .await;
+            assert_eq!(r.status(), 303);
+            assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/cases/{case}?saved=note#notes"));
+        }
+        assert_eq!(notes(&svc, case), 1, "the same draft sent twice is one note");
+
+        let check = format!(
+            "form_key={key}&idempotency_key=c1&at=2026-11-24T09%3A45&method=sighted&seen_directly=1&place=%E8%87%AA%E5%AE%85"
+        );
+        let r = post(&svc, &cookie, &format!("/cases/{case}/safety-checks"), check, None).await;
+        assert_eq!(r.status(), 303, "{}", body(&r));
+        let r = warp::test::request()
+            .path(&format!("/cases/{case}"))
+            .header("cookie", &cookie)
+            .reply(&api(&svc))
+            .await;
+        assert!(body(&r).contains("目視済み"));
+    }
+}

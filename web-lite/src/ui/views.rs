@@ -1,0 +1,475 @@
+//! Typed views: one struct per page template (askama, compile-checked, HTML-escaped), built from
+//! what the service returns. Formatting for people lives here: 和暦 dates, Japan time, labels.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use mamoru_core::case::{CaseStatus, IntakeKind, Note, SafetyCheck, SafetyMethod};
+use mamoru_core::code_table::{Code, CodeTable};
+use mamoru_core::deadline::ClockStatus;
+use mamoru_core::ids::StaffId;
+use mamoru_core::person::MemberRef;
+use mamoru_core::service::{BoardItem, ChildSummary, ChildView, SessionInfo};
+use mamoru_core::store::Versioned;
+use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
+use mamoru_core::wareki;
+
+/// What every signed-in page shows around its content.
+pub(crate) struct Chrome {
+    pub title: String,
+    pub page: &'static str,
+    pub user: String,
+    pub role: &'static str,
+    pub form_key: String,
+    /// The case or child this page shows (0: none), so live events can refresh it.
+    pub case_id: u64,
+    pub child_id: u64,
+    /// Which live events refresh this page: `board`, `case`, `child` or empty.
+    pub live: &'static str,
+}
+
+impl Chrome {
+    pub(crate) fn new(session: &SessionInfo, title: impl Into<String>, page: &'static str) -> Self {
+        Self {
+            title: title.into(),
+            page,
+            user: session.actor.display_name.clone(),
+            role: session.actor.role.label(),
+            form_key: session.form_key.clone(),
+            case_id: 0,
+            child_id: 0,
+            live: "",
+        }
+    }
+}
+
+/// `令和8年11月24日 10:30` (Japan time).
+pub(crate) fn datetime(at: Timestamp) -> String {
+    let secs = (at.0 + JST_OFFSET).rem_euclid(86_400);
+    format!("{} {:02}:{:02}", wareki::format(at.jst_date()), secs / 3600, secs % 3600 / 60)
+}
+
+/// The value of a `datetime-local` input: `2026-11-24T10:30` (Japan time).
+pub(crate) fn input_datetime(at: Timestamp) -> String {
+    let s = at.to_jst_string();
+    s.get(..16).unwrap_or(&s).to_owned()
+}
+
+/// `あと3時間12分` or `2時間5分超過`.
+pub(crate) fn remaining(due: Timestamp, now: Timestamp) -> String {
+    let left = due.0 - now.0;
+    let span = |s: i64| {
+        let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+        match (d, h) {
+            (0, 0) => format!("{m}分"),
+            (0, _) => format!("{h}時間{m}分"),
+            _ => format!("{d}日{h}時間"),
+        }
+    };
+    if left > 0 { format!("あと{}", span(left)) } else { format!("{}超過", span(-left)) }
+}
+
+fn birth(date: Option<Date>, today: Date) -> String {
+    date.map_or_else(
+        || "不明".to_owned(),
+        |d| format!("{}（{}歳）", wareki::format(d), d.age_on(today).max(0)),
+    )
+}
+
+fn label(tables: &[Versioned<CodeTable>], key: &str, code: &Code) -> String {
+    tables
+        .iter()
+        .find(|t| t.body.key == key)
+        .and_then(|t| t.body.label(code))
+        .map_or_else(|| code.0.clone(), str::to_owned)
+}
+
+/// The entries of a code table valid today, for a `<select>`.
+pub(crate) fn options(tables: &[Versioned<CodeTable>], key: &str, today: Date) -> Vec<(String, String)> {
+    tables
+        .iter()
+        .find(|t| t.body.key == key)
+        .map(|t| {
+            t.body
+                .entries
+                .iter()
+                .filter(|e| e.valid_on(today))
+                .map(|e| (e.code.clone(), e.label.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn staff_name(names: &HashMap<StaffId, String>, id: StaffId) -> String {
+    names.get(&id).cloned().unwrap_or_else(|| format!("職員{}", id.0))
+}
+
+pub(crate) fn method_label(m: SafetyMethod) -> &'static str {
+    match m {
+        SafetyMethod::Sighted => "目視",
+        SafetyMethod::Interview => "面接",
+        SafetyMethod::ByAgency => "関係機関による確認",
+    }
+}
+
+pub(crate) const METHODS: [(&str, &str); 3] =
+    [("sighted", "目視"), ("interview", "面接"), ("by_agency", "関係機関による確認")];
+
+fn status(s: CaseStatus) -> (&'static str, &'static str) {
+    match s {
+        CaseStatus::Open => ("対応中", "open"),
+        CaseStatus::Closed => ("終結", "closed"),
+    }
+}
+
+fn intake_kind(k: IntakeKind) -> &'static str {
+    match k {
+        IntakeKind::Consultation => "相談",
+        IntakeKind::AbuseReport => "虐待通告",
+    }
+}
+
+pub(crate) struct ClockRow {
+    pub label: &'static str,
+    pub case_no: String,
+    pub case_id: u64,
+    pub due: String,
+    pub due_epoch: i64,
+    pub remaining: String,
+    pub class: &'static str,
+}
+
+impl ClockRow {
+    pub(crate) fn of(item: &BoardItem, now: Timestamp) -> Self {
+        Self {
+            label: item.label,
+            case_no: item.case_no.clone(),
+            case_id: item.deadline.case.0,
+            due: datetime(item.deadline.due),
+            due_epoch: item.deadline.due.0,
+            remaining: remaining(item.deadline.due, now),
+            class: match item.status {
+                ClockStatus::Overdue => "overdue",
+                ClockStatus::DueSoon => "soon",
+                ClockStatus::Ok => "ok",
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub login: String,
+    pub message: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage {
+    pub chrome: Chrome,
+    pub heading: &'static str,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(crate) struct HomePage {
+    pub chrome: Chrome,
+    pub unit: String,
+    pub mine: bool,
+    pub clocks: Vec<ClockRow>,
+}
+
+pub(crate) struct ResultRow {
+    pub id: u64,
+    pub name: String,
+    pub kana: String,
+    pub birth: String,
+    pub sex: &'static str,
+}
+
+impl ResultRow {
+    pub(crate) fn of(s: &ChildSummary, today: Date) -> Self {
+        Self {
+            id: s.id.0,
+            name: s.name.clone(),
+            kana: s.kana.clone(),
+            birth: birth(s.birth_date, today),
+            sex: s.sex.label(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub(crate) struct SearchPage {
+    pub chrome: Chrome,
+    pub q: String,
+    pub searched: bool,
+    pub results: Vec<ResultRow>,
+    pub message: Option<String>,
+}
+
+pub(crate) struct MemberRow {
+    pub name: String,
+    pub kana: String,
+    pub relation: String,
+    pub child_id: Option<u64>,
+    pub guardian: bool,
+}
+
+pub(crate) struct CaseRow {
+    pub id: u64,
+    pub case_no: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub kind: &'static str,
+    pub received: String,
+}
+
+pub(crate) struct NoteRow {
+    pub at: String,
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub correction: Option<String>,
+    pub case_no: Option<String>,
+}
+
+impl NoteRow {
+    fn of(n: &Versioned<Note>, tables: &[Versioned<CodeTable>], names: &HashMap<StaffId, String>) -> Self {
+        Self {
+            at: datetime(n.body.at),
+            kind: label(tables, "note_kind", &n.body.kind),
+            author: staff_name(names, n.body.author),
+            body: n.body.body.clone(),
+            correction: n.body.correction.clone(),
+            case_no: None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "child.html")]
+pub(crate) struct ChildPage {
+    pub chrome: Chrome,
+    pub name: String,
+    pub kana: String,
+    pub birth: String,
+    pub sex: &'static str,
+    pub address: String,
+    pub phones: String,
+    pub affiliation: String,
+    pub members: Vec<MemberRow>,
+    pub cases: Vec<CaseRow>,
+    pub notes: Vec<NoteRow>,
+}
+
+impl ChildPage {
+    pub(crate) fn of(
+        mut chrome: Chrome,
+        v: &ChildView,
+        tables: &[Versioned<CodeTable>],
+        names: &HashMap<StaffId, String>,
+        today: Date,
+    ) -> Self {
+        let c = &v.child.body;
+        chrome.child_id = v.child.id;
+        chrome.live = "child";
+        let case_nos: HashMap<u64, String> = v.cases.iter().map(|k| (k.id, k.body.case_no.clone())).collect();
+        Self {
+            chrome,
+            name: c.name.full(),
+            kana: c.name.full_kana(),
+            birth: if c.unborn {
+                format!("出生予定 {}", birth(c.birth_date, today))
+            } else {
+                birth(c.birth_date, today)
+            },
+            sex: c.sex.label(),
+            address: c.address.clone(),
+            phones: c.phones.join("、"),
+            affiliation: c.affiliation.clone(),
+            members: v
+                .members
+                .iter()
+                .filter(|m| m.who != MemberRef::Child(mamoru_core::ids::ChildId(v.child.id)))
+                .map(|m| MemberRow {
+                    name: m.name.clone(),
+                    kana: m.kana.clone(),
+                    relation: m.relation_label.clone(),
+                    child_id: match m.who {
+                        MemberRef::Child(id) => Some(id.0),
+                        MemberRef::Person(_) => None,
+                    },
+                    guardian: m.guardian,
+                })
+                .collect(),
+            cases: v
+                .cases
+                .iter()
+                .map(|k| {
+                    let (status, status_class) = status(k.body.status);
+                    CaseRow {
+                        id: k.id,
+                        case_no: k.body.case_no.clone(),
+                        status,
+                        status_class,
+                        kind: intake_kind(k.body.intake.kind),
+                        received: wareki::format(k.body.intake.received_at.jst_date()),
+                    }
+                })
+                .collect(),
+            notes: v
+                .notes
+                .iter()
+                .map(|n| NoteRow {
+                    case_no: case_nos.get(&n.body.case.0).cloned(),
+                    ..NoteRow::of(n, tables, names)
+                })
+                .collect(),
+        }
+    }
+}
+
+pub(crate) struct CheckRow {
+    pub at: String,
+    pub method: &'static str,
+    pub by: String,
+    pub seen: bool,
+    pub place: String,
+    pub state: String,
+}
+
+impl CheckRow {
+    fn of(c: &SafetyCheck, names: &HashMap<StaffId, String>) -> Self {
+        Self {
+            at: datetime(c.at),
+            method: method_label(c.method),
+            by: c.by.iter().map(|s| staff_name(names, *s)).collect::<Vec<_>>().join("、"),
+            seen: c.seen_directly,
+            place: c.place.clone(),
+            state: c.child_state.clone(),
+        }
+    }
+}
+
+/// What the note form holds: kept when the server refuses it, so nothing typed is lost.
+#[derive(Default)]
+pub(crate) struct NoteForm {
+    pub at: String,
+    pub kind: String,
+    pub body: String,
+}
+
+#[derive(Default)]
+pub(crate) struct CheckForm {
+    pub at: String,
+    pub method: String,
+    pub seen_directly: bool,
+    pub place: String,
+    pub child_state: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub(crate) struct CasePage {
+    pub chrome: Chrome,
+    pub case_id: u64,
+    pub case_no: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub child_id: u64,
+    pub child_name: String,
+    pub child_kana: String,
+    pub intake_kind: &'static str,
+    pub received: String,
+    pub route: String,
+    pub consultation_type: String,
+    pub chief_complaint: String,
+    pub clocks: Vec<ClockRow>,
+    pub checks: Vec<CheckRow>,
+    pub notes: Vec<NoteRow>,
+    pub writable: bool,
+    pub note_kinds: Vec<(String, String)>,
+    pub methods: Vec<(String, String)>,
+    pub note_form: NoteForm,
+    pub check_form: CheckForm,
+    pub message: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// What the case page is built from.
+pub(crate) struct CaseData {
+    pub view: mamoru_core::service::CaseView,
+    pub child_name: String,
+    pub child_kana: String,
+    pub tables: Vec<Versioned<CodeTable>>,
+    pub names: HashMap<StaffId, String>,
+    pub writable: bool,
+    pub now: Timestamp,
+}
+
+impl CasePage {
+    pub(crate) fn of(mut chrome: Chrome, d: &CaseData) -> Self {
+        let case = &d.view.case.body;
+        chrome.case_id = d.view.case.id;
+        chrome.child_id = case.child.0;
+        chrome.live = "case";
+        let (status, status_class) = status(case.status);
+        let now_input = input_datetime(d.now);
+        let note_kinds = options(&d.tables, "note_kind", d.now.jst_date());
+        Self {
+            chrome,
+            case_id: d.view.case.id,
+            case_no: case.case_no.clone(),
+            status,
+            status_class,
+            child_id: case.child.0,
+            child_name: d.child_name.clone(),
+            child_kana: d.child_kana.clone(),
+            intake_kind: intake_kind(case.intake.kind),
+            received: datetime(case.intake.received_at),
+            route: label(&d.tables, "route", &case.intake.route),
+            consultation_type: label(&d.tables, "consultation_type", &case.intake.consultation_type),
+            chief_complaint: case.intake.chief_complaint.clone(),
+            clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
+            checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, &d.names)).collect(),
+            notes: d.view.notes.iter().map(|n| NoteRow::of(n, &d.tables, &d.names)).collect(),
+            writable: d.writable && case.status == CaseStatus::Open,
+            note_form: NoteForm {
+                at: now_input.clone(),
+                kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),
+                body: String::new(),
+            },
+            check_form: CheckForm {
+                at: now_input,
+                method: "sighted".into(),
+                seen_directly: true,
+                ..CheckForm::default()
+            },
+            note_kinds,
+            methods: METHODS.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
+            message: None,
+            notice: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let t = Timestamp::parse("2026-11-24T10:05").unwrap();
+        assert_eq!(datetime(t), "令和8年11月24日 10:05");
+        assert_eq!(input_datetime(t), "2026-11-24T10:05");
+        assert_eq!(remaining(t.plus(3 * 3600 + 12 * 60), t), "あと3時間12分");
+        assert_eq!(remaining(t, t.plus(125 * 60)), "2時間5分超過");
+        assert_eq!(remaining(t.plus(2 * 86_400 + 3600), t), "あと2日1時間");
+        assert_eq!(remaining(t, t), "0分超過");
+    }
+}
