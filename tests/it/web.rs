@@ -86,7 +86,10 @@ fn sign_in(b: &mut Browser, base: &str, login: &str, otp: Option<&str>) {
         b.fill("input[name=otp]", code);
     }
     b.click("form button[type=submit]");
-    b.wait_until("location.pathname === '/home'", "the home page after sign-in");
+    b.wait_until(
+        "location.pathname === '/home' && document.readyState === 'complete'",
+        "the home page after sign-in",
+    );
 }
 
 #[test]
@@ -125,7 +128,10 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     field.goto(&format!("{base}/search"));
     field.fill("input[name=q]", &query);
     field.click("form.search button");
-    field.wait_until("document.querySelectorAll('.results li').length > 0", "search results");
+    field.wait_until(
+        "document.readyState === 'complete' && document.querySelectorAll('.results li').length > 0",
+        "search results",
+    );
     assert!(field.text(".results").contains(&name), "{name} not in {}", field.text(".results"));
     field.screenshot(&screens().join("02-search.png"));
     // By furigana too, in katakana although it is stored in hiragana.
@@ -136,18 +142,29 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         .collect();
     field.fill("input[name=q]", &katakana);
     field.click("form.search button");
+    // The new results page, not the old one still on screen: the query in the address is the new one.
     field.wait_until(
-        &format!("!!document.querySelector(\"a[href='/children/{child}']\")"),
+        &format!(
+            "new URLSearchParams(location.search).get('q') === {} && document.readyState === 'complete' && \
+             !!document.querySelector(\"a[href='/children/{child}']\")",
+            serde_json::json!(katakana)
+        ),
         "the child by furigana",
     );
 
     // The child's page, then the case.
     field.click(&format!("a[href='/children/{child}']"));
-    field.wait_until(&format!("location.pathname === '/children/{child}'"), "the child's page");
+    field.wait_until(
+        &format!("location.pathname === '/children/{child}' && document.readyState === 'complete'"),
+        "the child's page",
+    );
     assert!(field.text("h1").contains(&name));
     field.screenshot(&screens().join("03-child.png"));
     field.click(&format!("a[href='/cases/{case}']"));
-    field.wait_until(&format!("location.pathname === '/cases/{case}'"), "the case page");
+    field.wait_until(
+        &format!("location.pathname === '/cases/{case}' && document.readyState === 'complete'"),
+        "the case page",
+    );
 
     // Record a safety check.
     field.fill("form[action$=safety-checks] input[name=place]", "自宅玄関（テスト）");
@@ -232,7 +249,10 @@ fn a_revoked_tablet_is_signed_out_on_its_next_action() {
     let r = server.request("DELETE", &format!("/api/v1/devices/{}", device["id"]), Some(&admin), None);
     assert_eq!(r.status, 204);
     tablet.click("a[href='/home']");
-    tablet.wait_until("location.pathname === '/login'", "the sign-in page");
+    tablet.wait_until(
+        "location.pathname === '/login' && document.readyState === 'complete'",
+        "the sign-in page",
+    );
     assert!(tablet.text(".notice").contains("ログインしてください"), "{}", tablet.text("body"));
     tablet.screenshot(&screens().join("07-revoked.png"));
 }

@@ -30,9 +30,10 @@
   setInterval(tick, 30000);
 
   // ---- live regions -----------------------------------------------------------------------
-  var refreshing = null;
+  var refreshing = null, again = false;
   function refresh() {
-    if (refreshing) return;
+    // An event during a refresh asks for another one when it ends, so none is missed.
+    if (refreshing) { again = true; return; }
     refreshing = setTimeout(function () {
       fetch(location.pathname + location.search, { credentials: 'same-origin', headers: { 'Accept': 'text/html', 'X-Mamoru-Live': '1' } })
         .then(function (r) {
@@ -41,6 +42,7 @@
         })
         .then(function (html) {
           refreshing = null;
+          if (again) { again = false; refresh(); }
           if (!html) return;
           var fresh = new DOMParser().parseFromString(html, 'text/html');
           document.querySelectorAll('[data-region]').forEach(function (old) {
@@ -118,12 +120,18 @@
         location.href = r.url;
         return true;
       }
-      // Refused (bad input, a conflict): nothing was saved. Keep the draft, and let the server
-      // show its page with the reason and the text (the same key: it was not used).
-      if (all[id]) { all[id].queued = false; save(all); }
+      // Refused (bad input, a conflict, a passing server error): let the server show its page
+      // with the reason and the text, posting once more natively with the same key.
+      // The native post carries the text; the draft goes, so its key is never reused for
+      // something else (a fresh key is made if the person sends again).
       if (form) {
+        delete all[id];
+        save(all);
         form.elements.idempotency_key.value = d.key;
         HTMLFormElement.prototype.submit.call(form);
+      } else if (all[id]) {
+        all[id].queued = false;
+        save(all);
       }
       return false;
     }, function () {
@@ -143,10 +151,11 @@
     var id = form.dataset.draft, all = load(), d = all[id];
     if (d) {
       // Put back what was typed before a reload or a lost connection.
-      Object.keys(d.fields).forEach(function (k) {
-        var el = form.elements[k];
-        if (!el) return;
-        if (el.type === 'checkbox') el.checked = true; else el.value = d.fields[k];
+      // An unchecked box is absent from the saved fields: it must come back unchecked.
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.type === 'checkbox') el.checked = Object.prototype.hasOwnProperty.call(d.fields, el.name);
+        else if (el.name && el.name !== 'form_key' && el.name !== 'idempotency_key' &&
+                 Object.prototype.hasOwnProperty.call(d.fields, el.name)) el.value = d.fields[el.name];
       });
       if (d.queued) stateOf(form, '送信待ち（接続が戻ると自動で送信します）', 'waiting');
     }
@@ -199,7 +208,16 @@
   document.addEventListener('input', function () { if (Date.now() - lastPing > 60000) ping(); });
   setInterval(function () {
     var left = deadline - Date.now();
-    if (left <= 0) { wipeDrafts(); location.href = '/login?expired=1'; return; }
+    // Offline, the server decides when it sees the tablet again; a queued draft is not thrown
+    // away by this page's own timer.
+    if (!navigator.onLine) return;
+    if (left <= 0) {
+      wipeDrafts();
+      fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' })
+        .then(null, function () { /* already ended */ })
+        .then(function () { location.href = '/login?expired=1'; });
+      return;
+    }
     idle.hidden = left > 60 * 1000;
   }, 5000);
   document.getElementById('stay').addEventListener('click', ping);

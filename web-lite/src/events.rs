@@ -112,7 +112,8 @@ pub(crate) fn route(
                 };
                 let (checker, t) = (svc.clone(), token.clone());
                 let opened = blocking(move || {
-                    let session = checker.session(&t)?;
+                    // Opening (and every automatic reconnect) is the page's doing: no idle reset.
+                    let session = checker.peek_session(&t)?;
                     // A first connection starts now (or where the page says it was drawn).
                     let start = match last.or(q.after) {
                         Some(seq) => seq,

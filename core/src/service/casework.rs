@@ -357,6 +357,9 @@ impl Service {
         self.write(actor, Action::AddNote, NoteId::KIND, None, |tx| {
             if let Some(done) = claim.as_deref().map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() {
                 let v = tx.require::<Note>(NoteId(done))?;
+                if v.body.case != note.case || v.body.body != note.body {
+                    return Err(Error::invalid("idempotency_key", "already used for a different note"));
+                }
                 return Ok((v, done));
             }
             let case = tx.require::<Case>(note.case)?;
@@ -433,6 +436,16 @@ impl Service {
         self.write(actor, Action::RecordSafetyCheck, SafetyCheckId::KIND, None, |tx| {
             if let Some(done) = claim.as_deref().map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() {
                 let v = tx.require::<SafetyCheck>(SafetyCheckId(done))?;
+                let same = v.body.case == check.case
+                    && v.body.at == check.at
+                    && v.body.place == check.place
+                    && v.body.child_state == check.child_state;
+                if !same {
+                    return Err(Error::invalid(
+                        "idempotency_key",
+                        "already used for a different safety check",
+                    ));
+                }
                 return Ok((v, done));
             }
             let case = tx.require::<Case>(check.case)?;

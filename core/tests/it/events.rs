@@ -80,4 +80,6 @@ fn a_note_sent_twice_with_one_key_is_stored_once() {
     let fixed = w.svc.add_note_once(&cw, note(case.id.into(), "直した"), Some("draft-2")).unwrap();
     assert_eq!(fixed.body.body, "直した");
     assert!(w.svc.add_note_once(&cw, note(case.id.into(), "x"), Some("bad key!")).is_err());
+    // A used key with other content is refused, not answered with the earlier note.
+    assert!(w.svc.add_note_once(&cw, note(case.id.into(), "別の内容"), Some("draft-1")).is_err());
 }

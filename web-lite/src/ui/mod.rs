@@ -417,14 +417,15 @@ fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseDat
     let actor = &session.actor;
     let view = svc.case(actor, id)?;
     let child = svc.child(actor, view.case.body.child)?;
-    let writable = actor.units.contains(&view.case.body.unit) && actor.role.may(Action::AddNote);
+    let own = actor.units.contains(&view.case.body.unit);
     Ok(CaseData {
+        can_note: own && actor.role.may(Action::AddNote),
+        can_check: own && actor.role.may(Action::RecordSafetyCheck),
         child_name: child.child.body.name.full(),
         child_kana: child.child.body.name.full_kana(),
         view,
         tables: svc.code_tables()?,
         names: svc.staff_names(actor)?,
-        writable,
         now: svc.now(),
     })
 }
