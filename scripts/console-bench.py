@@ -32,7 +32,7 @@ def main():
         if line.startswith("ssh: "):
             port = line.strip().rsplit(":", 1)[1]
             break
-    time.sleep(1)
+    time.sleep(1)  # measuring, not waiting for a state: let start-up allocations settle first
     base = rss_kib(server.pid)
     times, sessions = [], []
     for _ in range(N):
@@ -51,7 +51,7 @@ def main():
             seen += os.read(fd, 65536)
         times.append((time.perf_counter() - start) * 1000)
         sessions.append((pid, fd))
-    time.sleep(1)
+    time.sleep(1)  # measuring: let the sessions' allocations settle before reading RSS
     per = (rss_kib(server.pid) - base) / N
     times.sort()
     p50 = times[len(times) // 2]
@@ -60,7 +60,8 @@ def main():
     print(f"server RSS: {base} KiB before, +{per:.0f} KiB per open console session")
     for pid, fd in sessions:
         os.write(fd, b"q")
-    time.sleep(1)
+    for pid, _ in sessions:
+        os.waitpid(pid, 0)
     server.terminate()
     server.wait()
 

@@ -124,16 +124,15 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Opens `url` and waits until the page has loaded.
+    /// Opens `url` and waits until the new page (not the one before it) has loaded.
     pub fn goto(&mut self, url: &str) {
+        // The old document carries a mark; the new one does not.
+        self.eval("window.beforeNavigation = true");
         self.call("Page.navigate", &json!({ "url": url }));
-        self.wait_loaded();
-    }
-
-    /// Waits for a page load to finish (after a navigation, a form post, a redirect).
-    pub fn wait_loaded(&mut self) {
-        std::thread::sleep(Duration::from_millis(50));
-        self.wait_until("document.readyState === 'complete' && !!document.body", "the page to load");
+        self.wait_until(
+            "!window.beforeNavigation && document.readyState === 'complete' && !!document.body",
+            "the page to load",
+        );
     }
 
     /// Polls `condition` (a JS expression) until it is true, or fails naming `what`.

@@ -45,7 +45,12 @@ pub struct CaseView {
     pub protections: Vec<Versioned<Protection>>,
     pub supports: Vec<Versioned<Support>>,
     pub assessments: Vec<Versioned<Assessment>>,
+    /// The newest 50 notes, newest first.
     pub notes: Vec<Versioned<Note>>,
+    /// Whether the reader may add a note / record a safety check here (role, unit, restriction
+    /// and an open case), so that a page offers only the forms that would be accepted.
+    pub may_add_note: bool,
+    pub may_record_safety_check: bool,
 }
 
 /// One line of the board: a clock and how near it is.
@@ -138,6 +143,22 @@ fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
     Ok(format!("{kind}:{}:{key}", actor.staff.0))
 }
 
+/// The record an earlier call with the same claimed key stored, if any; the same key with other
+/// content is refused rather than answered with that record.
+fn replayed<T: crate::store::Record>(
+    tx: &WriteTx,
+    claim: Option<&str>,
+    same: impl FnOnce(&T) -> bool,
+) -> Result<Option<Versioned<T>>> {
+    let Some(id) = claim.map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() else { return Ok(None) };
+    let v = tx.require::<T>(T::Id::from(id))?;
+    if same(&v.body) {
+        Ok(Some(v))
+    } else {
+        Err(Error::invalid("idempotency_key", format!("already used for a different {}", T::Id::KIND)))
+    }
+}
+
 impl Service {
     /// Opens a case on a child from an intake: numbers it (`児-R7-00123`), stores the protected
     /// reporter apart, links earlier cases of the child, and starts its clocks.
@@ -209,8 +230,15 @@ impl Service {
             for n in r.links("case_note", id.0, 50)? {
                 notes.push(r.require::<Note>(NoteId(n))?);
             }
+            let may = |action: Action| {
+                actor.role.may(action)
+                    && case.body.status == CaseStatus::Open
+                    && access::check_write_case(actor, &case.body, action).is_ok()
+            };
             Ok((
                 CaseView {
+                    may_add_note: may(Action::AddNote),
+                    may_record_safety_check: may(Action::RecordSafetyCheck),
                     clocks,
                     safety_checks: load_links(r, "case_check", id)?,
                     protections: load_links(r, "case_protection", id)?,
@@ -355,12 +383,10 @@ impl Service {
     pub fn add_note_once(&self, actor: &Actor, mut note: Note, key: Option<&str>) -> Result<Versioned<Note>> {
         let claim = key.map(|k| idempotency_claim(actor, "note", k)).transpose()?;
         self.write(actor, Action::AddNote, NoteId::KIND, None, |tx| {
-            if let Some(done) = claim.as_deref().map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() {
-                let v = tx.require::<Note>(NoteId(done))?;
-                if v.body.case != note.case || v.body.body != note.body {
-                    return Err(Error::invalid("idempotency_key", "already used for a different note"));
-                }
-                return Ok((v, done));
+            if let Some(done) =
+                replayed::<Note>(tx, claim.as_deref(), |v| v.case == note.case && v.body == note.body)?
+            {
+                return Ok((done.clone(), done.id));
             }
             let case = tx.require::<Case>(note.case)?;
             access::check_write_case(actor, &case.body, Action::AddNote)?;
@@ -434,19 +460,14 @@ impl Service {
     ) -> Result<Versioned<SafetyCheck>> {
         let claim = key.map(|k| idempotency_claim(actor, "safety_check", k)).transpose()?;
         self.write(actor, Action::RecordSafetyCheck, SafetyCheckId::KIND, None, |tx| {
-            if let Some(done) = claim.as_deref().map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() {
-                let v = tx.require::<SafetyCheck>(SafetyCheckId(done))?;
-                let same = v.body.case == check.case
-                    && v.body.at == check.at
-                    && v.body.place == check.place
-                    && v.body.child_state == check.child_state;
-                if !same {
-                    return Err(Error::invalid(
-                        "idempotency_key",
-                        "already used for a different safety check",
-                    ));
-                }
-                return Ok((v, done));
+            let same = |v: &SafetyCheck| {
+                v.case == check.case
+                    && v.at == check.at
+                    && v.place == check.place
+                    && v.child_state == check.child_state
+            };
+            if let Some(done) = replayed::<SafetyCheck>(tx, claim.as_deref(), same)? {
+                return Ok((done.clone(), done.id));
             }
             let case = tx.require::<Case>(check.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSafetyCheck)?;

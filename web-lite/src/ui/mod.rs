@@ -13,7 +13,7 @@ use mamoru_core::case::{Note, SafetyCheck, SafetyMethod};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId};
 use mamoru_core::service::SessionInfo;
-use mamoru_core::staff::{Action, Password};
+use mamoru_core::staff::Password;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -417,10 +417,7 @@ fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseDat
     let actor = &session.actor;
     let view = svc.case(actor, id)?;
     let child = svc.child(actor, view.case.body.child)?;
-    let own = actor.units.contains(&view.case.body.unit);
     Ok(CaseData {
-        can_note: own && actor.role.may(Action::AddNote),
-        can_check: own && actor.role.may(Action::RecordSafetyCheck),
         child_name: child.child.body.name.full(),
         child_kana: child.child.body.name.full_kana(),
         view,

@@ -392,8 +392,6 @@ pub(crate) struct CasePage {
     pub clocks: Vec<ClockRow>,
     pub checks: Vec<CheckRow>,
     pub notes: Vec<NoteRow>,
-    /// Older notes not listed (the page stays small; the child's timeline has them all).
-    pub notes_hidden: usize,
     pub can_note: bool,
     pub can_check: bool,
     pub note_kinds: Vec<(String, String)>,
@@ -411,13 +409,8 @@ pub(crate) struct CaseData {
     pub child_kana: String,
     pub tables: Vec<Versioned<CodeTable>>,
     pub names: HashMap<StaffId, String>,
-    pub can_note: bool,
-    pub can_check: bool,
     pub now: Timestamp,
 }
-
-/// Notes listed on a case page, newest first.
-const CASE_PAGE_NOTES: usize = 50;
 
 impl CasePage {
     pub(crate) fn of(mut chrome: Chrome, d: &CaseData) -> Self {
@@ -444,16 +437,9 @@ impl CasePage {
             chief_complaint: case.intake.chief_complaint.clone(),
             clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
             checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, &d.names)).collect(),
-            notes: d
-                .view
-                .notes
-                .iter()
-                .take(CASE_PAGE_NOTES)
-                .map(|n| NoteRow::of(n, &d.tables, &d.names))
-                .collect(),
-            notes_hidden: d.view.notes.len().saturating_sub(CASE_PAGE_NOTES),
-            can_note: d.can_note && case.status == CaseStatus::Open,
-            can_check: d.can_check && case.status == CaseStatus::Open,
+            notes: d.view.notes.iter().map(|n| NoteRow::of(n, &d.tables, &d.names)).collect(),
+            can_note: d.view.may_add_note,
+            can_check: d.view.may_record_safety_check,
             note_form: NoteForm {
                 at: now_input.clone(),
                 kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),
