@@ -256,3 +256,48 @@ fn a_revoked_tablet_is_signed_out_on_its_next_action() {
     assert!(tablet.text(".notice").contains("ログインしてください"), "{}", tablet.text("body"));
     tablet.screenshot(&screens().join("07-revoked.png"));
 }
+
+#[test]
+fn a_stale_face_sheet_edit_shows_both_versions_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let token = server.sign_in("demo-cw1", DEMO_PASSWORD);
+    let (_, child, _, _) = child_with_variant_name(&server, &token);
+    let edit = format!("{base}/children/{child}/edit");
+
+    // Both open the face sheet at the same revision.
+    let mut field = Browser::start(TABLET);
+    sign_in(&mut field, &base, "demo-cw1", None);
+    field.goto(&format!("{base}/children/{child}"));
+    field.click("a[href$='/edit']");
+    field.wait_until("location.pathname.endsWith('/edit') && !!document.forms[1]", "the edit form");
+    let mut office = Browser::start((1180, 820));
+    sign_in(&mut office, &base, "demo-sv", None);
+    office.goto(&edit);
+
+    // The caseworker saves first.
+    field.fill("input[name=address]", "架空市東町1-2-3");
+    field.click("form[data-draft] button[type=submit]");
+    field.wait_until("location.search === '?saved=1'", "the child page after saving");
+    assert!(field.text(".facesheet").contains("架空市東町1-2-3"));
+
+    // The supervisor, still on the older revision, saves something else: both are shown.
+    office.fill("input[name=address]", "架空市西町4-5");
+    office.fill("input[name=affiliation]", "架空市立第二小学校");
+    office.click("form[data-draft] button[type=submit]");
+    office.wait_until("!!document.querySelector('.conflict')", "the conflict view");
+    let diff = office.text("table.diff");
+    assert!(diff.contains("架空市西町4-5") && diff.contains("架空市東町1-2-3"), "{diff}");
+    assert!(office.text(".conflict").contains("木下 福祉司さん"), "who saved: {}", office.text(".conflict"));
+    let differing = office.eval("document.querySelectorAll('table.diff tr.differs').length");
+    assert_eq!(differing, 2, "address and affiliation differ");
+    office.screenshot(&screens().join("08-edit-conflict.png"));
+
+    // Nothing was overwritten; saving again on purpose keeps the supervisor's version.
+    let now = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
+    assert_eq!(now["child"]["body"]["address"], "架空市東町1-2-3");
+    office.click("form[data-draft] button[type=submit]");
+    office.wait_until("location.search === '?saved=1'", "the child page after the deliberate save");
+    assert!(office.text(".facesheet").contains("架空市西町4-5"));
+}

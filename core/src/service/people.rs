@@ -79,6 +79,8 @@ pub struct ChildView {
     pub cases: Vec<Versioned<Case>>,
     /// The newest 50 notes of the cases the reader may see, newest first.
     pub notes: Vec<Versioned<Note>>,
+    /// Whether the reader may edit the face sheet (role, unit, restriction).
+    pub may_edit: bool,
 }
 
 pub(super) fn search_keys(child: &Child) -> Vec<String> {
@@ -242,7 +244,9 @@ impl Service {
                     }
                 }
             }
-            Ok((ChildView { child, household, members, cases, notes }, None))
+            let may_edit = actor.role.may(Action::EditChild)
+                && access::check_write_child(actor, &child.body, Action::EditChild).is_ok();
+            Ok((ChildView { child, household, members, cases, notes, may_edit }, None))
         })
     }
 

@@ -3,6 +3,7 @@
 //! makes its service calls, renders. Forms post back the session's form key and get a redirect
 //! after a write; a refused write shows the page again with what was typed and why.
 
+mod facesheet;
 mod views;
 
 use std::collections::HashMap;
@@ -65,7 +66,13 @@ pub(crate) fn message(e: &Error) -> String {
             "他の職員が先に更新しました。最新の内容を確認してから、もう一度保存してください。".into()
         }
         Error::Invalid { field, reason } => {
-            format!("「{}」を確認してください（{reason}）。", field_label(field))
+            // Core explains in English for the CLI; the page says it in Japanese.
+            let why = if reason.is_ascii() { field_hint(field) } else { reason.as_str() };
+            if why.is_empty() {
+                format!("「{}」を確認してください。", field_label(field))
+            } else {
+                format!("「{}」を確認してください（{why}）。", field_label(field))
+            }
         }
         Error::Date(_) => {
             "日付・日時の形式が正しくありません（例: 令和7年4月1日、R7.4.1、2025-04-01）。".into()
@@ -87,7 +94,24 @@ fn field_label(field: &str) -> &str {
         "q" => "検索語",
         "idempotency_key" => "送信番号",
         "form_key" => "フォーム",
+        "family_name" => "氏",
+        "family_name_kana" => "ふりがな（氏）",
+        "given_name_kana" => "ふりがな（名）",
+        "birth_date" => "生年月日",
+        "sex" => "性別",
+        "rev" => "版",
         other => other,
+    }
+}
+
+/// A Japanese reason for a field core refused with an English one.
+fn field_hint(field: &str) -> &'static str {
+    match field {
+        "family_name" | "body" => "入力されていません",
+        "family_name_kana" | "given_name_kana" => "ひらがなかカタカナで入力してください",
+        "birth_date" => "未来の日付（出生前を除く）や25年より前の日付は登録できません",
+        "sex" => "選択してください",
+        _ => "",
     }
 }
 
@@ -195,7 +219,11 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(add_note(service.clone()))
         .unify()
-        .or(add_check(service))
+        .or(add_check(service.clone()))
+        .unify()
+        .or(facesheet::edit_page(service.clone()))
+        .unify()
+        .or(facesheet::save(service))
         .unify()
 }
 
@@ -388,9 +416,18 @@ fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
     )
 }
 
+#[derive(Deserialize)]
+struct ChildQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
 fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("children" / u64).and(warp::get()).and(signed_in(service)).then(
-        |id: u64, page: Page| async move {
+    warp::path!("children" / u64)
+        .and(warp::get())
+        .and(warp::query::<ChildQuery>())
+        .and(signed_in(service))
+        .then(|id: u64, q: ChildQuery, page: Page| async move {
             let (svc, session) = match page {
                 Ok(p) => p,
                 Err(r) => return r,
@@ -404,12 +441,13 @@ fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
             match result {
                 Ok((view, tables, names, today)) => {
                     let chrome = Chrome::new(&session, view.child.body.name.full(), "child");
-                    html(&ChildPage::of(chrome, &view, &tables, &names, today), StatusCode::OK)
+                    let mut page = ChildPage::of(chrome, &view, &tables, &names, today);
+                    page.notice = q.saved.map(|_| "フェイスシートを保存しました。".to_owned());
+                    html(&page, StatusCode::OK)
                 }
                 Err(e) => error_page(&session, &e),
             }
-        },
-    )
+        })
 }
 
 /// Everything the case page needs, read for `session`.
@@ -817,5 +855,55 @@ mod tests {
             .reply(&api(&svc))
             .await;
         assert!(body(&r).contains("目視済み"));
+    }
+
+    #[tokio::test]
+    async fn a_stale_face_sheet_edit_shows_both_versions_and_loses_neither() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let child = {
+            let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+            svc.case(&s.actor, CaseId(case)).unwrap().case.body.child.0
+        };
+        let r = warp::test::request()
+            .path(&format!("/children/{child}/edit"))
+            .header("cookie", &cookie)
+            .reply(&api(&svc))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert!(body(&r).contains("name=\"rev\" value=\"1\""), "{}", body(&r));
+        let path = format!("/children/{child}/edit");
+        let edit = |rev: u64, address: &str| {
+            format!(
+                "form_key={key}&rev={rev}&family=%E9%AB%99%E5%B4%8E&given=%E3%81%95%E3%81%8F%E3%82%89\
+                 &family_kana=%E3%81%9F%E3%81%8B%E3%81%95%E3%81%8D&given_kana=%E3%81%95%E3%81%8F%E3%82%89\
+                 &birth=R2.4.1&sex=female&address={address}"
+            )
+        };
+        // The first editor saves (rev 1 → 2); a resend of the same form is not a conflict.
+        for _ in 0..2 {
+            let r = post(&svc, &cookie, &path, edit(1, "%E6%9D%B1%E7%94%BA1"), None).await;
+            assert_eq!(r.status(), 303, "{}", body(&r));
+            assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/children/{child}?saved=1"));
+        }
+        // A second editor who started from rev 1 gets both versions, and the store keeps the first.
+        let r = post(&svc, &cookie, &path, edit(1, "%E8%A5%BF%E7%94%BA2"), None).await;
+        assert_eq!(r.status(), 409);
+        let page = body(&r);
+        assert!(page.contains("更新が重なりました") && page.contains("第2版"), "{page}");
+        assert!(page.contains("<td>西町2</td><td>東町1</td>"), "mine beside theirs: {page}");
+        assert!(page.contains("name=\"address\" value=\"西町2\""), "what was typed stays in the form");
+        assert!(page.contains("name=\"rev\" value=\"2\""), "a deliberate save goes over rev 2");
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        assert_eq!(svc.child(&s.actor, ChildId(child)).unwrap().child.body.address, "東町1");
+
+        // Bad furigana: the reason in Japanese, the typed text kept, nothing saved.
+        let bad = edit(2, "x").replace("family_kana=%E3%81%9F%E3%81%8B%E3%81%95%E3%81%8D", "family_kana=taka");
+        let r = post(&svc, &cookie, &path, bad, None).await;
+        assert_eq!(r.status(), 422);
+        let page = body(&r);
+        assert!(page.contains("「ふりがな（氏）」を確認してください（ひらがなかカタカナで入力してください）"), "{page}");
+        assert!(page.contains("value=\"taka\""));
+        assert_eq!(svc.child(&s.actor, ChildId(child)).unwrap().child.rev, 2);
     }
 }

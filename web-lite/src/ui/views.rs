@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use mamoru_core::Error;
 use mamoru_core::case::{CaseStatus, IntakeKind, Note, SafetyCheck, SafetyMethod};
 use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::deadline::ClockStatus;
 use mamoru_core::ids::StaffId;
-use mamoru_core::person::MemberRef;
+use mamoru_core::person::{Child, MemberRef, PersonName, Sex};
 use mamoru_core::service::{BoardItem, ChildSummary, ChildView, SessionInfo};
 use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
@@ -265,6 +266,10 @@ pub(crate) struct ChildPage {
     pub members: Vec<MemberRow>,
     pub cases: Vec<CaseRow>,
     pub notes: Vec<NoteRow>,
+    pub may_edit: bool,
+    /// The face sheet's revision, shown so an editor knows which version they read.
+    pub rev: u64,
+    pub notice: Option<String>,
 }
 
 impl ChildPage {
@@ -330,6 +335,9 @@ impl ChildPage {
                     ..NoteRow::of(n, tables, names)
                 })
                 .collect(),
+            may_edit: v.may_edit,
+            rev: v.child.rev,
+            notice: None,
         }
     }
 }
@@ -472,5 +480,162 @@ mod tests {
         assert_eq!(remaining(t, t.plus(125 * 60)), "2時間5分超過");
         assert_eq!(remaining(t.plus(2 * 86_400 + 3600), t), "あと2日1時間");
         assert_eq!(remaining(t, t), "0分超過");
+    }
+}
+
+/// The face-sheet fields as typed (and as shown back after a refusal or a conflict).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChildForm {
+    pub family: String,
+    pub given: String,
+    pub family_kana: String,
+    pub given_kana: String,
+    pub birth: String,
+    pub unborn: bool,
+    pub sex: String,
+    pub address: String,
+    pub phones: String,
+    pub affiliation: String,
+    pub nationality: String,
+    pub resident_no: String,
+}
+
+pub(crate) const SEXES: [(&str, &str); 3] = [("female", "女"), ("male", "男"), ("unknown", "不明")];
+
+impl ChildForm {
+    pub(crate) fn of(c: &Child) -> Self {
+        Self {
+            family: c.name.family.clone(),
+            given: c.name.given.clone(),
+            family_kana: c.name.family_kana.clone(),
+            given_kana: c.name.given_kana.clone(),
+            birth: c.birth_date.map(wareki::format).unwrap_or_default(),
+            unborn: c.unborn,
+            sex: match c.sex {
+                Sex::Female => "female",
+                Sex::Male => "male",
+                Sex::Unknown => "unknown",
+            }
+            .to_owned(),
+            address: c.address.clone(),
+            phones: c.phones.join("\n"),
+            affiliation: c.affiliation.clone(),
+            nationality: c.nationality.clone(),
+            resident_no: c.resident_no.clone().unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn from_form(form: &HashMap<String, String>) -> Self {
+        let text = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+        Self {
+            family: text("family"),
+            given: text("given"),
+            family_kana: text("family_kana"),
+            given_kana: text("given_kana"),
+            birth: text("birth"),
+            unborn: form.contains_key("unborn"),
+            sex: text("sex"),
+            address: text("address"),
+            phones: text("phones"),
+            affiliation: text("affiliation"),
+            nationality: text("nationality"),
+            resident_no: text("resident_no"),
+        }
+    }
+
+    /// `base` with the typed fields put in; the fields the form does not show are kept.
+    pub(crate) fn apply(&self, mut base: Child) -> Result<Child, Error> {
+        base.name = PersonName::new(&self.family, &self.given, &self.family_kana, &self.given_kana)?;
+        base.birth_date = Some(self.birth.as_str())
+            .filter(|b| !b.is_empty())
+            .map(wareki::parse)
+            .transpose()
+            .map_err(Error::Date)?;
+        base.unborn = self.unborn;
+        base.sex = Sex::parse(&self.sex)?;
+        base.address.clone_from(&self.address);
+        base.phones =
+            self.phones.lines().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        base.affiliation.clone_from(&self.affiliation);
+        base.nationality.clone_from(&self.nationality);
+        base.resident_no = Some(self.resident_no.clone()).filter(|r| !r.is_empty());
+        Ok(base)
+    }
+
+    /// Whether `child` already holds what this form says (a resend of a saved edit).
+    pub(crate) fn matches(&self, child: &Child) -> bool {
+        self.apply(child.clone()).is_ok_and(|mine| Self::of(&mine) == Self::of(child))
+    }
+
+    fn rows(&self) -> Vec<(&'static str, String)> {
+        let sex = SEXES.iter().find(|(v, _)| *v == self.sex).map_or(self.sex.as_str(), |(_, l)| l);
+        vec![
+            ("氏名", format!("{} {}", self.family, self.given).trim().to_owned()),
+            ("ふりがな", format!("{} {}", self.family_kana, self.given_kana).trim().to_owned()),
+            ("生年月日", if self.unborn { format!("出生予定 {}", self.birth) } else { self.birth.clone() }),
+            ("性別", sex.to_owned()),
+            ("住所", self.address.clone()),
+            ("電話", self.phones.lines().collect::<Vec<_>>().join("、")),
+            ("所属", self.affiliation.clone()),
+            ("国籍", self.nationality.clone()),
+            ("宛名番号", self.resident_no.clone()),
+        ]
+    }
+}
+
+/// One line of the side-by-side view of a conflicting edit.
+pub(crate) struct DiffRow {
+    pub label: &'static str,
+    pub mine: String,
+    pub theirs: String,
+    pub differs: bool,
+}
+
+/// Someone else's version, saved while this person was editing.
+pub(crate) struct ConflictView {
+    pub rev: u64,
+    pub by: String,
+    pub at: String,
+    pub rows: Vec<DiffRow>,
+}
+
+impl ConflictView {
+    pub(crate) fn of(mine: &ChildForm, theirs: &Versioned<Child>, names: &HashMap<StaffId, String>) -> Self {
+        let rows = mine
+            .rows()
+            .into_iter()
+            .zip(ChildForm::of(&theirs.body).rows())
+            .map(|((label, mine), (_, theirs))| DiffRow { label, differs: mine != theirs, mine, theirs })
+            .collect();
+        Self { rev: theirs.rev, by: staff_name(names, StaffId(theirs.by)), at: datetime(theirs.at), rows }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "child_edit.html")]
+pub(crate) struct ChildEditPage {
+    pub chrome: Chrome,
+    pub child_id: u64,
+    /// The revision the edit started from (after a conflict: the one now stored).
+    pub rev: u64,
+    pub name: String,
+    pub form: ChildForm,
+    pub sexes: Vec<(String, String)>,
+    pub message: Option<String>,
+    pub conflict: Option<ConflictView>,
+}
+
+impl ChildEditPage {
+    pub(crate) fn new(chrome: Chrome, child: &Versioned<Child>, form: ChildForm) -> Self {
+        Self {
+            chrome,
+            child_id: child.id,
+            rev: child.rev,
+            name: child.body.name.full(),
+            form,
+            sexes: SEXES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
+            message: None,
+            conflict: None,
+        }
     }
 }
