@@ -898,11 +898,15 @@ mod tests {
         assert_eq!(svc.child(&s.actor, ChildId(child)).unwrap().child.body.address, "東町1");
 
         // Bad furigana: the reason in Japanese, the typed text kept, nothing saved.
-        let bad = edit(2, "x").replace("family_kana=%E3%81%9F%E3%81%8B%E3%81%95%E3%81%8D", "family_kana=taka");
+        let bad =
+            edit(2, "x").replace("family_kana=%E3%81%9F%E3%81%8B%E3%81%95%E3%81%8D", "family_kana=taka");
         let r = post(&svc, &cookie, &path, bad, None).await;
         assert_eq!(r.status(), 422);
         let page = body(&r);
-        assert!(page.contains("「ふりがな（氏）」を確認してください（ひらがなかカタカナで入力してください）"), "{page}");
+        assert!(
+            page.contains("「ふりがな（氏）」を確認してください（ひらがなかカタカナで入力してください）"),
+            "{page}"
+        );
         assert!(page.contains("value=\"taka\""));
         assert_eq!(svc.child(&s.actor, ChildId(child)).unwrap().child.rev, 2);
     }
