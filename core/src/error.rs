@@ -13,6 +13,8 @@ pub enum Error {
     Unauthenticated,
     #[error("wrong login or password")]
     BadCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after} s")]
+    TooManyAttempts { retry_after: i64 },
     #[error(
         "{record} was changed by someone else: you edited revision {expected}, it is now at revision {found}"
     )]
@@ -53,6 +55,7 @@ impl Error {
             Error::Forbidden { .. } => "forbidden",
             Error::Unauthenticated => "unauthenticated",
             Error::BadCredentials => "bad_credentials",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::Conflict { .. } => "conflict",
             Error::Invalid { .. } | Error::Date(_) => "invalid",
             Error::AlreadyOpen { .. } => "already_open",

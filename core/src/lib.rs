@@ -18,6 +18,7 @@ pub mod service;
 pub mod snapshot;
 pub mod staff;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod totp;
 pub mod traffic;

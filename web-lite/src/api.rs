@@ -116,8 +116,8 @@ fn respond<T>(r: Result<T, Error>, ok: impl FnOnce(T) -> Response) -> Response {
 }
 
 /// The client's address: from the TLS accept loop's extension, or warp's own server.
-fn peer() -> impl Filter<Extract = (Option<std::net::SocketAddr>,), Error = std::convert::Infallible> + Clone
-{
+pub(crate) fn peer()
+-> impl Filter<Extract = (Option<std::net::SocketAddr>,), Error = std::convert::Infallible> + Clone {
     warp::ext::optional::<crate::tls::Peer>()
         .and(warp::addr::remote())
         .map(|ext: Option<crate::tls::Peer>, remote| ext.map(|p| p.0).or(remote))
@@ -333,8 +333,9 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())
         .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
+        .and(peer())
         .and(with(service))
-        .then(|bytes: Bytes, device: Option<String>, svc: Arc<Service>| async move {
+        .then(|bytes: Bytes, device: Option<String>, peer: Option<std::net::SocketAddr>, svc: Arc<Service>| async move {
             let input: SignIn = match parse_body(&bytes) {
                 Ok(i) => i,
                 Err(r) => return r,
@@ -342,7 +343,13 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
             let result = blocking(move || {
                 // A registered tablet presents its secret; a session is then bound to it.
                 let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
-                svc.sign_in(&input.login, &Password::attempt(input.password), input.otp.as_deref(), device)
+                svc.sign_in_from(
+                    peer.map(|p| p.ip()),
+                    &input.login,
+                    &Password::attempt(input.password),
+                    input.otp.as_deref(),
+                    device,
+                )
             })
             .await;
             respond(result, |(token, info)| {

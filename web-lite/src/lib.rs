@@ -152,6 +152,11 @@ pub(crate) fn error_response(e: &Error) -> Response {
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::Unauthenticated | Error::BadCredentials => StatusCode::UNAUTHORIZED,
+        Error::TooManyAttempts { retry_after } => {
+            let mut r = error_body(StatusCode::TOO_MANY_REQUESTS, e.code(), &e.to_string());
+            r.headers_mut().insert(warp::http::header::RETRY_AFTER, (*retry_after).into());
+            return r;
+        }
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {

@@ -39,6 +39,7 @@ pub struct Service {
     store: Store,
     clock: Arc<dyn Clock>,
     sessions: sessions::Sessions,
+    throttle: crate::throttle::Throttle,
     /// The open import transaction, if the thread that opened it is importing.
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
@@ -136,6 +137,7 @@ impl Service {
             store,
             clock,
             sessions: sessions::Sessions::default(),
+            throttle: crate::throttle::Throttle::default(),
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),
@@ -521,10 +523,11 @@ impl Service {
             )?;
             Ok(((), s.id))
         })?;
-        // A new password ends every session signed in with the old one.
+        // A new password ends every session signed in with the old one, and lifts a sign-in lock.
         if let Some(id) = target {
             self.sessions.end_staff(StaffId(id));
         }
+        self.throttle.forget(login);
         Ok(())
     }
 

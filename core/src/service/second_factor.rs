@@ -87,6 +87,7 @@ impl Service {
         if let Some(id) = target {
             self.sessions.end_staff(StaffId(id));
         }
+        self.throttle.forget(login);
         Ok(())
     }
 }

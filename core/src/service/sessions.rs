@@ -2,6 +2,7 @@
 //! sign-out, by 15 idle minutes, after 12 hours, or when the account is disabled.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DeviceId, RecordId, StaffId};
 use crate::staff::{Action, Password, Staff};
 use crate::store::Reader;
+use crate::throttle;
 use crate::time::Timestamp;
 
 /// A session unused this long ends.
@@ -94,12 +96,48 @@ impl Service {
         otp: Option<&str>,
         device: Option<DeviceId>,
     ) -> Result<(String, SessionInfo)> {
+        self.sign_in_from(None, login, password, otp, device)
+    }
+
+    /// `sign_in` from a client address, throttled per login and per address (see
+    /// `crate::throttle`): while locked, attempts are refused before the password is looked at.
+    pub fn sign_in_from(
+        &self,
+        address: Option<IpAddr>,
+        login: &str,
+        password: &Password,
+        otp: Option<&str>,
+        device: Option<DeviceId>,
+    ) -> Result<(String, SessionInfo)> {
+        let keys = throttle::keys(login, address);
+        let wait = self.throttle.wait(&keys, self.now());
+        if wait > 0 {
+            return Err(Error::TooManyAttempts { retry_after: wait });
+        }
         if let Some(d) = device
             && !self.device_active(d)
         {
             return Err(Error::Unauthenticated);
         }
-        let actor = self.authenticate(login, password, otp, device.map(|d| format!("device:{d}")))?;
+        let actor = match self.authenticate(login, password, otp, device.map(|d| format!("device:{d}"))) {
+            Ok(a) => a,
+            Err(e @ Error::BadCredentials) => {
+                for (key, secs) in self.throttle.failed(&keys, self.now()) {
+                    // A lock is audited once, when it starts; attempts refused during it are not
+                    // written (a flood must not fill the disk). The login as typed is not
+                    // written either (it may hold a mistyped password); the address is.
+                    let mut entry = AuditEntry::new(self.now(), 0, None, "sign_in_locked");
+                    entry.detail = Some(match key.strip_prefix("addr:") {
+                        Some(a) => format!("address {a} locked for {secs} s"),
+                        None => format!("login locked for {secs} s"),
+                    });
+                    self.append_audit(entry)?;
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        self.throttle.succeeded(login);
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
         let token = crate::to_hex(&raw);

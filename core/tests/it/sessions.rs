@@ -81,3 +81,54 @@ fn a_session_bound_to_a_revoked_device_ends() {
     assert!(w.svc.device_for_secret(&secret).is_err());
     assert!(matches!(w.svc.sign_in("cw", &pw, None, Some(tablet)), Err(Error::Unauthenticated)));
 }
+
+#[test]
+fn failed_sign_ins_lock_the_login_and_the_address_and_an_administrator_reset_lifts_the_lock() {
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    let (pw, wrong) = (Password::attempt(PASSWORD), Password::attempt("not the password"));
+    let here: std::net::IpAddr = "10.0.0.7".parse().unwrap();
+    let audit_len = || w.svc.audit_len().unwrap();
+    for _ in 0..4 {
+        assert!(matches!(
+            w.svc.sign_in_from(Some(here), "cw", &wrong, None, None),
+            Err(Error::BadCredentials)
+        ));
+    }
+    let before = audit_len();
+    assert!(matches!(w.svc.sign_in_from(Some(here), "cw", &wrong, None, None), Err(Error::BadCredentials)));
+    assert_eq!(audit_len(), before + 2, "the fifth failure is audited, and so is the lock it starts");
+
+    // Locked: even the right password is refused, without looking at it and without an entry.
+    let before = audit_len();
+    let locked = w.svc.sign_in_from(None, "CW", &pw, None, None);
+    assert!(matches!(locked, Err(Error::TooManyAttempts { retry_after: 60 })), "{locked:?}");
+    assert_eq!(audit_len(), before);
+
+    // An unknown login is locked the same way: the lock tells nothing about who exists.
+    for _ in 0..5 {
+        let _ = w.svc.sign_in_from(None, "nobody", &wrong, None, None);
+    }
+    assert!(matches!(w.svc.sign_in("nobody", &wrong, None, None), Err(Error::TooManyAttempts { .. })));
+
+    // The lock runs out; a new password from an administrator lifts it at once.
+    w.clock.advance(61);
+    assert!(w.svc.sign_in("cw", &pw, None, None).is_ok(), "a success clears the count");
+    for _ in 0..5 {
+        let _ = w.svc.sign_in("cw", &wrong, None, None);
+    }
+    assert!(matches!(w.svc.sign_in("cw", &pw, None, None), Err(Error::TooManyAttempts { .. })));
+    w.svc.set_password(&w.admin, "cw", &Password::new("a brand new passphrase").unwrap()).unwrap();
+    assert!(w.svc.sign_in("cw", &Password::attempt("a brand new passphrase"), None, None).is_ok());
+
+    // Twenty failures from one address lock that address for everyone behind it.
+    for i in 0..20 {
+        let _ = w.svc.sign_in_from(Some(here), &format!("guess{i}"), &wrong, None, None);
+    }
+    let r = w.svc.sign_in_from(Some(here), "cw", &Password::attempt("a brand new passphrase"), None, None);
+    assert!(matches!(r, Err(Error::TooManyAttempts { .. })), "{r:?}");
+    let elsewhere = "10.0.0.8".parse().ok();
+    assert!(
+        w.svc.sign_in_from(elsewhere, "cw", &Password::attempt("a brand new passphrase"), None, None).is_ok()
+    );
+}

@@ -7,6 +7,7 @@ mod facesheet;
 mod views;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
@@ -62,6 +63,10 @@ pub(crate) fn message(e: &Error) -> String {
         Error::Forbidden { .. } => "この操作の権限がありません。".into(),
         Error::Unauthenticated => "ログインし直してください。".into(),
         Error::BadCredentials => "ログインID、パスワード、または確認コードが正しくありません。".into(),
+        Error::TooManyAttempts { retry_after } => format!(
+            "ログインに続けて失敗したため、しばらくログインできません。{}分ほど待ってからもう一度お試しください。",
+            (retry_after + 59) / 60
+        ),
         Error::Conflict { .. } => {
             "他の職員が先に更新しました。最新の内容を確認してから、もう一度保存してください。".into()
         }
@@ -255,40 +260,47 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
         .and(warp::body::content_length_limit(FORM_LIMIT))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
+        .and(crate::api::peer())
         .and(with(service))
-        .then(|form: HashMap<String, String>, device: Option<String>, svc: Arc<Service>| async move {
-            let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
-            let (login, otp) = (field("login"), field("otp"));
-            let password = form.get("password").cloned().unwrap_or_default();
-            let who = login.clone();
-            let result = blocking(move || {
-                let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
-                let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
-                svc.sign_in(&who, &Password::attempt(password), otp, device)
-            })
-            .await;
-            match result {
-                Ok((token, _)) => {
-                    let mut r = redirect("/home");
-                    let cookie =
-                        format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
-                    if let Ok(v) = HeaderValue::from_str(&cookie) {
-                        r.headers_mut().insert(header::SET_COOKIE, v);
-                    }
-                    r
-                }
-                Err(e) => {
-                    // One message for every refusal: it must not tell which part was wrong.
-                    let text = match e {
-                        Error::BadCredentials | Error::Unauthenticated | Error::Invalid { .. } => {
-                            message(&Error::BadCredentials)
+        .then(
+            |form: HashMap<String, String>,
+             device: Option<String>,
+             peer: Option<SocketAddr>,
+             svc: Arc<Service>| async move {
+                let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+                let (login, otp) = (field("login"), field("otp"));
+                let password = form.get("password").cloned().unwrap_or_default();
+                let who = login.clone();
+                let result = blocking(move || {
+                    let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
+                    let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
+                    svc.sign_in_from(peer.map(|p| p.ip()), &who, &Password::attempt(password), otp, device)
+                })
+                .await;
+                match result {
+                    Ok((token, _)) => {
+                        let mut r = redirect("/home");
+                        let cookie =
+                            format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
+                        if let Ok(v) = HeaderValue::from_str(&cookie) {
+                            r.headers_mut().insert(header::SET_COOKIE, v);
                         }
-                        other => message(&other),
-                    };
-                    html(&LoginPage { login, message: Some(text), notice: None }, StatusCode::UNAUTHORIZED)
+                        r
+                    }
+                    Err(e) => {
+                        // One message for every refusal: it must not tell which part was wrong.
+                        let (text, status) = match e {
+                            Error::BadCredentials | Error::Unauthenticated | Error::Invalid { .. } => {
+                                (message(&Error::BadCredentials), StatusCode::UNAUTHORIZED)
+                            }
+                            e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
+                            other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
+                        };
+                        html(&LoginPage { login, message: Some(text), notice: None }, status)
+                    }
                 }
-            }
-        })
+            },
+        )
 }
 
 fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -909,5 +921,34 @@ mod tests {
         );
         assert!(page.contains("value=\"taka\""));
         assert_eq!(svc.child(&s.actor, ChildId(child)).unwrap().child.rev, 2);
+    }
+
+    #[tokio::test]
+    async fn repeated_failed_sign_ins_are_throttled_with_a_japanese_message_and_retry_after() {
+        let (_dir, svc, _) = world();
+        let routes = api(&svc);
+        let login = |form: &'static str| {
+            warp::test::request()
+                .method("POST")
+                .path("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .reply(&routes)
+        };
+        for _ in 0..5 {
+            assert_eq!(login("login=cw&password=wrong").await.status(), 401);
+        }
+        let r = login("login=cw&password=correct+horse+battery").await;
+        assert_eq!(r.status(), 429, "locked, even with the right password");
+        assert!(body(&r).contains("しばらくログインできません。1分ほど待って"), "{}", body(&r));
+        let r = warp::test::request()
+            .method("POST")
+            .path("/api/v1/session")
+            .header("content-type", "application/json")
+            .body(r#"{"login":"cw","password":"correct horse battery"}"#)
+            .reply(&api(&svc))
+            .await;
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["retry-after"], "60");
     }
 }
