@@ -65,16 +65,24 @@
     if (kind === 'child') return String(ev.child) === body.dataset.child;
     return false;
   }
-  if (body.dataset.live && window.EventSource) {
-    var source = new EventSource('/api/v1/events');
+  // The stream starts where the page was drawn (data-after), so a change made between drawing
+  // and connecting still arrives; the browser's own reconnects resume from the last event id.
+  var lastId = body.dataset.after !== '0' ? body.dataset.after : '';
+  function listen() {
+    var source = new EventSource('/api/v1/events' + (lastId ? '?after=' + lastId : ''));
     source.addEventListener('change', function (m) {
+      if (m.lastEventId) lastId = m.lastEventId;
       try { if (wanted(JSON.parse(m.data))) refresh(); } catch (e) { /* ignore a bad event */ }
     });
     source.onerror = function () {
-      // A closed stream after a 401 (session ended, tablet revoked): find out by reloading.
-      if (source.readyState === EventSource.CLOSED) refresh();
+      if (source.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+      // Closed for good: a 401 (session ended, tablet revoked) or a server error. A refresh
+      // finds out (an ended session goes to sign-in); otherwise listen again from the last event.
+      refresh();
+      setTimeout(listen, 5000);
     };
   }
+  if (body.dataset.live && window.EventSource) listen();
 
   // ---- drafts -----------------------------------------------------------------------------
   function load() {

@@ -52,17 +52,36 @@ fn authed_json<T: DeserializeOwned>(
 fn authenticated(service: Arc<Service>) -> impl Filter<Extract = (Authed,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(warp::method())
+        .and(warp::header::optional::<String>("content-type"))
         .and(with(service))
-        .then(|auth, cookie, svc: Arc<Service>| async move {
-            let Some(t) = token(auth, cookie) else {
-                return Err(error_response(&Error::Unauthenticated));
-            };
-            let checker = svc.clone();
-            match blocking(move || checker.session(&t)).await {
-                Ok(s) => Ok((svc, s)),
-                Err(e) => Err(error_response(&e)),
-            }
-        })
+        .then(
+            |auth: Option<String>,
+             cookie,
+             method: warp::http::Method,
+             kind: Option<String>,
+             svc: Arc<Service>| async move {
+                let bearer = auth.as_deref().is_some_and(|a| a.starts_with("Bearer "));
+                // A write carried by the cookie alone must be JSON: a page on another site (or a
+                // sibling host) can post a form or text/plain without asking, but not JSON.
+                let json = kind.as_deref().is_some_and(|k| k.trim_start().starts_with("application/json"));
+                if !bearer && method == warp::http::Method::POST && !json {
+                    return Err(error_body(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "json_required",
+                        "a write signed in by cookie needs Content-Type: application/json",
+                    ));
+                }
+                let Some(t) = token(auth, cookie) else {
+                    return Err(error_response(&Error::Unauthenticated));
+                };
+                let checker = svc.clone();
+                match blocking(move || checker.session(&t)).await {
+                    Ok(s) => Ok((svc, s)),
+                    Err(e) => Err(error_response(&e)),
+                }
+            },
+        )
 }
 
 #[derive(Deserialize)]

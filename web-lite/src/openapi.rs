@@ -17,7 +17,8 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
-                "cookie": { "type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE },
+                "cookie": { "type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE,
+                    "description": "the pages' session; a POST signed in by this cookie alone must send Content-Type: application/json (else 415 json_required)" },
                 "device": { "type": "apiKey", "in": "cookie", "name": crate::DEVICE_COOKIE }
             },
             "schemas": {

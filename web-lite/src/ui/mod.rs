@@ -352,6 +352,7 @@ fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
             let mine = q.mine.is_some();
             let actor = session.actor.clone();
             let result = blocking(move || {
+                let after = svc.last_change()?;
                 let unit = actor.units.first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
                 let name = svc
                     .units()?
@@ -360,13 +361,14 @@ fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                     .map(|u| u.body.name)
                     .unwrap_or_default();
                 let items = svc.board(&actor, unit, mine.then_some(actor.staff))?;
-                Ok((name, items, svc.now()))
+                Ok((name, items, svc.now(), after))
             })
             .await;
             match result {
-                Ok((unit, items, now)) => {
+                Ok((unit, items, now, after)) => {
                     let mut chrome = Chrome::new(&session, "ホーム", "home");
                     chrome.live = "board";
+                    chrome.after = after;
                     let clocks = items.iter().map(|i| views::ClockRow::of(i, now)).collect();
                     html(&HomePage { chrome, unit, mine, clocks }, StatusCode::OK)
                 }
@@ -446,13 +448,15 @@ fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
             };
             let actor = session.actor.clone();
             let result = blocking(move || {
+                let after = svc.last_change()?;
                 let view = svc.child(&actor, ChildId(id))?;
-                Ok((view, svc.code_tables()?, svc.staff_names(&actor)?, svc.now().jst_date()))
+                Ok((view, svc.code_tables()?, svc.staff_names(&actor)?, svc.now().jst_date(), after))
             })
             .await;
             match result {
-                Ok((view, tables, names, today)) => {
-                    let chrome = Chrome::new(&session, view.child.body.name.full(), "child");
+                Ok((view, tables, names, today, after)) => {
+                    let mut chrome = Chrome::new(&session, view.child.body.name.full(), "child");
+                    chrome.after = after;
                     let mut page = ChildPage::of(chrome, &view, &tables, &names, today);
                     page.notice = q.saved.map(|_| "フェイスシートを保存しました。".to_owned());
                     html(&page, StatusCode::OK)
@@ -465,6 +469,7 @@ fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
 /// Everything the case page needs, read for `session`.
 fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseData, Error> {
     let actor = &session.actor;
+    let after = svc.last_change()?;
     let view = svc.case(actor, id)?;
     let child = svc.child(actor, view.case.body.child)?;
     Ok(CaseData {
@@ -474,6 +479,7 @@ fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseDat
         tables: svc.code_tables()?,
         names: svc.staff_names(actor)?,
         now: svc.now(),
+        after,
     })
 }
 
@@ -805,6 +811,9 @@ mod tests {
         assert_eq!(r.status(), 200);
         let page = body(&r);
         assert!(page.contains("髙﨑 さくら") && page.contains("虐待通告"), "{page}");
+        // The page tells its event stream where it was drawn, so no change falls in between.
+        let after = svc.last_change().unwrap();
+        assert!(after > 0 && page.contains(&format!("data-after=\"{after}\"")), "{page}");
         assert!(page.len() < 60 * 1024, "pages stay under 60 KB: {}", page.len());
         let r = warp::test::request()
             .path("/search?q=%E9%AB%98%E5%B4%8E")
@@ -950,5 +959,27 @@ mod tests {
             .await;
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["retry-after"], "60");
+    }
+
+    #[tokio::test]
+    async fn an_api_write_carried_by_the_cookie_alone_must_be_json() {
+        let (_dir, svc, _) = world();
+        let (cookie, _) = sign_in(&svc).await;
+        let routes = api(&svc);
+        let write = |kind: &'static str| {
+            warp::test::request()
+                .method("POST")
+                .path("/api/v1/session/totp")
+                .header("cookie", &cookie)
+                .header("content-type", kind)
+                .body("{}")
+                .reply(&routes)
+        };
+        // What a page on another site (or a sibling host) could send without asking first.
+        for kind in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+            let r = write(kind).await;
+            assert_eq!(r.status(), 415, "{kind}: {}", body(&r));
+        }
+        assert_eq!(write("application/json").await.status(), 200);
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct Chrome {
     pub child_id: u64,
     /// Which live events refresh this page: `board`, `case`, `child` or empty.
     pub live: &'static str,
+    /// The change-log position read before the page's data: the event stream starts there, so
+    /// a change between drawing the page and connecting is not missed (0: from "now").
+    pub after: u64,
 }
 
 impl Chrome {
@@ -40,6 +43,7 @@ impl Chrome {
             case_id: 0,
             child_id: 0,
             live: "",
+            after: 0,
         }
     }
 }
@@ -418,6 +422,8 @@ pub(crate) struct CaseData {
     pub tables: Vec<Versioned<CodeTable>>,
     pub names: HashMap<StaffId, String>,
     pub now: Timestamp,
+    /// The change-log position read before the rest.
+    pub after: u64,
 }
 
 impl CasePage {
@@ -426,6 +432,7 @@ impl CasePage {
         chrome.case_id = d.view.case.id;
         chrome.child_id = case.child.0;
         chrome.live = "case";
+        chrome.after = d.after;
         let (status, status_class) = status(case.status);
         let now_input = input_datetime(d.now);
         let note_kinds = options(&d.tables, "note_kind", d.now.jst_date());
