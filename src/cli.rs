@@ -237,14 +237,15 @@ pub enum UserCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DeviceCommand {
-    /// Register a tablet; prints its id and its secret (shown once).
+    /// Add a tablet; prints its one-time registration code (24 hours), which the tablet enters
+    /// at /register.
     Add {
         #[command(flatten)]
         data: DataDir,
         /// What to call it, e.g. "iPad 12 (児相 1係)".
         name: String,
     },
-    /// List tablets: id, state, name.
+    /// List tablets: id, state (pending: its code not yet entered; active; revoked), name.
     List(DataDir),
     /// Revoke a tablet: every session signed in from it ends.
     Revoke {

@@ -128,6 +128,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
     };
     let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
+    service.set_device_required(cfg.web.require_device);
     let backups = start_backups(&service, &args.data.data)?;
     let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });
     backups.finish();
@@ -396,14 +397,19 @@ fn device(cmd: DeviceCommand) -> Result<()> {
     match cmd {
         DeviceCommand::Add { data, name } => {
             let service = open(&data.data)?;
-            let (id, secret) = service.register_device(&local_admin(&service)?, &name)?;
-            println!("device {id} registered");
-            println!("secret (shown once; set it on the tablet): {secret}");
+            let (id, code, expires) = service.issue_device_code(&local_admin(&service)?, &name)?;
+            println!("device {id} added; waiting for the tablet to enter its registration code");
+            println!("code (shown once, valid until {}): {code}", expires.to_jst_string());
+            println!("on the tablet, open https://SERVER/register and enter the code");
         }
         DeviceCommand::List(data) => {
             let service = open(&data.data)?;
             for d in service.devices(&local_admin(&service)?)? {
-                let state = if d.body.is_active() { "active" } else { "revoked" };
+                let state = match (d.body.is_active(), d.body.is_pending()) {
+                    (false, _) => "revoked",
+                    (true, true) => "pending",
+                    (true, false) => "active",
+                };
                 println!("{}\t{state}\t{}", d.id, d.body.name);
             }
         }

@@ -113,6 +113,13 @@ pub struct Web {
     /// Its private key (PEM).
     #[serde(default = "default_key")]
     pub key: PathBuf,
+    /// Web sign-in only on a tablet registered with a one-time code (`/register`).
+    #[serde(default = "yes")]
+    pub require_device: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_cert() -> PathBuf {
@@ -127,7 +134,7 @@ fn default_web() -> SocketAddr {
 }
 impl Default for Web {
     fn default() -> Self {
-        Self { listen: default_web(), cert: default_cert(), key: default_key() }
+        Self { listen: default_web(), cert: default_cert(), key: default_key(), require_device: true }
     }
 }
 
@@ -140,6 +147,9 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # certificate the city issues in their place (or point these at it).
 # cert = "tls/cert.pem"
 # key = "tls/key.pem"
+# Sign-in only on a registered tablet. Register one with a one-time code: the console's 端末
+# screen or `mamoru device add NAME` gives the code; the tablet enters it at /register.
+# require_device = true
 
 [ssh]
 # Address of the administrators' SSH console (public keys only; add keys with

@@ -23,12 +23,29 @@ pub struct Device {
     pub secret_hash: String,
     #[serde(default)]
     pub revoked: Option<Revocation>,
+    /// While the tablet has not yet entered its one-time registration code: the code's hash and
+    /// until when it may be entered. The secret is made when the code is redeemed.
+    #[serde(default)]
+    pub pending: Option<PendingCode>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    /// SHA-256 (hex) of the normalised code.
+    pub code_hash: String,
+    pub expires: Timestamp,
 }
 
 impl Device {
     #[must_use]
     pub fn is_active(&self) -> bool {
         self.revoked.is_none()
+    }
+
+    /// Still waiting for its registration code (no session can be bound to it yet).
+    #[must_use]
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
     }
 }
 

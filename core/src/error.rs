@@ -13,6 +13,8 @@ pub enum Error {
     Unauthenticated,
     #[error("wrong login or password")]
     BadCredentials,
+    #[error("this device is not registered: sign-in needs a registered tablet")]
+    DeviceRequired,
     #[error("too many failed sign-ins; try again in {retry_after} s")]
     TooManyAttempts { retry_after: i64 },
     #[error(
@@ -56,6 +58,7 @@ impl Error {
             Error::Unauthenticated => "unauthenticated",
             Error::BadCredentials => "bad_credentials",
             Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::DeviceRequired => "device_required",
             Error::Conflict { .. } => "conflict",
             Error::Invalid { .. } | Error::Date(_) => "invalid",
             Error::AlreadyOpen { .. } => "already_open",

@@ -299,8 +299,13 @@ fn devices_are_registered_listed_and_revoked() {
     let d = data.to_str().unwrap();
     let add = run(&["device", "add", "iPad 3 (市 相談係)", "--data", d]);
     assert_eq!(add.code, 0, "{}", add.stderr);
-    assert!(add.stdout.contains("device 1 registered") && add.stdout.contains("secret"), "{}", add.stdout);
-    assert!(run(&["device", "list", "--data", d]).stdout.contains("1\tactive\tiPad 3 (市 相談係)"));
+    assert!(
+        add.stdout.contains("device 1 added") && add.stdout.contains("code (shown once"),
+        "{}",
+        add.stdout
+    );
+    assert!(add.stdout.contains("/register"), "{}", add.stdout);
+    assert!(run(&["device", "list", "--data", d]).stdout.contains("1\tpending\tiPad 3 (市 相談係)"));
     assert_eq!(run(&["device", "revoke", "1", "--data", d]).code, 0);
     assert!(run(&["device", "list", "--data", d]).stdout.contains("1\trevoked\t"));
     assert_one_line_failure(&run(&["device", "revoke", "7", "--data", d]), "unknown device 7");

@@ -59,7 +59,19 @@ pub fn init(dir: &Path) -> PathBuf {
         pw.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    allow_unregistered_devices(&data);
     data
+}
+
+/// These tests sign in over the API from no tablet (registration has tests of its own): turns
+/// `[web] require_device` off in the data directory's config, or writes one that does.
+pub fn allow_unregistered_devices(data: &Path) {
+    let config = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&config).unwrap_or_else(|_| "[web]\n# require_device = true\n".into());
+    if !text.contains("require_device = false") {
+        assert!(text.contains("# require_device = true"), "the config template changed: {text}");
+        std::fs::write(&config, text.replace("# require_device = true", "require_device = false")).unwrap();
+    }
 }
 
 /// A running `mamoru serve` or `mamoru demo`, killed on drop.
@@ -104,6 +116,7 @@ impl Server {
 
     /// `mamoru serve` over `data`, plain HTTP on a free loopback port.
     pub fn serve_plain(data: &Path) -> Self {
+        allow_unregistered_devices(data);
         Self::start(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--plain-http"])
     }
 

@@ -233,20 +233,29 @@ fn a_revoked_tablet_is_signed_out_on_its_next_action() {
     let server = demo_server(dir.path());
     let base = format!("http://{}", server.addr);
     let admin = server.sign_in("demo-admin", DEMO_PASSWORD);
-    let device =
-        server.request("POST", "/api/v1/devices", Some(&admin), Some(r#"{"name":"テスト端末"}"#)).json();
+    // The administrator gives a one-time code; the tablet enters it on its registration page.
+    let issued = server
+        .request("POST", "/api/v1/devices/codes", Some(&admin), Some(r#"{"name":"テスト端末"}"#))
+        .json();
+    let code = issued["code"].as_str().unwrap().to_lowercase();
     let mut tablet = Browser::start(TABLET);
-    // The tablet holds its registration secret as a cookie, set when it was registered.
     tablet.goto(&format!("{base}/login"));
-    let secret = device["secret"].as_str().unwrap();
-    tablet.eval(&format!(
-        "document.cookie = '__Host-mamoru_device={secret}; Path=/; Secure; SameSite=Strict'; true"
-    ));
+    tablet.click("a[href='/register']");
+    tablet.wait_until("location.pathname === '/register' && !!document.forms[0]", "the registration page");
+    tablet.fill("input[name=code]", "zzzz-zzzz-zzzz");
+    tablet.click("form button[type=submit]");
+    tablet.wait_until("!!document.querySelector('.error')", "the refusal of a wrong code");
+    assert!(tablet.text(".error").contains("登録コードが正しくない"), "{}", tablet.text("body"));
+    tablet.fill("input[name=code]", &code);
+    tablet.screenshot(&screens().join("00-register.png"));
+    tablet.click("form button[type=submit]");
+    tablet.wait_until("location.search === '?registered=1'", "the sign-in page after registering");
+    assert!(tablet.text(".notice").contains("この端末を登録しました"));
     sign_in(&mut tablet, &base, "demo-cw1", None);
     tablet.goto(&format!("{base}/search"));
     assert_eq!(tablet.path(), "/search");
 
-    let r = server.request("DELETE", &format!("/api/v1/devices/{}", device["id"]), Some(&admin), None);
+    let r = server.request("DELETE", &format!("/api/v1/devices/{}", issued["id"]), Some(&admin), None);
     assert_eq!(r.status, 204);
     tablet.click("a[href='/home']");
     tablet.wait_until(

@@ -384,6 +384,7 @@ impl App {
     fn load_devices(&mut self) -> mamoru_core::Result<()> {
         let svc = Arc::clone(&self.service);
         let devices = svc.devices(&self.actor)?;
+        let now = svc.now();
         let sessions = svc.open_sessions(&self.actor).unwrap_or_default();
         let staff = svc.list_staff(&self.actor).unwrap_or_default();
         let login_of =
@@ -394,9 +395,11 @@ impl App {
             .map(|d| {
                 let last =
                     sessions.iter().filter(|s| s.device == Some(DeviceId(d.id))).max_by_key(|s| s.last_seen);
-                let state = match &d.body.revoked {
-                    Some(r) => format!("失効 {}", short_time(r.at)),
-                    None => "有効".into(),
+                let state = match (&d.body.revoked, &d.body.pending) {
+                    (Some(r), _) => format!("失効 {}", short_time(r.at)),
+                    (None, Some(p)) if p.expires > now => format!("登録待ち {}まで", short_time(p.expires)),
+                    (None, Some(_)) => "コード期限切れ".into(),
+                    (None, None) => "有効".into(),
                 };
                 Row {
                     cells: vec![
@@ -665,14 +668,17 @@ impl App {
                 text.clone_into(&mut self.state.audit_filter);
                 self.state.cursor[Screen::Audit.index()] = 0;
             }
-            Entry::RegisterDevice => match svc.register_device(&self.actor, text) {
-                Ok((id, secret)) => {
+            Entry::RegisterDevice => match svc.issue_device_code(&self.actor, text) {
+                Ok((id, code, expires)) => {
                     self.state.dialog = Some(Dialog::Shown {
-                        title: format!("端末「{text}」(#{id}) を登録しました"),
+                        title: format!("端末「{text}」(#{id}) の登録コード"),
                         lines: vec![
-                            "端末の登録画面でこのコードを入力してください:".into(),
-                            secret,
-                            "この画面を閉じると二度と表示されません。".into(),
+                            "タブレットで /register を開き、このコードを入力してください:".into(),
+                            code,
+                            format!(
+                                "有効期限 {}（1回限り）。この画面を閉じると二度と表示されません。",
+                                short_time(expires)
+                            ),
                         ],
                     });
                 }

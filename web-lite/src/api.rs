@@ -234,8 +234,26 @@ pub(crate) fn devices(
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "secret": secret }))
             })
         });
-    let list = warp::path!("api" / "v1" / "devices").and(warp::get()).and(authenticated(service.clone())).then(
-        |auth: Authed| async move {
+    // A one-time code the tablet enters on /register (24 hours); the usual way to register.
+    let code = warp::path!("api" / "v1" / "devices" / "codes")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .and(authenticated(service.clone()))
+        .then(|bytes: Bytes, auth: Authed| async move {
+            let (svc, session, input) = match authed_json::<DeviceIn>(auth, &bytes) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.issue_device_code(&session.actor, &input.name)).await;
+            respond(result, |(id, code, expires)| {
+                json_ok(StatusCode::CREATED, &json!({ "id": id, "code": code, "expires_at": expires }))
+            })
+        });
+    let list = warp::path!("api" / "v1" / "devices")
+        .and(warp::get())
+        .and(authenticated(service.clone()))
+        .then(|auth: Authed| async move {
             let (svc, session) = match auth {
                 Ok(a) => a,
                 Err(r) => return r,
@@ -244,12 +262,14 @@ pub(crate) fn devices(
             respond(result, |all| {
                 let items: Vec<_> = all
                     .iter()
-                    .map(|d| json!({ "id": d.id, "name": d.body.name, "active": d.body.is_active(), "rev": d.rev }))
+                    .map(|d| {
+                        json!({ "id": d.id, "name": d.body.name, "active": d.body.is_active(),
+                                "pending": d.body.is_pending(), "rev": d.rev })
+                    })
                     .collect();
                 json_ok(StatusCode::OK, &json!({ "devices": items }))
             })
-        },
-    );
+        });
     let revoke = warp::path!("api" / "v1" / "devices" / u64)
         .and(warp::delete())
         .and(authenticated(service))
@@ -262,7 +282,7 @@ pub(crate) fn devices(
                 blocking(move || svc.revoke_device(&session.actor, mamoru_core::ids::DeviceId(id))).await;
             respond(result, |()| StatusCode::NO_CONTENT.into_response())
         });
-    register.or(list).unify().or(revoke).unify()
+    register.or(code).unify().or(list).unify().or(revoke).unify()
 }
 
 /// `POST /api/v1/backups`: an administrator makes a backup generation now, while the server

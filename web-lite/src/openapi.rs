@@ -53,6 +53,8 @@ pub fn document() -> Value {
                         "content": { "application/json": { "schema": { "type": "object", "required": ["token"],
                             "properties": { "token": { "type": "string" } } } } } },
                         "400": error_ref(), "401": error_ref(),
+                        "403": { "description": "device_required: the server requires a registered tablet and none was presented",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                         "429": { "description": "too many failed sign-ins for this login or address; try again after Retry-After seconds",
                             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } },
@@ -126,8 +128,14 @@ pub fn document() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "registered: {id, secret}" }, "401": error_ref(), "403": error_ref(), "422": error_ref() } },
-                "get": { "summary": "List tablets (administrators)",
+                "get": { "summary": "List tablets (administrators): {devices: [{id, name, active, pending, rev}]}",
                     "responses": { "200": { "description": "devices" }, "401": error_ref(), "403": error_ref() } }
+            },
+            "/api/v1/devices/codes": {
+                "post": { "summary": "Add a tablet by a one-time registration code (administrators); the tablet enters it at /register within 24 hours",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["name"], "properties": { "name": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "{id, code, expires_at}" }, "401": error_ref(), "403": error_ref(), "422": error_ref() } }
             },
             "/api/v1/devices/{id}": {
                 "delete": { "summary": "Revoke a tablet: its sessions end on their next request",

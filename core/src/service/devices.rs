@@ -1,29 +1,56 @@
 //! Registering and revoking devices, and the device a session is bound to.
 
+use std::net::IpAddr;
+
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 
 use super::{Actor, Service};
-use crate::device::{Device, Revocation};
+use crate::audit::AuditEntry;
+use crate::device::{Device, PendingCode, Revocation};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, RecordId};
 use crate::staff::Action;
 use crate::store::{Reader, Versioned};
+use crate::throttle;
+use crate::time::Timestamp;
+
+/// How long a registration code may be entered.
+pub const DEVICE_CODE_HOURS: i64 = 24;
+/// The code's letters: no I/O/0/1, which are misread when read aloud or typed from paper.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A registration code as typed: full-width letters (a Japanese IME) and lower case are folded,
+/// hyphens and spaces dropped.
+fn normalise_code(code: &str) -> String {
+    code.nfkc().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+fn random_secret() -> Result<String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+    Ok(crate::to_hex(&raw))
+}
+
+fn check_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(Error::invalid("name", "1 to 60 characters"));
+    }
+    Ok(name)
+}
 
 fn secret_hash(secret: &str) -> String {
     crate::to_hex(&Sha256::digest(secret.as_bytes()))
 }
 
 impl Service {
-    /// Registers a tablet. Returns its id and its secret, shown once: the tablet keeps it (the
-    /// setup page stores it in a cookie); the store keeps only its hash.
+    /// Registers a tablet at once. Returns its id and its secret, shown once, for a provisioning
+    /// script that sets the device cookie itself; the store keeps only its hash. People use
+    /// `issue_device_code` instead.
     pub fn register_device(&self, actor: &Actor, name: &str) -> Result<(DeviceId, String)> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(Error::invalid("name", "1 to 60 characters"));
-        }
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
-        let secret = crate::to_hex(&raw);
+        let name = check_name(name)?;
+        let secret = random_secret()?;
         let hash = secret_hash(&secret);
         let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
             let v = tx.insert(Device {
@@ -31,11 +58,80 @@ impl Service {
                 registered_by: actor.staff,
                 secret_hash: hash.clone(),
                 revoked: None,
+                pending: None,
             })?;
             tx.claim("device_secret", &hash, v.id)?;
             Ok((DeviceId(v.id), v.id))
         })?;
         Ok((id, secret))
+    }
+
+    /// Registers a tablet by a one-time code: the administrator reads the code out or hands it
+    /// over on paper; the tablet enters it on its registration page (`redeem_device_code`) within
+    /// 24 hours and then holds its own secret. Returns the id, the code (`ABCD-EFGH-JKLM`, about
+    /// 60 bits) and until when it is valid.
+    pub fn issue_device_code(&self, actor: &Actor, name: &str) -> Result<(DeviceId, String, Timestamp)> {
+        let name = check_name(name)?;
+        let mut raw = [0u8; 12];
+        getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+        let plain: String =
+            raw.iter().map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()])).collect();
+        let hash = secret_hash(&plain);
+        let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
+        let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
+            let v = tx.insert(Device {
+                name: name.to_owned(),
+                registered_by: actor.staff,
+                secret_hash: String::new(),
+                revoked: None,
+                pending: Some(PendingCode { code_hash: hash.clone(), expires }),
+            })?;
+            tx.claim("device_code", &hash, v.id)?;
+            Ok((DeviceId(v.id), v.id))
+        })?;
+        let code = format!("{}-{}-{}", &plain[..4], &plain[4..8], &plain[8..]);
+        Ok((id, code, expires))
+    }
+
+    /// The tablet's side of `issue_device_code`: a valid, unused, unexpired code makes the
+    /// device's secret (returned once, for the tablet to keep) and ends the code. Anyone may try,
+    /// so wrong codes count against the address like failed sign-ins. Audited either way.
+    pub fn redeem_device_code(&self, code: &str, address: Option<IpAddr>) -> Result<(DeviceId, String)> {
+        let keys: Vec<_> =
+            throttle::keys("", address).into_iter().filter(|(k, _)| k.starts_with("addr:")).collect();
+        let wait = self.throttle.wait(&keys, self.now());
+        if wait > 0 {
+            return Err(Error::TooManyAttempts { retry_after: wait });
+        }
+        let now = self.now();
+        let hash = secret_hash(&normalise_code(code));
+        let mut tx = self.store.begin_write(now, 0, Some("registration".into()))?;
+        let found = match tx.unique("device_code", &hash)? {
+            Some(id) => tx.get::<Device>(DeviceId(id))?,
+            None => None,
+        };
+        let usable = found.filter(|d| {
+            d.body.is_active()
+                && d.body.pending.as_ref().is_some_and(|p| p.code_hash == hash && p.expires > now)
+        });
+        let mut entry = AuditEntry::new(now, 0, Some("registration".into()), "redeem_device_code");
+        let Some(device) = usable else {
+            drop(tx);
+            self.throttle.failed(&keys, now);
+            Error::BadCredentials.code().clone_into(&mut entry.result);
+            self.append_audit(entry)?;
+            return Err(Error::BadCredentials);
+        };
+        let secret = random_secret()?;
+        let mut body = device.body.clone();
+        body.secret_hash = secret_hash(&secret);
+        body.pending = None;
+        tx.update(DeviceId(device.id), device.rev, body.clone())?;
+        tx.claim("device_secret", &body.secret_hash, device.id)?;
+        tx.append_audit(entry.on(DeviceId::KIND, device.id))?;
+        tx.commit()?;
+        self.changed.fire();
+        Ok((DeviceId(device.id), secret))
     }
 
     pub fn devices(&self, actor: &Actor) -> Result<Vec<Versioned<Device>>> {
@@ -75,8 +171,14 @@ impl Service {
         if d.body.is_active() { Ok(DeviceId(id)) } else { Err(Error::Unauthenticated) }
     }
 
-    /// Whether a device is still active (sessions check it on every request).
+    /// Whether a device is registered and not revoked (sessions check it on every request).
     pub(crate) fn device_active(&self, id: DeviceId) -> bool {
-        self.store.read().and_then(|r| r.get::<Device>(id)).ok().flatten().is_some_and(|d| d.body.is_active())
+        // A device still waiting for its code has no secret yet: nothing can be bound to it.
+        self.store
+            .read()
+            .and_then(|r| r.get::<Device>(id))
+            .ok()
+            .flatten()
+            .is_some_and(|d| d.body.is_active() && !d.body.is_pending())
     }
 }

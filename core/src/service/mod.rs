@@ -40,6 +40,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     sessions: sessions::Sessions,
     throttle: crate::throttle::Throttle,
+    /// Sign-in only on a registered device (the server's `[web] require_device`).
+    require_device: std::sync::atomic::AtomicBool,
     /// The open import transaction, if the thread that opened it is importing.
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
@@ -138,6 +140,7 @@ impl Service {
             clock,
             sessions: sessions::Sessions::default(),
             throttle: crate::throttle::Throttle::default(),
+            require_device: std::sync::atomic::AtomicBool::new(false),
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),

@@ -119,6 +119,10 @@ impl Service {
         {
             return Err(Error::Unauthenticated);
         }
+        // Before the password is looked at: the refusal says nothing about the account.
+        if device.is_none() && self.device_required() {
+            return Err(Error::DeviceRequired);
+        }
         let actor = match self.authenticate(login, password, otp, device.map(|d| format!("device:{d}"))) {
             Ok(a) => a,
             Err(e @ Error::BadCredentials) => {
@@ -146,6 +150,17 @@ impl Service {
         self.sessions.lock().insert(token_key(&token), session);
         let info = SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT), form_key: form_key(&token) };
         Ok((token, info))
+    }
+
+    /// Whether web sign-in needs a registered device (set by the server from its configuration;
+    /// off in a new `Service`, as for the demo and the local verbs).
+    pub fn set_device_required(&self, required: bool) {
+        self.require_device.store(required, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[must_use]
+    pub fn device_required(&self) -> bool {
+        self.require_device.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The actor behind a token, if the session is alive; touching it resets the idle timer. A

@@ -132,3 +132,42 @@ fn failed_sign_ins_lock_the_login_and_the_address_and_an_administrator_reset_lif
         w.svc.sign_in_from(elsewhere, "cw", &Password::attempt("a brand new passphrase"), None, None).is_ok()
     );
 }
+
+#[test]
+fn a_tablet_registers_once_with_its_code_within_a_day_and_sign_in_may_require_it() {
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    let pw = Password::attempt(PASSWORD);
+    let (tablet, code, expires) = w.svc.issue_device_code(&w.admin, "iPad 2").unwrap();
+    assert_eq!(expires, mamoru_core::time::Clock::now(&*w.clock).plus(24 * 3600));
+
+    // With the policy on, no sign-in without a registered device, before any password check.
+    w.svc.set_device_required(true);
+    let before = w.svc.audit_len().unwrap();
+    assert!(matches!(w.svc.sign_in("cw", &pw, None, None), Err(Error::DeviceRequired)));
+    assert_eq!(w.svc.audit_len().unwrap(), before, "nothing about the account was looked at");
+    assert!(
+        matches!(w.svc.sign_in("cw", &pw, None, Some(tablet)), Err(Error::Unauthenticated)),
+        "a device still waiting for its code is not a registered one"
+    );
+
+    let (got, secret) = w.svc.redeem_device_code(&code, None).unwrap();
+    assert_eq!(got, tablet);
+    let device = w.svc.device_for_secret(&secret).unwrap();
+    assert!(w.svc.sign_in("cw", &pw, None, Some(device)).is_ok());
+    assert!(matches!(w.svc.redeem_device_code(&code, None), Err(Error::BadCredentials)), "once only");
+
+    // A code not entered within 24 hours is dead.
+    let (_, late, _) = w.svc.issue_device_code(&w.admin, "iPad 3").unwrap();
+    w.clock.advance(24 * 3600);
+    assert!(matches!(w.svc.redeem_device_code(&late, None), Err(Error::BadCredentials)));
+
+    // Guessing codes from one address is throttled like failed sign-ins.
+    let here: std::net::IpAddr = "10.0.0.9".parse().unwrap();
+    let (_, fresh, _) = w.svc.issue_device_code(&w.admin, "iPad 4").unwrap();
+    for _ in 0..20 {
+        let _ = w.svc.redeem_device_code("AAAA-BBBB-CCCC", Some(here));
+    }
+    assert!(matches!(w.svc.redeem_device_code(&fresh, Some(here)), Err(Error::TooManyAttempts { .. })));
+    assert!(w.svc.redeem_device_code(&fresh, None).is_ok());
+}

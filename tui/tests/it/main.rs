@@ -173,21 +173,30 @@ fn every_screen_draws_at_every_size_with_the_help_bar_visible() {
 }
 
 #[test]
-fn a_device_is_registered_shown_once_and_revoked_after_one_confirmation() {
+fn a_device_is_registered_by_a_code_shown_once_and_revoked_after_one_confirmation() {
     let w = world();
     let mut a = app(&w, &w.admin);
     keys(&mut a, "3n");
     keys(&mut a, "iPad 12 (児相1係)");
     a.handle(Key::Enter);
     let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
-    let secret = lines[1].clone();
-    assert_eq!(secret.len(), 64);
+    let code = lines[1].clone();
+    assert_eq!(code.len(), 14, "ABCD-EFGH-JKLM: {code}");
     let drawn = screen(&a, 100, 24).join("\n");
-    assert!(drawn.contains(&secret), "the secret is on screen once: {drawn}");
+    assert!(drawn.contains(&code), "the code is on screen once: {drawn}");
     a.handle(Key::Char('x'));
     assert!(a.state.dialog.is_none());
-    assert!(!screen(&a, 100, 24).join("\n").contains(&secret), "and gone after a key");
-    let device = w.svc.device_for_secret(&secret).unwrap();
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(!drawn.contains(&code), "and gone after a key");
+    assert!(drawn.contains("登録待ち"), "{drawn}");
+    // The tablet enters the code (lower case, full-width, as an IME may give it).
+    let typed: String = code.to_lowercase().chars().map(|c| if c == '-' { ' ' } else { c }).collect();
+    let typed = typed.replace('a', "ａ");
+    let (device, secret) = w.svc.redeem_device_code(&typed, None).unwrap();
+    assert!(w.svc.redeem_device_code(&code, None).is_err(), "once only");
+    assert_eq!(w.svc.device_for_secret(&secret).unwrap(), device);
+    a.handle(Key::Char('3'));
+    assert!(screen(&a, 100, 24).join("\n").contains("有効"));
 
     // n cancels; the tablet stays active.
     keys(&mut a, "r");

@@ -25,7 +25,10 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::api::{DEVICE_COOKIE, SESSION_COOKIE};
 use crate::{blocking, with};
-use views::{CaseData, CasePage, ChildPage, Chrome, ErrorPage, HomePage, LoginPage, ResultRow, SearchPage};
+use views::{
+    CaseData, CasePage, ChildPage, Chrome, ErrorPage, HomePage, LoginPage, RegisterPage, ResultRow,
+    SearchPage,
+};
 
 /// Largest form a page posts (a long note).
 const FORM_LIMIT: u64 = 256 * 1024;
@@ -63,6 +66,10 @@ pub(crate) fn message(e: &Error) -> String {
         Error::Forbidden { .. } => "この操作の権限がありません。".into(),
         Error::Unauthenticated => "ログインし直してください。".into(),
         Error::BadCredentials => "ログインID、パスワード、または確認コードが正しくありません。".into(),
+        Error::DeviceRequired => {
+            "この端末は登録されていません。管理者から受け取った登録コードで、先に端末を登録してください。"
+                .into()
+        }
         Error::TooManyAttempts { retry_after } => format!(
             "ログインに続けて失敗したため、しばらくログインできません。{}分ほど待ってからもう一度お試しください。",
             (retry_after + 59) / 60
@@ -212,6 +219,10 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(login(service.clone()))
         .unify()
+        .or(register_page())
+        .unify()
+        .or(register(service.clone()))
+        .unify()
         .or(logout(service.clone()))
         .unify()
         .or(home(service.clone()))
@@ -238,12 +249,16 @@ struct LoginQuery {
     expired: Option<String>,
     #[serde(default)]
     bye: Option<String>,
+    #[serde(default)]
+    registered: Option<String>,
 }
 
 fn login_page() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("login").and(warp::get()).and(warp::query::<LoginQuery>()).map(|q: LoginQuery| {
         let notice = if q.bye.is_some() {
             Some("ログアウトしました。".to_owned())
+        } else if q.registered.is_some() {
+            Some("この端末を登録しました。ログインしてください。".to_owned())
         } else {
             q.expired.map(|_| {
                 "ログインしてください（一定時間操作がなかったか、端末の登録が取り消されました）。".to_owned()
@@ -271,6 +286,7 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                 let (login, otp) = (field("login"), field("otp"));
                 let password = form.get("password").cloned().unwrap_or_default();
                 let who = login.clone();
+                let secret = device.clone();
                 let result = blocking(move || {
                     let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
                     let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
@@ -278,12 +294,18 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                 })
                 .await;
                 match result {
-                    Ok((token, _)) => {
+                    Ok((token, info)) => {
                         let mut r = redirect("/home");
                         let cookie =
                             format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
                         if let Ok(v) = HeaderValue::from_str(&cookie) {
-                            r.headers_mut().insert(header::SET_COOKIE, v);
+                            r.headers_mut().append(header::SET_COOKIE, v);
+                        }
+                        // Browsers keep a cookie 400 days at most: each sign-in on the tablet renews it.
+                        if let Some(s) = secret.filter(|_| info.actor.device.is_some())
+                            && let Ok(v) = HeaderValue::from_str(&device_cookie(&s))
+                        {
+                            r.headers_mut().append(header::SET_COOKIE, v);
                         }
                         r
                     }
@@ -294,6 +316,7 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                                 (message(&Error::BadCredentials), StatusCode::UNAUTHORIZED)
                             }
                             e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
+                            e @ Error::DeviceRequired => (message(&e), StatusCode::FORBIDDEN),
                             other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
                         };
                         html(&LoginPage { login, message: Some(text), notice: None }, status)
@@ -301,6 +324,52 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                 }
             },
         )
+}
+
+/// The registered tablet's cookie: its secret, for as long as browsers keep one.
+fn device_cookie(secret: &str) -> String {
+    format!("{DEVICE_COOKIE}={secret}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=34560000")
+}
+
+fn register_page() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("register")
+        .and(warp::get())
+        .map(|| html(&RegisterPage { code: String::new(), message: None }, StatusCode::OK))
+}
+
+/// `POST /register`: the tablet enters its one-time code and receives its secret as a cookie.
+fn register(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("register")
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(crate::api::peer())
+        .and(with(service))
+        .then(|form: HashMap<String, String>, peer: Option<SocketAddr>, svc: Arc<Service>| async move {
+            let code = text(&form, "code");
+            let typed = code.clone();
+            match blocking(move || svc.redeem_device_code(&typed, peer.map(|p| p.ip()))).await {
+                Ok((_, secret)) => {
+                    let mut r = redirect("/login?registered=1");
+                    if let Ok(v) = HeaderValue::from_str(&device_cookie(&secret)) {
+                        r.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                    r
+                }
+                Err(e) => {
+                    let (text, status) = match e {
+                        Error::BadCredentials => (
+                            "登録コードが正しくないか、有効期限（24時間）が切れているか、使用済みです。管理者に新しいコードを依頼してください。".to_owned(),
+                            StatusCode::UNAUTHORIZED,
+                        ),
+                        e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
+                        other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
+                    };
+                    html(&RegisterPage { code, message: Some(text) }, status)
+                }
+            }
+        })
 }
 
 fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -981,5 +1050,44 @@ mod tests {
             assert_eq!(r.status(), 415, "{kind}: {}", body(&r));
         }
         assert_eq!(write("application/json").await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn with_the_device_policy_only_a_tablet_registered_by_its_code_may_sign_in() {
+        let (_dir, svc, _) = world();
+        let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
+        svc.set_device_required(true);
+        let routes = api(&svc);
+        let form = |path: &'static str, body: String, cookie: Option<String>| {
+            let mut r = warp::test::request()
+                .method("POST")
+                .path(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            if let Some(c) = cookie {
+                r = r.header("cookie", c);
+            }
+            r.reply(&routes)
+        };
+        let pw = "login=cw&password=correct+horse+battery".to_owned();
+        let r = form("/login", pw.clone(), None).await;
+        assert_eq!(r.status(), 403);
+        assert!(body(&r).contains("この端末は登録されていません") && body(&r).contains("href=\"/register\""));
+
+        let (_, code, _) = svc.issue_device_code(&admin.actor, "iPad 5").unwrap();
+        let r = form("/register", format!("code={code}"), None).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/login?registered=1");
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(
+            set.starts_with("__Host-mamoru_device=") && set.contains("HttpOnly") && set.contains("Secure")
+        );
+        let device = set.split(';').next().unwrap().to_owned();
+
+        let r = form("/login", pw, Some(device.clone())).await;
+        assert_eq!(r.status(), 303, "{}", body(&r));
+        let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        assert!(cookies.iter().any(|c| c.starts_with("__Host-mamoru_session=")));
+        assert!(cookies.iter().any(|c| c.starts_with(&device)), "the sign-in renews the device cookie");
     }
 }

@@ -171,6 +171,13 @@ pub(crate) struct LoginPage {
 }
 
 #[derive(Template)]
+#[template(path = "register.html")]
+pub(crate) struct RegisterPage {
+    pub code: String,
+    pub message: Option<String>,
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 pub(crate) struct ErrorPage {
     pub chrome: Chrome,
