@@ -34,10 +34,14 @@ pub struct Throttle(Mutex<HashMap<String, Count>>);
 #[must_use]
 pub fn keys(login: &str, address: Option<std::net::IpAddr>) -> Vec<(String, u32)> {
     let mut keys = vec![(format!("login:{}", login.trim().to_lowercase()), LOGIN_FAILURES)];
-    if let Some(a) = address {
-        keys.push((format!("addr:{a}"), ADDRESS_FAILURES));
-    }
+    keys.extend(address_keys(address));
     keys
+}
+
+/// The key of an attempt that names no login (a tablet's registration code).
+#[must_use]
+pub fn address_keys(address: Option<std::net::IpAddr>) -> Vec<(String, u32)> {
+    address.map(|a| (format!("addr:{a}"), ADDRESS_FAILURES)).into_iter().collect()
 }
 
 impl Throttle {

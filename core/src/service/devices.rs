@@ -97,13 +97,12 @@ impl Service {
     /// device's secret (returned once, for the tablet to keep) and ends the code. Anyone may try,
     /// so wrong codes count against the address like failed sign-ins. Audited either way.
     pub fn redeem_device_code(&self, code: &str, address: Option<IpAddr>) -> Result<(DeviceId, String)> {
-        let keys: Vec<_> =
-            throttle::keys("", address).into_iter().filter(|(k, _)| k.starts_with("addr:")).collect();
-        let wait = self.throttle.wait(&keys, self.now());
+        let keys = throttle::address_keys(address);
+        let now = self.now();
+        let wait = self.throttle.wait(&keys, now);
         if wait > 0 {
             return Err(Error::TooManyAttempts { retry_after: wait });
         }
-        let now = self.now();
         let hash = secret_hash(&normalise_code(code));
         let mut tx = self.store.begin_write(now, 0, Some("registration".into()))?;
         let found = match tx.unique("device_code", &hash)? {
