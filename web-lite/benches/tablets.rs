@@ -236,7 +236,8 @@ async fn run_tablet(
     let addr = t.conn.addr;
     let mut out = Vec::new();
     let mut n = 0;
-    // Tablets start spread over the first second, not in one burst.
+    // Tablets start spread over the first second, not in one burst. (These pauses are the
+    // simulated people, not waits for a state.)
     tokio::time::sleep(Duration::from_millis(rng.below(1000))).await;
     while Instant::now() < until {
         let roll = rng.below(100);
@@ -463,7 +464,6 @@ async fn bench(a: Args) -> Result<(), Error> {
             last.push(*l);
             median.push(quantile(&arrivals, 0.5));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     last.sort();
     median.sort();

@@ -40,13 +40,19 @@ pub(crate) fn token(auth: Option<String>, cookie: Option<String>) -> Option<Stri
 
 type Authed = Result<(Arc<Service>, SessionInfo), Response>;
 
-/// The session and the request's JSON body, or the error response of whichever failed first.
-fn authed_json<T: DeserializeOwned>(
-    auth: Authed,
-    bytes: &Bytes,
-) -> Result<(Arc<Service>, SessionInfo, T), Response> {
-    let (svc, session) = auth?;
-    Ok((svc, session, parse_body(bytes)?))
+/// A JSON write's session and body, or the error response of whichever failed first.
+type AuthedJson<T> = Result<(Arc<Service>, SessionInfo, T), Response>;
+
+/// The body (at most `BODY_LIMIT`) and the session of a JSON write, parsed as `T`.
+fn authed_json<T: DeserializeOwned + Send>(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (AuthedJson<T>,), Error = warp::Rejection> + Clone {
+    warp::body::content_length_limit(BODY_LIMIT).and(warp::body::bytes()).and(authenticated(service)).map(
+        |bytes: Bytes, auth: Authed| {
+            let (svc, session) = auth?;
+            Ok((svc, session, parse_body(&bytes)?))
+        },
+    )
 }
 
 fn authenticated(service: Arc<Service>) -> impl Filter<Extract = (Authed,), Error = warp::Rejection> + Clone {
@@ -195,11 +201,9 @@ pub(crate) fn totp(
         });
     let confirm = warp::path!("api" / "v1" / "session" / "totp" / "confirm")
         .and(warp::post())
-        .and(warp::body::content_length_limit(BODY_LIMIT))
-        .and(warp::body::bytes())
-        .and(authenticated(service))
-        .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session, input) = match authed_json::<CodeIn>(auth, &bytes) {
+        .and(authed_json::<CodeIn>(service))
+        .then(|input: AuthedJson<CodeIn>| async move {
+            let (svc, session, input) = match input {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -221,11 +225,9 @@ pub(crate) fn devices(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let register = warp::path!("api" / "v1" / "devices")
         .and(warp::post())
-        .and(warp::body::content_length_limit(BODY_LIMIT))
-        .and(warp::body::bytes())
-        .and(authenticated(service.clone()))
-        .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session, input) = match authed_json::<DeviceIn>(auth, &bytes) {
+        .and(authed_json::<DeviceIn>(service.clone()))
+        .then(|input: AuthedJson<DeviceIn>| async move {
+            let (svc, session, input) = match input {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -237,11 +239,9 @@ pub(crate) fn devices(
     // A one-time code the tablet enters on /register (24 hours); the usual way to register.
     let code = warp::path!("api" / "v1" / "devices" / "codes")
         .and(warp::post())
-        .and(warp::body::content_length_limit(BODY_LIMIT))
-        .and(warp::body::bytes())
-        .and(authenticated(service.clone()))
-        .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session, input) = match authed_json::<DeviceIn>(auth, &bytes) {
+        .and(authed_json::<DeviceIn>(service.clone()))
+        .then(|input: AuthedJson<DeviceIn>| async move {
+            let (svc, session, input) = match input {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -450,13 +450,9 @@ fn sign_out(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error =
 fn create_child_route(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    warp::path!("api" / "v1" / "children")
-        .and(warp::post())
-        .and(warp::body::content_length_limit(BODY_LIMIT))
-        .and(warp::body::bytes())
-        .and(authenticated(service))
-        .then(|bytes: Bytes, auth: Authed| async move {
-            let (svc, session, input) = match authed_json::<ChildIn>(auth, &bytes) {
+    warp::path!("api" / "v1" / "children").and(warp::post()).and(authed_json::<ChildIn>(service)).then(
+        |input: AuthedJson<ChildIn>| async move {
+            let (svc, session, input) = match input {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -464,7 +460,8 @@ fn create_child_route(
             respond(result, |(id, dups)| {
                 json_ok(StatusCode::CREATED, &json!({"id": id, "possible_duplicates": dups}))
             })
-        })
+        },
+    )
 }
 
 fn get_child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
