@@ -129,6 +129,7 @@ fn serve(args: &ServeArgs) -> Result<()> {
     let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
     service.set_device_required(cfg.web.require_device);
+    service.set_totp_required(cfg.web.require_totp);
     let backups = start_backups(&service, &args.data.data)?;
     let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });
     backups.finish();

@@ -116,6 +116,10 @@ pub struct Web {
     /// Web sign-in only on a tablet registered with a one-time code (`/register`).
     #[serde(default = "yes")]
     pub require_device: bool,
+    /// Every web session needs the TOTP second factor; a staff member without one enrols it at
+    /// their first sign-in (a QR code on `/totp`).
+    #[serde(default = "yes")]
+    pub require_totp: bool,
 }
 
 fn yes() -> bool {
@@ -134,7 +138,13 @@ fn default_web() -> SocketAddr {
 }
 impl Default for Web {
     fn default() -> Self {
-        Self { listen: default_web(), cert: default_cert(), key: default_key(), require_device: true }
+        Self {
+            listen: default_web(),
+            cert: default_cert(),
+            key: default_key(),
+            require_device: true,
+            require_totp: true,
+        }
     }
 }
 
@@ -150,6 +160,9 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # Sign-in only on a registered tablet. Register one with a one-time code: the console's 端末
 # screen or `mamoru device add NAME` gives the code; the tablet enters it at /register.
 # require_device = true
+# Sign-in needs a code from an authenticator app. Someone without one is shown a QR code to
+# enrol at their first sign-in; an administrator's TOTP reset makes them enrol again.
+# require_totp = true
 
 [ssh]
 # Address of the administrators' SSH console (public keys only; add keys with

@@ -15,6 +15,8 @@ pub enum Error {
     BadCredentials,
     #[error("this device is not registered: sign-in needs a registered tablet")]
     DeviceRequired,
+    #[error("sign-in needs a second factor: enrol an authenticator app first (POST /api/v1/session/totp)")]
+    SecondFactorRequired,
     #[error("too many failed sign-ins; try again in {retry_after} s")]
     TooManyAttempts { retry_after: i64 },
     #[error(
@@ -59,6 +61,7 @@ impl Error {
             Error::BadCredentials => "bad_credentials",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::DeviceRequired => "device_required",
+            Error::SecondFactorRequired => "second_factor_required",
             Error::Conflict { .. } => "conflict",
             Error::Invalid { .. } | Error::Date(_) => "invalid",
             Error::AlreadyOpen { .. } => "already_open",

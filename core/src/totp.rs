@@ -39,6 +39,28 @@ pub fn url(secret_hex: &str, account: &str) -> Result<String> {
     totp(&bytes(secret_hex)?, account)?.to_url().map_err(|e| Error::Corrupt(format!("second factor: {e}")))
 }
 
+/// The secret of an `otpauth://` URL as a person types it into an authenticator app that
+/// cannot scan: base32, in groups of four.
+#[must_use]
+pub fn url_key(url: &str) -> Option<String> {
+    let b32 = url.split_once("secret=")?.1.split('&').next()?;
+    let groups: Vec<String> = b32
+        .trim_end_matches('=')
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    Some(groups.join(" "))
+}
+
+/// The hex secret of an `otpauth://` URL (what an authenticator app keeps; tests use it).
+pub fn url_secret(url: &str) -> Result<String> {
+    let bad = || Error::invalid("otpauth", "not an otpauth URL with a base32 secret");
+    let b32 = url.split_once("secret=").ok_or_else(bad)?.1.split('&').next().ok_or_else(bad)?;
+    let secret = Secret::try_from_base32(b32).map_err(|_| bad())?;
+    Ok(crate::to_hex(&secret))
+}
+
 /// The time step a code is valid for at `now`, if it is.
 pub fn check(secret_hex: &str, code: &str, now: Timestamp) -> Result<Option<u64>> {
     let code: String = code.chars().filter(char::is_ascii_digit).collect();

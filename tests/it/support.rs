@@ -59,19 +59,25 @@ pub fn init(dir: &Path) -> PathBuf {
         pw.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    allow_unregistered_devices(&data);
+    relax_sign_in(&data);
     data
 }
 
-/// These tests sign in over the API from no tablet (registration has tests of its own): turns
-/// `[web] require_device` off in the data directory's config, or writes one that does.
-pub fn allow_unregistered_devices(data: &Path) {
+/// These tests sign in over the API from no tablet and without a second factor (each policy has
+/// tests of its own): turns `[web] require_device` and `require_totp` off in the data
+/// directory's config (or writes one that does), unless the config sets them already.
+pub fn relax_sign_in(data: &Path) {
     let config = data.join("mamoru.toml");
-    let text = std::fs::read_to_string(&config).unwrap_or_else(|_| "[web]\n# require_device = true\n".into());
-    if !text.contains("require_device = false") {
-        assert!(text.contains("# require_device = true"), "the config template changed: {text}");
-        std::fs::write(&config, text.replace("# require_device = true", "require_device = false")).unwrap();
+    let mut text = std::fs::read_to_string(&config)
+        .unwrap_or_else(|_| "[web]\n# require_device = true\n# require_totp = true\n".into());
+    for key in ["require_device", "require_totp"] {
+        if !text.lines().any(|l| l.starts_with(key)) {
+            let commented = format!("# {key} = true");
+            assert!(text.contains(&commented), "the config template changed: {text}");
+            text = text.replace(&commented, &format!("{key} = false"));
+        }
     }
+    std::fs::write(&config, text).unwrap();
 }
 
 /// A running `mamoru serve` or `mamoru demo`, killed on drop.
@@ -116,7 +122,7 @@ impl Server {
 
     /// `mamoru serve` over `data`, plain HTTP on a free loopback port.
     pub fn serve_plain(data: &Path) -> Self {
-        allow_unregistered_devices(data);
+        relax_sign_in(data);
         Self::start(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--plain-http"])
     }
 

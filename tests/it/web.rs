@@ -23,26 +23,6 @@ fn now() -> Timestamp {
     Timestamp(i64::try_from(secs).unwrap())
 }
 
-/// The hex secret inside an `otpauth://` URL (base32 there).
-fn secret_of(url: &str) -> String {
-    let b32 = url.split("secret=").nth(1).unwrap().split('&').next().unwrap();
-    let (mut acc, mut bits, mut hex) = (0u64, 0, String::new());
-    for c in b32.bytes().filter(|c| *c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {b32}"),
-        };
-        acc = acc << 5 | u64::from(v);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            write!(hex, "{:02x}", (acc >> bits) & 0xff).unwrap();
-        }
-    }
-    hex
-}
-
 /// The demo, served over plain HTTP on loopback as `mamoru demo` does.
 fn demo_server(dir: &Path) -> Server {
     Server::demo(dir, 160)
@@ -101,7 +81,7 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     // The caseworker has a second factor.
     let token = server.sign_in("demo-cw1", DEMO_PASSWORD);
     let begin = server.request("POST", "/api/v1/session/totp", Some(&token), None).json();
-    let secret = secret_of(begin["otpauth_url"].as_str().unwrap());
+    let secret = totp::url_secret(begin["otpauth_url"].as_str().unwrap()).unwrap();
     let code = totp::code_at(&secret, now()).unwrap();
     let r = server.request(
         "POST",
@@ -309,4 +289,61 @@ fn a_stale_face_sheet_edit_shows_both_versions_side_by_side() {
     office.click("form[data-draft] button[type=submit]");
     office.wait_until("location.search === '?saved=1'", "the child page after the deliberate save");
     assert!(office.text(".facesheet").contains("架空市西町4-5"));
+}
+
+#[test]
+fn a_first_sign_in_without_a_second_factor_enrols_it_from_the_qr_code_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = crate::support::init(dir.path());
+    // The default policy, which the other tests turn off for their API clients.
+    let config = data.join("mamoru.toml");
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("require_totp = false", "require_totp = true");
+    std::fs::write(&config, text).unwrap();
+    let server = Server::serve_plain(&data);
+    let base = format!("http://{}", server.addr);
+
+    let mut tablet = Browser::start(TABLET);
+    let sign_in_with = |b: &mut Browser, otp: Option<&str>| {
+        b.goto(&format!("{base}/login"));
+        b.fill("input[name=login]", "admin");
+        b.fill("input[name=password]", crate::support::PASSWORD);
+        if let Some(code) = otp {
+            b.fill("input[name=otp]", code);
+        }
+        b.click("form button[type=submit]");
+    };
+    sign_in_with(&mut tablet, None);
+    tablet.wait_until(
+        "location.pathname === '/totp' && document.readyState === 'complete'",
+        "the enrolment page",
+    );
+    // Nothing else opens before the second factor is set up.
+    tablet.goto(&format!("{base}/search"));
+    assert_eq!(tablet.path(), "/totp");
+    let qr = tablet.eval("(() => { const r = document.querySelector('.qr svg').getBoundingClientRect(); return r.width >= 200 && r.width === r.height; })()");
+    assert_eq!(qr, Value::from(true), "a QR code large enough to scan");
+    tablet.screenshot(&screens().join("00-totp.png"));
+
+    // What an authenticator app does with the key shown under the QR code.
+    let key = tablet.text("#totp-key").replace(' ', "");
+    let secret = totp::url_secret(&format!("otpauth://totp/Mamoru:admin?secret={key}")).unwrap();
+    let valid = [-30, 0, 30].map(|d| totp::code_at(&secret, now().plus(d)).unwrap());
+    let wrong = ["000000", "111111", "222222", "333333"].into_iter().find(|c| !valid.iter().any(|v| v == c));
+    tablet.fill("input[name=code]", wrong.unwrap());
+    tablet.click("form[action='/totp'] button[type=submit]");
+    tablet.wait_until("!!document.querySelector('.error')", "the refusal of a wrong code");
+    assert_eq!(tablet.text("#totp-key").replace(' ', ""), key, "the same key again after a typo");
+    tablet.fill("input[name=code]", &totp::code_at(&secret, now()).unwrap());
+    tablet.click("form[action='/totp'] button[type=submit]");
+    tablet.wait_until("location.pathname === '/home' && document.readyState === 'complete'", "home");
+
+    // Signed out, the next sign-in needs the code from the app (the next time step: each is
+    // accepted once).
+    tablet.click("form.logout button");
+    tablet.wait_until("location.search === '?bye=1'", "signed out");
+    sign_in_with(&mut tablet, None);
+    tablet.wait_until("!!document.querySelector('.error')", "the refusal without a code");
+    sign_in_with(&mut tablet, Some(&totp::code_at(&secret, now().plus(30)).unwrap()));
+    tablet.wait_until("location.pathname === '/home' && document.readyState === 'complete'", "home again");
 }

@@ -55,18 +55,32 @@ fn authed_json<T: DeserializeOwned + Send>(
     )
 }
 
+#[expect(clippy::result_large_err, reason = "a filter's refusal is the response to send")]
 fn authenticated(service: Arc<Service>) -> impl Filter<Extract = (Authed,), Error = warp::Rejection> + Clone {
+    session_of_request(service, false).map(|auth: TokenAuthed| auth.map(|(svc, session, _)| (svc, session)))
+}
+
+/// A session and the token that carries it; `Err` is the response to send instead.
+type TokenAuthed = Result<(Arc<Service>, SessionInfo, String), Response>;
+
+/// The request's session (bearer token or cookie). `enrolling_ok`: for the calls a session that
+/// must first enrol its second factor may make; the others refuse it (403
+/// `second_factor_required`).
+fn session_of_request(
+    service: Arc<Service>,
+    enrolling_ok: bool,
+) -> impl Filter<Extract = (TokenAuthed,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
         .and(warp::method())
         .and(warp::header::optional::<String>("content-type"))
         .and(with(service))
         .then(
-            |auth: Option<String>,
-             cookie,
-             method: warp::http::Method,
-             kind: Option<String>,
-             svc: Arc<Service>| async move {
+            move |auth: Option<String>,
+                  cookie,
+                  method: warp::http::Method,
+                  kind: Option<String>,
+                  svc: Arc<Service>| async move {
                 let bearer = auth.as_deref().is_some_and(|a| a.starts_with("Bearer "));
                 // A write carried by the cookie alone must be JSON: a page on another site (or a
                 // sibling host) can post a form or text/plain without asking, but not JSON.
@@ -81,9 +95,16 @@ fn authenticated(service: Arc<Service>) -> impl Filter<Extract = (Authed,), Erro
                 let Some(t) = token(auth, cookie) else {
                     return Err(error_response(&Error::Unauthenticated));
                 };
-                let checker = svc.clone();
-                match blocking(move || checker.session(&t)).await {
-                    Ok(s) => Ok((svc, s)),
+                let (checker, token) = (svc.clone(), t.clone());
+                let found =
+                    blocking(
+                        move || {
+                            if enrolling_ok { checker.enrolment_session(&t) } else { checker.session(&t) }
+                        },
+                    )
+                    .await;
+                match found {
+                    Ok(s) => Ok((svc, s, token)),
                     Err(e) => Err(error_response(&e)),
                 }
             },
@@ -185,30 +206,37 @@ struct CodeIn {
 
 /// `POST /api/v1/session/totp` starts enrolment of the signed-in person's second factor (returns
 /// the otpauth URL, shown once); `POST /api/v1/session/totp/confirm` with `{code}` finishes it.
+/// Both serve a session that must enrol first (`enrolling`); confirming makes it a full one.
 pub(crate) fn totp(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let begin = warp::path!("api" / "v1" / "session" / "totp")
         .and(warp::post())
-        .and(authenticated(service.clone()))
-        .then(|auth: Authed| async move {
-            let (svc, session) = match auth {
+        .and(session_of_request(service.clone(), true))
+        .then(|auth: TokenAuthed| async move {
+            let (svc, _, token) = match auth {
                 Ok(a) => a,
                 Err(r) => return r,
             };
-            let result = blocking(move || svc.begin_totp(&session.actor)).await;
+            let result = blocking(move || svc.totp_enrolment(&token, true)).await;
             respond(result, |url| json_ok(StatusCode::OK, &json!({ "otpauth_url": url })))
         });
     let confirm = warp::path!("api" / "v1" / "session" / "totp" / "confirm")
         .and(warp::post())
-        .and(authed_json::<CodeIn>(service))
-        .then(|input: AuthedJson<CodeIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
+        .and(warp::body::content_length_limit(BODY_LIMIT))
+        .and(warp::body::bytes())
+        .and(session_of_request(service, true))
+        .then(|bytes: Bytes, auth: TokenAuthed| async move {
+            let (svc, _, token) = match auth {
+                Ok(a) => a,
                 Err(r) => return r,
             };
-            let result = blocking(move || svc.confirm_totp(&session.actor, &input.code)).await;
-            respond(result, |()| StatusCode::NO_CONTENT.into_response())
+            let input: CodeIn = match parse_body(&bytes) {
+                Ok(i) => i,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.confirm_enrolment(&token, &input.code)).await;
+            respond(result, |_| StatusCode::NO_CONTENT.into_response())
         });
     begin.or(confirm).unify()
 }
@@ -399,6 +427,7 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
                     "role": info.actor.role,
                     "units": info.actor.units,
                     "expires_at": info.expires_at,
+                    "enrolling": info.enrolling,
                 });
                 let cookie = format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
                 warp::reply::with_header(json_ok(StatusCode::OK, &body), "set-cookie", cookie).into_response()
@@ -411,9 +440,9 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
 fn session_info(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    warp::path!("api" / "v1" / "session").and(warp::get()).and(authenticated(service)).map(|auth: Authed| {
-        match auth {
-            Ok((_, s)) => json_ok(
+    warp::path!("api" / "v1" / "session").and(warp::get()).and(session_of_request(service, true)).map(
+        |auth: TokenAuthed| match auth {
+            Ok((_, s, _)) => json_ok(
                 StatusCode::OK,
                 &json!({
                     "login": s.actor.login,
@@ -421,11 +450,12 @@ fn session_info(
                     "role": s.actor.role,
                     "units": s.actor.units,
                     "expires_at": s.expires_at,
+                    "enrolling": s.enrolling,
                 }),
             ),
             Err(r) => r,
-        }
-    })
+        },
+    )
 }
 
 fn sign_out(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {

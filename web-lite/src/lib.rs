@@ -150,7 +150,9 @@ pub(crate) fn error_body(status: StatusCode, code: &str, message: &str) -> Respo
 pub(crate) fn error_response(e: &Error) -> Response {
     let status = match e {
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::Forbidden { .. } | Error::DeviceRequired => StatusCode::FORBIDDEN,
+        Error::Forbidden { .. } | Error::DeviceRequired | Error::SecondFactorRequired => {
+            StatusCode::FORBIDDEN
+        }
         Error::Unauthenticated | Error::BadCredentials => StatusCode::UNAUTHORIZED,
         Error::TooManyAttempts { retry_after } => {
             let mut r = error_body(StatusCode::TOO_MANY_REQUESTS, e.code(), &e.to_string());

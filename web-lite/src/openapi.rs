@@ -49,9 +49,9 @@ pub fn document() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["login", "password"],
                         "properties": { "login": { "type": "string" }, "password": { "type": "string" }, "otp": { "type": "string" } } } } } },
-                    "responses": { "200": { "description": "signed in; the token is also set as a cookie",
-                        "content": { "application/json": { "schema": { "type": "object", "required": ["token"],
-                            "properties": { "token": { "type": "string" } } } } } },
+                    "responses": { "200": { "description": "signed in; the token is also set as a cookie. With `enrolling` true the person has no second factor where one is required: the session may only enrol it (/api/v1/session/totp); every other call answers 403 second_factor_required",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["token", "enrolling"],
+                            "properties": { "token": { "type": "string" }, "enrolling": { "type": "boolean" } } } } } },
                         "400": error_ref(), "401": error_ref(),
                         "403": { "description": "device_required: the server requires a registered tablet and none was presented",
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
@@ -63,7 +63,8 @@ pub fn document() -> Value {
                         "content": { "application/json": { "schema": { "type": "object",
                             "properties": { "login": { "type": "string" }, "display_name": { "type": "string" },
                                 "role": { "type": "string" }, "units": { "type": "array", "items": { "type": "integer" } },
-                                "expires_at": { "type": "integer", "description": "seconds since 1970 (UTC)" } } } } } },
+                                "expires_at": { "type": "integer", "description": "seconds since 1970 (UTC)" },
+                                "enrolling": { "type": "boolean", "description": "the session may only enrol its second factor" } } } } } },
                         "401": error_ref() } },
                 "delete": { "summary": "Sign out", "responses": { "204": { "description": "signed out" }, "401": error_ref() } }
             },
@@ -114,11 +115,11 @@ pub fn document() -> Value {
                     "responses": { "200": { "description": "items" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
             },
             "/api/v1/session/totp": {
-                "post": { "summary": "Start enrolling the signed-in person's second factor: the otpauth URL, shown once",
+                "post": { "summary": "Start enrolling the signed-in person's second factor (an enrolling session too): the otpauth URL of a new secret, shown once",
                     "responses": { "200": { "description": "{otpauth_url}" }, "401": error_ref() } }
             },
             "/api/v1/session/totp/confirm": {
-                "post": { "summary": "Finish enrolment with a first code from the app",
+                "post": { "summary": "Finish enrolment with a first code from the app; an enrolling session becomes a full one",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["code"], "properties": { "code": { "type": "string" } } } } } },
                     "responses": { "204": { "description": "enrolled" }, "401": error_ref(), "422": error_ref() } }

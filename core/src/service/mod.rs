@@ -42,6 +42,9 @@ pub struct Service {
     throttle: crate::throttle::Throttle,
     /// Sign-in only on a registered device (the server's `[web] require_device`).
     require_device: std::sync::atomic::AtomicBool,
+    /// Every session needs a second factor (the server's `[web] require_totp`): a staff member
+    /// without one may only enrol it.
+    require_totp: std::sync::atomic::AtomicBool,
     /// The open import transaction, if the thread that opened it is importing.
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
@@ -141,6 +144,7 @@ impl Service {
             sessions: sessions::Sessions::default(),
             throttle: crate::throttle::Throttle::default(),
             require_device: std::sync::atomic::AtomicBool::new(false),
+            require_totp: std::sync::atomic::AtomicBool::new(false),
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),

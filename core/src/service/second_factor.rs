@@ -1,7 +1,7 @@
 //! The TOTP second factor: enrolment (a secret shown once, confirmed by a first code), the check
 //! at sign-in (each time step accepted once), and the administrator's reset.
 
-use super::{Actor, Service};
+use super::{Actor, Service, SessionInfo};
 use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
 use crate::ids::{CredentialId, RecordId, StaffId};
@@ -31,13 +31,66 @@ impl Service {
         tx.commit()
     }
 
+    /// Whether the staff member has an enrolled second factor.
+    pub(super) fn has_second_factor(&self, staff: StaffId) -> Result<bool> {
+        Ok(self
+            .store
+            .read()?
+            .get::<Credential>(CredentialId(staff.0))?
+            .is_some_and(|c| c.body.totp.is_some()))
+    }
+
     /// Starts enrolment for the signed-in staff member: returns the `otpauth://` URL to show
     /// once (as a QR code). Until a code confirms it, nothing changes at sign-in.
     pub fn begin_totp(&self, actor: &Actor) -> Result<String> {
-        let secret = totp::new_secret()?;
-        let url = totp::url(&secret, actor.login.as_str())?;
+        self.begin(actor, false, true)
+    }
+
+    /// Confirms enrolment with a first code from the app.
+    pub fn confirm_totp(&self, actor: &Actor, code: &str) -> Result<()> {
+        self.confirm(actor, false, code)
+    }
+
+    /// Enrolment through a session, the enrolling one included (see `SessionInfo::enrolling`):
+    /// the `otpauth://` URL of a new secret (`restart`), or of the one begun and not yet
+    /// confirmed, so that a page drawn again shows the code the person may have scanned already.
+    /// It is shown only to the staff member, only until confirmed.
+    pub fn totp_enrolment(&self, token: &str, restart: bool) -> Result<String> {
+        let session = self.enrolment_session(token)?;
+        self.begin(&session.actor, session.enrolling, restart).inspect_err(|e| {
+            if matches!(e, Error::Unauthenticated) {
+                self.sessions.end_token(token);
+            }
+        })
+    }
+
+    /// Confirms the enrolment begun through `totp_enrolment`: an enrolling session becomes a
+    /// full one; the same person's other enrolling sessions end.
+    pub fn confirm_enrolment(&self, token: &str, code: &str) -> Result<SessionInfo> {
+        let session = self.enrolment_session(token)?;
+        if let Err(e) = self.confirm(&session.actor, session.enrolling, code) {
+            if matches!(e, Error::Unauthenticated) {
+                self.sessions.end_token(token);
+            }
+            return Err(e);
+        }
+        self.sessions.enrolled(token, session.actor.staff);
+        self.enrolment_session(token)
+    }
+
+    /// `first`: from an enrolling session, which proved only the password; it may enrol a second
+    /// factor where there is none, never replace one (someone else enrolled meanwhile).
+    fn begin(&self, actor: &Actor, first: bool, restart: bool) -> Result<String> {
         let mut tx = self.store.begin_write(self.now(), actor.staff.0, actor.device.clone())?;
         let cred = tx.require::<Credential>(CredentialId(actor.staff.0))?;
+        if first && cred.body.totp.is_some() {
+            return Err(Error::Unauthenticated);
+        }
+        if let Some(pending) = cred.body.totp_pending.as_ref().filter(|_| !restart) {
+            return totp::url(pending, actor.login.as_str());
+        }
+        let secret = totp::new_secret()?;
+        let url = totp::url(&secret, actor.login.as_str())?;
         let mut body = cred.body.clone();
         body.totp_pending = Some(secret);
         tx.update(CredentialId(actor.staff.0), cred.rev, body)?;
@@ -49,10 +102,12 @@ impl Service {
         Ok(url)
     }
 
-    /// Confirms enrolment with a first code from the app.
-    pub fn confirm_totp(&self, actor: &Actor, code: &str) -> Result<()> {
+    fn confirm(&self, actor: &Actor, first: bool, code: &str) -> Result<()> {
         let mut tx = self.store.begin_write(self.now(), actor.staff.0, actor.device.clone())?;
         let cred = tx.require::<Credential>(CredentialId(actor.staff.0))?;
+        if first && cred.body.totp.is_some() {
+            return Err(Error::Unauthenticated);
+        }
         let pending = cred
             .body
             .totp_pending

@@ -27,6 +27,8 @@ struct Session {
     device: Option<DeviceId>,
     started: Timestamp,
     last_seen: Timestamp,
+    /// Signed in without a second factor where one is required: may only enrol it.
+    enrolling: bool,
 }
 
 /// An open session as the console lists it: no token, only a short id derived from its hash.
@@ -57,6 +59,9 @@ pub struct SessionInfo {
     /// A value derived from the token that forms carry back (against cross-site requests): only
     /// a page served to this session can know it, and it is useless for signing in.
     pub form_key: String,
+    /// The staff member has no second factor yet and one is required: until they enrol it
+    /// (`Service::totp_enrolment`), every other call refuses with `Error::SecondFactorRequired`.
+    pub enrolling: bool,
 }
 
 #[derive(Default)]
@@ -84,6 +89,22 @@ impl Sessions {
 
     pub(super) fn end_device(&self, device: DeviceId) {
         self.lock().retain(|_, s| s.device != Some(device));
+    }
+
+    /// The second factor is enrolled through the session `token`: it becomes a full session,
+    /// and the staff member's other enrolling sessions (signed in with the password alone) end.
+    pub(super) fn enrolled(&self, token: &str, staff: StaffId) {
+        let key = token_key(token);
+        let mut sessions = self.lock();
+        sessions.retain(|k, s| *k == key || s.actor.staff != staff || !s.enrolling);
+        if let Some(s) = sessions.get_mut(&key) {
+            s.enrolling = false;
+        }
+    }
+
+    /// Ends one session (its enrolment was refused: someone else enrolled first).
+    pub(super) fn end_token(&self, token: &str) {
+        self.lock().remove(&token_key(token));
     }
 }
 
@@ -142,13 +163,15 @@ impl Service {
             Err(e) => return Err(e),
         };
         self.throttle.succeeded(login);
+        let enrolling = self.totp_required() && !self.has_second_factor(actor.staff)?;
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
         let token = crate::to_hex(&raw);
         let now = self.now();
-        let session = Session { actor: actor.clone(), device, started: now, last_seen: now };
+        let session = Session { actor: actor.clone(), device, started: now, last_seen: now, enrolling };
         self.sessions.lock().insert(token_key(&token), session);
-        let info = SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT), form_key: form_key(&token) };
+        let info =
+            SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT), form_key: form_key(&token), enrolling };
         Ok((token, info))
     }
 
@@ -163,19 +186,38 @@ impl Service {
         self.require_device.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether every session needs a second factor (set by the server from its configuration;
+    /// off in a new `Service`, as for the demo and the local verbs). A staff member without one
+    /// then signs in to an enrolling session (`SessionInfo::enrolling`).
+    pub fn set_totp_required(&self, required: bool) {
+        self.require_totp.store(required, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[must_use]
+    pub fn totp_required(&self) -> bool {
+        self.require_totp.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The actor behind a token, if the session is alive; touching it resets the idle timer. A
-    /// disabled account's sessions end here too.
+    /// disabled account's sessions end here too. An enrolling session gets
+    /// `Error::SecondFactorRequired`.
     pub fn session(&self, token: &str) -> Result<SessionInfo> {
-        self.find_session(token, true)
+        self.find_session(token, true, false)
     }
 
     /// `session` without resetting the idle timer: for what a page does by itself (live
     /// refreshes, event streams), which must not keep an unattended tablet signed in.
     pub fn peek_session(&self, token: &str) -> Result<SessionInfo> {
-        self.find_session(token, false)
+        self.find_session(token, false, false)
     }
 
-    fn find_session(&self, token: &str, touch: bool) -> Result<SessionInfo> {
+    /// `session` for the calls an enrolling session may make (its enrolment, who am I): it is
+    /// returned with `enrolling` set instead of refused.
+    pub fn enrolment_session(&self, token: &str) -> Result<SessionInfo> {
+        self.find_session(token, true, true)
+    }
+
+    fn find_session(&self, token: &str, touch: bool, enrolling_ok: bool) -> Result<SessionInfo> {
         let now = self.now();
         let key = token_key(token);
         let mut sessions = self.sessions.lock();
@@ -202,11 +244,19 @@ impl Service {
             sessions.remove(&key);
             return Err(Error::Unauthenticated);
         }
+        if s.enrolling && !enrolling_ok {
+            return Err(Error::SecondFactorRequired);
+        }
         if touch {
             s.last_seen = now;
         }
         let expires_at = s.last_seen.plus(IDLE_TIMEOUT).min(s.started.plus(ABSOLUTE_TIMEOUT));
-        Ok(SessionInfo { actor: s.actor.clone(), expires_at, form_key: form_key(token) })
+        Ok(SessionInfo {
+            actor: s.actor.clone(),
+            expires_at,
+            form_key: form_key(token),
+            enrolling: s.enrolling,
+        })
     }
 
     /// How many sessions are open (for the metrics; expired ones are counted until next touched).

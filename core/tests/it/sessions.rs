@@ -171,3 +171,42 @@ fn a_tablet_registers_once_with_its_code_within_a_day_and_sign_in_may_require_it
     assert!(matches!(w.svc.redeem_device_code(&fresh, Some(here)), Err(Error::TooManyAttempts { .. })));
     assert!(w.svc.redeem_device_code(&fresh, None).is_ok());
 }
+
+#[test]
+fn with_the_second_factor_required_a_password_alone_only_enrols_it() {
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    let pw = Password::attempt(PASSWORD);
+    let now = || mamoru_core::time::Clock::now(&*w.clock);
+    w.svc.set_totp_required(true);
+
+    let (token, info) = w.svc.sign_in("cw", &pw, None, None).unwrap();
+    assert!(info.enrolling);
+    assert!(matches!(w.svc.session(&token), Err(Error::SecondFactorRequired)));
+    assert!(matches!(w.svc.peek_session(&token), Err(Error::SecondFactorRequired)));
+    assert!(w.svc.enrolment_session(&token).unwrap().enrolling);
+
+    // Drawing the page again shows the secret begun, not a new one; a restart makes a new one.
+    let url = w.svc.totp_enrolment(&token, false).unwrap();
+    assert_eq!(w.svc.totp_enrolment(&token, false).unwrap(), url);
+    let url = w.svc.totp_enrolment(&token, true).unwrap();
+    assert_eq!(w.svc.totp_enrolment(&token, false).unwrap(), url);
+    let secret = totp::url_secret(&url).unwrap();
+
+    // A second sign-in with the password alone, by someone else, is enrolling too; the first
+    // confirmation wins and ends it.
+    let (other, _) = w.svc.sign_in("cw", &pw, None, None).unwrap();
+    assert!(matches!(w.svc.confirm_enrolment(&token, "12345"), Err(Error::Invalid { .. })));
+    let info = w.svc.confirm_enrolment(&token, &totp::code_at(&secret, now()).unwrap()).unwrap();
+    assert!(!info.enrolling);
+    assert!(w.svc.session(&token).is_ok(), "the enrolling session became a full one");
+    assert!(matches!(w.svc.session(&other), Err(Error::Unauthenticated)));
+    assert!(matches!(w.svc.totp_enrolment(&other, true), Err(Error::Unauthenticated)));
+
+    // From now on the code is needed, and a session signed in with it is a full one.
+    assert!(matches!(w.svc.sign_in("cw", &pw, None, None), Err(Error::BadCredentials)));
+    w.clock.advance(30);
+    let (full, info) = w.svc.sign_in("cw", &pw, Some(&totp::code_at(&secret, now()).unwrap()), None).unwrap();
+    assert!(!info.enrolling);
+    assert!(w.svc.session(&full).is_ok());
+}

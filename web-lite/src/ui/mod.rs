@@ -3,6 +3,7 @@
 //! makes its service calls, renders. Forms post back the session's form key and get a redirect
 //! after a write; a refused write shows the page again with what was typed and why.
 
+mod enrol;
 mod facesheet;
 mod views;
 
@@ -69,6 +70,9 @@ pub(crate) fn message(e: &Error) -> String {
         Error::DeviceRequired => {
             "この端末は登録されていません。管理者から受け取った登録コードで、先に端末を登録してください。"
                 .into()
+        }
+        Error::SecondFactorRequired => {
+            "二段階認証の設定が必要です。認証アプリを登録してからお使いください。".into()
         }
         Error::TooManyAttempts { retry_after } => format!(
             "ログインに続けて失敗したため、しばらくログインできません。{}分ほど待ってからもう一度お試しください。",
@@ -145,24 +149,38 @@ fn error_page(session: &SessionInfo, e: &Error) -> Response {
 
 type Page = Result<(Arc<Service>, SessionInfo), Response>;
 
-/// The page's session from the cookie; without one, the way to the sign-in page.
+/// The page's session from the cookie; without one, the way to the sign-in page; for a session
+/// that must first enrol its second factor, the way to that (`/totp`).
+#[expect(clippy::result_large_err, reason = "a filter's refusal is the response to send")]
 fn signed_in(service: Arc<Service>) -> impl Filter<Extract = (Page,), Error = Rejection> + Clone {
+    session_of_page(service, false).map(|page: TokenPage| page.map(|(svc, session, _)| (svc, session)))
+}
+
+/// A page's session and its token; `Err` is the response to send instead.
+type TokenPage = Result<(Arc<Service>, SessionInfo, String), Response>;
+
+/// `signed_in` with the token. `enrolling_ok`: for the pages a session that must first enrol its
+/// second factor may see (the enrolment, logout).
+fn session_of_page(
+    service: Arc<Service>,
+    enrolling_ok: bool,
+) -> impl Filter<Extract = (TokenPage,), Error = Rejection> + Clone {
     warp::cookie::optional::<String>(SESSION_COOKIE)
         .and(warp::header::optional::<String>("x-mamoru-live"))
         .and(with(service))
-        .then(|cookie: Option<String>, live: Option<String>, svc: Arc<Service>| async move {
+        .then(move |cookie: Option<String>, live: Option<String>, svc: Arc<Service>| async move {
             let Some(token) = cookie else { return Err(to_login()) };
-            let checker = svc.clone();
+            let (checker, t) = (svc.clone(), token.clone());
             // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
-            let found =
-                blocking(
-                    move || {
-                        if live.is_some() { checker.peek_session(&token) } else { checker.session(&token) }
-                    },
-                )
-                .await;
+            let found = blocking(move || match (enrolling_ok, live) {
+                (true, _) => checker.enrolment_session(&t),
+                (false, Some(_)) => checker.peek_session(&t),
+                (false, None) => checker.session(&t),
+            })
+            .await;
             match found {
-                Ok(s) => Ok((svc, s)),
+                Ok(s) => Ok((svc, s, token)),
+                Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
                 Err(_) => Err(to_login()),
             }
         })
@@ -239,7 +257,11 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(facesheet::edit_page(service.clone()))
         .unify()
-        .or(facesheet::save(service))
+        .or(facesheet::save(service.clone()))
+        .unify()
+        .or(enrol::page(service.clone()))
+        .unify()
+        .or(enrol::confirm(service))
         .unify()
 }
 
@@ -295,7 +317,7 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                 .await;
                 match result {
                     Ok((token, info)) => {
-                        let mut r = redirect("/home");
+                        let mut r = redirect(if info.enrolling { "/totp" } else { "/home" });
                         let cookie =
                             format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
                         if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -378,19 +400,16 @@ fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
         .and(same_origin())
         .and(warp::body::content_length_limit(FORM_LIMIT))
         .and(warp::body::form::<HashMap<String, String>>())
-        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
-        .and(signed_in(service))
-        .then(|form: HashMap<String, String>, token: Option<String>, page: Page| async move {
-            let (svc, session) = match page {
+        .and(session_of_page(service, true))
+        .then(|form: HashMap<String, String>, page: TokenPage| async move {
+            let (svc, session, token) = match page {
                 Ok(p) => p,
                 Err(r) => return r,
             };
             if let Err(e) = check_form(&session, &form) {
                 return error_page(&session, &e);
             }
-            if let Some(t) = token {
-                let _ = blocking(move || svc.sign_out(&t)).await;
-            }
+            let _ = blocking(move || svc.sign_out(&token)).await;
             let mut r = redirect("/login?bye=1");
             let h = r.headers_mut();
             h.insert(
@@ -1089,5 +1108,73 @@ mod tests {
         let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
         assert!(cookies.iter().any(|c| c.starts_with("__Host-mamoru_session=")));
         assert!(cookies.iter().any(|c| c.starts_with(&device)), "the sign-in renews the device cookie");
+    }
+
+    #[tokio::test]
+    async fn with_the_second_factor_required_a_first_sign_in_enrols_it_from_a_qr_code() {
+        let (_dir, svc, case) = world();
+        svc.set_totp_required(true);
+        let routes = api(&svc);
+        let r = warp::test::request()
+            .method("POST")
+            .path("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("login=cw&password=correct+horse+battery")
+            .reply(&routes)
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/totp");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let get = |path: String| warp::test::request().path(&path).header("cookie", &cookie).reply(&routes);
+
+        // Nothing else opens until the second factor is enrolled: pages lead to /totp, the API
+        // says why.
+        let r = get(format!("/cases/{case}")).await;
+        assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/totp"));
+        let r = get("/api/v1/search?q=x".into()).await;
+        assert_eq!(r.status(), 403);
+        assert!(body(&r).contains("second_factor_required"), "{}", body(&r));
+        let r = get("/api/v1/session".into()).await;
+        assert!(body(&r).contains(r#""enrolling":true"#), "{}", body(&r));
+
+        let r = get("/totp".into()).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let page = body(&r);
+        assert!(page.contains("<svg") && page.contains("二段階認証"), "{page}");
+        let key = page.split("id=\"totp-key\">").nth(1).unwrap().split('<').next().unwrap().replace(' ', "");
+        let url = page.split("href=\"otpauth://").nth(1).unwrap().split('"').next().unwrap();
+        let url = format!("otpauth://{}", url.replace("&#38;", "&"));
+        assert!(url.contains(&format!("secret={key}")), "the key shown is the QR code's: {url}");
+        let form_key =
+            page.split("name=\"form_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        assert_eq!(body(&get("/totp".into()).await), page, "drawn again, the same secret");
+
+        // A wrong code shows the same code again; the right one opens the app.
+        let secret = mamoru_core::totp::url_secret(&url).unwrap();
+        let right = mamoru_core::totp::code_at(&secret, svc.now()).unwrap();
+        let wrong = if right == "123456" { "654321" } else { "123456" };
+        let r = post(&svc, &cookie, "/totp", format!("form_key={form_key}&code={wrong}"), None).await;
+        assert_eq!(r.status(), 422);
+        assert!(
+            body(&r).contains("確認コードが一致しません") && body(&r).contains(&url.replace('&', "&#38;")),
+            "{}",
+            body(&r)
+        );
+        let r = post(&svc, &cookie, "/totp", format!("form_key=other&code={right}"), None).await;
+        assert_eq!(r.status(), 403, "the form key is checked");
+        let r = post(&svc, &cookie, "/totp", format!("form_key={form_key}&code={right}"), None).await;
+        assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/home"));
+        assert_eq!(get(format!("/cases/{case}")).await.status(), 200);
+
+        // From now on the password alone is refused.
+        let r = warp::test::request()
+            .method("POST")
+            .path("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("login=cw&password=correct+horse+battery")
+            .reply(&routes)
+            .await;
+        assert_eq!(r.status(), 401);
     }
 }

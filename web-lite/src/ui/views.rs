@@ -177,6 +177,33 @@ pub(crate) struct RegisterPage {
     pub message: Option<String>,
 }
 
+/// The second-factor enrolment: the secret as a QR code, as a key to type, and as a link for an
+/// authenticator app on the tablet itself.
+#[derive(Template)]
+#[template(path = "totp.html")]
+pub(crate) struct TotpPage {
+    pub name: String,
+    pub form_key: String,
+    /// Drawn here from numbers only: safe to embed unescaped.
+    pub qr: String,
+    pub key: String,
+    pub url: String,
+    pub message: Option<String>,
+}
+
+impl TotpPage {
+    pub fn new(session: &SessionInfo, url: &str, message: Option<String>) -> Self {
+        Self {
+            name: session.actor.display_name.clone(),
+            form_key: session.form_key.clone(),
+            qr: super::enrol::qr_svg(url).unwrap_or_default(),
+            key: mamoru_core::totp::url_key(url).unwrap_or_default(),
+            url: url.to_owned(),
+            message,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub(crate) struct ErrorPage {
