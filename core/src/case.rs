@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::code_table::Code;
 use crate::ids::{
-    AssessmentId, CaseId, ChildId, MeetingId, NoteId, ReporterId, SafetyCheckId, SheetId, StaffId, SupportId,
-    UnitId,
+    AssessmentId, CaseId, ChildId, MeetingId, NoteId, PhotoId, ReporterId, SafetyCheckId, SheetId, StaffId,
+    SupportId, UnitId,
 };
 use crate::person::Attachment;
 use crate::store::Record;
@@ -232,6 +232,40 @@ pub struct SafetyCheck {
 impl Record for SafetyCheck {
     type Id = SafetyCheckId;
     const SCHEMA: u16 = 1;
+}
+
+/// A photo taken through the app for a case, stamped by the server: when it arrived, who took
+/// it, which child. The bytes are kept once, under their SHA-256, in the store's `files` table;
+/// safety checks and notes name them in their `attachments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Photo {
+    pub case: CaseId,
+    pub child: ChildId,
+    pub sha256: String,
+    /// From the file's first bytes, never from what the client said.
+    pub mime: String,
+    pub size: u64,
+    pub taken_at: Timestamp,
+    pub by: StaffId,
+}
+
+impl Record for Photo {
+    type Id = PhotoId;
+    const SCHEMA: u16 = 1;
+}
+
+/// Largest photo accepted (the tablet page sends them at most 1600 pixels wide, a few hundred KB).
+pub const PHOTO_MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// The image type of `bytes` by its magic number: JPEG, PNG or WebP; anything else is refused.
+#[must_use]
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        _ => None,
+    }
 }
 
 /// A filled assessment sheet. The result is computed from the answers by the sheet's rules.

@@ -50,4 +50,5 @@ ids! {
     SheetId => "assessment_sheet",
     CredentialId => "credential",
     DeviceId => "device",
+    PhotoId => "photo",
 }

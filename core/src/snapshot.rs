@@ -13,8 +13,8 @@ use redb::{Database, Key, ReadTransaction, ReadableTable, TableDefinition, Table
 
 use crate::error::{Error, Result};
 use crate::store::tables::{
-    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
-    SEARCH_KEYS, TXLOG, UNIQUE,
+    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META,
+    RECORDS, SEARCH_KEYS, TXLOG, UNIQUE,
 };
 use crate::store::{FILE_NAME, Reader, Store};
 

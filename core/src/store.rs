@@ -22,7 +22,10 @@ use crate::search;
 use crate::time::Timestamp;
 
 /// The on-disk layout version. Bump it only with a migration at open and a fixture-store test.
-pub const FORMAT: u32 = 1;
+/// 2: the `files` table (photos). A format-1 store is migrated at open (the table is created and
+/// the marker raised), so that an older program, which would leave the files out of its
+/// backups, refuses the store instead.
+pub const FORMAT: u32 = 2;
 /// The store file inside a data directory.
 pub const FILE_NAME: &str = "mamoru.redb";
 
@@ -57,6 +60,9 @@ pub(crate) mod tables {
     pub const CLOCKS: TableDefinition<(&str, i64, u64, &str, u64), ()> = TableDefinition::new("clocks");
     /// case → its open clocks (JSON), to replace index entries on change.
     pub const CASE_CLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("case_clocks");
+    /// SHA-256 (hex) → a stored file's bytes (photos taken through the app); kept once however
+    /// many records name it, and carried by snapshots and the redo log like every other table.
+    pub const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("files");
     /// seq → one committed transaction's redo entry (time + raw table mutations), kept until the
     /// archive has it. Written only by `txlog`, never itself logged.
     pub const TXLOG: TableDefinition<u64, &[u8]> = TableDefinition::new("txlog");
@@ -81,12 +87,13 @@ macro_rules! every_table {
         $f(BIRTHS, $($arg),*)?;
         $f(CLOCKS, $($arg),*)?;
         $f(CASE_CLOCKS, $($arg),*)?;
+        $f(FILES, $($arg),*)?;
     }};
 }
 
 use tables::{
-    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
-    SEARCH_KEYS, UNIQUE,
+    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META,
+    RECORDS, SEARCH_KEYS, UNIQUE,
 };
 
 /// A kind of stored record. Bump `SCHEMA` when the shape changes and teach `upgrade` the old one.
@@ -278,6 +285,11 @@ pub trait Reader {
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.table(META)?.get(key)?.map(|g| g.value().to_vec()))
+    }
+
+    /// A stored file's bytes by its SHA-256 (hex).
+    fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.table(FILES)?.get(sha256)?.map(|g| g.value().to_vec()))
     }
 
     /// Children whose name, furigana or phone contains the query (after folding), in id order.
@@ -588,6 +600,15 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Stores a file under its SHA-256 (hex), once: the same bytes again change nothing.
+    pub fn put_file(&mut self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let mut files = self.open(FILES)?;
+        if files.get(sha256).map_err(|e| Error::store("reading a file", e))?.is_none() {
+            files.insert(sha256, bytes).map_err(|e| Error::store("writing a file", e))?;
+        }
+        Ok(())
+    }
+
     pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
         self.open(META)?.insert(key, value).map_err(|e| Error::store("writing meta", e))?;
         Ok(())
@@ -763,6 +784,11 @@ impl Store {
             )));
         }
         store.ensure_tables(Timestamp(0))?;
+        if format < FORMAT {
+            let mut tx = store.begin_write(Timestamp(0), 0, None)?;
+            tx.set_meta("format", &FORMAT.to_le_bytes())?;
+            tx.commit()?;
+        }
         Ok(store)
     }
 
@@ -808,6 +834,7 @@ impl Store {
         w.open(BIRTHS)?;
         w.open(CLOCKS)?;
         w.open(CASE_CLOCKS)?;
+        w.open(FILES)?;
         w.tx.open_table(tables::TXLOG).map_err(|e| Error::store("opening a table", e))?;
         w.commit()
     }

@@ -13,8 +13,8 @@ use redb::{Key, ReadableTable, TableDefinition, TableHandle, Value, WriteTransac
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::tables::{
-    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
-    SEARCH_KEYS, TXLOG, UNIQUE,
+    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META,
+    RECORDS, SEARCH_KEYS, TXLOG, UNIQUE,
 };
 use crate::time::Timestamp;
 
@@ -27,7 +27,7 @@ const REMOVE: u8 = 2;
 const SEQ_KEY: &str = "tx_seq";
 
 /// Every logged table's name, as a `'static` str for the ops.
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 15] = [
     "meta",
     "counters",
     "records",
@@ -42,6 +42,7 @@ const NAMES: [&str; 14] = [
     "births",
     "clocks",
     "case_clocks",
+    "files",
 ];
 
 pub(crate) fn static_name(name: &str) -> Result<&'static str> {

@@ -179,6 +179,8 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/backups", "post"),
         ("/api/v1/session/totp", "post"),
         ("/api/v1/session/totp/confirm", "post"),
+        ("/api/v1/cases/{id}/photos", "post"),
+        ("/api/v1/cases/{id}/photos/{sha256}", "get"),
         ("/api/v1/devices", "post"),
         ("/api/v1/devices", "get"),
         ("/api/v1/devices/{id}", "delete"),

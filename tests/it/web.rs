@@ -58,6 +58,19 @@ fn child_with_variant_name(server: &Server, token: &str) -> (String, u64, u64, S
     panic!("the demo store has no open case on a child with a variant-form name");
 }
 
+/// What the camera does: a picture (drawn on a canvas here) handed to the safety-check form's
+/// file input, which the page shrinks, stamps and sends.
+const TAKE_PHOTO: &str = "(() => { const c = document.createElement('canvas'); c.width = 1200; c.height = 900; \
+    const g = c.getContext('2d'); g.fillStyle = '#7a9cc6'; g.fillRect(0, 0, 1200, 900); \
+    g.fillStyle = '#f3d2b3'; g.beginPath(); g.arc(600, 450, 260, 0, 7); g.fill(); \
+    c.toBlob(b => { const dt = new DataTransfer(); dt.items.add(new File([b], 'camera.jpg', { type: 'image/jpeg' })); \
+      const input = document.querySelector('form[action$=safety-checks] input[type=file]'); \
+      input.files = dt.files; input.dispatchEvent(new Event('change')); }, 'image/jpeg', 0.9); return true; })()";
+
+/// A recorded safety check's photo has loaded from the server.
+const PHOTO_SHOWN: &str =
+    "[...document.querySelectorAll('#checks ul.photos img')].some(i => i.complete && i.naturalWidth > 0)";
+
 fn sign_in(b: &mut Browser, base: &str, login: &str, otp: Option<&str>) {
     b.goto(&format!("{base}/login"));
     b.fill("input[name=login]", login);
@@ -146,19 +159,30 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         "the case page",
     );
 
-    // Record a safety check.
+    // Record a safety check with a photo taken through the page (the camera's picture is made
+    // here: a canvas drawn and handed to the file input as the camera would).
     field.fill("form[action$=safety-checks] input[name=place]", "自宅玄関（テスト）");
     field.fill("form[action$=safety-checks] textarea[name=child_state]", "表情は明るく、目立つけがはない。");
+    field.eval(TAKE_PHOTO);
+    field.wait_until(
+        "[...document.querySelectorAll('.thumbs .photo-state')].some(s => s.textContent === '送信済み')",
+        "the photo sent",
+    );
+    let sent = field.eval("document.querySelector('form[action$=safety-checks] input[name=photos]').value");
+    assert_eq!(sent.as_str().map(str::len), Some(64), "the form carries the photo's SHA-256: {sent}");
     field.click("form[action$=safety-checks] button[type=submit]");
     field.wait_until("document.body.innerText.includes('安全確認を保存しました')", "the saved check");
+    field.wait_until(PHOTO_SHOWN, "the photo on the case page");
+    assert!(field.text("#checks figcaption").contains("木下 福祉司"), "{}", field.text("#checks"));
     field.scroll_to("#checks");
     field.screenshot(&screens().join("04-case-after-check.png"));
 
-    // The office sees it without reloading.
+    // The office sees it, photo and all, without reloading.
     office.wait_until(
         "document.getElementById('checks').innerText.includes('自宅玄関（テスト）')",
         "the check, live",
     );
+    office.wait_until(PHOTO_SHOWN, "the photo, live");
     assert_eq!(office.eval("window.stillTheSamePage === true"), Value::from(true), "the page was reloaded");
     office.scroll_to("#checks");
     office.screenshot(&screens().join("05-office-live.png"));
@@ -193,6 +217,31 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         ),
         Value::from(true),
         "a sent draft leaves nothing behind"
+    );
+
+    // A photo taken offline waits with its safety check, and both are sent when the connection
+    // returns: the check arrives with its photo.
+    field.set_offline(true);
+    field.fill("form[action$=safety-checks] input[name=place]", "階段の踊り場（テスト）");
+    field.eval(TAKE_PHOTO);
+    field.wait_until(
+        "[...document.querySelectorAll('.thumbs .photo-state')].some(s => s.textContent.startsWith('送信待ち'))",
+        "the photo waiting",
+    );
+    field.click("form[action$=safety-checks] button[type=submit]");
+    field.wait_until(
+        "document.querySelector('form[action$=safety-checks] .draft-state').innerText.includes('送信待ち')",
+        "the check waiting",
+    );
+    field.set_offline(false);
+    field.eval("window.dispatchEvent(new Event('online')); true");
+    field.wait_until(
+        "location.search === '?saved=check' && document.getElementById('checks').innerText.includes('階段の踊り場（テスト）')",
+        "the check sent after reconnecting",
+    );
+    field.wait_until(
+        "document.querySelectorAll('#checks > ol > li')[0].querySelectorAll('ul.photos img').length === 1",
+        "the newest check with its photo",
     );
 }
 

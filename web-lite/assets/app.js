@@ -88,8 +88,9 @@
   function load() {
     try { return JSON.parse(localStorage.getItem(DRAFTS) || '{}'); } catch (e) { return {}; }
   }
+  // Returns false when the browser would not keep it (storage full or off).
   function save(all) {
-    try { localStorage.setItem(DRAFTS, JSON.stringify(all)); } catch (e) { /* storage full or off */ }
+    try { localStorage.setItem(DRAFTS, JSON.stringify(all)); return true; } catch (e) { return false; }
   }
   function newKey() {
     var a = new Uint8Array(16);
@@ -107,11 +108,147 @@
   }
   var banner = document.getElementById('conn');
 
-  // Sends one queued draft; resolves true when the server has it.
+  // ---- photos -----------------------------------------------------------------------------
+  // A photo is taken through the page (the camera, not the gallery), redrawn at most 1600 pixels
+  // on its long side as JPEG (which also drops the camera's location data) with a band stating
+  // when, who and which child, and sent at once. The form carries each photo's SHA-256; a photo
+  // taken offline waits in the draft (`pending`) and is sent before the form.
+  var MAX_SIDE = 1600;
+  var held = {}; // draft id -> photos waiting, also when the browser's storage is full
+  function stampText(field) {
+    var when = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+      era: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit'
+    }).format(new Date());
+    return when + '・' + field.dataset.stamp;
+  }
+  function shrink(file, stamp) {
+    return new Promise(function (resolve, reject) {
+      var img = new Image(), reader = new FileReader();
+      reader.onload = function () { img.src = reader.result; };
+      reader.onerror = reject;
+      img.onerror = function () { reject(new Error('not an image')); };
+      img.onload = function () {
+        var scale = Math.min(1, MAX_SIDE / Math.max(img.width, img.height));
+        var w = Math.max(1, Math.round(img.width * scale)), h = Math.max(1, Math.round(img.height * scale));
+        var band = Math.max(28, Math.round(Math.max(w, h) / 40));
+        var c = document.createElement('canvas');
+        c.width = w; c.height = h + band;
+        var g = c.getContext('2d');
+        g.drawImage(img, 0, 0, w, h);
+        g.fillStyle = '#000'; g.fillRect(0, h, w, band);
+        g.fillStyle = '#fff'; g.textBaseline = 'middle';
+        g.font = Math.round(band * 0.55) + 'px sans-serif';
+        g.fillText(stamp, Math.round(band / 3), h + band / 2, w - band);
+        resolve(c.toDataURL('image/jpeg', 0.8));
+      };
+      reader.readAsDataURL(file);
+    });
+  }
+  function toBlob(data) {
+    var bin = atob(data.split(',')[1]), a = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
+    return new Blob([a], { type: 'image/jpeg' });
+  }
+  // Resolves the photo's SHA-256; rejects with .offline when it could not reach the server.
+  function upload(caseId, data) {
+    return fetch('/api/v1/cases/' + caseId + '/photos', {
+      method: 'POST', credentials: 'same-origin', body: toBlob(data), headers: { 'Content-Type': 'image/jpeg' }
+    }).then(function (r) {
+      if (r.status === 401) { wipeDrafts(); location.href = '/login?expired=1'; }
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error((j.error && j.error.message) || 'refused');
+        return j.sha256;
+      });
+    }, function () { var e = new Error('offline'); e.offline = true; throw e; });
+  }
+  function thumb(field, src, state) {
+    var li = document.createElement('li'), img = document.createElement('img'), s = document.createElement('span');
+    img.src = src; img.alt = '撮影した写真';
+    s.className = 'photo-state'; s.textContent = state || '';
+    li.appendChild(img); li.appendChild(s);
+    field.querySelector('.thumbs').appendChild(li);
+    return s;
+  }
+  function addSha(form, sha) {
+    var input = form.elements.photos, list = input.value ? input.value.split(',') : [];
+    if (list.indexOf(sha) < 0) list.push(sha);
+    input.value = list.join(',');
+  }
+  function pendingOf(id) {
+    var d = load()[id];
+    return (held[id] || []).concat(((d && d.pending) || []).filter(function (p) { return (held[id] || []).indexOf(p) < 0; }));
+  }
+  function keepPending(id, form, list) {
+    held[id] = list;
+    var all = load(), d = all[id] || { key: newKey() };
+    d.fields = fields(form); d.action = form.action; d.formKey = form.elements.form_key.value;
+    d.pending = list;
+    d.photoCase = form.querySelector('[data-photos]').dataset.case;
+    all[id] = d;
+    return save(all);
+  }
+  // Sends the photos of draft `d` that wait; resolves its fields with their SHA-256s added.
+  function sendPending(id, form, d) {
+    var fieldsNow = d.fields, field = form && form.querySelector('[data-photos]');
+    var caseId = d.photoCase || (field && field.dataset.case);
+    return pendingOf(id).reduce(function (p, data) {
+      return p.then(function () {
+        return upload(caseId, data).then(function (sha) {
+          var shas = fieldsNow.photos ? fieldsNow.photos.split(',') : [];
+          if (shas.indexOf(sha) < 0) shas.push(sha);
+          fieldsNow.photos = shas.join(',');
+          if (form) addSha(form, sha);
+          held[id] = pendingOf(id).filter(function (x) { return x !== data; });
+          var all = load();
+          if (all[id]) { all[id].pending = held[id]; all[id].fields = fieldsNow; save(all); }
+        });
+      });
+    }, Promise.resolve()).then(function () { return fieldsNow; });
+  }
+  function photoField(form, id) {
+    var field = form.querySelector('[data-photos]');
+    if (!field) return;
+    var caseId = field.dataset.case;
+    (form.elements.photos.value ? form.elements.photos.value.split(',') : []).forEach(function (sha) {
+      thumb(field, '/api/v1/cases/' + caseId + '/photos/' + sha, '送信済み');
+    });
+    pendingOf(id).forEach(function (data) { thumb(field, data, '送信待ち'); });
+    var picker = field.querySelector('input[type=file]');
+    picker.addEventListener('change', function () {
+      Array.prototype.forEach.call(picker.files, function (file) {
+        shrink(file, stampText(field)).then(function (data) {
+          var state = thumb(field, data, '送信中…');
+          upload(caseId, data).then(function (sha) {
+            addSha(form, sha);
+            form.dispatchEvent(new Event('input'));
+            state.textContent = '送信済み';
+          }, function (e) {
+            if (!e.offline) { state.textContent = '送れませんでした（' + e.message + '）'; return; }
+            var kept = keepPending(id, form, pendingOf(id).concat([data]));
+            state.textContent = kept ? '送信待ち（接続が戻ると送信します）'
+              : '送信待ち（この端末に一時保存できません。送信が済むまでこの画面を閉じないでください）';
+            banner.hidden = false;
+          });
+        }, function () {
+          thumb(field, '', '画像として読み込めませんでした');
+        });
+      });
+      picker.value = '';
+    });
+  }
+
+  // Sends one queued draft, its waiting photos first; resolves true when the server has it.
   function send(id, form) {
-    var all = load(), d = all[id];
+    var d = load()[id];
     if (!d || !d.queued) return Promise.resolve(false);
-    var data = new URLSearchParams(d.fields);
+    return sendPending(id, form, d).then(function (fieldsNow) { return post(id, form, d, fieldsNow); }, function () {
+      banner.hidden = false;
+      if (form) stateOf(form, '送信待ち（接続が戻ると自動で送信します）', 'waiting');
+      return false;
+    });
+  }
+  function post(id, form, d, fieldsNow) {
+    var data = new URLSearchParams(fieldsNow);
     data.set('form_key', d.formKey);
     data.set('idempotency_key', d.key);
     return fetch(d.action, {
@@ -167,6 +304,7 @@
       });
       if (d.queued) stateOf(form, '送信待ち（接続が戻ると自動で送信します）', 'waiting');
     }
+    photoField(form, id);
     form.addEventListener('input', function () {
       var all = load(), d = all[id] || { key: newKey() };
       if (d.queued) return;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mamoru_core::ids::{ChildId, UnitId};
+use mamoru_core::ids::{CaseId, ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
 use mamoru_core::service::{NewChild, SessionInfo};
 use mamoru_core::staff::Password;
@@ -12,7 +12,7 @@ use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -40,6 +40,9 @@ pub(crate) fn token(auth: Option<String>, cookie: Option<String>) -> Option<Stri
 
 type Authed = Result<(Arc<Service>, SessionInfo), Response>;
 
+/// Largest request body of a photo upload.
+const PHOTO_LIMIT: u64 = mamoru_core::case::PHOTO_MAX_BYTES as u64 + 1024;
+
 /// A JSON write's session and body, or the error response of whichever failed first.
 type AuthedJson<T> = Result<(Arc<Service>, SessionInfo, T), Response>;
 
@@ -55,7 +58,6 @@ fn authed_json<T: DeserializeOwned + Send>(
     )
 }
 
-#[expect(clippy::result_large_err, reason = "a filter's refusal is the response to send")]
 fn authenticated(service: Arc<Service>) -> impl Filter<Extract = (Authed,), Error = warp::Rejection> + Clone {
     session_of_request(service, false).map(|auth: TokenAuthed| auth.map(|(svc, session, _)| (svc, session)))
 }
@@ -84,12 +86,15 @@ fn session_of_request(
                 let bearer = auth.as_deref().is_some_and(|a| a.starts_with("Bearer "));
                 // A write carried by the cookie alone must be JSON: a page on another site (or a
                 // sibling host) can post a form or text/plain without asking, but not JSON.
-                let json = kind.as_deref().is_some_and(|k| k.trim_start().starts_with("application/json"));
-                if !bearer && method == warp::http::Method::POST && !json {
+                // A photo's image type is no more a "simple" request than JSON.
+                let preflighted = kind.as_deref().map(str::trim_start).is_some_and(|k| {
+                    ["application/json", "image/jpeg", "image/png", "image/webp"].iter().any(|t| k.starts_with(t))
+                });
+                if !bearer && method == warp::http::Method::POST && !preflighted {
                     return Err(error_body(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "json_required",
-                        "a write signed in by cookie needs Content-Type: application/json",
+                        "a write signed in by cookie needs Content-Type: application/json (or the image type of a photo)",
                     ));
                 }
                 let Some(t) = token(auth, cookie) else {
@@ -239,6 +244,66 @@ pub(crate) fn totp(
             respond(result, |_| StatusCode::NO_CONTENT.into_response())
         });
     begin.or(confirm).unify()
+}
+
+/// `POST /api/v1/cases/{id}/photos`: one photo taken for the case, the raw image as the body
+/// (JPEG, PNG or WebP by its first bytes; at most 10 MB); the same bytes again give back the same
+/// photo. `GET /api/v1/cases/{id}/photos/{sha256}`: its bytes, for whoever may read the case.
+pub(crate) fn photos(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let add = warp::path!("api" / "v1" / "cases" / u64 / "photos")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(PHOTO_LIMIT))
+        .and(warp::body::bytes())
+        .and(authenticated(service.clone()))
+        .then(|case: u64, bytes: Bytes, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.add_photo(&session.actor, CaseId(case), &bytes)).await;
+            respond(result, |p| {
+                let body = json!({
+                    "id": p.id,
+                    "sha256": p.body.sha256,
+                    "mime": p.body.mime,
+                    "size": p.body.size,
+                    "taken_at": p.body.taken_at,
+                    "url": format!("/api/v1/cases/{case}/photos/{}", p.body.sha256),
+                });
+                json_ok(StatusCode::CREATED, &body)
+            })
+        });
+    let get = warp::path!("api" / "v1" / "cases" / u64 / "photos" / String)
+        .and(warp::get())
+        .and(authenticated(service))
+        .then(|case: u64, sha: String, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                return error_response(&Error::NotFound { what: "photo", id: sha });
+            }
+            let result = blocking(move || svc.photo(&session.actor, CaseId(case), &sha)).await;
+            respond(result, |(photo, bytes)| {
+                let ext = photo.body.mime.trim_start_matches("image/").replace("jpeg", "jpg");
+                let mut r = Response::new(bytes.into());
+                let h = r.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&photo.body.mime) {
+                    h.insert(header::CONTENT_TYPE, v);
+                }
+                if let Ok(v) =
+                    HeaderValue::from_str(&format!("inline; filename=\"photo-{}.{ext}\"", photo.id))
+                {
+                    h.insert(header::CONTENT_DISPOSITION, v);
+                }
+                h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+                r
+            })
+        });
+    add.or(get).unify()
 }
 
 #[derive(Deserialize)]

@@ -93,6 +93,8 @@ pub fn routes(
         .unify()
         .or(api::totp(service.clone()))
         .unify()
+        .or(api::photos(service.clone()))
+        .unify()
         .or(events::route(service.clone(), wake))
         .unify()
         .or(ui::routes(service.clone()))

@@ -124,6 +124,23 @@ pub fn document() -> Value {
                         "type": "object", "required": ["code"], "properties": { "code": { "type": "string" } } } } } },
                     "responses": { "204": { "description": "enrolled" }, "401": error_ref(), "422": error_ref() } }
             },
+            "/api/v1/cases/{id}/photos": {
+                "post": { "summary": "Send one photo taken for the case (the raw image as the body: JPEG, PNG or WebP, judged by its first bytes; at most 10 MB). The server stamps it (time, sender, child); the same bytes again give back the same photo. A safety check names it by sha256.",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "requestBody": { "required": true, "content": {
+                        "image/jpeg": { "schema": { "type": "string", "format": "binary" } },
+                        "image/png": { "schema": { "type": "string", "format": "binary" } },
+                        "image/webp": { "schema": { "type": "string", "format": "binary" } } } },
+                    "responses": { "201": { "description": "{id, sha256, mime, size, taken_at, url}" },
+                        "401": error_ref(), "403": error_ref(), "404": error_ref(), "413": error_ref(), "415": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/cases/{id}/photos/{sha256}": {
+                "get": { "summary": "A case's photo (a read of the case, audited)",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
+                        { "name": "sha256", "in": "path", "required": true, "schema": { "type": "string" } }],
+                    "responses": { "200": { "description": "the image", "content": { "image/*": {} } },
+                        "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
             "/api/v1/devices": {
                 "post": { "summary": "Register a tablet (administrators); its secret is returned once",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Service;
 use super::access::{self, Actor};
 use crate::case::{
-    AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, Meeting, Note, Reporter, SafetyCheck,
+    AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, Meeting, Note, Photo, Reporter, SafetyCheck,
     Support,
 };
 use crate::deadline::{self, ClockStatus, Deadline};
@@ -18,7 +18,7 @@ use crate::ids::{
     AssessmentId, CaseId, ChildId, MeetingId, NoteId, ProtectionId, RecordId, ReporterId, SafetyCheckId,
     StaffId, SupportId, UnitId,
 };
-use crate::person::Child;
+use crate::person::{Attachment, Child};
 use crate::protection::Protection;
 use crate::staff::{Action, Role, Staff, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
@@ -47,6 +47,9 @@ pub struct CaseView {
     pub assessments: Vec<Versioned<Assessment>>,
     /// The newest 50 notes, newest first.
     pub notes: Vec<Versioned<Note>>,
+    /// The photos sent for the case, newest first, with their stamps (who, when); safety checks
+    /// and notes name them by SHA-256.
+    pub photos: Vec<Versioned<Photo>>,
     /// Whether the reader may add a note / record a safety check here (role, unit, restriction
     /// and an open case), so that a page offers only the forms that would be accepted.
     pub may_add_note: bool,
@@ -159,6 +162,13 @@ fn replayed<T: crate::store::Record>(
     }
 }
 
+/// Whether a stored record and a retried one name the same photos (a retry is the same request).
+fn same_files(stored: &[Attachment], retried: &[Attachment]) -> bool {
+    let shas =
+        |x: &[Attachment]| x.iter().map(|a| a.sha256.clone()).collect::<std::collections::BTreeSet<_>>();
+    shas(stored) == shas(retried)
+}
+
 impl Service {
     /// Opens a case on a child from an intake: numbers it (`児-R7-00123`), stores the protected
     /// reporter apart, links earlier cases of the child, and starts its clocks.
@@ -244,6 +254,7 @@ impl Service {
                     protections: load_links(r, "case_protection", id)?,
                     supports: load_links(r, "case_support", id)?,
                     assessments: load_links(r, "case_assessment", id)?,
+                    photos: load_links(r, "case_photo", id)?,
                     notes,
                     case,
                 },
@@ -383,14 +394,16 @@ impl Service {
     pub fn add_note_once(&self, actor: &Actor, mut note: Note, key: Option<&str>) -> Result<Versioned<Note>> {
         let claim = key.map(|k| idempotency_claim(actor, "note", k)).transpose()?;
         self.write(actor, Action::AddNote, NoteId::KIND, None, |tx| {
-            if let Some(done) =
-                replayed::<Note>(tx, claim.as_deref(), |v| v.case == note.case && v.body == note.body)?
-            {
+            let same = |v: &Note| {
+                v.case == note.case && v.body == note.body && same_files(&v.attachments, &note.attachments)
+            };
+            if let Some(done) = replayed::<Note>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
             let case = tx.require::<Case>(note.case)?;
             access::check_write_case(actor, &case.body, Action::AddNote)?;
             Service::code_table(tx, "note_kind")?.body.check(&note.kind, note.at.jst_date())?;
+            super::photos::stamp_attachments(tx, note.case, &mut note.attachments)?;
             if note.body.trim().is_empty() && note.attachments.is_empty() {
                 return Err(Error::invalid("body", "a note needs text or an attachment"));
             }
@@ -465,6 +478,7 @@ impl Service {
                     && v.at == check.at
                     && v.place == check.place
                     && v.child_state == check.child_state
+                    && same_files(&v.attachments, &check.attachments)
             };
             if let Some(done) = replayed::<SafetyCheck>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
@@ -478,6 +492,7 @@ impl Service {
                 check.by.push(actor.staff);
             }
             check.child = case.body.child;
+            super::photos::stamp_attachments(tx, check.case, &mut check.attachments)?;
             let v = tx.insert(check)?;
             tx.link("case_check", v.body.case.0, v.id)?;
             if let Some(c) = &claim {

@@ -3,14 +3,16 @@
 
 use super::Service;
 use crate::audit::{self, Verdict};
-use crate::case::{Case, Note};
+use sha2::{Digest, Sha256};
+
+use crate::case::{Case, Note, Photo};
 use crate::error::Result;
 use crate::ids::{CaseId, ChildId, RecordId};
 use crate::person::Child;
 use crate::store::Reader;
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 19] = [
     crate::ids::UnitId::KIND,
     crate::ids::StaffId::KIND,
     crate::ids::CredentialId::KIND,
@@ -29,6 +31,7 @@ pub const KINDS: [&str; 18] = [
     crate::ids::CodeTableId::KIND,
     crate::ids::SheetId::KIND,
     crate::ids::DeviceId::KIND,
+    crate::ids::PhotoId::KIND,
 ];
 
 #[derive(Debug, Default)]
@@ -57,6 +60,15 @@ impl Service {
         for note in r.all::<Note>()? {
             if r.get::<Case>(note.body.case)?.is_none() {
                 report.problems.push(format!("note {} names missing case {}", note.id, note.body.case));
+            }
+        }
+        for photo in r.all::<Photo>()? {
+            match r.file(&photo.body.sha256)? {
+                None => report.problems.push(format!("photo {} has no file", photo.id)),
+                Some(bytes) if crate::to_hex(&Sha256::digest(&bytes)) != photo.body.sha256 => {
+                    report.problems.push(format!("photo {}: the file does not match its SHA-256", photo.id));
+                }
+                Some(_) => {}
             }
         }
         for child in r.all::<Child>()? {

@@ -8,6 +8,7 @@ mod devices;
 mod events;
 mod integrity;
 mod people;
+mod photos;
 mod second_factor;
 mod sessions;
 

@@ -41,6 +41,9 @@ fn the_format_1_fixture_store_opens_reads_and_checks_clean() {
     r.all::<Support>().unwrap();
     r.all::<Meeting>().unwrap();
     assert_eq!(r.all::<CodeTable>().unwrap().len(), 9);
+    // Migrated at open: the photos' table exists and the marker says format 2.
+    assert!(r.file(&"0".repeat(64)).unwrap().is_none());
+    assert_eq!(r.meta("format").unwrap(), Some(2u32.to_le_bytes().to_vec()));
     drop(r);
     let report = svc.check().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);

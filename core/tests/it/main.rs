@@ -7,6 +7,7 @@ mod clocks;
 mod compat;
 mod crash;
 mod events;
+mod photos;
 mod search;
 mod sessions;
 mod snapshot;

@@ -9,7 +9,7 @@ use mamoru_core::case::{CaseStatus, IntakeKind, Note, SafetyCheck, SafetyMethod}
 use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::deadline::ClockStatus;
 use mamoru_core::ids::StaffId;
-use mamoru_core::person::{Child, MemberRef, PersonName, Sex};
+use mamoru_core::person::{Attachment, Child, MemberRef, PersonName, Sex};
 use mamoru_core::service::{BoardItem, ChildSummary, ChildView, SessionInfo};
 use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
@@ -387,17 +387,43 @@ pub(crate) struct CheckRow {
     pub seen: bool,
     pub place: String,
     pub state: String,
+    pub photos: Vec<PhotoView>,
 }
 
 impl CheckRow {
-    fn of(c: &SafetyCheck, names: &HashMap<StaffId, String>) -> Self {
+    fn of(c: &SafetyCheck, d: &CaseData) -> Self {
         Self {
             at: datetime(c.at),
             method: method_label(c.method),
-            by: c.by.iter().map(|s| staff_name(names, *s)).collect::<Vec<_>>().join("、"),
+            by: c.by.iter().map(|s| staff_name(&d.names, *s)).collect::<Vec<_>>().join("、"),
             seen: c.seen_directly,
             place: c.place.clone(),
             state: c.child_state.clone(),
+            photos: c.attachments.iter().map(|a| PhotoView::of(c.case.0, a, d)).collect(),
+        }
+    }
+}
+
+/// A photo on a record, with the server's stamp: when it arrived, who sent it, which child.
+pub(crate) struct PhotoView {
+    pub url: String,
+    pub stamp: String,
+    pub caption: String,
+}
+
+impl PhotoView {
+    fn of(case: u64, a: &Attachment, d: &CaseData) -> Self {
+        let by =
+            d.view.photos.iter().find(|p| p.body.sha256 == a.sha256).map(|p| staff_name(&d.names, p.body.by));
+        Self {
+            url: format!("/api/v1/cases/{case}/photos/{}", a.sha256),
+            stamp: format!(
+                "{}撮影・{}・{}",
+                a.taken_at.map(datetime).unwrap_or_default(),
+                by.unwrap_or_default(),
+                d.child_name
+            ),
+            caption: a.caption.clone(),
         }
     }
 }
@@ -417,6 +443,8 @@ pub(crate) struct CheckForm {
     pub seen_directly: bool,
     pub place: String,
     pub child_state: String,
+    /// The SHA-256 of each photo already sent, comma-separated (the page draws them).
+    pub photos: String,
 }
 
 #[derive(Template)]
@@ -485,7 +513,7 @@ impl CasePage {
             consultation_type: label(&d.tables, "consultation_type", &case.intake.consultation_type),
             chief_complaint: case.intake.chief_complaint.clone(),
             clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
-            checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, &d.names)).collect(),
+            checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
             notes: d.view.notes.iter().map(|n| NoteRow::of(n, &d.tables, &d.names)).collect(),
             can_note: d.view.may_add_note,
             can_check: d.view.may_record_safety_check,

@@ -1,0 +1,95 @@
+//! Photos taken through the app: sent to the server as soon as they are taken (never kept in the
+//! tablet's gallery), stamped there, and named by the safety check or note they belong to.
+
+use sha2::{Digest, Sha256};
+
+use super::{Actor, Service, access};
+use crate::case::{Case, PHOTO_MAX_BYTES, Photo, image_type};
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, PhotoId, RecordId};
+use crate::person::Attachment;
+use crate::staff::Action;
+use crate::store::{Reader, Versioned, WriteTx};
+
+/// The unique-key namespace of a case's photos: `{case}:{sha256}` → photo id.
+const PHOTO_KEY: &str = "photo";
+
+fn photo_key(case: CaseId, sha256: &str) -> String {
+    format!("{case}:{sha256}")
+}
+
+/// Most photos one safety check or note may carry.
+pub const MAX_ATTACHMENTS: usize = 20;
+
+/// Replaces what a client said about each attachment by what the server stamped when the photo
+/// arrived (type, size, time); each must have been sent for this case. Duplicates are dropped.
+pub(super) fn stamp_attachments(tx: &WriteTx, case: CaseId, attachments: &mut Vec<Attachment>) -> Result<()> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(Error::invalid("attachments", format!("at most {MAX_ATTACHMENTS} photos")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    attachments.retain(|a| seen.insert(a.sha256.clone()));
+    for a in attachments.iter_mut() {
+        let id = tx
+            .unique(PHOTO_KEY, &photo_key(case, &a.sha256))?
+            .ok_or_else(|| Error::invalid("attachments", "a photo that was not sent for this case"))?;
+        let photo = tx.require::<Photo>(PhotoId(id))?.body;
+        *a = Attachment {
+            sha256: photo.sha256,
+            mime: photo.mime,
+            size: photo.size,
+            taken_at: Some(photo.taken_at),
+            caption: std::mem::take(&mut a.caption),
+        };
+    }
+    Ok(())
+}
+
+impl Service {
+    /// Stores a photo for a case, stamped with the server's time, the sender and the case's child.
+    /// The same bytes sent again for the same case (a retry) give back the same photo.
+    pub fn add_photo(&self, actor: &Actor, case: CaseId, bytes: &[u8]) -> Result<Versioned<Photo>> {
+        let mime =
+            image_type(bytes).ok_or_else(|| Error::invalid("photo", "not a JPEG, PNG or WebP image"))?;
+        if bytes.len() > PHOTO_MAX_BYTES {
+            return Err(Error::invalid("photo", format!("larger than {} MB", PHOTO_MAX_BYTES >> 20)));
+        }
+        let sha256 = crate::to_hex(&Sha256::digest(bytes));
+        self.write(actor, Action::AddNote, PhotoId::KIND, None, |tx| {
+            let c = tx.require::<Case>(case)?;
+            access::check_write_case(actor, &c.body, Action::AddNote)?;
+            let key = photo_key(case, &sha256);
+            if let Some(id) = tx.unique(PHOTO_KEY, &key)? {
+                let done = tx.require::<Photo>(PhotoId(id))?;
+                return Ok((done, id));
+            }
+            tx.put_file(&sha256, bytes)?;
+            let v = tx.insert(Photo {
+                case,
+                child: c.body.child,
+                sha256: sha256.clone(),
+                mime: mime.to_owned(),
+                size: bytes.len() as u64,
+                taken_at: tx.now,
+                by: actor.staff,
+            })?;
+            tx.claim(PHOTO_KEY, &key, v.id)?;
+            tx.link("case_photo", case.0, v.id)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// A case's photo and its bytes, for someone who may read the case (audited as a read).
+    pub fn photo(&self, actor: &Actor, case: CaseId, sha256: &str) -> Result<(Versioned<Photo>, Vec<u8>)> {
+        self.read(actor, Action::ReadCase, CaseId::KIND, Some(case.0), |r| {
+            let c = r.require::<Case>(case)?;
+            access::Scope::of(r, actor)?.check_read_case(&c.body, Action::ReadCase)?;
+            let id = r
+                .unique(PHOTO_KEY, &photo_key(case, sha256))?
+                .ok_or_else(|| Error::not_found("photo", sha256))?;
+            let photo = r.require::<Photo>(PhotoId(id))?;
+            let bytes = r.file(sha256)?.ok_or_else(|| Error::not_found("photo file", sha256))?;
+            Ok(((photo, bytes), Some(format!("photo {id}"))))
+        })
+    }
+}
