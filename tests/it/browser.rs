@@ -180,6 +180,26 @@ impl Browser {
         assert_eq!(self.eval(&js), json!(true), "no button {selector}");
     }
 
+    /// Taps the element `selector` at fractions `(fx, fy)` of its box, as a finger would (a real
+    /// pointer event at those coordinates, not a synthetic `click()`).
+    pub fn tap(&mut self, selector: &str, fx: f64, fy: f64) {
+        let js = format!(
+            "(function() {{ const el = document.querySelector({}); if (!el) return null; \
+             el.scrollIntoView({{ block: 'center' }}); const r = el.getBoundingClientRect(); \
+             return [r.left + r.width * {fx}, r.top + r.height * {fy}]; }})()",
+            json!(selector)
+        );
+        let at = self.eval(&js);
+        assert!(at.is_array(), "no element {selector} to tap");
+        let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                &json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            );
+        }
+    }
+
     /// Cuts or restores the network, as a stairwell would.
     pub fn set_offline(&mut self, offline: bool) {
         self.call(

@@ -163,17 +163,31 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     // here: a canvas drawn and handed to the file input as the camera would).
     field.fill("form[action$=safety-checks] input[name=place]", "自宅玄関（テスト）");
     field.fill("form[action$=safety-checks] textarea[name=child_state]", "表情は明るく、目立つけがはない。");
+    // A bruise on the right forearm (the child's right: the viewer's left on the front outline).
+    field.tap("form[action$=safety-checks] svg[data-side=front]", 0.24, 0.4);
+    field.fill("ol.injuries li input[type=number]", "3");
+    field.fill("ol.injuries li input:not([type=number])", "青あざ（テスト）");
     field.eval(TAKE_PHOTO);
     field.wait_until(
         "[...document.querySelectorAll('.thumbs .photo-state')].some(s => s.textContent === '送信済み')",
         "the photo sent",
     );
+    field.scroll_to("form[action$=safety-checks] [data-bodymap]");
+    field.screenshot(&screens().join("09-body-map-and-photo.png"));
     let sent = field.eval("document.querySelector('form[action$=safety-checks] input[name=photos]').value");
     assert_eq!(sent.as_str().map(str::len), Some(64), "the form carries the photo's SHA-256: {sent}");
     field.click("form[action$=safety-checks] button[type=submit]");
     field.wait_until("document.body.innerText.includes('安全確認を保存しました')", "the saved check");
     field.wait_until(PHOTO_SHOWN, "the photo on the case page");
     assert!(field.text("#checks figcaption").contains("木下 福祉司"), "{}", field.text("#checks"));
+    assert!(
+        field.text("#checks .injury-list").contains("前・3cm・青あざ（テスト）"),
+        "{}",
+        field.text("#checks")
+    );
+    let mark = field.eval("(() => { const c = document.querySelector('#checks .bodymaps circle.mark'); return [+c.getAttribute('cx'), +c.getAttribute('cy')]; })()");
+    let (cx, cy) = (mark[0].as_f64().unwrap(), mark[1].as_f64().unwrap());
+    assert!((cx - 24.0).abs() < 2.0 && (cy - 80.0).abs() < 2.0, "the mark where it was tapped: {mark}");
     field.scroll_to("#checks");
     field.screenshot(&screens().join("04-case-after-check.png"));
 
@@ -278,7 +292,10 @@ fn a_revoked_tablet_is_signed_out_on_its_next_action() {
     tablet.fill("input[name=code]", &code);
     tablet.screenshot(&screens().join("00-register.png"));
     tablet.click("form button[type=submit]");
-    tablet.wait_until("location.search === '?registered=1'", "the sign-in page after registering");
+    tablet.wait_until(
+        "location.search === '?registered=1' && document.readyState === 'complete'",
+        "the sign-in page after registering",
+    );
     assert!(tablet.text(".notice").contains("この端末を登録しました"));
     sign_in(&mut tablet, &base, "demo-cw1", None);
     tablet.goto(&format!("{base}/search"));
@@ -317,7 +334,10 @@ fn a_stale_face_sheet_edit_shows_both_versions_side_by_side() {
     // The caseworker saves first.
     field.fill("input[name=address]", "架空市東町1-2-3");
     field.click("form[data-draft] button[type=submit]");
-    field.wait_until("location.search === '?saved=1'", "the child page after saving");
+    field.wait_until(
+        "location.search === '?saved=1' && document.readyState === 'complete'",
+        "the child page after saving",
+    );
     assert!(field.text(".facesheet").contains("架空市東町1-2-3"));
 
     // The supervisor, still on the older revision, saves something else: both are shown.
@@ -336,7 +356,10 @@ fn a_stale_face_sheet_edit_shows_both_versions_side_by_side() {
     let now = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
     assert_eq!(now["child"]["body"]["address"], "架空市東町1-2-3");
     office.click("form[data-draft] button[type=submit]");
-    office.wait_until("location.search === '?saved=1'", "the child page after the deliberate save");
+    office.wait_until(
+        "location.search === '?saved=1' && document.readyState === 'complete'",
+        "the child page after the deliberate save",
+    );
     assert!(office.text(".facesheet").contains("架空市西町4-5"));
 }
 

@@ -237,6 +237,65 @@
     });
   }
 
+  // ---- body map ---------------------------------------------------------------------------
+  // A tap on the front or back outline marks an injury there (fractions of the outline's width
+  // and height); each mark gets a size and a note. The marks travel as JSON in the form.
+  var SVG = 'http://www.w3.org/2000/svg';
+  function bodyMap(form) {
+    var field = form.querySelector('[data-bodymap]');
+    if (!field) return;
+    var input = form.elements.injuries, list = field.querySelector('ol.injuries'), marks;
+    try { marks = JSON.parse(input.value || '[]'); } catch (e) { marks = []; }
+    function store() {
+      input.value = marks.length ? JSON.stringify(marks) : '';
+      form.dispatchEvent(new Event('input'));
+    }
+    function el(tag, attrs, text) {
+      var e = document.createElement(tag);
+      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+      if (text) e.textContent = text;
+      return e;
+    }
+    function draw() {
+      field.querySelectorAll('.marks').forEach(function (g) { while (g.firstChild) g.removeChild(g.firstChild); });
+      while (list.firstChild) list.removeChild(list.firstChild);
+      marks.forEach(function (m, i) {
+        var g = field.querySelector('svg[data-side="' + m.side + '"] .marks');
+        var c = document.createElementNS(SVG, 'circle');
+        c.setAttribute('class', 'mark'); c.setAttribute('cx', m.x * 100); c.setAttribute('cy', m.y * 200); c.setAttribute('r', 5);
+        var t = document.createElementNS(SVG, 'text');
+        t.setAttribute('class', 'mark-n'); t.setAttribute('x', m.x * 100); t.setAttribute('y', m.y * 200);
+        t.textContent = String(i + 1);
+        g.appendChild(c); g.appendChild(t);
+        var li = el('li', {});
+        li.appendChild(el('span', { 'class': 'where' }, (i + 1) + '. ' + (m.side === 'front' ? '前' : '後ろ')));
+        var size = el('input', { type: 'number', min: '0.1', max: '200', step: '0.1', inputmode: 'decimal', placeholder: '大きさ', 'aria-label': '大きさ（cm）' });
+        if (m.size_cm) size.value = m.size_cm;
+        size.addEventListener('input', function () { var v = parseFloat(size.value); m.size_cm = v > 0 ? v : null; store(); });
+        var note = el('input', { placeholder: '様子（色・形など）', 'aria-label': 'けがの様子' });
+        note.value = m.description || '';
+        note.addEventListener('input', function () { m.description = note.value; store(); });
+        var del = el('button', { type: 'button', 'class': 'remove' }, '削除');
+        del.addEventListener('click', function () { marks.splice(i, 1); store(); draw(); });
+        li.appendChild(size); li.appendChild(el('span', {}, 'cm')); li.appendChild(note); li.appendChild(del);
+        list.appendChild(li);
+      });
+    }
+    field.querySelectorAll('svg[data-side]').forEach(function (svg) {
+      svg.addEventListener('click', function (ev) {
+        var r = svg.getBoundingClientRect();
+        var x = Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width));
+        var y = Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height));
+        marks.push({ side: svg.dataset.side, x: Math.round(x * 1000) / 1000, y: Math.round(y * 1000) / 1000, size_cm: null, description: '' });
+        store();
+        draw();
+        var notes = list.querySelectorAll('input:not([type=number])');
+        notes[notes.length - 1].focus();
+      });
+    });
+    draw();
+  }
+
   // Sends one queued draft, its waiting photos first; resolves true when the server has it.
   function send(id, form) {
     var d = load()[id];
@@ -305,6 +364,7 @@
       if (d.queued) stateOf(form, '送信待ち（接続が戻ると自動で送信します）', 'waiting');
     }
     photoField(form, id);
+    bodyMap(form);
     form.addEventListener('input', function () {
       var all = load(), d = all[id] || { key: newKey() };
       if (d.queued) return;

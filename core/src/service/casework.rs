@@ -162,6 +162,29 @@ fn replayed<T: crate::store::Record>(
     }
 }
 
+/// Most marks one safety check's body map may hold.
+pub const MAX_INJURIES: usize = 50;
+
+/// Marks on the body map: on the outline (fractions of its width and height), a plausible size,
+/// a note of reasonable length.
+fn check_injuries(injuries: &[crate::case::Injury]) -> Result<()> {
+    if injuries.len() > MAX_INJURIES {
+        return Err(Error::invalid("injuries", format!("at most {MAX_INJURIES} marks")));
+    }
+    for i in injuries {
+        if !(0.0..=1.0).contains(&i.x) || !(0.0..=1.0).contains(&i.y) {
+            return Err(Error::invalid("injuries", "a mark outside the body map"));
+        }
+        if i.size_cm.is_some_and(|s| !(s > 0.0 && s <= 200.0)) {
+            return Err(Error::invalid("injuries", "a size must be between 0 and 200 cm"));
+        }
+        if i.description.chars().count() > 500 {
+            return Err(Error::invalid("injuries", "a note of at most 500 characters"));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a stored record and a retried one name the same photos (a retry is the same request).
 fn same_files(stored: &[Attachment], retried: &[Attachment]) -> bool {
     let shas =
@@ -478,6 +501,7 @@ impl Service {
                     && v.at == check.at
                     && v.place == check.place
                     && v.child_state == check.child_state
+                    && v.injuries == check.injuries
                     && same_files(&v.attachments, &check.attachments)
             };
             if let Some(done) = replayed::<SafetyCheck>(tx, claim.as_deref(), same)? {
@@ -492,6 +516,7 @@ impl Service {
                 check.by.push(actor.staff);
             }
             check.child = case.body.child;
+            check_injuries(&check.injuries)?;
             super::photos::stamp_attachments(tx, check.case, &mut check.attachments)?;
             let v = tx.insert(check)?;
             tx.link("case_check", v.body.case.0, v.id)?;

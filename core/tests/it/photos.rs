@@ -97,3 +97,27 @@ fn a_photo_is_an_image_stamped_by_the_server_and_carried_by_its_safety_check() {
     let svc = mamoru_core::Service::new(restored, w.clock.clone());
     assert_eq!(svc.photo(&cw, case, sha).unwrap().1, jpeg(1));
 }
+
+#[test]
+fn body_map_marks_must_lie_on_the_outline_with_a_plausible_size() {
+    use mamoru_core::case::{BodySide, Injury};
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "図", "", "ず", "", "2018-05-05");
+    let case = mamoru_core::ids::CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let mark = |x: f32, size: Option<f32>| Injury {
+        side: BodySide::Back,
+        x,
+        y: 0.5,
+        size_cm: size,
+        description: "あざ".into(),
+        photo: None,
+    };
+    let with = |marks: Vec<Injury>| SafetyCheck { injuries: marks, ..check_with(case, &[]) };
+    for bad in [mark(1.5, None), mark(f32::NAN, None), mark(0.5, Some(-1.0)), mark(0.5, Some(500.0))] {
+        let r = w.svc.record_safety_check(&cw, with(vec![bad]));
+        assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+    }
+    let saved = w.svc.record_safety_check(&cw, with(vec![mark(0.3, Some(2.5)), mark(0.7, None)])).unwrap();
+    assert_eq!(saved.body.injuries.len(), 2);
+}

@@ -118,6 +118,7 @@ fn field_label(field: &str) -> &str {
         "sex" => "性別",
         "rev" => "版",
         "attachments" | "photo" => "写真",
+        "injuries" => "けがの位置",
         other => other,
     }
 }
@@ -131,6 +132,7 @@ fn field_hint(field: &str) -> &'static str {
         "sex" => "選択してください",
         "attachments" => "この事案に送られていない写真か、枚数（20枚まで）を超えています",
         "photo" => "JPEG・PNG・WebP の画像で、10MB までです",
+        "injuries" => "図の中に印をつけ、大きさは200cmまで、メモは500字までです",
         _ => "",
     }
 }
@@ -712,6 +714,7 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
                 place: text(&form, "place"),
                 child_state: text(&form, "child_state"),
                 photos: text(&form, "photos"),
+                injuries: text(&form, "injuries"),
             };
             let result = async {
                 check_form(&session, &form)?;
@@ -730,7 +733,12 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
                     seen_directly: kept.seen_directly,
                     place: kept.place.clone(),
                     child_state: kept.child_state.clone(),
-                    injuries: Vec::new(),
+                    injuries: if kept.injuries.is_empty() {
+                        Vec::new()
+                    } else {
+                        serde_json::from_str(&kept.injuries)
+                            .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
+                    },
                     // The server fills in what it stamped when each photo arrived.
                     attachments: kept
                         .photos

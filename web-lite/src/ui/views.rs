@@ -388,6 +388,37 @@ pub(crate) struct CheckRow {
     pub place: String,
     pub state: String,
     pub photos: Vec<PhotoView>,
+    pub marks: Vec<MarkView>,
+}
+
+/// The outline of a child's body on the body map, front and back alike, in a 100×200 box; marks
+/// are placed on it at fractions of its width and height.
+pub(crate) const BODY_OUTLINE: &str = r#"<g class="outline"><circle cx="50" cy="18" r="12"/><rect x="45" y="28" width="10" height="8"/><rect x="32" y="35" width="36" height="62" rx="8"/><rect x="18" y="37" width="12" height="58" rx="6"/><rect x="70" y="37" width="12" height="58" rx="6"/><circle cx="24" cy="100" r="5"/><circle cx="76" cy="100" r="5"/><rect x="34" y="95" width="14" height="80" rx="6"/><rect x="52" y="95" width="14" height="80" rx="6"/><ellipse cx="41" cy="181" rx="8" ry="4"/><ellipse cx="59" cy="181" rx="8" ry="4"/></g>"#;
+
+/// One mark of a recorded body map.
+pub(crate) struct MarkView {
+    pub n: usize,
+    pub front: bool,
+    pub side: &'static str,
+    pub cx: String,
+    pub cy: String,
+    pub size: String,
+    pub note: String,
+}
+
+impl MarkView {
+    fn of(n: usize, i: &mamoru_core::case::Injury) -> Self {
+        let front = i.side == mamoru_core::case::BodySide::Front;
+        Self {
+            n,
+            front,
+            side: if front { "前" } else { "後ろ" },
+            cx: format!("{:.1}", i.x * 100.0),
+            cy: format!("{:.1}", i.y * 200.0),
+            size: i.size_cm.map(|s| format!("{s}cm")).unwrap_or_default(),
+            note: i.description.clone(),
+        }
+    }
 }
 
 impl CheckRow {
@@ -400,6 +431,7 @@ impl CheckRow {
             place: c.place.clone(),
             state: c.child_state.clone(),
             photos: c.attachments.iter().map(|a| PhotoView::of(c.case.0, a, d)).collect(),
+            marks: c.injuries.iter().enumerate().map(|(n, i)| MarkView::of(n + 1, i)).collect(),
         }
     }
 }
@@ -445,6 +477,8 @@ pub(crate) struct CheckForm {
     pub child_state: String,
     /// The SHA-256 of each photo already sent, comma-separated (the page draws them).
     pub photos: String,
+    /// The body map's marks as JSON (the page draws them).
+    pub injuries: String,
 }
 
 #[derive(Template)]
@@ -472,6 +506,7 @@ pub(crate) struct CasePage {
     pub methods: Vec<(String, String)>,
     pub note_form: NoteForm,
     pub check_form: CheckForm,
+    pub outline: &'static str,
     pub message: Option<String>,
     pub notice: Option<String>,
 }
@@ -529,6 +564,7 @@ impl CasePage {
                 ..CheckForm::default()
             },
             note_kinds,
+            outline: BODY_OUTLINE,
             methods: METHODS.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
             message: None,
             notice: None,
