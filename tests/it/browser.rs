@@ -80,6 +80,14 @@ impl Browser {
     }
 
     fn send(&mut self, session: Option<&str>, method: &str, params: &Value) -> Value {
+        match self.try_send(session, method, params) {
+            Ok(v) => v,
+            Err(e) => panic!("{method}: {e}"),
+        }
+    }
+
+    /// `send`, with Chromium's error answer as `Err`.
+    fn try_send(&mut self, session: Option<&str>, method: &str, params: &Value) -> Result<Value, Value> {
         self.next += 1;
         let id = self.next;
         let mut msg = json!({ "id": id, "method": method, "params": params });
@@ -95,8 +103,10 @@ impl Browser {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.from.recv_timeout(left) {
                 Ok(v) if v["id"] == json!(id) => {
-                    assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
-                    return v["result"].clone();
+                    return match v.get("error") {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(v["result"].clone()),
+                    };
                 }
                 Ok(_) => {} // an event: the tests poll the page instead
                 Err(RecvTimeoutError::Timeout) => panic!("Chromium did not answer {method}"),
@@ -140,8 +150,15 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(15);
         let js =
             format!("(function() {{ try {{ return !!({condition}); }} catch (e) {{ return false; }} }})()");
+        let params = json!({ "expression": js, "returnByValue": true, "awaitPromise": true });
         while Instant::now() < deadline {
-            if self.eval(&js) == json!(true) {
+            // Asked while the page navigates, Chromium answers "Inspected target navigated or
+            // closed": the condition is not met yet; ask again.
+            let session = self.session.clone();
+            if self
+                .try_send(Some(&session), "Runtime.evaluate", &params)
+                .is_ok_and(|r| r["result"]["value"] == json!(true))
+            {
                 return;
             }
             std::thread::park_timeout(Duration::from_millis(50));

@@ -2,7 +2,6 @@
 //! session that sees only this page (and logout) until an authenticator app's first code
 //! confirms the secret shown here as a QR code.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::views::TotpPage;
-use super::{FORM_LIMIT, TokenPage, blocking, check_form, error_page, html, message, redirect, same_origin};
+use super::{TokenPage, blocking, error_page, html, message, redirect};
 
 /// `GET /totp`: the secret being enrolled (a new one, or the one begun and not yet confirmed).
 pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -35,20 +34,12 @@ pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
 pub(super) fn confirm(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("totp")
-        .and(warp::post())
-        .and(same_origin())
-        .and(warp::body::content_length_limit(FORM_LIMIT))
-        .and(warp::body::form::<HashMap<String, String>>())
-        .and(super::session_of_page(service, true))
-        .then(|form: HashMap<String, String>, page: TokenPage| async move {
-            let (svc, session, token) = match page {
+    warp::path!("totp").and(warp::post()).and(super::enrolling_form(service)).then(
+        |posted: super::EnrollingForm| async move {
+            let (svc, session, token, form) = match posted {
                 Ok(p) => p,
                 Err(r) => return r,
             };
-            if let Err(e) = check_form(&session, &form) {
-                return error_page(&session, &e);
-            }
             let code = form.get("code").map(|c| c.trim().to_owned()).unwrap_or_default();
             let result = blocking(move || match svc.confirm_enrolment(&token, &code) {
                 Ok(_) => Ok(None),

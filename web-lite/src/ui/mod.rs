@@ -400,21 +400,34 @@ fn register(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error =
         })
 }
 
-fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("logout")
-        .and(warp::post())
-        .and(same_origin())
+/// A form an enrolling session may post too (logout, the second factor's first code): from our
+/// origin, with the session's form key. `Err` is the response to send instead.
+type EnrollingForm = Result<(Arc<Service>, SessionInfo, String, HashMap<String, String>), Response>;
+
+#[expect(clippy::result_large_err, reason = "a filter's refusal is the response to send")]
+fn enrolling_form(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (EnrollingForm,), Error = Rejection> + Clone {
+    same_origin()
         .and(warp::body::content_length_limit(FORM_LIMIT))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(session_of_page(service, true))
-        .then(|form: HashMap<String, String>, page: TokenPage| async move {
-            let (svc, session, token) = match page {
+        .map(|form: HashMap<String, String>, page: TokenPage| {
+            let (svc, session, token) = page?;
+            match check_form(&session, &form) {
+                Ok(()) => Ok((svc, session, token, form)),
+                Err(e) => Err(error_page(&session, &e)),
+            }
+        })
+}
+
+fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("logout").and(warp::post()).and(enrolling_form(service)).then(
+        |posted: EnrollingForm| async move {
+            let (svc, _, token, _) = match posted {
                 Ok(p) => p,
                 Err(r) => return r,
             };
-            if let Err(e) = check_form(&session, &form) {
-                return error_page(&session, &e);
-            }
             let _ = blocking(move || svc.sign_out(&token)).await;
             let mut r = redirect("/login?bye=1");
             let h = r.headers_mut();
@@ -427,7 +440,8 @@ fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
             // Nothing of the session stays readable in the browser: drafts live in its storage.
             h.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
             r
-        })
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -1141,13 +1155,15 @@ mod tests {
         let (_dir, svc, case) = world();
         svc.set_totp_required(true);
         let routes = api(&svc);
-        let r = warp::test::request()
-            .method("POST")
-            .path("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("login=cw&password=correct+horse+battery")
-            .reply(&routes)
-            .await;
+        let password_only = || {
+            warp::test::request()
+                .method("POST")
+                .path("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("login=cw&password=correct+horse+battery")
+                .reply(&routes)
+        };
+        let r = password_only().await;
         assert_eq!(r.status(), 303);
         assert_eq!(r.headers()["location"], "/totp");
         let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -1194,13 +1210,7 @@ mod tests {
         assert_eq!(get(format!("/cases/{case}")).await.status(), 200);
 
         // From now on the password alone is refused.
-        let r = warp::test::request()
-            .method("POST")
-            .path("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("login=cw&password=correct+horse+battery")
-            .reply(&routes)
-            .await;
+        let r = password_only().await;
         assert_eq!(r.status(), 401);
     }
 
