@@ -19,6 +19,19 @@ def rss_kib(pid):
     return 0
 
 
+def settled_rss_kib(pid, timeout=10.0):
+    """The server's RSS once it has stopped changing: five readings 100 ms apart within 1%
+    (or whatever it is after `timeout` seconds)."""
+    readings = [rss_kib(pid)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        select.select([], [], [], 0.1)
+        readings = (readings + [rss_kib(pid)])[-5:]
+        if len(readings) == 5 and max(readings) - min(readings) <= max(readings) // 100:
+            break
+    return readings[-1]
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="mamoru-console-bench-")
     key = os.path.join(tmp, "key")
@@ -32,8 +45,7 @@ def main():
         if line.startswith("ssh: "):
             port = line.strip().rsplit(":", 1)[1]
             break
-    time.sleep(1)  # measuring, not waiting for a state: let start-up allocations settle first
-    base = rss_kib(server.pid)
+    base = settled_rss_kib(server.pid)
     times, sessions = [], []
     for _ in range(N):
         pid, fd = pty.fork()
@@ -51,8 +63,7 @@ def main():
             seen += os.read(fd, 65536)
         times.append((time.perf_counter() - start) * 1000)
         sessions.append((pid, fd))
-    time.sleep(1)  # measuring: let the sessions' allocations settle before reading RSS
-    per = (rss_kib(server.pid) - base) / N
+    per = (settled_rss_kib(server.pid) - base) / N
     times.sort()
     p50 = times[len(times) // 2]
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
