@@ -124,4 +124,42 @@ impl Host for ServerHost {
     fn backup_now(&self) -> Result<String, String> {
         (self.backup_now)()
     }
+
+    fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
+        save_export(&self.data, name, bytes).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// Where the console's exports go: `DATA/exports`, readable by the server's user only.
+pub const EXPORT_DIR: &str = "exports";
+
+/// Writes an export into `DATA/exports/NAME` (0600, the directory 0700): written to a temporary
+/// file, flushed to disk, then renamed, so a half-written file is never there under its name.
+fn save_export(data: &Path, name: &str, bytes: &[u8]) -> Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    anyhow::ensure!(
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+        "not a plain file name: {name}"
+    );
+    let dir = data.join(EXPORT_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot move it to {}", path.display()))?;
+    Ok(path.display().to_string())
 }

@@ -155,3 +155,199 @@ fn check_head(reader: &impl Reader, last: u64, last_hash: &str) -> Result<Verdic
         ),
     })
 }
+
+impl AuditEntry {
+    /// What the log is searched by: the staff member (`s:12`), the action (`a:read_case`), the
+    /// record acted on (`r:case:34`), and the children a search listed (`r:child:5`, from the
+    /// ids `search` writes into its detail).
+    #[must_use]
+    pub fn terms(&self) -> Vec<String> {
+        let mut out = vec![format!("s:{}", self.actor), format!("a:{}", self.action)];
+        if let (Some(kind), Some(id)) = (&self.kind, self.record) {
+            out.push(record_term(kind, id));
+        }
+        if self.action == "search"
+            && let Some(ids) = self.detail.as_deref().and_then(|d| d.split_once("results: ")).map(|(_, i)| i)
+        {
+            out.extend(
+                ids.split(',').filter_map(|i| i.parse::<u64>().ok()).map(|id| record_term("child", id)),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+#[must_use]
+pub fn record_term(kind: &str, id: u64) -> String {
+    format!("r:{kind}:{id}")
+}
+
+/// What an auditor asks of the log. Every part is optional; given parts must all match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub staff: Option<u64>,
+    /// Entries about any of these records (a child, its cases and what was written in them):
+    /// search terms from `record_term`, filled in by the service from a child id.
+    pub records: Option<Vec<String>>,
+    pub action: Option<String>,
+    /// From this instant (inclusive) …
+    pub from: Option<Timestamp>,
+    /// … to this one (exclusive).
+    pub until: Option<Timestamp>,
+}
+
+impl AuditQuery {
+    fn matches(&self, e: &AuditEntry) -> bool {
+        self.staff.is_none_or(|s| e.actor == s)
+            && self.action.as_ref().is_none_or(|a| &e.action == a)
+            && self.from.is_none_or(|f| e.at >= f)
+            && self.until.is_none_or(|u| e.at < u)
+            && self.records.as_ref().is_none_or(|rs| {
+                let terms = e.terms();
+                rs.iter().any(|r| terms.binary_search(r).is_ok())
+            })
+    }
+}
+
+/// Calls `visit` with the entries `query` matches, newest first, until it returns false.
+///
+/// The staff, action and record parts are looked up in the term index and intersected there
+/// (each step seeks the largest entry number at or below the candidate in every part), so only
+/// matching entries are read. A date range becomes a range of entry numbers by bisecting the log,
+/// which is in time order as it is appended; each entry's time is checked again before it is
+/// shown, so an entry written while the server clock stood earlier than its predecessor can be
+/// left out near a boundary, never shown outside the range.
+pub fn search(
+    reader: &impl Reader,
+    query: &AuditQuery,
+    mut visit: impl FnMut(AuditEntry) -> bool,
+) -> Result<()> {
+    let last = reader.last_audit()?.map_or(0, |e| e.seq);
+    // Entries after the index's last (a damaged entry stops it) are read one by one.
+    let indexed = reader.audit_indexed()?.min(last);
+    let lo = match query.from {
+        Some(t) => first_at_or_after(reader, t, last)?,
+        None => 1,
+    };
+    let hi = match query.until {
+        Some(t) => first_at_or_after(reader, t, last)?.saturating_sub(1),
+        None => last,
+    };
+    // The tail the index has not reached yet: read entry by entry.
+    let mut seq = hi;
+    while seq > indexed && seq >= lo {
+        if let Some(e) = entry(reader, seq)?
+            && query.matches(&e)
+            && !visit(e)
+        {
+            return Ok(());
+        }
+        seq -= 1;
+    }
+    let hi = hi.min(indexed);
+    if hi < lo {
+        return Ok(());
+    }
+    let mut parts: Vec<Part> = Vec::new();
+    if let Some(s) = query.staff {
+        parts.push(Part::Term(format!("s:{s}")));
+    }
+    if let Some(a) = &query.action {
+        parts.push(Part::Term(format!("a:{a}")));
+    }
+    if let Some(records) = &query.records {
+        // A child's records each have a few entries: gather them all, then seek in memory.
+        let terms = reader.table(crate::store::tables::AUDIT_TERMS)?;
+        let mut seqs = Vec::new();
+        for r in records {
+            for item in terms.range((r.as_str(), lo)..=(r.as_str(), hi))? {
+                let (k, ()) =
+                    item.map_err(|e| Error::store("searching the audit log", e)).map(|(k, _)| (k, ()))?;
+                seqs.push(k.value().1);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        parts.push(Part::Set(seqs));
+    }
+    if parts.is_empty() {
+        let mut seq = hi;
+        while seq >= lo && seq > 0 {
+            if let Some(e) = entry(reader, seq)?
+                && query.matches(&e)
+                && !visit(e)
+            {
+                return Ok(());
+            }
+            seq -= 1;
+        }
+        return Ok(());
+    }
+    let terms = reader.table(crate::store::tables::AUDIT_TERMS)?;
+    let mut candidate = hi;
+    'next: while candidate >= lo && candidate > 0 {
+        for part in &parts {
+            let found = match part {
+                Part::Term(t) => terms
+                    .range((t.as_str(), lo)..=(t.as_str(), candidate))?
+                    .next_back()
+                    .transpose()
+                    .map_err(|e| Error::store("searching the audit log", e))?
+                    .map(|(k, _)| k.value().1),
+                Part::Set(s) => match s.binary_search(&candidate) {
+                    Ok(i) => Some(s[i]),
+                    Err(0) => None,
+                    Err(i) => Some(s[i - 1]),
+                },
+            };
+            match found {
+                None => return Ok(()),
+                Some(s) if s < candidate => {
+                    candidate = s;
+                    continue 'next;
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(e) = entry(reader, candidate)?
+            && query.matches(&e)
+            && !visit(e)
+        {
+            return Ok(());
+        }
+        candidate -= 1;
+    }
+    Ok(())
+}
+
+enum Part {
+    /// One term of the index (a staff member, an action).
+    Term(String),
+    /// Entry numbers gathered from several terms, ascending.
+    Set(Vec<u64>),
+}
+
+/// Entry `seq`, if it is there and readable: a damaged entry is left out of searches (`verify`
+/// names it) rather than making the whole log unsearchable.
+fn entry(reader: &impl Reader, seq: u64) -> Result<Option<AuditEntry>> {
+    Ok(reader
+        .audit_entries(seq, 1)?
+        .into_iter()
+        .find(|(k, _)| *k == seq)
+        .and_then(|(_, b)| AuditEntry::decode(&b).ok()))
+}
+
+/// The number of the first entry written at or after `t` (`last + 1` if none), by bisection.
+fn first_at_or_after(reader: &impl Reader, t: Timestamp, last: u64) -> Result<u64> {
+    let (mut lo, mut hi) = (1u64, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match entry(reader, mid)? {
+            Some(e) if e.at < t => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}

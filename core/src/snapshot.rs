@@ -13,8 +13,8 @@ use redb::{Database, Key, ReadTransaction, ReadableTable, TableDefinition, Table
 
 use crate::error::{Error, Result};
 use crate::store::tables::{
-    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META,
-    RECORDS, SEARCH_KEYS, TXLOG, UNIQUE,
+    AUDIT, AUDIT_TERMS, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS, HISTORY,
+    INDEXED, LINKS, META, RECORDS, SEARCH_KEYS, TXLOG, UNIQUE,
 };
 use crate::store::{FILE_NAME, Reader, Store};
 
@@ -87,6 +87,9 @@ impl Store {
         w.write_all(&VERSION.to_le_bytes()).map_err(io("writing the snapshot"))?;
         crate::every_table!(dump(&tx, w, &mut summary));
         dump(TXLOG, &tx, w, &mut summary)?;
+        // The audit search index: derived, but carried so that a restore need not rebuild it.
+        dump(AUDIT_TERMS, &tx, w, &mut summary)?;
+        dump(INDEXED, &tx, w, &mut summary)?;
         w.write_all(&[END]).map_err(io("writing the snapshot"))?;
         w.write_all(&(summary.tables.len() as u64).to_le_bytes()).map_err(io("writing the snapshot"))?;
         buffered.flush().map_err(io("writing the snapshot"))?;
@@ -214,6 +217,8 @@ impl Loader<'_> {
         let before = self.summary.tables.len();
         crate::every_table!(load(self, name, r));
         load(TXLOG, self, name, r)?;
+        load(AUDIT_TERMS, self, name, r)?;
+        load(INDEXED, self, name, r)?;
         if self.summary.tables.len() == before {
             return Err(Error::Corrupt(format!("unknown table {name:?} in the snapshot")));
         }

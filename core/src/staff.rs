@@ -107,7 +107,7 @@ impl Role {
             }
             A::CloseCase | A::RestrictCase => matches!(self, R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
-            A::ReadAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
+            A::ReadAudit | A::ExportAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
             A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::Import | A::OperateServer => {
                 self == R::Admin
             }
@@ -137,6 +137,8 @@ pub enum Action {
     ReadBoard,
     ManageAgencies,
     ReadAudit,
+    /// Writing the (filtered) audit log out for an auditor: itself audited, apart from reading.
+    ExportAudit,
     ManageStaff,
     ManageDevices,
     EditCodeTables,
@@ -146,7 +148,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -166,6 +168,7 @@ impl Action {
         Action::ReadBoard,
         Action::ManageAgencies,
         Action::ReadAudit,
+        Action::ExportAudit,
         Action::ManageStaff,
         Action::ManageDevices,
         Action::EditCodeTables,
@@ -196,6 +199,7 @@ impl Action {
             Action::ReadBoard => "read_board",
             Action::ManageAgencies => "manage_agencies",
             Action::ReadAudit => "read_audit",
+            Action::ExportAudit => "export_audit",
             Action::ManageStaff => "manage_staff",
             Action::ManageDevices => "manage_devices",
             Action::EditCodeTables => "edit_code_tables",

@@ -63,6 +63,12 @@ pub(crate) mod tables {
     /// SHA-256 (hex) → a stored file's bytes (photos taken through the app); kept once however
     /// many records name it, and carried by snapshots and the redo log like every other table.
     pub const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("files");
+    /// (term, seq) for searching the audit log: `s:{staff}`, `a:{action}`, `r:{kind}:{id}` (see
+    /// `AuditEntry::terms`). Derived from `audit`, so not in the redo log: a replay indexes what
+    /// it brought in. Carried by snapshots, so a restore need not rebuild it.
+    pub const AUDIT_TERMS: TableDefinition<(&str, u64), ()> = TableDefinition::new("audit_terms");
+    /// `audit` → the last audit entry `AUDIT_TERMS` holds. Derived, like `AUDIT_TERMS`.
+    pub const INDEXED: TableDefinition<&str, u64> = TableDefinition::new("indexed");
     /// seq → one committed transaction's redo entry (time + raw table mutations), kept until the
     /// archive has it. Written only by `txlog`, never itself logged.
     pub const TXLOG: TableDefinition<u64, &[u8]> = TableDefinition::new("txlog");
@@ -184,7 +190,7 @@ impl<K: Key + 'static, V: Value + 'static> Tab<'_, K, V> {
         .map_err(|e| Error::store("reading", e))
     }
 
-    fn range<'a, KR>(&self, r: impl RangeBounds<KR> + 'a) -> Result<redb::Range<'_, K, V>>
+    pub(crate) fn range<'a, KR>(&self, r: impl RangeBounds<KR> + 'a) -> Result<redb::Range<'_, K, V>>
     where
         KR: Borrow<K::SelfType<'a>> + 'a,
     {
@@ -388,6 +394,11 @@ pub trait Reader {
             out.push((k.value(), v.value().to_vec()));
         }
         Ok(out)
+    }
+
+    /// The last audit entry the search index holds (see `tables::AUDIT_TERMS`).
+    fn audit_indexed(&self) -> Result<u64> {
+        Ok(self.table(tables::INDEXED)?.get("audit")?.map_or(0, |g| g.value()))
     }
 
     fn audit_len(&self) -> Result<u64> {
@@ -706,7 +717,10 @@ impl WriteTx {
             .insert(entry.seq, bytes.as_slice())
             .map_err(|e| Error::store("appending to the audit log", e))?;
         let head = format!("{}:{}", entry.seq, entry.hash);
-        self.set_meta("audit_head", head.as_bytes())
+        self.set_meta("audit_head", head.as_bytes())?;
+        // Index it in the same transaction (or, if the index is behind, the oldest entry it lacks:
+        // `Store::open` catches up on the rest).
+        index_audit(&self.tx, 1).map(drop)
     }
 
     /// Commits: appends this transaction's redo entry to the log (in the same transaction), then
@@ -718,6 +732,34 @@ impl WriteTx {
         }
         self.tx.commit().map_err(|e| Error::store("committing", e))
     }
+}
+
+/// Puts the search terms of up to `limit` audit entries after the index's last into
+/// `AUDIT_TERMS`, straight into `tx` (the index is not in the redo log). Stops at a gap or an
+/// unreadable entry. Returns how many it indexed.
+pub(crate) fn index_audit(tx: &WriteTransaction, limit: u64) -> Result<u64> {
+    let err = |e| Error::store("indexing the audit log", e);
+    let mut marker = tx.open_table(tables::INDEXED).map_err(|e| Error::store("opening a table", e))?;
+    let mut last = marker.get("audit").map_err(err)?.map_or(0, |g| g.value());
+    let start = last;
+    let audit = tx.open_table(AUDIT).map_err(|e| Error::store("opening a table", e))?;
+    let mut terms = tx.open_table(tables::AUDIT_TERMS).map_err(|e| Error::store("opening a table", e))?;
+    for item in audit.range(last + 1..).map_err(err)?.take(usize::try_from(limit).unwrap_or(usize::MAX)) {
+        let (k, v) = item.map_err(err)?;
+        let seq = k.value();
+        let Ok(entry) = AuditEntry::decode(v.value()) else { break };
+        if seq != last + 1 || entry.seq != seq {
+            break;
+        }
+        for term in entry.terms() {
+            terms.insert((term.as_str(), seq), ()).map_err(err)?;
+        }
+        last = seq;
+    }
+    if last != start {
+        marker.insert("audit", last).map_err(err)?;
+    }
+    Ok(last - start)
 }
 
 /// The open store of one data directory.
@@ -785,11 +827,42 @@ impl Store {
         }
         store.ensure_tables(Timestamp(0))?;
         if format < FORMAT {
-            let mut tx = store.begin_write(Timestamp(0), 0, None)?;
-            tx.set_meta("format", &FORMAT.to_le_bytes())?;
-            tx.commit()?;
+            // Outside the redo log: a logged write here would take the next redo number, and a
+            // restored snapshot being migrated would then skip the archive's first entry.
+            let tx = store.raw_write()?;
+            tx.open_table(META)
+                .and_then(|mut m| {
+                    m.insert("format", FORMAT.to_le_bytes().as_slice()).map(drop).map_err(Into::into)
+                })
+                .map_err(|e| Error::store("raising the format marker", e))?;
+            tx.commit().map_err(|e| Error::store("raising the format marker", e))?;
         }
+        store.index_audit()?;
         Ok(store)
+    }
+
+    /// Indexes the audit entries the term index has not reached yet: every entry of a store
+    /// written before the index existed or restored from a snapshot without it. Unlogged (the
+    /// index is derived), in transactions of a few thousand entries. Returns how many.
+    pub fn index_audit(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            {
+                let r = self.read()?;
+                if r.audit_entries(r.audit_indexed()? + 1, 1)?.is_empty() {
+                    return Ok(total);
+                }
+            }
+            let tx = self.raw_write()?;
+            let done = index_audit(&tx, 5000)?;
+            tx.commit().map_err(|e| Error::store("indexing the audit log", e))?;
+            total += done;
+            if done == 0 {
+                // A gap or a damaged entry: `audit verify` names it, and searches read the
+                // entries after it one by one.
+                return Ok(total);
+            }
+        }
     }
 
     #[must_use]
@@ -836,6 +909,8 @@ impl Store {
         w.open(CASE_CLOCKS)?;
         w.open(FILES)?;
         w.tx.open_table(tables::TXLOG).map_err(|e| Error::store("opening a table", e))?;
+        w.tx.open_table(tables::AUDIT_TERMS).map_err(|e| Error::store("opening a table", e))?;
+        w.tx.open_table(tables::INDEXED).map_err(|e| Error::store("opening a table", e))?;
         w.commit()
     }
 

@@ -25,6 +25,9 @@ pub trait Host: Send + Sync {
     fn generations(&self) -> Result<Vec<Generation>, String>;
     /// Makes, verifies and keeps a generation now; returns a one-line summary.
     fn backup_now(&self) -> Result<String, String>;
+    /// Keeps an export (the audit log as CSV) on the server where an administrator can fetch it;
+    /// returns where it is.
+    fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String>;
 }
 
 /// Web traffic over the last minute.
@@ -70,6 +73,7 @@ pub struct Dashboard {
 /// What a confirmed question does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
+    ExportAudit,
     RevokeDevice(DeviceId),
     EndSession(String),
     ResetTotp(String),
@@ -83,6 +87,26 @@ pub enum Op {
 pub enum Entry {
     RegisterDevice,
     AddKey(String),
+}
+
+/// One line of a form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub label: String,
+    pub text: String,
+    /// What may be typed, shown beside an empty field.
+    pub hint: String,
+}
+
+impl Field {
+    fn new(label: &str, text: &str, hint: &str) -> Self {
+        Self { label: label.into(), text: text.into(), hint: hint.into() }
+    }
+}
+
+/// What a form is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Form {
     AuditFilter,
 }
 
@@ -92,6 +116,9 @@ pub enum Dialog {
     Confirm { question: String, op: Op },
     /// A line of text; Enter submits, Esc cancels.
     Input { prompt: String, text: String, entry: Entry },
+    /// Several lines of text: Tab and the arrows move between them, Enter submits, Esc cancels.
+    /// A refused submission stays open with the reason.
+    Form { title: String, fields: Vec<Field>, focus: usize, form: Form, error: Option<String> },
     /// Something shown once (a tablet's secret, a one-time password); any key closes it.
     Shown { title: String, lines: Vec<String> },
 }
@@ -114,7 +141,10 @@ pub struct State {
     pub devices: Vec<Row>,
     pub sessions: Vec<Row>,
     pub audit: Vec<Row>,
+    /// The filter in words (`職員=cw1 操作=read_case`), empty for none.
     pub audit_filter: String,
+    /// Whether the list stopped at `AUDIT_PAGE` entries.
+    pub audit_more: bool,
     pub audit_verdict: Option<String>,
     pub backups: Vec<Row>,
     pub codes: Vec<Row>,
@@ -128,8 +158,16 @@ pub struct State {
 
 /// How many lines the live feed keeps.
 pub const ACTIVITY_LINES: usize = 200;
-/// How many audit entries the 監査ログ screen lists.
+/// How many audit entries the 監査ログ screen lists (the newest that match).
 pub const AUDIT_PAGE: usize = 500;
+/// The audit filter form's fields, in order.
+const AUDIT_FIELDS: [(&str, &str); 5] = [
+    ("職員", "ログイン名 (例 cw1)"),
+    ("児童ID", "数字 (タブレットの /children/123 の 123)"),
+    ("操作", "例 read_child, read_case, sign_in"),
+    ("開始日", "2026-11-01 または R8.11.1"),
+    ("終了日", "同上 (その日を含む)"),
+];
 
 impl State {
     #[must_use]
@@ -144,6 +182,7 @@ impl State {
             sessions: Vec::new(),
             audit: Vec::new(),
             audit_filter: String::new(),
+            audit_more: false,
             audit_verdict: None,
             backups: Vec::new(),
             codes: Vec::new(),
@@ -204,6 +243,9 @@ pub struct App {
     feed_after: u64,
     /// Whether the live feed's opening has been audited since the screen was entered.
     feed_opened: bool,
+    /// The 監査ログ filter: as typed (to show the form again) and as core takes it.
+    audit_texts: [String; 5],
+    audit_query: mamoru_core::service::AuditFilter,
     pub state: State,
 }
 
@@ -239,6 +281,8 @@ impl App {
             session_ids: Vec::new(),
             feed_after: 0,
             feed_opened: false,
+            audit_texts: Default::default(),
+            audit_query: mamoru_core::service::AuditFilter::default(),
             state: State::new(user, now),
         };
         // The feed starts at "now": the past is on the 監査ログ screen.
@@ -308,17 +352,10 @@ impl App {
             Screen::Devices => self.load_devices(),
             Screen::Sessions => self.load_sessions(),
             Screen::Audit => {
-                let len = svc.audit_len()?;
-                let from = len.saturating_sub(AUDIT_PAGE as u64 * 20).max(1);
-                let entries = svc.audit_log(&self.actor, from, AUDIT_PAGE * 20)?;
-                let filter = self.state.audit_filter.trim().to_owned();
-                self.state.audit = entries
-                    .iter()
-                    .rev()
-                    .map(audit_row)
-                    .filter(|r| filter.is_empty() || r.cells.iter().any(|c| c.contains(&filter)))
-                    .take(AUDIT_PAGE)
-                    .collect();
+                let entries = svc.search_audit(&self.actor, &self.audit_query, AUDIT_PAGE + 1)?;
+                let logins = svc.audit_logins(&self.actor).unwrap_or_default();
+                self.state.audit_more = entries.len() > AUDIT_PAGE;
+                self.state.audit = entries.iter().take(AUDIT_PAGE).map(|e| audit_row(e, &logins)).collect();
                 Ok(())
             }
             Screen::Backups => {
@@ -374,7 +411,8 @@ impl App {
                 if let Some(last) = entries.last() {
                     self.feed_after = last.seq;
                 }
-                self.state.activity.splice(0..0, entries.iter().rev().map(audit_row));
+                let logins = svc.audit_logins(&self.actor).unwrap_or_default();
+                self.state.activity.splice(0..0, entries.iter().rev().map(|e| audit_row(e, &logins)));
                 self.state.activity.truncate(ACTIVITY_LINES);
                 Ok(())
             }
@@ -565,9 +603,37 @@ impl App {
                     self.confirm(format!("{login} のセッションを終了しますか？"), Op::EndSession(id));
                 }
             }
-            (Screen::Audit, '/') => {
-                let current = self.state.audit_filter.clone();
-                self.ask("絞り込み (職員ID・操作・対象・日付の一部)", Entry::AuditFilter, current);
+            (Screen::Audit, '/' | 'f') => {
+                let fields = AUDIT_FIELDS
+                    .iter()
+                    .zip(&self.audit_texts)
+                    .map(|((label, hint), text)| Field::new(label, text, hint))
+                    .collect();
+                self.state.dialog = Some(Dialog::Form {
+                    title: "監査ログの絞り込み".into(),
+                    fields,
+                    focus: 0,
+                    form: Form::AuditFilter,
+                    error: None,
+                });
+            }
+            (Screen::Audit, 'c') => {
+                self.audit_texts = Default::default();
+                self.audit_query = mamoru_core::service::AuditFilter::default();
+                self.state.audit_filter.clear();
+                self.state.cursor[Screen::Audit.index()] = 0;
+                self.load(Screen::Audit);
+            }
+            (Screen::Audit, 'x') => {
+                let what = if self.state.audit_filter.is_empty() {
+                    "監査ログ全体".to_owned()
+                } else {
+                    format!("絞り込み ({}) の結果", self.state.audit_filter)
+                };
+                self.confirm(
+                    format!("{what}を CSV に出力しますか？ 出力も監査ログに記録されます。"),
+                    Op::ExportAudit,
+                );
             }
             (Screen::Audit, 'v') => {
                 self.state.audit_verdict = Some(match self.service.verify_audit() {
@@ -605,7 +671,65 @@ impl App {
                 }
                 _ => self.state.dialog = Some(Dialog::Input { prompt, text, entry }),
             },
+            Dialog::Form { title, mut fields, mut focus, form, error } => {
+                let last = fields.len().saturating_sub(1);
+                match key {
+                    Key::Enter => {
+                        let texts: Vec<String> = fields.iter().map(|f| f.text.trim().to_owned()).collect();
+                        if let Err(reason) = self.submit_form(&form, &texts) {
+                            self.state.dialog =
+                                Some(Dialog::Form { title, fields, focus, form, error: Some(reason) });
+                        }
+                        return;
+                    }
+                    Key::Esc | Key::CtrlC => {
+                        self.info("取り消しました");
+                        return;
+                    }
+                    Key::Tab | Key::Down => focus = if focus >= last { 0 } else { focus + 1 },
+                    Key::BackTab | Key::Up => focus = if focus == 0 { last } else { focus - 1 },
+                    Key::Backspace => {
+                        if let Some(f) = fields.get_mut(focus) {
+                            f.text.pop();
+                        }
+                    }
+                    Key::Char(c) => {
+                        if let Some(f) = fields.get_mut(focus)
+                            && f.text.chars().count() < 200
+                        {
+                            f.text.push(c);
+                        }
+                    }
+                    _ => {}
+                }
+                self.state.dialog = Some(Dialog::Form { title, fields, focus, form, error });
+            }
             Dialog::Shown { .. } => {}
+        }
+    }
+
+    /// A form's Enter. `Err` keeps the form open with the reason.
+    fn submit_form(&mut self, form: &Form, texts: &[String]) -> Result<(), String> {
+        match form {
+            Form::AuditFilter => {
+                let filter = audit_filter(texts)?;
+                // Asked once here, so a refusal (an unknown login or child) is said in the form.
+                self.service.search_audit(&self.actor, &filter, 1).map_err(|e| describe(&e))?;
+                self.audit_query = filter;
+                for (kept, text) in self.audit_texts.iter_mut().zip(texts) {
+                    kept.clone_from(text);
+                }
+                self.state.audit_filter = AUDIT_FIELDS
+                    .iter()
+                    .zip(texts)
+                    .filter(|(_, t)| !t.is_empty())
+                    .map(|((label, _), t)| format!("{label}={t}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.state.cursor[Screen::Audit.index()] = 0;
+                self.load(Screen::Audit);
+                Ok(())
+            }
         }
     }
 
@@ -639,6 +763,31 @@ impl App {
                 }
                 Err(e) => Err(e),
             },
+            Op::ExportAudit => {
+                let mut csv = Vec::new();
+                let name = format!("audit-{}.csv", file_time(svc.now()));
+                match svc.export_audit(&self.actor, &self.audit_query, &mut csv) {
+                    Ok(n) => match self.host.save_export(&name, &csv) {
+                        Ok(path) => {
+                            self.state.dialog = Some(Dialog::Shown {
+                                title: "監査ログを出力しました".into(),
+                                lines: vec![
+                                    format!("{n} 件を CSV (UTF-8、Excel で開けます) に書き出しました:"),
+                                    path,
+                                    "scp などで取り出し、監査担当者に渡してください。".into(),
+                                ],
+                            });
+                            Ok(format!("監査ログ {n} 件を出力しました"))
+                        }
+                        Err(e) => {
+                            self.state.message = Some((Level::Error, format!("ファイルに書けません: {e}")));
+                            self.load(screen);
+                            return;
+                        }
+                    },
+                    Err(e) => Err(e),
+                }
+            }
             Op::BackupNow => {
                 match svc
                     .authorize_backup(&self.actor)
@@ -664,10 +813,6 @@ impl App {
     fn submit(&mut self, entry: Entry, text: &str) {
         let svc = Arc::clone(&self.service);
         match entry {
-            Entry::AuditFilter => {
-                text.clone_into(&mut self.state.audit_filter);
-                self.state.cursor[Screen::Audit.index()] = 0;
-            }
             Entry::RegisterDevice => match svc.issue_device_code(&self.actor, text) {
                 Ok((id, code, expires)) => {
                     self.state.dialog = Some(Dialog::Shown {
@@ -701,12 +846,48 @@ fn device_label(names: &[(DeviceId, String)], id: DeviceId) -> String {
     names.iter().find(|(d, _)| *d == id).map_or_else(|| format!("#{id}"), |(_, n)| n.clone())
 }
 
-fn audit_row(e: &AuditEntry) -> Row {
+/// The audit filter form's texts as core takes them: a login (or staff id), a child id, an
+/// action, and two dates (ISO or 和暦).
+fn audit_filter(texts: &[String]) -> Result<mamoru_core::service::AuditFilter, String> {
+    let text = |i: usize| texts.get(i).map(String::as_str).filter(|t| !t.is_empty());
+    let date = |i: usize, label: &str| {
+        text(i)
+            .map(|t| mamoru_core::wareki::parse(t).map_err(|_| format!("{label}: 日付が読めません ({t})")))
+            .transpose()
+    };
+    let child = text(1)
+        .map(|t| {
+            t.trim_start_matches('#')
+                .parse::<u64>()
+                .map(mamoru_core::ids::ChildId)
+                .map_err(|_| format!("児童ID: 数字で入力してください ({t})"))
+        })
+        .transpose()?;
+    Ok(mamoru_core::service::AuditFilter {
+        staff: text(0).map(str::to_owned),
+        child,
+        action: text(2).map(str::to_owned),
+        from: date(3, "開始日")?,
+        until: date(4, "終了日")?,
+    })
+}
+
+/// `20261124-210530` in JST, for file names.
+fn file_time(t: Timestamp) -> String {
+    let s = t.to_jst_string();
+    format!("{}{}{}-{}{}{}", &s[0..4], &s[5..7], &s[8..10], &s[11..13], &s[14..16], &s[17..19])
+}
+
+fn audit_row(e: &AuditEntry, logins: &std::collections::HashMap<u64, String>) -> Row {
     Row {
         cells: vec![
             e.seq.to_string(),
             short_time(e.at),
-            format!("職員{}", e.actor),
+            match (e.actor, logins.get(&e.actor)) {
+                (0, _) => "システム/不明".into(),
+                (_, Some(login)) => login.clone(),
+                (id, None) => format!("職員{id}"),
+            },
             e.action.clone(),
             match (&e.kind, e.record) {
                 (Some(k), Some(id)) => format!("{k}#{id}"),

@@ -81,6 +81,7 @@ pub fn help_text(state: &State) -> String {
     match &state.dialog {
         Some(Dialog::Confirm { .. }) => return "y はい   n いいえ".into(),
         Some(Dialog::Input { .. }) => return "Enter 決定   Esc 取消".into(),
+        Some(Dialog::Form { .. }) => return "Tab・上下 項目移動   Enter 決定   Esc 取消".into(),
         Some(Dialog::Shown { .. }) => return "何かキーを押すと閉じます".into(),
         None => {}
     }
@@ -88,7 +89,7 @@ pub fn help_text(state: &State) -> String {
         Screen::Devices => "r 失効   n 登録   ",
         Screen::Staff => "d 無効/有効   p パスワード再設定   t TOTPリセット   k 公開鍵追加   ",
         Screen::Sessions => "e 終了   ",
-        Screen::Audit => "/ 絞り込み   v 改ざん検証   ",
+        Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証   ",
         Screen::Backups => "b 今すぐ作成   ",
         _ => "",
     };
@@ -183,7 +184,7 @@ fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {
         ),
         Screen::Audit | Screen::Activity => (
             &["番号", "日時", "職員", "操作", "対象", "結果", "端末"],
-            &[Length(7), Length(11), Length(8), Length(20), Length(14), Length(10), Min(8)],
+            &[Length(7), Length(11), Length(12), Length(20), Length(14), Length(10), Min(8)],
         ),
         Screen::Backups => {
             (&["世代", "作成日時", "サイズ", "検証"], &[Min(24), Length(26), Length(10), Length(8)])
@@ -201,10 +202,14 @@ fn list(state: &State, screen: Screen, frame: &mut Frame, area: Rect) {
     let mut area = area;
     let note = match screen {
         Screen::Audit => {
+            let shown = match (state.audit.len(), state.audit_more) {
+                (n, true) => format!("新しい順に {n} 件 (ほかにもあります)"),
+                (n, false) => format!("{n} 件"),
+            };
             let filter = if state.audit_filter.is_empty() {
-                "絞り込みなし".to_owned()
+                format!("絞り込みなし   {shown}")
             } else {
-                format!("絞り込み: {}", state.audit_filter)
+                format!("絞り込み: {}   {shown}", state.audit_filter)
             };
             Some(match &state.audit_verdict {
                 Some(v) => format!("{filter}   {v}"),
@@ -250,6 +255,35 @@ fn draw_dialog(dialog: &Dialog, frame: &mut Frame) {
         Dialog::Confirm { question, .. } => ("確認", vec![Line::from(question.as_str())]),
         Dialog::Input { prompt, text, .. } => {
             ("入力", vec![Line::from(prompt.as_str()), Line::from(format!("> {text}_"))])
+        }
+        Dialog::Form { title, fields, focus, error, .. } => {
+            let label_width = fields.iter().map(|f| Line::from(f.label.as_str()).width()).max().unwrap_or(0);
+            let mut lines: Vec<Line> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let pad = " ".repeat(label_width - Line::from(f.label.as_str()).width());
+                    let label = format!("{}{pad} ", f.label);
+                    let (text, style) = if i == *focus {
+                        (format!("[{}_]", f.text), Style::default().add_modifier(Modifier::BOLD))
+                    } else if f.text.is_empty() {
+                        (format!("[ ] {}", f.hint), Style::default().fg(Color::DarkGray))
+                    } else {
+                        (format!("[{}]", f.text), Style::default())
+                    };
+                    Line::from(vec![Span::raw(label), Span::styled(text, style)])
+                })
+                .collect();
+            if let Some(hint) = fields.get(*focus).map(|f| f.hint.as_str()).filter(|h| !h.is_empty()) {
+                lines.push(Line::from(Span::styled(format!("  {hint}"), Style::default().fg(Color::Cyan))));
+            }
+            if let Some(e) = error {
+                lines.push(Line::from(Span::styled(
+                    e.as_str(),
+                    Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+                )));
+            }
+            (title.as_str(), lines)
         }
         Dialog::Shown { title, lines } => (
             title.as_str(),

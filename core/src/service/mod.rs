@@ -3,6 +3,7 @@
 //! audit entry, whatever the outcome. No HTTP, no terminal, no file formats here.
 
 mod access;
+mod auditing;
 mod casework;
 mod devices;
 mod events;
@@ -19,6 +20,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 pub use access::Actor;
+pub use auditing::AuditFilter;
 pub use casework::{BoardItem, CaseView, NewCase};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};

@@ -95,3 +95,253 @@ fn a_rewritten_chain_from_the_middle_is_found_by_the_next_entry() {
     });
     assert!(matches!(verdict(dir.path()), Verdict::Broken { seq: 5, .. }));
 }
+
+// ---- searching the log ------------------------------------------------------------------------
+
+mod search {
+    use mamoru_core::audit::AuditEntry;
+    use mamoru_core::case::{IntakeKind, Note};
+    use mamoru_core::code_table::Code;
+    use mamoru_core::ids::{CaseId, ChildId, StaffId};
+    use mamoru_core::service::AuditFilter;
+    use mamoru_core::staff::Role;
+    use mamoru_core::store::Store;
+    use mamoru_core::time::{DAY, Date, FixedClock};
+    use mamoru_core::{Actor, Service};
+
+    use crate::support::{World, t0, world};
+
+    struct Busy {
+        w: World,
+        sv: Actor,
+        cw1: Actor,
+        cw2: Actor,
+        a: ChildId,
+        case_a: CaseId,
+    }
+
+    /// Five days of two caseworkers' work on two children, each day a little different.
+    fn busy() -> Busy {
+        let w = world();
+        let sv = w.staff("sv", Role::Supervisor, w.u1);
+        let cw1 = w.staff("cw1", Role::Caseworker, w.u1);
+        let cw2 = w.staff("cw2", Role::Caseworker, w.u1);
+        let a = w.child(&cw1, "監査", "一郎", "かんさ", "いちろう", "2016-04-01");
+        let b = w.child(&cw2, "検索", "花子", "けんさく", "はなこ", "2017-05-02");
+        let case_a = CaseId(w.case(&cw1, a, IntakeKind::Consultation, t0()).id);
+        for day in 0..5 {
+            w.clock.set(t0().plus(day * DAY));
+            w.svc.child(&cw1, a).unwrap();
+            w.svc.child(&cw2, b).unwrap();
+            w.svc.case(&cw1, case_a).unwrap();
+            w.svc
+                .add_note(
+                    &cw1,
+                    Note {
+                        case: case_a,
+                        child: a,
+                        at: t0().plus(day * DAY),
+                        kind: Code::new("3"),
+                        author: StaffId(0),
+                        body: format!("{day}日目"),
+                        attachments: vec![],
+                        correction: None,
+                    },
+                )
+                .unwrap();
+            if day % 2 == 0 {
+                w.svc.search(&cw2, "かんさ", 10).unwrap();
+            }
+        }
+        Busy { w, sv, cw1, cw2, a, case_a }
+    }
+
+    /// What a filter should find, as a test on one entry.
+    type Expected<'a> = Box<dyn Fn(&AuditEntry) -> bool + 'a>;
+
+    fn everything(b: &Busy) -> Vec<AuditEntry> {
+        let mut all = b.w.svc.audit_log(&b.w.admin, 1, usize::MAX).unwrap();
+        all.reverse();
+        all
+    }
+
+    fn seqs(entries: &[AuditEntry]) -> Vec<u64> {
+        entries.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn each_part_of_the_filter_finds_what_reading_every_entry_finds() {
+        let b = busy();
+        let all = everything(&b);
+        let note_ids: Vec<u64> = all
+            .iter()
+            .filter(|e| e.action == "add_note" && e.result == "ok")
+            .filter_map(|e| e.record)
+            .collect();
+        assert_eq!(note_ids.len(), 5);
+        let about_a = |e: &AuditEntry| match (e.kind.as_deref(), e.record) {
+            (Some("child"), Some(id)) => id == b.a.0,
+            (Some("case"), Some(id)) => id == b.case_a.0,
+            (Some("note"), Some(id)) => note_ids.contains(&id),
+            (_, None) if e.action == "search" => {
+                e.detail.as_deref().is_some_and(|d| d.contains(&format!(" {}", b.a.0)))
+            }
+            _ => false,
+        };
+        let day = |n: i64| t0().plus(n * DAY).jst_date();
+        let cases: Vec<(AuditFilter, Expected)> = vec![
+            (
+                AuditFilter { staff: Some(b.cw2.login.to_string()), ..AuditFilter::default() },
+                Box::new(|e| e.actor == b.cw2.staff.0),
+            ),
+            (AuditFilter { child: Some(b.a), ..AuditFilter::default() }, Box::new(about_a)),
+            (
+                AuditFilter { action: Some("read_child".into()), ..AuditFilter::default() },
+                Box::new(|e| e.action == "read_child"),
+            ),
+            (
+                AuditFilter { from: Some(day(1)), until: Some(day(2)), ..AuditFilter::default() },
+                Box::new(|e| e.at.jst_date() >= day(1) && e.at.jst_date() <= day(2)),
+            ),
+            (
+                AuditFilter {
+                    staff: Some(b.cw2.login.to_string()),
+                    child: Some(b.a),
+                    from: Some(day(2)),
+                    ..AuditFilter::default()
+                },
+                Box::new(|e| e.actor == b.cw2.staff.0 && about_a(e) && e.at.jst_date() >= day(2)),
+            ),
+            (
+                AuditFilter {
+                    staff: Some(b.cw1.login.to_string()),
+                    action: Some("read_case".into()),
+                    until: Some(day(3)),
+                    ..AuditFilter::default()
+                },
+                Box::new(|e| {
+                    e.actor == b.cw1.staff.0 && e.action == "read_case" && e.at.jst_date() <= day(3)
+                }),
+            ),
+            (
+                AuditFilter { action: Some("no_such_action".into()), ..AuditFilter::default() },
+                Box::new(|_| false),
+            ),
+        ];
+        for (filter, expected) in cases {
+            let want: Vec<u64> = all.iter().filter(|e| expected(e)).map(|e| e.seq).collect();
+            let got = b.w.svc.search_audit(&b.sv, &filter, 10_000).unwrap();
+            assert_eq!(seqs(&got), want, "{filter:?}");
+            // The newest `limit` of the same (a search on a child is itself about that child, so
+            // the one just made would come first).
+            if filter.child.is_none() {
+                let got = b.w.svc.search_audit(&b.sv, &filter, 3).unwrap();
+                assert_eq!(seqs(&got), want.iter().copied().take(3).collect::<Vec<_>>(), "{filter:?}");
+            }
+        }
+        // Sanity: the interesting filters found something.
+        let mine =
+            b.w.svc.search_audit(&b.sv, &AuditFilter { child: Some(b.a), ..AuditFilter::default() }, 1000);
+        assert!(mine.unwrap().iter().any(|e| e.action == "search" && e.actor == b.cw2.staff.0));
+    }
+
+    #[test]
+    fn a_search_is_itself_audited_with_its_filter_and_a_caseworker_may_not_search() {
+        let b = busy();
+        let filter =
+            AuditFilter { child: Some(b.a), action: Some("read_child".into()), ..AuditFilter::default() };
+        let found = b.w.svc.search_audit(&b.sv, &filter, 100).unwrap();
+        assert_eq!(found.len(), 5);
+        let last = everything(&b).remove(0);
+        assert_eq!((last.action.as_str(), last.actor), ("read_audit", b.sv.staff.0));
+        assert_eq!((last.kind.as_deref(), last.record), (Some("child"), Some(b.a.0)));
+        let detail = last.detail.unwrap();
+        assert!(detail.contains(&format!("child={}", b.a.0)) && detail.contains("5 entries"), "{detail}");
+        // So the child's own filter shows who looked at its audit trail.
+        let again =
+            b.w.svc.search_audit(&b.sv, &AuditFilter { child: Some(b.a), ..AuditFilter::default() }, 1);
+        assert_eq!(again.unwrap()[0].seq, last.seq);
+
+        let refused = b.w.svc.search_audit(&b.cw1, &filter, 100).unwrap_err();
+        assert_eq!(refused.code(), "forbidden");
+        let bad = AuditFilter { action: Some("READ CASE".into()), ..AuditFilter::default() };
+        assert_eq!(b.w.svc.search_audit(&b.sv, &bad, 1).unwrap_err().code(), "invalid");
+        let backwards = AuditFilter {
+            from: Some(Date::parse_iso("2025-06-05").unwrap()),
+            until: Some(Date::parse_iso("2025-06-01").unwrap()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(b.w.svc.search_audit(&b.sv, &backwards, 1).unwrap_err().code(), "invalid");
+        let nobody = AuditFilter { child: Some(ChildId(9999)), ..AuditFilter::default() };
+        assert_eq!(b.w.svc.search_audit(&b.sv, &nobody, 1).unwrap_err().code(), "not_found");
+    }
+
+    #[test]
+    fn the_export_is_the_search_as_csv_and_is_audited() {
+        let b = busy();
+        let filter = AuditFilter { staff: Some(b.cw1.login.to_string()), ..AuditFilter::default() };
+        let found = b.w.svc.search_audit(&b.sv, &filter, usize::MAX).unwrap();
+        let mut csv = Vec::new();
+        let n = b.w.svc.export_audit(&b.sv, &filter, &mut csv).unwrap();
+        assert_eq!(n, found.len() as u64);
+        let text = String::from_utf8(csv).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert!(lines[0].starts_with("\u{feff}番号,日時,職員ID,ログイン名"), "{}", lines[0]);
+        assert_eq!(lines.len() - 1, found.len());
+        let first: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(first[0], found[0].seq.to_string());
+        assert_eq!(first[3], "cw1");
+        assert_eq!(first[10], found[0].hash);
+        // No names or text of a child: only ids, actions, results, counts.
+        assert!(!text.contains("監査") && !text.contains("かんさ"), "{text}");
+        let last = everything(&b).remove(0);
+        assert_eq!((last.action.as_str(), last.actor), ("export_audit", b.sv.staff.0));
+        assert!(last.detail.unwrap().contains(&format!("{n} entries")));
+        let refused = b.w.svc.export_audit(&b.cw2, &filter, &mut Vec::new()).unwrap_err();
+        assert_eq!(refused.code(), "forbidden");
+    }
+
+    /// Takes the index away, as in a store written before it existed; optionally damages entry
+    /// `damage` too. Returns the store reopened (which indexes what it can).
+    fn reopen_without_index(w: World, damage: Option<u64>) -> (tempfile::TempDir, Service) {
+        let dir = w.dir;
+        drop(w.svc);
+        {
+            let db = redb::Database::open(dir.path().join(mamoru_core::store::FILE_NAME)).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.delete_table(redb::TableDefinition::<(&str, u64), ()>::new("audit_terms")).unwrap();
+            tx.delete_table(redb::TableDefinition::<&str, u64>::new("indexed")).unwrap();
+            if let Some(seq) = damage {
+                tx.open_table(super::AUDIT).unwrap().insert(seq, b"{not json".as_slice()).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        (dir, Service::new(store, std::sync::Arc::new(FixedClock::new(t0().plus(10 * DAY)))))
+    }
+
+    #[test]
+    fn a_store_without_the_index_is_indexed_at_open() {
+        let b = busy();
+        let filter = AuditFilter { staff: Some(b.cw2.login.to_string()), ..AuditFilter::default() };
+        let want = seqs(&b.w.svc.search_audit(&b.sv, &filter, 1000).unwrap());
+        let (_dir, svc) = reopen_without_index(b.w, None);
+        assert_eq!(seqs(&svc.search_audit(&b.sv, &filter, 1000).unwrap()), want);
+    }
+
+    #[test]
+    fn past_a_damaged_entry_the_log_is_still_searched_entry_by_entry() {
+        let b = busy();
+        let filter = AuditFilter { staff: Some(b.cw1.login.to_string()), ..AuditFilter::default() };
+        let want = seqs(&b.w.svc.search_audit(&b.sv, &filter, 1000).unwrap());
+        let damaged = want[want.len() / 2];
+        let (_dir, svc) = reopen_without_index(b.w, Some(damaged));
+        // The index stops before the damage; the entries after it are read one by one.
+        let got = seqs(&svc.search_audit(&b.sv, &filter, 1000).unwrap());
+        let expected: Vec<u64> = want.iter().copied().filter(|s| *s != damaged).collect();
+        assert_eq!(got, expected);
+        assert!(
+            matches!(svc.verify_audit().unwrap(), mamoru_core::audit::Verdict::Broken { seq, .. } if seq == damaged)
+        );
+    }
+}

@@ -9,6 +9,7 @@ use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
 use mamoru_core::person::Child;
 use mamoru_core::protection::{PlaceKind, Protection};
+use mamoru_core::service::AuditFilter;
 use mamoru_core::staff::{Action, Role};
 use mamoru_core::store::Reader;
 use mamoru_core::{Actor, Error};
@@ -70,7 +71,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
         Role::Caseworker => caseworker,
         Role::Supervisor | Role::Head => {
             let mut v = caseworker;
-            v.extend([A::CloseCase, A::RestrictCase, A::ReadAudit]);
+            v.extend([A::CloseCase, A::RestrictCase, A::ReadAudit, A::ExportAudit]);
             v
         }
         Role::Psychologist => {
@@ -97,6 +98,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
         }
         Role::Admin => vec![
             A::ReadAudit,
+            A::ExportAudit,
             A::ManageStaff,
             A::ManageDevices,
             A::EditCodeTables,
@@ -113,7 +115,7 @@ fn expected(role: Role, action: Action, target: Target) -> Outcome {
         return Outcome::Forbidden;
     }
     match (action, target) {
-        (A::ReadAudit | A::Import, _) => Outcome::Allowed,
+        (A::ReadAudit | A::ExportAudit | A::Import, _) => Outcome::Allowed,
         // Agencies are shared by every unit: there is no other unit's agency.
         (A::ManageAgencies, Target::Missing) => Outcome::NotFound,
         (A::ManageAgencies, _) => Outcome::Allowed,
@@ -255,6 +257,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::ViewReporter => svc.reporter(actor, ids.case).map(drop),
         Action::ReadBoard => svc.board(actor, ids.unit, None).map(drop),
         Action::ReadAudit => svc.audit_log(actor, 1, 10).map(drop),
+        Action::ExportAudit => svc.export_audit(actor, &AuditFilter::default(), &mut Vec::new()).map(drop),
         Action::ManageStaff => svc.set_staff_disabled(actor, &ids.login, false),
         Action::EditCodeTables => {
             let r = w.svc.store().read().unwrap();
@@ -440,7 +443,7 @@ fn every_role_every_action_every_scope() {
             }
         }
     }
-    assert_eq!(checked, 6 * 24 * 4);
+    assert_eq!(checked, 6 * 25 * 4);
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
     // The named staff do see the restricted case; the audit chain is intact after all of it.
     assert!(w.svc.case(&named_cw, restricted.1).is_ok());

@@ -4,7 +4,7 @@
 //! format or a schema changes.
 
 use mamoru_core::Service;
-use mamoru_core::audit::Verdict;
+use mamoru_core::audit::{AuditQuery, Verdict};
 use mamoru_core::case::{Assessment, Case, Meeting, Note, Reporter, SafetyCheck, Support};
 use mamoru_core::code_table::CodeTable;
 use mamoru_core::person::{Agency, Child, Household, Person};
@@ -20,6 +20,18 @@ fn the_format_1_fixture_store_opens_reads_and_checks_clean() {
     let src =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-format1/mamoru.redb");
     std::fs::copy(&src, dir.path().join("mamoru.redb")).unwrap();
+    let redo_seq = || {
+        let db = redb::Database::open(dir.path().join("mamoru.redb")).unwrap();
+        let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let meta = tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta")).unwrap();
+        meta.get("tx_seq").unwrap().map(|g| g.value().to_vec())
+    };
+    let before = redo_seq();
+    // Opened (migrated, indexed) and closed again.
+    drop(Store::open(dir.path()).unwrap());
+    // Migrating is not a logged write: a restored snapshot being migrated must not take the
+    // redo number of the archive's next entry.
+    assert_eq!(redo_seq(), before);
     let svc = Service::new(
         Store::open(dir.path()).unwrap(),
         std::sync::Arc::new(mamoru_core::time::FixedClock::new(t0())),
@@ -44,6 +56,26 @@ fn the_format_1_fixture_store_opens_reads_and_checks_clean() {
     // Migrated at open: the photos' table exists and the marker says format 2.
     assert!(r.file(&"0".repeat(64)).unwrap().is_none());
     assert_eq!(r.meta("format").unwrap(), Some(2u32.to_le_bytes().to_vec()));
+    // The audit log written before the search index existed is indexed at open.
+    let mut all = Vec::new();
+    mamoru_core::audit::search(&r, &AuditQuery::default(), |e| {
+        all.push(e);
+        true
+    })
+    .unwrap();
+    // The commonest action, if it is not the only one.
+    let count = |a: &str| all.iter().filter(|e| e.action == a).count();
+    let action = all.iter().map(|e| e.action.clone()).max_by_key(|a| count(a)).unwrap();
+    let mut reads = Vec::new();
+    let query = AuditQuery { action: Some(action.clone()), ..AuditQuery::default() };
+    mamoru_core::audit::search(&r, &query, |e| {
+        reads.push(e.seq);
+        true
+    })
+    .unwrap();
+    let expected: Vec<u64> = all.iter().filter(|e| e.action == action).map(|e| e.seq).collect();
+    assert!(expected.len() > 1 && expected.len() < all.len(), "{action}: {}", expected.len());
+    assert_eq!(reads, expected);
     drop(r);
     let report = svc.check().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
