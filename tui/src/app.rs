@@ -5,9 +5,13 @@
 use std::sync::Arc;
 
 use mamoru_core::audit::{AuditEntry, Verdict};
+use mamoru_core::code_table::CodeEntry;
 use mamoru_core::ids::DeviceId;
+use mamoru_core::ids::UnitId;
 use mamoru_core::service::BackupHealth;
-use mamoru_core::staff::Role;
+use mamoru_core::service::NewStaff;
+use mamoru_core::staff::{Login, Role, Staff};
+use mamoru_core::store::Versioned;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Actor, Error, Service};
 
@@ -74,6 +78,7 @@ pub struct Dashboard {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     ExportAudit,
+    ReissueDevice(DeviceId),
     RevokeDevice(DeviceId),
     EndSession(String),
     ResetTotp(String),
@@ -87,6 +92,8 @@ pub enum Op {
 pub enum Entry {
     RegisterDevice,
     AddKey(String),
+    /// The number of the key to remove, among the staff member's keys as listed.
+    RemoveKey(String),
 }
 
 /// One line of a form.
@@ -108,6 +115,18 @@ impl Field {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Form {
     AuditFilter,
+    AddStaff,
+    /// The staff member's login and the revision the form was drawn from.
+    EditStaff {
+        login: String,
+        rev: u64,
+    },
+    /// An entry of a code table (its key and revision): a new one, or the one with `code`.
+    CodeEntry {
+        table: String,
+        rev: u64,
+        code: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,7 +256,11 @@ pub struct App {
     actor: Actor,
     /// Ids behind the rows of the list screens, in row order.
     device_ids: Vec<DeviceId>,
-    staff_logins: Vec<String>,
+    /// The staff behind the 職員 rows, and the units their 所属 names.
+    staff_rows: Vec<Versioned<Staff>>,
+    units: Vec<(UnitId, String)>,
+    /// The code tables behind the コード表 rows: (table key, revision, entry code) per row.
+    code_rows: Vec<(String, u64, String)>,
     session_ids: Vec<String>,
     /// Last audit sequence number the live feed has shown.
     feed_after: u64,
@@ -277,7 +300,9 @@ impl App {
             host,
             actor,
             device_ids: Vec::new(),
-            staff_logins: Vec::new(),
+            staff_rows: Vec::new(),
+            units: Vec::new(),
+            code_rows: Vec::new(),
             session_ids: Vec::new(),
             feed_after: 0,
             feed_opened: false,
@@ -332,7 +357,7 @@ impl App {
                 let units = svc.units()?;
                 let unit_name = |id| units.iter().find(|u| u.id == id).map_or("?", |u| u.body.name.as_str());
                 let staff = svc.list_staff(&self.actor)?;
-                self.staff_logins = staff.iter().map(|s| s.body.login.as_str().to_owned()).collect();
+                self.units = units.iter().map(|u| (UnitId(u.id), u.body.name.clone())).collect();
                 self.state.staff = staff
                     .iter()
                     .map(|s| Row {
@@ -347,6 +372,7 @@ impl App {
                         dim: s.body.disabled,
                     })
                     .collect();
+                self.staff_rows = staff;
                 Ok(())
             }
             Screen::Devices => self.load_devices(),
@@ -382,8 +408,12 @@ impl App {
             }
             Screen::CodeTables => {
                 let today = now.jst_date();
-                self.state.codes = svc
-                    .code_tables()?
+                let tables = svc.code_tables()?;
+                self.code_rows = tables
+                    .iter()
+                    .flat_map(|t| t.body.entries.iter().map(|e| (t.body.key.clone(), t.rev, e.code.clone())))
+                    .collect();
+                self.state.codes = tables
                     .iter()
                     .flat_map(|t| {
                         t.body.entries.iter().map(move |e| Row {
@@ -548,6 +578,37 @@ impl App {
         self.state.dialog = Some(Dialog::Confirm { question, op });
     }
 
+    fn open_form(&mut self, title: &str, fields: Vec<Field>, form: Form) {
+        self.state.dialog = Some(Dialog::Form { title: title.into(), fields, focus: 0, form, error: None });
+    }
+
+    /// `1 児童相談所  2 子ども家庭支援課` for the 所属 field.
+    fn unit_hint(&self) -> String {
+        let units =
+            self.units.iter().enumerate().map(|(i, (_, n))| format!("{} {n}", i + 1)).collect::<Vec<_>>();
+        format!("番号をカンマ区切りで: {}", units.join("  "))
+    }
+
+    /// The 所属 field: unit numbers as listed (or names), comma-separated.
+    fn parse_units(&self, text: &str) -> Result<Vec<UnitId>, String> {
+        let mut out = Vec::new();
+        for part in text.split([',', '、', '，', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+            let found = match part.parse::<usize>() {
+                Ok(n) => self.units.get(n.wrapping_sub(1)),
+                Err(_) => self.units.iter().find(|(_, name)| name == part),
+            };
+            match found {
+                Some((id, _)) if !out.contains(id) => out.push(*id),
+                Some(_) => {}
+                None => return Err(format!("所属: 「{part}」という所属はありません")),
+            }
+        }
+        if out.is_empty() {
+            return Err("所属: 少なくとも一つ入力してください".into());
+        }
+        Ok(out)
+    }
+
     fn ask(&mut self, prompt: &str, entry: Entry, text: String) {
         self.state.dialog = Some(Dialog::Input { prompt: prompt.into(), text, entry });
     }
@@ -565,35 +626,13 @@ impl App {
                 }
             }
             (Screen::Devices, 'n') => self.ask("新しい端末の名前", Entry::RegisterDevice, String::new()),
-            (Screen::Staff, 'd') => {
-                if let Some(login) = self.staff_logins.get(at).cloned() {
-                    let disable = !self.state.staff[at].dim;
-                    let verb = if disable { "無効に" } else { "有効に" };
-                    self.confirm(format!("{login} を{verb}しますか？"), Op::SetDisabled(login, disable));
-                }
-            }
-            (Screen::Staff, 'p') => {
-                if let Some(login) = self.staff_logins.get(at).cloned() {
+            (Screen::Devices, 'g') => {
+                if let Some(&id) = self.device_ids.get(at) {
                     self.confirm(
-                        format!("{login} のパスワードを再設定しますか？ 一度だけ表示します。"),
-                        Op::ResetPassword(login),
-                    );
-                }
-            }
-            (Screen::Staff, 't') => {
-                if let Some(login) = self.staff_logins.get(at).cloned() {
-                    self.confirm(
-                        format!("{login} の二要素認証 (TOTP) をリセットしますか？"),
-                        Op::ResetTotp(login),
-                    );
-                }
-            }
-            (Screen::Staff, 'k') => {
-                if let Some(login) = self.staff_logins.get(at).cloned() {
-                    self.ask(
-                        &format!("{login} の公開鍵 (ssh-ed25519 AAAA...)"),
-                        Entry::AddKey(login),
-                        String::new(),
+                        format!(
+                            "端末「{name}」を登録し直しますか？ 新しい登録コードを発行します。今の登録は使えなくなり、この端末のセッションは終了します。"
+                        ),
+                        Op::ReissueDevice(id),
                     );
                 }
             }
@@ -644,6 +683,134 @@ impl App {
             }
             (Screen::Backups, 'b') => {
                 self.confirm("今すぐバックアップを作成しますか？".into(), Op::BackupNow);
+            }
+            (Screen::Staff, _) => self.staff_key(c, at),
+            (Screen::CodeTables, _) => self.code_key(c, at),
+            _ => {}
+        }
+    }
+
+    /// 職員: add, edit, disable, password, TOTP, console keys.
+    fn staff_key(&mut self, c: char, at: usize) {
+        let login = self.staff_rows.get(at).map(|s| s.body.login.as_str().to_owned());
+        match c {
+            'd' => {
+                if let Some(login) = login {
+                    let disable = !self.state.staff[at].dim;
+                    let verb = if disable { "無効に" } else { "有効に" };
+                    self.confirm(format!("{login} を{verb}しますか？"), Op::SetDisabled(login, disable));
+                }
+            }
+            'p' => {
+                if let Some(login) = login {
+                    self.confirm(
+                        format!("{login} のパスワードを再設定しますか？ 一度だけ表示します。"),
+                        Op::ResetPassword(login),
+                    );
+                }
+            }
+            't' => {
+                if let Some(login) = login {
+                    self.confirm(
+                        format!("{login} の二要素認証 (TOTP) をリセットしますか？"),
+                        Op::ResetTotp(login),
+                    );
+                }
+            }
+            'n' => {
+                if let Some(login) = login {
+                    self.ask(
+                        &format!("{login} の公開鍵 (ssh-ed25519 AAAA...)"),
+                        Entry::AddKey(login),
+                        String::new(),
+                    );
+                }
+            }
+            'a' => self.open_form(
+                "職員の追加",
+                vec![
+                    Field::new("ログイン名", "", "英小文字で始まる 2〜32 字 (a-z 0-9 . _ -)"),
+                    Field::new("氏名", "", "表示名 (40 字まで)"),
+                    Field::new("役割", "", &role_hint()),
+                    Field::new("所属", "", &self.unit_hint()),
+                ],
+                Form::AddStaff,
+            ),
+            'e' | '\n' => {
+                if let Some(s) = self.staff_rows.get(at).cloned() {
+                    let units = s
+                        .body
+                        .units
+                        .iter()
+                        .map(|u| {
+                            self.units.iter().position(|(id, _)| id == u).map_or(0, |i| i + 1).to_string()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    let role = Role::ALL.iter().position(|r| *r == s.body.role).map_or(0, |i| i + 1);
+                    self.open_form(
+                        &format!("{} の編集", s.body.login),
+                        vec![
+                            Field::new("氏名", &s.body.display_name, "表示名 (40 字まで)"),
+                            Field::new("役割", &role.to_string(), &role_hint()),
+                            Field::new("所属", &units, &self.unit_hint()),
+                        ],
+                        Form::EditStaff { login: s.body.login.as_str().to_owned(), rev: s.rev },
+                    );
+                }
+            }
+            'x' => {
+                if let Some(s) = self.staff_rows.get(at) {
+                    if s.body.console_keys.is_empty() {
+                        self.info(format!("{} には公開鍵がありません", s.body.login));
+                    } else {
+                        let list = s
+                            .body
+                            .console_keys
+                            .iter()
+                            .enumerate()
+                            .map(|(i, k)| format!("{} {}", i + 1, key_label(k)))
+                            .collect::<Vec<_>>()
+                            .join(" / ");
+                        let login = s.body.login.as_str().to_owned();
+                        self.ask(
+                            &format!("{login} の削除する公開鍵の番号: {list}"),
+                            Entry::RemoveKey(login),
+                            String::new(),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// コード表: add an entry to the selected row's table, or edit the selected entry.
+    fn code_key(&mut self, c: char, at: usize) {
+        match c {
+            'a' => {
+                if let Some((table, rev, _)) = self.code_rows.get(at).cloned() {
+                    self.open_form(
+                        &format!("コード表「{table}」に追加"),
+                        code_fields("", "", "", ""),
+                        Form::CodeEntry { table, rev, code: None },
+                    );
+                }
+            }
+            'e' | '\n' => {
+                if let (Some((table, rev, code)), Some(row)) =
+                    (self.code_rows.get(at).cloned(), self.state.codes.get(at).cloned())
+                {
+                    let date = |c: &str| if c == "-" { String::new() } else { c.to_owned() };
+                    let mut fields =
+                        code_fields(&code, &row.cells[2], &date(&row.cells[3]), &date(&row.cells[4]));
+                    fields.remove(0);
+                    self.open_form(
+                        &format!("コード表「{table}」のコード {code}"),
+                        fields,
+                        Form::CodeEntry { table, rev, code: Some(code) },
+                    );
+                }
             }
             _ => {}
         }
@@ -730,6 +897,85 @@ impl App {
                 self.load(Screen::Audit);
                 Ok(())
             }
+            Form::AddStaff => {
+                let login = Login::parse(&texts[0]).map_err(|_| {
+                    "ログイン名: 英小文字で始まる 2〜32 字 (a-z 0-9 . _ -) にしてください".to_owned()
+                })?;
+                let new = NewStaff {
+                    login: login.clone(),
+                    display_name: texts[1].clone(),
+                    role: parse_role(&texts[2])?,
+                    units: self.parse_units(&texts[3])?,
+                };
+                if new.display_name.is_empty() {
+                    return Err("氏名: 入力してください".into());
+                }
+                let (_, password) = self
+                    .service
+                    .add_staff_with_one_time_password(&self.actor, new)
+                    .map_err(|e| describe(&e))?;
+                self.state.dialog = Some(Dialog::Shown {
+                    title: format!("{login} を追加しました"),
+                    lines: vec![
+                        "最初のパスワード (一度だけ表示します):".into(),
+                        password,
+                        "本人に直接伝えてください。初回のサインインで二要素認証 (TOTP) を登録します。".into(),
+                    ],
+                });
+                self.load(Screen::Staff);
+                Ok(())
+            }
+            Form::EditStaff { login, rev } => {
+                let role = parse_role(&texts[1])?;
+                let units = self.parse_units(&texts[2])?;
+                self.service
+                    .edit_staff(&self.actor, login, *rev, &texts[0], role, units)
+                    .map_err(|e| describe(&e))?;
+                self.info(format!("{login} を変更しました (役割・所属が変わったときはサインインし直しです)"));
+                self.load(Screen::Staff);
+                Ok(())
+            }
+            Form::CodeEntry { table, rev, code } => {
+                let (code, texts) = match code {
+                    Some(c) => (c.clone(), texts),
+                    None => (texts[0].clone(), &texts[1..]),
+                };
+                let date = |t: &str, label: &str| {
+                    (!t.is_empty())
+                        .then(|| {
+                            mamoru_core::wareki::parse(t)
+                                .map_err(|_| format!("{label}: 日付が読めません ({t})"))
+                        })
+                        .transpose()
+                };
+                let entry = CodeEntry {
+                    code: code.clone(),
+                    label: texts[0].clone(),
+                    parent: None,
+                    valid_from: date(&texts[1], "有効開始")?,
+                    valid_until: date(&texts[2], "有効終了")?,
+                };
+                let current = self
+                    .service
+                    .code_tables()
+                    .map_err(|e| describe(&e))?
+                    .into_iter()
+                    .find(|t| &t.body.key == table)
+                    .ok_or_else(|| format!("コード表「{table}」が見つかりません"))?;
+                let mut body = current.body.clone();
+                match body.entries.iter_mut().find(|e| e.code == code) {
+                    Some(e) if matches!(form, Form::CodeEntry { code: Some(_), .. }) => {
+                        let parent = e.parent.clone();
+                        *e = CodeEntry { parent, ..entry };
+                    }
+                    Some(_) => return Err(format!("コード: {code} はもうあります")),
+                    None => body.entries.push(entry),
+                }
+                self.service.edit_code_table(&self.actor, table, *rev, body).map_err(|e| describe(&e))?;
+                self.info(format!("コード表「{table}」を保存しました"));
+                self.load(Screen::CodeTables);
+                Ok(())
+            }
         }
     }
 
@@ -760,6 +1006,23 @@ impl App {
                         ],
                     });
                     Ok(format!("{login} のパスワードを再設定しました"))
+                }
+                Err(e) => Err(e),
+            },
+            Op::ReissueDevice(id) => match svc.reissue_device_code(&self.actor, id) {
+                Ok((code, expires)) => {
+                    self.state.dialog = Some(Dialog::Shown {
+                        title: format!("端末 #{id} の新しい登録コード"),
+                        lines: vec![
+                            "タブレットで /register を開き、このコードを入力してください:".into(),
+                            code,
+                            format!(
+                                "有効期限 {}（1回限り）。この画面を閉じると二度と表示されません。",
+                                short_time(expires)
+                            ),
+                        ],
+                    });
+                    Ok("登録コードを発行しました".to_owned())
                 }
                 Err(e) => Err(e),
             },
@@ -829,6 +1092,23 @@ impl App {
                 }
                 Err(e) => self.error(&e),
             },
+            Entry::RemoveKey(login) => {
+                let key = self
+                    .staff_rows
+                    .iter()
+                    .find(|s| s.body.login.as_str() == login)
+                    .and_then(|s| {
+                        text.parse::<usize>().ok().and_then(|n| s.body.console_keys.get(n.wrapping_sub(1)))
+                    })
+                    .cloned();
+                match key {
+                    None => self.state.message = Some((Level::Error, format!("番号が違います: {text}"))),
+                    Some(key) => match svc.remove_console_key(&self.actor, &login, &key) {
+                        Ok(()) => self.info(format!("{login} の公開鍵 {} を削除しました", key_label(&key))),
+                        Err(e) => self.error(&e),
+                    },
+                }
+            }
             Entry::AddKey(login) => match svc.add_console_key(&self.actor, &login, text) {
                 Ok(()) => self.info(format!("{login} に公開鍵を追加しました")),
                 Err(e) => self.error(&e),
@@ -844,6 +1124,43 @@ fn device_names(svc: &Service, actor: &Actor) -> Vec<(DeviceId, String)> {
 
 fn device_label(names: &[(DeviceId, String)], id: DeviceId) -> String {
     names.iter().find(|(d, _)| *d == id).map_or_else(|| format!("#{id}"), |(_, n)| n.clone())
+}
+
+/// `1 児童福祉司・相談員  2 児童心理司 …` for the 役割 field.
+fn role_hint() -> String {
+    let roles =
+        Role::ALL.iter().enumerate().map(|(i, r)| format!("{} {}", i + 1, r.label())).collect::<Vec<_>>();
+    format!("番号: {}", roles.join("  "))
+}
+
+/// The 役割 field: a number as listed, a label, or the English name.
+fn parse_role(text: &str) -> Result<Role, String> {
+    let text = text.trim();
+    let found = match text.parse::<usize>() {
+        Ok(n) => Role::ALL.get(n.wrapping_sub(1)).copied(),
+        Err(_) => Role::ALL.iter().copied().find(|r| r.label() == text || r.as_str() == text),
+    };
+    found.ok_or_else(|| format!("役割: 「{text}」は役割の番号ではありません"))
+}
+
+/// A console key as people can tell keys apart: its type, the end of its data, its comment.
+fn key_label(key: &str) -> String {
+    let mut parts = key.split_whitespace();
+    let algo = parts.next().unwrap_or_default();
+    let data = parts.next().unwrap_or_default();
+    let tail = data.get(data.len().saturating_sub(8)..).unwrap_or_default();
+    let comment = parts.collect::<Vec<_>>().join(" ");
+    format!("{algo} …{tail} {comment}").trim_end().to_owned()
+}
+
+/// The fields of a code-table entry (the code first, dropped when editing one).
+fn code_fields(code: &str, label: &str, from: &str, until: &str) -> Vec<Field> {
+    vec![
+        Field::new("コード", code, "英数字 (8 字まで)"),
+        Field::new("名称", label, "画面に出る名前 (40 字まで)"),
+        Field::new("有効開始", from, "空欄は制限なし。2026-04-01 または R8.4.1"),
+        Field::new("有効終了", until, "この日から使えません。空欄は制限なし"),
+    ]
 }
 
 /// The audit filter form's texts as core takes them: a login (or staff id), a child id, an

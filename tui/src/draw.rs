@@ -53,7 +53,7 @@ pub fn draw(state: &State, frame: &mut Frame) {
         };
         frame.render_widget(Paragraph::new(format!(" {text}")).style(style), message);
     }
-    frame.render_widget(Paragraph::new(format!(" {}", help_text(state))).style(reversed()), help);
+    draw_help(state, frame, help);
     if let Some(dialog) = &state.dialog {
         draw_dialog(dialog, frame);
     }
@@ -75,25 +75,43 @@ fn tab_line(current: Screen) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The help bar: the keys that work right now.
+/// The help bar: the keys that work right now. The keys of every screen (`q 終了` among them)
+/// sit at the right and stay visible however narrow the terminal; the screen's own keys fill
+/// the rest from the left.
+fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
+    let (own, general) = help_text(state);
+    frame.render_widget(Paragraph::new(format!(" {own}")).style(reversed()), area);
+    if general.is_empty() {
+        return;
+    }
+    let text = format!("  {general} ");
+    let width = u16::try_from(Line::from(text.as_str()).width()).unwrap_or(u16::MAX).min(area.width);
+    let right = Rect { x: area.x + area.width - width, width, ..area };
+    frame.render_widget(Paragraph::new(text).style(reversed()), right);
+}
+
+/// The help bar's two parts: what this screen's keys do, and the keys of every screen.
 #[must_use]
-pub fn help_text(state: &State) -> String {
+pub fn help_text(state: &State) -> (&'static str, &'static str) {
     match &state.dialog {
-        Some(Dialog::Confirm { .. }) => return "y はい   n いいえ".into(),
-        Some(Dialog::Input { .. }) => return "Enter 決定   Esc 取消".into(),
-        Some(Dialog::Form { .. }) => return "Tab・上下 項目移動   Enter 決定   Esc 取消".into(),
-        Some(Dialog::Shown { .. }) => return "何かキーを押すと閉じます".into(),
+        Some(Dialog::Confirm { .. }) => return ("y はい   n いいえ", ""),
+        Some(Dialog::Input { .. }) => return ("Enter 決定   Esc 取消", ""),
+        Some(Dialog::Form { .. }) => return ("Tab・上下 項目移動   Enter 決定   Esc 取消", ""),
+        Some(Dialog::Shown { .. }) => return ("何かキーを押すと閉じます", ""),
         None => {}
     }
-    let screen = match state.screen {
-        Screen::Devices => "r 失効   n 登録   ",
-        Screen::Staff => "d 無効/有効   p パスワード再設定   t TOTPリセット   k 公開鍵追加   ",
-        Screen::Sessions => "e 終了   ",
-        Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証   ",
-        Screen::Backups => "b 今すぐ作成   ",
+    let own = match state.screen {
+        Screen::Devices => "r 失効   g 再登録   n 登録",
+        Screen::Staff => {
+            "a 追加  e 編集  d 無効/有効  p パスワード再設定  t TOTPリセット  n 鍵追加  x 鍵削除"
+        }
+        Screen::Sessions => "e 終了",
+        Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証",
+        Screen::Backups => "b 今すぐ作成",
+        Screen::CodeTables => "a 追加   e 編集 (削除はできません: 有効終了で止めます)",
         _ => "",
     };
-    format!("{screen}Tab 画面切替   1-8 画面   j/k 選択   q 終了")
+    (own, "q 終了  j/k 選択  Tab・1-8 画面")
 }
 
 fn ago(seconds: i64) -> String {

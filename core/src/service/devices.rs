@@ -40,6 +40,16 @@ fn check_name(name: &str) -> Result<&str> {
     Ok(name)
 }
 
+/// A one-time registration code (`ABCD-EFGH-JKLM`, about 60 bits) and the hash stored of it.
+fn new_code() -> Result<(String, String)> {
+    let mut raw = [0u8; 12];
+    getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+    let plain: String =
+        raw.iter().map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()])).collect();
+    let hash = secret_hash(&plain);
+    Ok((format!("{}-{}-{}", &plain[..4], &plain[4..8], &plain[8..]), hash))
+}
+
 fn secret_hash(secret: &str) -> String {
     crate::to_hex(&Sha256::digest(secret.as_bytes()))
 }
@@ -72,11 +82,7 @@ impl Service {
     /// 60 bits) and until when it is valid.
     pub fn issue_device_code(&self, actor: &Actor, name: &str) -> Result<(DeviceId, String, Timestamp)> {
         let name = check_name(name)?;
-        let mut raw = [0u8; 12];
-        getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
-        let plain: String =
-            raw.iter().map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()])).collect();
-        let hash = secret_hash(&plain);
+        let (code, hash) = new_code()?;
         let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
         let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
             let v = tx.insert(Device {
@@ -89,8 +95,28 @@ impl Service {
             tx.claim("device_code", &hash, v.id)?;
             Ok((DeviceId(v.id), v.id))
         })?;
-        let code = format!("{}-{}-{}", &plain[..4], &plain[4..8], &plain[8..]);
         Ok((id, code, expires))
+    }
+
+    /// Registers a tablet again under the same entry: a revoked tablet that was found, or one
+    /// whose browser lost its cookie. It gets a new one-time code (returned, with its expiry);
+    /// its old secret stops working and its sessions end at once, and a revocation is lifted (the
+    /// entry's history keeps it). Until the code is entered the tablet can carry no session.
+    pub fn reissue_device_code(&self, actor: &Actor, id: DeviceId) -> Result<(String, Timestamp)> {
+        let (code, hash) = new_code()?;
+        let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
+        self.write(actor, Action::ManageDevices, DeviceId::KIND, Some(id.0), |tx| {
+            let d = tx.require::<Device>(id)?;
+            let mut body = d.body.clone();
+            body.secret_hash = String::new();
+            body.revoked = None;
+            body.pending = Some(PendingCode { code_hash: hash.clone(), expires });
+            tx.update(id, d.rev, body)?;
+            tx.claim("device_code", &hash, id.0)?;
+            Ok(((), id.0))
+        })?;
+        self.sessions.end_device(id);
+        Ok((code, expires))
     }
 
     /// The tablet's side of `issue_device_code`: a valid, unused, unexpired code makes the
@@ -167,7 +193,12 @@ impl Service {
         let r = self.store.read()?;
         let id = r.unique("device_secret", &secret_hash(secret))?.ok_or(Error::Unauthenticated)?;
         let d = r.require::<Device>(DeviceId(id))?;
-        if d.body.is_active() { Ok(DeviceId(id)) } else { Err(Error::Unauthenticated) }
+        // The entry names the secret it holds now: one from before a re-registration is over.
+        if d.body.is_active() && d.body.secret_hash == secret_hash(secret) {
+            Ok(DeviceId(id))
+        } else {
+            Err(Error::Unauthenticated)
+        }
     }
 
     /// Whether a device is registered and not revoked (sessions check it on every request).

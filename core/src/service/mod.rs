@@ -120,6 +120,44 @@ pub struct NewStaff {
     pub units: Vec<UnitId>,
 }
 
+/// What every code-table entry must be: a short code of letters, digits, `-` or `_`, unique in
+/// its table; a label of 1–40 characters; a validity that does not end before it starts.
+fn check_code_entries(entries: &[code_table::CodeEntry]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for e in entries {
+        let code_ok = (1..=8).contains(&e.code.len())
+            && e.code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !code_ok {
+            return Err(Error::invalid("code", format!("{:?}: 1 to 8 letters, digits, - or _", e.code)));
+        }
+        if !seen.insert(e.code.as_str()) {
+            return Err(Error::invalid("code", format!("{} appears twice", e.code)));
+        }
+        let label = e.label.trim();
+        if label.is_empty() || label.chars().count() > 40 || label.len() != e.label.len() {
+            return Err(Error::invalid(
+                "label",
+                format!("code {}: 1 to 40 characters, no outer spaces", e.code),
+            ));
+        }
+        if let (Some(f), Some(u)) = (e.valid_from, e.valid_until)
+            && u <= f
+        {
+            return Err(Error::invalid("valid_until", format!("code {}: must be after valid_from", e.code)));
+        }
+    }
+    Ok(())
+}
+
+/// A random password to be handed over once: 14 letters and digits without the ones misread
+/// when read aloud over the phone (0/O, 1/l/I).
+pub fn one_time_password() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut raw = [0u8; 14];
+    getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+    Ok(raw.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect())
+}
+
 /// Hashes a password with Argon2id and a fresh salt.
 pub fn hash_password(password: &Password) -> Result<String> {
     Argon2::default()
@@ -544,14 +582,82 @@ impl Service {
     /// Sets a new random password for `login` and returns it, to be handed over once (the
     /// console's パスワード再設定). Like `set_password`, it ends that account's sessions.
     pub fn reset_password(&self, actor: &Actor, login: &str) -> Result<String> {
-        // No 0/O, 1/l/I: it is read aloud over the phone.
-        const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
-        let mut raw = [0u8; 14];
-        getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
-        let text: String =
-            raw.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect();
+        let text = one_time_password()?;
         self.set_password(actor, login, &Password::new(text.clone())?)?;
         Ok(text)
+    }
+
+    /// Adds a staff member with a random first password, returned to be handed over once (the
+    /// console's 職員 → 追加).
+    pub fn add_staff_with_one_time_password(
+        &self,
+        actor: &Actor,
+        new: NewStaff,
+    ) -> Result<(StaffId, String)> {
+        let text = one_time_password()?;
+        let id = self.add_staff(actor, new, &Password::new(text.clone())?)?;
+        Ok((id, text))
+    }
+
+    /// Changes a staff member's name, role and units, if their record is still at `rev` (else
+    /// `Conflict`: someone else changed it meanwhile). A change of role or units ends their
+    /// sessions, so that what they may do changes at once. Administrators cannot take the
+    /// administrator role from themselves (the last way back in would go with it).
+    pub fn edit_staff(
+        &self,
+        actor: &Actor,
+        login: &str,
+        rev: u64,
+        display_name: &str,
+        role: Role,
+        units: Vec<UnitId>,
+    ) -> Result<()> {
+        let name = display_name.trim();
+        if name.is_empty() || name.chars().count() > 40 {
+            return Err(Error::invalid("display_name", "1 to 40 characters"));
+        }
+        let target = self.store.read()?.unique("login", login)?;
+        let changed = self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
+            let s = Self::staff_by_login(tx, login)?;
+            if units.is_empty() {
+                return Err(Error::invalid("units", "at least one unit"));
+            }
+            for u in &units {
+                tx.require::<Unit>(*u)?;
+            }
+            if s.id == actor.staff.0 && s.body.role == Role::Admin && role != Role::Admin {
+                return Err(Error::invalid("role", "you cannot take the administrator role from yourself"));
+            }
+            let mut body = s.body.clone();
+            let changed = body.role != role || body.units != units;
+            name.clone_into(&mut body.display_name);
+            body.role = role;
+            body.units = units;
+            tx.update(StaffId(s.id), rev, body)?;
+            Ok((changed, s.id))
+        })?;
+        if changed && let Some(id) = target {
+            self.sessions.end_staff(StaffId(id));
+        }
+        Ok(())
+    }
+
+    /// Removes one of a staff member's console keys (matched by its key data, as
+    /// `lists_console_key` does). A console signed in with it ends at its next keystroke.
+    pub fn remove_console_key(&self, actor: &Actor, login: &str, key: &str) -> Result<()> {
+        let blob = key.split_whitespace().nth(1).unwrap_or(key.trim()).to_owned();
+        let target = self.store.read()?.unique("login", login)?;
+        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
+            let s = Self::staff_by_login(tx, login)?;
+            let mut body = s.body.clone();
+            let before = body.console_keys.len();
+            body.console_keys.retain(|k| k.split_whitespace().nth(1) != Some(blob.as_str()));
+            if body.console_keys.len() == before {
+                return Err(Error::not_found("console key", login));
+            }
+            tx.update(StaffId(s.id), s.rev, body)?;
+            Ok(((), s.id))
+        })
     }
 
     /// Adds an OpenSSH public key to a staff member's console keys.
@@ -666,6 +772,7 @@ impl Service {
             if table.key != key {
                 return Err(Error::invalid("key", "a table's key cannot change"));
             }
+            check_code_entries(&table.entries)?;
             for old in &current.body.entries {
                 if !table.entries.iter().any(|e| e.code == old.code) {
                     return Err(Error::invalid(

@@ -1,6 +1,7 @@
 //! Integration tests of mamoru-core: one binary, one module per concern.
 #![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers fail loudly, like the tests they serve")]
 
+mod admin;
 mod audit;
 mod authz;
 mod clocks;

@@ -163,6 +163,10 @@ fn every_screen_draws_at_every_size_with_the_help_bar_visible() {
                 last.trim_start().starts_with(|c: char| !c.is_whitespace()),
                 "{screen_kind:?} {cols}x{rows}"
             );
+            // However long the screen's own keys, the way out stays on the help bar.
+            if cols >= 20 {
+                assert!(last.contains("q 終了"), "{screen_kind:?} {cols}x{rows}: {last}");
+            }
             // Tabs name the screen on a wide terminal.
             if cols >= 80 {
                 assert!(s[1].contains(screen_kind.label()), "{:?}", s[1]);
@@ -455,4 +459,159 @@ fn the_audit_log_is_filtered_through_a_form_and_exported_as_csv() {
     keys(&mut a, "c");
     let export = a.state.audit.iter().position(|r| r.cells[3] == "export_audit").unwrap();
     assert!(export <= 1 && a.state.audit[export].cells[2] == "sv", "{:?}", a.state.audit);
+}
+
+/// Moves the cursor to the row whose first cell is `first`.
+fn select(a: &mut App, rows: impl Fn(&App) -> Vec<String>, first: &str) {
+    a.handle(Key::Home);
+    let at = rows(a).iter().position(|c| c == first).unwrap();
+    for _ in 0..at {
+        a.handle(Key::Down);
+    }
+}
+
+fn staff_logins(a: &App) -> Vec<String> {
+    a.state.staff.iter().map(|r| r.cells[0].clone()).collect()
+}
+
+#[test]
+fn staff_are_added_edited_and_lose_a_key_from_the_staff_screen() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "2a");
+    let form = screen(&a, 100, 30).join("\n");
+    assert!(form.contains("職員の追加") && form.contains("英小文字で始まる"), "{form}");
+    // A login that cannot be one is said in the form.
+    keys(&mut a, "Tanaka");
+    a.handle(Key::Enter);
+    let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
+    assert!(e.starts_with("ログイン名"), "{e}");
+    for _ in 0..6 {
+        a.handle(Key::Backspace);
+    }
+    keys(&mut a, "tanaka");
+    a.handle(Key::Tab);
+    keys(&mut a, "田中 一郎");
+    a.handle(Key::Tab);
+    keys(&mut a, "1");
+    a.handle(Key::Tab);
+    keys(&mut a, "3");
+    a.handle(Key::Enter);
+    let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
+    assert!(e.contains("所属") && e.contains('3'), "no third unit: {e}");
+    a.handle(Key::Backspace);
+    keys(&mut a, "1");
+    a.handle(Key::Enter);
+    let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
+    let password = lines[1].clone();
+    let (_, info) = w.svc.sign_in("tanaka", &Password::attempt(password.as_str()), None, None).unwrap();
+    assert_eq!((info.actor.role, info.actor.units.clone()), (Role::Caseworker, vec![w.units[0]]));
+    a.handle(Key::Esc);
+
+    // Edit: the form shows what is stored; a promotion to SV in both units.
+    select(&mut a, staff_logins, "tanaka");
+    keys(&mut a, "e");
+    let form = screen(&a, 100, 30).join("\n");
+    assert!(
+        form.contains("tanaka の編集") && form.contains("[田中 一郎_]") && form.contains("[1]"),
+        "{form}"
+    );
+    a.handle(Key::Tab);
+    a.handle(Key::Backspace);
+    keys(&mut a, "3");
+    a.handle(Key::Tab);
+    keys(&mut a, ",2");
+    a.handle(Key::Enter);
+    assert!(a.state.dialog.is_none(), "{:?}", a.state.dialog);
+    let row = &a.state.staff[a.state.cursor[Screen::Staff.index()]];
+    assert_eq!(row.cells[2], "スーパーバイザー");
+    assert!(row.cells[3].contains('・'), "two units: {:?}", row.cells);
+    let (_, info) = w.svc.sign_in("tanaka", &Password::attempt(password.as_str()), None, None).unwrap();
+    assert_eq!(info.actor.role, Role::Supervisor);
+
+    // A form drawn before someone else's save is refused, not saved over it.
+    keys(&mut a, "e");
+    let rev =
+        w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == "tanaka").unwrap();
+    w.svc
+        .edit_staff(&w.admin, "tanaka", rev.rev, "田中 一郎 (異動)", Role::Supervisor, rev.body.units)
+        .unwrap();
+    a.handle(Key::Enter);
+    let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
+    assert!(e.contains("他の人が先に変更しました"), "{e}");
+    a.handle(Key::Esc);
+
+    // Keys: add two, remove the first by its number.
+    let key_a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa tanaka@pc";
+    let key_b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb tanaka@home";
+    for key in [key_a, key_b] {
+        keys(&mut a, "n");
+        keys(&mut a, key);
+        a.handle(Key::Enter);
+    }
+    keys(&mut a, "x");
+    let Some(Dialog::Input { prompt, .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
+    assert!(
+        prompt.contains("1 ssh-ed25519") && prompt.contains("tanaka@pc") && prompt.contains("2 ssh-ed25519")
+    );
+    keys(&mut a, "1");
+    a.handle(Key::Enter);
+    assert!(w.svc.console_sign_in("tanaka", key_a).is_err());
+    assert!(w.svc.console_sign_in("tanaka", key_b).is_ok());
+    let drawn = screen(&a, 100, 30).join("\n");
+    assert!(drawn.contains("公開鍵") && drawn.contains("削除しました"), "{drawn}");
+}
+
+#[test]
+fn a_revoked_tablet_is_registered_again_and_code_entries_are_added_and_ended() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    let (device, code, _) = w.svc.issue_device_code(&w.admin, "iPad 5").unwrap();
+    let (_, old_secret) = w.svc.redeem_device_code(&code, None).unwrap();
+    w.svc.revoke_device(&w.admin, device).unwrap();
+    keys(&mut a, "3gy");
+    let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
+    a.handle(Key::Esc);
+    assert!(screen(&a, 100, 24).join("\n").contains("登録待ち"));
+    let (again, secret) = w.svc.redeem_device_code(&lines[1], None).unwrap();
+    assert_eq!(again, device);
+    assert!(w.svc.device_for_secret(&secret).is_ok() && w.svc.device_for_secret(&old_secret).is_err());
+
+    // コード表: add an entry to the selected row's table, then end it from a date.
+    keys(&mut a, "7");
+    let table = a.state.codes[0].cells[0].clone();
+    keys(&mut a, "a");
+    keys(&mut a, "X1");
+    a.handle(Key::Tab);
+    keys(&mut a, "試行の区分");
+    a.handle(Key::Tab);
+    keys(&mut a, "R8.4.1");
+    a.handle(Key::Enter);
+    assert!(a.state.dialog.is_none(), "{:?}", a.state.dialog);
+    let at = a.state.codes.iter().position(|r| r.cells[0] == table && r.cells[1] == "X1").unwrap();
+    assert_eq!(a.state.codes[at].cells[2..4], ["試行の区分".to_owned(), "2026-04-01".to_owned()]);
+    a.handle(Key::Home);
+    for _ in 0..at {
+        a.handle(Key::Down);
+    }
+    keys(&mut a, "e");
+    let form = screen(&a, 100, 30).join("\n");
+    assert!(form.contains("[試行の区分_]") && form.contains("[2026-04-01]"), "{form}");
+    a.handle(Key::Up);
+    keys(&mut a, "2026-03-01");
+    a.handle(Key::Enter);
+    let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
+    assert!(e.contains("valid_until"), "an end before the start is refused: {e}");
+    for _ in 0..10 {
+        a.handle(Key::Backspace);
+    }
+    keys(&mut a, "2027-04-01");
+    a.handle(Key::Enter);
+    assert!(a.state.dialog.is_none(), "{:?}", a.state.dialog);
+    let row = a.state.codes.iter().find(|r| r.cells[0] == table && r.cells[1] == "X1").unwrap();
+    assert_eq!(row.cells[4], "2027-04-01");
+    assert!(
+        screen(&a, 100, 24).join("\n").contains("削除はできません"),
+        "the help bar says how to end a code"
+    );
 }

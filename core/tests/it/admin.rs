@@ -1,0 +1,149 @@
+//! What administrators change (#5): staff roles and units, console keys, re-registered tablets,
+//! code-table entries. Each change is checked against what it must do to sessions and secrets.
+
+use mamoru_core::code_table::CodeEntry;
+use mamoru_core::staff::{Password, Role};
+use mamoru_core::time::Date;
+
+use crate::support::{PASSWORD, world};
+
+#[test]
+fn a_role_or_unit_change_is_checked_against_the_revision_and_ends_the_persons_sessions() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let (token, _) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, None).unwrap();
+    let rev = |login: &str| {
+        w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == login).unwrap().rev
+    };
+    let r1 = rev("cw");
+    // A new display name alone keeps the session.
+    w.svc.edit_staff(&w.admin, "cw", r1, "木下 福祉司", Role::Caseworker, vec![w.u1]).unwrap();
+    assert!(w.svc.session(&token).is_ok());
+    // A stale form is refused and changes nothing.
+    let stale = w.svc.edit_staff(&w.admin, "cw", r1, "別の名前", Role::Supervisor, vec![w.u1]).unwrap_err();
+    assert_eq!(stale.code(), "conflict");
+    assert!(w.svc.session(&token).is_ok());
+    // Promotion: the session ends, and the next one carries the new role and units.
+    w.svc.edit_staff(&w.admin, "cw", rev("cw"), "木下 福祉司", Role::Supervisor, vec![w.u1, w.u2]).unwrap();
+    assert!(w.svc.session(&token).is_err());
+    let (token, info) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, None).unwrap();
+    assert_eq!(info.actor.role, Role::Supervisor);
+    assert_eq!(info.actor.units, vec![w.u1, w.u2]);
+    assert!(w.svc.session(&token).is_ok());
+
+    // What cannot be meant is refused.
+    let r = rev("cw");
+    let no_units = w.svc.edit_staff(&w.admin, "cw", r, "木下", Role::Caseworker, vec![]).unwrap_err();
+    assert_eq!(no_units.code(), "invalid");
+    let blank = w.svc.edit_staff(&w.admin, "cw", r, "  ", Role::Caseworker, vec![w.u1]).unwrap_err();
+    assert_eq!(blank.code(), "invalid");
+    let own =
+        w.svc.edit_staff(&w.admin, "admin", rev("admin"), "管理者", Role::Head, vec![w.u1]).unwrap_err();
+    assert!(own.to_string().contains("administrator role from yourself"), "{own}");
+    let by_caseworker = w.svc.edit_staff(&cw, "cw", r, "木下", Role::Admin, vec![w.u1]).unwrap_err();
+    assert_eq!(by_caseworker.code(), "forbidden");
+}
+
+#[test]
+fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens_the_console() {
+    let w = world();
+    let new = mamoru_core::service::NewStaff {
+        login: mamoru_core::staff::Login::parse("newcomer").unwrap(),
+        display_name: "新任 職員".into(),
+        role: Role::Clerk,
+        units: vec![w.u2],
+    };
+    let (_, password) = w.svc.add_staff_with_one_time_password(&w.admin, new).unwrap();
+    assert_eq!(password.len(), 14);
+    assert!(w.svc.sign_in("newcomer", &Password::attempt(password.as_str()), None, None).is_ok());
+
+    let key_a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@pc";
+    let key_b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb b@pc";
+    w.svc.add_console_key(&w.admin, "newcomer", key_a).unwrap();
+    w.svc.add_console_key(&w.admin, "newcomer", key_b).unwrap();
+    let id = w.svc.console_sign_in("newcomer", key_a).unwrap().staff;
+    // Removed by its key data, whatever its comment.
+    w.svc
+        .remove_console_key(
+            &w.admin,
+            "newcomer",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        )
+        .unwrap();
+    assert!(!w.svc.console_still_valid(id, key_a), "an open console with it ends");
+    assert!(w.svc.console_sign_in("newcomer", key_a).is_err());
+    assert!(w.svc.console_sign_in("newcomer", key_b).is_ok(), "the other key stays");
+    let again = w.svc.remove_console_key(&w.admin, "newcomer", key_a).unwrap_err();
+    assert_eq!(again.code(), "not_found");
+}
+
+#[test]
+fn a_re_registered_tablet_drops_its_old_secret_and_sessions_and_works_again_with_its_new_code() {
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    let (device, code, _) = w.svc.issue_device_code(&w.admin, "iPad 7").unwrap();
+    let (_, old_secret) = w.svc.redeem_device_code(&code, None).unwrap();
+    let (token, _) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
+    w.svc.revoke_device(&w.admin, device).unwrap();
+    assert!(w.svc.device_for_secret(&old_secret).is_err());
+
+    // Found again: a new code, the revocation lifted, the old secret still refused.
+    let (code, _) = w.svc.reissue_device_code(&w.admin, device).unwrap();
+    let d = w.svc.devices(&w.admin).unwrap().into_iter().find(|d| d.id == device.0).unwrap();
+    assert!(d.body.is_active() && d.body.is_pending());
+    assert!(w.svc.device_for_secret(&old_secret).is_err());
+    assert!(w.svc.session(&token).is_err());
+    let (same, new_secret) = w.svc.redeem_device_code(&code, None).unwrap();
+    assert_eq!(same, device);
+    assert_eq!(w.svc.device_for_secret(&new_secret).unwrap(), device);
+    assert!(w.svc.device_for_secret(&old_secret).is_err());
+
+    // An active tablet re-registered (its browser lost the cookie): its sessions end at once.
+    let (token, _) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
+    w.svc.reissue_device_code(&w.admin, device).unwrap();
+    assert!(w.svc.session(&token).is_err());
+    assert!(w.svc.device_for_secret(&new_secret).is_err());
+    let history = w.svc.store().read().unwrap();
+    let versions =
+        mamoru_core::store::Reader::history::<mamoru_core::device::Device>(&history, device).unwrap();
+    assert!(versions.iter().any(|v| v.body.revoked.is_some()), "the revocation stays in the history");
+}
+
+#[test]
+fn code_table_entries_are_checked_and_never_removed() {
+    let w = world();
+    let table = w.svc.code_tables().unwrap().into_iter().find(|t| t.body.key == "route").unwrap();
+    let with = |entry: CodeEntry| {
+        let mut body = table.body.clone();
+        body.entries.push(entry);
+        w.svc.edit_code_table(&w.admin, "route", table.rev, body)
+    };
+    let entry = |code: &str, label: &str| CodeEntry {
+        code: code.into(),
+        label: label.into(),
+        parent: None,
+        valid_from: None,
+        valid_until: None,
+    };
+    let first = table.body.entries[0].code.clone();
+    assert_eq!(with(entry(&first, "重複")).unwrap_err().code(), "invalid", "a code twice");
+    assert_eq!(with(entry("", "空")).unwrap_err().code(), "invalid");
+    assert_eq!(with(entry("ながいコード", "全角")).unwrap_err().code(), "invalid");
+    assert_eq!(with(entry("X1", "")).unwrap_err().code(), "invalid");
+    let backwards = CodeEntry {
+        valid_from: Some(Date::parse_iso("2027-04-01").unwrap()),
+        valid_until: Some(Date::parse_iso("2026-04-01").unwrap()),
+        ..entry("X1", "逆")
+    };
+    assert_eq!(with(backwards).unwrap_err().code(), "invalid");
+    with(CodeEntry {
+        valid_from: Some(Date::parse_iso("2027-04-01").unwrap()), ..entry("X1", "新しい経路")
+    })
+    .unwrap();
+    let now = w.svc.code_tables().unwrap().into_iter().find(|t| t.body.key == "route").unwrap();
+    assert!(now.body.entries.iter().any(|e| e.code == "X1" && e.label == "新しい経路"));
+    let mut fewer = now.body.clone();
+    fewer.entries.retain(|e| e.code != "X1");
+    let removed = w.svc.edit_code_table(&w.admin, "route", now.rev, fewer).unwrap_err();
+    assert!(removed.to_string().contains("valid_until"), "{removed}");
+}
