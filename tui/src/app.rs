@@ -578,6 +578,21 @@ impl App {
         self.state.dialog = Some(Dialog::Confirm { question, op });
     }
 
+    /// Shows a tablet's one-time registration code, once.
+    fn show_code(&mut self, title: String, code: String, expires: Timestamp) {
+        self.state.dialog = Some(Dialog::Shown {
+            title,
+            lines: vec![
+                "タブレットで /register を開き、このコードを入力してください:".into(),
+                code,
+                format!(
+                    "有効期限 {}（1回限り）。この画面を閉じると二度と表示されません。",
+                    short_time(expires)
+                ),
+            ],
+        });
+    }
+
     fn open_form(&mut self, title: &str, fields: Vec<Field>, form: Form) {
         self.state.dialog = Some(Dialog::Form { title: title.into(), fields, focus: 0, form, error: None });
     }
@@ -1011,17 +1026,7 @@ impl App {
             },
             Op::ReissueDevice(id) => match svc.reissue_device_code(&self.actor, id) {
                 Ok((code, expires)) => {
-                    self.state.dialog = Some(Dialog::Shown {
-                        title: format!("端末 #{id} の新しい登録コード"),
-                        lines: vec![
-                            "タブレットで /register を開き、このコードを入力してください:".into(),
-                            code,
-                            format!(
-                                "有効期限 {}（1回限り）。この画面を閉じると二度と表示されません。",
-                                short_time(expires)
-                            ),
-                        ],
-                    });
+                    self.show_code(format!("端末 #{id} の新しい登録コード"), code, expires);
                     Ok("登録コードを発行しました".to_owned())
                 }
                 Err(e) => Err(e),
@@ -1078,17 +1083,7 @@ impl App {
         match entry {
             Entry::RegisterDevice => match svc.issue_device_code(&self.actor, text) {
                 Ok((id, code, expires)) => {
-                    self.state.dialog = Some(Dialog::Shown {
-                        title: format!("端末「{text}」(#{id}) の登録コード"),
-                        lines: vec![
-                            "タブレットで /register を開き、このコードを入力してください:".into(),
-                            code,
-                            format!(
-                                "有効期限 {}（1回限り）。この画面を閉じると二度と表示されません。",
-                                short_time(expires)
-                            ),
-                        ],
-                    });
+                    self.show_code(format!("端末「{text}」(#{id}) の登録コード"), code, expires);
                 }
                 Err(e) => self.error(&e),
             },

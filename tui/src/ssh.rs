@@ -191,13 +191,13 @@ impl Handler for Connection {
         });
         let service = Arc::clone(&self.service);
         let host = Arc::clone(&self.host);
-        let staff = actor.staff;
+        let signed_in = actor.clone();
         tokio::spawn(async move {
             let svc = Arc::clone(&service);
             let Ok(app) = tokio::task::spawn_blocking(move || App::new(svc, host, actor)).await else {
                 return;
             };
-            let alive = move || service.console_still_valid(staff, &key);
+            let alive = move || service.console_still_valid(&signed_in, &key);
             if let Err(e) = term::run(app, input, out_tx, term::area(cols, rows), alive).await {
                 tracing::debug!(error = %e, "console session ended");
             }

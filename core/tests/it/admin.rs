@@ -61,7 +61,8 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
     let key_b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb b@pc";
     w.svc.add_console_key(&w.admin, "newcomer", key_a).unwrap();
     w.svc.add_console_key(&w.admin, "newcomer", key_b).unwrap();
-    let id = w.svc.console_sign_in("newcomer", key_a).unwrap().staff;
+    let console = w.svc.console_sign_in("newcomer", key_a).unwrap();
+    assert!(w.svc.console_still_valid(&console, key_a));
     // Removed by its key data, whatever its comment.
     w.svc
         .remove_console_key(
@@ -70,11 +71,17 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         )
         .unwrap();
-    assert!(!w.svc.console_still_valid(id, key_a), "an open console with it ends");
+    assert!(!w.svc.console_still_valid(&console, key_a), "an open console with it ends");
     assert!(w.svc.console_sign_in("newcomer", key_a).is_err());
     assert!(w.svc.console_sign_in("newcomer", key_b).is_ok(), "the other key stays");
     let again = w.svc.remove_console_key(&w.admin, "newcomer", key_a).unwrap_err();
     assert_eq!(again.code(), "not_found");
+    // A console open with the other key ends when the person's role changes.
+    let console = w.svc.console_sign_in("newcomer", key_b).unwrap();
+    assert!(w.svc.console_still_valid(&console, key_b));
+    let rev = w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == "newcomer");
+    w.svc.edit_staff(&w.admin, "newcomer", rev.unwrap().rev, "新任 職員", Role::Head, vec![w.u2]).unwrap();
+    assert!(!w.svc.console_still_valid(&console, key_b), "it acted with the old role");
 }
 
 #[test]
