@@ -236,15 +236,8 @@ pub fn search(
         None => last,
     };
     // The tail the index has not reached yet: read entry by entry.
-    let mut seq = hi;
-    while seq > indexed && seq >= lo {
-        if let Some(e) = entry(reader, seq)?
-            && query.matches(&e)
-            && !visit(e)
-        {
-            return Ok(());
-        }
-        seq -= 1;
+    if !scan(reader, query, hi, lo.max(indexed + 1), &mut visit)? {
+        return Ok(());
     }
     let hi = hi.min(indexed);
     if hi < lo {
@@ -273,17 +266,7 @@ pub fn search(
         parts.push(Part::Set(seqs));
     }
     if parts.is_empty() {
-        let mut seq = hi;
-        while seq >= lo && seq > 0 {
-            if let Some(e) = entry(reader, seq)?
-                && query.matches(&e)
-                && !visit(e)
-            {
-                return Ok(());
-            }
-            seq -= 1;
-        }
-        return Ok(());
+        return scan(reader, query, hi, lo, &mut visit).map(drop);
     }
     let terms = reader.table(crate::store::tables::AUDIT_TERMS)?;
     let mut candidate = hi;
@@ -320,6 +303,28 @@ pub fn search(
         candidate -= 1;
     }
     Ok(())
+}
+
+/// Reads entries `from` down to `down_to` (both included), visiting those `query` matches.
+/// Returns false once `visit` has asked to stop.
+fn scan(
+    reader: &impl Reader,
+    query: &AuditQuery,
+    from: u64,
+    down_to: u64,
+    visit: &mut impl FnMut(AuditEntry) -> bool,
+) -> Result<bool> {
+    let mut seq = from;
+    while seq >= down_to.max(1) {
+        if let Some(e) = entry(reader, seq)?
+            && query.matches(&e)
+            && !visit(e)
+        {
+            return Ok(false);
+        }
+        seq -= 1;
+    }
+    Ok(true)
 }
 
 enum Part {

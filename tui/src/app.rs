@@ -951,6 +951,7 @@ impl App {
                 Ok(())
             }
             Form::CodeEntry { table, rev, code } => {
+                let editing = code.is_some();
                 let (code, texts) = match code {
                     Some(c) => (c.clone(), texts),
                     None => (texts[0].clone(), &texts[1..]),
@@ -978,12 +979,9 @@ impl App {
                     .find(|t| &t.body.key == table)
                     .ok_or_else(|| format!("コード表「{table}」が見つかりません"))?;
                 let mut body = current.body.clone();
-                match body.entries.iter_mut().find(|e| e.code == code) {
-                    Some(e) if matches!(form, Form::CodeEntry { code: Some(_), .. }) => {
-                        let parent = e.parent.clone();
-                        *e = CodeEntry { parent, ..entry };
-                    }
-                    Some(_) => return Err(format!("コード: {code} はもうあります")),
+                // A new entry is added as typed: core refuses a code the table has already.
+                match body.entries.iter_mut().find(|e| e.code == code).filter(|_| editing) {
+                    Some(e) => *e = CodeEntry { parent: e.parent.clone(), ..entry },
                     None => body.entries.push(entry),
                 }
                 self.service.edit_code_table(&self.actor, table, *rev, body).map_err(|e| describe(&e))?;

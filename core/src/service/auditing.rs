@@ -120,13 +120,7 @@ impl Service {
     /// read it. A staff directory, not a child's data: permission-checked, not audited.
     pub fn audit_logins(&self, actor: &Actor) -> Result<std::collections::HashMap<u64, String>> {
         Self::permit(actor, Action::ReadAudit)?;
-        Ok(self
-            .store
-            .read()?
-            .all::<Staff>()?
-            .into_iter()
-            .map(|s| (s.id, s.body.login.as_str().to_owned()))
-            .collect())
+        logins(&self.store.read()?)
     }
 
     /// The newest `limit` entries the filter matches, newest first (supervisors, the head and
@@ -152,8 +146,7 @@ impl Service {
         filter.check()?;
         self.read(actor, Action::ExportAudit, ChildId::KIND, filter.child.map(|c| c.0), |r| {
             let query = filter.query(r)?;
-            let logins: std::collections::HashMap<u64, String> =
-                r.all::<Staff>()?.into_iter().map(|s| (s.id, s.body.login.as_str().to_owned())).collect();
+            let logins = logins(r)?;
             let io = |source| Error::Io { context: "writing the audit export", source };
             out.write_all(
                 "\u{feff}番号,日時,職員ID,ログイン名,端末,操作,対象種別,対象ID,結果,詳細,ハッシュ\r\n"
@@ -195,6 +188,11 @@ impl Service {
             Ok((n, Some(format!("export {}: {n} entries", filter.describe()))))
         })
     }
+}
+
+/// Every staff member's login by id.
+fn logins(r: &impl Reader) -> Result<std::collections::HashMap<u64, String>> {
+    Ok(r.all::<Staff>()?.into_iter().map(|s| (s.id, s.body.login.as_str().to_owned())).collect())
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. A field a
