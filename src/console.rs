@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use mamoru_core::Service;
+use mamoru_core::staff::Action;
 use mamoru_tui::app::{Generation, Host, Requests};
+use mamoru_tui::files::Folder;
 
 /// The SSH host key, inside the data directory unless the config says otherwise.
 pub const HOST_KEY_FILE: &str = "ssh/host_ed25519";
@@ -127,6 +129,26 @@ impl Host for ServerHost {
 
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
         save_export(&self.data, name, bytes).map_err(|e| format!("{e:#}"))
+    }
+
+    fn folders(&self) -> Vec<Folder> {
+        let mut folders = Vec::new();
+        match crate::backup::destination(&self.data) {
+            Ok(dest) => folders.push(Folder {
+                name: "backups".into(),
+                path: dest.dir().to_owned(),
+                action: Action::OperateServer,
+            }),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "the backup folder is not offered over SFTP");
+            }
+        }
+        folders.push(Folder {
+            name: "exports".into(),
+            path: self.data.join(EXPORT_DIR),
+            action: Action::ExportAudit,
+        });
+        folders
     }
 }
 

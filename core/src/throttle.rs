@@ -38,6 +38,20 @@ pub fn keys(login: &str, address: Option<std::net::IpAddr>) -> Vec<(String, u32)
     keys
 }
 
+/// The keys of a refused console connection: the login as typed, counted apart from the web's
+/// (keys cannot be guessed, so a stranger's refused keys must not lock a caseworker out of the
+/// web), and the client address, counted with the web's.
+#[must_use]
+pub fn console_keys(login: &str, address: Option<std::net::IpAddr>) -> Vec<(String, u32)> {
+    let mut keys = vec![(console_login_key(login), LOGIN_FAILURES)];
+    keys.extend(address_keys(address));
+    keys
+}
+
+fn console_login_key(login: &str) -> String {
+    format!("console:{}", login.trim().to_lowercase())
+}
+
 /// The key of an attempt that names no login (a tablet's registration code).
 #[must_use]
 pub fn address_keys(address: Option<std::net::IpAddr>) -> Vec<(String, u32)> {
@@ -89,6 +103,11 @@ impl Throttle {
     /// not let an address go on guessing others).
     pub fn succeeded(&self, login: &str) {
         self.forget(login);
+    }
+
+    /// A console sign-in clears its login's console count.
+    pub fn console_succeeded(&self, login: &str) {
+        self.lock().remove(&console_login_key(login));
     }
 
     /// Clears a login's count (an administrator reset its password or second factor).

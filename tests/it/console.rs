@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use mamoru_core::store::Reader as _;
+
 use crate::support::{PASSWORD, Server, init, run};
 
 /// A new Ed25519 key pair at `DIR/NAME` (and `NAME.pub`).
@@ -228,6 +230,36 @@ fn unlisted_keys_passwords_and_commands_are_refused() {
     let (code, err) = batch(&[], &key, "admin");
     assert_ne!(code, Some(0), "{err}");
     assert!(!err.contains("Permission denied"), "{err}");
+    // A client offering a stranger's key before the listed one gets in, and is not counted.
+    let out = Command::new("ssh")
+        .args(["-o", "BatchMode=yes", "-i", stranger.to_str().unwrap()])
+        .args(ssh_args(&key, &s.ssh, "admin"))
+        .args(["-s", "sftp"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Permission denied"), "{out:?}");
+
+    // The refusals are in the audit log, one per connection: the administrator finds them in
+    // 監査ログ by filtering on the action.
+    let tmux = Tmux::new("refused");
+    tmux.open("a", 110, 30, &ssh_command(&key, &s.ssh, "admin"));
+    tmux.wait_for("a", "ダッシュボード");
+    tmux.keys("a", &["5"]);
+    tmux.wait_for("a", "console_sign_in");
+    tmux.keys("a", &["/"]);
+    tmux.wait_for("a", "監査ログの絞り込み");
+    tmux.keys("a", &["Tab", "Tab", "console_sign_in", "Enter"]);
+    let screen = tmux.wait_for("a", "操作=console_sign_in");
+    let refused: Vec<&str> = screen.lines().filter(|l| l.contains("bad_cred")).collect();
+    assert_eq!(refused.len(), 2, "the stranger's key as admin, the admin's key as nobody:\n{screen}");
+    assert!(
+        refused.iter().any(|l| l.contains("admin")) && refused.iter().any(|l| l.contains("不明")),
+        "{screen}"
+    );
+    assert_eq!(screen.matches(" ok ").count(), 3, "the command, the sftp and this console:\n{screen}");
+    tmux.keys("a", &["q"]);
+    tmux.wait_for("a", "SSH-EXIT-0");
 }
 
 #[test]
@@ -256,4 +288,142 @@ fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_
     tmux.wait_for("alone", "admin");
     tmux.keys("alone", &["q"]);
     tmux.wait_for("alone", "CONSOLE-EXIT-0");
+}
+
+/// Runs OpenSSH's `sftp` in batch mode with `commands` (a leading `-` lets a command fail).
+fn sftp(key: &Path, ssh: &str, login: &str, commands: &str) -> (Option<i32>, String) {
+    let (host, port) = ssh.rsplit_once(':').unwrap();
+    let mut child = Command::new("sftp")
+        .args(["-b", "-", "-i", key.to_str().unwrap(), "-P", port])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "IdentitiesOnly=yes",
+        ])
+        .args(["-o", "LogLevel=ERROR", "-o", "BatchMode=yes"])
+        .arg(format!("{login}@{host}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("sftp (Debian's openssh-client) must be installed: {e}"));
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), commands.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), text)
+}
+
+#[test]
+fn backups_and_exports_are_fetched_read_only_over_sftp_and_scp_and_each_download_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    // An administrator, and a supervisor (who may export the audit log but not run the server).
+    let admin_key = keygen(dir.path(), "admin_key");
+    let sup_key = keygen(dir.path(), "sup_key");
+    let pw = crate::support::password_file(dir.path(), PASSWORD);
+    let add = ["user", "add", "sup", "--role", "supervisor", "--unit", "1", "--name", "監査 担当"];
+    let r = run(&[&add[..], &["--password-file", pw.to_str().unwrap(), "--data", d]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (login, key) in [("admin", &admin_key), ("sup", &sup_key)] {
+        let pubkey = key.with_extension("pub");
+        let r = run(&["user", "key", "add", login, "--file", pubkey.to_str().unwrap(), "--data", d]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    std::fs::create_dir_all(data.join("exports")).unwrap();
+    std::fs::write(data.join("exports/audit-20261124-090000.csv"), "\u{feff}seq,at\n1,x\n").unwrap();
+    std::fs::write(data.join("exports/.audit-20261124-100000.csv.tmp"), "half").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", data.join("exports/passwd")).unwrap();
+    let s = Server::serve_plain(&data);
+    let pc = dir.path().join("pc");
+    std::fs::create_dir(&pc).unwrap();
+
+    // The administrator sees both folders and fetches a generation with sftp: the same bytes.
+    let (code, out) = sftp(
+        &admin_key,
+        &s.ssh,
+        "admin",
+        &format!("ls\nls backups\nget backups/gen-000001.age {}\n", pc.display()),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("backups") && out.contains("exports") && out.contains("gen-000001.json"), "{out}");
+    let fetched = std::fs::read(pc.join("gen-000001.age")).unwrap();
+    let backups = data.join("backups");
+    assert_eq!(fetched, std::fs::read(backups.join("gen-000001.age")).unwrap());
+
+    // Nothing can be changed, nothing outside the two folders named, no link or half-file seen.
+    let (code, out) = sftp(
+        &admin_key,
+        &s.ssh,
+        "admin",
+        &format!(
+            "-put {} backups/x\n-rm backups/gen-000001.json\n-rename backups/gen-000001.json backups/y\n\
+             -mkdir backups/z\n-chmod 777 backups/gen-000001.age\n-get ../../etc/hostname {pc}/h\n\
+             -get exports/passwd {pc}/p\n",
+            pw.display(),
+            pc = pc.display()
+        ),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("Permission denied").count(), 5, "{out}");
+    assert_eq!(out.matches("not found").count(), 2, "{out}");
+    assert!(!pc.join("h").exists() && !pc.join("p").exists());
+    let (code, out) = sftp(&admin_key, &s.ssh, "admin", "ls -a exports\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("audit-20261124-090000.csv"), "{out}");
+    assert!(!out.contains("passwd") && !out.contains(".audit-"), "{out}");
+    let mut names: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["archive", "gen-000001.age", "gen-000001.json"]);
+
+    // OpenSSH's scp (SFTP underneath) fetches the whole folder and reports success.
+    let (host, port) = s.ssh.rsplit_once(':').unwrap();
+    let scp = Command::new("scp")
+        .args(["-r", "-i", admin_key.to_str().unwrap(), "-P", port])
+        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes"])
+        .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes"])
+        .arg(format!("admin@{host}:/backups"))
+        .arg(pc.join("copy"))
+        .output()
+        .unwrap();
+    assert!(scp.status.success(), "{}", String::from_utf8_lossy(&scp.stderr));
+    assert_eq!(std::fs::read(pc.join("copy/gen-000001.age")).unwrap(), fetched);
+
+    // The supervisor sees the exports only.
+    let (code, out) =
+        sftp(&sup_key, &s.ssh, "sup", &format!("ls\n-get backups/gen-000001.age {}/s\n", pc.display()));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("exports") && !out.contains("backups\n") && out.contains("not found"), "{out}");
+    assert!(!pc.join("s").exists());
+
+    // Each download is in the audit log, by whom and which file.
+    assert_eq!(s.stop(), 0);
+    let store = mamoru_core::store::Store::open(&data).unwrap();
+    let r = store.read().unwrap();
+    let downloads: Vec<String> = r
+        .audit_entries(1, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| mamoru_core::audit::AuditEntry::decode(&b).unwrap())
+        .filter(|e| e.action == "download_file")
+        .map(|e| format!("{} {} {}", e.actor, e.detail.unwrap_or_default(), e.result))
+        .collect();
+    assert_eq!(
+        downloads,
+        [
+            "1 backups/gen-000001.age ok",
+            "1 backups/archive/seg-000000000001-000000000002.age ok",
+            "1 backups/archive/seg-000000000001-000000000002.json ok",
+            "1 backups/gen-000001.age ok",
+            "1 backups/gen-000001.json ok",
+        ],
+        "sftp's get, then scp's whole folder; the supervisor's refused get opened nothing"
+    );
 }

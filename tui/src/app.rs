@@ -32,6 +32,10 @@ pub trait Host: Send + Sync {
     /// Keeps an export (the audit log as CSV) on the server where an administrator can fetch it;
     /// returns where it is.
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String>;
+    /// The folders the SSH server offers read-only over SFTP (the backup folder, the exports).
+    fn folders(&self) -> Vec<crate::files::Folder> {
+        Vec::new()
+    }
 }
 
 /// Web traffic over the last minute.
@@ -1173,6 +1177,11 @@ fn audit_filter(texts: &[String]) -> Result<mamoru_core::service::AuditFilter, S
                 .map_err(|_| format!("児童ID: 数字で入力してください ({t})"))
         })
         .transpose()?;
+    if let Some(t) = text(2)
+        && !t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        return Err(format!("操作: 英小文字と _ で入力してください (例 read_case) ({t})"));
+    }
     Ok(mamoru_core::service::AuditFilter {
         staff: text(0).map(str::to_owned),
         child,
@@ -1194,7 +1203,9 @@ fn audit_row(e: &AuditEntry, logins: &std::collections::HashMap<u64, String>) ->
             e.seq.to_string(),
             short_time(e.at),
             match (e.actor, logins.get(&e.actor)) {
-                (0, _) => "システム/不明".into(),
+                // No staff member: a sign-in with an unknown login, or the server itself.
+                (0, _) if e.action.contains("sign_in") => "不明".into(),
+                (0, _) => "システム".into(),
                 (_, Some(login)) => login.clone(),
                 (id, None) => format!("職員{id}"),
             },

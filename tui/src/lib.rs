@@ -2,10 +2,12 @@
 //! terminal. Calls core's service layer only. `app` holds one session's state and what keys do;
 //! `draw` is a pure function of that state; `keys` turns terminal bytes into keys; `ssh` serves
 //! it to OpenSSH clients; `local` to the server's own terminal; `term` runs it over any byte
-//! stream (an SSH channel, a Unix socket).
+//! stream (an SSH channel, a Unix socket); `files` is the SSH server's read-only SFTP (backups
+//! and exports to a PC).
 
 pub mod app;
 pub mod draw;
+pub mod files;
 pub mod keys;
 pub mod local;
 pub mod ssh;

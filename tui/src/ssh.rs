@@ -1,7 +1,8 @@
 //! The console's SSH server (russh). Public keys only: a key is accepted when the login names an
 //! active staff member whose console keys list it; passwords and keyboard-interactive are not
 //! offered. Each session channel gets its own `App` (nothing shared between sessions) running
-//! over `term::run`. Exec and subsystem requests are refused: this server runs the console, not
+//! over `term::run`, or, when it asks for the `sftp` subsystem, the read-only file access of
+//! `files`. Exec requests and other subsystems are refused: this server runs the console, not
 //! commands.
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::app::{App, Host};
+use crate::files::Files;
 use crate::term::{self, Input};
 
 /// Makes a new Ed25519 host key and writes it (OpenSSH format, mode 0600) to `path`, which must
@@ -91,8 +93,10 @@ impl Server for ConsoleServer {
             host: Arc::clone(&self.host),
             peer,
             signed_in: None,
+            refused: None,
             size: None,
             waiting: Vec::new(),
+            file_channels: Vec::new(),
         }
     }
 
@@ -108,14 +112,38 @@ pub struct Connection {
     peer: Option<SocketAddr>,
     /// The staff member and the key they signed in with.
     signed_in: Option<(Actor, String)>,
+    /// The login last tried and how many keys or passwords were turned away: reported to core
+    /// once, when a connection that never signed in ends (see `Drop`).
+    refused: Option<(String, u32)>,
     /// The pty size asked for, until the shell starts.
     size: Option<(u32, u32)>,
-    /// Input of channels whose shell has not started yet.
-    waiting: Vec<(ChannelId, mpsc::Receiver<Input>)>,
+    /// Channels opened whose shell or subsystem has not started yet.
+    waiting: Vec<Channel<Msg>>,
+    /// Channels running SFTP.
+    file_channels: Vec<ChannelId>,
 }
 
 impl Handler for Connection {
     type Error = russh::Error;
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        offer: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // Only a listed key is asked to sign: a client offering several keys (an agent) is not
+        // refused once per key, and nothing is written until the connection ends.
+        let Ok(line) = offer.public_key.to_openssh() else { return Ok(self.refuse(user)) };
+        let service = Arc::clone(&self.service);
+        let login = user.to_owned();
+        let listed = tokio::task::spawn_blocking(move || service.console_key_listed(&login, &line)).await;
+        if matches!(listed, Ok(true)) { Ok(Auth::Accept) } else { Ok(self.refuse(user)) }
+    }
+
+    async fn auth_password(&mut self, user: &str, _password: &str) -> Result<Auth, Self::Error> {
+        // Not offered, never looked at; counted as a refusal.
+        Ok(self.refuse(user))
+    }
 
     async fn auth_publickey(
         &mut self,
@@ -132,8 +160,7 @@ impl Handler for Connection {
             self.signed_in = Some((actor, line));
             Ok(Auth::Accept)
         } else {
-            tracing::info!(peer = ?self.peer, "console sign-in refused");
-            Ok(Auth::reject())
+            Ok(self.refuse(user))
         }
     }
 
@@ -147,9 +174,7 @@ impl Handler for Connection {
             return Ok(()); // dropping the reply refuses the channel
         }
         reply.accept().await;
-        let (tx, rx) = mpsc::channel(64);
-        self.waiting.push((channel.id(), rx));
-        tokio::spawn(read_channel(channel, tx));
+        self.waiting.push(channel);
         Ok(())
     }
 
@@ -169,12 +194,12 @@ impl Handler for Connection {
     }
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
-        let input =
-            self.waiting.iter().position(|(c, _)| *c == channel).map(|i| self.waiting.swap_remove(i).1);
-        let (Some((actor, key)), Some(input)) = (self.signed_in.clone(), input) else {
+        let (Some((actor, key)), Some(opened)) = (self.signed_in.clone(), self.take_waiting(channel)) else {
             return session.channel_failure(channel);
         };
         session.channel_success(channel)?;
+        let (tx, input) = mpsc::channel(64);
+        tokio::spawn(read_channel(opened, tx));
         let (cols, rows) = self.size.unwrap_or((0, 0));
         let handle = session.handle();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
@@ -206,6 +231,18 @@ impl Handler for Connection {
         Ok(())
     }
 
+    async fn channel_eof(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+        // The client has sent its last request (and read every reply): end the channel with
+        // status 0, which OpenSSH's scp waits for to report success.
+        if let Some(at) = self.file_channels.iter().position(|c| *c == channel) {
+            self.file_channels.swap_remove(at);
+            session.exit_status_request(channel, 0)?;
+            session.eof(channel)?;
+            session.close(channel)?;
+        }
+        Ok(())
+    }
+
     async fn exec_request(
         &mut self,
         channel: ChannelId,
@@ -218,10 +255,57 @@ impl Handler for Connection {
     async fn subsystem_request(
         &mut self,
         channel: ChannelId,
-        _name: &str,
+        name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        session.channel_failure(channel)
+        let opened = if name == "sftp" { self.take_waiting(channel) } else { None };
+        let (Some((actor, key)), Some(opened)) = (self.signed_in.clone(), opened) else {
+            return session.channel_failure(channel);
+        };
+        session.channel_success(channel)?;
+        self.file_channels.push(channel);
+        tracing::info!(staff = actor.staff.0, "console file access (sftp)");
+        let files = Files::new(Arc::clone(&self.service), actor, key, self.host.folders());
+        russh_sftp::server::run(opened.into_stream(), files).await;
+        Ok(())
+    }
+}
+
+impl Connection {
+    fn take_waiting(&mut self, channel: ChannelId) -> Option<Channel<Msg>> {
+        let at = self.waiting.iter().position(|c| c.id() == channel)?;
+        Some(self.waiting.swap_remove(at))
+    }
+
+    fn refuse(&mut self, user: &str) -> Auth {
+        let count = match self.refused.take() {
+            Some((login, n)) if login == user => n + 1,
+            _ => 1,
+        };
+        self.refused = Some((user.to_owned(), count));
+        Auth::reject()
+    }
+}
+
+impl Drop for Connection {
+    /// A connection that ends without signing in, having been refused, is one failed sign-in.
+    fn drop(&mut self) {
+        if self.signed_in.is_some() {
+            return;
+        }
+        let (Some((login, attempts)), Ok(runtime)) =
+            (self.refused.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let service = Arc::clone(&self.service);
+        let address = self.peer.map(|p| p.ip());
+        tracing::debug!(peer = ?self.peer, attempts, "console connection refused");
+        runtime.spawn_blocking(move || {
+            if let Err(error) = service.console_refused(address, &login, attempts) {
+                tracing::error!(%error, "cannot record a refused console connection");
+            }
+        });
     }
 }
 

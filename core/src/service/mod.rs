@@ -13,6 +13,7 @@ mod photos;
 mod second_factor;
 mod sessions;
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use argon2::Argon2;
@@ -35,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CodeTableId, CredentialId, RecordId, StaffId, UnitId};
 use crate::staff::{Action, Credential, Login, Password, Role, Staff, Unit, UnitKind};
 use crate::store::{ReadTx, Reader, Store, Versioned, WriteTx};
+use crate::throttle;
 use crate::time::{Clock, Timestamp};
 
 /// The service over one open store.
@@ -832,6 +834,20 @@ impl Service {
         self.read(actor, Action::OperateServer, "backup", None, |_| Ok(((), Some("run backup".into()))))
     }
 
+    /// A console user fetches a file (a backup generation, an audit export) over SFTP: allowed
+    /// when their role has `needs`; audited either way as `download_file`, naming the file as the
+    /// console shows it (`backups/gen-000007.age`; file names hold no personal data).
+    pub fn authorize_download(&self, actor: &Actor, needs: Action, file: &str) -> Result<()> {
+        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "download_file");
+        entry.detail = Some(file.to_owned());
+        let outcome = Self::permit(actor, needs);
+        if let Err(e) = &outcome {
+            e.code().clone_into(&mut entry.result);
+        }
+        self.append_audit(entry)?;
+        outcome
+    }
+
     /// Only administrators read the metrics from another machine (loopback needs no sign-in: the
     /// web layer decides that). Metrics hold no personal data.
     pub fn may_read_metrics(&self, actor: &Actor) -> Result<()> {
@@ -896,11 +912,66 @@ impl Service {
             Some(s) if s.body.may_use_console(key) => Ok(Actor::from_staff(&s, device)),
             _ => Err(Error::BadCredentials),
         };
-        if let Err(e) = &result {
-            e.code().clone_into(&mut entry.result);
+        match &result {
+            Ok(_) => self.throttle.console_succeeded(login),
+            Err(e) => e.code().clone_into(&mut entry.result),
         }
         self.append_audit(entry)?;
         result
+    }
+
+    /// Whether `key` (`algorithm base64`) is one of `login`'s console keys on an active account.
+    /// Reads only and writes nothing: the SSH server's answer to a key offered before its
+    /// signature is checked, so that a client holding many keys is not refused once per key.
+    pub fn console_key_listed(&self, login: &str, key: &str) -> bool {
+        self.store
+            .read()
+            .and_then(|r| match r.unique("login", login)? {
+                Some(id) => r.get::<Staff>(StaffId(id)),
+                None => Ok(None),
+            })
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.body.may_use_console(key))
+    }
+
+    /// A console connection from `address` ended without signing in, after `attempts` keys or
+    /// passwords for `login` were turned away. It counts as one failed sign-in (see
+    /// `crate::throttle`: the console's own count per login, and the address's count shared with
+    /// the web) and is audited once, unless that login or address is already locked: a flood
+    /// writes one entry when its lock starts and nothing more until it ends (nor is it counted). A listed key is
+    /// never refused for a lock (a public key cannot be guessed; an administrator cutting off a
+    /// stolen tablet must get in), so the lock only keeps the log from filling.
+    pub fn console_refused(&self, address: Option<IpAddr>, login: &str, attempts: u32) -> Result<()> {
+        let keys = throttle::console_keys(login, address);
+        let now = self.now();
+        if self.throttle.wait(&keys, now) > 0 {
+            // As on the web, attempts during a lock are not counted (it would only lengthen).
+            return Ok(());
+        }
+        {
+            let staff = self.store.read()?.unique("login", login)?;
+            let mut entry =
+                AuditEntry::new(now, staff.unwrap_or(0), Some("console".into()), "console_sign_in");
+            if let Some(id) = staff {
+                entry = entry.on(StaffId::KIND, id);
+            }
+            Error::BadCredentials.code().clone_into(&mut entry.result);
+            entry.detail = Some(match address {
+                Some(a) => format!("{attempts} refused from {a}"),
+                None => format!("{attempts} refused"),
+            });
+            self.append_audit(entry)?;
+        }
+        for (key, secs) in self.throttle.failed(&keys, now) {
+            let mut entry = AuditEntry::new(now, 0, Some("console".into()), "console_sign_in_locked");
+            entry.detail = Some(match key.strip_prefix("addr:") {
+                Some(a) => format!("address {a} locked for {secs} s"),
+                None => format!("login locked for {secs} s"),
+            });
+            self.append_audit(entry)?;
+        }
+        Ok(())
     }
 
     /// Whether a console user still may be signed in (active, key still listed); checked on

@@ -154,3 +154,45 @@ fn code_table_entries_are_checked_and_never_removed() {
     let removed = w.svc.edit_code_table(&w.admin, "route", now.rev, fewer).unwrap_err();
     assert!(removed.to_string().contains("valid_until"), "{removed}");
 }
+
+#[test]
+fn refused_console_connections_are_audited_until_a_lock_and_a_listed_key_still_gets_in() {
+    let w = world();
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@pc";
+    w.svc.add_console_key(&w.admin, "admin", key).unwrap();
+    assert!(w.svc.console_key_listed("admin", key));
+    assert!(!w.svc.console_key_listed(
+        "admin",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    ));
+    assert!(!w.svc.console_key_listed("nobody", key));
+    let audited = |action: &str| {
+        w.svc.audit_log(&w.admin, 0, 10_000).unwrap().into_iter().filter(|e| e.action == action).count()
+    };
+    let before = audited("console_sign_in");
+    let stranger: std::net::IpAddr = "10.9.8.7".parse().unwrap();
+    // Five refused connections are audited one entry each; the fifth starts the login's lock.
+    for _ in 0..5 {
+        w.svc.console_refused(Some(stranger), "admin", 3).unwrap();
+    }
+    assert_eq!(audited("console_sign_in") - before, 5);
+    assert_eq!(audited("console_sign_in_locked"), 1);
+    let entry =
+        w.svc.audit_log(&w.admin, 0, 10_000).unwrap().into_iter().rfind(|e| e.action == "console_sign_in");
+    let entry = entry.unwrap();
+    assert_eq!(entry.result, "bad_credentials");
+    assert_eq!(entry.detail.as_deref(), Some("3 refused from 10.9.8.7"));
+    // While locked, a flood writes nothing more...
+    for _ in 0..50 {
+        w.svc.console_refused(Some(stranger), "admin", 6).unwrap();
+    }
+    assert_eq!(audited("console_sign_in") - before, 5);
+    assert_eq!(audited("console_sign_in_locked"), 1);
+    // ... the listed key still signs in, and the web's count for the login is untouched.
+    assert!(w.svc.console_sign_in("admin", key).is_ok());
+    assert!(w.svc.sign_in("admin", &Password::attempt(PASSWORD), None, None).is_ok());
+    // The sign-in cleared the login's count: the next refusal is audited at once.
+    w.svc.console_refused(Some(stranger), "admin", 1).unwrap();
+    assert_eq!(audited("console_sign_in") - before, 7, "the sign-in and the new refusal");
+    assert_eq!(audited("console_sign_in_locked"), 1);
+}

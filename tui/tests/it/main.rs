@@ -436,6 +436,14 @@ fn the_audit_log_is_filtered_through_a_form_and_exported_as_csv() {
     let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
     assert!(e.contains("見つかりません"), "an unknown login: {e}");
     a.handle(Key::Esc);
+    keys(&mut a, "/");
+    a.handle(Key::Tab);
+    a.handle(Key::Tab);
+    keys(&mut a, "Read-Case");
+    a.handle(Key::Enter);
+    let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
+    assert!(e.starts_with("操作: 英小文字と _"), "said in Japanese: {e}");
+    a.handle(Key::Esc);
     assert!(a.state.audit_filter.is_empty(), "c cleared it: {}", a.state.audit_filter);
 
     // Export what the filter shows, after one confirmation.
