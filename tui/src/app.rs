@@ -1044,7 +1044,9 @@ impl App {
                                 lines: vec![
                                     format!("{n} 件を CSV (UTF-8、Excel で開けます) に書き出しました:"),
                                     path,
-                                    "scp などで取り出し、監査担当者に渡してください。".into(),
+                                    "PC へはこのコンソールと同じ鍵・ポートの SFTP で取り出し、監査担当者に渡してください。例:"
+                                        .into(),
+                                    format!("scp -P 2222 '{}@サーバー名:/exports/{name}' .", self.actor.login.as_str()),
                                 ],
                             });
                             Ok(format!("監査ログ {n} 件を出力しました"))
