@@ -60,6 +60,16 @@ const TICK: Duration = Duration::from_secs(1);
 /// A lone Escape is the Escape key when nothing follows it this soon.
 const ESCAPE_WAIT: Duration = Duration::from_millis(60);
 
+/// Runs the console's store and file work (a key's action, a refresh) where it may block: on a
+/// multi-threaded runtime the worker hands its other tasks (the web server's) to another thread
+/// first, so a whole-log export or a backup run from the console does not stall them.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Runs `app` until the user quits, the stream closes, or `alive` says the user may no longer
 /// be here (account disabled, key removed). Output goes to `out` in chunks, one per frame.
 pub async fn run(
@@ -90,27 +100,27 @@ pub async fn run(
                     Flow::Continue
                 }
                 Some(Input::Bytes(bytes)) => {
-                    if !alive() {
+                    if !blocking(&alive) {
                         app.state.message = Some((Level::Error, "このアカウントではもう利用できません".into()));
                         term.draw(|f| draw(&app.state, f))?;
                         break Ok(());
                     }
-                    let mut flow = Flow::Continue;
-                    for key in parser.feed(&bytes) {
-                        if app.handle(key) == Flow::Quit {
-                            flow = Flow::Quit;
-                            break;
+                    blocking(|| {
+                        for key in parser.feed(&bytes) {
+                            if app.handle(key) == Flow::Quit {
+                                return Flow::Quit;
+                            }
                         }
-                    }
-                    flow
+                        Flow::Continue
+                    })
                 }
             },
             () = escape_wait, if parser.is_pending() => match parser.flush_escape() {
-                Some(key) => app.handle(key),
+                Some(key) => blocking(|| app.handle(key)),
                 None => Flow::Continue,
             },
             _ = tick.tick() => {
-                app.tick();
+                blocking(|| app.tick());
                 Flow::Continue
             }
         };
