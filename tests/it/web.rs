@@ -419,3 +419,86 @@ fn a_first_sign_in_without_a_second_factor_enrols_it_from_the_qr_code_page() {
     sign_in_with(&mut tablet, Some(&totp::code_at(&secret, now().plus(30)).unwrap()));
     tablet.wait_until("location.pathname === '/home' && document.readyState === 'complete'", "home again");
 }
+
+#[test]
+fn an_intake_checks_for_the_same_child_first_and_opens_the_case_on_the_one_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let token = server.sign_in("demo-cw1", DEMO_PASSWORD);
+    let (_, child, _, _) = child_with_variant_name(&server, &token);
+    let on_file = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
+    let body = &on_file["child"]["body"];
+    let cases_before = on_file["cases"].as_array().unwrap().len();
+
+    let mut field = Browser::start(TABLET);
+    sign_in(&mut field, &base, "demo-cw1", None);
+    field.click("nav a[href='/intake']");
+    field.wait_until("location.pathname === '/intake' && !!document.forms.intake", "the intake form");
+    // A neighbour calls about a child: the name as heard, the furigana in katakana, the birth date.
+    field.fill("input[name=family]", body["name"]["family"].as_str().unwrap());
+    field.fill("input[name=given]", body["name"]["given"].as_str().unwrap());
+    let kana = |k: &str| {
+        body["name"][k]
+            .as_str()
+            .unwrap()
+            .chars()
+            .map(|c| char::from_u32(c as u32 + 0x60).unwrap())
+            .collect::<String>()
+    };
+    field.fill("input[name=family_kana]", &kana("family_kana"));
+    field.fill("input[name=given_kana]", &kana("given_kana"));
+    field.fill("input[name=birth]", body["birth_date"].as_str().unwrap());
+    field.click("input[name=kind][value=abuse_report]");
+    field.fill("input[name=chief_complaint]", "夜間に大きな泣き声と怒鳴り声");
+    field.fill(
+        "textarea[name=content]",
+        "近隣住民から電話。昨夜22時ごろ、子どもの泣き声と大人の怒鳴り声が続いた。",
+    );
+    field.click("input[name^=abuse_]");
+    field.fill("input[name=reporter_relation]", "近隣住民");
+    field.click("input[name=anonymous]");
+    field.screenshot(&screens().join("10-intake.png"));
+    field.click("form#intake button[type=submit].primary");
+
+    // The child on file is offered before anyone new is registered; nothing typed is lost.
+    field.wait_until("!!document.querySelector('.duplicates')", "the duplicate check");
+    assert!(field.text(".duplicates").contains(body["name"]["family"].as_str().unwrap()));
+    assert_eq!(
+        field.eval("document.querySelector('textarea[name=content]').value.length > 10"),
+        Value::Bool(true)
+    );
+    field.screenshot(&screens().join("11-intake-duplicate.png"));
+    field.click(&format!(".duplicates button[name=child][value='{child}']"));
+    field.wait_until(
+        "location.search === '?saved=intake' && document.readyState === 'complete'",
+        "the new case after the intake",
+    );
+    assert!(field.text("main").contains("受付しました"), "{}", field.text("main"));
+    assert!(field.text("#clocks").contains("安全確認"), "the 48-hour clock runs: {}", field.text("#clocks"));
+    let case: u64 = field.path().trim_start_matches("/cases/").split('?').next().unwrap().parse().unwrap();
+    let after = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
+    let cases = after["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), cases_before + 1);
+    assert!(cases.iter().any(|c| c["id"] == case), "opened on the child chosen: {after}");
+    field.screenshot(&screens().join("12-intake-case.png"));
+
+    // A child nobody has heard of: no question, registered with the case.
+    field.goto(&format!("{base}/intake"));
+    field.fill("input[name=family]", "架空");
+    field.fill("input[name=given]", "新太");
+    field.fill("input[name=family_kana]", "かくう");
+    field.fill("input[name=given_kana]", "あらた");
+    field.fill("textarea[name=content]", "保育園から、登園時の様子について相談。");
+    field.click("form#intake button[type=submit].primary");
+    field.wait_until(
+        "location.search === '?saved=intake' && document.readyState === 'complete'",
+        "the new case of a new child",
+    );
+    assert!(field.text("main").contains("架空 新太"), "{}", field.text("main"));
+    let found =
+        server.request("GET", "/api/v1/search?q=%E3%81%8B%E3%81%8F%E3%81%86", Some(&token), None).json();
+    let named: Vec<&Value> =
+        found["results"].as_array().unwrap().iter().filter(|r| r["name"] == "架空 新太").collect();
+    assert_eq!(named.len(), 1, "registered once: {found}");
+}

@@ -97,9 +97,12 @@
     crypto.getRandomValues(a);
     return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
   }
-  function fields(form) {
+  // The form's fields, and the button that sent it when it has a name (a choice such as
+  // "this child" on the intake's duplicate check).
+  function fields(form, submitter) {
     var out = {};
     new FormData(form).forEach(function (v, k) { if (k !== 'form_key' && k !== 'idempotency_key') out[k] = v; });
+    if (submitter && submitter.name) out[submitter.name] = submitter.value;
     return out;
   }
   function stateOf(form, text, cls) {
@@ -332,6 +335,14 @@
         delete all[id];
         save(all);
         form.elements.idempotency_key.value = d.key;
+        // What the form itself does not hold (the button that sent it) goes along as well.
+        Object.keys(fieldsNow).forEach(function (k) {
+          var own = Array.prototype.some.call(form.elements, function (el) { return el.name === k && el.type !== 'submit'; });
+          if (own) return;
+          var extra = document.createElement('input');
+          extra.type = 'hidden'; extra.name = k; extra.value = fieldsNow[k];
+          form.appendChild(extra);
+        });
         HTMLFormElement.prototype.submit.call(form);
       } else if (all[id]) {
         all[id].queued = false;
@@ -378,7 +389,7 @@
       ev.preventDefault();
       if (!form.reportValidity()) return;
       var all = load(), d = all[id] || { key: newKey() };
-      d.fields = fields(form);
+      d.fields = fields(form, ev.submitter);
       d.action = form.action;
       d.formKey = form.elements.form_key.value;
       d.queued = true;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Service;
 use super::access::{self, Actor};
+use super::people::{NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, Meeting, Note, Photo, Reporter, SafetyCheck,
     Support,
@@ -34,6 +35,15 @@ pub struct NewCase {
     pub abuse: Option<AbuseDetails>,
     pub reporter: Option<Reporter>,
     pub assigned: Vec<StaffId>,
+}
+
+/// Who a new intake is about.
+#[derive(Clone, Debug)]
+pub enum IntakeChild {
+    /// A child on file (the duplicate check found them, or the intake started from their page).
+    Existing(ChildId),
+    /// A child not on file, registered with the case.
+    New(NewChild),
 }
 
 /// Everything the case page shows, from one snapshot.
@@ -192,58 +202,100 @@ fn same_files(stored: &[Attachment], retried: &[Attachment]) -> bool {
     shas(stored) == shas(retried)
 }
 
+/// Checks and stores a new case from an intake: numbers it (`児-R7-00123`), stores the protected
+/// reporter apart, links earlier cases of the child, and starts its clocks.
+fn insert_case(tx: &mut WriteTx, actor: &Actor, new: NewCase) -> Result<Versioned<Case>> {
+    let unit = tx.require::<Unit>(new.unit)?;
+    access::check_own_unit(actor, new.unit, Action::OpenCase)?;
+    let child = tx.require::<Child>(new.child)?;
+    access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
+    check_codes(tx, &new.intake, new.abuse.as_ref())?;
+    check_staff(tx, &new.assigned, new.unit)?;
+    if new.intake.received_at > tx.now.plus(300) {
+        return Err(Error::invalid("received_at", "is in the future"));
+    }
+    let fiscal_year = {
+        let d = new.intake.received_at.jst_date();
+        if d.month() >= 4 { d.year() } else { d.year() - 1 }
+    };
+    let n = tx.bump(&format!("case_no/{}/{fiscal_year}", new.unit.0))?;
+    let case_no = format!("{}-{}-{n:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
+    let linked_cases: Vec<CaseId> =
+        tx.links("child_case", new.child.0, usize::MAX)?.into_iter().map(CaseId).collect();
+    let case = tx.insert(Case {
+        unit: new.unit,
+        case_no: case_no.clone(),
+        child: new.child,
+        status: CaseStatus::Open,
+        intake: new.intake,
+        abuse: new.abuse,
+        assigned: new.assigned,
+        // A new case on a restricted child is restricted to the same staff.
+        restricted_to: child.body.restricted_to.clone(),
+        worker_opinion: String::new(),
+        diagnoses: Vec::new(),
+        judgement: String::new(),
+        next_review: None,
+        linked_cases,
+        closure: None,
+        reopened_at: Vec::new(),
+    })?;
+    tx.claim("case_no", &case_no, case.id)?;
+    tx.link("child_case", new.child.0, case.id)?;
+    if let Some(rep) = new.reporter {
+        tx.insert_at(ReporterId(case.id), rep)?;
+    }
+    if !child.body.units.contains(&new.unit) {
+        let mut body = child.body.clone();
+        body.units.push(new.unit);
+        tx.update(new.child, child.rev, body)?;
+    }
+    refresh_clocks(tx, CaseId(case.id))?;
+    Ok(case)
+}
+
 impl Service {
-    /// Opens a case on a child from an intake: numbers it (`児-R7-00123`), stores the protected
-    /// reporter apart, links earlier cases of the child, and starts its clocks.
+    /// Opens a case on a child from an intake (see `insert_case`).
     pub fn open_case(&self, actor: &Actor, new: NewCase) -> Result<Versioned<Case>> {
         self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
-            let unit = tx.require::<Unit>(new.unit)?;
-            access::check_own_unit(actor, new.unit, Action::OpenCase)?;
-            let child = tx.require::<Child>(new.child)?;
-            access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
-            check_codes(tx, &new.intake, new.abuse.as_ref())?;
-            check_staff(tx, &new.assigned, new.unit)?;
-            if new.intake.received_at > tx.now.plus(300) {
-                return Err(Error::invalid("received_at", "is in the future"));
-            }
-            let fiscal_year = {
-                let d = new.intake.received_at.jst_date();
-                if d.month() >= 4 { d.year() } else { d.year() - 1 }
+            let case = insert_case(tx, actor, new)?;
+            Ok((case.clone(), case.id))
+        })
+    }
+
+    /// 新規受付: an intake or abuse report about a child on file (chosen after the duplicate
+    /// check) or a new one, in one transaction, so that a refused case leaves no child behind.
+    /// A tablet may send it again (an idempotency key per draft): the same intake is answered
+    /// with the case it opened the first time.
+    pub fn take_intake(
+        &self,
+        actor: &Actor,
+        child: IntakeChild,
+        mut new: NewCase,
+        key: Option<&str>,
+    ) -> Result<Versioned<Case>> {
+        let claim = key.map(|k| idempotency_claim(actor, "intake", k)).transpose()?;
+        let today = self.now().jst_date();
+        self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
+            let same = |c: &Case| {
+                c.intake.received_at == new.intake.received_at && c.intake.content == new.intake.content
             };
-            let n = tx.bump(&format!("case_no/{}/{fiscal_year}", new.unit.0))?;
-            let case_no =
-                format!("{}-{}-{n:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
-            let linked_cases: Vec<CaseId> =
-                tx.links("child_case", new.child.0, usize::MAX)?.into_iter().map(CaseId).collect();
-            let case = tx.insert(Case {
-                unit: new.unit,
-                case_no: case_no.clone(),
-                child: new.child,
-                status: CaseStatus::Open,
-                intake: new.intake,
-                abuse: new.abuse,
-                assigned: new.assigned,
-                // A new case on a restricted child is restricted to the same staff.
-                restricted_to: child.body.restricted_to.clone(),
-                worker_opinion: String::new(),
-                diagnoses: Vec::new(),
-                judgement: String::new(),
-                next_review: None,
-                linked_cases,
-                closure: None,
-                reopened_at: Vec::new(),
-            })?;
-            tx.claim("case_no", &case_no, case.id)?;
-            tx.link("child_case", new.child.0, case.id)?;
-            if let Some(rep) = new.reporter {
-                tx.insert_at(ReporterId(case.id), rep)?;
+            if let Some(done) = replayed::<Case>(tx, claim.as_deref(), same)? {
+                return Ok((done.clone(), done.id));
             }
-            if !child.body.units.contains(&new.unit) {
-                let mut body = child.body.clone();
-                body.units.push(new.unit);
-                tx.update(new.child, child.rev, body)?;
+            new.child = match child {
+                IntakeChild::Existing(id) => id,
+                IntakeChild::New(c) => {
+                    if !actor.role.may(Action::RegisterChild) {
+                        return Err(Error::Forbidden { action: Action::RegisterChild.as_str() });
+                    }
+                    insert_child(tx, actor, c, today)?
+                }
+            };
+            let case = insert_case(tx, actor, new)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, case.id)?;
             }
-            refresh_clocks(tx, CaseId(case.id))?;
             Ok((case.clone(), case.id))
         })
     }

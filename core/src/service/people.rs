@@ -44,7 +44,8 @@ pub struct ChildSummary {
 }
 
 impl ChildSummary {
-    fn of(v: &Versioned<Child>) -> Self {
+    /// One line of a list of children, from the record itself.
+    pub fn of(v: &Versioned<Child>) -> Self {
         Self {
             id: ChildId(v.id),
             name: v.body.name.full(),
@@ -81,6 +82,8 @@ pub struct ChildView {
     pub notes: Vec<Versioned<Note>>,
     /// Whether the reader may edit the face sheet (role, unit, restriction).
     pub may_edit: bool,
+    /// Whether the reader may take a new intake about this child (新規受付 from the page).
+    pub may_open_case: bool,
 }
 
 pub(super) fn search_keys(child: &Child) -> Vec<String> {
@@ -112,33 +115,39 @@ fn check_birth(birth: Option<Date>, unborn: bool, today: Date) -> Result<()> {
     Ok(())
 }
 
+/// Checks and stores a new child (its own unit, a plausible birth date) with its search index.
+pub(super) fn insert_child(tx: &mut WriteTx, actor: &Actor, new: NewChild, today: Date) -> Result<ChildId> {
+    tx.require::<Unit>(new.unit)?;
+    access::check_own_unit(actor, new.unit, Action::RegisterChild)?;
+    check_birth(new.birth_date, new.unborn, today)?;
+    let child = Child {
+        name: new.name,
+        birth_date: new.birth_date,
+        unborn: new.unborn,
+        sex: new.sex,
+        address: new.address.trim().to_owned(),
+        phones: new.phones,
+        affiliation: new.affiliation.trim().to_owned(),
+        nationality: String::new(),
+        disability_certificates: Vec::new(),
+        resident_no: None,
+        household: None,
+        unit: new.unit,
+        units: vec![new.unit],
+        restricted_to: None,
+        photo: None,
+    };
+    let v = tx.insert(child)?;
+    put_child_index(tx, v.id, &v.body, None)?;
+    Ok(ChildId(v.id))
+}
+
 impl Service {
     pub fn register_child(&self, actor: &Actor, new: NewChild) -> Result<ChildId> {
         let today = self.now().jst_date();
         self.write(actor, Action::RegisterChild, ChildId::KIND, None, |tx| {
-            tx.require::<Unit>(new.unit)?;
-            access::check_own_unit(actor, new.unit, Action::RegisterChild)?;
-            check_birth(new.birth_date, new.unborn, today)?;
-            let child = Child {
-                name: new.name,
-                birth_date: new.birth_date,
-                unborn: new.unborn,
-                sex: new.sex,
-                address: new.address.trim().to_owned(),
-                phones: new.phones,
-                affiliation: new.affiliation.trim().to_owned(),
-                nationality: String::new(),
-                disability_certificates: Vec::new(),
-                resident_no: None,
-                household: None,
-                unit: new.unit,
-                units: vec![new.unit],
-                restricted_to: None,
-                photo: None,
-            };
-            let v = tx.insert(child)?;
-            put_child_index(tx, v.id, &v.body, None)?;
-            Ok((ChildId(v.id), v.id))
+            let id = insert_child(tx, actor, new, today)?;
+            Ok((id, id.0))
         })
     }
 
@@ -246,7 +255,8 @@ impl Service {
             }
             let may_edit = actor.role.may(Action::EditChild)
                 && access::check_write_child(actor, &child.body, Action::EditChild).is_ok();
-            Ok((ChildView { child, household, members, cases, notes, may_edit }, None))
+            let may_open_case = actor.role.may(Action::OpenCase);
+            Ok((ChildView { child, household, members, cases, notes, may_edit, may_open_case }, None))
         })
     }
 

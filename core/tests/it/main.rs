@@ -8,6 +8,7 @@ mod clocks;
 mod compat;
 mod crash;
 mod events;
+mod intake;
 mod photos;
 mod search;
 mod sessions;

@@ -5,6 +5,7 @@
 
 mod enrol;
 mod facesheet;
+mod intake;
 mod views;
 
 use std::collections::HashMap;
@@ -237,7 +238,9 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
         r
     });
-    root.or(assets)
+    // Two boxed halves: one long chain of `or` makes a type too deep for the compiler.
+    let signing = root
+        .or(assets)
         .unify()
         .or(login_page())
         .unify()
@@ -249,8 +252,12 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(logout(service.clone()))
         .unify()
-        .or(home(service.clone()))
+        .or(enrol::page(service.clone()))
         .unify()
+        .or(enrol::confirm(service.clone()))
+        .unify()
+        .boxed();
+    let work = home(service.clone())
         .or(search(service.clone()))
         .unify()
         .or(child(service.clone()))
@@ -261,14 +268,16 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(add_check(service.clone()))
         .unify()
+        .or(intake::page(service.clone()))
+        .unify()
+        .or(intake::take(service.clone()))
+        .unify()
         .or(facesheet::edit_page(service.clone()))
         .unify()
-        .or(facesheet::save(service.clone()))
+        .or(facesheet::save(service))
         .unify()
-        .or(enrol::page(service.clone()))
-        .unify()
-        .or(enrol::confirm(service))
-        .unify()
+        .boxed();
+    signing.or(work).unify()
 }
 
 #[derive(Deserialize)]
@@ -614,6 +623,7 @@ fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                     page.notice = match q.saved.as_deref() {
                         Some("note") => Some("経過記録を保存しました。".into()),
                         Some("check") => Some("安全確認を保存しました。".into()),
+                        Some("intake") => Some("受付しました。".into()),
                         _ => None,
                     };
                     html(&page, StatusCode::OK)
@@ -1266,5 +1276,43 @@ mod tests {
             .await;
         assert!(body(&page).contains(&format!("<img src=\"{url}\"")), "{}", body(&page));
         assert!(body(&page).contains("撮影・木下 福祉司・髙﨑 さくら"), "the stamp: {}", body(&page));
+    }
+
+    #[tokio::test]
+    async fn a_refused_intake_keeps_what_was_typed_and_registers_nobody_and_a_form_from_elsewhere_is_refused()
+    {
+        let (_dir, svc, _) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let unit = svc.units().unwrap()[0].id;
+        let children = |svc: &Service| {
+            let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+            svc.search(&s.actor, "かくう", 10).unwrap().len()
+        };
+        // An unknown route code: the page comes back with the reason and every field as typed.
+        let form = format!(
+            "form_key={key}&family=%E6%9E%B6%E7%A9%BA&given=%E8%8A%B1&family_kana=%E3%81%8B%E3%81%8F%E3%81%86\
+             &given_kana=%E3%81%AF%E3%81%AA&kind=abuse_report&received_at=2026-11-24T09%3A30&route=zz\
+             &consultation_type=11&content=%E6%B3%A3%E3%81%8D%E5%A3%B0&unit={unit}&confirm_new=1"
+        );
+        let r = post(&svc, &cookie, "/intake", form.clone(), None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+        let page = body(&r);
+        assert!(page.contains("class=\"error\""), "{page}");
+        assert!(page.contains("value=\"かくう\"") && page.contains(">泣き声</textarea>"), "kept: {page}");
+        assert_eq!(children(&svc), 0, "no child without its case");
+        // Another site's form (no form key) changes nothing either.
+        let foreign = form.replace(&format!("form_key={key}"), "form_key=").replace("route=zz", "route=14");
+        let r = post(&svc, &cookie, "/intake", foreign, None).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", body(&r));
+        assert_eq!(children(&svc), 0);
+        // Put right: the case opens on a new child, and a resend of the same draft opens nothing more.
+        let good = format!("{}&idempotency_key=k1", form.replace("route=zz", "route=14"));
+        let r = post(&svc, &cookie, "/intake", good.clone(), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        let to = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(to.ends_with("?saved=intake"), "{to}");
+        let again = post(&svc, &cookie, "/intake", good, None).await;
+        assert_eq!(again.headers()[header::LOCATION].to_str().unwrap(), to);
+        assert_eq!(children(&svc), 1);
     }
 }

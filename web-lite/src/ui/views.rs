@@ -305,6 +305,7 @@ pub(crate) struct ChildPage {
     pub cases: Vec<CaseRow>,
     pub notes: Vec<NoteRow>,
     pub may_edit: bool,
+    pub may_open_case: bool,
     /// The face sheet's revision, shown so an editor knows which version they read.
     pub rev: u64,
     pub notice: Option<String>,
@@ -374,6 +375,7 @@ impl ChildPage {
                 })
                 .collect(),
             may_edit: v.may_edit,
+            may_open_case: v.may_open_case,
             rev: v.child.rev,
             notice: None,
         }

@@ -1,0 +1,330 @@
+//! 新規受付: a consultation or an abuse report, about a child on file or a new one. Before a new
+//! child is registered the page asks core for children who may be the same (same birth date and
+//! similar furigana, or similar furigana when the birth date is unknown) and lets the person
+//! choose one or confirm a new registration; nothing typed is lost on the way. The case and a new
+//! child are stored in one transaction (`Service::take_intake`), sent again safely from a draft.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, Reporter};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::{ChildId, UnitId};
+use mamoru_core::person::{PersonName, Sex};
+use mamoru_core::service::{ChildSummary, IntakeChild, NewCase, NewChild, SessionInfo};
+use mamoru_core::staff::Role;
+use mamoru_core::time::Timestamp;
+use mamoru_core::{Error, Service, wareki};
+use serde::Deserialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::views::{ChildForm, Chrome, ResultRow, SEXES, input_datetime, options};
+use super::{
+    FORM_LIMIT, Page, blocking, check_form, error_page, html, idempotency_key, message, redirect,
+    same_origin, signed_in, text,
+};
+
+/// The intake form as typed (and as shown back after a question or a refusal).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IntakeForm {
+    pub child: ChildForm,
+    pub kind: String,
+    pub received_at: String,
+    pub route: String,
+    pub consultation_type: String,
+    pub chief_complaint: String,
+    pub content: String,
+    /// The `abuse_type` codes ticked.
+    pub abuse: Vec<String>,
+    pub perpetrator: String,
+    pub anonymous: bool,
+    pub reporter_name: String,
+    pub reporter_relation: String,
+    pub reporter_phone: String,
+    pub unit: String,
+    pub assign_me: bool,
+}
+
+impl IntakeForm {
+    fn from_form(form: &HashMap<String, String>) -> Self {
+        let mut abuse: Vec<String> =
+            form.keys().filter_map(|k| k.strip_prefix("abuse_")).map(str::to_owned).collect();
+        abuse.sort();
+        Self {
+            child: ChildForm::from_form(form),
+            kind: text(form, "kind"),
+            received_at: text(form, "received_at"),
+            route: text(form, "route"),
+            consultation_type: text(form, "consultation_type"),
+            chief_complaint: text(form, "chief_complaint"),
+            content: text(form, "content"),
+            abuse,
+            perpetrator: text(form, "perpetrator"),
+            anonymous: form.contains_key("anonymous"),
+            reporter_name: text(form, "reporter_name"),
+            reporter_relation: text(form, "reporter_relation"),
+            reporter_phone: text(form, "reporter_phone"),
+            unit: text(form, "unit"),
+            assign_me: form.contains_key("assign_me"),
+        }
+    }
+
+    /// The case this form asks for (`child` is filled in by core).
+    fn case(&self, session: &SessionInfo) -> Result<NewCase, Error> {
+        let actor = &session.actor;
+        let kind = match self.kind.as_str() {
+            "abuse_report" => IntakeKind::AbuseReport,
+            "consultation" => IntakeKind::Consultation,
+            _ => return Err(Error::invalid("kind", "選択してください")),
+        };
+        let unit = self
+            .unit
+            .parse::<u64>()
+            .ok()
+            .map(UnitId)
+            .filter(|u| actor.units.contains(u))
+            .ok_or_else(|| Error::invalid("unit", "選択してください"))?;
+        let abuse = (kind == IntakeKind::AbuseReport || !self.abuse.is_empty()).then(|| AbuseDetails {
+            types: self.abuse.iter().map(|c| Code::new(c)).collect(),
+            main_type: self.abuse.first().map(|c| Code::new(c)),
+            main_perpetrator: Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new),
+            severity: String::new(),
+            injuries: Vec::new(),
+        });
+        let reporter = (self.anonymous
+            || !self.reporter_name.is_empty()
+            || !self.reporter_relation.is_empty()
+            || !self.reporter_phone.is_empty())
+        .then(|| Reporter {
+            anonymous: self.anonymous,
+            name: if self.anonymous { String::new() } else { self.reporter_name.clone() },
+            relation: self.reporter_relation.clone(),
+            phone: if self.anonymous { String::new() } else { self.reporter_phone.clone() },
+            note: String::new(),
+        });
+        Ok(NewCase {
+            unit,
+            child: ChildId(0),
+            intake: Intake {
+                kind,
+                received_at: Timestamp::parse(&self.received_at)?,
+                route: Code::new(&self.route),
+                consultation_type: Code::new(&self.consultation_type),
+                chief_complaint: self.chief_complaint.clone(),
+                content: self.content.clone(),
+                received_by: actor.staff,
+            },
+            abuse,
+            reporter,
+            assigned: if self.assign_me { vec![actor.staff] } else { Vec::new() },
+        })
+    }
+
+    /// The new child this form describes.
+    fn new_child(&self, unit: UnitId) -> Result<NewChild, Error> {
+        let c = &self.child;
+        Ok(NewChild {
+            unit,
+            name: PersonName::new(&c.family, &c.given, &c.family_kana, &c.given_kana)?,
+            birth_date: Some(c.birth.as_str())
+                .filter(|b| !b.is_empty())
+                .map(wareki::parse)
+                .transpose()
+                .map_err(Error::Date)?,
+            unborn: c.unborn,
+            sex: Sex::parse(if c.sex.is_empty() { "unknown" } else { &c.sex })?,
+            address: c.address.clone(),
+            phones: Vec::new(),
+            affiliation: c.affiliation.clone(),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "intake.html")]
+pub(crate) struct IntakePage {
+    pub chrome: Chrome,
+    pub form: IntakeForm,
+    /// The child the intake is about, when chosen (from their page or at the duplicate check).
+    pub chosen: Option<ResultRow>,
+    /// Children who may be the same as the new one: the person chooses.
+    pub candidates: Vec<ResultRow>,
+    pub routes: Vec<(String, String)>,
+    pub types: Vec<(String, String)>,
+    pub abuse_types: Vec<(String, String, bool)>,
+    pub perpetrators: Vec<(String, String)>,
+    pub sexes: Vec<(String, String)>,
+    pub units: Vec<(String, String)>,
+    pub may_be_assigned: bool,
+    pub message: Option<String>,
+}
+
+/// What the page needs besides the form: code tables and unit names, the chosen child.
+struct Context {
+    tables: Vec<mamoru_core::store::Versioned<mamoru_core::code_table::CodeTable>>,
+    units: Vec<(String, String)>,
+    chosen: Option<ChildSummary>,
+    now: Timestamp,
+}
+
+fn context(svc: &Service, session: &SessionInfo, child: Option<ChildId>) -> Result<Context, Error> {
+    let actor = &session.actor;
+    let units = svc
+        .units()?
+        .into_iter()
+        .filter(|u| actor.units.contains(&UnitId(u.id)))
+        .map(|u| (u.id.to_string(), u.body.name))
+        .collect();
+    let chosen = child.map(|id| svc.child(actor, id).map(|v| ChildSummary::of(&v.child))).transpose()?;
+    Ok(Context { tables: svc.code_tables()?, units, chosen, now: svc.now() })
+}
+
+impl IntakePage {
+    fn new(chrome: Chrome, session: &SessionInfo, cx: &Context, mut form: IntakeForm) -> Self {
+        let today = cx.now.jst_date();
+        let routes = options(&cx.tables, "route", today);
+        let types = options(&cx.tables, "consultation_type", today);
+        if form.received_at.is_empty() {
+            form.received_at = input_datetime(cx.now);
+        }
+        if form.unit.is_empty() {
+            form.unit = cx.units.first().map(|(id, _)| id.clone()).unwrap_or_default();
+        }
+        let abuse_types = options(&cx.tables, "abuse_type", today)
+            .into_iter()
+            .map(|(code, label)| {
+                let on = form.abuse.contains(&code);
+                (code, label, on)
+            })
+            .collect();
+        Self {
+            chrome,
+            chosen: cx.chosen.as_ref().map(|c| ResultRow::of(c, today)),
+            candidates: Vec::new(),
+            routes,
+            types,
+            abuse_types,
+            perpetrators: options(&cx.tables, "perpetrator", today),
+            sexes: SEXES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
+            units: cx.units.clone(),
+            may_be_assigned: matches!(session.actor.role, Role::Caseworker | Role::Supervisor | Role::Head),
+            form,
+            message: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IntakeQuery {
+    #[serde(default)]
+    child: Option<u64>,
+}
+
+fn chrome(session: &SessionInfo) -> Chrome {
+    Chrome::new(session, "新規受付", "intake")
+}
+
+pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("intake").and(warp::get()).and(warp::query::<IntakeQuery>()).and(signed_in(service)).then(
+        |q: IntakeQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            if !session.actor.role.may(mamoru_core::staff::Action::OpenCase) {
+                return error_page(&session, &Error::Forbidden { action: "open_case" });
+            }
+            let s = session.clone();
+            match blocking(move || context(&svc, &s, q.child.map(ChildId))).await {
+                Ok(cx) => {
+                    // Nothing is assumed about a child not yet seen: sex unknown until someone says.
+                    let mut form = IntakeForm { assign_me: true, ..IntakeForm::default() };
+                    form.child.sex = "unknown".into();
+                    html(&IntakePage::new(chrome(&session), &session, &cx, form), StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+/// What became of an intake post.
+enum Taken {
+    Opened(u64),
+    /// Children who may be the same: the person must choose first.
+    Ask(Vec<ChildSummary>),
+}
+
+pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("intake")
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(signed_in(service))
+        .then(|form: HashMap<String, String>, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let typed = IntakeForm::from_form(&form);
+            let child = form.get("child").and_then(|c| c.parse::<u64>().ok()).map(ChildId);
+            let confirmed_new = form.contains_key("confirm_new");
+            let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
+            let result = blocking(move || {
+                check_form(&s, &form)?;
+                let case = mine.case(&s)?;
+                let who = if let Some(id) = child {
+                    IntakeChild::Existing(id)
+                } else {
+                    let new = mine.new_child(case.unit)?;
+                    if !confirmed_new {
+                        let kana = new.name.full_kana();
+                        let found = match new.birth_date {
+                            Some(birth) => svc2.duplicate_candidates(&s.actor, birth, &kana)?,
+                            None => svc2.search(&s.actor, &kana, 10)?,
+                        };
+                        if !found.is_empty() {
+                            return Ok(Taken::Ask(found));
+                        }
+                    }
+                    IntakeChild::New(new)
+                };
+                let opened = svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref())?;
+                Ok(Taken::Opened(opened.id))
+            })
+            .await;
+            let again = |found: Vec<ChildSummary>, said: Option<String>| {
+                let (svc, s, typed) = (svc.clone(), session.clone(), typed.clone());
+                async move {
+                    let s2 = s.clone();
+                    match blocking(move || context(&svc, &s2, child)).await {
+                        Ok(cx) => {
+                            let mut page = IntakePage::new(chrome(&s), &s, &cx, typed);
+                            let today = cx.now.jst_date();
+                            page.candidates = found.iter().map(|c| ResultRow::of(c, today)).collect();
+                            let status = if said.is_some() {
+                                StatusCode::UNPROCESSABLE_ENTITY
+                            } else {
+                                StatusCode::OK
+                            };
+                            page.message = said;
+                            html(&page, status)
+                        }
+                        Err(other) => error_page(&s, &other),
+                    }
+                }
+            };
+            match result {
+                Ok(Taken::Opened(id)) => redirect(&format!("/cases/{id}?saved=intake")),
+                Ok(Taken::Ask(found)) => again(found, None).await,
+                Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {
+                    again(Vec::new(), Some(message(&e))).await
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        })
+}
