@@ -74,6 +74,87 @@ fn sign_in_register_read_and_search_a_child() {
     assert_eq!(s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None).status, 401);
 }
 
+#[test]
+fn an_intake_over_the_api_asks_about_possible_duplicates_then_notes_and_a_safety_check_close_its_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo_server(dir.path());
+    let token = s.sign_in("demo-cw1", "mamoru-demo");
+    let child = r#""family_name":"架空","given_name":"一郎","family_name_kana":"かくう","given_name_kana":"いちろう","birth_date":"R3.6.1""#;
+    let intake = |who: &str, key: &str| {
+        format!(
+            r#"{{{who},"kind":"abuse_report","received_at":"2026-11-24T09:30","route":"14","consultation_type":"11","content":"近隣から通告","abuse":{{"types":["1"]}},"reporter":{{"anonymous":true}},"idempotency_key":"{key}"}}"#
+        )
+    };
+    // A child nobody has: opened at once, with the 48-hour clock.
+    let r = s.request(
+        "POST",
+        "/api/v1/cases",
+        Some(&token),
+        Some(&intake(&format!(r#""new_child":{{{child}}}"#), "k1")),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let case = r.json()["id"].as_u64().unwrap();
+    let view = s.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None);
+    assert_eq!(view.status, 200, "{}", view.body);
+    let v = view.json();
+    let child_id = v["case"]["body"]["child"].as_u64().unwrap();
+    assert!(
+        v["clocks"].as_array().unwrap().iter().any(|c| c["deadline"]["kind"] == "safety_check48h"),
+        "{v}"
+    );
+    // The same draft again: the same case.
+    let again = s.request(
+        "POST",
+        "/api/v1/cases",
+        Some(&token),
+        Some(&intake(&format!(r#""new_child":{{{child}}}"#), "k1")),
+    );
+    assert_eq!(again.json()["id"].as_u64(), Some(case), "{}", again.body);
+
+    // A second report naming the same child as new: nothing stored, the candidate named.
+    let ask = s.request(
+        "POST",
+        "/api/v1/cases",
+        Some(&token),
+        Some(&intake(&format!(r#""new_child":{{{child}}}"#), "k2")),
+    );
+    assert_eq!(ask.status, 409, "{}", ask.body);
+    assert_eq!(ask.json()["error"]["code"], "possible_duplicates");
+    assert_eq!(ask.json()["candidates"][0]["id"].as_u64(), Some(child_id));
+    let chosen = s.request(
+        "POST",
+        "/api/v1/cases",
+        Some(&token),
+        Some(&intake(&format!(r#""child":{child_id}"#), "k2")),
+    );
+    assert_eq!(chosen.status, 201, "{}", chosen.body);
+
+    // A note and a safety check, each once however often sent.
+    let note = r#"{"at":"2026-11-24T10:00","kind":"4","body":"学校に在籍を確認","idempotency_key":"n1"}"#;
+    let n1 = s.request("POST", &format!("/api/v1/cases/{case}/notes"), Some(&token), Some(note));
+    assert_eq!(n1.status, 201, "{}", n1.body);
+    let n2 = s.request("POST", &format!("/api/v1/cases/{case}/notes"), Some(&token), Some(note));
+    assert_eq!(n1.json()["id"], n2.json()["id"]);
+    let check = r#"{"at":"2026-11-24T11:00","method":"sighted","seen_directly":true,"place":"自宅","child_state":"落ち着いている","injuries":[{"side":"front","x":0.4,"y":0.3,"size_cm":2,"description":"あざ"}]}"#;
+    let c = s.request("POST", &format!("/api/v1/cases/{case}/safety-checks"), Some(&token), Some(check));
+    assert_eq!(c.status, 201, "{}", c.body);
+    let v = s.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).json();
+    assert_eq!(v["safety_checks"].as_array().unwrap().len(), 1);
+    assert_eq!(v["notes"].as_array().unwrap().len(), 1);
+    assert!(
+        !v["clocks"].as_array().unwrap().iter().any(|c| c["deadline"]["kind"] == "safety_check48h"),
+        "closed: {v}"
+    );
+    // Bad input is refused with its reason and stores nothing.
+    let bad = s.request(
+        "POST",
+        &format!("/api/v1/cases/{case}/safety-checks"),
+        Some(&token),
+        Some(r#"{"at":"2026-11-24T11:00","method":"telepathy","seen_directly":true}"#),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
 /// Percent-encodes a query value (UTF-8 bytes outside unreserved ASCII).
 fn encode(q: &str) -> String {
     q.bytes()
@@ -179,6 +260,10 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/backups", "post"),
         ("/api/v1/session/totp", "post"),
         ("/api/v1/session/totp/confirm", "post"),
+        ("/api/v1/cases", "post"),
+        ("/api/v1/cases/{id}", "get"),
+        ("/api/v1/cases/{id}/notes", "post"),
+        ("/api/v1/cases/{id}/safety-checks", "post"),
         ("/api/v1/cases/{id}/photos", "post"),
         ("/api/v1/cases/{id}/photos/{sha256}", "get"),
         ("/api/v1/devices", "post"),

@@ -18,6 +18,8 @@ use warp::{Filter, Reply};
 
 use crate::{blocking, error_body, error_response, with};
 
+mod cases;
+
 /// The session cookie (host-only, Secure, `HttpOnly`, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "__Host-mamoru_session";
 /// The registered device's secret, kept by the tablet.
@@ -455,7 +457,9 @@ pub(crate) fn routes(
         .unify()
         .or(search(service.clone()))
         .unify()
-        .or(board(service))
+        .or(board(service.clone()))
+        .unify()
+        .or(cases::routes(service))
         .unify()
 }
 
@@ -611,35 +615,40 @@ fn create_child(
     session: &SessionInfo,
     input: ChildIn,
 ) -> Result<(ChildId, Vec<mamoru_core::service::ChildSummary>), Error> {
-    let name = PersonName::new(
-        &input.family_name,
-        &input.given_name,
-        &input.family_name_kana,
-        &input.given_name_kana,
-    )?;
-    let birth_date =
-        input.birth_date.as_deref().filter(|s| !s.trim().is_empty()).map(wareki::parse).transpose()?;
     let unit = input
         .unit
         .map(UnitId)
         .or_else(|| session.actor.units.first().copied())
         .ok_or_else(|| Error::invalid("unit", "required"))?;
-    let dups = match birth_date {
-        Some(b) => svc.duplicate_candidates(&session.actor, b, &name.full_kana())?,
+    let new = new_child(input, unit)?;
+    let dups = match new.birth_date {
+        Some(b) => svc.duplicate_candidates(&session.actor, b, &new.name.full_kana())?,
         None => Vec::new(),
     };
-    let id = svc.register_child(
-        &session.actor,
-        NewChild {
-            unit,
-            name,
-            birth_date,
-            unborn: input.unborn,
-            sex: Sex::parse(&input.sex)?,
-            address: input.address,
-            phones: input.phones,
-            affiliation: input.affiliation,
-        },
-    )?;
+    let id = svc.register_child(&session.actor, new)?;
     Ok((id, dups))
+}
+
+/// A new child as the API describes one (birth date ISO or 和暦), in `unit` unless it names one.
+fn new_child(input: ChildIn, unit: UnitId) -> Result<NewChild, Error> {
+    Ok(NewChild {
+        unit: input.unit.map_or(unit, UnitId),
+        name: PersonName::new(
+            &input.family_name,
+            &input.given_name,
+            &input.family_name_kana,
+            &input.given_name_kana,
+        )?,
+        birth_date: input
+            .birth_date
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(wareki::parse)
+            .transpose()?,
+        unborn: input.unborn,
+        sex: Sex::parse(if input.sex.is_empty() { "unknown" } else { &input.sex })?,
+        address: input.address,
+        phones: input.phones,
+        affiliation: input.affiliation,
+    })
 }

@@ -11,7 +11,7 @@ fn error_ref() -> Value {
 #[must_use]
 #[expect(clippy::too_many_lines, reason = "one JSON literal, a path per block")]
 pub fn document() -> Value {
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": { "title": "Mamoru API", "version": env!("CARGO_PKG_VERSION") },
         "components": {
@@ -169,5 +169,75 @@ pub fn document() -> Value {
             },
             "/api/v1/openapi.json": { "get": { "security": [], "summary": "This document", "responses": { "200": { "description": "OpenAPI 3" } } } }
         }
+    });
+    // The casework paths are a literal of their own: one literal that size exceeds json!'s
+    // recursion limit.
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), case_paths()) {
+        paths.extend(more);
+    }
+    doc
+}
+
+/// `/api/v1/cases` and what is recorded in a case.
+fn case_paths() -> Value {
+    json!({
+            "/api/v1/cases": {
+                "post": { "summary": "新規受付: open a case from an intake or abuse report, about a child on file (`child`) or a new one (`new_child`, as POST /api/v1/children). A new child is first checked against those on file (birth date and furigana, or furigana alone): if any may be the same, nothing is stored and 409 possible_duplicates lists them; send `child` with one of them, or `confirm_new: true`. The case and a new child are stored together or not at all; the same idempotency_key again answers with the case it opened",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["kind", "received_at", "route", "consultation_type"],
+                        "properties": {
+                            "child": { "type": "integer" }, "new_child": { "type": "object" }, "confirm_new": { "type": "boolean" },
+                            "unit": { "type": "integer" },
+                            "kind": { "type": "string", "enum": ["consultation", "abuse_report"] },
+                            "received_at": { "type": "string", "description": "ISO 8601; without an offset, Japan time" },
+                            "route": { "type": "string", "description": "code table route" },
+                            "consultation_type": { "type": "string", "description": "code table consultation_type" },
+                            "chief_complaint": { "type": "string" }, "content": { "type": "string" },
+                            "abuse": { "type": "object", "properties": {
+                                "types": { "type": "array", "items": { "type": "string" } }, "main_type": { "type": "string" },
+                                "main_perpetrator": { "type": "string" }, "severity": { "type": "string" } } },
+                            "reporter": { "type": "object", "required": ["anonymous"], "properties": {
+                                "anonymous": { "type": "boolean" }, "name": { "type": "string" }, "relation": { "type": "string" },
+                                "phone": { "type": "string" }, "note": { "type": "string" } } },
+                            "assigned": { "type": "array", "items": { "type": "integer" } },
+                            "idempotency_key": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "{id, case_no}" },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(),
+                        "409": { "description": "possible_duplicates: {error, candidates: [ChildSummary]}; nothing stored",
+                            "content": { "application/json": { "schema": { "type": "object", "properties": {
+                                "error": { "type": "object" },
+                                "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/ChildSummary" } } } } } } },
+                        "422": error_ref() } }
+            },
+            "/api/v1/cases/{id}": {
+                "get": { "summary": "A case as its page shows it: the case, its clocks, safety checks, protections, support, assessments, the newest 50 notes, photos (audited)",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "responses": { "200": { "description": "the case" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/cases/{id}/notes": {
+                "post": { "summary": "Add a 経過記録; the same idempotency_key again answers with the same note",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["at", "kind"],
+                        "properties": { "at": { "type": "string" }, "kind": { "type": "string", "description": "code table note_kind" },
+                            "body": { "type": "string" }, "photos": { "type": "array", "items": { "type": "string" }, "description": "sha256 of photos sent to the case" },
+                            "idempotency_key": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/cases/{id}/safety-checks": {
+                "post": { "summary": "Record a 安全確認 (seen_directly closes the 48-hour clock); the same idempotency_key again answers with the same check",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["at", "method", "seen_directly"],
+                        "properties": { "at": { "type": "string" },
+                            "method": { "type": "string", "enum": ["sighted", "interview", "by_agency"] },
+                            "seen_directly": { "type": "boolean" }, "place": { "type": "string" }, "child_state": { "type": "string" },
+                            "injuries": { "type": "array", "items": { "type": "object", "required": ["side", "x", "y", "description"], "properties": {
+                                "side": { "type": "string", "enum": ["front", "back"] }, "x": { "type": "number" }, "y": { "type": "number" },
+                                "size_cm": { "type": "number" }, "description": { "type": "string" } } } },
+                            "photos": { "type": "array", "items": { "type": "string" } },
+                            "idempotency_key": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+            }
     })
 }

@@ -263,6 +263,14 @@ impl Service {
         })
     }
 
+    /// The case an intake sent with this idempotency key already opened, if any: a resent draft
+    /// is answered with it before anything else is asked (the duplicate check would otherwise
+    /// find the child that very intake registered). Names a case number only; not audited.
+    pub fn intake_opened(&self, actor: &Actor, key: &str) -> Result<Option<CaseId>> {
+        let claim = idempotency_claim(actor, "intake", key)?;
+        Ok(self.store.read()?.unique(IDEMPOTENCY, &claim)?.map(CaseId))
+    }
+
     /// 新規受付: an intake or abuse report about a child on file (chosen after the duplicate
     /// check) or a new one, in one transaction, so that a refused case leaves no child behind.
     /// A tablet may send it again (an idempotency key per draft): the same intake is answered

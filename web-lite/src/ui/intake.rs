@@ -277,6 +277,13 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             let result = blocking(move || {
                 check_form(&s, &form)?;
                 let case = mine.case(&s)?;
+                let key = idempotency_key(&form);
+                // A draft sent again after its answer was lost: the case it opened.
+                if let Some(done) =
+                    key.as_deref().map(|k| svc2.intake_opened(&s.actor, k)).transpose()?.flatten()
+                {
+                    return Ok(Taken::Opened(done.0));
+                }
                 let who = if let Some(id) = child {
                     IntakeChild::Existing(id)
                 } else {
@@ -293,7 +300,7 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                     }
                     IntakeChild::New(new)
                 };
-                let opened = svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref())?;
+                let opened = svc2.take_intake(&s.actor, who, case, key.as_deref())?;
                 Ok(Taken::Opened(opened.id))
             })
             .await;

@@ -1,0 +1,259 @@
+//! `/api/v1/cases`: a case as its page shows it, intakes (a child on file or a new one, after a
+//! duplicate check), notes and safety checks. The same service calls as the pages; a tablet's
+//! retry with the same idempotency key stores nothing twice.
+
+use std::sync::Arc;
+
+use mamoru_core::case::{
+    AbuseDetails, Injury, Intake, IntakeKind, Note, Reporter, SafetyCheck, SafetyMethod,
+};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
+use mamoru_core::person::Attachment;
+use mamoru_core::service::{ChildSummary, IntakeChild, NewCase, SessionInfo};
+use mamoru_core::time::Timestamp;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use serde_json::json;
+use warp::Filter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{AuthedJson, ChildIn, authed_json, authenticated, json_ok, new_child, respond};
+use crate::blocking;
+
+#[derive(Deserialize)]
+struct AbuseIn {
+    #[serde(default)]
+    types: Vec<Code>,
+    #[serde(default)]
+    main_type: Option<Code>,
+    #[serde(default)]
+    main_perpetrator: Option<Code>,
+    #[serde(default)]
+    severity: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct IntakeIn {
+    /// A child on file; or `new_child`, checked for duplicates first.
+    #[serde(default)]
+    child: Option<u64>,
+    #[serde(default)]
+    new_child: Option<ChildIn>,
+    /// Register `new_child` although children who may be the same were found.
+    #[serde(default)]
+    confirm_new: bool,
+    #[serde(default)]
+    unit: Option<u64>,
+    kind: IntakeKind,
+    received_at: String,
+    route: Code,
+    consultation_type: Code,
+    #[serde(default)]
+    chief_complaint: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    abuse: Option<AbuseIn>,
+    #[serde(default)]
+    reporter: Option<Reporter>,
+    #[serde(default)]
+    assigned: Vec<u64>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoteIn {
+    at: String,
+    kind: Code,
+    #[serde(default)]
+    body: String,
+    /// SHA-256 of photos already sent to the case.
+    #[serde(default)]
+    photos: Vec<String>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CheckIn {
+    at: String,
+    method: SafetyMethod,
+    seen_directly: bool,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    child_state: String,
+    #[serde(default)]
+    injuries: Vec<Injury>,
+    #[serde(default)]
+    photos: Vec<String>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Photos named by SHA-256: the server fills in what it stamped when each arrived.
+fn attachments(photos: &[String]) -> Vec<Attachment> {
+    photos
+        .iter()
+        .map(|sha| Attachment {
+            sha256: sha.trim().to_owned(),
+            mime: String::new(),
+            size: 0,
+            taken_at: None,
+            caption: String::new(),
+        })
+        .collect()
+}
+
+/// What became of an intake.
+enum Taken {
+    Opened(u64, String),
+    Ask(Vec<ChildSummary>),
+}
+
+fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<Taken, Error> {
+    let actor = &session.actor;
+    let unit = input
+        .unit
+        .map(UnitId)
+        .or_else(|| actor.units.first().copied())
+        .ok_or_else(|| Error::invalid("unit", "required"))?;
+    let new = NewCase {
+        unit,
+        child: ChildId(0),
+        intake: Intake {
+            kind: input.kind,
+            received_at: Timestamp::parse(&input.received_at)?,
+            route: input.route,
+            consultation_type: input.consultation_type,
+            chief_complaint: input.chief_complaint,
+            content: input.content,
+            received_by: actor.staff,
+        },
+        abuse: input.abuse.map(|a| AbuseDetails {
+            main_type: a.main_type.or_else(|| a.types.first().cloned()),
+            types: a.types,
+            main_perpetrator: a.main_perpetrator,
+            severity: a.severity,
+            injuries: Vec::new(),
+        }),
+        reporter: input.reporter,
+        assigned: input.assigned.into_iter().map(StaffId).collect(),
+    };
+    if let Some(key) = input.idempotency_key.as_deref()
+        && let Some(done) = svc.intake_opened(actor, key)?
+    {
+        let case = svc.case(actor, done)?.case;
+        return Ok(Taken::Opened(case.id, case.body.case_no));
+    }
+    let who = match (input.child, input.new_child) {
+        (Some(id), None) => IntakeChild::Existing(ChildId(id)),
+        (None, Some(c)) => {
+            let c = new_child(c, unit)?;
+            if !input.confirm_new {
+                let kana = c.name.full_kana();
+                let found = match c.birth_date {
+                    Some(birth) => svc.duplicate_candidates(actor, birth, &kana)?,
+                    None => svc.search(actor, &kana, 10)?,
+                };
+                if !found.is_empty() {
+                    return Ok(Taken::Ask(found));
+                }
+            }
+            IntakeChild::New(c)
+        }
+        _ => return Err(Error::invalid("child", "either child or new_child")),
+    };
+    let case = svc.take_intake(actor, who, new, input.idempotency_key.as_deref())?;
+    Ok(Taken::Opened(case.id, case.body.case_no))
+}
+
+pub(super) fn routes(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let get = warp::path!("api" / "v1" / "cases" / u64)
+        .and(warp::get())
+        .and(authenticated(service.clone()))
+        .then(|id: u64, auth: super::Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.case(&session.actor, CaseId(id))).await;
+            respond(result, |view| json_ok(StatusCode::OK, &view))
+        });
+    let intake = warp::path!("api" / "v1" / "cases").and(warp::post()).and(authed_json::<IntakeIn>(service.clone())).then(
+        |input: AuthedJson<IntakeIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || take_intake(&svc, &session, input)).await;
+            respond(result, |taken| match taken {
+                Taken::Opened(id, case_no) => json_ok(StatusCode::CREATED, &json!({ "id": id, "case_no": case_no })),
+                Taken::Ask(found) => json_ok(
+                    StatusCode::CONFLICT,
+                    &json!({
+                        "error": { "code": "possible_duplicates",
+                            "message": "children who may be the same are on file: send `child` with one of them, or `confirm_new: true`" },
+                        "candidates": found,
+                    }),
+                ),
+            })
+        },
+    );
+    let note = warp::path!("api" / "v1" / "cases" / u64 / "notes")
+        .and(warp::post())
+        .and(authed_json::<NoteIn>(service.clone()))
+        .then(|id: u64, input: AuthedJson<NoteIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || {
+                let note = Note {
+                    case: CaseId(id),
+                    child: ChildId(0),
+                    at: Timestamp::parse(&input.at)?,
+                    kind: input.kind,
+                    author: StaffId(0),
+                    body: input.body,
+                    attachments: attachments(&input.photos),
+                    correction: None,
+                };
+                svc.add_note_once(&session.actor, note, input.idempotency_key.as_deref())
+            })
+            .await;
+            respond(result, |v| json_ok(StatusCode::CREATED, &json!({ "id": v.id })))
+        });
+    let check = warp::path!("api" / "v1" / "cases" / u64 / "safety-checks")
+        .and(warp::post())
+        .and(authed_json::<CheckIn>(service))
+        .then(|id: u64, input: AuthedJson<CheckIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || {
+                let check = SafetyCheck {
+                    case: CaseId(id),
+                    child: ChildId(0),
+                    at: Timestamp::parse(&input.at)?,
+                    by: vec![session.actor.staff],
+                    method: input.method,
+                    seen_directly: input.seen_directly,
+                    place: input.place,
+                    child_state: input.child_state,
+                    injuries: input.injuries,
+                    attachments: attachments(&input.photos),
+                };
+                svc.record_safety_check_once(&session.actor, check, input.idempotency_key.as_deref())
+            })
+            .await;
+            respond(result, |v| json_ok(StatusCode::CREATED, &json!({ "id": v.id })))
+        });
+    get.or(intake).unify().or(note).unify().or(check).unify()
+}
