@@ -502,3 +502,62 @@ fn an_intake_checks_for_the_same_child_first_and_opens_the_case_on_the_one_chose
         found["results"].as_array().unwrap().iter().filter(|r| r["name"] == "架空 新太").collect();
     assert_eq!(named.len(), 1, "registered once: {found}");
 }
+
+#[test]
+fn a_temporary_protection_is_started_and_its_warrant_steps_are_recorded_against_their_clocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let token = server.sign_in("demo-cw1", DEMO_PASSWORD);
+    let (_, child, _, _) = child_with_variant_name(&server, &token);
+    let intake = format!(
+        r#"{{"child":{child},"kind":"abuse_report","received_at":"{}","route":"14","consultation_type":"11"}}"#,
+        mamoru_core::time::Timestamp(now().0 - 3600).to_jst_string()
+    );
+    let r = server.request("POST", "/api/v1/cases", Some(&token), Some(&intake));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let case = r.json()["id"].as_u64().unwrap();
+
+    let mut b = Browser::start(TABLET);
+    sign_in(&mut b, &base, "demo-cw1", None);
+    b.goto(&format!("{base}/cases/{case}"));
+    b.wait_until("!!document.querySelector('#protection')", "the protection section");
+    assert!(b.text("#protection").contains("一時保護はしていません"));
+    // Started without the guardian's consent: the 7-day warrant clock runs.
+    b.fill("form[action$='/protections'] input[name=place]", "架空市児童相談所 一時保護所");
+    b.fill("form[action$='/protections'] input[name=reason]", "身体的虐待の疑い。帰宅させると危険");
+    b.click("form[action$='/protections'] button[type=submit]");
+    b.wait_until(
+        "location.search === '?saved=protection' && document.readyState === 'complete'",
+        "the case after starting",
+    );
+    assert!(b.text("#clocks").contains("一時保護状の請求（7日）"), "{}", b.text("#clocks"));
+    assert!(b.text("#protection").contains("保護中"));
+    b.scroll_to("#protection");
+    b.screenshot(&screens().join("13-protection.png"));
+
+    // The warrant is requested: that clock stops.
+    b.click("form.step:has(input[value=warrant_request]) button");
+    b.wait_until("document.readyState === 'complete' && !!document.querySelector('form.step input[value=warrant_decision]')", "the outcome form");
+    assert!(!b.text("#clocks").contains("一時保護状の請求（7日）"), "{}", b.text("#clocks"));
+    assert!(b.text("#protection").contains("請求 "), "{}", b.text("#protection"));
+
+    // An extension beyond two months is refused in Japanese and changes nothing.
+    let far = mamoru_core::time::Timestamp(now().0 + 200 * 86_400).to_jst_string();
+    b.fill("form.step:has(input[value=extension]) input[name=until]", &far[..10]);
+    b.click("form.step:has(input[value=extension]) button");
+    b.wait_until("document.readyState === 'complete' && !!document.querySelector('p.error')", "the refusal");
+    assert!(b.text("p.error").contains("延長"), "{}", b.text("p.error"));
+    assert!(!b.text("#protection").contains("決定・"), "no extension stored: {}", b.text("#protection"));
+
+    // Ended: the protection's clocks stop and a new one could start.
+    b.fill("form.step:has(input[value=end]) input[name=reason]", "家庭復帰（見守り継続）");
+    b.click("form.step:has(input[value=end]) button");
+    b.wait_until(
+        "location.search === '?saved=protection' && document.readyState === 'complete'",
+        "the case after ending",
+    );
+    assert!(b.text("#protection").contains("解除"), "{}", b.text("#protection"));
+    assert!(!b.text("#clocks").contains("一時保護"), "{}", b.text("#clocks"));
+    assert!(b.eval("!!document.querySelector(\"form[action$='/protections']\")").as_bool().unwrap());
+}

@@ -64,6 +64,8 @@ pub struct CaseView {
     /// and an open case), so that a page offers only the forms that would be accepted.
     pub may_add_note: bool,
     pub may_record_safety_check: bool,
+    /// Whether the reader may start a temporary protection or record its steps here.
+    pub may_record_protection: bool,
 }
 
 /// One line of the board: a clock and how near it is.
@@ -332,6 +334,7 @@ impl Service {
                 CaseView {
                     may_add_note: may(Action::AddNote),
                     may_record_safety_check: may(Action::RecordSafetyCheck),
+                    may_record_protection: may(Action::RecordProtection),
                     clocks,
                     safety_checks: load_links(r, "case_check", id)?,
                     protections: load_links(r, "case_protection", id)?,

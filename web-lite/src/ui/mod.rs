@@ -6,6 +6,7 @@
 mod enrol;
 mod facesheet;
 mod intake;
+mod protection;
 mod views;
 
 use std::collections::HashMap;
@@ -120,6 +121,19 @@ fn field_label(field: &str) -> &str {
         "rev" => "版",
         "attachments" | "photo" => "写真",
         "injuries" => "けがの位置",
+        "received_at" => "受付日時",
+        "unit" => "所属",
+        "child" => "児童",
+        "assigned" => "担当者",
+        "case" => "ケース",
+        "started_at" => "開始日時",
+        "extensions" | "until" => "延長",
+        "ended" => "解除",
+        "reason" => "理由",
+        "outcome" => "結果",
+        "warrant" => "一時保護状",
+        "court" | "approved_on" => "家庭裁判所の承認",
+        "step" => "操作",
         other => other,
     }
 }
@@ -134,6 +148,10 @@ fn field_hint(field: &str) -> &'static str {
         "attachments" => "この事案に送られていない写真か、枚数（20枚まで）を超えています",
         "photo" => "JPEG・PNG・WebP の画像で、10MB までです",
         "injuries" => "図の中に印をつけ、大きさは200cmまで、メモは500字までです",
+        "extensions" => "延長は前の期間に続けて、2か月以内の日を満了日にしてください",
+        "case" => "終結したケースか、すでに一時保護中です",
+        "ended" => "開始より前の日時では解除できません",
+        "started_at" | "received_at" => "未来の日時は入力できません",
         _ => "",
     }
 }
@@ -267,6 +285,10 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .or(add_note(service.clone()))
         .unify()
         .or(add_check(service.clone()))
+        .unify()
+        .or(protection::start(service.clone()))
+        .unify()
+        .or(protection::step(service.clone()))
         .unify()
         .or(intake::page(service.clone()))
         .unify()
@@ -624,6 +646,7 @@ fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                         Some("note") => Some("経過記録を保存しました。".into()),
                         Some("check") => Some("安全確認を保存しました。".into()),
                         Some("intake") => Some("受付しました。".into()),
+                        Some("protection") => Some("一時保護の記録を保存しました。".into()),
                         _ => None,
                     };
                     html(&page, StatusCode::OK)
@@ -1316,5 +1339,33 @@ mod tests {
         let again = post(&svc, &cookie, "/intake", good.replace("&confirm_new=1", ""), None).await;
         assert_eq!(again.headers()[header::LOCATION].to_str().unwrap(), to);
         assert_eq!(children(&svc), 1);
+    }
+
+    #[tokio::test]
+    async fn a_protection_step_from_a_stale_page_is_refused_and_overwrites_nothing() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let start = format!("form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&reason=x");
+        let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        let p = svc.case(&s.actor, CaseId(case)).unwrap().protections[0].clone();
+        let path = format!("/cases/{case}/protections/{}", p.id);
+        // Two pages drawn at the same revision: the supervisor records the request first...
+        let request = format!("form_key={key}&rev={}&step=warrant_request&at=2026-11-24T10%3A00", p.rev);
+        let r = post(&svc, &cookie, &path, request, None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        // ... the second, stale page's end of the protection is refused with the current state shown.
+        let end =
+            format!("form_key={key}&rev={}&step=end&at=2026-11-24T11%3A00&reason=%E5%B8%B0%E5%AE%85", p.rev);
+        let r = post(&svc, &cookie, &path, end, None).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{}", body(&r));
+        assert!(
+            body(&r).contains("他の職員が先に更新しました") && body(&r).contains("請求 "),
+            "{}",
+            body(&r)
+        );
+        let now = svc.case(&s.actor, CaseId(case)).unwrap().protections[0].clone();
+        assert!(now.body.is_active() && now.body.warrant.is_some(), "the request stays, nothing ended");
     }
 }

@@ -10,6 +10,7 @@ use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::deadline::ClockStatus;
 use mamoru_core::ids::StaffId;
 use mamoru_core::person::{Attachment, Child, MemberRef, PersonName, Sex};
+use mamoru_core::protection::{PlaceKind, Protection, WarrantOutcome};
 use mamoru_core::service::{BoardItem, ChildSummary, ChildView, SessionInfo};
 use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
@@ -462,6 +463,114 @@ impl PhotoView {
     }
 }
 
+/// A temporary protection as the case page shows it, and which of its next steps are open.
+pub(crate) struct ProtectionView {
+    pub id: u64,
+    pub rev: u64,
+    pub active: bool,
+    pub started: String,
+    pub place: String,
+    pub consent: bool,
+    pub reason: String,
+    /// The first day after the current period (two months, or the latest extension).
+    pub period_end: String,
+    pub ended: Option<String>,
+    /// The 一時保護状: requested, decided, challenged, as lines.
+    pub warrant: Vec<String>,
+    pub extensions: Vec<String>,
+    /// The steps whose forms are open besides extension and end: `warrant_request`,
+    /// `warrant_decision`, `challenge` (after a refusal), `court_approval` (of the latest
+    /// extension).
+    pub steps: Vec<&'static str>,
+}
+
+impl ProtectionView {
+    fn of(v: &Versioned<Protection>) -> Self {
+        let p = &v.body;
+        let mut warrant = Vec::new();
+        if let Some(w) = &p.warrant {
+            warrant.push(format!("請求 {}", datetime(w.requested_at)));
+            if let (Some(at), Some(outcome)) = (w.decided_at, w.outcome) {
+                let o = match outcome {
+                    WarrantOutcome::Issued => "発付",
+                    WarrantOutcome::Refused => "却下",
+                };
+                warrant.push(format!("{o} {}", datetime(at)));
+            }
+            if let Some(at) = w.challenge_filed_at {
+                warrant.push(format!("準抗告 {}", datetime(at)));
+            }
+        }
+        let extensions = p
+            .extensions
+            .iter()
+            .map(|e| {
+                let court = e.court.as_ref().map_or(String::new(), |c| match c.approved_on {
+                    Some(d) => format!("・家裁承認 {}", wareki::format(d)),
+                    None => format!("・家裁に申立て {}（承認待ち）", wareki::format(c.petitioned_on)),
+                });
+                format!(
+                    "{}決定・{}まで・同意{}{court}",
+                    datetime(e.decided_at),
+                    wareki::format(e.until.plus_days(-1)),
+                    if e.guardian_consent { "あり" } else { "なし" }
+                )
+            })
+            .collect();
+        let active = p.is_active();
+        let w = p.warrant.as_ref();
+        Self {
+            id: v.id,
+            rev: v.rev,
+            active,
+            started: datetime(p.started_at),
+            place: format!(
+                "{}{}{}",
+                match p.place_kind {
+                    PlaceKind::Shelter => "一時保護所",
+                    PlaceKind::Entrusted => "委託一時保護",
+                },
+                if p.place.is_empty() { "" } else { "・" },
+                p.place
+            ),
+            consent: p.guardian_consent,
+            reason: p.reason.clone(),
+            period_end: wareki::format(p.period_end().plus_days(-1)),
+            ended: p.ended.as_ref().map(|e| format!("{}・{}", datetime(e.at), e.reason)),
+            warrant,
+            extensions,
+            steps: [
+                ("warrant_request", !p.guardian_consent && w.is_none()),
+                ("warrant_decision", w.is_some_and(|w| w.outcome.is_none())),
+                (
+                    "challenge",
+                    w.is_some_and(|w| {
+                        w.outcome == Some(WarrantOutcome::Refused) && w.challenge_filed_at.is_none()
+                    }),
+                ),
+                (
+                    "court_approval",
+                    p.extensions
+                        .last()
+                        .and_then(|e| e.court.as_ref())
+                        .is_some_and(|c| c.approved_on.is_none()),
+                ),
+            ]
+            .into_iter()
+            .filter(|(_, open)| active && *open)
+            .map(|(step, _)| step)
+            .collect(),
+        }
+    }
+}
+
+impl ProtectionView {
+    /// Whether the form of `step` is offered.
+    pub(crate) fn opens(&self, step: &str) -> bool {
+        self.steps.contains(&step)
+    }
+}
+
 /// What the note form holds: kept when the server refuses it, so nothing typed is lost.
 #[derive(Default)]
 pub(crate) struct NoteForm {
@@ -483,6 +592,13 @@ pub(crate) struct CheckForm {
     pub injuries: String,
 }
 
+/// Which forms the case page offers (the ones core would accept from this reader).
+pub(crate) struct Can {
+    pub note: bool,
+    pub check: bool,
+    pub protect: bool,
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
 pub(crate) struct CasePage {
@@ -502,8 +618,11 @@ pub(crate) struct CasePage {
     pub clocks: Vec<ClockRow>,
     pub checks: Vec<CheckRow>,
     pub notes: Vec<NoteRow>,
-    pub can_note: bool,
-    pub can_check: bool,
+    pub can: Can,
+    pub protections: Vec<ProtectionView>,
+    /// Whether a protection is in force (no new one can start).
+    pub protected: bool,
+    pub now_input: String,
     pub note_kinds: Vec<(String, String)>,
     pub methods: Vec<(String, String)>,
     pub note_form: NoteForm,
@@ -552,8 +671,14 @@ impl CasePage {
             clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
             checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
             notes: d.view.notes.iter().map(|n| NoteRow::of(n, &d.tables, &d.names)).collect(),
-            can_note: d.view.may_add_note,
-            can_check: d.view.may_record_safety_check,
+            can: Can {
+                note: d.view.may_add_note,
+                check: d.view.may_record_safety_check,
+                protect: d.view.may_record_protection,
+            },
+            protections: d.view.protections.iter().rev().map(ProtectionView::of).collect(),
+            protected: d.view.protections.iter().any(|p| p.body.is_active()),
+            now_input: input_datetime(d.now),
             note_form: NoteForm {
                 at: now_input.clone(),
                 kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),

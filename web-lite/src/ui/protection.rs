@@ -1,0 +1,167 @@
+//! 一時保護 on the case page: starting one, and its legal steps one form each (the warrant
+//! request, its outcome, the challenge after a refusal, an extension, the family court's approval,
+//! the end). Each step is written against the revision the page showed: if someone recorded a
+//! step meanwhile, the page comes back with the refusal and the current state, and nothing is
+//! overwritten. Core recomputes the 7-day, 3-day and 2-month clocks with every step.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mamoru_core::Service;
+use mamoru_core::error::Error;
+use mamoru_core::ids::{CaseId, ChildId, ProtectionId};
+use mamoru_core::protection::{
+    CourtApproval, Extension, PlaceKind, Protection, ProtectionEnd, Warrant, WarrantOutcome,
+};
+use mamoru_core::time::{Date, Timestamp};
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{FORM_LIMIT, Page, blocking, check_form, redirect, refused, same_origin, signed_in, text};
+
+fn form_filter(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (HashMap<String, String>, Page), Error = Rejection> + Clone {
+    warp::post()
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(signed_in(service))
+}
+
+fn at(form: &HashMap<String, String>) -> Result<Timestamp, Error> {
+    Ok(Timestamp::parse(&text(form, "at"))?)
+}
+
+fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error> {
+    let t = text(form, key);
+    if t.is_empty() { Ok(None) } else { Ok(Some(mamoru_core::wareki::parse(&t)?)) }
+}
+
+fn required_date(form: &HashMap<String, String>, key: &'static str) -> Result<Date, Error> {
+    date(form, key)?.ok_or_else(|| Error::invalid(key, "日付を入力してください"))
+}
+
+/// Puts the step the form names into `p`.
+fn apply(p: &mut Protection, form: &HashMap<String, String>) -> Result<(), Error> {
+    let no_warrant = || Error::invalid("warrant", "一時保護状の請求が記録されていません");
+    match text(form, "step").as_str() {
+        "warrant_request" => {
+            p.warrant = Some(Warrant {
+                requested_at: at(form)?,
+                decided_at: None,
+                outcome: None,
+                challenge_filed_at: None,
+            });
+        }
+        "warrant_decision" => {
+            let outcome = match text(form, "outcome").as_str() {
+                "issued" => WarrantOutcome::Issued,
+                "refused" => WarrantOutcome::Refused,
+                _ => return Err(Error::invalid("outcome", "選択してください")),
+            };
+            let w = p.warrant.as_mut().ok_or_else(no_warrant)?;
+            w.decided_at = Some(at(form)?);
+            w.outcome = Some(outcome);
+        }
+        "challenge" => p.warrant.as_mut().ok_or_else(no_warrant)?.challenge_filed_at = Some(at(form)?),
+        "extension" => {
+            // The form asks for the last day; core keeps the first day after it.
+            let until = required_date(form, "until")?.plus_days(1);
+            let court =
+                date(form, "petitioned_on")?.map(|d| CourtApproval { petitioned_on: d, approved_on: None });
+            p.extensions.push(Extension {
+                decided_at: at(form)?,
+                until,
+                guardian_consent: form.contains_key("consent"),
+                court,
+            });
+        }
+        "court_approval" => {
+            let approved = required_date(form, "approved_on")?;
+            let court = p.extensions.last_mut().and_then(|e| e.court.as_mut());
+            court
+                .ok_or_else(|| Error::invalid("court", "家庭裁判所への申立てが記録されていません"))?
+                .approved_on = Some(approved);
+        }
+        "end" => {
+            let reason = text(form, "reason");
+            if reason.is_empty() {
+                return Err(Error::invalid("reason", "入力されていません"));
+            }
+            p.ended = Some(ProtectionEnd { at: at(form)?, reason });
+        }
+        _ => return Err(Error::invalid("step", "不明な操作です")),
+    }
+    Ok(())
+}
+
+pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("cases" / u64 / "protections").and(form_filter(service)).then(
+        |id: u64, form: HashMap<String, String>, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let (s, svc2) = (session.clone(), svc.clone());
+            let result = blocking(move || {
+                check_form(&s, &form)?;
+                let place_kind = match text(&form, "place_kind").as_str() {
+                    "entrusted" => PlaceKind::Entrusted,
+                    _ => PlaceKind::Shelter,
+                };
+                let p = Protection {
+                    case: CaseId(id),
+                    child: ChildId(0),
+                    started_at: at(&form)?,
+                    place_kind,
+                    place: text(&form, "place"),
+                    reason: text(&form, "reason"),
+                    guardian_consent: form.contains_key("consent"),
+                    hearing: None,
+                    warrant: None,
+                    extensions: Vec::new(),
+                    notices: Vec::new(),
+                    ended: None,
+                };
+                svc2.start_protection(&s.actor, p)
+            })
+            .await;
+            match result {
+                Ok(_) => redirect(&format!("/cases/{id}?saved=protection#protection")),
+                Err(e) => refused(svc, session, CaseId(id), e, |_| {}).await,
+            }
+        },
+    )
+}
+
+pub(super) fn step(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("cases" / u64 / "protections" / u64).and(form_filter(service)).then(
+        |id: u64, pid: u64, form: HashMap<String, String>, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let (s, svc2) = (session.clone(), svc.clone());
+            let result = blocking(move || {
+                check_form(&s, &form)?;
+                let rev =
+                    text(&form, "rev").parse::<u64>().map_err(|_| Error::invalid("rev", "版がありません"))?;
+                let view = svc2.case(&s.actor, CaseId(id))?;
+                let current = view
+                    .protections
+                    .into_iter()
+                    .find(|p| p.id == pid)
+                    .ok_or_else(|| Error::NotFound { what: "protection", id: pid.to_string() })?;
+                let mut body = current.body;
+                apply(&mut body, &form)?;
+                svc2.update_protection(&s.actor, ProtectionId(pid), rev, body)
+            })
+            .await;
+            match result {
+                Ok(_) => redirect(&format!("/cases/{id}?saved=protection#protection")),
+                Err(e) => refused(svc, session, CaseId(id), e, |_| {}).await,
+            }
+        },
+    )
+}
