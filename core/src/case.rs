@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::code_table::Code;
 use crate::ids::{
-    AssessmentId, CaseId, ChildId, MeetingId, NoteId, PhotoId, ReporterId, SafetyCheckId, SheetId, StaffId,
-    SupportId, UnitId,
+    AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, PhotoId, ReporterId, SafetyCheckId, SheetId,
+    StaffId, SupportId, UnitId,
 };
 use crate::person::Attachment;
 use crate::store::Record;
@@ -340,6 +340,24 @@ pub struct Meeting {
     #[serde(default)]
     pub decisions: String,
 }
+
+/// A message in a case's thread between the field and the office (連絡): short, plain, kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub case: CaseId,
+    pub child: ChildId,
+    pub at: Timestamp,
+    pub author: StaffId,
+    pub body: String,
+}
+
+impl Record for Message {
+    type Id = MessageId;
+    const SCHEMA: u16 = 1;
+}
+
+/// Longest message, in characters.
+pub const MESSAGE_MAX_CHARS: usize = 2000;
 
 impl Record for Meeting {
     type Id = MeetingId;

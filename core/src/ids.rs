@@ -51,4 +51,5 @@ ids! {
     CredentialId => "credential",
     DeviceId => "device",
     PhotoId => "photo",
+    MessageId => "message",
 }

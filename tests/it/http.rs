@@ -145,6 +145,16 @@ fn an_intake_over_the_api_asks_about_possible_duplicates_then_notes_and_a_safety
         !v["clocks"].as_array().unwrap().iter().any(|c| c["deadline"]["kind"] == "safety_check48h"),
         "closed: {v}"
     );
+    // The thread between field and office.
+    let m = s.request(
+        "POST",
+        &format!("/api/v1/cases/{case}/messages"),
+        Some(&token),
+        Some(r#"{"body":"確認しました","idempotency_key":"m1"}"#),
+    );
+    assert_eq!(m.status, 201, "{}", m.body);
+    let v = s.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).json();
+    assert_eq!(v["messages"][0]["body"]["body"], "確認しました");
     // Bad input is refused with its reason and stores nothing.
     let bad = s.request(
         "POST",
@@ -264,6 +274,7 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/cases/{id}", "get"),
         ("/api/v1/cases/{id}/notes", "post"),
         ("/api/v1/cases/{id}/safety-checks", "post"),
+        ("/api/v1/cases/{id}/messages", "post"),
         ("/api/v1/cases/{id}/photos", "post"),
         ("/api/v1/cases/{id}/photos/{sha256}", "get"),
         ("/api/v1/devices", "post"),

@@ -201,6 +201,27 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     office.scroll_to("#checks");
     office.screenshot(&screens().join("05-office-live.png"));
 
+    // A message from the door reaches the office's open page the same way, and the reply comes back.
+    field.fill("form[action$=messages] textarea[name=body]", "玄関前です。母親と話せました（テスト）");
+    field.click("form[action$=messages] button[type=submit]");
+    field.wait_until(
+        "location.search === '?saved=message' && document.readyState === 'complete'",
+        "the message sent",
+    );
+    office.wait_until(
+        "document.getElementById('thread').innerText.includes('母親と話せました（テスト）')",
+        "the message, live",
+    );
+    assert_eq!(office.eval("window.stillTheSamePage === true"), Value::from(true), "the page was reloaded");
+    office.fill("form[action$=messages] textarea[name=body]", "了解です。終わったら電話ください（テスト）");
+    office.click("form[action$=messages] button[type=submit]");
+    field.wait_until(
+        "document.getElementById('thread').innerText.includes('終わったら電話ください（テスト）')",
+        "the reply, live",
+    );
+    field.scroll_to("#thread");
+    field.screenshot(&screens().join("14-thread.png"));
+
     // Offline: the note typed in a stairwell waits, then is saved exactly once.
     let note = "階段で入力した経過記録（テスト）";
     field.set_offline(true);

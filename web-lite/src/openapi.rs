@@ -224,6 +224,14 @@ fn case_paths() -> Value {
                             "idempotency_key": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
             },
+            "/api/v1/cases/{id}/messages": {
+                "post": { "summary": "Post to the case's thread between field and office (at most 2,000 characters); the same idempotency_key again answers with the same message. Messages come back in GET /api/v1/cases/{id} (newest 50) and are announced on /api/v1/events",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["body"],
+                        "properties": { "body": { "type": "string" }, "idempotency_key": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+            },
             "/api/v1/cases/{id}/safety-checks": {
                 "post": { "summary": "Record a 安全確認 (seen_directly closes the 48-hour clock); the same idempotency_key again answers with the same check",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],

@@ -25,7 +25,7 @@ pub struct AuditFilter {
 }
 
 /// The relations from a case to what is recorded in it, with the kind each names.
-const CASE_RECORDS: [(&str, &str); 7] = [
+const CASE_RECORDS: [(&str, &str); 8] = [
     ("case_note", "note"),
     ("case_check", "safety_check"),
     ("case_assessment", "assessment"),
@@ -33,6 +33,7 @@ const CASE_RECORDS: [(&str, &str); 7] = [
     ("case_support", "support"),
     ("case_meeting", "meeting"),
     ("case_photo", "photo"),
+    ("case_message", "message"),
 ];
 
 impl AuditFilter {

@@ -10,14 +10,14 @@ use super::Service;
 use super::access::{self, Actor};
 use super::people::{NewChild, insert_child};
 use crate::case::{
-    AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, Meeting, Note, Photo, Reporter, SafetyCheck,
-    Support,
+    AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, MESSAGE_MAX_CHARS, Meeting, Message, Note,
+    Photo, Reporter, SafetyCheck, Support,
 };
 use crate::deadline::{self, ClockStatus, Deadline};
 use crate::error::{Error, Result};
 use crate::ids::{
-    AssessmentId, CaseId, ChildId, MeetingId, NoteId, ProtectionId, RecordId, ReporterId, SafetyCheckId,
-    StaffId, SupportId, UnitId,
+    AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, ProtectionId, RecordId, ReporterId,
+    SafetyCheckId, StaffId, SupportId, UnitId,
 };
 use crate::person::{Attachment, Child};
 use crate::protection::Protection;
@@ -57,6 +57,8 @@ pub struct CaseView {
     pub assessments: Vec<Versioned<Assessment>>,
     /// The newest 50 notes, newest first.
     pub notes: Vec<Versioned<Note>>,
+    /// The newest 50 messages of the case's thread, newest first.
+    pub messages: Vec<Versioned<Message>>,
     /// The photos sent for the case, newest first, with their stamps (who, when); safety checks
     /// and notes name them by SHA-256.
     pub photos: Vec<Versioned<Photo>>,
@@ -265,6 +267,41 @@ impl Service {
         })
     }
 
+    /// Posts a message to the case's thread (field and office); anyone who may add notes to the
+    /// case may post. A client may retry with the same idempotency key: one message is kept.
+    pub fn post_message_once(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        body: &str,
+        key: Option<&str>,
+    ) -> Result<Versioned<Message>> {
+        let claim = key.map(|k| idempotency_claim(actor, "message", k)).transpose()?;
+        let body = body.trim().to_owned();
+        self.write(actor, Action::AddNote, MessageId::KIND, None, |tx| {
+            if let Some(done) =
+                replayed::<Message>(tx, claim.as_deref(), |m| m.case == case && m.body == body)?
+            {
+                return Ok((done.clone(), done.id));
+            }
+            let c = tx.require::<Case>(case)?;
+            access::check_write_case(actor, &c.body, Action::AddNote)?;
+            if body.is_empty() {
+                return Err(Error::invalid("body", "a message needs text"));
+            }
+            if body.chars().count() > MESSAGE_MAX_CHARS {
+                return Err(Error::invalid("body", format!("at most {MESSAGE_MAX_CHARS} characters")));
+            }
+            let v =
+                tx.insert(Message { case, child: c.body.child, at: tx.now, author: actor.staff, body })?;
+            tx.link("case_message", case.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
+            Ok((v.clone(), v.id))
+        })
+    }
+
     /// The case an intake sent with this idempotency key already opened, if any: a resent draft
     /// is answered with it before anything else is asked (the duplicate check would otherwise
     /// find the child that very intake registered). Names a case number only; not audited.
@@ -325,6 +362,10 @@ impl Service {
             for n in r.links("case_note", id.0, 50)? {
                 notes.push(r.require::<Note>(NoteId(n))?);
             }
+            let mut messages = Vec::new();
+            for m in r.links("case_message", id.0, 50)? {
+                messages.push(r.require::<Message>(MessageId(m))?);
+            }
             let may = |action: Action| {
                 actor.role.may(action)
                     && case.body.status == CaseStatus::Open
@@ -336,6 +377,7 @@ impl Service {
                     may_record_safety_check: may(Action::RecordSafetyCheck),
                     may_record_protection: may(Action::RecordProtection),
                     clocks,
+                    messages,
                     safety_checks: load_links(r, "case_check", id)?,
                     protections: load_links(r, "case_protection", id)?,
                     supports: load_links(r, "case_support", id)?,

@@ -39,8 +39,8 @@ pub struct Events {
 
 /// Kinds worth telling an open page about; every other kind (staff, devices, code tables, the
 /// protected reporter) never leaves the server as an event.
-const LIVE_KINDS: [&str; 7] =
-    ["child", "case", "note", "safety_check", "protection", "support", "assessment"];
+const LIVE_KINDS: [&str; 8] =
+    ["child", "case", "note", "safety_check", "protection", "support", "assessment", "message"];
 
 #[derive(Deserialize)]
 struct Links {

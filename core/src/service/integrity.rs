@@ -12,7 +12,7 @@ use crate::person::Child;
 use crate::store::Reader;
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 20] = [
     crate::ids::UnitId::KIND,
     crate::ids::StaffId::KIND,
     crate::ids::CredentialId::KIND,
@@ -32,6 +32,7 @@ pub const KINDS: [&str; 19] = [
     crate::ids::SheetId::KIND,
     crate::ids::DeviceId::KIND,
     crate::ids::PhotoId::KIND,
+    crate::ids::MessageId::KIND,
 ];
 
 #[derive(Debug, Default)]

@@ -83,3 +83,33 @@ fn a_note_sent_twice_with_one_key_is_stored_once() {
     // A used key with other content is refused, not answered with the earlier note.
     assert!(w.svc.add_note_once(&cw, note(case.id.into(), "別の内容"), Some("draft-1")).is_err());
 }
+
+#[test]
+fn a_case_message_is_kept_once_shown_on_the_case_and_announced_to_its_readers_only() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let other = w.staff("other", Role::Caseworker, w.u2);
+    let child = w.child(&cw, "山田", "花子", "やまだ", "はなこ", "2018-04-01");
+    let case = w.case(&cw, child, IntakeKind::AbuseReport, t0());
+    let start = w.svc.last_change().unwrap();
+
+    let m =
+        w.svc.post_message_once(&cw, case.id.into(), " 自宅前に着きました。応答なし。 ", Some("m1")).unwrap();
+    assert_eq!(m.body.body, "自宅前に着きました。応答なし。");
+    // Sent again from a tablet that lost the answer: the same message.
+    let again =
+        w.svc.post_message_once(&cw, case.id.into(), "自宅前に着きました。応答なし。", Some("m1")).unwrap();
+    assert_eq!(again.id, m.id);
+    w.svc.post_message_once(&sv, case.id.into(), "了解。学校にも確認します。", None).unwrap();
+    let view = w.svc.case(&sv, case.id.into()).unwrap();
+    let bodies: Vec<&str> = view.messages.iter().map(|m| m.body.body.as_str()).collect();
+    assert_eq!(bodies, ["了解。学校にも確認します。", "自宅前に着きました。応答なし。"], "newest first");
+
+    let seen = w.svc.events_after(&sv, start, 100).unwrap();
+    assert_eq!(seen.events.iter().filter(|e| e.kind == "message").count(), 2);
+    assert!(w.svc.events_after(&other, start, 100).unwrap().events.is_empty());
+    // Another unit may not post to it; an empty message is refused.
+    assert_eq!(w.svc.post_message_once(&other, case.id.into(), "x", None).unwrap_err().code(), "forbidden");
+    assert_eq!(w.svc.post_message_once(&cw, case.id.into(), "  ", None).unwrap_err().code(), "invalid");
+}

@@ -14,6 +14,7 @@ use mamoru_core::service::{ChildSummary, IntakeChild, NewCase, SessionInfo};
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use warp::Filter;
 use warp::http::StatusCode;
@@ -73,6 +74,13 @@ pub(super) struct NoteIn {
     /// SHA-256 of photos already sent to the case.
     #[serde(default)]
     photos: Vec<String>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct MessageIn {
+    body: String,
     #[serde(default)]
     idempotency_key: Option<String>,
 }
@@ -205,55 +213,65 @@ pub(super) fn routes(
             })
         },
     );
-    let note = warp::path!("api" / "v1" / "cases" / u64 / "notes")
+    let note = recorded(service.clone(), "notes", add_note);
+    let check = recorded(service.clone(), "safety-checks", record_check);
+    let message = recorded(service, "messages", post_message);
+    get.or(intake).unify().or(note).unify().or(check).unify().or(message).unify()
+}
+
+/// `POST /api/v1/cases/{id}/WHAT` with a JSON body: `work` records it, and the answer is 201 with
+/// the new record's id.
+fn recorded<T: DeserializeOwned + Send + 'static>(
+    service: Arc<Service>,
+    what: &'static str,
+    work: fn(&Service, &SessionInfo, CaseId, T) -> Result<u64, Error>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "cases" / u64 / ..)
+        .and(warp::path(what))
+        .and(warp::path::end())
         .and(warp::post())
-        .and(authed_json::<NoteIn>(service.clone()))
-        .then(|id: u64, input: AuthedJson<NoteIn>| async move {
+        .and(authed_json::<T>(service))
+        .then(move |id: u64, input: AuthedJson<T>| async move {
             let (svc, session, input) = match input {
                 Ok(v) => v,
                 Err(r) => return r,
             };
-            let result = blocking(move || {
-                let note = Note {
-                    case: CaseId(id),
-                    child: ChildId(0),
-                    at: Timestamp::parse(&input.at)?,
-                    kind: input.kind,
-                    author: StaffId(0),
-                    body: input.body,
-                    attachments: attachments(&input.photos),
-                    correction: None,
-                };
-                svc.add_note_once(&session.actor, note, input.idempotency_key.as_deref())
-            })
-            .await;
-            respond(result, |v| json_ok(StatusCode::CREATED, &json!({ "id": v.id })))
-        });
-    let check = warp::path!("api" / "v1" / "cases" / u64 / "safety-checks")
-        .and(warp::post())
-        .and(authed_json::<CheckIn>(service))
-        .then(|id: u64, input: AuthedJson<CheckIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let result = blocking(move || {
-                let check = SafetyCheck {
-                    case: CaseId(id),
-                    child: ChildId(0),
-                    at: Timestamp::parse(&input.at)?,
-                    by: vec![session.actor.staff],
-                    method: input.method,
-                    seen_directly: input.seen_directly,
-                    place: input.place,
-                    child_state: input.child_state,
-                    injuries: input.injuries,
-                    attachments: attachments(&input.photos),
-                };
-                svc.record_safety_check_once(&session.actor, check, input.idempotency_key.as_deref())
-            })
-            .await;
-            respond(result, |v| json_ok(StatusCode::CREATED, &json!({ "id": v.id })))
-        });
-    get.or(intake).unify().or(note).unify().or(check).unify()
+            let result = blocking(move || work(&svc, &session, CaseId(id), input)).await;
+            respond(result, |id| json_ok(StatusCode::CREATED, &json!({ "id": id })))
+        })
+}
+
+fn add_note(svc: &Service, session: &SessionInfo, case: CaseId, input: NoteIn) -> Result<u64, Error> {
+    let note = Note {
+        case,
+        child: ChildId(0),
+        at: Timestamp::parse(&input.at)?,
+        kind: input.kind,
+        author: StaffId(0),
+        body: input.body,
+        attachments: attachments(&input.photos),
+        correction: None,
+    };
+    Ok(svc.add_note_once(&session.actor, note, input.idempotency_key.as_deref())?.id)
+}
+
+fn record_check(svc: &Service, session: &SessionInfo, case: CaseId, input: CheckIn) -> Result<u64, Error> {
+    let check = SafetyCheck {
+        case,
+        child: ChildId(0),
+        at: Timestamp::parse(&input.at)?,
+        by: vec![session.actor.staff],
+        method: input.method,
+        seen_directly: input.seen_directly,
+        place: input.place,
+        child_state: input.child_state,
+        injuries: input.injuries,
+        attachments: attachments(&input.photos),
+    };
+    Ok(svc.record_safety_check_once(&session.actor, check, input.idempotency_key.as_deref())?.id)
+}
+
+#[expect(clippy::needless_pass_by_value, reason = "the shape `recorded` takes: every body is owned")]
+fn post_message(svc: &Service, session: &SessionInfo, case: CaseId, input: MessageIn) -> Result<u64, Error> {
+    Ok(svc.post_message_once(&session.actor, case, &input.body, input.idempotency_key.as_deref())?.id)
 }

@@ -286,6 +286,8 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(add_check(service.clone()))
         .unify()
+        .or(add_message(service.clone()))
+        .unify()
         .or(protection::start(service.clone()))
         .unify()
         .or(protection::step(service.clone()))
@@ -618,6 +620,7 @@ fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseDat
         tables: svc.code_tables()?,
         names: svc.staff_names(actor)?,
         now: svc.now(),
+        reader: actor.staff,
         after,
     })
 }
@@ -647,6 +650,7 @@ fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                         Some("check") => Some("安全確認を保存しました。".into()),
                         Some("intake") => Some("受付しました。".into()),
                         Some("protection") => Some("一時保護の記録を保存しました。".into()),
+                        Some("message") => Some("連絡を送りました。".into()),
                         _ => None,
                     };
                     html(&page, StatusCode::OK)
@@ -743,6 +747,27 @@ fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error =
                 })
                 .await
             }
+        }
+    })
+}
+
+fn add_message(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "messages").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
+        let (svc, session) = match page {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let body = text(&form, "body");
+        let result = async {
+            check_form(&session, &form)?;
+            let (svc, actor, key, text) =
+                (svc.clone(), session.actor.clone(), idempotency_key(&form), body.clone());
+            blocking(move || svc.post_message_once(&actor, CaseId(id), &text, key.as_deref())).await
+        }
+        .await;
+        match result {
+            Ok(_) => redirect(&format!("/cases/{id}?saved=message#thread")),
+            Err(e) => refused(svc, session, CaseId(id), e, move |p| p.thread_form = body).await,
         }
     })
 }

@@ -291,6 +291,15 @@ impl NoteRow {
     }
 }
 
+/// One message of a case's thread, oldest first on the page (as a conversation reads).
+pub(crate) struct ThreadRow {
+    pub at: String,
+    pub author: String,
+    pub body: String,
+    /// Written by the reader.
+    pub mine: bool,
+}
+
 #[derive(Template)]
 #[template(path = "child.html")]
 pub(crate) struct ChildPage {
@@ -619,6 +628,9 @@ pub(crate) struct CasePage {
     pub checks: Vec<CheckRow>,
     pub notes: Vec<NoteRow>,
     pub can: Can,
+    pub thread: Vec<ThreadRow>,
+    /// The message being typed, kept when the server refuses it.
+    pub thread_form: String,
     pub protections: Vec<ProtectionView>,
     /// Whether a protection is in force (no new one can start).
     pub protected: bool,
@@ -640,6 +652,8 @@ pub(crate) struct CaseData {
     pub tables: Vec<Versioned<CodeTable>>,
     pub names: HashMap<StaffId, String>,
     pub now: Timestamp,
+    /// Who reads the page (their messages are marked as theirs).
+    pub reader: StaffId,
     /// The change-log position read before the rest.
     pub after: u64,
 }
@@ -671,6 +685,19 @@ impl CasePage {
             clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
             checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
             notes: d.view.notes.iter().map(|n| NoteRow::of(n, &d.tables, &d.names)).collect(),
+            thread: d
+                .view
+                .messages
+                .iter()
+                .rev()
+                .map(|m| ThreadRow {
+                    at: datetime(m.body.at),
+                    author: staff_name(&d.names, m.body.author),
+                    body: m.body.body.clone(),
+                    mine: m.body.author == d.reader,
+                })
+                .collect(),
+            thread_form: String::new(),
             can: Can {
                 note: d.view.may_add_note,
                 check: d.view.may_record_safety_check,
