@@ -338,6 +338,11 @@ fn backups_and_exports_are_fetched_read_only_over_sftp_and_scp_and_each_download
     std::fs::write(data.join("exports/audit-20261124-090000.csv"), "\u{feff}seq,at\n1,x\n").unwrap();
     std::fs::write(data.join("exports/.audit-20261124-100000.csv.tmp"), "half").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", data.join("exports/passwd")).unwrap();
+    // A folder of thousands (the archive gains a segment a minute) lists in several replies.
+    for i in 0..3000 {
+        std::fs::write(data.join(format!("exports/audit-20250101-{i:06}-many-files-listed.csv")), "x")
+            .unwrap();
+    }
     let s = Server::serve_plain(&data);
     let pc = dir.path().join("pc");
     std::fs::create_dir(&pc).unwrap();
@@ -372,8 +377,13 @@ fn backups_and_exports_are_fetched_read_only_over_sftp_and_scp_and_each_download
     assert_eq!(out.matches("Permission denied").count(), 5, "{out}");
     assert_eq!(out.matches("not found").count(), 2, "{out}");
     assert!(!pc.join("h").exists() && !pc.join("p").exists());
-    let (code, out) = sftp(&admin_key, &s.ssh, "admin", "ls -a exports\n");
+    let (code, out) = sftp(&admin_key, &s.ssh, "admin", "ls -1a exports\n");
     assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("-many-files-listed.csv")).count(),
+        3000,
+        "every file listed"
+    );
     assert!(out.contains("audit-20261124-090000.csv"), "{out}");
     assert!(!out.contains("passwd") && !out.contains(".audit-"), "{out}");
     let mut names: Vec<String> = std::fs::read_dir(&backups)

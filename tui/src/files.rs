@@ -32,6 +32,8 @@ pub struct Folder {
 
 /// At most this many files and folders open at once per connection.
 const MAX_OPEN: usize = 64;
+/// The most entries one folder read returns.
+const LIST_BATCH: usize = 200;
 /// The most one read returns (OpenSSH asks for 32 KiB; some clients ask for more).
 const MAX_READ: u32 = 256 * 1024;
 
@@ -46,8 +48,8 @@ pub struct Files {
 }
 
 enum Open {
-    /// A listing, handed out whole on the first read.
-    Dir(Option<Vec<File>>),
+    /// A listing not handed out yet, in order (the next entries last, to pop).
+    Dir(Vec<File>),
     File(Arc<std::fs::File>),
 }
 
@@ -273,15 +275,20 @@ impl russh_sftp::server::Handler for Files {
                 .await?
             }
         };
-        Ok(Handle { id, handle: self.keep(Open::Dir(Some(listing)))? })
+        let mut listing = listing;
+        listing.reverse();
+        Ok(Handle { id, handle: self.keep(Open::Dir(listing))? })
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Reply<Name> {
         match self.open.get_mut(&handle) {
-            Some(Open::Dir(listing)) => match listing.take() {
-                Some(files) => Ok(Name { id, files }),
-                None => Err(refuse(StatusCode::Eof, "end of folder")),
-            },
+            // A few at a time: a whole archive folder (a segment a minute) in one reply would
+            // pass the largest message a client accepts (OpenSSH: 256 KiB).
+            Some(Open::Dir(rest)) if !rest.is_empty() => {
+                let files = (0..LIST_BATCH).map_while(|_| rest.pop()).collect();
+                Ok(Name { id, files })
+            }
+            Some(Open::Dir(_)) => Err(refuse(StatusCode::Eof, "end of folder")),
             _ => Err(refuse(StatusCode::Failure, "no such handle")),
         }
     }
