@@ -56,10 +56,10 @@ enum Open {
 /// What a path names.
 enum Target {
     Root,
-    /// A file or folder inside `folders[index]`: its real path and its name in the tree.
+    /// A file or folder inside `folders[index]`: the names below it, and its name in the tree.
     In {
         index: usize,
-        real: PathBuf,
+        steps: Vec<String>,
         shown: String,
     },
 }
@@ -155,23 +155,22 @@ impl Files {
         if parts.is_empty() {
             return Ok(Target::Root);
         }
+        let shown = parts.join("/");
         let top = parts.remove(0);
         let index = self.folders.iter().position(|f| f.name == top).ok_or_else(missing)?;
-        let shown = std::iter::once(top).chain(parts.iter().cloned()).collect::<Vec<_>>().join("/");
+        Ok(Target::In { index, steps: parts, shown })
+    }
+
+    /// Where a target inside a folder is on disk.
+    fn real(&self, index: usize, steps: &[String]) -> PathBuf {
         let mut real = self.folders[index].path.clone();
-        real.extend(&parts);
-        Ok(Target::In { index, real, shown })
+        real.extend(steps);
+        real
     }
 
     /// The metadata of a target inside a folder, checked step by step.
-    async fn metadata(&self, index: usize, real: &Path) -> Reply<std::fs::Metadata> {
-        let base = self.folders[index].path.clone();
-        let steps: Vec<String> = real
-            .strip_prefix(&base)
-            .map_err(|_| missing())?
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
+    async fn metadata(&self, index: usize, steps: &[String]) -> Reply<std::fs::Metadata> {
+        let (base, steps) = (self.folders[index].path.clone(), steps.to_vec());
         blocking(move || check_steps(&base, &steps)).await
     }
 
@@ -189,10 +188,7 @@ impl Files {
         self.still_valid().await?;
         match self.resolve(path)? {
             Target::Root => Ok(folder_attributes()),
-            Target::In { index, real, .. } => {
-                let meta = self.metadata(index, &real).await?;
-                Ok(attributes(&meta))
-            }
+            Target::In { index, steps, .. } => Ok(attributes(&self.metadata(index, &steps).await?)),
         }
     }
 }
@@ -235,7 +231,7 @@ impl russh_sftp::server::Handler for Files {
 
     async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
         self.still_valid().await?;
-        let listing = match self.resolve(&path)? {
+        let mut listing = match self.resolve(&path)? {
             Target::Root => {
                 let folders: Vec<(String, PathBuf)> =
                     self.folders.iter().map(|f| (f.name.clone(), f.path.clone())).collect();
@@ -252,30 +248,32 @@ impl russh_sftp::server::Handler for Files {
                 })
                 .await?
             }
-            Target::In { index, real, .. } if real == self.folders[index].path && !real.exists() => {
-                Vec::new()
-            }
-            Target::In { index, real, .. } => {
-                if !self.metadata(index, &real).await?.is_dir() {
-                    return Err(refuse(StatusCode::NoSuchFile, "not a folder"));
-                }
-                blocking(move || {
-                    let mut files = Vec::new();
-                    for entry in std::fs::read_dir(&real).map_err(|_| missing())?.flatten() {
-                        let name = entry.file_name().to_string_lossy().into_owned();
-                        if let Ok(meta) = std::fs::symlink_metadata(entry.path())
-                            && visible(&name, &meta)
-                        {
-                            files.push(File::new(name, attributes(&meta)));
-                        }
+            Target::In { index, steps, .. } => {
+                match self.metadata(index, &steps).await {
+                    // A top folder not made yet (no export so far) lists empty, as at the top.
+                    Err(_) if steps.is_empty() => Vec::new(),
+                    Err(e) => return Err(e),
+                    Ok(meta) if !meta.is_dir() => return Err(refuse(StatusCode::NoSuchFile, "not a folder")),
+                    Ok(_) => {
+                        let real = self.real(index, &steps);
+                        blocking(move || {
+                            let mut files = Vec::new();
+                            for entry in std::fs::read_dir(&real).map_err(|_| missing())?.flatten() {
+                                let name = entry.file_name().to_string_lossy().into_owned();
+                                if let Ok(meta) = std::fs::symlink_metadata(entry.path())
+                                    && visible(&name, &meta)
+                                {
+                                    files.push(File::new(name, attributes(&meta)));
+                                }
+                            }
+                            files.sort_by(|a, b| a.filename.cmp(&b.filename));
+                            Ok(files)
+                        })
+                        .await?
                     }
-                    files.sort_by(|a, b| a.filename.cmp(&b.filename));
-                    Ok(files)
-                })
-                .await?
+                }
             }
         };
-        let mut listing = listing;
         listing.reverse();
         Ok(Handle { id, handle: self.keep(Open::Dir(listing))? })
     }
@@ -305,10 +303,10 @@ impl russh_sftp::server::Handler for Files {
             return Err(read_only());
         }
         self.still_valid().await?;
-        let Target::In { index, real, shown } = self.resolve(&filename)? else {
+        let Target::In { index, steps, shown } = self.resolve(&filename)? else {
             return Err(refuse(StatusCode::Failure, "a folder, not a file"));
         };
-        if !self.metadata(index, &real).await?.is_file() {
+        if !self.metadata(index, &steps).await?.is_file() {
             return Err(refuse(StatusCode::Failure, "not a file"));
         }
         // Audited before a byte is read; refused (and audited as refused) without the role.
@@ -320,6 +318,7 @@ impl russh_sftp::server::Handler for Files {
                 .map_err(|_| refuse(StatusCode::PermissionDenied, "permission denied"))
         })
         .await?;
+        let real = self.real(index, &steps);
         let file = blocking(move || std::fs::File::open(&real).map_err(|_| missing())).await?;
         Ok(Handle { id, handle: self.keep(Open::File(Arc::new(file)))? })
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Service;
 use super::access::{self, Actor};
-use super::people::{NewChild, insert_child};
+use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, MESSAGE_MAX_CHARS, Meeting, Message, Note,
     Photo, Reporter, SafetyCheck, Support,
@@ -44,6 +44,15 @@ pub enum IntakeChild {
     Existing(ChildId),
     /// A child not on file, registered with the case.
     New(NewChild),
+}
+
+/// What became of an intake.
+#[derive(Clone, Debug)]
+pub enum IntakeOutcome {
+    Opened(Box<Versioned<Case>>),
+    /// Children on file who may be the new child the intake names: nothing was stored; send it
+    /// again with one of them, or confirmed as new.
+    PossibleDuplicates(Vec<ChildSummary>),
 }
 
 /// Everything the case page shows, from one snapshot.
@@ -302,28 +311,36 @@ impl Service {
         })
     }
 
-    /// The case an intake sent with this idempotency key already opened, if any: a resent draft
-    /// is answered with it before anything else is asked (the duplicate check would otherwise
-    /// find the child that very intake registered). Names a case number only; not audited.
-    pub fn intake_opened(&self, actor: &Actor, key: &str) -> Result<Option<CaseId>> {
-        let claim = idempotency_claim(actor, "intake", key)?;
-        Ok(self.store.read()?.unique(IDEMPOTENCY, &claim)?.map(CaseId))
-    }
-
     /// 新規受付: an intake or abuse report about a child on file (chosen after the duplicate
     /// check) or a new one, in one transaction, so that a refused case leaves no child behind.
-    /// A tablet may send it again (an idempotency key per draft): the same intake is answered
-    /// with the case it opened the first time.
+    /// Before a new child is registered, children on file who may be the same are returned
+    /// instead and nothing is stored, unless `confirmed_new`. A tablet may send it again (an
+    /// idempotency key per draft): the same intake is answered with the case it opened the first
+    /// time, without the duplicate check (which would find the child that intake registered).
     pub fn take_intake(
         &self,
         actor: &Actor,
         child: IntakeChild,
         mut new: NewCase,
         key: Option<&str>,
-    ) -> Result<Versioned<Case>> {
+        confirmed_new: bool,
+    ) -> Result<IntakeOutcome> {
         let claim = key.map(|k| idempotency_claim(actor, "intake", k)).transpose()?;
+        let resent = match &claim {
+            Some(c) => self.store.read()?.unique(IDEMPOTENCY, c)?.is_some(),
+            None => false,
+        };
+        if let IntakeChild::New(c) = &child
+            && !confirmed_new
+            && !resent
+        {
+            let found = self.possible_duplicates(actor, c)?;
+            if !found.is_empty() {
+                return Ok(IntakeOutcome::PossibleDuplicates(found));
+            }
+        }
         let today = self.now().jst_date();
-        self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
+        let opened = self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
             let same = |c: &Case| {
                 c.intake.received_at == new.intake.received_at && c.intake.content == new.intake.content
             };
@@ -344,7 +361,8 @@ impl Service {
                 tx.claim(IDEMPOTENCY, c, case.id)?;
             }
             Ok((case.clone(), case.id))
-        })
+        })?;
+        Ok(IntakeOutcome::Opened(Box::new(opened)))
     }
 
     /// The case page.

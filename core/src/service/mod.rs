@@ -22,7 +22,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 pub use access::Actor;
 pub use auditing::AuditFilter;
-pub use casework::{BoardItem, CaseView, IntakeChild, NewCase};
+pub use casework::{BoardItem, CaseView, IntakeChild, IntakeOutcome, NewCase};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildSummary, ChildView, NewChild};
@@ -891,12 +891,10 @@ impl Service {
     /// signature the SSH layer has verified. Accepted when the account is active and lists that
     /// key. Audited either way; unknown logins and unlisted keys give the same error.
     pub fn console_sign_in(&self, login: &str, key: &str) -> Result<Actor> {
-        let found = {
-            let r = self.store.read()?;
-            match r.unique("login", login)? {
-                Some(id) => r.get::<Staff>(StaffId(id))?,
-                None => None,
-            }
+        let found = match self.store.read().and_then(|r| Self::staff_by_login(&r, login)) {
+            Ok(s) => Some(s),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
         };
         let device = Some("console".to_owned());
         let mut entry = AuditEntry::new(
@@ -926,22 +924,17 @@ impl Service {
     pub fn console_key_listed(&self, login: &str, key: &str) -> bool {
         self.store
             .read()
-            .and_then(|r| match r.unique("login", login)? {
-                Some(id) => r.get::<Staff>(StaffId(id)),
-                None => Ok(None),
-            })
-            .ok()
-            .flatten()
-            .is_some_and(|s| s.body.may_use_console(key))
+            .and_then(|r| Self::staff_by_login(&r, login))
+            .is_ok_and(|s| s.body.may_use_console(key))
     }
 
     /// A console connection from `address` ended without signing in, after `attempts` keys or
     /// passwords for `login` were turned away. It counts as one failed sign-in (see
     /// `crate::throttle`: the console's own count per login, and the address's count shared with
     /// the web) and is audited once, unless that login or address is already locked: a flood
-    /// writes one entry when its lock starts and nothing more until it ends (nor is it counted). A listed key is
-    /// never refused for a lock (a public key cannot be guessed; an administrator cutting off a
-    /// stolen tablet must get in), so the lock only keeps the log from filling.
+    /// writes one entry when its lock starts and nothing more until it ends (nor is it counted).
+    /// A listed key is never refused for a lock (a public key cannot be guessed; an administrator
+    /// cutting off a stolen tablet must get in), so the lock only keeps the log from filling.
     pub fn console_refused(&self, address: Option<IpAddr>, login: &str, attempts: u32) -> Result<()> {
         let keys = throttle::console_keys(login, address);
         let now = self.now();
@@ -949,22 +942,28 @@ impl Service {
             // As on the web, attempts during a lock are not counted (it would only lengthen).
             return Ok(());
         }
-        {
-            let staff = self.store.read()?.unique("login", login)?;
-            let mut entry =
-                AuditEntry::new(now, staff.unwrap_or(0), Some("console".into()), "console_sign_in");
-            if let Some(id) = staff {
-                entry = entry.on(StaffId::KIND, id);
-            }
-            Error::BadCredentials.code().clone_into(&mut entry.result);
-            entry.detail = Some(match address {
-                Some(a) => format!("{attempts} refused from {a}"),
-                None => format!("{attempts} refused"),
-            });
-            self.append_audit(entry)?;
+        let staff = self.store.read()?.unique("login", login)?;
+        let mut entry = AuditEntry::new(now, staff.unwrap_or(0), Some("console".into()), "console_sign_in");
+        if let Some(id) = staff {
+            entry = entry.on(StaffId::KIND, id);
         }
-        for (key, secs) in self.throttle.failed(&keys, now) {
-            let mut entry = AuditEntry::new(now, 0, Some("console".into()), "console_sign_in_locked");
+        Error::BadCredentials.code().clone_into(&mut entry.result);
+        entry.detail = Some(match address {
+            Some(a) => format!("{attempts} refused from {a}"),
+            None => format!("{attempts} refused"),
+        });
+        self.append_audit(entry)?;
+        self.count_failure(&keys, Some("console"), "console_sign_in_locked")
+    }
+
+    /// Counts a failed sign-in under `keys` (see `crate::throttle`) and audits each lock it
+    /// starts, once, as `locked_action`. Attempts refused during a lock are not written (a flood
+    /// must not fill the disk). The login as typed is not written either (it may hold a mistyped
+    /// password); the address is.
+    fn count_failure(&self, keys: &[(String, u32)], device: Option<&str>, locked_action: &str) -> Result<()> {
+        let now = self.now();
+        for (key, secs) in self.throttle.failed(keys, now) {
+            let mut entry = AuditEntry::new(now, 0, device.map(str::to_owned), locked_action);
             entry.detail = Some(match key.strip_prefix("addr:") {
                 Some(a) => format!("address {a} locked for {secs} s"),
                 None => format!("login locked for {secs} s"),

@@ -168,6 +168,16 @@ impl Service {
         })
     }
 
+    /// Children on file who may be `new`: the same birth date and similar furigana, or, without
+    /// a birth date, similar furigana. Asked before a new child is registered with an intake.
+    pub(super) fn possible_duplicates(&self, actor: &Actor, new: &NewChild) -> Result<Vec<ChildSummary>> {
+        let kana = new.name.full_kana();
+        match new.birth_date {
+            Some(birth) => self.duplicate_candidates(actor, birth, &kana),
+            None => self.search(actor, &kana, 10),
+        }
+    }
+
     /// Name, furigana, phone or birth-date search (either calendar), limited to what the actor
     /// may see.
     pub fn search(&self, actor: &Actor, query: &str, limit: usize) -> Result<Vec<ChildSummary>> {

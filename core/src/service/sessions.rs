@@ -147,17 +147,7 @@ impl Service {
         let actor = match self.authenticate(login, password, otp, device.map(|d| format!("device:{d}"))) {
             Ok(a) => a,
             Err(e @ Error::BadCredentials) => {
-                for (key, secs) in self.throttle.failed(&keys, self.now()) {
-                    // A lock is audited once, when it starts; attempts refused during it are not
-                    // written (a flood must not fill the disk). The login as typed is not
-                    // written either (it may hold a mistyped password); the address is.
-                    let mut entry = AuditEntry::new(self.now(), 0, None, "sign_in_locked");
-                    entry.detail = Some(match key.strip_prefix("addr:") {
-                        Some(a) => format!("address {a} locked for {secs} s"),
-                        None => format!("login locked for {secs} s"),
-                    });
-                    self.append_audit(entry)?;
-                }
+                self.count_failure(&keys, None, "sign_in_locked")?;
                 return Err(e);
             }
             Err(e) => return Err(e),

@@ -3,10 +3,19 @@
 use mamoru_core::case::IntakeKind;
 use mamoru_core::code_table::Code;
 use mamoru_core::deadline::ClockKind;
-use mamoru_core::service::{IntakeChild, NewCase};
+use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase};
 use mamoru_core::staff::Role;
 
 use crate::support::{bare_child, intake, t0, world};
+
+fn opened(
+    outcome: mamoru_core::Result<IntakeOutcome>,
+) -> mamoru_core::store::Versioned<mamoru_core::case::Case> {
+    match outcome.unwrap() {
+        IntakeOutcome::Opened(case) => *case,
+        IntakeOutcome::PossibleDuplicates(found) => panic!("asked about {found:?}"),
+    }
+}
 
 #[test]
 fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_nothing_more() {
@@ -26,34 +35,37 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
     // A refused case (an unknown route code) leaves no child behind.
     let mut bad = new_case(IntakeKind::AbuseReport);
     bad.intake.route = Code::new("zz");
-    assert!(w.svc.take_intake(&cw, child(), bad, Some("draft-1")).is_err());
+    assert!(w.svc.take_intake(&cw, child(), bad, Some("draft-1"), true).is_err());
     assert_eq!(children(), 0);
 
     // An abuse report about a new child: both stored, the 48-hour clock running.
-    let case = w.svc.take_intake(&cw, child(), new_case(IntakeKind::AbuseReport), Some("draft-2")).unwrap();
+    let case =
+        opened(w.svc.take_intake(&cw, child(), new_case(IntakeKind::AbuseReport), Some("draft-2"), false));
     assert_eq!(children(), 1);
     let view = w.svc.case(&cw, case.id.into()).unwrap();
     assert!(view.clocks.iter().any(|c| c.deadline.kind == ClockKind::SafetyCheck48h), "{:?}", view.clocks);
 
     // The tablet sends the same draft again (its answer was lost): the same case, no new child.
-    let again = w.svc.take_intake(&cw, child(), new_case(IntakeKind::AbuseReport), Some("draft-2")).unwrap();
+    let again =
+        opened(w.svc.take_intake(&cw, child(), new_case(IntakeKind::AbuseReport), Some("draft-2"), false));
     assert_eq!(again.id, case.id);
     assert_eq!(children(), 1);
     // The same key with another intake is refused rather than answered with that case.
     let mut other = new_case(IntakeKind::AbuseReport);
     other.intake.content = "別の内容".into();
-    assert_eq!(w.svc.take_intake(&cw, child(), other, Some("draft-2")).unwrap_err().code(), "invalid");
+    assert_eq!(w.svc.take_intake(&cw, child(), other, Some("draft-2"), true).unwrap_err().code(), "invalid");
 
     // A later consultation about the same child, chosen at the duplicate check: linked to the first.
     let existing = IntakeChild::Existing(case.body.child);
-    let second = w.svc.take_intake(&cw, existing, new_case(IntakeKind::Consultation), None).unwrap();
+    let second = opened(w.svc.take_intake(&cw, existing, new_case(IntakeKind::Consultation), None, false));
     assert_eq!(second.body.child, case.body.child);
     assert_eq!(second.body.linked_cases, vec![mamoru_core::ids::CaseId(case.id)]);
     assert_eq!(children(), 1);
 
     // A psychologist does not take intakes: refused, and no child registered.
     let psy = w.staff("psy", Role::Psychologist, w.u1);
-    let refused = w.svc.take_intake(&psy, child(), new_case(IntakeKind::Consultation), None).unwrap_err();
+    let refused =
+        w.svc.take_intake(&psy, child(), new_case(IntakeKind::Consultation), None, true).unwrap_err();
     assert_eq!(refused.code(), "forbidden");
     assert_eq!(children(), 1);
 }

@@ -10,7 +10,7 @@ use mamoru_core::case::{
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
 use mamoru_core::person::Attachment;
-use mamoru_core::service::{ChildSummary, IntakeChild, NewCase, SessionInfo};
+use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase, SessionInfo};
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -116,13 +116,7 @@ fn attachments(photos: &[String]) -> Vec<Attachment> {
         .collect()
 }
 
-/// What became of an intake.
-enum Taken {
-    Opened(u64, String),
-    Ask(Vec<ChildSummary>),
-}
-
-fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<Taken, Error> {
+fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<IntakeOutcome, Error> {
     let actor = &session.actor;
     let unit = input
         .unit
@@ -151,32 +145,12 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
         reporter: input.reporter,
         assigned: input.assigned.into_iter().map(StaffId).collect(),
     };
-    if let Some(key) = input.idempotency_key.as_deref()
-        && let Some(done) = svc.intake_opened(actor, key)?
-    {
-        let case = svc.case(actor, done)?.case;
-        return Ok(Taken::Opened(case.id, case.body.case_no));
-    }
     let who = match (input.child, input.new_child) {
         (Some(id), None) => IntakeChild::Existing(ChildId(id)),
-        (None, Some(c)) => {
-            let c = new_child(c, unit)?;
-            if !input.confirm_new {
-                let kana = c.name.full_kana();
-                let found = match c.birth_date {
-                    Some(birth) => svc.duplicate_candidates(actor, birth, &kana)?,
-                    None => svc.search(actor, &kana, 10)?,
-                };
-                if !found.is_empty() {
-                    return Ok(Taken::Ask(found));
-                }
-            }
-            IntakeChild::New(c)
-        }
+        (None, Some(c)) => IntakeChild::New(new_child(c, unit)?),
         _ => return Err(Error::invalid("child", "either child or new_child")),
     };
-    let case = svc.take_intake(actor, who, new, input.idempotency_key.as_deref())?;
-    Ok(Taken::Opened(case.id, case.body.case_no))
+    svc.take_intake(actor, who, new, input.idempotency_key.as_deref(), input.confirm_new)
 }
 
 pub(super) fn routes(
@@ -201,8 +175,8 @@ pub(super) fn routes(
             };
             let result = blocking(move || take_intake(&svc, &session, input)).await;
             respond(result, |taken| match taken {
-                Taken::Opened(id, case_no) => json_ok(StatusCode::CREATED, &json!({ "id": id, "case_no": case_no })),
-                Taken::Ask(found) => json_ok(
+                IntakeOutcome::Opened(case) => json_ok(StatusCode::CREATED, &json!({ "id": case.id, "case_no": case.body.case_no })),
+                IntakeOutcome::PossibleDuplicates(found) => json_ok(
                     StatusCode::CONFLICT,
                     &json!({
                         "error": { "code": "possible_duplicates",

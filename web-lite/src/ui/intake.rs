@@ -12,7 +12,7 @@ use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
-use mamoru_core::service::{ChildSummary, IntakeChild, NewCase, NewChild, SessionInfo};
+use mamoru_core::service::{ChildSummary, IntakeChild, IntakeOutcome, NewCase, NewChild, SessionInfo};
 use mamoru_core::staff::Role;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
@@ -251,13 +251,6 @@ pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
     )
 }
 
-/// What became of an intake post.
-enum Taken {
-    Opened(u64),
-    /// Children who may be the same: the person must choose first.
-    Ask(Vec<ChildSummary>),
-}
-
 pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("intake")
         .and(warp::post())
@@ -277,31 +270,11 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             let result = blocking(move || {
                 check_form(&s, &form)?;
                 let case = mine.case(&s)?;
-                let key = idempotency_key(&form);
-                // A draft sent again after its answer was lost: the case it opened.
-                if let Some(done) =
-                    key.as_deref().map(|k| svc2.intake_opened(&s.actor, k)).transpose()?.flatten()
-                {
-                    return Ok(Taken::Opened(done.0));
-                }
-                let who = if let Some(id) = child {
-                    IntakeChild::Existing(id)
-                } else {
-                    let new = mine.new_child(case.unit)?;
-                    if !confirmed_new {
-                        let kana = new.name.full_kana();
-                        let found = match new.birth_date {
-                            Some(birth) => svc2.duplicate_candidates(&s.actor, birth, &kana)?,
-                            None => svc2.search(&s.actor, &kana, 10)?,
-                        };
-                        if !found.is_empty() {
-                            return Ok(Taken::Ask(found));
-                        }
-                    }
-                    IntakeChild::New(new)
+                let who = match child {
+                    Some(id) => IntakeChild::Existing(id),
+                    None => IntakeChild::New(mine.new_child(case.unit)?),
                 };
-                let opened = svc2.take_intake(&s.actor, who, case, key.as_deref())?;
-                Ok(Taken::Opened(opened.id))
+                svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref(), confirmed_new)
             })
             .await;
             let again = |found: Vec<ChildSummary>, said: Option<String>| {
@@ -326,8 +299,8 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 }
             };
             match result {
-                Ok(Taken::Opened(id)) => redirect(&format!("/cases/{id}?saved=intake")),
-                Ok(Taken::Ask(found)) => again(found, None).await,
+                Ok(IntakeOutcome::Opened(case)) => redirect(&format!("/cases/{}?saved=intake", case.id)),
+                Ok(IntakeOutcome::PossibleDuplicates(found)) => again(found, None).await,
                 Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {
                     again(Vec::new(), Some(message(&e))).await
                 }
