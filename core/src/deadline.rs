@@ -128,7 +128,8 @@ pub fn max_warning() -> i64 {
 }
 
 /// Placements (施設入所, 里親委託) need the child's hearing before the decision.
-fn is_placement(kind: &str) -> bool {
+#[must_use]
+pub fn is_placement(kind: &str) -> bool {
     kind.starts_with('3') || kind.starts_with('4')
 }
 

@@ -582,3 +582,131 @@ fn a_temporary_protection_is_started_and_its_warrant_steps_are_recorded_against_
     assert!(!b.text("#clocks").contains("一時保護"), "{}", b.text("#clocks"));
     assert!(b.eval("!!document.querySelector(\"form[action$='/protections']\")").as_bool().unwrap());
 }
+
+/// Waits for the case page after a save that answers with `?saved={what}`.
+fn saved(b: &mut Browser, what: &str) {
+    b.wait_until(
+        &format!("location.search === '?saved={what}' && document.readyState === 'complete'"),
+        &format!("the case page after saving ({what})"),
+    );
+}
+
+#[test]
+fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_edit_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let token = server.sign_in("demo-cw1", DEMO_PASSWORD);
+    let (_, child, _, _) = child_with_variant_name(&server, &token);
+    let intake = format!(
+        r#"{{"child":{child},"kind":"abuse_report","received_at":"{}","route":"14","consultation_type":"11"}}"#,
+        Timestamp(now().0 - 7200).to_jst_string()
+    );
+    let r = server.request("POST", "/api/v1/cases", Some(&token), Some(&intake));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let case = r.json()["id"].as_u64().unwrap();
+    let page = format!("{base}/cases/{case}");
+
+    // A new abuse report says its assessment sheet is missing, and links to it.
+    let mut field = Browser::start(TABLET);
+    sign_in(&mut field, &base, "demo-cw1", None);
+    field.goto(&page);
+    assert!(field.text(".intake").contains("アセスメント未実施"), "{}", field.text(".intake"));
+    field.click(".intake a[href$='/assessment']");
+    field.wait_until(
+        "location.pathname.endsWith('/assessment') && !!document.querySelector('ol.sheet')",
+        "the sheet",
+    );
+    assert_eq!(field.eval("document.querySelectorAll('ol.sheet fieldset').length"), 7);
+    // (4) serious harm likely next time and (5) likely to recur: the flow says protect first.
+    for (q, answer) in [(1, "no"), (2, "no"), (3, "no"), (4, "yes"), (5, "yes"), (6, "no"), (7, "yes")] {
+        field.click(&format!("input[name=q_q{q}][value={answer}]"));
+    }
+    // Answers survive a reload (a draft), each on its own button.
+    field.goto(&format!("{page}/assessment"));
+    let kept = "document.querySelector('input[name=q_q4][value=yes]').checked \
+        && document.querySelector('input[name=q_q1][value=no]').checked \
+        && document.querySelector('input[name=q_q1][value=yes]').value === 'yes'";
+    field.wait_until(kept, "the answers put back from the draft");
+    field.screenshot(&screens().join("15-assessment.png"));
+    field.click("form[data-draft] button[type=submit]");
+    saved(&mut field, "assessment");
+    let work = field.text("#work");
+    assert!(work.contains("次の虐待が発生しないうちに保護する必要性を検討"), "computed, not typed: {work}");
+    assert!(!field.text(".intake").contains("アセスメント未実施"));
+
+    // Both open the investigation at the same revision; the caseworker saves first.
+    field.goto(&format!("{page}/edit"));
+    field.wait_until("!!document.querySelector('textarea[name=opinion]')", "the edit form");
+    let mut office = Browser::start((1180, 820));
+    sign_in(&mut office, &base, "demo-sv", None);
+    office.goto(&format!("{page}/edit"));
+    office.wait_until("!!document.querySelector('textarea[name=judgement]')", "the edit form");
+    field.fill("textarea[name=opinion]", "母の養育負担が大きく、父の暴力が続くおそれがある。");
+    field.click("form[data-draft] button[type=submit]");
+    saved(&mut field, "case");
+    assert!(field.text("#work").contains("父の暴力が続くおそれ"));
+
+    // The supervisor, still on the older revision, writes the judgement: both versions shown.
+    office.fill("textarea[name=judgement]", "在宅指導（児童福祉司指導）とする。");
+    office.click("form[data-draft] button[type=submit]");
+    office.wait_until("!!document.querySelector('.conflict')", "the conflict view");
+    let diff = office.text("table.diff");
+    assert!(diff.contains("父の暴力が続くおそれ") && diff.contains("在宅指導"), "{diff}");
+    assert_eq!(office.eval("document.querySelectorAll('table.diff tr.differs').length"), 2, "{diff}");
+    office.screenshot(&screens().join("16-case-conflict.png"));
+    let stored = server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).json();
+    assert_eq!(stored["case"]["body"]["judgement"], "", "nothing overwritten");
+    assert!(stored["case"]["body"]["worker_opinion"].as_str().unwrap().contains("父の暴力"));
+
+    // A placement without the child's hearing: marked missing, with its clock; then recorded.
+    field.goto(&format!("{page}/support"));
+    field.wait_until("!!document.querySelector('select[name=kind]')", "the support form");
+    field.fill("select[name=kind]", "32");
+    field.fill("input[name=facility]", "架空市立こども園");
+    field.click("form[data-draft] button[type=submit]");
+    saved(&mut field, "support");
+    assert!(field.text("#supports").contains("子どもの意見聴取が未記録"), "{}", field.text("#supports"));
+    assert!(field.text("#clocks").contains("子どもの意見聴取"), "{}", field.text("#clocks"));
+    field.click("#supports a[href*='support?id=']");
+    field.wait_until("!!document.querySelector('textarea[name=hearing_views]')", "the support update");
+    field.fill("input[name=hearing_at]", &Timestamp(now().0 - 600).to_jst_string()[..16]);
+    field.fill("input[name=hearing_method]", "面接");
+    field.fill("textarea[name=hearing_views]", "施設で暮らしたい。妹にも会いたい。");
+    field.click("form[data-draft] button[type=submit]");
+    saved(&mut field, "support");
+    assert!(field.text("#supports").contains("施設で暮らしたい"), "{}", field.text("#supports"));
+    assert!(!field.text("#supports").contains("未記録"));
+    assert!(!field.text("#clocks").contains("子どもの意見聴取"), "{}", field.text("#clocks"));
+
+    // A case conference.
+    field.goto(&format!("{page}/meeting"));
+    field.wait_until("!!document.querySelector('textarea[name=decisions]')", "the meeting form");
+    field.fill("select[name=kind]", "4");
+    field.fill("textarea[name=outside]", "架空市子ども家庭課");
+    field.fill("textarea[name=decisions]", "施設入所の方向で保護者と協議する。");
+    field.click("form[data-draft] button[type=submit]");
+    saved(&mut field, "meeting");
+    let meetings = field.text("#meetings");
+    assert!(meetings.contains("援助方針会議") && meetings.contains("架空市子ども家庭課"), "{meetings}");
+
+    // Closing is the supervisor's: the caseworker's page does not offer it.
+    assert!(field.eval("!document.querySelector(\"form[action$='/close']\")").as_bool().unwrap());
+    // Closed with a reason: the field forms go; reopened: they return.
+    office.goto(&page);
+    office.fill("form[action$='/close'] input[name=reason]", "施設入所により終結");
+    office.click("form[action$='/close'] button");
+    saved(&mut office, "closed");
+    assert!(office.text("h1").contains("終結"), "{}", office.text("h1"));
+    assert!(office.text("#closure").contains("施設入所により終結"));
+    assert!(office.eval("!document.querySelector(\"form[action$='/notes']\")").as_bool().unwrap());
+    field.goto(&page);
+    field.scroll_to("#work");
+    field.screenshot(&screens().join("17-casework.png"));
+    assert!(field.eval("!document.querySelector(\"form[action$='/notes']\")").as_bool().unwrap());
+    office.click("form[action$='/reopen'] button");
+    saved(&mut office, "reopened");
+    assert!(office.text("h1").contains("対応中"), "{}", office.text("h1"));
+    assert!(office.text("#closure").contains("再開"));
+    assert!(office.eval("!!document.querySelector(\"form[action$='/notes']\")").as_bool().unwrap());
+}

@@ -68,8 +68,9 @@
   // The stream starts where the page was drawn (data-after), so a change made between drawing
   // and connecting still arrives; the browser's own reconnects resume from the last event id.
   var lastId = body.dataset.after !== '0' ? body.dataset.after : '';
+  var source = null;
   function listen() {
-    var source = new EventSource('/api/v1/events' + (lastId ? '?after=' + lastId : ''));
+    source = new EventSource('/api/v1/events' + (lastId ? '?after=' + lastId : ''));
     source.addEventListener('change', function (m) {
       if (m.lastEventId) lastId = m.lastEventId;
       try { if (wanted(JSON.parse(m.data))) refresh(); } catch (e) { /* ignore a bad event */ }
@@ -79,10 +80,19 @@
       // Closed for good: a 401 (session ended, tablet revoked) or a server error. A refresh
       // finds out (an ended session goes to sign-in); otherwise listen again from the last event.
       refresh();
-      setTimeout(listen, 5000);
+      setTimeout(function () { if (source && source.readyState === EventSource.CLOSED) listen(); }, 5000);
     };
   }
   if (body.dataset.live && window.EventSource) listen();
+  // A page left for another one lets its stream go: the browser may keep the page (back/forward
+  // cache), and every stream it kept would hold one of the few connections a browser opens to a
+  // server, until new pages wait for a free one. Shown again, the page catches up.
+  window.addEventListener('pagehide', function () {
+    if (source) { source.close(); source = null; }
+  });
+  window.addEventListener('pageshow', function (ev) {
+    if (ev.persisted && body.dataset.live && window.EventSource && !source) { listen(); refresh(); }
+  });
 
   // ---- drafts -----------------------------------------------------------------------------
   function load() {
@@ -369,6 +379,8 @@
       // An unchecked box is absent from the saved fields: it must come back unchecked.
       Array.prototype.forEach.call(form.elements, function (el) {
         if (el.type === 'checkbox') el.checked = Object.prototype.hasOwnProperty.call(d.fields, el.name);
+        // A radio button's value is its answer, not the place to put one.
+        else if (el.type === 'radio') el.checked = d.fields[el.name] === el.value;
         else if (el.name && el.name !== 'form_key' && el.name !== 'idempotency_key' &&
                  Object.prototype.hasOwnProperty.call(d.fields, el.name)) el.value = d.fields[el.name];
       });

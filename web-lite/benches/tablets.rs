@@ -33,7 +33,7 @@ use mamoru_core::case::Note;
 use mamoru_core::code_table::Code;
 use mamoru_core::fixture::{DEMO_PASSWORD, FAMILY, Rng};
 use mamoru_core::ids::{CaseId, ChildId, StaffId};
-use mamoru_core::staff::Password;
+use mamoru_core::staff::{Action, Password};
 use mamoru_core::store::Store;
 use mamoru_core::time::{FixedClock, Timestamp};
 use mamoru_core::{Actor, Service};
@@ -123,7 +123,7 @@ fn targets(svc: &Service, actor: &Actor) -> Result<Targets, Error> {
     let unit = actor.units[0];
     for item in svc.board(actor, unit, None)? {
         let case = item.deadline.case;
-        if !t.cases.contains(&case.0) && svc.case(actor, case)?.may_add_note {
+        if !t.cases.contains(&case.0) && svc.case(actor, case)?.may(Action::AddNote) {
             t.cases.push(case.0);
         }
         if t.cases.len() == 50 {

@@ -10,8 +10,8 @@ use super::Service;
 use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
-    AbuseDetails, Assessment, Case, CaseStatus, Closure, Intake, MESSAGE_MAX_CHARS, Meeting, Message, Note,
-    Photo, Reporter, SafetyCheck, Support,
+    AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, MESSAGE_MAX_CHARS, Meeting,
+    Message, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::deadline::{self, ClockStatus, Deadline};
 use crate::error::{Error, Result};
@@ -71,13 +71,32 @@ pub struct CaseView {
     /// The photos sent for the case, newest first, with their stamps (who, when); safety checks
     /// and notes name them by SHA-256.
     pub photos: Vec<Versioned<Photo>>,
-    /// Whether the reader may add a note / record a safety check here (role, unit, restriction
-    /// and an open case), so that a page offers only the forms that would be accepted.
-    pub may_add_note: bool,
-    pub may_record_safety_check: bool,
-    /// Whether the reader may start a temporary protection or record its steps here.
-    pub may_record_protection: bool,
+    /// The meetings that discussed the case, oldest first.
+    pub meetings: Vec<Versioned<Meeting>>,
+    /// What the reader may do here (action names: role, unit, restriction, and for everything
+    /// but `close_case` an open case), so that a page offers only the forms that would be
+    /// accepted. `close_case` covers reopening a closed case.
+    pub may: Vec<&'static str>,
 }
+
+impl CaseView {
+    /// Whether the reader may do `action` on this case (see `may`).
+    pub fn may(&self, action: Action) -> bool {
+        self.may.contains(&action.as_str())
+    }
+}
+
+/// The actions on a case that the case view says yes or no to.
+const CASE_ACTIONS: [Action; 8] = [
+    Action::AddNote,
+    Action::RecordSafetyCheck,
+    Action::RecordProtection,
+    Action::EditCase,
+    Action::RecordAssessment,
+    Action::RecordSupport,
+    Action::RecordMeeting,
+    Action::CloseCase,
+];
 
 /// One line of the board: a clock and how near it is.
 #[derive(Clone, Debug, Serialize)]
@@ -153,6 +172,33 @@ fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> 
         if !v.body.units.contains(&unit) || v.body.disabled {
             return Err(Error::invalid("assigned", format!("staff {s} is not active in the case's unit")));
         }
+    }
+    Ok(())
+}
+
+/// A support decision's code and dates in order, and a hearing that says what was heard or why
+/// it could not be.
+fn check_support(tx: &impl Reader, s: &Support) -> Result<()> {
+    Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
+    if let (Some(start), Some(end)) = (s.start, s.end)
+        && end < start
+    {
+        return Err(Error::invalid("end", "ends before it starts"));
+    }
+    if s.review_on.is_some_and(|r| r < s.decided_on) {
+        return Err(Error::invalid("review_on", "is before the decision"));
+    }
+    if let Some(h) = &s.hearing {
+        check_hearing(h)?;
+    }
+    Ok(())
+}
+
+/// 意見聴取: the child's views, or why they could not be heard.
+fn check_hearing(h: &Hearing) -> Result<()> {
+    let reason = h.not_possible_reason.as_deref().map_or("", str::trim);
+    if h.views.trim().is_empty() && reason.is_empty() {
+        return Err(Error::invalid("hearing", "record the child's views or why they could not be heard"));
     }
     Ok(())
 }
@@ -384,16 +430,15 @@ impl Service {
             for m in r.links("case_message", id.0, 50)? {
                 messages.push(r.require::<Message>(MessageId(m))?);
             }
-            let may = |action: Action| {
-                actor.role.may(action)
-                    && case.body.status == CaseStatus::Open
-                    && access::check_write_case(actor, &case.body, action).is_ok()
+            let may = |action: &Action| {
+                actor.role.may(*action)
+                    && (case.body.status == CaseStatus::Open || *action == Action::CloseCase)
+                    && access::check_write_case(actor, &case.body, *action).is_ok()
             };
             Ok((
                 CaseView {
-                    may_add_note: may(Action::AddNote),
-                    may_record_safety_check: may(Action::RecordSafetyCheck),
-                    may_record_protection: may(Action::RecordProtection),
+                    may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
+                    meetings: load_links(r, "case_meeting", id)?,
                     clocks,
                     messages,
                     safety_checks: load_links(r, "case_check", id)?,
@@ -449,7 +494,10 @@ impl Service {
             let active =
                 load_links::<Protection>(tx, "case_protection", id)?.iter().any(|p| p.body.is_active());
             if active {
-                return Err(Error::invalid("status", "end the temporary protection before closing the case"));
+                return Err(Error::invalid(
+                    "protection",
+                    "end the temporary protection before closing the case",
+                ));
             }
             let mut body = old.body.clone();
             body.status = CaseStatus::Closed;
@@ -659,7 +707,24 @@ impl Service {
         sheet_key: &str,
         answers: BTreeMap<String, bool>,
     ) -> Result<Versioned<Assessment>> {
+        self.record_assessment_once(actor, case_id, sheet_key, answers, None)
+    }
+
+    /// `record_assessment` that a client may retry, as `add_note_once`.
+    pub fn record_assessment_once(
+        &self,
+        actor: &Actor,
+        case_id: CaseId,
+        sheet_key: &str,
+        answers: BTreeMap<String, bool>,
+        key: Option<&str>,
+    ) -> Result<Versioned<Assessment>> {
+        let claim = key.map(|k| idempotency_claim(actor, "assessment", k)).transpose()?;
         self.write(actor, Action::RecordAssessment, AssessmentId::KIND, None, |tx| {
+            let same = |a: &Assessment| a.case == case_id && a.answers == answers;
+            if let Some(done) = replayed::<Assessment>(tx, claim.as_deref(), same)? {
+                return Ok((done.clone(), done.id));
+            }
             let case = tx.require::<Case>(case_id)?;
             access::check_write_case(actor, &case.body, Action::RecordAssessment)?;
             let sheet = Service::assessment_sheet(tx, sheet_key)?;
@@ -675,6 +740,9 @@ impl Service {
                 by: actor.staff,
             })?;
             tx.link("case_assessment", case_id.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
             Ok((v.clone(), v.id))
         })
     }
@@ -731,6 +799,9 @@ impl Service {
                 }
                 previous = e.until;
             }
+            if let Some(h) = &p.hearing {
+                check_hearing(h)?;
+            }
             if old.body.ended.is_some() && p.ended.is_none() {
                 return Err(Error::invalid(
                     "ended",
@@ -750,12 +821,29 @@ impl Service {
 
     /// 援助・措置の決定.
     pub fn record_support(&self, actor: &Actor, s: Support) -> Result<Versioned<Support>> {
+        self.record_support_once(actor, s, None)
+    }
+
+    /// `record_support` that a client may retry, as `add_note_once`.
+    pub fn record_support_once(
+        &self,
+        actor: &Actor,
+        s: Support,
+        key: Option<&str>,
+    ) -> Result<Versioned<Support>> {
+        let claim = key.map(|k| idempotency_claim(actor, "support", k)).transpose()?;
         self.write(actor, Action::RecordSupport, SupportId::KIND, None, |tx| {
+            if let Some(done) = replayed::<Support>(tx, claim.as_deref(), |d| *d == s)? {
+                return Ok((done.clone(), done.id));
+            }
             let case = tx.require::<Case>(s.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
-            Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
+            check_support(tx, &s)?;
             let v = tx.insert(s)?;
             tx.link("case_support", v.body.case.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
             refresh_clocks(tx, v.body.case)?;
             Ok((v.clone(), v.id))
         })
@@ -773,7 +861,7 @@ impl Service {
             let case = tx.require::<Case>(old.body.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
             s.case = old.body.case;
-            Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
+            check_support(tx, &s)?;
             let v = tx.update(id, rev, s)?;
             refresh_clocks(tx, v.body.case)?;
             Ok((v, id.0))
@@ -782,10 +870,33 @@ impl Service {
 
     /// 会議: all the cases it discusses must be the actor's unit's.
     pub fn record_meeting(&self, actor: &Actor, m: Meeting) -> Result<Versioned<Meeting>> {
+        self.record_meeting_once(actor, m, None)
+    }
+
+    /// `record_meeting` that a client may retry, as `add_note_once`.
+    pub fn record_meeting_once(
+        &self,
+        actor: &Actor,
+        m: Meeting,
+        key: Option<&str>,
+    ) -> Result<Versioned<Meeting>> {
+        let claim = key.map(|k| idempotency_claim(actor, "meeting", k)).transpose()?;
         self.write(actor, Action::RecordMeeting, MeetingId::KIND, None, |tx| {
+            if let Some(done) = replayed::<Meeting>(tx, claim.as_deref(), |d| *d == m)? {
+                return Ok((done.clone(), done.id));
+            }
             tx.require::<Unit>(m.unit)?;
             access::check_own_unit(actor, m.unit, Action::RecordMeeting)?;
             Service::code_table(tx, "meeting_kind")?.body.check(&m.kind, m.at.jst_date())?;
+            if m.cases.is_empty() {
+                return Err(Error::invalid("cases", "a meeting discusses at least one case"));
+            }
+            if m.at > tx.now.plus(300) {
+                return Err(Error::invalid("at", "is in the future"));
+            }
+            for s in &m.attendees {
+                tx.require::<Staff>(*s)?;
+            }
             for c in &m.cases {
                 let case = tx.require::<Case>(*c)?;
                 access::check_write_case(actor, &case.body, Action::RecordMeeting)?;
@@ -793,6 +904,9 @@ impl Service {
             let v = tx.insert(m)?;
             for c in &v.body.cases {
                 tx.link("case_meeting", c.0, v.id)?;
+            }
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
             }
             Ok((v.clone(), v.id))
         })

@@ -537,6 +537,22 @@ impl Service {
             .collect())
     }
 
+    /// The staff of `unit` who may still sign in, by name: whom a case can be assigned to and who
+    /// can be named at a meeting. A directory, like `staff_names`.
+    pub fn unit_staff(&self, actor: &Actor, unit: UnitId) -> Result<Vec<(StaffId, String)>> {
+        Self::permit(actor, Action::ReadCase)?;
+        let mut out: Vec<(StaffId, String)> = self
+            .store
+            .read()?
+            .all::<Staff>()?
+            .into_iter()
+            .filter(|s| !s.body.disabled && s.body.units.contains(&unit))
+            .map(|s| (StaffId(s.id), s.body.display_name))
+            .collect();
+        out.sort_by_key(|(id, _)| id.0);
+        Ok(out)
+    }
+
     fn staff_by_login(tx: &impl Reader, login: &str) -> Result<Versioned<Staff>> {
         let id = tx.unique("login", login)?.ok_or_else(|| Error::not_found("staff", login))?;
         tx.require::<Staff>(StaffId(id))
@@ -786,6 +802,11 @@ impl Service {
             tx.update(CodeTableId(current.id), rev, table)?;
             Ok(((), current.id))
         })
+    }
+
+    /// Every assessment sheet on file (questions and flow; no personal data).
+    pub fn assessment_sheets(&self) -> Result<Vec<Versioned<AssessmentSheet>>> {
+        self.store.read()?.all::<AssessmentSheet>()
     }
 
     pub fn assessment_sheet(reader: &impl Reader, key: &str) -> Result<Versioned<AssessmentSheet>> {

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod authz;
+mod casework;
 mod clocks;
 mod compat;
 mod crash;

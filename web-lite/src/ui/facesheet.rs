@@ -87,7 +87,13 @@ pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 Ok(Saved::Done) => redirect(&format!("/children/{id}?saved=1")),
                 Ok(Saved::Conflict(theirs, names)) => {
                     let mut page = ChildEditPage::new(chrome(), &theirs, typed.clone());
-                    page.conflict = Some(ConflictView::of(&typed, &theirs, &names));
+                    page.conflict = Some(ConflictView::new(
+                        typed.rows(),
+                        ChildForm::of(&theirs.body).rows(),
+                        &theirs,
+                        &names,
+                        format!("/children/{id}"),
+                    ));
                     html(&page, StatusCode::CONFLICT)
                 }
                 Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {

@@ -3,6 +3,7 @@
 //! makes its service calls, renders. Forms post back the session's form key and get a redirect
 //! after a write; a refused write shows the page again with what was typed and why.
 
+mod casework;
 mod enrol;
 mod facesheet;
 mod intake;
@@ -125,7 +126,7 @@ fn field_label(field: &str) -> &str {
         "unit" => "所属",
         "child" => "児童",
         "assigned" => "担当者",
-        "case" => "ケース",
+        "case" | "cases" => "ケース",
         "started_at" => "開始日時",
         "extensions" | "until" => "延長",
         "ended" => "解除",
@@ -134,6 +135,14 @@ fn field_label(field: &str) -> &str {
         "warrant" => "一時保護状",
         "court" | "approved_on" => "家庭裁判所の承認",
         "step" => "操作",
+        "hearing" => "子どもの意見聴取",
+        "answers" => "回答",
+        "decided_on" => "決定日",
+        "review_on" => "見直し日",
+        "end" => "終了日",
+        "status" => "状態",
+        "protection" => "一時保護",
+        "attendees" => "出席者",
         other => other,
     }
 }
@@ -152,6 +161,11 @@ fn field_hint(field: &str) -> &'static str {
         "case" => "終結したケースか、すでに一時保護中です",
         "ended" => "開始より前の日時では解除できません",
         "started_at" | "received_at" => "未来の日時は入力できません",
+        "hearing" => "子どもの意見か、聴取できなかった理由を入力してください",
+        "protection" => "一時保護中は終結できません。先に一時保護を解除してください",
+        "status" => "ケースの状態が変わっています。ページを読み込み直してください",
+        "end" => "開始日より前の日付は入力できません",
+        "review_on" => "決定日より前の日付は入力できません",
         _ => "",
     }
 }
@@ -256,7 +270,7 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
         r
     });
-    // Two boxed halves: one long chain of `or` makes a type too deep for the compiler.
+    // Boxed parts: one long chain of `or` makes a type too deep for the compiler.
     let signing = root
         .or(assets)
         .unify()
@@ -298,10 +312,10 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .unify()
         .or(facesheet::edit_page(service.clone()))
         .unify()
-        .or(facesheet::save(service))
+        .or(facesheet::save(service.clone()))
         .unify()
         .boxed();
-    signing.or(work).unify()
+    signing.or(work).unify().or(casework::routes(service)).unify()
 }
 
 #[derive(Deserialize)]
@@ -618,6 +632,7 @@ fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseDat
         child_kana: child.child.body.name.full_kana(),
         view,
         tables: svc.code_tables()?,
+        sheets: svc.assessment_sheets()?,
         names: svc.staff_names(actor)?,
         now: svc.now(),
         reader: actor.staff,
@@ -651,6 +666,14 @@ fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                         Some("intake") => Some("受付しました。".into()),
                         Some("protection") => Some("一時保護の記録を保存しました。".into()),
                         Some("message") => Some("連絡を送りました。".into()),
+                        Some("case") => Some("調査・判定を保存しました。".into()),
+                        Some("assessment") => {
+                            Some("アセスメントを保存しました。結果は下のとおりです。".into())
+                        }
+                        Some("support") => Some("援助・措置を保存しました。".into()),
+                        Some("meeting") => Some("会議を記録しました。".into()),
+                        Some("closed") => Some("ケースを終結しました。".into()),
+                        Some("reopened") => Some("ケースを再開しました。".into()),
                         _ => None,
                     };
                     html(&page, StatusCode::OK)
@@ -686,6 +709,17 @@ fn case_form(
         .and(signed_in(service))
 }
 
+/// The status of a page that shows a refused write again.
+fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::Conflict { .. } => StatusCode::CONFLICT,
+        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// After a refused write: the case page again, with the message and everything typed.
 async fn refused(
     svc: Arc<Service>,
@@ -701,13 +735,7 @@ async fn refused(
                 CasePage::of(Chrome::new(&session, data.view.case.body.case_no.clone(), "case"), &data);
             keep(&mut page);
             page.message = Some(message(&e));
-            let status = match e {
-                Error::Conflict { .. } => StatusCode::CONFLICT,
-                Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-                Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            html(&page, status)
+            html(&page, status_of(&e))
         }
         Err(other) => error_page(&session, &other),
     }
@@ -1392,5 +1420,105 @@ mod tests {
         );
         let now = svc.case(&s.actor, CaseId(case)).unwrap().protections[0].clone();
         assert!(now.body.is_active() && now.body.warrant.is_some(), "the request stays, nothing ended");
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_question_is_named_and_stores_nothing_and_a_resent_sheet_is_stored_once() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let path = format!("/cases/{case}/assessment");
+        let answers = |n: usize| (1..=n).map(|i| format!("&q_q{i}=yes")).collect::<Vec<_>>().concat();
+        let form = format!("form_key={key}&sheet=protection_decision{}", answers(6));
+        let r = post(&svc, &cookie, &path, form, None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+        let page = body(&r);
+        assert!(page.contains("質問7に「はい」か「いいえ」で答えてください"), "{page}");
+        assert!(page.contains("name=\"q_q6\" value=\"yes\" required checked"), "kept: {page}");
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        assert!(svc.case(&s.actor, CaseId(case)).unwrap().assessments.is_empty());
+        let full = format!("form_key={key}&idempotency_key=a1&sheet=protection_decision{}", answers(7));
+        for _ in 0..2 {
+            let r = post(&svc, &cookie, &path, full.clone(), None).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        }
+        let stored = svc.case(&s.actor, CaseId(case)).unwrap().assessments;
+        assert_eq!(stored.len(), 1, "a resend is stored once");
+        assert_eq!(stored[0].body.result, "emergency", "computed from the answers");
+    }
+
+    #[tokio::test]
+    async fn a_resent_case_edit_is_saved_once_and_a_stale_one_shows_both_versions() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let path = format!("/cases/{case}/edit");
+        let edit = |text: &str| format!("form_key={key}&rev=1&opinion={text}&next_review=R9.1.15");
+        let r = post(&svc, &cookie, &path, edit("%E8%A6%8B%E5%AE%88%E3%82%8A"), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        // The answer was lost and the tablet sends the same form again: already saved.
+        let r = post(&svc, &cookie, &path, edit("%E8%A6%8B%E5%AE%88%E3%82%8A"), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        let now = svc.case(&s.actor, CaseId(case)).unwrap().case;
+        assert_eq!((now.rev, now.body.worker_opinion.as_str()), (2, "見守り"));
+        assert_eq!(now.body.next_review.unwrap().to_string(), "2027-01-15", "和暦 typed");
+        // Something else from the same old revision: both versions, nothing overwritten.
+        let r = post(&svc, &cookie, &path, edit("%E4%BF%9D%E8%AD%B7"), None).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{}", body(&r));
+        let page = body(&r);
+        assert!(
+            page.contains("見守り") && page.contains("保護") && page.contains("class=\"differs\""),
+            "{page}"
+        );
+        assert_eq!(svc.case(&s.actor, CaseId(case)).unwrap().case.rev, 2);
+    }
+
+    #[tokio::test]
+    async fn a_case_is_closed_by_a_supervisor_only_and_not_while_the_child_is_in_protection() {
+        let (_dir, svc, case) = world();
+        let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
+        let unit = UnitId(svc.units().unwrap()[0].id);
+        let sv = NewStaff {
+            login: Login::parse("sv").unwrap(),
+            display_name: "佐野 スーパーバイザー".into(),
+            role: Role::Supervisor,
+            units: vec![unit],
+        };
+        svc.add_staff(&admin.actor, sv, &Password::new(PW).unwrap()).unwrap();
+        let (cookie, key) = sign_in(&svc).await;
+        let path = format!("/cases/{case}/close");
+        let close = format!("form_key={key}&rev=1&reason=%E8%BB%A2%E5%87%BA");
+        let r = post(&svc, &cookie, &path, close.clone(), None).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "the caseworker may not close: {}", body(&r));
+        // The supervisor may, but not while the child is in temporary protection.
+        let login = warp::test::request()
+            .method("POST")
+            .path("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("login=sv&password=correct+horse+battery")
+            .reply(&api(&svc))
+            .await;
+        let sv_cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let home = warp::test::request().path("/home").header("cookie", &sv_cookie).reply(&api(&svc)).await;
+        let sv_key = body(&home)
+            .split("name=\"form_key\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let start = format!("form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&consent=1");
+        let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        let close = format!("form_key={sv_key}&rev=1&reason=%E8%BB%A2%E5%87%BA");
+        let r = post(&svc, &sv_cookie, &path, close, None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+        assert!(body(&r).contains("一時保護中は終結できません"), "{}", body(&r));
+        assert!(body(&r).contains("value=\"転出\""), "the reason is kept: {}", body(&r));
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        assert_eq!(
+            svc.case(&s.actor, CaseId(case)).unwrap().case.body.status,
+            mamoru_core::case::CaseStatus::Open
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! 一時保護 on the case page: starting one, and its legal steps one form each (the warrant
-//! request, its outcome, the challenge after a refusal, an extension, the family court's approval,
+//! 一時保護 on the case page: starting one, and its legal steps one form each (the child's
+//! hearing, the warrant request, its outcome, the challenge after a refusal, an extension, the family court's approval,
 //! the end). Each step is written against the revision the page showed: if someone recorded a
 //! step meanwhile, the page comes back with the refusal and the current state, and nothing is
 //! overwritten. Core recomputes the 7-day, 3-day and 2-month clocks with every step.
@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mamoru_core::Service;
+use mamoru_core::case::Hearing;
 use mamoru_core::error::Error;
-use mamoru_core::ids::{CaseId, ChildId, ProtectionId};
+use mamoru_core::ids::{CaseId, ChildId, ProtectionId, StaffId};
 use mamoru_core::protection::{
     CourtApproval, Extension, PlaceKind, Protection, ProtectionEnd, Warrant, WarrantOutcome,
 };
@@ -43,8 +44,8 @@ fn required_date(form: &HashMap<String, String>, key: &'static str) -> Result<Da
     date(form, key)?.ok_or_else(|| Error::invalid(key, "日付を入力してください"))
 }
 
-/// Puts the step the form names into `p`.
-fn apply(p: &mut Protection, form: &HashMap<String, String>) -> Result<(), Error> {
+/// Puts the step the form names into `p` (`by`: who records it).
+fn apply(p: &mut Protection, form: &HashMap<String, String>, by: StaffId) -> Result<(), Error> {
     let no_warrant = || Error::invalid("warrant", "一時保護状の請求が記録されていません");
     match text(form, "step").as_str() {
         "warrant_request" => {
@@ -53,6 +54,16 @@ fn apply(p: &mut Protection, form: &HashMap<String, String>) -> Result<(), Error
                 decided_at: None,
                 outcome: None,
                 challenge_filed_at: None,
+            });
+        }
+        "hearing" => {
+            let reason = text(form, "not_possible");
+            p.hearing = Some(Hearing {
+                at: at(form)?,
+                by,
+                method: text(form, "method"),
+                views: text(form, "views"),
+                not_possible_reason: Some(reason).filter(|r| !r.is_empty()),
             });
         }
         "warrant_decision" => {
@@ -162,7 +173,7 @@ pub(super) fn step(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                     .find(|p| p.id == pid)
                     .ok_or_else(|| Error::NotFound { what: "protection", id: pid.to_string() })?;
                 let mut body = current.body;
-                apply(&mut body, form)?;
+                apply(&mut body, form, session.actor.staff)?;
                 svc.update_protection(&session.actor, ProtectionId(pid), rev, body)
             })
         },

@@ -12,6 +12,7 @@ use mamoru_core::ids::StaffId;
 use mamoru_core::person::{Attachment, Child, MemberRef, PersonName, Sex};
 use mamoru_core::protection::{PlaceKind, Protection, WarrantOutcome};
 use mamoru_core::service::{BoardItem, ChildSummary, ChildView, SessionInfo};
+use mamoru_core::staff::Action;
 use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
 use mamoru_core::wareki;
@@ -82,7 +83,7 @@ fn birth(date: Option<Date>, today: Date) -> String {
     )
 }
 
-fn label(tables: &[Versioned<CodeTable>], key: &str, code: &Code) -> String {
+pub(crate) fn label(tables: &[Versioned<CodeTable>], key: &str, code: &Code) -> String {
     tables
         .iter()
         .find(|t| t.body.key == key)
@@ -106,7 +107,7 @@ pub(crate) fn options(tables: &[Versioned<CodeTable>], key: &str, today: Date) -
         .unwrap_or_default()
 }
 
-fn staff_name(names: &HashMap<StaffId, String>, id: StaffId) -> String {
+pub(crate) fn staff_name(names: &HashMap<StaffId, String>, id: StaffId) -> String {
     names.get(&id).cloned().unwrap_or_else(|| format!("職員{}", id.0))
 }
 
@@ -487,7 +488,9 @@ pub(crate) struct ProtectionView {
     /// The 一時保護状: requested, decided, challenged, as lines.
     pub warrant: Vec<String>,
     pub extensions: Vec<String>,
-    /// The steps whose forms are open besides extension and end: `warrant_request`,
+    /// 意見聴取: when, how, what the child said (or why it could not be heard).
+    pub hearing: Option<String>,
+    /// The steps whose forms are open besides extension and end: `hearing`, `warrant_request`,
     /// `warrant_decision`, `challenge` (after a refusal), `court_approval` (of the latest
     /// extension).
     pub steps: Vec<&'static str>,
@@ -548,7 +551,13 @@ impl ProtectionView {
             ended: p.ended.as_ref().map(|e| format!("{}・{}", datetime(e.at), e.reason)),
             warrant,
             extensions,
+            hearing: p.hearing.as_ref().map(|h| match &h.not_possible_reason {
+                Some(r) => format!("{}・聴取できず：{r}", datetime(h.at)),
+                None if h.method.is_empty() => format!("{}・{}", datetime(h.at), h.views),
+                None => format!("{}・{}：{}", datetime(h.at), h.method, h.views),
+            }),
             steps: [
+                ("hearing", p.hearing.is_none()),
                 ("warrant_request", !p.guardian_consent && w.is_none()),
                 ("warrant_decision", w.is_some_and(|w| w.outcome.is_none())),
                 (
@@ -603,9 +612,37 @@ pub(crate) struct CheckForm {
 
 /// Which forms the case page offers (the ones core would accept from this reader).
 pub(crate) struct Can {
-    pub note: bool,
-    pub check: bool,
-    pub protect: bool,
+    may: Vec<&'static str>,
+}
+
+impl Can {
+    fn to(&self, action: Action) -> bool {
+        self.may.contains(&action.as_str())
+    }
+    pub(crate) fn note(&self) -> bool {
+        self.to(Action::AddNote)
+    }
+    pub(crate) fn check(&self) -> bool {
+        self.to(Action::RecordSafetyCheck)
+    }
+    pub(crate) fn protect(&self) -> bool {
+        self.to(Action::RecordProtection)
+    }
+    pub(crate) fn edit(&self) -> bool {
+        self.to(Action::EditCase)
+    }
+    pub(crate) fn assess(&self) -> bool {
+        self.to(Action::RecordAssessment)
+    }
+    pub(crate) fn support(&self) -> bool {
+        self.to(Action::RecordSupport)
+    }
+    pub(crate) fn meet(&self) -> bool {
+        self.to(Action::RecordMeeting)
+    }
+    pub(crate) fn close(&self) -> bool {
+        self.to(Action::CloseCase)
+    }
 }
 
 #[derive(Template)]
@@ -640,6 +677,11 @@ pub(crate) struct CasePage {
     pub note_form: NoteForm,
     pub check_form: CheckForm,
     pub outline: &'static str,
+    /// The investigation, assessments, support, meetings and closure.
+    pub work: super::casework::WorkView,
+    pub open: bool,
+    /// The closure reason being typed, kept when the server refuses it.
+    pub closure_form: String,
     pub message: Option<String>,
     pub notice: Option<String>,
 }
@@ -650,6 +692,7 @@ pub(crate) struct CaseData {
     pub child_name: String,
     pub child_kana: String,
     pub tables: Vec<Versioned<CodeTable>>,
+    pub sheets: Vec<Versioned<mamoru_core::assessment::AssessmentSheet>>,
     pub names: HashMap<StaffId, String>,
     pub now: Timestamp,
     /// Who reads the page (their messages are marked as theirs).
@@ -698,11 +741,10 @@ impl CasePage {
                 })
                 .collect(),
             thread_form: String::new(),
-            can: Can {
-                note: d.view.may_add_note,
-                check: d.view.may_record_safety_check,
-                protect: d.view.may_record_protection,
-            },
+            can: Can { may: d.view.may.clone() },
+            work: super::casework::WorkView::of(d),
+            open: case.status == CaseStatus::Open,
+            closure_form: String::new(),
             protections: d.view.protections.iter().rev().map(ProtectionView::of).collect(),
             protected: d.view.protections.iter().any(|p| p.body.is_active()),
             now_input: input_datetime(d.now),
@@ -826,7 +868,7 @@ impl ChildForm {
         self.apply(child.clone()).is_ok_and(|mine| Self::of(&mine) == Self::of(child))
     }
 
-    fn rows(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn rows(&self) -> Vec<(&'static str, String)> {
         let sex = SEXES.iter().find(|(v, _)| *v == self.sex).map_or(self.sex.as_str(), |(_, l)| l);
         vec![
             ("氏名", format!("{} {}", self.family, self.given).trim().to_owned()),
@@ -856,17 +898,31 @@ pub(crate) struct ConflictView {
     pub by: String,
     pub at: String,
     pub rows: Vec<DiffRow>,
+    pub back: String,
 }
 
 impl ConflictView {
-    pub(crate) fn of(mine: &ChildForm, theirs: &Versioned<Child>, names: &HashMap<StaffId, String>) -> Self {
+    /// `mine` and `theirs` as (label, value) rows in the same order; `current` is the version
+    /// saved meanwhile, and `back` the page that shows it.
+    pub(crate) fn new<T>(
+        mine: Vec<(&'static str, String)>,
+        theirs: Vec<(&'static str, String)>,
+        current: &Versioned<T>,
+        names: &HashMap<StaffId, String>,
+        back: String,
+    ) -> Self {
         let rows = mine
-            .rows()
             .into_iter()
-            .zip(ChildForm::of(&theirs.body).rows())
+            .zip(theirs)
             .map(|((label, mine), (_, theirs))| DiffRow { label, differs: mine != theirs, mine, theirs })
             .collect();
-        Self { rev: theirs.rev, by: staff_name(names, StaffId(theirs.by)), at: datetime(theirs.at), rows }
+        Self {
+            rev: current.rev,
+            by: staff_name(names, StaffId(current.by)),
+            at: datetime(current.at),
+            rows,
+            back,
+        }
     }
 }
 

@@ -1,0 +1,90 @@
+//! The casework on a case: support decisions with the child's hearing, meetings and assessments
+//! sent again safely, and what the case view says its reader may do.
+
+use std::collections::BTreeMap;
+
+use mamoru_core::case::{Hearing, IntakeKind, Meeting, Support};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::CaseId;
+use mamoru_core::staff::{Action, Role};
+
+use crate::support::{t0, world};
+
+#[test]
+fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "架空", "花子", "かくう", "はなこ", "2018-05-01");
+    let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let today = t0().jst_date();
+    let placement = Support {
+        case,
+        kind: Code::new("32"),
+        decided_on: today,
+        start: Some(today.plus_days(3)),
+        review_on: None,
+        end: Some(today),
+        facility: "架空学園".into(),
+        hearing: None,
+        notice_issued_on: None,
+        note: String::new(),
+    };
+    // Ending before it starts, or a hearing that records nothing: refused.
+    let err = w.svc.record_support_once(&cw, placement.clone(), Some("s1")).unwrap_err();
+    assert!(err.to_string().contains("ends before it starts"), "{err}");
+    let mut silent = placement.clone();
+    silent.end = None;
+    silent.hearing = Some(Hearing {
+        at: t0(),
+        by: cw.staff,
+        method: "面接".into(),
+        views: " ".into(),
+        not_possible_reason: None,
+    });
+    assert!(w.svc.record_support_once(&cw, silent.clone(), Some("s1")).is_err());
+    // Put right and sent twice with one key: one decision.
+    silent.hearing = None;
+    let first = w.svc.record_support_once(&cw, silent.clone(), Some("s1")).unwrap();
+    let again = w.svc.record_support_once(&cw, silent, Some("s1")).unwrap();
+    assert_eq!(first.id, again.id);
+    assert_eq!(w.svc.case(&cw, case).unwrap().supports.len(), 1);
+
+    let meeting = Meeting {
+        unit: w.u1,
+        kind: Code::new("4"),
+        at: t0(),
+        attendees: vec![cw.staff],
+        outside_attendees: vec!["架空市子ども家庭課".into()],
+        cases: vec![case],
+        decisions: "施設入所の方向".into(),
+    };
+    let mut future = meeting.clone();
+    future.at = t0().plus(86_400);
+    assert!(w.svc.record_meeting_once(&cw, future, Some("m1")).is_err(), "not in the future");
+    let m1 = w.svc.record_meeting_once(&cw, meeting.clone(), Some("m1")).unwrap();
+    assert_eq!(w.svc.record_meeting_once(&cw, meeting, Some("m1")).unwrap().id, m1.id);
+    assert_eq!(w.svc.case(&cw, case).unwrap().meetings.len(), 1);
+
+    let answers: BTreeMap<String, bool> = (1..=7).map(|i| (format!("q{i}"), i == 4 || i == 5)).collect();
+    let a1 =
+        w.svc.record_assessment_once(&cw, case, "protection_decision", answers.clone(), Some("a1")).unwrap();
+    let a2 = w.svc.record_assessment_once(&cw, case, "protection_decision", answers, Some("a1")).unwrap();
+    assert_eq!((a1.id, a1.body.result.as_str()), (a2.id, "protection"));
+    assert_eq!(w.svc.case(&cw, case).unwrap().assessments.len(), 1);
+}
+
+#[test]
+fn the_case_view_says_what_its_reader_may_do_and_closing_covers_reopening() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let child = w.child(&cw, "架空", "花子", "かくう", "はなこ", "2018-05-01");
+    let case = w.case(&cw, child, IntakeKind::Consultation, t0());
+    let id = CaseId(case.id);
+    let view = w.svc.case(&cw, id).unwrap();
+    assert!(view.may(Action::EditCase) && view.may(Action::RecordSupport) && !view.may(Action::CloseCase));
+    w.svc.close_case(&sv, id, case.rev, "助言指導で終結").unwrap();
+    let closed = w.svc.case(&sv, id).unwrap();
+    assert_eq!(closed.may, vec![Action::CloseCase.as_str()], "a closed case can only be reopened");
+    assert!(w.svc.case(&cw, id).unwrap().may.is_empty());
+}
