@@ -58,14 +58,18 @@ fn child_with_variant_name(server: &Server, token: &str) -> (String, u64, u64, S
     panic!("the demo store has no open case on a child with a variant-form name");
 }
 
-/// What the camera does: a picture (drawn on a canvas here) handed to the safety-check form's
-/// file input, which the page shrinks, stamps and sends.
-const TAKE_PHOTO: &str = "(() => { const c = document.createElement('canvas'); c.width = 1200; c.height = 900; \
-    const g = c.getContext('2d'); g.fillStyle = '#7a9cc6'; g.fillRect(0, 0, 1200, 900); \
-    g.fillStyle = '#f3d2b3'; g.beginPath(); g.arc(600, 450, 260, 0, 7); g.fill(); \
-    c.toBlob(b => { const dt = new DataTransfer(); dt.items.add(new File([b], 'camera.jpg', { type: 'image/jpeg' })); \
-      const input = document.querySelector('form[action$=safety-checks] input[type=file]'); \
-      input.files = dt.files; input.dispatchEvent(new Event('change')); }, 'image/jpeg', 0.9); return true; })()";
+/// What the camera does: a picture (drawn on a canvas here) handed to the file input of the form
+/// posting to `.../{form}`, which the page shrinks, stamps and sends.
+fn take_photo(form: &str) -> String {
+    format!(
+        "(() => {{ const c = document.createElement('canvas'); c.width = 1200; c.height = 900; \
+        const g = c.getContext('2d'); g.fillStyle = '#7a9cc6'; g.fillRect(0, 0, 1200, 900); \
+        g.fillStyle = '#f3d2b3'; g.beginPath(); g.arc(600, 450, 260, 0, 7); g.fill(); \
+        c.toBlob(b => {{ const dt = new DataTransfer(); dt.items.add(new File([b], 'camera.jpg', {{ type: 'image/jpeg' }})); \
+          const input = document.querySelector('form[action$={form}] input[type=file]'); \
+          input.files = dt.files; input.dispatchEvent(new Event('change')); }}, 'image/jpeg', 0.9); return true; }})()"
+    )
+}
 
 /// A recorded safety check's photo has loaded from the server.
 const PHOTO_SHOWN: &str =
@@ -167,7 +171,7 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     field.tap("form[action$=safety-checks] svg[data-side=front]", 0.24, 0.4);
     field.fill("ol.injuries li input[type=number]", "3");
     field.fill("ol.injuries li input:not([type=number])", "青あざ（テスト）");
-    field.eval(TAKE_PHOTO);
+    field.eval(&take_photo("safety-checks"));
     field.wait_until(
         "[...document.querySelectorAll('.thumbs .photo-state')].some(s => s.textContent === '送信済み')",
         "the photo sent",
@@ -222,6 +226,21 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     field.scroll_to("#thread");
     field.screenshot(&screens().join("14-thread.png"));
 
+    // Back at the board, the office sees the next message from the door arrive there too.
+    office.goto(&format!("{base}/home"));
+    office.eval("window.stillTheSamePage = true");
+    field
+        .fill("form[action$=messages] textarea[name=body]", "父親が帰宅しました。いったん離れます（テスト）");
+    field.click("form[action$=messages] button[type=submit]");
+    office.wait_until(
+        "document.getElementById('board-messages').innerText.includes('父親が帰宅しました')",
+        "the message on the board, live",
+    );
+    assert_eq!(office.eval("window.stillTheSamePage === true"), Value::from(true), "the board was reloaded");
+    office.screenshot(&screens().join("18-board-messages.png"));
+    office.goto(&format!("{base}/cases/{case}"));
+    office.eval("window.stillTheSamePage = true");
+
     // Offline: the note typed in a stairwell waits, then is saved exactly once.
     let note = "階段で入力した経過記録（テスト）";
     field.set_offline(true);
@@ -258,7 +277,7 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     // returns: the check arrives with its photo.
     field.set_offline(true);
     field.fill("form[action$=safety-checks] input[name=place]", "階段の踊り場（テスト）");
-    field.eval(TAKE_PHOTO);
+    field.eval(&take_photo("safety-checks"));
     field.wait_until(
         "[...document.querySelectorAll('.thumbs .photo-state')].some(s => s.textContent.startsWith('送信待ち'))",
         "the photo waiting",
@@ -689,6 +708,22 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     saved(&mut field, "meeting");
     let meetings = field.text("#meetings");
     assert!(meetings.contains("援助方針会議") && meetings.contains("架空市子ども家庭課"), "{meetings}");
+
+    // A note of the conference's visit, with a photo taken through the app.
+    field.eval(&take_photo("notes"));
+    field.wait_until(
+        "[...document.querySelectorAll('form[action$=notes] .thumbs .photo-state')].some(s => s.textContent === '送信済み')",
+        "the note's photo sent",
+    );
+    field.fill("form[action$=notes] textarea[name=body]", "施設見学に同行した（テスト）");
+    field.click("form[action$=notes] button[type=submit]");
+    saved(&mut field, "note");
+    field.scroll_to("#notes");
+    field.wait_until(
+        "[...document.querySelectorAll('#notes ul.photos img')].some(i => i.complete && i.naturalWidth > 0)",
+        "the note's photo on the case page",
+    );
+    assert!(field.text("#notes figcaption").contains("木下 福祉司"), "stamped: {}", field.text("#notes"));
 
     // Closing is the supervisor's: the caseworker's page does not offer it.
     assert!(field.eval("!document.querySelector(\"form[action$='/close']\")").as_bool().unwrap());

@@ -98,6 +98,13 @@ const CASE_ACTIONS: [Action; 8] = [
     Action::CloseCase,
 ];
 
+/// A message on the board, with the number of its case.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageItem {
+    pub message: Versioned<Message>,
+    pub case_no: String,
+}
+
 /// One line of the board: a clock and how near it is.
 #[derive(Clone, Debug, Serialize)]
 pub struct BoardItem {
@@ -350,6 +357,7 @@ impl Service {
             let v =
                 tx.insert(Message { case, child: c.body.child, at: tx.now, author: actor.staff, body })?;
             tx.link("case_message", case.0, v.id)?;
+            tx.link("unit_message", c.body.unit.0, v.id)?;
             if let Some(c) = &claim {
                 tx.claim(IDEMPOTENCY, c, v.id)?;
             }
@@ -909,6 +917,46 @@ impl Service {
                 tx.claim(IDEMPOTENCY, c, v.id)?;
             }
             Ok((v.clone(), v.id))
+        })
+    }
+
+    /// The newest messages of a unit's case threads (or of one worker's cases, if given) from
+    /// the last `days`, at most `limit`, without the restricted cases the actor may not see: so
+    /// that a message from the field reaches the supervisor's board, not only the open case.
+    pub fn recent_messages(
+        &self,
+        actor: &Actor,
+        unit: UnitId,
+        worker: Option<StaffId>,
+        days: i64,
+        limit: usize,
+    ) -> Result<Vec<MessageItem>> {
+        let since = self.now().plus(-days * 86_400);
+        self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
+            r.require::<Unit>(unit)?;
+            let scope = access::Scope::of(r, actor)?;
+            if !scope.can_read_unit(unit) {
+                return Err(Error::Forbidden { action: Action::ReadBoard.as_str() });
+            }
+            let mut cases: BTreeMap<u64, Option<Versioned<Case>>> = BTreeMap::new();
+            let mut out = Vec::new();
+            // Newest first; a look at a few hundred is enough for a board.
+            for id in r.links("unit_message", unit.0, 500)? {
+                let m = r.require::<Message>(MessageId(id))?;
+                if m.body.at < since || out.len() == limit {
+                    break;
+                }
+                let case = cases.entry(m.body.case.0).or_insert_with(|| {
+                    r.require::<Case>(m.body.case).ok().filter(|c| {
+                        scope.can_read_case(&c.body) && worker.is_none_or(|w| c.body.assigned.contains(&w))
+                    })
+                });
+                if let Some(c) = case {
+                    out.push(MessageItem { case_no: c.body.case_no.clone(), message: m });
+                }
+            }
+            let n = out.len();
+            Ok((out, Some(format!("{n} messages"))))
         })
     }
 

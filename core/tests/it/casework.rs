@@ -88,3 +88,29 @@ fn the_case_view_says_what_its_reader_may_do_and_closing_covers_reopening() {
     assert_eq!(closed.may, vec![Action::CloseCase.as_str()], "a closed case can only be reopened");
     assert!(w.svc.case(&cw, id).unwrap().may.is_empty());
 }
+
+#[test]
+fn the_board_lists_the_newest_messages_of_the_cases_its_reader_may_see() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let a = w.child(&cw, "架空", "花子", "かくう", "はなこ", "2018-05-01");
+    let b = w.child(&cw, "試験", "太郎", "しけん", "たろう", "2017-04-01");
+    let open = w.case(&cw, a, IntakeKind::AbuseReport, t0());
+    let hidden = w.case(&cw, b, IntakeKind::AbuseReport, t0());
+    w.svc.post_message_once(&cw, CaseId(open.id), "玄関前です", None).unwrap();
+    w.svc.post_message_once(&sv, CaseId(hidden.id), "制限中のケース", None).unwrap();
+    w.svc.post_message_once(&sv, CaseId(open.id), "了解です", None).unwrap();
+    let bodies = |actor, worker| {
+        w.svc
+            .recent_messages(actor, w.u1, worker, 7, 10)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message.body.body)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bodies(&sv, None), ["了解です", "制限中のケース", "玄関前です"], "newest first");
+    w.svc.restrict_case(&sv, CaseId(hidden.id), hidden.rev, Some(vec![sv.staff])).unwrap();
+    assert_eq!(bodies(&cw, None), ["了解です", "玄関前です"], "a restricted case's thread stays hidden");
+    assert!(bodies(&cw, Some(cw.staff)).is_empty(), "no case is assigned to the caseworker");
+}

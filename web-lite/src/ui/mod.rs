@@ -515,17 +515,21 @@ fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                     .find(|u| u.id == unit.0)
                     .map(|u| u.body.name)
                     .unwrap_or_default();
-                let items = svc.board(&actor, unit, mine.then_some(actor.staff))?;
-                Ok((name, items, svc.now(), after))
+                let worker = mine.then_some(actor.staff);
+                let items = svc.board(&actor, unit, worker)?;
+                let messages = svc.recent_messages(&actor, unit, worker, 7, 20)?;
+                let names = svc.staff_names(&actor)?;
+                Ok((name, items, messages, names, svc.now(), after))
             })
             .await;
             match result {
-                Ok((unit, items, now, after)) => {
+                Ok((unit, items, messages, names, now, after)) => {
                     let mut chrome = Chrome::new(&session, "ホーム", "home");
                     chrome.live = "board";
                     chrome.after = after;
                     let clocks = items.iter().map(|i| views::ClockRow::of(i, now)).collect();
-                    html(&HomePage { chrome, unit, mine, clocks }, StatusCode::OK)
+                    let messages = messages.iter().map(|m| views::BoardMessage::of(m, &names)).collect();
+                    html(&HomePage { chrome, unit, mine, clocks, messages }, StatusCode::OK)
                 }
                 Err(e) => error_page(&session, &e),
             }
@@ -741,16 +745,34 @@ async fn refused(
     }
 }
 
+/// The photos a form names (comma-separated SHA-256s, each sent to the server already); the
+/// server fills in what it stamped when each arrived.
+fn attachments(photos: &str) -> Vec<Attachment> {
+    photos
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|sha| Attachment {
+            sha256: sha.to_owned(),
+            mime: String::new(),
+            size: 0,
+            taken_at: None,
+            caption: String::new(),
+        })
+        .collect()
+}
+
 fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "notes").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
         let (svc, session) = match page {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let (at, kind, body) = (text(&form, "at"), text(&form, "kind"), text(&form, "body"));
+        let (at, kind, body, photos) =
+            (text(&form, "at"), text(&form, "kind"), text(&form, "body"), text(&form, "photos"));
         let result = async {
             check_form(&session, &form)?;
-            if body.is_empty() {
+            if body.is_empty() && photos.is_empty() {
                 return Err(Error::invalid("body", "入力されていません"));
             }
             let note = Note {
@@ -760,7 +782,7 @@ fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error =
                 kind: Code::new(&kind),
                 author: StaffId(0),
                 body: body.clone(),
-                attachments: Vec::new(),
+                attachments: attachments(&photos),
                 correction: None,
             };
             let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
@@ -771,7 +793,7 @@ fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error =
             Ok(_) => redirect(&format!("/cases/{id}?saved=note#notes")),
             Err(e) => {
                 refused(svc, session, CaseId(id), e, move |p| {
-                    p.note_form = views::NoteForm { at, kind, body };
+                    p.note_form = views::NoteForm { at, kind, body, photos };
                 })
                 .await
             }
@@ -839,20 +861,7 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
                         serde_json::from_str(&kept.injuries)
                             .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
                     },
-                    // The server fills in what it stamped when each photo arrived.
-                    attachments: kept
-                        .photos
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(|sha| Attachment {
-                            sha256: sha.to_owned(),
-                            mime: String::new(),
-                            size: 0,
-                            taken_at: None,
-                            caption: String::new(),
-                        })
-                        .collect(),
+                    attachments: attachments(&kept.photos),
                 };
                 let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
                 blocking(move || svc.record_safety_check_once(&actor, check, key.as_deref())).await

@@ -11,7 +11,7 @@ use mamoru_core::deadline::ClockStatus;
 use mamoru_core::ids::StaffId;
 use mamoru_core::person::{Attachment, Child, MemberRef, PersonName, Sex};
 use mamoru_core::protection::{PlaceKind, Protection, WarrantOutcome};
-use mamoru_core::service::{BoardItem, ChildSummary, ChildView, SessionInfo};
+use mamoru_core::service::{BoardItem, ChildSummary, ChildView, MessageItem, SessionInfo};
 use mamoru_core::staff::Action;
 use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
@@ -221,6 +221,33 @@ pub(crate) struct HomePage {
     pub unit: String,
     pub mine: bool,
     pub clocks: Vec<ClockRow>,
+    pub messages: Vec<BoardMessage>,
+}
+
+/// A message from a case's thread, as the board lists it: the start of it, and where to read on.
+pub(crate) struct BoardMessage {
+    pub case_id: u64,
+    pub case_no: String,
+    pub author: String,
+    pub at: String,
+    pub body: String,
+}
+
+impl BoardMessage {
+    pub(crate) fn of(m: &MessageItem, names: &HashMap<StaffId, String>) -> Self {
+        let body = &m.message.body.body;
+        let mut short: String = body.chars().take(80).collect();
+        if short.len() < body.len() {
+            short.push('…');
+        }
+        Self {
+            case_id: m.message.body.case.0,
+            case_no: m.case_no.clone(),
+            author: staff_name(names, m.message.body.author),
+            at: datetime(m.message.body.at),
+            body: short,
+        }
+    }
 }
 
 pub(crate) struct ResultRow {
@@ -277,6 +304,8 @@ pub(crate) struct NoteRow {
     pub body: String,
     pub correction: Option<String>,
     pub case_no: Option<String>,
+    /// Shown on the case page (the child page lists notes without them).
+    pub photos: Vec<PhotoView>,
 }
 
 impl NoteRow {
@@ -288,6 +317,7 @@ impl NoteRow {
             body: n.body.body.clone(),
             correction: n.body.correction.clone(),
             case_no: None,
+            photos: Vec::new(),
         }
     }
 }
@@ -595,6 +625,8 @@ pub(crate) struct NoteForm {
     pub at: String,
     pub kind: String,
     pub body: String,
+    /// The SHA-256 of each photo already sent, comma-separated (the page draws them).
+    pub photos: String,
 }
 
 #[derive(Default)]
@@ -727,7 +759,15 @@ impl CasePage {
             chief_complaint: case.intake.chief_complaint.clone(),
             clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
             checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
-            notes: d.view.notes.iter().map(|n| NoteRow::of(n, &d.tables, &d.names)).collect(),
+            notes: d
+                .view
+                .notes
+                .iter()
+                .map(|n| NoteRow {
+                    photos: n.body.attachments.iter().map(|a| PhotoView::of(n.body.case.0, a, d)).collect(),
+                    ..NoteRow::of(n, &d.tables, &d.names)
+                })
+                .collect(),
             thread: d
                 .view
                 .messages
@@ -752,6 +792,7 @@ impl CasePage {
                 at: now_input.clone(),
                 kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),
                 body: String::new(),
+                photos: String::new(),
             },
             check_form: CheckForm {
                 at: now_input,
