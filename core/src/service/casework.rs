@@ -185,7 +185,7 @@ fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> 
 
 /// A support decision's code and dates in order, and a hearing that says what was heard or why
 /// it could not be.
-fn check_support(tx: &impl Reader, s: &Support) -> Result<()> {
+fn check_support(tx: &impl Reader, s: &Support, before: Option<&Support>) -> Result<()> {
     Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
     if let (Some(start), Some(end)) = (s.start, s.end)
         && end < start
@@ -195,7 +195,9 @@ fn check_support(tx: &impl Reader, s: &Support) -> Result<()> {
     if s.review_on.is_some_and(|r| r < s.decided_on) {
         return Err(Error::invalid("review_on", "is before the decision"));
     }
-    if let Some(h) = &s.hearing {
+    if let Some(h) = &s.hearing
+        && before.is_none_or(|b| b.hearing.as_ref() != Some(h))
+    {
         check_hearing(h)?;
     }
     Ok(())
@@ -807,7 +809,10 @@ impl Service {
                 }
                 previous = e.until;
             }
-            if let Some(h) = &p.hearing {
+            // A hearing is checked when it is recorded, not again with every later step.
+            if let Some(h) = &p.hearing
+                && p.hearing != old.body.hearing
+            {
                 check_hearing(h)?;
             }
             if old.body.ended.is_some() && p.ended.is_none() {
@@ -846,7 +851,7 @@ impl Service {
             }
             let case = tx.require::<Case>(s.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
-            check_support(tx, &s)?;
+            check_support(tx, &s, None)?;
             let v = tx.insert(s)?;
             tx.link("case_support", v.body.case.0, v.id)?;
             if let Some(c) = &claim {
@@ -869,7 +874,7 @@ impl Service {
             let case = tx.require::<Case>(old.body.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
             s.case = old.body.case;
-            check_support(tx, &s)?;
+            check_support(tx, &s, Some(&old.body))?;
             let v = tx.update(id, rev, s)?;
             refresh_clocks(tx, v.body.case)?;
             Ok((v, id.0))

@@ -15,6 +15,7 @@ use mamoru_core::case::{AbuseDetails, Case, Diagnosis, DiagnosisKind, Hearing, M
 use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::ids::{CaseId, StaffId, SupportId};
 use mamoru_core::service::{CaseView, SessionInfo};
+use mamoru_core::staff::Action;
 use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, Timestamp};
 use mamoru_core::{Error, Service, wareki};
@@ -26,7 +27,7 @@ use warp::{Filter, Rejection};
 use super::views::{CaseData, Chrome, ConflictView, datetime, input_datetime, label, options, staff_name};
 use super::{
     Page, blocking, case_form, check_form, error_page, html, idempotency_key, message, redirect, refused,
-    signed_in, status_of, text,
+    rev, signed_in, status_of, text,
 };
 
 /// The four diagnoses, in the order the page shows them: kind, form field, label.
@@ -176,24 +177,27 @@ impl CaseForm {
     fn apply(&self, mut base: Case, by: StaffId, now: Timestamp) -> Result<Case, Error> {
         base.assigned = self.assigned.iter().map(|s| StaffId(*s)).collect();
         let perpetrator = Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new);
-        base.abuse = if self.abuse.is_empty() && perpetrator.is_none() && self.severity.is_empty() {
-            None
-        } else {
-            let old = base.abuse.take();
-            let types: Vec<Code> = self.abuse.iter().map(|c| Code::new(c)).collect();
-            let main_type = old
-                .as_ref()
-                .and_then(|a| a.main_type.clone())
-                .filter(|t| types.contains(t))
-                .or_else(|| types.first().cloned());
-            Some(AbuseDetails {
-                types,
-                main_type,
-                main_perpetrator: perpetrator,
-                severity: self.severity.clone(),
-                injuries: old.map(|a| a.injuries).unwrap_or_default(),
-            })
-        };
+        let old = base.abuse.take();
+        // The injuries marked on the case stay, whatever this form says about the rest.
+        let injuries = old.as_ref().map(|a| a.injuries.clone()).unwrap_or_default();
+        let types: Vec<Code> = self.abuse.iter().map(|c| Code::new(c)).collect();
+        base.abuse =
+            if types.is_empty() && perpetrator.is_none() && self.severity.is_empty() && injuries.is_empty() {
+                None
+            } else {
+                let main_type = old
+                    .as_ref()
+                    .and_then(|a| a.main_type.clone())
+                    .filter(|t| types.contains(t))
+                    .or_else(|| types.first().cloned());
+                Some(AbuseDetails {
+                    types,
+                    main_type,
+                    main_perpetrator: perpetrator,
+                    severity: self.severity.clone(),
+                    injuries,
+                })
+            };
         base.worker_opinion.clone_from(&self.opinion);
         let mut diagnoses = Vec::new();
         for ((kind, _, _), typed) in DIAGNOSES.iter().zip(&self.diagnoses) {
@@ -298,22 +302,11 @@ impl CaseEditPage {
 }
 
 fn edit_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    case_get(service, "edit").then(|id: u64, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-        let s = session.clone();
-        match blocking(move || context(&svc, &s, id)).await {
-            Ok(cx) if cx.view.may(mamoru_core::staff::Action::EditCase) => {
-                let form = CaseForm::of(&cx.view.case.body);
-                let page =
-                    CaseEditPage::new(chrome(&session, "調査・判定の編集", &cx), &cx, cx.view.case.rev, form);
-                html(&page, StatusCode::OK)
-            }
-            Ok(_) => error_page(&session, &Error::Forbidden { action: "edit_case" }),
-            Err(e) => error_page(&session, &e),
-        }
+    case_get(service, "edit").then(|id: u64, page: Page| {
+        task_page(page, id, Action::EditCase, |s, cx| {
+            let form = CaseForm::of(&cx.view.case.body);
+            Ok(CaseEditPage::new(chrome(s, "調査・判定の編集", cx), cx, cx.view.case.rev, form))
+        })
     })
 }
 
@@ -443,25 +436,11 @@ impl AssessmentPage {
 
 fn assessment_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_get(service, "assessment").and(warp::query::<SheetQuery>()).then(
-        |id: u64, page: Page, q: SheetQuery| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
-            let s = session.clone();
+        |id: u64, page: Page, q: SheetQuery| {
             let key = q.sheet.unwrap_or_else(|| DEFAULT_SHEET.to_owned());
-            let drawn = blocking(move || {
-                let cx = context(&svc, &s, id)?;
-                if !cx.view.may(mamoru_core::staff::Action::RecordAssessment) {
-                    return Err(Error::Forbidden { action: "record_assessment" });
-                }
-                AssessmentPage::new(chrome(&s, "アセスメント", &cx), &cx, &key, &HashMap::new())
+            task_page(page, id, Action::RecordAssessment, move |s, cx| {
+                AssessmentPage::new(chrome(s, "アセスメント", cx), cx, &key, &HashMap::new())
             })
-            .await;
-            match drawn {
-                Ok(page) => html(&page, StatusCode::OK),
-                Err(e) => error_page(&session, &e),
-            }
         },
     )
 }
@@ -656,17 +635,8 @@ struct SupportQuery {
 
 fn support_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_get(service, "support").and(warp::query::<SupportQuery>()).then(
-        |id: u64, page: Page, q: SupportQuery| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
-            let s = session.clone();
-            let drawn = blocking(move || {
-                let cx = context(&svc, &s, id)?;
-                if !cx.view.may(mamoru_core::staff::Action::RecordSupport) {
-                    return Err(Error::Forbidden { action: "record_support" });
-                }
+        |id: u64, page: Page, q: SupportQuery| {
+            task_page(page, id, Action::RecordSupport, move |s, cx| {
                 let form = match q.id {
                     Some(sid) => SupportForm::of(
                         cx.view
@@ -679,13 +649,8 @@ fn support_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Err
                         SupportForm { decided_on: cx.now.jst_date().to_string(), ..SupportForm::default() }
                     }
                 };
-                Ok(SupportPage::new(chrome(&s, "援助・措置", &cx), &cx, form))
+                Ok(SupportPage::new(chrome(s, "援助・措置", cx), cx, form))
             })
-            .await;
-            match drawn {
-                Ok(page) => html(&page, StatusCode::OK),
-                Err(e) => error_page(&session, &e),
-            }
         },
     )
 }
@@ -705,8 +670,17 @@ fn support(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
                 svc2.record_support_once(&s.actor, body, idempotency_key(&form).as_deref()).map(drop)
             } else {
                 // Only a support of this case can be edited from its page.
-                if !svc2.case(&s.actor, CaseId(id))?.supports.iter().any(|v| v.id == mine.id) {
-                    return Err(Error::NotFound { what: "support", id: mine.id.to_string() });
+                let supports = svc2.case(&s.actor, CaseId(id))?.supports;
+                let current = supports
+                    .iter()
+                    .find(|v| v.id == mine.id)
+                    .ok_or_else(|| Error::NotFound { what: "support", id: mine.id.to_string() })?;
+                let mut body = body;
+                // A hearing shown again unchanged stays the one who heard it.
+                if let (Some(h), Some(was)) = (body.hearing.as_mut(), current.body.hearing.as_ref())
+                    && (Hearing { by: was.by, ..h.clone() }) == *was
+                {
+                    h.by = was.by;
                 }
                 svc2.update_support(&s.actor, SupportId(mine.id), mine.rev, body).map(drop)
             }
@@ -761,29 +735,15 @@ impl MeetingPage {
 }
 
 fn meeting_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    case_get(service, "meeting").then(|id: u64, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-        let s = session.clone();
-        let drawn = blocking(move || {
-            let cx = context(&svc, &s, id)?;
-            if !cx.view.may(mamoru_core::staff::Action::RecordMeeting) {
-                return Err(Error::Forbidden { action: "record_meeting" });
-            }
+    case_get(service, "meeting").then(|id: u64, page: Page| {
+        task_page(page, id, Action::RecordMeeting, |s, cx| {
             let form = MeetingForm {
                 at: input_datetime(cx.now),
                 attendees: vec![s.actor.staff.0],
                 ..MeetingForm::default()
             };
-            Ok(MeetingPage::new(chrome(&s, "会議の記録", &cx), &cx, form))
+            Ok(MeetingPage::new(chrome(s, "会議の記録", cx), cx, form))
         })
-        .await;
-        match drawn {
-            Ok(page) => html(&page, StatusCode::OK),
-            Err(e) => error_page(&session, &e),
-        }
     })
 }
 
@@ -846,8 +806,7 @@ fn close(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
         let (s, svc2, why) = (session.clone(), svc.clone(), reason.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let rev =
-                text(&form, "rev").parse::<u64>().map_err(|_| Error::invalid("rev", "版がありません"))?;
+            let rev = rev(&form)?;
             if why.is_empty() {
                 return Err(Error::invalid("reason", "入力されていません"));
             }
@@ -870,8 +829,7 @@ fn reopen(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
         let (s, svc2) = (session.clone(), svc.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let rev =
-                text(&form, "rev").parse::<u64>().map_err(|_| Error::invalid("rev", "版がありません"))?;
+            let rev = rev(&form)?;
             svc2.reopen_case(&s.actor, CaseId(id), rev)
         })
         .await;
@@ -921,6 +879,33 @@ fn case_get(
         .and(warp::path::end())
         .and(warp::get())
         .and(signed_in(service))
+}
+
+/// A task page of the case: refused unless core would accept `action` from this reader here (as
+/// the case page offers it), else drawn by `draw`.
+async fn task_page<P: Template + Send + 'static>(
+    page: Page,
+    id: u64,
+    action: Action,
+    draw: impl FnOnce(&SessionInfo, &Context) -> Result<P, Error> + Send + 'static,
+) -> Response {
+    let (svc, session) = match page {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let s = session.clone();
+    let drawn = blocking(move || {
+        let cx = context(&svc, &s, id)?;
+        if !cx.view.may(action) {
+            return Err(Error::Forbidden { action: action.as_str() });
+        }
+        draw(&s, &cx)
+    })
+    .await;
+    match drawn {
+        Ok(page) => html(&page, StatusCode::OK),
+        Err(e) => error_page(&session, &e),
+    }
 }
 
 /// After a refused save: the task page again, drawn by `draw`, with what was typed and why.

@@ -693,6 +693,11 @@ fn text(form: &HashMap<String, String>, key: &str) -> String {
     form.get(key).map(|v| v.trim().to_owned()).unwrap_or_default()
 }
 
+/// The revision a form was drawn from.
+fn rev(form: &HashMap<String, String>) -> Result<u64, Error> {
+    text(form, "rev").parse::<u64>().map_err(|_| Error::invalid("rev", "版がありません"))
+}
+
 fn idempotency_key(form: &HashMap<String, String>) -> Option<String> {
     Some(text(form, "idempotency_key")).filter(|k| !k.is_empty())
 }

@@ -19,7 +19,7 @@ use mamoru_core::time::{Date, Timestamp};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{FORM_LIMIT, Page, blocking, check_form, redirect, refused, same_origin, signed_in, text};
+use super::{FORM_LIMIT, Page, blocking, check_form, redirect, refused, rev, same_origin, signed_in, text};
 
 fn form_filter(
     service: Arc<Service>,
@@ -164,8 +164,7 @@ pub(super) fn step(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
     warp::path!("cases" / u64 / "protections" / u64).and(form_filter(service)).then(
         |id: u64, pid: u64, form: HashMap<String, String>, page: Page| {
             write(page, id, form, move |svc, session, form| {
-                let rev =
-                    text(form, "rev").parse::<u64>().map_err(|_| Error::invalid("rev", "版がありません"))?;
+                let rev = rev(form)?;
                 let current = svc
                     .case(&session.actor, CaseId(id))?
                     .protections
