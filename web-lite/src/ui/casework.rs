@@ -26,7 +26,7 @@ use warp::{Filter, Rejection};
 
 use super::views::{CaseData, Chrome, ConflictView, datetime, input_datetime, label, options, staff_name};
 use super::{
-    Page, blocking, case_form, check_form, error_page, html, idempotency_key, message, redirect, refused,
+    Page, blocking, case_form, case_write, check_form, error_page, html, idempotency_key, message, redirect,
     rev, signed_in, status_of, text,
 };
 
@@ -797,46 +797,36 @@ fn meet(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
 // ---- closing and reopening ------------------------------------------------------------------------
 
 fn close(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    case_form(service, "close").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+    case_form(service, "close").then(|id: u64, form: HashMap<String, String>, page: Page| {
         let reason = text(&form, "reason");
-        let (s, svc2, why) = (session.clone(), svc.clone(), reason.clone());
-        let result = blocking(move || {
-            check_form(&s, &form)?;
-            let rev = rev(&form)?;
-            if why.is_empty() {
-                return Err(Error::invalid("reason", "入力されていません"));
-            }
-            svc2.close_case(&s.actor, CaseId(id), rev, &why)
-        })
-        .await;
-        match result {
-            Ok(_) => redirect(&format!("/cases/{id}?saved=closed")),
-            Err(e) => refused(svc, session, CaseId(id), e, move |p| p.closure_form = reason).await,
-        }
+        case_write(
+            page,
+            id,
+            form,
+            "closed",
+            move |p| p.closure_form = reason,
+            move |svc, s, form| {
+                let rev = rev(form)?;
+                let why = text(form, "reason");
+                if why.is_empty() {
+                    return Err(Error::invalid("reason", "入力されていません"));
+                }
+                svc.close_case(&s.actor, CaseId(id), rev, &why)
+            },
+        )
     })
 }
 
 fn reopen(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    case_form(service, "reopen").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-        let (s, svc2) = (session.clone(), svc.clone());
-        let result = blocking(move || {
-            check_form(&s, &form)?;
-            let rev = rev(&form)?;
-            svc2.reopen_case(&s.actor, CaseId(id), rev)
-        })
-        .await;
-        match result {
-            Ok(_) => redirect(&format!("/cases/{id}?saved=reopened")),
-            Err(e) => refused(svc, session, CaseId(id), e, |_| {}).await,
-        }
+    case_form(service, "reopen").then(|id: u64, form: HashMap<String, String>, page: Page| {
+        case_write(
+            page,
+            id,
+            form,
+            "reopened",
+            |_| {},
+            move |svc, s, form| svc.reopen_case(&s.actor, CaseId(id), rev(form)?),
+        )
     })
 }
 

@@ -767,6 +767,33 @@ fn attachments(photos: &str) -> Vec<Attachment> {
         .collect()
 }
 
+/// One write from a case page's small forms (protection steps, closing): checked, done off the
+/// async workers, and answered with the case page at `saved` (`what#section`), or with the
+/// refusal, what `keep` puts back, and the current state.
+async fn case_write<T: Send + 'static>(
+    page: Page,
+    id: u64,
+    form: HashMap<String, String>,
+    saved: &'static str,
+    keep: impl FnOnce(&mut CasePage) + Send + 'static,
+    work: impl FnOnce(&Service, &SessionInfo, &HashMap<String, String>) -> Result<T, Error> + Send + 'static,
+) -> Response {
+    let (svc, session) = match page {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (s, svc2) = (session.clone(), svc.clone());
+    let result = blocking(move || {
+        check_form(&s, &form)?;
+        work(&svc2, &s, &form)
+    })
+    .await;
+    match result {
+        Ok(_) => redirect(&format!("/cases/{id}?saved={saved}")),
+        Err(e) => refused(svc, session, CaseId(id), e, keep).await,
+    }
+}
+
 fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "notes").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
         let (svc, session) = match page {

@@ -14,12 +14,11 @@ use mamoru_core::ids::{CaseId, ChildId, ProtectionId, StaffId};
 use mamoru_core::protection::{
     CourtApproval, Extension, PlaceKind, Protection, ProtectionEnd, Warrant, WarrantOutcome,
 };
-use mamoru_core::service::SessionInfo;
 use mamoru_core::time::{Date, Timestamp};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{FORM_LIMIT, Page, blocking, check_form, redirect, refused, rev, same_origin, signed_in, text};
+use super::{FORM_LIMIT, Page, case_write, rev, same_origin, signed_in, text};
 
 fn form_filter(
     service: Arc<Service>,
@@ -108,54 +107,37 @@ fn apply(p: &mut Protection, form: &HashMap<String, String>, by: StaffId) -> Res
     Ok(())
 }
 
-/// One protection write from the signed-in page: checked, done off the async workers, and
-/// answered with the section again, or the case page with the refusal and the current state.
-async fn write<T: Send + 'static>(
-    page: Page,
-    id: u64,
-    form: HashMap<String, String>,
-    work: impl FnOnce(&Service, &SessionInfo, &HashMap<String, String>) -> Result<T, Error> + Send + 'static,
-) -> Response {
-    let (svc, session) = match page {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (s, svc2) = (session.clone(), svc.clone());
-    let result = blocking(move || {
-        check_form(&s, &form)?;
-        work(&svc2, &s, &form)
-    })
-    .await;
-    match result {
-        Ok(_) => redirect(&format!("/cases/{id}?saved=protection#protection")),
-        Err(e) => refused(svc, session, CaseId(id), e, |_| {}).await,
-    }
-}
-
 pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("cases" / u64 / "protections").and(form_filter(service)).then(
         |id: u64, form: HashMap<String, String>, page: Page| {
-            write(page, id, form, move |svc, session, form| {
-                let place_kind = match text(form, "place_kind").as_str() {
-                    "entrusted" => PlaceKind::Entrusted,
-                    _ => PlaceKind::Shelter,
-                };
-                let p = Protection {
-                    case: CaseId(id),
-                    child: ChildId(0),
-                    started_at: at(form)?,
-                    place_kind,
-                    place: text(form, "place"),
-                    reason: text(form, "reason"),
-                    guardian_consent: form.contains_key("consent"),
-                    hearing: None,
-                    warrant: None,
-                    extensions: Vec::new(),
-                    notices: Vec::new(),
-                    ended: None,
-                };
-                svc.start_protection(&session.actor, p)
-            })
+            case_write(
+                page,
+                id,
+                form,
+                "protection#protection",
+                |_| {},
+                move |svc, session, form| {
+                    let place_kind = match text(form, "place_kind").as_str() {
+                        "entrusted" => PlaceKind::Entrusted,
+                        _ => PlaceKind::Shelter,
+                    };
+                    let p = Protection {
+                        case: CaseId(id),
+                        child: ChildId(0),
+                        started_at: at(form)?,
+                        place_kind,
+                        place: text(form, "place"),
+                        reason: text(form, "reason"),
+                        guardian_consent: form.contains_key("consent"),
+                        hearing: None,
+                        warrant: None,
+                        extensions: Vec::new(),
+                        notices: Vec::new(),
+                        ended: None,
+                    };
+                    svc.start_protection(&session.actor, p)
+                },
+            )
         },
     )
 }
@@ -163,18 +145,25 @@ pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,),
 pub(super) fn step(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("cases" / u64 / "protections" / u64).and(form_filter(service)).then(
         |id: u64, pid: u64, form: HashMap<String, String>, page: Page| {
-            write(page, id, form, move |svc, session, form| {
-                let rev = rev(form)?;
-                let current = svc
-                    .case(&session.actor, CaseId(id))?
-                    .protections
-                    .into_iter()
-                    .find(|p| p.id == pid)
-                    .ok_or_else(|| Error::NotFound { what: "protection", id: pid.to_string() })?;
-                let mut body = current.body;
-                apply(&mut body, form, session.actor.staff)?;
-                svc.update_protection(&session.actor, ProtectionId(pid), rev, body)
-            })
+            case_write(
+                page,
+                id,
+                form,
+                "protection#protection",
+                |_| {},
+                move |svc, session, form| {
+                    let rev = rev(form)?;
+                    let current = svc
+                        .case(&session.actor, CaseId(id))?
+                        .protections
+                        .into_iter()
+                        .find(|p| p.id == pid)
+                        .ok_or_else(|| Error::NotFound { what: "protection", id: pid.to_string() })?;
+                    let mut body = current.body;
+                    apply(&mut body, form, session.actor.staff)?;
+                    svc.update_protection(&session.actor, ProtectionId(pid), rev, body)
+                },
+            )
         },
     )
 }
