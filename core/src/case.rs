@@ -48,7 +48,7 @@ pub struct Intake {
 }
 
 /// 虐待内容.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbuseDetails {
     /// Code table `abuse_type`; several per case.
     pub types: Vec<Code>,
@@ -150,6 +150,144 @@ pub struct Case {
 impl Record for Case {
     type Id = CaseId;
     const SCHEMA: u16 = 1;
+}
+
+/// What a three-way merge of two edits of a case made: `body` holds every field that only one
+/// side changed as that side has it; a field both changed differently is named in `clashes` (as
+/// in the JSON, e.g. `worker_opinion`, `abuse.types`, `diagnoses.social`) and holds `mine`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    pub body: Case,
+    pub clashes: Vec<&'static str>,
+}
+
+const DIAGNOSIS_FIELDS: [(DiagnosisKind, &str); 4] = [
+    (DiagnosisKind::Social, "diagnoses.social"),
+    (DiagnosisKind::Psychological, "diagnoses.psychological"),
+    (DiagnosisKind::Medical, "diagnoses.medical"),
+    (DiagnosisKind::Behavioural, "diagnoses.behavioural"),
+];
+
+impl Case {
+    /// The latest diagnosis of a kind.
+    #[must_use]
+    pub fn diagnosis(&self, kind: DiagnosisKind) -> Option<&Diagnosis> {
+        self.diagnoses.iter().rev().find(|d| d.kind == kind)
+    }
+
+    /// Merges `mine`, an edit of the working fields started from `base`, into `theirs`, the
+    /// version saved meanwhile from the same base: field by field, a change on one side wins over
+    /// no change on the other. Fields outside the edit (intake, status, closure...) are `theirs`.
+    /// Lists compare as sets, diagnoses by their text.
+    #[must_use]
+    pub fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged {
+        let mut clashes = Vec::new();
+        let mut out = theirs.clone();
+        out.assigned = pick(
+            "assigned",
+            &sorted(&base.assigned),
+            sorted(&mine.assigned),
+            sorted(&theirs.assigned),
+            &mut clashes,
+        );
+        let none = AbuseDetails::default();
+        let (b, m, t) = (
+            base.abuse.as_ref().unwrap_or(&none),
+            mine.abuse.as_ref().unwrap_or(&none),
+            theirs.abuse.as_ref().unwrap_or(&none),
+        );
+        let abuse = AbuseDetails {
+            types: pick("abuse.types", &sorted(&b.types), sorted(&m.types), sorted(&t.types), &mut clashes),
+            main_type: pick(
+                "abuse.main_type",
+                &b.main_type,
+                m.main_type.clone(),
+                t.main_type.clone(),
+                &mut clashes,
+            ),
+            main_perpetrator: pick(
+                "abuse.main_perpetrator",
+                &b.main_perpetrator,
+                m.main_perpetrator.clone(),
+                t.main_perpetrator.clone(),
+                &mut clashes,
+            ),
+            severity: pick(
+                "abuse.severity",
+                &b.severity,
+                m.severity.clone(),
+                t.severity.clone(),
+                &mut clashes,
+            ),
+            injuries: pick(
+                "abuse.injuries",
+                &b.injuries,
+                m.injuries.clone(),
+                t.injuries.clone(),
+                &mut clashes,
+            ),
+        };
+        let mut abuse = abuse;
+        if abuse.main_type.as_ref().is_some_and(|t| !abuse.types.contains(t)) {
+            abuse.main_type = abuse.types.first().cloned();
+        }
+        out.abuse = (abuse != none).then_some(abuse);
+        out.worker_opinion = pick(
+            "worker_opinion",
+            &base.worker_opinion,
+            mine.worker_opinion.clone(),
+            theirs.worker_opinion.clone(),
+            &mut clashes,
+        );
+        out.diagnoses = DIAGNOSIS_FIELDS
+            .iter()
+            .filter_map(|(kind, field)| {
+                let text = |c: &Self| c.diagnosis(*kind).map(|d| d.text.clone());
+                let chosen = pick(field, &text(base), text(mine), text(theirs), &mut clashes);
+                // The entry that holds the chosen text, with its signature.
+                [mine, theirs]
+                    .into_iter()
+                    .filter_map(|c| c.diagnosis(*kind))
+                    .find(|d| Some(&d.text) == chosen.as_ref())
+                    .cloned()
+            })
+            .collect();
+        out.judgement = pick(
+            "judgement",
+            &base.judgement,
+            mine.judgement.clone(),
+            theirs.judgement.clone(),
+            &mut clashes,
+        );
+        out.next_review =
+            pick("next_review", &base.next_review, mine.next_review, theirs.next_review, &mut clashes);
+        Merged { body: out, clashes }
+    }
+}
+
+fn sorted<T: Clone + Ord>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// One field of a three-way merge.
+fn pick<T: PartialEq>(
+    field: &'static str,
+    base: &T,
+    mine: T,
+    theirs: T,
+    clashes: &mut Vec<&'static str>,
+) -> T {
+    if mine == *base || mine == theirs {
+        theirs
+    } else {
+        if theirs != *base {
+            clashes.push(field);
+        }
+        mine
+    }
 }
 
 /// 通告者: who reported. Visible only to roles allowed `ViewReporter`, never on notices to guardians.

@@ -12,10 +12,33 @@ pub const JST_OFFSET: i64 = 9 * 3600;
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 24 * HOUR;
 
-/// An instant: whole seconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// An instant: whole seconds since 1970-01-01T00:00:00Z. Written as that number; read from the
+/// number or from the text [`Timestamp::parse`] takes (what an API client types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Instant;
+        impl serde::de::Visitor<'_> for Instant {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("seconds since 1970 or YYYY-MM-DDTHH:MM[:SS][Z|+09:00]")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                i64::try_from(v).map(Timestamp).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Instant)
+    }
+}
 
 impl Timestamp {
     #[must_use]
@@ -290,6 +313,17 @@ mod tests {
         }
         assert_eq!(Date::new(1970, 1, 1).map(Date::days), Ok(0));
         assert_eq!(Date::new(2000, 3, 1).map(Date::days), Ok(11017));
+    }
+
+    #[test]
+    fn an_instant_is_written_as_seconds_and_read_from_seconds_or_text() {
+        let t = Timestamp::parse("2026-11-24T10:30+09:00").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), t.0.to_string());
+        assert_eq!(serde_json::from_str::<Timestamp>(&t.0.to_string()).unwrap(), t);
+        assert_eq!(serde_json::from_str::<Timestamp>("\"2026-11-24T10:30\"").unwrap(), t);
+        let err = serde_json::from_str::<Timestamp>("\"24日の朝\"").unwrap_err();
+        assert!(err.to_string().contains("expected YYYY-MM-DD"), "{err}");
+        assert!(serde_json::from_str::<Timestamp>("true").is_err());
     }
 
     #[test]

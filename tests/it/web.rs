@@ -666,17 +666,50 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     saved(&mut field, "case");
     assert!(field.text("#work").contains("父の暴力が続くおそれ"));
 
-    // The supervisor, still on the older revision, writes the judgement: both versions shown.
+    // The supervisor, still on the older revision, writes the judgement: another field, so the
+    // two edits are merged and both kept.
     office.fill("textarea[name=judgement]", "在宅指導（児童福祉司指導）とする。");
+    office.click("form[data-draft] button[type=submit]");
+    saved(&mut office, "case_merged");
+    let work = office.text("#work");
+    assert!(work.contains("父の暴力が続くおそれ") && work.contains("在宅指導"), "{work}");
+
+    // Both open it again and change the opinion differently: the supervisor's save shows both
+    // versions, the opinion marked 要確認, and overwrites nothing.
+    field.goto(&format!("{page}/edit"));
+    field.wait_until("!!document.querySelector('textarea[name=opinion]')", "the edit form");
+    office.goto(&format!("{page}/edit"));
+    office.wait_until("!!document.querySelector('textarea[name=opinion]')", "the edit form");
+    field.fill("textarea[name=opinion]", "父の暴力は止まったと母が話す。見守りを続ける。");
+    field.fill("textarea[name=judgement]", "在宅指導（児童福祉司指導）とする。次回は12月に家庭訪問。");
+    field.click("form[data-draft] button[type=submit]");
+    saved(&mut field, "case");
+    office.fill("textarea[name=opinion]", "一時保護の要否を会議で検討する。");
     office.click("form[data-draft] button[type=submit]");
     office.wait_until("!!document.querySelector('.conflict')", "the conflict view");
     let diff = office.text("table.diff");
-    assert!(diff.contains("父の暴力が続くおそれ") && diff.contains("在宅指導"), "{diff}");
-    assert_eq!(office.eval("document.querySelectorAll('table.diff tr.differs').length"), 2, "{diff}");
+    assert!(diff.contains("見守りを続ける") && diff.contains("会議で検討"), "{diff}");
+    assert_eq!(office.eval("document.querySelectorAll('table.diff tr.clash').length"), 1, "{diff}");
+    assert!(office.text("table.diff tr.clash").contains("児童福祉司意見"), "{diff}");
+    // The form holds the supervisor's opinion and the caseworker's new judgement.
+    assert_eq!(
+        office.eval("document.querySelector('textarea[name=opinion]').value"),
+        "一時保護の要否を会議で検討する。"
+    );
+    let judgement = office.eval("document.querySelector('textarea[name=judgement]').value");
+    assert!(judgement.as_str().unwrap().contains("12月に家庭訪問"), "{judgement}");
     office.screenshot(&screens().join("16-case-conflict.png"));
     let stored = server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).json();
-    assert_eq!(stored["case"]["body"]["judgement"], "", "nothing overwritten");
-    assert!(stored["case"]["body"]["worker_opinion"].as_str().unwrap().contains("父の暴力"));
+    assert!(
+        stored["case"]["body"]["worker_opinion"].as_str().unwrap().contains("見守りを続ける"),
+        "nothing overwritten"
+    );
+    // Chosen and saved again: now at the current revision.
+    office.fill("textarea[name=opinion]", "父の暴力は止まったと母が話す。一時保護の要否を会議で検討する。");
+    office.click("form[data-draft] button[type=submit]");
+    saved(&mut office, "case");
+    let work = office.text("#work");
+    assert!(work.contains("会議で検討") && work.contains("12月に家庭訪問"), "{work}");
 
     // A placement without the child's hearing: marked missing, with its clock; then recorded.
     field.goto(&format!("{page}/support"));

@@ -10,7 +10,7 @@ use super::Service;
 use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
-    AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, MESSAGE_MAX_CHARS, Meeting,
+    AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, MESSAGE_MAX_CHARS, Meeting, Merged,
     Message, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::deadline::{self, ClockStatus, Deadline};
@@ -467,12 +467,39 @@ impl Service {
     /// Edits a case's working fields (assignment, abuse details, opinion, diagnoses, judgement,
     /// review date) at the revision the editor started from. Status, number, unit, child and
     /// restriction change only through their own calls.
-    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, mut body: Case) -> Result<Versioned<Case>> {
+    ///
+    /// When someone else saved since `rev`, the two edits are merged field by field
+    /// ([`Case::merge`]); only a field both changed differently is a conflict, and then nothing is
+    /// written. A diagnosis whose text is new is signed by the actor, now. An edit that changes
+    /// nothing (a resend of one already saved) writes nothing and answers the current version.
+    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<Versioned<Case>> {
         self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::EditCase)?;
+            let mut body = if rev == old.rev {
+                body
+            } else {
+                let merged = Self::merge_edit(tx, &old, rev, &body)?;
+                if !merged.clashes.is_empty() {
+                    return Err(Error::Conflict {
+                        record: CaseId::KIND.into(),
+                        expected: rev,
+                        found: old.rev,
+                    });
+                }
+                merged.body
+            };
             check_codes(tx, &body.intake, body.abuse.as_ref())?;
             check_staff(tx, &body.assigned, old.body.unit)?;
+            for d in &mut body.diagnoses {
+                match old.body.diagnosis(d.kind) {
+                    Some(kept) if kept.text == d.text => d.clone_from(kept),
+                    _ => {
+                        d.at = tx.now;
+                        d.by = actor.staff;
+                    }
+                }
+            }
             body.unit = old.body.unit;
             // The intake is what was received: it starts the legal clocks and is not edited here.
             body.intake.clone_from(&old.body.intake);
@@ -483,9 +510,40 @@ impl Service {
             body.closure.clone_from(&old.body.closure);
             body.reopened_at.clone_from(&old.body.reopened_at);
             body.linked_cases.clone_from(&old.body.linked_cases);
-            let v = tx.update(id, rev, body)?;
+            if body == old.body {
+                return Ok((old, id.0));
+            }
+            let v = tx.update(id, old.rev, body)?;
             refresh_clocks(tx, id)?;
             Ok((v, id.0))
+        })
+    }
+
+    /// `mine`, an edit started from revision `rev`, merged into `current`.
+    fn merge_edit(r: &impl Reader, current: &Versioned<Case>, rev: u64, mine: &Case) -> Result<Merged> {
+        let base = r
+            .history::<Case>(CaseId(current.id))?
+            .into_iter()
+            .find(|v| v.rev == rev)
+            .ok_or(Error::Conflict { record: CaseId::KIND.into(), expected: rev, found: current.rev })?;
+        Ok(Case::merge(&base.body, mine, &current.body))
+    }
+
+    /// What an edit of the case started from revision `rev` would become if saved now: the
+    /// current version, the two edits merged, and the fields both changed (which `edit_case`
+    /// refuses as a conflict until the editor has chosen). A read of the case, audited as one.
+    pub fn merge_case_edit(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        mine: &Case,
+    ) -> Result<(Versioned<Case>, Merged)> {
+        self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
+            let current = r.require::<Case>(id)?;
+            access::Scope::of(r, actor)?.check_read_case(&current.body, Action::ReadCase)?;
+            let merged = Self::merge_edit(r, &current, rev, mine)?;
+            Ok(((current, merged), None))
         })
     }
 

@@ -114,3 +114,59 @@ fn the_board_lists_the_newest_messages_of_the_cases_its_reader_may_see() {
     assert_eq!(bodies(&cw, None), ["了解です", "玄関前です"], "a restricted case's thread stays hidden");
     assert!(bodies(&cw, Some(cw.staff)).is_empty(), "no case is assigned to the caseworker");
 }
+
+#[test]
+fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_conflict() {
+    use mamoru_core::Error;
+    use mamoru_core::case::{Diagnosis, DiagnosisKind};
+
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let child = w.child(&cw, "架空", "次郎", "かくう", "じろう", "2017-02-03");
+    let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let base = w.svc.case(&cw, case).unwrap().case;
+
+    // The supervisor writes the opinion first.
+    let mut theirs = base.body.clone();
+    theirs.worker_opinion = "家庭訪問を継続".into();
+    let saved = w.svc.edit_case(&sv, case, base.rev, theirs).unwrap();
+
+    // The caseworker, still on the base, writes the judgement and a diagnosis, signed as
+    // someone else: merged, the opinion kept, the diagnosis signed by who saved it.
+    let mut mine = base.body.clone();
+    mine.judgement = "在宅指導".into();
+    mine.diagnoses.push(Diagnosis {
+        kind: DiagnosisKind::Social,
+        at: mamoru_core::time::Timestamp(0),
+        by: sv.staff,
+        text: "祖母の支援あり".into(),
+    });
+    let merged = w.svc.edit_case(&cw, case, base.rev, mine.clone()).unwrap();
+    assert_eq!(merged.rev, saved.rev + 1);
+    assert_eq!(merged.body.worker_opinion, "家庭訪問を継続");
+    assert_eq!(merged.body.judgement, "在宅指導");
+    let d = merged.body.diagnosis(DiagnosisKind::Social).unwrap();
+    assert_eq!((d.by, d.text.as_str()), (cw.staff, "祖母の支援あり"));
+    assert!(d.at.0 > 0);
+
+    // The same edit sent again (its answer lost): nothing new is written.
+    let again = w.svc.edit_case(&cw, case, base.rev, mine).unwrap();
+    assert_eq!(again.rev, merged.rev);
+
+    // Both change the opinion, differently: a conflict, nothing written; the merge names it.
+    let mut clash = base.body.clone();
+    clash.worker_opinion = "一時保護を検討".into();
+    let err = w.svc.edit_case(&cw, case, base.rev, clash.clone()).unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    assert_eq!(w.svc.case(&cw, case).unwrap().case.rev, merged.rev);
+    let (current, m) = w.svc.merge_case_edit(&cw, case, base.rev, &clash).unwrap();
+    assert_eq!(current.rev, merged.rev);
+    assert_eq!(m.clashes, vec!["worker_opinion"]);
+    assert_eq!(m.body.worker_opinion, "一時保護を検討");
+    assert_eq!(m.body.judgement, "在宅指導", "their judgement is taken");
+    // Once chosen, saved at the current revision.
+    let chosen = w.svc.edit_case(&cw, case, current.rev, m.body).unwrap();
+    assert_eq!(chosen.body.worker_opinion, "一時保護を検討");
+    assert_eq!(chosen.body.judgement, "在宅指導");
+}

@@ -172,9 +172,9 @@ impl CaseForm {
         }
     }
 
-    /// `base` with the typed fields put in. A diagnosis whose text changed is signed anew by
-    /// `by` at `now`; the earlier text stays in the case's history.
-    fn apply(&self, mut base: Case, by: StaffId, now: Timestamp) -> Result<Case, Error> {
+    /// `base` with the typed fields put in. Core signs a diagnosis whose text changed; the
+    /// earlier text stays in the case's history.
+    fn apply(&self, mut base: Case) -> Result<Case, Error> {
         base.assigned = self.assigned.iter().map(|s| StaffId(*s)).collect();
         let perpetrator = Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new);
         let old = base.abuse.take();
@@ -199,16 +199,17 @@ impl CaseForm {
                 })
             };
         base.worker_opinion.clone_from(&self.opinion);
-        let mut diagnoses = Vec::new();
-        for ((kind, _, _), typed) in DIAGNOSES.iter().zip(&self.diagnoses) {
-            let kept = base.diagnoses.iter().rev().find(|d| d.kind == *kind);
-            match kept {
-                Some(d) if d.text == *typed => diagnoses.push(d.clone()),
-                _ if typed.is_empty() => {}
-                _ => diagnoses.push(Diagnosis { kind: *kind, at: now, by, text: typed.clone() }),
-            }
-        }
-        base.diagnoses = diagnoses;
+        base.diagnoses = DIAGNOSES
+            .iter()
+            .zip(&self.diagnoses)
+            .filter(|(_, typed)| !typed.is_empty())
+            .map(|((kind, _, _), typed)| Diagnosis {
+                kind: *kind,
+                at: Timestamp(0),
+                by: StaffId(0),
+                text: typed.clone(),
+            })
+            .collect();
         base.judgement.clone_from(&self.judgement);
         base.next_review = Some(self.next_review.as_str())
             .filter(|d| !d.is_empty())
@@ -216,11 +217,6 @@ impl CaseForm {
             .transpose()
             .map_err(Error::Date)?;
         Ok(base)
-    }
-
-    /// Whether `case` already holds what this form says (a resend of a saved edit).
-    fn matches(&self, case: &Case) -> bool {
-        self.apply(case.clone(), StaffId(0), Timestamp(0)).is_ok_and(|mine| Self::of(&mine) == Self::of(case))
     }
 
     fn rows(&self, cx: &Context) -> Vec<(&'static str, String)> {
@@ -312,9 +308,28 @@ fn edit_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
 
 /// What became of an edit of the case.
 enum Saved {
-    Done,
-    /// Someone else saved first: the page to show both versions on.
-    Conflict(Box<Context>),
+    /// Saved; `true` when merged with an edit saved meanwhile.
+    Done(bool),
+    /// Someone else saved first and changed some of the same fields: the page to show both
+    /// versions on, the two edits merged, and the labels of the fields both changed.
+    Conflict(Box<(Context, Versioned<Case>, CaseForm, Vec<&'static str>)>),
+}
+
+/// The label of a field a merge names (`Case::merge`), as the page shows it.
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "assigned" => "担当",
+        "abuse.types" | "abuse.main_type" => "虐待の種別",
+        "abuse.main_perpetrator" => "主たる虐待者",
+        "abuse.severity" => "程度",
+        "worker_opinion" => "児童福祉司意見",
+        "judgement" => "判定",
+        "next_review" => "次回の進行管理",
+        f => DIAGNOSES
+            .iter()
+            .find(|(_, name, _)| f.strip_prefix("diagnoses.") == Some(name))
+            .map_or("その他", |(_, _, label)| label),
+    }
 }
 
 fn save_case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -330,38 +345,36 @@ fn save_case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
             check_form(&s, &form)?;
             let rev = rev.ok_or_else(|| Error::invalid("rev", "版がありません"))?;
             let current = svc2.case(&s.actor, CaseId(id))?.case;
-            let body = mine.apply(current.body.clone(), s.actor.staff, svc2.now())?;
-            match svc2.edit_case(&s.actor, CaseId(id), rev, body) {
-                Ok(_) => Ok(Saved::Done),
+            let body = mine.apply(current.body)?;
+            // Core merges an edit made meanwhile when the two changed different fields.
+            match svc2.edit_case(&s.actor, CaseId(id), rev, body.clone()) {
+                Ok(saved) => Ok(Saved::Done(saved.rev > rev + 1)),
                 Err(Error::Conflict { .. }) => {
+                    let (theirs, merged) = svc2.merge_case_edit(&s.actor, CaseId(id), rev, &body)?;
                     let cx = context(&svc2, &s, id)?;
-                    // The same form sent again after its answer was lost: it is already saved.
-                    if mine.matches(&cx.view.case.body) {
-                        return Ok(Saved::Done);
-                    }
-                    Ok(Saved::Conflict(Box::new(cx)))
+                    let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
+                    Ok(Saved::Conflict(Box::new((cx, theirs, CaseForm::of(&merged.body), clashes))))
                 }
                 Err(e) => Err(e),
             }
         })
         .await;
         match result {
-            Ok(Saved::Done) => redirect(&format!("/cases/{id}?saved=case#work")),
-            Ok(Saved::Conflict(cx)) => {
-                let theirs = &cx.view.case;
-                let mut page = CaseEditPage::new(
-                    chrome(&session, "調査・判定の編集", &cx),
-                    &cx,
-                    theirs.rev,
-                    typed.clone(),
-                );
-                page.conflict = Some(ConflictView::new(
+            Ok(Saved::Done(false)) => redirect(&format!("/cases/{id}?saved=case#work")),
+            Ok(Saved::Done(true)) => redirect(&format!("/cases/{id}?saved=case_merged#work")),
+            Ok(Saved::Conflict(parts)) => {
+                let (cx, theirs, merged, clashes) = *parts;
+                let mut page =
+                    CaseEditPage::new(chrome(&session, "調査・判定の編集", &cx), &cx, theirs.rev, merged);
+                let mut conflict = ConflictView::new(
                     typed.rows(&cx),
                     CaseForm::of(&theirs.body).rows(&cx),
-                    theirs,
+                    &theirs,
                     &cx.names,
                     format!("/cases/{id}"),
-                ));
+                );
+                conflict.merged(&clashes);
+                page.conflict = Some(conflict);
                 html(&page, StatusCode::CONFLICT)
             }
             Err(e) => {

@@ -671,6 +671,10 @@ fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
                         Some("protection") => Some("一時保護の記録を保存しました。".into()),
                         Some("message") => Some("連絡を送りました。".into()),
                         Some("case") => Some("調査・判定を保存しました。".into()),
+                        Some("case_merged") => Some(
+                            "調査・判定を保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
+                                .into(),
+                        ),
                         Some("assessment") => {
                             Some("アセスメントを保存しました。結果は下のとおりです。".into())
                         }
@@ -1488,7 +1492,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_resent_case_edit_is_saved_once_and_a_stale_one_shows_both_versions() {
+    async fn a_resent_case_edit_is_saved_once_a_stale_one_is_merged_and_a_clash_shows_both_versions() {
         let (_dir, svc, case) = world();
         let (cookie, key) = sign_in(&svc).await;
         let path = format!("/cases/{case}/edit");
@@ -1502,15 +1506,27 @@ mod tests {
         let now = svc.case(&s.actor, CaseId(case)).unwrap().case;
         assert_eq!((now.rev, now.body.worker_opinion.as_str()), (2, "見守り"));
         assert_eq!(now.body.next_review.unwrap().to_string(), "2027-01-15", "和暦 typed");
-        // Something else from the same old revision: both versions, nothing overwritten.
+        // From the same old revision, another field only (判定): merged, the opinion kept.
+        let other = format!("form_key={key}&rev=1&judgement=%E5%9C%A8%E5%AE%85&next_review=R9.1.15");
+        let r = post(&svc, &cookie, &path, other, None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        assert!(r.headers()["location"].to_str().unwrap().contains("saved=case_merged"));
+        let now = svc.case(&s.actor, CaseId(case)).unwrap().case;
+        assert_eq!(
+            (now.rev, now.body.worker_opinion.as_str(), now.body.judgement.as_str()),
+            (3, "見守り", "在宅")
+        );
+        // The opinion changed differently from the same old revision: both versions, nothing
+        // overwritten, the clashing row marked, the other person's 判定 taken into the form.
         let r = post(&svc, &cookie, &path, edit("%E4%BF%9D%E8%AD%B7"), None).await;
         assert_eq!(r.status(), StatusCode::CONFLICT, "{}", body(&r));
         let page = body(&r);
-        assert!(
-            page.contains("見守り") && page.contains("保護") && page.contains("class=\"differs\""),
-            "{page}"
-        );
-        assert_eq!(svc.case(&s.actor, CaseId(case)).unwrap().case.rev, 2);
+        assert!(page.contains("見守り") && page.contains("class=\"differs clash\""), "{page}");
+        assert!(page.contains("児童福祉司意見<span class=\"tag danger\">要確認"), "{page}");
+        assert!(page.contains("name=\"rev\" value=\"3\""), "{page}");
+        assert!(page.contains(">保護</textarea>"), "mine in the form: {page}");
+        assert!(page.contains(">在宅</textarea>"), "their 判定 in the form: {page}");
+        assert_eq!(svc.case(&s.actor, CaseId(case)).unwrap().case.rev, 3);
     }
 
     #[tokio::test]

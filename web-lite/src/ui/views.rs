@@ -931,6 +931,8 @@ pub(crate) struct DiffRow {
     pub mine: String,
     pub theirs: String,
     pub differs: bool,
+    /// Both changed it, differently: the form below holds this person's text.
+    pub clash: bool,
 }
 
 /// Someone else's version, saved while this person was editing.
@@ -940,6 +942,8 @@ pub(crate) struct ConflictView {
     pub at: String,
     pub rows: Vec<DiffRow>,
     pub back: String,
+    /// The form below holds the two edits merged (`merged`), not only this person's.
+    pub merged: bool,
 }
 
 impl ConflictView {
@@ -955,7 +959,13 @@ impl ConflictView {
         let rows = mine
             .into_iter()
             .zip(theirs)
-            .map(|((label, mine), (_, theirs))| DiffRow { label, differs: mine != theirs, mine, theirs })
+            .map(|((label, mine), (_, theirs))| DiffRow {
+                label,
+                differs: mine != theirs,
+                clash: false,
+                mine,
+                theirs,
+            })
             .collect();
         Self {
             rev: current.rev,
@@ -963,6 +973,16 @@ impl ConflictView {
             at: datetime(current.at),
             rows,
             back,
+            merged: false,
+        }
+    }
+
+    /// The form below holds the two edits merged: what only the other person changed is taken,
+    /// and the rows labelled in `clashes`, changed by both, hold this person's text.
+    pub(crate) fn merged(&mut self, clashes: &[&str]) {
+        self.merged = true;
+        for r in &mut self.rows {
+            r.clash = clashes.contains(&r.label);
         }
     }
 }
