@@ -277,6 +277,16 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/cases/{id}/messages", "post"),
         ("/api/v1/cases/{id}/photos", "post"),
         ("/api/v1/cases/{id}/photos/{sha256}", "get"),
+        ("/api/v1/cases/{id}", "put"),
+        ("/api/v1/cases/{id}/close", "post"),
+        ("/api/v1/cases/{id}/reopen", "post"),
+        ("/api/v1/cases/{id}/assessments", "post"),
+        ("/api/v1/cases/{id}/protections", "post"),
+        ("/api/v1/cases/{id}/protections/{protection}", "put"),
+        ("/api/v1/cases/{id}/supports", "post"),
+        ("/api/v1/cases/{id}/supports/{support}", "put"),
+        ("/api/v1/cases/{id}/meetings", "post"),
+        ("/api/v1/assessment-sheets", "get"),
         ("/api/v1/devices", "post"),
         ("/api/v1/devices", "get"),
         ("/api/v1/devices/{id}", "delete"),
@@ -286,7 +296,7 @@ fn the_openapi_document_covers_every_route() {
     }
     // And nothing is documented that the server does not answer.
     for path in paths.keys() {
-        let probe = path.replace("{id}", "1");
+        let probe = path.replace("{id}", "1").replace("{protection}", "1").replace("{support}", "1");
         let r = s.request("GET", &probe, None, None);
         assert_ne!(r.json()["error"]["code"], "not_found", "{path} documented but not served");
     }
@@ -385,4 +395,120 @@ fn a_revoked_tablet_is_signed_out_on_its_next_request() {
     assert_eq!(s.request("GET", "/api/v1/board", Some(&cw_plain), None).status, 200);
     let list = s.request("GET", "/api/v1/devices", Some(&admin), None).json();
     assert_eq!(list["devices"][0]["active"], false);
+}
+
+#[test]
+fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = demo_server(dir.path());
+    let cw = s.sign_in("demo-cw1", "mamoru-demo");
+    let sv = s.sign_in("demo-sv", "mamoru-demo");
+    let intake = r#"{"new_child":{"family_name":"架空","given_name":"三郎","family_name_kana":"かくう","given_name_kana":"さぶろう","birth_date":"2016-04-02"},"kind":"abuse_report","received_at":"2026-11-24T09:00","route":"14","consultation_type":"11","abuse":{"types":["1"]},"idempotency_key":"cw-k1"}"#;
+    let r = s.request("POST", "/api/v1/cases", Some(&cw), Some(intake));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let case = r.json()["id"].as_u64().unwrap();
+    let path = format!("/api/v1/cases/{case}");
+    let view = s.request("GET", &path, Some(&cw), None).json();
+    let (rev, body) = (view["case"]["rev"].as_u64().unwrap(), view["case"]["body"].clone());
+
+    // Two edits from the same revision, of different fields: both kept.
+    let edit = |field: &str, text: &str| {
+        let mut b = body.clone();
+        b[field] = text.into();
+        serde_json::json!({ "rev": rev, "body": b }).to_string()
+    };
+    let first = s.request("PUT", &path, Some(&cw), Some(&edit("worker_opinion", "見守りを継続")));
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.json()["merged"], false);
+    let second = s.request("PUT", &path, Some(&sv), Some(&edit("judgement", "在宅指導")));
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.json()["merged"], true);
+    let now = s.request("GET", &path, Some(&cw), None).json()["case"].clone();
+    assert_eq!(
+        (now["body"]["worker_opinion"].as_str(), now["body"]["judgement"].as_str()),
+        (Some("見守りを継続"), Some("在宅指導"))
+    );
+    // The same field, differently: 409 naming it, with the merge to start again from.
+    let clash = s.request("PUT", &path, Some(&sv), Some(&edit("worker_opinion", "一時保護を検討")));
+    assert_eq!(clash.status, 409, "{}", clash.body);
+    let c = clash.json();
+    assert_eq!(c["error"]["code"], "conflict");
+    assert_eq!(c["clashes"], serde_json::json!(["worker_opinion"]));
+    assert_eq!(c["merged"]["judgement"], "在宅指導");
+    assert_eq!(c["current"]["rev"], now["rev"]);
+    assert_eq!(s.request("GET", &path, Some(&cw), None).json()["case"]["rev"], now["rev"], "nothing written");
+
+    // An assessment: the result computed; a missing answer refused.
+    let sheets = s.request("GET", "/api/v1/assessment-sheets", Some(&cw), None);
+    assert_eq!(sheets.status, 200, "{}", sheets.body);
+    assert!(sheets.body.contains("protection_decision"), "{}", sheets.body);
+    let answers = (1..=7).map(|i| format!(r#""q{i}":{}"#, i == 1)).collect::<Vec<_>>().join(",");
+    let a = s.request(
+        "POST",
+        &format!("{path}/assessments"),
+        Some(&cw),
+        Some(&format!(r#"{{"sheet":"protection_decision","answers":{{{answers}}},"idempotency_key":"a1"}}"#)),
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.json()["result"], "emergency", "{}", a.body);
+    let short = s.request(
+        "POST",
+        &format!("{path}/assessments"),
+        Some(&cw),
+        Some(r#"{"sheet":"protection_decision","answers":{"q1":true}}"#),
+    );
+    assert_eq!(short.status, 422, "{}", short.body);
+
+    // 一時保護 without the guardian's consent, then the warrant request as a new revision.
+    let start = r#"{"started_at":"2026-11-24T12:00","place_kind":"shelter","reason":"顔にあざ","guardian_consent":false}"#;
+    let p = s.request("POST", &format!("{path}/protections"), Some(&cw), Some(start));
+    assert_eq!(p.status, 201, "{}", p.body);
+    let pid = p.json()["id"].as_u64().unwrap();
+    let stored = s.request("GET", &path, Some(&cw), None).json()["protections"][0].clone();
+    assert_eq!(stored["body"]["started_at"].as_i64(), Some(1_795_489_200), "text read as Japan time");
+    let mut step = stored["body"].clone();
+    step["warrant"] = serde_json::json!({ "requested_at": "2026-11-25T10:00" });
+    let put =
+        |rev: u64, body: &serde_json::Value| serde_json::json!({ "rev": rev, "body": body }).to_string();
+    let w = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &step)));
+    assert_eq!(w.status, 200, "{}", w.body);
+    assert_eq!(w.json()["rev"], 2);
+    let stale = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &step)));
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    // Named through another case: not found.
+    let elsewhere =
+        s.request("PUT", &format!("/api/v1/cases/1/protections/{pid}"), Some(&cw), Some(&put(2, &step)));
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.body);
+
+    // A placement decision and a meeting, each once per key.
+    let support = r#"{"kind":"32","decided_on":"2026-11-24","facility":"架空学園","idempotency_key":"s1"}"#;
+    let s1 = s.request("POST", &format!("{path}/supports"), Some(&cw), Some(support));
+    assert_eq!(s1.status, 201, "{}", s1.body);
+    let s2 = s.request("POST", &format!("{path}/supports"), Some(&cw), Some(support));
+    assert_eq!(s1.json()["id"], s2.json()["id"]);
+    let meeting = r#"{"kind":"4","at":"2026-11-24T13:00","outside_attendees":["架空市子ども家庭課"],"decisions":"一時保護を継続","idempotency_key":"m1"}"#;
+    let m = s.request("POST", &format!("{path}/meetings"), Some(&cw), Some(meeting));
+    assert_eq!(m.status, 201, "{}", m.body);
+    let v = s.request("GET", &path, Some(&cw), None).json();
+    assert_eq!(v["supports"].as_array().unwrap().len(), 1);
+    assert_eq!(v["meetings"].as_array().unwrap().len(), 1);
+
+    // Closing: not by a caseworker, not while the child is in protection; then closed and reopened.
+    let rev = v["case"]["rev"].as_u64().unwrap();
+    let close = format!(r#"{{"rev":{rev},"reason":"施設入所"}}"#);
+    assert_eq!(s.request("POST", &format!("{path}/close"), Some(&cw), Some(&close)).status, 403);
+    let busy = s.request("POST", &format!("{path}/close"), Some(&sv), Some(&close));
+    assert_eq!(busy.status, 422, "{}", busy.body);
+    assert!(busy.body.contains("protection"), "{}", busy.body);
+    let mut end = s.request("GET", &path, Some(&cw), None).json()["protections"][0]["body"].clone();
+    end["ended"] = serde_json::json!({ "at": "2026-11-26T09:00", "reason": "施設入所" });
+    let ended = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(2, &end)));
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let closed = s.request("POST", &format!("{path}/close"), Some(&sv), Some(&close));
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    assert_eq!(closed.json()["status"], "closed");
+    let again = closed.json()["rev"].as_u64().unwrap();
+    let reopened =
+        s.request("POST", &format!("{path}/reopen"), Some(&sv), Some(&format!(r#"{{"rev":{again}}}"#)));
+    assert_eq!(reopened.json()["status"], "open", "{}", reopened.body);
 }

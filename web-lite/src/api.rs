@@ -19,6 +19,7 @@ use warp::{Filter, Reply};
 use crate::{blocking, error_body, error_response, with};
 
 mod cases;
+mod casework;
 
 /// The session cookie (host-only, Secure, `HttpOnly`, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "__Host-mamoru_session";
@@ -459,7 +460,9 @@ pub(crate) fn routes(
         .unify()
         .or(board(service.clone()))
         .unify()
-        .or(cases::routes(service))
+        .or(cases::routes(service.clone()))
+        .unify()
+        .or(casework::routes(service))
         .unify()
 }
 

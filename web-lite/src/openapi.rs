@@ -28,6 +28,11 @@ pub fn document() -> Value {
                     "properties": { "error": { "type": "object", "required": ["code", "message"],
                         "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
                 },
+                "Revised": {
+                    "type": "object", "required": ["rev", "body"],
+                    "description": "a new revision of a record: the revision it was edited from, and the record's body as GET /api/v1/cases/{id} shows it, changed. Times may be seconds since 1970 or ISO text (Japan time without an offset)",
+                    "properties": { "rev": { "type": "integer" }, "body": { "type": "object" } }
+                },
                 "ChildSummary": {
                     "type": "object",
                     "required": ["id", "name", "kana", "birth_date"],
@@ -172,8 +177,10 @@ pub fn document() -> Value {
     });
     // The casework paths are a literal of their own: one literal that size exceeds json!'s
     // recursion limit.
-    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), case_paths()) {
-        paths.extend(more);
+    for part in [case_paths(), casework_paths()] {
+        if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
+            paths.extend(more);
+        }
     }
     doc
 }
@@ -210,9 +217,19 @@ fn case_paths() -> Value {
                         "422": error_ref() } }
             },
             "/api/v1/cases/{id}": {
-                "get": { "summary": "A case as its page shows it: the case, its clocks, safety checks, protections, support, assessments, the newest 50 notes, photos (audited)",
+                "get": { "summary": "A case as its page shows it: the case, its clocks, safety checks, protections, support, assessments, meetings, the newest 50 notes and messages, photos, and `may` (the actions the reader may take here) (audited)",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
-                    "responses": { "200": { "description": "the case" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+                    "responses": { "200": { "description": "the case" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } },
+                "put": { "summary": "調査・判定: edit the case's working fields (assigned, abuse, worker_opinion, diagnoses, judgement, next_review) from revision `rev`; `body` is the case's body as GET shows it, changed. The intake, number, status, restriction and closure change only by their own calls. If someone saved since `rev`, the two edits are merged field by field (`merged`: true); a diagnosis with new text is signed by the sender. An edit that changes nothing writes nothing",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Revised" } } } },
+                    "responses": { "200": { "description": "{id, rev, merged, case}" },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(),
+                        "409": { "description": "conflict: a field was changed differently by both; nothing written. {error, clashes: [field], current: the case now, merged: the two edits merged with the sender's text in the clashing fields} — send `merged` (or a choice) with `current.rev`",
+                            "content": { "application/json": { "schema": { "type": "object", "required": ["error", "clashes", "current", "merged"], "properties": {
+                                "error": { "type": "object" }, "clashes": { "type": "array", "items": { "type": "string" } },
+                                "current": { "type": "object" }, "merged": { "type": "object" } } } } } },
+                        "422": error_ref() } }
             },
             "/api/v1/cases/{id}/notes": {
                 "post": { "summary": "Add a 経過記録; the same idempotency_key again answers with the same note",
@@ -247,5 +264,84 @@ fn case_paths() -> Value {
                             "idempotency_key": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
             }
+    })
+}
+
+/// The casework recorded on a case after its intake.
+fn casework_paths() -> Value {
+    let case_id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } });
+    let revised = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Revised" } } } });
+    json!({
+        "/api/v1/cases/{id}/close": {
+            "post": { "summary": "終結 (supervisors): refused while the child is in temporary protection",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev", "reason"],
+                    "properties": { "rev": { "type": "integer" }, "reason": { "type": "string" } } } } } },
+                "responses": { "200": { "description": "{id, rev, status}" }, "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/reopen": {
+            "post": { "summary": "再開 of a closed case (supervisors)",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev"],
+                    "properties": { "rev": { "type": "integer" } } } } } },
+                "responses": { "200": { "description": "{id, rev, status}" }, "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/assessment-sheets": {
+            "get": { "summary": "The assessment sheets on file, with their questions and how the result is computed",
+                "responses": { "200": { "description": "{sheets: [{id, rev, body: {key, title, version, questions, ...}}]}" }, "401": error_ref() } }
+        },
+        "/api/v1/cases/{id}/assessments": {
+            "post": { "summary": "Fill an assessment sheet (a yes/no answer to every question); the result is computed, never sent. The same idempotency_key again answers with the same assessment",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["sheet", "answers"],
+                    "properties": { "sheet": { "type": "string", "description": "a sheet's key, e.g. protection_decision" },
+                        "answers": { "type": "object", "additionalProperties": { "type": "boolean" }, "description": "question id → yes (true) / no (false)" },
+                        "idempotency_key": { "type": "string" } } } } } },
+                "responses": { "201": { "description": "{id, result, result_label}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/protections": {
+            "post": { "summary": "一時保護の開始: refused on a closed case or while one is in force. Without the guardian's consent the 7-day warrant clock runs",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["started_at", "place_kind", "guardian_consent"],
+                    "properties": { "started_at": { "type": "string" }, "place_kind": { "type": "string", "enum": ["shelter", "entrusted"] },
+                        "place": { "type": "string" }, "reason": { "type": "string" }, "guardian_consent": { "type": "boolean" },
+                        "hearing": { "type": "object" } } } } } },
+                "responses": { "201": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/protections/{protection}": {
+            "put": { "summary": "A later step of a protection as its next revision: hearing {at, by, method, views | not_possible_reason}, warrant {requested_at, decided_at, outcome issued|refused, challenge_filed_at}, extensions [{decided_at, until, guardian_consent, court {petitioned_on, approved_on}}], notices [{kind start|extension|end, issued_at}], ended {at, reason}. An ended protection is not resumed",
+                "parameters": [case_id, { "name": "protection", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "requestBody": revised,
+                "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/supports": {
+            "post": { "summary": "援助・措置の決定. A placement without the child's hearing runs the hearing clock. The same idempotency_key again answers with the same decision",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "decided_on"],
+                    "properties": { "kind": { "type": "string", "description": "code table support_kind" },
+                        "decided_on": { "type": "string", "format": "date" }, "start": { "type": "string", "format": "date" },
+                        "review_on": { "type": "string", "format": "date" }, "end": { "type": "string", "format": "date" },
+                        "facility": { "type": "string" }, "hearing": { "type": "object" },
+                        "notice_issued_on": { "type": "string", "format": "date" }, "note": { "type": "string" },
+                        "idempotency_key": { "type": "string" } } } } } },
+                "responses": { "201": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/supports/{support}": {
+            "put": { "summary": "A support decision's next revision (dates, notice, the child's hearing)",
+                "parameters": [case_id, { "name": "support", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "requestBody": revised,
+                "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/meetings": {
+            "post": { "summary": "会議 of the case's unit that discussed the case (and `cases`, further cases of the unit); not in the future. The same idempotency_key again answers with the same meeting",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "at"],
+                    "properties": { "kind": { "type": "string", "description": "code table meeting_kind" }, "at": { "type": "string" },
+                        "attendees": { "type": "array", "items": { "type": "integer" }, "description": "staff ids" },
+                        "outside_attendees": { "type": "array", "items": { "type": "string" } },
+                        "cases": { "type": "array", "items": { "type": "integer" } },
+                        "decisions": { "type": "string" }, "idempotency_key": { "type": "string" } } } } } },
+                "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        }
     })
 }

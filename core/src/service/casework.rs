@@ -203,6 +203,16 @@ fn check_support(tx: &impl Reader, s: &Support, before: Option<&Support>) -> Res
     Ok(())
 }
 
+/// A hearing sent again unchanged but for who heard it (a form fills in its sender) stays the
+/// one recorded: the child was heard by whoever heard them.
+fn keep_hearer(new: &mut Option<Hearing>, old: Option<&Hearing>) {
+    if let (Some(h), Some(was)) = (new.as_mut(), old)
+        && (Hearing { by: was.by, ..h.clone() }) == *was
+    {
+        h.by = was.by;
+    }
+}
+
 /// 意見聴取: the child's views, or why they could not be heard.
 fn check_hearing(h: &Hearing) -> Result<()> {
     let reason = h.not_possible_reason.as_deref().map_or("", str::trim);
@@ -853,8 +863,12 @@ impl Service {
             let old = tx.require::<Protection>(id)?;
             let case = tx.require::<Case>(old.body.case)?;
             access::check_write_case(actor, &case.body, Action::RecordProtection)?;
-            p.case = old.body.case;
+            // Named through another case: not this one's.
+            if p.case != old.body.case {
+                return Err(Error::NotFound { what: "protection", id: id.0.to_string() });
+            }
             p.child = old.body.child;
+            keep_hearer(&mut p.hearing, old.body.hearing.as_ref());
             p.started_at = old.body.started_at;
             // Each extension runs on from the period before it and lasts at most two months.
             let mut previous = p.started_at.jst_date().legal_period_end(2);
@@ -931,7 +945,10 @@ impl Service {
             let old = tx.require::<Support>(id)?;
             let case = tx.require::<Case>(old.body.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
-            s.case = old.body.case;
+            if s.case != old.body.case {
+                return Err(Error::NotFound { what: "support", id: id.0.to_string() });
+            }
+            keep_hearer(&mut s.hearing, old.body.hearing.as_ref());
             check_support(tx, &s, Some(&old.body))?;
             let v = tx.update(id, rev, s)?;
             refresh_clocks(tx, v.body.case)?;

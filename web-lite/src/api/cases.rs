@@ -15,7 +15,7 @@ use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -194,11 +194,11 @@ pub(super) fn routes(
 }
 
 /// `POST /api/v1/cases/{id}/WHAT` with a JSON body: `work` records it, and the answer is 201 with
-/// the new record's id.
-fn recorded<T: DeserializeOwned + Send + 'static>(
+/// what `work` says of the new record (its id at least).
+pub(super) fn recorded<T: DeserializeOwned + Send + 'static>(
     service: Arc<Service>,
     what: &'static str,
-    work: fn(&Service, &SessionInfo, CaseId, T) -> Result<u64, Error>,
+    work: fn(&Service, &SessionInfo, CaseId, T) -> Result<Value, Error>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "v1" / "cases" / u64 / ..)
         .and(warp::path(what))
@@ -211,11 +211,11 @@ fn recorded<T: DeserializeOwned + Send + 'static>(
                 Err(r) => return r,
             };
             let result = blocking(move || work(&svc, &session, CaseId(id), input)).await;
-            respond(result, |id| json_ok(StatusCode::CREATED, &json!({ "id": id })))
+            respond(result, |made| json_ok(StatusCode::CREATED, &made))
         })
 }
 
-fn add_note(svc: &Service, session: &SessionInfo, case: CaseId, input: NoteIn) -> Result<u64, Error> {
+fn add_note(svc: &Service, session: &SessionInfo, case: CaseId, input: NoteIn) -> Result<Value, Error> {
     let note = Note {
         case,
         child: ChildId(0),
@@ -226,10 +226,10 @@ fn add_note(svc: &Service, session: &SessionInfo, case: CaseId, input: NoteIn) -
         attachments: attachments(&input.photos),
         correction: None,
     };
-    Ok(svc.add_note_once(&session.actor, note, input.idempotency_key.as_deref())?.id)
+    Ok(json!({ "id": svc.add_note_once(&session.actor, note, input.idempotency_key.as_deref())?.id }))
 }
 
-fn record_check(svc: &Service, session: &SessionInfo, case: CaseId, input: CheckIn) -> Result<u64, Error> {
+fn record_check(svc: &Service, session: &SessionInfo, case: CaseId, input: CheckIn) -> Result<Value, Error> {
     let check = SafetyCheck {
         case,
         child: ChildId(0),
@@ -242,10 +242,19 @@ fn record_check(svc: &Service, session: &SessionInfo, case: CaseId, input: Check
         injuries: input.injuries,
         attachments: attachments(&input.photos),
     };
-    Ok(svc.record_safety_check_once(&session.actor, check, input.idempotency_key.as_deref())?.id)
+    Ok(
+        json!({ "id": svc.record_safety_check_once(&session.actor, check, input.idempotency_key.as_deref())?.id }),
+    )
 }
 
 #[expect(clippy::needless_pass_by_value, reason = "the shape `recorded` takes: every body is owned")]
-fn post_message(svc: &Service, session: &SessionInfo, case: CaseId, input: MessageIn) -> Result<u64, Error> {
-    Ok(svc.post_message_once(&session.actor, case, &input.body, input.idempotency_key.as_deref())?.id)
+fn post_message(
+    svc: &Service,
+    session: &SessionInfo,
+    case: CaseId,
+    input: MessageIn,
+) -> Result<Value, Error> {
+    Ok(
+        json!({ "id": svc.post_message_once(&session.actor, case, &input.body, input.idempotency_key.as_deref())?.id }),
+    )
 }

@@ -682,19 +682,7 @@ fn support(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
             if mine.id == 0 {
                 svc2.record_support_once(&s.actor, body, idempotency_key(&form).as_deref()).map(drop)
             } else {
-                // Only a support of this case can be edited from its page.
-                let supports = svc2.case(&s.actor, CaseId(id))?.supports;
-                let current = supports
-                    .iter()
-                    .find(|v| v.id == mine.id)
-                    .ok_or_else(|| Error::NotFound { what: "support", id: mine.id.to_string() })?;
-                let mut body = body;
-                // A hearing shown again unchanged stays the one who heard it.
-                if let (Some(h), Some(was)) = (body.hearing.as_mut(), current.body.hearing.as_ref())
-                    && (Hearing { by: was.by, ..h.clone() }) == *was
-                {
-                    h.by = was.by;
-                }
+                // Core refuses a support of another case.
                 svc2.update_support(&s.actor, SupportId(mine.id), mine.rev, body).map(drop)
             }
         })

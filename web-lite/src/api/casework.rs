@@ -1,0 +1,270 @@
+//! The casework on a case over `/api/v1/cases/{id}/...`: the investigation edited against its
+//! revision (merged with an edit saved meanwhile, 409 with the fields both changed otherwise),
+//! assessments, temporary protection and its later steps, support decisions, meetings, closing
+//! and reopening. The same service calls as the pages. A record sent back for a new revision is
+//! `{"rev", "body"}`, `body` as `GET /api/v1/cases/{id}` shows it; times may be sent as seconds
+//! or as ISO text (Japan time without an offset).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mamoru_core::case::{Case, Meeting, Support};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::{CaseId, ProtectionId, StaffId, SupportId};
+use mamoru_core::protection::Protection;
+use mamoru_core::service::SessionInfo;
+use mamoru_core::time::Timestamp;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::cases::recorded;
+use super::{AuthedJson, authed_json, authenticated, json_ok, respond};
+use crate::{blocking, error_response};
+
+/// A new revision of a record: the revision it was edited from, and the record.
+#[derive(Deserialize)]
+struct Revised {
+    rev: u64,
+    body: Value,
+}
+
+#[derive(Deserialize)]
+struct AssessmentIn {
+    sheet: String,
+    answers: BTreeMap<String, bool>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MeetingIn {
+    kind: Code,
+    at: Timestamp,
+    #[serde(default)]
+    attendees: Vec<StaffId>,
+    #[serde(default)]
+    outside_attendees: Vec<String>,
+    /// Further cases discussed, besides the one in the path.
+    #[serde(default)]
+    cases: Vec<CaseId>,
+    #[serde(default)]
+    decisions: String,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CloseIn {
+    rev: u64,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A protection or support as the client sent it, about the case in the path (`case` is that
+/// case whatever the body says; `child` is filled in by core).
+fn of_case<T: DeserializeOwned>(mut body: Value, case: CaseId) -> Result<T, Error> {
+    let Value::Object(fields) = &mut body else {
+        return Err(Error::invalid("body", "must be a JSON object"));
+    };
+    fields.insert("case".into(), json!(case.0));
+    fields.entry("child").or_insert(json!(0));
+    serde_json::from_value(body).map_err(|e| Error::invalid("body", e.to_string()))
+}
+
+/// An idempotency key sent beside the record's fields.
+fn key_of(body: &mut Value) -> Option<String> {
+    body.as_object_mut()?.remove("idempotency_key")?.as_str().map(str::to_owned)
+}
+
+fn start_protection(svc: &Service, session: &SessionInfo, case: CaseId, body: Value) -> Result<Value, Error> {
+    let p: Protection = of_case(body, case)?;
+    let v = svc.start_protection(&session.actor, p)?;
+    Ok(json!({ "id": v.id, "rev": v.rev }))
+}
+
+fn record_support(
+    svc: &Service,
+    session: &SessionInfo,
+    case: CaseId,
+    mut body: Value,
+) -> Result<Value, Error> {
+    let key = key_of(&mut body);
+    let s: Support = of_case(body, case)?;
+    let v = svc.record_support_once(&session.actor, s, key.as_deref())?;
+    Ok(json!({ "id": v.id, "rev": v.rev }))
+}
+
+fn record_assessment(
+    svc: &Service,
+    session: &SessionInfo,
+    case: CaseId,
+    a: AssessmentIn,
+) -> Result<Value, Error> {
+    let v =
+        svc.record_assessment_once(&session.actor, case, &a.sheet, a.answers, a.idempotency_key.as_deref())?;
+    Ok(json!({ "id": v.id, "result": v.body.result, "result_label": v.body.result_label }))
+}
+
+fn record_meeting(svc: &Service, session: &SessionInfo, case: CaseId, m: MeetingIn) -> Result<Value, Error> {
+    // The meeting belongs to the unit of the case in the path (core checks it is the actor's).
+    let unit = svc.case(&session.actor, case)?.case.body.unit;
+    let mut cases = vec![case];
+    cases.extend(m.cases.into_iter().filter(|c| *c != case));
+    let meeting = Meeting {
+        unit,
+        kind: m.kind,
+        at: m.at,
+        attendees: m.attendees,
+        outside_attendees: m.outside_attendees,
+        cases,
+        decisions: m.decisions,
+    };
+    let v = svc.record_meeting_once(&session.actor, meeting, m.idempotency_key.as_deref())?;
+    Ok(json!({ "id": v.id }))
+}
+
+/// What became of a `PUT` of the case.
+enum Edited {
+    Saved(Value),
+    /// Both changed some of the same fields: nothing written.
+    Clash(Value),
+}
+
+fn edit_case(svc: &Service, session: &SessionInfo, case: CaseId, r: Revised) -> Result<Edited, Error> {
+    let body: Case = serde_json::from_value(r.body).map_err(|e| Error::invalid("body", e.to_string()))?;
+    match svc.edit_case(&session.actor, case, r.rev, body.clone()) {
+        Ok(v) => {
+            Ok(Edited::Saved(json!({ "id": v.id, "rev": v.rev, "merged": v.rev > r.rev + 1, "case": v })))
+        }
+        Err(e @ Error::Conflict { .. }) => {
+            let (current, merged) = svc.merge_case_edit(&session.actor, case, r.rev, &body)?;
+            Ok(Edited::Clash(json!({
+                "error": { "code": e.code(), "message": e.to_string() },
+                "clashes": merged.clashes,
+                "current": current,
+                "merged": merged.body,
+            })))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn routes(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let edit = warp::path!("api" / "v1" / "cases" / u64)
+        .and(warp::put())
+        .and(authed_json::<Revised>(service.clone()))
+        .then(|id: u64, input: AuthedJson<Revised>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            match blocking(move || edit_case(&svc, &session, CaseId(id), input)).await {
+                Ok(Edited::Saved(v)) => json_ok(StatusCode::OK, &v),
+                Ok(Edited::Clash(v)) => json_ok(StatusCode::CONFLICT, &v),
+                Err(e) => error_response(&e),
+            }
+        });
+    let close = warp::path!("api" / "v1" / "cases" / u64 / "close")
+        .and(warp::post())
+        .and(authed_json::<CloseIn>(service.clone()))
+        .then(|id: u64, input: AuthedJson<CloseIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result =
+                blocking(move || svc.close_case(&session.actor, CaseId(id), input.rev, &input.reason)).await;
+            respond(result, |v| {
+                json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "status": v.body.status }))
+            })
+        });
+    let reopen = warp::path!("api" / "v1" / "cases" / u64 / "reopen")
+        .and(warp::post())
+        .and(authed_json::<CloseIn>(service.clone()))
+        .then(|id: u64, input: AuthedJson<CloseIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.reopen_case(&session.actor, CaseId(id), input.rev)).await;
+            respond(result, |v| {
+                json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "status": v.body.status }))
+            })
+        });
+    let protection = recorded(service.clone(), "protections", start_protection);
+    let support = recorded(service.clone(), "supports", record_support);
+    let assessment = recorded(service.clone(), "assessments", record_assessment);
+    let meeting = recorded(service.clone(), "meetings", record_meeting);
+    let step = revision(service.clone(), "protections", |svc, s, case, id, rev, body| {
+        let p: Protection = of_case(body, case)?;
+        svc.update_protection(&s.actor, ProtectionId(id), rev, p).map(|v| (v.id, v.rev))
+    });
+    let support_rev = revision(service.clone(), "supports", |svc, s, case, id, rev, body| {
+        let b: Support = of_case(body, case)?;
+        svc.update_support(&s.actor, SupportId(id), rev, b).map(|v| (v.id, v.rev))
+    });
+    let sheets = warp::path!("api" / "v1" / "assessment-sheets")
+        .and(warp::get())
+        .and(authenticated(service))
+        .then(|auth: super::Authed| async move {
+            let (svc, _session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.assessment_sheets()).await;
+            respond(result, |sheets| json_ok(StatusCode::OK, &json!({ "sheets": sheets })))
+        });
+    edit.or(close)
+        .unify()
+        .or(reopen)
+        .unify()
+        .or(protection)
+        .unify()
+        .or(support)
+        .unify()
+        .or(assessment)
+        .unify()
+        .or(meeting)
+        .unify()
+        .or(step)
+        .unify()
+        .or(support_rev)
+        .unify()
+        .or(sheets)
+        .unify()
+}
+
+/// The work of a `PUT`: the case in the path, the record's id, the revision it was edited from
+/// and the record; answers the record's id and new revision.
+type Revise = fn(&Service, &SessionInfo, CaseId, u64, u64, Value) -> Result<(u64, u64), Error>;
+
+/// `PUT /api/v1/cases/{id}/WHAT/{record}` with `{"rev", "body"}`: a new revision of a record of
+/// the case; 409 when someone else saved since `rev`.
+fn revision(
+    service: Arc<Service>,
+    what: &'static str,
+    work: Revise,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "cases" / u64 / ..)
+        .and(warp::path(what))
+        .and(warp::path::param::<u64>())
+        .and(warp::path::end())
+        .and(warp::put())
+        .and(authed_json::<Revised>(service))
+        .then(move |case: u64, id: u64, input: AuthedJson<Revised>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result =
+                blocking(move || work(&svc, &session, CaseId(case), id, input.rev, input.body)).await;
+            respond(result, |(id, rev)| json_ok(StatusCode::OK, &json!({ "id": id, "rev": rev })))
+        })
+}
