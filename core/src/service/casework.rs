@@ -10,8 +10,8 @@ use super::Service;
 use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
-    AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, MESSAGE_MAX_CHARS, Meeting, Merged,
-    Message, Note, Photo, Reporter, SafetyCheck, Support,
+    AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, IntakeKind, MESSAGE_MAX_CHARS,
+    Meeting, Merged, Message, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::deadline::{self, ClockStatus, Deadline};
 use crate::error::{Error, Result};
@@ -73,6 +73,8 @@ pub struct CaseView {
     pub photos: Vec<Versioned<Photo>>,
     /// The meetings that discussed the case, oldest first.
     pub meetings: Vec<Versioned<Meeting>>,
+    /// An open abuse report on which no assessment sheet has been filled yet (アセスメント未実施).
+    pub assessment_missing: bool,
     /// What the reader may do here (action names: role, unit, restriction, and for everything
     /// but `close_case` an open case), so that a page offers only the forms that would be
     /// accepted. `close_case` covers reopening a closed case.
@@ -455,16 +457,20 @@ impl Service {
                     && (case.body.status == CaseStatus::Open || *action == Action::CloseCase)
                     && access::check_write_case(actor, &case.body, *action).is_ok()
             };
+            let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
             Ok((
                 CaseView {
                     may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
+                    assessment_missing: case.body.status == CaseStatus::Open
+                        && case.body.intake.kind == IntakeKind::AbuseReport
+                        && assessments.is_empty(),
                     meetings: load_links(r, "case_meeting", id)?,
                     clocks,
                     messages,
                     safety_checks: load_links(r, "case_check", id)?,
                     protections: load_links(r, "case_protection", id)?,
                     supports: load_links(r, "case_support", id)?,
-                    assessments: load_links(r, "case_assessment", id)?,
+                    assessments,
                     photos: load_links(r, "case_photo", id)?,
                     notes,
                     case,

@@ -65,12 +65,15 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
     assert_eq!(w.svc.record_meeting_once(&cw, meeting, Some("m1")).unwrap().id, m1.id);
     assert_eq!(w.svc.case(&cw, case).unwrap().meetings.len(), 1);
 
+    assert!(w.svc.case(&cw, case).unwrap().assessment_missing, "an abuse report without a sheet");
     let answers: BTreeMap<String, bool> = (1..=7).map(|i| (format!("q{i}"), i == 4 || i == 5)).collect();
     let a1 =
         w.svc.record_assessment_once(&cw, case, "protection_decision", answers.clone(), Some("a1")).unwrap();
     let a2 = w.svc.record_assessment_once(&cw, case, "protection_decision", answers, Some("a1")).unwrap();
     assert_eq!((a1.id, a1.body.result.as_str()), (a2.id, "protection"));
-    assert_eq!(w.svc.case(&cw, case).unwrap().assessments.len(), 1);
+    let view = w.svc.case(&cw, case).unwrap();
+    assert_eq!(view.assessments.len(), 1);
+    assert!(!view.assessment_missing);
 }
 
 #[test]

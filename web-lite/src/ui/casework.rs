@@ -618,6 +618,37 @@ impl SupportForm {
     }
 }
 
+impl SupportForm {
+    fn rows(&self, cx: &Context) -> Vec<(&'static str, String)> {
+        let day = |d: &str| wareki::parse(d).map_or_else(|_| d.to_owned(), wareki::format);
+        let kind = Some(self.kind.as_str())
+            .filter(|k| !k.is_empty())
+            .map(|k| label(&cx.tables, "support_kind", &Code::new(k)))
+            .unwrap_or_default();
+        let hearing = [
+            self.hearing_at.replace('T', " "),
+            self.hearing_method.clone(),
+            self.hearing_views.clone(),
+            self.hearing_not_possible.clone(),
+        ]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("・");
+        vec![
+            ("種別", kind),
+            ("決定日", day(&self.decided_on)),
+            ("開始", day(&self.start)),
+            ("見直し", day(&self.review_on)),
+            ("終了", day(&self.end)),
+            ("施設・機関", self.facility.clone()),
+            ("決定通知", day(&self.notice_issued_on)),
+            ("意見聴取", hearing),
+            ("備考", self.note.clone()),
+        ]
+    }
+}
+
 #[derive(Template)]
 #[template(path = "support.html")]
 pub(crate) struct SupportPage {
@@ -626,6 +657,7 @@ pub(crate) struct SupportPage {
     pub form: SupportForm,
     pub kinds: Vec<(String, String)>,
     pub message: Option<String>,
+    pub conflict: Option<ConflictView>,
 }
 
 impl SupportPage {
@@ -636,7 +668,24 @@ impl SupportPage {
             kinds: options(&cx.tables, "support_kind", cx.now.jst_date()),
             form,
             message: None,
+            conflict: None,
         }
+    }
+
+    /// After someone else saved the support meanwhile: both versions side by side, the typed
+    /// form kept at the revision now stored, so that saving again is a choice, not a dead end.
+    fn stale(mut self, cx: &Context) -> Self {
+        if let Some(current) = cx.view.supports.iter().find(|v| v.id == self.form.id) {
+            self.conflict = Some(ConflictView::new(
+                self.form.rows(cx),
+                SupportForm::of(current).rows(cx),
+                current,
+                &cx.names,
+                format!("/cases/{}#supports", cx.view.case.id),
+            ));
+            self.form.rev = current.rev;
+        }
+        self
     }
 }
 
@@ -690,8 +739,10 @@ fn support(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
         match result {
             Ok(()) => redirect(&format!("/cases/{id}?saved=support#supports")),
             Err(e) => {
+                let stale = matches!(e, Error::Conflict { .. });
                 redraw(svc, session, id, e, move |session, cx| {
-                    SupportPage::new(chrome(session, "援助・措置", cx), cx, typed)
+                    let page = SupportPage::new(chrome(session, "援助・措置", cx), cx, typed);
+                    if stale { page.stale(cx) } else { page }
                 })
                 .await
             }
@@ -1091,8 +1142,7 @@ impl WorkView {
                 .collect(),
             judgement: case.judgement.clone(),
             next_review: wareki_or_blank(case.next_review),
-            assessment_missing: case.intake.kind == mamoru_core::case::IntakeKind::AbuseReport
-                && d.view.assessments.is_empty(),
+            assessment_missing: d.view.assessment_missing,
             assessments,
             supports,
             meetings,

@@ -988,11 +988,16 @@ mod tests {
 
     /// Signs in through the page: the session cookie and the form key from the home page.
     async fn sign_in(svc: &Arc<Service>) -> (String, String) {
+        sign_in_as(svc, "cw").await
+    }
+
+    /// The session cookie and form key of `login` (password `PW`), signed in through the page.
+    async fn sign_in_as(svc: &Arc<Service>, login: &str) -> (String, String) {
         let r = warp::test::request()
             .method("POST")
             .path("/login")
             .header("content-type", "application/x-www-form-urlencoded")
-            .body("login=cw&password=correct+horse+battery")
+            .body(format!("login={login}&password=correct+horse+battery"))
             .reply(&api(svc))
             .await;
         assert_eq!(r.status(), 303, "{}", body(&r));
@@ -1547,23 +1552,7 @@ mod tests {
         let r = post(&svc, &cookie, &path, close.clone(), None).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "the caseworker may not close: {}", body(&r));
         // The supervisor may, but not while the child is in temporary protection.
-        let login = warp::test::request()
-            .method("POST")
-            .path("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("login=sv&password=correct+horse+battery")
-            .reply(&api(&svc))
-            .await;
-        let sv_cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let home = warp::test::request().path("/home").header("cookie", &sv_cookie).reply(&api(&svc)).await;
-        let sv_key = body(&home)
-            .split("name=\"form_key\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned();
+        let (sv_cookie, sv_key) = sign_in_as(&svc, "sv").await;
         let start = format!("form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&consent=1");
         let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
@@ -1577,5 +1566,58 @@ mod tests {
             svc.case(&s.actor, CaseId(case)).unwrap().case.body.status,
             mamoru_core::case::CaseStatus::Open
         );
+    }
+
+    #[tokio::test]
+    async fn the_menu_offers_only_what_the_role_may_do() {
+        let (_dir, svc, _case) = world();
+        let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
+        let unit = UnitId(svc.units().unwrap()[0].id);
+        let psy = NewStaff {
+            login: Login::parse("psy").unwrap(),
+            display_name: "架空 心理司".into(),
+            role: Role::Psychologist,
+            units: vec![unit],
+        };
+        svc.add_staff(&admin.actor, psy, &Password::new(PW).unwrap()).unwrap();
+        let menu =
+            |page: &str| page.split("<nav>").nth(1).unwrap().split("</nav>").next().unwrap().to_owned();
+        let (cookie, _) = sign_in(&svc).await;
+        let home = warp::test::request().path("/home").header("cookie", &cookie).reply(&api(&svc)).await;
+        let cw = menu(&body(&home));
+        assert!(cw.contains("href=\"/search\"") && cw.contains("href=\"/intake\""), "{cw}");
+        // A psychologist searches and writes notes but opens no cases.
+        let (cookie, _) = sign_in_as(&svc, "psy").await;
+        let home = warp::test::request().path("/home").header("cookie", &cookie).reply(&api(&svc)).await;
+        let psy = menu(&body(&home));
+        assert!(psy.contains("href=\"/search\"") && !psy.contains("新規受付"), "{psy}");
+    }
+
+    #[tokio::test]
+    async fn a_stale_support_update_shows_both_versions_and_saves_at_the_stored_revision_next() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let path = format!("/cases/{case}/support");
+        let r =
+            post(&svc, &cookie, &path, format!("form_key={key}&kind=32&decided_on=2026-11-24"), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        let id = svc.case(&s.actor, CaseId(case)).unwrap().supports[0].id;
+        let update = |rev: u64, facility: &str| {
+            format!("form_key={key}&support={id}&rev={rev}&kind=32&decided_on=2026-11-24&facility={facility}")
+        };
+        let r = post(&svc, &cookie, &path, update(1, "A"), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        // Another update from revision 1: both versions, the typed form at revision 2.
+        let r = post(&svc, &cookie, &path, update(1, "B"), None).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{}", body(&r));
+        let page = body(&r);
+        assert!(page.contains("更新が重なりました") && page.contains("class=\"differs\""), "{page}");
+        assert!(page.contains("name=\"rev\" value=\"2\"") && page.contains("value=\"B\""), "{page}");
+        // Saved again from there: a choice, not a dead end.
+        let r = post(&svc, &cookie, &path, update(2, "B"), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        let stored = &svc.case(&s.actor, CaseId(case)).unwrap().supports[0];
+        assert_eq!((stored.rev, stored.body.facility.as_str()), (3, "B"));
     }
 }

@@ -32,6 +32,9 @@ pub(crate) struct Chrome {
     /// The change-log position read before the page's data: the event stream starts there, so
     /// a change between drawing the page and connecting is not missed (0: from "now").
     pub after: u64,
+    /// The menu offers 検索 and 新規受付 only to those whose role may use them.
+    pub may_search: bool,
+    pub may_intake: bool,
 }
 
 impl Chrome {
@@ -41,6 +44,8 @@ impl Chrome {
             page,
             user: session.actor.display_name.clone(),
             role: session.actor.role.label(),
+            may_search: session.actor.role.may(Action::Search),
+            may_intake: session.actor.role.may(Action::OpenCase),
             form_key: session.form_key.clone(),
             case_id: 0,
             child_id: 0,
