@@ -10,6 +10,7 @@ use crate::ids::{
     AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, PhotoId, ReporterId, SafetyCheckId, SheetId,
     StaffId, SupportId, UnitId,
 };
+use crate::merge::{Fields, Merge, Merged};
 use crate::person::Attachment;
 use crate::store::Record;
 use crate::time::{Date, Timestamp};
@@ -152,15 +153,6 @@ impl Record for Case {
     const SCHEMA: u16 = 1;
 }
 
-/// What a three-way merge of two edits of a case made: `body` holds every field that only one
-/// side changed as that side has it; a field both changed differently is named in `clashes` (as
-/// in the JSON, e.g. `worker_opinion`, `abuse.types`, `diagnoses.social`) and holds `mine`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Merged {
-    pub body: Case,
-    pub clashes: Vec<&'static str>,
-}
-
 const DIAGNOSIS_FIELDS: [(DiagnosisKind, &str); 4] = [
     (DiagnosisKind::Social, "diagnoses.social"),
     (DiagnosisKind::Psychological, "diagnoses.psychological"),
@@ -174,76 +166,48 @@ impl Case {
     pub fn diagnosis(&self, kind: DiagnosisKind) -> Option<&Diagnosis> {
         self.diagnoses.iter().rev().find(|d| d.kind == kind)
     }
+}
 
-    /// Merges `mine`, an edit of the working fields started from `base`, into `theirs`, the
-    /// version saved meanwhile from the same base: field by field, a change on one side wins over
-    /// no change on the other. Fields outside the edit (intake, status, closure...) are `theirs`.
-    /// Lists compare as sets, diagnoses by their text.
-    #[must_use]
-    pub fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged {
-        let mut clashes = Vec::new();
+impl Merge for Case {
+    /// The working fields an investigation edits; lists compare as sets, diagnoses by their
+    /// text. Intake, status, closure and the rest are `theirs`.
+    fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {
+        let mut f = Fields::new();
         let mut out = theirs.clone();
-        out.assigned = pick(
-            "assigned",
-            &sorted(&base.assigned),
-            sorted(&mine.assigned),
-            sorted(&theirs.assigned),
-            &mut clashes,
-        );
+        out.assigned = f.pick_set("assigned", &base.assigned, &mine.assigned, &theirs.assigned);
         let none = AbuseDetails::default();
         let (b, m, t) = (
             base.abuse.as_ref().unwrap_or(&none),
             mine.abuse.as_ref().unwrap_or(&none),
             theirs.abuse.as_ref().unwrap_or(&none),
         );
-        let abuse = AbuseDetails {
-            types: pick("abuse.types", &sorted(&b.types), sorted(&m.types), sorted(&t.types), &mut clashes),
-            main_type: pick(
-                "abuse.main_type",
-                &b.main_type,
-                m.main_type.clone(),
-                t.main_type.clone(),
-                &mut clashes,
-            ),
-            main_perpetrator: pick(
+        let mut abuse = AbuseDetails {
+            types: f.pick_set("abuse.types", &b.types, &m.types, &t.types),
+            main_type: f.pick("abuse.main_type", &b.main_type, m.main_type.clone(), t.main_type.clone()),
+            main_perpetrator: f.pick(
                 "abuse.main_perpetrator",
                 &b.main_perpetrator,
                 m.main_perpetrator.clone(),
                 t.main_perpetrator.clone(),
-                &mut clashes,
             ),
-            severity: pick(
-                "abuse.severity",
-                &b.severity,
-                m.severity.clone(),
-                t.severity.clone(),
-                &mut clashes,
-            ),
-            injuries: pick(
-                "abuse.injuries",
-                &b.injuries,
-                m.injuries.clone(),
-                t.injuries.clone(),
-                &mut clashes,
-            ),
+            severity: f.pick("abuse.severity", &b.severity, m.severity.clone(), t.severity.clone()),
+            injuries: f.pick("abuse.injuries", &b.injuries, m.injuries.clone(), t.injuries.clone()),
         };
-        let mut abuse = abuse;
         if abuse.main_type.as_ref().is_some_and(|t| !abuse.types.contains(t)) {
             abuse.main_type = abuse.types.first().cloned();
         }
         out.abuse = (abuse != none).then_some(abuse);
-        out.worker_opinion = pick(
+        out.worker_opinion = f.pick(
             "worker_opinion",
             &base.worker_opinion,
             mine.worker_opinion.clone(),
             theirs.worker_opinion.clone(),
-            &mut clashes,
         );
         out.diagnoses = DIAGNOSIS_FIELDS
             .iter()
             .filter_map(|(kind, field)| {
                 let text = |c: &Self| c.diagnosis(*kind).map(|d| d.text.clone());
-                let chosen = pick(field, &text(base), text(mine), text(theirs), &mut clashes);
+                let chosen = f.pick(field, &text(base), text(mine), text(theirs));
                 // The entry that holds the chosen text, with its signature.
                 [mine, theirs]
                     .into_iter()
@@ -252,41 +216,10 @@ impl Case {
                     .cloned()
             })
             .collect();
-        out.judgement = pick(
-            "judgement",
-            &base.judgement,
-            mine.judgement.clone(),
-            theirs.judgement.clone(),
-            &mut clashes,
-        );
-        out.next_review =
-            pick("next_review", &base.next_review, mine.next_review, theirs.next_review, &mut clashes);
-        Merged { body: out, clashes }
-    }
-}
-
-fn sorted<T: Clone + Ord>(v: &[T]) -> Vec<T> {
-    let mut v = v.to_vec();
-    v.sort();
-    v.dedup();
-    v
-}
-
-/// One field of a three-way merge.
-fn pick<T: PartialEq>(
-    field: &'static str,
-    base: &T,
-    mine: T,
-    theirs: T,
-    clashes: &mut Vec<&'static str>,
-) -> T {
-    if mine == *base || mine == theirs {
-        theirs
-    } else {
-        if theirs != *base {
-            clashes.push(field);
-        }
-        mine
+        out.judgement =
+            f.pick("judgement", &base.judgement, mine.judgement.clone(), theirs.judgement.clone());
+        out.next_review = f.pick("next_review", &base.next_review, mine.next_review, theirs.next_review);
+        Merged { body: out, clashes: f.clashes }
     }
 }
 

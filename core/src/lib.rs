@@ -11,6 +11,7 @@ pub mod device;
 pub mod error;
 pub mod fixture;
 pub mod ids;
+pub mod merge;
 pub mod person;
 pub mod protection;
 pub mod search;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::code_table::Code;
 use crate::error::Error;
 use crate::ids::{AgencyId, ChildId, HouseholdId, PersonId, StaffId, UnitId};
+use crate::merge::{Fields, Merge, Merged};
 use crate::store::Record;
 use crate::time::{Date, Timestamp};
 
@@ -123,6 +124,51 @@ pub struct Child {
 impl Record for Child {
     type Id = ChildId;
     const SCHEMA: u16 = 1;
+}
+
+impl Merge for Child {
+    /// The face sheet's fields, the name part by part. Units, restriction and the rest are
+    /// `theirs`.
+    fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {
+        let mut f = Fields::new();
+        let mut out = theirs.clone();
+        let (b, m, t) = (&base.name, &mine.name, &theirs.name);
+        out.name = PersonName {
+            family: f.pick("family_name", &b.family, m.family.clone(), t.family.clone()),
+            given: f.pick("given_name", &b.given, m.given.clone(), t.given.clone()),
+            family_kana: f.pick(
+                "family_name_kana",
+                &b.family_kana,
+                m.family_kana.clone(),
+                t.family_kana.clone(),
+            ),
+            given_kana: f.pick("given_name_kana", &b.given_kana, m.given_kana.clone(), t.given_kana.clone()),
+        };
+        (out.birth_date, out.unborn) = f.pick(
+            "birth_date",
+            &(base.birth_date, base.unborn),
+            (mine.birth_date, mine.unborn),
+            (theirs.birth_date, theirs.unborn),
+        );
+        out.sex = f.pick("sex", &base.sex, mine.sex, theirs.sex);
+        out.address = f.pick("address", &base.address, mine.address.clone(), theirs.address.clone());
+        out.phones = f.pick("phones", &base.phones, mine.phones.clone(), theirs.phones.clone());
+        out.affiliation =
+            f.pick("affiliation", &base.affiliation, mine.affiliation.clone(), theirs.affiliation.clone());
+        out.nationality =
+            f.pick("nationality", &base.nationality, mine.nationality.clone(), theirs.nationality.clone());
+        out.disability_certificates = f.pick_set(
+            "disability_certificates",
+            &base.disability_certificates,
+            &mine.disability_certificates,
+            &theirs.disability_certificates,
+        );
+        out.resident_no =
+            f.pick("resident_no", &base.resident_no, mine.resident_no.clone(), theirs.resident_no.clone());
+        out.household = f.pick("household", &base.household, mine.household, theirs.household);
+        out.photo = f.pick("photo", &base.photo, mine.photo.clone(), theirs.photo.clone());
+        Merged { body: out, clashes: f.clashes }
+    }
 }
 
 /// An adult in a child's life: guardian, cohabitant, relative.

@@ -390,6 +390,9 @@ fn a_stale_face_sheet_edit_shows_both_versions_side_by_side() {
     assert!(office.text(".conflict").contains("木下 福祉司さん"), "who saved: {}", office.text(".conflict"));
     let differing = office.eval("document.querySelectorAll('table.diff tr.differs').length");
     assert_eq!(differing, 2, "address and affiliation differ");
+    // Only the address was changed by both: the one row to decide.
+    assert_eq!(office.eval("document.querySelectorAll('table.diff tr.clash').length"), 1, "{diff}");
+    assert!(office.text("table.diff tr.clash").contains("住所"), "{diff}");
     office.screenshot(&screens().join("08-edit-conflict.png"));
 
     // Nothing was overwritten; saving again on purpose keeps the supervisor's version.

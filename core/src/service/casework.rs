@@ -11,7 +11,7 @@ use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, IntakeKind, MESSAGE_MAX_CHARS,
-    Meeting, Merged, Message, Note, Photo, Reporter, SafetyCheck, Support,
+    Meeting, Message, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::deadline::{self, ClockStatus, Deadline};
 use crate::error::{Error, Result};
@@ -19,6 +19,7 @@ use crate::ids::{
     AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, ProtectionId, RecordId, ReporterId,
     SafetyCheckId, StaffId, SupportId, UnitId,
 };
+use crate::merge::{self, Merged};
 use crate::person::{Attachment, Child};
 use crate::protection::Protection;
 use crate::staff::{Action, Role, Staff, Unit};
@@ -492,19 +493,7 @@ impl Service {
         self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::EditCase)?;
-            let mut body = if rev == old.rev {
-                body
-            } else {
-                let merged = Self::merge_edit(tx, &old, rev, &body)?;
-                if !merged.clashes.is_empty() {
-                    return Err(Error::Conflict {
-                        record: CaseId::KIND.into(),
-                        expected: rev,
-                        found: old.rev,
-                    });
-                }
-                merged.body
-            };
+            let mut body = merge::edit(tx, &old, rev, body)?;
             check_codes(tx, &body.intake, body.abuse.as_ref())?;
             check_staff(tx, &body.assigned, old.body.unit)?;
             for d in &mut body.diagnoses {
@@ -535,16 +524,6 @@ impl Service {
         })
     }
 
-    /// `mine`, an edit started from revision `rev`, merged into `current`.
-    fn merge_edit(r: &impl Reader, current: &Versioned<Case>, rev: u64, mine: &Case) -> Result<Merged> {
-        let base = r
-            .history::<Case>(CaseId(current.id))?
-            .into_iter()
-            .find(|v| v.rev == rev)
-            .ok_or(Error::Conflict { record: CaseId::KIND.into(), expected: rev, found: current.rev })?;
-        Ok(Case::merge(&base.body, mine, &current.body))
-    }
-
     /// What an edit of the case started from revision `rev` would become if saved now: the
     /// current version, the two edits merged, and the fields both changed (which `edit_case`
     /// refuses as a conflict until the editor has chosen). A read of the case, audited as one.
@@ -554,11 +533,11 @@ impl Service {
         id: CaseId,
         rev: u64,
         mine: &Case,
-    ) -> Result<(Versioned<Case>, Merged)> {
+    ) -> Result<(Versioned<Case>, Merged<Case>)> {
         self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
             let current = r.require::<Case>(id)?;
             access::Scope::of(r, actor)?.check_read_case(&current.body, Action::ReadCase)?;
-            let merged = Self::merge_edit(r, &current, rev, mine)?;
+            let merged = merge::with_current(r, &current, rev, mine)?;
             Ok(((current, merged), None))
         })
     }

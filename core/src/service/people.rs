@@ -8,6 +8,7 @@ use crate::case::{Case, Note};
 use crate::code_table::Code;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
+use crate::merge::{self, Merged};
 use crate::person::{Agency, Child, Household, MemberRef, Person, PersonName, Sex};
 use crate::search;
 use crate::staff::{Action, Unit};
@@ -271,17 +272,13 @@ impl Service {
     }
 
     /// Edits the face sheet at the revision the editor started from.
-    pub fn edit_child(
-        &self,
-        actor: &Actor,
-        id: ChildId,
-        rev: u64,
-        mut body: Child,
-    ) -> Result<Versioned<Child>> {
+    pub fn edit_child(&self, actor: &Actor, id: ChildId, rev: u64, body: Child) -> Result<Versioned<Child>> {
         let today = self.now().jst_date();
         self.write(actor, Action::EditChild, ChildId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Child>(id)?;
             access::check_write_child(actor, &old.body, Action::EditChild)?;
+            // An edit saved meanwhile is merged in; both changing one field is a conflict.
+            let mut body = merge::edit(tx, &old, rev, body)?;
             check_birth(body.birth_date, body.unborn, today)?;
             // Which units hold the child, and who may see it, are kept by the service.
             body.unit = old.body.unit;
@@ -291,9 +288,29 @@ impl Service {
                 let household = tx.require::<Household>(h)?;
                 access::check_own_unit(actor, household.body.unit, Action::EditChild)?;
             }
-            let v = tx.update(id, rev, body)?;
+            if body == old.body {
+                return Ok((old, id.0));
+            }
+            let v = tx.update(id, old.rev, body)?;
             put_child_index(tx, v.id, &v.body, Some(&old.body))?;
             Ok((v, id.0))
+        })
+    }
+
+    /// What a face-sheet edit started from revision `rev` would become if saved now (as
+    /// `merge_case_edit`). A read of the child, audited as one.
+    pub fn merge_child_edit(
+        &self,
+        actor: &Actor,
+        id: ChildId,
+        rev: u64,
+        mine: &Child,
+    ) -> Result<(Versioned<Child>, Merged<Child>)> {
+        self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
+            let current = r.require::<Child>(id)?;
+            access::Scope::of(r, actor)?.check_read_child(&current.body, Action::ReadChild)?;
+            let merged = merge::with_current(r, &current, rev, mine)?;
+            Ok(((current, merged), None))
         })
     }
 

@@ -104,6 +104,7 @@ fn replaying_the_redo_log_on_a_snapshot_reaches_the_same_store() {
     let mut body = current.body.clone();
     body.address = "架空市ひかり野9-9".into();
     w.svc.edit_child(&cw, first, current.rev, body.clone()).unwrap();
+    body.address = "架空市つばさ台1-1".into();
     assert!(w.svc.edit_child(&cw, first, current.rev, body).is_err(), "a refused edit is audited too");
     w.svc.close_case(&cw, mamoru_core::ids::CaseId(case.id), case.rev, "x").unwrap_err();
 

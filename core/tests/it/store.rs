@@ -21,16 +21,17 @@ fn every_revision_stays_readable_and_a_stale_edit_is_refused() {
     let v1 = w.svc.store().read().unwrap().require::<Child>(id).unwrap();
     assert_eq!(v1.rev, 1);
 
-    // Two people open the same record at revision 1.
+    // Two people open the same record at revision 1 and change the address differently.
     let mut mine = v1.body.clone();
     mine.address = "架空市さくら台2-3-4".into();
     let mut theirs = v1.body.clone();
+    theirs.address = "架空市みどり町5-6".into();
     theirs.affiliation = "架空市立みどり小学校".into();
 
     w.clock.advance(60);
     let v2 = w.svc.edit_child(&cw, id, 1, mine).unwrap();
     assert_eq!(v2.rev, 2);
-    let err = w.svc.edit_child(&cw, id, 1, theirs).unwrap_err();
+    let err = w.svc.edit_child(&cw, id, 1, theirs.clone()).unwrap_err();
     match err {
         Error::Conflict { expected, found, record } => {
             assert_eq!((expected, found), (1, 2));
@@ -47,6 +48,15 @@ fn every_revision_stays_readable_and_a_stale_edit_is_refused() {
     assert_eq!(history[1].body.affiliation, "");
     assert_eq!(history[1].by, cw.staff.0);
     assert_eq!(history[1].at, t0().plus(60));
+
+    // Had they changed only the school, the two edits would merge: both kept.
+    theirs.address.clone_from(&v1.body.address);
+    let v3 = w.svc.edit_child(&cw, id, 1, theirs).unwrap();
+    assert_eq!(v3.rev, 3);
+    assert_eq!(
+        (v3.body.address.as_str(), v3.body.affiliation.as_str()),
+        ("架空市さくら台2-3-4", "架空市立みどり小学校")
+    );
 }
 
 #[test]

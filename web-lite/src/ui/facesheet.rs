@@ -1,5 +1,6 @@
 //! Editing a child's face sheet. The form carries the revision it was drawn from; when someone
-//! else saved in between, the page shows both versions side by side and keeps what was typed.
+//! else saved in between, core merges the two edits field by field, and where both changed one
+//! field the page shows both versions side by side with the merge in the form.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,9 +43,30 @@ pub(super) fn edit_page(
 
 /// What became of a face-sheet save.
 enum Saved {
-    Done,
-    /// Someone else saved first: their version, and the names to show who.
-    Conflict(Box<Versioned<Child>>, HashMap<StaffId, String>),
+    /// Saved; `true` when merged with an edit saved meanwhile.
+    Done(bool),
+    /// Someone else saved first and changed some of the same fields: their version, the two
+    /// edits merged, the labels of the fields both changed, and the names to show who.
+    Conflict(Box<Clash>),
+}
+
+/// Their version, the merged form, the labels both changed, and staff names.
+type Clash = (Versioned<Child>, ChildForm, Vec<&'static str>, HashMap<StaffId, String>);
+
+/// The row of the conflict view that shows a field a merge names (`Child::merge`).
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "family_name" | "given_name" => "氏名",
+        "family_name_kana" | "given_name_kana" => "ふりがな",
+        "birth_date" => "生年月日",
+        "sex" => "性別",
+        "address" => "住所",
+        "phones" => "電話",
+        "affiliation" => "所属",
+        "nationality" => "国籍",
+        "resident_no" => "宛名番号",
+        _ => "その他",
+    }
 }
 
 pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -68,15 +90,14 @@ pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 let rev = rev.ok_or_else(|| Error::invalid("rev", "版がありません"))?;
                 let current = svc2.child(&s.actor, ChildId(id))?.child;
                 let body = mine.apply(current.body.clone())?;
-                match svc2.edit_child(&s.actor, ChildId(id), rev, body) {
-                    Ok(_) => Ok(Saved::Done),
+                // Core merges an edit made meanwhile when the two changed different fields.
+                match svc2.edit_child(&s.actor, ChildId(id), rev, body.clone()) {
+                    Ok(saved) => Ok(Saved::Done(saved.rev > rev + 1)),
                     Err(Error::Conflict { .. }) => {
-                        let now = svc2.child(&s.actor, ChildId(id))?.child;
-                        // The same form sent again after its answer was lost: it is already saved.
-                        if mine.matches(&now.body) {
-                            return Ok(Saved::Done);
-                        }
-                        Ok(Saved::Conflict(Box::new(now), svc2.staff_names(&s.actor)?))
+                        let (theirs, merged) = svc2.merge_child_edit(&s.actor, ChildId(id), rev, &body)?;
+                        let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
+                        let names = svc2.staff_names(&s.actor)?;
+                        Ok(Saved::Conflict(Box::new((theirs, ChildForm::of(&merged.body), clashes, names))))
                     }
                     Err(e) => Err(e),
                 }
@@ -84,16 +105,20 @@ pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             .await;
             let chrome = || Chrome::new(&session, "フェイスシートの編集", "child");
             match result {
-                Ok(Saved::Done) => redirect(&format!("/children/{id}?saved=1")),
-                Ok(Saved::Conflict(theirs, names)) => {
-                    let mut page = ChildEditPage::new(chrome(), &theirs, typed.clone());
-                    page.conflict = Some(ConflictView::new(
+                Ok(Saved::Done(false)) => redirect(&format!("/children/{id}?saved=1")),
+                Ok(Saved::Done(true)) => redirect(&format!("/children/{id}?saved=merged")),
+                Ok(Saved::Conflict(parts)) => {
+                    let (theirs, merged, clashes, names) = *parts;
+                    let mut page = ChildEditPage::new(chrome(), &theirs, merged);
+                    let mut conflict = ConflictView::new(
                         typed.rows(),
                         ChildForm::of(&theirs.body).rows(),
                         &theirs,
                         &names,
                         format!("/children/{id}"),
-                    ));
+                    );
+                    conflict.merged(&clashes);
+                    page.conflict = Some(conflict);
                     html(&page, StatusCode::CONFLICT)
                 }
                 Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {

@@ -617,7 +617,14 @@ fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                     let mut chrome = Chrome::new(&session, view.child.body.name.full(), "child");
                     chrome.after = after;
                     let mut page = ChildPage::of(chrome, &view, &tables, &names, today);
-                    page.notice = q.saved.map(|_| "フェイスシートを保存しました。".to_owned());
+                    page.notice = q.saved.map(|how| {
+                        if how == "merged" {
+                            "フェイスシートを保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
+                        } else {
+                            "フェイスシートを保存しました。"
+                        }
+                        .to_owned()
+                    });
                     html(&page, StatusCode::OK)
                 }
                 Err(e) => error_page(&session, &e),

@@ -909,11 +909,6 @@ impl ChildForm {
         Ok(base)
     }
 
-    /// Whether `child` already holds what this form says (a resend of a saved edit).
-    pub(crate) fn matches(&self, child: &Child) -> bool {
-        self.apply(child.clone()).is_ok_and(|mine| Self::of(&mine) == Self::of(child))
-    }
-
     pub(crate) fn rows(&self) -> Vec<(&'static str, String)> {
         let sex = SEXES.iter().find(|(v, _)| *v == self.sex).map_or(self.sex.as_str(), |(_, l)| l);
         vec![
