@@ -172,7 +172,8 @@ pub struct Replayed {
     pub applied: u64,
     /// Why it stopped before the end of the archive, if it did.
     pub gap: Option<String>,
-    /// Accounts disabled again because the archive disabled them after `until`.
+    /// What was closed again because the archive closed it after `until` (accounts, devices,
+    /// console keys, reset passwords), one line each.
     pub revoked: Vec<String>,
 }
 

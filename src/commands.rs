@@ -500,8 +500,8 @@ fn backup(cmd: BackupCommand) -> Result<()> {
                 "next: mamoru check --data {0}; mamoru audit verify --data {0}; set backup.dir; mamoru backup create --data {0} (the new archive starts from it); then serve it",
                 to.display()
             );
-            for login in &replayed.revoked {
-                println!("disabled again: {login} (the archive disabled the account after --until)");
+            for line in &replayed.revoked {
+                println!("re-applied from after --until: {line}");
             }
             if let Some(gap) = replayed.gap {
                 bail!("restore stopped early: {gap}; what came after it is not in {}", to.display());

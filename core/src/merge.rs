@@ -47,11 +47,7 @@ pub fn edit<T: Merge>(r: &impl Reader, current: &Versioned<T>, rev: u64, mine: T
         return Ok(mine);
     }
     let merged = with_current(r, current, rev, &mine)?;
-    if merged.clashes.is_empty() {
-        Ok(merged.body)
-    } else {
-        Err(conflict::<T>(current, rev))
-    }
+    if merged.clashes.is_empty() { Ok(merged.body) } else { Err(conflict::<T>(current, rev)) }
 }
 
 fn conflict<T: Record>(current: &Versioned<T>, rev: u64) -> Error {

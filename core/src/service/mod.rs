@@ -707,65 +707,89 @@ impl Service {
         })
     }
 
-    /// After a point-in-time restore: accounts that the rest of the archive (`later`, redo
-    /// entries the restore did not apply) disabled are disabled here too, so that a restore
-    /// never brings a revoked account back. Returns the logins disabled.
+    /// After a point-in-time restore: what the rest of the archive (`later`, redo entries the
+    /// restore did not apply) did to who may sign in is done here too, so that a restore to an
+    /// earlier moment never brings back a way in that was closed: an account disabled, a device
+    /// revoked, a console key removed, a password or second factor reset (a leaked one stays
+    /// replaced). Each is one audited transaction. Returns one line per change, for the restore's
+    /// report (no personal data beyond logins and device names).
     pub fn reapply_revocations(&self, later: &[(u64, Vec<u8>)]) -> Result<Vec<String>> {
-        let mut disabled = std::collections::BTreeSet::new();
-        let mut revoked = std::collections::BTreeSet::new();
-        for (_, entry) in later {
-            for (key, value) in crate::txlog::inserts_into(entry, "records")? {
-                let (kind, id) = <(&str, u64) as redb::Value>::from_bytes(&key);
-                let json = value.get(2..).unwrap_or_default();
-                if kind == StaffId::KIND {
-                    let staff: Versioned<Staff> = serde_json::from_slice(json)
-                        .map_err(|e| Error::Corrupt(format!("archived staff record: {e}")))?;
-                    if staff.body.disabled {
-                        disabled.insert(id);
-                    } else {
-                        disabled.remove(&id);
-                    }
-                } else if kind == crate::ids::DeviceId::KIND {
-                    let device: Versioned<crate::device::Device> = serde_json::from_slice(json)
-                        .map_err(|e| Error::Corrupt(format!("archived device record: {e}")))?;
-                    if !device.body.is_active() {
-                        revoked.insert(id);
-                    }
-                }
-            }
-        }
+        let Closed { staff, revoked, credentials } = Closed::read(later)?;
         let mut out = Vec::new();
-        let reapplied = |tx: &mut crate::store::WriteTx, kind: &str, id: u64| {
-            let mut entry =
-                AuditEntry::new(self.now(), 0, Some("restore".into()), "reapply_revocation").on(kind, id);
-            entry.detail = Some("revoked later in the archive".into());
-            tx.append_audit(entry)
-        };
-        for id in disabled {
-            let mut tx = self.store.begin_write(self.now(), 0, Some("restore".into()))?;
-            let Some(s) = tx.get::<Staff>(StaffId(id))? else { continue };
-            if s.body.disabled {
-                continue;
+        let write =
+            |kind: &'static str, id: u64, f: &mut dyn FnMut(&mut crate::store::WriteTx) -> Result<bool>| {
+                let mut tx = self.store.begin_write(self.now(), 0, Some("restore".into()))?;
+                if !f(&mut tx)? {
+                    return Ok(false);
+                }
+                let mut entry =
+                    AuditEntry::new(self.now(), 0, Some("restore".into()), "reapply_revocation").on(kind, id);
+                entry.detail = Some("changed later in the archive".into());
+                tx.append_audit(entry)?;
+                tx.commit()?;
+                Ok::<bool, Error>(true)
+            };
+        for (id, newest) in &staff {
+            let mut login = String::new();
+            let mut what = Vec::new();
+            write(StaffId::KIND, *id, &mut |tx| {
+                let Some(s) = tx.get::<Staff>(StaffId(*id))? else { return Ok(false) };
+                let mut body = s.body.clone();
+                if newest.disabled && !body.disabled {
+                    body.disabled = true;
+                    what.push("disabled again");
+                }
+                let kept: Vec<String> =
+                    body.console_keys.iter().filter(|k| newest.lists_console_key(k)).cloned().collect();
+                if kept.len() < body.console_keys.len() {
+                    body.console_keys = kept;
+                    what.push("console keys removed again");
+                }
+                if what.is_empty() {
+                    return Ok(false);
+                }
+                login = s.body.login.to_string();
+                tx.update(StaffId(*id), s.rev, body)?;
+                Ok(true)
+            })?;
+            if !what.is_empty() {
+                out.push(format!("account {login}: {}", what.join(", ")));
             }
-            let mut body = s.body.clone();
-            body.disabled = true;
-            tx.update(StaffId(id), s.rev, body)?;
-            reapplied(&mut tx, StaffId::KIND, id)?;
-            tx.commit()?;
-            out.push(s.body.login.to_string());
         }
         for id in revoked {
-            let mut tx = self.store.begin_write(self.now(), 0, Some("restore".into()))?;
-            let Some(d) = tx.get::<crate::device::Device>(crate::ids::DeviceId(id))? else { continue };
-            if !d.body.is_active() {
-                continue;
+            let mut name = String::new();
+            let done = write(crate::ids::DeviceId::KIND, id, &mut |tx| {
+                let Some(d) = tx.get::<crate::device::Device>(crate::ids::DeviceId(id))? else {
+                    return Ok(false);
+                };
+                if !d.body.is_active() {
+                    return Ok(false);
+                }
+                name.clone_from(&d.body.name);
+                let mut body = d.body.clone();
+                body.revoked = Some(crate::device::Revocation { at: self.now(), by: StaffId(0) });
+                tx.update(crate::ids::DeviceId(id), d.rev, body)?;
+                Ok(true)
+            })?;
+            if done {
+                out.push(format!("device {id} ({name}): revoked again"));
             }
-            let mut body = d.body.clone();
-            body.revoked = Some(crate::device::Revocation { at: self.now(), by: StaffId(0) });
-            tx.update(crate::ids::DeviceId(id), d.rev, body)?;
-            reapplied(&mut tx, crate::ids::DeviceId::KIND, id)?;
-            tx.commit()?;
-            out.push(format!("device {id} ({})", d.body.name));
+        }
+        for (id, newest) in credentials {
+            let mut login = String::new();
+            let done = write(CredentialId::KIND, id, &mut |tx| {
+                let Some(c) = tx.get::<Credential>(CredentialId(id))? else { return Ok(false) };
+                let secret = |c: &Credential| c.totp.as_ref().map(|t| t.secret_hex.clone());
+                if c.body.password_hash == newest.password_hash && secret(&c.body) == secret(&newest) {
+                    return Ok(false);
+                }
+                login = tx.get::<Staff>(StaffId(id))?.map(|s| s.body.login.to_string()).unwrap_or_default();
+                tx.update(CredentialId(id), c.rev, newest.clone())?;
+                Ok(true)
+            })?;
+            if done {
+                out.push(format!("account {login}: password or second factor as reset later"));
+            }
         }
         Ok(out)
     }
@@ -1042,5 +1066,46 @@ impl Service {
             let n = entries.len();
             Ok((entries, Some(format!("{n} entries"))))
         })
+    }
+}
+
+/// What the archived redo entries after a point-in-time restore say about who may sign in: the
+/// newest staff records, the devices revoked, the newest credentials.
+struct Closed {
+    staff: std::collections::BTreeMap<u64, Staff>,
+    revoked: std::collections::BTreeSet<u64>,
+    credentials: std::collections::BTreeMap<u64, Credential>,
+}
+
+/// The body of an archived record.
+fn archived<T: serde::de::DeserializeOwned>(json: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice::<Versioned<T>>(json)
+        .map(|v| v.body)
+        .map_err(|e| Error::Corrupt(format!("archived {what} record: {e}")))
+}
+
+impl Closed {
+    fn read(later: &[(u64, Vec<u8>)]) -> Result<Self> {
+        let mut out = Self {
+            staff: std::collections::BTreeMap::new(),
+            revoked: std::collections::BTreeSet::new(),
+            credentials: std::collections::BTreeMap::new(),
+        };
+        for (_, entry) in later {
+            for (key, value) in crate::txlog::inserts_into(entry, "records")? {
+                let (kind, id) = <(&str, u64) as redb::Value>::from_bytes(&key);
+                let json = value.get(2..).unwrap_or_default();
+                if kind == StaffId::KIND {
+                    out.staff.insert(id, archived(json, "staff")?);
+                } else if kind == crate::ids::DeviceId::KIND {
+                    if !archived::<crate::device::Device>(json, "device")?.is_active() {
+                        out.revoked.insert(id);
+                    }
+                } else if kind == CredentialId::KIND {
+                    out.credentials.insert(id, archived(json, "credential")?);
+                }
+            }
+        }
+        Ok(out)
     }
 }

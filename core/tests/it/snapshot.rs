@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use mamoru_core::Service;
-use mamoru_core::staff::Role;
+use mamoru_core::staff::{Password, Role};
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::FixedClock;
 
-use crate::support::{t0, world};
+use crate::support::{PASSWORD, t0, world};
 
 #[test]
 fn a_restored_store_snapshots_to_the_same_bytes() {
@@ -146,6 +146,9 @@ fn replaying_the_redo_log_on_a_snapshot_reaches_the_same_store() {
 fn a_point_in_time_restore_keeps_later_revocations() {
     let w = world();
     let cw = w.staff("leaver", Role::Caseworker, w.u1);
+    w.staff("boss", Role::Supervisor, w.u1);
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake boss@laptop";
+    w.svc.add_console_key(&w.admin, "boss", key).unwrap();
     let mut base = Vec::new();
     let summary = w.svc.store().write_snapshot(&mut base).unwrap();
     w.clock.advance(60);
@@ -159,6 +162,9 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     // will restore to.
     w.svc.set_staff_disabled(&w.admin, "leaver", true).unwrap();
     w.svc.revoke_device(&w.admin, tablet).unwrap();
+    // And the supervisor's password leaked with it: reset, and the laptop's key removed.
+    let fresh = w.svc.reset_password(&w.admin, "boss").unwrap();
+    w.svc.remove_console_key(&w.admin, "boss", key).unwrap();
     let entries = w.svc.store().redo_after(summary.last_redo, usize::MAX).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -171,11 +177,26 @@ fn a_point_in_time_restore_keeps_later_revocations() {
         svc.store().read().unwrap().get::<mamoru_core::staff::Staff>(cw.staff).unwrap().unwrap().body.disabled
     };
     assert!(!staff(&svc), "at the cut the account was still active");
+    assert!(
+        svc.sign_in("boss", &Password::attempt(PASSWORD), None, None).is_ok(),
+        "at the cut, the old password"
+    );
     assert_eq!(
         svc.reapply_revocations(&later).unwrap(),
-        vec!["leaver".to_owned(), format!("device {tablet} (iPad 9)")]
+        vec![
+            "account leaver: disabled again".to_owned(),
+            "account boss: console keys removed again".to_owned(),
+            format!("device {tablet} (iPad 9): revoked again"),
+            "account boss: password or second factor as reset later".to_owned(),
+        ]
     );
     assert!(staff(&svc), "the restore does not bring the account back");
+    assert!(
+        svc.sign_in("boss", &Password::attempt(PASSWORD), None, None).is_err(),
+        "nor the leaked password"
+    );
+    assert!(svc.sign_in("boss", &Password::attempt(&fresh), None, None).is_ok(), "the reset one works");
+    assert!(!svc.console_key_listed("boss", key), "nor the removed key");
     assert!(svc.device_for_secret("anything").is_err());
     let device = svc.store().read().unwrap().get::<mamoru_core::device::Device>(tablet).unwrap().unwrap();
     assert!(!device.body.is_active(), "nor the stolen tablet");
