@@ -13,6 +13,7 @@ use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ProtectionId, StaffId, SupportId};
 use mamoru_core::protection::Protection;
 use mamoru_core::service::SessionInfo;
+use mamoru_core::store::Versioned;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -171,33 +172,11 @@ pub(super) fn routes(
                 Err(e) => error_response(&e),
             }
         });
-    let close = warp::path!("api" / "v1" / "cases" / u64 / "close")
-        .and(warp::post())
-        .and(authed_json::<CloseIn>(service.clone()))
-        .then(|id: u64, input: AuthedJson<CloseIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let result =
-                blocking(move || svc.close_case(&session.actor, CaseId(id), input.rev, &input.reason)).await;
-            respond(result, |v| {
-                json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "status": v.body.status }))
-            })
-        });
-    let reopen = warp::path!("api" / "v1" / "cases" / u64 / "reopen")
-        .and(warp::post())
-        .and(authed_json::<CloseIn>(service.clone()))
-        .then(|id: u64, input: AuthedJson<CloseIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let result = blocking(move || svc.reopen_case(&session.actor, CaseId(id), input.rev)).await;
-            respond(result, |v| {
-                json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "status": v.body.status }))
-            })
-        });
+    let close = status(service.clone(), "close", |svc, s, case, input| {
+        svc.close_case(&s.actor, case, input.rev, &input.reason)
+    });
+    let reopen =
+        status(service.clone(), "reopen", |svc, s, case, input| svc.reopen_case(&s.actor, case, input.rev));
     let protection = recorded(service.clone(), "protections", start_protection);
     let support = recorded(service.clone(), "supports", record_support);
     let assessment = recorded(service.clone(), "assessments", record_assessment);
@@ -266,5 +245,32 @@ fn revision(
             let result =
                 blocking(move || work(&svc, &session, CaseId(case), id, input.rev, input.body)).await;
             respond(result, |(id, rev)| json_ok(StatusCode::OK, &json!({ "id": id, "rev": rev })))
+        })
+}
+
+/// The work of closing or reopening a case.
+type ChangeStatus = fn(&Service, &SessionInfo, CaseId, CloseIn) -> Result<Versioned<Case>, Error>;
+
+/// `POST /api/v1/cases/{id}/WHAT` with `{"rev", "reason"?}`: closing or reopening the case;
+/// answers its new revision and status.
+fn status(
+    service: Arc<Service>,
+    what: &'static str,
+    work: ChangeStatus,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "cases" / u64 / ..)
+        .and(warp::path(what))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(authed_json::<CloseIn>(service))
+        .then(move |id: u64, input: AuthedJson<CloseIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || work(&svc, &session, CaseId(id), input)).await;
+            respond(result, |v| {
+                json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "status": v.body.status }))
+            })
         })
 }
