@@ -765,7 +765,32 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     assert!(field.eval("!document.querySelector(\"form[action$='/close']\")").as_bool().unwrap());
     // Closed with a reason: the field forms go; reopened: they return.
     office.goto(&page);
-    office.fill("form[action$='/close'] input[name=reason]", "施設入所により終結");
+    let reason = "form[action$='/close'] input[name=reason]";
+    office.fill(reason, "施設入所により終結");
+    // Meanwhile the field records a note. The supervisor's page shows it live, but the part
+    // being typed in is not redrawn under their fingers (nor their IME interrupted); it is
+    // redrawn once they leave it, with what they typed put back from the draft.
+    let note = server.request(
+        "POST",
+        &format!("/api/v1/cases/{case}/notes"),
+        Some(&token),
+        Some(r#"{"at":"2026-11-24T10:00","kind":"4","body":"学校から連絡あり"}"#),
+    );
+    assert_eq!(note.status, 201, "{}", note.body);
+    office.wait_until(
+        "document.querySelector('#notes').innerText.includes('学校から連絡あり')",
+        "the note, live",
+    );
+    office.wait_until("document.querySelector('#closure').dataset.stale === '1'", "the closing form kept");
+    assert_eq!(office.eval(&format!("document.querySelector({reason:?}).value")), "施設入所により終結");
+    assert_eq!(office.eval("document.activeElement.name"), "reason", "still typing there");
+    office.eval("document.activeElement.blur()");
+    office.wait_until("!document.querySelector('#closure').dataset.stale", "the closing part redrawn");
+    assert_eq!(
+        office.eval(&format!("document.querySelector({reason:?}).value")),
+        "施設入所により終結",
+        "put back"
+    );
     office.click("form[action$='/close'] button");
     saved(&mut office, "closed");
     assert!(office.text("h1").contains("終結"), "{}", office.text("h1"));

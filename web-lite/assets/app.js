@@ -1,5 +1,6 @@
 // 守る: the little script the pages use. No inline script (CSP), no libraries.
-// - live: server-sent events refresh the parts of the page marked data-region;
+// - live: server-sent events refresh the parts of the page marked data-region (a part with a
+//   form being typed in waits until the person leaves it);
 // - drafts: what is typed in a form is kept in this browser until the server has it, and sent
 //   exactly once (an idempotency key per draft), with a visible state 送信待ち / 送信済み;
 // - countdowns and the idle warning.
@@ -48,15 +49,32 @@
           document.querySelectorAll('[data-region]').forEach(function (old) {
             var next = fresh.getElementById(old.id);
             if (!next) return;
+            // Someone typing in a form here (the keyboard, a Japanese IME) keeps the form: the
+            // part is redrawn once they leave it.
+            if (typing(old)) { later(old); return; }
             var seen = {};
             old.querySelectorAll('li').forEach(function (li) { seen[li.textContent] = true; });
             next.querySelectorAll('li').forEach(function (li) { if (!seen[li.textContent]) li.classList.add('fresh'); });
             old.replaceWith(next);
+            // A redrawn form takes its draft back, like a page that loads.
+            next.querySelectorAll('form[data-draft]').forEach(bindDraft);
           });
           tick();
         })
         .catch(function () { refreshing = null; });
     }, 150);
+  }
+  function typing(region) {
+    var a = document.activeElement;
+    return !!(a && a.form && region.contains(a));
+  }
+  // Redraws `region` when the focus has left it.
+  function later(region) {
+    if (region.dataset.stale) return;
+    region.dataset.stale = '1';
+    region.addEventListener('focusout', function () {
+      setTimeout(function () { if (!typing(region)) refresh(); }, 0);
+    });
   }
   function wanted(ev) {
     var kind = body.dataset.live;
@@ -372,7 +390,8 @@
     });
   }
 
-  document.querySelectorAll('form[data-draft]').forEach(function (form) {
+  // Puts a form's draft back and keeps it from then on; sends it exactly once.
+  function bindDraft(form) {
     var id = form.dataset.draft, all = load(), d = all[id];
     if (d) {
       // Put back what was typed before a reload or a lost connection.
@@ -410,7 +429,8 @@
       stateOf(form, '送信中…');
       send(id, form);
     });
-  });
+  }
+  document.querySelectorAll('form[data-draft]').forEach(bindDraft);
   window.addEventListener('online', flush);
   setInterval(flush, 5000);
   flush();

@@ -551,6 +551,14 @@ impl Service {
             if reason.is_empty() {
                 return Err(Error::invalid("reason", "a closure needs a reason"));
             }
+            // The same closing sent again after its answer was lost: already closed.
+            let resent = |c: &Closure| c.by == actor.staff && c.reason == reason;
+            if rev < old.rev
+                && old.body.status == CaseStatus::Closed
+                && old.body.closure.as_ref().is_some_and(resent)
+            {
+                return Ok((old, id.0));
+            }
             if old.body.status == CaseStatus::Closed {
                 return Err(Error::invalid("status", "the case is already closed"));
             }
@@ -575,6 +583,11 @@ impl Service {
         self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::CloseCase)?;
+            // Reopened since the revision the request saw (a resend after a lost answer, or
+            // someone else): what it asked for is done.
+            if rev < old.rev && old.body.status == CaseStatus::Open && !old.body.reopened_at.is_empty() {
+                return Ok((old, id.0));
+            }
             if old.body.status == CaseStatus::Open {
                 return Err(Error::invalid("status", "the case is open"));
             }
@@ -811,8 +824,26 @@ impl Service {
     }
 
     /// 一時保護の開始.
-    pub fn start_protection(&self, actor: &Actor, mut p: Protection) -> Result<Versioned<Protection>> {
+    pub fn start_protection(&self, actor: &Actor, p: Protection) -> Result<Versioned<Protection>> {
+        self.start_protection_once(actor, p, None)
+    }
+
+    /// `start_protection` that a client may retry, as `add_note_once`: the same key again
+    /// answers with the protection it started.
+    pub fn start_protection_once(
+        &self,
+        actor: &Actor,
+        mut p: Protection,
+        key: Option<&str>,
+    ) -> Result<Versioned<Protection>> {
+        let claim = key.map(|k| idempotency_claim(actor, "protection", k)).transpose()?;
         self.write(actor, Action::RecordProtection, ProtectionId::KIND, None, |tx| {
+            let same = |d: &Protection| {
+                d.case == p.case && d.started_at == p.started_at && d.place_kind == p.place_kind
+            };
+            if let Some(done) = replayed::<Protection>(tx, claim.as_deref(), same)? {
+                return Ok((done.clone(), done.id));
+            }
             let case = tx.require::<Case>(p.case)?;
             access::check_write_case(actor, &case.body, Action::RecordProtection)?;
             if case.body.status == CaseStatus::Closed {
@@ -830,6 +861,9 @@ impl Service {
             p.ended = None;
             let v = tx.insert(p)?;
             tx.link("case_protection", v.body.case.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
             refresh_clocks(tx, v.body.case)?;
             Ok((v.clone(), v.id))
         })
@@ -882,6 +916,10 @@ impl Service {
                 && end.at < p.started_at
             {
                 return Err(Error::invalid("ended", "cannot end before it started"));
+            }
+            // A step sent again after its answer was lost: already recorded.
+            if p == old.body {
+                return Ok((old, id.0));
             }
             let v = tx.update(id, rev, p)?;
             refresh_clocks(tx, v.body.case)?;

@@ -173,3 +173,59 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     assert_eq!(chosen.body.worker_opinion, "一時保護を検討");
     assert_eq!(chosen.body.judgement, "在宅指導");
 }
+
+#[test]
+fn protection_steps_and_closing_sent_again_after_a_lost_answer_are_recorded_once() {
+    use mamoru_core::protection::{PlaceKind, Protection, ProtectionEnd, Warrant};
+
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let child = w.child(&cw, "架空", "四郎", "かくう", "しろう", "2015-09-09");
+    let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let start = Protection {
+        case,
+        child: mamoru_core::ids::ChildId(0),
+        started_at: t0(),
+        place_kind: PlaceKind::Shelter,
+        place: String::new(),
+        reason: "顔にあざ".into(),
+        guardian_consent: false,
+        hearing: None,
+        warrant: None,
+        extensions: Vec::new(),
+        notices: Vec::new(),
+        ended: None,
+    };
+    let p1 = w.svc.start_protection_once(&cw, start.clone(), Some("p1")).unwrap();
+    let p2 = w.svc.start_protection_once(&cw, start, Some("p1")).unwrap();
+    assert_eq!(p1.id, p2.id);
+    assert_eq!(w.svc.case(&cw, case).unwrap().protections.len(), 1);
+
+    // The warrant request, sent twice from revision 1: one revision.
+    let mut step = p1.body.clone();
+    step.warrant = Some(Warrant {
+        requested_at: t0().plus(3600),
+        decided_at: None,
+        outcome: None,
+        challenge_filed_at: None,
+    });
+    let id = mamoru_core::ids::ProtectionId(p1.id);
+    assert_eq!(w.svc.update_protection(&cw, id, 1, step.clone()).unwrap().rev, 2);
+    assert_eq!(w.svc.update_protection(&cw, id, 1, step.clone()).unwrap().rev, 2, "already recorded");
+    // Something else from revision 1 is still stale.
+    let mut other = step.clone();
+    other.reason = "別の理由".into();
+    assert!(matches!(w.svc.update_protection(&cw, id, 1, other), Err(mamoru_core::Error::Conflict { .. })));
+    step.ended = Some(ProtectionEnd { at: t0().plus(7200), reason: "家庭復帰".into() });
+    w.svc.update_protection(&cw, id, 2, step).unwrap();
+
+    // Closing sent twice: closed once; reopening likewise.
+    let rev = w.svc.case(&sv, case).unwrap().case.rev;
+    let closed = w.svc.close_case(&sv, case, rev, "家庭復帰").unwrap();
+    assert_eq!(w.svc.close_case(&sv, case, rev, "家庭復帰").unwrap().rev, closed.rev);
+    assert!(w.svc.close_case(&sv, case, closed.rev, "家庭復帰").is_err(), "closing a closed case is refused");
+    let reopened = w.svc.reopen_case(&sv, case, closed.rev).unwrap();
+    assert_eq!(w.svc.reopen_case(&sv, case, closed.rev).unwrap().rev, reopened.rev);
+    assert_eq!(w.svc.case(&sv, case).unwrap().case.body.reopened_at.len(), 1);
+}

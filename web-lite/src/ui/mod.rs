@@ -1627,4 +1627,28 @@ mod tests {
         let stored = &svc.case(&s.actor, CaseId(case)).unwrap().supports[0];
         assert_eq!((stored.rev, stored.body.facility.as_str()), (3, "B"));
     }
+
+    #[tokio::test]
+    async fn a_protection_and_its_steps_sent_again_after_a_lost_answer_are_recorded_once() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let start = format!("form_key={key}&idempotency_key=k1&at=2026-11-24T09%3A00&place_kind=shelter");
+        for _ in 0..2 {
+            let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start.clone(), None).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        }
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        let protections = svc.case(&s.actor, CaseId(case)).unwrap().protections;
+        assert_eq!(protections.len(), 1, "one protection");
+        let pid = protections[0].id;
+        let step =
+            format!("form_key={key}&rev=1&step=extension&at=2026-11-24T10%3A00&until=2027-03-01&consent=1");
+        for _ in 0..2 {
+            let r =
+                post(&svc, &cookie, &format!("/cases/{case}/protections/{pid}"), step.clone(), None).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+        }
+        let p = &svc.case(&s.actor, CaseId(case)).unwrap().protections[0];
+        assert_eq!((p.rev, p.body.extensions.len()), (2, 1), "one extension");
+    }
 }

@@ -2,7 +2,9 @@
 //! hearing, the warrant request, its outcome, the challenge after a refusal, an extension, the family court's approval,
 //! the end). Each step is written against the revision the page showed: if someone recorded a
 //! step meanwhile, the page comes back with the refusal and the current state, and nothing is
-//! overwritten. Core recomputes the 7-day, 3-day and 2-month clocks with every step.
+//! overwritten. The forms are drafts like the others: kept offline, sent once when the tablet
+//! is back (a start by its idempotency key; a step sent again finds it already recorded). Core
+//! recomputes the 7-day, 3-day and 2-month clocks with every step.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use mamoru_core::time::{Date, Timestamp};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{FORM_LIMIT, Page, case_write, rev, same_origin, signed_in, text};
+use super::{FORM_LIMIT, Page, case_write, idempotency_key, rev, same_origin, signed_in, text};
 
 fn form_filter(
     service: Arc<Service>,
@@ -81,12 +83,16 @@ fn apply(p: &mut Protection, form: &HashMap<String, String>, by: StaffId) -> Res
             let until = required_date(form, "until")?.plus_days(1);
             let court =
                 date(form, "petitioned_on")?.map(|d| CourtApproval { petitioned_on: d, approved_on: None });
-            p.extensions.push(Extension {
+            let extension = Extension {
                 decided_at: at(form)?,
                 until,
                 guardian_consent: form.contains_key("consent"),
                 court,
-            });
+            };
+            // Sent again after its answer was lost: recorded once.
+            if p.extensions.last() != Some(&extension) {
+                p.extensions.push(extension);
+            }
         }
         "court_approval" => {
             let approved = required_date(form, "approved_on")?;
@@ -135,7 +141,7 @@ pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,),
                         notices: Vec::new(),
                         ended: None,
                     };
-                    svc.start_protection(&session.actor, p)
+                    svc.start_protection_once(&session.actor, p, idempotency_key(form).as_deref())
                 },
             )
         },
