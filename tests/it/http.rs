@@ -473,7 +473,12 @@ fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_r
     let w = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &step)));
     assert_eq!(w.status, 200, "{}", w.body);
     assert_eq!(w.json()["rev"], 2);
-    let stale = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &step)));
+    // Sent again (the answer was lost): already recorded. Something else from revision 1: stale.
+    let again = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &step)));
+    assert_eq!((again.status, again.json()["rev"].as_u64()), (200, Some(2)), "{}", again.body);
+    let mut other = step.clone();
+    other["place"] = "架空市児童相談所一時保護所".into();
+    let stale = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &other)));
     assert_eq!(stale.status, 409, "{}", stale.body);
     // Named through another case: not found.
     let elsewhere =
