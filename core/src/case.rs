@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::code_table::Code;
+use crate::error::Error;
 use crate::ids::{
     AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, PhotoId, ReporterId, SafetyCheckId, SheetId,
     StaffId, SupportId, UnitId,
@@ -290,6 +291,9 @@ pub struct SafetyCheck {
     /// The child was seen directly (by staff or by an agency asked to look): this is what closes
     /// the 48-hour clock.
     pub seen_directly: bool,
+    /// The agency that saw the child, when the check was theirs (関係機関による確認).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub agency: String,
     #[serde(default)]
     pub place: String,
     #[serde(default)]
@@ -303,6 +307,76 @@ pub struct SafetyCheck {
 impl Record for SafetyCheck {
     type Id = SafetyCheckId;
     const SCHEMA: u16 = 1;
+}
+
+/// A safety check as someone records it. Nothing is assumed: the method is chosen, never
+/// defaulted to 目視, and a check that says the child was seen directly (the only kind that
+/// closes the 48-hour clock) names who saw the child — the staff recording it, or for 関係機関に
+/// よる確認 the agency — and how the child was.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSafetyCheck {
+    pub at: Option<Timestamp>,
+    #[serde(default)]
+    pub method: Option<SafetyMethod>,
+    #[serde(default)]
+    pub seen_directly: bool,
+    /// The agency that saw the child, for 関係機関による確認.
+    #[serde(default)]
+    pub agency: String,
+    #[serde(default)]
+    pub place: String,
+    #[serde(default)]
+    pub child_state: String,
+    #[serde(default)]
+    pub injuries: Vec<Injury>,
+    /// The SHA-256 of each photo already sent for the case.
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+impl NewSafetyCheck {
+    /// The check of `child` in `case`, recorded by `by` at `now`; every missing field named.
+    pub fn check(
+        self,
+        case: CaseId,
+        child: ChildId,
+        by: StaffId,
+        now: Timestamp,
+    ) -> Result<SafetyCheck, Error> {
+        let agency = self.agency.trim();
+        let by_agency = self.method == Some(SafetyMethod::ByAgency);
+        Error::require(&[
+            ("at", self.at.is_none()),
+            ("method", self.method.is_none()),
+            ("agency", self.seen_directly && by_agency && agency.is_empty()),
+            ("child_state", self.child_state.trim().is_empty()),
+        ])?;
+        let (Some(at), Some(method)) = (self.at, self.method) else {
+            return Err(Error::Incomplete { fields: vec!["at", "method"] });
+        };
+        if method == SafetyMethod::Sighted && !self.seen_directly {
+            return Err(Error::invalid(
+                "seen_directly",
+                "目視 means the child was seen directly: tick it or choose another method",
+            ));
+        }
+        if at > now.plus(300) {
+            return Err(Error::invalid("at", "is in the future"));
+        }
+        Ok(SafetyCheck {
+            case,
+            child,
+            at,
+            by: vec![by],
+            method,
+            seen_directly: self.seen_directly,
+            agency: if by_agency { agency.to_owned() } else { String::new() },
+            place: self.place.trim().to_owned(),
+            child_state: self.child_state.trim().to_owned(),
+            injuries: self.injuries,
+            attachments: self.photos.iter().map(|sha| Attachment::named(sha)).collect(),
+        })
+    }
 }
 
 /// A photo taken through the app for a case, stamped by the server: when it arrived, who took
@@ -369,6 +443,46 @@ pub struct Hearing {
     /// Why the views could not be heard (age, state), if so.
     #[serde(default)]
     pub not_possible_reason: Option<String>,
+}
+
+impl Hearing {
+    /// A hearing says what the child said, or why it could not be heard.
+    pub fn check(&self) -> Result<(), Error> {
+        let reason = self.not_possible_reason.as_deref().map_or("", str::trim);
+        if self.views.trim().is_empty() && reason.is_empty() {
+            return Err(Error::invalid("hearing", "record the child's views or why they could not be heard"));
+        }
+        Ok(())
+    }
+
+    /// The same hearing, whoever recorded it: a hearing sent back unchanged keeps its hearer.
+    #[must_use]
+    pub fn same_as(&self, other: &Hearing) -> bool {
+        Hearing { by: other.by, ..self.clone() } == *other
+    }
+}
+
+/// A hearing as someone records it: who heard the child is the person recording it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewHearing {
+    pub at: Timestamp,
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub views: String,
+    #[serde(default)]
+    pub not_possible_reason: Option<String>,
+}
+
+impl NewHearing {
+    /// The hearing `by` records, checked.
+    pub fn heard_by(self, by: StaffId) -> Result<Hearing, Error> {
+        let reason = self.not_possible_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        let h =
+            Hearing { at: self.at, by, method: self.method, views: self.views, not_possible_reason: reason };
+        h.check()?;
+        Ok(h)
+    }
 }
 
 /// 援助・措置: a support or placement decision.

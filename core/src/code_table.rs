@@ -264,5 +264,37 @@ pub fn seed() -> Vec<CodeTable> {
                 ("99", "その他", None),
             ],
         ),
+        hearing_after_urgent_start(),
     ]
+}
+
+/// The table giving the days (counting the start day) within which the child's hearing must
+/// follow a protection started in urgency (意見聴取等措置, in force from 令和6年4月1日): each
+/// entry's code is a number of days, valid from a date, so the centre changes the period by
+/// ending one entry and adding another, never in code.
+pub const HEARING_AFTER_URGENT_START: &str = "hearing_after_urgent_start";
+
+/// The seeded period, for a store made before the table existed.
+pub const HEARING_AFTER_URGENT_START_DAYS: u32 = 3;
+
+fn hearing_after_urgent_start() -> CodeTable {
+    CodeTable {
+        key: HEARING_AFTER_URGENT_START.to_owned(),
+        name: "緊急時の事後の意見聴取の期限（日数）".to_owned(),
+        entries: vec![CodeEntry {
+            code: HEARING_AFTER_URGENT_START_DAYS.to_string(),
+            label: "一時保護の開始日を含めて3日以内".to_owned(),
+            parent: None,
+            valid_from: Date::new(2024, 4, 1).ok(),
+            valid_until: None,
+        }],
+    }
+}
+
+impl CodeTable {
+    /// The number of days the entry valid on `on` names (tables whose codes are day counts).
+    #[must_use]
+    pub fn days_on(&self, on: Date) -> Option<u32> {
+        self.entries.iter().filter(|e| e.valid_on(on)).find_map(|e| e.code.parse().ok())
+    }
 }

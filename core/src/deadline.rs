@@ -185,7 +185,9 @@ pub fn case_clocks(
             previous_end = e.until;
         }
         if p.hearing.is_none() {
-            clock(ClockKind::ChildHearing, *id, p.started_at);
+            // Heard afterwards after an urgent start: due when the code table said; otherwise
+            // missing from the start.
+            clock(ClockKind::ChildHearing, *id, p.hearing_due.unwrap_or(p.started_at));
         }
     }
     for (id, s) in supports.iter().filter(|(_, s)| s.end.is_none()) {

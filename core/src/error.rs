@@ -25,6 +25,9 @@ pub enum Error {
     Conflict { record: String, expected: u64, found: u64 },
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// Required fields left empty, every one of them named (not only the first).
+    #[error("missing: {}", fields.join(", "))]
+    Incomplete { fields: Vec<&'static str> },
     #[error("{0}")]
     Date(#[from] crate::time::DateError),
     #[error("the data directory {path} is in use by another Mamoru process")]
@@ -40,6 +43,11 @@ pub enum Error {
 impl Error {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Error::Invalid { field, reason: reason.into() }
+    }
+    /// `Incomplete` naming each field whose flag is true, in order; `Ok` when none is.
+    pub fn require(fields: &[(&'static str, bool)]) -> Result<(), Self> {
+        let missing: Vec<&'static str> = fields.iter().filter(|(_, m)| *m).map(|(f, _)| *f).collect();
+        if missing.is_empty() { Ok(()) } else { Err(Error::Incomplete { fields: missing }) }
     }
     pub(crate) fn invalid_code(table: &str, code: &str, why: &str) -> Self {
         Error::Invalid { field: "code", reason: format!("{table} code {code:?}: {why}") }
@@ -63,7 +71,7 @@ impl Error {
             Error::DeviceRequired => "device_required",
             Error::SecondFactorRequired => "second_factor_required",
             Error::Conflict { .. } => "conflict",
-            Error::Invalid { .. } | Error::Date(_) => "invalid",
+            Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => "invalid",
             Error::AlreadyOpen { .. } => "already_open",
             Error::Store(_) => "store",
             Error::Corrupt(_) => "corrupt",

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::case::{AbuseDetails, Intake, IntakeKind, Note, Reporter, SafetyCheck, SafetyMethod, Support};
+use crate::case::{
+    AbuseDetails, Intake, IntakeKind, NewHearing, NewSafetyCheck, Note, Reporter, SafetyMethod, Support,
+};
 use crate::code_table::Code;
 use crate::error::{Error, Result};
-use crate::ids::{ChildId, UnitId};
+use crate::ids::{ChildId, ProtectionId, UnitId};
 use crate::person::{Agency, Contact, Household, Member, MemberRef, Person, PersonName, Sex};
-use crate::protection::{PlaceKind, Protection, Warrant};
+use crate::protection::{PlaceKind, ProtectionStep, StartProtection, WarrantOutcome};
 use crate::service::{Actor, NewCase, NewChild, NewStaff, Service};
 use crate::staff::{Login, Password, Role};
 use crate::time::{DAY, Date, HOUR, Timestamp};
@@ -499,55 +501,52 @@ fn case_story(
     if checked {
         service.record_safety_check(
             worker,
-            SafetyCheck {
-                case: case_id,
-                child,
-                at: received_at.plus(6 * HOUR).min(now),
-                by: vec![worker.staff],
-                method: SafetyMethod::Sighted,
+            case_id,
+            NewSafetyCheck {
+                at: Some(received_at.plus(6 * HOUR).min(now)),
+                method: Some(SafetyMethod::Sighted),
                 seen_directly: true,
                 place: "自宅".into(),
                 child_state: "外傷なし。表情は明るい。".into(),
-                injuries: Vec::new(),
-                attachments: Vec::new(),
+                ..NewSafetyCheck::default()
             },
         )?;
     }
     if (15..=24).contains(&story) {
         let started_at = received_at.plus(8 * HOUR).min(now);
         let consent = story >= 20 && rng.chance(50);
-        let warrant = (story >= 20 && !consent).then(|| Warrant {
-            requested_at: started_at.plus(3 * DAY),
-            decided_at: Some(started_at.plus(4 * DAY)),
-            outcome: Some(crate::protection::WarrantOutcome::Issued),
-            challenge_filed_at: None,
-        });
-        service
-            .start_protection(
-                worker,
-                Protection {
-                    case: case_id,
-                    child,
-                    started_at,
-                    place_kind: if rng.chance(70) { PlaceKind::Shelter } else { PlaceKind::Entrusted },
-                    place: "架空市児童相談所 一時保護所".into(),
-                    reason: "安全確保のため".into(),
-                    guardian_consent: consent,
-                    hearing: None,
-                    warrant: None,
-                    extensions: Vec::new(),
-                    notices: Vec::new(),
-                    ended: None,
+        let heard = rng.chance(60);
+        let p = service.start_protection(
+            worker,
+            case_id,
+            StartProtection {
+                started_at,
+                place_kind: Some(if rng.chance(70) { PlaceKind::Shelter } else { PlaceKind::Entrusted }),
+                place: "架空市児童相談所 一時保護所".into(),
+                reason: "安全確保のため".into(),
+                guardian_consent: consent,
+                hearing: heard.then(|| NewHearing {
+                    at: started_at,
+                    method: "面接".into(),
+                    views: "おうちには今は帰りたくない。".into(),
+                    not_possible_reason: None,
+                }),
+                hearing_after_urgency: !heard,
+            },
+        )?;
+        if story >= 20 && !consent {
+            let requested = started_at.plus(3 * DAY).min(now);
+            let mut rev = p.rev;
+            for step in [
+                ProtectionStep::WarrantRequest { at: requested },
+                ProtectionStep::WarrantDecision {
+                    at: started_at.plus(4 * DAY).min(now).max(requested),
+                    outcome: WarrantOutcome::Issued,
                 },
-            )
-            .and_then(|p| match warrant {
-                Some(w) => {
-                    let mut body = p.body.clone();
-                    body.warrant = Some(w);
-                    service.update_protection(worker, crate::ids::ProtectionId(p.id), p.rev, body).map(|_| ())
-                }
-                None => Ok(()),
-            })?;
+            ] {
+                rev = service.record_protection_step(worker, case_id, ProtectionId(p.id), rev, step)?.rev;
+            }
+        }
     }
     if story >= 60 && rng.chance(40) {
         service.record_support(

@@ -278,3 +278,17 @@ pub struct Attachment {
     #[serde(default)]
     pub caption: String,
 }
+
+impl Attachment {
+    /// A photo named by its SHA-256; the server fills in the rest from what it stamped.
+    #[must_use]
+    pub fn named(sha256: &str) -> Self {
+        Attachment {
+            sha256: sha256.trim().to_owned(),
+            mime: String::new(),
+            size: 0,
+            taken_at: None,
+            caption: String::new(),
+        }
+    }
+}

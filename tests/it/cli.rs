@@ -16,7 +16,7 @@ fn init_sets_up_a_store_that_checks_clean() {
     let check = run(&["check", "--data", d]);
     assert_eq!(check.code, 0, "{}", check.stderr);
     for kind in
-        ["unit 2", "staff 1", "credential 1", "child 0", "case 0", "code_table 9", "assessment_sheet 1"]
+        ["unit 2", "staff 1", "credential 1", "child 0", "case 0", "code_table 10", "assessment_sheet 1"]
     {
         assert!(check.stdout.lines().any(|l| l == kind), "missing {kind:?} in\n{}", check.stdout);
     }

@@ -163,6 +163,17 @@ fn an_intake_over_the_api_asks_about_possible_duplicates_then_notes_and_a_safety
         Some(r#"{"at":"2026-11-24T11:00","method":"telepathy","seen_directly":true}"#),
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
+    // An empty check is refused with every missing field named (#16: nothing assumed).
+    let empty = s.request(
+        "POST",
+        &format!("/api/v1/cases/{case}/safety-checks"),
+        Some(&token),
+        Some(r#"{"at":"2026-11-24T11:00","seen_directly":true}"#),
+    );
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    assert!(empty.body.contains("missing: method, child_state"), "{}", empty.body);
+    let v = s.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).json();
+    assert_eq!(v["safety_checks"].as_array().unwrap().len(), 1, "nothing stored");
 }
 
 /// Percent-encodes a query value (UTF-8 bytes outside unreserved ASCII).
@@ -283,6 +294,7 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/cases/{id}/assessments", "post"),
         ("/api/v1/cases/{id}/protections", "post"),
         ("/api/v1/cases/{id}/protections/{protection}", "put"),
+        ("/api/v1/cases/{id}/protections/{protection}/steps", "post"),
         ("/api/v1/cases/{id}/supports", "post"),
         ("/api/v1/cases/{id}/supports/{support}", "put"),
         ("/api/v1/cases/{id}/meetings", "post"),
@@ -459,13 +471,24 @@ fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_r
     );
     assert_eq!(short.status, 422, "{}", short.body);
 
-    // 一時保護 without the guardian's consent, then the warrant request as a new revision.
-    let start = r#"{"started_at":"2026-11-24T12:00","place_kind":"shelter","reason":"顔にあざ","guardian_consent":false}"#;
+    // 一時保護 without the guardian's consent: the place, the reason and the hearing (here: to
+    // follow, for urgency) are required.
+    let bare = r#"{"started_at":"2026-11-24T12:00","place_kind":"shelter","guardian_consent":false}"#;
+    let refused = s.request("POST", &format!("{path}/protections"), Some(&cw), Some(bare));
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("missing: place, reason, hearing"), "{}", refused.body);
+    let start = r#"{"started_at":"2026-11-24T12:00","place_kind":"shelter","place":"架空市一時保護所","reason":"顔にあざ","guardian_consent":false,"hearing_after_urgency":true,"idempotency_key":"p1"}"#;
     let p = s.request("POST", &format!("{path}/protections"), Some(&cw), Some(start));
     assert_eq!(p.status, 201, "{}", p.body);
     let pid = p.json()["id"].as_u64().unwrap();
-    let stored = s.request("GET", &path, Some(&cw), None).json()["protections"][0].clone();
+    let again = s.request("POST", &format!("{path}/protections"), Some(&cw), Some(start));
+    assert_eq!(again.json()["id"].as_u64(), Some(pid), "the same key: the same protection");
+    let view = s.request("GET", &path, Some(&cw), None).json();
+    let stored = view["protections"][0].clone();
     assert_eq!(stored["body"]["started_at"].as_i64(), Some(1_795_489_200), "text read as Japan time");
+    let open = &view["open_steps"][pid.to_string()];
+    assert!(open.as_array().unwrap().contains(&"warrant_request".into()), "{open}");
+    // The warrant request sent whole, as a new revision: core turns it into its step.
     let mut step = stored["body"].clone();
     step["warrant"] = serde_json::json!({ "requested_at": "2026-11-25T10:00" });
     let put =
@@ -480,10 +503,24 @@ fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_r
     other["place"] = "架空市児童相談所一時保護所".into();
     let stale = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(1, &other)));
     assert_eq!(stale.status, 409, "{}", stale.body);
+    // At the current revision, the start is still fixed.
+    let moved = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(2, &other)));
+    assert_eq!(moved.status, 422, "{}", moved.body);
     // Named through another case: not found.
     let elsewhere =
         s.request("PUT", &format!("/api/v1/cases/1/protections/{pid}"), Some(&cw), Some(&put(2, &step)));
     assert_eq!(elsewhere.status, 404, "{}", elsewhere.body);
+    // One step a POST: the child's hearing, recorded once however often sent.
+    let steps = format!("{path}/protections/{pid}/steps");
+    let hearing = r#"{"rev":2,"step":"hearing","at":"2026-11-24T15:00","method":"面接","views":"おうちに帰りたくない"}"#;
+    let h = s.request("POST", &steps, Some(&cw), Some(hearing));
+    assert_eq!((h.status, h.json()["rev"].as_u64()), (200, Some(3)), "{}", h.body);
+    let h = s.request("POST", &steps, Some(&cw), Some(hearing));
+    assert_eq!((h.status, h.json()["rev"].as_u64()), (200, Some(3)), "{}", h.body);
+    // A step that is not open (no refusal to challenge) is refused.
+    let challenge =
+        s.request("POST", &steps, Some(&cw), Some(r#"{"rev":3,"step":"challenge","at":"2026-11-25T12:00"}"#));
+    assert_eq!(challenge.status, 422, "{}", challenge.body);
 
     // A placement decision and a meeting, each once per key.
     let support = r#"{"kind":"32","decided_on":"2026-11-24","facility":"架空学園","idempotency_key":"s1"}"#;
@@ -505,10 +542,24 @@ fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_r
     let busy = s.request("POST", &format!("{path}/close"), Some(&sv), Some(&close));
     assert_eq!(busy.status, 422, "{}", busy.body);
     assert!(busy.body.contains("protection"), "{}", busy.body);
+    // #16: over the API a protection could be ended with an empty reason; whether sent whole
+    // or as a step, it is refused now and nothing changes.
     let mut end = s.request("GET", &path, Some(&cw), None).json()["protections"][0]["body"].clone();
-    end["ended"] = serde_json::json!({ "at": "2026-11-26T09:00", "reason": "施設入所" });
-    let ended = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(2, &end)));
+    end["ended"] = serde_json::json!({ "at": "2026-11-26T09:00", "reason": "" });
+    let no_reason = s.request("PUT", &format!("{path}/protections/{pid}"), Some(&cw), Some(&put(3, &end)));
+    assert_eq!(no_reason.status, 422, "{}", no_reason.body);
+    assert!(no_reason.body.contains("missing: reason"), "{}", no_reason.body);
+    let no_reason =
+        s.request("POST", &steps, Some(&cw), Some(r#"{"rev":3,"step":"end","at":"2026-11-26T09:00"}"#));
+    assert_eq!(no_reason.status, 422, "{}", no_reason.body);
+    let ended = s.request(
+        "POST",
+        &steps,
+        Some(&cw),
+        Some(r#"{"rev":3,"step":"end","at":"2026-11-26T09:00","reason":"施設入所"}"#),
+    );
     assert_eq!(ended.status, 200, "{}", ended.body);
+    assert_eq!(ended.json()["protection"]["ended"]["reason"], "施設入所");
     let closed = s.request("POST", &format!("{path}/close"), Some(&sv), Some(&close));
     assert_eq!(closed.status, 200, "{}", closed.body);
     assert_eq!(closed.json()["status"], "closed");

@@ -165,6 +165,17 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
 
     // Record a safety check with a photo taken through the page (the camera's picture is made
     // here: a canvas drawn and handed to the file input as the camera would).
+    // Nothing is chosen for the person: the method and the sighting are theirs to mark (#16).
+    assert_eq!(
+        field.eval("document.querySelector('form[action$=safety-checks] select[name=method]').value"),
+        ""
+    );
+    assert_eq!(
+        field.eval("document.querySelector('form[action$=safety-checks] input[name=seen_directly]').checked"),
+        false
+    );
+    field.fill("form[action$=safety-checks] select[name=method]", "sighted");
+    field.click("form[action$=safety-checks] input[name=seen_directly]");
     field.fill("form[action$=safety-checks] input[name=place]", "自宅玄関（テスト）");
     field.fill("form[action$=safety-checks] textarea[name=child_state]", "表情は明るく、目立つけがはない。");
     // A bruise on the right forearm (the child's right: the viewer's left on the front outline).
@@ -276,7 +287,9 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     // A photo taken offline waits with its safety check, and both are sent when the connection
     // returns: the check arrives with its photo.
     field.set_offline(true);
+    field.fill("form[action$=safety-checks] select[name=method]", "interview");
     field.fill("form[action$=safety-checks] input[name=place]", "階段の踊り場（テスト）");
+    field.fill("form[action$=safety-checks] textarea[name=child_state]", "母と面接。本人は登校中（テスト）");
     field.eval(&take_photo("safety-checks"));
     field.wait_until(
         "[...document.querySelectorAll('.thumbs .photo-state')].some(s => s.textContent.startsWith('送信待ち'))",
@@ -567,8 +580,14 @@ fn a_temporary_protection_is_started_and_its_warrant_steps_are_recorded_against_
     b.wait_until("!!document.querySelector('#protection')", "the protection section");
     assert!(b.text("#protection").contains("一時保護はしていません"));
     // Started without the guardian's consent: the 7-day warrant clock runs.
+    // The place kind is chosen, the hearing follows for urgency, and the start is confirmed.
+    b.fill("form[action$='/protections'] select[name=place_kind]", "shelter");
     b.fill("form[action$='/protections'] input[name=place]", "架空市児童相談所 一時保護所");
     b.fill("form[action$='/protections'] input[name=reason]", "身体的虐待の疑い。帰宅させると危険");
+    b.click("form[action$='/protections'] input[name=hearing_after]");
+    b.click("form[action$='/protections'] input[name=confirm]");
+    b.scroll_to("form[action$='/protections']");
+    b.screenshot(&screens().join("13-protection-start.png"));
     b.click("form[action$='/protections'] button[type=submit]");
     b.wait_until(
         "location.search === '?saved=protection' && document.readyState === 'complete'",
@@ -576,6 +595,7 @@ fn a_temporary_protection_is_started_and_its_warrant_steps_are_recorded_against_
     );
     assert!(b.text("#clocks").contains("一時保護状の請求（7日）"), "{}", b.text("#clocks"));
     assert!(b.text("#protection").contains("保護中"));
+    assert!(b.text("#protection").contains("緊急のため事後に聴取（令和"), "{}", b.text("#protection"));
     b.scroll_to("#protection");
     b.screenshot(&screens().join("13-protection.png"));
 

@@ -10,8 +10,8 @@ use mamoru_core::ids::DeviceId;
 use mamoru_core::ids::UnitId;
 use mamoru_core::service::BackupHealth;
 use mamoru_core::service::NewStaff;
+use mamoru_core::service::Versioned;
 use mamoru_core::staff::{Login, Role, Staff};
-use mamoru_core::store::Versioned;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Actor, Error, Service};
 

@@ -55,7 +55,7 @@ pub fn routes(
         warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(move |svc: Arc<Service>| {
             async move {
                 let backup = svc.backup_health();
-                let store_ok = blocking(move || svc.store().read().map(|_| ())).await.is_ok();
+                let store_ok = blocking(move || svc.store_ok()).await.is_ok();
                 // A backup older than a day and a bit, or a failed one, needs an administrator.
                 let backup_state = match backup.age_seconds {
                     _ if backup.failing => "failed",
@@ -162,7 +162,7 @@ pub(crate) fn error_response(e: &Error) -> Response {
             return r;
         }
         Error::Conflict { .. } => StatusCode::CONFLICT,
-        Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {
             tracing::error!(error = %e, "request failed in the store");
             return error_body(

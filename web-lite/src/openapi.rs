@@ -22,6 +22,11 @@ pub fn document() -> Value {
                 "device": { "type": "apiKey", "in": "cookie", "name": crate::DEVICE_COOKIE }
             },
             "schemas": {
+                "Hearing": {
+                    "type": "object", "required": ["at"],
+                    "description": "意見聴取等措置: the child's views, or why they could not be heard; the sender is recorded as the hearer",
+                    "properties": { "at": { "type": "string" }, "method": { "type": "string" }, "views": { "type": "string" },
+                        "not_possible_reason": { "type": "string" } } },
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -250,13 +255,14 @@ fn case_paths() -> Value {
                     "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
             },
             "/api/v1/cases/{id}/safety-checks": {
-                "post": { "summary": "Record a 安全確認 (seen_directly closes the 48-hour clock); the same idempotency_key again answers with the same check",
+                "post": { "summary": "Record a 安全確認; the same idempotency_key again answers with the same check. Only a check with seen_directly closes the 48-hour clock, and it must say who saw the child (the sender, or for by_agency the `agency`) and how the child was (`child_state`); a check without direct sighting is recorded and leaves the clock running. Missing fields are all named in one 422 (`missing: method, child_state`); `sighted` without seen_directly is refused",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                        "type": "object", "required": ["at", "method", "seen_directly"],
+                        "type": "object", "required": ["at", "method", "child_state"],
                         "properties": { "at": { "type": "string" },
                             "method": { "type": "string", "enum": ["sighted", "interview", "by_agency"] },
-                            "seen_directly": { "type": "boolean" }, "place": { "type": "string" }, "child_state": { "type": "string" },
+                            "seen_directly": { "type": "boolean" }, "agency": { "type": "string", "description": "the agency that saw the child (by_agency)" },
+                            "place": { "type": "string" }, "child_state": { "type": "string" },
                             "injuries": { "type": "array", "items": { "type": "object", "required": ["side", "x", "y", "description"], "properties": {
                                 "side": { "type": "string", "enum": ["front", "back"] }, "x": { "type": "number" }, "y": { "type": "number" },
                                 "size_cm": { "type": "number" }, "description": { "type": "string" } } } },
@@ -300,16 +306,25 @@ fn casework_paths() -> Value {
                 "responses": { "201": { "description": "{id, result, result_label}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/protections": {
-            "post": { "summary": "一時保護の開始: refused on a closed case or while one is in force. Without the guardian's consent the 7-day warrant clock runs",
+            "post": { "summary": "一時保護の開始: refused on a closed case or while one is in force. The place kind, the place and the reason are required, and the child's hearing (意見聴取等措置) is sent with the start or `hearing_after_urgency` says it follows; its clock then runs for the days the code table hearing_after_urgent_start gives on the start day. Without the guardian's consent the 7-day warrant clock runs. The same idempotency_key again answers with the same protection",
                 "parameters": [case_id],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["started_at", "place_kind", "guardian_consent"],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["started_at", "place_kind", "place", "reason"],
                     "properties": { "started_at": { "type": "string" }, "place_kind": { "type": "string", "enum": ["shelter", "entrusted"] },
                         "place": { "type": "string" }, "reason": { "type": "string" }, "guardian_consent": { "type": "boolean" },
-                        "hearing": { "type": "object" } } } } } },
+                        "hearing": { "$ref": "#/components/schemas/Hearing" },
+                        "hearing_after_urgency": { "type": "boolean" }, "idempotency_key": { "type": "string" } } } } } },
                 "responses": { "201": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         },
+        "/api/v1/cases/{id}/protections/{protection}/steps": {
+            "post": { "summary": "One later step of a protection, applied by core in the law's order from revision `rev`: only an open step is recorded (the case view lists them as `open_steps`); the same step sent again answers the stored revision. Steps: hearing {at, method, views | not_possible_reason}; warrant_request {at}; warrant_decision {at, outcome issued|refused}; challenge {at} (after a refusal); extension {at, last_day, guardian_consent, petitioned_on?} (at most two months past the current period); court_petition {petitioned_on}; court_approval {approved_on}; notice {kind start|extension|end, at}; end {at, reason} (a reason is required)",
+                "parameters": [case_id, { "name": "protection", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev", "step"],
+                    "properties": { "rev": { "type": "integer" },
+                        "step": { "type": "string", "enum": ["hearing", "warrant_request", "warrant_decision", "challenge", "extension", "court_petition", "court_approval", "notice", "end"] } } } } } },
+                "responses": { "200": { "description": "{id, rev, protection}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
         "/api/v1/cases/{id}/protections/{protection}": {
-            "put": { "summary": "A later step of a protection as its next revision: hearing {at, by, method, views | not_possible_reason}, warrant {requested_at, decided_at, outcome issued|refused, challenge_filed_at}, extensions [{decided_at, until, guardian_consent, court {petitioned_on, approved_on}}], notices [{kind start|extension|end, issued_at}], ended {at, reason}. An ended protection is not resumed",
+            "put": { "summary": "The protection sent back whole as its next revision (as GET shows it, with later steps added): core works out the steps it adds and records them under the same rules as POST …/steps, so an end without a reason, a changed start or a removed step is refused (422). hearing {at, method, views | not_possible_reason}, warrant {requested_at, decided_at, outcome issued|refused, challenge_filed_at}, extensions [{decided_at, until, guardian_consent, court {petitioned_on, approved_on}}], notices [{kind start|extension|end, issued_at}], ended {at, reason}. An ended protection is not resumed",
                 "parameters": [case_id, { "name": "protection", "in": "path", "required": true, "schema": { "type": "integer" } }],
                 "requestBody": revised,
                 "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }

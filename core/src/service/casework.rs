@@ -11,8 +11,9 @@ use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, IntakeKind, MESSAGE_MAX_CHARS,
-    Meeting, Message, Note, Photo, Reporter, SafetyCheck, Support,
+    Meeting, Message, NewSafetyCheck, Note, Photo, Reporter, SafetyCheck, Support,
 };
+use crate::code_table;
 use crate::deadline::{self, ClockStatus, Deadline};
 use crate::error::{Error, Result};
 use crate::ids::{
@@ -21,7 +22,7 @@ use crate::ids::{
 };
 use crate::merge::{self, Merged};
 use crate::person::{Attachment, Child};
-use crate::protection::Protection;
+use crate::protection::{Applied, Protection, ProtectionStep, StartProtection, StepKind};
 use crate::staff::{Action, Role, Staff, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
 use crate::time::Timestamp;
@@ -63,6 +64,8 @@ pub struct CaseView {
     pub clocks: Vec<BoardItem>,
     pub safety_checks: Vec<Versioned<SafetyCheck>>,
     pub protections: Vec<Versioned<Protection>>,
+    /// The steps each protection (by id) can take now (`Protection::open_steps`).
+    pub open_steps: BTreeMap<u64, Vec<StepKind>>,
     pub supports: Vec<Versioned<Support>>,
     pub assessments: Vec<Versioned<Assessment>>,
     /// The newest 50 notes, newest first.
@@ -159,6 +162,22 @@ fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
     tx.set_case_clocks(case_id.0, &clocks)
 }
 
+/// The days an urgent start leaves for the child's hearing, from the code table valid on `on`
+/// (the seeded period on a store made before the table existed).
+fn hearing_days(tx: &impl Reader, on: crate::time::Date) -> Result<u32> {
+    match Service::code_table(tx, code_table::HEARING_AFTER_URGENT_START) {
+        Ok(t) => t.body.days_on(on).ok_or_else(|| {
+            Error::invalid_code(
+                code_table::HEARING_AFTER_URGENT_START,
+                "",
+                &format!("no entry valid on {on}"),
+            )
+        }),
+        Err(Error::NotFound { .. }) => Ok(code_table::HEARING_AFTER_URGENT_START_DAYS),
+        Err(e) => Err(e),
+    }
+}
+
 /// Checks every code of a case against its table on the intake date.
 fn check_codes(tx: &impl Reader, intake: &Intake, abuse: Option<&AbuseDetails>) -> Result<()> {
     let on = intake.received_at.jst_date();
@@ -201,7 +220,7 @@ fn check_support(tx: &impl Reader, s: &Support, before: Option<&Support>) -> Res
     if let Some(h) = &s.hearing
         && before.is_none_or(|b| b.hearing.as_ref() != Some(h))
     {
-        check_hearing(h)?;
+        h.check()?;
     }
     Ok(())
 }
@@ -210,19 +229,10 @@ fn check_support(tx: &impl Reader, s: &Support, before: Option<&Support>) -> Res
 /// one recorded: the child was heard by whoever heard them.
 fn keep_hearer(new: &mut Option<Hearing>, old: Option<&Hearing>) {
     if let (Some(h), Some(was)) = (new.as_mut(), old)
-        && (Hearing { by: was.by, ..h.clone() }) == *was
+        && h.same_as(was)
     {
         h.by = was.by;
     }
-}
-
-/// 意見聴取: the child's views, or why they could not be heard.
-fn check_hearing(h: &Hearing) -> Result<()> {
-    let reason = h.not_possible_reason.as_deref().map_or("", str::trim);
-    if h.views.trim().is_empty() && reason.is_empty() {
-        return Err(Error::invalid("hearing", "record the child's views or why they could not be heard"));
-    }
-    Ok(())
 }
 
 /// The `unique` namespace of idempotency keys.
@@ -459,8 +469,10 @@ impl Service {
                     && access::check_write_case(actor, &case.body, *action).is_ok()
             };
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
+            let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
             Ok((
                 CaseView {
+                    open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
                     may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
                     assessment_missing: case.body.status == CaseStatus::Open
                         && case.body.intake.kind == IntakeKind::AbuseReport
@@ -469,7 +481,7 @@ impl Service {
                     clocks,
                     messages,
                     safety_checks: load_links(r, "case_check", id)?,
-                    protections: load_links(r, "case_protection", id)?,
+                    protections,
                     supports: load_links(r, "case_support", id)?,
                     assessments,
                     photos: load_links(r, "case_photo", id)?,
@@ -486,8 +498,8 @@ impl Service {
     /// restriction change only through their own calls.
     ///
     /// When someone else saved since `rev`, the two edits are merged field by field
-    /// ([`Case::merge`]); only a field both changed differently is a conflict, and then nothing is
-    /// written. A diagnosis whose text is new is signed by the actor, now. An edit that changes
+    /// ([`Merge::merge`](crate::merge::Merge::merge) for `Case`); only a field both changed
+    /// differently is a conflict, and then nothing is written. A diagnosis whose text is new is signed by the actor, now. An edit that changes
     /// nothing (a resend of one already saved) writes nothing and answers the current version.
     pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<Versioned<Case>> {
         self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
@@ -730,19 +742,28 @@ impl Service {
     }
 
     /// 安全確認.
-    pub fn record_safety_check(&self, actor: &Actor, check: SafetyCheck) -> Result<Versioned<SafetyCheck>> {
-        self.record_safety_check_once(actor, check, None)
+    pub fn record_safety_check(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        check: NewSafetyCheck,
+    ) -> Result<Versioned<SafetyCheck>> {
+        self.record_safety_check_once(actor, case, check, None)
     }
 
     /// `record_safety_check` that a client may retry, as `add_note_once`.
     pub fn record_safety_check_once(
         &self,
         actor: &Actor,
-        mut check: SafetyCheck,
+        case_id: CaseId,
+        check: NewSafetyCheck,
         key: Option<&str>,
     ) -> Result<Versioned<SafetyCheck>> {
         let claim = key.map(|k| idempotency_claim(actor, "safety_check", k)).transpose()?;
         self.write(actor, Action::RecordSafetyCheck, SafetyCheckId::KIND, None, |tx| {
+            let case = tx.require::<Case>(case_id)?;
+            access::check_write_case(actor, &case.body, Action::RecordSafetyCheck)?;
+            let mut check = check.check(case_id, case.body.child, actor.staff, tx.now)?;
             let same = |v: &SafetyCheck| {
                 v.case == check.case
                     && v.at == check.at
@@ -754,15 +775,6 @@ impl Service {
             if let Some(done) = replayed::<SafetyCheck>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
-            let case = tx.require::<Case>(check.case)?;
-            access::check_write_case(actor, &case.body, Action::RecordSafetyCheck)?;
-            if check.at > tx.now.plus(300) {
-                return Err(Error::invalid("at", "is in the future"));
-            }
-            if check.by.is_empty() {
-                check.by.push(actor.staff);
-            }
-            check.child = case.body.child;
             check_injuries(&check.injuries)?;
             super::photos::stamp_attachments(tx, check.case, &mut check.attachments)?;
             let v = tx.insert(check)?;
@@ -824,8 +836,13 @@ impl Service {
     }
 
     /// 一時保護の開始.
-    pub fn start_protection(&self, actor: &Actor, p: Protection) -> Result<Versioned<Protection>> {
-        self.start_protection_once(actor, p, None)
+    pub fn start_protection(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        start: StartProtection,
+    ) -> Result<Versioned<Protection>> {
+        self.start_protection_once(actor, case, start, None)
     }
 
     /// `start_protection` that a client may retry, as `add_note_once`: the same key again
@@ -833,32 +850,28 @@ impl Service {
     pub fn start_protection_once(
         &self,
         actor: &Actor,
-        mut p: Protection,
+        case_id: CaseId,
+        start: StartProtection,
         key: Option<&str>,
     ) -> Result<Versioned<Protection>> {
         let claim = key.map(|k| idempotency_claim(actor, "protection", k)).transpose()?;
         self.write(actor, Action::RecordProtection, ProtectionId::KIND, None, |tx| {
-            let same = |d: &Protection| {
-                d.case == p.case && d.started_at == p.started_at && d.place_kind == p.place_kind
-            };
+            let same = |d: &Protection| d.case == case_id && start.started(d);
             if let Some(done) = replayed::<Protection>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
-            let case = tx.require::<Case>(p.case)?;
+            let case = tx.require::<Case>(case_id)?;
             access::check_write_case(actor, &case.body, Action::RecordProtection)?;
             if case.body.status == CaseStatus::Closed {
                 return Err(Error::invalid("case", "the case is closed"));
             }
             let active =
-                load_links::<Protection>(tx, "case_protection", p.case)?.iter().any(|x| x.body.is_active());
+                load_links::<Protection>(tx, "case_protection", case_id)?.iter().any(|x| x.body.is_active());
             if active {
                 return Err(Error::invalid("case", "a temporary protection is already in force"));
             }
-            if p.started_at > tx.now.plus(300) {
-                return Err(Error::invalid("started_at", "is in the future"));
-            }
-            p.child = case.body.child;
-            p.ended = None;
+            let days = hearing_days(tx, start.started_at.jst_date())?;
+            let p = start.start(case_id, case.body.child, actor.staff, tx.now, days)?;
             let v = tx.insert(p)?;
             tx.link("case_protection", v.body.case.0, v.id)?;
             if let Some(c) = &claim {
@@ -869,56 +882,67 @@ impl Service {
         })
     }
 
-    /// Records a later step of a protection (hearing, warrant, extension, notice, end) as a new
-    /// revision of it.
+    /// Records one later step of a protection of `case` (the hearing, the warrant, an
+    /// extension, a notice, the end), applied by the domain's rules, as a new revision made
+    /// from `rev`. The same step sent again answers the stored version.
+    pub fn record_protection_step(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        id: ProtectionId,
+        rev: u64,
+        step: ProtectionStep,
+    ) -> Result<Versioned<Protection>> {
+        self.protection_steps(actor, case, id, rev, |_| Ok(vec![step]))
+    }
+
+    /// A protection sent whole (the JSON API's `PUT`): core works out the steps that lead there
+    /// (`Protection::steps_to`) and records them by the same rules as `record_protection_step`.
     pub fn update_protection(
         &self,
         actor: &Actor,
+        case: CaseId,
         id: ProtectionId,
         rev: u64,
-        mut p: Protection,
+        p: &Protection,
+    ) -> Result<Versioned<Protection>> {
+        self.protection_steps(actor, case, id, rev, |old| old.steps_to(p))
+    }
+
+    fn protection_steps(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        id: ProtectionId,
+        rev: u64,
+        steps: impl FnOnce(&Protection) -> Result<Vec<ProtectionStep>>,
     ) -> Result<Versioned<Protection>> {
         self.write(actor, Action::RecordProtection, ProtectionId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Protection>(id)?;
-            let case = tx.require::<Case>(old.body.case)?;
-            access::check_write_case(actor, &case.body, Action::RecordProtection)?;
             // Named through another case: not this one's.
-            if p.case != old.body.case {
+            if old.body.case != case {
                 return Err(Error::NotFound { what: "protection", id: id.0.to_string() });
             }
-            p.child = old.body.child;
-            keep_hearer(&mut p.hearing, old.body.hearing.as_ref());
-            p.started_at = old.body.started_at;
-            // Each extension runs on from the period before it and lasts at most two months.
-            let mut previous = p.started_at.jst_date().legal_period_end(2);
-            for e in &p.extensions {
-                if e.until <= previous || e.until > previous.legal_period_end(2) {
-                    return Err(Error::invalid(
-                        "extensions",
-                        "each extension must end after the period before it, and at most two months after it",
-                    ));
+            let case = tx.require::<Case>(old.body.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordProtection)?;
+            let mut p = old.body.clone();
+            let mut recorded = false;
+            let applied = steps(&old.body).and_then(|steps| {
+                for step in steps {
+                    recorded |= p.apply(step, actor.staff, tx.now)? == Applied::Recorded;
                 }
-                previous = e.until;
+                Ok(())
+            });
+            // Refused against a revision the sender did not see: say that, not the rule.
+            if let Err(e) = applied {
+                return Err(if rev == old.rev {
+                    e
+                } else {
+                    Error::Conflict { record: format!("protection {}", id.0), expected: rev, found: old.rev }
+                });
             }
-            // A hearing is checked when it is recorded, not again with every later step.
-            if let Some(h) = &p.hearing
-                && p.hearing != old.body.hearing
-            {
-                check_hearing(h)?;
-            }
-            if old.body.ended.is_some() && p.ended.is_none() {
-                return Err(Error::invalid(
-                    "ended",
-                    "an ended protection cannot be resumed; start a new one",
-                ));
-            }
-            if let Some(end) = &p.ended
-                && end.at < p.started_at
-            {
-                return Err(Error::invalid("ended", "cannot end before it started"));
-            }
-            // A step sent again after its answer was lost: already recorded.
-            if p == old.body {
+            // Every step sent again after its answer was lost: already recorded.
+            if !recorded {
                 return Ok((old, id.0));
             }
             let v = tx.update(id, rev, p)?;

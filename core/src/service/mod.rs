@@ -20,6 +20,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+pub use crate::store::Versioned;
 pub use access::Actor;
 pub use auditing::AuditFilter;
 pub use casework::{BoardItem, CaseView, IntakeChild, IntakeOutcome, MessageItem, NewCase};
@@ -35,7 +36,7 @@ use crate::code_table::{self, CodeTable};
 use crate::error::{Error, Result};
 use crate::ids::{CodeTableId, CredentialId, RecordId, StaffId, UnitId};
 use crate::staff::{Action, Credential, Login, Password, Role, Staff, Unit, UnitKind};
-use crate::store::{ReadTx, Reader, Store, Versioned, WriteTx};
+use crate::store::{ReadTx, Reader, Store, WriteTx};
 use crate::throttle;
 use crate::time::{Clock, Timestamp};
 
@@ -198,6 +199,17 @@ impl Service {
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Whether the store answers a read (`/healthz`); nothing personal is read.
+    pub fn store_ok(&self) -> Result<()> {
+        self.store.read().map(drop)
+    }
+
+    /// The size of the store's file in bytes (the metrics and the dashboard).
+    #[must_use]
+    pub fn store_bytes(&self) -> u64 {
+        self.store.file_size()
     }
 
     /// Request timings the front-ends record, for the dashboard and the metrics.

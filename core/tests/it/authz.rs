@@ -4,17 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use mamoru_core::case::{Case, IntakeKind, Meeting, Note, SafetyCheck, SafetyMethod, Support};
+use mamoru_core::case::{Case, IntakeKind, Meeting, NewSafetyCheck, Note, SafetyMethod, Support};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
 use mamoru_core::person::Child;
-use mamoru_core::protection::{PlaceKind, Protection};
+use mamoru_core::protection::{NoticeKind, Protection, ProtectionStep};
 use mamoru_core::service::AuditFilter;
 use mamoru_core::staff::{Action, Role};
 use mamoru_core::store::Reader;
 use mamoru_core::{Actor, Error};
 
-use crate::support::{World, t0, world};
+use crate::support::{World, t0, urgent_start, world};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
@@ -214,17 +214,13 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::RecordSafetyCheck => svc
             .record_safety_check(
                 actor,
-                SafetyCheck {
-                    case: ids.case,
-                    child: ids.child,
-                    at: t0(),
-                    by: vec![],
-                    method: SafetyMethod::ByAgency,
-                    seen_directly: false,
+                ids.case,
+                NewSafetyCheck {
+                    at: Some(t0()),
+                    method: Some(SafetyMethod::ByAgency),
                     place: "学校".into(),
-                    child_state: String::new(),
-                    injuries: vec![],
-                    attachments: vec![],
+                    child_state: "登校している".into(),
+                    ..NewSafetyCheck::default()
                 },
             )
             .map(drop),
@@ -233,8 +229,9 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
             svc.record_assessment(actor, ids.case, "protection_decision", answers).map(drop)
         }
         Action::RecordProtection => {
-            let b = body::<Protection>(w, ids.protection, || template.protection.clone());
-            svc.update_protection(actor, ids.protection, rev::<Protection>(w, ids.protection), b).map(drop)
+            let step = ProtectionStep::Notice { kind: NoticeKind::Start, at: t0() };
+            let rev = rev::<Protection>(w, ids.protection);
+            svc.record_protection_step(actor, ids.case, ids.protection, rev, step).map(drop)
         }
         Action::RecordSupport => {
             let b = body::<Support>(w, ids.support, || template.support.clone());
@@ -298,7 +295,6 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
 struct Templates {
     child: Child,
     case: Case,
-    protection: Protection,
     support: Support,
 }
 
@@ -328,26 +324,7 @@ fn make_case(
             },
         )
         .unwrap();
-    let protection = w
-        .svc
-        .start_protection(
-            cw,
-            Protection {
-                case: case_id,
-                child,
-                started_at: t0(),
-                place_kind: PlaceKind::Shelter,
-                place: "一時保護所".into(),
-                reason: "安全確保".into(),
-                guardian_consent: true,
-                hearing: None,
-                warrant: None,
-                extensions: vec![],
-                notices: vec![],
-                ended: None,
-            },
-        )
-        .unwrap();
+    let protection = w.svc.start_protection(cw, case_id, urgent_start(t0(), true)).unwrap();
     let support = w
         .svc
         .record_support(
@@ -418,7 +395,6 @@ fn every_role_every_action_every_scope() {
     let templates = Templates {
         child: r.require::<Child>(own.0).unwrap().body,
         case: r.require::<Case>(own.1).unwrap().body,
-        protection: r.require::<Protection>(own.3).unwrap().body,
         support: r.require::<Support>(own.4).unwrap().body,
     };
     drop(r);

@@ -8,7 +8,7 @@ use mamoru_core::code_table::Code;
 use mamoru_core::ids::CaseId;
 use mamoru_core::staff::{Action, Role};
 
-use crate::support::{t0, world};
+use crate::support::{t0, urgent_start, world};
 
 #[test]
 fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
@@ -176,49 +176,32 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
 
 #[test]
 fn protection_steps_and_closing_sent_again_after_a_lost_answer_are_recorded_once() {
-    use mamoru_core::protection::{PlaceKind, Protection, ProtectionEnd, Warrant};
+    use mamoru_core::protection::ProtectionStep;
 
     let w = world();
     let cw = w.staff("cw", Role::Caseworker, w.u1);
     let sv = w.staff("sv", Role::Supervisor, w.u1);
     let child = w.child(&cw, "架空", "四郎", "かくう", "しろう", "2015-09-09");
     let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
-    let start = Protection {
-        case,
-        child: mamoru_core::ids::ChildId(0),
-        started_at: t0(),
-        place_kind: PlaceKind::Shelter,
-        place: String::new(),
-        reason: "顔にあざ".into(),
-        guardian_consent: false,
-        hearing: None,
-        warrant: None,
-        extensions: Vec::new(),
-        notices: Vec::new(),
-        ended: None,
-    };
-    let p1 = w.svc.start_protection_once(&cw, start.clone(), Some("p1")).unwrap();
-    let p2 = w.svc.start_protection_once(&cw, start, Some("p1")).unwrap();
+    let start = urgent_start(t0(), false);
+    let p1 = w.svc.start_protection_once(&cw, case, start.clone(), Some("p1")).unwrap();
+    let p2 = w.svc.start_protection_once(&cw, case, start, Some("p1")).unwrap();
     assert_eq!(p1.id, p2.id);
     assert_eq!(w.svc.case(&cw, case).unwrap().protections.len(), 1);
 
     // The warrant request, sent twice from revision 1: one revision.
-    let mut step = p1.body.clone();
-    step.warrant = Some(Warrant {
-        requested_at: t0().plus(3600),
-        decided_at: None,
-        outcome: None,
-        challenge_filed_at: None,
-    });
+    w.clock.advance(2 * 3600);
     let id = mamoru_core::ids::ProtectionId(p1.id);
-    assert_eq!(w.svc.update_protection(&cw, id, 1, step.clone()).unwrap().rev, 2);
-    assert_eq!(w.svc.update_protection(&cw, id, 1, step.clone()).unwrap().rev, 2, "already recorded");
+    let request = ProtectionStep::WarrantRequest { at: t0().plus(3600) };
+    assert_eq!(w.svc.record_protection_step(&cw, case, id, 1, request.clone()).unwrap().rev, 2);
+    assert_eq!(w.svc.record_protection_step(&cw, case, id, 1, request).unwrap().rev, 2, "already recorded");
     // Something else from revision 1 is still stale.
-    let mut other = step.clone();
-    other.reason = "別の理由".into();
-    assert!(matches!(w.svc.update_protection(&cw, id, 1, other), Err(mamoru_core::Error::Conflict { .. })));
-    step.ended = Some(ProtectionEnd { at: t0().plus(7200), reason: "家庭復帰".into() });
-    w.svc.update_protection(&cw, id, 2, step).unwrap();
+    let other = ProtectionStep::End { at: t0().plus(7200), reason: "家庭復帰".into() };
+    assert!(matches!(
+        w.svc.record_protection_step(&cw, case, id, 1, other.clone()),
+        Err(mamoru_core::Error::Conflict { .. })
+    ));
+    w.svc.record_protection_step(&cw, case, id, 2, other).unwrap();
 
     // Closing sent twice: closed once; reopening likewise.
     let rev = w.svc.case(&sv, case).unwrap().case.rev;
@@ -228,4 +211,127 @@ fn protection_steps_and_closing_sent_again_after_a_lost_answer_are_recorded_once
     let reopened = w.svc.reopen_case(&sv, case, closed.rev).unwrap();
     assert_eq!(w.svc.reopen_case(&sv, case, closed.rev).unwrap().rev, reopened.rev);
     assert_eq!(w.svc.case(&sv, case).unwrap().case.body.reopened_at.len(), 1);
+}
+
+/// #16: over the JSON API a protection could be ended with an empty reason (the page refused it,
+/// the API sent the whole record); now both go through the domain's steps.
+#[test]
+fn ending_a_protection_needs_a_reason_whichever_way_it_is_sent() {
+    use mamoru_core::protection::{PlaceKind, ProtectionEnd, ProtectionStep, StartProtection};
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "架空", "五郎", "かくう", "ごろう", "2016-01-01");
+    let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let start = StartProtection {
+        started_at: t0(),
+        place_kind: Some(PlaceKind::Entrusted),
+        place: "架空里親宅".into(),
+        reason: "夜間放置".into(),
+        guardian_consent: true,
+        hearing: None,
+        hearing_after_urgency: true,
+    };
+    let p = w.svc.start_protection(&cw, case, start).unwrap();
+    let id = mamoru_core::ids::ProtectionId(p.id);
+    w.clock.advance(3600);
+    let empty = ProtectionStep::End { at: t0().plus(60), reason: String::new() };
+    let r = w.svc.record_protection_step(&cw, case, id, p.rev, empty);
+    assert!(matches!(&r, Err(mamoru_core::Error::Incomplete { fields }) if *fields == ["reason"]), "{r:?}");
+    let mut whole = p.body.clone();
+    whole.ended = Some(ProtectionEnd { at: t0().plus(60), reason: " ".into() });
+    let r = w.svc.update_protection(&cw, case, id, p.rev, &whole);
+    assert!(matches!(&r, Err(mamoru_core::Error::Incomplete { .. })), "{r:?}");
+    let view = w.svc.case(&cw, case).unwrap();
+    assert!(view.protections[0].body.is_active(), "nothing was written");
+    assert!(view.open_steps[&p.id].contains(&mamoru_core::protection::StepKind::End));
+    // Named through another case: not found, whichever way.
+    let other_child = w.child(&cw, "別件", "", "べっけん", "", "2016-02-02");
+    let other = CaseId(w.case(&cw, other_child, IntakeKind::AbuseReport, t0()).id);
+    let end = ProtectionStep::End { at: t0().plus(60), reason: "家庭復帰".into() };
+    let r = w.svc.record_protection_step(&cw, other, id, p.rev, end.clone());
+    assert!(matches!(r, Err(mamoru_core::Error::NotFound { .. })), "{r:?}");
+    w.svc.record_protection_step(&cw, case, id, p.rev, end).unwrap();
+}
+
+#[test]
+fn a_start_in_urgency_dates_the_hearing_by_the_code_table_valid_on_the_start_day() {
+    use mamoru_core::code_table::{CodeEntry, HEARING_AFTER_URGENT_START};
+    use mamoru_core::deadline::ClockKind;
+    use mamoru_core::time::Date;
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    // The centre shortens the period from 2025-06-01 on: the old entry ends, a new one begins.
+    let table =
+        w.svc.code_tables().unwrap().into_iter().find(|t| t.body.key == HEARING_AFTER_URGENT_START).unwrap();
+    let mut body = table.body.clone();
+    let from = Date::parse_iso("2025-06-01").unwrap();
+    body.entries[0].valid_until = Some(from);
+    body.entries.push(CodeEntry {
+        code: "2".into(),
+        label: "開始日を含めて2日以内".into(),
+        parent: None,
+        valid_from: Some(from),
+        valid_until: None,
+    });
+    w.svc.edit_code_table(&w.admin, HEARING_AFTER_URGENT_START, table.rev, body).unwrap();
+    let start = |at| urgent_start(at, true);
+    let hearing_due = |case| {
+        let view = w.svc.case(&cw, case).unwrap();
+        view.clocks.iter().find(|c| c.deadline.kind == ClockKind::ChildHearing).map(|c| c.deadline.due)
+    };
+    let child = w.child(&cw, "架空", "六郎", "かくう", "ろくろう", "2016-03-03");
+    let now_case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    w.svc.start_protection(&cw, now_case, start(t0())).unwrap();
+    // Started 2025-06-02: two days counting the start day, due at the end of 6/3.
+    let expected = mamoru_core::time::Timestamp::parse("2025-06-04T00:00:00+09:00").unwrap();
+    assert_eq!(hearing_due(now_case), Some(expected));
+    // Recorded late for a start on 5/30, under the old entry: three days.
+    let child = w.child(&cw, "架空", "七郎", "かくう", "しちろう", "2016-04-04");
+    let late_case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0().plus(-4 * 86_400)).id);
+    w.svc.start_protection(&cw, late_case, start(t0().plus(-3 * 86_400))).unwrap();
+    let expected = mamoru_core::time::Timestamp::parse("2025-06-02T00:00:00+09:00").unwrap();
+    assert_eq!(hearing_due(late_case), Some(expected));
+}
+
+#[test]
+fn a_safety_check_names_what_it_lacks_and_only_a_direct_sighting_closes_the_48_hours() {
+    use mamoru_core::case::{NewSafetyCheck, SafetyMethod};
+    use mamoru_core::deadline::ClockKind;
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "架空", "八郎", "かくう", "はちろう", "2019-05-05");
+    let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let clock_open =
+        || w.svc.case(&cw, case).unwrap().clocks.iter().any(|c| c.deadline.kind == ClockKind::SafetyCheck48h);
+    let r =
+        w.svc.record_safety_check(&cw, case, NewSafetyCheck { at: Some(t0()), ..NewSafetyCheck::default() });
+    assert!(
+        matches!(&r, Err(mamoru_core::Error::Incomplete { fields }) if *fields == ["method", "child_state"]),
+        "{r:?}"
+    );
+    // An agency's sighting names the agency.
+    let by_agency = NewSafetyCheck {
+        at: Some(t0()),
+        method: Some(SafetyMethod::ByAgency),
+        seen_directly: true,
+        child_state: "登校。変わった様子なし".into(),
+        ..NewSafetyCheck::default()
+    };
+    let r = w.svc.record_safety_check(&cw, case, by_agency.clone());
+    assert!(matches!(&r, Err(mamoru_core::Error::Incomplete { fields }) if *fields == ["agency"]), "{r:?}");
+    // 目視 without the sighting is a contradiction, not a guess.
+    let sighted_unseen =
+        NewSafetyCheck { method: Some(SafetyMethod::Sighted), seen_directly: false, ..by_agency.clone() };
+    assert!(w.svc.record_safety_check(&cw, case, sighted_unseen).is_err());
+    // Not seen directly: recorded, the clock keeps running.
+    let phoned =
+        NewSafetyCheck { method: Some(SafetyMethod::Interview), seen_directly: false, ..by_agency.clone() };
+    w.svc.record_safety_check(&cw, case, phoned).unwrap();
+    assert!(clock_open());
+    let v = w
+        .svc
+        .record_safety_check(&cw, case, NewSafetyCheck { agency: "架空小学校 担任".into(), ..by_agency })
+        .unwrap();
+    assert_eq!((v.body.agency.as_str(), v.body.by.as_slice()), ("架空小学校 担任", [cw.staff].as_slice()));
+    assert!(!clock_open());
 }

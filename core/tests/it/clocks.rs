@@ -2,18 +2,16 @@
 //! 2-month limit and extensions, the warrant-refusal challenge, the child's hearing, and the board.
 
 use mamoru_core::Actor;
-use mamoru_core::case::{Case, Hearing, IntakeKind, SafetyCheck, SafetyMethod};
+use mamoru_core::case::{Case, Hearing, IntakeKind, NewSafetyCheck, SafetyMethod};
 use mamoru_core::deadline::{ClockKind, ClockStatus};
 use mamoru_core::ids::{CaseId, ProtectionId};
-use mamoru_core::protection::{
-    CourtApproval, Extension, PlaceKind, Protection, ProtectionEnd, Warrant, WarrantOutcome,
-};
+use mamoru_core::protection::{ProtectionStep, Warrant, WarrantOutcome};
 use mamoru_core::service::BoardItem;
 use mamoru_core::staff::Role;
 use mamoru_core::store::Reader;
 use mamoru_core::time::{DAY, Date, HOUR, Timestamp};
 
-use crate::support::{World, t0, world};
+use crate::support::{World, t0, urgent_start, world};
 
 fn at(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
@@ -42,18 +40,13 @@ fn case_clocks(w: &World, actor: &Actor, case: CaseId) -> Vec<(ClockKind, ClockS
     v
 }
 
-fn check(case: CaseId, at: Timestamp, seen: bool) -> SafetyCheck {
-    SafetyCheck {
-        case,
-        child: mamoru_core::ids::ChildId(0),
-        at,
-        by: vec![],
-        method: if seen { SafetyMethod::Sighted } else { SafetyMethod::ByAgency },
+fn check(at: Timestamp, seen: bool) -> NewSafetyCheck {
+    NewSafetyCheck {
+        at: Some(at),
+        method: Some(if seen { SafetyMethod::Sighted } else { SafetyMethod::Interview }),
         seen_directly: seen,
-        place: String::new(),
-        child_state: String::new(),
-        injuries: vec![],
-        attachments: vec![],
+        child_state: if seen { "外傷なし" } else { "電話で母と話した。本人には会えず" }.into(),
+        ..NewSafetyCheck::default()
     }
 }
 
@@ -75,28 +68,11 @@ fn the_48_hour_safety_check_counts_down_and_closes_when_the_child_is_seen() {
     assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::Overdue)]);
 
     // A check that did not see the child keeps the clock running; seeing the child closes it.
-    w.svc.record_safety_check(&cw, check(case, due, false)).unwrap();
+    w.svc.record_safety_check(&cw, case, check(due, false)).unwrap();
     assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::Overdue)]);
-    w.svc.record_safety_check(&cw, check(case, due, true)).unwrap();
+    w.svc.record_safety_check(&cw, case, check(due, true)).unwrap();
     assert!(board(&w, &cw).is_empty());
     assert!(case_clocks(&w, &cw, case).is_empty());
-}
-
-fn protection(case: CaseId, started_at: Timestamp, consent: bool) -> Protection {
-    Protection {
-        case,
-        child: mamoru_core::ids::ChildId(0),
-        started_at,
-        place_kind: PlaceKind::Shelter,
-        place: String::new(),
-        reason: String::new(),
-        guardian_consent: consent,
-        hearing: None,
-        warrant: None,
-        extensions: vec![],
-        notices: vec![],
-        ended: None,
-    }
 }
 
 #[test]
@@ -105,8 +81,9 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
     let cw = w.staff("cw", Role::Caseworker, w.u1);
     let child = w.child(&cw, "高橋", "湊", "たかはし", "みなと", "2014-03-03");
     let case = CaseId(w.case(&cw, child, IntakeKind::Consultation, t0()).id);
-    // Started Monday 2025-06-02 10:00 JST without the guardian's consent.
-    let p = w.svc.start_protection(&cw, protection(case, t0(), false)).unwrap();
+    // Started Monday 2025-06-02 10:00 JST without the guardian's consent, in urgency: the
+    // child's hearing follows.
+    let p = w.svc.start_protection(&cw, case, urgent_start(t0(), false)).unwrap();
     let pid = ProtectionId(p.id);
     let clocks = case_clocks(&w, &cw, case);
     assert_eq!(
@@ -116,16 +93,19 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
             (ClockKind::WarrantRequest7d, ClockStatus::Ok, at("2025-06-09T00:00:00+09:00")),
             // Two months counting the first day: the period ends at the end of 8/1.
             (ClockKind::ProtectionLimit, ClockStatus::Ok, at("2025-08-02T00:00:00+09:00")),
-            // The child's views were not heard before the decision: missing at once.
-            (ClockKind::ChildHearing, ClockStatus::Overdue, t0()),
+            // Heard afterwards: within the seeded 3 days counting the start day (6/2–6/4), so
+            // not overdue from the first second.
+            (ClockKind::ChildHearing, ClockStatus::Ok, at("2025-06-05T00:00:00+09:00")),
         ]
     );
     w.clock.set(at("2025-06-07T00:00:00+09:00"));
     assert!(board(&w, &cw).contains(&(ClockKind::WarrantRequest7d, ClockStatus::DueSoon)));
+    assert!(board(&w, &cw).contains(&(ClockKind::ChildHearing, ClockStatus::Overdue)));
     w.clock.set(at("2025-06-09T00:00:00+09:00"));
     assert!(board(&w, &cw).contains(&(ClockKind::WarrantRequest7d, ClockStatus::Overdue)));
 
     // The hearing and the warrant request close their clocks; a refusal starts the 3-day one.
+    // (Sent whole, as an API client may: core turns it into the steps it adds.)
     let mut body = p.body.clone();
     body.hearing = Some(Hearing {
         at: t0(),
@@ -140,23 +120,22 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
         outcome: Some(WarrantOutcome::Refused),
         challenge_filed_at: None,
     });
-    let p = w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    let p = w.svc.update_protection(&cw, case, pid, p.rev, &body).unwrap();
     let kinds_now: Vec<ClockKind> = case_clocks(&w, &cw, case).iter().map(|c| c.0).collect();
     assert_eq!(kinds_now, vec![ClockKind::WarrantChallenge3d, ClockKind::ProtectionLimit]);
     assert_eq!(case_clocks(&w, &cw, case)[0].2, at("2025-06-09T00:00:00+09:00"));
 
-    // Challenge filed; later an extension to 10/2 without consent and without a court petition.
-    let mut body = p.body.clone();
-    if let Some(wt) = body.warrant.as_mut() {
-        wt.challenge_filed_at = Some(at("2025-06-07T10:00:00+09:00"));
-    }
-    body.extensions.push(Extension {
-        decided_at: at("2025-07-25T10:00:00+09:00"),
-        until: Date::parse_iso("2025-10-02").unwrap(),
-        guardian_consent: false,
-        court: None,
-    });
-    let p = w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    // Challenge filed; later an extension to 10/1 without consent and without a court petition.
+    let step = |rev, s| w.svc.record_protection_step(&cw, case, pid, rev, s);
+    let p = step(p.rev, ProtectionStep::Challenge { at: at("2025-06-07T10:00:00+09:00") }).unwrap();
+    w.clock.set(at("2025-07-25T12:00:00+09:00"));
+    let extension = |day: &str, consent| ProtectionStep::Extension {
+        at: at("2025-07-25T10:00:00+09:00"),
+        last_day: Date::parse_iso(day).unwrap(),
+        guardian_consent: consent,
+        petitioned_on: None,
+    };
+    let p = step(p.rev, extension("2025-10-01", false)).unwrap();
     assert_eq!(
         case_clocks(&w, &cw, case),
         vec![
@@ -165,38 +144,21 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
             (ClockKind::CourtApproval, ClockStatus::Ok, at("2025-08-02T00:00:00+09:00")),
         ]
     );
-    let mut body = p.body.clone();
-    body.extensions[0].court =
-        Some(CourtApproval { petitioned_on: Date::parse_iso("2025-07-20").unwrap(), approved_on: None });
-    let p = w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    let petition = ProtectionStep::CourtPetition { petitioned_on: Date::parse_iso("2025-07-20").unwrap() };
+    let p = step(p.rev, petition).unwrap();
     assert_eq!(
         case_clocks(&w, &cw, case).iter().map(|c| c.0).collect::<Vec<_>>(),
         vec![ClockKind::ProtectionLimit]
     );
 
-    // An extension must move the end later.
-    let mut bad = p.body.clone();
-    bad.extensions.push(Extension {
-        decided_at: t0(),
-        until: Date::parse_iso("2025-09-01").unwrap(),
-        guardian_consent: true,
-        court: None,
-    });
-    assert!(w.svc.update_protection(&cw, pid, p.rev, bad).is_err());
-    // Nor may one extension run for more than two months.
-    let mut long = p.body.clone();
-    long.extensions.push(Extension {
-        decided_at: t0(),
-        until: Date::parse_iso("2026-01-05").unwrap(),
-        guardian_consent: true,
-        court: None,
-    });
-    assert!(w.svc.update_protection(&cw, pid, p.rev, long).is_err());
+    // An extension must move the end later, and by at most two months.
+    assert!(step(p.rev, extension("2025-08-31", true)).is_err());
+    assert!(step(p.rev, extension("2026-01-04", true)).is_err());
 
     // Ending the protection ends its clocks; then the case can close, and has none.
-    let mut body = p.body.clone();
-    body.ended = Some(ProtectionEnd { at: at("2025-09-01T10:00:00+09:00"), reason: "家庭復帰".into() });
-    w.svc.update_protection(&cw, pid, p.rev, body).unwrap();
+    w.clock.set(at("2025-09-01T12:00:00+09:00"));
+    let end = ProtectionStep::End { at: at("2025-09-01T10:00:00+09:00"), reason: "家庭復帰".into() };
+    step(p.rev, end).unwrap();
     assert!(case_clocks(&w, &cw, case).is_empty());
 }
 
@@ -207,7 +169,7 @@ fn the_two_month_limit_follows_the_civil_code_at_month_ends() {
     let child = w.child(&cw, "田中", "紬", "たなか", "つむぎ", "2012-02-02");
     w.clock.set(at("2025-01-10T00:00:00+09:00"));
     let case = CaseId(w.case(&cw, child, IntakeKind::Consultation, at("2024-12-31T08:00:00+09:00")).id);
-    w.svc.start_protection(&cw, protection(case, at("2024-12-31T09:00:00+09:00"), true)).unwrap();
+    w.svc.start_protection(&cw, case, urgent_start(at("2024-12-31T09:00:00+09:00"), true)).unwrap();
     let limit = case_clocks(&w, &cw, case).into_iter().find(|c| c.0 == ClockKind::ProtectionLimit).unwrap();
     // 12/31 + 2 months has no 2/31: the period ends with the last day of February.
     assert_eq!(limit.2, at("2025-03-01T00:00:00+09:00"));
@@ -235,7 +197,7 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
     assert_eq!(w.svc.board(&named, w.u1, Some(named.staff)).unwrap().len(), 1);
     assert!(w.svc.board(&named, w.u1, Some(cw.staff)).unwrap().is_empty());
 
-    w.svc.record_safety_check(&named, check(CaseId(case.id), t0().plus(DAY), true)).unwrap();
+    w.svc.record_safety_check(&named, CaseId(case.id), check(t0().plus(DAY), true)).unwrap();
     w.svc.close_case(&sv, CaseId(case.id), v.rev, "助言指導").unwrap();
     assert!(w.svc.store().read().unwrap().case_clocks(case.id).unwrap().is_empty());
 }

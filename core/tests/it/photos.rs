@@ -3,8 +3,7 @@
 //! and carried by snapshots.
 
 use mamoru_core::Error;
-use mamoru_core::case::{IntakeKind, SafetyCheck, SafetyMethod};
-use mamoru_core::person::Attachment;
+use mamoru_core::case::{IntakeKind, NewSafetyCheck, SafetyMethod};
 use mamoru_core::staff::Role;
 use mamoru_core::store::Store;
 
@@ -17,27 +16,15 @@ fn jpeg(seed: u8) -> Vec<u8> {
     b
 }
 
-fn check_with(case: mamoru_core::ids::CaseId, shas: &[&str]) -> SafetyCheck {
-    SafetyCheck {
-        case,
-        child: mamoru_core::ids::ChildId(0),
-        at: t0(),
-        by: vec![],
-        method: SafetyMethod::Sighted,
+fn check_with(shas: &[&str]) -> NewSafetyCheck {
+    NewSafetyCheck {
+        at: Some(t0()),
+        method: Some(SafetyMethod::Sighted),
         seen_directly: true,
         place: "自宅".into(),
-        child_state: String::new(),
-        injuries: vec![],
-        attachments: shas
-            .iter()
-            .map(|s| Attachment {
-                sha256: (*s).to_owned(),
-                mime: "text/html".into(),
-                size: 1,
-                taken_at: None,
-                caption: "右腕".into(),
-            })
-            .collect(),
+        child_state: "右腕にあざ".into(),
+        photos: shas.iter().map(|s| (*s).to_owned()).collect(),
+        ..NewSafetyCheck::default()
     }
 }
 
@@ -69,15 +56,15 @@ fn a_photo_is_an_image_stamped_by_the_server_and_carried_by_its_safety_check() {
     let other_child = w.child(&cw, "別件", "", "べっけん", "", "2017-01-01");
     let other_case = mamoru_core::ids::CaseId(w.case(&cw, other_child, IntakeKind::AbuseReport, t0()).id);
     let elsewhere = w.svc.add_photo(&cw, other_case, &jpeg(2)).unwrap();
-    let r = w.svc.record_safety_check(&cw, check_with(case, &[&elsewhere.body.sha256]));
+    let r = w.svc.record_safety_check(&cw, case, check_with(&[&elsewhere.body.sha256]));
     assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     let sha = photo.body.sha256.as_str();
-    let saved = w.svc.record_safety_check(&cw, check_with(case, &[sha, sha])).unwrap();
+    let saved = w.svc.record_safety_check(&cw, case, check_with(&[sha, sha])).unwrap();
     assert_eq!(saved.body.attachments.len(), 1, "named twice, kept once");
     let a = &saved.body.attachments[0];
     assert_eq!(
         (a.mime.as_str(), a.size, a.taken_at, a.caption.as_str()),
-        ("image/jpeg", 68, Some(t0().plus(60)), "右腕")
+        ("image/jpeg", 68, Some(t0().plus(60)), "")
     );
 
     // Reading it is a read of the case: allowed in scope, audited, refused outside it.
@@ -113,11 +100,12 @@ fn body_map_marks_must_lie_on_the_outline_with_a_plausible_size() {
         description: "あざ".into(),
         photo: None,
     };
-    let with = |marks: Vec<Injury>| SafetyCheck { injuries: marks, ..check_with(case, &[]) };
+    let with = |marks: Vec<Injury>| NewSafetyCheck { injuries: marks, ..check_with(&[]) };
     for bad in [mark(1.5, None), mark(f32::NAN, None), mark(0.5, Some(-1.0)), mark(0.5, Some(500.0))] {
-        let r = w.svc.record_safety_check(&cw, with(vec![bad]));
+        let r = w.svc.record_safety_check(&cw, case, with(vec![bad]));
         assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     }
-    let saved = w.svc.record_safety_check(&cw, with(vec![mark(0.3, Some(2.5)), mark(0.7, None)])).unwrap();
+    let saved =
+        w.svc.record_safety_check(&cw, case, with(vec![mark(0.3, Some(2.5)), mark(0.7, None)])).unwrap();
     assert_eq!(saved.body.injuries.len(), 2);
 }

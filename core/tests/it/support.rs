@@ -149,3 +149,16 @@ pub fn bare_child(unit: UnitId, family: &str, given: &str, kana: &str) -> NewChi
         affiliation: String::new(),
     }
 }
+
+/// A 一時保護 started at `at` in urgency (the child's hearing follows), at the centre's shelter.
+pub fn urgent_start(at: Timestamp, consent: bool) -> mamoru_core::protection::StartProtection {
+    mamoru_core::protection::StartProtection {
+        started_at: at,
+        place_kind: Some(mamoru_core::protection::PlaceKind::Shelter),
+        place: "一時保護所".into(),
+        reason: "安全確保".into(),
+        guardian_consent: consent,
+        hearing: None,
+        hearing_after_urgency: true,
+    }
+}

@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use mamoru_core::case::{
-    AbuseDetails, Injury, Intake, IntakeKind, Note, Reporter, SafetyCheck, SafetyMethod,
-};
+use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, NewSafetyCheck, Note, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
 use mamoru_core::person::Attachment;
@@ -85,19 +83,12 @@ pub(super) struct MessageIn {
     idempotency_key: Option<String>,
 }
 
+/// A safety check: core's command and the draft's idempotency key. Core names every field a
+/// check lacks (the method is never assumed).
 #[derive(Deserialize)]
 pub(super) struct CheckIn {
-    at: String,
-    method: SafetyMethod,
-    seen_directly: bool,
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    child_state: String,
-    #[serde(default)]
-    injuries: Vec<Injury>,
-    #[serde(default)]
-    photos: Vec<String>,
+    #[serde(flatten)]
+    check: NewSafetyCheck,
     #[serde(default)]
     idempotency_key: Option<String>,
 }
@@ -230,21 +221,9 @@ fn add_note(svc: &Service, session: &SessionInfo, case: CaseId, input: NoteIn) -
 }
 
 fn record_check(svc: &Service, session: &SessionInfo, case: CaseId, input: CheckIn) -> Result<Value, Error> {
-    let check = SafetyCheck {
-        case,
-        child: ChildId(0),
-        at: Timestamp::parse(&input.at)?,
-        by: vec![session.actor.staff],
-        method: input.method,
-        seen_directly: input.seen_directly,
-        place: input.place,
-        child_state: input.child_state,
-        injuries: input.injuries,
-        attachments: attachments(&input.photos),
-    };
-    Ok(
-        json!({ "id": svc.record_safety_check_once(&session.actor, check, input.idempotency_key.as_deref())?.id }),
-    )
+    let key = input.idempotency_key.clone();
+    let v = svc.record_safety_check_once(&session.actor, case, input.check, key.as_deref())?;
+    Ok(json!({ "id": v.id }))
 }
 
 #[expect(clippy::needless_pass_by_value, reason = "the shape `recorded` takes: every body is owned")]

@@ -1,7 +1,8 @@
 //! The casework on a case over `/api/v1/cases/{id}/...`: the investigation edited against its
 //! revision (merged with an edit saved meanwhile, 409 with the fields both changed otherwise),
-//! assessments, temporary protection and its later steps, support decisions, meetings, closing
-//! and reopening. The same service calls as the pages. A record sent back for a new revision is
+//! assessments, temporary protection and its later steps (one step a `POST`, or the whole record
+//! sent back, which core turns into steps under the same rules), support decisions, meetings,
+//! closing and reopening. The same service calls as the pages. A record sent back for a new revision is
 //! `{"rev", "body"}`, `body` as `GET /api/v1/cases/{id}` shows it; times may be sent as seconds
 //! or as ISO text (Japan time without an offset).
 
@@ -11,9 +12,9 @@ use std::sync::Arc;
 use mamoru_core::case::{Case, Meeting, Support};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ProtectionId, StaffId, SupportId};
-use mamoru_core::protection::Protection;
+use mamoru_core::protection::{Protection, ProtectionStep, StartProtection};
 use mamoru_core::service::SessionInfo;
-use mamoru_core::store::Versioned;
+use mamoru_core::service::Versioned;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -82,10 +83,55 @@ fn key_of(body: &mut Value) -> Option<String> {
     body.as_object_mut()?.remove("idempotency_key")?.as_str().map(str::to_owned)
 }
 
-fn start_protection(svc: &Service, session: &SessionInfo, case: CaseId, body: Value) -> Result<Value, Error> {
-    let p: Protection = of_case(body, case)?;
-    let v = svc.start_protection(&session.actor, p)?;
+fn start_protection(
+    svc: &Service,
+    session: &SessionInfo,
+    case: CaseId,
+    mut body: Value,
+) -> Result<Value, Error> {
+    let key = key_of(&mut body);
+    let start: StartProtection =
+        serde_json::from_value(body).map_err(|e| Error::invalid("body", e.to_string()))?;
+    let v = svc.start_protection_once(&session.actor, case, start, key.as_deref())?;
     Ok(json!({ "id": v.id, "rev": v.rev }))
+}
+
+/// One later step of a protection: the revision it was recorded from, and the step
+/// (`{"rev": 2, "step": "end", "at": "…", "reason": "…"}`).
+#[derive(Deserialize)]
+struct StepIn {
+    rev: u64,
+    #[serde(flatten)]
+    step: ProtectionStep,
+}
+
+/// `POST /api/v1/cases/{id}/protections/{p}/steps`: core applies the step by the law's order
+/// (the same call as the page's step forms); a step sent again answers the stored revision.
+fn protection_step(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "cases" / u64 / "protections" / u64 / "steps")
+        .and(warp::post())
+        .and(authed_json::<StepIn>(service))
+        .then(|case: u64, id: u64, input: AuthedJson<StepIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || {
+                svc.record_protection_step(
+                    &session.actor,
+                    CaseId(case),
+                    ProtectionId(id),
+                    input.rev,
+                    input.step,
+                )
+            })
+            .await;
+            respond(result, |v| {
+                json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "protection": v.body }))
+            })
+        })
 }
 
 fn record_support(
@@ -181,10 +227,12 @@ pub(super) fn routes(
     let support = recorded(service.clone(), "supports", record_support);
     let assessment = recorded(service.clone(), "assessments", record_assessment);
     let meeting = recorded(service.clone(), "meetings", record_meeting);
-    let step = revision(service.clone(), "protections", |svc, s, case, id, rev, body| {
+    // The whole record sent back: core turns it into the steps it adds, under the same rules.
+    let whole = revision(service.clone(), "protections", |svc, s, case, id, rev, body| {
         let p: Protection = of_case(body, case)?;
-        svc.update_protection(&s.actor, ProtectionId(id), rev, p).map(|v| (v.id, v.rev))
+        svc.update_protection(&s.actor, case, ProtectionId(id), rev, &p).map(|v| (v.id, v.rev))
     });
+    let step = protection_step(service.clone());
     let support_rev = revision(service.clone(), "supports", |svc, s, case, id, rev, body| {
         let b: Support = of_case(body, case)?;
         svc.update_support(&s.actor, SupportId(id), rev, b).map(|v| (v.id, v.rev))
@@ -213,6 +261,8 @@ pub(super) fn routes(
         .or(meeting)
         .unify()
         .or(step)
+        .unify()
+        .or(whole)
         .unify()
         .or(support_rev)
         .unify()

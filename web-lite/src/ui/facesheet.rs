@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mamoru_core::ids::{ChildId, StaffId};
 use mamoru_core::person::Child;
-use mamoru_core::store::Versioned;
+use mamoru_core::service::Versioned;
 use mamoru_core::{Error, Service};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -121,7 +121,7 @@ pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                     page.conflict = Some(conflict);
                     html(&page, StatusCode::CONFLICT)
                 }
-                Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {
+                Err(e @ (Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))) => {
                     let actor = session.actor.clone();
                     match blocking(move || svc.child(&actor, ChildId(id))).await {
                         Ok(view) => {

@@ -164,7 +164,7 @@ pub(crate) struct IntakePage {
 
 /// What the page needs besides the form: code tables and unit names, the chosen child.
 struct Context {
-    tables: Vec<mamoru_core::store::Versioned<mamoru_core::code_table::CodeTable>>,
+    tables: Vec<mamoru_core::service::Versioned<mamoru_core::code_table::CodeTable>>,
     units: Vec<(String, String)>,
     chosen: Option<ChildSummary>,
     now: Timestamp,
@@ -301,7 +301,7 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             match result {
                 Ok(IntakeOutcome::Opened(case)) => redirect(&format!("/cases/{}?saved=intake", case.id)),
                 Ok(IntakeOutcome::PossibleDuplicates(found)) => again(found, None).await,
-                Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {
+                Err(e @ (Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))) => {
                     again(Vec::new(), Some(message(&e))).await
                 }
                 Err(e) => error_page(&session, &e),

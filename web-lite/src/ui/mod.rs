@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
-use mamoru_core::case::{Note, SafetyCheck, SafetyMethod};
+use mamoru_core::case::{NewSafetyCheck, Note, SafetyMethod};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId};
 use mamoru_core::person::Attachment;
@@ -94,6 +94,10 @@ pub(crate) fn message(e: &Error) -> String {
                 format!("「{}」を確認してください（{why}）。", field_label(field))
             }
         }
+        Error::Incomplete { fields } => {
+            let named: Vec<String> = fields.iter().map(|f| format!("「{}」", field_label(f))).collect();
+            format!("{}を入力してください。", named.concat())
+        }
         Error::Date(_) => {
             "日付・日時の形式が正しくありません（例: 令和7年4月1日、R7.4.1、2025-04-01）。".into()
         }
@@ -143,6 +147,14 @@ fn field_label(field: &str) -> &str {
         "status" => "状態",
         "protection" => "一時保護",
         "attendees" => "出席者",
+        "place_kind" => "場所の種類",
+        "place" => "場所",
+        "agency" => "確認した関係機関",
+        "child_state" => "子どもの様子",
+        "seen_directly" => "直接目視",
+        "confirm" => "開始の確認",
+        "notice" => "通知",
+        "petitioned_on" => "家庭裁判所への申立日",
         other => other,
     }
 }
@@ -161,7 +173,14 @@ fn field_hint(field: &str) -> &'static str {
         "case" => "終結したケースか、すでに一時保護中です",
         "ended" => "開始より前の日時では解除できません",
         "started_at" | "received_at" => "未来の日時は入力できません",
-        "hearing" => "子どもの意見か、聴取できなかった理由を入力してください",
+        "hearing" => {
+            "子どもの意見か聴取できなかった理由を入力するか、緊急のため事後に聴取することを選んでください"
+        }
+        "step" => "解除済みの一時保護には記録できません",
+        "seen_directly" => "目視を選んだときは「子どもを直接目視した」にチェックしてください",
+        "warrant" => "この段階では記録できません（保護者の同意、請求・結果の順を確認してください）",
+        "court" => "最新の延長に、記録できる家庭裁判所の申立て・承認がありません",
+        "at" => "未来の日時や、開始・前の手続きより前の日時は入力できません",
         "protection" => "一時保護中は終結できません。先に一時保護を解除してください",
         "status" => "ケースの状態が変わっています。ページを読み込み直してください",
         "end" => "開始日より前の日付は入力できません",
@@ -178,7 +197,7 @@ fn error_page(session: &SessionInfo, e: &Error) -> Response {
         Error::NotFound { .. } => (StatusCode::NOT_FOUND, "見つかりません"),
         Error::Forbidden { .. } => (StatusCode::FORBIDDEN, "権限がありません"),
         Error::Conflict { .. } => (StatusCode::CONFLICT, "更新が重なりました"),
-        Error::Invalid { .. } | Error::Date(_) => {
+        Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "入力を確認してください")
         }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "エラー"),
@@ -573,7 +592,7 @@ fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
                         StatusCode::OK,
                     )
                 }
-                Err(e @ (Error::Invalid { .. } | Error::Date(_))) => {
+                Err(e @ (Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))) => {
                     let page = SearchPage {
                         chrome,
                         q: query,
@@ -735,7 +754,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Forbidden { .. } => StatusCode::FORBIDDEN,
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::Invalid { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -876,6 +895,7 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
                 at: text(&form, "at"),
                 method: text(&form, "method"),
                 seen_directly: form.contains_key("seen_directly"),
+                agency: text(&form, "agency"),
                 place: text(&form, "place"),
                 child_state: text(&form, "child_state"),
                 photos: text(&form, "photos"),
@@ -883,19 +903,16 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
             };
             let result = async {
                 check_form(&session, &form)?;
-                let method = match kept.method.as_str() {
-                    "sighted" => SafetyMethod::Sighted,
-                    "interview" => SafetyMethod::Interview,
-                    "by_agency" => SafetyMethod::ByAgency,
-                    _ => return Err(Error::invalid("method", "選択してください")),
-                };
-                let check = SafetyCheck {
-                    case: CaseId(id),
-                    child: ChildId(0),
-                    at: Timestamp::parse(&kept.at)?,
-                    by: vec![session.actor.staff],
-                    method,
+                let check = NewSafetyCheck {
+                    at: Some(kept.at.as_str()).filter(|t| !t.is_empty()).map(Timestamp::parse).transpose()?,
+                    method: match kept.method.as_str() {
+                        "sighted" => Some(SafetyMethod::Sighted),
+                        "interview" => Some(SafetyMethod::Interview),
+                        "by_agency" => Some(SafetyMethod::ByAgency),
+                        _ => None,
+                    },
                     seen_directly: kept.seen_directly,
+                    agency: kept.agency.clone(),
                     place: kept.place.clone(),
                     child_state: kept.child_state.clone(),
                     injuries: if kept.injuries.is_empty() {
@@ -904,10 +921,17 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
                         serde_json::from_str(&kept.injuries)
                             .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
                     },
-                    attachments: attachments(&kept.photos),
+                    photos: kept
+                        .photos
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
                 };
                 let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
-                blocking(move || svc.record_safety_check_once(&actor, check, key.as_deref())).await
+                blocking(move || svc.record_safety_check_once(&actor, CaseId(id), check, key.as_deref()))
+                    .await
             }
             .await;
             match result {
@@ -1137,7 +1161,7 @@ mod tests {
         assert_eq!(notes(&svc, case), 1, "the same draft sent twice is one note");
 
         let check = format!(
-            "form_key={key}&idempotency_key=c1&at=2026-11-24T09%3A45&method=sighted&seen_directly=1&place=%E8%87%AA%E5%AE%85"
+            "form_key={key}&idempotency_key=c1&at=2026-11-24T09%3A45&method=sighted&seen_directly=1&place=%E8%87%AA%E5%AE%85&child_state=%E5%85%83%E6%B0%97"
         );
         let r = post(&svc, &cookie, &format!("/cases/{case}/safety-checks"), check, None).await;
         assert_eq!(r.status(), 303, "{}", body(&r));
@@ -1392,7 +1416,7 @@ mod tests {
         // The safety check names it; one not sent for this case is refused in Japanese.
         let form = |photos: &str| {
             format!(
-                "form_key={key}&idempotency_key=&at=2026-11-24T09%3A30&method=sighted&seen_directly=1&place=x&child_state=&photos={photos}"
+                "form_key={key}&idempotency_key=&at=2026-11-24T09%3A30&method=sighted&seen_directly=1&place=x&child_state=%E5%85%83%E6%B0%97&photos={photos}"
             )
         };
         let r =
@@ -1455,19 +1479,21 @@ mod tests {
     async fn a_protection_step_from_a_stale_page_is_refused_and_overwrites_nothing() {
         let (_dir, svc, case) = world();
         let (cookie, key) = sign_in(&svc).await;
-        let start = format!("form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&reason=x");
+        let start = format!(
+            "form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&place=%E4%B8%80%E6%99%82%E4%BF%9D%E8%AD%B7%E6%89%80&reason=x&hearing_after=1&confirm=1"
+        );
         let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
         let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
         let p = svc.case(&s.actor, CaseId(case)).unwrap().protections[0].clone();
         let path = format!("/cases/{case}/protections/{}", p.id);
         // Two pages drawn at the same revision: the supervisor records the request first...
-        let request = format!("form_key={key}&rev={}&step=warrant_request&at=2026-11-24T10%3A00", p.rev);
+        let request = format!("form_key={key}&rev={}&step=warrant_request&at=2026-11-24T09%3A30", p.rev);
         let r = post(&svc, &cookie, &path, request, None).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
         // ... the second, stale page's end of the protection is refused with the current state shown.
         let end =
-            format!("form_key={key}&rev={}&step=end&at=2026-11-24T11%3A00&reason=%E5%B8%B0%E5%AE%85", p.rev);
+            format!("form_key={key}&rev={}&step=end&at=2026-11-24T09%3A50&reason=%E5%B8%B0%E5%AE%85", p.rev);
         let r = post(&svc, &cookie, &path, end, None).await;
         assert_eq!(r.status(), StatusCode::CONFLICT, "{}", body(&r));
         assert!(
@@ -1477,6 +1503,43 @@ mod tests {
         );
         let now = svc.case(&s.actor, CaseId(case)).unwrap().protections[0].clone();
         assert!(now.body.is_active() && now.body.warrant.is_some(), "the request stays, nothing ended");
+    }
+
+    /// #16: the page's start had 一時保護所 chosen for the person and no place or reason needed;
+    /// the check form had 目視 ticked before anyone saw the child.
+    #[tokio::test]
+    async fn a_start_and_a_safety_check_name_what_they_lack_and_nothing_is_chosen_for_the_person() {
+        let (_dir, svc, case) = world();
+        let (cookie, key) = sign_in(&svc).await;
+        let page = warp::test::request()
+            .path(&format!("/cases/{case}"))
+            .header("cookie", &cookie)
+            .reply(&routes(svc.clone()))
+            .await;
+        let page = String::from_utf8_lossy(page.body()).into_owned();
+        assert!(!page.contains("name=\"seen_directly\" value=\"1\" checked"), "目視 is not pre-ticked");
+        assert!(page.contains("<option value=\"\">選択してください</option>"), "no method chosen");
+        let start = format!("form_key={key}&at=2026-11-24T09%3A00&place_kind=&confirm=1");
+        let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+        assert!(
+            body(&r).contains("「場所の種類」「場所」「理由」「子どもの意見聴取」を入力してください"),
+            "{}",
+            body(&r)
+        );
+        let unconfirmed = format!(
+            "form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&place=x&reason=x&hearing_after=1"
+        );
+        let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), unconfirmed, None).await;
+        assert!(body(&r).contains("「開始の確認」を入力してください"), "{}", body(&r));
+        let check = format!("form_key={key}&at=2026-11-24T09%3A45&method=&place=x");
+        let r = post(&svc, &cookie, &format!("/cases/{case}/safety-checks"), check, None).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+        assert!(body(&r).contains("「方法」「子どもの様子」を入力してください"), "{}", body(&r));
+        assert!(body(&r).contains("value=\"x\""), "the place typed is kept: {}", body(&r));
+        let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+        let view = svc.case(&s.actor, CaseId(case)).unwrap();
+        assert!(view.protections.is_empty() && view.safety_checks.is_empty(), "nothing stored");
     }
 
     #[tokio::test]
@@ -1560,7 +1623,9 @@ mod tests {
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "the caseworker may not close: {}", body(&r));
         // The supervisor may, but not while the child is in temporary protection.
         let (sv_cookie, sv_key) = sign_in_as(&svc, "sv").await;
-        let start = format!("form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&consent=1");
+        let start = format!(
+            "form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&consent=1&place=%E4%B8%80%E6%99%82%E4%BF%9D%E8%AD%B7%E6%89%80&reason=x&hearing_after=1&confirm=1"
+        );
         let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
         let close = format!("form_key={sv_key}&rev=1&reason=%E8%BB%A2%E5%87%BA");
@@ -1632,7 +1697,9 @@ mod tests {
     async fn a_protection_and_its_steps_sent_again_after_a_lost_answer_are_recorded_once() {
         let (_dir, svc, case) = world();
         let (cookie, key) = sign_in(&svc).await;
-        let start = format!("form_key={key}&idempotency_key=k1&at=2026-11-24T09%3A00&place_kind=shelter");
+        let start = format!(
+            "form_key={key}&idempotency_key=k1&at=2026-11-24T09%3A00&place_kind=shelter&place=%E4%B8%80%E6%99%82%E4%BF%9D%E8%AD%B7%E6%89%80&reason=x&hearing_after=1&confirm=1"
+        );
         for _ in 0..2 {
             let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start.clone(), None).await;
             assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));

@@ -1,8 +1,11 @@
-//! 一時保護 on the case page: starting one, and its legal steps one form each (the child's
-//! hearing, the warrant request, its outcome, the challenge after a refusal, an extension, the family court's approval,
-//! the end). Each step is written against the revision the page showed: if someone recorded a
-//! step meanwhile, the page comes back with the refusal and the current state, and nothing is
-//! overwritten. The forms are drafts like the others: kept offline, sent once when the tablet
+//! 一時保護 on the case page: starting one (place kind, place, reason, the child's hearing or
+//! that it follows for urgency, and a confirmation), and its legal steps one form each (the
+//! child's hearing, the warrant request, its outcome, the challenge after a refusal, an
+//! extension, the family court's petition and approval, the end). The page parses each form
+//! into core's command (`StartProtection`, `ProtectionStep`); core decides whether it may be
+//! recorded and which steps are open. Each step is written against the revision the page
+//! showed: if someone recorded a step meanwhile, the page comes back with the refusal and the
+//! current state, and nothing is overwritten. The forms are drafts like the others: kept offline, sent once when the tablet
 //! is back (a start by its idempotency key; a step sent again finds it already recorded). Core
 //! recomputes the 7-day, 3-day and 2-month clocks with every step.
 
@@ -10,11 +13,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mamoru_core::Service;
-use mamoru_core::case::Hearing;
+use mamoru_core::case::NewHearing;
 use mamoru_core::error::Error;
-use mamoru_core::ids::{CaseId, ChildId, ProtectionId, StaffId};
+use mamoru_core::ids::{CaseId, ProtectionId};
 use mamoru_core::protection::{
-    CourtApproval, Extension, PlaceKind, Protection, ProtectionEnd, Warrant, WarrantOutcome,
+    NoticeKind, PlaceKind, ProtectionStep, StartProtection, StepKind, WarrantOutcome,
 };
 use mamoru_core::time::{Date, Timestamp};
 use warp::reply::Response;
@@ -42,75 +45,76 @@ fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error
 }
 
 fn required_date(form: &HashMap<String, String>, key: &'static str) -> Result<Date, Error> {
-    date(form, key)?.ok_or_else(|| Error::invalid(key, "日付を入力してください"))
+    date(form, key)?.ok_or_else(|| Error::Incomplete { fields: vec![key] })
 }
 
-/// Puts the step the form names into `p` (`by`: who records it).
-fn apply(p: &mut Protection, form: &HashMap<String, String>, by: StaffId) -> Result<(), Error> {
-    let no_warrant = || Error::invalid("warrant", "一時保護状の請求が記録されていません");
-    match text(form, "step").as_str() {
-        "warrant_request" => {
-            p.warrant = Some(Warrant {
-                requested_at: at(form)?,
-                decided_at: None,
-                outcome: None,
-                challenge_filed_at: None,
-            });
-        }
-        "hearing" => {
-            let reason = text(form, "not_possible");
-            p.hearing = Some(Hearing {
-                at: at(form)?,
-                by,
-                method: text(form, "method"),
-                views: text(form, "views"),
-                not_possible_reason: Some(reason).filter(|r| !r.is_empty()),
-            });
-        }
-        "warrant_decision" => {
-            let outcome = match text(form, "outcome").as_str() {
+/// The hearing the form holds; `at`: the field of its time.
+fn hearing(form: &HashMap<String, String>, at: &str) -> Result<NewHearing, Error> {
+    Ok(NewHearing {
+        at: Timestamp::parse(&text(form, at))?,
+        method: text(form, "method"),
+        views: text(form, "views"),
+        not_possible_reason: Some(text(form, "not_possible")).filter(|r| !r.is_empty()),
+    })
+}
+
+/// The step the form names, as core's command; core decides whether it may be recorded.
+fn step_of(form: &HashMap<String, String>) -> Result<ProtectionStep, Error> {
+    let kind =
+        StepKind::parse(&text(form, "step")).ok_or_else(|| Error::invalid("step", "不明な操作です"))?;
+    Ok(match kind {
+        StepKind::Hearing => ProtectionStep::Hearing(hearing(form, "at")?),
+        StepKind::WarrantRequest => ProtectionStep::WarrantRequest { at: at(form)? },
+        StepKind::WarrantDecision => ProtectionStep::WarrantDecision {
+            at: at(form)?,
+            outcome: match text(form, "outcome").as_str() {
                 "issued" => WarrantOutcome::Issued,
                 "refused" => WarrantOutcome::Refused,
-                _ => return Err(Error::invalid("outcome", "選択してください")),
-            };
-            let w = p.warrant.as_mut().ok_or_else(no_warrant)?;
-            w.decided_at = Some(at(form)?);
-            w.outcome = Some(outcome);
+                _ => return Err(Error::Incomplete { fields: vec!["outcome"] }),
+            },
+        },
+        StepKind::Challenge => ProtectionStep::Challenge { at: at(form)? },
+        StepKind::Extension => ProtectionStep::Extension {
+            at: at(form)?,
+            last_day: required_date(form, "until")?,
+            guardian_consent: form.contains_key("consent"),
+            petitioned_on: date(form, "petitioned_on")?,
+        },
+        StepKind::CourtPetition => {
+            ProtectionStep::CourtPetition { petitioned_on: required_date(form, "petitioned_on")? }
         }
-        "challenge" => p.warrant.as_mut().ok_or_else(no_warrant)?.challenge_filed_at = Some(at(form)?),
-        "extension" => {
-            // The form asks for the last day; core keeps the first day after it.
-            let until = required_date(form, "until")?.plus_days(1);
-            let court =
-                date(form, "petitioned_on")?.map(|d| CourtApproval { petitioned_on: d, approved_on: None });
-            let extension = Extension {
-                decided_at: at(form)?,
-                until,
-                guardian_consent: form.contains_key("consent"),
-                court,
-            };
-            // Sent again after its answer was lost: recorded once.
-            if p.extensions.last() != Some(&extension) {
-                p.extensions.push(extension);
-            }
+        StepKind::CourtApproval => {
+            ProtectionStep::CourtApproval { approved_on: required_date(form, "approved_on")? }
         }
-        "court_approval" => {
-            let approved = required_date(form, "approved_on")?;
-            let court = p.extensions.last_mut().and_then(|e| e.court.as_mut());
-            court
-                .ok_or_else(|| Error::invalid("court", "家庭裁判所への申立てが記録されていません"))?
-                .approved_on = Some(approved);
-        }
-        "end" => {
-            let reason = text(form, "reason");
-            if reason.is_empty() {
-                return Err(Error::invalid("reason", "入力されていません"));
-            }
-            p.ended = Some(ProtectionEnd { at: at(form)?, reason });
-        }
-        _ => return Err(Error::invalid("step", "不明な操作です")),
-    }
-    Ok(())
+        StepKind::Notice => ProtectionStep::Notice {
+            kind: match text(form, "kind").as_str() {
+                "start" => NoticeKind::Start,
+                "extension" => NoticeKind::Extension,
+                "end" => NoticeKind::End,
+                _ => return Err(Error::Incomplete { fields: vec!["notice"] }),
+            },
+            at: at(form)?,
+        },
+        StepKind::End => ProtectionStep::End { at: at(form)?, reason: text(form, "reason") },
+    })
+}
+
+/// The start as core's command: nothing chosen for the person (the place kind has no default).
+fn start_of(form: &HashMap<String, String>) -> Result<StartProtection, Error> {
+    let heard = !text(form, "views").is_empty() || !text(form, "not_possible").is_empty();
+    Ok(StartProtection {
+        started_at: at(form)?,
+        place_kind: match text(form, "place_kind").as_str() {
+            "shelter" => Some(PlaceKind::Shelter),
+            "entrusted" => Some(PlaceKind::Entrusted),
+            _ => None,
+        },
+        place: text(form, "place"),
+        reason: text(form, "reason"),
+        guardian_consent: form.contains_key("consent"),
+        hearing: heard.then(|| hearing(form, "hearing_at")).transpose()?,
+        hearing_after_urgency: form.contains_key("hearing_after"),
+    })
 }
 
 pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -123,25 +127,12 @@ pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,),
                 "protection#protection",
                 |_| {},
                 move |svc, session, form| {
-                    let place_kind = match text(form, "place_kind").as_str() {
-                        "entrusted" => PlaceKind::Entrusted,
-                        _ => PlaceKind::Shelter,
-                    };
-                    let p = Protection {
-                        case: CaseId(id),
-                        child: ChildId(0),
-                        started_at: at(form)?,
-                        place_kind,
-                        place: text(form, "place"),
-                        reason: text(form, "reason"),
-                        guardian_consent: form.contains_key("consent"),
-                        hearing: None,
-                        warrant: None,
-                        extensions: Vec::new(),
-                        notices: Vec::new(),
-                        ended: None,
-                    };
-                    svc.start_protection_once(&session.actor, p, idempotency_key(form).as_deref())
+                    // Starting one is an administrative decision: the page asks the person to confirm.
+                    if !form.contains_key("confirm") {
+                        return Err(Error::Incomplete { fields: vec!["confirm"] });
+                    }
+                    let key = idempotency_key(form);
+                    svc.start_protection_once(&session.actor, CaseId(id), start_of(form)?, key.as_deref())
                 },
             )
         },
@@ -158,16 +149,8 @@ pub(super) fn step(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 "protection#protection",
                 |_| {},
                 move |svc, session, form| {
-                    let rev = rev(form)?;
-                    let current = svc
-                        .case(&session.actor, CaseId(id))?
-                        .protections
-                        .into_iter()
-                        .find(|p| p.id == pid)
-                        .ok_or_else(|| Error::NotFound { what: "protection", id: pid.to_string() })?;
-                    let mut body = current.body;
-                    apply(&mut body, form, session.actor.staff)?;
-                    svc.update_protection(&session.actor, ProtectionId(pid), rev, body)
+                    let (rev, step) = (rev(form)?, step_of(form)?);
+                    svc.record_protection_step(&session.actor, CaseId(id), ProtectionId(pid), rev, step)
                 },
             )
         },

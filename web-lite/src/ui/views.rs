@@ -10,10 +10,10 @@ use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::deadline::ClockStatus;
 use mamoru_core::ids::StaffId;
 use mamoru_core::person::{Attachment, Child, MemberRef, PersonName, Sex};
-use mamoru_core::protection::{PlaceKind, Protection, WarrantOutcome};
+use mamoru_core::protection::{PlaceKind, Protection, StepKind, WarrantOutcome};
+use mamoru_core::service::Versioned;
 use mamoru_core::service::{BoardItem, ChildSummary, ChildView, MessageItem, SessionInfo};
 use mamoru_core::staff::Action;
-use mamoru_core::store::Versioned;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
 use mamoru_core::wareki;
 
@@ -474,7 +474,13 @@ impl CheckRow {
         Self {
             at: datetime(c.at),
             method: method_label(c.method),
-            by: c.by.iter().map(|s| staff_name(&d.names, *s)).collect::<Vec<_>>().join("、"),
+            by: c
+                .by
+                .iter()
+                .map(|s| staff_name(&d.names, *s))
+                .chain((!c.agency.is_empty()).then(|| format!("確認: {}", c.agency)))
+                .collect::<Vec<_>>()
+                .join("、"),
             seen: c.seen_directly,
             place: c.place.clone(),
             state: c.child_state.clone(),
@@ -525,14 +531,15 @@ pub(crate) struct ProtectionView {
     pub extensions: Vec<String>,
     /// 意見聴取: when, how, what the child said (or why it could not be heard).
     pub hearing: Option<String>,
-    /// The steps whose forms are open besides extension and end: `hearing`, `warrant_request`,
-    /// `warrant_decision`, `challenge` (after a refusal), `court_approval` (of the latest
-    /// extension).
+    /// Started in urgency with the hearing to follow: by when.
+    pub hearing_due: Option<String>,
+    /// The steps core says are open (`StepKind::as_str`): each has its form.
     pub steps: Vec<&'static str>,
 }
 
 impl ProtectionView {
-    fn of(v: &Versioned<Protection>) -> Self {
+    /// `open`: the steps core says the protection can take now.
+    fn of(v: &Versioned<Protection>, open: &[StepKind]) -> Self {
         let p = &v.body;
         let mut warrant = Vec::new();
         if let Some(w) = &p.warrant {
@@ -565,7 +572,6 @@ impl ProtectionView {
             })
             .collect();
         let active = p.is_active();
-        let w = p.warrant.as_ref();
         Self {
             id: v.id,
             rev: v.rev,
@@ -591,28 +597,12 @@ impl ProtectionView {
                 None if h.method.is_empty() => format!("{}・{}", datetime(h.at), h.views),
                 None => format!("{}・{}：{}", datetime(h.at), h.method, h.views),
             }),
-            steps: [
-                ("hearing", p.hearing.is_none()),
-                ("warrant_request", !p.guardian_consent && w.is_none()),
-                ("warrant_decision", w.is_some_and(|w| w.outcome.is_none())),
-                (
-                    "challenge",
-                    w.is_some_and(|w| {
-                        w.outcome == Some(WarrantOutcome::Refused) && w.challenge_filed_at.is_none()
-                    }),
-                ),
-                (
-                    "court_approval",
-                    p.extensions
-                        .last()
-                        .and_then(|e| e.court.as_ref())
-                        .is_some_and(|c| c.approved_on.is_none()),
-                ),
-            ]
-            .into_iter()
-            .filter(|(_, open)| active && *open)
-            .map(|(step, _)| step)
-            .collect(),
+            // Due at midnight: people read the last day it may still be done.
+            hearing_due: p
+                .hearing_due
+                .filter(|_| p.hearing.is_none())
+                .map(|due| format!("{}まで", wareki::format(due.plus(-1).jst_date()))),
+            steps: open.iter().map(|s| s.as_str()).collect(),
         }
     }
 }
@@ -639,6 +629,7 @@ pub(crate) struct CheckForm {
     pub at: String,
     pub method: String,
     pub seen_directly: bool,
+    pub agency: String,
     pub place: String,
     pub child_state: String,
     /// The SHA-256 of each photo already sent, comma-separated (the page draws them).
@@ -790,7 +781,13 @@ impl CasePage {
             work: super::casework::WorkView::of(d),
             open: case.status == CaseStatus::Open,
             closure_form: String::new(),
-            protections: d.view.protections.iter().rev().map(ProtectionView::of).collect(),
+            protections: d
+                .view
+                .protections
+                .iter()
+                .rev()
+                .map(|p| ProtectionView::of(p, d.view.open_steps.get(&p.id).map_or(&[], Vec::as_slice)))
+                .collect(),
             protected: d.view.protections.iter().any(|p| p.body.is_active()),
             now_input: input_datetime(d.now),
             note_form: NoteForm {
@@ -799,12 +796,8 @@ impl CasePage {
                 body: String::new(),
                 photos: String::new(),
             },
-            check_form: CheckForm {
-                at: now_input,
-                method: "sighted".into(),
-                seen_directly: true,
-                ..CheckForm::default()
-            },
+            // Nothing assumed: the method is chosen and 目視 ticked by the person who saw the child.
+            check_form: CheckForm { at: now_input, ..CheckForm::default() },
             note_kinds,
             outline: BODY_OUTLINE,
             methods: METHODS.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
