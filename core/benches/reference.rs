@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mamoru_core::case::Note;
+use mamoru_core::case::NewNote;
 use mamoru_core::code_table::Code;
 use mamoru_core::fixture::{self, FAMILY, GIVEN, Rng};
 use mamoru_core::ids::{CaseId, ChildId, UnitId};
@@ -193,15 +193,12 @@ fn main() -> Result<(), mamoru_core::Error> {
         Some(case) => Some(time(a.samples.min(1000), |i| {
             svc.add_note(
                 &cw,
-                Note {
-                    case,
-                    child: ChildId(0),
+                case,
+                NewNote {
                     at: now(),
                     kind: Code::new("3"),
-                    author: cw.staff,
                     body: format!("ベンチマークの記録 {i}"),
-                    attachments: vec![],
-                    correction: None,
+                    photos: vec![],
                 },
             )
         })),

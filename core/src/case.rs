@@ -269,6 +269,49 @@ impl Record for Note {
     const SCHEMA: u16 = 1;
 }
 
+/// A progress note as someone writes it: the author is whoever writes it, the child is the
+/// case's, photos are named by SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewNote {
+    /// When it happened (not when it was typed).
+    pub at: Timestamp,
+    /// Code table `note_kind`.
+    pub kind: Code,
+    #[serde(default)]
+    pub body: String,
+    /// The SHA-256 of each photo already sent for the case.
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+impl NewNote {
+    /// The note of `child` in `case` that `author` writes at `now`: text or a photo, not in the
+    /// future.
+    pub fn write(self, case: CaseId, child: ChildId, author: StaffId, now: Timestamp) -> Result<Note, Error> {
+        if self.body.trim().is_empty() && self.photos.iter().all(|p| p.trim().is_empty()) {
+            return Err(Error::invalid("body", "a note needs text or an attachment"));
+        }
+        if self.at > now.plus(300) {
+            return Err(Error::invalid("at", "is in the future"));
+        }
+        Ok(Note {
+            case,
+            child,
+            at: self.at,
+            kind: self.kind,
+            author,
+            body: self.body,
+            attachments: self
+                .photos
+                .iter()
+                .filter(|p| !p.trim().is_empty())
+                .map(|sha| Attachment::named(sha))
+                .collect(),
+            correction: None,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SafetyMethod {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::case::{
-    AbuseDetails, Intake, IntakeKind, NewHearing, NewSafetyCheck, Note, Reporter, SafetyMethod, Support,
+    AbuseDetails, Intake, IntakeKind, NewHearing, NewNote, NewSafetyCheck, Reporter, SafetyMethod, Support,
 };
 use crate::code_table::Code;
 use crate::error::{Error, Result};
@@ -484,15 +484,12 @@ fn case_story(
         let at = Timestamp(received_at.0 + i64::try_from(i).unwrap_or(0) * 3 * HOUR + 3600).min(now);
         service.add_note(
             worker,
-            Note {
-                case: case_id,
-                child,
+            case_id,
+            NewNote {
                 at,
                 kind: pick_code(rng, &["1", "2", "3", "4"]),
-                author: worker.staff,
                 body: (*rng.pick(NOTE_TEXTS)).to_owned(),
-                attachments: Vec::new(),
-                correction: None,
+                photos: vec![],
             },
         )?;
         notes += 1;

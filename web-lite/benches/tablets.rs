@@ -29,10 +29,10 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use mamoru_core::case::Note;
+use mamoru_core::case::NewNote;
 use mamoru_core::code_table::Code;
 use mamoru_core::fixture::{DEMO_PASSWORD, FAMILY, Rng};
-use mamoru_core::ids::{CaseId, ChildId, StaffId};
+use mamoru_core::ids::CaseId;
 use mamoru_core::staff::{Action, Password};
 use mamoru_core::store::Store;
 use mamoru_core::time::{FixedClock, Timestamp};
@@ -438,19 +438,16 @@ async fn bench(a: Args) -> Result<(), Error> {
     let mut median = Vec::new();
     let mut missing = 0;
     for round in 0..a.rounds {
-        let note = Note {
-            case: CaseId(targets.cases[round % targets.cases.len()]),
-            child: ChildId(0),
+        let case = CaseId(targets.cases[round % targets.cases.len()]);
+        let note = NewNote {
             at: now.plus(-600),
             kind: Code::new("3"),
-            author: StaffId(0),
             body: "ファンアウト計測（架空）".into(),
-            attachments: Vec::new(),
-            correction: None,
+            photos: vec![],
         };
         let (s, w) = (svc.clone(), writer.clone());
         let started = Instant::now();
-        tokio::task::spawn_blocking(move || s.add_note(&w, note)).await??;
+        tokio::task::spawn_blocking(move || s.add_note(&w, case, note)).await??;
         let mut arrivals = Vec::new();
         while arrivals.len() < a.streams {
             match tokio::time::timeout(Duration::from_secs(10), seen_rx.recv()).await {

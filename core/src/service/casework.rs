@@ -11,7 +11,7 @@ use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, IntakeKind, MESSAGE_MAX_CHARS,
-    Meeting, Message, NewSafetyCheck, Note, Photo, Reporter, SafetyCheck, Support,
+    Meeting, Message, NewNote, NewSafetyCheck, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::code_table;
 use crate::deadline::{self, ClockStatus, Deadline};
@@ -666,35 +666,33 @@ impl Service {
     }
 
     /// 経過記録: appended to the case; never changed except by `correct_note`.
-    pub fn add_note(&self, actor: &Actor, note: Note) -> Result<Versioned<Note>> {
-        self.add_note_once(actor, note, None)
+    pub fn add_note(&self, actor: &Actor, case: CaseId, note: NewNote) -> Result<Versioned<Note>> {
+        self.add_note_once(actor, case, note, None)
     }
 
     /// `add_note` that a client may retry: the first call with a given idempotency key (per
     /// author) stores the note, and every later call with that key returns the same note without
     /// storing another. An offline tablet resending a draft saves it exactly once.
-    pub fn add_note_once(&self, actor: &Actor, mut note: Note, key: Option<&str>) -> Result<Versioned<Note>> {
+    pub fn add_note_once(
+        &self,
+        actor: &Actor,
+        case_id: CaseId,
+        note: NewNote,
+        key: Option<&str>,
+    ) -> Result<Versioned<Note>> {
         let claim = key.map(|k| idempotency_claim(actor, "note", k)).transpose()?;
         self.write(actor, Action::AddNote, NoteId::KIND, None, |tx| {
+            let case = tx.require::<Case>(case_id)?;
+            access::check_write_case(actor, &case.body, Action::AddNote)?;
+            let mut note = note.write(case_id, case.body.child, actor.staff, tx.now)?;
             let same = |v: &Note| {
                 v.case == note.case && v.body == note.body && same_files(&v.attachments, &note.attachments)
             };
             if let Some(done) = replayed::<Note>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
-            let case = tx.require::<Case>(note.case)?;
-            access::check_write_case(actor, &case.body, Action::AddNote)?;
             Service::code_table(tx, "note_kind")?.body.check(&note.kind, note.at.jst_date())?;
             super::photos::stamp_attachments(tx, note.case, &mut note.attachments)?;
-            if note.body.trim().is_empty() && note.attachments.is_empty() {
-                return Err(Error::invalid("body", "a note needs text or an attachment"));
-            }
-            if note.at > tx.now.plus(300) {
-                return Err(Error::invalid("at", "is in the future"));
-            }
-            note.child = case.body.child;
-            note.author = actor.staff;
-            note.correction = None;
             let v = tx.insert(note)?;
             tx.link("case_note", v.body.case.0, v.id)?;
             tx.link("child_note", v.body.child.0, v.id)?;

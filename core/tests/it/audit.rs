@@ -100,9 +100,9 @@ fn a_rewritten_chain_from_the_middle_is_found_by_the_next_entry() {
 
 mod search {
     use mamoru_core::audit::AuditEntry;
-    use mamoru_core::case::{IntakeKind, Note};
+    use mamoru_core::case::{IntakeKind, NewNote};
     use mamoru_core::code_table::Code;
-    use mamoru_core::ids::{CaseId, ChildId, StaffId};
+    use mamoru_core::ids::{CaseId, ChildId};
     use mamoru_core::service::AuditFilter;
     use mamoru_core::staff::Role;
     use mamoru_core::store::Store;
@@ -137,15 +137,12 @@ mod search {
             w.svc
                 .add_note(
                     &cw1,
-                    Note {
-                        case: case_a,
-                        child: a,
+                    case_a,
+                    NewNote {
                         at: t0().plus(day * DAY),
                         kind: Code::new("3"),
-                        author: StaffId(0),
                         body: format!("{day}日目"),
-                        attachments: vec![],
-                        correction: None,
+                        photos: vec![],
                     },
                 )
                 .unwrap();

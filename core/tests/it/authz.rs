@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use mamoru_core::case::{Case, IntakeKind, Meeting, NewSafetyCheck, Note, SafetyMethod, Support};
+use mamoru_core::case::{Case, IntakeKind, Meeting, NewNote, NewSafetyCheck, SafetyMethod, Support};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
 use mamoru_core::person::Child;
@@ -199,16 +199,8 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::AddNote => svc
             .add_note(
                 actor,
-                Note {
-                    case: ids.case,
-                    child: ids.child,
-                    at: t0(),
-                    kind: Code::new("3"),
-                    author: actor.staff,
-                    body: "電話連絡".into(),
-                    attachments: vec![],
-                    correction: None,
-                },
+                ids.case,
+                NewNote { at: t0(), kind: Code::new("3"), body: "電話連絡".into(), photos: vec![] },
             )
             .map(drop),
         Action::RecordSafetyCheck => svc
@@ -312,16 +304,8 @@ fn make_case(
         .svc
         .add_note(
             cw,
-            Note {
-                case: case_id,
-                child,
-                at: t0(),
-                kind: Code::new("1"),
-                author: cw.staff,
-                body: "訪問".into(),
-                attachments: vec![],
-                correction: None,
-            },
+            case_id,
+            NewNote { at: t0(), kind: Code::new("1"), body: "訪問".into(), photos: vec![] },
         )
         .unwrap();
     let protection = w.svc.start_protection(cw, case_id, urgent_start(t0(), true)).unwrap();

@@ -3,24 +3,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mamoru_core::case::{IntakeKind, Note};
+use mamoru_core::case::{IntakeKind, NewNote};
 use mamoru_core::code_table::Code;
-use mamoru_core::ids::{ChildId, StaffId};
 use mamoru_core::staff::Role;
 
 use crate::support::{t0, world};
 
-fn note(case: mamoru_core::ids::CaseId, body: &str) -> Note {
-    Note {
-        case,
-        child: ChildId(0),
-        at: t0(),
-        kind: Code::new("3"),
-        author: StaffId(0),
-        body: body.into(),
-        attachments: vec![],
-        correction: None,
-    }
+fn note(body: &str) -> NewNote {
+    NewNote { at: t0(), kind: Code::new("3"), body: body.into(), photos: vec![] }
 }
 
 #[test]
@@ -38,7 +28,7 @@ fn events_carry_ids_only_and_only_what_the_subscriber_may_read() {
 
     let child = w.child(&cw, "山田", "花子", "やまだ", "はなこ", "2018-04-01");
     let case = w.case(&cw, child, IntakeKind::AbuseReport, t0());
-    let n = w.svc.add_note(&cw, note(case.id.into(), "家庭訪問")).unwrap();
+    let n = w.svc.add_note(&cw, case.id.into(), note("家庭訪問")).unwrap();
     assert!(woken.load(Ordering::SeqCst) >= 3, "every committed write wakes the subscribers");
 
     let seen = w.svc.events_after(&sv, start, 1000).unwrap();
@@ -67,21 +57,21 @@ fn a_note_sent_twice_with_one_key_is_stored_once() {
     let cw2 = w.staff("cw2", Role::Caseworker, w.u1);
     let child = w.child(&cw, "山田", "花子", "やまだ", "はなこ", "2018-04-01");
     let case = w.case(&cw, child, IntakeKind::Consultation, t0());
-    let first = w.svc.add_note_once(&cw, note(case.id.into(), "一度だけ"), Some("draft-1")).unwrap();
-    let again = w.svc.add_note_once(&cw, note(case.id.into(), "一度だけ"), Some("draft-1")).unwrap();
+    let first = w.svc.add_note_once(&cw, case.id.into(), note("一度だけ"), Some("draft-1")).unwrap();
+    let again = w.svc.add_note_once(&cw, case.id.into(), note("一度だけ"), Some("draft-1")).unwrap();
     assert_eq!(first.id, again.id, "the retry returns the stored note");
     // The same key from another person is another draft.
-    let theirs = w.svc.add_note_once(&cw2, note(case.id.into(), "一度だけ"), Some("draft-1")).unwrap();
+    let theirs = w.svc.add_note_once(&cw2, case.id.into(), note("一度だけ"), Some("draft-1")).unwrap();
     assert_ne!(theirs.id, first.id);
     let view = w.svc.case(&cw, case.id.into()).unwrap();
     assert_eq!(view.notes.iter().filter(|n| n.body.body == "一度だけ").count(), 2);
     // A refused note claims nothing: fixed and resent with the same key, it is stored.
-    assert!(w.svc.add_note_once(&cw, note(case.id.into(), "  "), Some("draft-2")).is_err());
-    let fixed = w.svc.add_note_once(&cw, note(case.id.into(), "直した"), Some("draft-2")).unwrap();
+    assert!(w.svc.add_note_once(&cw, case.id.into(), note("  "), Some("draft-2")).is_err());
+    let fixed = w.svc.add_note_once(&cw, case.id.into(), note("直した"), Some("draft-2")).unwrap();
     assert_eq!(fixed.body.body, "直した");
-    assert!(w.svc.add_note_once(&cw, note(case.id.into(), "x"), Some("bad key!")).is_err());
+    assert!(w.svc.add_note_once(&cw, case.id.into(), note("x"), Some("bad key!")).is_err());
     // A used key with other content is refused, not answered with the earlier note.
-    assert!(w.svc.add_note_once(&cw, note(case.id.into(), "別の内容"), Some("draft-1")).is_err());
+    assert!(w.svc.add_note_once(&cw, case.id.into(), note("別の内容"), Some("draft-1")).is_err());
 }
 
 #[test]

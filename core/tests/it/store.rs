@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use mamoru_core::case::{IntakeKind, Note};
+use mamoru_core::case::{IntakeKind, NewNote};
 use mamoru_core::code_table::Code;
-use mamoru_core::ids::{ChildId, NoteId};
+use mamoru_core::ids::NoteId;
 use mamoru_core::person::Child;
 use mamoru_core::staff::Role;
 use mamoru_core::store::{Reader, Store};
@@ -70,15 +70,9 @@ fn notes_are_append_only_and_corrections_keep_the_original() {
         .svc
         .add_note(
             &cw,
-            Note {
-                case: mamoru_core::ids::CaseId(case.id),
-                child: ChildId(0),
-                at: t0(),
-                kind: Code::new("1"),
-                author: other.staff, // ignored: the author is whoever writes
-                body: "家庭訪問。児は元気".into(),
-                attachments: vec![],
-                correction: None,
+            mamoru_core::ids::CaseId(case.id),
+            NewNote {
+                at: t0(), kind: Code::new("1"), body: "家庭訪問。児は元気".into(), photos: vec![]
             },
         )
         .unwrap();

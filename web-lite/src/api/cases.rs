@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, NewSafetyCheck, Note, Reporter};
+use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, NewNote, NewSafetyCheck, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
-use mamoru_core::person::Attachment;
 use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase, SessionInfo};
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service};
@@ -63,15 +62,11 @@ pub(super) struct IntakeIn {
     idempotency_key: Option<String>,
 }
 
+/// A progress note: core's command and the draft's idempotency key.
 #[derive(Deserialize)]
 pub(super) struct NoteIn {
-    at: String,
-    kind: Code,
-    #[serde(default)]
-    body: String,
-    /// SHA-256 of photos already sent to the case.
-    #[serde(default)]
-    photos: Vec<String>,
+    #[serde(flatten)]
+    note: NewNote,
     #[serde(default)]
     idempotency_key: Option<String>,
 }
@@ -91,20 +86,6 @@ pub(super) struct CheckIn {
     check: NewSafetyCheck,
     #[serde(default)]
     idempotency_key: Option<String>,
-}
-
-/// Photos named by SHA-256: the server fills in what it stamped when each arrived.
-fn attachments(photos: &[String]) -> Vec<Attachment> {
-    photos
-        .iter()
-        .map(|sha| Attachment {
-            sha256: sha.trim().to_owned(),
-            mime: String::new(),
-            size: 0,
-            taken_at: None,
-            caption: String::new(),
-        })
-        .collect()
 }
 
 fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<IntakeOutcome, Error> {
@@ -207,17 +188,8 @@ pub(super) fn recorded<T: DeserializeOwned + Send + 'static>(
 }
 
 fn add_note(svc: &Service, session: &SessionInfo, case: CaseId, input: NoteIn) -> Result<Value, Error> {
-    let note = Note {
-        case,
-        child: ChildId(0),
-        at: Timestamp::parse(&input.at)?,
-        kind: input.kind,
-        author: StaffId(0),
-        body: input.body,
-        attachments: attachments(&input.photos),
-        correction: None,
-    };
-    Ok(json!({ "id": svc.add_note_once(&session.actor, note, input.idempotency_key.as_deref())?.id }))
+    let key = input.idempotency_key.clone();
+    Ok(json!({ "id": svc.add_note_once(&session.actor, case, input.note, key.as_deref())?.id }))
 }
 
 fn record_check(svc: &Service, session: &SessionInfo, case: CaseId, input: CheckIn) -> Result<Value, Error> {

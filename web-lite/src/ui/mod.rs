@@ -15,10 +15,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
-use mamoru_core::case::{NewSafetyCheck, Note, SafetyMethod};
+use mamoru_core::case::{NewNote, NewSafetyCheck, SafetyMethod};
 use mamoru_core::code_table::Code;
-use mamoru_core::ids::{CaseId, ChildId, StaffId};
-use mamoru_core::person::Attachment;
+use mamoru_core::ids::{CaseId, ChildId};
 use mamoru_core::service::SessionInfo;
 use mamoru_core::staff::Password;
 use mamoru_core::time::Timestamp;
@@ -780,21 +779,10 @@ async fn refused(
     }
 }
 
-/// The photos a form names (comma-separated SHA-256s, each sent to the server already); the
-/// server fills in what it stamped when each arrived.
-fn attachments(photos: &str) -> Vec<Attachment> {
-    photos
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|sha| Attachment {
-            sha256: sha.to_owned(),
-            mime: String::new(),
-            size: 0,
-            taken_at: None,
-            caption: String::new(),
-        })
-        .collect()
+/// The photos a form names (comma-separated SHA-256s, each sent to the server already); core
+/// fills in what it stamped when each arrived.
+fn photo_list(photos: &str) -> Vec<String> {
+    photos.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// One write from a case page's small forms (protection steps, closing): checked, done off the
@@ -834,21 +822,14 @@ fn add_note(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error =
             (text(&form, "at"), text(&form, "kind"), text(&form, "body"), text(&form, "photos"));
         let result = async {
             check_form(&session, &form)?;
-            if body.is_empty() && photos.is_empty() {
-                return Err(Error::invalid("body", "入力されていません"));
-            }
-            let note = Note {
-                case: CaseId(id),
-                child: ChildId(0),
+            let note = NewNote {
                 at: Timestamp::parse(&at)?,
                 kind: Code::new(&kind),
-                author: StaffId(0),
                 body: body.clone(),
-                attachments: attachments(&photos),
-                correction: None,
+                photos: photo_list(&photos),
             };
             let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
-            blocking(move || svc.add_note_once(&actor, note, key.as_deref())).await
+            blocking(move || svc.add_note_once(&actor, CaseId(id), note, key.as_deref())).await
         }
         .await;
         match result {
@@ -921,13 +902,7 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
                         serde_json::from_str(&kept.injuries)
                             .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
                     },
-                    photos: kept
-                        .photos
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+                    photos: photo_list(&kept.photos),
                 };
                 let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
                 blocking(move || svc.record_safety_check_once(&actor, CaseId(id), check, key.as_deref()))
