@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mamoru_backup::{Destination, NewGeneration, generate_identity};
+use mamoru_core::Service;
 use mamoru_core::ids::ChildId;
-use mamoru_core::staff::{Login, Role};
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::{FixedClock, Timestamp};
-use mamoru_core::{Actor, Service};
 
 /// Counts bytes written to nowhere.
 struct Counter(u64);
@@ -96,14 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let children = r.count("child")?;
     let sv = r.unique("login", "demo-sv")?.unwrap_or(0);
     drop(r);
-    let actor = Actor {
-        staff: mamoru_core::ids::StaffId(sv),
-        login: Login::parse("demo-sv")?,
-        display_name: String::new(),
-        role: Role::Supervisor,
-        units: vec![mamoru_core::ids::UnitId(1)],
-        device: Some("bench".into()),
-    };
+    let actor = svc.local_actor(mamoru_core::ids::StaffId(sv), "bench")?;
     let read_for = |svc: &Service, stop: &AtomicBool, max: usize| {
         let mut v = Vec::new();
         let mut i = 0u64;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use mamoru_core::audit::Verdict;
-use mamoru_core::ids::{StaffId, UnitId};
+use mamoru_core::ids::UnitId;
 use mamoru_core::service::NewStaff;
 use mamoru_core::staff::{Login, Password, Role};
 use mamoru_core::store::Store;
@@ -46,18 +46,9 @@ pub fn open(dir: &Path) -> Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock)))
 }
 
-/// The operator at the server's own command line, acting with administrator rights over every
-/// unit. Audited as staff 0 from device `local-cli`.
+/// The operator at the server's own command line (core's `Service::local_admin`).
 pub fn local_admin(service: &Service) -> Result<Actor> {
-    let units = service.units()?.into_iter().map(|u| UnitId(u.id)).collect();
-    Ok(Actor {
-        staff: StaffId(0),
-        login: Login::parse("local-cli")?,
-        display_name: "local command line".into(),
-        role: Role::Admin,
-        units,
-        device: Some("local-cli".into()),
-    })
+    Ok(service.local_admin("local-cli")?)
 }
 
 fn read_password_file(path: &Path) -> Result<String> {

@@ -43,9 +43,7 @@ pub fn serve_local(
 
 /// The local console acts as the local administrator, from device `local-console`.
 fn local_console_actor(service: &Service) -> Result<mamoru_core::Actor> {
-    let mut actor = crate::commands::local_admin(service)?;
-    actor.device = Some("local-console".into());
-    Ok(actor)
+    Ok(service.local_admin("local-console")?)
 }
 
 /// What the server (or `mamoru console` without one) tells the console.

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use mamoru_core::Service;
 use mamoru_core::fixture;
 use mamoru_core::staff::{Login, Password};
 use mamoru_core::store::Store;
-use mamoru_core::{Actor, Service};
 
 use crate::cli::DemoArgs;
 use crate::clock::SystemClock;
@@ -49,14 +49,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let admin_login = Login::parse("demo-admin")?;
     let password = Password::new(fixture::DEMO_PASSWORD)?;
     let admin_id = service.bootstrap(&admin_login, "デモ管理者", &password)?;
-    let admin = Actor {
-        staff: admin_id,
-        login: admin_login,
-        display_name: "デモ管理者".into(),
-        role: mamoru_core::staff::Role::Admin,
-        units: service.units()?.into_iter().map(|u| mamoru_core::ids::UnitId(u.id)).collect(),
-        device: Some("demo".into()),
-    };
+    let admin = service.local_actor(admin_id, "demo")?;
     let demo_key = mamoru_backup::generate_identity();
     demo_key.write_new(
         &dir.join("demo-backup-identity.txt"),

@@ -15,7 +15,7 @@ use mamoru_core::case::NewNote;
 use mamoru_core::code_table::Code;
 use mamoru_core::fixture::{self, FAMILY, GIVEN, Rng};
 use mamoru_core::ids::{CaseId, ChildId, UnitId};
-use mamoru_core::staff::{Login, Password, Role};
+use mamoru_core::staff::{Login, Password};
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::{FixedClock, Timestamp};
 use mamoru_core::{Actor, Service};
@@ -62,9 +62,8 @@ fn build(a: &Args) -> Result<Duration, mamoru_core::Error> {
     let svc = Service::new(store, Arc::new(FixedClock::new(now())));
     let login = Login::parse("bench-admin")?;
     let admin_id = svc.bootstrap(&login, "bench", &Password::new(fixture::DEMO_PASSWORD)?)?;
-    let units: Vec<UnitId> = svc.units()?.iter().map(|u| UnitId(u.id)).collect();
-    let admin =
-        Actor { staff: admin_id, login, display_name: String::new(), role: Role::Admin, units, device: None };
+    let _units: Vec<UnitId> = svc.units()?.iter().map(|u| UnitId(u.id)).collect();
+    let admin = svc.local_actor(admin_id, "bench")?;
     let staff = svc.import(&admin, |s| fixture::demo_staff(s, &admin))?;
     let batch = 1000;
     let mut made = 0;
@@ -151,20 +150,8 @@ fn main() -> Result<(), mamoru_core::Error> {
         }
     }
     drop(r);
-    let sv = Actor {
-        staff: mamoru_core::ids::StaffId(sv_id),
-        login: Login::parse("demo-sv")?,
-        display_name: String::new(),
-        role: Role::Supervisor,
-        units: vec![units[0]],
-        device: Some("bench".into()),
-    };
-    let cw = Actor {
-        staff: mamoru_core::ids::StaffId(cw_id),
-        login: Login::parse("demo-cw1")?,
-        role: Role::Caseworker,
-        ..sv.clone()
-    };
+    let sv = svc.local_actor(mamoru_core::ids::StaffId(sv_id), "bench")?;
+    let cw = svc.local_actor(mamoru_core::ids::StaffId(cw_id), "bench")?;
 
     let mut rng = Rng::new(42);
     let queries: Vec<String> = (0..a.samples)
@@ -273,7 +260,7 @@ fn audit_measures(
         ("everything, newest 500", AuditFilter::default()),
         (
             "one staff member (the supervisor)",
-            AuditFilter { staff: Some(sv.login.to_string()), ..AuditFilter::default() },
+            AuditFilter { staff: Some(sv.login().to_string()), ..AuditFilter::default() },
         ),
         (
             "one action (read_child)",
@@ -287,7 +274,7 @@ fn audit_measures(
         (
             "staff × action × a week",
             AuditFilter {
-                staff: Some(sv.login.to_string()),
+                staff: Some(sv.login().to_string()),
                 action: Some("read_child".into()),
                 from: Some(day.plus_days(-6)),
                 until: Some(day),
@@ -318,7 +305,7 @@ fn audit_measures(
         ("one child", AuditFilter { child: Some(kids[0]), ..AuditFilter::default() }),
         (
             "one staff member (the supervisor)",
-            AuditFilter { staff: Some(sv.login.to_string()), ..AuditFilter::default() },
+            AuditFilter { staff: Some(sv.login().to_string()), ..AuditFilter::default() },
         ),
         ("the whole log", AuditFilter::default()),
     ] {

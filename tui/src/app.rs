@@ -278,7 +278,7 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("actor", &self.actor.login).finish_non_exhaustive()
+        f.debug_struct("App").field("actor", &self.actor.login()).finish_non_exhaustive()
     }
 }
 
@@ -297,7 +297,7 @@ fn describe(e: &Error) -> String {
 impl App {
     /// Opens a console session on the dashboard.
     pub fn new(service: Arc<Service>, host: Arc<dyn Host>, actor: Actor) -> Self {
-        let user = format!("{}（{}）", actor.login.as_str(), actor.role.label());
+        let user = format!("{}（{}）", actor.login().as_str(), actor.role().label());
         let now = service.now();
         let mut app = Self {
             service,
@@ -524,7 +524,7 @@ impl App {
             backup: svc.backup_health(),
             overdue: Vec::new(),
         };
-        if self.actor.role == Role::Admin {
+        if self.actor.role() == Role::Admin {
             let sessions = svc.sessions_summary(&self.actor)?;
             let names = device_names(&svc, &self.actor);
             d.sessions = sessions.iter().map(|(_, n)| n).sum();
@@ -1046,7 +1046,7 @@ impl App {
                                     path,
                                     "PC へはこのコンソールと同じ鍵・ポートの SFTP で取り出し、監査担当者に渡してください。例:"
                                         .into(),
-                                    format!("scp -P 2222 '{}@サーバー名:/exports/{name}' .", self.actor.login.as_str()),
+                                    format!("scp -P 2222 '{}@サーバー名:/exports/{name}' .", self.actor.login().as_str()),
                                 ],
                             });
                             Ok(format!("監査ログ {n} 件を出力しました"))

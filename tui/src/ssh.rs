@@ -156,7 +156,7 @@ impl Handler for Connection {
         let check = line.clone();
         let outcome = tokio::task::spawn_blocking(move || service.console_sign_in(&login, &check)).await;
         if let Ok(Ok(actor)) = outcome {
-            tracing::info!(staff = actor.staff.0, peer = ?self.peer, "console sign-in");
+            tracing::info!(staff = actor.staff().0, peer = ?self.peer, "console sign-in");
             self.signed_in = Some((actor, line));
             Ok(Auth::Accept)
         } else {
@@ -264,7 +264,7 @@ impl Handler for Connection {
         };
         session.channel_success(channel)?;
         self.file_channels.push(channel);
-        tracing::info!(staff = actor.staff.0, "console file access (sftp)");
+        tracing::info!(staff = actor.staff().0, "console file access (sftp)");
         let files = Files::new(Arc::clone(&self.service), actor, key, self.host.folders());
         russh_sftp::server::run(opened.into_stream(), files).await;
         Ok(())

@@ -120,7 +120,7 @@ fn targets(svc: &Service, actor: &Actor) -> Result<Targets, Error> {
     for (_, kana) in FAMILY.iter().take(10) {
         t.children.extend(svc.search(actor, kana, 10)?.iter().map(|c| c.id.0));
     }
-    let unit = actor.units[0];
+    let unit = actor.units()[0];
     for item in svc.board(actor, unit, None)? {
         let case = item.deadline.case;
         if !t.cases.contains(&case.0) && svc.case(actor, case)?.may(Action::AddNote) {
@@ -131,7 +131,7 @@ fn targets(svc: &Service, actor: &Actor) -> Result<Targets, Error> {
         }
     }
     if t.children.is_empty() || t.cases.is_empty() {
-        return Err(format!("{} finds no children or no open cases in the store", actor.login).into());
+        return Err(format!("{} finds no children or no open cases in the store", actor.login()).into());
     }
     Ok(t)
 }

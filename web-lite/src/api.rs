@@ -494,10 +494,10 @@ fn sign_in(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
             respond(result, |(token, info)| {
                 let body = json!({
                     "token": token,
-                    "login": info.actor.login,
-                    "display_name": info.actor.display_name,
-                    "role": info.actor.role,
-                    "units": info.actor.units,
+                    "login": info.actor.login(),
+                    "display_name": info.actor.display_name(),
+                    "role": info.actor.role(),
+                    "units": info.actor.units(),
                     "expires_at": info.expires_at,
                     "enrolling": info.enrolling,
                 });
@@ -517,10 +517,10 @@ fn session_info(
             Ok((_, s, _)) => json_ok(
                 StatusCode::OK,
                 &json!({
-                    "login": s.actor.login,
-                    "display_name": s.actor.display_name,
-                    "role": s.actor.role,
-                    "units": s.actor.units,
+                    "login": s.actor.login(),
+                    "display_name": s.actor.display_name(),
+                    "role": s.actor.role(),
+                    "units": s.actor.units(),
                     "expires_at": s.expires_at,
                     "enrolling": s.enrolling,
                 }),
@@ -604,7 +604,7 @@ fn board(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = wa
                 Ok(a) => a,
                 Err(r) => return r,
             };
-            let Some(unit) = q.unit.map(UnitId).or_else(|| session.actor.units.first().copied()) else {
+            let Some(unit) = q.unit.map(UnitId).or_else(|| session.actor.units().first().copied()) else {
                 return error_response(&Error::invalid("unit", "required"));
             };
             let worker = q.worker.map(mamoru_core::ids::StaffId);
@@ -621,7 +621,7 @@ fn create_child(
     let unit = input
         .unit
         .map(UnitId)
-        .or_else(|| session.actor.units.first().copied())
+        .or_else(|| session.actor.units().first().copied())
         .ok_or_else(|| Error::invalid("unit", "required"))?;
     let new = new_child(input, unit)?;
     let dups = match new.birth_date {

@@ -9,15 +9,17 @@ use crate::person::Child;
 use crate::staff::{Action, Login, Role, Staff, Unit};
 use crate::store::{Reader, Versioned};
 
-/// A signed-in staff member acting from a device.
+/// A signed-in staff member acting from a device. Only core makes one: a web or console
+/// sign-in, or the local operator at the server (`Service::local_admin`, `Service::local_actor`);
+/// a front-end reads who is acting and can change none of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
-    pub staff: StaffId,
-    pub login: Login,
-    pub display_name: String,
-    pub role: Role,
-    pub units: Vec<UnitId>,
-    pub device: Option<String>,
+    pub(crate) staff: StaffId,
+    pub(crate) login: Login,
+    pub(crate) display_name: String,
+    pub(crate) role: Role,
+    pub(crate) units: Vec<UnitId>,
+    pub(crate) device: Option<String>,
 }
 
 impl Actor {
@@ -32,10 +34,35 @@ impl Actor {
         }
     }
 
-    /// The local operator at the server (CLI verbs run by whoever holds the data directory),
-    /// acting as the given administrator.
-    pub fn local(s: &Versioned<Staff>) -> Self {
-        Self::from_staff(s, Some("local-cli".into()))
+    #[must_use]
+    pub fn staff(&self) -> StaffId {
+        self.staff
+    }
+
+    #[must_use]
+    pub fn login(&self) -> &Login {
+        &self.login
+    }
+
+    #[must_use]
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    #[must_use]
+    pub fn units(&self) -> &[UnitId] {
+        &self.units
+    }
+
+    /// The device acted from: a tablet's name, `local-cli`, `ssh`…
+    #[must_use]
+    pub fn device(&self) -> Option<&str> {
+        self.device.as_deref()
     }
 }
 

@@ -201,6 +201,32 @@ impl Service {
         &self.store
     }
 
+    /// The operator at the server's own command line (or its local console), acting with
+    /// administrator rights over every unit: whoever holds the data directory holds the data.
+    /// Audited as staff 0 from `device` (`local-cli`, `local-console`).
+    pub fn local_admin(&self, device: &str) -> Result<Actor> {
+        let units = self.units()?.into_iter().map(|u| UnitId(u.id)).collect();
+        Ok(Actor {
+            staff: StaffId(0),
+            login: Login::parse("local-cli")?,
+            display_name: "local command line".into(),
+            role: Role::Admin,
+            units,
+            device: Some(device.to_owned()),
+        })
+    }
+
+    /// The local operator acting as an active staff member on file, from `device` (the demo's
+    /// setup, imports run at the server, tests). Never offered to a tablet or the SSH console,
+    /// which sign in (`scripts/check-layers` keeps it out of web-lite and tui).
+    pub fn local_actor(&self, staff: StaffId, device: &str) -> Result<Actor> {
+        let s = self.store.read()?.require::<Staff>(staff)?;
+        if s.body.disabled {
+            return Err(Error::invalid("staff", "this account is disabled"));
+        }
+        Ok(Actor::from_staff(&s, Some(device.to_owned())))
+    }
+
     /// Whether the store answers a read (`/healthz`); nothing personal is read.
     pub fn store_ok(&self) -> Result<()> {
         self.store.read().map(drop)

@@ -27,8 +27,8 @@ fn a_role_or_unit_change_is_checked_against_the_revision_and_ends_the_persons_se
     w.svc.edit_staff(&w.admin, "cw", rev("cw"), "木下 福祉司", Role::Supervisor, vec![w.u1, w.u2]).unwrap();
     assert!(w.svc.session(&token).is_err());
     let (token, info) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, None).unwrap();
-    assert_eq!(info.actor.role, Role::Supervisor);
-    assert_eq!(info.actor.units, vec![w.u1, w.u2]);
+    assert_eq!(info.actor.role(), Role::Supervisor);
+    assert_eq!(info.actor.units(), vec![w.u1, w.u2]);
     assert!(w.svc.session(&token).is_ok());
 
     // What cannot be meant is refused.

@@ -188,8 +188,8 @@ mod search {
         let day = |n: i64| t0().plus(n * DAY).jst_date();
         let cases: Vec<(AuditFilter, Expected)> = vec![
             (
-                AuditFilter { staff: Some(b.cw2.login.to_string()), ..AuditFilter::default() },
-                Box::new(|e| e.actor == b.cw2.staff.0),
+                AuditFilter { staff: Some(b.cw2.login().to_string()), ..AuditFilter::default() },
+                Box::new(|e| e.actor == b.cw2.staff().0),
             ),
             (AuditFilter { child: Some(b.a), ..AuditFilter::default() }, Box::new(about_a)),
             (
@@ -202,22 +202,22 @@ mod search {
             ),
             (
                 AuditFilter {
-                    staff: Some(b.cw2.login.to_string()),
+                    staff: Some(b.cw2.login().to_string()),
                     child: Some(b.a),
                     from: Some(day(2)),
                     ..AuditFilter::default()
                 },
-                Box::new(|e| e.actor == b.cw2.staff.0 && about_a(e) && e.at.jst_date() >= day(2)),
+                Box::new(|e| e.actor == b.cw2.staff().0 && about_a(e) && e.at.jst_date() >= day(2)),
             ),
             (
                 AuditFilter {
-                    staff: Some(b.cw1.login.to_string()),
+                    staff: Some(b.cw1.login().to_string()),
                     action: Some("read_case".into()),
                     until: Some(day(3)),
                     ..AuditFilter::default()
                 },
                 Box::new(|e| {
-                    e.actor == b.cw1.staff.0 && e.action == "read_case" && e.at.jst_date() <= day(3)
+                    e.actor == b.cw1.staff().0 && e.action == "read_case" && e.at.jst_date() <= day(3)
                 }),
             ),
             (
@@ -239,7 +239,7 @@ mod search {
         // Sanity: the interesting filters found something.
         let mine =
             b.w.svc.search_audit(&b.sv, &AuditFilter { child: Some(b.a), ..AuditFilter::default() }, 1000);
-        assert!(mine.unwrap().iter().any(|e| e.action == "search" && e.actor == b.cw2.staff.0));
+        assert!(mine.unwrap().iter().any(|e| e.action == "search" && e.actor == b.cw2.staff().0));
     }
 
     #[test]
@@ -250,7 +250,7 @@ mod search {
         let found = b.w.svc.search_audit(&b.sv, &filter, 100).unwrap();
         assert_eq!(found.len(), 5);
         let last = everything(&b).remove(0);
-        assert_eq!((last.action.as_str(), last.actor), ("read_audit", b.sv.staff.0));
+        assert_eq!((last.action.as_str(), last.actor), ("read_audit", b.sv.staff().0));
         assert_eq!((last.kind.as_deref(), last.record), (Some("child"), Some(b.a.0)));
         let detail = last.detail.unwrap();
         assert!(detail.contains(&format!("child={}", b.a.0)) && detail.contains("5 entries"), "{detail}");
@@ -276,7 +276,7 @@ mod search {
     #[test]
     fn the_export_is_the_search_as_csv_and_is_audited() {
         let b = busy();
-        let filter = AuditFilter { staff: Some(b.cw1.login.to_string()), ..AuditFilter::default() };
+        let filter = AuditFilter { staff: Some(b.cw1.login().to_string()), ..AuditFilter::default() };
         let found = b.w.svc.search_audit(&b.sv, &filter, usize::MAX).unwrap();
         let mut csv = Vec::new();
         let n = b.w.svc.export_audit(&b.sv, &filter, &mut csv).unwrap();
@@ -292,7 +292,7 @@ mod search {
         // No names or text of a child: only ids, actions, results, counts.
         assert!(!text.contains("監査") && !text.contains("かんさ"), "{text}");
         let last = everything(&b).remove(0);
-        assert_eq!((last.action.as_str(), last.actor), ("export_audit", b.sv.staff.0));
+        assert_eq!((last.action.as_str(), last.actor), ("export_audit", b.sv.staff().0));
         assert!(last.detail.unwrap().contains(&format!("{n} entries")));
         let refused = b.w.svc.export_audit(&b.cw2, &filter, &mut Vec::new()).unwrap_err();
         assert_eq!(refused.code(), "forbidden");
@@ -320,7 +320,7 @@ mod search {
     #[test]
     fn a_store_without_the_index_is_indexed_at_open() {
         let b = busy();
-        let filter = AuditFilter { staff: Some(b.cw2.login.to_string()), ..AuditFilter::default() };
+        let filter = AuditFilter { staff: Some(b.cw2.login().to_string()), ..AuditFilter::default() };
         let want = seqs(&b.w.svc.search_audit(&b.sv, &filter, 1000).unwrap());
         let (_dir, svc) = reopen_without_index(b.w, None);
         assert_eq!(seqs(&svc.search_audit(&b.sv, &filter, 1000).unwrap()), want);
@@ -329,7 +329,7 @@ mod search {
     #[test]
     fn past_a_damaged_entry_the_log_is_still_searched_entry_by_entry() {
         let b = busy();
-        let filter = AuditFilter { staff: Some(b.cw1.login.to_string()), ..AuditFilter::default() };
+        let filter = AuditFilter { staff: Some(b.cw1.login().to_string()), ..AuditFilter::default() };
         let want = seqs(&b.w.svc.search_audit(&b.sv, &filter, 1000).unwrap());
         let damaged = want[want.len() / 2];
         let (_dir, svc) = reopen_without_index(b.w, Some(damaged));

@@ -236,7 +236,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
                     unit: ids.unit,
                     kind: Code::new("4"),
                     at: t0(),
-                    attendees: vec![actor.staff],
+                    attendees: vec![actor.staff()],
                     outside_attendees: vec![],
                     cases: vec![ids.case],
                     decisions: "継続指導".into(),
@@ -342,7 +342,7 @@ fn every_role_every_action_every_scope() {
     let other = make_case(&w, &cw2, "井口", "いぐち");
     let restricted = make_case(&w, &cw1, "宇野", "うの");
     let rc = w.svc.store().read().unwrap().require::<Case>(restricted.1).unwrap();
-    w.svc.restrict_case(&named_sv, restricted.1, rc.rev, Some(vec![named_cw.staff])).unwrap();
+    w.svc.restrict_case(&named_sv, restricted.1, rc.rev, Some(vec![named_cw.staff()])).unwrap();
 
     let ids =
         |t: (ChildId, CaseId, NoteId, ProtectionId, SupportId), unit, login: &str, table, name: &str| Ids {
@@ -457,8 +457,8 @@ fn lifting_one_case_restriction_keeps_the_child_protected_by_another() {
     let (child, first, ..) = make_case(&w, &cw, "江口", "えぐち");
     let second = w.case(&cw, child, IntakeKind::Consultation, t0());
     let rev = |id| w.svc.store().read().unwrap().require::<Case>(id).unwrap().rev;
-    w.svc.restrict_case(&sv, first, rev(first), Some(vec![named.staff])).unwrap();
-    w.svc.restrict_case(&sv, CaseId(second.id), rev(CaseId(second.id)), Some(vec![named.staff])).unwrap();
+    w.svc.restrict_case(&sv, first, rev(first), Some(vec![named.staff()])).unwrap();
+    w.svc.restrict_case(&sv, CaseId(second.id), rev(CaseId(second.id)), Some(vec![named.staff()])).unwrap();
     w.svc.restrict_case(&sv, first, rev(first), None).unwrap();
     assert!(
         matches!(w.svc.child(&cw, child), Err(Error::Forbidden { .. })),

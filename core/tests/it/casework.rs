@@ -36,7 +36,7 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
     silent.end = None;
     silent.hearing = Some(Hearing {
         at: t0(),
-        by: cw.staff,
+        by: cw.staff(),
         method: "面接".into(),
         views: " ".into(),
         not_possible_reason: None,
@@ -53,7 +53,7 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
         unit: w.u1,
         kind: Code::new("4"),
         at: t0(),
-        attendees: vec![cw.staff],
+        attendees: vec![cw.staff()],
         outside_attendees: vec!["架空市子ども家庭課".into()],
         cases: vec![case],
         decisions: "施設入所の方向".into(),
@@ -113,9 +113,9 @@ fn the_board_lists_the_newest_messages_of_the_cases_its_reader_may_see() {
             .collect::<Vec<_>>()
     };
     assert_eq!(bodies(&sv, None), ["了解です", "制限中のケース", "玄関前です"], "newest first");
-    w.svc.restrict_case(&sv, CaseId(hidden.id), hidden.rev, Some(vec![sv.staff])).unwrap();
+    w.svc.restrict_case(&sv, CaseId(hidden.id), hidden.rev, Some(vec![sv.staff()])).unwrap();
     assert_eq!(bodies(&cw, None), ["了解です", "玄関前です"], "a restricted case's thread stays hidden");
-    assert!(bodies(&cw, Some(cw.staff)).is_empty(), "no case is assigned to the caseworker");
+    assert!(bodies(&cw, Some(cw.staff())).is_empty(), "no case is assigned to the caseworker");
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     mine.diagnoses.push(Diagnosis {
         kind: DiagnosisKind::Social,
         at: mamoru_core::time::Timestamp(0),
-        by: sv.staff,
+        by: sv.staff(),
         text: "祖母の支援あり".into(),
     });
     let merged = w.svc.edit_case(&cw, case, base.rev, mine.clone()).unwrap();
@@ -150,7 +150,7 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     assert_eq!(merged.body.worker_opinion, "家庭訪問を継続");
     assert_eq!(merged.body.judgement, "在宅指導");
     let d = merged.body.diagnosis(DiagnosisKind::Social).unwrap();
-    assert_eq!((d.by, d.text.as_str()), (cw.staff, "祖母の支援あり"));
+    assert_eq!((d.by, d.text.as_str()), (cw.staff(), "祖母の支援あり"));
     assert!(d.at.0 > 0);
 
     // The same edit sent again (its answer lost): nothing new is written.
@@ -332,6 +332,6 @@ fn a_safety_check_names_what_it_lacks_and_only_a_direct_sighting_closes_the_48_h
         .svc
         .record_safety_check(&cw, case, NewSafetyCheck { agency: "架空小学校 担任".into(), ..by_agency })
         .unwrap();
-    assert_eq!((v.body.agency.as_str(), v.body.by.as_slice()), ("架空小学校 担任", [cw.staff].as_slice()));
+    assert_eq!((v.body.agency.as_str(), v.body.by.as_slice()), ("架空小学校 担任", [cw.staff()].as_slice()));
     assert!(!clock_open());
 }

@@ -109,7 +109,7 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
     let mut body = p.body.clone();
     body.hearing = Some(Hearing {
         at: t0(),
-        by: cw.staff,
+        by: cw.staff(),
         method: "面接".into(),
         views: "家に帰りたくない".into(),
         not_possible_reason: None,
@@ -185,17 +185,17 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
     let case = w.case(&cw, child, IntakeKind::AbuseReport, t0());
     w.clock.advance(47 * HOUR);
     assert_eq!(board(&w, &sv).len(), 1);
-    let restricted = w.svc.restrict_case(&sv, CaseId(case.id), case.rev, Some(vec![named.staff])).unwrap();
+    let restricted = w.svc.restrict_case(&sv, CaseId(case.id), case.rev, Some(vec![named.staff()])).unwrap();
     assert!(board(&w, &cw).is_empty(), "restricted cases stay off other people's boards");
     assert_eq!(board(&w, &named).len(), 1);
     assert_eq!(board(&w, &sv).len(), 1, "the restricting supervisor stays on the list");
 
     // Worker scope: the assigned worker's own board.
     let mut body: Case = restricted.body.clone();
-    body.assigned = vec![named.staff];
+    body.assigned = vec![named.staff()];
     let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, body).unwrap();
-    assert_eq!(w.svc.board(&named, w.u1, Some(named.staff)).unwrap().len(), 1);
-    assert!(w.svc.board(&named, w.u1, Some(cw.staff)).unwrap().is_empty());
+    assert_eq!(w.svc.board(&named, w.u1, Some(named.staff())).unwrap().len(), 1);
+    assert!(w.svc.board(&named, w.u1, Some(cw.staff())).unwrap().is_empty());
 
     w.svc.record_safety_check(&named, CaseId(case.id), check(t0().plus(DAY), true)).unwrap();
     w.svc.close_case(&sv, CaseId(case.id), v.rev, "助言指導").unwrap();

@@ -7,14 +7,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use mamoru_core::Service;
 use mamoru_core::fixture::Rng;
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{Child, PersonName, Sex};
 use mamoru_core::service::NewChild;
-use mamoru_core::staff::{Login, Role};
+use mamoru_core::staff::Role;
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::FixedClock;
-use mamoru_core::{Actor, Service};
 
 use crate::support::{t0, world};
 
@@ -24,14 +24,8 @@ const CHILD_ENV: &str = "MAMORU_CRASH_WRITER_DIR";
 fn write_loop(dir: &Path, rounds: Option<u64>, out: &mut dyn Write) -> Vec<ChildId> {
     let svc = Service::new(Store::open(dir).unwrap(), Arc::new(FixedClock::new(t0())));
     let unit = UnitId(svc.units().unwrap()[0].id);
-    let writer = Actor {
-        staff: mamoru_core::ids::StaffId(0),
-        login: Login::parse("writer").unwrap(),
-        display_name: String::new(),
-        role: Role::Caseworker,
-        units: vec![unit],
-        device: None,
-    };
+    let id = svc.store().read().unwrap().unique("login", "writer").unwrap().unwrap();
+    let writer = svc.local_actor(mamoru_core::ids::StaffId(id), "crash-writer").unwrap();
     let mut written = Vec::new();
     let mut i = 0u64;
     while rounds.is_none_or(|n| i < n) {
@@ -67,6 +61,7 @@ fn crash_writer() {
         return;
     }
     let w = world();
+    w.staff("writer", Role::Caseworker, w.u1);
     let dir = w.dir;
     drop(w.svc);
     let mut report = Vec::new();
@@ -81,6 +76,7 @@ fn crash_writer() {
 #[test]
 fn sigkill_at_50_random_points_loses_no_acknowledged_write() {
     let w = world();
+    w.staff("writer", Role::Caseworker, w.u1);
     let dir = w.dir;
     drop(w.svc);
     let exe = std::env::current_exe().unwrap();

@@ -27,7 +27,7 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
         intake: intake(&cw, kind, t0()),
         abuse: None,
         reporter: None,
-        assigned: vec![cw.staff],
+        assigned: vec![cw.staff()],
     };
     let child = || IntakeChild::New(bare_child(w.u1, "架空", "花子", "かくう"));
     let children = || w.svc.search(&cw, "かくう", 10).unwrap().len();

@@ -48,7 +48,7 @@ fn a_photo_is_an_image_stamped_by_the_server_and_carried_by_its_safety_check() {
     w.clock.advance(60);
     let photo = w.svc.add_photo(&cw, case, &jpeg(1)).unwrap();
     assert_eq!((photo.body.mime.as_str(), photo.body.size), ("image/jpeg", 68));
-    assert_eq!((photo.body.by, photo.body.child, photo.body.taken_at), (cw.staff, child, t0().plus(60)));
+    assert_eq!((photo.body.by, photo.body.child, photo.body.taken_at), (cw.staff(), child, t0().plus(60)));
     let again = w.svc.add_photo(&cw, case, &jpeg(1)).unwrap();
     assert_eq!(again.id, photo.id, "a retry gives back the same photo");
 

@@ -27,7 +27,7 @@ fn the_second_factor_is_enrolled_required_used_once_and_reset() {
         .store()
         .read()
         .unwrap()
-        .require::<Credential>(CredentialId(cw.staff.0))
+        .require::<Credential>(CredentialId(cw.staff().0))
         .unwrap()
         .body
         .totp_pending
@@ -73,7 +73,7 @@ fn a_session_bound_to_a_revoked_device_ends() {
     assert_eq!(w.svc.device_for_secret(&secret).unwrap(), tablet);
     let pw = Password::attempt(PASSWORD);
     let (on_tablet, info) = w.svc.sign_in("cw", &pw, None, Some(tablet)).unwrap();
-    assert_eq!(info.actor.device.as_deref(), Some(format!("device:{tablet}").as_str()));
+    assert_eq!(info.actor.device(), Some(format!("device:{tablet}").as_str()));
     let (elsewhere, _) = w.svc.sign_in("cw", &pw, None, None).unwrap();
     w.svc.revoke_device(&w.admin, tablet).unwrap();
     assert!(matches!(w.svc.session(&on_tablet), Err(Error::Unauthenticated)));

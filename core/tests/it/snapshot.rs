@@ -174,7 +174,14 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     assert!(!later.is_empty());
     let svc = Service::new(store, Arc::new(FixedClock::new(t0())));
     let staff = |svc: &Service| {
-        svc.store().read().unwrap().get::<mamoru_core::staff::Staff>(cw.staff).unwrap().unwrap().body.disabled
+        svc.store()
+            .read()
+            .unwrap()
+            .get::<mamoru_core::staff::Staff>(cw.staff())
+            .unwrap()
+            .unwrap()
+            .body
+            .disabled
     };
     assert!(!staff(&svc), "at the cut the account was still active");
     assert!(

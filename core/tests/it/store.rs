@@ -46,7 +46,7 @@ fn every_revision_stays_readable_and_a_stale_edit_is_refused() {
     assert_eq!(history[0].body.address, "架空市みどり町1-2-3");
     assert_eq!(history[1].body.address, "架空市さくら台2-3-4");
     assert_eq!(history[1].body.affiliation, "");
-    assert_eq!(history[1].by, cw.staff.0);
+    assert_eq!(history[1].by, cw.staff().0);
     assert_eq!(history[1].at, t0().plus(60));
 
     // Had they changed only the school, the two edits would merge: both kept.
@@ -76,7 +76,7 @@ fn notes_are_append_only_and_corrections_keep_the_original() {
             },
         )
         .unwrap();
-    assert_eq!(note.body.author, cw.staff);
+    assert_eq!(note.body.author, cw.staff());
     assert_eq!(note.body.child, child);
     let nid = NoteId(note.id);
     // No correction without a reason, none by another caseworker.

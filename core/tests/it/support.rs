@@ -37,14 +37,7 @@ pub fn world() -> World {
     let login = Login::parse("admin").unwrap();
     let id = svc.bootstrap(&login, "管理者", &Password::new(PASSWORD).unwrap()).unwrap();
     let units: Vec<UnitId> = svc.units().unwrap().iter().map(|u| UnitId(u.id)).collect();
-    let admin = Actor {
-        staff: id,
-        login,
-        display_name: "管理者".into(),
-        role: Role::Admin,
-        units: units.clone(),
-        device: Some("test".into()),
-    };
+    let admin = svc.local_actor(id, "test").unwrap();
     World { dir, svc, clock, admin, u1: units[0], u2: units[1] }
 }
 
@@ -59,14 +52,7 @@ impl World {
                 &Password::new(PASSWORD).unwrap(),
             )
             .unwrap();
-        Actor {
-            staff: id,
-            login,
-            display_name: String::new(),
-            role,
-            units: vec![unit],
-            device: Some("tablet-1".into()),
-        }
+        self.svc.local_actor(id, "tablet-1").unwrap()
     }
 
     pub fn child(
@@ -82,7 +68,7 @@ impl World {
             .register_child(
                 actor,
                 NewChild {
-                    unit: actor.units[0],
+                    unit: actor.units()[0],
                     name: PersonName::new(family, given, fk, gk).unwrap(),
                     birth_date: Some(Date::parse_iso(birth).unwrap()),
                     unborn: false,
@@ -106,7 +92,7 @@ impl World {
             .open_case(
                 actor,
                 NewCase {
-                    unit: actor.units[0],
+                    unit: actor.units()[0],
                     child,
                     intake: intake(actor, kind, received_at),
                     abuse: None,
@@ -132,7 +118,7 @@ pub fn intake(actor: &Actor, kind: IntakeKind, received_at: Timestamp) -> Intake
         consultation_type: Code::new(if kind == IntakeKind::AbuseReport { "11" } else { "54" }),
         chief_complaint: "テスト".into(),
         content: String::new(),
-        received_by: actor.staff,
+        received_by: actor.staff(),
     }
 }
 

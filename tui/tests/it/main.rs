@@ -72,14 +72,7 @@ fn world() -> World {
         )
         .unwrap();
     let units: Vec<UnitId> = svc.units().unwrap().iter().map(|u| UnitId(u.id)).collect();
-    let admin = Actor {
-        staff: id,
-        login: Login::parse("admin").unwrap(),
-        display_name: "管理者".into(),
-        role: Role::Admin,
-        units: units.clone(),
-        device: Some("console".into()),
-    };
+    let admin = svc.local_actor(id, "console").unwrap();
     World { _dir: dir, svc, admin, units }
 }
 
@@ -92,14 +85,7 @@ fn staff(w: &World, login: &str, name: &str, role: Role, password: &str) -> Acto
         units: vec![w.units[0]],
     };
     let id = w.svc.add_staff(&w.admin, new, &Password::new(password).unwrap()).unwrap();
-    Actor {
-        staff: id,
-        login: Login::parse(login).unwrap(),
-        display_name: name.into(),
-        role,
-        units: vec![w.units[0]],
-        device: Some("console".into()),
-    }
+    w.svc.local_actor(id, "console").unwrap()
 }
 
 fn app(w: &World, actor: &Actor) -> App {
@@ -513,7 +499,7 @@ fn staff_are_added_edited_and_lose_a_key_from_the_staff_screen() {
     let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
     let password = lines[1].clone();
     let (_, info) = w.svc.sign_in("tanaka", &Password::attempt(password.as_str()), None, None).unwrap();
-    assert_eq!((info.actor.role, info.actor.units.clone()), (Role::Caseworker, vec![w.units[0]]));
+    assert_eq!((info.actor.role(), info.actor.units().to_vec()), (Role::Caseworker, vec![w.units[0]]));
     a.handle(Key::Esc);
 
     // Edit: the form shows what is stored; a promotion to SV in both units.
@@ -535,7 +521,7 @@ fn staff_are_added_edited_and_lose_a_key_from_the_staff_screen() {
     assert_eq!(row.cells[2], "スーパーバイザー");
     assert!(row.cells[3].contains('・'), "two units: {:?}", row.cells);
     let (_, info) = w.svc.sign_in("tanaka", &Password::attempt(password.as_str()), None, None).unwrap();
-    assert_eq!(info.actor.role, Role::Supervisor);
+    assert_eq!(info.actor.role(), Role::Supervisor);
 
     // A form drawn before someone else's save is refused, not saved over it.
     keys(&mut a, "e");

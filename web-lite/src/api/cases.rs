@@ -93,7 +93,7 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
     let unit = input
         .unit
         .map(UnitId)
-        .or_else(|| actor.units.first().copied())
+        .or_else(|| actor.units().first().copied())
         .ok_or_else(|| Error::invalid("unit", "required"))?;
     let new = NewCase {
         unit,
@@ -105,7 +105,7 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
             consultation_type: input.consultation_type,
             chief_complaint: input.chief_complaint,
             content: input.content,
-            received_by: actor.staff,
+            received_by: actor.staff(),
         },
         abuse: input.abuse.map(|a| AbuseDetails {
             main_type: a.main_type.or_else(|| a.types.first().cloned()),

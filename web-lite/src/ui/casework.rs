@@ -727,7 +727,7 @@ fn support(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
         let (s, svc2, mine) = (session.clone(), svc.clone(), typed.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let body = mine.support(CaseId(id), s.actor.staff, &form)?;
+            let body = mine.support(CaseId(id), s.actor.staff(), &form)?;
             if mine.id == 0 {
                 svc2.record_support_once(&s.actor, body, idempotency_key(&form).as_deref()).map(drop)
             } else {
@@ -791,7 +791,7 @@ fn meeting_page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Err
         task_page(page, id, Action::RecordMeeting, |s, cx| {
             let form = MeetingForm {
                 at: input_datetime(cx.now),
-                attendees: vec![s.actor.staff.0],
+                attendees: vec![s.actor.staff().0],
                 ..MeetingForm::default()
             };
             Ok(MeetingPage::new(chrome(s, "会議の記録", cx), cx, form))

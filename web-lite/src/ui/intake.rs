@@ -85,7 +85,7 @@ impl IntakeForm {
             .parse::<u64>()
             .ok()
             .map(UnitId)
-            .filter(|u| actor.units.contains(u))
+            .filter(|u| actor.units().contains(u))
             .ok_or_else(|| Error::invalid("unit", "選択してください"))?;
         let abuse = (kind == IntakeKind::AbuseReport || !self.abuse.is_empty()).then(|| AbuseDetails {
             types: self.abuse.iter().map(|c| Code::new(c)).collect(),
@@ -115,11 +115,11 @@ impl IntakeForm {
                 consultation_type: Code::new(&self.consultation_type),
                 chief_complaint: self.chief_complaint.clone(),
                 content: self.content.clone(),
-                received_by: actor.staff,
+                received_by: actor.staff(),
             },
             abuse,
             reporter,
-            assigned: if self.assign_me { vec![actor.staff] } else { Vec::new() },
+            assigned: if self.assign_me { vec![actor.staff()] } else { Vec::new() },
         })
     }
 
@@ -175,7 +175,7 @@ fn context(svc: &Service, session: &SessionInfo, child: Option<ChildId>) -> Resu
     let units = svc
         .units()?
         .into_iter()
-        .filter(|u| actor.units.contains(&UnitId(u.id)))
+        .filter(|u| actor.units().contains(&UnitId(u.id)))
         .map(|u| (u.id.to_string(), u.body.name))
         .collect();
     let chosen = child.map(|id| svc.child(actor, id).map(|v| ChildSummary::of(&v.child))).transpose()?;
@@ -210,7 +210,7 @@ impl IntakePage {
             perpetrators: options(&cx.tables, "perpetrator", today),
             sexes: SEXES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
             units: cx.units.clone(),
-            may_be_assigned: matches!(session.actor.role, Role::Caseworker | Role::Supervisor | Role::Head),
+            may_be_assigned: matches!(session.actor.role(), Role::Caseworker | Role::Supervisor | Role::Head),
             form,
             message: None,
         }
@@ -234,7 +234,7 @@ pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 Ok(p) => p,
                 Err(r) => return r,
             };
-            if !session.actor.role.may(mamoru_core::staff::Action::OpenCase) {
+            if !session.actor.role().may(mamoru_core::staff::Action::OpenCase) {
                 return error_page(&session, &Error::Forbidden { action: "open_case" });
             }
             let s = session.clone();

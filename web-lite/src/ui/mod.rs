@@ -395,7 +395,7 @@ fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
                             r.headers_mut().append(header::SET_COOKIE, v);
                         }
                         // Browsers keep a cookie 400 days at most: each sign-in on the tablet renews it.
-                        if let Some(s) = secret.filter(|_| info.actor.device.is_some())
+                        if let Some(s) = secret.filter(|_| info.actor.device().is_some())
                             && let Ok(v) = HeaderValue::from_str(&device_cookie(&s))
                         {
                             r.headers_mut().append(header::SET_COOKIE, v);
@@ -526,14 +526,14 @@ fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
             let actor = session.actor.clone();
             let result = blocking(move || {
                 let after = svc.last_change()?;
-                let unit = actor.units.first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
+                let unit = actor.units().first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
                 let name = svc
                     .units()?
                     .into_iter()
                     .find(|u| u.id == unit.0)
                     .map(|u| u.body.name)
                     .unwrap_or_default();
-                let worker = mine.then_some(actor.staff);
+                let worker = mine.then_some(actor.staff());
                 let items = svc.board(&actor, unit, worker)?;
                 let messages = svc.recent_messages(&actor, unit, worker, 7, 20)?;
                 let names = svc.staff_names(&actor)?;
@@ -664,7 +664,7 @@ fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseDat
         sheets: svc.assessment_sheets()?,
         names: svc.staff_names(actor)?,
         now: svc.now(),
-        reader: actor.staff,
+        reader: actor.staff(),
         after,
     })
 }
@@ -971,7 +971,7 @@ mod tests {
             consultation_type: Code::new("11"),
             chief_complaint: "テスト".into(),
             content: String::new(),
-            received_by: cw.actor.staff,
+            received_by: cw.actor.staff(),
         };
         let case = svc
             .open_case(

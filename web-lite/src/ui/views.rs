@@ -42,10 +42,10 @@ impl Chrome {
         Self {
             title: title.into(),
             page,
-            user: session.actor.display_name.clone(),
-            role: session.actor.role.label(),
-            may_search: session.actor.role.may(Action::Search),
-            may_intake: session.actor.role.may(Action::OpenCase),
+            user: session.actor.display_name().to_owned(),
+            role: session.actor.role().label(),
+            may_search: session.actor.role().may(Action::Search),
+            may_intake: session.actor.role().may(Action::OpenCase),
             form_key: session.form_key.clone(),
             case_id: 0,
             child_id: 0,
@@ -201,7 +201,7 @@ pub(crate) struct TotpPage {
 impl TotpPage {
     pub fn new(session: &SessionInfo, url: &str, message: Option<String>) -> Self {
         Self {
-            name: session.actor.display_name.clone(),
+            name: session.actor.display_name().to_owned(),
             form_key: session.form_key.clone(),
             qr: super::enrol::qr_svg(url).unwrap_or_default(),
             key: mamoru_core::totp::url_key(url).unwrap_or_default(),
