@@ -569,6 +569,43 @@ pub struct Meeting {
     pub decisions: String,
 }
 
+/// A meeting as someone records it: it belongs to the unit of the first case it discussed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMeeting {
+    /// Code table `meeting_kind`.
+    pub kind: Code,
+    pub at: Timestamp,
+    #[serde(default)]
+    pub attendees: Vec<StaffId>,
+    #[serde(default)]
+    pub outside_attendees: Vec<String>,
+    pub cases: Vec<CaseId>,
+    #[serde(default)]
+    pub decisions: String,
+}
+
+impl NewMeeting {
+    /// The meeting held by `unit`, recorded at `now`: about at least one case, not in the future.
+    pub fn hold(self, unit: UnitId, now: Timestamp) -> Result<Meeting, Error> {
+        if self.cases.is_empty() {
+            return Err(Error::invalid("cases", "a meeting discusses at least one case"));
+        }
+        if self.at > now.plus(300) {
+            return Err(Error::invalid("at", "is in the future"));
+        }
+        let outside = self.outside_attendees.iter().map(|a| a.trim()).filter(|a| !a.is_empty());
+        Ok(Meeting {
+            unit,
+            kind: self.kind,
+            at: self.at,
+            attendees: self.attendees,
+            outside_attendees: outside.map(str::to_owned).collect(),
+            cases: self.cases,
+            decisions: self.decisions,
+        })
+    }
+}
+
 /// A message in a case's thread between the field and the office (連絡): short, plain, kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

@@ -11,7 +11,7 @@ use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, IntakeKind, MESSAGE_MAX_CHARS,
-    Meeting, Message, NewNote, NewSafetyCheck, Note, Photo, Reporter, SafetyCheck, Support,
+    Meeting, Message, NewMeeting, NewNote, NewSafetyCheck, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::code_table;
 use crate::deadline::{self, ClockStatus, Deadline};
@@ -1002,31 +1002,32 @@ impl Service {
     }
 
     /// 会議: all the cases it discusses must be the actor's unit's.
-    pub fn record_meeting(&self, actor: &Actor, m: Meeting) -> Result<Versioned<Meeting>> {
+    pub fn record_meeting(&self, actor: &Actor, m: NewMeeting) -> Result<Versioned<Meeting>> {
         self.record_meeting_once(actor, m, None)
     }
 
-    /// `record_meeting` that a client may retry, as `add_note_once`.
+    /// `record_meeting` that a client may retry, as `add_note_once`. The meeting belongs to the
+    /// unit of the first case it discussed; every case must be one the actor may write to.
     pub fn record_meeting_once(
         &self,
         actor: &Actor,
-        m: Meeting,
+        m: NewMeeting,
         key: Option<&str>,
     ) -> Result<Versioned<Meeting>> {
         let claim = key.map(|k| idempotency_claim(actor, "meeting", k)).transpose()?;
         self.write(actor, Action::RecordMeeting, MeetingId::KIND, None, |tx| {
+            let first = m
+                .cases
+                .first()
+                .copied()
+                .ok_or_else(|| Error::invalid("cases", "a meeting discusses at least one case"))?;
+            let unit = tx.require::<Case>(first)?.body.unit;
+            let m = m.hold(unit, tx.now)?;
             if let Some(done) = replayed::<Meeting>(tx, claim.as_deref(), |d| *d == m)? {
                 return Ok((done.clone(), done.id));
             }
-            tx.require::<Unit>(m.unit)?;
             access::check_own_unit(actor, m.unit, Action::RecordMeeting)?;
             Service::code_table(tx, "meeting_kind")?.body.check(&m.kind, m.at.jst_date())?;
-            if m.cases.is_empty() {
-                return Err(Error::invalid("cases", "a meeting discusses at least one case"));
-            }
-            if m.at > tx.now.plus(300) {
-                return Err(Error::invalid("at", "is in the future"));
-            }
             for s in &m.attendees {
                 tx.require::<Staff>(*s)?;
             }

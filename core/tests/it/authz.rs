@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use mamoru_core::case::{Case, IntakeKind, Meeting, NewNote, NewSafetyCheck, SafetyMethod, Support};
+use mamoru_core::case::{Case, IntakeKind, NewMeeting, NewNote, NewSafetyCheck, SafetyMethod, Support};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
 use mamoru_core::person::Child;
@@ -232,8 +232,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::RecordMeeting => svc
             .record_meeting(
                 actor,
-                Meeting {
-                    unit: ids.unit,
+                NewMeeting {
                     kind: Code::new("4"),
                     at: t0(),
                     attendees: vec![actor.staff()],

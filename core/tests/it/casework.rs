@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use mamoru_core::case::{Hearing, IntakeKind, Meeting, Support};
+use mamoru_core::case::{Hearing, IntakeKind, NewMeeting, Support};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::CaseId;
 use mamoru_core::staff::{Action, Role};
@@ -49,8 +49,7 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
     assert_eq!(first.id, again.id);
     assert_eq!(w.svc.case(&cw, case).unwrap().supports.len(), 1);
 
-    let meeting = Meeting {
-        unit: w.u1,
+    let meeting = NewMeeting {
         kind: Code::new("4"),
         at: t0(),
         attendees: vec![cw.staff()],

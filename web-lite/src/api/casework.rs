@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mamoru_core::case::{Case, Meeting, Support};
+use mamoru_core::case::{Case, NewMeeting, Support};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ProtectionId, StaffId, SupportId};
 use mamoru_core::protection::{Protection, ProtectionStep, StartProtection};
@@ -158,12 +158,10 @@ fn record_assessment(
 }
 
 fn record_meeting(svc: &Service, session: &SessionInfo, case: CaseId, m: MeetingIn) -> Result<Value, Error> {
-    // The meeting belongs to the unit of the case in the path (core checks it is the actor's).
-    let unit = svc.case(&session.actor, case)?.case.body.unit;
+    // The case in the path first: the meeting belongs to its unit.
     let mut cases = vec![case];
     cases.extend(m.cases.into_iter().filter(|c| *c != case));
-    let meeting = Meeting {
-        unit,
+    let meeting = NewMeeting {
         kind: m.kind,
         at: m.at,
         attendees: m.attendees,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use mamoru_core::assessment::AssessmentSheet;
-use mamoru_core::case::{AbuseDetails, Case, Diagnosis, DiagnosisKind, Hearing, Meeting, Support};
+use mamoru_core::case::{AbuseDetails, Case, Diagnosis, DiagnosisKind, Hearing, NewMeeting, Support};
 use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::ids::{CaseId, StaffId, SupportId};
 use mamoru_core::service::Versioned;
@@ -815,19 +815,11 @@ fn meet(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rej
         let (s, svc2, mine) = (session.clone(), svc.clone(), typed.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let unit = svc2.case(&s.actor, CaseId(id))?.case.body.unit;
-            let m = Meeting {
-                unit,
+            let m = NewMeeting {
                 kind: Code::new(&mine.kind),
                 at: Timestamp::parse(&mine.at)?,
                 attendees: mine.attendees.iter().map(|a| StaffId(*a)).collect(),
-                outside_attendees: mine
-                    .outside
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                outside_attendees: mine.outside.lines().map(str::to_owned).collect(),
                 cases: vec![CaseId(id)],
                 decisions: mine.decisions.clone(),
             };
@@ -1076,7 +1068,7 @@ impl SupportRow {
 }
 
 impl MeetingRow {
-    fn of(m: &Meeting, d: &CaseData) -> Self {
+    fn of(m: &mamoru_core::case::Meeting, d: &CaseData) -> Self {
         let mut who: Vec<String> = m.attendees.iter().map(|s| staff_name(&d.names, *s)).collect();
         who.extend(m.outside_attendees.iter().cloned());
         Self {
