@@ -39,6 +39,15 @@ pub struct NewCase {
     pub assigned: Vec<StaffId>,
 }
 
+/// A saved edit of a case's investigation.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseEdited {
+    pub case: Versioned<Case>,
+    /// Someone else saved an edit meanwhile, and both were kept (merged field by field). A resend
+    /// of an edit already saved is not merged: nothing was written.
+    pub merged: bool,
+}
+
 /// Who a new intake is about.
 #[derive(Clone, Debug)]
 pub enum IntakeChild {
@@ -501,8 +510,8 @@ impl Service {
     /// ([`Merge::merge`](crate::merge::Merge::merge) for `Case`); only a field both changed
     /// differently is a conflict, and then nothing is written. A diagnosis whose text is new is signed by the actor, now. An edit that changes
     /// nothing (a resend of one already saved) writes nothing and answers the current version.
-    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<Versioned<Case>> {
-        self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
+    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<CaseEdited> {
+        let (case, merged) = self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::EditCase)?;
             let mut body = merge::edit(tx, &old, rev, body)?;
@@ -528,12 +537,15 @@ impl Service {
             body.reopened_at.clone_from(&old.body.reopened_at);
             body.linked_cases.clone_from(&old.body.linked_cases);
             if body == old.body {
-                return Ok((old, id.0));
+                return Ok(((old, false), id.0));
             }
+            // Saved over an edit someone else saved meanwhile: theirs kept beside this one.
+            let merged = rev != old.rev;
             let v = tx.update(id, old.rev, body)?;
             refresh_clocks(tx, id)?;
-            Ok((v, id.0))
-        })
+            Ok(((v, merged), id.0))
+        })?;
+        Ok(CaseEdited { case, merged })
     }
 
     /// What an edit of the case started from revision `rev` would become if saved now: the

@@ -23,7 +23,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 pub use crate::store::Versioned;
 pub use access::Actor;
 pub use auditing::AuditFilter;
-pub use casework::{BoardItem, CaseView, IntakeChild, IntakeOutcome, MessageItem, NewCase};
+pub use casework::{BoardItem, CaseEdited, CaseView, IntakeChild, IntakeOutcome, MessageItem, NewCase};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildSummary, ChildView, NewChild};

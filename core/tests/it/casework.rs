@@ -133,6 +133,8 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     let mut theirs = base.body.clone();
     theirs.worker_opinion = "家庭訪問を継続".into();
     let saved = w.svc.edit_case(&sv, case, base.rev, theirs).unwrap();
+    assert!(!saved.merged, "nothing saved meanwhile");
+    let saved = saved.case;
 
     // The caseworker, still on the base, writes the judgement and a diagnosis, signed as
     // someone else: merged, the opinion kept, the diagnosis signed by who saved it.
@@ -144,7 +146,9 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
         by: sv.staff(),
         text: "祖母の支援あり".into(),
     });
-    let merged = w.svc.edit_case(&cw, case, base.rev, mine.clone()).unwrap();
+    let edited = w.svc.edit_case(&cw, case, base.rev, mine.clone()).unwrap();
+    assert!(edited.merged, "kept beside the edit saved meanwhile");
+    let merged = edited.case;
     assert_eq!(merged.rev, saved.rev + 1);
     assert_eq!(merged.body.worker_opinion, "家庭訪問を継続");
     assert_eq!(merged.body.judgement, "在宅指導");
@@ -154,7 +158,7 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
 
     // The same edit sent again (its answer lost): nothing new is written.
     let again = w.svc.edit_case(&cw, case, base.rev, mine).unwrap();
-    assert_eq!(again.rev, merged.rev);
+    assert_eq!((again.case.rev, again.merged), (merged.rev, false), "a resend is not a merge");
 
     // Both change the opinion, differently: a conflict, nothing written; the merge names it.
     let mut clash = base.body.clone();
@@ -168,7 +172,7 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     assert_eq!(m.body.worker_opinion, "一時保護を検討");
     assert_eq!(m.body.judgement, "在宅指導", "their judgement is taken");
     // Once chosen, saved at the current revision.
-    let chosen = w.svc.edit_case(&cw, case, current.rev, m.body).unwrap();
+    let chosen = w.svc.edit_case(&cw, case, current.rev, m.body).unwrap().case;
     assert_eq!(chosen.body.worker_opinion, "一時保護を検討");
     assert_eq!(chosen.body.judgement, "在宅指導");
 }

@@ -193,7 +193,7 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
     // Worker scope: the assigned worker's own board.
     let mut body: Case = restricted.body.clone();
     body.assigned = vec![named.staff()];
-    let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, body).unwrap();
+    let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, body).unwrap().case;
     assert_eq!(w.svc.board(&named, w.u1, Some(named.staff())).unwrap().len(), 1);
     assert!(w.svc.board(&named, w.u1, Some(cw.staff())).unwrap().is_empty());
 

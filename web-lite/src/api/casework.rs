@@ -183,9 +183,9 @@ enum Edited {
 fn edit_case(svc: &Service, session: &SessionInfo, case: CaseId, r: Revised) -> Result<Edited, Error> {
     let body: Case = serde_json::from_value(r.body).map_err(|e| Error::invalid("body", e.to_string()))?;
     match svc.edit_case(&session.actor, case, r.rev, body.clone()) {
-        Ok(v) => {
-            Ok(Edited::Saved(json!({ "id": v.id, "rev": v.rev, "merged": v.rev > r.rev + 1, "case": v })))
-        }
+        Ok(e) => Ok(Edited::Saved(
+            json!({ "id": e.case.id, "rev": e.case.rev, "merged": e.merged, "case": e.case }),
+        )),
         Err(e @ Error::Conflict { .. }) => {
             let (current, merged) = svc.merge_case_edit(&session.actor, case, r.rev, &body)?;
             Ok(Edited::Clash(json!({

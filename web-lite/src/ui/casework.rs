@@ -348,7 +348,7 @@ fn save_case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
             let body = mine.apply(current.body)?;
             // Core merges an edit made meanwhile when the two changed different fields.
             match svc2.edit_case(&s.actor, CaseId(id), rev, body.clone()) {
-                Ok(saved) => Ok(Saved::Done(saved.rev > rev + 1)),
+                Ok(saved) => Ok(Saved::Done(saved.merged)),
                 Err(Error::Conflict { .. }) => {
                     let (theirs, merged) = svc2.merge_case_edit(&s.actor, CaseId(id), rev, &body)?;
                     let cx = context(&svc2, &s, id)?;
