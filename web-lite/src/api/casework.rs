@@ -83,16 +83,23 @@ fn key_of(body: &mut Value) -> Option<String> {
     body.as_object_mut()?.remove("idempotency_key")?.as_str().map(str::to_owned)
 }
 
+/// A start of 一時保護: core's command and the draft's idempotency key.
+#[derive(Deserialize)]
+struct StartIn {
+    #[serde(flatten)]
+    start: StartProtection,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
 fn start_protection(
     svc: &Service,
     session: &SessionInfo,
     case: CaseId,
-    mut body: Value,
+    input: StartIn,
 ) -> Result<Value, Error> {
-    let key = key_of(&mut body);
-    let start: StartProtection =
-        serde_json::from_value(body).map_err(|e| Error::invalid("body", e.to_string()))?;
-    let v = svc.start_protection_once(&session.actor, case, start, key.as_deref())?;
+    let key = input.idempotency_key.as_deref();
+    let v = svc.start_protection_once(&session.actor, case, input.start, key)?;
     Ok(json!({ "id": v.id, "rev": v.rev }))
 }
 
