@@ -318,7 +318,11 @@ pub enum Applied {
     AlreadyRecorded,
 }
 
-fn refused(kind: StepKind) -> Error {
+/// Why `kind` is not open on `p`.
+fn refused(p: &Protection, kind: StepKind) -> Error {
+    if !p.is_active() && kind != StepKind::Notice {
+        return Error::invalid("step", "the protection has ended");
+    }
     let (field, why) = match kind {
         StepKind::Hearing => ("hearing", "the child's hearing is already recorded"),
         StepKind::WarrantRequest => {
@@ -328,7 +332,8 @@ fn refused(kind: StepKind) -> Error {
         StepKind::Challenge => ("warrant", "a challenge follows a refused warrant, once"),
         StepKind::CourtPetition => ("court", "the latest extension has no petition to record"),
         StepKind::CourtApproval => ("court", "the latest extension has no petition waiting for approval"),
-        StepKind::Extension | StepKind::Notice | StepKind::End => ("step", "the protection has ended"),
+        // Open whenever the protection is in force.
+        StepKind::Extension | StepKind::Notice | StepKind::End => ("step", "not open now"),
     };
     Error::invalid(field, why)
 }
@@ -366,7 +371,7 @@ impl Protection {
         }
         let kind = step.kind();
         if !self.open_steps().contains(&kind) {
-            return Err(refused(kind));
+            return Err(refused(self, kind));
         }
         match step {
             ProtectionStep::Hearing(h) => {
@@ -385,7 +390,7 @@ impl Protection {
             }
             ProtectionStep::WarrantDecision { at, outcome } => {
                 self.check_at(at, now)?;
-                let w = self.warrant.as_mut().ok_or_else(|| refused(kind))?;
+                let w = self.warrant.as_mut().ok_or_else(|| Error::invalid("step", "not open now"))?;
                 if at < w.requested_at {
                     return Err(Error::invalid("at", "before the warrant was requested"));
                 }
@@ -394,7 +399,7 @@ impl Protection {
             }
             ProtectionStep::Challenge { at } => {
                 self.check_at(at, now)?;
-                let w = self.warrant.as_mut().ok_or_else(|| refused(kind))?;
+                let w = self.warrant.as_mut().ok_or_else(|| Error::invalid("step", "not open now"))?;
                 if w.decided_at.is_some_and(|d| at < d) {
                     return Err(Error::invalid("at", "before the refusal"));
                 }
@@ -414,12 +419,15 @@ impl Protection {
                 self.extensions.push(Extension { decided_at: at, until, guardian_consent, court });
             }
             ProtectionStep::CourtPetition { petitioned_on } => {
-                let e = self.extensions.last_mut().ok_or_else(|| refused(kind))?;
+                let e = self.extensions.last_mut().ok_or_else(|| Error::invalid("step", "not open now"))?;
                 e.court = Some(CourtApproval { petitioned_on, approved_on: None });
             }
             ProtectionStep::CourtApproval { approved_on } => {
-                let c =
-                    self.extensions.last_mut().and_then(|e| e.court.as_mut()).ok_or_else(|| refused(kind))?;
+                let c = self
+                    .extensions
+                    .last_mut()
+                    .and_then(|e| e.court.as_mut())
+                    .ok_or_else(|| Error::invalid("step", "not open now"))?;
                 if approved_on < c.petitioned_on {
                     return Err(Error::invalid("approved_on", "before the petition"));
                 }
@@ -759,6 +767,9 @@ mod tests {
         assert_eq!(p.apply(example(StepKind::End), BY, now()).unwrap(), Applied::AlreadyRecorded);
         let other = ProtectionStep::End { at: t("2025-07-30T09:00"), reason: "施設入所".into() };
         assert!(p.apply(other, BY, now()).is_err(), "a different end of an ended protection");
+        // After the end, a missing hearing is refused as "ended", not as "already recorded".
+        let late = p.apply(example(StepKind::Hearing), BY, now());
+        assert!(matches!(late, Err(Error::Invalid { field: "step", .. })), "{late:?}");
         // The whole record sent back with an empty reason is held to the same rule.
         let mut whole = started(false);
         whole.ended = Some(ProtectionEnd { at: t("2025-07-30T09:00"), reason: String::new() });
