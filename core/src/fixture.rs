@@ -476,7 +476,8 @@ fn case_story(
     });
     let case = service.open_case(
         worker,
-        NewCase { unit, child, intake, abuse: abuse_details, reporter, assigned: vec![worker.staff] },
+        child,
+        NewCase { unit, intake, abuse: abuse_details, reporter, assigned: vec![worker.staff] },
     )?;
     let case_id = crate::ids::CaseId(case.id);
     let mut notes = 0;

@@ -32,7 +32,6 @@ use crate::wareki;
 #[derive(Clone, Debug)]
 pub struct NewCase {
     pub unit: UnitId,
-    pub child: ChildId,
     pub intake: Intake,
     pub abuse: Option<AbuseDetails>,
     pub reporter: Option<Reporter>,
@@ -304,10 +303,10 @@ fn same_files(stored: &[Attachment], retried: &[Attachment]) -> bool {
 
 /// Checks and stores a new case from an intake: numbers it (`児-R7-00123`), stores the protected
 /// reporter apart, links earlier cases of the child, and starts its clocks.
-fn insert_case(tx: &mut WriteTx, actor: &Actor, new: NewCase) -> Result<Versioned<Case>> {
+fn insert_case(tx: &mut WriteTx, actor: &Actor, child_id: ChildId, new: NewCase) -> Result<Versioned<Case>> {
     let unit = tx.require::<Unit>(new.unit)?;
     access::check_own_unit(actor, new.unit, Action::OpenCase)?;
-    let child = tx.require::<Child>(new.child)?;
+    let child = tx.require::<Child>(child_id)?;
     access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
     check_codes(tx, &new.intake, new.abuse.as_ref())?;
     check_staff(tx, &new.assigned, new.unit)?;
@@ -321,11 +320,11 @@ fn insert_case(tx: &mut WriteTx, actor: &Actor, new: NewCase) -> Result<Versione
     let n = tx.bump(&format!("case_no/{}/{fiscal_year}", new.unit.0))?;
     let case_no = format!("{}-{}-{n:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
     let linked_cases: Vec<CaseId> =
-        tx.links("child_case", new.child.0, usize::MAX)?.into_iter().map(CaseId).collect();
+        tx.links("child_case", child_id.0, usize::MAX)?.into_iter().map(CaseId).collect();
     let case = tx.insert(Case {
         unit: new.unit,
         case_no: case_no.clone(),
-        child: new.child,
+        child: child_id,
         status: CaseStatus::Open,
         intake: new.intake,
         abuse: new.abuse,
@@ -341,14 +340,14 @@ fn insert_case(tx: &mut WriteTx, actor: &Actor, new: NewCase) -> Result<Versione
         reopened_at: Vec::new(),
     })?;
     tx.claim("case_no", &case_no, case.id)?;
-    tx.link("child_case", new.child.0, case.id)?;
+    tx.link("child_case", child_id.0, case.id)?;
     if let Some(rep) = new.reporter {
         tx.insert_at(ReporterId(case.id), rep)?;
     }
     if !child.body.units.contains(&new.unit) {
         let mut body = child.body.clone();
         body.units.push(new.unit);
-        tx.update(new.child, child.rev, body)?;
+        tx.update(child_id, child.rev, body)?;
     }
     refresh_clocks(tx, CaseId(case.id))?;
     Ok(case)
@@ -356,9 +355,9 @@ fn insert_case(tx: &mut WriteTx, actor: &Actor, new: NewCase) -> Result<Versione
 
 impl Service {
     /// Opens a case on a child from an intake (see `insert_case`).
-    pub fn open_case(&self, actor: &Actor, new: NewCase) -> Result<Versioned<Case>> {
+    pub fn open_case(&self, actor: &Actor, child: ChildId, new: NewCase) -> Result<Versioned<Case>> {
         self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
-            let case = insert_case(tx, actor, new)?;
+            let case = insert_case(tx, actor, child, new)?;
             Ok((case.clone(), case.id))
         })
     }
@@ -409,7 +408,7 @@ impl Service {
         &self,
         actor: &Actor,
         child: IntakeChild,
-        mut new: NewCase,
+        new: NewCase,
         key: Option<&str>,
         confirmed_new: bool,
     ) -> Result<IntakeOutcome> {
@@ -435,7 +434,7 @@ impl Service {
             if let Some(done) = replayed::<Case>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
-            new.child = match child {
+            let child = match child {
                 IntakeChild::Existing(id) => id,
                 IntakeChild::New(c) => {
                     if !actor.role.may(Action::RegisterChild) {
@@ -444,7 +443,7 @@ impl Service {
                     insert_child(tx, actor, c, today)?
                 }
             };
-            let case = insert_case(tx, actor, new)?;
+            let case = insert_case(tx, actor, child, new)?;
             if let Some(c) = &claim {
                 tx.claim(IDEMPOTENCY, c, case.id)?;
             }

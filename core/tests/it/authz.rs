@@ -174,9 +174,9 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::OpenCase => svc
             .open_case(
                 actor,
+                ids.child,
                 mamoru_core::service::NewCase {
                     unit: ids.unit,
-                    child: ids.child,
                     intake: crate::support::intake(actor, IntakeKind::Consultation, t0()),
                     abuse: None,
                     reporter: None,

@@ -91,9 +91,9 @@ impl World {
         self.svc
             .open_case(
                 actor,
+                child,
                 NewCase {
                     unit: actor.units()[0],
-                    child,
                     intake: intake(actor, kind, received_at),
                     abuse: None,
                     reporter: Some(Reporter {

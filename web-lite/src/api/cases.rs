@@ -97,7 +97,6 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
         .ok_or_else(|| Error::invalid("unit", "required"))?;
     let new = NewCase {
         unit,
-        child: ChildId(0),
         intake: Intake {
             kind: input.kind,
             received_at: Timestamp::parse(&input.received_at)?,

@@ -107,7 +107,6 @@ impl IntakeForm {
         });
         Ok(NewCase {
             unit,
-            child: ChildId(0),
             intake: Intake {
                 kind,
                 received_at: Timestamp::parse(&self.received_at)?,

@@ -976,7 +976,8 @@ mod tests {
         let case = svc
             .open_case(
                 &cw.actor,
-                NewCase { unit, child, intake, abuse: None, reporter: None, assigned: vec![] },
+                child,
+                NewCase { unit, intake, abuse: None, reporter: None, assigned: vec![] },
             )
             .unwrap();
         (dir, Arc::new(svc), case.id)
