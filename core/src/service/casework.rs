@@ -507,8 +507,10 @@ impl Service {
     ///
     /// When someone else saved since `rev`, the two edits are merged field by field
     /// ([`Merge::merge`](crate::merge::Merge::merge) for `Case`); only a field both changed
-    /// differently is a conflict, and then nothing is written. A diagnosis whose text is new is signed by the actor, now. An edit that changes
-    /// nothing (a resend of one already saved) writes nothing and answers the current version.
+    /// differently is a conflict, and then nothing is written. A diagnosis whose text is new is
+    /// signed by the actor, now. An edit that changes nothing (a resend of one already saved)
+    /// writes nothing and answers the current version; `merged` says whether an edit saved
+    /// meanwhile was kept beside this one.
     pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<CaseEdited> {
         let (case, merged) = self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;

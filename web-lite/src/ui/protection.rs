@@ -5,9 +5,10 @@
 //! into core's command (`StartProtection`, `ProtectionStep`); core decides whether it may be
 //! recorded and which steps are open. Each step is written against the revision the page
 //! showed: if someone recorded a step meanwhile, the page comes back with the refusal and the
-//! current state, and nothing is overwritten. The forms are drafts like the others: kept offline, sent once when the tablet
-//! is back (a start by its idempotency key; a step sent again finds it already recorded). Core
-//! recomputes the 7-day, 3-day and 2-month clocks with every step.
+//! current state, and nothing is overwritten. The forms are drafts like the others: kept
+//! offline, sent once when the tablet is back (a start by its idempotency key; a step sent again
+//! finds it already recorded). Core recomputes the 7-day, 3-day and 2-month clocks with every
+//! step.
 
 use std::collections::HashMap;
 use std::sync::Arc;
