@@ -291,7 +291,61 @@ fn hearing_after_urgent_start() -> CodeTable {
     }
 }
 
+/// One entry as an administrator adds or changes it (the console's コード表 form). An entry is
+/// never removed: it ends with `valid_until`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeEntryEdit {
+    pub code: String,
+    pub label: String,
+    #[serde(default)]
+    pub valid_from: Option<Date>,
+    #[serde(default)]
+    pub valid_until: Option<Date>,
+}
+
 impl CodeTable {
+    /// Adds `edit` as a new entry (`adding`; a code the table has already is refused), or
+    /// changes the label and validity of the entry with its code (its parent stays).
+    pub fn put(&mut self, edit: CodeEntryEdit, adding: bool) -> Result<(), Error> {
+        let existing = self.entries.iter_mut().find(|e| e.code == edit.code);
+        match (existing, adding) {
+            (Some(_), true) => Err(Error::invalid("code", format!("{} is in the table already", edit.code))),
+            (None, false) => Err(Error::not_found("code", &edit.code)),
+            (Some(e), false) => {
+                e.label = edit.label;
+                e.valid_from = edit.valid_from;
+                e.valid_until = edit.valid_until;
+                Ok(())
+            }
+            (None, true) => {
+                self.entries.push(CodeEntry {
+                    code: edit.code,
+                    label: edit.label,
+                    parent: None,
+                    valid_from: edit.valid_from,
+                    valid_until: edit.valid_until,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// A table whose codes carry numbers (`hearing_after_urgent_start`: days) takes only such
+    /// codes, so a typo cannot silently stop the period from applying.
+    pub fn check_values(&self) -> Result<(), Error> {
+        if self.key == HEARING_AFTER_URGENT_START {
+            for e in &self.entries {
+                if !e.code.parse::<u32>().is_ok_and(|d| (1..=60).contains(&d)) {
+                    return Err(Error::invalid(
+                        "code",
+                        format!("{:?}: a number of days from 1 to 60", e.code),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The number of days the entry valid on `on` names (tables whose codes are day counts).
     #[must_use]
     pub fn days_on(&self, on: Date) -> Option<u32> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use mamoru_core::audit::{AuditEntry, Verdict};
-use mamoru_core::code_table::CodeEntry;
+use mamoru_core::code_table::CodeEntryEdit;
 use mamoru_core::ids::DeviceId;
 use mamoru_core::ids::UnitId;
 use mamoru_core::service::BackupHealth;
@@ -968,27 +968,16 @@ impl App {
                         })
                         .transpose()
                 };
-                let entry = CodeEntry {
-                    code: code.clone(),
+                let entry = CodeEntryEdit {
+                    code,
                     label: texts[0].clone(),
-                    parent: None,
                     valid_from: date(&texts[1], "有効開始")?,
                     valid_until: date(&texts[2], "有効終了")?,
                 };
-                let current = self
-                    .service
-                    .code_tables()
-                    .map_err(|e| describe(&e))?
-                    .into_iter()
-                    .find(|t| &t.body.key == table)
-                    .ok_or_else(|| format!("コード表「{table}」が見つかりません"))?;
-                let mut body = current.body.clone();
-                // A new entry is added as typed: core refuses a code the table has already.
-                match body.entries.iter_mut().find(|e| e.code == code).filter(|_| editing) {
-                    Some(e) => *e = CodeEntry { parent: e.parent.clone(), ..entry },
-                    None => body.entries.push(entry),
-                }
-                self.service.edit_code_table(&self.actor, table, *rev, body).map_err(|e| describe(&e))?;
+                // Core adds or changes the one entry at the revision the form was drawn from.
+                self.service
+                    .put_code_entry(&self.actor, table, *rev, entry, !editing)
+                    .map_err(|e| describe(&e))?;
                 self.info(format!("コード表「{table}」を保存しました"));
                 self.load(Screen::CodeTables);
                 Ok(())

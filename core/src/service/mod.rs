@@ -853,6 +853,7 @@ impl Service {
                 return Err(Error::invalid("key", "a table's key cannot change"));
             }
             check_code_entries(&table.entries)?;
+            table.check_values()?;
             for old in &current.body.entries {
                 if !table.entries.iter().any(|e| e.code == old.code) {
                     return Err(Error::invalid(
@@ -864,6 +865,28 @@ impl Service {
             tx.update(CodeTableId(current.id), rev, table)?;
             Ok(((), current.id))
         })
+    }
+
+    /// Adds an entry to a code table, or changes one (`CodeEntryEdit`), at the revision the
+    /// administrator's form was drawn from; the same checks as `edit_code_table`.
+    pub fn put_code_entry(
+        &self,
+        actor: &Actor,
+        key: &str,
+        rev: u64,
+        edit: code_table::CodeEntryEdit,
+        adding: bool,
+    ) -> Result<()> {
+        let mut table = Self::code_table(&self.store.read()?, key)?;
+        if table.rev != rev {
+            return Err(Error::Conflict {
+                record: format!("code_table {}", table.id),
+                expected: rev,
+                found: table.rev,
+            });
+        }
+        table.body.put(edit, adding)?;
+        self.edit_code_table(actor, key, rev, table.body)
     }
 
     /// Every assessment sheet on file (questions and flow; no personal data).

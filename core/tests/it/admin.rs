@@ -196,3 +196,32 @@ fn refused_console_connections_are_audited_until_a_lock_and_a_listed_key_still_g
     assert_eq!(audited("console_sign_in") - before, 7, "the sign-in and the new refusal");
     assert_eq!(audited("console_sign_in_locked"), 1);
 }
+
+#[test]
+fn one_code_entry_is_added_or_changed_in_core_and_a_day_count_table_takes_only_day_counts() {
+    use mamoru_core::code_table::{CodeEntryEdit, HEARING_AFTER_URGENT_START};
+    let w = world();
+    let rev = |key: &str| w.svc.code_tables().unwrap().into_iter().find(|t| t.body.key == key).unwrap().rev;
+    let edit = |code: &str, label: &str| CodeEntryEdit {
+        code: code.into(),
+        label: label.into(),
+        valid_from: None,
+        valid_until: None,
+    };
+    w.svc.put_code_entry(&w.admin, "route", rev("route"), edit("X2", "新しい経路"), true).unwrap();
+    let r = w.svc.put_code_entry(&w.admin, "route", rev("route"), edit("X2", "二度目"), true);
+    assert_eq!(r.unwrap_err().code(), "invalid", "a code the table has already");
+    let r = w.svc.put_code_entry(&w.admin, "route", rev("route"), edit("X3", "ない"), false);
+    assert_eq!(r.unwrap_err().code(), "not_found");
+    let stale = rev("route") - 1;
+    let r = w.svc.put_code_entry(&w.admin, "route", stale, edit("X2", "古い画面から"), false);
+    assert_eq!(r.unwrap_err().code(), "conflict");
+    w.svc.put_code_entry(&w.admin, "route", rev("route"), edit("X2", "名前を変更"), false).unwrap();
+    let table = w.svc.code_tables().unwrap().into_iter().find(|t| t.body.key == "route").unwrap();
+    assert!(table.body.entries.iter().any(|e| e.code == "X2" && e.label == "名前を変更"));
+    // The urgent-hearing period is a number of days.
+    let key = HEARING_AFTER_URGENT_START;
+    let r = w.svc.put_code_entry(&w.admin, key, rev(key), edit("x", "三日"), true);
+    assert_eq!(r.unwrap_err().code(), "invalid");
+    w.svc.put_code_entry(&w.admin, key, rev(key), edit("5", "開始日を含めて5日以内"), true).unwrap();
+}
