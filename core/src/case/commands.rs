@@ -163,11 +163,17 @@ pub struct NewMeeting {
 }
 
 impl NewMeeting {
+    /// The first case discussed: its unit holds the meeting. A meeting discusses at least one.
+    pub fn first_case(&self) -> Result<CaseId, Error> {
+        self.cases
+            .first()
+            .copied()
+            .ok_or_else(|| Error::invalid("cases", "a meeting discusses at least one case"))
+    }
+
     /// The meeting held by `unit`, recorded at `now`: about at least one case, not in the future.
     pub fn hold(self, unit: UnitId, now: Timestamp) -> Result<Meeting, Error> {
-        if self.cases.is_empty() {
-            return Err(Error::invalid("cases", "a meeting discusses at least one case"));
-        }
+        self.first_case()?;
         if self.at > now.plus(300) {
             return Err(Error::invalid("at", "is in the future"));
         }

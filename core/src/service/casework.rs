@@ -1029,12 +1029,7 @@ impl Service {
     ) -> Result<Versioned<Meeting>> {
         let claim = key.map(|k| idempotency_claim(actor, "meeting", k)).transpose()?;
         self.write(actor, Action::RecordMeeting, MeetingId::KIND, None, |tx| {
-            let first = m
-                .cases
-                .first()
-                .copied()
-                .ok_or_else(|| Error::invalid("cases", "a meeting discusses at least one case"))?;
-            let unit = tx.require::<Case>(first)?.body.unit;
+            let unit = tx.require::<Case>(m.first_case()?)?.body.unit;
             let m = m.hold(unit, tx.now)?;
             if let Some(done) = replayed::<Meeting>(tx, claim.as_deref(), |d| *d == m)? {
                 return Ok((done.clone(), done.id));

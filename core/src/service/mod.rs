@@ -846,24 +846,12 @@ impl Service {
     /// Replaces a code table (at the revision the administrator edited). A code in use may be
     /// ended with `valid_until`, never removed.
     pub fn edit_code_table(&self, actor: &Actor, key: &str, rev: u64, table: CodeTable) -> Result<()> {
-        let target = self.store.read()?.unique("code_table", key)?;
-        self.write(actor, Action::EditCodeTables, CodeTableId::KIND, target, |tx| {
-            let current = Self::code_table(tx, key)?;
+        self.change_code_table(actor, key, rev, |current| {
             if table.key != key {
                 return Err(Error::invalid("key", "a table's key cannot change"));
             }
-            check_code_entries(&table.entries)?;
-            table.check_values()?;
-            for old in &current.body.entries {
-                if !table.entries.iter().any(|e| e.code == old.code) {
-                    return Err(Error::invalid(
-                        "entries",
-                        format!("code {} cannot be removed; end it with valid_until instead", old.code),
-                    ));
-                }
-            }
-            tx.update(CodeTableId(current.id), rev, table)?;
-            Ok(((), current.id))
+            *current = table;
+            Ok(())
         })
     }
 
@@ -877,16 +865,36 @@ impl Service {
         edit: code_table::CodeEntryEdit,
         adding: bool,
     ) -> Result<()> {
-        let mut table = Self::code_table(&self.store.read()?, key)?;
-        if table.rev != rev {
-            return Err(Error::Conflict {
-                record: format!("code_table {}", table.id),
-                expected: rev,
-                found: table.rev,
-            });
-        }
-        table.body.put(edit, adding)?;
-        self.edit_code_table(actor, key, rev, table.body)
+        self.change_code_table(actor, key, rev, |table| table.put(edit, adding))
+    }
+
+    /// One change of a code table in one write: `change` turns the current table into the new
+    /// one, which is checked (entries, values, none removed) and stored at revision `rev`.
+    fn change_code_table(
+        &self,
+        actor: &Actor,
+        key: &str,
+        rev: u64,
+        change: impl FnOnce(&mut CodeTable) -> Result<()>,
+    ) -> Result<()> {
+        let target = self.store.read()?.unique("code_table", key)?;
+        self.write(actor, Action::EditCodeTables, CodeTableId::KIND, target, |tx| {
+            let current = Self::code_table(tx, key)?;
+            let mut table = current.body.clone();
+            change(&mut table)?;
+            check_code_entries(&table.entries)?;
+            table.check_values()?;
+            for old in &current.body.entries {
+                if !table.entries.iter().any(|e| e.code == old.code) {
+                    return Err(Error::invalid(
+                        "entries",
+                        format!("code {} cannot be removed; end it with valid_until instead", old.code),
+                    ));
+                }
+            }
+            tx.update(CodeTableId(current.id), rev, table)?;
+            Ok(((), current.id))
+        })
     }
 
     /// Every assessment sheet on file (questions and flow; no personal data).

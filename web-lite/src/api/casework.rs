@@ -2,9 +2,9 @@
 //! revision (merged with an edit saved meanwhile, 409 with the fields both changed otherwise),
 //! assessments, temporary protection and its later steps (one step a `POST`, or the whole record
 //! sent back, which core turns into steps under the same rules), support decisions, meetings,
-//! closing and reopening. The same service calls as the pages. A record sent back for a new revision is
-//! `{"rev", "body"}`, `body` as `GET /api/v1/cases/{id}` shows it; times may be sent as seconds
-//! or as ISO text (Japan time without an offset).
+//! closing and reopening. The same service calls as the pages. A record sent back for a new
+//! revision is `{"rev", "body"}`, `body` as `GET /api/v1/cases/{id}` shows it; times may be sent
+//! as seconds or as ISO text (Japan time without an offset).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
