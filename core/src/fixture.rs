@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::case::{
-    AbuseDetails, Intake, IntakeKind, NewHearing, NewNote, NewSafetyCheck, Reporter, SafetyMethod, Support,
+    AbuseDetails, IntakeKind, NewHearing, NewIntake, NewNote, NewSafetyCheck, Reporter, SafetyMethod,
+    SupportDecision,
 };
 use crate::code_table::Code;
 use crate::error::{Error, Result};
@@ -443,7 +444,7 @@ fn case_story(
         _ => hours_ago(rng, 100, 3 * 365 * 24),
     };
     let unit = worker.units[0];
-    let intake = Intake {
+    let intake = NewIntake {
         kind: if abuse { IntakeKind::AbuseReport } else { IntakeKind::Consultation },
         received_at,
         route: pick_code(rng, &["02", "04", "08", "11", "13", "14"]),
@@ -458,7 +459,6 @@ fn case_story(
             "育児・発達についての相談".into()
         },
         content: "（架空の事例）".into(),
-        received_by: worker.staff,
     };
     let abuse_details = abuse.then(|| AbuseDetails {
         types: vec![pick_code(rng, &["1", "2", "3"])],
@@ -549,10 +549,10 @@ fn case_story(
     if story >= 60 && rng.chance(40) {
         service.record_support(
             worker,
-            Support {
-                case: case_id,
-                kind: pick_code(rng, &["11", "12", "22"]),
-                decided_on: received_at.jst_date(),
+            case_id,
+            SupportDecision {
+                kind: Some(pick_code(rng, &["11", "12", "22"])),
+                decided_on: Some(received_at.jst_date()),
                 start: Some(received_at.jst_date()),
                 review_on: Some(now.jst_date().plus_days(i64::try_from(rng.below(60)).unwrap_or(0) - 5)),
                 end: None,

@@ -330,13 +330,13 @@ fn casework_paths() -> Value {
                 "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/supports": {
-            "post": { "summary": "援助・措置の決定. A placement without the child's hearing runs the hearing clock. The same idempotency_key again answers with the same decision",
+            "post": { "summary": "援助・措置の決定. A placement without the child's hearing runs the hearing clock. A missing kind or decided_on is refused with 422 naming them. The same idempotency_key again answers with the same decision",
                 "parameters": [case_id],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "decided_on"],
                     "properties": { "kind": { "type": "string", "description": "code table support_kind" },
                         "decided_on": { "type": "string", "format": "date" }, "start": { "type": "string", "format": "date" },
                         "review_on": { "type": "string", "format": "date" }, "end": { "type": "string", "format": "date" },
-                        "facility": { "type": "string" }, "hearing": { "type": "object" },
+                        "facility": { "type": "string" }, "hearing": { "$ref": "#/components/schemas/Hearing" },
                         "notice_issued_on": { "type": "string", "format": "date" }, "note": { "type": "string" },
                         "idempotency_key": { "type": "string" } } } } } },
                 "responses": { "201": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }

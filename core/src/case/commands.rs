@@ -2,14 +2,213 @@
 //! meeting), checked into the records beside them: who recorded it, the child and the unit come
 //! from core, never from the sender; every missing field is named.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::{Hearing, Injury, Meeting, Note, SafetyCheck, SafetyMethod};
+use super::{
+    AbuseDetails, Case, Diagnosis, DiagnosisKind, Hearing, Injury, Intake, IntakeKind, Meeting, Note,
+    Reporter, SafetyCheck, SafetyMethod, Support,
+};
 use crate::code_table::Code;
 use crate::error::Error;
 use crate::ids::{CaseId, ChildId, StaffId, UnitId};
 use crate::person::Attachment;
-use crate::time::Timestamp;
+use crate::time::{Date, Timestamp};
+
+/// A new case as an intake (受付) opens it; the child is named beside it. Who received it is
+/// whoever takes the intake.
+#[derive(Clone, Debug)]
+pub struct NewCase {
+    pub unit: UnitId,
+    pub intake: NewIntake,
+    /// What the report says about the abuse; its main type, when not named, is the first type.
+    pub abuse: Option<AbuseDetails>,
+    pub reporter: Option<Reporter>,
+    pub assigned: Vec<StaffId>,
+}
+
+/// 受付 as someone takes it: the stored [`Intake`] without who received it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIntake {
+    pub kind: IntakeKind,
+    pub received_at: Timestamp,
+    /// 相談・通告経路 (code table `route`).
+    pub route: Code,
+    /// 相談種別 (code table `consultation_type`).
+    pub consultation_type: Code,
+    /// 主訴.
+    #[serde(default)]
+    pub chief_complaint: String,
+    /// 相談内容 / 通告内容.
+    #[serde(default)]
+    pub content: String,
+}
+
+impl NewIntake {
+    /// The intake as `by` received it.
+    #[must_use]
+    pub fn received_by(self, by: StaffId) -> Intake {
+        Intake {
+            kind: self.kind,
+            received_at: self.received_at,
+            route: self.route,
+            consultation_type: self.consultation_type,
+            chief_complaint: self.chief_complaint,
+            content: self.content,
+            received_by: by,
+        }
+    }
+}
+
+impl AbuseDetails {
+    /// The main type kept only while it is one of the types; else the first type.
+    #[must_use]
+    pub fn with_main_type(mut self) -> Self {
+        if self.main_type.as_ref().is_none_or(|t| !self.types.contains(t)) {
+            self.main_type = self.types.first().cloned();
+        }
+        self
+    }
+}
+
+/// 調査・判定 as the edit form holds them: the working fields of a case, put onto it by core.
+/// What the form does not show (the injuries marked on the body map, the intake, the status)
+/// stays as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEdit {
+    /// 担当.
+    #[serde(default)]
+    pub assigned: Vec<StaffId>,
+    /// Code table `abuse_type`.
+    #[serde(default)]
+    pub abuse_types: Vec<Code>,
+    /// Code table `perpetrator`.
+    #[serde(default)]
+    pub main_perpetrator: Option<Code>,
+    #[serde(default)]
+    pub severity: String,
+    /// 児童福祉司意見.
+    #[serde(default)]
+    pub worker_opinion: String,
+    /// The text of each diagnosis; an empty or missing one is no diagnosis of that kind.
+    #[serde(default)]
+    pub diagnoses: BTreeMap<DiagnosisKind, String>,
+    /// 判定.
+    #[serde(default)]
+    pub judgement: String,
+    #[serde(default)]
+    pub next_review: Option<Date>,
+}
+
+impl CaseEdit {
+    /// What the edit form shows of `case`.
+    #[must_use]
+    pub fn of(case: &Case) -> Self {
+        let abuse = case.abuse.clone().unwrap_or_default();
+        Self {
+            assigned: case.assigned.clone(),
+            abuse_types: abuse.types,
+            main_perpetrator: abuse.main_perpetrator,
+            severity: abuse.severity,
+            worker_opinion: case.worker_opinion.clone(),
+            diagnoses: DiagnosisKind::ALL
+                .into_iter()
+                .filter_map(|k| case.diagnosis(k).map(|d| (k, d.text.clone())))
+                .collect(),
+            judgement: case.judgement.clone(),
+            next_review: case.next_review,
+        }
+    }
+
+    /// `case` with these fields put in. A diagnosis whose text is unchanged keeps its
+    /// signature; a changed one is signed by `by` at `at` (the earlier text stays in the
+    /// case's history). The main abuse type stays while it is still one of the types.
+    #[must_use]
+    pub fn applied_to(&self, mut case: Case, by: StaffId, at: Timestamp) -> Case {
+        let old = case.abuse.take();
+        // The injuries marked on the case stay, whatever the form says about the rest.
+        let injuries = old.as_ref().map(|a| a.injuries.clone()).unwrap_or_default();
+        let severity = self.severity.trim();
+        let empty = self.abuse_types.is_empty()
+            && self.main_perpetrator.is_none()
+            && severity.is_empty()
+            && injuries.is_empty();
+        case.abuse = (!empty).then(|| {
+            AbuseDetails {
+                types: self.abuse_types.clone(),
+                main_type: old.and_then(|a| a.main_type),
+                main_perpetrator: self.main_perpetrator.clone(),
+                severity: severity.to_owned(),
+                injuries,
+            }
+            .with_main_type()
+        });
+        case.assigned.clone_from(&self.assigned);
+        case.worker_opinion.clone_from(&self.worker_opinion);
+        let diagnoses = DiagnosisKind::ALL.into_iter().filter_map(|kind| {
+            let text = self.diagnoses.get(&kind).filter(|t| !t.trim().is_empty())?;
+            Some(match case.diagnosis(kind) {
+                Some(kept) if kept.text == *text => kept.clone(),
+                _ => Diagnosis { kind, at, by, text: text.clone() },
+            })
+        });
+        case.diagnoses = diagnoses.collect();
+        case.judgement.clone_from(&self.judgement);
+        case.next_review = self.next_review;
+        case
+    }
+}
+
+/// 援助・措置 as someone decides or revises it: the case is the one it is recorded on, and the
+/// child's hearing is heard by whoever records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportDecision {
+    /// Code table `support_kind`.
+    #[serde(default)]
+    pub kind: Option<Code>,
+    #[serde(default)]
+    pub decided_on: Option<Date>,
+    #[serde(default)]
+    pub start: Option<Date>,
+    #[serde(default)]
+    pub review_on: Option<Date>,
+    #[serde(default)]
+    pub end: Option<Date>,
+    #[serde(default)]
+    pub facility: String,
+    /// 意見聴取等措置.
+    #[serde(default)]
+    pub hearing: Option<NewHearing>,
+    /// 措置決定通知書 issued on.
+    #[serde(default)]
+    pub notice_issued_on: Option<Date>,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl SupportDecision {
+    /// The support of `case` that `by` records: kind and decision date named. The hearing is
+    /// checked where the support is stored, when it is new or changed.
+    pub fn decide(self, case: CaseId, by: StaffId) -> Result<Support, Error> {
+        Error::require(&[("kind", self.kind.is_none()), ("decided_on", self.decided_on.is_none())])?;
+        let (Some(kind), Some(decided_on)) = (self.kind, self.decided_on) else {
+            return Err(Error::Incomplete { fields: vec!["kind", "decided_on"] });
+        };
+        Ok(Support {
+            case,
+            kind,
+            decided_on,
+            start: self.start,
+            review_on: self.review_on,
+            end: self.end,
+            facility: self.facility.trim().to_owned(),
+            hearing: self.hearing.map(|h| h.recorded_by(by)),
+            notice_issued_on: self.notice_issued_on,
+            note: self.note,
+        })
+    }
+}
 
 /// A progress note as someone writes it: the author is whoever writes it, the child is the
 /// case's, photos are named by SHA-256.
@@ -139,11 +338,16 @@ pub struct NewHearing {
 impl NewHearing {
     /// The hearing `by` records, checked.
     pub fn heard_by(self, by: StaffId) -> Result<Hearing, Error> {
-        let reason = self.not_possible_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-        let h =
-            Hearing { at: self.at, by, method: self.method, views: self.views, not_possible_reason: reason };
+        let h = self.recorded_by(by);
         h.check()?;
         Ok(h)
+    }
+
+    /// The hearing `by` records, to be checked where it is stored (a revision sending back a
+    /// hearing recorded before is not checked again).
+    fn recorded_by(self, by: StaffId) -> Hearing {
+        let reason = self.not_possible_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        Hearing { at: self.at, by, method: self.method, views: self.views, not_possible_reason: reason }
     }
 }
 
@@ -187,5 +391,110 @@ impl NewMeeting {
             cases: self.cases,
             decisions: self.decisions,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{BodySide, CaseStatus};
+
+    fn case() -> Case {
+        Case {
+            unit: UnitId(1),
+            case_no: "児-R7-00001".into(),
+            child: ChildId(1),
+            status: CaseStatus::Open,
+            intake: NewIntake {
+                kind: IntakeKind::AbuseReport,
+                received_at: Timestamp(1_000),
+                route: Code::new("14"),
+                consultation_type: Code::new("11"),
+                chief_complaint: String::new(),
+                content: String::new(),
+            }
+            .received_by(StaffId(7)),
+            abuse: Some(AbuseDetails {
+                types: vec![Code::new("1"), Code::new("2")],
+                main_type: Some(Code::new("2")),
+                main_perpetrator: None,
+                severity: String::new(),
+                injuries: vec![Injury {
+                    side: BodySide::Front,
+                    x: 0.5,
+                    y: 0.5,
+                    size_cm: None,
+                    description: "あざ".into(),
+                    photo: None,
+                }],
+            }),
+            assigned: vec![StaffId(7)],
+            restricted_to: None,
+            worker_opinion: String::new(),
+            diagnoses: vec![Diagnosis {
+                kind: DiagnosisKind::Social,
+                at: Timestamp(2_000),
+                by: StaffId(7),
+                text: "祖母の支援あり".into(),
+            }],
+            judgement: String::new(),
+            next_review: None,
+            linked_cases: vec![],
+            closure: None,
+            reopened_at: vec![],
+        }
+    }
+
+    #[test]
+    fn a_case_edit_keeps_what_the_form_does_not_show_and_signs_only_changed_diagnoses() {
+        let before = case();
+        let mut edit = CaseEdit::of(&before);
+        assert_eq!(edit.abuse_types, [Code::new("1"), Code::new("2")]);
+        assert_eq!(CaseEdit::of(&edit.applied_to(before.clone(), StaffId(9), Timestamp(5_000))), edit);
+        assert_eq!(edit.applied_to(before.clone(), StaffId(9), Timestamp(5_000)), before, "unchanged");
+
+        edit.abuse_types = vec![Code::new("1")];
+        edit.diagnoses.insert(DiagnosisKind::Medical, "所見なし".into());
+        edit.judgement = "在宅指導".into();
+        let after = edit.applied_to(before.clone(), StaffId(9), Timestamp(5_000));
+        let abuse = after.abuse.as_ref().unwrap();
+        assert_eq!(abuse.main_type, Some(Code::new("1")), "the main type follows the types");
+        assert_eq!(abuse.injuries, before.abuse.as_ref().unwrap().injuries, "the body map stays");
+        assert_eq!(after.diagnoses[0], before.diagnoses[0], "the unchanged diagnosis keeps its signature");
+        let medical = after.diagnosis(DiagnosisKind::Medical).unwrap();
+        assert_eq!((medical.by, medical.at), (StaffId(9), Timestamp(5_000)));
+        assert_eq!((after.intake.received_by, after.status), (StaffId(7), CaseStatus::Open));
+
+        // Everything cleared but the injuries: the abuse details stay for the body map.
+        let cleared = CaseEdit::default().applied_to(before.clone(), StaffId(9), Timestamp(5_000));
+        let abuse = cleared.abuse.unwrap();
+        assert!(abuse.types.is_empty() && abuse.main_type.is_none() && abuse.injuries.len() == 1);
+        assert!(cleared.diagnoses.is_empty() && cleared.assigned.is_empty());
+        let mut bare = before;
+        bare.abuse.as_mut().unwrap().injuries.clear();
+        assert_eq!(CaseEdit::default().applied_to(bare, StaffId(9), Timestamp(5_000)).abuse, None);
+    }
+
+    #[test]
+    fn a_support_decision_names_what_is_missing_and_is_heard_by_who_records_it() {
+        let err = SupportDecision::default().decide(CaseId(3), StaffId(9)).unwrap_err();
+        assert!(matches!(&err, Error::Incomplete { fields } if *fields == ["kind", "decided_on"]), "{err}");
+        let s = SupportDecision {
+            kind: Some(Code::new("12")),
+            decided_on: Some(Date::new(2026, 4, 1).unwrap()),
+            facility: " 架空学園 ".into(),
+            hearing: Some(NewHearing {
+                at: Timestamp(1_000),
+                method: "面接".into(),
+                views: "帰りたい".into(),
+                not_possible_reason: Some("  ".into()),
+            }),
+            ..SupportDecision::default()
+        }
+        .decide(CaseId(3), StaffId(9))
+        .unwrap();
+        assert_eq!((s.case, s.facility.as_str()), (CaseId(3), "架空学園"));
+        let h = s.hearing.unwrap();
+        assert_eq!((h.by, h.not_possible_reason), (StaffId(9), None));
     }
 }

@@ -18,7 +18,9 @@ use crate::time::{Date, Timestamp};
 
 mod commands;
 
-pub use commands::{NewHearing, NewMeeting, NewNote, NewSafetyCheck};
+pub use commands::{
+    CaseEdit, NewCase, NewHearing, NewIntake, NewMeeting, NewNote, NewSafetyCheck, SupportDecision,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,7 +90,7 @@ pub struct Injury {
 
 impl Eq for Injury {}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosisKind {
     /// 社会診断.
@@ -164,6 +166,10 @@ const DIAGNOSIS_FIELDS: [(DiagnosisKind, &str); 4] = [
     (DiagnosisKind::Medical, "diagnoses.medical"),
     (DiagnosisKind::Behavioural, "diagnoses.behavioural"),
 ];
+
+impl DiagnosisKind {
+    pub const ALL: [Self; 4] = [Self::Social, Self::Psychological, Self::Medical, Self::Behavioural];
+}
 
 impl Case {
     /// The latest diagnosis of a kind.

@@ -10,8 +10,9 @@ use super::Service;
 use super::access::{self, Actor};
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
-    AbuseDetails, Assessment, Case, CaseStatus, Closure, Hearing, Intake, IntakeKind, MESSAGE_MAX_CHARS,
-    Meeting, Message, NewMeeting, NewNote, NewSafetyCheck, Note, Photo, Reporter, SafetyCheck, Support,
+    AbuseDetails, Assessment, Case, CaseEdit, CaseStatus, Closure, Hearing, Intake, IntakeKind,
+    MESSAGE_MAX_CHARS, Meeting, Message, NewCase, NewMeeting, NewNote, NewSafetyCheck, Note, Photo, Reporter,
+    SafetyCheck, Support, SupportDecision,
 };
 use crate::code_table;
 use crate::deadline::{self, ClockStatus, Deadline};
@@ -27,16 +28,6 @@ use crate::staff::{Action, Role, Staff, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
 use crate::time::Timestamp;
 use crate::wareki;
-
-/// A case as opened at intake.
-#[derive(Clone, Debug)]
-pub struct NewCase {
-    pub unit: UnitId,
-    pub intake: Intake,
-    pub abuse: Option<AbuseDetails>,
-    pub reporter: Option<Reporter>,
-    pub assigned: Vec<StaffId>,
-}
 
 /// A saved edit of a case's investigation.
 #[derive(Clone, Debug, Serialize)]
@@ -203,6 +194,22 @@ fn check_codes(tx: &impl Reader, intake: &Intake, abuse: Option<&AbuseDetails>) 
     Ok(())
 }
 
+/// `body` with what an edit of the case never changes taken from the case as stored: the
+/// intake (what was received starts the legal clocks), number, unit, child, status,
+/// restriction, closure and links.
+fn kept_out_of_edits(mut body: Case, stored: &Case) -> Case {
+    body.unit = stored.unit;
+    body.intake.clone_from(&stored.intake);
+    body.case_no.clone_from(&stored.case_no);
+    body.child = stored.child;
+    body.status = stored.status;
+    body.restricted_to.clone_from(&stored.restricted_to);
+    body.closure.clone_from(&stored.closure);
+    body.reopened_at.clone_from(&stored.reopened_at);
+    body.linked_cases.clone_from(&stored.linked_cases);
+    body
+}
+
 fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> {
     for s in staff {
         let v = tx.require::<Staff>(*s)?;
@@ -308,13 +315,15 @@ fn insert_case(tx: &mut WriteTx, actor: &Actor, child_id: ChildId, new: NewCase)
     access::check_own_unit(actor, new.unit, Action::OpenCase)?;
     let child = tx.require::<Child>(child_id)?;
     access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
-    check_codes(tx, &new.intake, new.abuse.as_ref())?;
+    let intake = new.intake.received_by(actor.staff);
+    let abuse = new.abuse.map(AbuseDetails::with_main_type);
+    check_codes(tx, &intake, abuse.as_ref())?;
     check_staff(tx, &new.assigned, new.unit)?;
-    if new.intake.received_at > tx.now.plus(300) {
+    if intake.received_at > tx.now.plus(300) {
         return Err(Error::invalid("received_at", "is in the future"));
     }
     let fiscal_year = {
-        let d = new.intake.received_at.jst_date();
+        let d = intake.received_at.jst_date();
         if d.month() >= 4 { d.year() } else { d.year() - 1 }
     };
     let n = tx.bump(&format!("case_no/{}/{fiscal_year}", new.unit.0))?;
@@ -326,8 +335,8 @@ fn insert_case(tx: &mut WriteTx, actor: &Actor, child_id: ChildId, new: NewCase)
         case_no: case_no.clone(),
         child: child_id,
         status: CaseStatus::Open,
-        intake: new.intake,
-        abuse: new.abuse,
+        intake,
+        abuse,
         assigned: new.assigned,
         // A new case on a restricted child is restricted to the same staff.
         restricted_to: child.body.restricted_to.clone(),
@@ -502,8 +511,9 @@ impl Service {
     }
 
     /// Edits a case's working fields (assignment, abuse details, opinion, diagnoses, judgement,
-    /// review date) at the revision the editor started from. Status, number, unit, child and
-    /// restriction change only through their own calls.
+    /// review date) as the edit form holds them, at the revision the editor started from:
+    /// [`CaseEdit::applied_to`] the case as stored. Status, number, unit, child and restriction
+    /// change only through their own calls.
     ///
     /// When someone else saved since `rev`, the two edits are merged field by field
     /// ([`Merge::merge`](crate::merge::Merge::merge) for `Case`); only a field both changed
@@ -511,11 +521,27 @@ impl Service {
     /// signed by the actor, now. An edit that changes nothing (a resend of one already saved)
     /// writes nothing and answers the current version; `merged` says whether an edit saved
     /// meanwhile was kept beside this one.
-    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<CaseEdited> {
+    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, edit: &CaseEdit) -> Result<CaseEdited> {
+        self.save_case(actor, id, rev, |current, now| edit.applied_to(current.clone(), actor.staff, now))
+    }
+
+    /// `edit_case` with the whole record sent back (the API's `PUT`), which may also change the
+    /// main abuse type and the injuries; what only other calls change is kept as stored.
+    pub fn update_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<CaseEdited> {
+        self.save_case(actor, id, rev, |_, _| body)
+    }
+
+    fn save_case(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        mine: impl FnOnce(&Case, Timestamp) -> Case,
+    ) -> Result<CaseEdited> {
         let (case, merged) = self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::EditCase)?;
-            let mut body = merge::edit(tx, &old, rev, body)?;
+            let mut body = merge::edit(tx, &old, rev, mine(&old.body, tx.now))?;
             check_codes(tx, &body.intake, body.abuse.as_ref())?;
             check_staff(tx, &body.assigned, old.body.unit)?;
             for d in &mut body.diagnoses {
@@ -527,16 +553,7 @@ impl Service {
                     }
                 }
             }
-            body.unit = old.body.unit;
-            // The intake is what was received: it starts the legal clocks and is not edited here.
-            body.intake.clone_from(&old.body.intake);
-            body.case_no.clone_from(&old.body.case_no);
-            body.child = old.body.child;
-            body.status = old.body.status;
-            body.restricted_to.clone_from(&old.body.restricted_to);
-            body.closure.clone_from(&old.body.closure);
-            body.reopened_at.clone_from(&old.body.reopened_at);
-            body.linked_cases.clone_from(&old.body.linked_cases);
+            body = kept_out_of_edits(body, &old.body);
             if body == old.body {
                 return Ok(((old, false), id.0));
             }
@@ -557,12 +574,33 @@ impl Service {
         actor: &Actor,
         id: CaseId,
         rev: u64,
+        edit: &CaseEdit,
+    ) -> Result<(Versioned<Case>, Merged<Case>)> {
+        self.merge_case(actor, id, rev, |current| edit.applied_to(current.clone(), actor.staff, self.now()))
+    }
+
+    /// `merge_case_edit` of the whole record sent back (`update_case`).
+    pub fn merge_case_update(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
         mine: &Case,
+    ) -> Result<(Versioned<Case>, Merged<Case>)> {
+        self.merge_case(actor, id, rev, |_| mine.clone())
+    }
+
+    fn merge_case(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        mine: impl FnOnce(&Case) -> Case,
     ) -> Result<(Versioned<Case>, Merged<Case>)> {
         self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
             let current = r.require::<Case>(id)?;
             access::Scope::of(r, actor)?.check_read_case(&current.body, Action::ReadCase)?;
-            let merged = merge::with_current(r, &current, rev, mine)?;
+            let merged = merge::with_current(r, &current, rev, &mine(&current.body))?;
             Ok(((current, merged), None))
         })
     }
@@ -962,19 +1000,27 @@ impl Service {
         })
     }
 
-    /// 援助・措置の決定.
-    pub fn record_support(&self, actor: &Actor, s: Support) -> Result<Versioned<Support>> {
-        self.record_support_once(actor, s, None)
+    /// 援助・措置: a support decision recorded on `case`; the child's hearing, if any, is heard by
+    /// the actor.
+    pub fn record_support(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        d: SupportDecision,
+    ) -> Result<Versioned<Support>> {
+        self.record_support_once(actor, case, d, None)
     }
 
     /// `record_support` that a client may retry, as `add_note_once`.
     pub fn record_support_once(
         &self,
         actor: &Actor,
-        s: Support,
+        case: CaseId,
+        d: SupportDecision,
         key: Option<&str>,
     ) -> Result<Versioned<Support>> {
         let claim = key.map(|k| idempotency_claim(actor, "support", k)).transpose()?;
+        let s = d.decide(case, actor.staff)?;
         self.write(actor, Action::RecordSupport, SupportId::KIND, None, |tx| {
             if let Some(done) = replayed::<Support>(tx, claim.as_deref(), |d| *d == s)? {
                 return Ok((done.clone(), done.id));
@@ -992,6 +1038,20 @@ impl Service {
         })
     }
 
+    /// A support of `case` revised (review date, hearing, notice, end...) from revision `rev`;
+    /// a hearing sent back unchanged keeps who heard the child.
+    pub fn revise_support(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        id: SupportId,
+        rev: u64,
+        d: SupportDecision,
+    ) -> Result<Versioned<Support>> {
+        self.update_support(actor, id, rev, d.decide(case, actor.staff)?)
+    }
+
+    /// A support replaced by the whole record sent back (the API's `PUT`), as `revise_support`.
     pub fn update_support(
         &self,
         actor: &Actor,

@@ -20,10 +20,11 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+pub use crate::case::NewCase;
 pub use crate::store::Versioned;
 pub use access::Actor;
 pub use auditing::AuditFilter;
-pub use casework::{BoardItem, CaseEdited, CaseView, IntakeChild, IntakeOutcome, MessageItem, NewCase};
+pub use casework::{BoardItem, CaseEdited, CaseView, IntakeChild, IntakeOutcome, MessageItem};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildSummary, ChildView, NewChild};

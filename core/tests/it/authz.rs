@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use mamoru_core::case::{Case, IntakeKind, NewMeeting, NewNote, NewSafetyCheck, SafetyMethod, Support};
+use mamoru_core::case::{
+    Case, CaseEdit, IntakeKind, NewMeeting, NewNote, NewSafetyCheck, SafetyMethod, Support, SupportDecision,
+};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
 use mamoru_core::person::Child;
@@ -177,7 +179,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
                 ids.child,
                 mamoru_core::service::NewCase {
                     unit: ids.unit,
-                    intake: crate::support::intake(actor, IntakeKind::Consultation, t0()),
+                    intake: crate::support::intake(IntakeKind::Consultation, t0()),
                     abuse: None,
                     reporter: None,
                     assigned: vec![],
@@ -187,7 +189,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::ReadCase => svc.case(actor, ids.case).map(drop),
         Action::EditCase => {
             let b = body::<Case>(w, ids.case, || template.case.clone());
-            svc.edit_case(actor, ids.case, rev::<Case>(w, ids.case), b).map(drop)
+            svc.edit_case(actor, ids.case, rev::<Case>(w, ids.case), &CaseEdit::of(&b)).map(drop)
         }
         // An empty reason: authorised callers get Invalid, and nothing changes.
         Action::CloseCase => svc.close_case(actor, ids.case, rev::<Case>(w, ids.case), "").map(drop),
@@ -312,10 +314,10 @@ fn make_case(
         .svc
         .record_support(
             cw,
-            Support {
-                case: case_id,
-                kind: Code::new("12"),
-                decided_on: t0().jst_date(),
+            case_id,
+            SupportDecision {
+                kind: Some(Code::new("12")),
+                decided_on: Some(t0().jst_date()),
                 start: None,
                 review_on: None,
                 end: None,
@@ -424,7 +426,7 @@ fn a_unit_policy_opens_reading_but_never_writing() {
     // The reporter's identity never crosses units, whatever the policy.
     assert!(matches!(w.svc.reporter(&centre, case), Err(Error::Forbidden { .. })));
     let c = w.svc.store().read().unwrap().require::<Case>(case).unwrap();
-    assert!(matches!(w.svc.edit_case(&centre, case, c.rev, c.body), Err(Error::Forbidden { .. })));
+    assert!(matches!(w.svc.update_case(&centre, case, c.rev, c.body), Err(Error::Forbidden { .. })));
     // The policy is one-way: the municipal side still cannot read the centre's children.
     let (centre_child, ..) = make_case(&w, &centre, "大木", "おおき");
     assert!(matches!(w.svc.child(&city, centre_child), Err(Error::Forbidden { .. })));

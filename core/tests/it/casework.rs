@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use mamoru_core::case::{Hearing, IntakeKind, NewMeeting, Support};
+use mamoru_core::case::{CaseEdit, IntakeKind, NewHearing, NewMeeting, SupportDecision};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::CaseId;
 use mamoru_core::staff::{Action, Role};
@@ -17,10 +17,9 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
     let child = w.child(&cw, "架空", "花子", "かくう", "はなこ", "2018-05-01");
     let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
     let today = t0().jst_date();
-    let placement = Support {
-        case,
-        kind: Code::new("32"),
-        decided_on: today,
+    let placement = SupportDecision {
+        kind: Some(Code::new("32")),
+        decided_on: Some(today),
         start: Some(today.plus_days(3)),
         review_on: None,
         end: Some(today),
@@ -30,24 +29,41 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
         note: String::new(),
     };
     // Ending before it starts, or a hearing that records nothing: refused.
-    let err = w.svc.record_support_once(&cw, placement.clone(), Some("s1")).unwrap_err();
+    let err = w.svc.record_support_once(&cw, case, placement.clone(), Some("s1")).unwrap_err();
     assert!(err.to_string().contains("ends before it starts"), "{err}");
+    // Neither the kind nor the decision date is assumed: both named.
+    let unnamed = SupportDecision { kind: None, decided_on: None, ..placement.clone() };
+    let err = w.svc.record_support_once(&cw, case, unnamed, Some("s1")).unwrap_err();
+    assert!(
+        matches!(&err, mamoru_core::Error::Incomplete { fields } if *fields == ["kind", "decided_on"]),
+        "{err}"
+    );
     let mut silent = placement.clone();
     silent.end = None;
-    silent.hearing = Some(Hearing {
-        at: t0(),
-        by: cw.staff(),
-        method: "面接".into(),
-        views: " ".into(),
-        not_possible_reason: None,
-    });
-    assert!(w.svc.record_support_once(&cw, silent.clone(), Some("s1")).is_err());
+    silent.hearing =
+        Some(NewHearing { at: t0(), method: "面接".into(), views: " ".into(), not_possible_reason: None });
+    assert!(w.svc.record_support_once(&cw, case, silent.clone(), Some("s1")).is_err());
     // Put right and sent twice with one key: one decision.
     silent.hearing = None;
-    let first = w.svc.record_support_once(&cw, silent.clone(), Some("s1")).unwrap();
-    let again = w.svc.record_support_once(&cw, silent, Some("s1")).unwrap();
+    let first = w.svc.record_support_once(&cw, case, silent.clone(), Some("s1")).unwrap();
+    let again = w.svc.record_support_once(&cw, case, silent.clone(), Some("s1")).unwrap();
     assert_eq!(first.id, again.id);
     assert_eq!(w.svc.case(&cw, case).unwrap().supports.len(), 1);
+    // Revised with the child's hearing: heard by whoever records it, kept by whoever revises it
+    // later without changing it.
+    silent.hearing = Some(NewHearing {
+        at: t0(),
+        method: "面接".into(),
+        views: "家に帰りたい".into(),
+        not_possible_reason: None,
+    });
+    let sid = mamoru_core::ids::SupportId(first.id);
+    let heard = w.svc.revise_support(&cw, case, sid, first.rev, silent.clone()).unwrap();
+    assert_eq!(heard.body.hearing.as_ref().map(|h| h.by), Some(cw.staff()));
+    let sv = w.staff("sv-support", Role::Supervisor, w.u1);
+    silent.note = "見直し".into();
+    let revised = w.svc.revise_support(&sv, case, sid, heard.rev, silent).unwrap();
+    assert_eq!(revised.body.hearing.as_ref().map(|h| h.by), Some(cw.staff()), "the hearer stays");
 
     let meeting = NewMeeting {
         kind: Code::new("4"),
@@ -129,15 +145,16 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     let case = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
     let base = w.svc.case(&cw, case).unwrap().case;
 
-    // The supervisor writes the opinion first.
-    let mut theirs = base.body.clone();
+    // The supervisor writes the opinion first, on the edit form.
+    let mut theirs = CaseEdit::of(&base.body);
     theirs.worker_opinion = "家庭訪問を継続".into();
-    let saved = w.svc.edit_case(&sv, case, base.rev, theirs).unwrap();
+    let saved = w.svc.edit_case(&sv, case, base.rev, &theirs).unwrap();
     assert!(!saved.merged, "nothing saved meanwhile");
     let saved = saved.case;
 
-    // The caseworker, still on the base, writes the judgement and a diagnosis, signed as
-    // someone else: merged, the opinion kept, the diagnosis signed by who saved it.
+    // The caseworker, still on the base, sends the whole record back (the API) with the
+    // judgement and a diagnosis signed as someone else: merged, the opinion kept, the diagnosis
+    // signed by who saved it.
     let mut mine = base.body.clone();
     mine.judgement = "在宅指導".into();
     mine.diagnoses.push(Diagnosis {
@@ -146,7 +163,7 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
         by: sv.staff(),
         text: "祖母の支援あり".into(),
     });
-    let edited = w.svc.edit_case(&cw, case, base.rev, mine.clone()).unwrap();
+    let edited = w.svc.update_case(&cw, case, base.rev, mine.clone()).unwrap();
     assert!(edited.merged, "kept beside the edit saved meanwhile");
     let merged = edited.case;
     assert_eq!(merged.rev, saved.rev + 1);
@@ -157,13 +174,13 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     assert!(d.at.0 > 0);
 
     // The same edit sent again (its answer lost): nothing new is written.
-    let again = w.svc.edit_case(&cw, case, base.rev, mine).unwrap();
+    let again = w.svc.update_case(&cw, case, base.rev, mine).unwrap();
     assert_eq!((again.case.rev, again.merged), (merged.rev, false), "a resend is not a merge");
 
     // Both change the opinion, differently: a conflict, nothing written; the merge names it.
-    let mut clash = base.body.clone();
+    let mut clash = CaseEdit::of(&base.body);
     clash.worker_opinion = "一時保護を検討".into();
-    let err = w.svc.edit_case(&cw, case, base.rev, clash.clone()).unwrap_err();
+    let err = w.svc.edit_case(&cw, case, base.rev, &clash).unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
     assert_eq!(w.svc.case(&cw, case).unwrap().case.rev, merged.rev);
     let (current, m) = w.svc.merge_case_edit(&cw, case, base.rev, &clash).unwrap();
@@ -172,9 +189,15 @@ fn two_edits_of_a_case_merge_field_by_field_and_only_a_field_both_changed_is_a_c
     assert_eq!(m.body.worker_opinion, "一時保護を検討");
     assert_eq!(m.body.judgement, "在宅指導", "their judgement is taken");
     // Once chosen, saved at the current revision.
-    let chosen = w.svc.edit_case(&cw, case, current.rev, m.body).unwrap().case;
+    let chosen = w.svc.edit_case(&cw, case, current.rev, &CaseEdit::of(&m.body)).unwrap().case;
     assert_eq!(chosen.body.worker_opinion, "一時保護を検討");
     assert_eq!(chosen.body.judgement, "在宅指導");
+    let d = chosen.body.diagnosis(DiagnosisKind::Social).unwrap();
+    assert_eq!(
+        (d.by, d.at),
+        (cw.staff(), merged.body.diagnosis(DiagnosisKind::Social).unwrap().at),
+        "unchanged text keeps its signature"
+    );
 }
 
 #[test]

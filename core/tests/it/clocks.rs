@@ -2,7 +2,7 @@
 //! 2-month limit and extensions, the warrant-refusal challenge, the child's hearing, and the board.
 
 use mamoru_core::Actor;
-use mamoru_core::case::{Case, Hearing, IntakeKind, NewSafetyCheck, SafetyMethod};
+use mamoru_core::case::{CaseEdit, Hearing, IntakeKind, NewSafetyCheck, SafetyMethod};
 use mamoru_core::deadline::{ClockKind, ClockStatus};
 use mamoru_core::ids::{CaseId, ProtectionId};
 use mamoru_core::protection::{ProtectionStep, Warrant, WarrantOutcome};
@@ -191,9 +191,9 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
     assert_eq!(board(&w, &sv).len(), 1, "the restricting supervisor stays on the list");
 
     // Worker scope: the assigned worker's own board.
-    let mut body: Case = restricted.body.clone();
-    body.assigned = vec![named.staff()];
-    let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, body).unwrap().case;
+    let mut edit = CaseEdit::of(&restricted.body);
+    edit.assigned = vec![named.staff()];
+    let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, &edit).unwrap().case;
     assert_eq!(w.svc.board(&named, w.u1, Some(named.staff())).unwrap().len(), 1);
     assert!(w.svc.board(&named, w.u1, Some(cw.staff())).unwrap().is_empty());
 

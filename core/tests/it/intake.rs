@@ -23,7 +23,7 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
     let cw = w.staff("cw", Role::Caseworker, w.u1);
     let new_case = |kind| NewCase {
         unit: w.u1,
-        intake: intake(&cw, kind, t0()),
+        intake: intake(kind, t0()),
         abuse: None,
         reporter: None,
         assigned: vec![cw.staff()],

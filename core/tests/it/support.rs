@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mamoru_core::case::{Case, Intake, IntakeKind, Reporter};
+use mamoru_core::case::{Case, IntakeKind, NewIntake, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{ChildId, StaffId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
@@ -94,7 +94,7 @@ impl World {
                 child,
                 NewCase {
                     unit: actor.units()[0],
-                    intake: intake(actor, kind, received_at),
+                    intake: intake(kind, received_at),
                     abuse: None,
                     reporter: Some(Reporter {
                         anonymous: false,
@@ -110,15 +110,14 @@ impl World {
     }
 }
 
-pub fn intake(actor: &Actor, kind: IntakeKind, received_at: Timestamp) -> Intake {
-    Intake {
+pub fn intake(kind: IntakeKind, received_at: Timestamp) -> NewIntake {
+    NewIntake {
         kind,
         received_at,
         route: Code::new("14"),
         consultation_type: Code::new(if kind == IntakeKind::AbuseReport { "11" } else { "54" }),
         chief_complaint: "テスト".into(),
         content: String::new(),
-        received_by: actor.staff(),
     }
 }
 

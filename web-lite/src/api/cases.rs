@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, NewNote, NewSafetyCheck, Reporter};
+use mamoru_core::case::{AbuseDetails, IntakeKind, NewIntake, NewNote, NewSafetyCheck, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
 use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase, SessionInfo};
@@ -97,18 +97,17 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
         .ok_or_else(|| Error::invalid("unit", "required"))?;
     let new = NewCase {
         unit,
-        intake: Intake {
+        intake: NewIntake {
             kind: input.kind,
             received_at: Timestamp::parse(&input.received_at)?,
             route: input.route,
             consultation_type: input.consultation_type,
             chief_complaint: input.chief_complaint,
             content: input.content,
-            received_by: actor.staff(),
         },
         abuse: input.abuse.map(|a| AbuseDetails {
-            main_type: a.main_type.or_else(|| a.types.first().cloned()),
             types: a.types,
+            main_type: a.main_type,
             main_perpetrator: a.main_perpetrator,
             severity: a.severity,
             injuries: Vec::new(),

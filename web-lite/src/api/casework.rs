@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mamoru_core::case::{Case, NewMeeting, Support};
+use mamoru_core::case::{Case, NewMeeting, Support, SupportDecision};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ProtectionId, StaffId, SupportId};
 use mamoru_core::protection::{Protection, ProtectionStep, StartProtection};
@@ -78,11 +78,6 @@ fn of_case<T: DeserializeOwned>(mut body: Value, case: CaseId) -> Result<T, Erro
     serde_json::from_value(body).map_err(|e| Error::invalid("body", e.to_string()))
 }
 
-/// An idempotency key sent beside the record's fields.
-fn key_of(body: &mut Value) -> Option<String> {
-    body.as_object_mut()?.remove("idempotency_key")?.as_str().map(str::to_owned)
-}
-
 /// A start of 一時保護: core's command and the draft's idempotency key.
 #[derive(Deserialize)]
 struct StartIn {
@@ -141,15 +136,24 @@ fn protection_step(
         })
 }
 
+/// A support decision: core's command and the draft's idempotency key. A hearing's `by`, sent
+/// by older clients, is not read: the child is heard by whoever records it.
+#[derive(Deserialize)]
+struct SupportIn {
+    #[serde(flatten)]
+    decision: SupportDecision,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
 fn record_support(
     svc: &Service,
     session: &SessionInfo,
     case: CaseId,
-    mut body: Value,
+    input: SupportIn,
 ) -> Result<Value, Error> {
-    let key = key_of(&mut body);
-    let s: Support = of_case(body, case)?;
-    let v = svc.record_support_once(&session.actor, s, key.as_deref())?;
+    let key = input.idempotency_key.as_deref();
+    let v = svc.record_support_once(&session.actor, case, input.decision, key)?;
     Ok(json!({ "id": v.id, "rev": v.rev }))
 }
 
@@ -189,12 +193,12 @@ enum Edited {
 
 fn edit_case(svc: &Service, session: &SessionInfo, case: CaseId, r: Revised) -> Result<Edited, Error> {
     let body: Case = serde_json::from_value(r.body).map_err(|e| Error::invalid("body", e.to_string()))?;
-    match svc.edit_case(&session.actor, case, r.rev, body.clone()) {
+    match svc.update_case(&session.actor, case, r.rev, body.clone()) {
         Ok(e) => Ok(Edited::Saved(
             json!({ "id": e.case.id, "rev": e.case.rev, "merged": e.merged, "case": e.case }),
         )),
         Err(e @ Error::Conflict { .. }) => {
-            let (current, merged) = svc.merge_case_edit(&session.actor, case, r.rev, &body)?;
+            let (current, merged) = svc.merge_case_update(&session.actor, case, r.rev, &body)?;
             Ok(Edited::Clash(json!({
                 "error": { "code": e.code(), "message": e.to_string() },
                 "clashes": merged.clashes,

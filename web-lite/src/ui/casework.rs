@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use mamoru_core::assessment::AssessmentSheet;
-use mamoru_core::case::{AbuseDetails, Case, Diagnosis, DiagnosisKind, Hearing, NewMeeting, Support};
+use mamoru_core::case::{Case, CaseEdit, DiagnosisKind, NewHearing, NewMeeting, Support, SupportDecision};
 use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::ids::{CaseId, StaffId, SupportId};
 use mamoru_core::service::Versioned;
@@ -172,51 +172,27 @@ impl CaseForm {
         }
     }
 
-    /// `base` with the typed fields put in. Core signs a diagnosis whose text changed; the
-    /// earlier text stays in the case's history.
-    fn apply(&self, mut base: Case) -> Result<Case, Error> {
-        base.assigned = self.assigned.iter().map(|s| StaffId(*s)).collect();
-        let perpetrator = Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new);
-        let old = base.abuse.take();
-        // The injuries marked on the case stay, whatever this form says about the rest.
-        let injuries = old.as_ref().map(|a| a.injuries.clone()).unwrap_or_default();
-        let types: Vec<Code> = self.abuse.iter().map(|c| Code::new(c)).collect();
-        base.abuse =
-            if types.is_empty() && perpetrator.is_none() && self.severity.is_empty() && injuries.is_empty() {
-                None
-            } else {
-                let main_type = old
-                    .as_ref()
-                    .and_then(|a| a.main_type.clone())
-                    .filter(|t| types.contains(t))
-                    .or_else(|| types.first().cloned());
-                Some(AbuseDetails {
-                    types,
-                    main_type,
-                    main_perpetrator: perpetrator,
-                    severity: self.severity.clone(),
-                    injuries,
-                })
-            };
-        base.worker_opinion.clone_from(&self.opinion);
-        base.diagnoses = DIAGNOSES
-            .iter()
-            .zip(&self.diagnoses)
-            .filter(|(_, typed)| !typed.is_empty())
-            .map(|((kind, _, _), typed)| Diagnosis {
-                kind: *kind,
-                at: Timestamp(0),
-                by: StaffId(0),
-                text: typed.clone(),
-            })
-            .collect();
-        base.judgement.clone_from(&self.judgement);
-        base.next_review = Some(self.next_review.as_str())
-            .filter(|d| !d.is_empty())
-            .map(wareki::parse)
-            .transpose()
-            .map_err(Error::Date)?;
-        Ok(base)
+    /// The edit as core's command; core puts it onto the case and signs a diagnosis whose text
+    /// changed (the earlier text stays in the case's history).
+    fn edit(&self) -> Result<CaseEdit, Error> {
+        Ok(CaseEdit {
+            assigned: self.assigned.iter().map(|s| StaffId(*s)).collect(),
+            abuse_types: self.abuse.iter().map(|c| Code::new(c)).collect(),
+            main_perpetrator: Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new),
+            severity: self.severity.clone(),
+            worker_opinion: self.opinion.clone(),
+            diagnoses: DIAGNOSES
+                .iter()
+                .map(|(kind, _, _)| *kind)
+                .zip(self.diagnoses.iter().cloned())
+                .collect(),
+            judgement: self.judgement.clone(),
+            next_review: Some(self.next_review.as_str())
+                .filter(|d| !d.is_empty())
+                .map(wareki::parse)
+                .transpose()
+                .map_err(Error::Date)?,
+        })
     }
 
     fn rows(&self, cx: &Context) -> Vec<(&'static str, String)> {
@@ -344,13 +320,12 @@ fn save_case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
         let result = blocking(move || {
             check_form(&s, &form)?;
             let rev = rev.ok_or_else(|| Error::invalid("rev", "版がありません"))?;
-            let current = svc2.case(&s.actor, CaseId(id))?.case;
-            let body = mine.apply(current.body)?;
+            let edit = mine.edit()?;
             // Core merges an edit made meanwhile when the two changed different fields.
-            match svc2.edit_case(&s.actor, CaseId(id), rev, body.clone()) {
+            match svc2.edit_case(&s.actor, CaseId(id), rev, &edit) {
                 Ok(saved) => Ok(Saved::Done(saved.merged)),
                 Err(Error::Conflict { .. }) => {
-                    let (theirs, merged) = svc2.merge_case_edit(&s.actor, CaseId(id), rev, &body)?;
+                    let (theirs, merged) = svc2.merge_case_edit(&s.actor, CaseId(id), rev, &edit)?;
                     let cx = context(&svc2, &s, id)?;
                     let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
                     Ok(Saved::Conflict(Box::new((cx, theirs, CaseForm::of(&merged.body), clashes))))
@@ -583,7 +558,8 @@ impl SupportForm {
         }
     }
 
-    fn support(&self, case: CaseId, by: StaffId, form: &HashMap<String, String>) -> Result<Support, Error> {
+    /// The decision as core's command; who heard the child is whoever records it.
+    fn decision(&self, form: &HashMap<String, String>) -> Result<SupportDecision, Error> {
         let heard = !(self.hearing_at.is_empty()
             && self.hearing_method.is_empty()
             && self.hearing_views.is_empty()
@@ -592,21 +568,18 @@ impl SupportForm {
             if self.hearing_at.is_empty() {
                 return Err(Error::invalid("hearing", "聴取した日時を入力してください"));
             }
-            Some(Hearing {
+            Some(NewHearing {
                 at: Timestamp::parse(&self.hearing_at)?,
-                by,
                 method: self.hearing_method.clone(),
                 views: self.hearing_views.clone(),
-                not_possible_reason: Some(self.hearing_not_possible.clone()).filter(|r| !r.is_empty()),
+                not_possible_reason: Some(self.hearing_not_possible.clone()),
             })
         } else {
             None
         };
-        Ok(Support {
-            case,
-            kind: Code::new(&self.kind),
-            decided_on: date(form, "decided_on")?
-                .ok_or_else(|| Error::invalid("decided_on", "日付を入力してください"))?,
+        Ok(SupportDecision {
+            kind: Some(self.kind.as_str()).filter(|k| !k.is_empty()).map(Code::new),
+            decided_on: date(form, "decided_on")?,
             start: date(form, "start")?,
             review_on: date(form, "review_on")?,
             end: date(form, "end")?,
@@ -727,12 +700,14 @@ fn support(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = 
         let (s, svc2, mine) = (session.clone(), svc.clone(), typed.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let body = mine.support(CaseId(id), s.actor.staff(), &form)?;
+            let decision = mine.decision(&form)?;
+            let case = CaseId(id);
             if mine.id == 0 {
-                svc2.record_support_once(&s.actor, body, idempotency_key(&form).as_deref()).map(drop)
+                svc2.record_support_once(&s.actor, case, decision, idempotency_key(&form).as_deref())
+                    .map(drop)
             } else {
                 // Core refuses a support of another case.
-                svc2.update_support(&s.actor, SupportId(mine.id), mine.rev, body).map(drop)
+                svc2.revise_support(&s.actor, case, SupportId(mine.id), mine.rev, decision).map(drop)
             }
         })
         .await;

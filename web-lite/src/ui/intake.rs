@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use mamoru_core::case::{AbuseDetails, Intake, IntakeKind, Reporter};
+use mamoru_core::case::{AbuseDetails, IntakeKind, NewIntake, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
@@ -89,7 +89,7 @@ impl IntakeForm {
             .ok_or_else(|| Error::invalid("unit", "選択してください"))?;
         let abuse = (kind == IntakeKind::AbuseReport || !self.abuse.is_empty()).then(|| AbuseDetails {
             types: self.abuse.iter().map(|c| Code::new(c)).collect(),
-            main_type: self.abuse.first().map(|c| Code::new(c)),
+            main_type: None,
             main_perpetrator: Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new),
             severity: String::new(),
             injuries: Vec::new(),
@@ -107,14 +107,13 @@ impl IntakeForm {
         });
         Ok(NewCase {
             unit,
-            intake: Intake {
+            intake: NewIntake {
                 kind,
                 received_at: Timestamp::parse(&self.received_at)?,
                 route: Code::new(&self.route),
                 consultation_type: Code::new(&self.consultation_type),
                 chief_complaint: self.chief_complaint.clone(),
                 content: self.content.clone(),
-                received_by: actor.staff(),
             },
             abuse,
             reporter,

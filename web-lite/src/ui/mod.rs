@@ -919,7 +919,7 @@ fn add_check(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error 
 
 #[cfg(test)]
 mod tests {
-    use mamoru_core::case::{Intake, IntakeKind};
+    use mamoru_core::case::{IntakeKind, NewIntake};
     use mamoru_core::ids::UnitId;
     use mamoru_core::person::{PersonName, Sex};
     use mamoru_core::service::{NewCase, NewChild, NewStaff};
@@ -964,14 +964,13 @@ mod tests {
                 },
             )
             .unwrap();
-        let intake = Intake {
+        let intake = NewIntake {
             kind: IntakeKind::AbuseReport,
             received_at: now,
             route: Code::new("14"),
             consultation_type: Code::new("11"),
             chief_complaint: "テスト".into(),
             content: String::new(),
-            received_by: cw.actor.staff(),
         };
         let case = svc
             .open_case(
