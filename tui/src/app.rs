@@ -11,7 +11,7 @@ use mamoru_core::ids::UnitId;
 use mamoru_core::service::BackupHealth;
 use mamoru_core::service::NewStaff;
 use mamoru_core::service::Versioned;
-use mamoru_core::staff::{Login, Role, Staff};
+use mamoru_core::staff::{Action, Login, Role, Staff};
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Actor, Error, Service};
 
@@ -524,7 +524,7 @@ impl App {
             backup: svc.backup_health(),
             overdue: Vec::new(),
         };
-        if self.actor.role() == Role::Admin {
+        if self.actor.may(Action::OperateServer) {
             let sessions = svc.sessions_summary(&self.actor)?;
             let names = device_names(&svc, &self.actor);
             d.sessions = sessions.iter().map(|(_, n)| n).sum();

@@ -54,6 +54,19 @@ impl Actor {
         self.role
     }
 
+    /// Whether the actor's role may take `action` (the one permission table, [`Role::may`]);
+    /// scope (unit, restriction) is checked by the call itself.
+    #[must_use]
+    pub fn may(&self, action: Action) -> bool {
+        self.role.may(action)
+    }
+
+    /// Whether the actor would work a case they take in: 担当 is someone who may edit cases.
+    #[must_use]
+    pub fn may_be_assigned(&self) -> bool {
+        self.role.may(Action::EditCase)
+    }
+
     #[must_use]
     pub fn units(&self) -> &[UnitId] {
         &self.units

@@ -13,7 +13,6 @@ use mamoru_core::code_table::Code;
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
 use mamoru_core::service::{ChildSummary, IntakeChild, IntakeOutcome, NewCase, NewChild, SessionInfo};
-use mamoru_core::staff::Role;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
@@ -208,7 +207,7 @@ impl IntakePage {
             perpetrators: options(&cx.tables, "perpetrator", today),
             sexes: SEXES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
             units: cx.units.clone(),
-            may_be_assigned: matches!(session.actor.role(), Role::Caseworker | Role::Supervisor | Role::Head),
+            may_be_assigned: session.actor.may_be_assigned(),
             form,
             message: None,
         }
@@ -232,7 +231,7 @@ pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 Ok(p) => p,
                 Err(r) => return r,
             };
-            if !session.actor.role().may(mamoru_core::staff::Action::OpenCase) {
+            if !session.actor.may(mamoru_core::staff::Action::OpenCase) {
                 return error_page(&session, &Error::Forbidden { action: "open_case" });
             }
             let s = session.clone();
