@@ -56,13 +56,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&store_dir)
         .map_err(|e| format!("{e}: build it first with `cargo bench -p mamoru-core --bench reference`"))?;
     let size = store.file_size();
+    let r = store.read()?;
+    let children = r.count("child")?;
+    let sv = r.unique("login", "demo-sv")?.unwrap_or(0);
+    drop(r);
     let now = Timestamp::parse("2026-11-23T10:00:00+09:00")?;
     let svc = Arc::new(Service::new(store, Arc::new(FixedClock::new(now))));
 
     // 1. The snapshot stream alone.
     let t = Instant::now();
     let mut counter = Counter(0);
-    let summary = svc.store().write_snapshot(&mut counter)?;
+    let summary = svc.write_snapshot(&mut counter)?;
     let raw_time = t.elapsed();
     let snapshot_bytes = counter.0;
 
@@ -73,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = generate_identity();
     let t = Instant::now();
     let manifest = dest.create(&[key.recipient()], |w| {
-        svc.store().write_snapshot(w).map(|s| NewGeneration {
+        svc.write_snapshot(w).map(|s| NewGeneration {
             created_at: now.0,
             source_id: s.store_id,
             covers_seq: s.last_redo,
@@ -91,10 +95,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(restored);
 
     // 4. Child-page reads (audited) before and while a snapshot runs.
-    let r = svc.store().read()?;
-    let children = r.count("child")?;
-    let sv = r.unique("login", "demo-sv")?.unwrap_or(0);
-    drop(r);
     let actor = svc.local_actor(mamoru_core::ids::StaffId(sv), "bench")?;
     let read_for = |svc: &Service, stop: &AtomicBool, max: usize| {
         let mut v = Vec::new();
@@ -115,7 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let busy2 = busy.clone();
         let snap = s.spawn(move || {
             let mut sink = Counter(0);
-            let r = svc2.store().write_snapshot(&mut sink);
+            let r = svc2.write_snapshot(&mut sink);
             busy2.store(true, Ordering::Relaxed);
             r.map(|_| sink.0)
         });

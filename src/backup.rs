@@ -11,8 +11,7 @@ use mamoru_backup::{
     Archive, Destination, Identity, Manifest, NewGeneration, NewSegment, Recipient, Segment,
 };
 use mamoru_core::Service;
-use mamoru_core::audit::Verdict;
-use mamoru_core::store::Store;
+use mamoru_core::restore::{Restore, Restored, Wanted};
 use mamoru_core::time::{Clock, Timestamp};
 
 use crate::clock::SystemClock;
@@ -85,11 +84,11 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
     let _one_at_a_time = CREATING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // The archive first, so it joins up with the generation. If it cannot (a restored store in a
     // new backup directory has nothing to join to), the generation itself is the new start.
-    if let Err(e) = ship(data, service.store()) {
+    if let Err(e) = ship(data, service) {
         tracing::warn!(error = %format!("{e:#}"), "archive not shipped before the generation");
     }
     let dest = destination(data)?;
-    let store_id = service.store().store_id()?;
+    let store_id = service.store_id()?;
     if let Some(other) = dest.list()?.iter().find(|m| m.source_id != store_id) {
         bail!(
             "the backup directory {} belongs to another store ({}); give this one its own backup.dir",
@@ -120,42 +119,31 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
 }
 
 /// Restores a generation into `scratch` (which must not exist), replays the archive on it if
-/// asked, and checks the result fully: counts against the manifest, integrity, audit chain.
+/// asked, and checks the result fully (core's `Restore`): counts against the manifest,
+/// integrity, audit chain. With a replay, the store begins a new timeline.
 fn restore_checked(
     dest: &Destination,
     generation: u64,
     identity: &Identity,
     scratch: &Path,
     replay: Option<Replay>,
-) -> Result<(Manifest, Option<Replayed>)> {
+) -> Result<(Manifest, Option<Restored>)> {
     if scratch.exists() {
         std::fs::remove_dir_all(scratch).with_context(|| format!("clearing {}", scratch.display()))?;
     }
-    let (manifest, (store, summary)) =
-        dest.read(generation, identity, |r| Store::restore_snapshot(scratch, r))?;
-    let mut counts: BTreeMap<String, u64> = summary.kinds.into_iter().collect();
-    counts.insert("change".into(), summary.last_change);
-    if counts != manifest.counts || summary.last_redo != manifest.covers_seq {
+    let until = replay.and_then(|r| r.until);
+    let (manifest, mut restore) =
+        dest.read(generation, identity, |r| Restore::from_snapshot(scratch, r, until))?;
+    if *restore.counts() != manifest.counts || restore.covers_seq() != manifest.covers_seq {
         bail!("generation {generation} restored, but its counts differ from its manifest");
     }
-    let replayed = if let Some(r) = replay {
-        let (mut replayed, later) = replay_archive(dest, identity, &store, summary.last_redo, r.until)?;
-        let service = Service::new(store, std::sync::Arc::new(SystemClock));
-        replayed.revoked = service.reapply_revocations(&later)?;
-        Some(replayed)
-    } else {
-        drop(store);
-        None
-    };
-    let service = crate::commands::open(scratch)?;
-    let report = service.check()?;
-    if let Some(p) = report.problems.first() {
-        bail!("generation {generation} restored, but the store is inconsistent: {p}");
+    if replay.is_some() {
+        replay_archive(dest, identity, &mut restore)?;
     }
-    if let Verdict::Broken { seq, reason } = service.verify_audit()? {
-        bail!("generation {generation} restored, but its audit log is broken at entry {seq}: {reason}");
-    }
-    Ok((manifest, replayed))
+    let restored = restore
+        .finish(std::sync::Arc::new(SystemClock), replay.is_some())
+        .with_context(|| format!("generation {generation} restored, but it does not check out"))?;
+    Ok((manifest, replay.map(|_| restored)))
 }
 
 /// Replaying the archive on top of a restored generation.
@@ -164,95 +152,40 @@ pub struct Replay {
     pub until: Option<Timestamp>,
 }
 
-/// How far the archive took a restore.
-#[derive(Clone, Debug)]
-pub struct Replayed {
-    pub last_seq: u64,
-    pub last_at: Option<Timestamp>,
-    pub applied: u64,
-    /// Why it stopped before the end of the archive, if it did.
-    pub gap: Option<String>,
-    /// What was closed again because the archive closed it after `until` (accounts, devices,
-    /// console keys, reset passwords), one line each.
-    pub revoked: Vec<String>,
-}
-
-/// Applies archived redo entries after `from` in order, up to `until`, stopping at a gap.
-/// Returns how far it got and the archived entries it did not apply (after `until`).
-fn replay_archive(
-    dest: &Destination,
-    identity: &Identity,
-    store: &Store,
-    from: u64,
-    until: Option<Timestamp>,
-) -> Result<(Replayed, Vec<mamoru_core::txlog::Entry>)> {
+/// Hands the archive's segments to the restore, in order, as it asks for them.
+fn replay_archive(dest: &Destination, identity: &Identity, restore: &mut Restore) -> Result<()> {
     let archive = Archive::open(dest.dir())?;
-    let mut out = Replayed { last_seq: from, last_at: None, applied: 0, gap: None, revoked: Vec::new() };
-    let mut later = Vec::new();
-    let mut stopped = false;
-    for segment in archive.segments()?.into_iter().filter(|s| s.last > from) {
-        if stopped {
-            // Past `until`: read on only to learn what was revoked later.
-            match archive.read(&segment, identity, read_entries) {
-                Ok(entries) => later.extend(entries),
-                Err(e) => tracing::warn!(
-                    first = segment.first,
-                    last = segment.last,
-                    error = %e,
-                    "a later archive segment could not be read: revocations in it are not re-applied; check `mamoru user list`"
-                ),
+    for segment in archive.segments()? {
+        match restore.wants(segment.first, segment.last) {
+            Wanted::Skip => {}
+            Wanted::Apply => archive.read(&segment, identity, |r| restore.apply_segment(r))?,
+            Wanted::Later => {
+                // Past `until`: read on only to learn what was revoked later.
+                if let Err(e) = archive.read(&segment, identity, |r| restore.read_later_segment(r)) {
+                    tracing::warn!(
+                        first = segment.first,
+                        last = segment.last,
+                        error = %e,
+                        "a later archive segment could not be read: revocations in it are not re-applied; check `mamoru user list`"
+                    );
+                }
             }
-            continue;
-        }
-        if segment.first > out.last_seq + 1 {
-            out.gap = Some(format!(
-                "the archive has a gap: it holds nothing between change {} and change {}",
-                out.last_seq, segment.first
-            ));
-            break;
-        }
-        let entries = archive.read(&segment, identity, read_entries)?;
-        let r = store.replay(&entries, until)?;
-        out.applied += r.applied;
-        out.last_seq = r.last_seq;
-        out.last_at = r.last_at.or(out.last_at);
-        if r.last_seq < segment.last {
-            // Reached `until`.
-            stopped = true;
-            later.extend(entries.into_iter().filter(|(seq, _)| *seq > r.last_seq));
+            Wanted::Gap => break,
         }
     }
-    Ok((out, later))
-}
-
-/// Archive segment content: (seq u64, length u32, entry)*.
-fn read_entries(r: &mut dyn std::io::Read) -> std::io::Result<Vec<mamoru_core::txlog::Entry>> {
-    let mut out = Vec::new();
-    let mut seq = [0u8; 8];
-    loop {
-        match r.read_exact(&mut seq) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(out),
-            Err(e) => return Err(e),
-        }
-        let mut len = [0u8; 4];
-        r.read_exact(&mut len)?;
-        let mut entry = vec![0u8; u32::from_le_bytes(len) as usize];
-        r.read_exact(&mut entry)?;
-        out.push((u64::from_le_bytes(seq), entry));
-    }
+    Ok(())
 }
 
 /// Ships the redo entries the archive does not have yet as one sealed segment, then prunes them
 /// from the store. Returns the segment, or `None` if there was nothing to ship.
-pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
+pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
     // The daily backup and the archiver both ship: one at a time, or both would read the same
     // start and write overlapping segments.
     let _one_at_a_time = SHIPPING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dest = destination(data)?;
     let archive = Archive::open(dest.dir())?;
     let segments = archive.segments()?;
-    let store_id = store.store_id()?;
+    let store_id = service.store_id()?;
     if let Some(other) = segments.iter().find(|s| s.source_id != store_id) {
         bail!(
             "the archive in {} belongs to another store ({}); give this one its own backup.dir",
@@ -266,31 +199,22 @@ pub fn ship(data: &Path, store: &Store) -> Result<Option<Segment>> {
         Some(s) => s.last,
         None => dest.list()?.last().map_or(0, |g| g.covers_seq),
     };
-    let entries = store.redo_after(after, 100_000)?;
-    let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(None) };
-    if first.0 != after + 1 {
+    let Some(batch) = service.redo_batch(after, 100_000)? else { return Ok(None) };
+    if batch.first != after + 1 {
         bail!(
             "the redo log starts at {} but the backups end at {after}: make a backup generation (`mamoru backup create`) before the archive can go on",
-            first.0
+            batch.first
         );
     }
     let meta = NewSegment {
-        first: first.0,
-        last: last.0,
-        last_at: mamoru_core::txlog::entry_time(&last.1)?.0,
+        first: batch.first,
+        last: batch.last,
+        last_at: batch.last_at.0,
         created_at: SystemClock.now().0,
         source_id: store_id,
     };
-    let last_seq = last.0;
-    let segment = archive.append(&recipients(data)?, meta, |w| -> std::io::Result<()> {
-        for (seq, entry) in &entries {
-            w.write_all(&seq.to_le_bytes())?;
-            w.write_all(&u32::try_from(entry.len()).unwrap_or(u32::MAX).to_le_bytes())?;
-            w.write_all(entry)?;
-        }
-        Ok(())
-    })?;
-    store.prune_redo(last_seq)?;
+    let segment = archive.append(&recipients(data)?, meta, |w| batch.write_to(w))?;
+    service.archived_through(batch.last)?;
     Ok(Some(segment))
 }
 
@@ -314,7 +238,7 @@ pub fn restore(
     identity: &Identity,
     to: &Path,
     until: Option<Timestamp>,
-) -> Result<(Manifest, Replayed)> {
+) -> Result<(Manifest, Restored)> {
     if to.join(mamoru_core::store::FILE_NAME).exists() {
         bail!("{} holds a store already: restore only into a new directory", to.display());
     }
@@ -334,9 +258,6 @@ pub fn restore(
             return Err(e);
         }
     };
-    // A new timeline: the restored store must not continue the old archive (its history may
-    // already go on there beyond the point restored to).
-    crate::commands::open(&scratch)?.store().begin_new_timeline()?;
     let file = mamoru_core::store::FILE_NAME;
     std::fs::rename(scratch.join(file), to.join(file)).context("moving the restored store into place")?;
     std::fs::remove_dir_all(&scratch).ok();

@@ -8,7 +8,6 @@ use mamoru_core::audit::Verdict;
 use mamoru_core::ids::UnitId;
 use mamoru_core::service::NewStaff;
 use mamoru_core::staff::{Login, Password, Role};
-use mamoru_core::store::Store;
 use mamoru_core::{Actor, Service};
 
 use crate::cli::{
@@ -33,7 +32,7 @@ pub fn run(command: Command) -> Result<()> {
 
 /// Opens the service over an existing store.
 pub fn open(dir: &Path) -> Result<Service> {
-    let store = Store::open(dir).map_err(|e| match e {
+    Service::open(dir, Arc::new(SystemClock)).map_err(|e| match e {
         mamoru_core::Error::NotFound { .. } => {
             anyhow::anyhow!(
                 "no Mamoru store in {} (create one with `mamoru init --data {}`)",
@@ -42,8 +41,7 @@ pub fn open(dir: &Path) -> Result<Service> {
             )
         }
         other => anyhow::Error::new(other),
-    })?;
-    Ok(Service::new(store, Arc::new(SystemClock)))
+    })
 }
 
 /// The operator at the server's own command line (core's `Service::local_admin`).
@@ -69,8 +67,7 @@ fn init(args: &InitArgs) -> Result<()> {
     let login = Login::parse(&args.admin_login).context("--admin-login")?;
     let dir = &args.data.data;
     let clock = Arc::new(SystemClock);
-    let store = Store::create(dir, mamoru_core::time::Clock::now(&*clock))?;
-    let service = Service::new(store, clock);
+    let service = Service::create(dir, clock)?;
     service.bootstrap(&login, &args.admin_name, &password)?;
     let config_path = dir.join(config::FILE_NAME);
     if !config_path.exists() {
@@ -478,7 +475,8 @@ fn backup(cmd: BackupCommand) -> Result<()> {
                 }
                 (None, None) => dest.latest()?.generation,
             };
-            let (m, replayed) = crate::backup::restore(&dest, generation, &identity, &to, until)?;
+            let (m, restored) = crate::backup::restore(&dest, generation, &identity, &to, until)?;
+            let replayed = restored.archive;
             println!("restored generation {} into {}", m.generation, to.display());
             println!("{}", crate::backup::describe(&m));
             let at =
@@ -491,7 +489,7 @@ fn backup(cmd: BackupCommand) -> Result<()> {
                 "next: mamoru check --data {0}; mamoru audit verify --data {0}; set backup.dir; mamoru backup create --data {0} (the new archive starts from it); then serve it",
                 to.display()
             );
-            for line in &replayed.revoked {
+            for line in &restored.revoked {
                 println!("re-applied from after --until: {line}");
             }
             if let Some(gap) = replayed.gap {

@@ -94,7 +94,7 @@ impl Host for ServerHost {
     }
 
     fn store_bytes(&self) -> Option<u64> {
-        std::fs::metadata(self.service.store().path()).ok().map(|m| m.len())
+        Some(self.service.store_bytes())
     }
 
     fn disk_free_bytes(&self) -> Option<u64> {

@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use mamoru_core::Service;
 use mamoru_core::fixture;
 use mamoru_core::staff::{Login, Password};
-use mamoru_core::store::Store;
 
 use crate::cli::DemoArgs;
 use crate::clock::SystemClock;
@@ -44,8 +43,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     };
     let dir = fresh_dir(args.data)?;
     let clock = Arc::new(SystemClock);
-    let store = Store::create(&dir, mamoru_core::time::Clock::now(&*clock))?;
-    let service = Service::new(store, clock);
+    let service = Service::create(&dir, clock)?;
     let admin_login = Login::parse("demo-admin")?;
     let password = Password::new(fixture::DEMO_PASSWORD)?;
     let admin_id = service.bootstrap(&admin_login, "デモ管理者", &password)?;

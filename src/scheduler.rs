@@ -43,7 +43,7 @@ pub fn run(service: &Arc<Service>, data: &Path, daily: i64, stop: &Receiver<()>)
 pub fn archive(service: &Arc<Service>, data: &Path, every: Duration, stop: &Receiver<()>) {
     loop {
         let last = !matches!(stop.recv_timeout(every), Err(RecvTimeoutError::Timeout));
-        match crate::backup::ship(data, service.store()) {
+        match crate::backup::ship(data, service) {
             Ok(Some(s)) => {
                 tracing::debug!(first = s.first, last = s.last, "archived changes");
                 service.record_archive(true);

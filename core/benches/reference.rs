@@ -73,7 +73,7 @@ fn build(a: &Args) -> Result<Duration, mamoru_core::Error> {
         let m = svc.import(&admin, |s| fixture::populate(s, &staff, seed, n, a.notes_per_case, 2))?;
         // The server's archiver ships the redo log every minute and prunes it: do the same, so
         // the store has the size it has in service.
-        svc.store().prune_redo(u64::MAX)?;
+        svc.archived_through(u64::MAX)?;
         made += m.children;
         seed += 1;
         if made % 10_000 < batch {
@@ -132,12 +132,10 @@ fn main() -> Result<(), mamoru_core::Error> {
     let store = Store::open(&a.dir)?;
     let open = t.elapsed();
     let size = store.file_size();
-    let svc = Service::new(store, Arc::new(FixedClock::new(now())));
-    let r = svc.store().read()?;
+    let r = store.read()?;
     let (children, notes, cases) = (r.count("child")?, r.count("note")?, r.count("case")?);
     let sv_id = r.unique("login", "demo-sv")?.unwrap_or(0);
     let cw_id = r.unique("login", "demo-cw1")?.unwrap_or(0);
-    let units: Vec<UnitId> = svc.units()?.iter().map(|u| UnitId(u.id)).collect();
     // A caseworker's case to write notes on.
     let mut own_case = None;
     for id in 1..=cases {
@@ -150,6 +148,8 @@ fn main() -> Result<(), mamoru_core::Error> {
         }
     }
     drop(r);
+    let svc = Service::new(store, Arc::new(FixedClock::new(now())));
+    let units: Vec<UnitId> = svc.units()?.iter().map(|u| UnitId(u.id)).collect();
     let sv = svc.local_actor(mamoru_core::ids::StaffId(sv_id), "bench")?;
     let cw = svc.local_actor(mamoru_core::ids::StaffId(cw_id), "bench")?;
 

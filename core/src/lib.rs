@@ -14,6 +14,7 @@ pub mod ids;
 pub mod merge;
 pub mod person;
 pub mod protection;
+pub mod restore;
 pub mod search;
 pub mod service;
 pub mod snapshot;

@@ -43,7 +43,7 @@ use crate::time::{Clock, Timestamp};
 
 /// The service over one open store.
 pub struct Service {
-    store: Store,
+    pub(crate) store: Store,
     clock: Arc<dyn Clock>,
     sessions: sessions::Sessions,
     throttle: crate::throttle::Throttle,
@@ -181,6 +181,17 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y2x3eU8xS0pMV1ZzR2x1eW4zUHRlQQ";
 
 impl Service {
+    /// The service over the store in `dir` (made by `create`): `NotFound` when there is none.
+    pub fn open(dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        Ok(Self::new(Store::open(dir)?, clock))
+    }
+
+    /// The service over a new, empty store in `dir`, which must not hold one.
+    pub fn create(dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        let store = Store::create(dir, clock.now())?;
+        Ok(Self::new(store, clock))
+    }
+
     #[must_use]
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -197,6 +208,9 @@ impl Service {
         }
     }
 
+    /// The store behind the service, for core's own tests only (feature `test-support`):
+    /// everything else goes through the service's calls.
+    #[cfg(any(test, feature = "test-support"))]
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store

@@ -210,3 +210,74 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     assert!(svc.reapply_revocations(&later).unwrap().is_empty(), "once is enough");
     assert!(svc.check().unwrap().problems.is_empty());
 }
+
+#[test]
+fn a_restore_takes_archive_segments_in_order_stops_at_a_gap_and_checks_the_store() {
+    use mamoru_core::restore::{Restore, Wanted};
+
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    w.child(&cw, "前", "", "まえ", "", "2016-01-01");
+    let mut base = Vec::new();
+    let summary = w.svc.write_snapshot(&mut base).unwrap();
+    w.clock.advance(60);
+    w.child(&cw, "中", "", "なか", "", "2016-02-02");
+    let mid = mamoru_core::time::Clock::now(&*w.clock);
+    w.clock.advance(60);
+    w.child(&cw, "後", "", "あと", "", "2017-02-02");
+    // Two segments, as the archiver ships them.
+    let one = w.svc.redo_batch(summary.last_redo, 2).unwrap().unwrap();
+    let two = w.svc.redo_batch(one.last, usize::MAX).unwrap().unwrap();
+    assert!(w.svc.redo_batch(two.last, usize::MAX).unwrap().is_none());
+    let bytes = |b: &mamoru_core::restore::RedoBatch| {
+        let mut v = Vec::new();
+        b.write_to(&mut v).unwrap();
+        v
+    };
+    let (seg1, seg2) = (bytes(&one), bytes(&two));
+    let dir = tempfile::tempdir().unwrap();
+    let clock = || Arc::new(FixedClock::new(t0()));
+
+    // All of it: every change applied, the store checked, a new timeline begun.
+    let mut r = Restore::from_snapshot(&dir.path().join("all"), &mut base.as_slice(), None).unwrap();
+    assert_eq!((r.counts()["child"], r.covers_seq()), (1, summary.last_redo));
+    assert_eq!(r.wants(1, summary.last_redo), Wanted::Skip, "already in the generation");
+    assert_eq!(r.wants(one.first, one.last), Wanted::Apply);
+    r.apply_segment(&mut seg1.as_slice()).unwrap();
+    assert_eq!(r.wants(two.first, two.last), Wanted::Apply);
+    r.apply_segment(&mut seg2.as_slice()).unwrap();
+    let done = r.finish(clock(), true).unwrap();
+    assert_eq!((done.archive.last_seq, done.archive.gap), (two.last, None));
+    assert_eq!(done.archive.applied, two.last - summary.last_redo);
+    assert_ne!(done.store_id, summary.store_id, "a restored store does not continue the old archive");
+    let svc = Service::open(&dir.path().join("all"), clock()).unwrap();
+    assert_eq!(svc.search(&cw, "あと", 10).unwrap().len(), 1);
+
+    // A segment missing: the restore stops there and says so.
+    let mut r = Restore::from_snapshot(&dir.path().join("gap"), &mut base.as_slice(), None).unwrap();
+    assert_eq!(r.wants(two.first, two.last), Wanted::Gap);
+    assert_eq!(r.wants(two.first + 1, two.last + 1), Wanted::Gap, "a gap stops it for good");
+    let done = r.finish(clock(), true).unwrap();
+    assert!(done.archive.gap.unwrap().contains("gap"));
+    assert_eq!(done.archive.last_seq, summary.last_redo);
+
+    // Up to a moment: what came later is only read.
+    let mut r = Restore::from_snapshot(&dir.path().join("mid"), &mut base.as_slice(), Some(mid)).unwrap();
+    for (b, seg) in [(&one, &seg1), (&two, &seg2)] {
+        match r.wants(b.first, b.last) {
+            Wanted::Apply => r.apply_segment(&mut seg.as_slice()).unwrap(),
+            Wanted::Later => r.read_later_segment(&mut seg.as_slice()).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+    let done = r.finish(clock(), true).unwrap();
+    assert!(done.archive.last_at.unwrap() <= mid && done.archive.last_seq < two.last);
+    let svc = Service::open(&dir.path().join("mid"), clock()).unwrap();
+    assert_eq!(svc.search(&cw, "なか", 10).unwrap().len(), 1);
+    assert!(svc.search(&cw, "あと", 10).unwrap().is_empty(), "committed after the moment");
+
+    // A segment cut short is an error, not a quiet stop.
+    let mut r = Restore::from_snapshot(&dir.path().join("cut"), &mut base.as_slice(), None).unwrap();
+    assert_eq!(r.wants(one.first, one.last), Wanted::Apply);
+    assert!(r.apply_segment(&mut &seg1[..seg1.len() - 1]).is_err());
+}
