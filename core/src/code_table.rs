@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::ids::CodeTableId;
-use crate::store::Record;
+use crate::record::Record;
 use crate::time::Date;
 
 /// A code from some table, e.g. `11` in `consultation_type` (児童虐待相談).

@@ -53,3 +53,27 @@ ids! {
     PhotoId => "photo",
     MessageId => "message",
 }
+
+/// Every record kind, in the order `check` prints them.
+pub const KINDS: [&str; 20] = [
+    UnitId::KIND,
+    StaffId::KIND,
+    CredentialId::KIND,
+    ChildId::KIND,
+    PersonId::KIND,
+    HouseholdId::KIND,
+    AgencyId::KIND,
+    CaseId::KIND,
+    ReporterId::KIND,
+    NoteId::KIND,
+    SafetyCheckId::KIND,
+    AssessmentId::KIND,
+    ProtectionId::KIND,
+    SupportId::KIND,
+    MeetingId::KIND,
+    CodeTableId::KIND,
+    SheetId::KIND,
+    DeviceId::KIND,
+    PhotoId::KIND,
+    MessageId::KIND,
+];

@@ -6,7 +6,7 @@ use crate::code_table::Code;
 use crate::error::Error;
 use crate::ids::{AgencyId, ChildId, HouseholdId, PersonId, StaffId, UnitId};
 use crate::merge::{Fields, Merge, Merged};
-use crate::store::Record;
+use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::ids::{CredentialId, StaffId, UnitId};
-use crate::store::Record;
+use crate::record::Record;
 
 /// 児童相談所 or the municipal side (市町村 / こども家庭センター).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

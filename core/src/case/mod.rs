@@ -13,7 +13,7 @@ use crate::ids::{
 };
 use crate::merge::{Fields, Merge, Merged};
 use crate::person::Attachment;
-use crate::store::Record;
+use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
 mod commands;

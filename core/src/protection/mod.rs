@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::Hearing;
 use crate::ids::{CaseId, ChildId, ProtectionId};
-use crate::store::Record;
+use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
 mod steps;

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use super::{Actor, Service};
-use crate::audit::{self, AuditEntry, AuditQuery, record_term};
+use crate::audit::{AuditEntry, AuditQuery, record_term};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, RecordId, StaffId};
 use crate::staff::{Action, Staff};
@@ -131,7 +131,7 @@ impl Service {
         self.read(actor, Action::ReadAudit, ChildId::KIND, filter.child.map(|c| c.0), |r| {
             let query = filter.query(r)?;
             let mut out = Vec::new();
-            audit::search(r, &query, |e| {
+            crate::store::search_audit(r, &query, |e| {
                 out.push(e);
                 out.len() < limit
             })?;
@@ -156,7 +156,7 @@ impl Service {
             .map_err(io)?;
             let mut n = 0u64;
             let mut failed = None;
-            audit::search(r, &query, |e| {
+            crate::store::search_audit(r, &query, |e| {
                 let row = [
                     e.seq.to_string(),
                     e.at.to_jst_string(),

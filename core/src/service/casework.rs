@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Service;
 use super::access::{self, Actor};
+use super::merging;
 use super::people::{ChildSummary, NewChild, insert_child};
 use crate::case::{
     AbuseDetails, Assessment, Case, CaseEdit, CaseStatus, Closure, Hearing, Intake, IntakeKind,
@@ -21,7 +22,7 @@ use crate::ids::{
     AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, ProtectionId, RecordId, ReporterId,
     SafetyCheckId, StaffId, SupportId, UnitId,
 };
-use crate::merge::{self, Merged};
+use crate::merge::Merged;
 use crate::person::{Attachment, Child};
 use crate::protection::{Applied, Protection, ProtectionStep, StartProtection, StepKind};
 use crate::staff::{Action, Role, Staff, Unit};
@@ -541,7 +542,7 @@ impl Service {
         let (case, merged) = self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::EditCase)?;
-            let mut body = merge::edit(tx, &old, rev, mine(&old.body, tx.now))?;
+            let mut body = merging::edit(tx, &old, rev, mine(&old.body, tx.now))?;
             check_codes(tx, &body.intake, body.abuse.as_ref())?;
             check_staff(tx, &body.assigned, old.body.unit)?;
             for d in &mut body.diagnoses {
@@ -600,7 +601,7 @@ impl Service {
         self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
             let current = r.require::<Case>(id)?;
             access::Scope::of(r, actor)?.check_read_case(&current.body, Action::ReadCase)?;
-            let merged = merge::with_current(r, &current, rev, &mine(&current.body))?;
+            let merged = merging::with_current(r, &current, rev, &mine(&current.body))?;
             Ok(((current, merged), None))
         })
     }

@@ -1,39 +1,18 @@
 //! `mamoru check`: counts every kind of record and looks for what should never be: a case
 //! without its child, a note without its case, a gap in the change log, a broken audit chain.
 
-use super::Service;
-use crate::audit::{self, Verdict};
 use sha2::{Digest, Sha256};
 
+use super::Service;
+use crate::audit::Verdict;
 use crate::case::{Case, Note, Photo};
 use crate::error::Result;
-use crate::ids::{CaseId, ChildId, RecordId};
+use crate::ids::{CaseId, ChildId};
 use crate::person::Child;
 use crate::store::Reader;
 
-/// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 20] = [
-    crate::ids::UnitId::KIND,
-    crate::ids::StaffId::KIND,
-    crate::ids::CredentialId::KIND,
-    crate::ids::ChildId::KIND,
-    crate::ids::PersonId::KIND,
-    crate::ids::HouseholdId::KIND,
-    crate::ids::AgencyId::KIND,
-    crate::ids::CaseId::KIND,
-    crate::ids::ReporterId::KIND,
-    crate::ids::NoteId::KIND,
-    crate::ids::SafetyCheckId::KIND,
-    crate::ids::AssessmentId::KIND,
-    crate::ids::ProtectionId::KIND,
-    crate::ids::SupportId::KIND,
-    crate::ids::MeetingId::KIND,
-    crate::ids::CodeTableId::KIND,
-    crate::ids::SheetId::KIND,
-    crate::ids::DeviceId::KIND,
-    crate::ids::PhotoId::KIND,
-    crate::ids::MessageId::KIND,
-];
+/// Every record kind, in the order `check` prints them (defined with the ids).
+pub use crate::ids::KINDS;
 
 #[derive(Debug, Default)]
 pub struct IntegrityReport {
@@ -96,7 +75,7 @@ impl Service {
         }
         report.counts.push(("change".to_owned(), expected - 1));
         report.counts.push(("audit".to_owned(), r.audit_len()?));
-        if let Verdict::Broken { seq, reason } = audit::verify(&r)? {
+        if let Verdict::Broken { seq, reason } = crate::store::verify_audit(&r)? {
             report.problems.push(format!("audit entry {seq}: {reason}"));
         }
         Ok(report)

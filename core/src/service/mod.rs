@@ -8,8 +8,10 @@ mod casework;
 mod devices;
 mod events;
 mod integrity;
+mod merging;
 mod people;
 mod photos;
+pub mod restore;
 mod second_factor;
 mod sessions;
 
@@ -32,7 +34,7 @@ pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
 // BackupHealth and BackupStatus are defined below.
 
 use crate::assessment::{self, AssessmentSheet};
-use crate::audit::{self, AuditEntry, Verdict};
+use crate::audit::{AuditEntry, Verdict};
 use crate::code_table::{self, CodeTable};
 use crate::error::{Error, Result};
 use crate::ids::{CodeTableId, CredentialId, RecordId, StaffId, UnitId};
@@ -43,7 +45,7 @@ use crate::time::{Clock, Timestamp};
 
 /// The service over one open store.
 pub struct Service {
-    pub(crate) store: Store,
+    store: Store,
     clock: Arc<dyn Clock>,
     sessions: sessions::Sessions,
     throttle: crate::throttle::Throttle,
@@ -1131,7 +1133,7 @@ impl Service {
     /// Verifies the audit chain. For `mamoru audit verify`, run by whoever holds the data
     /// directory; not an action of a signed-in user.
     pub fn verify_audit(&self) -> Result<Verdict> {
-        audit::verify(&self.store.read()?)
+        crate::store::verify_audit(&self.store.read()?)
     }
 
     /// How many audit entries there are (the newest one's sequence number). No personal data.

@@ -4,11 +4,12 @@ use serde::Serialize;
 
 use super::Service;
 use super::access::{self, Actor};
+use super::merging;
 use crate::case::{Case, Note};
 use crate::code_table::Code;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
-use crate::merge::{self, Merged};
+use crate::merge::Merged;
 use crate::person::{Agency, Child, Household, MemberRef, Person, PersonName, Sex};
 use crate::search;
 use crate::staff::{Action, Unit};
@@ -278,7 +279,7 @@ impl Service {
             let old = tx.require::<Child>(id)?;
             access::check_write_child(actor, &old.body, Action::EditChild)?;
             // An edit saved meanwhile is merged in; both changing one field is a conflict.
-            let mut body = merge::edit(tx, &old, rev, body)?;
+            let mut body = merging::edit(tx, &old, rev, body)?;
             check_birth(body.birth_date, body.unborn, today)?;
             // Which units hold the child, and who may see it, are kept by the service.
             body.unit = old.body.unit;
@@ -309,7 +310,7 @@ impl Service {
         self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
             let current = r.require::<Child>(id)?;
             access::Scope::of(r, actor)?.check_read_child(&current.body, Action::ReadChild)?;
-            let merged = merge::with_current(r, &current, rev, mine)?;
+            let merged = merging::with_current(r, &current, rev, mine)?;
             Ok(((current, merged), None))
         })
     }

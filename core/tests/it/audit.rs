@@ -36,7 +36,7 @@ fn tamper(dir: &std::path::Path, f: impl FnOnce(&mut redb::Table<u64, &[u8]>)) {
 
 fn verdict(dir: &std::path::Path) -> Verdict {
     let store = Store::open(dir).unwrap();
-    mamoru_core::audit::verify(&store.read().unwrap()).unwrap()
+    mamoru_core::store::verify_audit(&store.read().unwrap()).unwrap()
 }
 
 #[test]

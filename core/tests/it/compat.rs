@@ -58,7 +58,7 @@ fn the_format_1_fixture_store_opens_reads_and_checks_clean() {
     assert_eq!(r.meta("format").unwrap(), Some(2u32.to_le_bytes().to_vec()));
     // The audit log written before the search index existed is indexed at open.
     let mut all = Vec::new();
-    mamoru_core::audit::search(&r, &AuditQuery::default(), |e| {
+    mamoru_core::store::search_audit(&r, &AuditQuery::default(), |e| {
         all.push(e);
         true
     })
@@ -68,7 +68,7 @@ fn the_format_1_fixture_store_opens_reads_and_checks_clean() {
     let action = all.iter().map(|e| e.action.clone()).max_by_key(|a| count(a)).unwrap();
     let mut reads = Vec::new();
     let query = AuditQuery { action: Some(action.clone()), ..AuditQuery::default() };
-    mamoru_core::audit::search(&r, &query, |e| {
+    mamoru_core::store::search_audit(&r, &query, |e| {
         reads.push(e.seq);
         true
     })

@@ -1,8 +1,9 @@
 //! A store rebuilt from its backup: a generation's snapshot stream, then the archive's redo
 //! segments in order (up to a moment, for a point-in-time restore), then checked whole. The
 //! caller opens and decrypts the files and hands over byte streams; what the streams hold and
-//! how they are applied is the store's business, here. The archive's segment format is written
-//! here too ([`RedoBatch::write_to`]), so one module owns both sides of it.
+//! how they are applied is core's business, here (the store builds and replays; the service
+//! re-applies what was closed later and checks). The archive's segment format is written here
+//! too ([`RedoBatch::write_to`]), so one module owns both sides of it.
 //!
 //! A restore works in a scratch directory and reports; moving the store into place is the
 //! caller's, once [`Restore::finish`] succeeded.

@@ -10,7 +10,6 @@ use redb::{
     AccessGuard, Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
     TableDefinition, Value, WriteTransaction,
 };
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -102,32 +101,13 @@ use tables::{
     RECORDS, SEARCH_KEYS, UNIQUE,
 };
 
-/// A kind of stored record. Bump `SCHEMA` when the shape changes and teach `upgrade` the old one.
-pub trait Record: Serialize + DeserializeOwned + Clone {
-    type Id: RecordId;
-    const SCHEMA: u16;
-    /// Secrets (credentials, the reporter's identity): in the change log for backups, never in
-    /// events or exports.
-    const SENSITIVE: bool = false;
-    /// Turns a body written at an older schema into the current shape.
-    fn upgrade(schema: u16, body: serde_json::Value) -> Result<serde_json::Value, String> {
-        let _ = schema;
-        Ok(body)
-    }
-}
+pub use crate::record::{Record, Versioned};
 
-/// One stored version of a record, with who wrote it and when.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Versioned<T> {
-    pub id: u64,
-    pub rev: u64,
-    pub at: Timestamp,
-    /// Staff id of the writer; 0 for the system.
-    pub by: u64,
-    #[serde(default)]
-    pub device: Option<String>,
-    pub body: T,
-}
+mod audit_log;
+pub mod snapshot;
+pub mod txlog;
+
+pub use audit_log::{search_audit, verify_audit};
 
 /// One committed change, in commit order: feeds events, the backup archive and replication.
 #[derive(Debug, Serialize, Deserialize)]

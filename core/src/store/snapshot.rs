@@ -157,7 +157,7 @@ impl Store {
 
 /// Fills a summary's counts, positions and store id from one read.
 fn describe(view: &crate::store::ReadTx, summary: &mut Summary) -> Result<()> {
-    for kind in crate::service::KINDS {
+    for kind in crate::ids::KINDS {
         summary.kinds.push((kind.to_owned(), view.count(kind)?));
     }
     summary.last_change = view.last_change_seq()?;
