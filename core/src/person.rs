@@ -126,6 +126,64 @@ impl Record for Child {
     const SCHEMA: u16 = 1;
 }
 
+/// The face sheet (フェイスシート) as its edit form holds it: the fields a person edits, put onto
+/// the child by core. The household, the units holding cases, the restriction and the photo
+/// stay as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceSheetEdit {
+    pub name: PersonName,
+    pub birth_date: Option<Date>,
+    #[serde(default)]
+    pub unborn: bool,
+    pub sex: Sex,
+    #[serde(default)]
+    pub address: String,
+    /// One number each; blank ones are dropped.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub affiliation: String,
+    #[serde(default)]
+    pub nationality: String,
+    #[serde(default)]
+    pub resident_no: Option<String>,
+}
+
+impl FaceSheetEdit {
+    /// What the edit form shows of `child`.
+    #[must_use]
+    pub fn of(child: &Child) -> Self {
+        Self {
+            name: child.name.clone(),
+            birth_date: child.birth_date,
+            unborn: child.unborn,
+            sex: child.sex,
+            address: child.address.clone(),
+            phones: child.phones.clone(),
+            affiliation: child.affiliation.clone(),
+            nationality: child.nationality.clone(),
+            resident_no: child.resident_no.clone(),
+        }
+    }
+
+    /// `child` with these fields put in.
+    #[must_use]
+    pub fn applied_to(&self, mut child: Child) -> Child {
+        child.name.clone_from(&self.name);
+        child.birth_date = self.birth_date;
+        child.unborn = self.unborn;
+        child.sex = self.sex;
+        child.address.clone_from(&self.address);
+        child.phones =
+            self.phones.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        child.affiliation.clone_from(&self.affiliation);
+        child.nationality.clone_from(&self.nationality);
+        child.resident_no =
+            self.resident_no.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        child
+    }
+}
+
 impl Merge for Child {
     /// The face sheet's fields, the name part by part. Units, restriction and the rest are
     /// `theirs`.
@@ -290,5 +348,45 @@ impl Attachment {
             taken_at: None,
             caption: String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_face_sheet_edit_changes_only_the_face_sheet() {
+        let child = Child {
+            name: PersonName::new("架空", "花子", "かくう", "はなこ").unwrap(),
+            birth_date: None,
+            unborn: false,
+            sex: Sex::Female,
+            address: String::new(),
+            phones: vec![],
+            affiliation: String::new(),
+            nationality: String::new(),
+            disability_certificates: vec!["療育手帳B".into()],
+            resident_no: Some("123".into()),
+            household: Some(HouseholdId(4)),
+            unit: UnitId(1),
+            units: vec![UnitId(1), UnitId(2)],
+            restricted_to: Some(vec![StaffId(3)]),
+            photo: None,
+        };
+        let mut edit = FaceSheetEdit::of(&child);
+        assert_eq!(edit.applied_to(child.clone()), child, "unchanged");
+        edit.phones = vec![" 090-0000-0000 ".into(), "  ".into()];
+        edit.resident_no = Some(" ".into());
+        edit.address = "架空市ひかり野1-1".into();
+        let after = edit.applied_to(child.clone());
+        assert_eq!(after.phones, ["090-0000-0000"]);
+        assert_eq!(after.resident_no, None);
+        assert_eq!(after.address, "架空市ひかり野1-1");
+        assert_eq!(
+            (after.household, after.units, after.restricted_to, after.disability_certificates),
+            (child.household, child.units, child.restricted_to, child.disability_certificates),
+            "what the form does not show stays"
+        );
     }
 }

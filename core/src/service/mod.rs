@@ -29,7 +29,7 @@ pub use auditing::AuditFilter;
 pub use casework::{BoardItem, CaseEdited, CaseView, IntakeChild, IntakeOutcome, MessageItem};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
-pub use people::{ChildSummary, ChildView, NewChild};
+pub use people::{ChildEdited, ChildSummary, ChildView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
 // BackupHealth and BackupStatus are defined below.
 

@@ -10,7 +10,7 @@ use crate::code_table::Code;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
 use crate::merge::Merged;
-use crate::person::{Agency, Child, Household, MemberRef, Person, PersonName, Sex};
+use crate::person::{Agency, Child, FaceSheetEdit, Household, MemberRef, Person, PersonName, Sex};
 use crate::search;
 use crate::staff::{Action, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
@@ -71,6 +71,15 @@ pub struct MemberView {
     pub guardian: bool,
     pub custody: bool,
     pub cohabiting: bool,
+}
+
+/// A saved face-sheet edit.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChildEdited {
+    pub child: Versioned<Child>,
+    /// Someone else saved an edit meanwhile, and both were kept (merged field by field). A
+    /// resend of an edit already saved is not merged: nothing was written.
+    pub merged: bool,
 }
 
 /// Everything the child page shows, read from one snapshot.
@@ -272,14 +281,21 @@ impl Service {
         })
     }
 
-    /// Edits the face sheet at the revision the editor started from.
-    pub fn edit_child(&self, actor: &Actor, id: ChildId, rev: u64, body: Child) -> Result<Versioned<Child>> {
+    /// Edits the face sheet at the revision the editor started from: [`FaceSheetEdit`] put
+    /// onto the child as stored. An edit saved meanwhile is merged in field by field (both
+    /// changing one field is a conflict, and nothing is written); `merged` says whether one was.
+    pub fn edit_child(
+        &self,
+        actor: &Actor,
+        id: ChildId,
+        rev: u64,
+        edit: &FaceSheetEdit,
+    ) -> Result<ChildEdited> {
         let today = self.now().jst_date();
-        self.write(actor, Action::EditChild, ChildId::KIND, Some(id.0), |tx| {
+        let (child, merged) = self.write(actor, Action::EditChild, ChildId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Child>(id)?;
             access::check_write_child(actor, &old.body, Action::EditChild)?;
-            // An edit saved meanwhile is merged in; both changing one field is a conflict.
-            let mut body = merging::edit(tx, &old, rev, body)?;
+            let mut body = merging::edit(tx, &old, rev, edit.applied_to(old.body.clone()))?;
             check_birth(body.birth_date, body.unborn, today)?;
             // Which units hold the child, and who may see it, are kept by the service.
             body.unit = old.body.unit;
@@ -290,12 +306,14 @@ impl Service {
                 access::check_own_unit(actor, household.body.unit, Action::EditChild)?;
             }
             if body == old.body {
-                return Ok((old, id.0));
+                return Ok(((old, false), id.0));
             }
+            let merged = rev != old.rev;
             let v = tx.update(id, old.rev, body)?;
             put_child_index(tx, v.id, &v.body, Some(&old.body))?;
-            Ok((v, id.0))
-        })
+            Ok(((v, merged), id.0))
+        })?;
+        Ok(ChildEdited { child, merged })
     }
 
     /// What a face-sheet edit started from revision `rev` would become if saved now (as
@@ -305,12 +323,12 @@ impl Service {
         actor: &Actor,
         id: ChildId,
         rev: u64,
-        mine: &Child,
+        edit: &FaceSheetEdit,
     ) -> Result<(Versioned<Child>, Merged<Child>)> {
         self.read(actor, Action::ReadChild, ChildId::KIND, Some(id.0), |r| {
             let current = r.require::<Child>(id)?;
             access::Scope::of(r, actor)?.check_read_child(&current.body, Action::ReadChild)?;
-            let merged = merging::with_current(r, &current, rev, mine)?;
+            let merged = merging::with_current(r, &current, rev, &edit.applied_to(current.body.clone()))?;
             Ok(((current, merged), None))
         })
     }

@@ -9,7 +9,7 @@ use mamoru_core::case::{
 };
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, NoteId, ProtectionId, SupportId, UnitId};
-use mamoru_core::person::Child;
+use mamoru_core::person::{Child, FaceSheetEdit};
 use mamoru_core::protection::{NoticeKind, Protection, ProtectionStep};
 use mamoru_core::service::AuditFilter;
 use mamoru_core::staff::{Action, Role};
@@ -171,7 +171,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         }
         Action::EditChild => {
             let b = body::<Child>(w, ids.child, || template.child.clone());
-            svc.edit_child(actor, ids.child, rev::<Child>(w, ids.child), b).map(drop)
+            svc.edit_child(actor, ids.child, rev::<Child>(w, ids.child), &FaceSheetEdit::of(&b)).map(drop)
         }
         Action::OpenCase => svc
             .open_case(

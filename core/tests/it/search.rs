@@ -53,7 +53,7 @@ fn search_follows_edits_of_the_name() {
     let mut body = v.body.clone();
     body.name = mamoru_core::person::PersonName::new("嶋田", "律", "しまだ", "りつ").unwrap();
     body.birth_date = Some(Date::parse_iso("2016-04-02").unwrap());
-    w.svc.edit_child(&cw, id, v.rev, body).unwrap();
+    w.svc.edit_child(&cw, id, v.rev, &mamoru_core::person::FaceSheetEdit::of(&body)).unwrap();
     assert_eq!(w.svc.search(&cw, "島田", 10).unwrap().len(), 1);
     assert!(w.svc.search(&cw, "2016-04-01", 10).unwrap().is_empty());
     assert_eq!(w.svc.search(&cw, "R.28.4.2".replace("R.", "H").as_str(), 10).unwrap().len(), 1);

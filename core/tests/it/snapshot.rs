@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use mamoru_core::Service;
+use mamoru_core::person::FaceSheetEdit;
 use mamoru_core::staff::{Password, Role};
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::FixedClock;
@@ -103,9 +104,10 @@ fn replaying_the_redo_log_on_a_snapshot_reaches_the_same_store() {
     let current = w.svc.store().read().unwrap().require::<mamoru_core::person::Child>(first).unwrap();
     let mut body = current.body.clone();
     body.address = "架空市ひかり野9-9".into();
-    w.svc.edit_child(&cw, first, current.rev, body.clone()).unwrap();
+    w.svc.edit_child(&cw, first, current.rev, &FaceSheetEdit::of(&body)).unwrap();
     body.address = "架空市つばさ台1-1".into();
-    assert!(w.svc.edit_child(&cw, first, current.rev, body).is_err(), "a refused edit is audited too");
+    let stale = w.svc.edit_child(&cw, first, current.rev, &FaceSheetEdit::of(&body));
+    assert!(stale.is_err(), "a refused edit is audited too");
     w.svc.close_case(&cw, mamoru_core::ids::CaseId(case.id), case.rev, "x").unwrap_err();
 
     let entries = w.svc.store().redo_after(summary.last_redo, usize::MAX).unwrap();

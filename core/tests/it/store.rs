@@ -5,7 +5,7 @@ use std::sync::Arc;
 use mamoru_core::case::{IntakeKind, NewNote};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::NoteId;
-use mamoru_core::person::Child;
+use mamoru_core::person::{Child, FaceSheetEdit};
 use mamoru_core::staff::Role;
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::FixedClock;
@@ -29,9 +29,9 @@ fn every_revision_stays_readable_and_a_stale_edit_is_refused() {
     theirs.affiliation = "架空市立みどり小学校".into();
 
     w.clock.advance(60);
-    let v2 = w.svc.edit_child(&cw, id, 1, mine).unwrap();
+    let v2 = w.svc.edit_child(&cw, id, 1, &FaceSheetEdit::of(&mine)).unwrap().child;
     assert_eq!(v2.rev, 2);
-    let err = w.svc.edit_child(&cw, id, 1, theirs.clone()).unwrap_err();
+    let err = w.svc.edit_child(&cw, id, 1, &FaceSheetEdit::of(&theirs)).unwrap_err();
     match err {
         Error::Conflict { expected, found, record } => {
             assert_eq!((expected, found), (1, 2));
@@ -51,8 +51,13 @@ fn every_revision_stays_readable_and_a_stale_edit_is_refused() {
 
     // Had they changed only the school, the two edits would merge: both kept.
     theirs.address.clone_from(&v1.body.address);
-    let v3 = w.svc.edit_child(&cw, id, 1, theirs).unwrap();
+    let edited = w.svc.edit_child(&cw, id, 1, &FaceSheetEdit::of(&theirs)).unwrap();
+    assert!(edited.merged, "kept beside the edit saved meanwhile");
+    let v3 = edited.child;
     assert_eq!(v3.rev, 3);
+    // The same edit sent again (its answer lost): nothing written, and not called a merge.
+    let again = w.svc.edit_child(&cw, id, 1, &FaceSheetEdit::of(&theirs)).unwrap();
+    assert_eq!((again.child.rev, again.merged), (3, false));
     assert_eq!(
         (v3.body.address.as_str(), v3.body.affiliation.as_str()),
         ("架空市さくら台2-3-4", "架空市立みどり小学校")

@@ -88,13 +88,12 @@ pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             let result = blocking(move || {
                 check_form(&s, &form)?;
                 let rev = rev.ok_or_else(|| Error::invalid("rev", "版がありません"))?;
-                let current = svc2.child(&s.actor, ChildId(id))?.child;
-                let body = mine.apply(current.body.clone())?;
+                let edit = mine.edit()?;
                 // Core merges an edit made meanwhile when the two changed different fields.
-                match svc2.edit_child(&s.actor, ChildId(id), rev, body.clone()) {
-                    Ok(saved) => Ok(Saved::Done(saved.rev > rev + 1)),
+                match svc2.edit_child(&s.actor, ChildId(id), rev, &edit) {
+                    Ok(saved) => Ok(Saved::Done(saved.merged)),
                     Err(Error::Conflict { .. }) => {
-                        let (theirs, merged) = svc2.merge_child_edit(&s.actor, ChildId(id), rev, &body)?;
+                        let (theirs, merged) = svc2.merge_child_edit(&s.actor, ChildId(id), rev, &edit)?;
                         let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
                         let names = svc2.staff_names(&s.actor)?;
                         Ok(Saved::Conflict(Box::new((theirs, ChildForm::of(&merged.body), clashes, names))))

@@ -9,7 +9,7 @@ use mamoru_core::case::{CaseStatus, IntakeKind, Note, SafetyCheck, SafetyMethod}
 use mamoru_core::code_table::{Code, CodeTable};
 use mamoru_core::deadline::ClockStatus;
 use mamoru_core::ids::StaffId;
-use mamoru_core::person::{Attachment, Child, MemberRef, PersonName, Sex};
+use mamoru_core::person::{Attachment, Child, FaceSheetEdit, MemberRef, PersonName, Sex};
 use mamoru_core::protection::{PlaceKind, Protection, StepKind, WarrantOutcome};
 use mamoru_core::service::Versioned;
 use mamoru_core::service::{BoardItem, ChildSummary, ChildView, MessageItem, SessionInfo};
@@ -883,23 +883,24 @@ impl ChildForm {
         }
     }
 
-    /// `base` with the typed fields put in; the fields the form does not show are kept.
-    pub(crate) fn apply(&self, mut base: Child) -> Result<Child, Error> {
-        base.name = PersonName::new(&self.family, &self.given, &self.family_kana, &self.given_kana)?;
-        base.birth_date = Some(self.birth.as_str())
-            .filter(|b| !b.is_empty())
-            .map(wareki::parse)
-            .transpose()
-            .map_err(Error::Date)?;
-        base.unborn = self.unborn;
-        base.sex = Sex::parse(&self.sex)?;
-        base.address.clone_from(&self.address);
-        base.phones =
-            self.phones.lines().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
-        base.affiliation.clone_from(&self.affiliation);
-        base.nationality.clone_from(&self.nationality);
-        base.resident_no = Some(self.resident_no.clone()).filter(|r| !r.is_empty());
-        Ok(base)
+    /// The edit as core's command; core puts it onto the child (the fields the form does not
+    /// show are kept).
+    pub(crate) fn edit(&self) -> Result<FaceSheetEdit, Error> {
+        Ok(FaceSheetEdit {
+            name: PersonName::new(&self.family, &self.given, &self.family_kana, &self.given_kana)?,
+            birth_date: Some(self.birth.as_str())
+                .filter(|b| !b.is_empty())
+                .map(wareki::parse)
+                .transpose()
+                .map_err(Error::Date)?,
+            unborn: self.unborn,
+            sex: Sex::parse(&self.sex)?,
+            address: self.address.clone(),
+            phones: self.phones.lines().map(str::to_owned).collect(),
+            affiliation: self.affiliation.clone(),
+            nationality: self.nationality.clone(),
+            resident_no: Some(self.resident_no.clone()),
+        })
     }
 
     pub(crate) fn rows(&self) -> Vec<(&'static str, String)> {
