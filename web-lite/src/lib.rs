@@ -147,32 +147,37 @@ pub(crate) fn error_body(status: StatusCode, code: &str, message: &str) -> Respo
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
-/// The one place where service errors become HTTP statuses. Store failures are logged (without
-/// personal data) and reported without detail.
-pub(crate) fn error_response(e: &Error) -> Response {
-    let status = match e {
+/// The one place where service errors become HTTP statuses, for the JSON API and the pages
+/// alike.
+pub(crate) fn status_of(e: &Error) -> StatusCode {
+    match e {
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::Forbidden { .. } | Error::DeviceRequired | Error::SecondFactorRequired => {
             StatusCode::FORBIDDEN
         }
         Error::Unauthenticated | Error::BadCredentials => StatusCode::UNAUTHORIZED,
-        Error::TooManyAttempts { retry_after } => {
-            let mut r = error_body(StatusCode::TOO_MANY_REQUESTS, e.code(), &e.to_string());
-            r.headers_mut().insert(warp::http::header::RETRY_AFTER, (*retry_after).into());
-            return r;
-        }
+        Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {
-            tracing::error!(error = %e, "request failed in the store");
-            return error_body(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error; see the server log",
-            );
+            StatusCode::INTERNAL_SERVER_ERROR
         }
-    };
-    error_body(status, e.code(), &e.to_string())
+    }
+}
+
+/// A service error as the API's JSON error body, with the status from `status_of`. Store
+/// failures are logged (without personal data) and reported without detail.
+pub(crate) fn error_response(e: &Error) -> Response {
+    let status = status_of(e);
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = %e, "request failed in the store");
+        return error_body(status, "internal", "internal error; see the server log");
+    }
+    let mut r = error_body(status, e.code(), &e.to_string());
+    if let Error::TooManyAttempts { retry_after } = e {
+        r.headers_mut().insert(warp::http::header::RETRY_AFTER, (*retry_after).into());
+    }
+    r
 }
 
 fn rejection_response(r: &warp::Rejection) -> Response {

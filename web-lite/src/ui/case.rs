@@ -1,0 +1,250 @@
+//! The case page and its small field forms (progress note, safety check, message): a refused
+//! write shows the page again with what was typed and why.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mamoru_core::case::{NewNote, NewSafetyCheck, SafetyMethod};
+use mamoru_core::code_table::Code;
+use mamoru_core::ids::CaseId;
+use mamoru_core::service::SessionInfo;
+use mamoru_core::time::Timestamp;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::views;
+use super::views::{CaseData, CasePage, Chrome};
+use super::{
+    Page, case_form, check_form, error_page, html, idempotency_key, message, photo_list, redirect, signed_in,
+    status_of, text,
+};
+use crate::blocking;
+
+/// Everything the case page needs, read for `session`.
+pub(super) fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseData, Error> {
+    let actor = &session.actor;
+    let after = svc.last_change()?;
+    let view = svc.case(actor, id)?;
+    let child = svc.child(actor, view.case.body.child)?;
+    Ok(CaseData {
+        child_name: child.child.body.name.full(),
+        child_kana: child.child.body.name.full_kana(),
+        view,
+        tables: svc.code_tables()?,
+        sheets: svc.assessment_sheets()?,
+        names: svc.staff_names(actor)?,
+        now: svc.now(),
+        reader: actor.staff(),
+        after,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct CaseQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub(super) fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("cases" / u64).and(warp::get()).and(warp::query::<CaseQuery>()).and(signed_in(service)).then(
+        |id: u64, q: CaseQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let s = session.clone();
+            match blocking(move || case_data(&svc, &s, CaseId(id))).await {
+                Ok(data) => {
+                    let mut page = CasePage::of(
+                        Chrome::new(&session, data.view.case.body.case_no.clone(), "case"),
+                        &data,
+                    );
+                    page.notice = match q.saved.as_deref() {
+                        Some("note") => Some("経過記録を保存しました。".into()),
+                        Some("check") => Some("安全確認を保存しました。".into()),
+                        Some("intake") => Some("受付しました。".into()),
+                        Some("protection") => Some("一時保護の記録を保存しました。".into()),
+                        Some("message") => Some("連絡を送りました。".into()),
+                        Some("case") => Some("調査・判定を保存しました。".into()),
+                        Some("case_merged") => Some(
+                            "調査・判定を保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
+                                .into(),
+                        ),
+                        Some("assessment") => {
+                            Some("アセスメントを保存しました。結果は下のとおりです。".into())
+                        }
+                        Some("support") => Some("援助・措置を保存しました。".into()),
+                        Some("meeting") => Some("会議を記録しました。".into()),
+                        Some("closed") => Some("ケースを終結しました。".into()),
+                        Some("reopened") => Some("ケースを再開しました。".into()),
+                        _ => None,
+                    };
+                    html(&page, StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+/// After a refused write: the case page again, with the message and everything typed.
+pub(super) async fn refused(
+    svc: Arc<Service>,
+    session: SessionInfo,
+    id: CaseId,
+    e: Error,
+    keep: impl FnOnce(&mut CasePage) + Send + 'static,
+) -> Response {
+    let s = session.clone();
+    match blocking(move || case_data(&svc, &s, id)).await {
+        Ok(data) => {
+            let mut page =
+                CasePage::of(Chrome::new(&session, data.view.case.body.case_no.clone(), "case"), &data);
+            keep(&mut page);
+            page.message = Some(message(&e));
+            html(&page, status_of(&e))
+        }
+        Err(other) => error_page(&session, &other),
+    }
+}
+
+/// One write from a case page's small forms (protection steps, closing): checked, done off the
+/// async workers, and answered with the case page at `saved` (`what#section`), or with the
+/// refusal, what `keep` puts back, and the current state.
+pub(super) async fn case_write<T: Send + 'static>(
+    page: Page,
+    id: u64,
+    form: HashMap<String, String>,
+    saved: &'static str,
+    keep: impl FnOnce(&mut CasePage) + Send + 'static,
+    work: impl FnOnce(&Service, &SessionInfo, &HashMap<String, String>) -> Result<T, Error> + Send + 'static,
+) -> Response {
+    let (svc, session) = match page {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (s, svc2) = (session.clone(), svc.clone());
+    let result = blocking(move || {
+        check_form(&s, &form)?;
+        work(&svc2, &s, &form)
+    })
+    .await;
+    match result {
+        Ok(_) => redirect(&format!("/cases/{id}?saved={saved}")),
+        Err(e) => refused(svc, session, CaseId(id), e, keep).await,
+    }
+}
+
+pub(super) fn add_note(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "notes").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
+        let (svc, session) = match page {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let (at, kind, body, photos) =
+            (text(&form, "at"), text(&form, "kind"), text(&form, "body"), text(&form, "photos"));
+        let result = async {
+            check_form(&session, &form)?;
+            let note = NewNote {
+                at: Timestamp::parse(&at)?,
+                kind: Code::new(&kind),
+                body: body.clone(),
+                photos: photo_list(&photos),
+            };
+            let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
+            blocking(move || svc.add_note_once(&actor, CaseId(id), note, key.as_deref())).await
+        }
+        .await;
+        match result {
+            Ok(_) => redirect(&format!("/cases/{id}?saved=note#notes")),
+            Err(e) => {
+                refused(svc, session, CaseId(id), e, move |p| {
+                    p.note_form = views::NoteForm { at, kind, body, photos };
+                })
+                .await
+            }
+        }
+    })
+}
+
+pub(super) fn add_message(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "messages").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
+        let (svc, session) = match page {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let body = text(&form, "body");
+        let result = async {
+            check_form(&session, &form)?;
+            let (svc, actor, key, text) =
+                (svc.clone(), session.actor.clone(), idempotency_key(&form), body.clone());
+            blocking(move || svc.post_message_once(&actor, CaseId(id), &text, key.as_deref())).await
+        }
+        .await;
+        match result {
+            Ok(_) => redirect(&format!("/cases/{id}?saved=message#thread")),
+            Err(e) => refused(svc, session, CaseId(id), e, move |p| p.thread_form = body).await,
+        }
+    })
+}
+
+pub(super) fn add_check(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "safety-checks").then(
+        |id: u64, form: HashMap<String, String>, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let kept = views::CheckForm {
+                at: text(&form, "at"),
+                method: text(&form, "method"),
+                seen_directly: form.contains_key("seen_directly"),
+                agency: text(&form, "agency"),
+                place: text(&form, "place"),
+                child_state: text(&form, "child_state"),
+                photos: text(&form, "photos"),
+                injuries: text(&form, "injuries"),
+            };
+            let result = async {
+                check_form(&session, &form)?;
+                let check = NewSafetyCheck {
+                    at: Some(kept.at.as_str()).filter(|t| !t.is_empty()).map(Timestamp::parse).transpose()?,
+                    method: match kept.method.as_str() {
+                        "sighted" => Some(SafetyMethod::Sighted),
+                        "interview" => Some(SafetyMethod::Interview),
+                        "by_agency" => Some(SafetyMethod::ByAgency),
+                        _ => None,
+                    },
+                    seen_directly: kept.seen_directly,
+                    agency: kept.agency.clone(),
+                    place: kept.place.clone(),
+                    child_state: kept.child_state.clone(),
+                    injuries: if kept.injuries.is_empty() {
+                        Vec::new()
+                    } else {
+                        serde_json::from_str(&kept.injuries)
+                            .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
+                    },
+                    photos: photo_list(&kept.photos),
+                };
+                let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
+                blocking(move || svc.record_safety_check_once(&actor, CaseId(id), check, key.as_deref()))
+                    .await
+            }
+            .await;
+            match result {
+                Ok(_) => redirect(&format!("/cases/{id}?saved=check#checks")),
+                Err(e) => refused(svc, session, CaseId(id), e, move |p| p.check_form = kept).await,
+            }
+        },
+    )
+}

@@ -1,0 +1,57 @@
+//! The child page: the face sheet, the household, the child's cases and latest notes.
+
+use std::sync::Arc;
+
+use mamoru_core::Service;
+use mamoru_core::ids::ChildId;
+use serde::Deserialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::views::{ChildPage, Chrome};
+use super::{Page, error_page, html, signed_in};
+use crate::blocking;
+
+#[derive(Deserialize)]
+pub(super) struct ChildQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub(super) fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("children" / u64)
+        .and(warp::get())
+        .and(warp::query::<ChildQuery>())
+        .and(signed_in(service))
+        .then(|id: u64, q: ChildQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let actor = session.actor.clone();
+            let result = blocking(move || {
+                let after = svc.last_change()?;
+                let view = svc.child(&actor, ChildId(id))?;
+                Ok((view, svc.code_tables()?, svc.staff_names(&actor)?, svc.now().jst_date(), after))
+            })
+            .await;
+            match result {
+                Ok((view, tables, names, today, after)) => {
+                    let mut chrome = Chrome::new(&session, view.child.body.name.full(), "child");
+                    chrome.after = after;
+                    let mut page = ChildPage::of(chrome, &view, &tables, &names, today);
+                    page.notice = q.saved.map(|how| {
+                        if how == "merged" {
+                            "フェイスシートを保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
+                        } else {
+                            "フェイスシートを保存しました。"
+                        }
+                        .to_owned()
+                    });
+                    html(&page, StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        })
+}

@@ -1,0 +1,112 @@
+//! The home page (the board of legal clocks) and the search page.
+
+use std::sync::Arc;
+
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::views;
+use super::views::{Chrome, HomePage, ResultRow, SearchPage};
+use super::{Page, error_page, html, message, signed_in};
+use crate::blocking;
+
+#[derive(Deserialize)]
+pub(super) struct HomeQuery {
+    #[serde(default)]
+    mine: Option<String>,
+}
+
+pub(super) fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("home").and(warp::get()).and(warp::query::<HomeQuery>()).and(signed_in(service)).then(
+        |q: HomeQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let mine = q.mine.is_some();
+            let actor = session.actor.clone();
+            let result = blocking(move || {
+                let after = svc.last_change()?;
+                let unit = actor.units().first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
+                let name = svc
+                    .units()?
+                    .into_iter()
+                    .find(|u| u.id == unit.0)
+                    .map(|u| u.body.name)
+                    .unwrap_or_default();
+                let worker = mine.then_some(actor.staff());
+                let items = svc.board(&actor, unit, worker)?;
+                let messages = svc.recent_messages(&actor, unit, worker, 7, 20)?;
+                let names = svc.staff_names(&actor)?;
+                Ok((name, items, messages, names, svc.now(), after))
+            })
+            .await;
+            match result {
+                Ok((unit, items, messages, names, now, after)) => {
+                    let mut chrome = Chrome::new(&session, "ホーム", "home");
+                    chrome.live = "board";
+                    chrome.after = after;
+                    let clocks = items.iter().map(|i| views::ClockRow::of(i, now)).collect();
+                    let messages = messages.iter().map(|m| views::BoardMessage::of(m, &names)).collect();
+                    html(&HomePage { chrome, unit, mine, clocks, messages }, StatusCode::OK)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub(super) fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("search").and(warp::get()).and(warp::query::<SearchQuery>()).and(signed_in(service)).then(
+        |q: SearchQuery, page: Page| async move {
+            let (svc, session) = match page {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let chrome = Chrome::new(&session, "検索", "search");
+            let query = q.q.trim().to_owned();
+            if query.is_empty() {
+                let page = SearchPage {
+                    chrome,
+                    q: String::new(),
+                    searched: false,
+                    results: Vec::new(),
+                    message: None,
+                };
+                return html(&page, StatusCode::OK);
+            }
+            let actor = session.actor.clone();
+            let text = query.clone();
+            let result = blocking(move || Ok((svc.search(&actor, &text, 50)?, svc.now().jst_date()))).await;
+            match result {
+                Ok((found, today)) => {
+                    let results = found.iter().map(|s| ResultRow::of(s, today)).collect();
+                    html(
+                        &SearchPage { chrome, q: query, searched: true, results, message: None },
+                        StatusCode::OK,
+                    )
+                }
+                Err(e @ (Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))) => {
+                    let page = SearchPage {
+                        chrome,
+                        q: query,
+                        searched: false,
+                        results: Vec::new(),
+                        message: Some(message(&e)),
+                    };
+                    html(&page, StatusCode::UNPROCESSABLE_ENTITY)
+                }
+                Err(e) => error_page(&session, &e),
+            }
+        },
+    )
+}

@@ -1,0 +1,52 @@
+//! A page's session, from the cookie only: without one, the way to the sign-in page; a
+//! session that must first enrol its second factor goes there.
+
+use std::sync::Arc;
+
+use mamoru_core::service::SessionInfo;
+use mamoru_core::{Error, Service};
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{redirect, to_login};
+use crate::api::SESSION_COOKIE;
+use crate::{blocking, with};
+
+pub(super) type Page = Result<(Arc<Service>, SessionInfo), Response>;
+
+/// The page's session from the cookie; without one, the way to the sign-in page; for a session
+/// that must first enrol its second factor, the way to that (`/totp`).
+#[expect(clippy::result_large_err, reason = "a filter's refusal is the response to send")]
+pub(super) fn signed_in(service: Arc<Service>) -> impl Filter<Extract = (Page,), Error = Rejection> + Clone {
+    session_of_page(service, false).map(|page: TokenPage| page.map(|(svc, session, _)| (svc, session)))
+}
+
+/// A page's session and its token; `Err` is the response to send instead.
+pub(super) type TokenPage = Result<(Arc<Service>, SessionInfo, String), Response>;
+
+/// `signed_in` with the token. `enrolling_ok`: for the pages a session that must first enrol its
+/// second factor may see (the enrolment, logout).
+pub(super) fn session_of_page(
+    service: Arc<Service>,
+    enrolling_ok: bool,
+) -> impl Filter<Extract = (TokenPage,), Error = Rejection> + Clone {
+    warp::cookie::optional::<String>(SESSION_COOKIE)
+        .and(warp::header::optional::<String>("x-mamoru-live"))
+        .and(with(service))
+        .then(move |cookie: Option<String>, live: Option<String>, svc: Arc<Service>| async move {
+            let Some(token) = cookie else { return Err(to_login()) };
+            let (checker, t) = (svc.clone(), token.clone());
+            // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
+            let found = blocking(move || match (enrolling_ok, live) {
+                (true, _) => checker.enrolment_session(&t),
+                (false, Some(_)) => checker.peek_session(&t),
+                (false, None) => checker.session(&t),
+            })
+            .await;
+            match found {
+                Ok(s) => Ok((svc, s, token)),
+                Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
+                Err(_) => Err(to_login()),
+            }
+        })
+}

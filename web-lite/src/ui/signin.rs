@@ -1,0 +1,198 @@
+//! Signing in and out, and registering a tablet (its one-time code for the device's own
+//! secret, kept in an `HttpOnly` cookie).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mamoru_core::service::SessionInfo;
+use mamoru_core::staff::Password;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::views::{LoginPage, RegisterPage};
+use super::{
+    FORM_LIMIT, TokenPage, check_form, error_page, html, message, redirect, same_origin, session_of_page,
+    text,
+};
+use crate::api::{DEVICE_COOKIE, SESSION_COOKIE};
+use crate::{blocking, with};
+
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    bye: Option<String>,
+    #[serde(default)]
+    registered: Option<String>,
+}
+
+pub(super) fn login_page() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("login").and(warp::get()).and(warp::query::<LoginQuery>()).map(|q: LoginQuery| {
+        let notice = if q.bye.is_some() {
+            Some("ログアウトしました。".to_owned())
+        } else if q.registered.is_some() {
+            Some("この端末を登録しました。ログインしてください。".to_owned())
+        } else {
+            q.expired.map(|_| {
+                "ログインしてください（一定時間操作がなかったか、端末の登録が取り消されました）。".to_owned()
+            })
+        };
+        html(&LoginPage { login: String::new(), message: None, notice }, StatusCode::OK)
+    })
+}
+
+pub(super) fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("login")
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
+        .and(crate::api::peer())
+        .and(with(service))
+        .then(
+            |form: HashMap<String, String>,
+             device: Option<String>,
+             peer: Option<SocketAddr>,
+             svc: Arc<Service>| async move {
+                let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+                let (login, otp) = (field("login"), field("otp"));
+                let password = form.get("password").cloned().unwrap_or_default();
+                let who = login.clone();
+                let secret = device.clone();
+                let result = blocking(move || {
+                    let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
+                    let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
+                    svc.sign_in_from(peer.map(|p| p.ip()), &who, &Password::attempt(password), otp, device)
+                })
+                .await;
+                match result {
+                    Ok((token, info)) => {
+                        let mut r = redirect(if info.enrolling { "/totp" } else { "/home" });
+                        let cookie =
+                            format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
+                        if let Ok(v) = HeaderValue::from_str(&cookie) {
+                            r.headers_mut().append(header::SET_COOKIE, v);
+                        }
+                        // Browsers keep a cookie 400 days at most: each sign-in on the tablet renews it.
+                        if let Some(s) = secret.filter(|_| info.actor.device().is_some())
+                            && let Ok(v) = HeaderValue::from_str(&device_cookie(&s))
+                        {
+                            r.headers_mut().append(header::SET_COOKIE, v);
+                        }
+                        r
+                    }
+                    Err(e) => {
+                        // One message for every refusal: it must not tell which part was wrong.
+                        let (text, status) = match e {
+                            Error::BadCredentials | Error::Unauthenticated | Error::Invalid { .. } => {
+                                (message(&Error::BadCredentials), StatusCode::UNAUTHORIZED)
+                            }
+                            e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
+                            e @ Error::DeviceRequired => (message(&e), StatusCode::FORBIDDEN),
+                            other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
+                        };
+                        html(&LoginPage { login, message: Some(text), notice: None }, status)
+                    }
+                }
+            },
+        )
+}
+
+/// The registered tablet's cookie: its secret, for as long as browsers keep one.
+pub(super) fn device_cookie(secret: &str) -> String {
+    format!("{DEVICE_COOKIE}={secret}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=34560000")
+}
+
+pub(super) fn register_page() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("register")
+        .and(warp::get())
+        .map(|| html(&RegisterPage { code: String::new(), message: None }, StatusCode::OK))
+}
+
+/// `POST /register`: the tablet enters its one-time code and receives its secret as a cookie.
+pub(super) fn register(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("register")
+        .and(warp::post())
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(crate::api::peer())
+        .and(with(service))
+        .then(|form: HashMap<String, String>, peer: Option<SocketAddr>, svc: Arc<Service>| async move {
+            let code = text(&form, "code");
+            let typed = code.clone();
+            match blocking(move || svc.redeem_device_code(&typed, peer.map(|p| p.ip()))).await {
+                Ok((_, secret)) => {
+                    let mut r = redirect("/login?registered=1");
+                    if let Ok(v) = HeaderValue::from_str(&device_cookie(&secret)) {
+                        r.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                    r
+                }
+                Err(e) => {
+                    let (text, status) = match e {
+                        Error::BadCredentials => (
+                            "登録コードが正しくないか、有効期限（24時間）が切れているか、使用済みです。管理者に新しいコードを依頼してください。".to_owned(),
+                            StatusCode::UNAUTHORIZED,
+                        ),
+                        e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
+                        other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
+                    };
+                    html(&RegisterPage { code, message: Some(text) }, status)
+                }
+            }
+        })
+}
+
+/// A form an enrolling session may post too (logout, the second factor's first code): from our
+/// origin, with the session's form key. `Err` is the response to send instead.
+pub(super) type EnrollingForm =
+    Result<(Arc<Service>, SessionInfo, String, HashMap<String, String>), Response>;
+
+#[expect(clippy::result_large_err, reason = "a filter's refusal is the response to send")]
+pub(super) fn enrolling_form(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (EnrollingForm,), Error = Rejection> + Clone {
+    same_origin()
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(session_of_page(service, true))
+        .map(|form: HashMap<String, String>, page: TokenPage| {
+            let (svc, session, token) = page?;
+            match check_form(&session, &form) {
+                Ok(()) => Ok((svc, session, token, form)),
+                Err(e) => Err(error_page(&session, &e)),
+            }
+        })
+}
+
+pub(super) fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("logout").and(warp::post()).and(enrolling_form(service)).then(
+        |posted: EnrollingForm| async move {
+            let (svc, _, token, _) = match posted {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let _ = blocking(move || svc.sign_out(&token)).await;
+            let mut r = redirect("/login?bye=1");
+            let h = r.headers_mut();
+            h.insert(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "__Host-mamoru_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            // Nothing of the session stays readable in the browser: drafts live in its storage.
+            h.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
+            r
+        },
+    )
+}
