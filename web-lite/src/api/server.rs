@@ -1,0 +1,251 @@
+//! What the server itself answers: the client's address, `/metrics`, tablets (`/api/v1/devices`),
+//! a backup now (`/api/v1/backups`) and the photos of a case.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use mamoru_core::ids::CaseId;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use serde_json::json;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::{
+    Authed, AuthedJson, PHOTO_LIMIT, SESSION_COOKIE, authed_json, authenticated, json_ok, respond, token,
+};
+use crate::{blocking, error_body, error_response, with};
+
+/// The client's address: from the TLS accept loop's extension, or warp's own server.
+pub(crate) fn peer()
+-> impl Filter<Extract = (Option<std::net::SocketAddr>,), Error = std::convert::Infallible> + Clone {
+    warp::ext::optional::<crate::tls::Peer>()
+        .and(warp::addr::remote())
+        .map(|ext: Option<crate::tls::Peer>, remote| ext.map(|p| p.0).or(remote))
+}
+
+/// `GET /metrics`: Prometheus text, for loopback or a signed-in administrator. Nothing personal.
+pub(crate) fn metrics(
+    service: Arc<Service>,
+    version: &'static str,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(peer())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(with(service))
+        .then(move |peer: Option<std::net::SocketAddr>, auth, cookie, svc: Arc<Service>| async move {
+            let local = peer.is_some_and(|p| p.ip().is_loopback());
+            if !local {
+                let Some(t) = token(auth, cookie) else {
+                    return error_response(&Error::Unauthenticated);
+                };
+                let checker = svc.clone();
+                let allowed =
+                    blocking(move || checker.session(&t).and_then(|s| checker.may_read_metrics(&s.actor)))
+                        .await;
+                if let Err(e) = allowed {
+                    return error_response(&e);
+                }
+            }
+            warp::reply::with_header(metrics_text(&svc, version), "content-type", "text/plain; version=0.0.4")
+                .into_response()
+        })
+}
+
+/// `POST /api/v1/cases/{id}/photos`: one photo taken for the case, the raw image as the body
+/// (JPEG, PNG or WebP by its first bytes; at most 10 MB); the same bytes again give back the same
+/// photo. `GET /api/v1/cases/{id}/photos/{sha256}`: its bytes, for whoever may read the case.
+pub(crate) fn photos(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let add = warp::path!("api" / "v1" / "cases" / u64 / "photos")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(PHOTO_LIMIT))
+        .and(warp::body::bytes())
+        .and(authenticated(service.clone()))
+        .then(|case: u64, bytes: Bytes, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.add_photo(&session.actor, CaseId(case), &bytes)).await;
+            respond(result, |p| {
+                let body = json!({
+                    "id": p.id,
+                    "sha256": p.body.sha256,
+                    "mime": p.body.mime,
+                    "size": p.body.size,
+                    "taken_at": p.body.taken_at,
+                    "url": format!("/api/v1/cases/{case}/photos/{}", p.body.sha256),
+                });
+                json_ok(StatusCode::CREATED, &body)
+            })
+        });
+    let get = warp::path!("api" / "v1" / "cases" / u64 / "photos" / String)
+        .and(warp::get())
+        .and(authenticated(service))
+        .then(|case: u64, sha: String, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                return error_response(&Error::NotFound { what: "photo", id: sha });
+            }
+            let result = blocking(move || svc.photo(&session.actor, CaseId(case), &sha)).await;
+            respond(result, |(photo, bytes)| {
+                let ext = photo.body.mime.trim_start_matches("image/").replace("jpeg", "jpg");
+                let mut r = Response::new(bytes.into());
+                let h = r.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&photo.body.mime) {
+                    h.insert(header::CONTENT_TYPE, v);
+                }
+                if let Ok(v) =
+                    HeaderValue::from_str(&format!("inline; filename=\"photo-{}.{ext}\"", photo.id))
+                {
+                    h.insert(header::CONTENT_DISPOSITION, v);
+                }
+                h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+                r
+            })
+        });
+    add.or(get).unify()
+}
+
+#[derive(Deserialize)]
+pub(super) struct DeviceIn {
+    name: String,
+}
+
+/// `POST /api/v1/devices` registers a tablet (administrators; the secret is shown once),
+/// `GET` lists them, `DELETE /api/v1/devices/{id}` revokes one: its sessions end at once.
+pub(crate) fn devices(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let register = warp::path!("api" / "v1" / "devices")
+        .and(warp::post())
+        .and(authed_json::<DeviceIn>(service.clone()))
+        .then(|input: AuthedJson<DeviceIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.register_device(&session.actor, &input.name)).await;
+            respond(result, |(id, secret)| {
+                json_ok(StatusCode::CREATED, &json!({ "id": id, "secret": secret }))
+            })
+        });
+    // A one-time code the tablet enters on /register (24 hours); the usual way to register.
+    let code = warp::path!("api" / "v1" / "devices" / "codes")
+        .and(warp::post())
+        .and(authed_json::<DeviceIn>(service.clone()))
+        .then(|input: AuthedJson<DeviceIn>| async move {
+            let (svc, session, input) = match input {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.issue_device_code(&session.actor, &input.name)).await;
+            respond(result, |(id, code, expires)| {
+                json_ok(StatusCode::CREATED, &json!({ "id": id, "code": code, "expires_at": expires }))
+            })
+        });
+    let list = warp::path!("api" / "v1" / "devices")
+        .and(warp::get())
+        .and(authenticated(service.clone()))
+        .then(|auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result = blocking(move || svc.devices(&session.actor)).await;
+            respond(result, |all| {
+                let items: Vec<_> = all
+                    .iter()
+                    .map(|d| {
+                        json!({ "id": d.id, "name": d.body.name, "active": d.body.is_active(),
+                                "pending": d.body.is_pending(), "rev": d.rev })
+                    })
+                    .collect();
+                json_ok(StatusCode::OK, &json!({ "devices": items }))
+            })
+        });
+    let revoke = warp::path!("api" / "v1" / "devices" / u64)
+        .and(warp::delete())
+        .and(authenticated(service))
+        .then(|id: u64, auth: Authed| async move {
+            let (svc, session) = match auth {
+                Ok(a) => a,
+                Err(r) => return r,
+            };
+            let result =
+                blocking(move || svc.revoke_device(&session.actor, mamoru_core::ids::DeviceId(id))).await;
+            respond(result, |()| StatusCode::NO_CONTENT.into_response())
+        });
+    register.or(code).unify().or(list).unify().or(revoke).unify()
+}
+
+/// `POST /api/v1/backups`: an administrator makes a backup generation now, while the server
+/// keeps serving (the console's "run now" uses the same service call).
+pub(crate) fn backup_now(
+    service: Arc<Service>,
+    op: Option<crate::BackupNow>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "backups").and(warp::post()).and(authenticated(service)).then(
+        move |auth: Authed| {
+            let op = op.clone();
+            async move {
+                let (svc, session) = match auth {
+                    Ok(a) => a,
+                    Err(r) => return r,
+                };
+                let Some(op) = op else {
+                    return error_body(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "backups are not configured here",
+                    );
+                };
+                let result = blocking(move || {
+                    svc.authorize_backup(&session.actor)?;
+                    op().map_err(|e| Error::invalid("backup", e))
+                })
+                .await;
+                respond(result, |summary| json_ok(StatusCode::CREATED, &json!({ "generation": summary })))
+            }
+        },
+    )
+}
+
+pub(super) fn metrics_text(svc: &Service, version: &str) -> String {
+    use std::fmt::Write as _;
+    let b = svc.backup_health();
+    let mut text = String::new();
+    let mut metric = |name: &str, help: &str, value: Option<i64>| {
+        if let Some(v) = value {
+            let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n");
+        }
+    };
+    metric("mamoru_up", "1 while the server runs.", Some(1));
+    metric("mamoru_store_bytes", "Size of the store file.", i64::try_from(svc.store_bytes()).ok());
+    metric("mamoru_sessions", "Open sign-in sessions.", i64::try_from(svc.sessions_open()).ok());
+    metric("mamoru_backup_age_seconds", "Seconds since the last verified backup generation.", b.age_seconds);
+    metric("mamoru_backup_failing", "1 if the last backup attempt failed.", Some(i64::from(b.failing)));
+    metric(
+        "mamoru_archive_age_seconds",
+        "Seconds since the change archive last caught up.",
+        b.archive_age_seconds,
+    );
+    metric(
+        "mamoru_archive_failing",
+        "1 if the last archive shipment failed.",
+        Some(i64::from(b.archive_failing)),
+    );
+    let _ = write!(
+        text,
+        "# HELP mamoru_build_info Version.\n# TYPE mamoru_build_info gauge\nmamoru_build_info{{version=\"{version}\"}} 1\n"
+    );
+    text
+}
