@@ -14,18 +14,19 @@ use warp::{Filter, Reply};
 
 use crate::{error_body, error_response};
 
-mod auth;
-mod cases;
-mod casework;
-mod children;
-mod server;
-mod session;
 pub(crate) use auth::token;
 use auth::{Authed, AuthedJson, TokenAuthed, authed_json, authenticated, session_of_request};
 use children::{ChildIn, board, create_child_route, get_child, new_child, search};
 pub(crate) use server::{backup_now, devices, metrics, peer, photos};
 pub(crate) use session::totp;
 use session::{session_info, sign_in, sign_out};
+
+mod auth;
+mod cases;
+mod casework;
+mod children;
+mod server;
+mod session;
 
 /// The session cookie (host-only, Secure, `HttpOnly`, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "__Host-mamoru_session";

@@ -1,0 +1,259 @@
+//! The casework on a case beyond the field forms, each on a page of its own reached from the case
+//! page: editing the investigation (担当, 虐待の内容, 児童福祉司意見, the four diagnoses, 判定, the
+//! next review) against the revision it started from, with both versions side by side when
+//! someone saved meanwhile; assessment sheets whose result core computes from the answers;
+//! support and placement decisions (援助・措置) with the child's hearing; meetings; and, on the
+//! case page itself, closing and reopening. Every new record is sent with an idempotency key, so
+//! a form sent again after a lost answer is stored once.
+
+mod assessment;
+mod investigation;
+mod meeting;
+mod rows;
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use mamoru_core::assessment::AssessmentSheet;
+use mamoru_core::case::DiagnosisKind;
+use mamoru_core::code_table::CodeTable;
+use mamoru_core::ids::{CaseId, StaffId};
+use mamoru_core::service::Versioned;
+use mamoru_core::service::{CaseView, SessionInfo};
+use mamoru_core::staff::Action;
+use mamoru_core::time::{Date, Timestamp};
+use mamoru_core::{Error, Service, wareki};
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::ui::views::Chrome;
+use crate::ui::{
+    Page, blocking, case_form, case_write, error_page, html, message, rev, signed_in, status_of, text,
+};
+use assessment::{assess, assessment_page};
+pub(crate) use investigation::CaseEditPage;
+use investigation::{edit_page, save_case};
+pub(crate) use meeting::MeetingPage;
+use meeting::{meet, meeting_page};
+pub(crate) use rows::WorkView;
+pub(crate) use support::SupportPage;
+use support::{support, support_page};
+
+/// The four diagnoses, in the order the page shows them: kind, form field, label.
+const DIAGNOSES: [(DiagnosisKind, &str, &str); 4] = [
+    (DiagnosisKind::Social, "social", "社会診断"),
+    (DiagnosisKind::Psychological, "psychological", "心理診断"),
+    (DiagnosisKind::Medical, "medical", "医学診断"),
+    (DiagnosisKind::Behavioural, "behavioural", "行動診断"),
+];
+
+/// The codes of the checkboxes named `{prefix}{code}` that are ticked, sorted.
+fn ticked(form: &HashMap<String, String>, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        form.keys().filter_map(|k| k.strip_prefix(prefix)).map(str::to_owned).collect();
+    out.sort();
+    out
+}
+
+/// A date field (`2026-11-24` from a date input, or 和暦 typed): empty is none.
+fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error> {
+    let t = text(form, key);
+    if t.is_empty() { Ok(None) } else { Ok(Some(wareki::parse(&t)?)) }
+}
+
+fn iso(d: Option<Date>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn wareki_or_blank(d: Option<Date>) -> String {
+    d.map(wareki::format).unwrap_or_default()
+}
+
+/// Everything a task page needs about its case, read for the session.
+pub(crate) struct Context {
+    pub view: CaseView,
+    pub child_name: String,
+    pub tables: Vec<Versioned<CodeTable>>,
+    pub names: HashMap<StaffId, String>,
+    /// The case's unit's active staff (assignment, attendees).
+    pub staff: Vec<(StaffId, String)>,
+    pub sheets: Vec<Versioned<AssessmentSheet>>,
+    pub now: Timestamp,
+}
+
+fn context(svc: &Service, session: &SessionInfo, id: u64) -> Result<Context, Error> {
+    let actor = &session.actor;
+    let view = svc.case(actor, CaseId(id))?;
+    let child = svc.child(actor, view.case.body.child)?;
+    Ok(Context {
+        child_name: child.child.body.name.full(),
+        staff: svc.unit_staff(actor, view.case.body.unit)?,
+        tables: svc.code_tables()?,
+        names: svc.staff_names(actor)?,
+        sheets: svc.assessment_sheets()?,
+        now: svc.now(),
+        view,
+    })
+}
+
+/// The case a task page is about, as its heading shows it.
+pub(crate) struct CaseHead {
+    pub id: u64,
+    pub no: String,
+    pub child: String,
+}
+
+impl CaseHead {
+    fn of(cx: &Context) -> Self {
+        Self { id: cx.view.case.id, no: cx.view.case.body.case_no.clone(), child: cx.child_name.clone() }
+    }
+}
+
+fn chrome(session: &SessionInfo, title: &str, cx: &Context) -> Chrome {
+    let mut c = Chrome::new(session, format!("{title} {}", cx.view.case.body.case_no), "case");
+    c.case_id = cx.view.case.id;
+    c.child_id = cx.view.case.body.child.0;
+    c
+}
+
+/// A staff checkbox list: (id, name, ticked).
+fn staff_boxes(cx: &Context, ticked: &[u64]) -> Vec<(u64, String, bool)> {
+    cx.staff.iter().map(|(id, name)| (id.0, name.clone(), ticked.contains(&id.0))).collect()
+}
+
+fn close(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "close").then(|id: u64, form: HashMap<String, String>, page: Page| {
+        let reason = text(&form, "reason");
+        case_write(
+            page,
+            id,
+            form,
+            "closed",
+            move |p| p.closure_form = reason,
+            move |svc, s, form| {
+                let rev = rev(form)?;
+                let why = text(form, "reason");
+                if why.is_empty() {
+                    return Err(Error::invalid("reason", "入力されていません"));
+                }
+                svc.close_case(&s.actor, CaseId(id), rev, &why)
+            },
+        )
+    })
+}
+
+fn reopen(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "reopen").then(|id: u64, form: HashMap<String, String>, page: Page| {
+        case_write(
+            page,
+            id,
+            form,
+            "reopened",
+            |_| {},
+            move |svc, s, form| svc.reopen_case(&s.actor, CaseId(id), rev(form)?),
+        )
+    })
+}
+
+/// The pages and forms of this module, boxed (see `ui::routes`).
+pub(super) fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(Response,)> {
+    edit_page(service.clone())
+        .or(save_case(service.clone()))
+        .unify()
+        .or(assessment_page(service.clone()))
+        .unify()
+        .or(assess(service.clone()))
+        .unify()
+        .or(support_page(service.clone()))
+        .unify()
+        .or(support(service.clone()))
+        .unify()
+        .or(meeting_page(service.clone()))
+        .unify()
+        .or(meet(service.clone()))
+        .unify()
+        .or(close(service.clone()))
+        .unify()
+        .or(reopen(service))
+        .unify()
+        .boxed()
+}
+
+/// The filter of a page at `/cases/{id}/{what}`: the case id and the page session.
+fn case_get(
+    service: Arc<Service>,
+    what: &'static str,
+) -> impl Filter<Extract = (u64, Page), Error = Rejection> + Clone {
+    warp::path("cases")
+        .and(warp::path::param::<u64>())
+        .and(warp::path(what))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(signed_in(service))
+}
+
+/// A task page of the case: refused unless core would accept `action` from this reader here (as
+/// the case page offers it), else drawn by `draw`.
+async fn task_page<P: Template + Send + 'static>(
+    page: Page,
+    id: u64,
+    action: Action,
+    draw: impl FnOnce(&SessionInfo, &Context) -> Result<P, Error> + Send + 'static,
+) -> Response {
+    let (svc, session) = match page {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let s = session.clone();
+    let drawn = blocking(move || {
+        let cx = context(&svc, &s, id)?;
+        if !cx.view.may(action) {
+            return Err(Error::Forbidden { action: action.as_str() });
+        }
+        draw(&s, &cx)
+    })
+    .await;
+    match drawn {
+        Ok(page) => html(&page, StatusCode::OK),
+        Err(e) => error_page(&session, &e),
+    }
+}
+
+/// After a refused save: the task page again, drawn by `draw`, with what was typed and why.
+async fn redraw<P: Template + HasMessage + Send + 'static>(
+    svc: Arc<Service>,
+    session: SessionInfo,
+    id: u64,
+    e: Error,
+    draw: impl FnOnce(&SessionInfo, &Context) -> P + Send + 'static,
+) -> Response {
+    let s = session.clone();
+    let text = message(&e);
+    match blocking(move || context(&svc, &s, id).map(|cx| draw(&s, &cx))).await {
+        Ok(mut page) => {
+            page.set_message(text);
+            html(&page, status_of(&e))
+        }
+        Err(other) => error_page(&session, &other),
+    }
+}
+
+/// A task page that shows why a save was refused.
+trait HasMessage {
+    fn set_message(&mut self, text: String);
+}
+
+macro_rules! has_message {
+    ($($page:ty),*) => {$(
+        impl HasMessage for $page {
+            fn set_message(&mut self, text: String) {
+                self.message = Some(text);
+            }
+        }
+    )*};
+}
+
+has_message!(CaseEditPage, SupportPage, MeetingPage);

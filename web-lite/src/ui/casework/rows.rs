@@ -1,0 +1,177 @@
+//! What the case page shows of the casework: assessment, support and meeting rows, and the
+//! work section with what the reader may do.
+
+use mamoru_core::case::Support;
+use mamoru_core::ids::StaffId;
+use mamoru_core::service::Versioned;
+use mamoru_core::wareki;
+
+use super::{DIAGNOSES, wareki_or_blank};
+use crate::ui::views::{CaseData, datetime, label, staff_name};
+
+/// One filled assessment sheet as the case page lists it.
+pub(crate) struct AssessmentRow {
+    pub at: String,
+    pub by: String,
+    pub sheet: String,
+    pub result: String,
+    /// `danger`, `warn` or `ok`: how urgent the result reads.
+    pub class: &'static str,
+    /// The questions answered yes, as the sheet words them.
+    pub yes: Vec<String>,
+}
+
+pub(crate) struct SupportRow {
+    pub id: u64,
+    pub kind: String,
+    pub facility: String,
+    /// Decided, started, review, ended: as one line of dates.
+    pub dates: String,
+    pub hearing: Option<String>,
+    /// A placement still waiting for the child's hearing.
+    pub hearing_missing: bool,
+    pub notice: Option<String>,
+    pub note: String,
+    pub ended: bool,
+}
+
+pub(crate) struct MeetingRow {
+    pub at: String,
+    pub kind: String,
+    pub attendees: String,
+    pub decisions: String,
+}
+
+impl AssessmentRow {
+    fn of(a: &mamoru_core::case::Assessment, d: &CaseData) -> Self {
+        let sheet = d.sheets.iter().find(|s| s.id == a.sheet.0);
+        Self {
+            at: datetime(a.at),
+            by: staff_name(&d.names, a.by),
+            sheet: sheet.map_or_else(|| "アセスメントシート".to_owned(), |s| s.body.name.clone()),
+            result: a.result_label.clone(),
+            class: match a.result.as_str() {
+                "emergency" | "protection" => "danger",
+                "intervention" => "warn",
+                _ => "ok",
+            },
+            yes: sheet
+                .map(|s| {
+                    s.body
+                        .questions
+                        .iter()
+                        .filter(|q| a.answers.get(&q.id) == Some(&true))
+                        .map(|q| q.text.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl SupportRow {
+    fn of(v: &Versioned<Support>, d: &CaseData) -> Self {
+        let s = &v.body;
+        let mut dates = vec![format!("決定 {}", wareki::format(s.decided_on))];
+        for (label, date) in [("開始", s.start), ("見直し", s.review_on), ("終了", s.end)] {
+            if let Some(x) = date {
+                dates.push(format!("{label} {}", wareki::format(x)));
+            }
+        }
+        Self {
+            id: v.id,
+            kind: label(&d.tables, "support_kind", &s.kind),
+            facility: s.facility.clone(),
+            dates: dates.join("・"),
+            hearing: s.hearing.as_ref().map(|h| match &h.not_possible_reason {
+                Some(r) => format!("{}・聴取できず：{r}", datetime(h.at)),
+                None if h.method.is_empty() => format!("{}・{}", datetime(h.at), h.views),
+                None => format!("{}・{}：{}", datetime(h.at), h.method, h.views),
+            }),
+            hearing_missing: s.hearing.is_none() && mamoru_core::deadline::is_placement(s.kind.as_str()),
+            notice: s.notice_issued_on.map(wareki::format),
+            note: s.note.clone(),
+            ended: s.end.is_some_and(|e| e <= d.now.jst_date()),
+        }
+    }
+}
+
+impl MeetingRow {
+    fn of(m: &mamoru_core::case::Meeting, d: &CaseData) -> Self {
+        let mut who: Vec<String> = m.attendees.iter().map(|s| staff_name(&d.names, *s)).collect();
+        who.extend(m.outside_attendees.iter().cloned());
+        Self {
+            at: datetime(m.at),
+            kind: label(&d.tables, "meeting_kind", &m.kind),
+            attendees: who.join("、"),
+            decisions: m.decisions.clone(),
+        }
+    }
+}
+
+/// The investigation, assessments, support, meetings and closure, as the case page shows them.
+pub(crate) struct WorkView {
+    pub rev: u64,
+    pub assigned: String,
+    pub abuse: Option<String>,
+    pub opinion: String,
+    /// (label, text, signed).
+    pub diagnoses: Vec<(&'static str, String, String)>,
+    pub judgement: String,
+    pub next_review: String,
+    pub assessments: Vec<AssessmentRow>,
+    /// An abuse report with no assessment sheet yet.
+    pub assessment_missing: bool,
+    pub supports: Vec<SupportRow>,
+    pub meetings: Vec<MeetingRow>,
+    /// 終結: when, by whom, why.
+    pub closure: Option<String>,
+    pub reopened: Vec<String>,
+}
+
+impl WorkView {
+    pub(crate) fn of(d: &CaseData) -> Self {
+        let case = &d.view.case.body;
+        let name = |s: StaffId| staff_name(&d.names, s);
+        let abuse = case.abuse.as_ref().map(|a| {
+            let mut parts: Vec<String> = a.types.iter().map(|t| label(&d.tables, "abuse_type", t)).collect();
+            if let Some(p) = &a.main_perpetrator {
+                parts.push(format!("主たる虐待者：{}", label(&d.tables, "perpetrator", p)));
+            }
+            if !a.severity.is_empty() {
+                parts.push(format!("程度：{}", a.severity));
+            }
+            parts.join("、")
+        });
+        let assessments = d.view.assessments.iter().rev().map(|v| AssessmentRow::of(&v.body, d)).collect();
+        let supports = d.view.supports.iter().rev().map(|v| SupportRow::of(v, d)).collect();
+        let meetings = d.view.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
+        Self {
+            rev: d.view.case.rev,
+            assigned: case.assigned.iter().map(|s| name(*s)).collect::<Vec<_>>().join("、"),
+            abuse,
+            opinion: case.worker_opinion.clone(),
+            diagnoses: DIAGNOSES
+                .iter()
+                .filter_map(|(kind, _, label)| {
+                    case.diagnoses
+                        .iter()
+                        .rev()
+                        .find(|x| x.kind == *kind)
+                        .map(|x| (*label, x.text.clone(), format!("{}・{}", name(x.by), datetime(x.at))))
+                })
+                .collect(),
+            judgement: case.judgement.clone(),
+            next_review: wareki_or_blank(case.next_review),
+            assessment_missing: d.view.assessment_missing,
+            assessments,
+            supports,
+            meetings,
+            closure: case
+                .closure
+                .as_ref()
+                .map(|c| format!("{}・{}・{}", datetime(c.at), name(c.by), c.reason)),
+            reopened: case.reopened_at.iter().map(|t| datetime(*t)).collect(),
+        }
+    }
+}

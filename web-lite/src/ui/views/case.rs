@@ -1,0 +1,399 @@
+//! The case page: its clocks, safety checks with the body map, protections and their open
+//! steps, notes, messages, and the field forms as typed.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use mamoru_core::case::{CaseStatus, SafetyCheck};
+use mamoru_core::code_table::CodeTable;
+use mamoru_core::ids::StaffId;
+use mamoru_core::person::Attachment;
+use mamoru_core::protection::{PlaceKind, Protection, StepKind, WarrantOutcome};
+use mamoru_core::service::Versioned;
+use mamoru_core::staff::Action;
+use mamoru_core::time::Timestamp;
+use mamoru_core::wareki;
+
+use super::{
+    Chrome, ClockRow, METHODS, NoteRow, ThreadRow, datetime, input_datetime, intake_kind, label,
+    method_label, options, staff_name, status,
+};
+
+pub(crate) struct CheckRow {
+    pub at: String,
+    pub method: &'static str,
+    pub by: String,
+    pub seen: bool,
+    pub place: String,
+    pub state: String,
+    pub photos: Vec<PhotoView>,
+    pub marks: Vec<MarkView>,
+}
+
+/// The outline of a child's body on the body map, front and back alike, in a 100×200 box; marks
+/// are placed on it at fractions of its width and height.
+pub(crate) const BODY_OUTLINE: &str = r#"<g class="outline"><circle cx="50" cy="18" r="12"/><rect x="45" y="28" width="10" height="8"/><rect x="32" y="35" width="36" height="62" rx="8"/><rect x="18" y="37" width="12" height="58" rx="6"/><rect x="70" y="37" width="12" height="58" rx="6"/><circle cx="24" cy="100" r="5"/><circle cx="76" cy="100" r="5"/><rect x="34" y="95" width="14" height="80" rx="6"/><rect x="52" y="95" width="14" height="80" rx="6"/><ellipse cx="41" cy="181" rx="8" ry="4"/><ellipse cx="59" cy="181" rx="8" ry="4"/></g>"#;
+
+/// One mark of a recorded body map.
+pub(crate) struct MarkView {
+    pub n: usize,
+    pub front: bool,
+    pub side: &'static str,
+    pub cx: String,
+    pub cy: String,
+    pub size: String,
+    pub note: String,
+}
+
+impl MarkView {
+    fn of(n: usize, i: &mamoru_core::case::Injury) -> Self {
+        let front = i.side == mamoru_core::case::BodySide::Front;
+        Self {
+            n,
+            front,
+            side: if front { "前" } else { "後ろ" },
+            cx: format!("{:.1}", i.x * 100.0),
+            cy: format!("{:.1}", i.y * 200.0),
+            size: i.size_cm.map(|s| format!("{s}cm")).unwrap_or_default(),
+            note: i.description.clone(),
+        }
+    }
+}
+
+impl CheckRow {
+    fn of(c: &SafetyCheck, d: &CaseData) -> Self {
+        Self {
+            at: datetime(c.at),
+            method: method_label(c.method),
+            by: c
+                .by
+                .iter()
+                .map(|s| staff_name(&d.names, *s))
+                .chain((!c.agency.is_empty()).then(|| format!("確認: {}", c.agency)))
+                .collect::<Vec<_>>()
+                .join("、"),
+            seen: c.seen_directly,
+            place: c.place.clone(),
+            state: c.child_state.clone(),
+            photos: c.attachments.iter().map(|a| PhotoView::of(c.case.0, a, d)).collect(),
+            marks: c.injuries.iter().enumerate().map(|(n, i)| MarkView::of(n + 1, i)).collect(),
+        }
+    }
+}
+
+/// A photo on a record, with the server's stamp: when it arrived, who sent it, which child.
+pub(crate) struct PhotoView {
+    pub url: String,
+    pub stamp: String,
+    pub caption: String,
+}
+
+impl PhotoView {
+    fn of(case: u64, a: &Attachment, d: &CaseData) -> Self {
+        let by =
+            d.view.photos.iter().find(|p| p.body.sha256 == a.sha256).map(|p| staff_name(&d.names, p.body.by));
+        Self {
+            url: format!("/api/v1/cases/{case}/photos/{}", a.sha256),
+            stamp: format!(
+                "{}撮影・{}・{}",
+                a.taken_at.map(datetime).unwrap_or_default(),
+                by.unwrap_or_default(),
+                d.child_name
+            ),
+            caption: a.caption.clone(),
+        }
+    }
+}
+
+/// A temporary protection as the case page shows it, and which of its next steps are open.
+pub(crate) struct ProtectionView {
+    pub id: u64,
+    pub rev: u64,
+    pub active: bool,
+    pub started: String,
+    pub place: String,
+    pub consent: bool,
+    pub reason: String,
+    /// The first day after the current period (two months, or the latest extension).
+    pub period_end: String,
+    pub ended: Option<String>,
+    /// The 一時保護状: requested, decided, challenged, as lines.
+    pub warrant: Vec<String>,
+    pub extensions: Vec<String>,
+    /// 意見聴取: when, how, what the child said (or why it could not be heard).
+    pub hearing: Option<String>,
+    /// Started in urgency with the hearing to follow: by when.
+    pub hearing_due: Option<String>,
+    /// The steps core says are open (`StepKind::as_str`): each has its form.
+    pub steps: Vec<&'static str>,
+}
+
+impl ProtectionView {
+    /// `open`: the steps core says the protection can take now.
+    fn of(v: &Versioned<Protection>, open: &[StepKind]) -> Self {
+        let p = &v.body;
+        let mut warrant = Vec::new();
+        if let Some(w) = &p.warrant {
+            warrant.push(format!("請求 {}", datetime(w.requested_at)));
+            if let (Some(at), Some(outcome)) = (w.decided_at, w.outcome) {
+                let o = match outcome {
+                    WarrantOutcome::Issued => "発付",
+                    WarrantOutcome::Refused => "却下",
+                };
+                warrant.push(format!("{o} {}", datetime(at)));
+            }
+            if let Some(at) = w.challenge_filed_at {
+                warrant.push(format!("準抗告 {}", datetime(at)));
+            }
+        }
+        let extensions = p
+            .extensions
+            .iter()
+            .map(|e| {
+                let court = e.court.as_ref().map_or(String::new(), |c| match c.approved_on {
+                    Some(d) => format!("・家裁承認 {}", wareki::format(d)),
+                    None => format!("・家裁に申立て {}（承認待ち）", wareki::format(c.petitioned_on)),
+                });
+                format!(
+                    "{}決定・{}まで・同意{}{court}",
+                    datetime(e.decided_at),
+                    wareki::format(e.until.plus_days(-1)),
+                    if e.guardian_consent { "あり" } else { "なし" }
+                )
+            })
+            .collect();
+        let active = p.is_active();
+        Self {
+            id: v.id,
+            rev: v.rev,
+            active,
+            started: datetime(p.started_at),
+            place: format!(
+                "{}{}{}",
+                match p.place_kind {
+                    PlaceKind::Shelter => "一時保護所",
+                    PlaceKind::Entrusted => "委託一時保護",
+                },
+                if p.place.is_empty() { "" } else { "・" },
+                p.place
+            ),
+            consent: p.guardian_consent,
+            reason: p.reason.clone(),
+            period_end: wareki::format(p.period_end().plus_days(-1)),
+            ended: p.ended.as_ref().map(|e| format!("{}・{}", datetime(e.at), e.reason)),
+            warrant,
+            extensions,
+            hearing: p.hearing.as_ref().map(|h| match &h.not_possible_reason {
+                Some(r) => format!("{}・聴取できず：{r}", datetime(h.at)),
+                None if h.method.is_empty() => format!("{}・{}", datetime(h.at), h.views),
+                None => format!("{}・{}：{}", datetime(h.at), h.method, h.views),
+            }),
+            // Due at midnight: people read the last day it may still be done.
+            hearing_due: p
+                .hearing_due
+                .filter(|_| p.hearing.is_none())
+                .map(|due| format!("{}まで", wareki::format(due.plus(-1).jst_date()))),
+            steps: open.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+}
+
+impl ProtectionView {
+    /// Whether the form of `step` is offered.
+    pub(crate) fn opens(&self, step: &str) -> bool {
+        self.steps.contains(&step)
+    }
+}
+
+/// What the note form holds: kept when the server refuses it, so nothing typed is lost.
+#[derive(Default)]
+pub(crate) struct NoteForm {
+    pub at: String,
+    pub kind: String,
+    pub body: String,
+    /// The SHA-256 of each photo already sent, comma-separated (the page draws them).
+    pub photos: String,
+}
+
+#[derive(Default)]
+pub(crate) struct CheckForm {
+    pub at: String,
+    pub method: String,
+    pub seen_directly: bool,
+    pub agency: String,
+    pub place: String,
+    pub child_state: String,
+    /// The SHA-256 of each photo already sent, comma-separated (the page draws them).
+    pub photos: String,
+    /// The body map's marks as JSON (the page draws them).
+    pub injuries: String,
+}
+
+/// Which forms the case page offers (the ones core would accept from this reader).
+pub(crate) struct Can {
+    may: Vec<&'static str>,
+}
+
+impl Can {
+    fn to(&self, action: Action) -> bool {
+        self.may.contains(&action.as_str())
+    }
+    pub(crate) fn note(&self) -> bool {
+        self.to(Action::AddNote)
+    }
+    pub(crate) fn check(&self) -> bool {
+        self.to(Action::RecordSafetyCheck)
+    }
+    pub(crate) fn protect(&self) -> bool {
+        self.to(Action::RecordProtection)
+    }
+    pub(crate) fn edit(&self) -> bool {
+        self.to(Action::EditCase)
+    }
+    pub(crate) fn assess(&self) -> bool {
+        self.to(Action::RecordAssessment)
+    }
+    pub(crate) fn support(&self) -> bool {
+        self.to(Action::RecordSupport)
+    }
+    pub(crate) fn meet(&self) -> bool {
+        self.to(Action::RecordMeeting)
+    }
+    pub(crate) fn close(&self) -> bool {
+        self.to(Action::CloseCase)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub(crate) struct CasePage {
+    pub chrome: Chrome,
+    pub case_id: u64,
+    pub case_no: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub child_id: u64,
+    pub child_name: String,
+    pub child_kana: String,
+    pub intake_kind: &'static str,
+    pub received: String,
+    pub route: String,
+    pub consultation_type: String,
+    pub chief_complaint: String,
+    pub clocks: Vec<ClockRow>,
+    pub checks: Vec<CheckRow>,
+    pub notes: Vec<NoteRow>,
+    pub can: Can,
+    pub thread: Vec<ThreadRow>,
+    /// The message being typed, kept when the server refuses it.
+    pub thread_form: String,
+    pub protections: Vec<ProtectionView>,
+    /// Whether a protection is in force (no new one can start).
+    pub protected: bool,
+    pub now_input: String,
+    pub note_kinds: Vec<(String, String)>,
+    pub methods: Vec<(String, String)>,
+    pub note_form: NoteForm,
+    pub check_form: CheckForm,
+    pub outline: &'static str,
+    /// The investigation, assessments, support, meetings and closure.
+    pub work: crate::ui::casework::WorkView,
+    pub open: bool,
+    /// The closure reason being typed, kept when the server refuses it.
+    pub closure_form: String,
+    pub message: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// What the case page is built from.
+pub(crate) struct CaseData {
+    pub view: mamoru_core::service::CaseView,
+    pub child_name: String,
+    pub child_kana: String,
+    pub tables: Vec<Versioned<CodeTable>>,
+    pub sheets: Vec<Versioned<mamoru_core::assessment::AssessmentSheet>>,
+    pub names: HashMap<StaffId, String>,
+    pub now: Timestamp,
+    /// Who reads the page (their messages are marked as theirs).
+    pub reader: StaffId,
+    /// The change-log position read before the rest.
+    pub after: u64,
+}
+
+impl CasePage {
+    pub(crate) fn of(mut chrome: Chrome, d: &CaseData) -> Self {
+        let case = &d.view.case.body;
+        chrome.case_id = d.view.case.id;
+        chrome.child_id = case.child.0;
+        chrome.live = "case";
+        chrome.after = d.after;
+        let (status, status_class) = status(case.status);
+        let now_input = input_datetime(d.now);
+        let note_kinds = options(&d.tables, "note_kind", d.now.jst_date());
+        Self {
+            chrome,
+            case_id: d.view.case.id,
+            case_no: case.case_no.clone(),
+            status,
+            status_class,
+            child_id: case.child.0,
+            child_name: d.child_name.clone(),
+            child_kana: d.child_kana.clone(),
+            intake_kind: intake_kind(case.intake.kind),
+            received: datetime(case.intake.received_at),
+            route: label(&d.tables, "route", &case.intake.route),
+            consultation_type: label(&d.tables, "consultation_type", &case.intake.consultation_type),
+            chief_complaint: case.intake.chief_complaint.clone(),
+            clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
+            checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
+            notes: d
+                .view
+                .notes
+                .iter()
+                .map(|n| NoteRow {
+                    photos: n.body.attachments.iter().map(|a| PhotoView::of(n.body.case.0, a, d)).collect(),
+                    ..NoteRow::of(n, &d.tables, &d.names)
+                })
+                .collect(),
+            thread: d
+                .view
+                .messages
+                .iter()
+                .rev()
+                .map(|m| ThreadRow {
+                    at: datetime(m.body.at),
+                    author: staff_name(&d.names, m.body.author),
+                    body: m.body.body.clone(),
+                    mine: m.body.author == d.reader,
+                })
+                .collect(),
+            thread_form: String::new(),
+            can: Can { may: d.view.may.clone() },
+            work: crate::ui::casework::WorkView::of(d),
+            open: case.status == CaseStatus::Open,
+            closure_form: String::new(),
+            protections: d
+                .view
+                .protections
+                .iter()
+                .rev()
+                .map(|p| ProtectionView::of(p, d.view.open_steps.get(&p.id).map_or(&[], Vec::as_slice)))
+                .collect(),
+            protected: d.view.protections.iter().any(|p| p.body.is_active()),
+            now_input: input_datetime(d.now),
+            note_form: NoteForm {
+                at: now_input.clone(),
+                kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),
+                body: String::new(),
+                photos: String::new(),
+            },
+            // Nothing assumed: the method is chosen and 目視 ticked by the person who saw the child.
+            check_form: CheckForm { at: now_input, ..CheckForm::default() },
+            note_kinds,
+            outline: BODY_OUTLINE,
+            methods: METHODS.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
+            message: None,
+            notice: None,
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The small pages: sign-in, tablet registration, second-factor enrolment, the error page,
+//! home (the board) and search.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use mamoru_core::ids::StaffId;
+use mamoru_core::service::{ChildSummary, MessageItem, SessionInfo};
+use mamoru_core::time::Date;
+
+use super::{Chrome, ClockRow, birth, datetime, staff_name};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    pub login: String,
+    pub message: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub(crate) struct RegisterPage {
+    pub code: String,
+    pub message: Option<String>,
+}
+
+/// The second-factor enrolment: the secret as a QR code, as a key to type, and as a link for an
+/// authenticator app on the tablet itself.
+#[derive(Template)]
+#[template(path = "totp.html")]
+pub(crate) struct TotpPage {
+    pub name: String,
+    pub form_key: String,
+    /// Drawn here from numbers only: safe to embed unescaped.
+    pub qr: String,
+    pub key: String,
+    pub url: String,
+    pub message: Option<String>,
+}
+
+impl TotpPage {
+    pub fn new(session: &SessionInfo, url: &str, message: Option<String>) -> Self {
+        Self {
+            name: session.actor.display_name().to_owned(),
+            form_key: session.form_key.clone(),
+            qr: crate::ui::enrol::qr_svg(url).unwrap_or_default(),
+            key: mamoru_core::totp::url_key(url).unwrap_or_default(),
+            url: url.to_owned(),
+            message,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(crate) struct ErrorPage {
+    pub chrome: Chrome,
+    pub heading: &'static str,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(crate) struct HomePage {
+    pub chrome: Chrome,
+    pub unit: String,
+    pub mine: bool,
+    pub clocks: Vec<ClockRow>,
+    pub messages: Vec<BoardMessage>,
+}
+
+/// A message from a case's thread, as the board lists it: the start of it, and where to read on.
+pub(crate) struct BoardMessage {
+    pub case_id: u64,
+    pub case_no: String,
+    pub author: String,
+    pub at: String,
+    pub body: String,
+}
+
+impl BoardMessage {
+    pub(crate) fn of(m: &MessageItem, names: &HashMap<StaffId, String>) -> Self {
+        let body = &m.message.body.body;
+        let mut short: String = body.chars().take(80).collect();
+        if short.len() < body.len() {
+            short.push('…');
+        }
+        Self {
+            case_id: m.message.body.case.0,
+            case_no: m.case_no.clone(),
+            author: staff_name(names, m.message.body.author),
+            at: datetime(m.message.body.at),
+            body: short,
+        }
+    }
+}
+
+pub(crate) struct ResultRow {
+    pub id: u64,
+    pub name: String,
+    pub kana: String,
+    pub birth: String,
+    pub sex: &'static str,
+}
+
+impl ResultRow {
+    pub(crate) fn of(s: &ChildSummary, today: Date) -> Self {
+        Self {
+            id: s.id.0,
+            name: s.name.clone(),
+            kana: s.kana.clone(),
+            birth: birth(s.birth_date, today),
+            sex: s.sex.label(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub(crate) struct SearchPage {
+    pub chrome: Chrome,
+    pub q: String,
+    pub searched: bool,
+    pub results: Vec<ResultRow>,
+    pub message: Option<String>,
+}
