@@ -1,0 +1,391 @@
+//! A case's life: opened from an intake (numbered, its reporter kept apart, linked to the
+//! child's earlier cases), its investigation edited and merged, closed and reopened,
+//! restricted; the protected reporter read.
+
+use super::{
+    CaseEdited, IDEMPOTENCY, IntakeChild, IntakeOutcome, idempotency_claim, load_links, refresh_clocks,
+    replayed,
+};
+use crate::case::{AbuseDetails, Case, CaseEdit, CaseStatus, Closure, Intake, NewCase, Reporter};
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, ChildId, RecordId, ReporterId, StaffId, UnitId};
+use crate::merge::Merged;
+use crate::person::Child;
+use crate::protection::Protection;
+use crate::service::Service;
+use crate::service::access::{self, Actor};
+use crate::service::merging;
+use crate::service::people::insert_child;
+use crate::staff::{Action, Staff, Unit};
+use crate::store::{Reader, Versioned, WriteTx};
+use crate::time::Timestamp;
+use crate::wareki;
+
+/// Checks every code of a case against its table on the intake date.
+pub(super) fn check_codes(tx: &impl Reader, intake: &Intake, abuse: Option<&AbuseDetails>) -> Result<()> {
+    let on = intake.received_at.jst_date();
+    Service::code_table(tx, "route")?.body.check(&intake.route, on)?;
+    Service::code_table(tx, "consultation_type")?.body.check(&intake.consultation_type, on)?;
+    if let Some(a) = abuse {
+        let types = Service::code_table(tx, "abuse_type")?;
+        for t in a.types.iter().chain(a.main_type.iter()) {
+            types.body.check(t, on)?;
+        }
+        if let Some(p) = &a.main_perpetrator {
+            Service::code_table(tx, "perpetrator")?.body.check(p, on)?;
+        }
+    }
+    Ok(())
+}
+/// `body` with what an edit of the case never changes taken from the case as stored: the
+/// intake (what was received starts the legal clocks), number, unit, child, status,
+/// restriction, closure and links.
+pub(super) fn kept_out_of_edits(mut body: Case, stored: &Case) -> Case {
+    body.unit = stored.unit;
+    body.intake.clone_from(&stored.intake);
+    body.case_no.clone_from(&stored.case_no);
+    body.child = stored.child;
+    body.status = stored.status;
+    body.restricted_to.clone_from(&stored.restricted_to);
+    body.closure.clone_from(&stored.closure);
+    body.reopened_at.clone_from(&stored.reopened_at);
+    body.linked_cases.clone_from(&stored.linked_cases);
+    body
+}
+pub(super) fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> {
+    for s in staff {
+        let v = tx.require::<Staff>(*s)?;
+        if !v.body.units.contains(&unit) || v.body.disabled {
+            return Err(Error::invalid("assigned", format!("staff {s} is not active in the case's unit")));
+        }
+    }
+    Ok(())
+}
+/// Checks and stores a new case from an intake: numbers it (`児-R7-00123`), stores the protected
+/// reporter apart, links earlier cases of the child, and starts its clocks.
+pub(super) fn insert_case(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    child_id: ChildId,
+    new: NewCase,
+) -> Result<Versioned<Case>> {
+    let unit = tx.require::<Unit>(new.unit)?;
+    access::check_own_unit(actor, new.unit, Action::OpenCase)?;
+    let child = tx.require::<Child>(child_id)?;
+    access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
+    let intake = new.intake.received_by(actor.staff);
+    let abuse = new.abuse.map(AbuseDetails::with_main_type);
+    check_codes(tx, &intake, abuse.as_ref())?;
+    check_staff(tx, &new.assigned, new.unit)?;
+    if intake.received_at > tx.now.plus(300) {
+        return Err(Error::invalid("received_at", "is in the future"));
+    }
+    let fiscal_year = {
+        let d = intake.received_at.jst_date();
+        if d.month() >= 4 { d.year() } else { d.year() - 1 }
+    };
+    let n = tx.bump(&format!("case_no/{}/{fiscal_year}", new.unit.0))?;
+    let case_no = format!("{}-{}-{n:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
+    let linked_cases: Vec<CaseId> =
+        tx.links("child_case", child_id.0, usize::MAX)?.into_iter().map(CaseId).collect();
+    let case = tx.insert(Case {
+        unit: new.unit,
+        case_no: case_no.clone(),
+        child: child_id,
+        status: CaseStatus::Open,
+        intake,
+        abuse,
+        assigned: new.assigned,
+        // A new case on a restricted child is restricted to the same staff.
+        restricted_to: child.body.restricted_to.clone(),
+        worker_opinion: String::new(),
+        diagnoses: Vec::new(),
+        judgement: String::new(),
+        next_review: None,
+        linked_cases,
+        closure: None,
+        reopened_at: Vec::new(),
+    })?;
+    tx.claim("case_no", &case_no, case.id)?;
+    tx.link("child_case", child_id.0, case.id)?;
+    if let Some(rep) = new.reporter {
+        tx.insert_at(ReporterId(case.id), rep)?;
+    }
+    if !child.body.units.contains(&new.unit) {
+        let mut body = child.body.clone();
+        body.units.push(new.unit);
+        tx.update(child_id, child.rev, body)?;
+    }
+    refresh_clocks(tx, CaseId(case.id))?;
+    Ok(case)
+}
+
+impl Service {
+    /// Opens a case on a child from an intake (see `insert_case`).
+    pub fn open_case(&self, actor: &Actor, child: ChildId, new: NewCase) -> Result<Versioned<Case>> {
+        self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
+            let case = insert_case(tx, actor, child, new)?;
+            Ok((case.clone(), case.id))
+        })
+    }
+
+    /// 新規受付: an intake or abuse report about a child on file (chosen after the duplicate
+    /// check) or a new one, in one transaction, so that a refused case leaves no child behind.
+    /// Before a new child is registered, children on file who may be the same are returned
+    /// instead and nothing is stored, unless `confirmed_new`. A tablet may send it again (an
+    /// idempotency key per draft): the same intake is answered with the case it opened the first
+    /// time, without the duplicate check (which would find the child that intake registered).
+    pub fn take_intake(
+        &self,
+        actor: &Actor,
+        child: IntakeChild,
+        new: NewCase,
+        key: Option<&str>,
+        confirmed_new: bool,
+    ) -> Result<IntakeOutcome> {
+        let claim = key.map(|k| idempotency_claim(actor, "intake", k)).transpose()?;
+        let resent = match &claim {
+            Some(c) => self.store.read()?.unique(IDEMPOTENCY, c)?.is_some(),
+            None => false,
+        };
+        if let IntakeChild::New(c) = &child
+            && !confirmed_new
+            && !resent
+        {
+            let found = self.possible_duplicates(actor, c)?;
+            if !found.is_empty() {
+                return Ok(IntakeOutcome::PossibleDuplicates(found));
+            }
+        }
+        let today = self.now().jst_date();
+        let opened = self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
+            let same = |c: &Case| {
+                c.intake.received_at == new.intake.received_at && c.intake.content == new.intake.content
+            };
+            if let Some(done) = replayed::<Case>(tx, claim.as_deref(), same)? {
+                return Ok((done.clone(), done.id));
+            }
+            let child = match child {
+                IntakeChild::Existing(id) => id,
+                IntakeChild::New(c) => {
+                    if !actor.role.may(Action::RegisterChild) {
+                        return Err(Error::Forbidden { action: Action::RegisterChild.as_str() });
+                    }
+                    insert_child(tx, actor, c, today)?
+                }
+            };
+            let case = insert_case(tx, actor, child, new)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, case.id)?;
+            }
+            Ok((case.clone(), case.id))
+        })?;
+        Ok(IntakeOutcome::Opened(Box::new(opened)))
+    }
+
+    /// Edits a case's working fields (assignment, abuse details, opinion, diagnoses, judgement,
+    /// review date) as the edit form holds them, at the revision the editor started from:
+    /// [`CaseEdit::applied_to`] the case as stored. Status, number, unit, child and restriction
+    /// change only through their own calls.
+    ///
+    /// When someone else saved since `rev`, the two edits are merged field by field
+    /// ([`Merge::merge`](crate::merge::Merge::merge) for `Case`); only a field both changed
+    /// differently is a conflict, and then nothing is written. A diagnosis whose text is new is
+    /// signed by the actor, now. An edit that changes nothing (a resend of one already saved)
+    /// writes nothing and answers the current version; `merged` says whether an edit saved
+    /// meanwhile was kept beside this one.
+    pub fn edit_case(&self, actor: &Actor, id: CaseId, rev: u64, edit: &CaseEdit) -> Result<CaseEdited> {
+        self.save_case(actor, id, rev, |current, now| edit.applied_to(current.clone(), actor.staff, now))
+    }
+
+    /// `edit_case` with the whole record sent back (the API's `PUT`), which may also change the
+    /// main abuse type and the injuries; what only other calls change is kept as stored.
+    pub fn update_case(&self, actor: &Actor, id: CaseId, rev: u64, body: Case) -> Result<CaseEdited> {
+        self.save_case(actor, id, rev, |_, _| body)
+    }
+
+    pub(super) fn save_case(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        mine: impl FnOnce(&Case, Timestamp) -> Case,
+    ) -> Result<CaseEdited> {
+        let (case, merged) = self.write(actor, Action::EditCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::EditCase)?;
+            let mut body = merging::edit(tx, &old, rev, mine(&old.body, tx.now))?;
+            check_codes(tx, &body.intake, body.abuse.as_ref())?;
+            check_staff(tx, &body.assigned, old.body.unit)?;
+            for d in &mut body.diagnoses {
+                match old.body.diagnosis(d.kind) {
+                    Some(kept) if kept.text == d.text => d.clone_from(kept),
+                    _ => {
+                        d.at = tx.now;
+                        d.by = actor.staff;
+                    }
+                }
+            }
+            body = kept_out_of_edits(body, &old.body);
+            if body == old.body {
+                return Ok(((old, false), id.0));
+            }
+            // Saved over an edit someone else saved meanwhile: theirs kept beside this one.
+            let merged = rev != old.rev;
+            let v = tx.update(id, old.rev, body)?;
+            refresh_clocks(tx, id)?;
+            Ok(((v, merged), id.0))
+        })?;
+        Ok(CaseEdited { case, merged })
+    }
+
+    /// What an edit of the case started from revision `rev` would become if saved now: the
+    /// current version, the two edits merged, and the fields both changed (which `edit_case`
+    /// refuses as a conflict until the editor has chosen). A read of the case, audited as one.
+    pub fn merge_case_edit(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        edit: &CaseEdit,
+    ) -> Result<(Versioned<Case>, Merged<Case>)> {
+        self.merge_case(actor, id, rev, |current| edit.applied_to(current.clone(), actor.staff, self.now()))
+    }
+
+    /// `merge_case_edit` of the whole record sent back (`update_case`).
+    pub fn merge_case_update(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        mine: &Case,
+    ) -> Result<(Versioned<Case>, Merged<Case>)> {
+        self.merge_case(actor, id, rev, |_| mine.clone())
+    }
+
+    pub(super) fn merge_case(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        mine: impl FnOnce(&Case) -> Case,
+    ) -> Result<(Versioned<Case>, Merged<Case>)> {
+        self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
+            let current = r.require::<Case>(id)?;
+            access::Scope::of(r, actor)?.check_read_case(&current.body, Action::ReadCase)?;
+            let merged = merging::with_current(r, &current, rev, &mine(&current.body))?;
+            Ok(((current, merged), None))
+        })
+    }
+
+    /// 終結.
+    pub fn close_case(&self, actor: &Actor, id: CaseId, rev: u64, reason: &str) -> Result<Versioned<Case>> {
+        let reason = reason.trim();
+        self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::CloseCase)?;
+            if reason.is_empty() {
+                return Err(Error::invalid("reason", "a closure needs a reason"));
+            }
+            // The same closing sent again after its answer was lost: already closed.
+            let resent = |c: &Closure| c.by == actor.staff && c.reason == reason;
+            if rev < old.rev
+                && old.body.status == CaseStatus::Closed
+                && old.body.closure.as_ref().is_some_and(resent)
+            {
+                return Ok((old, id.0));
+            }
+            if old.body.status == CaseStatus::Closed {
+                return Err(Error::invalid("status", "the case is already closed"));
+            }
+            let active =
+                load_links::<Protection>(tx, "case_protection", id)?.iter().any(|p| p.body.is_active());
+            if active {
+                return Err(Error::invalid(
+                    "protection",
+                    "end the temporary protection before closing the case",
+                ));
+            }
+            let mut body = old.body.clone();
+            body.status = CaseStatus::Closed;
+            body.closure = Some(Closure { at: tx.now, by: actor.staff, reason: reason.to_owned() });
+            let v = tx.update(id, rev, body)?;
+            refresh_clocks(tx, id)?;
+            Ok((v, id.0))
+        })
+    }
+
+    pub fn reopen_case(&self, actor: &Actor, id: CaseId, rev: u64) -> Result<Versioned<Case>> {
+        self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::CloseCase)?;
+            // Reopened since the revision the request saw (a resend after a lost answer, or
+            // someone else): what it asked for is done.
+            if rev < old.rev && old.body.status == CaseStatus::Open && !old.body.reopened_at.is_empty() {
+                return Ok((old, id.0));
+            }
+            if old.body.status == CaseStatus::Open {
+                return Err(Error::invalid("status", "the case is open"));
+            }
+            let mut body = old.body.clone();
+            body.status = CaseStatus::Open;
+            body.reopened_at.push(tx.now);
+            let v = tx.update(id, rev, body)?;
+            refresh_clocks(tx, id)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 閲覧制限: names the only staff who may see the case (and the child), or lifts it. The
+    /// restricting supervisor is always kept on the list.
+    pub fn restrict_case(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        to: Option<Vec<StaffId>>,
+    ) -> Result<Versioned<Case>> {
+        self.write(actor, Action::RestrictCase, CaseId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Case>(id)?;
+            access::check_write_case(actor, &old.body, Action::RestrictCase)?;
+            let to = to.map(|mut names| {
+                if !names.contains(&actor.staff) {
+                    names.push(actor.staff);
+                }
+                names
+            });
+            let mut body = old.body.clone();
+            body.restricted_to = to;
+            let v = tx.update(id, rev, body)?;
+            // The child is restricted while any of its cases is, to everyone those cases name:
+            // lifting one case's restriction never opens a child another case still protects.
+            let mut names: Option<Vec<StaffId>> = None;
+            for case_id in tx.links("child_case", old.body.child.0, usize::MAX)? {
+                let c = tx.require::<Case>(CaseId(case_id))?;
+                if let Some(list) = &c.body.restricted_to {
+                    let all = names.get_or_insert_with(Vec::new);
+                    all.extend(list.iter().copied().filter(|s| !all.contains(s)).collect::<Vec<_>>());
+                }
+            }
+            let child = tx.require::<Child>(old.body.child)?;
+            if child.body.restricted_to != names {
+                let mut cb = child.body.clone();
+                cb.restricted_to = names;
+                tx.update(old.body.child, child.rev, cb)?;
+            }
+            Ok((v, id.0))
+        })
+    }
+
+    /// 通告者: only for roles allowed to see it.
+    pub fn reporter(&self, actor: &Actor, case: CaseId) -> Result<Option<Reporter>> {
+        self.read(actor, Action::ViewReporter, CaseId::KIND, Some(case.0), |r| {
+            let c = r.require::<Case>(case)?;
+            access::Scope::of(r, actor)?.check_read_case(&c.body, Action::ViewReporter)?;
+            // The reporter is protected (児童虐待防止法7条): never shown across units, whatever the
+            // read policy says.
+            access::check_own_unit(actor, c.body.unit, Action::ViewReporter)?;
+            Ok((r.get::<Reporter>(ReporterId(case.0))?.map(|v| v.body), None))
+        })
+    }
+}

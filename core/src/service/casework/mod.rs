@@ -1,0 +1,316 @@
+//! Case work: opening a case from an intake, the reporter, notes, safety checks, assessments,
+//! protection steps, support decisions, meetings, closure, and the board of legal clocks. Every
+//! write that can move a clock recomputes the case's clocks in the same transaction.
+
+mod cases;
+mod protections;
+mod records;
+mod supports;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::case::{
+    Assessment, Case, CaseStatus, IntakeKind, Meeting, Message, Note, Photo, SafetyCheck, Support,
+};
+use crate::deadline::{self, ClockStatus, Deadline};
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, ChildId, MessageId, NoteId, RecordId, StaffId, UnitId};
+use crate::protection::{Protection, StepKind};
+use crate::service::Service;
+use crate::service::access::{self, Actor};
+use crate::service::people::{ChildSummary, NewChild};
+use crate::staff::{Action, Unit};
+use crate::store::{Reader, Versioned, WriteTx};
+use crate::time::Timestamp;
+
+/// A saved edit of a case's investigation.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseEdited {
+    pub case: Versioned<Case>,
+    /// Someone else saved an edit meanwhile, and both were kept (merged field by field). A resend
+    /// of an edit already saved is not merged: nothing was written.
+    pub merged: bool,
+}
+
+/// Who a new intake is about.
+#[derive(Clone, Debug)]
+pub enum IntakeChild {
+    /// A child on file (the duplicate check found them, or the intake started from their page).
+    Existing(ChildId),
+    /// A child not on file, registered with the case.
+    New(NewChild),
+}
+
+/// What became of an intake.
+#[derive(Clone, Debug)]
+pub enum IntakeOutcome {
+    Opened(Box<Versioned<Case>>),
+    /// Children on file who may be the new child the intake names: nothing was stored; send it
+    /// again with one of them, or confirmed as new.
+    PossibleDuplicates(Vec<ChildSummary>),
+}
+
+/// Everything the case page shows, from one snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseView {
+    pub case: Versioned<Case>,
+    pub clocks: Vec<BoardItem>,
+    pub safety_checks: Vec<Versioned<SafetyCheck>>,
+    pub protections: Vec<Versioned<Protection>>,
+    /// The steps each protection (by id) can take now (`Protection::open_steps`).
+    pub open_steps: BTreeMap<u64, Vec<StepKind>>,
+    pub supports: Vec<Versioned<Support>>,
+    pub assessments: Vec<Versioned<Assessment>>,
+    /// The newest 50 notes, newest first.
+    pub notes: Vec<Versioned<Note>>,
+    /// The newest 50 messages of the case's thread, newest first.
+    pub messages: Vec<Versioned<Message>>,
+    /// The photos sent for the case, newest first, with their stamps (who, when); safety checks
+    /// and notes name them by SHA-256.
+    pub photos: Vec<Versioned<Photo>>,
+    /// The meetings that discussed the case, oldest first.
+    pub meetings: Vec<Versioned<Meeting>>,
+    /// An open abuse report on which no assessment sheet has been filled yet (アセスメント未実施).
+    pub assessment_missing: bool,
+    /// What the reader may do here (action names: role, unit, restriction, and for everything
+    /// but `close_case` an open case), so that a page offers only the forms that would be
+    /// accepted. `close_case` covers reopening a closed case.
+    pub may: Vec<&'static str>,
+}
+
+impl CaseView {
+    /// Whether the reader may do `action` on this case (see `may`).
+    pub fn may(&self, action: Action) -> bool {
+        self.may.contains(&action.as_str())
+    }
+}
+
+/// The actions on a case that the case view says yes or no to.
+const CASE_ACTIONS: [Action; 8] = [
+    Action::AddNote,
+    Action::RecordSafetyCheck,
+    Action::RecordProtection,
+    Action::EditCase,
+    Action::RecordAssessment,
+    Action::RecordSupport,
+    Action::RecordMeeting,
+    Action::CloseCase,
+];
+
+/// A message on the board, with the number of its case.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageItem {
+    pub message: Versioned<Message>,
+    pub case_no: String,
+}
+
+/// One line of the board: a clock and how near it is.
+#[derive(Clone, Debug, Serialize)]
+pub struct BoardItem {
+    pub deadline: Deadline,
+    pub status: ClockStatus,
+    pub label: &'static str,
+    pub case_no: String,
+    /// The due time in Japan time, `YYYY-MM-DDTHH:MM:SS+09:00`.
+    pub due_jst: String,
+}
+
+impl BoardItem {
+    fn new(deadline: Deadline, now: Timestamp, case_no: &str) -> Self {
+        Self {
+            status: deadline.status(now),
+            label: deadline.kind.label(),
+            case_no: case_no.to_owned(),
+            due_jst: deadline.due.to_jst_string(),
+            deadline,
+        }
+    }
+}
+
+fn load_links<T: crate::store::Record>(
+    r: &impl Reader,
+    rel: &str,
+    case: CaseId,
+) -> Result<Vec<Versioned<T>>> {
+    let mut out = Vec::new();
+    for id in r.links(rel, case.0, usize::MAX)? {
+        out.push(r.require::<T>(T::Id::from(id))?);
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// Recomputes and re-indexes a case's clocks (inside the caller's transaction).
+fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
+    let case = tx.require::<Case>(case_id)?;
+    let checks: Vec<SafetyCheck> =
+        load_links::<SafetyCheck>(tx, "case_check", case_id)?.into_iter().map(|v| v.body).collect();
+    let protections: Vec<(u64, Protection)> = load_links::<Protection>(tx, "case_protection", case_id)?
+        .into_iter()
+        .map(|v| (v.id, v.body))
+        .collect();
+    let supports: Vec<(u64, Support)> =
+        load_links::<Support>(tx, "case_support", case_id)?.into_iter().map(|v| (v.id, v.body)).collect();
+    let clocks = deadline::case_clocks(case_id, &case.body, &checks, &protections, &supports);
+    tx.set_case_clocks(case_id.0, &clocks)
+}
+
+/// The `unique` namespace of idempotency keys.
+const IDEMPOTENCY: &str = "idempotency";
+
+/// The claimed key: per author and record kind, so one person's key cannot collide with another's.
+fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(Error::invalid("idempotency_key", "1 to 64 letters, digits or hyphens"));
+    }
+    Ok(format!("{kind}:{}:{key}", actor.staff.0))
+}
+
+/// The record an earlier call with the same claimed key stored, if any; the same key with other
+/// content is refused rather than answered with that record.
+fn replayed<T: crate::store::Record>(
+    tx: &WriteTx,
+    claim: Option<&str>,
+    same: impl FnOnce(&T) -> bool,
+) -> Result<Option<Versioned<T>>> {
+    let Some(id) = claim.map(|c| tx.unique(IDEMPOTENCY, c)).transpose()?.flatten() else { return Ok(None) };
+    let v = tx.require::<T>(T::Id::from(id))?;
+    if same(&v.body) {
+        Ok(Some(v))
+    } else {
+        Err(Error::invalid("idempotency_key", format!("already used for a different {}", T::Id::KIND)))
+    }
+}
+
+impl Service {
+    /// The case page.
+    pub fn case(&self, actor: &Actor, id: CaseId) -> Result<CaseView> {
+        let now = self.now();
+        self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
+            let case = r.require::<Case>(id)?;
+            access::Scope::of(r, actor)?.check_read_case(&case.body, Action::ReadCase)?;
+            let clocks = r
+                .case_clocks(id.0)?
+                .into_iter()
+                .map(|d| BoardItem::new(d, now, &case.body.case_no))
+                .collect();
+            let mut notes = Vec::new();
+            for n in r.links("case_note", id.0, 50)? {
+                notes.push(r.require::<Note>(NoteId(n))?);
+            }
+            let mut messages = Vec::new();
+            for m in r.links("case_message", id.0, 50)? {
+                messages.push(r.require::<Message>(MessageId(m))?);
+            }
+            let may = |action: &Action| {
+                actor.role.may(*action)
+                    && (case.body.status == CaseStatus::Open || *action == Action::CloseCase)
+                    && access::check_write_case(actor, &case.body, *action).is_ok()
+            };
+            let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
+            let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
+            Ok((
+                CaseView {
+                    open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
+                    may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
+                    assessment_missing: case.body.status == CaseStatus::Open
+                        && case.body.intake.kind == IntakeKind::AbuseReport
+                        && assessments.is_empty(),
+                    meetings: load_links(r, "case_meeting", id)?,
+                    clocks,
+                    messages,
+                    safety_checks: load_links(r, "case_check", id)?,
+                    protections,
+                    supports: load_links(r, "case_support", id)?,
+                    assessments,
+                    photos: load_links(r, "case_photo", id)?,
+                    notes,
+                    case,
+                },
+                None,
+            ))
+        })
+    }
+
+    /// The newest messages of a unit's case threads (or of one worker's cases, if given) from
+    /// the last `days`, at most `limit`, without the restricted cases the actor may not see: so
+    /// that a message from the field reaches the supervisor's board, not only the open case.
+    pub fn recent_messages(
+        &self,
+        actor: &Actor,
+        unit: UnitId,
+        worker: Option<StaffId>,
+        days: i64,
+        limit: usize,
+    ) -> Result<Vec<MessageItem>> {
+        let since = self.now().plus(-days * 86_400);
+        self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
+            r.require::<Unit>(unit)?;
+            let scope = access::Scope::of(r, actor)?;
+            if !scope.can_read_unit(unit) {
+                return Err(Error::Forbidden { action: Action::ReadBoard.as_str() });
+            }
+            let mut cases: BTreeMap<u64, Option<Versioned<Case>>> = BTreeMap::new();
+            let mut out = Vec::new();
+            // Newest first; a look at a few hundred is enough for a board.
+            for id in r.links("unit_message", unit.0, 500)? {
+                let m = r.require::<Message>(MessageId(id))?;
+                if m.body.at < since || out.len() == limit {
+                    break;
+                }
+                let case = cases.entry(m.body.case.0).or_insert_with(|| {
+                    r.require::<Case>(m.body.case).ok().filter(|c| {
+                        scope.can_read_case(&c.body) && worker.is_none_or(|w| c.body.assigned.contains(&w))
+                    })
+                });
+                if let Some(c) = case {
+                    out.push(MessageItem { case_no: c.body.case_no.clone(), message: m });
+                }
+            }
+            let n = out.len();
+            Ok((out, Some(format!("{n} messages"))))
+        })
+    }
+
+    /// What is due or overdue for a unit (or one worker, if given) at `now`: every clock due
+    /// before the end of its warning window, soonest first, without restricted cases the actor
+    /// may not see.
+    pub fn board(&self, actor: &Actor, unit: UnitId, worker: Option<StaffId>) -> Result<Vec<BoardItem>> {
+        let now = self.now();
+        self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
+            r.require::<Unit>(unit)?;
+            let scope = access::Scope::of(r, actor)?;
+            if !scope.can_read_unit(unit) {
+                return Err(Error::Forbidden { action: Action::ReadBoard.as_str() });
+            }
+            let clock_scope = worker.map_or_else(|| format!("u{}", unit.0), |w| format!("w{}", w.0));
+            let mut out = Vec::new();
+            let mut cases: BTreeMap<u64, Option<Versioned<Case>>> = BTreeMap::new();
+            for (due, case, kind, subject) in r.clocks_due(&clock_scope, now.plus(deadline::max_warning()))? {
+                let Some(kind) = deadline::ClockKind::parse(&kind) else { continue };
+                if let std::collections::btree_map::Entry::Vacant(slot) = cases.entry(case) {
+                    let c = r.require::<Case>(CaseId(case))?;
+                    let visible = c.body.unit == unit && scope.can_read_case(&c.body);
+                    slot.insert(visible.then_some(c));
+                }
+                let Some(Some(c)) = cases.get(&case) else { continue };
+                let d = Deadline {
+                    case: CaseId(case),
+                    unit: c.body.unit,
+                    workers: c.body.assigned.clone(),
+                    kind,
+                    subject,
+                    due: Timestamp(due),
+                };
+                if d.status(now) != ClockStatus::Ok {
+                    out.push(BoardItem::new(d, now, &c.body.case_no));
+                }
+            }
+            let n = out.len();
+            Ok((out, Some(format!("{n} clocks"))))
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! 援助・措置 and 会議: support decisions with the child's hearing, and meetings.
+
+use super::{IDEMPOTENCY, idempotency_claim, refresh_clocks, replayed};
+use crate::case::{Case, Hearing, Meeting, NewMeeting, Support, SupportDecision};
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, MeetingId, RecordId, SupportId};
+use crate::service::Service;
+use crate::service::access::{self, Actor};
+use crate::staff::{Action, Staff};
+use crate::store::{Reader, Versioned};
+
+/// A support decision's code and dates in order, and a hearing that says what was heard or why
+/// it could not be.
+pub(super) fn check_support(tx: &impl Reader, s: &Support, before: Option<&Support>) -> Result<()> {
+    Service::code_table(tx, "support_kind")?.body.check(&s.kind, s.decided_on)?;
+    if let (Some(start), Some(end)) = (s.start, s.end)
+        && end < start
+    {
+        return Err(Error::invalid("end", "ends before it starts"));
+    }
+    if s.review_on.is_some_and(|r| r < s.decided_on) {
+        return Err(Error::invalid("review_on", "is before the decision"));
+    }
+    if let Some(h) = &s.hearing
+        && before.is_none_or(|b| b.hearing.as_ref() != Some(h))
+    {
+        h.check()?;
+    }
+    Ok(())
+}
+/// A hearing sent again unchanged but for who heard it (a form fills in its sender) stays the
+/// one recorded: the child was heard by whoever heard them.
+pub(super) fn keep_hearer(new: &mut Option<Hearing>, old: Option<&Hearing>) {
+    if let (Some(h), Some(was)) = (new.as_mut(), old)
+        && h.same_as(was)
+    {
+        h.by = was.by;
+    }
+}
+
+impl Service {
+    /// 援助・措置: a support decision recorded on `case`; the child's hearing, if any, is heard by
+    /// the actor.
+    pub fn record_support(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        d: SupportDecision,
+    ) -> Result<Versioned<Support>> {
+        self.record_support_once(actor, case, d, None)
+    }
+
+    /// `record_support` that a client may retry, as `add_note_once`.
+    pub fn record_support_once(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        d: SupportDecision,
+        key: Option<&str>,
+    ) -> Result<Versioned<Support>> {
+        let claim = key.map(|k| idempotency_claim(actor, "support", k)).transpose()?;
+        let s = d.decide(case, actor.staff)?;
+        self.write(actor, Action::RecordSupport, SupportId::KIND, None, |tx| {
+            if let Some(done) = replayed::<Support>(tx, claim.as_deref(), |d| *d == s)? {
+                return Ok((done.clone(), done.id));
+            }
+            let case = tx.require::<Case>(s.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordSupport)?;
+            check_support(tx, &s, None)?;
+            let v = tx.insert(s)?;
+            tx.link("case_support", v.body.case.0, v.id)?;
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v.clone(), v.id))
+        })
+    }
+
+    /// A support of `case` revised (review date, hearing, notice, end...) from revision `rev`;
+    /// a hearing sent back unchanged keeps who heard the child.
+    pub fn revise_support(
+        &self,
+        actor: &Actor,
+        case: CaseId,
+        id: SupportId,
+        rev: u64,
+        d: SupportDecision,
+    ) -> Result<Versioned<Support>> {
+        self.update_support(actor, id, rev, d.decide(case, actor.staff)?)
+    }
+
+    /// A support replaced by the whole record sent back (the API's `PUT`), as `revise_support`.
+    pub fn update_support(
+        &self,
+        actor: &Actor,
+        id: SupportId,
+        rev: u64,
+        mut s: Support,
+    ) -> Result<Versioned<Support>> {
+        self.write(actor, Action::RecordSupport, SupportId::KIND, Some(id.0), |tx| {
+            let old = tx.require::<Support>(id)?;
+            let case = tx.require::<Case>(old.body.case)?;
+            access::check_write_case(actor, &case.body, Action::RecordSupport)?;
+            if s.case != old.body.case {
+                return Err(Error::NotFound { what: "support", id: id.0.to_string() });
+            }
+            keep_hearer(&mut s.hearing, old.body.hearing.as_ref());
+            check_support(tx, &s, Some(&old.body))?;
+            let v = tx.update(id, rev, s)?;
+            refresh_clocks(tx, v.body.case)?;
+            Ok((v, id.0))
+        })
+    }
+
+    /// 会議: all the cases it discusses must be the actor's unit's.
+    pub fn record_meeting(&self, actor: &Actor, m: NewMeeting) -> Result<Versioned<Meeting>> {
+        self.record_meeting_once(actor, m, None)
+    }
+
+    /// `record_meeting` that a client may retry, as `add_note_once`. The meeting belongs to the
+    /// unit of the first case it discussed; every case must be one the actor may write to.
+    pub fn record_meeting_once(
+        &self,
+        actor: &Actor,
+        m: NewMeeting,
+        key: Option<&str>,
+    ) -> Result<Versioned<Meeting>> {
+        let claim = key.map(|k| idempotency_claim(actor, "meeting", k)).transpose()?;
+        self.write(actor, Action::RecordMeeting, MeetingId::KIND, None, |tx| {
+            let unit = tx.require::<Case>(m.first_case()?)?.body.unit;
+            let m = m.hold(unit, tx.now)?;
+            if let Some(done) = replayed::<Meeting>(tx, claim.as_deref(), |d| *d == m)? {
+                return Ok((done.clone(), done.id));
+            }
+            access::check_own_unit(actor, m.unit, Action::RecordMeeting)?;
+            Service::code_table(tx, "meeting_kind")?.body.check(&m.kind, m.at.jst_date())?;
+            for s in &m.attendees {
+                tx.require::<Staff>(*s)?;
+            }
+            for c in &m.cases {
+                let case = tx.require::<Case>(*c)?;
+                access::check_write_case(actor, &case.body, Action::RecordMeeting)?;
+            }
+            let v = tx.insert(m)?;
+            for c in &v.body.cases {
+                tx.link("case_meeting", c.0, v.id)?;
+            }
+            if let Some(c) = &claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
+            Ok((v.clone(), v.id))
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! The administrators' console: its sign-in by SSH key, and the operational reads it polls
+//! (overdue clocks per unit, the audit feed and log, downloads, metrics).
+
+use std::net::IpAddr;
+
+use super::{Actor, Service};
+use crate::audit::{AuditEntry, Verdict};
+use crate::error::{Error, Result};
+use crate::ids::{RecordId, StaffId};
+use crate::staff::{Action, Staff, Unit};
+use crate::store::Reader;
+use crate::throttle;
+
+impl Service {
+    /// The console's sign-in: `login` presents an OpenSSH public key (`algorithm base64`) whose
+    /// signature the SSH layer has verified. Accepted when the account is active and lists that
+    /// key. Audited either way; unknown logins and unlisted keys give the same error.
+    pub fn console_sign_in(&self, login: &str, key: &str) -> Result<Actor> {
+        let found = match self.store.read().and_then(|r| Self::staff_by_login(&r, login)) {
+            Ok(s) => Some(s),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let device = Some("console".to_owned());
+        let mut entry = AuditEntry::new(
+            self.now(),
+            found.as_ref().map_or(0, |s| s.id),
+            device.clone(),
+            "console_sign_in",
+        );
+        if let Some(s) = &found {
+            entry = entry.on(StaffId::KIND, s.id);
+        }
+        let result = match found {
+            Some(s) if s.body.may_use_console(key) => Ok(Actor::from_staff(&s, device)),
+            _ => Err(Error::BadCredentials),
+        };
+        match &result {
+            Ok(_) => self.throttle.console_succeeded(login),
+            Err(e) => e.code().clone_into(&mut entry.result),
+        }
+        self.append_audit(entry)?;
+        result
+    }
+
+    /// Whether `key` (`algorithm base64`) is one of `login`'s console keys on an active account.
+    /// Reads only and writes nothing: the SSH server's answer to a key offered before its
+    /// signature is checked, so that a client holding many keys is not refused once per key.
+    pub fn console_key_listed(&self, login: &str, key: &str) -> bool {
+        self.store
+            .read()
+            .and_then(|r| Self::staff_by_login(&r, login))
+            .is_ok_and(|s| s.body.may_use_console(key))
+    }
+
+    /// A console connection from `address` ended without signing in, after `attempts` keys or
+    /// passwords for `login` were turned away. It counts as one failed sign-in (see
+    /// `crate::throttle`: the console's own count per login, and the address's count shared with
+    /// the web) and is audited once, unless that login or address is already locked: a flood
+    /// writes one entry when its lock starts and nothing more until it ends (nor is it counted).
+    /// A listed key is never refused for a lock (a public key cannot be guessed; an administrator
+    /// cutting off a stolen tablet must get in), so the lock only keeps the log from filling.
+    pub fn console_refused(&self, address: Option<IpAddr>, login: &str, attempts: u32) -> Result<()> {
+        let keys = throttle::console_keys(login, address);
+        let now = self.now();
+        if self.throttle.wait(&keys, now) > 0 {
+            // As on the web, attempts during a lock are not counted (it would only lengthen).
+            return Ok(());
+        }
+        let staff = self.store.read()?.unique("login", login)?;
+        let mut entry = AuditEntry::new(now, staff.unwrap_or(0), Some("console".into()), "console_sign_in");
+        if let Some(id) = staff {
+            entry = entry.on(StaffId::KIND, id);
+        }
+        Error::BadCredentials.code().clone_into(&mut entry.result);
+        entry.detail = Some(match address {
+            Some(a) => format!("{attempts} refused from {a}"),
+            None => format!("{attempts} refused"),
+        });
+        self.append_audit(entry)?;
+        self.count_failure(&keys, Some("console"), "console_sign_in_locked")
+    }
+
+    /// Counts a failed sign-in under `keys` (see `crate::throttle`) and audits each lock it
+    /// starts, once, as `locked_action`. Attempts refused during a lock are not written (a flood
+    /// must not fill the disk). The login as typed is not written either (it may hold a mistyped
+    /// password); the address is.
+    pub(super) fn count_failure(
+        &self,
+        keys: &[(String, u32)],
+        device: Option<&str>,
+        locked_action: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        for (key, secs) in self.throttle.failed(keys, now) {
+            let mut entry = AuditEntry::new(now, 0, device.map(str::to_owned), locked_action);
+            entry.detail = Some(match key.strip_prefix("addr:") {
+                Some(a) => format!("address {a} locked for {secs} s"),
+                None => format!("login locked for {secs} s"),
+            });
+            self.append_audit(entry)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a console user still may be signed in (active, key still listed); checked on
+    /// every keystroke so that disabling an account or removing its key ends its console.
+    pub fn console_still_valid(&self, actor: &Actor, key: &str) -> bool {
+        // A changed role or units end it too: the open console acts with the ones it signed in
+        // with (as `edit_staff` ends web sessions).
+        self.store.read().and_then(|r| r.get::<Staff>(actor.staff)).ok().flatten().is_some_and(|s| {
+            s.body.may_use_console(key) && s.body.role == actor.role && s.body.units == actor.units
+        })
+    }
+
+    /// Overdue legal clocks per unit, counts only (the console's dashboard): unit name, count.
+    /// Polled; not audited (see `permit`).
+    pub fn overdue_by_unit(&self, actor: &Actor) -> Result<Vec<(String, usize)>> {
+        Self::permit(actor, Action::OperateServer)?;
+        let now = self.now();
+        let r = self.store.read()?;
+        let mut out = Vec::new();
+        for unit in r.all::<Unit>()? {
+            let n = r.clocks_due(&format!("u{}", unit.id), now)?.len();
+            out.push((unit.body.name.clone(), n));
+        }
+        Ok(out)
+    }
+
+    /// Audit entries after `after`, at most `limit`, for a live feed that polls. Not audited
+    /// itself: the view audits its opening with `audit_log`.
+    pub fn audit_feed(&self, actor: &Actor, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        Self::permit(actor, Action::ReadAudit)?;
+        self.store
+            .read()?
+            .audit_entries(after.saturating_add(1), limit)?
+            .into_iter()
+            .map(|(_, b)| AuditEntry::decode(&b))
+            .collect()
+    }
+
+    /// A console user fetches a file (a backup generation, an audit export) over SFTP: allowed
+    /// when their role has `needs`; audited either way as `download_file`, naming the file as the
+    /// console shows it (`backups/gen-000007.age`; file names hold no personal data).
+    pub fn authorize_download(&self, actor: &Actor, needs: Action, file: &str) -> Result<()> {
+        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "download_file");
+        entry.detail = Some(file.to_owned());
+        let outcome = Self::permit(actor, needs);
+        if let Err(e) = &outcome {
+            e.code().clone_into(&mut entry.result);
+        }
+        self.append_audit(entry)?;
+        outcome
+    }
+
+    /// Only administrators read the metrics from another machine (loopback needs no sign-in: the
+    /// web layer decides that). Metrics hold no personal data.
+    pub fn may_read_metrics(&self, actor: &Actor) -> Result<()> {
+        self.read(actor, Action::OperateServer, "metrics", None, |_| Ok(((), Some("read metrics".into()))))
+    }
+
+    /// Verifies the audit chain. For `mamoru audit verify`, run by whoever holds the data
+    /// directory; not an action of a signed-in user.
+    pub fn verify_audit(&self) -> Result<Verdict> {
+        crate::store::verify_audit(&self.store.read()?)
+    }
+
+    /// How many audit entries there are (the newest one's sequence number). No personal data.
+    pub fn audit_len(&self) -> Result<u64> {
+        self.store.read()?.audit_len()
+    }
+
+    /// Reads audit entries (supervisors, the head and administrators).
+    pub fn audit_log(&self, actor: &Actor, from: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.read(actor, Action::ReadAudit, "audit", None, |r| {
+            let entries = r
+                .audit_entries(from, limit)?
+                .into_iter()
+                .map(|(_, b)| AuditEntry::decode(&b))
+                .collect::<Result<Vec<_>>>()?;
+            let n = entries.len();
+            Ok((entries, Some(format!("{n} entries"))))
+        })
+    }
+}
