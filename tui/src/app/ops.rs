@@ -1,0 +1,278 @@
+//! Forms, confirmed operations and prompts carried out through core's service.
+
+use std::sync::Arc;
+
+use mamoru_core::code_table::CodeEntryEdit;
+use mamoru_core::service::NewStaff;
+use mamoru_core::staff::{Login, Role};
+
+use super::{AUDIT_FIELDS, App, Dialog, Entry, Field, Form, Level, Op, describe, file_time, key_label};
+use crate::Screen;
+
+/// `1 児童福祉司・相談員  2 児童心理司 …` for the 役割 field.
+pub(super) fn role_hint() -> String {
+    let roles =
+        Role::ALL.iter().enumerate().map(|(i, r)| format!("{} {}", i + 1, r.label())).collect::<Vec<_>>();
+    format!("番号: {}", roles.join("  "))
+}
+/// The 役割 field: a number as listed, a label, or the English name.
+pub(super) fn parse_role(text: &str) -> Result<Role, String> {
+    let text = text.trim();
+    let found = match text.parse::<usize>() {
+        Ok(n) => Role::ALL.get(n.wrapping_sub(1)).copied(),
+        Err(_) => Role::ALL.iter().copied().find(|r| r.label() == text || r.as_str() == text),
+    };
+    found.ok_or_else(|| format!("役割: 「{text}」は役割の番号ではありません"))
+}
+/// The fields of a code-table entry (the code first, dropped when editing one).
+pub(super) fn code_fields(code: &str, label: &str, from: &str, until: &str) -> Vec<Field> {
+    vec![
+        Field::new("コード", code, "英数字 (8 字まで)"),
+        Field::new("名称", label, "画面に出る名前 (40 字まで)"),
+        Field::new("有効開始", from, "空欄は制限なし。2026-04-01 または R8.4.1"),
+        Field::new("有効終了", until, "この日から使えません。空欄は制限なし"),
+    ]
+}
+/// The audit filter form's texts as core takes them: a login (or staff id), a child id, an
+/// action, and two dates (ISO or 和暦).
+pub(super) fn audit_filter(texts: &[String]) -> Result<mamoru_core::service::AuditFilter, String> {
+    let text = |i: usize| texts.get(i).map(String::as_str).filter(|t| !t.is_empty());
+    let date = |i: usize, label: &str| {
+        text(i)
+            .map(|t| mamoru_core::wareki::parse(t).map_err(|_| format!("{label}: 日付が読めません ({t})")))
+            .transpose()
+    };
+    let child = text(1)
+        .map(|t| {
+            t.trim_start_matches('#')
+                .parse::<u64>()
+                .map(mamoru_core::ids::ChildId)
+                .map_err(|_| format!("児童ID: 数字で入力してください ({t})"))
+        })
+        .transpose()?;
+    if let Some(t) = text(2)
+        && !t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        return Err(format!("操作: 英小文字と _ で入力してください (例 read_case) ({t})"));
+    }
+    Ok(mamoru_core::service::AuditFilter {
+        staff: text(0).map(str::to_owned),
+        child,
+        action: text(2).map(str::to_owned),
+        from: date(3, "開始日")?,
+        until: date(4, "終了日")?,
+    })
+}
+
+impl App {
+    /// A form's Enter. `Err` keeps the form open with the reason.
+    pub(super) fn submit_form(&mut self, form: &Form, texts: &[String]) -> Result<(), String> {
+        match form {
+            Form::AuditFilter => {
+                let filter = audit_filter(texts)?;
+                // Asked once here, so a refusal (an unknown login or child) is said in the form.
+                self.service.search_audit(&self.actor, &filter, 1).map_err(|e| describe(&e))?;
+                self.audit_query = filter;
+                for (kept, text) in self.audit_texts.iter_mut().zip(texts) {
+                    kept.clone_from(text);
+                }
+                self.state.audit_filter = AUDIT_FIELDS
+                    .iter()
+                    .zip(texts)
+                    .filter(|(_, t)| !t.is_empty())
+                    .map(|((label, _), t)| format!("{label}={t}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.state.cursor[Screen::Audit.index()] = 0;
+                self.load(Screen::Audit);
+                Ok(())
+            }
+            Form::AddStaff => {
+                let login = Login::parse(&texts[0]).map_err(|_| {
+                    "ログイン名: 英小文字で始まる 2〜32 字 (a-z 0-9 . _ -) にしてください".to_owned()
+                })?;
+                let new = NewStaff {
+                    login: login.clone(),
+                    display_name: texts[1].clone(),
+                    role: parse_role(&texts[2])?,
+                    units: self.parse_units(&texts[3])?,
+                };
+                if new.display_name.is_empty() {
+                    return Err("氏名: 入力してください".into());
+                }
+                let (_, password) = self
+                    .service
+                    .add_staff_with_one_time_password(&self.actor, new)
+                    .map_err(|e| describe(&e))?;
+                self.state.dialog = Some(Dialog::Shown {
+                    title: format!("{login} を追加しました"),
+                    lines: vec![
+                        "最初のパスワード (一度だけ表示します):".into(),
+                        password,
+                        "本人に直接伝えてください。初回のサインインで二要素認証 (TOTP) を登録します。".into(),
+                    ],
+                });
+                self.load(Screen::Staff);
+                Ok(())
+            }
+            Form::EditStaff { login, rev } => {
+                let role = parse_role(&texts[1])?;
+                let units = self.parse_units(&texts[2])?;
+                self.service
+                    .edit_staff(&self.actor, login, *rev, &texts[0], role, units)
+                    .map_err(|e| describe(&e))?;
+                self.info(format!("{login} を変更しました (役割・所属が変わったときはサインインし直しです)"));
+                self.load(Screen::Staff);
+                Ok(())
+            }
+            Form::CodeEntry { table, rev, code } => {
+                let editing = code.is_some();
+                let (code, texts) = match code {
+                    Some(c) => (c.clone(), texts),
+                    None => (texts[0].clone(), &texts[1..]),
+                };
+                let date = |t: &str, label: &str| {
+                    (!t.is_empty())
+                        .then(|| {
+                            mamoru_core::wareki::parse(t)
+                                .map_err(|_| format!("{label}: 日付が読めません ({t})"))
+                        })
+                        .transpose()
+                };
+                let entry = CodeEntryEdit {
+                    code,
+                    label: texts[0].clone(),
+                    valid_from: date(&texts[1], "有効開始")?,
+                    valid_until: date(&texts[2], "有効終了")?,
+                };
+                // Core adds or changes the one entry at the revision the form was drawn from.
+                self.service
+                    .put_code_entry(&self.actor, table, *rev, entry, !editing)
+                    .map_err(|e| describe(&e))?;
+                self.info(format!("コード表「{table}」を保存しました"));
+                self.load(Screen::CodeTables);
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn run(&mut self, op: Op) {
+        let svc = Arc::clone(&self.service);
+        let screen = self.state.screen;
+        let outcome = match op {
+            Op::RevokeDevice(id) => {
+                svc.revoke_device(&self.actor, id).map(|()| "端末を失効させました".to_owned())
+            }
+            Op::EndSession(id) => {
+                svc.end_session(&self.actor, &id).map(|()| "セッションを終了しました".to_owned())
+            }
+            Op::ResetTotp(login) => {
+                svc.reset_totp(&self.actor, &login).map(|()| format!("{login} の TOTP をリセットしました"))
+            }
+            Op::SetDisabled(login, disabled) => svc
+                .set_staff_disabled(&self.actor, &login, disabled)
+                .map(|()| format!("{login} を{}にしました", if disabled { "無効" } else { "有効" })),
+            Op::ResetPassword(login) => match svc.reset_password(&self.actor, &login) {
+                Ok(password) => {
+                    self.state.dialog = Some(Dialog::Shown {
+                        title: format!("{login} の新しいパスワード"),
+                        lines: vec![
+                            password,
+                            String::new(),
+                            "本人に直接伝えてください。この画面を閉じると二度と表示されません。".into(),
+                        ],
+                    });
+                    Ok(format!("{login} のパスワードを再設定しました"))
+                }
+                Err(e) => Err(e),
+            },
+            Op::ReissueDevice(id) => match svc.reissue_device_code(&self.actor, id) {
+                Ok((code, expires)) => {
+                    self.show_code(format!("端末 #{id} の新しい登録コード"), code, expires);
+                    Ok("登録コードを発行しました".to_owned())
+                }
+                Err(e) => Err(e),
+            },
+            Op::ExportAudit => {
+                let mut csv = Vec::new();
+                let name = format!("audit-{}.csv", file_time(svc.now()));
+                match svc.export_audit(&self.actor, &self.audit_query, &mut csv) {
+                    Ok(n) => match self.host.save_export(&name, &csv) {
+                        Ok(path) => {
+                            self.state.dialog = Some(Dialog::Shown {
+                                title: "監査ログを出力しました".into(),
+                                lines: vec![
+                                    format!("{n} 件を CSV (UTF-8、Excel で開けます) に書き出しました:"),
+                                    path,
+                                    "PC へはこのコンソールと同じ鍵・ポートの SFTP で取り出し、監査担当者に渡してください。例:"
+                                        .into(),
+                                    format!("scp -P 2222 '{}@サーバー名:/exports/{name}' .", self.actor.login().as_str()),
+                                ],
+                            });
+                            Ok(format!("監査ログ {n} 件を出力しました"))
+                        }
+                        Err(e) => {
+                            self.state.message = Some((Level::Error, format!("ファイルに書けません: {e}")));
+                            self.load(screen);
+                            return;
+                        }
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+            Op::BackupNow => {
+                match svc
+                    .authorize_backup(&self.actor)
+                    .map_err(|e| describe(&e))
+                    .and_then(|()| self.host.backup_now())
+                {
+                    Ok(summary) => Ok(format!("バックアップを作成しました: {summary}")),
+                    Err(e) => {
+                        self.state.message = Some((Level::Error, format!("バックアップに失敗しました: {e}")));
+                        self.load(screen);
+                        return;
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(text) => self.info(text),
+            Err(e) => self.error(&e),
+        }
+        self.load(screen);
+    }
+
+    pub(super) fn submit(&mut self, entry: Entry, text: &str) {
+        let svc = Arc::clone(&self.service);
+        match entry {
+            Entry::RegisterDevice => match svc.issue_device_code(&self.actor, text) {
+                Ok((id, code, expires)) => {
+                    self.show_code(format!("端末「{text}」(#{id}) の登録コード"), code, expires);
+                }
+                Err(e) => self.error(&e),
+            },
+            Entry::RemoveKey(login) => {
+                let key = self
+                    .staff_rows
+                    .iter()
+                    .find(|s| s.body.login.as_str() == login)
+                    .and_then(|s| {
+                        text.parse::<usize>().ok().and_then(|n| s.body.console_keys.get(n.wrapping_sub(1)))
+                    })
+                    .cloned();
+                match key {
+                    None => self.state.message = Some((Level::Error, format!("番号が違います: {text}"))),
+                    Some(key) => match svc.remove_console_key(&self.actor, &login, &key) {
+                        Ok(()) => self.info(format!("{login} の公開鍵 {} を削除しました", key_label(&key))),
+                        Err(e) => self.error(&e),
+                    },
+                }
+            }
+            Entry::AddKey(login) => match svc.add_console_key(&self.actor, &login, text) {
+                Ok(()) => self.info(format!("{login} に公開鍵を追加しました")),
+                Err(e) => self.error(&e),
+            },
+        }
+        self.load(self.state.screen);
+    }
+}
