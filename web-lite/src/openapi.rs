@@ -222,7 +222,7 @@ fn case_paths() -> Value {
                         "422": error_ref() } }
             },
             "/api/v1/cases/{id}": {
-                "get": { "summary": "A case as its page shows it: the case, its clocks, safety checks, protections, support, assessments, meetings, the newest 50 notes and messages, photos, and `may` (the actions the reader may take here) (audited)",
+                "get": { "summary": "A case as its page shows it: the case, its child (`child`: id, name, kana, birth date, sex), its clocks, safety checks, protections, support, assessments, meetings, the newest 50 notes and messages, photos, and `may` (the actions the reader may take here) (audited)",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
                     "responses": { "200": { "description": "the case" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } },
                 "put": { "summary": "調査・判定: edit the case's working fields (assigned, abuse, worker_opinion, diagnoses, judgement, next_review) from revision `rev`; `body` is the case's body as GET shows it, changed. The intake, number, status, restriction and closure change only by their own calls. If someone saved since `rev`, the two edits are merged field by field (`merged`: true); a diagnosis with new text is signed by the sender. An edit that changes nothing writes nothing",

@@ -30,7 +30,7 @@ pub use crate::store::Versioned;
 pub use access::Actor;
 pub use auditing::AuditFilter;
 pub use backups::{BACKUP_STALE_AFTER, BackupHealth, BackupStatus};
-pub use casework::{BoardItem, CaseEdited, CaseView, IntakeChild, IntakeOutcome, MessageItem};
+pub use casework::{BoardItem, CaseEdited, CasePageView, CaseView, IntakeChild, IntakeOutcome, MessageItem};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildEdited, ChildSummary, ChildView, NewChild};

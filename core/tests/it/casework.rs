@@ -361,3 +361,18 @@ fn a_safety_check_names_what_it_lacks_and_only_a_direct_sighting_closes_the_48_h
     assert_eq!((v.body.agency.as_str(), v.body.by.as_slice()), ("架空小学校 担任", [cw.staff()].as_slice()));
     assert!(!clock_open());
 }
+
+#[test]
+fn the_case_page_is_one_audited_read_that_names_the_child() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "架空", "三郎", "かくう", "さぶろう", "2019-07-07");
+    let case = CaseId(w.case(&cw, child, IntakeKind::Consultation, t0()).id);
+    let before = w.svc.audit_len().unwrap();
+    let page = w.svc.case_page(&cw, case).unwrap();
+    assert_eq!(w.svc.audit_len().unwrap(), before + 1, "one read, of the case");
+    let name = mamoru_core::person::PersonName::new("架空", "三郎", "かくう", "さぶろう").unwrap();
+    assert_eq!((page.case.child.id, page.case.child.name.clone()), (child, name.full()));
+    assert!(page.unit_staff.iter().any(|(s, _)| *s == cw.staff()), "the unit's staff, for assignment");
+    assert!(page.after <= w.svc.last_change().unwrap());
+}

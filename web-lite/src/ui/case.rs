@@ -23,22 +23,19 @@ use super::{
 };
 use crate::blocking;
 
-/// Everything the case page needs, read for `session`.
+/// Everything the case page needs, read for `session` in one service call.
 pub(super) fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseData, Error> {
-    let actor = &session.actor;
-    let after = svc.last_change()?;
-    let view = svc.case(actor, id)?;
-    let child = svc.child(actor, view.case.body.child)?;
+    let page = svc.case_page(&session.actor, id)?;
     Ok(CaseData {
-        child_name: child.child.body.name.full(),
-        child_kana: child.child.body.name.full_kana(),
-        view,
-        tables: svc.code_tables()?,
-        sheets: svc.assessment_sheets()?,
-        names: svc.staff_names(actor)?,
-        now: svc.now(),
-        reader: actor.staff(),
-        after,
+        child_name: page.case.child.name.clone(),
+        child_kana: page.case.child.kana.clone(),
+        view: page.case,
+        tables: page.code_tables,
+        sheets: page.sheets,
+        names: page.staff_names,
+        now: page.now,
+        reader: session.actor.staff(),
+        after: page.after,
     })
 }
 

@@ -7,16 +7,19 @@ mod protections;
 mod records;
 mod supports;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::assessment::AssessmentSheet;
 use crate::case::{
     Assessment, Case, CaseStatus, IntakeKind, Meeting, Message, Note, Photo, SafetyCheck, Support,
 };
+use crate::code_table::CodeTable;
 use crate::deadline::{self, ClockStatus, Deadline};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, MessageId, NoteId, RecordId, StaffId, UnitId};
+use crate::person::Child;
 use crate::protection::{Protection, StepKind};
 use crate::service::Service;
 use crate::service::access::{self, Actor};
@@ -56,6 +59,9 @@ pub enum IntakeOutcome {
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseView {
     pub case: Versioned<Case>,
+    /// The child the case is about, read with it (no second read of the child is needed to
+    /// name them).
+    pub child: ChildSummary,
     pub clocks: Vec<BoardItem>,
     pub safety_checks: Vec<Versioned<SafetyCheck>>,
     pub protections: Vec<Versioned<Protection>>,
@@ -78,6 +84,21 @@ pub struct CaseView {
     /// but `close_case` an open case), so that a page offers only the forms that would be
     /// accepted. `close_case` covers reopening a closed case.
     pub may: Vec<&'static str>,
+}
+
+/// Everything a page about one case shows, from one call: the case view (one audited read of
+/// the case), and what draws it: code tables, assessment sheets, staff names, the active staff
+/// of the case's unit (assignment, attendees), the time it was read, and the change-log position
+/// read first (live updates start there, so a change made meanwhile still arrives).
+#[derive(Clone, Debug)]
+pub struct CasePageView {
+    pub case: CaseView,
+    pub code_tables: Vec<Versioned<CodeTable>>,
+    pub sheets: Vec<Versioned<AssessmentSheet>>,
+    pub staff_names: HashMap<StaffId, String>,
+    pub unit_staff: Vec<(StaffId, String)>,
+    pub now: Timestamp,
+    pub after: u64,
 }
 
 impl CaseView {
@@ -191,7 +212,10 @@ impl Service {
         let now = self.now();
         self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
             let case = r.require::<Case>(id)?;
-            access::Scope::of(r, actor)?.check_read_case(&case.body, Action::ReadCase)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_case(&case.body, Action::ReadCase)?;
+            let child = r.require::<Child>(case.body.child)?;
+            scope.check_read_child(&child.body, Action::ReadCase)?;
             let clocks = r
                 .case_clocks(id.0)?
                 .into_iter()
@@ -228,10 +252,26 @@ impl Service {
                     assessments,
                     photos: load_links(r, "case_photo", id)?,
                     notes,
+                    child: ChildSummary::of(&child),
                     case,
                 },
                 None,
             ))
+        })
+    }
+
+    /// What a page about case `id` shows (`CasePageView`).
+    pub fn case_page(&self, actor: &Actor, id: CaseId) -> Result<CasePageView> {
+        let after = self.last_change()?;
+        let case = self.case(actor, id)?;
+        Ok(CasePageView {
+            code_tables: self.code_tables()?,
+            sheets: self.assessment_sheets()?,
+            staff_names: self.staff_names(actor)?,
+            unit_staff: self.unit_staff(actor, case.case.body.unit)?,
+            now: self.now(),
+            after,
+            case,
         })
     }
 

@@ -85,17 +85,15 @@ pub(crate) struct Context {
 }
 
 fn context(svc: &Service, session: &SessionInfo, id: u64) -> Result<Context, Error> {
-    let actor = &session.actor;
-    let view = svc.case(actor, CaseId(id))?;
-    let child = svc.child(actor, view.case.body.child)?;
+    let page = svc.case_page(&session.actor, CaseId(id))?;
     Ok(Context {
-        child_name: child.child.body.name.full(),
-        staff: svc.unit_staff(actor, view.case.body.unit)?,
-        tables: svc.code_tables()?,
-        names: svc.staff_names(actor)?,
-        sheets: svc.assessment_sheets()?,
-        now: svc.now(),
-        view,
+        child_name: page.case.child.name.clone(),
+        staff: page.unit_staff,
+        tables: page.code_tables,
+        names: page.staff_names,
+        sheets: page.sheets,
+        now: page.now,
+        view: page.case,
     })
 }
 
