@@ -30,10 +30,12 @@ pub use crate::store::Versioned;
 pub use access::Actor;
 pub use auditing::AuditFilter;
 pub use backups::{BACKUP_STALE_AFTER, BackupHealth, BackupStatus};
-pub use casework::{BoardItem, CaseEdited, CasePageView, CaseView, IntakeChild, IntakeOutcome, MessageItem};
+pub use casework::{
+    BoardItem, CaseEdited, CasePageView, CaseView, HomeView, IntakeChild, IntakeOutcome, MessageItem,
+};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
-pub use people::{ChildEdited, ChildSummary, ChildView, NewChild};
+pub use people::{ChildEdited, ChildPageView, ChildSummary, ChildView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
 pub use staff::{NewStaff, hash_password, one_time_password};
 

@@ -1,20 +1,22 @@
 //! Children, households, the adults around them; search and the duplicate check (名寄せ).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::Service;
 use super::access::{self, Actor};
 use super::merging;
 use crate::case::{Case, Note};
-use crate::code_table::Code;
+use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
-use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, UnitId};
+use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, StaffId, UnitId};
 use crate::merge::Merged;
 use crate::person::{Agency, Child, FaceSheetEdit, Household, MemberRef, Person, PersonName, Sex};
 use crate::search;
 use crate::staff::{Action, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
-use crate::time::Date;
+use crate::time::{Date, Timestamp};
 use crate::wareki;
 
 /// How many matching children a search looks at before the access filter: enough that a unit's
@@ -71,6 +73,17 @@ pub struct MemberView {
     pub guardian: bool,
     pub custody: bool,
     pub cohabiting: bool,
+}
+
+/// Everything the child page shows: the child view (one audited read), the code tables and
+/// staff names that draw it, the time, and the change-log position read first.
+#[derive(Clone, Debug)]
+pub struct ChildPageView {
+    pub child: ChildView,
+    pub code_tables: Vec<Versioned<CodeTable>>,
+    pub staff_names: HashMap<StaffId, String>,
+    pub now: Timestamp,
+    pub after: u64,
 }
 
 /// A saved face-sheet edit.
@@ -217,6 +230,18 @@ impl Service {
             }
             let ids: Vec<String> = out.iter().take(20).map(|c| c.id.to_string()).collect();
             Ok((out, Some(format!("{} results: {}", ids.len(), ids.join(",")))))
+        })
+    }
+
+    /// What the child page shows (`ChildPageView`), from one call and one audited read.
+    pub fn child_page(&self, actor: &Actor, id: ChildId) -> Result<ChildPageView> {
+        let after = self.last_change()?;
+        Ok(ChildPageView {
+            child: self.child(actor, id)?,
+            code_tables: self.code_tables()?,
+            staff_names: self.staff_names(actor)?,
+            now: self.now(),
+            after,
         })
     }
 

@@ -131,6 +131,15 @@ fn the_board_lists_the_newest_messages_of_the_cases_its_reader_may_see() {
     w.svc.restrict_case(&sv, CaseId(hidden.id), hidden.rev, Some(vec![sv.staff()])).unwrap();
     assert_eq!(bodies(&cw, None), ["了解です", "玄関前です"], "a restricted case's thread stays hidden");
     assert!(bodies(&cw, Some(cw.staff())).is_empty(), "no case is assigned to the caseworker");
+    // The home page is that board, of the reader's unit, in one call; a day before the 48 hours
+    // run out, their clocks are on it.
+    w.clock.advance(47 * 3600);
+    let home = w.svc.home(&sv, false).unwrap();
+    assert_eq!((home.unit, home.mine), (w.u1, false));
+    assert_eq!(home.messages.len(), 3);
+    assert_eq!(home.clocks.len(), 2, "the two abuse reports' 48-hour clocks");
+    let mine = w.svc.home(&cw, true).unwrap();
+    assert!(mine.messages.is_empty() && mine.clocks.is_empty(), "no case is assigned to the caseworker");
 }
 
 #[test]

@@ -30,17 +30,11 @@ pub(super) fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,),
                 Err(r) => return r,
             };
             let actor = session.actor.clone();
-            let result = blocking(move || {
-                let after = svc.last_change()?;
-                let view = svc.child(&actor, ChildId(id))?;
-                Ok((view, svc.code_tables()?, svc.staff_names(&actor)?, svc.now().jst_date(), after))
-            })
-            .await;
-            match result {
-                Ok((view, tables, names, today, after)) => {
-                    let mut chrome = Chrome::new(&session, view.child.body.name.full(), "child");
-                    chrome.after = after;
-                    let mut page = ChildPage::of(chrome, &view, &tables, &names, today);
+            match blocking(move || svc.child_page(&actor, ChildId(id))).await {
+                Ok(v) => {
+                    let mut chrome = Chrome::new(&session, v.child.child.body.name.full(), "child");
+                    chrome.after = v.after;
+                    let mut page = ChildPage::of(chrome, &v.child, &v.code_tables, &v.staff_names, v.now.jst_date());
                     page.notice = q.saved.map(|how| {
                         if how == "merged" {
                             "フェイスシートを保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"

@@ -26,32 +26,19 @@ pub(super) fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 Ok(p) => p,
                 Err(r) => return r,
             };
-            let mine = q.mine.is_some();
-            let actor = session.actor.clone();
-            let result = blocking(move || {
-                let after = svc.last_change()?;
-                let unit = actor.units().first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
-                let name = svc
-                    .units()?
-                    .into_iter()
-                    .find(|u| u.id == unit.0)
-                    .map(|u| u.body.name)
-                    .unwrap_or_default();
-                let worker = mine.then_some(actor.staff());
-                let items = svc.board(&actor, unit, worker)?;
-                let messages = svc.recent_messages(&actor, unit, worker, 7, 20)?;
-                let names = svc.staff_names(&actor)?;
-                Ok((name, items, messages, names, svc.now(), after))
-            })
-            .await;
-            match result {
-                Ok((unit, items, messages, names, now, after)) => {
+            let (actor, mine) = (session.actor.clone(), q.mine.is_some());
+            match blocking(move || svc.home(&actor, mine)).await {
+                Ok(v) => {
                     let mut chrome = Chrome::new(&session, "ホーム", "home");
                     chrome.live = "board";
-                    chrome.after = after;
-                    let clocks = items.iter().map(|i| views::ClockRow::of(i, now)).collect();
-                    let messages = messages.iter().map(|m| views::BoardMessage::of(m, &names)).collect();
-                    html(&HomePage { chrome, unit, mine, clocks, messages }, StatusCode::OK)
+                    chrome.after = v.after;
+                    let clocks = v.clocks.iter().map(|i| views::ClockRow::of(i, v.now)).collect();
+                    let messages =
+                        v.messages.iter().map(|m| views::BoardMessage::of(m, &v.staff_names)).collect();
+                    html(
+                        &HomePage { chrome, unit: v.unit_name, mine: v.mine, clocks, messages },
+                        StatusCode::OK,
+                    )
                 }
                 Err(e) => error_page(&session, &e),
             }

@@ -101,6 +101,26 @@ pub struct CasePageView {
     pub after: u64,
 }
 
+/// The home page (ホーム): the board of the reader's unit — every clock due soon or overdue, and
+/// the newest messages of the unit's case threads from the last week — or, with `mine`, of the
+/// reader's own cases.
+#[derive(Clone, Debug)]
+pub struct HomeView {
+    pub unit: UnitId,
+    pub unit_name: String,
+    pub mine: bool,
+    pub clocks: Vec<BoardItem>,
+    pub messages: Vec<MessageItem>,
+    pub staff_names: HashMap<StaffId, String>,
+    pub now: Timestamp,
+    /// The change-log position read first (live updates start there).
+    pub after: u64,
+}
+
+/// How far back the home page's messages go, and how many it shows.
+const HOME_MESSAGE_DAYS: i64 = 7;
+const HOME_MESSAGES: usize = 20;
+
 impl CaseView {
     /// Whether the reader may do `action` on this case (see `may`).
     pub fn may(&self, action: Action) -> bool {
@@ -312,6 +332,25 @@ impl Service {
             }
             let n = out.len();
             Ok((out, Some(format!("{n} messages"))))
+        })
+    }
+
+    /// The home page of `actor` (`HomeView`): the board of their first unit.
+    pub fn home(&self, actor: &Actor, mine: bool) -> Result<HomeView> {
+        let after = self.last_change()?;
+        let unit = actor.units.first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
+        let unit_name =
+            self.units()?.into_iter().find(|u| u.id == unit.0).map(|u| u.body.name).unwrap_or_default();
+        let worker = mine.then_some(actor.staff);
+        Ok(HomeView {
+            clocks: self.board(actor, unit, worker)?,
+            messages: self.recent_messages(actor, unit, worker, HOME_MESSAGE_DAYS, HOME_MESSAGES)?,
+            staff_names: self.staff_names(actor)?,
+            now: self.now(),
+            unit,
+            unit_name,
+            mine,
+            after,
         })
     }
 
