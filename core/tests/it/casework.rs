@@ -33,7 +33,9 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
     assert!(err.to_string().contains("ends before it starts"), "{err}");
     // Neither the kind nor the decision date is assumed: both named.
     let unnamed = SupportDecision { kind: None, decided_on: None, ..placement.clone() };
+    let audited = w.svc.audit_len().unwrap();
     let err = w.svc.record_support_once(&cw, case, unnamed, Some("s1")).unwrap_err();
+    assert_eq!(w.svc.audit_len().unwrap(), audited + 1, "a refused decision is audited too");
     assert!(
         matches!(&err, mamoru_core::Error::Incomplete { fields } if *fields == ["kind", "decided_on"]),
         "{err}"

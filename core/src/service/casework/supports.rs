@@ -59,8 +59,9 @@ impl Service {
         key: Option<&str>,
     ) -> Result<Versioned<Support>> {
         let claim = key.map(|k| idempotency_claim(actor, "support", k)).transpose()?;
-        let s = d.decide(case, actor.staff)?;
         self.write(actor, Action::RecordSupport, SupportId::KIND, None, |tx| {
+            // Decided inside the write, so that a refused decision is audited too.
+            let s = d.decide(case, actor.staff)?;
             if let Some(done) = replayed::<Support>(tx, claim.as_deref(), |d| *d == s)? {
                 return Ok((done.clone(), done.id));
             }
@@ -87,7 +88,7 @@ impl Service {
         rev: u64,
         d: SupportDecision,
     ) -> Result<Versioned<Support>> {
-        self.update_support(actor, id, rev, d.decide(case, actor.staff)?)
+        self.save_support(actor, id, rev, || d.decide(case, actor.staff))
     }
 
     /// A support replaced by the whole record sent back (the API's `PUT`), as `revise_support`.
@@ -96,9 +97,21 @@ impl Service {
         actor: &Actor,
         id: SupportId,
         rev: u64,
-        mut s: Support,
+        s: Support,
+    ) -> Result<Versioned<Support>> {
+        self.save_support(actor, id, rev, || Ok(s))
+    }
+
+    /// A support revised to what `revised` makes, checked and audited in one write.
+    fn save_support(
+        &self,
+        actor: &Actor,
+        id: SupportId,
+        rev: u64,
+        revised: impl FnOnce() -> Result<Support>,
     ) -> Result<Versioned<Support>> {
         self.write(actor, Action::RecordSupport, SupportId::KIND, Some(id.0), |tx| {
+            let mut s = revised()?;
             let old = tx.require::<Support>(id)?;
             let case = tx.require::<Case>(old.body.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
