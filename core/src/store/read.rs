@@ -1,0 +1,276 @@
+//! Reading the store: `Reader`, shared by read and write transactions (records with their
+//! history, counts, links, unique keys, files, the search and birth-date indexes, the legal
+//! clocks, the change log and the audit log), and `ReadTx`, one consistent snapshot.
+
+use std::borrow::Borrow;
+use std::ops::RangeBounds;
+
+use redb::{AccessGuard, Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value};
+
+use super::tables::{
+    AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, FILES, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
+    SEARCH_KEYS, UNIQUE,
+};
+use super::{Change, Record, Versioned, decode, tables};
+use crate::audit::AuditEntry;
+use crate::deadline::Deadline;
+use crate::error::{Error, Result};
+use crate::ids::RecordId;
+use crate::search;
+use crate::time::Timestamp;
+
+/// A table opened in either kind of transaction.
+pub enum Tab<'t, K: Key + 'static, V: Value + 'static> {
+    Ro(ReadOnlyTable<K, V>),
+    Rw(Table<'t, K, V>),
+}
+
+impl<K: Key + 'static, V: Value + 'static> Tab<'_, K, V> {
+    pub(super) fn get<'a>(&self, key: impl Borrow<K::SelfType<'a>>) -> Result<Option<AccessGuard<'_, V>>> {
+        match self {
+            Tab::Ro(t) => t.get(key),
+            Tab::Rw(t) => t.get(key),
+        }
+        .map_err(|e| Error::store("reading", e))
+    }
+
+    pub(crate) fn range<'a, KR>(&self, r: impl RangeBounds<KR> + 'a) -> Result<redb::Range<'_, K, V>>
+    where
+        KR: Borrow<K::SelfType<'a>> + 'a,
+    {
+        match self {
+            Tab::Ro(t) => t.range(r),
+            Tab::Rw(t) => t.range(r),
+        }
+        .map_err(|e| Error::store("scanning", e))
+    }
+
+    fn last(&self) -> Result<Option<(AccessGuard<'_, K>, AccessGuard<'_, V>)>> {
+        match self {
+            Tab::Ro(t) => t.last(),
+            Tab::Rw(t) => t.last(),
+        }
+        .map_err(|e| Error::store("reading", e))
+    }
+
+    fn len(&self) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        match self {
+            Tab::Ro(t) => t.len(),
+            Tab::Rw(t) => t.len(),
+        }
+        .map_err(|e| Error::store("counting", e))
+    }
+}
+
+/// Reads shared by read and write transactions.
+pub trait Reader {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Tab<'_, K, V>>;
+
+    /// The current version of a record.
+    fn get<T: Record>(&self, id: T::Id) -> Result<Option<Versioned<T>>> {
+        let t = self.table(RECORDS)?;
+        let found = t.get((T::Id::KIND, id.into()))?;
+        found.map(|g| decode(g.value())).transpose()
+    }
+
+    fn require<T: Record>(&self, id: T::Id) -> Result<Versioned<T>> {
+        self.get::<T>(id)?.ok_or_else(|| Error::not_found(T::Id::KIND, id.into()))
+    }
+
+    /// Every version of a record, oldest first, the current one last.
+    fn history<T: Record>(&self, id: T::Id) -> Result<Vec<Versioned<T>>> {
+        let raw: u64 = id.into();
+        let mut out = Vec::new();
+        {
+            let t = self.table(HISTORY)?;
+            for item in t.range((T::Id::KIND, raw, 0)..=(T::Id::KIND, raw, u64::MAX))? {
+                let (_, v) = item.map_err(|e| Error::store("reading history", e))?;
+                out.push(decode(v.value())?);
+            }
+        }
+        out.extend(self.get::<T>(id)?);
+        Ok(out)
+    }
+
+    /// All records of a kind, in id order (for small kinds: units, staff, code tables).
+    fn all<T: Record>(&self) -> Result<Vec<Versioned<T>>> {
+        let t = self.table(RECORDS)?;
+        let mut out = Vec::new();
+        for item in t.range((T::Id::KIND, 0)..=(T::Id::KIND, u64::MAX))? {
+            let (_, v) = item.map_err(|e| Error::store("listing", e))?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Number of records of a kind.
+    fn count(&self, kind: &str) -> Result<u64> {
+        let t = self.table(RECORDS)?;
+        let mut n = 0;
+        for item in t.range((kind, 0)..=(kind, u64::MAX))? {
+            item.map_err(|e| Error::store("counting", e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Targets of a relation from `from`, newest (highest id) first, at most `limit`.
+    fn links(&self, rel: &str, from: u64, limit: usize) -> Result<Vec<u64>> {
+        let t = self.table(LINKS)?;
+        let mut out = Vec::new();
+        for item in t.range((rel, from, 0)..=(rel, from, u64::MAX))?.rev().take(limit) {
+            let (k, ()) = item.map_err(|e| Error::store("reading links", e)).map(|(k, _)| (k, ()))?;
+            out.push(k.value().2);
+        }
+        Ok(out)
+    }
+
+    fn unique(&self, ns: &str, key: &str) -> Result<Option<u64>> {
+        Ok(self.table(UNIQUE)?.get((ns, key))?.map(|g| g.value()))
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.table(META)?.get(key)?.map(|g| g.value().to_vec()))
+    }
+
+    /// A stored file's bytes by its SHA-256 (hex).
+    fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.table(FILES)?.get(sha256)?.map(|g| g.value().to_vec()))
+    }
+
+    /// Children whose name, furigana or phone contains the query (after folding), in id order.
+    fn search_children(&self, query: &str, limit: usize) -> Result<Vec<u64>> {
+        let key = search::normalize(query);
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        let grams = search::query_grams(&key);
+        let counts = self.table(GRAM_COUNTS)?;
+        let mut rarest: Option<(u64, &String)> = None;
+        for g in &grams {
+            let n = counts.get(g.as_str())?.map_or(0, |v| v.value());
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            if rarest.is_none_or(|(m, _)| n < m) {
+                rarest = Some((n, g));
+            }
+        }
+        let Some((_, gram)) = rarest else { return Ok(Vec::new()) };
+        let postings = self.table(GRAMS)?;
+        let keys = self.table(SEARCH_KEYS)?;
+        let mut out = Vec::new();
+        for item in postings.range((gram.as_str(), 0)..=(gram.as_str(), u64::MAX))? {
+            let (k, _) = item.map_err(|e| Error::store("searching", e))?;
+            let child = k.value().1;
+            let hit =
+                keys.get(child)?.is_some_and(|v| v.value().split('\n').any(|k| k.contains(key.as_str())));
+            if hit {
+                out.push(child);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Children born on a day.
+    fn children_born(&self, date: crate::time::Date, limit: usize) -> Result<Vec<u64>> {
+        let t = self.table(BIRTHS)?;
+        let d = date.days();
+        let mut out = Vec::new();
+        for item in t.range((d, 0)..=(d, u64::MAX))?.take(limit) {
+            let (k, _) = item.map_err(|e| Error::store("searching births", e))?;
+            out.push(k.value().1);
+        }
+        Ok(out)
+    }
+
+    /// Clocks of a scope due before `until`, soonest first.
+    fn clocks_due(&self, scope: &str, until: Timestamp) -> Result<Vec<(i64, u64, String, u64)>> {
+        let t = self.table(CLOCKS)?;
+        let mut out = Vec::new();
+        for item in t.range((scope, i64::MIN, 0, "", 0)..(scope, until.0, 0, "", 0))? {
+            let (k, _) = item.map_err(|e| Error::store("reading clocks", e))?;
+            let (_, due, case, kind, subject) = k.value();
+            out.push((due, case, kind.to_owned(), subject));
+        }
+        Ok(out)
+    }
+
+    fn case_clocks(&self, case: u64) -> Result<Vec<Deadline>> {
+        match self.table(CASE_CLOCKS)?.get(case)? {
+            None => Ok(Vec::new()),
+            Some(v) => {
+                serde_json::from_slice(v.value()).map_err(|e| Error::Corrupt(format!("case clocks: {e}")))
+            }
+        }
+    }
+
+    /// Change-log entries from `after` (exclusive), at most `limit`.
+    fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<Change>> {
+        let t = self.table(CHANGES)?;
+        let mut out = Vec::new();
+        for item in t.range(after.saturating_add(1)..)?.take(limit) {
+            let (_, v) = item.map_err(|e| Error::store("reading the change log", e))?;
+            out.push(
+                serde_json::from_slice(v.value()).map_err(|e| Error::Corrupt(format!("change log: {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn last_change_seq(&self) -> Result<u64> {
+        Ok(self.table(CHANGES)?.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// Audit entries in sequence order from `from` (inclusive).
+    fn audit_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let t = self.table(AUDIT)?;
+        let mut out = Vec::new();
+        for item in t.range(from..)?.take(limit) {
+            let (k, v) = item.map_err(|e| Error::store("reading the audit log", e))?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The last audit entry the search index holds (see `tables::AUDIT_TERMS`).
+    fn audit_indexed(&self) -> Result<u64> {
+        Ok(self.table(tables::INDEXED)?.get("audit")?.map_or(0, |g| g.value()))
+    }
+
+    fn audit_len(&self) -> Result<u64> {
+        self.table(AUDIT)?.len()
+    }
+
+    fn last_audit(&self) -> Result<Option<AuditEntry>> {
+        match self.table(AUDIT)?.last()? {
+            None => Ok(None),
+            Some((_, v)) => AuditEntry::decode(v.value()).map(Some),
+        }
+    }
+}
+
+/// A consistent snapshot for reading.
+pub struct ReadTx(pub(super) ReadTransaction);
+
+impl ReadTx {
+    pub(crate) fn from_raw(tx: ReadTransaction) -> Self {
+        Self(tx)
+    }
+}
+
+impl Reader for ReadTx {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Tab<'_, K, V>> {
+        self.0.open_table(def).map(Tab::Ro).map_err(|e| Error::store("opening a table", e))
+    }
+}
