@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mamoru_core::service::SessionInfo;
-use mamoru_core::{Error, Service};
+use mamoru_core::time::Date;
+use mamoru_core::{Error, Service, wareki};
 use warp::{Filter, Rejection};
 
 use super::{FORM_LIMIT, Page, signed_in};
@@ -57,6 +58,23 @@ pub(super) fn idempotency_key(form: &HashMap<String, String>) -> Option<String> 
     Some(text(form, "idempotency_key")).filter(|k| !k.is_empty())
 }
 
+/// A date field (`2026-11-24` from a date input, or 和暦 typed): empty is none.
+pub(super) fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error> {
+    let t = text(form, key);
+    if t.is_empty() { Ok(None) } else { Ok(Some(wareki::parse(&t)?)) }
+}
+
+/// A form post from one of our pages, whatever its path: the form and the page session.
+pub(super) fn form_post(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (HashMap<String, String>, Page), Error = Rejection> + Clone {
+    warp::post()
+        .and(same_origin())
+        .and(warp::body::content_length_limit(FORM_LIMIT))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(signed_in(service))
+}
+
 /// The filter of a form post to `/cases/{id}/{what}`: the case id, the form, the page session.
 pub(super) fn case_form(
     service: Arc<Service>,
@@ -66,11 +84,7 @@ pub(super) fn case_form(
         .and(warp::path::param::<u64>())
         .and(warp::path(what))
         .and(warp::path::end())
-        .and(warp::post())
-        .and(same_origin())
-        .and(warp::body::content_length_limit(FORM_LIMIT))
-        .and(warp::body::form::<HashMap<String, String>>())
-        .and(signed_in(service))
+        .and(form_post(service))
 }
 
 /// The photos a form names (comma-separated SHA-256s, each sent to the server already); core

@@ -32,7 +32,7 @@ use case::{add_check, add_message, add_note, case, case_write};
 use child::child;
 use errors::{error_page, message, status_of};
 pub(crate) use form::CrossOrigin;
-use form::{case_form, check_form, idempotency_key, photo_list, rev, same_origin, text};
+use form::{case_form, check_form, date, form_post, idempotency_key, photo_list, rev, same_origin, text};
 use home::{home, search};
 use session::{Page, TokenPage, session_of_page, signed_in};
 use signin::{EnrollingForm, enrolling_form, login, login_page, logout, register, register_page};

@@ -24,25 +24,10 @@ use mamoru_core::time::{Date, Timestamp};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{FORM_LIMIT, Page, case_write, idempotency_key, rev, same_origin, signed_in, text};
-
-fn form_filter(
-    service: Arc<Service>,
-) -> impl Filter<Extract = (HashMap<String, String>, Page), Error = Rejection> + Clone {
-    warp::post()
-        .and(same_origin())
-        .and(warp::body::content_length_limit(FORM_LIMIT))
-        .and(warp::body::form::<HashMap<String, String>>())
-        .and(signed_in(service))
-}
+use super::{Page, case_write, date, form_post, idempotency_key, rev, text};
 
 fn at(form: &HashMap<String, String>) -> Result<Timestamp, Error> {
     Ok(Timestamp::parse(&text(form, "at"))?)
-}
-
-fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error> {
-    let t = text(form, key);
-    if t.is_empty() { Ok(None) } else { Ok(Some(mamoru_core::wareki::parse(&t)?)) }
 }
 
 fn required_date(form: &HashMap<String, String>, key: &'static str) -> Result<Date, Error> {
@@ -119,7 +104,7 @@ fn start_of(form: &HashMap<String, String>) -> Result<StartProtection, Error> {
 }
 
 pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("cases" / u64 / "protections").and(form_filter(service)).then(
+    warp::path!("cases" / u64 / "protections").and(form_post(service)).then(
         |id: u64, form: HashMap<String, String>, page: Page| {
             case_write(
                 page,
@@ -141,7 +126,7 @@ pub(super) fn start(service: Arc<Service>) -> impl Filter<Extract = (Response,),
 }
 
 pub(super) fn step(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("cases" / u64 / "protections" / u64).and(form_filter(service)).then(
+    warp::path!("cases" / u64 / "protections" / u64).and(form_post(service)).then(
         |id: u64, pid: u64, form: HashMap<String, String>, page: Page| {
             case_write(
                 page,

@@ -58,12 +58,6 @@ fn ticked(form: &HashMap<String, String>, prefix: &str) -> Vec<String> {
     out
 }
 
-/// A date field (`2026-11-24` from a date input, or 和暦 typed): empty is none.
-fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error> {
-    let t = text(form, key);
-    if t.is_empty() { Ok(None) } else { Ok(Some(wareki::parse(&t)?)) }
-}
-
 fn iso(d: Option<Date>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }

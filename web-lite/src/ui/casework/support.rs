@@ -16,9 +16,9 @@ use serde::Deserialize;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, Context, case_get, chrome, date, iso, redraw, task_page};
+use super::{CaseHead, Context, case_get, chrome, iso, redraw, task_page};
 use crate::ui::views::{Chrome, ConflictView, input_datetime, label, options};
-use crate::ui::{Page, blocking, case_form, check_form, idempotency_key, redirect, text};
+use crate::ui::{Page, blocking, case_form, check_form, date, idempotency_key, redirect, text};
 
 /// A support decision as typed; the same form records a new one and edits one (review date,
 /// hearing, notice, end) against the revision it was drawn from.
