@@ -68,7 +68,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         made.notes
     );
     if let Some(key) = &console_key {
-        service.add_console_key(&admin, "demo-admin", key).context("the console key")?;
+        let key = mamoru_core::staff::StaffChange::AddConsoleKey(key.clone());
+        service.change_staff(&admin, "demo-admin", &key).context("the console key")?;
     }
     crate::console::ensure_host_key(&dir.join(crate::console::HOST_KEY_FILE))?;
     println!("demo backup identity (demo only): {}", dir.join("demo-backup-identity.txt").display());

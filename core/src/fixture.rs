@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::case::{
-    AbuseDetails, IntakeKind, NewHearing, NewIntake, NewNote, NewSafetyCheck, Reporter, SafetyMethod,
-    SupportDecision,
+    IntakeKind, NewAbuse, NewHearing, NewIntake, NewNote, NewSafetyCheck, Reporter, SafetyMethod,
+    StatusChange, SupportDecision,
 };
 use crate::code_table::Code;
 use crate::error::{Error, Result};
@@ -460,13 +460,15 @@ fn case_story(
         },
         content: "（架空の事例）".into(),
     };
-    let abuse_details = abuse.then(|| AbuseDetails {
-        types: vec![pick_code(rng, &["1", "2", "3"])],
-        main_type: None,
-        main_perpetrator: Some(pick_code(rng, &["1", "3", "2"])),
-        severity: String::new(),
-        injuries: Vec::new(),
-    });
+    let abuse_details = if abuse {
+        NewAbuse {
+            types: vec![pick_code(rng, &["1", "2", "3"])],
+            main_perpetrator: Some(pick_code(rng, &["1", "3", "2"])),
+            ..NewAbuse::default()
+        }
+    } else {
+        NewAbuse::default()
+    };
     let reporter = abuse.then(|| Reporter {
         anonymous: rng.chance(30),
         name: "（匿名希望）".into(),
@@ -564,7 +566,12 @@ fn case_story(
         )?;
     }
     if story >= 75 {
-        service.close_case(supervisor, case_id, case.rev, "助言指導により終結")?;
+        service.change_case_status(
+            supervisor,
+            case_id,
+            case.rev,
+            &StatusChange::Close { reason: "助言指導により終結".into() },
+        )?;
     }
     Ok((1, notes))
 }

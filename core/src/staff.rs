@@ -267,8 +267,8 @@ impl Staff {
     /// person's console keys: the key data decides, not the comment.
     #[must_use]
     pub fn lists_console_key(&self, key: &str) -> bool {
-        let blob = key.split_whitespace().nth(1);
-        blob.is_some() && self.console_keys.iter().any(|k| k.split_whitespace().nth(1) == blob)
+        let blob = key_data(key);
+        blob.is_some() && self.console_keys.iter().any(|k| key_data(k) == blob)
     }
 
     /// Whether this person may use the console with `key` now.
@@ -276,6 +276,118 @@ impl Staff {
     pub fn may_use_console(&self, key: &str) -> bool {
         !self.disabled && self.lists_console_key(key)
     }
+}
+
+/// A change to a staff member's record, made by an administrator (the console's 職員 screen, the
+/// CLI's `user` verbs). A new password is not one: it changes the credential, not the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StaffChange {
+    /// Name, role and units, from the revision the editor saw.
+    Edit {
+        rev: u64,
+        display_name: String,
+        role: Role,
+        units: Vec<UnitId>,
+    },
+    /// 利用停止 / 再開.
+    Disable,
+    Enable,
+    /// An OpenSSH public key line for the console (`ssh-ed25519 AAAA… comment`).
+    AddConsoleKey(String),
+    /// A console key, matched by its key data as [`Staff::lists_console_key`] matches.
+    RemoveConsoleKey(String),
+}
+
+impl StaffChange {
+    /// The revision the change was made from, when the editor saw one (else the stored one).
+    #[must_use]
+    pub fn rev(&self) -> Option<u64> {
+        match self {
+            StaffChange::Edit { rev, .. } => Some(*rev),
+            _ => None,
+        }
+    }
+
+    /// Applies the change to `staff`, made by `by`. Returns whether the person's sessions must end
+    /// (disabled, or a changed role or units: what they may do changes at once). Refused: an
+    /// empty or overlong name, no unit, disabling oneself, taking the administrator role from
+    /// oneself (the last way back in would go with it), a key that is not Ed25519 or ECDSA,
+    /// removing a key that is not listed.
+    pub fn apply(&self, staff: &mut Staff, target: StaffId, by: StaffId) -> Result<bool, Error> {
+        match self {
+            StaffChange::Edit { display_name, role, units, .. } => {
+                let name = display_name.trim();
+                if name.is_empty() || name.chars().count() > 40 {
+                    return Err(Error::invalid("display_name", "1 to 40 characters"));
+                }
+                if units.is_empty() {
+                    return Err(Error::invalid("units", "at least one unit"));
+                }
+                if target == by && staff.role == Role::Admin && *role != Role::Admin {
+                    return Err(Error::invalid(
+                        "role",
+                        "you cannot take the administrator role from yourself",
+                    ));
+                }
+                let changed = staff.role != *role || staff.units != *units;
+                name.clone_into(&mut staff.display_name);
+                staff.role = *role;
+                staff.units.clone_from(units);
+                Ok(changed)
+            }
+            StaffChange::Disable if target == by => {
+                Err(Error::invalid("login", "you cannot disable your own account"))
+            }
+            StaffChange::Disable => {
+                staff.disabled = true;
+                Ok(true)
+            }
+            StaffChange::Enable => {
+                staff.disabled = false;
+                Ok(false)
+            }
+            StaffChange::AddConsoleKey(key) => {
+                let key = console_key(key)?;
+                if !staff.lists_console_key(key) {
+                    staff.console_keys.push(key.to_owned());
+                }
+                Ok(false)
+            }
+            StaffChange::RemoveConsoleKey(key) => {
+                let blob = key_data(key).unwrap_or(key.trim());
+                let before = staff.console_keys.len();
+                staff.console_keys.retain(|k| key_data(k) != Some(blob));
+                if staff.console_keys.len() == before {
+                    return Err(Error::not_found("console key", staff.login.as_str()));
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// The key data of an OpenSSH public key line (`algorithm base64 [comment]`): what tells keys
+/// apart, whatever their comments.
+fn key_data(line: &str) -> Option<&str> {
+    line.split_whitespace().nth(1)
+}
+
+/// An OpenSSH public key line of a kind the console accepts, trimmed.
+fn console_key(key: &str) -> Result<&str, Error> {
+    let key = key.trim();
+    let mut parts = key.split_whitespace();
+    let (Some(algo), Some(data)) = (parts.next(), parts.next()) else {
+        return Err(Error::invalid(
+            "key",
+            "expected an OpenSSH public key line: 'ssh-ed25519 AAAA... comment'",
+        ));
+    };
+    if !matches!(algo, "ssh-ed25519" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521")
+        || data.len() < 16
+    {
+        return Err(Error::invalid("key", "only Ed25519 and ECDSA keys are accepted"));
+    }
+    Ok(key)
 }
 
 impl Record for Staff {
@@ -349,6 +461,59 @@ impl std::fmt::Debug for Password {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_staff_change_is_checked_and_says_when_sessions_end() {
+        let mut s = Staff {
+            login: Login::parse("kinoshita").unwrap(),
+            display_name: "木下".into(),
+            role: Role::Admin,
+            units: vec![UnitId(1)],
+            disabled: false,
+            console_keys: Vec::new(),
+        };
+        let (me, other) = (StaffId(1), StaffId(2));
+        let edit = |name: &str, role, units: Vec<u64>| StaffChange::Edit {
+            rev: 1,
+            display_name: name.into(),
+            role,
+            units: units.into_iter().map(UnitId).collect(),
+        };
+        let field = |r: Result<bool, Error>| match r {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(edit(" ", Role::Admin, vec![1]).apply(&mut s, me, other)), "display_name");
+        assert_eq!(field(edit("木下", Role::Admin, vec![]).apply(&mut s, me, other)), "units");
+        assert_eq!(field(edit("木下", Role::Caseworker, vec![1]).apply(&mut s, me, me)), "role");
+        assert_eq!(field(StaffChange::Disable.apply(&mut s, me, me)), "login");
+        assert!(
+            !edit(" 木下 福祉司 ", Role::Admin, vec![1]).apply(&mut s, me, other).unwrap(),
+            "a new name only"
+        );
+        assert_eq!(s.display_name, "木下 福祉司");
+        assert!(edit("木下", Role::Caseworker, vec![1]).apply(&mut s, me, other).unwrap(), "a new role");
+        assert!(StaffChange::Disable.apply(&mut s, me, other).unwrap() && s.disabled);
+
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@pc";
+        assert_eq!(
+            field(
+                StaffChange::AddConsoleKey("ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB".into())
+                    .apply(&mut s, me, other)
+            ),
+            "key"
+        );
+        for _ in 0..2 {
+            StaffChange::AddConsoleKey(format!("  {key}\n")).apply(&mut s, me, other).unwrap();
+        }
+        assert_eq!(s.console_keys, [key], "trimmed, and listed once");
+        let bare = key.rsplit_once(' ').unwrap().0.to_owned();
+        StaffChange::RemoveConsoleKey(bare.clone()).apply(&mut s, me, other).unwrap();
+        assert!(matches!(
+            StaffChange::RemoveConsoleKey(bare).apply(&mut s, me, other),
+            Err(Error::NotFound { .. })
+        ));
+    }
 
     #[test]
     fn secrets_do_not_debug() {

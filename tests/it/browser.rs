@@ -217,6 +217,17 @@ impl Browser {
         }
     }
 
+    /// The value of the page's cookie `name` (`HttpOnly` ones too), if set.
+    pub fn cookie(&mut self, name: &str) -> Option<String> {
+        let r = self.call("Network.getCookies", &json!({}));
+        r["cookies"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["value"].as_str())
+            .map(str::to_owned)
+    }
+
     /// Cuts or restores the network, as a stairwell would.
     pub fn set_offline(&mut self, offline: bool) {
         self.call(

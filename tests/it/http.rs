@@ -403,6 +403,22 @@ fn a_revoked_tablet_is_signed_out_on_its_next_request() {
         Some(r#"{"login":"demo-cw1","password":"mamoru-demo"}"#),
     );
     assert_eq!(again.status, 401, "and it cannot sign in again");
+    // Its sign-in page tells the browser to wipe what it kept (drafts typed on it), and says so;
+    // any other tablet's sign-in page keeps them (an ended session is not a revocation).
+    let login = s.request_with_cookie("GET", "/login?expired=1", &cookie, None);
+    assert_eq!(login.header("clear-site-data"), Some("\"storage\""));
+    assert!(
+        login.body.contains("data-wipe") && login.body.contains("登録は取り消されました"),
+        "{}",
+        login.body
+    );
+    let other = s.request("GET", "/login?expired=1", None, None);
+    assert_eq!(other.header("clear-site-data"), None);
+    assert!(
+        !other.body.contains("data-wipe") && other.body.contains("セッションが終了しました"),
+        "{}",
+        other.body
+    );
     // Other sessions of the same person go on.
     assert_eq!(s.request("GET", "/api/v1/board", Some(&cw_plain), None).status, 200);
     let list = s.request("GET", "/api/v1/devices", Some(&admin), None).json();
@@ -534,6 +550,18 @@ fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_r
     let v = s.request("GET", &path, Some(&cw), None).json();
     assert_eq!(v["supports"].as_array().unwrap().len(), 1);
     assert_eq!(v["meetings"].as_array().unwrap().len(), 1);
+    // The support sent back whole with a change: checked as every decision is; without its kind
+    // it is refused with the field named.
+    let sid = s1.json()["id"].as_u64().unwrap();
+    let mut whole = v["supports"][0]["body"].clone();
+    whole["review_on"] = serde_json::json!("2027-05-24");
+    let revised = s.request("PUT", &format!("{path}/supports/{sid}"), Some(&cw), Some(&put(1, &whole)));
+    assert_eq!((revised.status, revised.json()["rev"].as_u64()), (200, Some(2)), "{}", revised.body);
+    whole.as_object_mut().unwrap().remove("kind");
+    let no_kind = s.request("PUT", &format!("{path}/supports/{sid}"), Some(&cw), Some(&put(2, &whole)));
+    assert_eq!(no_kind.status, 422, "{}", no_kind.body);
+    assert!(no_kind.body.contains("missing: kind"), "{}", no_kind.body);
+    let v = s.request("GET", &path, Some(&cw), None).json();
 
     // Closing: not by a caseworker, not while the child is in protection; then closed and reopened.
     let rev = v["case"]["rev"].as_u64().unwrap();

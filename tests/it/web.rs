@@ -71,6 +71,9 @@ fn take_photo(form: &str) -> String {
     )
 }
 
+/// No draft waits in the tablet's storage (every person's drafts are kept apart).
+const NO_DRAFTS: &str = "Object.keys(localStorage).filter(k => k.startsWith('mamoru-drafts')).every(k => ['{}', null].includes(localStorage.getItem(k)))";
+
 /// A recorded safety check's photo has loaded from the server.
 const PHOTO_SHOWN: &str =
     "[...document.querySelectorAll('#checks ul.photos img')].some(i => i.complete && i.naturalWidth > 0)";
@@ -112,6 +115,7 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     // In the field: sign in with the second factor (the next time step: each is used once).
     let mut field = Browser::start(TABLET);
     b_sign_in_refused_without_code(&mut field, &base);
+    let first_step = (now().0 + 30) / 30;
     sign_in(&mut field, &base, "demo-cw1", Some(&totp::code_at(&secret, now().plus(30)).unwrap()));
     field.screenshot(&screens().join("01-home.png"));
 
@@ -276,13 +280,48 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         &format!("document.getElementById('notes').innerText.includes('{note}')"),
         "the note, live",
     );
-    assert_eq!(
-        field.eval(
-            "localStorage.getItem('mamoru-drafts') === null || localStorage.getItem('mamoru-drafts') === '{}'"
-        ),
-        Value::from(true),
-        "a sent draft leaves nothing behind"
+    assert_eq!(field.eval(NO_DRAFTS), Value::from(true), "a sent draft leaves nothing behind");
+
+    // #17: a note typed offline survives a session that ended meanwhile (here ended on the
+    // server, as the idle timeout or an administrator would end it). Back online, the tablet
+    // asks for a sign-in, keeps the note, and sends it once signed in again.
+    let kept = "セッションが切れた間に入力した経過記録（テスト）";
+    field.set_offline(true);
+    field.wait_until("!document.getElementById('conn').hidden", "offline said at once");
+    field.fill("form[action$=notes] textarea[name=body]", kept);
+    field.click("form[action$=notes] button[type=submit]");
+    field.wait_until(
+        "document.querySelector('form[action$=notes] .draft-state').innerText.includes('送信待ち')",
+        "送信待ち",
     );
+    let session = field.cookie("__Host-mamoru_session").expect("the tablet's session cookie");
+    assert_eq!(server.request("DELETE", "/api/v1/session", Some(&session), None).status, 204);
+    field.set_offline(false);
+    field.eval("window.dispatchEvent(new Event('online')); true");
+    field.wait_until(
+        "location.pathname === '/login' && !document.getElementById('waiting').hidden",
+        "the sign-in page, saying a record waits",
+    );
+    assert!(field.text("#waiting").contains("送信待ちの記録が1件"), "{}", field.text("#waiting"));
+    field.screenshot(&screens().join("19-relogin-waiting.png"));
+    // Each TOTP code signs in once: sign in with the code of a time step after the one used
+    // first, waiting for the clock to reach the step before it when it has not yet.
+    let step_wait = u64::try_from(first_step * 30 - now().0).unwrap_or(0);
+    std::thread::sleep(std::time::Duration::from_secs(step_wait));
+    // Signed in again, the first page sends the note at once and shows it saved on its case (so
+    // the home page may not stay long enough to be seen).
+    field.fill("input[name=login]", "demo-cw1");
+    field.fill("input[name=password]", DEMO_PASSWORD);
+    field.fill("input[name=otp]", &totp::code_at(&secret, now().plus(30)).unwrap());
+    field.click("form button[type=submit]");
+    field.wait_until(
+        "location.pathname.startsWith('/cases/') && document.body.innerText.includes('経過記録を保存しました')",
+        "the kept note sent after signing in again",
+    );
+    let page = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
+    let saved = page["notes"].as_array().unwrap().iter().filter(|n| n["body"]["body"] == kept).count();
+    assert_eq!(saved, 1, "the kept note must be saved exactly once");
+    assert_eq!(field.eval(NO_DRAFTS), Value::from(true), "nothing left waiting");
 
     // A photo taken offline waits with its safety check, and both are sent when the connection
     // returns: the check arrives with its photo.
@@ -310,6 +349,20 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         "document.querySelectorAll('#checks > ol > li')[0].querySelectorAll('ul.photos img').length === 1",
         "the newest check with its photo",
     );
+
+    // Signing out with something typed and not sent asks first: "no" keeps both the session
+    // and the draft; "yes" discards the draft.
+    field.fill("form[action$=notes] textarea[name=body]", "送らずにログアウトする入力（テスト）");
+    field.wait_until(&format!("!({NO_DRAFTS})"), "the typed text kept as a draft");
+    field.eval("window.asked = false; window.confirm = () => { window.asked = true; return false; }; true");
+    field.click("form.logout button");
+    field.wait_until("window.asked === true", "the question before signing out");
+    assert!(field.path().starts_with("/cases/"), "still signed in: {}", field.path());
+    assert_eq!(field.eval(NO_DRAFTS), Value::from(false), "the draft is kept");
+    field.eval("window.confirm = () => true; true");
+    field.click("form.logout button");
+    field.wait_until("location.search === '?bye=1'", "signed out");
+    assert_eq!(field.eval(NO_DRAFTS), Value::from(true), "the draft discarded on purpose");
 }
 
 /// A password without the second factor is refused with the one message that names nothing.
@@ -354,6 +407,8 @@ fn a_revoked_tablet_is_signed_out_on_its_next_action() {
     tablet.goto(&format!("{base}/search"));
     assert_eq!(tablet.path(), "/search");
 
+    // Something typed on it and kept as a draft goes with the revocation.
+    tablet.eval("localStorage.setItem('mamoru-drafts-9', JSON.stringify({ x: { queued: true } })); true");
     let r = server.request("DELETE", &format!("/api/v1/devices/{}", issued["id"]), Some(&admin), None);
     assert_eq!(r.status, 204);
     tablet.click("a[href='/home']");
@@ -361,7 +416,8 @@ fn a_revoked_tablet_is_signed_out_on_its_next_action() {
         "location.pathname === '/login' && document.readyState === 'complete'",
         "the sign-in page",
     );
-    assert!(tablet.text(".notice").contains("ログインしてください"), "{}", tablet.text("body"));
+    assert!(tablet.text(".notice").contains("この端末の登録は取り消されました"), "{}", tablet.text("body"));
+    tablet.wait_until(NO_DRAFTS, "the drafts wiped");
     tablet.screenshot(&screens().join("07-revoked.png"));
 }
 

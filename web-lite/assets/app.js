@@ -7,12 +7,52 @@
 (function () {
   'use strict';
   var body = document.body;
-  var DRAFTS = 'mamoru-drafts';
+  // Each person's drafts apart (a tablet may be shared): only their own are put back and sent.
+  var PREFIX = 'mamoru-drafts';
+  var DRAFTS = PREFIX + '-' + (body.dataset.staff || '');
 
+  function draftKeys() {
+    try { return Object.keys(localStorage).filter(function (k) { return k.indexOf(PREFIX) === 0; }); } catch (e) { return []; }
+  }
+  // Only the person's own discard (signing out after being asked) or a revoked tablet wipes
+  // drafts; an ended session keeps them, to be sent after signing in again.
   function wipeDrafts() {
     try { localStorage.removeItem(DRAFTS); } catch (e) { /* storage off */ }
   }
-  if (body.dataset.signedOut) { wipeDrafts(); return; }
+  function queuedIn(key) {
+    try {
+      var all = JSON.parse(localStorage.getItem(key) || '{}');
+      return Object.keys(all).filter(function (id) { return all[id].queued; }).length;
+    } catch (e) { return 0; }
+  }
+  if (body.dataset.signedOut) {
+    if (body.dataset.wipe) {
+      draftKeys().forEach(function (k) { try { localStorage.removeItem(k); } catch (e) { /* off */ } });
+      return;
+    }
+    var waiting = draftKeys().reduce(function (n, k) { return n + queuedIn(k); }, 0);
+    var note = document.getElementById('waiting');
+    if (waiting > 0 && note) {
+      note.textContent = 'この端末に送信待ちの記録が' + waiting + '件あります。記録した本人がログインすると、自動で送信されます。';
+      note.hidden = false;
+    }
+    return;
+  }
+  // Drafts kept before they were kept per person belong to whoever signs in first.
+  if (body.dataset.staff) {
+    try {
+      var legacy = JSON.parse(localStorage.getItem(PREFIX) || '{}');
+      var own = JSON.parse(localStorage.getItem(DRAFTS) || '{}');
+      Object.keys(legacy).forEach(function (id) { if (!own[id]) own[id] = legacy[id]; });
+      if (Object.keys(legacy).length) localStorage.setItem(DRAFTS, JSON.stringify(own));
+      localStorage.removeItem(PREFIX);
+    } catch (e) { /* storage off */ }
+  }
+  // The session's form key now: a draft typed in an earlier session is sent with it.
+  function formKeyNow() {
+    var k = document.querySelector('form.logout input[name=form_key]');
+    return k ? k.value : '';
+  }
 
   // ---- countdowns -------------------------------------------------------------------------
   function span(s) {
@@ -38,7 +78,7 @@
     refreshing = setTimeout(function () {
       fetch(location.pathname + location.search, { credentials: 'same-origin', headers: { 'Accept': 'text/html', 'X-Mamoru-Live': '1' } })
         .then(function (r) {
-          if (r.redirected && new URL(r.url).pathname === '/login') { wipeDrafts(); location.href = r.url; return null; }
+          if (r.redirected && new URL(r.url).pathname === '/login') { location.href = r.url; return null; }
           return r.ok ? r.text() : null;
         })
         .then(function (html) {
@@ -138,6 +178,9 @@
     if (el) { el.textContent = text; el.className = 'draft-state ' + (cls || ''); }
   }
   var banner = document.getElementById('conn');
+  // Offline is said as soon as the tablet knows, not only when a send fails.
+  if (!navigator.onLine) banner.hidden = false;
+  window.addEventListener('offline', function () { banner.hidden = false; });
 
   // ---- photos -----------------------------------------------------------------------------
   // A photo is taken through the page (the camera, not the gallery), redrawn at most 1600 pixels
@@ -185,7 +228,11 @@
     return fetch('/api/v1/cases/' + caseId + '/photos', {
       method: 'POST', credentials: 'same-origin', body: toBlob(data), headers: { 'Content-Type': 'image/jpeg' }
     }).then(function (r) {
-      if (r.status === 401) { wipeDrafts(); location.href = '/login?expired=1'; }
+      // Signed out meanwhile: the photo waits in its draft like one taken offline.
+      if (r.status === 401) {
+        location.href = '/login?expired=1';
+        var e = new Error('signed out'); e.offline = true; throw e;
+      }
       return r.json().then(function (j) {
         if (!r.ok) throw new Error((j.error && j.error.message) || 'refused');
         return j.sha256;
@@ -339,7 +386,7 @@
   }
   function post(id, form, d, fieldsNow) {
     var data = new URLSearchParams(fieldsNow);
-    data.set('form_key', d.formKey);
+    data.set('form_key', formKeyNow() || d.formKey);
     data.set('idempotency_key', d.key);
     return fetch(d.action, {
       method: 'POST', credentials: 'same-origin', body: data,
@@ -347,7 +394,8 @@
     }).then(function (r) {
       banner.hidden = true;
       var all = load();
-      if (r.redirected && new URL(r.url).pathname === '/login') { wipeDrafts(); location.href = r.url; return true; }
+      // The session ended meanwhile: the draft stays queued, and is sent after signing in again.
+      if (r.redirected && new URL(r.url).pathname === '/login') { location.href = r.url; return false; }
       if (r.ok && r.redirected) {
         delete all[id];
         save(all);
@@ -435,9 +483,16 @@
   setInterval(flush, 5000);
   flush();
 
-  // Logout wipes the drafts of this browser before the server ends the session.
+  // Signing out with drafts not yet sent asks first: saying yes discards them.
   document.querySelectorAll('form.logout').forEach(function (f) {
-    f.addEventListener('submit', wipeDrafts);
+    f.addEventListener('submit', function (ev) {
+      var n = Object.keys(load()).length;
+      if (n > 0 && !window.confirm('この端末に、まだサーバーに届いていない入力が' + n + '件あります。ログアウトすると消えます。ログアウトしますか？')) {
+        ev.preventDefault();
+        return;
+      }
+      wipeDrafts();
+    });
   });
 
   // ---- idle warning (15 minutes; warn a minute before) -------------------------------------
@@ -450,7 +505,7 @@
   function ping() {
     lastPing = Date.now();
     return fetch('/api/v1/session', { credentials: 'same-origin' }).then(function (r) {
-      if (r.status === 401) { wipeDrafts(); location.href = '/login?expired=1'; return; }
+      if (r.status === 401) { location.href = '/login?expired=1'; return; }
       if (r.ok) { deadline = Date.now() + IDLE; idle.hidden = true; }
     }, function () { /* offline: the draft is kept */ });
   }
@@ -461,7 +516,7 @@
     // away by this page's own timer.
     if (!navigator.onLine) return;
     if (left <= 0) {
-      wipeDrafts();
+      // The drafts stay: they are sent after signing in again.
       fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' })
         .then(null, function () { /* already ended */ })
         .then(function () { location.href = '/login?expired=1'; });

@@ -2,6 +2,17 @@
 //! events (`events`) and HTTPS (`tls`). Routes parse a request, call the service, and render;
 //! API errors are mapped in one place (`error_response`). No rule about cases lives here.
 
+/// The value of a handler's `Result<T, Response>` (a session, a parsed body), or that response,
+/// returned from the handler at once: the one opening every handler shares.
+macro_rules! or_respond {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
 mod api;
 mod events;
 mod openapi;

@@ -324,7 +324,7 @@ fn casework_paths() -> Value {
                 "responses": { "200": { "description": "{id, rev, protection}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/protections/{protection}": {
-            "put": { "summary": "The protection sent back whole as its next revision (as GET shows it, with later steps added): core works out the steps it adds and records them under the same rules as POST …/steps, so an end without a reason, a changed start or a removed step is refused (422). hearing {at, method, views | not_possible_reason}, warrant {requested_at, decided_at, outcome issued|refused, challenge_filed_at}, extensions [{decided_at, until, guardian_consent, court {petitioned_on, approved_on}}], notices [{kind start|extension|end, issued_at}], ended {at, reason}. An ended protection is not resumed",
+            "put": { "summary": "The protection sent back whole as its next revision (as GET shows it, with later steps added): core works out the steps it adds and records them under the same rules as POST …/steps, so an end without a reason, a changed start or a removed step is refused (422). hearing {at, method, views | not_possible_reason}, warrant {requested_at, decided_at, outcome issued|refused, challenge_filed_at}, extensions [{decided_at, until, guardian_consent, court {petitioned_on, approved_on}}], notices [{kind start|extension|end, issued_at}], ended {at, reason}. An ended protection is not resumed. Its case and child are core's, whatever the body says",
                 "parameters": [case_id, { "name": "protection", "in": "path", "required": true, "schema": { "type": "integer" } }],
                 "requestBody": revised,
                 "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
@@ -342,7 +342,7 @@ fn casework_paths() -> Value {
                 "responses": { "201": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/supports/{support}": {
-            "put": { "summary": "A support decision's next revision (dates, notice, the child's hearing)",
+            "put": { "summary": "A support decision's next revision, sent back whole as GET shows it (dates, notice, the child's hearing): checked as POST …/supports is, so a missing kind or decided_on is refused with 422 naming them; an unchanged hearing keeps who heard it, a changed one is heard by the sender. Its case and who heard a hearing are core's, whatever the body says",
                 "parameters": [case_id, { "name": "support", "in": "path", "required": true, "schema": { "type": "integer" } }],
                 "requestBody": revised,
                 "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }

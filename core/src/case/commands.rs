@@ -1,76 +1,22 @@
-//! What people say when they record casework (a note, a safety check, the child's hearing, a
-//! meeting), checked into the records beside them: who recorded it, the child and the unit come
-//! from core, never from the sender; every missing field is named.
+//! What people say when they record casework (a case edit, a support decision, closing and
+//! reopening, a note, a safety check, the child's hearing, a meeting; the intake is in
+//! `intake.rs`), checked into the records beside them: who recorded it, the child and the unit
+//! come from core, never from the sender; every missing field is named.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AbuseDetails, Case, Diagnosis, DiagnosisKind, Hearing, Injury, Intake, IntakeKind, Meeting, Note,
-    Reporter, SafetyCheck, SafetyMethod, Support,
+    AbuseDetails, Case, CaseStatus, Closure, Diagnosis, DiagnosisKind, Hearing, Injury, Meeting, Note,
+    SafetyCheck, SafetyMethod, Support,
 };
 use crate::code_table::Code;
 use crate::error::Error;
 use crate::ids::{CaseId, ChildId, StaffId, UnitId};
 use crate::person::Attachment;
+use crate::protection::Applied;
 use crate::time::{Date, Timestamp};
-
-/// A new case as an intake (受付) opens it; the child is named beside it. Who received it is
-/// whoever takes the intake.
-#[derive(Clone, Debug)]
-pub struct NewCase {
-    pub unit: UnitId,
-    pub intake: NewIntake,
-    /// What the report says about the abuse; its main type, when not named, is the first type.
-    pub abuse: Option<AbuseDetails>,
-    pub reporter: Option<Reporter>,
-    pub assigned: Vec<StaffId>,
-}
-
-/// 受付 as someone takes it: the stored [`Intake`] without who received it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewIntake {
-    pub kind: IntakeKind,
-    pub received_at: Timestamp,
-    /// 相談・通告経路 (code table `route`).
-    pub route: Code,
-    /// 相談種別 (code table `consultation_type`).
-    pub consultation_type: Code,
-    /// 主訴.
-    #[serde(default)]
-    pub chief_complaint: String,
-    /// 相談内容 / 通告内容.
-    #[serde(default)]
-    pub content: String,
-}
-
-impl NewIntake {
-    /// The intake as `by` received it.
-    #[must_use]
-    pub fn received_by(self, by: StaffId) -> Intake {
-        Intake {
-            kind: self.kind,
-            received_at: self.received_at,
-            route: self.route,
-            consultation_type: self.consultation_type,
-            chief_complaint: self.chief_complaint,
-            content: self.content,
-            received_by: by,
-        }
-    }
-}
-
-impl AbuseDetails {
-    /// The main type kept only while it is one of the types; else the first type.
-    #[must_use]
-    pub fn with_main_type(mut self) -> Self {
-        if self.main_type.as_ref().is_none_or(|t| !self.types.contains(t)) {
-            self.main_type = self.types.first().cloned();
-        }
-        self
-    }
-}
 
 /// 調査・判定 as the edit form holds them: the working fields of a case, put onto it by core.
 /// What the form does not show (the injuries marked on the body map, the intake, the status)
@@ -188,6 +134,22 @@ pub struct SupportDecision {
 }
 
 impl SupportDecision {
+    /// The decision as an edit form shows a stored support.
+    #[must_use]
+    pub fn of(s: &Support) -> Self {
+        SupportDecision {
+            kind: Some(s.kind.clone()),
+            decided_on: Some(s.decided_on),
+            start: s.start,
+            review_on: s.review_on,
+            end: s.end,
+            facility: s.facility.clone(),
+            hearing: s.hearing.as_ref().map(NewHearing::of),
+            notice_issued_on: s.notice_issued_on,
+            note: s.note.clone(),
+        }
+    }
+
     /// The support of `case` that `by` records: kind and decision date named. The hearing is
     /// checked where the support is stored, when it is new or changed.
     pub fn decide(self, case: CaseId, by: StaffId) -> Result<Support, Error> {
@@ -207,6 +169,67 @@ impl SupportDecision {
             notice_issued_on: self.notice_issued_on,
             note: self.note,
         })
+    }
+}
+
+/// 終結 and 再開 of a case, as a supervisor says them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum StatusChange {
+    /// 終結, with its reason.
+    Close {
+        reason: String,
+    },
+    Reopen,
+}
+
+impl StatusChange {
+    /// Applies the change to `case`, stored at revision `stored`, asked for from revision `seen`.
+    /// The same change made since `seen` (sent again after its answer was lost) is
+    /// `AlreadyRecorded` and changes nothing. Refused: a closing without a reason, closing a
+    /// closed case or one whose child is in 一時保護 (`in_protection`), reopening an open case.
+    pub fn apply(
+        &self,
+        case: &mut Case,
+        (seen, stored): (u64, u64),
+        in_protection: bool,
+        by: StaffId,
+        now: Timestamp,
+    ) -> Result<Applied, Error> {
+        let closed = case.status == CaseStatus::Closed;
+        match self {
+            StatusChange::Close { reason } => {
+                let reason = reason.trim();
+                Error::require(&[("reason", reason.is_empty())])?;
+                let resent = |c: &Closure| c.by == by && c.reason == reason;
+                if seen < stored && closed && case.closure.as_ref().is_some_and(resent) {
+                    return Ok(Applied::AlreadyRecorded);
+                }
+                if closed {
+                    return Err(Error::invalid("status", "the case is already closed"));
+                }
+                if in_protection {
+                    return Err(Error::invalid(
+                        "protection",
+                        "end the temporary protection before closing the case",
+                    ));
+                }
+                case.status = CaseStatus::Closed;
+                case.closure = Some(Closure { at: now, by, reason: reason.to_owned() });
+            }
+            StatusChange::Reopen => {
+                // Reopened since the revision the request saw (a resend, or someone else): done.
+                if seen < stored && !closed && !case.reopened_at.is_empty() {
+                    return Ok(Applied::AlreadyRecorded);
+                }
+                if !closed {
+                    return Err(Error::invalid("status", "the case is open"));
+                }
+                case.status = CaseStatus::Open;
+                case.reopened_at.push(now);
+            }
+        }
+        Ok(Applied::Recorded)
     }
 }
 
@@ -336,6 +359,17 @@ pub struct NewHearing {
 }
 
 impl NewHearing {
+    /// The hearing as it was said, without who recorded it.
+    #[must_use]
+    pub fn of(h: &Hearing) -> Self {
+        NewHearing {
+            at: h.at,
+            method: h.method.clone(),
+            views: h.views.clone(),
+            not_possible_reason: h.not_possible_reason.clone(),
+        }
+    }
+
     /// The hearing `by` records, checked.
     pub fn heard_by(self, by: StaffId) -> Result<Hearing, Error> {
         let h = self.recorded_by(by);
@@ -398,6 +432,7 @@ impl NewMeeting {
 mod tests {
     use super::*;
     use crate::case::{BodySide, CaseStatus};
+    use crate::case::{IntakeKind, NewIntake};
 
     fn case() -> Case {
         Case {
@@ -496,5 +531,29 @@ mod tests {
         assert_eq!((s.case, s.facility.as_str()), (CaseId(3), "架空学園"));
         let h = s.hearing.unwrap();
         assert_eq!((h.by, h.not_possible_reason), (StaffId(9), None));
+    }
+
+    #[test]
+    fn a_case_closes_with_a_reason_not_in_protection_and_a_resend_changes_nothing() {
+        let (by, at) = (StaffId(9), Timestamp(5_000));
+        let close = |reason: &str| StatusChange::Close { reason: reason.into() };
+        let mut c = case();
+        let err = close(" ").apply(&mut c, (3, 3), false, by, at).unwrap_err();
+        assert!(matches!(&err, Error::Incomplete { fields } if *fields == ["reason"]), "{err}");
+        let err = close("家庭復帰").apply(&mut c, (3, 3), true, by, at).unwrap_err();
+        assert!(matches!(err, Error::Invalid { field: "protection", .. }));
+        assert_eq!(c.status, CaseStatus::Open, "a refusal changes nothing");
+        assert_eq!(close(" 家庭復帰 ").apply(&mut c, (3, 3), false, by, at).unwrap(), Applied::Recorded);
+        assert_eq!(c.closure.as_ref().map(|x| x.reason.as_str()), Some("家庭復帰"));
+        // Sent again from the revision before: already done; from the closed one: refused.
+        assert_eq!(close("家庭復帰").apply(&mut c, (3, 4), false, by, at).unwrap(), Applied::AlreadyRecorded);
+        assert!(close("家庭復帰").apply(&mut c, (4, 4), false, by, at).is_err());
+        assert_eq!(StatusChange::Reopen.apply(&mut c, (4, 4), false, by, at).unwrap(), Applied::Recorded);
+        assert_eq!((c.status, c.reopened_at.as_slice()), (CaseStatus::Open, [at].as_slice()));
+        assert_eq!(
+            StatusChange::Reopen.apply(&mut c, (4, 5), false, by, at).unwrap(),
+            Applied::AlreadyRecorded
+        );
+        assert!(StatusChange::Reopen.apply(&mut c, (5, 5), false, by, at).is_err(), "an open case");
     }
 }

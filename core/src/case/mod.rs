@@ -17,10 +17,12 @@ use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
 mod commands;
+mod intake;
 
 pub use commands::{
-    CaseEdit, NewCase, NewHearing, NewIntake, NewMeeting, NewNote, NewSafetyCheck, SupportDecision,
+    CaseEdit, NewHearing, NewMeeting, NewNote, NewSafetyCheck, StatusChange, SupportDecision,
 };
+pub use intake::{NewAbuse, NewCase, NewIntake};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

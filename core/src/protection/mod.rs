@@ -1,7 +1,8 @@
 //! 一時保護 (temporary protection, Child Welfare Act art. 33) and its legal steps: the warrant
 //! request when the guardian does not consent, extensions past two months with the family court's
 //! approval, the notices, the end. This module holds the record; `steps` holds the commands
-//! (`StartProtection`, `ProtectionStep`) and the rules that apply them.
+//! (`StartProtection`, `ProtectionStep`) and the rules that apply them; `whole` a protection sent
+//! back whole (`SentProtection`, `Protection::steps_to`).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +12,10 @@ use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
 mod steps;
+mod whole;
 
 pub use steps::{Applied, ProtectionStep, StartProtection, StepKind};
+pub use whole::SentProtection;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

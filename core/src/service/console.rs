@@ -107,7 +107,7 @@ impl Service {
     /// every keystroke so that disabling an account or removing its key ends its console.
     pub fn console_still_valid(&self, actor: &Actor, key: &str) -> bool {
         // A changed role or units end it too: the open console acts with the ones it signed in
-        // with (as `edit_staff` ends web sessions).
+        // with (as `change_staff` ends web sessions).
         self.store.read().and_then(|r| r.get::<Staff>(actor.staff)).ok().flatten().is_some_and(|s| {
             s.body.may_use_console(key) && s.body.role == actor.role && s.body.units == actor.units
         })

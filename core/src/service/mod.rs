@@ -8,6 +8,7 @@ mod backups;
 mod casework;
 mod code_tables;
 mod console;
+mod console_views;
 mod devices;
 mod events;
 mod integrity;
@@ -31,8 +32,10 @@ pub use access::Actor;
 pub use auditing::AuditFilter;
 pub use backups::{BACKUP_STALE_AFTER, BackupHealth, BackupStatus};
 pub use casework::{
-    BoardItem, CaseEdited, CasePageView, CaseView, HomeView, IntakeChild, IntakeOutcome, MessageItem,
+    BoardItem, CaseEdited, CasePageView, CaseView, HomeView, IntakeChild, IntakeOutcome, IntakePageView,
+    MessageItem,
 };
+pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{ChildEdited, ChildPageView, ChildSummary, ChildView, NewChild};

@@ -278,6 +278,21 @@ impl Service {
         })
     }
 
+    /// Each tablet's latest open session: when it was last used, and by whom (login). For the
+    /// console's device list, whose read is audited.
+    pub(super) fn last_use_by_device(&self) -> std::collections::BTreeMap<DeviceId, (Timestamp, String)> {
+        let now = self.now();
+        let mut last = std::collections::BTreeMap::new();
+        for s in self.sessions.lock().values().filter(|s| alive(s, now)) {
+            if let Some(d) = s.device
+                && last.get(&d).is_none_or(|(seen, _): &(Timestamp, String)| *seen < s.last_seen)
+            {
+                last.insert(d, (s.last_seen, s.actor.login.as_str().to_owned()));
+            }
+        }
+        last
+    }
+
     /// Open sessions per device (`None`: not bound to a tablet), for the dashboard. Polled; not
     /// audited (counts only).
     pub fn sessions_summary(&self, actor: &Actor) -> Result<Vec<(Option<DeviceId>, usize)>> {

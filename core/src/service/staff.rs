@@ -9,7 +9,7 @@ use crate::audit::AuditEntry;
 use crate::code_table::{self};
 use crate::error::{Error, Result};
 use crate::ids::{CredentialId, RecordId, StaffId, UnitId};
-use crate::staff::{Action, Credential, Login, Password, Role, Staff, Unit, UnitKind};
+use crate::staff::{Action, Credential, Login, Password, Role, Staff, StaffChange, Unit, UnitKind};
 use crate::store::Reader;
 
 /// A new staff member as an administrator enters it.
@@ -170,19 +170,24 @@ impl Service {
         tx.require::<Staff>(StaffId(id))
     }
 
-    pub fn set_staff_disabled(&self, actor: &Actor, login: &str, disabled: bool) -> Result<()> {
+    /// Makes `change` to the staff member `login`, checked by the domain ([`StaffChange::apply`])
+    /// from the revision the editor saw (else `Conflict`: someone else changed it meanwhile).
+    /// Disabling them, or changing their role or units, ends their sessions at once.
+    pub fn change_staff(&self, actor: &Actor, login: &str, change: &StaffChange) -> Result<()> {
         let target = self.store.read()?.unique("login", login)?;
-        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
+        let end_sessions = self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
             let s = Self::staff_by_login(tx, login)?;
-            if s.id == actor.staff.0 && disabled {
-                return Err(Error::invalid("login", "you cannot disable your own account"));
+            if let StaffChange::Edit { units, .. } = change {
+                for u in units {
+                    tx.require::<Unit>(*u)?;
+                }
             }
             let mut body = s.body.clone();
-            body.disabled = disabled;
-            tx.update(StaffId(s.id), s.rev, body)?;
-            Ok(((), s.id))
+            let ends = change.apply(&mut body, StaffId(s.id), actor.staff)?;
+            tx.update(StaffId(s.id), change.rev().unwrap_or(s.rev), body)?;
+            Ok((ends, s.id))
         })?;
-        if disabled && let Some(id) = target {
+        if end_sessions && let Some(id) = target {
             self.sessions.end_staff(StaffId(id));
         }
         Ok(())
@@ -227,95 +232,5 @@ impl Service {
         let text = one_time_password()?;
         let id = self.add_staff(actor, new, &Password::new(text.clone())?)?;
         Ok((id, text))
-    }
-
-    /// Changes a staff member's name, role and units, if their record is still at `rev` (else
-    /// `Conflict`: someone else changed it meanwhile). A change of role or units ends their
-    /// sessions, so that what they may do changes at once. Administrators cannot take the
-    /// administrator role from themselves (the last way back in would go with it).
-    pub fn edit_staff(
-        &self,
-        actor: &Actor,
-        login: &str,
-        rev: u64,
-        display_name: &str,
-        role: Role,
-        units: Vec<UnitId>,
-    ) -> Result<()> {
-        let name = display_name.trim();
-        if name.is_empty() || name.chars().count() > 40 {
-            return Err(Error::invalid("display_name", "1 to 40 characters"));
-        }
-        let target = self.store.read()?.unique("login", login)?;
-        let changed = self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
-            let s = Self::staff_by_login(tx, login)?;
-            if units.is_empty() {
-                return Err(Error::invalid("units", "at least one unit"));
-            }
-            for u in &units {
-                tx.require::<Unit>(*u)?;
-            }
-            if s.id == actor.staff.0 && s.body.role == Role::Admin && role != Role::Admin {
-                return Err(Error::invalid("role", "you cannot take the administrator role from yourself"));
-            }
-            let mut body = s.body.clone();
-            let changed = body.role != role || body.units != units;
-            name.clone_into(&mut body.display_name);
-            body.role = role;
-            body.units = units;
-            tx.update(StaffId(s.id), rev, body)?;
-            Ok((changed, s.id))
-        })?;
-        if changed && let Some(id) = target {
-            self.sessions.end_staff(StaffId(id));
-        }
-        Ok(())
-    }
-
-    /// Removes one of a staff member's console keys (matched by its key data, as
-    /// `lists_console_key` does). A console signed in with it ends at its next keystroke.
-    pub fn remove_console_key(&self, actor: &Actor, login: &str, key: &str) -> Result<()> {
-        let blob = key.split_whitespace().nth(1).unwrap_or(key.trim()).to_owned();
-        let target = self.store.read()?.unique("login", login)?;
-        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
-            let s = Self::staff_by_login(tx, login)?;
-            let mut body = s.body.clone();
-            let before = body.console_keys.len();
-            body.console_keys.retain(|k| k.split_whitespace().nth(1) != Some(blob.as_str()));
-            if body.console_keys.len() == before {
-                return Err(Error::not_found("console key", login));
-            }
-            tx.update(StaffId(s.id), s.rev, body)?;
-            Ok(((), s.id))
-        })
-    }
-
-    /// Adds an OpenSSH public key to a staff member's console keys.
-    pub fn add_console_key(&self, actor: &Actor, login: &str, key: &str) -> Result<()> {
-        let key = key.trim();
-        let mut parts = key.split_whitespace();
-        let (Some(algo), Some(data)) = (parts.next(), parts.next()) else {
-            return Err(Error::invalid(
-                "key",
-                "expected an OpenSSH public key line: 'ssh-ed25519 AAAA... comment'",
-            ));
-        };
-        if !matches!(
-            algo,
-            "ssh-ed25519" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521"
-        ) || data.len() < 16
-        {
-            return Err(Error::invalid("key", "only Ed25519 and ECDSA keys are accepted"));
-        }
-        let target = self.store.read()?.unique("login", login)?;
-        self.write(actor, Action::ManageStaff, StaffId::KIND, target, |tx| {
-            let s = Self::staff_by_login(tx, login)?;
-            let mut body = s.body.clone();
-            if !body.lists_console_key(key) {
-                body.console_keys.push(key.to_owned());
-            }
-            tx.update(StaffId(s.id), s.rev, body)?;
-            Ok(((), s.id))
-        })
     }
 }

@@ -2,10 +2,15 @@
 //! code-table entries. Each change is checked against what it must do to sessions and secrets.
 
 use mamoru_core::code_table::CodeEntry;
+use mamoru_core::staff::StaffChange;
 use mamoru_core::staff::{Password, Role};
 use mamoru_core::time::Date;
 
 use crate::support::{PASSWORD, world};
+
+fn edit(rev: u64, name: &str, role: Role, units: Vec<mamoru_core::ids::UnitId>) -> StaffChange {
+    StaffChange::Edit { rev, display_name: name.into(), role, units }
+}
 
 #[test]
 fn a_role_or_unit_change_is_checked_against_the_revision_and_ends_the_persons_sessions() {
@@ -17,14 +22,17 @@ fn a_role_or_unit_change_is_checked_against_the_revision_and_ends_the_persons_se
     };
     let r1 = rev("cw");
     // A new display name alone keeps the session.
-    w.svc.edit_staff(&w.admin, "cw", r1, "木下 福祉司", Role::Caseworker, vec![w.u1]).unwrap();
+    w.svc.change_staff(&w.admin, "cw", &edit(r1, "木下 福祉司", Role::Caseworker, vec![w.u1])).unwrap();
     assert!(w.svc.session(&token).is_ok());
     // A stale form is refused and changes nothing.
-    let stale = w.svc.edit_staff(&w.admin, "cw", r1, "別の名前", Role::Supervisor, vec![w.u1]).unwrap_err();
+    let stale =
+        w.svc.change_staff(&w.admin, "cw", &edit(r1, "別の名前", Role::Supervisor, vec![w.u1])).unwrap_err();
     assert_eq!(stale.code(), "conflict");
     assert!(w.svc.session(&token).is_ok());
     // Promotion: the session ends, and the next one carries the new role and units.
-    w.svc.edit_staff(&w.admin, "cw", rev("cw"), "木下 福祉司", Role::Supervisor, vec![w.u1, w.u2]).unwrap();
+    w.svc
+        .change_staff(&w.admin, "cw", &edit(rev("cw"), "木下 福祉司", Role::Supervisor, vec![w.u1, w.u2]))
+        .unwrap();
     assert!(w.svc.session(&token).is_err());
     let (token, info) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, None).unwrap();
     assert_eq!(info.actor.role(), Role::Supervisor);
@@ -33,14 +41,35 @@ fn a_role_or_unit_change_is_checked_against_the_revision_and_ends_the_persons_se
 
     // What cannot be meant is refused.
     let r = rev("cw");
-    let no_units = w.svc.edit_staff(&w.admin, "cw", r, "木下", Role::Caseworker, vec![]).unwrap_err();
+    let no_units =
+        w.svc.change_staff(&w.admin, "cw", &edit(r, "木下", Role::Caseworker, vec![])).unwrap_err();
     assert_eq!(no_units.code(), "invalid");
-    let blank = w.svc.edit_staff(&w.admin, "cw", r, "  ", Role::Caseworker, vec![w.u1]).unwrap_err();
+    let blank = w.svc.change_staff(&w.admin, "cw", &edit(r, "  ", Role::Caseworker, vec![w.u1])).unwrap_err();
     assert_eq!(blank.code(), "invalid");
-    let own =
-        w.svc.edit_staff(&w.admin, "admin", rev("admin"), "管理者", Role::Head, vec![w.u1]).unwrap_err();
+    let own = w
+        .svc
+        .change_staff(
+            &w.admin,
+            "admin",
+            &StaffChange::Edit {
+                rev: rev("admin"),
+                display_name: "管理者".into(),
+                role: Role::Head,
+                units: vec![w.u1],
+            },
+        )
+        .unwrap_err();
     assert!(own.to_string().contains("administrator role from yourself"), "{own}");
-    let by_caseworker = w.svc.edit_staff(&cw, "cw", r, "木下", Role::Admin, vec![w.u1]).unwrap_err();
+    let by_caseworker = w
+        .svc
+        .change_staff(
+            &cw,
+            "cw",
+            &StaffChange::Edit {
+                rev: r, display_name: "木下".into(), role: Role::Admin, units: vec![w.u1]
+            },
+        )
+        .unwrap_err();
     assert_eq!(by_caseworker.code(), "forbidden");
 }
 
@@ -59,28 +88,37 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
 
     let key_a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@pc";
     let key_b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb b@pc";
-    w.svc.add_console_key(&w.admin, "newcomer", key_a).unwrap();
-    w.svc.add_console_key(&w.admin, "newcomer", key_b).unwrap();
+    w.svc.change_staff(&w.admin, "newcomer", &StaffChange::AddConsoleKey(key_a.to_owned())).unwrap();
+    w.svc.change_staff(&w.admin, "newcomer", &StaffChange::AddConsoleKey(key_b.to_owned())).unwrap();
     let console = w.svc.console_sign_in("newcomer", key_a).unwrap();
     assert!(w.svc.console_still_valid(&console, key_a));
     // Removed by its key data, whatever its comment.
-    w.svc
-        .remove_console_key(
-            &w.admin,
-            "newcomer",
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        )
-        .unwrap();
+    let bare = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    w.svc.change_staff(&w.admin, "newcomer", &StaffChange::RemoveConsoleKey(bare.into())).unwrap();
     assert!(!w.svc.console_still_valid(&console, key_a), "an open console with it ends");
     assert!(w.svc.console_sign_in("newcomer", key_a).is_err());
     assert!(w.svc.console_sign_in("newcomer", key_b).is_ok(), "the other key stays");
-    let again = w.svc.remove_console_key(&w.admin, "newcomer", key_a).unwrap_err();
+    let again = w
+        .svc
+        .change_staff(&w.admin, "newcomer", &StaffChange::RemoveConsoleKey(key_a.to_owned()))
+        .unwrap_err();
     assert_eq!(again.code(), "not_found");
     // A console open with the other key ends when the person's role changes.
     let console = w.svc.console_sign_in("newcomer", key_b).unwrap();
     assert!(w.svc.console_still_valid(&console, key_b));
     let rev = w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == "newcomer");
-    w.svc.edit_staff(&w.admin, "newcomer", rev.unwrap().rev, "新任 職員", Role::Head, vec![w.u2]).unwrap();
+    w.svc
+        .change_staff(
+            &w.admin,
+            "newcomer",
+            &StaffChange::Edit {
+                rev: rev.unwrap().rev,
+                display_name: "新任 職員".into(),
+                role: Role::Head,
+                units: vec![w.u2],
+            },
+        )
+        .unwrap();
     assert!(!w.svc.console_still_valid(&console, key_b), "it acted with the old role");
 }
 
@@ -159,7 +197,7 @@ fn code_table_entries_are_checked_and_never_removed() {
 fn refused_console_connections_are_audited_until_a_lock_and_a_listed_key_still_gets_in() {
     let w = world();
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a@pc";
-    w.svc.add_console_key(&w.admin, "admin", key).unwrap();
+    w.svc.change_staff(&w.admin, "admin", &StaffChange::AddConsoleKey(key.to_owned())).unwrap();
     assert!(w.svc.console_key_listed("admin", key));
     assert!(!w.svc.console_key_listed(
         "admin",

@@ -2,6 +2,8 @@
 //! nonexistent id}, with the expected outcome written out here independently of `Role::may`, and
 //! an audit entry for every attempt.
 
+use mamoru_core::case::StatusChange;
+use mamoru_core::staff::StaffChange;
 use std::collections::BTreeMap;
 
 use mamoru_core::case::{
@@ -138,7 +140,9 @@ fn expected(role: Role, action: Action, target: Target) -> Outcome {
 
 fn classify(r: Result<(), Error>) -> Outcome {
     match r {
-        Ok(()) | Err(Error::Invalid { .. } | Error::Conflict { .. }) => Outcome::Allowed,
+        Ok(()) | Err(Error::Invalid { .. } | Error::Incomplete { .. } | Error::Conflict { .. }) => {
+            Outcome::Allowed
+        }
         Err(Error::Forbidden { .. }) => Outcome::Forbidden,
         Err(Error::NotFound { .. }) => Outcome::NotFound,
         Err(e) => panic!("unexpected error {e:?}"),
@@ -180,7 +184,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
                 mamoru_core::service::NewCase {
                     unit: ids.unit,
                     intake: crate::support::intake(IntakeKind::Consultation, t0()),
-                    abuse: None,
+                    abuse: mamoru_core::case::NewAbuse::default(),
                     reporter: None,
                     assigned: vec![],
                 },
@@ -191,8 +195,11 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
             let b = body::<Case>(w, ids.case, || template.case.clone());
             svc.edit_case(actor, ids.case, rev::<Case>(w, ids.case), &CaseEdit::of(&b)).map(drop)
         }
-        // An empty reason: authorised callers get Invalid, and nothing changes.
-        Action::CloseCase => svc.close_case(actor, ids.case, rev::<Case>(w, ids.case), "").map(drop),
+        // An empty reason: authorised callers get Incomplete, and nothing changes.
+        Action::CloseCase => {
+            let empty = StatusChange::Close { reason: String::new() };
+            svc.change_case_status(actor, ids.case, rev::<Case>(w, ids.case), &empty).map(drop)
+        }
         Action::RestrictCase => {
             let current = w.svc.store().read().unwrap().get::<Case>(ids.case).unwrap();
             let keep = current.and_then(|c| c.body.restricted_to);
@@ -229,7 +236,8 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         }
         Action::RecordSupport => {
             let b = body::<Support>(w, ids.support, || template.support.clone());
-            svc.update_support(actor, ids.support, rev::<Support>(w, ids.support), b).map(drop)
+            let d = mamoru_core::case::SupportDecision::of(&b);
+            svc.revise_support(actor, ids.case, ids.support, rev::<Support>(w, ids.support), d).map(drop)
         }
         Action::RecordMeeting => svc
             .record_meeting(
@@ -248,7 +256,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::ReadBoard => svc.board(actor, ids.unit, None).map(drop),
         Action::ReadAudit => svc.audit_log(actor, 1, 10).map(drop),
         Action::ExportAudit => svc.export_audit(actor, &AuditFilter::default(), &mut Vec::new()).map(drop),
-        Action::ManageStaff => svc.set_staff_disabled(actor, &ids.login, false),
+        Action::ManageStaff => svc.change_staff(actor, &ids.login, &StaffChange::Enable),
         Action::EditCodeTables => {
             let r = w.svc.store().read().unwrap();
             let table = mamoru_core::Service::code_table(&r, ids.code_table)

@@ -1,6 +1,7 @@
 //! The casework on a case: support decisions with the child's hearing, meetings and assessments
 //! sent again safely, and what the case view says its reader may do.
 
+use mamoru_core::case::StatusChange;
 use std::collections::BTreeMap;
 
 use mamoru_core::case::{CaseEdit, IntakeKind, NewHearing, NewMeeting, SupportDecision};
@@ -103,7 +104,9 @@ fn the_case_view_says_what_its_reader_may_do_and_closing_covers_reopening() {
     let id = CaseId(case.id);
     let view = w.svc.case(&cw, id).unwrap();
     assert!(view.may(Action::EditCase) && view.may(Action::RecordSupport) && !view.may(Action::CloseCase));
-    w.svc.close_case(&sv, id, case.rev, "助言指導で終結").unwrap();
+    w.svc
+        .change_case_status(&sv, id, case.rev, &StatusChange::Close { reason: "助言指導で終結".into() })
+        .unwrap();
     let closed = w.svc.case(&sv, id).unwrap();
     assert_eq!(closed.may, vec![Action::CloseCase.as_str()], "a closed case can only be reopened");
     assert!(w.svc.case(&cw, id).unwrap().may.is_empty());
@@ -242,11 +245,26 @@ fn protection_steps_and_closing_sent_again_after_a_lost_answer_are_recorded_once
 
     // Closing sent twice: closed once; reopening likewise.
     let rev = w.svc.case(&sv, case).unwrap().case.rev;
-    let closed = w.svc.close_case(&sv, case, rev, "家庭復帰").unwrap();
-    assert_eq!(w.svc.close_case(&sv, case, rev, "家庭復帰").unwrap().rev, closed.rev);
-    assert!(w.svc.close_case(&sv, case, closed.rev, "家庭復帰").is_err(), "closing a closed case is refused");
-    let reopened = w.svc.reopen_case(&sv, case, closed.rev).unwrap();
-    assert_eq!(w.svc.reopen_case(&sv, case, closed.rev).unwrap().rev, reopened.rev);
+    let closed =
+        w.svc.change_case_status(&sv, case, rev, &StatusChange::Close { reason: "家庭復帰".into() }).unwrap();
+    assert_eq!(
+        w.svc
+            .change_case_status(&sv, case, rev, &StatusChange::Close { reason: "家庭復帰".into() })
+            .unwrap()
+            .rev,
+        closed.rev
+    );
+    assert!(
+        w.svc
+            .change_case_status(&sv, case, closed.rev, &StatusChange::Close { reason: "家庭復帰".into() })
+            .is_err(),
+        "closing a closed case is refused"
+    );
+    let reopened = w.svc.change_case_status(&sv, case, closed.rev, &StatusChange::Reopen).unwrap();
+    assert_eq!(
+        w.svc.change_case_status(&sv, case, closed.rev, &StatusChange::Reopen).unwrap().rev,
+        reopened.rev
+    );
     assert_eq!(w.svc.case(&sv, case).unwrap().case.body.reopened_at.len(), 1);
 }
 
@@ -276,7 +294,7 @@ fn ending_a_protection_needs_a_reason_whichever_way_it_is_sent() {
     assert!(matches!(&r, Err(mamoru_core::Error::Incomplete { fields }) if *fields == ["reason"]), "{r:?}");
     let mut whole = p.body.clone();
     whole.ended = Some(ProtectionEnd { at: t0().plus(60), reason: " ".into() });
-    let r = w.svc.update_protection(&cw, case, id, p.rev, &whole);
+    let r = w.svc.update_protection(&cw, case, id, p.rev, whole.into());
     assert!(matches!(&r, Err(mamoru_core::Error::Incomplete { .. })), "{r:?}");
     let view = w.svc.case(&cw, case).unwrap();
     assert!(view.protections[0].body.is_active(), "nothing was written");

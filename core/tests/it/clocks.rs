@@ -2,6 +2,7 @@
 //! 2-month limit and extensions, the warrant-refusal challenge, the child's hearing, and the board.
 
 use mamoru_core::Actor;
+use mamoru_core::case::StatusChange;
 use mamoru_core::case::{CaseEdit, Hearing, IntakeKind, NewSafetyCheck, SafetyMethod};
 use mamoru_core::deadline::{ClockKind, ClockStatus};
 use mamoru_core::ids::{CaseId, ProtectionId};
@@ -120,7 +121,7 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
         outcome: Some(WarrantOutcome::Refused),
         challenge_filed_at: None,
     });
-    let p = w.svc.update_protection(&cw, case, pid, p.rev, &body).unwrap();
+    let p = w.svc.update_protection(&cw, case, pid, p.rev, body.into()).unwrap();
     let kinds_now: Vec<ClockKind> = case_clocks(&w, &cw, case).iter().map(|c| c.0).collect();
     assert_eq!(kinds_now, vec![ClockKind::WarrantChallenge3d, ClockKind::ProtectionLimit]);
     assert_eq!(case_clocks(&w, &cw, case)[0].2, at("2025-06-09T00:00:00+09:00"));
@@ -198,6 +199,8 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
     assert!(w.svc.board(&named, w.u1, Some(cw.staff())).unwrap().is_empty());
 
     w.svc.record_safety_check(&named, CaseId(case.id), check(t0().plus(DAY), true)).unwrap();
-    w.svc.close_case(&sv, CaseId(case.id), v.rev, "助言指導").unwrap();
+    w.svc
+        .change_case_status(&sv, CaseId(case.id), v.rev, &StatusChange::Close { reason: "助言指導".into() })
+        .unwrap();
     assert!(w.svc.store().read().unwrap().case_clocks(case.id).unwrap().is_empty());
 }

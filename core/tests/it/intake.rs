@@ -1,6 +1,6 @@
 //! 新規受付: an intake about a child on file or a new one, in one transaction, sent again safely.
 
-use mamoru_core::case::IntakeKind;
+use mamoru_core::case::{IntakeKind, NewAbuse, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::deadline::ClockKind;
 use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase};
@@ -24,7 +24,7 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
     let new_case = |kind| NewCase {
         unit: w.u1,
         intake: intake(kind, t0()),
-        abuse: None,
+        abuse: NewAbuse::default(),
         reporter: None,
         assigned: vec![cw.staff()],
     };
@@ -67,4 +67,41 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
         w.svc.take_intake(&psy, child(), new_case(IntakeKind::Consultation), None, true).unwrap_err();
     assert_eq!(refused.code(), "forbidden");
     assert_eq!(children(), 1);
+    // Nor is the intake page theirs; a caseworker's lists their own unit and the chosen child.
+    assert_eq!(w.svc.intake_page(&psy, None).unwrap_err().code(), "forbidden");
+    let page = w.svc.intake_page(&cw, Some(case.body.child)).unwrap();
+    assert_eq!(page.units.iter().map(|(u, _)| *u).collect::<Vec<_>>(), [w.u1]);
+    assert_eq!(page.child.map(|c| c.id), Some(case.body.child));
+    assert!(page.may_be_assigned && page.code_tables.iter().any(|t| t.body.key == "route"));
+}
+
+#[test]
+fn an_anonymous_reporter_keeps_no_name_or_phone_over_any_front_end() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let reporter = Reporter {
+        anonymous: true,
+        name: "架空 一郎".into(),
+        relation: "近隣住民".into(),
+        phone: "000-0000-0000".into(),
+        note: String::new(),
+    };
+    let new = NewCase {
+        unit: w.u1,
+        intake: intake(IntakeKind::AbuseReport, t0()),
+        abuse: NewAbuse { types: vec![Code::new("1")], ..NewAbuse::default() },
+        reporter: Some(reporter),
+        assigned: vec![],
+    };
+    let case = opened(w.svc.take_intake(
+        &cw,
+        IntakeChild::New(bare_child(w.u1, "架空", "花子", "かくう")),
+        new,
+        None,
+        true,
+    ));
+    let kept = w.svc.reporter(&cw, case.id.into()).unwrap().unwrap();
+    assert!(kept.anonymous && kept.name.is_empty() && kept.phone.is_empty(), "{kept:?}");
+    assert_eq!(kept.relation, "近隣住民");
+    assert_eq!(case.body.abuse.unwrap().main_type, Some(Code::new("1")));
 }

@@ -210,3 +210,38 @@ fn with_the_second_factor_required_a_password_alone_only_enrols_it() {
     assert!(!info.enrolling);
     assert!(w.svc.session(&full).is_ok());
 }
+
+#[test]
+fn the_console_sees_each_tablets_state_and_only_an_administrator_sees_sessions() {
+    use mamoru_core::service::DeviceState;
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    let head = w.staff("head", Role::Head, w.u1);
+    let (used, secret) = w.svc.register_device(&w.admin, "iPad 1").unwrap();
+    let (waiting, _, until) = w.svc.issue_device_code(&w.admin, "iPad 2").unwrap();
+    let (revoked, _) = w.svc.register_device(&w.admin, "iPad 3").unwrap();
+    w.svc.revoke_device(&w.admin, revoked).unwrap();
+    let device = w.svc.device_for_secret(&secret).unwrap();
+    w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
+
+    let list = w.svc.device_list(&w.admin).unwrap();
+    let state = |id| list.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(state(used).state, DeviceState::Active);
+    assert_eq!(state(used).last_used.as_ref().map(|(_, login)| login.as_str()), Some("cw"));
+    assert_eq!(state(waiting).state, DeviceState::Pending { until });
+    assert!(matches!(state(revoked).state, DeviceState::Revoked { .. }) && !state(revoked).active());
+    assert_eq!(state(used).registered_by, "admin");
+
+    let server = w.svc.server_view(&w.admin).unwrap();
+    assert_eq!(server.sessions, 1);
+    assert_eq!(server.sessions_by_device, [(Some("iPad 1".to_owned()), 1)]);
+    assert_eq!(server.overdue.len(), 2, "one line per unit");
+    let other = w.svc.server_view(&head).unwrap();
+    assert_eq!((other.sessions, other.sessions_by_device.len(), other.overdue.len()), (0, 0, 0));
+
+    // A day later the code has expired (and the session with it).
+    w.clock.advance(24 * 3600 + 1);
+    let later = w.svc.device_list(&w.admin).unwrap();
+    assert_eq!(later.iter().find(|d| d.id == waiting).unwrap().state, DeviceState::CodeExpired);
+    assert!(matches!(w.svc.device_list(&head), Err(Error::Forbidden { .. })));
+}

@@ -1,6 +1,8 @@
 //! Snapshots: a restored store is the same store (its own snapshot is byte-identical), and a
 //! snapshot taken while writers run holds one consistent state.
 
+use mamoru_core::case::StatusChange;
+use mamoru_core::staff::StaffChange;
 use std::sync::Arc;
 
 use mamoru_core::Service;
@@ -108,7 +110,14 @@ fn replaying_the_redo_log_on_a_snapshot_reaches_the_same_store() {
     body.address = "架空市つばさ台1-1".into();
     let stale = w.svc.edit_child(&cw, first, current.rev, &FaceSheetEdit::of(&body));
     assert!(stale.is_err(), "a refused edit is audited too");
-    w.svc.close_case(&cw, mamoru_core::ids::CaseId(case.id), case.rev, "x").unwrap_err();
+    w.svc
+        .change_case_status(
+            &cw,
+            mamoru_core::ids::CaseId(case.id),
+            case.rev,
+            &StatusChange::Close { reason: "x".into() },
+        )
+        .unwrap_err();
 
     let entries = w.svc.store().redo_after(summary.last_redo, usize::MAX).unwrap();
     assert!(entries.len() >= 5);
@@ -150,7 +159,7 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     let cw = w.staff("leaver", Role::Caseworker, w.u1);
     w.staff("boss", Role::Supervisor, w.u1);
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake boss@laptop";
-    w.svc.add_console_key(&w.admin, "boss", key).unwrap();
+    w.svc.change_staff(&w.admin, "boss", &StaffChange::AddConsoleKey(key.to_owned())).unwrap();
     let mut base = Vec::new();
     let summary = w.svc.store().write_snapshot(&mut base).unwrap();
     w.clock.advance(60);
@@ -162,11 +171,11 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     w.clock.advance(60);
     // The tablet was stolen: the account is disabled and the tablet revoked after the point we
     // will restore to.
-    w.svc.set_staff_disabled(&w.admin, "leaver", true).unwrap();
+    w.svc.change_staff(&w.admin, "leaver", &StaffChange::Disable).unwrap();
     w.svc.revoke_device(&w.admin, tablet).unwrap();
     // And the supervisor's password leaked with it: reset, and the laptop's key removed.
     let fresh = w.svc.reset_password(&w.admin, "boss").unwrap();
-    w.svc.remove_console_key(&w.admin, "boss", key).unwrap();
+    w.svc.change_staff(&w.admin, "boss", &StaffChange::RemoveConsoleKey(key.to_owned())).unwrap();
     let entries = w.svc.store().redo_after(summary.last_redo, usize::MAX).unwrap();
 
     let dir = tempfile::tempdir().unwrap();

@@ -95,7 +95,7 @@ impl World {
                 NewCase {
                     unit: actor.units()[0],
                     intake: intake(kind, received_at),
-                    abuse: None,
+                    abuse: mamoru_core::case::NewAbuse::default(),
                     reporter: Some(Reporter {
                         anonymous: false,
                         name: "通告 太郎".into(),

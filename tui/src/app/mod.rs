@@ -3,11 +3,13 @@
 //! console user. Nothing here is shared between sessions.
 
 mod input;
-mod load;
 mod ops;
+mod screens;
+mod text;
 
 use std::sync::Arc;
 
+use mamoru_core::audit::Verdict;
 use mamoru_core::ids::DeviceId;
 use mamoru_core::ids::UnitId;
 use mamoru_core::service::BackupHealth;
@@ -18,8 +20,9 @@ use mamoru_core::{Actor, Error, Service};
 
 use crate::Screen;
 use crate::keys::Key;
-use load::{file_time, key_label};
 use ops::{code_fields, role_hint};
+use screens::Action;
+use text::{file_time, key_label};
 
 /// What the server around the console tells it (the binary implements this; the console knows
 /// nothing of files, HTTP or backups itself).
@@ -243,10 +246,6 @@ impl State {
         let len = self.rows().map_or(0, <[Row]>::len);
         self.cursor[self.screen.index()] = at.min(len.saturating_sub(1));
     }
-
-    fn selected(&self) -> Option<&Row> {
-        self.rows().and_then(|r| r.get(self.cursor()))
-    }
 }
 
 /// After a key: go on, or end the session.
@@ -395,8 +394,32 @@ impl App {
         self.load(screen);
     }
 
-    fn confirm(&mut self, question: String, op: Op) {
-        self.state.dialog = Some(Dialog::Confirm { question, op });
+    /// Carries out what a screen's key asked for.
+    fn perform(&mut self, action: Action) {
+        match action {
+            Action::Confirm(question, op) => self.state.dialog = Some(Dialog::Confirm { question, op }),
+            Action::Ask(prompt, entry) => {
+                self.state.dialog = Some(Dialog::Input { prompt, text: String::new(), entry });
+            }
+            Action::Form(title, fields, form) => {
+                self.state.dialog = Some(Dialog::Form { title, fields, focus: 0, form, error: None });
+            }
+            Action::Info(text) => self.info(text),
+            Action::ClearAuditFilter => {
+                self.audit_texts = Default::default();
+                self.audit_query = mamoru_core::service::AuditFilter::default();
+                self.state.audit_filter.clear();
+                self.state.cursor[Screen::Audit.index()] = 0;
+                self.load(Screen::Audit);
+            }
+            Action::VerifyAudit => {
+                self.state.audit_verdict = Some(match self.service.verify_audit() {
+                    Ok(Verdict::Intact { entries }) => format!("改ざんなし ({entries} 件を検証)"),
+                    Ok(Verdict::Broken { seq, reason }) => format!("改ざんを検出: #{seq}: {reason}"),
+                    Err(e) => describe(&e),
+                });
+            }
+        }
     }
 
     /// Shows a tablet's one-time registration code, once.
@@ -412,10 +435,6 @@ impl App {
                 ),
             ],
         });
-    }
-
-    fn open_form(&mut self, title: &str, fields: Vec<Field>, form: Form) {
-        self.state.dialog = Some(Dialog::Form { title: title.into(), fields, focus: 0, form, error: None });
     }
 
     /// `1 児童相談所  2 子ども家庭支援課` for the 所属 field.
@@ -443,10 +462,6 @@ impl App {
             return Err("所属: 少なくとも一つ入力してください".into());
         }
         Ok(out)
-    }
-
-    fn ask(&mut self, prompt: &str, entry: Entry, text: String) {
-        self.state.dialog = Some(Dialog::Input { prompt: prompt.into(), text, entry });
     }
 }
 

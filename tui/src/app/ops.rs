@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mamoru_core::code_table::CodeEntryEdit;
 use mamoru_core::service::NewStaff;
-use mamoru_core::staff::{Login, Role};
+use mamoru_core::staff::{Login, Role, StaffChange};
 
 use super::{AUDIT_FIELDS, App, Dialog, Entry, Field, Form, Level, Op, describe, file_time, key_label};
 use crate::Screen;
@@ -116,11 +116,13 @@ impl App {
                 Ok(())
             }
             Form::EditStaff { login, rev } => {
-                let role = parse_role(&texts[1])?;
-                let units = self.parse_units(&texts[2])?;
-                self.service
-                    .edit_staff(&self.actor, login, *rev, &texts[0], role, units)
-                    .map_err(|e| describe(&e))?;
+                let edit = StaffChange::Edit {
+                    rev: *rev,
+                    display_name: texts[0].clone(),
+                    role: parse_role(&texts[1])?,
+                    units: self.parse_units(&texts[2])?,
+                };
+                self.service.change_staff(&self.actor, login, &edit).map_err(|e| describe(&e))?;
                 self.info(format!("{login} を変更しました (役割・所属が変わったときはサインインし直しです)"));
                 self.load(Screen::Staff);
                 Ok(())
@@ -170,7 +172,11 @@ impl App {
                 svc.reset_totp(&self.actor, &login).map(|()| format!("{login} の TOTP をリセットしました"))
             }
             Op::SetDisabled(login, disabled) => svc
-                .set_staff_disabled(&self.actor, &login, disabled)
+                .change_staff(
+                    &self.actor,
+                    &login,
+                    if disabled { &StaffChange::Disable } else { &StaffChange::Enable },
+                )
                 .map(|()| format!("{login} を{}にしました", if disabled { "無効" } else { "有効" })),
             Op::ResetPassword(login) => match svc.reset_password(&self.actor, &login) {
                 Ok(password) => {
@@ -262,16 +268,22 @@ impl App {
                     .cloned();
                 match key {
                     None => self.state.message = Some((Level::Error, format!("番号が違います: {text}"))),
-                    Some(key) => match svc.remove_console_key(&self.actor, &login, &key) {
+                    Some(key) => match svc.change_staff(
+                        &self.actor,
+                        &login,
+                        &StaffChange::RemoveConsoleKey(key.clone()),
+                    ) {
                         Ok(()) => self.info(format!("{login} の公開鍵 {} を削除しました", key_label(&key))),
                         Err(e) => self.error(&e),
                     },
                 }
             }
-            Entry::AddKey(login) => match svc.add_console_key(&self.actor, &login, text) {
-                Ok(()) => self.info(format!("{login} に公開鍵を追加しました")),
-                Err(e) => self.error(&e),
-            },
+            Entry::AddKey(login) => {
+                match svc.change_staff(&self.actor, &login, &StaffChange::AddConsoleKey(text.to_owned())) {
+                    Ok(()) => self.info(format!("{login} に公開鍵を追加しました")),
+                    Err(e) => self.error(&e),
+                }
+            }
         }
         self.load(self.state.screen);
     }

@@ -527,9 +527,13 @@ fn staff_are_added_edited_and_lose_a_key_from_the_staff_screen() {
     keys(&mut a, "e");
     let rev =
         w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == "tanaka").unwrap();
-    w.svc
-        .edit_staff(&w.admin, "tanaka", rev.rev, "田中 一郎 (異動)", Role::Supervisor, rev.body.units)
-        .unwrap();
+    let edit = mamoru_core::staff::StaffChange::Edit {
+        rev: rev.rev,
+        display_name: "田中 一郎 (異動)".into(),
+        role: Role::Supervisor,
+        units: rev.body.units,
+    };
+    w.svc.change_staff(&w.admin, "tanaka", &edit).unwrap();
     a.handle(Key::Enter);
     let Some(Dialog::Form { error: Some(e), .. }) = &a.state.dialog else { panic!("{:?}", a.state.dialog) };
     assert!(e.contains("他の人が先に変更しました"), "{e}");

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mamoru_core::case::{AbuseDetails, IntakeKind, NewIntake, NewNote, NewSafetyCheck, Reporter};
+use mamoru_core::case::{IntakeKind, NewAbuse, NewIntake, NewNote, NewSafetyCheck, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
 use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase, SessionInfo};
@@ -19,18 +19,6 @@ use warp::reply::Response;
 
 use super::{AuthedJson, ChildIn, authed_json, authenticated, json_ok, new_child, respond};
 use crate::blocking;
-
-#[derive(Deserialize)]
-struct AbuseIn {
-    #[serde(default)]
-    types: Vec<Code>,
-    #[serde(default)]
-    main_type: Option<Code>,
-    #[serde(default)]
-    main_perpetrator: Option<Code>,
-    #[serde(default)]
-    severity: String,
-}
 
 #[derive(Deserialize)]
 pub(super) struct IntakeIn {
@@ -53,7 +41,7 @@ pub(super) struct IntakeIn {
     #[serde(default)]
     content: String,
     #[serde(default)]
-    abuse: Option<AbuseIn>,
+    abuse: Option<NewAbuse>,
     #[serde(default)]
     reporter: Option<Reporter>,
     #[serde(default)]
@@ -105,13 +93,7 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
             chief_complaint: input.chief_complaint,
             content: input.content,
         },
-        abuse: input.abuse.map(|a| AbuseDetails {
-            types: a.types,
-            main_type: a.main_type,
-            main_perpetrator: a.main_perpetrator,
-            severity: a.severity,
-            injuries: Vec::new(),
-        }),
+        abuse: input.abuse.unwrap_or_default(),
         reporter: input.reporter,
         assigned: input.assigned.into_iter().map(StaffId).collect(),
     };
@@ -130,19 +112,13 @@ pub(super) fn routes(
         .and(warp::get())
         .and(authenticated(service.clone()))
         .then(|id: u64, auth: super::Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.case(&session.actor, CaseId(id))).await;
             respond(result, |view| json_ok(StatusCode::OK, &view))
         });
     let intake = warp::path!("api" / "v1" / "cases").and(warp::post()).and(authed_json::<IntakeIn>(service.clone())).then(
         |input: AuthedJson<IntakeIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || take_intake(&svc, &session, input)).await;
             respond(result, |taken| match taken {
                 IntakeOutcome::Opened(case) => json_ok(StatusCode::CREATED, &json!({ "id": case.id, "case_no": case.body.case_no })),
@@ -176,10 +152,7 @@ pub(super) fn recorded<T: DeserializeOwned + Send + 'static>(
         .and(warp::post())
         .and(authed_json::<T>(service))
         .then(move |id: u64, input: AuthedJson<T>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || work(&svc, &session, CaseId(id), input)).await;
             respond(result, |made| json_ok(StatusCode::CREATED, &made))
         })

@@ -6,13 +6,14 @@
 //! revision is `{"rev", "body"}`, `body` as `GET /api/v1/cases/{id}` shows it; times may be sent
 //! as seconds or as ISO text (Japan time without an offset).
 
+use mamoru_core::case::StatusChange;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mamoru_core::case::{Case, NewMeeting, Support, SupportDecision};
+use mamoru_core::case::{Case, NewMeeting, SupportDecision};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ProtectionId, StaffId, SupportId};
-use mamoru_core::protection::{Protection, ProtectionStep, StartProtection};
+use mamoru_core::protection::{ProtectionStep, SentProtection, StartProtection};
 use mamoru_core::service::SessionInfo;
 use mamoru_core::service::Versioned;
 use mamoru_core::time::Timestamp;
@@ -67,14 +68,12 @@ struct CloseIn {
     reason: String,
 }
 
-/// A protection or support as the client sent it, about the case in the path (`case` is that
-/// case whatever the body says; `child` is filled in by core).
-fn of_case<T: DeserializeOwned>(mut body: Value, case: CaseId) -> Result<T, Error> {
-    let Value::Object(fields) = &mut body else {
+/// A record as the client sent it back whole (what core keeps itself, such as its case, is
+/// ignored).
+fn parsed<T: DeserializeOwned>(body: Value) -> Result<T, Error> {
+    if !body.is_object() {
         return Err(Error::invalid("body", "must be a JSON object"));
-    };
-    fields.insert("case".into(), json!(case.0));
-    fields.entry("child").or_insert(json!(0));
+    }
     serde_json::from_value(body).map_err(|e| Error::invalid("body", e.to_string()))
 }
 
@@ -116,10 +115,7 @@ fn protection_step(
         .and(warp::post())
         .and(authed_json::<StepIn>(service))
         .then(|case: u64, id: u64, input: AuthedJson<StepIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || {
                 svc.record_protection_step(
                     &session.actor,
@@ -217,10 +213,7 @@ pub(super) fn routes(
         .and(warp::put())
         .and(authed_json::<Revised>(service.clone()))
         .then(|id: u64, input: AuthedJson<Revised>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             match blocking(move || edit_case(&svc, &session, CaseId(id), input)).await {
                 Ok(Edited::Saved(v)) => json_ok(StatusCode::OK, &v),
                 Ok(Edited::Clash(v)) => json_ok(StatusCode::CONFLICT, &v),
@@ -228,32 +221,33 @@ pub(super) fn routes(
             }
         });
     let close = status(service.clone(), "close", |svc, s, case, input| {
-        svc.close_case(&s.actor, case, input.rev, &input.reason)
+        let close = StatusChange::Close { reason: input.reason.clone() };
+        svc.change_case_status(&s.actor, case, input.rev, &close)
     });
-    let reopen =
-        status(service.clone(), "reopen", |svc, s, case, input| svc.reopen_case(&s.actor, case, input.rev));
+    let reopen = status(service.clone(), "reopen", |svc, s, case, input| {
+        svc.change_case_status(&s.actor, case, input.rev, &StatusChange::Reopen)
+    });
     let protection = recorded(service.clone(), "protections", start_protection);
     let support = recorded(service.clone(), "supports", record_support);
     let assessment = recorded(service.clone(), "assessments", record_assessment);
     let meeting = recorded(service.clone(), "meetings", record_meeting);
     // The whole record sent back: core turns it into the steps it adds, under the same rules.
     let whole = revision(service.clone(), "protections", |svc, s, case, id, rev, body| {
-        let p: Protection = of_case(body, case)?;
-        svc.update_protection(&s.actor, case, ProtectionId(id), rev, &p).map(|v| (v.id, v.rev))
+        let sent: SentProtection = parsed(body)?;
+        svc.update_protection(&s.actor, case, ProtectionId(id), rev, sent).map(|v| (v.id, v.rev))
     });
     let step = protection_step(service.clone());
+    // The whole record sent back: a decision as core checks every decision (the hearer of an
+    // unchanged hearing kept).
     let support_rev = revision(service.clone(), "supports", |svc, s, case, id, rev, body| {
-        let b: Support = of_case(body, case)?;
-        svc.update_support(&s.actor, SupportId(id), rev, b).map(|v| (v.id, v.rev))
+        let d: SupportDecision = parsed(body)?;
+        svc.revise_support(&s.actor, case, SupportId(id), rev, d).map(|v| (v.id, v.rev))
     });
     let sheets = warp::path!("api" / "v1" / "assessment-sheets")
         .and(warp::get())
         .and(authenticated(service))
         .then(|auth: super::Authed| async move {
-            let (svc, _session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, _session) = or_respond!(auth);
             let result = blocking(move || svc.assessment_sheets()).await;
             respond(result, |sheets| json_ok(StatusCode::OK, &json!({ "sheets": sheets })))
         });
@@ -297,10 +291,7 @@ fn revision(
         .and(warp::put())
         .and(authed_json::<Revised>(service))
         .then(move |case: u64, id: u64, input: AuthedJson<Revised>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result =
                 blocking(move || work(&svc, &session, CaseId(case), id, input.rev, input.body)).await;
             respond(result, |(id, rev)| json_ok(StatusCode::OK, &json!({ "id": id, "rev": rev })))
@@ -323,10 +314,7 @@ fn status(
         .and(warp::post())
         .and(authed_json::<CloseIn>(service))
         .then(move |id: u64, input: AuthedJson<CloseIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || work(&svc, &session, CaseId(id), input)).await;
             respond(result, |v| {
                 json_ok(StatusCode::OK, &json!({ "id": v.id, "rev": v.rev, "status": v.body.status }))

@@ -56,10 +56,7 @@ pub(super) fn create_child_route(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "v1" / "children").and(warp::post()).and(authed_json::<ChildIn>(service)).then(
         |input: AuthedJson<ChildIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || create_child(&svc, &session, input)).await;
             respond(result, |(id, dups)| {
                 json_ok(StatusCode::CREATED, &json!({"id": id, "possible_duplicates": dups}))
@@ -73,10 +70,7 @@ pub(super) fn get_child(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "v1" / "children" / u64).and(warp::get()).and(authenticated(service)).then(
         |id: u64, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.child(&session.actor, ChildId(id))).await;
             respond(result, |view| json_ok(StatusCode::OK, &view))
         },
@@ -91,10 +85,7 @@ pub(super) fn search(
         .and(warp::query::<SearchQuery>())
         .and(authenticated(service))
         .then(|q: SearchQuery, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.search(&session.actor, &q.q, 50)).await;
             respond(result, |results| json_ok(StatusCode::OK, &json!({ "results": results })))
         })
@@ -108,10 +99,7 @@ pub(super) fn board(
         .and(warp::query::<BoardQuery>())
         .and(authenticated(service))
         .then(|q: BoardQuery, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let Some(unit) = q.unit.map(UnitId).or_else(|| session.actor.units().first().copied()) else {
                 return error_response(&Error::invalid("unit", "required"));
             };

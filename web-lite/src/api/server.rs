@@ -67,10 +67,7 @@ pub(crate) fn photos(
         .and(warp::body::bytes())
         .and(authenticated(service.clone()))
         .then(|case: u64, bytes: Bytes, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.add_photo(&session.actor, CaseId(case), &bytes)).await;
             respond(result, |p| {
                 let body = json!({
@@ -88,10 +85,7 @@ pub(crate) fn photos(
         .and(warp::get())
         .and(authenticated(service))
         .then(|case: u64, sha: String, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
                 return error_response(&Error::NotFound { what: "photo", id: sha });
             }
@@ -129,10 +123,7 @@ pub(crate) fn devices(
         .and(warp::post())
         .and(authed_json::<DeviceIn>(service.clone()))
         .then(|input: AuthedJson<DeviceIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || svc.register_device(&session.actor, &input.name)).await;
             respond(result, |(id, secret)| {
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "secret": secret }))
@@ -143,10 +134,7 @@ pub(crate) fn devices(
         .and(warp::post())
         .and(authed_json::<DeviceIn>(service.clone()))
         .then(|input: AuthedJson<DeviceIn>| async move {
-            let (svc, session, input) = match input {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            let (svc, session, input) = or_respond!(input);
             let result = blocking(move || svc.issue_device_code(&session.actor, &input.name)).await;
             respond(result, |(id, code, expires)| {
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "code": code, "expires_at": expires }))
@@ -156,10 +144,7 @@ pub(crate) fn devices(
         .and(warp::get())
         .and(authenticated(service.clone()))
         .then(|auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.devices(&session.actor)).await;
             respond(result, |all| {
                 let items: Vec<_> = all
@@ -176,10 +161,7 @@ pub(crate) fn devices(
         .and(warp::delete())
         .and(authenticated(service))
         .then(|id: u64, auth: Authed| async move {
-            let (svc, session) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(auth);
             let result =
                 blocking(move || svc.revoke_device(&session.actor, mamoru_core::ids::DeviceId(id))).await;
             respond(result, |()| StatusCode::NO_CONTENT.into_response())
@@ -197,10 +179,7 @@ pub(crate) fn backup_now(
         move |auth: Authed| {
             let op = op.clone();
             async move {
-                let (svc, session) = match auth {
-                    Ok(a) => a,
-                    Err(r) => return r,
-                };
+                let (svc, session) = or_respond!(auth);
                 let Some(op) = op else {
                     return error_body(
                         StatusCode::SERVICE_UNAVAILABLE,

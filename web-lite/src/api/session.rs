@@ -41,10 +41,7 @@ pub(crate) fn totp(
         .and(warp::post())
         .and(session_of_request(service.clone(), true))
         .then(|auth: TokenAuthed| async move {
-            let (svc, _, token) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
+            let (svc, _, token) = or_respond!(auth);
             let result = blocking(move || svc.totp_enrolment(&token, true)).await;
             respond(result, |url| json_ok(StatusCode::OK, &json!({ "otpauth_url": url })))
         });
@@ -54,14 +51,8 @@ pub(crate) fn totp(
         .and(warp::body::bytes())
         .and(session_of_request(service, true))
         .then(|bytes: Bytes, auth: TokenAuthed| async move {
-            let (svc, _, token) = match auth {
-                Ok(a) => a,
-                Err(r) => return r,
-            };
-            let input: CodeIn = match parse_body(&bytes) {
-                Ok(i) => i,
-                Err(r) => return r,
-            };
+            let (svc, _, token) = or_respond!(auth);
+            let input: CodeIn = or_respond!(parse_body(&bytes));
             let result = blocking(move || svc.confirm_enrolment(&token, &input.code)).await;
             respond(result, |_| StatusCode::NO_CONTENT.into_response())
         });
@@ -79,10 +70,7 @@ pub(super) fn sign_in(
         .and(peer())
         .and(with(service))
         .then(|bytes: Bytes, device: Option<String>, peer: Option<std::net::SocketAddr>, svc: Arc<Service>| async move {
-            let input: SignIn = match parse_body(&bytes) {
-                Ok(i) => i,
-                Err(r) => return r,
-            };
+            let input: SignIn = or_respond!(parse_body(&bytes));
             let result = blocking(move || {
                 // A registered tablet presents its secret; a session is then bound to it.
                 let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;

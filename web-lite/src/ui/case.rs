@@ -16,7 +16,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::views;
-use super::views::{CaseData, CasePage, Chrome};
+use super::views::{CasePage, Chrome};
 use super::{
     Page, case_form, check_form, error_page, html, idempotency_key, message, photo_list, redirect, signed_in,
     status_of, text,
@@ -24,21 +24,6 @@ use super::{
 use crate::blocking;
 
 /// Everything the case page needs, read for `session` in one service call.
-pub(super) fn case_data(svc: &Service, session: &SessionInfo, id: CaseId) -> Result<CaseData, Error> {
-    let page = svc.case_page(&session.actor, id)?;
-    Ok(CaseData {
-        child_name: page.case.child.name.clone(),
-        child_kana: page.case.child.kana.clone(),
-        view: page.case,
-        tables: page.code_tables,
-        sheets: page.sheets,
-        names: page.staff_names,
-        now: page.now,
-        reader: session.actor.staff(),
-        after: page.after,
-    })
-}
-
 #[derive(Deserialize)]
 pub(super) struct CaseQuery {
     #[serde(default)]
@@ -48,16 +33,14 @@ pub(super) struct CaseQuery {
 pub(super) fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("cases" / u64).and(warp::get()).and(warp::query::<CaseQuery>()).and(signed_in(service)).then(
         |id: u64, q: CaseQuery, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let s = session.clone();
-            match blocking(move || case_data(&svc, &s, CaseId(id))).await {
+            match blocking(move || svc.case_page(&s.actor, CaseId(id))).await {
                 Ok(data) => {
                     let mut page = CasePage::of(
-                        Chrome::new(&session, data.view.case.body.case_no.clone(), "case"),
+                        Chrome::new(&session, data.case.case.body.case_no.clone(), "case"),
                         &data,
+                        session.actor.staff(),
                     );
                     page.notice = match q.saved.as_deref() {
                         Some("note") => Some("経過記録を保存しました。".into()),
@@ -96,10 +79,13 @@ pub(super) async fn refused(
     keep: impl FnOnce(&mut CasePage) + Send + 'static,
 ) -> Response {
     let s = session.clone();
-    match blocking(move || case_data(&svc, &s, id)).await {
+    match blocking(move || svc.case_page(&s.actor, id)).await {
         Ok(data) => {
-            let mut page =
-                CasePage::of(Chrome::new(&session, data.view.case.body.case_no.clone(), "case"), &data);
+            let mut page = CasePage::of(
+                Chrome::new(&session, data.case.case.body.case_no.clone(), "case"),
+                &data,
+                session.actor.staff(),
+            );
             keep(&mut page);
             page.message = Some(message(&e));
             html(&page, status_of(&e))
@@ -119,10 +105,7 @@ pub(super) async fn case_write<T: Send + 'static>(
     keep: impl FnOnce(&mut CasePage) + Send + 'static,
     work: impl FnOnce(&Service, &SessionInfo, &HashMap<String, String>) -> Result<T, Error> + Send + 'static,
 ) -> Response {
-    let (svc, session) = match page {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (svc, session) = or_respond!(page);
     let (s, svc2) = (session.clone(), svc.clone());
     let result = blocking(move || {
         check_form(&s, &form)?;
@@ -139,10 +122,7 @@ pub(super) fn add_note(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "notes").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let (svc, session) = or_respond!(page);
         let (at, kind, body, photos) =
             (text(&form, "at"), text(&form, "kind"), text(&form, "body"), text(&form, "photos"));
         let result = async {
@@ -173,10 +153,7 @@ pub(super) fn add_message(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "messages").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let (svc, session) = or_respond!(page);
         let body = text(&form, "body");
         let result = async {
             check_form(&session, &form)?;
@@ -197,10 +174,7 @@ pub(super) fn add_check(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "safety-checks").then(
         |id: u64, form: HashMap<String, String>, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let kept = views::CheckForm {
                 at: text(&form, "at"),
                 method: text(&form, "method"),

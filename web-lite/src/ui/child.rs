@@ -25,10 +25,7 @@ pub(super) fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,),
         .and(warp::query::<ChildQuery>())
         .and(signed_in(service))
         .then(|id: u64, q: ChildQuery, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let actor = session.actor.clone();
             match blocking(move || svc.child_page(&actor, ChildId(id))).await {
                 Ok(v) => {

@@ -18,10 +18,7 @@ use super::{TokenPage, blocking, error_page, html, message, redirect};
 pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("totp").and(warp::get()).and(super::session_of_page(service, true)).then(
         |page: TokenPage| async move {
-            let (svc, session, token) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session, token) = or_respond!(page);
             match blocking(move || svc.totp_enrolment(&token, false)).await {
                 Ok(url) => html(&TotpPage::new(&session, &url, None), StatusCode::OK),
                 Err(e) => error_page(&session, &e),
@@ -36,10 +33,7 @@ pub(super) fn confirm(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("totp").and(warp::post()).and(super::enrolling_form(service)).then(
         |posted: super::EnrollingForm| async move {
-            let (svc, session, token, form) = match posted {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session, token, form) = or_respond!(posted);
             let code = form.get("code").map(|c| c.trim().to_owned()).unwrap_or_default();
             let result = blocking(move || match svc.confirm_enrolment(&token, &code) {
                 Ok(_) => Ok(None),

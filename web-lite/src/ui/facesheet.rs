@@ -23,10 +23,7 @@ pub(super) fn edit_page(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("children" / u64 / "edit").and(warp::get()).and(signed_in(service)).then(
         |id: u64, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let actor = session.actor.clone();
             match blocking(move || svc.child(&actor, ChildId(id))).await {
                 Ok(view) if view.may_edit => {
@@ -77,10 +74,7 @@ pub(super) fn save(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
         .and(warp::body::form::<HashMap<String, String>>())
         .and(signed_in(service))
         .then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let typed = ChildForm::from_form(&form);
             let rev = form.get("rev").and_then(|r| r.parse::<u64>().ok());
             let (s, mine) = (session.clone(), typed.clone());

@@ -22,10 +22,7 @@ pub(super) struct HomeQuery {
 pub(super) fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("home").and(warp::get()).and(warp::query::<HomeQuery>()).and(signed_in(service)).then(
         |q: HomeQuery, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let (actor, mine) = (session.actor.clone(), q.mine.is_some());
             match blocking(move || svc.home(&actor, mine)).await {
                 Ok(v) => {
@@ -55,10 +52,7 @@ pub(super) struct SearchQuery {
 pub(super) fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("search").and(warp::get()).and(warp::query::<SearchQuery>()).and(signed_in(service)).then(
         |q: SearchQuery, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let chrome = Chrome::new(&session, "検索", "search");
             let query = q.q.trim().to_owned();
             if query.is_empty() {

@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use mamoru_core::case::{AbuseDetails, IntakeKind, NewIntake, Reporter};
+use mamoru_core::case::{IntakeKind, NewAbuse, NewIntake, Reporter};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
-use mamoru_core::service::{ChildSummary, IntakeChild, IntakeOutcome, NewCase, NewChild, SessionInfo};
+use mamoru_core::service::{
+    ChildSummary, IntakeChild, IntakeOutcome, IntakePageView, NewCase, NewChild, SessionInfo,
+};
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
@@ -86,24 +88,18 @@ impl IntakeForm {
             .map(UnitId)
             .filter(|u| actor.units().contains(u))
             .ok_or_else(|| Error::invalid("unit", "選択してください"))?;
-        let abuse = (kind == IntakeKind::AbuseReport || !self.abuse.is_empty()).then(|| AbuseDetails {
+        let abuse = NewAbuse {
             types: self.abuse.iter().map(|c| Code::new(c)).collect(),
-            main_type: None,
             main_perpetrator: Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new),
-            severity: String::new(),
-            injuries: Vec::new(),
-        });
-        let reporter = (self.anonymous
-            || !self.reporter_name.is_empty()
-            || !self.reporter_relation.is_empty()
-            || !self.reporter_phone.is_empty())
-        .then(|| Reporter {
+            ..NewAbuse::default()
+        };
+        let reporter = Reporter {
             anonymous: self.anonymous,
-            name: if self.anonymous { String::new() } else { self.reporter_name.clone() },
+            name: self.reporter_name.clone(),
             relation: self.reporter_relation.clone(),
-            phone: if self.anonymous { String::new() } else { self.reporter_phone.clone() },
+            phone: self.reporter_phone.clone(),
             note: String::new(),
-        });
+        };
         Ok(NewCase {
             unit,
             intake: NewIntake {
@@ -115,7 +111,7 @@ impl IntakeForm {
                 content: self.content.clone(),
             },
             abuse,
-            reporter,
+            reporter: Some(reporter),
             assigned: if self.assign_me { vec![actor.staff()] } else { Vec::new() },
         })
     }
@@ -159,38 +155,18 @@ pub(crate) struct IntakePage {
     pub message: Option<String>,
 }
 
-/// What the page needs besides the form: code tables and unit names, the chosen child.
-struct Context {
-    tables: Vec<mamoru_core::service::Versioned<mamoru_core::code_table::CodeTable>>,
-    units: Vec<(String, String)>,
-    chosen: Option<ChildSummary>,
-    now: Timestamp,
-}
-
-fn context(svc: &Service, session: &SessionInfo, child: Option<ChildId>) -> Result<Context, Error> {
-    let actor = &session.actor;
-    let units = svc
-        .units()?
-        .into_iter()
-        .filter(|u| actor.units().contains(&UnitId(u.id)))
-        .map(|u| (u.id.to_string(), u.body.name))
-        .collect();
-    let chosen = child.map(|id| svc.child(actor, id).map(|v| ChildSummary::of(&v.child))).transpose()?;
-    Ok(Context { tables: svc.code_tables()?, units, chosen, now: svc.now() })
-}
-
 impl IntakePage {
-    fn new(chrome: Chrome, session: &SessionInfo, cx: &Context, mut form: IntakeForm) -> Self {
+    fn new(chrome: Chrome, cx: &IntakePageView, mut form: IntakeForm) -> Self {
         let today = cx.now.jst_date();
-        let routes = options(&cx.tables, "route", today);
-        let types = options(&cx.tables, "consultation_type", today);
+        let routes = options(&cx.code_tables, "route", today);
+        let types = options(&cx.code_tables, "consultation_type", today);
         if form.received_at.is_empty() {
             form.received_at = input_datetime(cx.now);
         }
         if form.unit.is_empty() {
-            form.unit = cx.units.first().map(|(id, _)| id.clone()).unwrap_or_default();
+            form.unit = cx.units.first().map(|(id, _)| id.to_string()).unwrap_or_default();
         }
-        let abuse_types = options(&cx.tables, "abuse_type", today)
+        let abuse_types = options(&cx.code_tables, "abuse_type", today)
             .into_iter()
             .map(|(code, label)| {
                 let on = form.abuse.contains(&code);
@@ -199,15 +175,15 @@ impl IntakePage {
             .collect();
         Self {
             chrome,
-            chosen: cx.chosen.as_ref().map(|c| ResultRow::of(c, today)),
+            chosen: cx.child.as_ref().map(|c| ResultRow::of(c, today)),
             candidates: Vec::new(),
             routes,
             types,
             abuse_types,
-            perpetrators: options(&cx.tables, "perpetrator", today),
+            perpetrators: options(&cx.code_tables, "perpetrator", today),
             sexes: SEXES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
-            units: cx.units.clone(),
-            may_be_assigned: session.actor.may_be_assigned(),
+            units: cx.units.iter().map(|(id, name)| (id.to_string(), name.clone())).collect(),
+            may_be_assigned: cx.may_be_assigned,
             form,
             message: None,
         }
@@ -227,20 +203,14 @@ fn chrome(session: &SessionInfo) -> Chrome {
 pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("intake").and(warp::get()).and(warp::query::<IntakeQuery>()).and(signed_in(service)).then(
         |q: IntakeQuery, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
-            if !session.actor.may(mamoru_core::staff::Action::OpenCase) {
-                return error_page(&session, &Error::Forbidden { action: "open_case" });
-            }
+            let (svc, session) = or_respond!(page);
             let s = session.clone();
-            match blocking(move || context(&svc, &s, q.child.map(ChildId))).await {
+            match blocking(move || svc.intake_page(&s.actor, q.child.map(ChildId))).await {
                 Ok(cx) => {
                     // Nothing is assumed about a child not yet seen: sex unknown until someone says.
                     let mut form = IntakeForm { assign_me: true, ..IntakeForm::default() };
                     form.child.sex = "unknown".into();
-                    html(&IntakePage::new(chrome(&session), &session, &cx, form), StatusCode::OK)
+                    html(&IntakePage::new(chrome(&session), &cx, form), StatusCode::OK)
                 }
                 Err(e) => error_page(&session, &e),
             }
@@ -256,10 +226,7 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
         .and(warp::body::form::<HashMap<String, String>>())
         .and(signed_in(service))
         .then(|form: HashMap<String, String>, page: Page| async move {
-            let (svc, session) = match page {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, session) = or_respond!(page);
             let typed = IntakeForm::from_form(&form);
             let child = form.get("child").and_then(|c| c.parse::<u64>().ok()).map(ChildId);
             let confirmed_new = form.contains_key("confirm_new");
@@ -278,9 +245,9 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
                 let (svc, s, typed) = (svc.clone(), session.clone(), typed.clone());
                 async move {
                     let s2 = s.clone();
-                    match blocking(move || context(&svc, &s2, child)).await {
+                    match blocking(move || svc.intake_page(&s2.actor, child)).await {
                         Ok(cx) => {
-                            let mut page = IntakePage::new(chrome(&s), &s, &cx, typed);
+                            let mut page = IntakePage::new(chrome(&s), &cx, typed);
                             let today = cx.now.jst_date();
                             page.candidates = found.iter().map(|c| ResultRow::of(c, today)).collect();
                             let status = if said.is_some() {

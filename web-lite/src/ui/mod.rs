@@ -9,6 +9,7 @@ mod child;
 mod enrol;
 mod errors;
 mod facesheet;
+mod fields;
 mod form;
 mod home;
 mod intake;
@@ -82,7 +83,7 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
     let signing = root
         .or(assets)
         .unify()
-        .or(login_page())
+        .or(login_page(service.clone()))
         .unify()
         .or(login(service.clone()))
         .unify()

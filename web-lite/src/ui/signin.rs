@@ -31,19 +31,42 @@ pub(super) struct LoginQuery {
     registered: Option<String>,
 }
 
-pub(super) fn login_page() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("login").and(warp::get()).and(warp::query::<LoginQuery>()).map(|q: LoginQuery| {
-        let notice = if q.bye.is_some() {
-            Some("ログアウトしました。".to_owned())
-        } else if q.registered.is_some() {
-            Some("この端末を登録しました。ログインしてください。".to_owned())
-        } else {
-            q.expired.map(|_| {
-                "ログインしてください（一定時間操作がなかったか、端末の登録が取り消されました）。".to_owned()
-            })
-        };
-        html(&LoginPage { login: String::new(), message: None, notice }, StatusCode::OK)
-    })
+pub(super) fn login_page(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("login")
+        .and(warp::get())
+        .and(warp::query::<LoginQuery>())
+        .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
+        .and(with(service))
+        .then(|q: LoginQuery, device: Option<String>, svc: Arc<Service>| async move {
+            // A tablet whose registration was revoked (or is unknown here) keeps nothing typed:
+            // every other way here (an expired session, a sign-out, a passing store failure)
+            // keeps the drafts.
+            let revoked = match device {
+                Some(secret) => matches!(
+                    blocking(move || svc.device_for_secret(&secret)).await,
+                    Err(Error::Unauthenticated)
+                ),
+                None => false,
+            };
+            let notice = if revoked {
+                Some("この端末の登録は取り消されました。端末に保存されていた入力中の内容は消去しました。".to_owned())
+            } else if q.bye.is_some() {
+                Some("ログアウトしました。".to_owned())
+            } else if q.registered.is_some() {
+                Some("この端末を登録しました。ログインしてください。".to_owned())
+            } else {
+                q.expired.map(|_| {
+                    "セッションが終了しました（一定時間の無操作、利用時間の上限、または管理者による終了）。もう一度ログインしてください。".to_owned()
+                })
+            };
+            let mut r = html(&LoginPage { login: String::new(), message: None, notice, wipe: revoked }, StatusCode::OK);
+            if revoked {
+                r.headers_mut().insert("clear-site-data", HeaderValue::from_static("\"storage\""));
+            }
+            r
+        })
 }
 
 pub(super) fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -97,7 +120,7 @@ pub(super) fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,),
                             e @ Error::DeviceRequired => (message(&e), StatusCode::FORBIDDEN),
                             other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
                         };
-                        html(&LoginPage { login, message: Some(text), notice: None }, status)
+                        html(&LoginPage { login, message: Some(text), notice: None, wipe: false }, status)
                     }
                 }
             },
@@ -177,10 +200,7 @@ pub(super) fn enrolling_form(
 pub(super) fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("logout").and(warp::post()).and(enrolling_form(service)).then(
         |posted: EnrollingForm| async move {
-            let (svc, _, token, _) = match posted {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
+            let (svc, _, token, _) = or_respond!(posted);
             let _ = blocking(move || svc.sign_out(&token)).await;
             let mut r = redirect("/login?bye=1");
             let h = r.headers_mut();
@@ -190,8 +210,10 @@ pub(super) fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,)
                     "__Host-mamoru_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
                 ),
             );
-            // Nothing of the session stays readable in the browser: drafts live in its storage.
-            h.insert("clear-site-data", HeaderValue::from_static("\"cache\", \"storage\""));
+            // Nothing of the session stays in the browser's cache. Its storage keeps the drafts of
+            // the others who use this tablet; the script has discarded this person's own, after
+            // asking.
+            h.insert("clear-site-data", HeaderValue::from_static("\"cache\""));
             r
         },
     )

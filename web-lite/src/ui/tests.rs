@@ -54,7 +54,17 @@ fn world() -> (tempfile::TempDir, Arc<Service>, u64) {
         content: String::new(),
     };
     let case = svc
-        .open_case(&cw.actor, child, NewCase { unit, intake, abuse: None, reporter: None, assigned: vec![] })
+        .open_case(
+            &cw.actor,
+            child,
+            NewCase {
+                unit,
+                intake,
+                abuse: mamoru_core::case::NewAbuse::default(),
+                reporter: None,
+                assigned: vec![],
+            },
+        )
         .unwrap();
     (dir, Arc::new(svc), case.id)
 }

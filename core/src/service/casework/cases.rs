@@ -6,15 +6,17 @@ use super::{
     CaseEdited, IDEMPOTENCY, IntakeChild, IntakeOutcome, idempotency_claim, load_links, refresh_clocks,
     replayed,
 };
-use crate::case::{AbuseDetails, Case, CaseEdit, CaseStatus, Closure, Intake, NewCase, Reporter};
+use crate::case::{AbuseDetails, Case, CaseEdit, CaseStatus, Intake, NewCase, Reporter, StatusChange};
+use crate::code_table::CodeTable;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, RecordId, ReporterId, StaffId, UnitId};
 use crate::merge::Merged;
 use crate::person::Child;
-use crate::protection::Protection;
+use crate::protection::{Applied, Protection};
 use crate::service::Service;
 use crate::service::access::{self, Actor};
 use crate::service::merging;
+use crate::service::people::ChildSummary;
 use crate::service::people::insert_child;
 use crate::staff::{Action, Staff, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
@@ -73,8 +75,8 @@ pub(super) fn insert_case(
     access::check_own_unit(actor, new.unit, Action::OpenCase)?;
     let child = tx.require::<Child>(child_id)?;
     access::Scope::of(tx, actor)?.check_read_child(&child.body, Action::OpenCase)?;
+    let abuse = new.abuse.details(new.intake.kind);
     let intake = new.intake.received_by(actor.staff);
-    let abuse = new.abuse.map(AbuseDetails::with_main_type);
     check_codes(tx, &intake, abuse.as_ref())?;
     check_staff(tx, &new.assigned, new.unit)?;
     if intake.received_at > tx.now.plus(300) {
@@ -108,7 +110,7 @@ pub(super) fn insert_case(
     })?;
     tx.claim("case_no", &case_no, case.id)?;
     tx.link("child_case", child_id.0, case.id)?;
-    if let Some(rep) = new.reporter {
+    if let Some(rep) = new.reporter.and_then(Reporter::as_given) {
         tx.insert_at(ReporterId(case.id), rep)?;
     }
     if !child.body.units.contains(&new.unit) {
@@ -120,12 +122,44 @@ pub(super) fn insert_case(
     Ok(case)
 }
 
+/// What 新規受付 shows before anything is typed: the units the reader may take an intake for
+/// (their own, the first preselected), the code tables, the child it is about when chosen on
+/// the child's page, whether the reader may be assigned, and the time.
+#[derive(Clone, Debug)]
+pub struct IntakePageView {
+    pub units: Vec<(UnitId, String)>,
+    pub code_tables: Vec<Versioned<CodeTable>>,
+    pub child: Option<ChildSummary>,
+    pub may_be_assigned: bool,
+    pub now: Timestamp,
+}
+
 impl Service {
     /// Opens a case on a child from an intake (see `insert_case`).
     pub fn open_case(&self, actor: &Actor, child: ChildId, new: NewCase) -> Result<Versioned<Case>> {
         self.write(actor, Action::OpenCase, CaseId::KIND, None, |tx| {
             let case = insert_case(tx, actor, child, new)?;
             Ok((case.clone(), case.id))
+        })
+    }
+
+    /// The 新規受付 page, for whoever may open a case (else `Forbidden`); reading the chosen child
+    /// is audited as every read of a child.
+    pub fn intake_page(&self, actor: &Actor, child: Option<ChildId>) -> Result<IntakePageView> {
+        Self::permit(actor, Action::OpenCase)?;
+        let units = self
+            .units()?
+            .into_iter()
+            .filter(|u| actor.units().contains(&UnitId(u.id)))
+            .map(|u| (UnitId(u.id), u.body.name))
+            .collect();
+        let child = child.map(|id| self.child(actor, id).map(|v| ChildSummary::of(&v.child))).transpose()?;
+        Ok(IntakePageView {
+            units,
+            code_tables: self.code_tables()?,
+            child,
+            may_be_assigned: actor.may_be_assigned(),
+            now: self.now(),
         })
     }
 
@@ -278,58 +312,28 @@ impl Service {
         })
     }
 
-    /// 終結.
-    pub fn close_case(&self, actor: &Actor, id: CaseId, rev: u64, reason: &str) -> Result<Versioned<Case>> {
-        let reason = reason.trim();
+    /// 終結 or 再開 (`StatusChange::apply`), from the revision the request saw. A closing is
+    /// refused while the child is in 一時保護.
+    pub fn change_case_status(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        rev: u64,
+        change: &StatusChange,
+    ) -> Result<Versioned<Case>> {
         self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::CloseCase)?;
-            if reason.is_empty() {
-                return Err(Error::invalid("reason", "a closure needs a reason"));
-            }
-            // The same closing sent again after its answer was lost: already closed.
-            let resent = |c: &Closure| c.by == actor.staff && c.reason == reason;
-            if rev < old.rev
-                && old.body.status == CaseStatus::Closed
-                && old.body.closure.as_ref().is_some_and(resent)
+            // Only a closing of an open case asks whether the child is in 一時保護.
+            let in_protection = matches!(change, StatusChange::Close { .. })
+                && old.body.status == CaseStatus::Open
+                && load_links::<Protection>(tx, "case_protection", id)?.iter().any(|p| p.body.is_active());
+            let mut body = old.body.clone();
+            if change.apply(&mut body, (rev, old.rev), in_protection, actor.staff, tx.now)?
+                == Applied::AlreadyRecorded
             {
                 return Ok((old, id.0));
             }
-            if old.body.status == CaseStatus::Closed {
-                return Err(Error::invalid("status", "the case is already closed"));
-            }
-            let active =
-                load_links::<Protection>(tx, "case_protection", id)?.iter().any(|p| p.body.is_active());
-            if active {
-                return Err(Error::invalid(
-                    "protection",
-                    "end the temporary protection before closing the case",
-                ));
-            }
-            let mut body = old.body.clone();
-            body.status = CaseStatus::Closed;
-            body.closure = Some(Closure { at: tx.now, by: actor.staff, reason: reason.to_owned() });
-            let v = tx.update(id, rev, body)?;
-            refresh_clocks(tx, id)?;
-            Ok((v, id.0))
-        })
-    }
-
-    pub fn reopen_case(&self, actor: &Actor, id: CaseId, rev: u64) -> Result<Versioned<Case>> {
-        self.write(actor, Action::CloseCase, CaseId::KIND, Some(id.0), |tx| {
-            let old = tx.require::<Case>(id)?;
-            access::check_write_case(actor, &old.body, Action::CloseCase)?;
-            // Reopened since the revision the request saw (a resend after a lost answer, or
-            // someone else): what it asked for is done.
-            if rev < old.rev && old.body.status == CaseStatus::Open && !old.body.reopened_at.is_empty() {
-                return Ok((old, id.0));
-            }
-            if old.body.status == CaseStatus::Open {
-                return Err(Error::invalid("status", "the case is open"));
-            }
-            let mut body = old.body.clone();
-            body.status = CaseStatus::Open;
-            body.reopened_at.push(tx.now);
             let v = tx.update(id, rev, body)?;
             refresh_clocks(tx, id)?;
             Ok((v, id.0))

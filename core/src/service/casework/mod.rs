@@ -7,6 +7,7 @@ mod protections;
 mod records;
 mod supports;
 
+pub use cases::IntakePageView;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;

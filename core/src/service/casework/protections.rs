@@ -5,7 +5,7 @@ use crate::case::{Case, CaseStatus};
 use crate::code_table;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ProtectionId, RecordId};
-use crate::protection::{Applied, Protection, ProtectionStep, StartProtection};
+use crate::protection::{Applied, Protection, ProtectionStep, SentProtection, StartProtection};
 use crate::service::Service;
 use crate::service::access::{self, Actor};
 use crate::staff::Action;
@@ -97,9 +97,9 @@ impl Service {
         case: CaseId,
         id: ProtectionId,
         rev: u64,
-        p: &Protection,
+        sent: SentProtection,
     ) -> Result<Versioned<Protection>> {
-        self.protection_steps(actor, case, id, rev, |old| old.steps_to(p))
+        self.protection_steps(actor, case, id, rev, |old| old.steps_to(&sent.on(old)))
     }
 
     pub(super) fn protection_steps(

@@ -91,17 +91,6 @@ impl Service {
         self.save_support(actor, id, rev, || d.decide(case, actor.staff))
     }
 
-    /// A support replaced by the whole record sent back (the API's `PUT`), as `revise_support`.
-    pub fn update_support(
-        &self,
-        actor: &Actor,
-        id: SupportId,
-        rev: u64,
-        s: Support,
-    ) -> Result<Versioned<Support>> {
-        self.save_support(actor, id, rev, || Ok(s))
-    }
-
     /// A support revised to what `revised` makes, checked and audited in one write.
     fn save_support(
         &self,

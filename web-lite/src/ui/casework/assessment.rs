@@ -6,13 +6,14 @@ use std::sync::Arc;
 use askama::Template;
 use mamoru_core::assessment::AssessmentSheet;
 use mamoru_core::ids::CaseId;
+use mamoru_core::service::CasePageView;
 use mamoru_core::staff::Action;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, Context, case_get, chrome, context, task_page};
+use super::{CaseHead, case_get, chrome, task_page};
 use crate::ui::views::Chrome;
 use crate::ui::{
     Page, blocking, case_form, check_form, error_page, html, idempotency_key, message, redirect, status_of,
@@ -44,7 +45,12 @@ pub(crate) struct AssessmentPage {
 }
 
 impl AssessmentPage {
-    fn new(chrome: Chrome, cx: &Context, key: &str, typed: &HashMap<String, String>) -> Result<Self, Error> {
+    fn new(
+        chrome: Chrome,
+        cx: &CasePageView,
+        key: &str,
+        typed: &HashMap<String, String>,
+    ) -> Result<Self, Error> {
         let sheet = cx
             .sheets
             .iter()
@@ -111,10 +117,7 @@ pub(super) fn answers(
 
 pub(super) fn assess(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "assessment").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let (svc, session) = or_respond!(page);
         let key = text(&form, "sheet");
         let (s, svc2, typed, k) = (session.clone(), svc.clone(), form.clone(), key.clone());
         let result = blocking(move || {
@@ -134,7 +137,7 @@ pub(super) fn assess(service: Arc<Service>) -> impl Filter<Extract = (Response,)
                 let drawn = {
                     let (s, e2) = (session.clone(), message(&e));
                     blocking(move || {
-                        let cx = context(&svc, &s, id)?;
+                        let cx = svc.case_page(&s.actor, CaseId(id))?;
                         let mut page =
                             AssessmentPage::new(chrome(&s, "アセスメント", &cx), &cx, &key, &form)?;
                         page.message = Some(e2);

@@ -8,6 +8,7 @@ use askama::Template;
 use mamoru_core::case::{Case, CaseEdit};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, StaffId};
+use mamoru_core::service::CasePageView;
 use mamoru_core::service::Versioned;
 use mamoru_core::staff::Action;
 use mamoru_core::{Error, Service, wareki};
@@ -15,9 +16,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{
-    CaseHead, Context, DIAGNOSES, case_get, chrome, context, iso, redraw, staff_boxes, task_page, ticked,
-};
+use super::{CaseHead, DIAGNOSES, case_get, chrome, iso, redraw, staff_boxes, task_page, ticked};
 use crate::ui::views::{Chrome, ConflictView, label, options, staff_name};
 use crate::ui::{Page, blocking, case_form, check_form, html, redirect, text};
 
@@ -102,19 +101,19 @@ impl CaseForm {
         })
     }
 
-    fn rows(&self, cx: &Context) -> Vec<(&'static str, String)> {
+    fn rows(&self, cx: &CasePageView) -> Vec<(&'static str, String)> {
         let names = |ids: &[u64]| {
-            ids.iter().map(|i| staff_name(&cx.names, StaffId(*i))).collect::<Vec<_>>().join("、")
+            ids.iter().map(|i| staff_name(&cx.staff_names, StaffId(*i))).collect::<Vec<_>>().join("、")
         };
         let abuse = self
             .abuse
             .iter()
-            .map(|c| label(&cx.tables, "abuse_type", &Code::new(c)))
+            .map(|c| label(&cx.code_tables, "abuse_type", &Code::new(c)))
             .collect::<Vec<_>>()
             .join("、");
         let perpetrator = Some(self.perpetrator.as_str())
             .filter(|p| !p.is_empty())
-            .map(|p| label(&cx.tables, "perpetrator", &Code::new(p)))
+            .map(|p| label(&cx.code_tables, "perpetrator", &Code::new(p)))
             .unwrap_or_default();
         let mut rows = vec![
             ("担当", names(&self.assigned)),
@@ -153,21 +152,21 @@ pub(crate) struct CaseEditPage {
 }
 
 impl CaseEditPage {
-    fn new(chrome: Chrome, cx: &Context, rev: u64, form: CaseForm) -> Self {
+    fn new(chrome: Chrome, cx: &CasePageView, rev: u64, form: CaseForm) -> Self {
         let today = cx.now.jst_date();
         Self {
             chrome,
             head: CaseHead::of(cx),
             rev,
             staff: staff_boxes(cx, &form.assigned),
-            abuse_types: options(&cx.tables, "abuse_type", today)
+            abuse_types: options(&cx.code_tables, "abuse_type", today)
                 .into_iter()
                 .map(|(c, l)| {
                     let on = form.abuse.contains(&c);
                     (c, l, on)
                 })
                 .collect(),
-            perpetrators: options(&cx.tables, "perpetrator", today),
+            perpetrators: options(&cx.code_tables, "perpetrator", today),
             diagnoses: DIAGNOSES
                 .iter()
                 .zip(&form.diagnoses)
@@ -185,8 +184,8 @@ pub(super) fn edit_page(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_get(service, "edit").then(|id: u64, page: Page| {
         task_page(page, id, Action::EditCase, |s, cx| {
-            let form = CaseForm::of(&cx.view.case.body);
-            Ok(CaseEditPage::new(chrome(s, "調査・判定の編集", cx), cx, cx.view.case.rev, form))
+            let form = CaseForm::of(&cx.case.case.body);
+            Ok(CaseEditPage::new(chrome(s, "調査・判定の編集", cx), cx, cx.case.case.rev, form))
         })
     })
 }
@@ -197,7 +196,7 @@ pub(super) enum Saved {
     Done(bool),
     /// Someone else saved first and changed some of the same fields: the page to show both
     /// versions on, the two edits merged, and the labels of the fields both changed.
-    Conflict(Box<(Context, Versioned<Case>, CaseForm, Vec<&'static str>)>),
+    Conflict(Box<(CasePageView, Versioned<Case>, CaseForm, Vec<&'static str>)>),
 }
 
 /// The label of a field a merge names (`Case::merge`), as the page shows it.
@@ -221,10 +220,7 @@ pub(super) fn save_case(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "edit").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let (svc, session) = or_respond!(page);
         let typed = CaseForm::from_form(&form);
         let rev = form.get("rev").and_then(|r| r.parse::<u64>().ok());
         let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
@@ -237,7 +233,7 @@ pub(super) fn save_case(
                 Ok(saved) => Ok(Saved::Done(saved.merged)),
                 Err(Error::Conflict { .. }) => {
                     let (theirs, merged) = svc2.merge_case_edit(&s.actor, CaseId(id), rev, &edit)?;
-                    let cx = context(&svc2, &s, id)?;
+                    let cx = svc2.case_page(&s.actor, CaseId(id))?;
                     let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
                     Ok(Saved::Conflict(Box::new((cx, theirs, CaseForm::of(&merged.body), clashes))))
                 }
@@ -256,7 +252,7 @@ pub(super) fn save_case(
                     typed.rows(&cx),
                     CaseForm::of(&theirs.body).rows(&cx),
                     &theirs,
-                    &cx.names,
+                    &cx.staff_names,
                     format!("/cases/{id}"),
                 );
                 conflict.merged(&clashes);
@@ -267,7 +263,7 @@ pub(super) fn save_case(
                 redraw(svc, session, id, e, move |session, cx| {
                     // The revision the person started from stays: a save must not silently
                     // pass over an edit made meanwhile.
-                    let rev = rev.unwrap_or(cx.view.case.rev);
+                    let rev = rev.unwrap_or(cx.case.case.rev);
                     CaseEditPage::new(chrome(session, "調査・判定の編集", cx), cx, rev, typed)
                 })
                 .await

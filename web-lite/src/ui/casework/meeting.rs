@@ -8,12 +8,13 @@ use mamoru_core::Service;
 use mamoru_core::case::NewMeeting;
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, StaffId};
+use mamoru_core::service::CasePageView;
 use mamoru_core::staff::Action;
 use mamoru_core::time::Timestamp;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, Context, case_get, chrome, redraw, staff_boxes, task_page, ticked};
+use super::{CaseHead, case_get, chrome, redraw, staff_boxes, task_page, ticked};
 use crate::ui::views::{Chrome, input_datetime, options};
 use crate::ui::{Page, blocking, case_form, check_form, idempotency_key, redirect, text};
 
@@ -39,11 +40,11 @@ pub(crate) struct MeetingPage {
 }
 
 impl MeetingPage {
-    fn new(chrome: Chrome, cx: &Context, form: MeetingForm) -> Self {
+    fn new(chrome: Chrome, cx: &CasePageView, form: MeetingForm) -> Self {
         Self {
             chrome,
             head: CaseHead::of(cx),
-            kinds: options(&cx.tables, "meeting_kind", cx.now.jst_date()),
+            kinds: options(&cx.code_tables, "meeting_kind", cx.now.jst_date()),
             staff: staff_boxes(cx, &form.attendees),
             form,
             message: None,
@@ -68,10 +69,7 @@ pub(super) fn meeting_page(
 
 pub(super) fn meet(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "meeting").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let (svc, session) = or_respond!(page);
         let typed = MeetingForm {
             kind: text(&form, "kind"),
             at: text(&form, "at"),

@@ -12,18 +12,16 @@ mod meeting;
 mod rows;
 mod support;
 
+use mamoru_core::case::StatusChange;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use mamoru_core::assessment::AssessmentSheet;
 use mamoru_core::case::DiagnosisKind;
-use mamoru_core::code_table::CodeTable;
-use mamoru_core::ids::{CaseId, StaffId};
-use mamoru_core::service::Versioned;
-use mamoru_core::service::{CaseView, SessionInfo};
+use mamoru_core::ids::CaseId;
+use mamoru_core::service::{CasePageView, SessionInfo};
 use mamoru_core::staff::Action;
-use mamoru_core::time::{Date, Timestamp};
+use mamoru_core::time::Date;
 use mamoru_core::{Error, Service, wareki};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -66,31 +64,6 @@ fn wareki_or_blank(d: Option<Date>) -> String {
     d.map(wareki::format).unwrap_or_default()
 }
 
-/// Everything a task page needs about its case, read for the session.
-pub(crate) struct Context {
-    pub view: CaseView,
-    pub child_name: String,
-    pub tables: Vec<Versioned<CodeTable>>,
-    pub names: HashMap<StaffId, String>,
-    /// The case's unit's active staff (assignment, attendees).
-    pub staff: Vec<(StaffId, String)>,
-    pub sheets: Vec<Versioned<AssessmentSheet>>,
-    pub now: Timestamp,
-}
-
-fn context(svc: &Service, session: &SessionInfo, id: u64) -> Result<Context, Error> {
-    let page = svc.case_page(&session.actor, CaseId(id))?;
-    Ok(Context {
-        child_name: page.case.child.name.clone(),
-        staff: page.unit_staff,
-        tables: page.code_tables,
-        names: page.staff_names,
-        sheets: page.sheets,
-        now: page.now,
-        view: page.case,
-    })
-}
-
 /// The case a task page is about, as its heading shows it.
 pub(crate) struct CaseHead {
     pub id: u64,
@@ -99,21 +72,21 @@ pub(crate) struct CaseHead {
 }
 
 impl CaseHead {
-    fn of(cx: &Context) -> Self {
-        Self { id: cx.view.case.id, no: cx.view.case.body.case_no.clone(), child: cx.child_name.clone() }
+    fn of(cx: &CasePageView) -> Self {
+        Self { id: cx.case.case.id, no: cx.case.case.body.case_no.clone(), child: cx.case.child.name.clone() }
     }
 }
 
-fn chrome(session: &SessionInfo, title: &str, cx: &Context) -> Chrome {
-    let mut c = Chrome::new(session, format!("{title} {}", cx.view.case.body.case_no), "case");
-    c.case_id = cx.view.case.id;
-    c.child_id = cx.view.case.body.child.0;
+fn chrome(session: &SessionInfo, title: &str, cx: &CasePageView) -> Chrome {
+    let mut c = Chrome::new(session, format!("{title} {}", cx.case.case.body.case_no), "case");
+    c.case_id = cx.case.case.id;
+    c.child_id = cx.case.case.body.child.0;
     c
 }
 
 /// A staff checkbox list: (id, name, ticked).
-fn staff_boxes(cx: &Context, ticked: &[u64]) -> Vec<(u64, String, bool)> {
-    cx.staff.iter().map(|(id, name)| (id.0, name.clone(), ticked.contains(&id.0))).collect()
+fn staff_boxes(cx: &CasePageView, ticked: &[u64]) -> Vec<(u64, String, bool)> {
+    cx.unit_staff.iter().map(|(id, name)| (id.0, name.clone(), ticked.contains(&id.0))).collect()
 }
 
 fn close(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -126,12 +99,8 @@ fn close(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Re
             "closed",
             move |p| p.closure_form = reason,
             move |svc, s, form| {
-                let rev = rev(form)?;
-                let why = text(form, "reason");
-                if why.is_empty() {
-                    return Err(Error::invalid("reason", "入力されていません"));
-                }
-                svc.close_case(&s.actor, CaseId(id), rev, &why)
+                let close = StatusChange::Close { reason: text(form, "reason") };
+                svc.change_case_status(&s.actor, CaseId(id), rev(form)?, &close)
             },
         )
     })
@@ -145,7 +114,9 @@ fn reopen(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
             form,
             "reopened",
             |_| {},
-            move |svc, s, form| svc.reopen_case(&s.actor, CaseId(id), rev(form)?),
+            move |svc, s, form| {
+                svc.change_case_status(&s.actor, CaseId(id), rev(form)?, &StatusChange::Reopen)
+            },
         )
     })
 }
@@ -193,16 +164,13 @@ async fn task_page<P: Template + Send + 'static>(
     page: Page,
     id: u64,
     action: Action,
-    draw: impl FnOnce(&SessionInfo, &Context) -> Result<P, Error> + Send + 'static,
+    draw: impl FnOnce(&SessionInfo, &CasePageView) -> Result<P, Error> + Send + 'static,
 ) -> Response {
-    let (svc, session) = match page {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (svc, session) = or_respond!(page);
     let s = session.clone();
     let drawn = blocking(move || {
-        let cx = context(&svc, &s, id)?;
-        if !cx.view.may(action) {
+        let cx = svc.case_page(&s.actor, CaseId(id))?;
+        if !cx.case.may(action) {
             return Err(Error::Forbidden { action: action.as_str() });
         }
         draw(&s, &cx)
@@ -220,11 +188,11 @@ async fn redraw<P: Template + HasMessage + Send + 'static>(
     session: SessionInfo,
     id: u64,
     e: Error,
-    draw: impl FnOnce(&SessionInfo, &Context) -> P + Send + 'static,
+    draw: impl FnOnce(&SessionInfo, &CasePageView) -> P + Send + 'static,
 ) -> Response {
     let s = session.clone();
     let text = message(&e);
-    match blocking(move || context(&svc, &s, id).map(|cx| draw(&s, &cx))).await {
+    match blocking(move || svc.case_page(&s.actor, CaseId(id)).map(|cx| draw(&s, &cx))).await {
         Ok(mut page) => {
             page.set_message(text);
             html(&page, status_of(&e))

@@ -3,11 +3,12 @@
 
 use mamoru_core::case::Support;
 use mamoru_core::ids::StaffId;
+use mamoru_core::service::CasePageView;
 use mamoru_core::service::Versioned;
 use mamoru_core::wareki;
 
 use super::{DIAGNOSES, wareki_or_blank};
-use crate::ui::views::{CaseData, datetime, label, staff_name};
+use crate::ui::views::{datetime, label, staff_name};
 
 /// One filled assessment sheet as the case page lists it.
 pub(crate) struct AssessmentRow {
@@ -43,11 +44,11 @@ pub(crate) struct MeetingRow {
 }
 
 impl AssessmentRow {
-    fn of(a: &mamoru_core::case::Assessment, d: &CaseData) -> Self {
+    fn of(a: &mamoru_core::case::Assessment, d: &CasePageView) -> Self {
         let sheet = d.sheets.iter().find(|s| s.id == a.sheet.0);
         Self {
             at: datetime(a.at),
-            by: staff_name(&d.names, a.by),
+            by: staff_name(&d.staff_names, a.by),
             sheet: sheet.map_or_else(|| "アセスメントシート".to_owned(), |s| s.body.name.clone()),
             result: a.result_label.clone(),
             class: match a.result.as_str() {
@@ -70,7 +71,7 @@ impl AssessmentRow {
 }
 
 impl SupportRow {
-    fn of(v: &Versioned<Support>, d: &CaseData) -> Self {
+    fn of(v: &Versioned<Support>, d: &CasePageView) -> Self {
         let s = &v.body;
         let mut dates = vec![format!("決定 {}", wareki::format(s.decided_on))];
         for (label, date) in [("開始", s.start), ("見直し", s.review_on), ("終了", s.end)] {
@@ -80,7 +81,7 @@ impl SupportRow {
         }
         Self {
             id: v.id,
-            kind: label(&d.tables, "support_kind", &s.kind),
+            kind: label(&d.code_tables, "support_kind", &s.kind),
             facility: s.facility.clone(),
             dates: dates.join("・"),
             hearing: s.hearing.as_ref().map(|h| match &h.not_possible_reason {
@@ -97,12 +98,12 @@ impl SupportRow {
 }
 
 impl MeetingRow {
-    fn of(m: &mamoru_core::case::Meeting, d: &CaseData) -> Self {
-        let mut who: Vec<String> = m.attendees.iter().map(|s| staff_name(&d.names, *s)).collect();
+    fn of(m: &mamoru_core::case::Meeting, d: &CasePageView) -> Self {
+        let mut who: Vec<String> = m.attendees.iter().map(|s| staff_name(&d.staff_names, *s)).collect();
         who.extend(m.outside_attendees.iter().cloned());
         Self {
             at: datetime(m.at),
-            kind: label(&d.tables, "meeting_kind", &m.kind),
+            kind: label(&d.code_tables, "meeting_kind", &m.kind),
             attendees: who.join("、"),
             decisions: m.decisions.clone(),
         }
@@ -130,24 +131,25 @@ pub(crate) struct WorkView {
 }
 
 impl WorkView {
-    pub(crate) fn of(d: &CaseData) -> Self {
-        let case = &d.view.case.body;
-        let name = |s: StaffId| staff_name(&d.names, s);
+    pub(crate) fn of(d: &CasePageView) -> Self {
+        let case = &d.case.case.body;
+        let name = |s: StaffId| staff_name(&d.staff_names, s);
         let abuse = case.abuse.as_ref().map(|a| {
-            let mut parts: Vec<String> = a.types.iter().map(|t| label(&d.tables, "abuse_type", t)).collect();
+            let mut parts: Vec<String> =
+                a.types.iter().map(|t| label(&d.code_tables, "abuse_type", t)).collect();
             if let Some(p) = &a.main_perpetrator {
-                parts.push(format!("主たる虐待者：{}", label(&d.tables, "perpetrator", p)));
+                parts.push(format!("主たる虐待者：{}", label(&d.code_tables, "perpetrator", p)));
             }
             if !a.severity.is_empty() {
                 parts.push(format!("程度：{}", a.severity));
             }
             parts.join("、")
         });
-        let assessments = d.view.assessments.iter().rev().map(|v| AssessmentRow::of(&v.body, d)).collect();
-        let supports = d.view.supports.iter().rev().map(|v| SupportRow::of(v, d)).collect();
-        let meetings = d.view.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
+        let assessments = d.case.assessments.iter().rev().map(|v| AssessmentRow::of(&v.body, d)).collect();
+        let supports = d.case.supports.iter().rev().map(|v| SupportRow::of(v, d)).collect();
+        let meetings = d.case.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
         Self {
-            rev: d.view.case.rev,
+            rev: d.case.case.rev,
             assigned: case.assigned.iter().map(|s| name(*s)).collect::<Vec<_>>().join("、"),
             abuse,
             opinion: case.worker_opinion.clone(),
@@ -163,7 +165,7 @@ impl WorkView {
                 .collect(),
             judgement: case.judgement.clone(),
             next_review: wareki_or_blank(case.next_review),
-            assessment_missing: d.view.assessment_missing,
+            assessment_missing: d.case.assessment_missing,
             assessments,
             supports,
             meetings,

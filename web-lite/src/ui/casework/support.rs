@@ -8,6 +8,7 @@ use askama::Template;
 use mamoru_core::case::{NewHearing, Support, SupportDecision};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, SupportId};
+use mamoru_core::service::CasePageView;
 use mamoru_core::service::Versioned;
 use mamoru_core::staff::Action;
 use mamoru_core::time::Timestamp;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, Context, case_get, chrome, iso, redraw, task_page};
+use super::{CaseHead, case_get, chrome, iso, redraw, task_page};
 use crate::ui::views::{Chrome, ConflictView, input_datetime, label, options};
 use crate::ui::{Page, blocking, case_form, check_form, date, idempotency_key, redirect, text};
 
@@ -116,11 +117,11 @@ impl SupportForm {
 }
 
 impl SupportForm {
-    fn rows(&self, cx: &Context) -> Vec<(&'static str, String)> {
+    fn rows(&self, cx: &CasePageView) -> Vec<(&'static str, String)> {
         let day = |d: &str| wareki::parse(d).map_or_else(|_| d.to_owned(), wareki::format);
         let kind = Some(self.kind.as_str())
             .filter(|k| !k.is_empty())
-            .map(|k| label(&cx.tables, "support_kind", &Code::new(k)))
+            .map(|k| label(&cx.code_tables, "support_kind", &Code::new(k)))
             .unwrap_or_default();
         let hearing = [
             self.hearing_at.replace('T', " "),
@@ -158,11 +159,11 @@ pub(crate) struct SupportPage {
 }
 
 impl SupportPage {
-    fn new(chrome: Chrome, cx: &Context, form: SupportForm) -> Self {
+    fn new(chrome: Chrome, cx: &CasePageView, form: SupportForm) -> Self {
         Self {
             chrome,
             head: CaseHead::of(cx),
-            kinds: options(&cx.tables, "support_kind", cx.now.jst_date()),
+            kinds: options(&cx.code_tables, "support_kind", cx.now.jst_date()),
             form,
             message: None,
             conflict: None,
@@ -171,14 +172,14 @@ impl SupportPage {
 
     /// After someone else saved the support meanwhile: both versions side by side, the typed
     /// form kept at the revision now stored, so that saving again is a choice, not a dead end.
-    fn stale(mut self, cx: &Context) -> Self {
-        if let Some(current) = cx.view.supports.iter().find(|v| v.id == self.form.id) {
+    fn stale(mut self, cx: &CasePageView) -> Self {
+        if let Some(current) = cx.case.supports.iter().find(|v| v.id == self.form.id) {
             self.conflict = Some(ConflictView::new(
                 self.form.rows(cx),
                 SupportForm::of(current).rows(cx),
                 current,
-                &cx.names,
-                format!("/cases/{}#supports", cx.view.case.id),
+                &cx.staff_names,
+                format!("/cases/{}#supports", cx.case.case.id),
             ));
             self.form.rev = current.rev;
         }
@@ -200,7 +201,7 @@ pub(super) fn support_page(
             task_page(page, id, Action::RecordSupport, move |s, cx| {
                 let form = match q.id {
                     Some(sid) => SupportForm::of(
-                        cx.view
+                        cx.case
                             .supports
                             .iter()
                             .find(|v| v.id == sid)
@@ -220,10 +221,7 @@ pub(super) fn support(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "support").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = match page {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let (svc, session) = or_respond!(page);
         let typed = SupportForm::from_form(&form);
         let (s, svc2, mine) = (session.clone(), svc.clone(), typed.clone());
         let result = blocking(move || {

@@ -1,17 +1,13 @@
 //! The case page: its clocks, safety checks with the body map, protections and their open
 //! steps, notes, messages, and the field forms as typed.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use mamoru_core::case::{CaseStatus, SafetyCheck};
-use mamoru_core::code_table::CodeTable;
 use mamoru_core::ids::StaffId;
 use mamoru_core::person::Attachment;
 use mamoru_core::protection::{PlaceKind, Protection, StepKind, WarrantOutcome};
-use mamoru_core::service::Versioned;
+use mamoru_core::service::{CasePageView, Versioned};
 use mamoru_core::staff::Action;
-use mamoru_core::time::Timestamp;
 use mamoru_core::wareki;
 
 use super::{
@@ -61,14 +57,14 @@ impl MarkView {
 }
 
 impl CheckRow {
-    fn of(c: &SafetyCheck, d: &CaseData) -> Self {
+    fn of(c: &SafetyCheck, d: &CasePageView) -> Self {
         Self {
             at: datetime(c.at),
             method: method_label(c.method),
             by: c
                 .by
                 .iter()
-                .map(|s| staff_name(&d.names, *s))
+                .map(|s| staff_name(&d.staff_names, *s))
                 .chain((!c.agency.is_empty()).then(|| format!("確認: {}", c.agency)))
                 .collect::<Vec<_>>()
                 .join("、"),
@@ -89,16 +85,20 @@ pub(crate) struct PhotoView {
 }
 
 impl PhotoView {
-    fn of(case: u64, a: &Attachment, d: &CaseData) -> Self {
-        let by =
-            d.view.photos.iter().find(|p| p.body.sha256 == a.sha256).map(|p| staff_name(&d.names, p.body.by));
+    fn of(case: u64, a: &Attachment, d: &CasePageView) -> Self {
+        let by = d
+            .case
+            .photos
+            .iter()
+            .find(|p| p.body.sha256 == a.sha256)
+            .map(|p| staff_name(&d.staff_names, p.body.by));
         Self {
             url: format!("/api/v1/cases/{case}/photos/{}", a.sha256),
             stamp: format!(
                 "{}撮影・{}・{}",
                 a.taken_at.map(datetime).unwrap_or_default(),
                 by.unwrap_or_default(),
-                d.child_name
+                d.case.child.name
             ),
             caption: a.caption.clone(),
         }
@@ -305,81 +305,66 @@ pub(crate) struct CasePage {
     pub notice: Option<String>,
 }
 
-/// What the case page is built from.
-pub(crate) struct CaseData {
-    pub view: mamoru_core::service::CaseView,
-    pub child_name: String,
-    pub child_kana: String,
-    pub tables: Vec<Versioned<CodeTable>>,
-    pub sheets: Vec<Versioned<mamoru_core::assessment::AssessmentSheet>>,
-    pub names: HashMap<StaffId, String>,
-    pub now: Timestamp,
-    /// Who reads the page (their messages are marked as theirs).
-    pub reader: StaffId,
-    /// The change-log position read before the rest.
-    pub after: u64,
-}
-
 impl CasePage {
-    pub(crate) fn of(mut chrome: Chrome, d: &CaseData) -> Self {
-        let case = &d.view.case.body;
-        chrome.case_id = d.view.case.id;
+    pub(crate) fn of(mut chrome: Chrome, d: &CasePageView, reader: StaffId) -> Self {
+        let case = &d.case.case.body;
+        chrome.case_id = d.case.case.id;
         chrome.child_id = case.child.0;
         chrome.live = "case";
         chrome.after = d.after;
         let (status, status_class) = status(case.status);
         let now_input = input_datetime(d.now);
-        let note_kinds = options(&d.tables, "note_kind", d.now.jst_date());
+        let note_kinds = options(&d.code_tables, "note_kind", d.now.jst_date());
         Self {
             chrome,
-            case_id: d.view.case.id,
+            case_id: d.case.case.id,
             case_no: case.case_no.clone(),
             status,
             status_class,
             child_id: case.child.0,
-            child_name: d.child_name.clone(),
-            child_kana: d.child_kana.clone(),
+            child_name: d.case.child.name.clone(),
+            child_kana: d.case.child.kana.clone(),
             intake_kind: intake_kind(case.intake.kind),
             received: datetime(case.intake.received_at),
-            route: label(&d.tables, "route", &case.intake.route),
-            consultation_type: label(&d.tables, "consultation_type", &case.intake.consultation_type),
+            route: label(&d.code_tables, "route", &case.intake.route),
+            consultation_type: label(&d.code_tables, "consultation_type", &case.intake.consultation_type),
             chief_complaint: case.intake.chief_complaint.clone(),
-            clocks: d.view.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
-            checks: d.view.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
+            clocks: d.case.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
+            checks: d.case.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
             notes: d
-                .view
+                .case
                 .notes
                 .iter()
                 .map(|n| NoteRow {
                     photos: n.body.attachments.iter().map(|a| PhotoView::of(n.body.case.0, a, d)).collect(),
-                    ..NoteRow::of(n, &d.tables, &d.names)
+                    ..NoteRow::of(n, &d.code_tables, &d.staff_names)
                 })
                 .collect(),
             thread: d
-                .view
+                .case
                 .messages
                 .iter()
                 .rev()
                 .map(|m| ThreadRow {
                     at: datetime(m.body.at),
-                    author: staff_name(&d.names, m.body.author),
+                    author: staff_name(&d.staff_names, m.body.author),
                     body: m.body.body.clone(),
-                    mine: m.body.author == d.reader,
+                    mine: m.body.author == reader,
                 })
                 .collect(),
             thread_form: String::new(),
-            can: Can { may: d.view.may.clone() },
+            can: Can { may: d.case.may.clone() },
             work: crate::ui::casework::WorkView::of(d),
             open: case.status == CaseStatus::Open,
             closure_form: String::new(),
             protections: d
-                .view
+                .case
                 .protections
                 .iter()
                 .rev()
-                .map(|p| ProtectionView::of(p, d.view.open_steps.get(&p.id).map_or(&[], Vec::as_slice)))
+                .map(|p| ProtectionView::of(p, d.case.open_steps.get(&p.id).map_or(&[], Vec::as_slice)))
                 .collect(),
-            protected: d.view.protections.iter().any(|p| p.body.is_active()),
+            protected: d.case.protections.iter().any(|p| p.body.is_active()),
             now_input: input_datetime(d.now),
             note_form: NoteForm {
                 at: now_input.clone(),

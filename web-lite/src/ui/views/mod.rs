@@ -18,7 +18,7 @@ use mamoru_core::staff::Action;
 use mamoru_core::time::{Date, JST_OFFSET, Timestamp};
 use mamoru_core::wareki;
 
-pub(crate) use case::{CaseData, CasePage, CheckForm, NoteForm, PhotoView};
+pub(crate) use case::{CasePage, CheckForm, NoteForm, PhotoView};
 pub(crate) use child::{ChildEditPage, ChildForm, ChildPage, NoteRow, SEXES, ThreadRow};
 pub(crate) use conflict::ConflictView;
 pub(crate) use pages::{
@@ -32,6 +32,9 @@ pub(crate) struct Chrome {
     pub user: String,
     pub role: &'static str,
     pub form_key: String,
+    /// Whose page it is (a staff id): the script keeps each person's drafts apart on a shared
+    /// tablet.
+    pub staff: u64,
     /// The case or child this page shows (0: none), so live events can refresh it.
     pub case_id: u64,
     pub child_id: u64,
@@ -55,6 +58,7 @@ impl Chrome {
             may_search: session.actor.may(Action::Search),
             may_intake: session.actor.may(Action::OpenCase),
             form_key: session.form_key.clone(),
+            staff: session.actor.staff().0,
             case_id: 0,
             child_id: 0,
             live: "",

@@ -16,6 +16,9 @@ pub(crate) struct LoginPage {
     pub login: String,
     pub message: Option<String>,
     pub notice: Option<String>,
+    /// This tablet's registration was revoked: the page wipes every draft kept in it (the
+    /// server's `Clear-Site-Data` does too, where the browser honours it).
+    pub wipe: bool,
 }
 
 #[derive(Template)]

@@ -1,0 +1,196 @@
+//! `serve`: the web, the API, the console and the scheduled backups in one process, until a
+//! signal stops them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use mamoru_core::Service;
+
+use super::open;
+use crate::cli::ServeArgs;
+use crate::config;
+
+pub(super) fn serve(args: &ServeArgs) -> Result<()> {
+    let cfg = config::load(&args.data.data)?;
+    let listen = args.listen.unwrap_or(cfg.web.listen);
+    if args.plain_http && !mamoru_web::plain_http_allowed(&listen) {
+        bail!("--plain-http is only allowed on a loopback address, not {listen}");
+    }
+    let tls = if args.plain_http {
+        None
+    } else {
+        let path = |p: &std::path::Path| if p.is_absolute() { p.to_owned() } else { args.data.data.join(p) };
+        let (cert, key) = (path(&cfg.web.cert), path(&cfg.web.key));
+        let cert_pem = std::fs::read(&cert)
+            .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
+        let key_pem =
+            std::fs::read(&key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
+        Some(mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?)
+    };
+    let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
+    let service = Arc::new(open(&args.data.data)?);
+    service.set_device_required(cfg.web.require_device);
+    service.set_totp_required(cfg.web.require_totp);
+    let backups = start_backups(&service, &args.data.data)?;
+    let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });
+    backups.finish();
+    served
+}
+
+/// The running backup threads. `finish` ships the last changes to the archive and waits for it.
+pub struct Backups {
+    stop_archiver: std::sync::mpsc::Sender<()>,
+    archiver: std::thread::JoinHandle<()>,
+    // Dropping this sender stops the daily thread.
+    _stop_daily: std::sync::mpsc::Sender<()>,
+}
+
+impl Backups {
+    pub fn finish(self) {
+        let _ = self.stop_archiver.send(());
+        let _ = self.archiver.join();
+    }
+}
+
+/// Starts the daily backup thread (after reading the last verified generation for `/healthz`)
+/// and the archiver, which ships committed changes every `archive_every` seconds.
+pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
+    let cfg = config::load(data)?;
+    let daily = cfg.backup.daily_seconds()?;
+    let every = std::time::Duration::from_secs(cfg.backup.archive_every_seconds.max(1));
+    let dest = crate::backup::destination(data)?;
+    if let Some(m) = dest.list()?.into_iter().rev().find(|m| m.verified_at.is_some()) {
+        service.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
+    }
+    let (stop_daily, daily_stopped) = std::sync::mpsc::channel::<()>();
+    let (svc, dir) = (service.clone(), data.to_owned());
+    std::thread::Builder::new()
+        .name("backup".into())
+        .spawn(move || crate::scheduler::run(&svc, &dir, daily, &daily_stopped))
+        .context("starting the backup thread")?;
+    let (stop_archiver, archiver_stopped) = std::sync::mpsc::channel::<()>();
+    let (svc, dir) = (service.clone(), data.to_owned());
+    let archiver = std::thread::Builder::new()
+        .name("archive".into())
+        .spawn(move || crate::scheduler::archive(&svc, &dir, every, &archiver_stopped))
+        .context("starting the archive thread")?;
+    Ok(Backups { stop_archiver, archiver, _stop_daily: stop_daily })
+}
+
+/// The server's "back up now" for the web API and the console.
+pub fn backup_now_op(service: &Arc<Service>, data: &Path) -> mamoru_web::BackupNow {
+    let (svc, dir) = (service.clone(), data.to_owned());
+    Arc::new(move || match crate::backup::create(&dir, &svc) {
+        Ok(m) => {
+            svc.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
+            Ok(crate::backup::describe(&m))
+        }
+        Err(e) => {
+            svc.record_backup(None);
+            Err(format!("{e:#}"))
+        }
+    })
+}
+
+/// What `serve` and the demo run.
+pub struct Serving {
+    pub service: Arc<Service>,
+    pub data: std::path::PathBuf,
+    pub listen: std::net::SocketAddr,
+    /// `None`: plain HTTP (loopback only; checked by the caller).
+    pub tls: Option<mamoru_web::Tls>,
+    /// The SSH console's address, if it runs.
+    pub ssh: Option<std::net::SocketAddr>,
+}
+
+/// Runs the web server and the SSH console until Ctrl-C or SIGTERM. Prints `web: URL` and
+/// `ssh: HOST:PORT` once listening.
+pub fn serve_all(s: Serving) -> Result<()> {
+    let Serving { service, data, listen, tls, ssh } = s;
+    let backup_now = backup_now_op(&service, &data);
+    let console = match ssh {
+        Some(addr) => {
+            let cfg = config::load(&data)?;
+            let path =
+                if cfg.ssh.host_key.is_absolute() { cfg.ssh.host_key } else { data.join(cfg.ssh.host_key) };
+            if let Some(fingerprint) = crate::console::ensure_host_key(&path)? {
+                tracing::info!(%fingerprint, "made an SSH host key");
+            }
+            let key = mamoru_tui::ssh::load_host_key(&path).map_err(|e| anyhow::anyhow!(e))?;
+            Some((addr, mamoru_tui::ssh::config(key)))
+        }
+        None => None,
+    };
+    let host = crate::console::server_host(&data, &service, backup_now.clone());
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let health = mamoru_web::Health {
+            version: env!("CARGO_PKG_VERSION"),
+            https: tls.is_some(),
+            backup_now: Some(backup_now),
+        };
+        // The local console is a convenience: a socket path too long for the OS only costs it.
+        let local = crate::console::serve_local(&data, &service, host.clone())
+            .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no local console"))
+            .ok();
+        let console = match console {
+            Some((ssh_addr, config)) => {
+                let ssh_listener = tokio::net::TcpListener::bind(ssh_addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {ssh_addr} for the SSH console"))?;
+                let bound = ssh_listener.local_addr()?;
+                tracing::info!(%bound, "serving the SSH console");
+                let svc = service.clone();
+                Some((bound, tokio::spawn(mamoru_tui::ssh::serve(ssh_listener, config, svc, host))))
+            }
+            None => None,
+        };
+        if tls.is_some() {
+            println!("web: https://{addr}");
+        } else {
+            println!("web: http://{addr}");
+        }
+        if let Some((bound, _)) = &console {
+            println!("ssh: {bound}");
+        }
+        if let Some(config) = tls {
+            tracing::info!(%addr, "serving HTTPS");
+            mamoru_web::serve_tls(listener, service, health, config, shutdown_signal()).await;
+        } else {
+            tracing::info!(%addr, "serving plain HTTP on loopback");
+            mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;
+        }
+        if let Some((_, task)) = console {
+            task.abort();
+        }
+        if let Some(local) = local {
+            local.abort();
+            let _ = std::fs::remove_file(data.join(crate::console::SOCKET_FILE));
+        }
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+pub(super) async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,67 @@
+//! `init` and `audit verify`: making a data directory, and checking its audit chain.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use mamoru_core::Service;
+use mamoru_core::audit::Verdict;
+use mamoru_core::staff::{Login, Password};
+
+use super::{open, read_password_file};
+use crate::cli::InitArgs;
+use crate::clock::SystemClock;
+use crate::config;
+
+pub(super) fn init(args: &InitArgs) -> Result<()> {
+    let password = match (&args.admin_password_file, std::env::var("MAMORU_ADMIN_PASSWORD")) {
+        (Some(f), _) => read_password_file(f)?,
+        (None, Ok(p)) => p,
+        (None, Err(_)) => {
+            bail!("no administrator password: pass --admin-password-file FILE or set MAMORU_ADMIN_PASSWORD")
+        }
+    };
+    let password = Password::new(password).context("administrator password")?;
+    let login = Login::parse(&args.admin_login).context("--admin-login")?;
+    let dir = &args.data.data;
+    let clock = Arc::new(SystemClock);
+    let service = Service::create(dir, clock)?;
+    service.bootstrap(&login, &args.admin_name, &password)?;
+    let config_path = dir.join(config::FILE_NAME);
+    if !config_path.exists() {
+        std::fs::write(&config_path, config::TEMPLATE)
+            .with_context(|| format!("writing {}", config_path.display()))?;
+    }
+    let offline = args.backup_identity_out.as_ref().map(|_| mamoru_backup::generate_identity());
+    if let (Some(id), Some(out)) = (&offline, &args.backup_identity_out) {
+        id.write_new(out, "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.")?;
+    }
+    crate::backup::init_keys(dir, offline.as_ref())?;
+    let host_key = crate::console::ensure_host_key(&dir.join(crate::console::HOST_KEY_FILE))?;
+    let names = crate::tls::default_names(&args.tls_names);
+    crate::tls::make_self_signed(dir, &names, mamoru_core::time::Clock::now(&SystemClock).jst_date())?;
+    println!("created store in {}", dir.display());
+    println!("administrator: {login}");
+    println!("config: {}", config_path.display());
+    if let Some(fingerprint) = host_key {
+        println!("ssh host key: {fingerprint}");
+    }
+    if let Some(out) = &args.backup_identity_out {
+        println!(
+            "backup identity: {} -- move it off this server and keep it offline; restores need it",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn audit_verify(dir: &Path) -> Result<()> {
+    let service = open(dir)?;
+    match service.verify_audit()? {
+        Verdict::Intact { entries } => {
+            println!("audit log intact: {entries} entries");
+            Ok(())
+        }
+        Verdict::Broken { seq, reason } => bail!("audit log broken at entry {seq}: {reason}"),
+    }
+}

@@ -1,0 +1,30 @@
+//! バックアップ: the generations the host keeps, and a backup now.
+
+use super::super::{App, Level, Op, Row, mb};
+use super::{Action, dashboard};
+
+pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
+    app.state.backups = match app.host.generations() {
+        Ok(gens) => gens
+            .into_iter()
+            .map(|g| Row {
+                cells: vec![
+                    g.name,
+                    g.created,
+                    format!("{:.1} MB", mb(g.bytes)),
+                    if g.verified { "検証済み".into() } else { "未検証".into() },
+                ],
+                dim: !g.verified,
+            })
+            .collect(),
+        Err(e) => {
+            app.state.message = Some((Level::Error, format!("バックアップ一覧を読めません: {e}")));
+            Vec::new()
+        }
+    };
+    dashboard::load(app)
+}
+
+pub(super) fn key(c: char) -> Option<Action> {
+    (c == 'b').then(|| Action::Confirm("今すぐバックアップを作成しますか？".into(), Op::BackupNow))
+}

@@ -1,0 +1,22 @@
+//! 概要: the server's state (core's `ServerView`) and what the host measures.
+
+use super::super::{App, Dashboard};
+
+pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
+    let server = app.service.server_view(&app.actor)?;
+    app.state.dashboard = Dashboard {
+        uptime_seconds: app.host.uptime_seconds(),
+        store_bytes: app.host.store_bytes(),
+        disk_free_bytes: app.host.disk_free_bytes(),
+        sessions: server.sessions,
+        sessions_by_device: server
+            .sessions_by_device
+            .into_iter()
+            .map(|(device, n)| (device.unwrap_or_else(|| "端末なし".into()), n))
+            .collect(),
+        requests: app.host.requests(),
+        backup: server.backup,
+        overdue: server.overdue,
+    };
+    Ok(())
+}
