@@ -59,6 +59,13 @@ impl Error {
         Error::Store(StoreError { context, source: e.into() })
     }
 
+    /// Refused input (a field invalid or missing, a date unreadable): the form is shown again as
+    /// typed, with the reason.
+    #[must_use]
+    pub fn is_input(&self) -> bool {
+        matches!(self, Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))
+    }
+
     /// The short code used in audit entries and API error bodies.
     #[must_use]
     pub fn code(&self) -> &'static str {

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use mamoru_core::case::Photo;
 use mamoru_core::ids::CaseId;
+use mamoru_core::service::Versioned;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
 use serde_json::json;
@@ -90,23 +92,24 @@ pub(crate) fn photos(
                 return error_response(&Error::NotFound { what: "photo", id: sha });
             }
             let result = blocking(move || svc.photo(&session.actor, CaseId(case), &sha)).await;
-            respond(result, |(photo, bytes)| {
-                let ext = photo.body.mime.trim_start_matches("image/").replace("jpeg", "jpg");
-                let mut r = Response::new(bytes.into());
-                let h = r.headers_mut();
-                if let Ok(v) = HeaderValue::from_str(&photo.body.mime) {
-                    h.insert(header::CONTENT_TYPE, v);
-                }
-                if let Ok(v) =
-                    HeaderValue::from_str(&format!("inline; filename=\"photo-{}.{ext}\"", photo.id))
-                {
-                    h.insert(header::CONTENT_DISPOSITION, v);
-                }
-                h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-                r
-            })
+            respond(result, |(photo, bytes)| photo_response(&photo, bytes))
         });
     add.or(get).unify()
+}
+
+/// A photo's bytes, with its type, a file name for saving it, and no sniffing.
+fn photo_response(photo: &Versioned<Photo>, bytes: Vec<u8>) -> Response {
+    let ext = photo.body.mime.trim_start_matches("image/").replace("jpeg", "jpg");
+    let mut r = Response::new(bytes.into());
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&photo.body.mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"photo-{}.{ext}\"", photo.id)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
 }
 
 #[derive(Deserialize)]
@@ -119,31 +122,46 @@ pub(super) struct DeviceIn {
 pub(crate) fn devices(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let register = warp::path!("api" / "v1" / "devices")
-        .and(warp::post())
-        .and(authed_json::<DeviceIn>(service.clone()))
-        .then(|input: AuthedJson<DeviceIn>| async move {
+    register_device(service.clone())
+        .or(device_code(service.clone()))
+        .unify()
+        .or(device_list(service.clone()))
+        .unify()
+        .or(revoke_device(service))
+        .unify()
+}
+
+fn register_device(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "devices").and(warp::post()).and(authed_json::<DeviceIn>(service)).then(
+        |input: AuthedJson<DeviceIn>| async move {
             let (svc, session, input) = or_respond!(input);
             let result = blocking(move || svc.register_device(&session.actor, &input.name)).await;
             respond(result, |(id, secret)| {
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "secret": secret }))
             })
-        });
-    // A one-time code the tablet enters on /register (24 hours); the usual way to register.
-    let code = warp::path!("api" / "v1" / "devices" / "codes")
+        },
+    )
+}
+
+/// A one-time code the tablet enters on /register (24 hours); the usual way to register.
+fn device_code(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "devices" / "codes")
         .and(warp::post())
-        .and(authed_json::<DeviceIn>(service.clone()))
+        .and(authed_json::<DeviceIn>(service))
         .then(|input: AuthedJson<DeviceIn>| async move {
             let (svc, session, input) = or_respond!(input);
             let result = blocking(move || svc.issue_device_code(&session.actor, &input.name)).await;
             respond(result, |(id, code, expires)| {
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "code": code, "expires_at": expires }))
             })
-        });
-    let list = warp::path!("api" / "v1" / "devices")
-        .and(warp::get())
-        .and(authenticated(service.clone()))
-        .then(|auth: Authed| async move {
+        })
+}
+
+fn device_list(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "devices").and(warp::get()).and(authenticated(service)).then(
+        |auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.devices(&session.actor)).await;
             respond(result, |all| {
@@ -156,17 +174,21 @@ pub(crate) fn devices(
                     .collect();
                 json_ok(StatusCode::OK, &json!({ "devices": items }))
             })
-        });
-    let revoke = warp::path!("api" / "v1" / "devices" / u64)
-        .and(warp::delete())
-        .and(authenticated(service))
-        .then(|id: u64, auth: Authed| async move {
+        },
+    )
+}
+
+fn revoke_device(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("api" / "v1" / "devices" / u64).and(warp::delete()).and(authenticated(service)).then(
+        |id: u64, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result =
                 blocking(move || svc.revoke_device(&session.actor, mamoru_core::ids::DeviceId(id))).await;
             respond(result, |()| StatusCode::NO_CONTENT.into_response())
-        });
-    register.or(code).unify().or(list).unify().or(revoke).unify()
+        },
+    )
 }
 
 /// `POST /api/v1/backups`: an administrator makes a backup generation now, while the server

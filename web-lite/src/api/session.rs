@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use mamoru_core::service::SessionInfo;
 use mamoru_core::staff::Password;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -83,20 +84,23 @@ pub(super) fn sign_in(
                 )
             })
             .await;
-            respond(result, |(token, info)| {
-                let body = json!({
-                    "token": token,
-                    "login": info.actor.login(),
-                    "display_name": info.actor.display_name(),
-                    "role": info.actor.role(),
-                    "units": info.actor.units(),
-                    "expires_at": info.expires_at,
-                    "enrolling": info.enrolling,
-                });
-                let cookie = format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
-                warp::reply::with_header(json_ok(StatusCode::OK, &body), "set-cookie", cookie).into_response()
-            })
+            respond(result, |(token, info)| signed_in(&token, &info))
         })
+}
+
+/// Who signed in, with the token both as the body and as the session cookie.
+fn signed_in(token: &str, info: &SessionInfo) -> Response {
+    let body = json!({
+        "token": token,
+        "login": info.actor.login(),
+        "display_name": info.actor.display_name(),
+        "role": info.actor.role(),
+        "units": info.actor.units(),
+        "expires_at": info.expires_at,
+        "enrolling": info.enrolling,
+    });
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
+    warp::reply::with_header(json_ok(StatusCode::OK, &body), "set-cookie", cookie).into_response()
 }
 
 /// `GET /api/v1/session`: who is signed in and until when; counts as activity (the pages ping it

@@ -37,37 +37,36 @@ pub(super) fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             let s = session.clone();
             match blocking(move || svc.case_page(&s.actor, CaseId(id))).await {
                 Ok(data) => {
-                    let mut page = CasePage::of(
-                        Chrome::new(&session, data.case.case.body.case_no.clone(), "case"),
-                        &data,
-                        session.actor.staff(),
-                    );
-                    page.notice = match q.saved.as_deref() {
-                        Some("note") => Some("経過記録を保存しました。".into()),
-                        Some("check") => Some("安全確認を保存しました。".into()),
-                        Some("intake") => Some("受付しました。".into()),
-                        Some("protection") => Some("一時保護の記録を保存しました。".into()),
-                        Some("message") => Some("連絡を送りました。".into()),
-                        Some("case") => Some("調査・判定を保存しました。".into()),
-                        Some("case_merged") => Some(
-                            "調査・判定を保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
-                                .into(),
-                        ),
-                        Some("assessment") => {
-                            Some("アセスメントを保存しました。結果は下のとおりです。".into())
-                        }
-                        Some("support") => Some("援助・措置を保存しました。".into()),
-                        Some("meeting") => Some("会議を記録しました。".into()),
-                        Some("closed") => Some("ケースを終結しました。".into()),
-                        Some("reopened") => Some("ケースを再開しました。".into()),
-                        _ => None,
-                    };
+                    let chrome = Chrome::new(&session, data.case.case.body.case_no.clone(), "case");
+                    let mut page = CasePage::of(chrome, &data, session.actor.staff());
+                    page.notice = q.saved.as_deref().and_then(saved_notice).map(str::to_owned);
                     html(&page, StatusCode::OK)
                 }
                 Err(e) => error_page(&session, &e),
             }
         },
     )
+}
+
+/// What the page says after a write sent it back here with `?saved=`.
+fn saved_notice(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "note" => "経過記録を保存しました。",
+        "check" => "安全確認を保存しました。",
+        "intake" => "受付しました。",
+        "protection" => "一時保護の記録を保存しました。",
+        "message" => "連絡を送りました。",
+        "case" => "調査・判定を保存しました。",
+        "case_merged" => {
+            "調査・判定を保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
+        }
+        "assessment" => "アセスメントを保存しました。結果は下のとおりです。",
+        "support" => "援助・措置を保存しました。",
+        "meeting" => "会議を記録しました。",
+        "closed" => "ケースを終結しました。",
+        "reopened" => "ケースを再開しました。",
+        _ => return None,
+    })
 }
 
 /// After a refused write: the case page again, with the message and everything typed.
@@ -175,38 +174,10 @@ pub(super) fn add_check(
     case_form(service, "safety-checks").then(
         |id: u64, form: HashMap<String, String>, page: Page| async move {
             let (svc, session) = or_respond!(page);
-            let kept = views::CheckForm {
-                at: text(&form, "at"),
-                method: text(&form, "method"),
-                seen_directly: form.contains_key("seen_directly"),
-                agency: text(&form, "agency"),
-                place: text(&form, "place"),
-                child_state: text(&form, "child_state"),
-                photos: text(&form, "photos"),
-                injuries: text(&form, "injuries"),
-            };
+            let kept = typed_check(&form);
             let result = async {
                 check_form(&session, &form)?;
-                let check = NewSafetyCheck {
-                    at: Some(kept.at.as_str()).filter(|t| !t.is_empty()).map(Timestamp::parse).transpose()?,
-                    method: match kept.method.as_str() {
-                        "sighted" => Some(SafetyMethod::Sighted),
-                        "interview" => Some(SafetyMethod::Interview),
-                        "by_agency" => Some(SafetyMethod::ByAgency),
-                        _ => None,
-                    },
-                    seen_directly: kept.seen_directly,
-                    agency: kept.agency.clone(),
-                    place: kept.place.clone(),
-                    child_state: kept.child_state.clone(),
-                    injuries: if kept.injuries.is_empty() {
-                        Vec::new()
-                    } else {
-                        serde_json::from_str(&kept.injuries)
-                            .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
-                    },
-                    photos: photo_list(&kept.photos),
-                };
+                let check = safety_check(&kept)?;
                 let (svc, actor, key) = (svc.clone(), session.actor.clone(), idempotency_key(&form));
                 blocking(move || svc.record_safety_check_once(&actor, CaseId(id), check, key.as_deref()))
                     .await
@@ -218,4 +189,42 @@ pub(super) fn add_check(
             }
         },
     )
+}
+
+/// The safety check as typed, to be shown again after a refusal.
+fn typed_check(form: &HashMap<String, String>) -> views::CheckForm {
+    views::CheckForm {
+        at: text(form, "at"),
+        method: text(form, "method"),
+        seen_directly: form.contains_key("seen_directly"),
+        agency: text(form, "agency"),
+        place: text(form, "place"),
+        child_state: text(form, "child_state"),
+        photos: text(form, "photos"),
+        injuries: text(form, "injuries"),
+    }
+}
+
+/// The typed check as core's command; core decides what is missing.
+fn safety_check(kept: &views::CheckForm) -> Result<NewSafetyCheck, Error> {
+    Ok(NewSafetyCheck {
+        at: Some(kept.at.as_str()).filter(|t| !t.is_empty()).map(Timestamp::parse).transpose()?,
+        method: match kept.method.as_str() {
+            "sighted" => Some(SafetyMethod::Sighted),
+            "interview" => Some(SafetyMethod::Interview),
+            "by_agency" => Some(SafetyMethod::ByAgency),
+            _ => None,
+        },
+        seen_directly: kept.seen_directly,
+        agency: kept.agency.clone(),
+        place: kept.place.clone(),
+        child_state: kept.child_state.clone(),
+        injuries: if kept.injuries.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str(&kept.injuries)
+                .map_err(|_| Error::invalid("injuries", "not a list of marks"))?
+        },
+        photos: photo_list(&kept.photos),
+    })
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mamoru_core::{Error, Service};
+use mamoru_core::Service;
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -55,35 +55,20 @@ pub(super) fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,)
             let (svc, session) = or_respond!(page);
             let chrome = Chrome::new(&session, "検索", "search");
             let query = q.q.trim().to_owned();
+            let mut page =
+                SearchPage { chrome, q: query.clone(), searched: false, results: Vec::new(), message: None };
             if query.is_empty() {
-                let page = SearchPage {
-                    chrome,
-                    q: String::new(),
-                    searched: false,
-                    results: Vec::new(),
-                    message: None,
-                };
                 return html(&page, StatusCode::OK);
             }
             let actor = session.actor.clone();
-            let text = query.clone();
-            let result = blocking(move || Ok((svc.search(&actor, &text, 50)?, svc.now().jst_date()))).await;
-            match result {
+            match blocking(move || Ok((svc.search(&actor, &query, 50)?, svc.now().jst_date()))).await {
                 Ok((found, today)) => {
-                    let results = found.iter().map(|s| ResultRow::of(s, today)).collect();
-                    html(
-                        &SearchPage { chrome, q: query, searched: true, results, message: None },
-                        StatusCode::OK,
-                    )
+                    page.results = found.iter().map(|s| ResultRow::of(s, today)).collect();
+                    page.searched = true;
+                    html(&page, StatusCode::OK)
                 }
-                Err(e @ (Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))) => {
-                    let page = SearchPage {
-                        chrome,
-                        q: query,
-                        searched: false,
-                        results: Vec::new(),
-                        message: Some(message(&e)),
-                    };
+                Err(e) if e.is_input() => {
+                    page.message = Some(message(&e));
                     html(&page, StatusCode::UNPROCESSABLE_ENTITY)
                 }
                 Err(e) => error_page(&session, &e),

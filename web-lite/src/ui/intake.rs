@@ -225,50 +225,53 @@ pub(super) fn take(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
         .and(warp::body::content_length_limit(FORM_LIMIT))
         .and(warp::body::form::<HashMap<String, String>>())
         .and(signed_in(service))
-        .then(|form: HashMap<String, String>, page: Page| async move {
-            let (svc, session) = or_respond!(page);
-            let typed = IntakeForm::from_form(&form);
-            let child = form.get("child").and_then(|c| c.parse::<u64>().ok()).map(ChildId);
-            let confirmed_new = form.contains_key("confirm_new");
-            let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
-            let result = blocking(move || {
-                check_form(&s, &form)?;
-                let case = mine.case(&s)?;
-                let who = match child {
-                    Some(id) => IntakeChild::Existing(id),
-                    None => IntakeChild::New(mine.new_child(case.unit)?),
-                };
-                svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref(), confirmed_new)
-            })
-            .await;
-            let again = |found: Vec<ChildSummary>, said: Option<String>| {
-                let (svc, s, typed) = (svc.clone(), session.clone(), typed.clone());
-                async move {
-                    let s2 = s.clone();
-                    match blocking(move || svc.intake_page(&s2.actor, child)).await {
-                        Ok(cx) => {
-                            let mut page = IntakePage::new(chrome(&s), &cx, typed);
-                            let today = cx.now.jst_date();
-                            page.candidates = found.iter().map(|c| ResultRow::of(c, today)).collect();
-                            let status = if said.is_some() {
-                                StatusCode::UNPROCESSABLE_ENTITY
-                            } else {
-                                StatusCode::OK
-                            };
-                            page.message = said;
-                            html(&page, status)
-                        }
-                        Err(other) => error_page(&s, &other),
-                    }
-                }
-            };
-            match result {
-                Ok(IntakeOutcome::Opened(case)) => redirect(&format!("/cases/{}?saved=intake", case.id)),
-                Ok(IntakeOutcome::PossibleDuplicates(found)) => again(found, None).await,
-                Err(e @ (Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_))) => {
-                    again(Vec::new(), Some(message(&e))).await
-                }
-                Err(e) => error_page(&session, &e),
-            }
-        })
+        .then(take_intake)
+}
+
+async fn take_intake(form: HashMap<String, String>, page: Page) -> Response {
+    let (svc, session) = or_respond!(page);
+    let typed = IntakeForm::from_form(&form);
+    let child = form.get("child").and_then(|c| c.parse::<u64>().ok()).map(ChildId);
+    let confirmed_new = form.contains_key("confirm_new");
+    let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
+    let result = blocking(move || {
+        check_form(&s, &form)?;
+        let case = mine.case(&s)?;
+        let who = match child {
+            Some(id) => IntakeChild::Existing(id),
+            None => IntakeChild::New(mine.new_child(case.unit)?),
+        };
+        svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref(), confirmed_new)
+    })
+    .await;
+    match result {
+        Ok(IntakeOutcome::Opened(case)) => redirect(&format!("/cases/{}?saved=intake", case.id)),
+        Ok(IntakeOutcome::PossibleDuplicates(found)) => again(svc, session, child, typed, found, None).await,
+        Err(e) if e.is_input() => again(svc, session, child, typed, Vec::new(), Some(message(&e))).await,
+        Err(e) => error_page(&session, &e),
+    }
+}
+
+/// The intake form again as typed: with the children it may be (to choose one, or to confirm a
+/// new one), or with why it was refused.
+async fn again(
+    svc: Arc<Service>,
+    session: SessionInfo,
+    child: Option<ChildId>,
+    typed: IntakeForm,
+    found: Vec<ChildSummary>,
+    said: Option<String>,
+) -> Response {
+    let s = session.clone();
+    match blocking(move || svc.intake_page(&s.actor, child)).await {
+        Ok(cx) => {
+            let mut page = IntakePage::new(chrome(&session), &cx, typed);
+            let today = cx.now.jst_date();
+            page.candidates = found.iter().map(|c| ResultRow::of(c, today)).collect();
+            let status = if said.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            page.message = said;
+            html(&page, status)
+        }
+        Err(other) => error_page(&session, &other),
+    }
 }

@@ -19,7 +19,7 @@ use super::{
     text,
 };
 use crate::api::{DEVICE_COOKIE, SESSION_COOKIE};
-use crate::{blocking, with};
+use crate::{blocking, status_of, with};
 
 #[derive(Deserialize)]
 pub(super) struct LoginQuery {
@@ -50,23 +50,31 @@ pub(super) fn login_page(
                 ),
                 None => false,
             };
-            let notice = if revoked {
-                Some("この端末の登録は取り消されました。端末に保存されていた入力中の内容は消去しました。".to_owned())
-            } else if q.bye.is_some() {
-                Some("ログアウトしました。".to_owned())
-            } else if q.registered.is_some() {
-                Some("この端末を登録しました。ログインしてください。".to_owned())
-            } else {
-                q.expired.map(|_| {
-                    "セッションが終了しました（一定時間の無操作、利用時間の上限、または管理者による終了）。もう一度ログインしてください。".to_owned()
-                })
-            };
-            let mut r = html(&LoginPage { login: String::new(), message: None, notice, wipe: revoked }, StatusCode::OK);
+            let notice = login_notice(&q, revoked).map(str::to_owned);
+            let mut r = html(
+                &LoginPage { login: String::new(), message: None, notice, wipe: revoked },
+                StatusCode::OK,
+            );
             if revoked {
                 r.headers_mut().insert("clear-site-data", HeaderValue::from_static("\"storage\""));
             }
             r
         })
+}
+
+/// What the sign-in page says first: why the person is here.
+fn login_notice(q: &LoginQuery, revoked: bool) -> Option<&'static str> {
+    if revoked {
+        Some("この端末の登録は取り消されました。端末に保存されていた入力中の内容は消去しました。")
+    } else if q.bye.is_some() {
+        Some("ログアウトしました。")
+    } else if q.registered.is_some() {
+        Some("この端末を登録しました。ログインしてください。")
+    } else {
+        q.expired.as_ref().map(|_| {
+            "セッションが終了しました（一定時間の無操作、利用時間の上限、または管理者による終了）。もう一度ログインしてください。"
+        })
+    }
 }
 
 pub(super) fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -78,53 +86,53 @@ pub(super) fn login(service: Arc<Service>) -> impl Filter<Extract = (Response,),
         .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
         .and(crate::api::peer())
         .and(with(service))
-        .then(
-            |form: HashMap<String, String>,
-             device: Option<String>,
-             peer: Option<SocketAddr>,
-             svc: Arc<Service>| async move {
-                let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
-                let (login, otp) = (field("login"), field("otp"));
-                let password = form.get("password").cloned().unwrap_or_default();
-                let who = login.clone();
-                let secret = device.clone();
-                let result = blocking(move || {
-                    let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
-                    let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
-                    svc.sign_in_from(peer.map(|p| p.ip()), &who, &Password::attempt(password), otp, device)
-                })
-                .await;
-                match result {
-                    Ok((token, info)) => {
-                        let mut r = redirect(if info.enrolling { "/totp" } else { "/home" });
-                        let cookie =
-                            format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
-                        if let Ok(v) = HeaderValue::from_str(&cookie) {
-                            r.headers_mut().append(header::SET_COOKIE, v);
-                        }
-                        // Browsers keep a cookie 400 days at most: each sign-in on the tablet renews it.
-                        if let Some(s) = secret.filter(|_| info.actor.device().is_some())
-                            && let Ok(v) = HeaderValue::from_str(&device_cookie(&s))
-                        {
-                            r.headers_mut().append(header::SET_COOKIE, v);
-                        }
-                        r
-                    }
-                    Err(e) => {
-                        // One message for every refusal: it must not tell which part was wrong.
-                        let (text, status) = match e {
-                            Error::BadCredentials | Error::Unauthenticated | Error::Invalid { .. } => {
-                                (message(&Error::BadCredentials), StatusCode::UNAUTHORIZED)
-                            }
-                            e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
-                            e @ Error::DeviceRequired => (message(&e), StatusCode::FORBIDDEN),
-                            other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
-                        };
-                        html(&LoginPage { login, message: Some(text), notice: None, wipe: false }, status)
-                    }
-                }
-            },
-        )
+        .then(sign_in)
+}
+
+async fn sign_in(
+    form: HashMap<String, String>,
+    device: Option<String>,
+    peer: Option<SocketAddr>,
+    svc: Arc<Service>,
+) -> Response {
+    let field = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (login, otp) = (field("login"), field("otp"));
+    let password = form.get("password").cloned().unwrap_or_default();
+    let (who, secret) = (login.clone(), device.clone());
+    let result = blocking(move || {
+        let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
+        let otp = Some(otp.as_str()).filter(|o| !o.is_empty());
+        svc.sign_in_from(peer.map(|p| p.ip()), &who, &Password::attempt(password), otp, device)
+    })
+    .await;
+    match result {
+        Ok((token, info)) => signed_in_page(&token, &info, secret),
+        Err(e) => {
+            // One message for every refusal: it must not tell which part was wrong.
+            let e = match e {
+                Error::Unauthenticated | Error::Invalid { .. } => Error::BadCredentials,
+                e => e,
+            };
+            let page = LoginPage { login, message: Some(message(&e)), notice: None, wipe: false };
+            html(&page, status_of(&e))
+        }
+    }
+}
+
+/// On to the home page (or to enrolling a second factor) with the session's cookie, and the
+/// tablet's cookie renewed: browsers keep a cookie 400 days at most.
+fn signed_in_page(token: &str, info: &SessionInfo, device_secret: Option<String>) -> Response {
+    let mut r = redirect(if info.enrolling { "/totp" } else { "/home" });
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Some(s) = device_secret.filter(|_| info.actor.device().is_some())
+        && let Ok(v) = HeaderValue::from_str(&device_cookie(&s))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
 }
 
 /// The registered tablet's cookie: its secret, for as long as browsers keep one.
@@ -160,19 +168,18 @@ pub(super) fn register(
                     }
                     r
                 }
-                Err(e) => {
-                    let (text, status) = match e {
-                        Error::BadCredentials => (
-                            "登録コードが正しくないか、有効期限（24時間）が切れているか、使用済みです。管理者に新しいコードを依頼してください。".to_owned(),
-                            StatusCode::UNAUTHORIZED,
-                        ),
-                        e @ Error::TooManyAttempts { .. } => (message(&e), StatusCode::TOO_MANY_REQUESTS),
-                        other => (message(&other), StatusCode::INTERNAL_SERVER_ERROR),
-                    };
-                    html(&RegisterPage { code, message: Some(text) }, status)
-                }
+                Err(e) => registration_refused(code, &e),
             }
         })
+}
+
+/// The registration page again: a wrong, expired or used code is said as one.
+fn registration_refused(code: String, e: &Error) -> Response {
+    let said = match e {
+        Error::BadCredentials => "登録コードが正しくないか、有効期限（24時間）が切れているか、使用済みです。管理者に新しいコードを依頼してください。".to_owned(),
+        e => message(e),
+    };
+    html(&RegisterPage { code, message: Some(said) }, status_of(e))
 }
 
 /// A form an enrolling session may post too (logout, the second factor's first code): from our

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use askama::Template;
 use mamoru_core::assessment::AssessmentSheet;
 use mamoru_core::ids::CaseId;
-use mamoru_core::service::CasePageView;
+use mamoru_core::service::{CasePageView, SessionInfo, Versioned};
 use mamoru_core::staff::Action;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -122,34 +122,44 @@ pub(super) fn assess(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         let (s, svc2, typed, k) = (session.clone(), svc.clone(), form.clone(), key.clone());
         let result = blocking(move || {
             check_form(&s, &typed)?;
-            let sheet = svc2
-                .assessment_sheets()?
-                .into_iter()
-                .find(|x| x.body.key == k)
-                .ok_or_else(|| Error::NotFound { what: "assessment sheet", id: k.clone() })?;
-            let answers = answers(&sheet.body, &typed)?;
+            let answers = answers(&sheet(&svc2, &k)?.body, &typed)?;
             svc2.record_assessment_once(&s.actor, CaseId(id), &k, answers, idempotency_key(&typed).as_deref())
         })
         .await;
         match result {
             Ok(_) => redirect(&format!("/cases/{id}?saved=assessment#work")),
-            Err(e) => {
-                let drawn = {
-                    let (s, e2) = (session.clone(), message(&e));
-                    blocking(move || {
-                        let cx = svc.case_page(&s.actor, CaseId(id))?;
-                        let mut page =
-                            AssessmentPage::new(chrome(&s, "アセスメント", &cx), &cx, &key, &form)?;
-                        page.message = Some(e2);
-                        Ok::<_, Error>(page)
-                    })
-                    .await
-                };
-                match drawn {
-                    Ok(page) => html(&page, status_of(&e)),
-                    Err(other) => error_page(&session, &other),
-                }
-            }
+            Err(e) => refused(svc, session, id, key, form, e).await,
         }
     })
+}
+
+/// The assessment sheet named `key`.
+fn sheet(svc: &Service, key: &str) -> Result<Versioned<AssessmentSheet>, Error> {
+    svc.assessment_sheets()?
+        .into_iter()
+        .find(|x| x.body.key == key)
+        .ok_or_else(|| Error::NotFound { what: "assessment sheet", id: key.to_owned() })
+}
+
+/// The sheet again with the answers as given and why they were refused.
+async fn refused(
+    svc: Arc<Service>,
+    session: SessionInfo,
+    id: u64,
+    key: String,
+    form: HashMap<String, String>,
+    e: Error,
+) -> Response {
+    let (s, said) = (session.clone(), message(&e));
+    let drawn = blocking(move || {
+        let cx = svc.case_page(&s.actor, CaseId(id))?;
+        let mut page = AssessmentPage::new(chrome(&s, "アセスメント", &cx), &cx, &key, &form)?;
+        page.message = Some(said);
+        Ok::<_, Error>(page)
+    })
+    .await;
+    match drawn {
+        Ok(page) => html(&page, status_of(&e)),
+        Err(other) => error_page(&session, &other),
+    }
 }

@@ -8,8 +8,7 @@ use askama::Template;
 use mamoru_core::case::{Case, CaseEdit};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, StaffId};
-use mamoru_core::service::CasePageView;
-use mamoru_core::service::Versioned;
+use mamoru_core::service::{CasePageView, SessionInfo, Versioned};
 use mamoru_core::staff::Action;
 use mamoru_core::{Error, Service, wareki};
 use warp::http::StatusCode;
@@ -196,8 +195,11 @@ pub(super) enum Saved {
     Done(bool),
     /// Someone else saved first and changed some of the same fields: the page to show both
     /// versions on, the two edits merged, and the labels of the fields both changed.
-    Conflict(Box<(CasePageView, Versioned<Case>, CaseForm, Vec<&'static str>)>),
+    Conflict(Box<Clash>),
 }
+
+/// The page to show both versions on, theirs, the two edits merged, and the labels both changed.
+type Clash = (CasePageView, Versioned<Case>, CaseForm, Vec<&'static str>);
 
 /// The label of a field a merge names (`Case::merge`), as the page shows it.
 pub(super) fn field_label(field: &str) -> &'static str {
@@ -219,55 +221,65 @@ pub(super) fn field_label(field: &str) -> &'static str {
 pub(super) fn save_case(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    case_form(service, "edit").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
-        let (svc, session) = or_respond!(page);
-        let typed = CaseForm::from_form(&form);
-        let rev = form.get("rev").and_then(|r| r.parse::<u64>().ok());
-        let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
-        let result = blocking(move || {
-            check_form(&s, &form)?;
-            let rev = rev.ok_or_else(|| Error::invalid("rev", "版がありません"))?;
-            let edit = mine.edit()?;
-            // Core merges an edit made meanwhile when the two changed different fields.
-            match svc2.edit_case(&s.actor, CaseId(id), rev, &edit) {
-                Ok(saved) => Ok(Saved::Done(saved.merged)),
-                Err(Error::Conflict { .. }) => {
-                    let (theirs, merged) = svc2.merge_case_edit(&s.actor, CaseId(id), rev, &edit)?;
-                    let cx = svc2.case_page(&s.actor, CaseId(id))?;
-                    let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
-                    Ok(Saved::Conflict(Box::new((cx, theirs, CaseForm::of(&merged.body), clashes))))
-                }
-                Err(e) => Err(e),
-            }
-        })
-        .await;
-        match result {
-            Ok(Saved::Done(false)) => redirect(&format!("/cases/{id}?saved=case#work")),
-            Ok(Saved::Done(true)) => redirect(&format!("/cases/{id}?saved=case_merged#work")),
-            Ok(Saved::Conflict(parts)) => {
-                let (cx, theirs, merged, clashes) = *parts;
-                let mut page =
-                    CaseEditPage::new(chrome(&session, "調査・判定の編集", &cx), &cx, theirs.rev, merged);
-                let mut conflict = ConflictView::new(
-                    typed.rows(&cx),
-                    CaseForm::of(&theirs.body).rows(&cx),
-                    &theirs,
-                    &cx.staff_names,
-                    format!("/cases/{id}"),
-                );
-                conflict.merged(&clashes);
-                page.conflict = Some(conflict);
-                html(&page, StatusCode::CONFLICT)
-            }
-            Err(e) => {
-                redraw(svc, session, id, e, move |session, cx| {
-                    // The revision the person started from stays: a save must not silently
-                    // pass over an edit made meanwhile.
-                    let rev = rev.unwrap_or(cx.case.case.rev);
-                    CaseEditPage::new(chrome(session, "調査・判定の編集", cx), cx, rev, typed)
-                })
-                .await
-            }
-        }
+    case_form(service, "edit").then(save)
+}
+
+async fn save(id: u64, form: HashMap<String, String>, page: Page) -> Response {
+    let (svc, session) = or_respond!(page);
+    let typed = CaseForm::from_form(&form);
+    let rev = form.get("rev").and_then(|r| r.parse::<u64>().ok());
+    let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
+    let result = blocking(move || {
+        check_form(&s, &form)?;
+        save_or_merge(&svc2, &s, CaseId(id), rev, &mine)
     })
+    .await;
+    match result {
+        Ok(Saved::Done(false)) => redirect(&format!("/cases/{id}?saved=case#work")),
+        Ok(Saved::Done(true)) => redirect(&format!("/cases/{id}?saved=case_merged#work")),
+        Ok(Saved::Conflict(clash)) => conflict_page(&session, id, &typed, *clash),
+        Err(e) => {
+            redraw(svc, session, id, e, move |session, cx| {
+                // The revision the person started from stays: a save must not silently pass
+                // over an edit made meanwhile.
+                let rev = rev.unwrap_or(cx.case.case.rev);
+                CaseEditPage::new(chrome(session, "調査・判定の編集", cx), cx, rev, typed)
+            })
+            .await
+        }
+    }
+}
+
+/// Saves the edit; when someone else saved first, core merges the two edits field by field.
+fn save_or_merge(
+    svc: &Service,
+    session: &SessionInfo,
+    id: CaseId,
+    rev: Option<u64>,
+    form: &CaseForm,
+) -> Result<Saved, Error> {
+    let rev = rev.ok_or_else(|| Error::invalid("rev", "版がありません"))?;
+    let edit = form.edit()?;
+    match svc.edit_case(&session.actor, id, rev, &edit) {
+        Ok(saved) => Ok(Saved::Done(saved.merged)),
+        Err(Error::Conflict { .. }) => {
+            let (theirs, merged) = svc.merge_case_edit(&session.actor, id, rev, &edit)?;
+            let cx = svc.case_page(&session.actor, id)?;
+            let clashes = merged.clashes.iter().map(|f| field_label(f)).collect();
+            Ok(Saved::Conflict(Box::new((cx, theirs, CaseForm::of(&merged.body), clashes))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Both versions side by side, the merge in the form.
+fn conflict_page(session: &SessionInfo, id: u64, mine: &CaseForm, clash: Clash) -> Response {
+    let (cx, theirs, merged, clashes) = clash;
+    let mut page = CaseEditPage::new(chrome(session, "調査・判定の編集", &cx), &cx, theirs.rev, merged);
+    let theirs_rows = CaseForm::of(&theirs.body).rows(&cx);
+    let mut conflict =
+        ConflictView::new(mine.rows(&cx), theirs_rows, &theirs, &cx.staff_names, format!("/cases/{id}"));
+    conflict.merged(&clashes);
+    page.conflict = Some(conflict);
+    html(&page, StatusCode::CONFLICT)
 }

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use mamoru_core::Service;
 use mamoru_core::case::NewMeeting;
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, StaffId};
 use mamoru_core::service::CasePageView;
 use mamoru_core::staff::Action;
 use mamoru_core::time::Timestamp;
+use mamoru_core::{Error, Service};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -70,25 +70,11 @@ pub(super) fn meeting_page(
 pub(super) fn meet(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "meeting").then(|id: u64, form: HashMap<String, String>, page: Page| async move {
         let (svc, session) = or_respond!(page);
-        let typed = MeetingForm {
-            kind: text(&form, "kind"),
-            at: text(&form, "at"),
-            attendees: ticked(&form, "attendee_").iter().filter_map(|s| s.parse().ok()).collect(),
-            outside: text(&form, "outside"),
-            decisions: text(&form, "decisions"),
-        };
+        let typed = MeetingForm::from_form(&form);
         let (s, svc2, mine) = (session.clone(), svc.clone(), typed.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let m = NewMeeting {
-                kind: Code::new(&mine.kind),
-                at: Timestamp::parse(&mine.at)?,
-                attendees: mine.attendees.iter().map(|a| StaffId(*a)).collect(),
-                outside_attendees: mine.outside.lines().map(str::to_owned).collect(),
-                cases: vec![CaseId(id)],
-                decisions: mine.decisions.clone(),
-            };
-            svc2.record_meeting_once(&s.actor, m, idempotency_key(&form).as_deref())
+            svc2.record_meeting_once(&s.actor, mine.meeting(CaseId(id))?, idempotency_key(&form).as_deref())
         })
         .await;
         match result {
@@ -101,4 +87,28 @@ pub(super) fn meet(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             }
         }
     })
+}
+
+impl MeetingForm {
+    fn from_form(form: &HashMap<String, String>) -> Self {
+        MeetingForm {
+            kind: text(form, "kind"),
+            at: text(form, "at"),
+            attendees: ticked(form, "attendee_").iter().filter_map(|s| s.parse().ok()).collect(),
+            outside: text(form, "outside"),
+            decisions: text(form, "decisions"),
+        }
+    }
+
+    /// The meeting as core's command, on the case whose page it was recorded from.
+    fn meeting(&self, case: CaseId) -> Result<NewMeeting, Error> {
+        Ok(NewMeeting {
+            kind: Code::new(&self.kind),
+            at: Timestamp::parse(&self.at)?,
+            attendees: self.attendees.iter().map(|a| StaffId(*a)).collect(),
+            outside_attendees: self.outside.lines().map(str::to_owned).collect(),
+            cases: vec![case],
+            decisions: self.decisions.clone(),
+        })
+    }
 }

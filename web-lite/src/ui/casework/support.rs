@@ -8,8 +8,8 @@ use askama::Template;
 use mamoru_core::case::{NewHearing, Support, SupportDecision};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, SupportId};
-use mamoru_core::service::CasePageView;
 use mamoru_core::service::Versioned;
+use mamoru_core::service::{CasePageView, SessionInfo};
 use mamoru_core::staff::Action;
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
@@ -226,15 +226,7 @@ pub(super) fn support(
         let (s, svc2, mine) = (session.clone(), svc.clone(), typed.clone());
         let result = blocking(move || {
             check_form(&s, &form)?;
-            let decision = mine.decision(&form)?;
-            let case = CaseId(id);
-            if mine.id == 0 {
-                svc2.record_support_once(&s.actor, case, decision, idempotency_key(&form).as_deref())
-                    .map(drop)
-            } else {
-                // Core refuses a support of another case.
-                svc2.revise_support(&s.actor, case, SupportId(mine.id), mine.rev, decision).map(drop)
-            }
+            save(&svc2, &s, CaseId(id), &mine, &form)
         })
         .await;
         match result {
@@ -249,4 +241,21 @@ pub(super) fn support(
             }
         }
     })
+}
+
+/// A new support decision, or a change to the one the form was drawn from (core refuses a
+/// support of another case).
+fn save(
+    svc: &Service,
+    session: &SessionInfo,
+    case: CaseId,
+    form: &SupportForm,
+    raw: &HashMap<String, String>,
+) -> Result<(), Error> {
+    let decision = form.decision(raw)?;
+    if form.id == 0 {
+        svc.record_support_once(&session.actor, case, decision, idempotency_key(raw).as_deref()).map(drop)
+    } else {
+        svc.revise_support(&session.actor, case, SupportId(form.id), form.rev, decision).map(drop)
+    }
 }
