@@ -13,34 +13,9 @@ use crate::cli::{DeviceCommand, KeyCommand, UserCommand};
 pub(super) fn user(cmd: UserCommand) -> Result<()> {
     match cmd {
         UserCommand::Add { data, login, role, units, name, password_file } => {
-            let service = open(&data.data)?;
-            let admin = local_admin(&service)?;
-            let password = Password::new(read_password_file(&password_file)?).context("password")?;
-            let new = NewStaff {
-                login: Login::parse(&login)?,
-                display_name: name,
-                role: Role::parse(&role)?,
-                units: units.into_iter().map(UnitId).collect(),
-            };
-            let id = service.add_staff(&admin, new, &password)?;
-            println!("added {login} (staff {id})");
+            add_user(&data.data, &login, &role, units, name, &password_file)?;
         }
-        UserCommand::List(data) => {
-            let service = open(&data.data)?;
-            let admin = local_admin(&service)?;
-            for s in service.list_staff(&admin)? {
-                let units: Vec<String> = s.body.units.iter().map(ToString::to_string).collect();
-                let state = if s.body.disabled { "disabled" } else { "active" };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    s.body.login,
-                    s.body.role.as_str(),
-                    units.join(","),
-                    state,
-                    s.body.display_name
-                );
-            }
-        }
+        UserCommand::List(data) => list_users(&data.data)?,
         UserCommand::Units(data) => {
             let service = open(&data.data)?;
             for u in service.units()? {
@@ -79,6 +54,41 @@ pub(super) fn user(cmd: UserCommand) -> Result<()> {
                 .map_err(unknown_user(&login))?;
             println!("console key added for {login}");
         }
+    }
+    Ok(())
+}
+
+fn add_user(
+    data: &Path,
+    login: &str,
+    role: &str,
+    units: Vec<u64>,
+    name: String,
+    password_file: &Path,
+) -> Result<()> {
+    let service = open(data)?;
+    let admin = local_admin(&service)?;
+    let password = Password::new(read_password_file(password_file)?).context("password")?;
+    let new = NewStaff {
+        login: Login::parse(login)?,
+        display_name: name,
+        role: Role::parse(role)?,
+        units: units.into_iter().map(UnitId).collect(),
+    };
+    let id = service.add_staff(&admin, new, &password)?;
+    println!("added {login} (staff {id})");
+    Ok(())
+}
+
+/// One line per member of staff, tab-separated: login, role, units, state, name.
+fn list_users(data: &Path) -> Result<()> {
+    let service = open(data)?;
+    let admin = local_admin(&service)?;
+    for s in service.list_staff(&admin)? {
+        let units: Vec<String> = s.body.units.iter().map(ToString::to_string).collect();
+        let state = if s.body.disabled { "disabled" } else { "active" };
+        let b = &s.body;
+        println!("{}\t{}\t{}\t{}\t{}", b.login, b.role.as_str(), units.join(","), state, b.display_name);
     }
     Ok(())
 }

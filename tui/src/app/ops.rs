@@ -68,53 +68,8 @@ impl App {
     /// A form's Enter. `Err` keeps the form open with the reason.
     pub(super) fn submit_form(&mut self, form: &Form, texts: &[String]) -> Result<(), String> {
         match form {
-            Form::AuditFilter => {
-                let filter = audit_filter(texts)?;
-                // Asked once here, so a refusal (an unknown login or child) is said in the form.
-                self.service.search_audit(&self.actor, &filter, 1).map_err(|e| describe(&e))?;
-                self.audit_query = filter;
-                for (kept, text) in self.audit_texts.iter_mut().zip(texts) {
-                    kept.clone_from(text);
-                }
-                self.state.audit_filter = AUDIT_FIELDS
-                    .iter()
-                    .zip(texts)
-                    .filter(|(_, t)| !t.is_empty())
-                    .map(|((label, _), t)| format!("{label}={t}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                self.state.cursor[Screen::Audit.index()] = 0;
-                self.load(Screen::Audit);
-                Ok(())
-            }
-            Form::AddStaff => {
-                let login = Login::parse(&texts[0]).map_err(|_| {
-                    "ログイン名: 英小文字で始まる 2〜32 字 (a-z 0-9 . _ -) にしてください".to_owned()
-                })?;
-                let new = NewStaff {
-                    login: login.clone(),
-                    display_name: texts[1].clone(),
-                    role: parse_role(&texts[2])?,
-                    units: self.parse_units(&texts[3])?,
-                };
-                if new.display_name.is_empty() {
-                    return Err("氏名: 入力してください".into());
-                }
-                let (_, password) = self
-                    .service
-                    .add_staff_with_one_time_password(&self.actor, new)
-                    .map_err(|e| describe(&e))?;
-                self.state.dialog = Some(Dialog::Shown {
-                    title: format!("{login} を追加しました"),
-                    lines: vec![
-                        "最初のパスワード (一度だけ表示します):".into(),
-                        password,
-                        "本人に直接伝えてください。初回のサインインで二要素認証 (TOTP) を登録します。".into(),
-                    ],
-                });
-                self.load(Screen::Staff);
-                Ok(())
-            }
+            Form::AuditFilter => self.filter_audit(texts),
+            Form::AddStaff => self.add_staff(texts),
             Form::EditStaff { login, rev } => {
                 let edit = StaffChange::Edit {
                     rev: *rev,
@@ -127,35 +82,86 @@ impl App {
                 self.load(Screen::Staff);
                 Ok(())
             }
-            Form::CodeEntry { table, rev, code } => {
-                let editing = code.is_some();
-                let (code, texts) = match code {
-                    Some(c) => (c.clone(), texts),
-                    None => (texts[0].clone(), &texts[1..]),
-                };
-                let date = |t: &str, label: &str| {
-                    (!t.is_empty())
-                        .then(|| {
-                            mamoru_core::wareki::parse(t)
-                                .map_err(|_| format!("{label}: 日付が読めません ({t})"))
-                        })
-                        .transpose()
-                };
-                let entry = CodeEntryEdit {
-                    code,
-                    label: texts[0].clone(),
-                    valid_from: date(&texts[1], "有効開始")?,
-                    valid_until: date(&texts[2], "有効終了")?,
-                };
-                // Core adds or changes the one entry at the revision the form was drawn from.
-                self.service
-                    .put_code_entry(&self.actor, table, *rev, entry, !editing)
-                    .map_err(|e| describe(&e))?;
-                self.info(format!("コード表「{table}」を保存しました"));
-                self.load(Screen::CodeTables);
-                Ok(())
-            }
+            Form::CodeEntry { table, rev, code } => self.save_code_entry(table, *rev, code.as_ref(), texts),
         }
+    }
+
+    fn filter_audit(&mut self, texts: &[String]) -> Result<(), String> {
+        let filter = audit_filter(texts)?;
+        // Asked once here, so a refusal (an unknown login or child) is said in the form.
+        self.service.search_audit(&self.actor, &filter, 1).map_err(|e| describe(&e))?;
+        self.audit_query = filter;
+        for (kept, text) in self.audit_texts.iter_mut().zip(texts) {
+            kept.clone_from(text);
+        }
+        self.state.audit_filter = AUDIT_FIELDS
+            .iter()
+            .zip(texts)
+            .filter(|(_, t)| !t.is_empty())
+            .map(|((label, _), t)| format!("{label}={t}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.state.cursor[Screen::Audit.index()] = 0;
+        self.load(Screen::Audit);
+        Ok(())
+    }
+
+    fn add_staff(&mut self, texts: &[String]) -> Result<(), String> {
+        let login = Login::parse(&texts[0])
+            .map_err(|_| "ログイン名: 英小文字で始まる 2〜32 字 (a-z 0-9 . _ -) にしてください".to_owned())?;
+        let new = NewStaff {
+            login: login.clone(),
+            display_name: texts[1].clone(),
+            role: parse_role(&texts[2])?,
+            units: self.parse_units(&texts[3])?,
+        };
+        if new.display_name.is_empty() {
+            return Err("氏名: 入力してください".into());
+        }
+        let (_, password) =
+            self.service.add_staff_with_one_time_password(&self.actor, new).map_err(|e| describe(&e))?;
+        self.state.dialog = Some(Dialog::Shown {
+            title: format!("{login} を追加しました"),
+            lines: vec![
+                "最初のパスワード (一度だけ表示します):".into(),
+                password,
+                "本人に直接伝えてください。初回のサインインで二要素認証 (TOTP) を登録します。".into(),
+            ],
+        });
+        self.load(Screen::Staff);
+        Ok(())
+    }
+
+    /// Core adds or changes the one entry at the revision the form was drawn from.
+    fn save_code_entry(
+        &mut self,
+        table: &str,
+        rev: u64,
+        code: Option<&String>,
+        texts: &[String],
+    ) -> Result<(), String> {
+        let adding = code.is_none();
+        let (code, texts) = match code {
+            Some(c) => (c.clone(), texts),
+            None => (texts[0].clone(), &texts[1..]),
+        };
+        let date = |t: &str, label: &str| {
+            (!t.is_empty())
+                .then(|| {
+                    mamoru_core::wareki::parse(t).map_err(|_| format!("{label}: 日付が読めません ({t})"))
+                })
+                .transpose()
+        };
+        let entry = CodeEntryEdit {
+            code,
+            label: texts[0].clone(),
+            valid_from: date(&texts[1], "有効開始")?,
+            valid_until: date(&texts[2], "有効終了")?,
+        };
+        self.service.put_code_entry(&self.actor, table, rev, entry, adding).map_err(|e| describe(&e))?;
+        self.info(format!("コード表「{table}」を保存しました"));
+        self.load(Screen::CodeTables);
+        Ok(())
     }
 
     pub(super) fn run(&mut self, op: Op) {
@@ -171,72 +177,27 @@ impl App {
             Op::ResetTotp(login) => {
                 svc.reset_totp(&self.actor, &login).map(|()| format!("{login} の TOTP をリセットしました"))
             }
-            Op::SetDisabled(login, disabled) => svc
-                .change_staff(
-                    &self.actor,
-                    &login,
-                    if disabled { &StaffChange::Disable } else { &StaffChange::Enable },
-                )
-                .map(|()| format!("{login} を{}にしました", if disabled { "無効" } else { "有効" })),
-            Op::ResetPassword(login) => match svc.reset_password(&self.actor, &login) {
-                Ok(password) => {
-                    self.state.dialog = Some(Dialog::Shown {
-                        title: format!("{login} の新しいパスワード"),
-                        lines: vec![
-                            password,
-                            String::new(),
-                            "本人に直接伝えてください。この画面を閉じると二度と表示されません。".into(),
-                        ],
-                    });
-                    Ok(format!("{login} のパスワードを再設定しました"))
-                }
-                Err(e) => Err(e),
-            },
-            Op::ReissueDevice(id) => match svc.reissue_device_code(&self.actor, id) {
-                Ok((code, expires)) => {
-                    self.show_code(format!("端末 #{id} の新しい登録コード"), code, expires);
-                    Ok("登録コードを発行しました".to_owned())
-                }
-                Err(e) => Err(e),
-            },
-            Op::ExportAudit => {
-                let mut csv = Vec::new();
-                let name = format!("audit-{}.csv", file_time(svc.now()));
-                match svc.export_audit(&self.actor, &self.audit_query, &mut csv) {
-                    Ok(n) => match self.host.save_export(&name, &csv) {
-                        Ok(path) => {
-                            self.state.dialog = Some(Dialog::Shown {
-                                title: "監査ログを出力しました".into(),
-                                lines: vec![
-                                    format!("{n} 件を CSV (UTF-8、Excel で開けます) に書き出しました:"),
-                                    path,
-                                    "PC へはこのコンソールと同じ鍵・ポートの SFTP で取り出し、監査担当者に渡してください。例:"
-                                        .into(),
-                                    format!("scp -P 2222 '{}@サーバー名:/exports/{name}' .", self.actor.login().as_str()),
-                                ],
-                            });
-                            Ok(format!("監査ログ {n} 件を出力しました"))
-                        }
-                        Err(e) => {
-                            self.state.message = Some((Level::Error, format!("ファイルに書けません: {e}")));
-                            self.load(screen);
-                            return;
-                        }
-                    },
-                    Err(e) => Err(e),
-                }
+            Op::SetDisabled(login, disabled) => {
+                let change = if disabled { &StaffChange::Disable } else { &StaffChange::Enable };
+                svc.change_staff(&self.actor, &login, change)
+                    .map(|()| format!("{login} を{}にしました", if disabled { "無効" } else { "有効" }))
             }
+            Op::ResetPassword(login) => self.reset_password(&login),
+            Op::ReissueDevice(id) => svc.reissue_device_code(&self.actor, id).map(|(code, expires)| {
+                self.show_code(format!("端末 #{id} の新しい登録コード"), code, expires);
+                "登録コードを発行しました".to_owned()
+            }),
+            Op::ExportAudit => match self.export_audit() {
+                Some(outcome) => outcome,
+                None => return self.load(screen),
+            },
             Op::BackupNow => {
-                match svc
-                    .authorize_backup(&self.actor)
-                    .map_err(|e| describe(&e))
-                    .and_then(|()| self.host.backup_now())
-                {
+                let made = svc.authorize_backup(&self.actor).map_err(|e| describe(&e));
+                match made.and_then(|()| self.host.backup_now()) {
                     Ok(summary) => Ok(format!("バックアップを作成しました: {summary}")),
                     Err(e) => {
                         self.state.message = Some((Level::Error, format!("バックアップに失敗しました: {e}")));
-                        self.load(screen);
-                        return;
+                        return self.load(screen);
                     }
                 }
             }
@@ -246,6 +207,50 @@ impl App {
             Err(e) => self.error(&e),
         }
         self.load(screen);
+    }
+
+    /// A new password, shown once in a dialog.
+    fn reset_password(&mut self, login: &str) -> Result<String, mamoru_core::Error> {
+        let password = self.service.reset_password(&self.actor, login)?;
+        self.state.dialog = Some(Dialog::Shown {
+            title: format!("{login} の新しいパスワード"),
+            lines: vec![
+                password,
+                String::new(),
+                "本人に直接伝えてください。この画面を閉じると二度と表示されません。".into(),
+            ],
+        });
+        Ok(format!("{login} のパスワードを再設定しました"))
+    }
+
+    /// The audit entries the filter finds, as a CSV file in the exports folder; `None` when the
+    /// file could not be written (said in the message line).
+    fn export_audit(&mut self) -> Option<Result<String, mamoru_core::Error>> {
+        let mut csv = Vec::new();
+        let name = format!("audit-{}.csv", file_time(self.service.now()));
+        let n = match self.service.export_audit(&self.actor, &self.audit_query, &mut csv) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        match self.host.save_export(&name, &csv) {
+            Ok(path) => {
+                self.state.dialog = Some(Dialog::Shown {
+                    title: "監査ログを出力しました".into(),
+                    lines: vec![
+                        format!("{n} 件を CSV (UTF-8、Excel で開けます) に書き出しました:"),
+                        path,
+                        "PC へはこのコンソールと同じ鍵・ポートの SFTP で取り出し、監査担当者に渡してください。例:"
+                            .into(),
+                        format!("scp -P 2222 '{}@サーバー名:/exports/{name}' .", self.actor.login().as_str()),
+                    ],
+                });
+                Some(Ok(format!("監査ログ {n} 件を出力しました")))
+            }
+            Err(e) => {
+                self.state.message = Some((Level::Error, format!("ファイルに書けません: {e}")));
+                None
+            }
+        }
     }
 
     pub(super) fn submit(&mut self, entry: Entry, text: &str) {
