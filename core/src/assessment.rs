@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::error::Why;
 use crate::ids::SheetId;
 use crate::record::Record;
 
@@ -49,11 +50,11 @@ impl AssessmentSheet {
     pub fn evaluate(&self, answers: &BTreeMap<String, bool>) -> Result<(String, String), Error> {
         for q in &self.questions {
             if !answers.contains_key(&q.id) {
-                return Err(Error::invalid("answers", format!("question {} is not answered", q.id)));
+                return Err(Error::invalid("answers", Why::Unanswered(q.id.clone())));
             }
         }
         if let Some(extra) = answers.keys().find(|k| !self.questions.iter().any(|q| &q.id == *k)) {
-            return Err(Error::invalid("answers", format!("no question {extra} on this sheet")));
+            return Err(Error::invalid("answers", Why::NoSuchQuestion(extra.clone())));
         }
         let yes = |id: &String| answers.get(id).copied().unwrap_or(false);
         for rule in &self.rules {

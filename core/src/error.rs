@@ -24,7 +24,7 @@ pub enum Error {
     )]
     Conflict { record: String, expected: u64, found: u64 },
     #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid { field: &'static str, reason: Why },
     /// Required fields left empty, every one of them named (not only the first).
     #[error("missing: {}", fields.join(", "))]
     Incomplete { fields: Vec<&'static str> },
@@ -41,7 +41,9 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    /// `field` refused for `reason`: a [`Why`] where a front-end explains it in its own
+    /// language, or an English sentence (the CLI's and the console's input).
+    pub fn invalid(field: &'static str, reason: impl Into<Why>) -> Self {
         Error::Invalid { field, reason: reason.into() }
     }
     /// `Incomplete` naming each field whose flag is true, in order; `Ok` when none is.
@@ -50,7 +52,7 @@ impl Error {
         if missing.is_empty() { Ok(()) } else { Err(Error::Incomplete { fields: missing }) }
     }
     pub(crate) fn invalid_code(table: &str, code: &str, why: &str) -> Self {
-        Error::Invalid { field: "code", reason: format!("{table} code {code:?}: {why}") }
+        Error::invalid("code", format!("{table} code {code:?}: {why}"))
     }
     pub(crate) fn not_found(what: &'static str, id: impl fmt::Display) -> Self {
         Error::NotFound { what, id: id.to_string() }
@@ -84,6 +86,206 @@ impl Error {
             Error::Corrupt(_) => "corrupt",
             Error::Io { .. } => "io",
         }
+    }
+}
+
+/// Why core refused a field, as a value: the page says it in Japanese (one table in the web
+/// crate), the CLI and the API in English (`Display`, the texts of the error contract).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Left empty.
+    Required,
+    /// A date or time after now.
+    InFuture,
+    /// A birth date after today for a child not marked as unborn.
+    BornInFuture,
+    /// Before the point in time it must follow.
+    Before(Point),
+    /// More than `max` of what it counts.
+    AtMost(usize, Counted),
+    /// A birth date more than this many years ago.
+    YearsAgo(u32),
+    /// Furigana in neither hiragana nor katakana.
+    NotKana,
+    /// None of the values it takes (the English names them).
+    NotOneOf(&'static str),
+    /// 目視 chosen without the child seen directly.
+    NotSeenDirectly,
+    /// The child's views, or why they could not be heard, are missing.
+    NoViews,
+    /// A meeting with no case.
+    NoCase,
+    /// Someone not active in the case's unit.
+    NotInUnit(u64),
+    /// An attachment not sent for this case.
+    NotSentForCase,
+    /// Neither JPEG, PNG nor WebP.
+    NotAnImage,
+    /// Larger than this many MB.
+    LargerThan(usize),
+    /// A body-map mark outside the figure.
+    OffTheBodyMap,
+    /// A body-map mark's size out of 0-200 cm.
+    SizeOutOfRange,
+    /// A question of the sheet left unanswered.
+    Unanswered(String),
+    /// An answer to a question the sheet does not have.
+    NoSuchQuestion(String),
+    /// The case is closed.
+    CaseClosed,
+    /// The case is open (so it cannot be reopened).
+    CaseOpen,
+    /// A temporary protection is in force (so none can start, and the case cannot close).
+    ProtectionInForce,
+    /// The protection has ended.
+    ProtectionEnded,
+    /// A legal step not open now, and why.
+    StepNotOpen(StepRule),
+    /// Fixed when the protection started.
+    FixedAtStart,
+    /// A recorded step cannot be changed or removed.
+    StepRecorded,
+    /// An extension must follow the period before it and end at most two months after it.
+    ExtensionPeriod,
+    /// The idempotency key is not 1-64 letters, digits or hyphens.
+    KeyFormat,
+    /// The idempotency key was used for a different kind of record.
+    KeyReused(&'static str),
+    /// A second factor's code when no enrolment is under way.
+    NoEnrolment,
+    /// A second factor's code that does not match.
+    CodeMismatch,
+    /// Said in English only: an administrator's input on the CLI or the console.
+    Other(String),
+}
+
+/// What a date must not be before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Point {
+    /// The start (of a protection, a support, a period).
+    Start,
+    /// The decision.
+    Decision,
+    /// The warrant's request.
+    WarrantRequest,
+    /// The warrant's refusal.
+    Refusal,
+    /// The petition to the family court.
+    Petition,
+}
+
+/// What a limit counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    Characters,
+    Photos,
+    Marks,
+}
+
+/// Why a step of 一時保護 is not open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepRule {
+    /// The child's hearing is recorded already.
+    HearingRecorded,
+    /// A warrant is requested once, and only without the guardian's consent.
+    WarrantOnce,
+    /// No warrant request waits for its decision.
+    NoWarrantWaiting,
+    /// A challenge follows a refused warrant, once.
+    ChallengeOnce,
+    /// The latest extension has no petition to record.
+    NoPetitionToRecord,
+    /// The latest extension has no petition waiting for approval.
+    NoPetitionWaiting,
+    /// Nothing of that kind to give notice of.
+    NothingToNotice,
+    /// Not open now.
+    NotNow,
+}
+
+impl From<&str> for Why {
+    fn from(english: &str) -> Self {
+        Why::Other(english.to_owned())
+    }
+}
+
+impl From<String> for Why {
+    fn from(english: String) -> Self {
+        Why::Other(english)
+    }
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::Required => f.write_str("required"),
+            Why::InFuture => f.write_str("is in the future"),
+            Why::BornInFuture => {
+                f.write_str("is in the future (mark the child as unborn for an expected date)")
+            }
+            Why::Before(p) => write!(f, "is before {p}"),
+            Why::AtMost(max, Counted::Characters) => write!(f, "at most {max} characters"),
+            Why::AtMost(max, Counted::Photos) => write!(f, "at most {max} photos"),
+            Why::AtMost(max, Counted::Marks) => write!(f, "at most {max} marks"),
+            Why::YearsAgo(years) => write!(f, "more than {years} years ago"),
+            Why::NotKana => f.write_str("furigana must be hiragana or katakana"),
+            Why::NotOneOf(values) => write!(f, "one of {values}"),
+            Why::NotSeenDirectly => f.write_str(
+                "sighted means the child was seen directly: tick seen_directly or choose another method",
+            ),
+            Why::NoViews => f.write_str("record the child's views or why they could not be heard"),
+            Why::NoCase => f.write_str("a meeting discusses at least one case"),
+            Why::NotInUnit(staff) => write!(f, "staff {staff} is not active in the case's unit"),
+            Why::NotSentForCase => f.write_str("a photo that was not sent for this case"),
+            Why::NotAnImage => f.write_str("not a JPEG, PNG or WebP image"),
+            Why::LargerThan(mb) => write!(f, "larger than {mb} MB"),
+            Why::OffTheBodyMap => f.write_str("a mark outside the body map"),
+            Why::SizeOutOfRange => f.write_str("a size must be between 0 and 200 cm"),
+            Why::Unanswered(q) => write!(f, "question {q} is not answered"),
+            Why::NoSuchQuestion(q) => write!(f, "no question {q} on this sheet"),
+            Why::CaseClosed => f.write_str("the case is closed"),
+            Why::CaseOpen => f.write_str("the case is open"),
+            Why::ProtectionInForce => f.write_str("a temporary protection is in force"),
+            Why::ProtectionEnded => f.write_str("the protection has ended"),
+            Why::StepNotOpen(rule) => rule.fmt(f),
+            Why::FixedAtStart => f.write_str("is fixed at the start; record a later step instead"),
+            Why::StepRecorded => f.write_str("a recorded step cannot be changed or removed"),
+            Why::ExtensionPeriod => f.write_str(
+                "each extension must end after the period before it, and at most two months after it",
+            ),
+            Why::KeyFormat => f.write_str("1 to 64 letters, digits or hyphens"),
+            Why::KeyReused(kind) => write!(f, "already used for a different {kind}"),
+            Why::NoEnrolment => f.write_str("no enrolment in progress"),
+            Why::CodeMismatch => f.write_str("the code does not match; check the device's clock"),
+            Why::Other(english) => f.write_str(english),
+        }
+    }
+}
+
+impl fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Point::Start => "the start",
+            Point::Decision => "the decision",
+            Point::WarrantRequest => "the warrant was requested",
+            Point::Refusal => "the refusal",
+            Point::Petition => "the petition",
+        })
+    }
+}
+
+impl fmt::Display for StepRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepRule::HearingRecorded => "the child's hearing is already recorded",
+            StepRule::WarrantOnce => "a warrant is requested only once, without the guardian's consent",
+            StepRule::NoWarrantWaiting => "no warrant request is waiting for its decision",
+            StepRule::ChallengeOnce => "a challenge follows a refused warrant, once",
+            StepRule::NoPetitionToRecord => "the latest extension has no petition to record",
+            StepRule::NoPetitionWaiting => "the latest extension has no petition waiting for approval",
+            StepRule::NothingToNotice => "there is nothing of that kind to give notice of",
+            StepRule::NotNow => "not open now",
+        })
     }
 }
 

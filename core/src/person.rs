@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::code_table::Code;
 use crate::error::Error;
+use crate::error::Why;
 use crate::ids::{AgencyId, ChildId, HouseholdId, PersonId, StaffId, UnitId};
 use crate::merge::{Fields, Merge, Merged};
 use crate::record::Record;
@@ -24,7 +25,7 @@ impl Sex {
             "male" | "m" | "M" | "男" | "男性" => Ok(Sex::Male),
             "female" | "f" | "F" | "女" | "女性" => Ok(Sex::Female),
             "unknown" | "" | "不明" => Ok(Sex::Unknown),
-            _ => Err(Error::invalid("sex", "one of male, female, unknown (男, 女, 不明)")),
+            _ => Err(Error::invalid("sex", Why::NotOneOf("male, female, unknown (男, 女, 不明)"))),
         }
     }
     #[must_use]
@@ -51,15 +52,15 @@ impl PersonName {
     pub fn new(family: &str, given: &str, family_kana: &str, given_kana: &str) -> Result<Self, Error> {
         let family = family.trim();
         if family.is_empty() {
-            return Err(Error::invalid("family_name", "required"));
+            return Err(Error::invalid("family_name", Why::Required));
         }
         for (field, kana) in [("family_name_kana", family_kana), ("given_name_kana", given_kana)] {
             if !kana.chars().all(is_kana_or_space) {
-                return Err(Error::invalid(field, "furigana must be hiragana or katakana"));
+                return Err(Error::invalid(field, Why::NotKana));
             }
         }
         if family_kana.trim().is_empty() {
-            return Err(Error::invalid("family_name_kana", "required"));
+            return Err(Error::invalid("family_name_kana", Why::Required));
         }
         Ok(Self {
             family: family.to_owned(),

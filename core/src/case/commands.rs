@@ -13,6 +13,7 @@ use super::{
 };
 use crate::code_table::Code;
 use crate::error::Error;
+use crate::error::Why;
 use crate::ids::{CaseId, ChildId, StaffId, UnitId};
 use crate::person::Attachment;
 use crate::protection::Applied;
@@ -206,13 +207,10 @@ impl StatusChange {
                     return Ok(Applied::AlreadyRecorded);
                 }
                 if closed {
-                    return Err(Error::invalid("status", "the case is already closed"));
+                    return Err(Error::invalid("status", Why::CaseClosed));
                 }
                 if in_protection {
-                    return Err(Error::invalid(
-                        "protection",
-                        "end the temporary protection before closing the case",
-                    ));
+                    return Err(Error::invalid("protection", Why::ProtectionInForce));
                 }
                 case.status = CaseStatus::Closed;
                 case.closure = Some(Closure { at: now, by, reason: reason.to_owned() });
@@ -223,7 +221,7 @@ impl StatusChange {
                     return Ok(Applied::AlreadyRecorded);
                 }
                 if !closed {
-                    return Err(Error::invalid("status", "the case is open"));
+                    return Err(Error::invalid("status", Why::CaseOpen));
                 }
                 case.status = CaseStatus::Open;
                 case.reopened_at.push(now);
@@ -253,10 +251,10 @@ impl NewNote {
     /// future.
     pub fn write(self, case: CaseId, child: ChildId, author: StaffId, now: Timestamp) -> Result<Note, Error> {
         if self.body.trim().is_empty() && self.photos.iter().all(|p| p.trim().is_empty()) {
-            return Err(Error::invalid("body", "a note needs text or an attachment"));
+            return Err(Error::invalid("body", Why::Required));
         }
         if self.at > now.plus(300) {
-            return Err(Error::invalid("at", "is in the future"));
+            return Err(Error::invalid("at", Why::InFuture));
         }
         Ok(Note {
             case,
@@ -322,13 +320,10 @@ impl NewSafetyCheck {
             return Err(Error::Incomplete { fields: vec!["at", "method"] });
         };
         if method == SafetyMethod::Sighted && !self.seen_directly {
-            return Err(Error::invalid(
-                "seen_directly",
-                "目視 means the child was seen directly: tick it or choose another method",
-            ));
+            return Err(Error::invalid("seen_directly", Why::NotSeenDirectly));
         }
         if at > now.plus(300) {
-            return Err(Error::invalid("at", "is in the future"));
+            return Err(Error::invalid("at", Why::InFuture));
         }
         Ok(SafetyCheck {
             case,
@@ -403,17 +398,14 @@ pub struct NewMeeting {
 impl NewMeeting {
     /// The first case discussed: its unit holds the meeting. A meeting discusses at least one.
     pub fn first_case(&self) -> Result<CaseId, Error> {
-        self.cases
-            .first()
-            .copied()
-            .ok_or_else(|| Error::invalid("cases", "a meeting discusses at least one case"))
+        self.cases.first().copied().ok_or_else(|| Error::invalid("cases", Why::NoCase))
     }
 
     /// The meeting held by `unit`, recorded at `now`: about at least one case, not in the future.
     pub fn hold(self, unit: UnitId, now: Timestamp) -> Result<Meeting, Error> {
         self.first_case()?;
         if self.at > now.plus(300) {
-            return Err(Error::invalid("at", "is in the future"));
+            return Err(Error::invalid("at", Why::InFuture));
         }
         let outside = self.outside_attendees.iter().map(|a| a.trim()).filter(|a| !a.is_empty());
         Ok(Meeting {

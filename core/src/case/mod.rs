@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::code_table::Code;
 use crate::error::Error;
+use crate::error::Why;
 use crate::ids::{
     AssessmentId, CaseId, ChildId, MeetingId, MessageId, NoteId, PhotoId, ReporterId, SafetyCheckId, SheetId,
     StaffId, SupportId, UnitId,
@@ -392,7 +393,7 @@ impl Hearing {
     pub fn check(&self) -> Result<(), Error> {
         let reason = self.not_possible_reason.as_deref().map_or("", str::trim);
         if self.views.trim().is_empty() && reason.is_empty() {
-            return Err(Error::invalid("hearing", "record the child's views or why they could not be heard"));
+            return Err(Error::invalid("hearing", Why::NoViews));
         }
         Ok(())
     }

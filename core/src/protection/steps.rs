@@ -10,6 +10,7 @@ use super::{
 };
 use crate::case::NewHearing;
 use crate::error::Error;
+use crate::error::{Point, StepRule, Why};
 use crate::ids::{CaseId, ChildId, StaffId};
 use crate::time::{Date, Timestamp};
 
@@ -18,7 +19,7 @@ const FUTURE_SLACK: i64 = 300;
 
 fn not_future(field: &'static str, at: Timestamp, now: Timestamp) -> Result<(), Error> {
     if at > now.plus(FUTURE_SLACK) {
-        return Err(Error::invalid(field, "is in the future"));
+        return Err(Error::invalid(field, Why::InFuture));
     }
     Ok(())
 }
@@ -207,21 +208,19 @@ pub enum Applied {
 /// Why `kind` is not open on `p`.
 fn refused(p: &Protection, kind: StepKind) -> Error {
     if !p.is_active() && kind != StepKind::Notice {
-        return Error::invalid("step", "the protection has ended");
+        return Error::invalid("step", Why::ProtectionEnded);
     }
-    let (field, why) = match kind {
-        StepKind::Hearing => ("hearing", "the child's hearing is already recorded"),
-        StepKind::WarrantRequest => {
-            ("warrant", "a warrant is requested only once, without the guardian's consent")
-        }
-        StepKind::WarrantDecision => ("warrant", "no warrant request is waiting for its decision"),
-        StepKind::Challenge => ("warrant", "a challenge follows a refused warrant, once"),
-        StepKind::CourtPetition => ("court", "the latest extension has no petition to record"),
-        StepKind::CourtApproval => ("court", "the latest extension has no petition waiting for approval"),
+    let (field, rule) = match kind {
+        StepKind::Hearing => ("hearing", StepRule::HearingRecorded),
+        StepKind::WarrantRequest => ("warrant", StepRule::WarrantOnce),
+        StepKind::WarrantDecision => ("warrant", StepRule::NoWarrantWaiting),
+        StepKind::Challenge => ("warrant", StepRule::ChallengeOnce),
+        StepKind::CourtPetition => ("court", StepRule::NoPetitionToRecord),
+        StepKind::CourtApproval => ("court", StepRule::NoPetitionWaiting),
         // Open whenever the protection is in force.
-        StepKind::Extension | StepKind::Notice | StepKind::End => ("step", "not open now"),
+        StepKind::Extension | StepKind::Notice | StepKind::End => ("step", StepRule::NotNow),
     };
-    Error::invalid(field, why)
+    Error::invalid(field, Why::StepNotOpen(rule))
 }
 
 impl Protection {
@@ -276,18 +275,24 @@ impl Protection {
             }
             ProtectionStep::WarrantDecision { at, outcome } => {
                 self.check_at(at, now)?;
-                let w = self.warrant.as_mut().ok_or_else(|| Error::invalid("step", "not open now"))?;
+                let w = self
+                    .warrant
+                    .as_mut()
+                    .ok_or_else(|| Error::invalid("step", Why::StepNotOpen(StepRule::NotNow)))?;
                 if at < w.requested_at {
-                    return Err(Error::invalid("at", "before the warrant was requested"));
+                    return Err(Error::invalid("at", Why::Before(Point::WarrantRequest)));
                 }
                 w.decided_at = Some(at);
                 w.outcome = Some(outcome);
             }
             ProtectionStep::Challenge { at } => {
                 self.check_at(at, now)?;
-                let w = self.warrant.as_mut().ok_or_else(|| Error::invalid("step", "not open now"))?;
+                let w = self
+                    .warrant
+                    .as_mut()
+                    .ok_or_else(|| Error::invalid("step", Why::StepNotOpen(StepRule::NotNow)))?;
                 if w.decided_at.is_some_and(|d| at < d) {
-                    return Err(Error::invalid("at", "before the refusal"));
+                    return Err(Error::invalid("at", Why::Before(Point::Refusal)));
                 }
                 w.challenge_filed_at = Some(at);
             }
@@ -296,16 +301,16 @@ impl Protection {
                 let until = last_day.plus_days(1);
                 let previous = self.period_end();
                 if until <= previous || until > previous.legal_period_end(2) {
-                    return Err(Error::invalid(
-                        "extensions",
-                        "each extension must end after the period before it, and at most two months after it",
-                    ));
+                    return Err(Error::invalid("extensions", Why::ExtensionPeriod));
                 }
                 let court = petitioned_on.map(|d| CourtApproval { petitioned_on: d, approved_on: None });
                 self.extensions.push(Extension { decided_at: at, until, guardian_consent, court });
             }
             ProtectionStep::CourtPetition { petitioned_on } => {
-                let e = self.extensions.last_mut().ok_or_else(|| Error::invalid("step", "not open now"))?;
+                let e = self
+                    .extensions
+                    .last_mut()
+                    .ok_or_else(|| Error::invalid("step", Why::StepNotOpen(StepRule::NotNow)))?;
                 e.court = Some(CourtApproval { petitioned_on, approved_on: None });
             }
             ProtectionStep::CourtApproval { approved_on } => {
@@ -313,9 +318,9 @@ impl Protection {
                     .extensions
                     .last_mut()
                     .and_then(|e| e.court.as_mut())
-                    .ok_or_else(|| Error::invalid("step", "not open now"))?;
+                    .ok_or_else(|| Error::invalid("step", Why::StepNotOpen(StepRule::NotNow)))?;
                 if approved_on < c.petitioned_on {
-                    return Err(Error::invalid("approved_on", "before the petition"));
+                    return Err(Error::invalid("approved_on", Why::Before(Point::Petition)));
                 }
                 c.approved_on = Some(approved_on);
             }
@@ -327,7 +332,7 @@ impl Protection {
                     NoticeKind::End => self.ended.is_some(),
                 };
                 if !about {
-                    return Err(Error::invalid("notice", "there is nothing of that kind to give notice of"));
+                    return Err(Error::invalid("notice", Why::StepNotOpen(StepRule::NothingToNotice)));
                 }
                 self.notices.push(Notice { kind: notice, issued_at: at });
             }
@@ -345,7 +350,7 @@ impl Protection {
     fn check_at(&self, at: Timestamp, now: Timestamp) -> Result<(), Error> {
         not_future("at", at, now)?;
         if at < self.started_at {
-            return Err(Error::invalid("at", "before the protection started"));
+            return Err(Error::invalid("at", Why::Before(Point::Start)));
         }
         Ok(())
     }

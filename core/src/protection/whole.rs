@@ -9,6 +9,7 @@ use super::{
 };
 use crate::case::{Hearing, NewHearing};
 use crate::error::Error;
+use crate::error::Why;
 use crate::time::Timestamp;
 
 /// A protection as a client sends it back whole (the API's `PUT`): the record without what core
@@ -87,7 +88,7 @@ impl Protection {
             ("guardian_consent", self.guardian_consent == new.guardian_consent),
         ];
         if let Some((field, _)) = fixed.iter().find(|(_, same)| !same) {
-            return Err(Error::invalid(field, "is fixed at the start; record a later step instead"));
+            return Err(Error::invalid(field, Why::FixedAtStart));
         }
         let mut steps = Vec::new();
         match (&self.hearing, &new.hearing) {
@@ -101,10 +102,7 @@ impl Protection {
         match (&self.ended, &new.ended) {
             (None, Some(end)) => steps.push(ProtectionStep::End { at: end.at, reason: end.reason.clone() }),
             (Some(_), None) => {
-                return Err(Error::invalid(
-                    "ended",
-                    "an ended protection cannot be resumed; start a new one",
-                ));
+                return Err(Error::invalid("ended", Why::StepRecorded));
             }
             (a, b) if a == b => {}
             _ => return Err(rewritten("ended")),
@@ -148,7 +146,7 @@ impl Protection {
 }
 
 fn rewritten(field: &'static str) -> Error {
-    Error::invalid(field, "a recorded step cannot be changed or removed")
+    Error::invalid(field, Why::StepRecorded)
 }
 
 /// The warrant steps from `was` to `now`: a request, its decision, the challenge.

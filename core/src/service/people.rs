@@ -9,6 +9,7 @@ use super::access::{self, Actor};
 use super::merging;
 use crate::case::{Case, Note};
 use crate::code_table::{Code, CodeTable};
+use crate::error::{Counted, Why};
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, StaffId, UnitId};
 use crate::merge::Merged;
@@ -127,13 +128,10 @@ pub(super) fn put_child_index(tx: &mut WriteTx, id: u64, child: &Child, old: Opt
 fn check_birth(birth: Option<Date>, unborn: bool, today: Date) -> Result<()> {
     if let Some(b) = birth {
         if !unborn && b > today {
-            return Err(Error::invalid(
-                "birth_date",
-                "is in the future (mark the child as unborn for an expected date)",
-            ));
+            return Err(Error::invalid("birth_date", Why::BornInFuture));
         }
         if b.age_on(today) > 25 {
-            return Err(Error::invalid("birth_date", "more than 25 years ago"));
+            return Err(Error::invalid("birth_date", Why::YearsAgo(25)));
         }
     }
     Ok(())
@@ -210,7 +208,7 @@ impl Service {
             return Err(Error::invalid("q", "enter a name, furigana, birth date or phone number"));
         }
         if query.chars().count() > 100 {
-            return Err(Error::invalid("q", "at most 100 characters"));
+            return Err(Error::invalid("q", Why::AtMost(100, Counted::Characters)));
         }
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
             let scope = access::Scope::of(r, actor)?;

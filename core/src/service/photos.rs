@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Actor, Service, access};
 use crate::case::{Case, PHOTO_MAX_BYTES, Photo, image_type};
+use crate::error::{Counted, Why};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, PhotoId, RecordId};
 use crate::person::Attachment;
@@ -25,14 +26,14 @@ pub const MAX_ATTACHMENTS: usize = 20;
 /// arrived (type, size, time); each must have been sent for this case. Duplicates are dropped.
 pub(super) fn stamp_attachments(tx: &WriteTx, case: CaseId, attachments: &mut Vec<Attachment>) -> Result<()> {
     if attachments.len() > MAX_ATTACHMENTS {
-        return Err(Error::invalid("attachments", format!("at most {MAX_ATTACHMENTS} photos")));
+        return Err(Error::invalid("attachments", Why::AtMost(MAX_ATTACHMENTS, Counted::Photos)));
     }
     let mut seen = std::collections::HashSet::new();
     attachments.retain(|a| seen.insert(a.sha256.clone()));
     for a in attachments.iter_mut() {
         let id = tx
             .unique(PHOTO_KEY, &photo_key(case, &a.sha256))?
-            .ok_or_else(|| Error::invalid("attachments", "a photo that was not sent for this case"))?;
+            .ok_or_else(|| Error::invalid("attachments", Why::NotSentForCase))?;
         let photo = tx.require::<Photo>(PhotoId(id))?.body;
         *a = Attachment {
             sha256: photo.sha256,
@@ -49,10 +50,9 @@ impl Service {
     /// Stores a photo for a case, stamped with the server's time, the sender and the case's child.
     /// The same bytes sent again for the same case (a retry) give back the same photo.
     pub fn add_photo(&self, actor: &Actor, case: CaseId, bytes: &[u8]) -> Result<Versioned<Photo>> {
-        let mime =
-            image_type(bytes).ok_or_else(|| Error::invalid("photo", "not a JPEG, PNG or WebP image"))?;
+        let mime = image_type(bytes).ok_or_else(|| Error::invalid("photo", Why::NotAnImage))?;
         if bytes.len() > PHOTO_MAX_BYTES {
-            return Err(Error::invalid("photo", format!("larger than {} MB", PHOTO_MAX_BYTES >> 20)));
+            return Err(Error::invalid("photo", Why::LargerThan(PHOTO_MAX_BYTES >> 20)));
         }
         let sha256 = crate::to_hex(&Sha256::digest(bytes));
         self.write(actor, Action::AddNote, PhotoId::KIND, None, |tx| {

@@ -3,6 +3,7 @@
 
 use super::{Actor, Service, SessionInfo};
 use crate::audit::AuditEntry;
+use crate::error::Why;
 use crate::error::{Error, Result};
 use crate::ids::{CredentialId, RecordId, StaffId};
 use crate::staff::{Action, Credential, Staff, TotpState};
@@ -108,13 +109,10 @@ impl Service {
         if first && cred.body.totp.is_some() {
             return Err(Error::Unauthenticated);
         }
-        let pending = cred
-            .body
-            .totp_pending
-            .clone()
-            .ok_or_else(|| Error::invalid("code", "no enrolment in progress"))?;
+        let pending =
+            cred.body.totp_pending.clone().ok_or_else(|| Error::invalid("code", Why::NoEnrolment))?;
         let step = totp::check(&pending, code, self.now())?
-            .ok_or_else(|| Error::invalid("code", "the code does not match; check the device's clock"))?;
+            .ok_or_else(|| Error::invalid("code", Why::CodeMismatch))?;
         let mut body = cred.body.clone();
         body.totp = Some(TotpState { secret_hex: pending, last_step: step });
         body.totp_pending = None;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use mamoru_core::case::{CaseEdit, IntakeKind, NewHearing, NewMeeting, SupportDecision};
 use mamoru_core::code_table::Code;
+use mamoru_core::error::{Point, Why};
 use mamoru_core::ids::CaseId;
 use mamoru_core::staff::{Action, Role};
 
@@ -31,7 +32,10 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
     };
     // Ending before it starts, or a hearing that records nothing: refused.
     let err = w.svc.record_support_once(&cw, case, placement.clone(), Some("s1")).unwrap_err();
-    assert!(err.to_string().contains("ends before it starts"), "{err}");
+    assert!(
+        matches!(err, mamoru_core::Error::Invalid { field: "end", reason: Why::Before(Point::Start) }),
+        "{err}"
+    );
     // Neither the kind nor the decision date is assumed: both named.
     let unnamed = SupportDecision { kind: None, decided_on: None, ..placement.clone() };
     let audited = w.svc.audit_len().unwrap();

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use mamoru_core::error::Why;
 use mamoru_core::{Error, Service};
 use qrcodegen::{QrCode, QrCodeEcc};
 use warp::http::StatusCode;
@@ -45,7 +46,7 @@ pub(super) fn confirm(
                 Ok(None) => redirect("/home"),
                 Ok(Some((url, e))) => {
                     let why = match &e {
-                        Error::Invalid { reason, .. } if reason.starts_with("no enrolment") => message(&e),
+                        Error::Invalid { reason: Why::NoEnrolment, .. } => message(&e),
                         _ => "確認コードが一致しません。アプリに今表示されている6桁を入力してください（この端末やスマートフォンの時刻がずれていると一致しません）。".to_owned(),
                     };
                     html(&TotpPage::new(&session, &url, Some(why)), StatusCode::UNPROCESSABLE_ENTITY)

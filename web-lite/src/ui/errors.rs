@@ -7,7 +7,7 @@ use mamoru_core::service::SessionInfo;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::fields::{self, Field};
+use super::fields;
 use super::views::{Chrome, ErrorPage};
 use super::{html, to_login};
 pub(super) use crate::status_of;
@@ -33,16 +33,10 @@ pub(crate) fn message(e: &Error) -> String {
         Error::Conflict { .. } => {
             "他の職員が先に更新しました。最新の内容を確認してから、もう一度保存してください。".into()
         }
-        Error::Invalid { field, reason } => {
-            // Core explains in English for the CLI; the page says it in Japanese.
-            let hint = Field::named(field).map_or("", Field::hint);
-            let why = if reason.is_ascii() { hint } else { reason.as_str() };
-            if why.is_empty() {
-                format!("「{}」を確認してください。", fields::label(field))
-            } else {
-                format!("「{}」を確認してください（{why}）。", fields::label(field))
-            }
-        }
+        Error::Invalid { field, reason } => match fields::why(field, reason) {
+            Some(why) => format!("「{}」を確認してください（{why}）。", fields::label(field)),
+            None => format!("「{}」を確認してください。", fields::label(field)),
+        },
         Error::Incomplete { fields } => {
             let named: Vec<String> = fields.iter().map(|f| format!("「{}」", fields::label(f))).collect();
             format!("{}を入力してください。", named.concat())

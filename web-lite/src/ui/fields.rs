@@ -1,13 +1,13 @@
 //! The fields core names when it refuses something, as the page names them: one table of
-//! [`Field`]s, each with the name core uses, its Japanese label and, for the refusals core
-//! explains in English (for the CLI), why in Japanese. A field core starts to name without a row
-//! here fails `tests::every_field_core_names_has_a_label`, so that staff never read an English
-//! field name.
+//! [`Field`]s, each with the name core uses and its Japanese label; and why core refused it
+//! ([`Why`]), in Japanese. A field core starts to name without a row here fails
+//! `tests::every_field_core_names_has_a_label`, so that staff never read an English field name.
 
-/// One table: the variant, the names core uses for it, the label, and the Japanese reason shown
-/// when core's own is in English (empty: the label alone says enough).
+use mamoru_core::error::{Counted, Point, StepRule, Why};
+
+/// One table: the variant, the names core uses for it, and the label.
 macro_rules! fields {
-    ($($variant:ident [$($name:literal)|+] $label:literal $hint:literal,)*) => {
+    ($($variant:ident [$($name:literal)|+] $label:literal,)*) => {
         /// A field core names in an error.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub(crate) enum Field {
@@ -29,73 +29,66 @@ macro_rules! fields {
                     $(Field::$variant => $label,)*
                 }
             }
-
-            /// Why core refused it, in Japanese, when core says it in English; may be empty.
-            pub(crate) fn hint(self) -> &'static str {
-                match self {
-                    $(Field::$variant => $hint,)*
-                }
-            }
         }
     };
 }
 
 fields! {
-    Body ["body"] "内容" "入力されていません",
-    At ["at"] "日時" "未来の日時や、開始・前の手続きより前の日時は入力できません",
-    Kind ["code" | "kind"] "種別" "",
-    Method ["method"] "方法" "",
-    Query ["q"] "検索語" "",
-    SendKey ["idempotency_key"] "送信番号" "",
-    Form ["form_key"] "フォーム" "",
-    FamilyName ["family_name"] "氏" "入力されていません",
-    FamilyKana ["family_name_kana"] "ふりがな（氏）" "ひらがなかカタカナで入力してください",
-    GivenKana ["given_name_kana"] "ふりがな（名）" "ひらがなかカタカナで入力してください",
-    BirthDate ["birth_date"] "生年月日" "未来の日付（出生前を除く）や25年より前の日付は登録できません",
-    Sex ["sex"] "性別" "選択してください",
-    Rev ["rev"] "版" "",
-    Attachments ["attachments"] "写真" "この事案に送られていない写真か、枚数（20枚まで）を超えています",
-    Photo ["photo"] "写真" "JPEG・PNG・WebP の画像で、10MB までです",
-    Injuries ["injuries"] "けがの位置" "図の中に印をつけ、大きさは200cmまで、メモは500字までです",
-    ReceivedAt ["received_at"] "受付日時" "未来の日時は入力できません",
-    Unit ["unit" | "units"] "所属" "",
-    Child ["child"] "児童" "",
-    Assigned ["assigned" | "staff"] "担当者" "",
-    Case ["case" | "cases"] "ケース" "終結したケースか、すでに一時保護中です",
-    StartedAt ["started_at"] "開始日時" "未来の日時は入力できません",
-    Extension ["extensions" | "until"] "延長" "延長は前の期間に続けて、2か月以内の日を満了日にしてください",
-    Ended ["ended"] "解除" "開始より前の日時では解除できません",
-    Reason ["reason"] "理由" "",
-    Outcome ["outcome"] "結果" "",
-    Warrant ["warrant"] "一時保護状" "この段階では記録できません（保護者の同意、請求・結果の順を確認してください）",
-    Court ["court" | "approved_on"] "家庭裁判所の承認" "最新の延長に、記録できる家庭裁判所の申立て・承認がありません",
-    Petition ["petitioned_on"] "家庭裁判所への申立日" "",
-    Step ["step"] "操作" "解除済みの一時保護には記録できません",
-    Hearing ["hearing"] "子どもの意見聴取" "子どもの意見か聴取できなかった理由を入力するか、緊急のため事後に聴取することを選んでください",
-    Answers ["answers"] "回答" "",
-    DecidedOn ["decided_on"] "決定日" "",
-    ReviewOn ["review_on"] "見直し日" "決定日より前の日付は入力できません",
-    End ["end"] "終了日" "開始日より前の日付は入力できません",
-    Status ["status"] "状態" "ケースの状態が変わっています。ページを読み込み直してください",
-    Protection ["protection"] "一時保護" "一時保護中は終結できません。先に一時保護を解除してください",
-    Attendees ["attendees"] "出席者" "",
-    PlaceKind ["place_kind"] "場所の種類" "",
-    Place ["place"] "場所" "",
-    Agency ["agency"] "確認した関係機関" "",
-    ChildState ["child_state"] "子どもの様子" "",
-    SeenDirectly ["seen_directly"] "直接目視" "目視を選んだときは「子どもを直接目視した」にチェックしてください",
-    Confirm ["confirm"] "開始の確認" "",
-    Notice ["notice"] "通知" "",
+    Body ["body"] "内容",
+    At ["at"] "日時",
+    Kind ["code" | "kind"] "種別",
+    Method ["method"] "方法",
+    Query ["q"] "検索語",
+    SendKey ["idempotency_key"] "送信番号",
+    Form ["form_key"] "フォーム",
+    FamilyName ["family_name"] "氏",
+    FamilyKana ["family_name_kana"] "ふりがな（氏）",
+    GivenKana ["given_name_kana"] "ふりがな（名）",
+    BirthDate ["birth_date"] "生年月日",
+    Sex ["sex"] "性別",
+    Rev ["rev"] "版",
+    Attachments ["attachments"] "写真",
+    Photo ["photo"] "写真",
+    Injuries ["injuries"] "けがの位置",
+    ReceivedAt ["received_at"] "受付日時",
+    Unit ["unit" | "units"] "所属",
+    Child ["child"] "児童",
+    Assigned ["assigned" | "staff"] "担当者",
+    Case ["case" | "cases"] "ケース",
+    StartedAt ["started_at"] "開始日時",
+    Extension ["extensions" | "until"] "延長",
+    Ended ["ended"] "解除",
+    Reason ["reason"] "理由",
+    Outcome ["outcome"] "結果",
+    Warrant ["warrant"] "一時保護状",
+    Court ["court" | "approved_on"] "家庭裁判所の承認",
+    Petition ["petitioned_on"] "家庭裁判所への申立日",
+    Step ["step"] "操作",
+    Hearing ["hearing"] "子どもの意見聴取",
+    Answers ["answers"] "回答",
+    DecidedOn ["decided_on"] "決定日",
+    ReviewOn ["review_on"] "見直し日",
+    End ["end"] "終了日",
+    Status ["status"] "状態",
+    Protection ["protection"] "一時保護",
+    Attendees ["attendees"] "出席者",
+    PlaceKind ["place_kind"] "場所の種類",
+    Place ["place"] "場所",
+    Agency ["agency"] "確認した関係機関",
+    ChildState ["child_state"] "子どもの様子",
+    SeenDirectly ["seen_directly"] "直接目視",
+    Confirm ["confirm"] "開始の確認",
+    Notice ["notice"] "通知",
     // Named only by the console, the CLI or sign-in; labelled in case a page ever shows them.
-    Login ["login"] "ログインID" "",
-    Password ["password"] "パスワード" "",
-    DisplayName ["display_name" | "name"] "氏名" "1文字以上40文字以内で入力してください",
-    Key ["key"] "公開鍵" "Ed25519 か ECDSA の公開鍵を1行で貼り付けてください",
-    Action ["action"] "操作" "",
-    ValidUntil ["valid_until"] "有効期限" "",
-    Unique ["unique"] "重複" "",
-    Otpauth ["otpauth"] "認証アプリの設定" "",
-    Data ["data" | "import" | "backup"] "データ" "",
+    Login ["login"] "ログインID",
+    Password ["password"] "パスワード",
+    DisplayName ["display_name" | "name"] "氏名",
+    Key ["key"] "公開鍵",
+    Action ["action"] "操作",
+    ValidUntil ["valid_until"] "有効期限",
+    Unique ["unique"] "重複",
+    Otpauth ["otpauth"] "認証アプリの設定",
+    Data ["data" | "import" | "backup"] "データ",
 }
 
 /// A field core named as the page shows it: its label, or the name itself when the table lacks
@@ -104,10 +97,83 @@ pub(crate) fn label(name: &str) -> &str {
     Field::named(name).map_or(name, |f| f.label())
 }
 
+/// Why core refused a field, in Japanese; `None` when the label alone must do (an English
+/// reason for the CLI, which a page never shows).
+pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
+    Some(match reason {
+        Why::Required => "入力されていません".into(),
+        Why::InFuture => "未来の日時は入力できません".into(),
+        Why::BornInFuture => "未来の日付は登録できません。出生前の子は「出生予定」にしてください".into(),
+        Why::Before(point) => format!("{}より前の日時は入力できません", point_ja(*point)),
+        Why::AtMost(max, Counted::Characters) => format!("{max}字までです"),
+        Why::AtMost(max, Counted::Photos) => format!("{max}枚までです"),
+        Why::AtMost(max, Counted::Marks) => format!("印は{max}個までです"),
+        Why::YearsAgo(years) => format!("{years}年より前の日付は登録できません"),
+        Why::NotKana => "ひらがなかカタカナで入力してください".into(),
+        Why::NotOneOf(_) => "選択肢から選んでください".into(),
+        Why::NotSeenDirectly => "目視を選んだときは「子どもを直接目視した」にチェックしてください".into(),
+        Why::NoViews => {
+            "子どもの意見か聴取できなかった理由を入力するか、緊急のため事後に聴取することを選んでください"
+                .into()
+        }
+        Why::NoCase => "ケースを選んでください".into(),
+        Why::NotInUnit(_) => "ケースの所属で有効な職員を選んでください".into(),
+        Why::NotSentForCase => "このケースに送られていない写真です".into(),
+        Why::NotAnImage => "JPEG・PNG・WebP の画像にしてください".into(),
+        Why::LargerThan(mb) => format!("{mb}MBまでです"),
+        Why::OffTheBodyMap => "図の中に印をつけてください".into(),
+        Why::SizeOutOfRange => "大きさは0〜200cmで入力してください".into(),
+        Why::Unanswered(q) => format!("質問 {q} が未回答です"),
+        Why::NoSuchQuestion(q) => format!("この様式にない質問 {q} への回答です"),
+        Why::CaseClosed => "ケースは終結しています".into(),
+        Why::CaseOpen => "ケースは終結していません。ページを読み込み直してください".into(),
+        Why::ProtectionInForce if field == "protection" => {
+            "一時保護中は終結できません。先に一時保護を解除してください".into()
+        }
+        Why::ProtectionInForce => "すでに一時保護中です".into(),
+        Why::ProtectionEnded => "解除済みの一時保護には記録できません".into(),
+        Why::StepNotOpen(rule) => step_ja(*rule).into(),
+        Why::FixedAtStart => "開始のときに決まる項目です。後の手続きとして記録してください".into(),
+        Why::StepRecorded => "記録済みの手続きは変更・削除できません".into(),
+        Why::ExtensionPeriod => "延長は前の期間に続けて、2か月以内の日を満了日にしてください".into(),
+        Why::KeyFormat | Why::KeyReused(_) => "ページを読み込み直してから、もう一度送信してください".into(),
+        Why::NoEnrolment => "二段階認証の登録が始まっていません。ログインし直してください".into(),
+        Why::CodeMismatch => "確認コードが一致しません".into(),
+        // The page's own reasons are Japanese already; core's English ones are for the CLI.
+        Why::Other(said) if !said.is_ascii() => said.clone(),
+        Why::Other(_) => return None,
+    })
+}
+
+fn point_ja(point: Point) -> &'static str {
+    match point {
+        Point::Start => "開始",
+        Point::Decision => "決定日",
+        Point::WarrantRequest => "一時保護状の請求",
+        Point::Refusal => "却下",
+        Point::Petition => "家庭裁判所への申立て",
+    }
+}
+
+fn step_ja(rule: StepRule) -> &'static str {
+    match rule {
+        StepRule::HearingRecorded => "子どもの意見聴取はすでに記録されています",
+        StepRule::WarrantOnce => "一時保護状の請求は、保護者の同意がないときに一度だけです",
+        StepRule::NoWarrantWaiting => "結果を待っている一時保護状の請求がありません",
+        StepRule::ChallengeOnce => "不服申立ては請求が却下された後に一度だけです",
+        StepRule::NoPetitionToRecord => "最新の延長に、記録できる家庭裁判所への申立てがありません",
+        StepRule::NoPetitionWaiting => "最新の延長に、承認を待つ家庭裁判所への申立てがありません",
+        StepRule::NothingToNotice => "通知する内容がありません",
+        StepRule::NotNow => "今は記録できません",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
+
+    use mamoru_core::error::{Point, StepRule, Why};
 
     use super::Field;
 
@@ -153,10 +219,15 @@ mod tests {
     #[test]
     fn a_label_and_a_reason_are_japanese() {
         for name in ["received_at", "seen_directly", "family_name_kana", "units"] {
-            let f = Field::named(name).unwrap();
-            assert!(!f.label().is_ascii());
-            assert!(f.hint().is_empty() || !f.hint().is_ascii(), "{name}");
+            assert!(!Field::named(name).unwrap().label().is_ascii(), "{name}");
         }
         assert_eq!(super::label("no_such_field"), "no_such_field");
+        let typed = [Why::InFuture, Why::Before(Point::Petition), Why::StepNotOpen(StepRule::WarrantOnce)];
+        for why in typed {
+            assert!(!super::why("at", &why).unwrap().is_ascii(), "{why:?}");
+        }
+        // English for the CLI is not shown; a page's own Japanese is.
+        assert_eq!(super::why("login", &Why::from("2-32 characters")), None);
+        assert_eq!(super::why("rev", &Why::from("版がありません")).as_deref(), Some("版がありません"));
     }
 }

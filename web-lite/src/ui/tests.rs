@@ -585,6 +585,14 @@ async fn a_start_and_a_safety_check_name_what_they_lack_and_nothing_is_chosen_fo
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
     assert!(body(&r).contains("「方法」「子どもの様子」を入力してください"), "{}", body(&r));
     assert!(body(&r).contains("value=\"x\""), "the place typed is kept: {}", body(&r));
+    // 目視 without the child seen directly: core's reason, said in Japanese.
+    let sighted = format!("form_key={key}&at=2026-11-24T09%3A45&method=sighted&place=x&child_state=x");
+    let r = post(&svc, &cookie, &format!("/cases/{case}/safety-checks"), sighted, None).await;
+    assert!(
+        body(&r).contains("「直接目視」を確認してください（目視を選んだときは「子どもを直接目視した」にチェックしてください）"),
+        "{}",
+        body(&r)
+    );
     let (_, s) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
     let view = svc.case(&s.actor, CaseId(case)).unwrap();
     assert!(view.protections.is_empty() && view.safety_checks.is_empty(), "nothing stored");

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::case::{AbuseDetails, Case, CaseEdit, CaseStatus, Intake, NewCase, Reporter, StatusChange};
 use crate::code_table::CodeTable;
+use crate::error::Why;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, RecordId, ReporterId, StaffId, UnitId};
 use crate::merge::Merged;
@@ -58,7 +59,7 @@ pub(super) fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> 
     for s in staff {
         let v = tx.require::<Staff>(*s)?;
         if !v.body.units.contains(&unit) || v.body.disabled {
-            return Err(Error::invalid("assigned", format!("staff {s} is not active in the case's unit")));
+            return Err(Error::invalid("assigned", Why::NotInUnit(s.0)));
         }
     }
     Ok(())
@@ -80,7 +81,7 @@ pub(super) fn insert_case(
     check_codes(tx, &intake, abuse.as_ref())?;
     check_staff(tx, &new.assigned, new.unit)?;
     if intake.received_at > tx.now.plus(300) {
-        return Err(Error::invalid("received_at", "is in the future"));
+        return Err(Error::invalid("received_at", Why::InFuture));
     }
     let fiscal_year = {
         let d = intake.received_at.jst_date();

@@ -18,6 +18,7 @@ use crate::case::{
 };
 use crate::code_table::CodeTable;
 use crate::deadline::{self, ClockStatus, Deadline};
+use crate::error::Why;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, MessageId, NoteId, RecordId, StaffId, UnitId};
 use crate::person::Child;
@@ -206,7 +207,7 @@ const IDEMPOTENCY: &str = "idempotency";
 fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
     let key = key.trim();
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(Error::invalid("idempotency_key", "1 to 64 letters, digits or hyphens"));
+        return Err(Error::invalid("idempotency_key", Why::KeyFormat));
     }
     Ok(format!("{kind}:{}:{key}", actor.staff.0))
 }
@@ -223,7 +224,7 @@ fn replayed<T: crate::store::Record>(
     if same(&v.body) {
         Ok(Some(v))
     } else {
-        Err(Error::invalid("idempotency_key", format!("already used for a different {}", T::Id::KIND)))
+        Err(Error::invalid("idempotency_key", Why::KeyReused(T::Id::KIND)))
     }
 }
 

@@ -3,6 +3,7 @@
 use super::{IDEMPOTENCY, idempotency_claim, load_links, refresh_clocks, replayed};
 use crate::case::{Case, CaseStatus};
 use crate::code_table;
+use crate::error::Why;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ProtectionId, RecordId};
 use crate::protection::{Applied, Protection, ProtectionStep, SentProtection, StartProtection};
@@ -56,12 +57,12 @@ impl Service {
             let case = tx.require::<Case>(case_id)?;
             access::check_write_case(actor, &case.body, Action::RecordProtection)?;
             if case.body.status == CaseStatus::Closed {
-                return Err(Error::invalid("case", "the case is closed"));
+                return Err(Error::invalid("case", Why::CaseClosed));
             }
             let active =
                 load_links::<Protection>(tx, "case_protection", case_id)?.iter().any(|x| x.body.is_active());
             if active {
-                return Err(Error::invalid("case", "a temporary protection is already in force"));
+                return Err(Error::invalid("case", Why::ProtectionInForce));
             }
             let days = hearing_days(tx, start.started_at.jst_date())?;
             let p = start.start(case_id, case.body.child, actor.staff, tx.now, days)?;

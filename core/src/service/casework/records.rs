@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{IDEMPOTENCY, idempotency_claim, refresh_clocks, replayed};
 use crate::case::{Assessment, Case, MESSAGE_MAX_CHARS, Message, NewNote, NewSafetyCheck, Note, SafetyCheck};
+use crate::error::{Counted, Why};
 use crate::error::{Error, Result};
 use crate::ids::{AssessmentId, CaseId, MessageId, NoteId, RecordId, SafetyCheckId};
 use crate::person::Attachment;
@@ -19,17 +20,17 @@ pub const MAX_INJURIES: usize = 50;
 /// a note of reasonable length.
 pub(super) fn check_injuries(injuries: &[crate::case::Injury]) -> Result<()> {
     if injuries.len() > MAX_INJURIES {
-        return Err(Error::invalid("injuries", format!("at most {MAX_INJURIES} marks")));
+        return Err(Error::invalid("injuries", Why::AtMost(MAX_INJURIES, Counted::Marks)));
     }
     for i in injuries {
         if !(0.0..=1.0).contains(&i.x) || !(0.0..=1.0).contains(&i.y) {
-            return Err(Error::invalid("injuries", "a mark outside the body map"));
+            return Err(Error::invalid("injuries", Why::OffTheBodyMap));
         }
         if i.size_cm.is_some_and(|s| !(s > 0.0 && s <= 200.0)) {
-            return Err(Error::invalid("injuries", "a size must be between 0 and 200 cm"));
+            return Err(Error::invalid("injuries", Why::SizeOutOfRange));
         }
         if i.description.chars().count() > 500 {
-            return Err(Error::invalid("injuries", "a note of at most 500 characters"));
+            return Err(Error::invalid("injuries", Why::AtMost(500, Counted::Characters)));
         }
     }
     Ok(())
@@ -62,10 +63,10 @@ impl Service {
             let c = tx.require::<Case>(case)?;
             access::check_write_case(actor, &c.body, Action::AddNote)?;
             if body.is_empty() {
-                return Err(Error::invalid("body", "a message needs text"));
+                return Err(Error::invalid("body", Why::Required));
             }
             if body.chars().count() > MESSAGE_MAX_CHARS {
-                return Err(Error::invalid("body", format!("at most {MESSAGE_MAX_CHARS} characters")));
+                return Err(Error::invalid("body", Why::AtMost(MESSAGE_MAX_CHARS, Counted::Characters)));
             }
             let v =
                 tx.insert(Message { case, child: c.body.child, at: tx.now, author: actor.staff, body })?;
@@ -133,7 +134,7 @@ impl Service {
                 return Err(Error::Forbidden { action: "correct another author's note" });
             }
             if reason.trim().is_empty() {
-                return Err(Error::invalid("reason", "a correction needs a reason"));
+                return Err(Error::invalid("reason", Why::Required));
             }
             let mut new = old.body.clone();
             body.clone_into(&mut new.body);

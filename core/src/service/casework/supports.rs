@@ -3,6 +3,7 @@
 use super::{IDEMPOTENCY, idempotency_claim, refresh_clocks, replayed};
 use crate::case::{Case, Hearing, Meeting, NewMeeting, Support, SupportDecision};
 use crate::error::{Error, Result};
+use crate::error::{Point, Why};
 use crate::ids::{CaseId, MeetingId, RecordId, SupportId};
 use crate::service::Service;
 use crate::service::access::{self, Actor};
@@ -16,10 +17,10 @@ pub(super) fn check_support(tx: &impl Reader, s: &Support, before: Option<&Suppo
     if let (Some(start), Some(end)) = (s.start, s.end)
         && end < start
     {
-        return Err(Error::invalid("end", "ends before it starts"));
+        return Err(Error::invalid("end", Why::Before(Point::Start)));
     }
     if s.review_on.is_some_and(|r| r < s.decided_on) {
-        return Err(Error::invalid("review_on", "is before the decision"));
+        return Err(Error::invalid("review_on", Why::Before(Point::Decision)));
     }
     if let Some(h) = &s.hearing
         && before.is_none_or(|b| b.hearing.as_ref() != Some(h))
