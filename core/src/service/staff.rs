@@ -165,6 +165,24 @@ impl Service {
         Ok(out)
     }
 
+    /// [`Service::staff_names`] and [`Service::unit_staff`] from one scan of the staff table.
+    pub(super) fn staff_directory(
+        &self,
+        actor: &Actor,
+        unit: UnitId,
+    ) -> Result<(std::collections::HashMap<StaffId, String>, Vec<(StaffId, String)>)> {
+        Self::permit(actor, Action::ReadCase)?;
+        let all = self.store.read()?.all::<Staff>()?;
+        let mut in_unit: Vec<(StaffId, String)> = all
+            .iter()
+            .filter(|s| !s.body.disabled && s.body.units.contains(&unit))
+            .map(|s| (StaffId(s.id), s.body.display_name.clone()))
+            .collect();
+        in_unit.sort_by_key(|(id, _)| id.0);
+        let names = all.into_iter().map(|s| (StaffId(s.id), s.body.display_name)).collect();
+        Ok((names, in_unit))
+    }
+
     pub(super) fn staff_by_login(tx: &impl Reader, login: &str) -> Result<Versioned<Staff>> {
         let id = tx.unique("login", login)?.ok_or_else(|| Error::not_found("staff", login))?;
         tx.require::<Staff>(StaffId(id))

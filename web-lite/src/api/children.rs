@@ -145,7 +145,7 @@ pub(super) fn new_child(input: ChildIn, unit: UnitId) -> Result<NewChild, Error>
             .map(wareki::parse)
             .transpose()?,
         unborn: input.unborn,
-        sex: Sex::parse(if input.sex.is_empty() { "unknown" } else { &input.sex })?,
+        sex: Sex::parse(&input.sex)?,
         address: input.address,
         phones: input.phones,
         affiliation: input.affiliation,

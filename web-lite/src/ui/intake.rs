@@ -86,7 +86,6 @@ impl IntakeForm {
             .parse::<u64>()
             .ok()
             .map(UnitId)
-            .filter(|u| actor.units().contains(u))
             .ok_or_else(|| Error::invalid("unit", "選択してください"))?;
         let abuse = NewAbuse {
             types: self.abuse.iter().map(|c| Code::new(c)).collect(),
@@ -128,7 +127,7 @@ impl IntakeForm {
                 .transpose()
                 .map_err(Error::Date)?,
             unborn: c.unborn,
-            sex: Sex::parse(if c.sex.is_empty() { "unknown" } else { &c.sex })?,
+            sex: Sex::parse(&c.sex)?,
             address: c.address.clone(),
             phones: Vec::new(),
             affiliation: c.affiliation.clone(),

@@ -286,15 +286,23 @@ impl Service {
     pub fn case_page(&self, actor: &Actor, id: CaseId) -> Result<CasePageView> {
         let after = self.last_change()?;
         let case = self.case(actor, id)?;
+        let (staff_names, unit_staff) = self.staff_directory(actor, case.case.body.unit)?;
         Ok(CasePageView {
             code_tables: self.code_tables()?,
             sheets: self.assessment_sheets()?,
-            staff_names: self.staff_names(actor)?,
-            unit_staff: self.unit_staff(actor, case.case.body.unit)?,
+            staff_names,
+            unit_staff,
             now: self.now(),
             after,
             case,
         })
+    }
+
+    /// The case page for a task on the case (調査・判定, アセスメント, 援助・措置, 会議): refused
+    /// unless the reader may do `action` on this case now, as the case page offers it.
+    pub fn case_task_page(&self, actor: &Actor, id: CaseId, action: Action) -> Result<CasePageView> {
+        let view = self.case_page(actor, id)?;
+        if view.case.may(action) { Ok(view) } else { Err(Error::Forbidden { action: action.as_str() }) }
     }
 
     /// The newest messages of a unit's case threads (or of one worker's cases, if given) from
