@@ -75,15 +75,30 @@ impl ClockKind {
         }
     }
 
-    /// How long before the due time a clock turns "due soon".
+    /// How long before the due time a clock turns "due soon". The 48-hour check and the 7-day
+    /// warrant request are on the board from their first minute, counting down.
     #[must_use]
     pub fn warning(self) -> i64 {
         match self {
-            ClockKind::SafetyCheck48h => 12 * HOUR,
-            ClockKind::WarrantRequest7d => 2 * DAY,
+            ClockKind::SafetyCheck48h => 48 * HOUR,
+            ClockKind::WarrantRequest7d => 8 * DAY,
             ClockKind::WarrantChallenge3d | ClockKind::ChildHearing | ClockKind::CourtApproval => DAY,
             ClockKind::ProtectionLimit => 14 * DAY,
             ClockKind::SupportReview | ClockKind::CaseReview => 7 * DAY,
+        }
+    }
+}
+
+impl ClockKind {
+    /// What harms a child first, the board's order: 1 for the clocks of the child's safety and
+    /// liberty (the 48-hour check, the warrant's request and its challenge), 2 for the limits of
+    /// a protection (two months, the court's approval), 3 for the rest.
+    #[must_use]
+    pub fn urgency(self) -> u8 {
+        match self {
+            ClockKind::SafetyCheck48h | ClockKind::WarrantRequest7d | ClockKind::WarrantChallenge3d => 1,
+            ClockKind::ProtectionLimit | ClockKind::CourtApproval => 2,
+            ClockKind::ChildHearing | ClockKind::SupportReview | ClockKind::CaseReview => 3,
         }
     }
 }

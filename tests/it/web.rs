@@ -118,6 +118,33 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     let first_step = (now().0 + 30) / 30;
     sign_in(&mut field, &base, "demo-cw1", Some(&totp::code_at(&secret, now().plus(30)).unwrap()));
     field.screenshot(&screens().join("01-home.png"));
+    // The board triages: the clocks of a child's safety and liberty first, each card naming the
+    // child; a worker's board shows only cases that worker holds.
+    let labels = field.eval("[...document.querySelectorAll('.clock .label')].map(e => e.textContent)");
+    let labels: Vec<&str> = labels.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let urgent = |l: &str| l.starts_with("安全確認") || l.starts_with("一時保護状") || l.starts_with("却下");
+    assert!(!labels.is_empty() && urgent(labels[0]), "{labels:?}");
+    let first_other = labels.iter().position(|l| !urgent(l)).unwrap_or(labels.len());
+    assert!(labels[first_other..].iter().all(|l| !urgent(l)), "urgent clocks first: {labels:?}");
+    let unnamed = "[...document.querySelectorAll('.clock .who')].filter(e => !e.textContent.trim()).length";
+    assert_eq!(field.eval(unnamed), 0, "every card names its child");
+    field.eval(
+        "const s = document.querySelector('select[name=worker]'); \
+         s.value = document.body.dataset.staff; \
+         document.querySelector('.board-filter button').click()",
+    );
+    field.wait_until(
+        "location.search.includes('worker=') && document.readyState === 'complete'",
+        "a worker's board",
+    );
+    let me = "document.querySelector('select[name=worker]').selectedOptions[0].text";
+    let me = field.eval(me).as_str().unwrap().to_owned();
+    assert!(!me.is_empty() && me != "係の全員", "the worker chosen: {me}");
+    let others = format!(
+        "[...document.querySelectorAll('.clock .caseno')].filter(e => !e.textContent.includes({me:?})).length"
+    );
+    assert_eq!(field.eval(&others), 0, "only the worker's own cases");
+    assert!(field.eval("document.querySelectorAll('.clock').length").as_u64().unwrap() > 0);
 
     // At the office: the supervisor has the case open.
     let mut office = Browser::start((1180, 820));

@@ -166,11 +166,7 @@ impl Service {
     }
 
     /// [`Service::staff_names`] and [`Service::unit_staff`] from one scan of the staff table.
-    pub(super) fn staff_directory(
-        &self,
-        actor: &Actor,
-        unit: UnitId,
-    ) -> Result<(std::collections::HashMap<StaffId, String>, Vec<(StaffId, String)>)> {
+    pub(super) fn staff_directory(&self, actor: &Actor, unit: UnitId) -> Result<StaffDirectory> {
         Self::permit(actor, Action::ReadCase)?;
         let all = self.store.read()?.all::<Staff>()?;
         let mut in_unit: Vec<(StaffId, String)> = all
@@ -252,3 +248,6 @@ impl Service {
         Ok((id, text))
     }
 }
+
+/// Every member of staff by name, and the active staff of one unit.
+pub(super) type StaffDirectory = (std::collections::HashMap<StaffId, String>, Vec<(StaffId, String)>);

@@ -8,6 +8,7 @@ use mamoru_core::case::{CaseEdit, IntakeKind, NewHearing, NewMeeting, SupportDec
 use mamoru_core::code_table::Code;
 use mamoru_core::error::{Point, Why};
 use mamoru_core::ids::CaseId;
+use mamoru_core::service::BoardFilter;
 use mamoru_core::staff::{Action, Role};
 
 use crate::support::{t0, urgent_start, world};
@@ -143,11 +144,11 @@ fn the_board_lists_the_newest_messages_of_the_cases_its_reader_may_see() {
     // The home page is that board, of the reader's unit, in one call; a day before the 48 hours
     // run out, their clocks are on it.
     w.clock.advance(47 * 3600);
-    let home = w.svc.home(&sv, false).unwrap();
+    let home = w.svc.home(&sv, BoardFilter::default()).unwrap();
     assert_eq!((home.unit, home.mine), (w.u1, false));
     assert_eq!(home.messages.len(), 3);
     assert_eq!(home.clocks.len(), 2, "the two abuse reports' 48-hour clocks");
-    let mine = w.svc.home(&cw, true).unwrap();
+    let mine = w.svc.home(&cw, BoardFilter { mine: true, ..BoardFilter::default() }).unwrap();
     assert!(mine.messages.is_empty() && mine.clocks.is_empty(), "no case is assigned to the caseworker");
 }
 

@@ -61,8 +61,9 @@ fn the_48_hour_safety_check_counts_down_and_closes_when_the_child_is_seen() {
     w.case(&cw, consult_child, IntakeKind::Consultation, t0());
 
     let due = t0().plus(48 * HOUR);
-    assert_eq!(case_clocks(&w, &cw, case), vec![(ClockKind::SafetyCheck48h, ClockStatus::Ok, due)]);
-    assert!(board(&w, &cw).is_empty(), "nothing is near yet");
+    assert_eq!(case_clocks(&w, &cw, case), vec![(ClockKind::SafetyCheck48h, ClockStatus::DueSoon, due)]);
+    // On the board from the intake's first minute, counting down.
+    assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::DueSoon)]);
     w.clock.set(due.plus(-12 * HOUR));
     assert_eq!(board(&w, &cw), vec![(ClockKind::SafetyCheck48h, ClockStatus::DueSoon)]);
     w.clock.set(due);
@@ -91,7 +92,8 @@ fn protection_without_consent_runs_the_warrant_limit_and_hearing_clocks() {
         clocks,
         vec![
             // Seven days counting the first: the request is due by the end of 6/8.
-            (ClockKind::WarrantRequest7d, ClockStatus::Ok, at("2025-06-09T00:00:00+09:00")),
+            // Counting down from the first minute.
+            (ClockKind::WarrantRequest7d, ClockStatus::DueSoon, at("2025-06-09T00:00:00+09:00")),
             // Two months counting the first day: the period ends at the end of 8/1.
             (ClockKind::ProtectionLimit, ClockStatus::Ok, at("2025-08-02T00:00:00+09:00")),
             // Heard afterwards: within the seeded 3 days counting the start day (6/2–6/4), so
@@ -203,4 +205,39 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
         .change_case_status(&sv, CaseId(case.id), v.rev, &StatusChange::Close { reason: "助言指導".into() })
         .unwrap();
     assert!(w.svc.store().read().unwrap().case_clocks(case.id).unwrap().is_empty());
+}
+
+#[test]
+fn the_board_puts_what_harms_a_child_first_and_names_the_child_and_the_workers() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    // A protection without consent, started Monday 2025-06-02 10:00 in urgency: its hearing is
+    // due 6/5, its warrant request by the end of 6/8.
+    let held = w.child(&cw, "高橋", "湊", "たかはし", "みなと", "2014-03-03");
+    let held_case = CaseId(w.case(&cw, held, IntakeKind::Consultation, t0()).id);
+    w.svc.start_protection(&cw, held_case, urgent_start(t0(), false)).unwrap();
+    // A report received 6/5 12:00: its 48 hours run to 6/7 12:00.
+    w.clock.set(at("2025-06-05T12:00:00+09:00"));
+    let reported = w.child(&cw, "伊藤", "律", "いとう", "りつ", "2017-07-07");
+    let report = w.case(&cw, reported, IntakeKind::AbuseReport, at("2025-06-05T12:00:00+09:00"));
+    let mut edit = CaseEdit::of(&report.body);
+    edit.assigned = vec![cw.staff()];
+    w.svc.edit_case(&cw, CaseId(report.id), report.rev, &edit).unwrap();
+
+    w.clock.set(at("2025-06-06T00:00:00+09:00"));
+    let items = w.svc.board(&cw, w.u1, None).unwrap();
+    let order: Vec<_> = items.iter().map(|i| (i.deadline.kind, i.status)).collect();
+    assert_eq!(
+        order,
+        vec![
+            // The child's safety first, then the warrant, though the hearing is the one overdue.
+            (ClockKind::SafetyCheck48h, ClockStatus::DueSoon),
+            (ClockKind::WarrantRequest7d, ClockStatus::DueSoon),
+            (ClockKind::ChildHearing, ClockStatus::Overdue),
+        ]
+    );
+    assert_eq!(items[0].child_name, "伊藤 律");
+    assert_eq!(items[0].worker_names, vec!["cw".to_owned()]);
+    assert_eq!(items[1].child_name, "高橋 湊");
+    assert!(items[1].worker_names.is_empty(), "nobody assigned yet, and the card says so");
 }

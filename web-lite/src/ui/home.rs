@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use mamoru_core::Service;
+use mamoru_core::ids::{StaffId, UnitId};
+use mamoru_core::service::BoardFilter;
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::views;
 use super::views::{Chrome, HomePage, ResultRow, SearchPage};
 use super::{Page, error_page, html, message, signed_in};
 use crate::blocking;
@@ -17,25 +18,34 @@ use crate::blocking;
 pub(super) struct HomeQuery {
     #[serde(default)]
     mine: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    worker: Option<String>,
+}
+
+impl HomeQuery {
+    fn filter(&self) -> BoardFilter {
+        let id = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<u64>().ok());
+        BoardFilter {
+            unit: id(&self.unit).map(UnitId),
+            worker: id(&self.worker).map(StaffId),
+            mine: self.mine.is_some(),
+        }
+    }
 }
 
 pub(super) fn home(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("home").and(warp::get()).and(warp::query::<HomeQuery>()).and(signed_in(service)).then(
         |q: HomeQuery, page: Page| async move {
             let (svc, session) = or_respond!(page);
-            let (actor, mine) = (session.actor.clone(), q.mine.is_some());
-            match blocking(move || svc.home(&actor, mine)).await {
+            let (actor, filter) = (session.actor.clone(), q.filter());
+            match blocking(move || svc.home(&actor, filter)).await {
                 Ok(v) => {
                     let mut chrome = Chrome::new(&session, "ホーム", "home");
                     chrome.live = "board";
                     chrome.after = v.after;
-                    let clocks = v.clocks.iter().map(|i| views::ClockRow::of(i, v.now)).collect();
-                    let messages =
-                        v.messages.iter().map(|m| views::BoardMessage::of(m, &v.staff_names)).collect();
-                    html(
-                        &HomePage { chrome, unit: v.unit_name, mine: v.mine, clocks, messages },
-                        StatusCode::OK,
-                    )
+                    html(&HomePage::of(chrome, &v), StatusCode::OK)
                 }
                 Err(e) => error_page(&session, &e),
             }

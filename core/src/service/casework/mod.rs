@@ -26,7 +26,7 @@ use crate::protection::{Protection, StepKind};
 use crate::service::Service;
 use crate::service::access::{self, Actor};
 use crate::service::people::{ChildSummary, NewChild};
-use crate::staff::{Action, Unit};
+use crate::staff::{Action, Staff, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
 use crate::time::Timestamp;
 
@@ -110,13 +110,28 @@ pub struct CasePageView {
 pub struct HomeView {
     pub unit: UnitId,
     pub unit_name: String,
+    /// The board is of one worker's cases (`Some`: the reader's own when `mine`).
+    pub worker: Option<StaffId>,
     pub mine: bool,
+    /// The units whose board the reader may choose, by name.
+    pub units: Vec<(UnitId, String)>,
+    /// The active staff of the unit shown, to filter the board by worker.
+    pub unit_staff: Vec<(StaffId, String)>,
     pub clocks: Vec<BoardItem>,
     pub messages: Vec<MessageItem>,
     pub staff_names: HashMap<StaffId, String>,
     pub now: Timestamp,
     /// The change-log position read first (live updates start there).
     pub after: u64,
+}
+
+/// Whose board ホーム shows: a unit of the reader's (else their first) and, if given, one worker
+/// of it (`mine`: the reader).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BoardFilter {
+    pub unit: Option<UnitId>,
+    pub worker: Option<StaffId>,
+    pub mine: bool,
 }
 
 /// How far back the home page's messages go, and how many it shows.
@@ -155,17 +170,32 @@ pub struct BoardItem {
     pub deadline: Deadline,
     pub status: ClockStatus,
     pub label: &'static str,
+    /// What harms a child first (`ClockKind::urgency`): the board is ordered by it, then by due.
+    pub urgency: u8,
     pub case_no: String,
+    /// The child's name, so that a card says whom it is about.
+    pub child_name: String,
+    /// The names of the case's workers, in the order assigned.
+    pub worker_names: Vec<String>,
     /// The due time in Japan time, `YYYY-MM-DDTHH:MM:SS+09:00`.
     pub due_jst: String,
 }
 
 impl BoardItem {
-    fn new(deadline: Deadline, now: Timestamp, case_no: &str) -> Self {
+    fn new(
+        deadline: Deadline,
+        now: Timestamp,
+        case_no: &str,
+        child_name: String,
+        worker_names: Vec<String>,
+    ) -> Self {
         Self {
             status: deadline.status(now),
             label: deadline.kind.label(),
+            urgency: deadline.kind.urgency(),
             case_no: case_no.to_owned(),
+            child_name,
+            worker_names,
             due_jst: deadline.due.to_jst_string(),
             deadline,
         }
@@ -183,6 +213,36 @@ fn load_links<T: crate::store::Record>(
     }
     out.reverse();
     Ok(out)
+}
+
+/// A case on the board, with its child's name and its workers' names.
+type BoardCase = (Versioned<Case>, String, Vec<String>);
+
+/// The names a board shows, each staff member read once.
+#[derive(Default)]
+struct BoardNames {
+    staff: HashMap<StaffId, String>,
+}
+
+impl BoardNames {
+    /// The case with its child's name and its workers' names.
+    fn of(&mut self, r: &impl Reader, c: Versioned<Case>) -> Result<BoardCase> {
+        let child = r.require::<Child>(c.body.child)?.body.name.full();
+        let workers = self.workers(r, &c.body.assigned)?;
+        Ok((c, child, workers))
+    }
+
+    fn workers(&mut self, r: &impl Reader, ids: &[StaffId]) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !self.staff.contains_key(id) {
+                let name = r.get::<Staff>(*id)?.map(|s| s.body.display_name).unwrap_or_default();
+                self.staff.insert(*id, name);
+            }
+            out.push(self.staff[id].clone());
+        }
+        Ok(out)
+    }
 }
 
 /// Recomputes and re-indexes a case's clocks (inside the caller's transaction).
@@ -238,10 +298,11 @@ impl Service {
             scope.check_read_case(&case.body, Action::ReadCase)?;
             let child = r.require::<Child>(case.body.child)?;
             scope.check_read_child(&child.body, Action::ReadCase)?;
+            let workers = BoardNames::default().workers(r, &case.body.assigned)?;
             let clocks = r
                 .case_clocks(id.0)?
                 .into_iter()
-                .map(|d| BoardItem::new(d, now, &case.body.case_no))
+                .map(|d| BoardItem::new(d, now, &case.body.case_no, child.body.name.full(), workers.clone()))
                 .collect();
             let mut notes = Vec::new();
             for n in r.links("case_note", id.0, 50)? {
@@ -346,27 +407,40 @@ impl Service {
     }
 
     /// The home page of `actor` (`HomeView`): the board of their first unit.
-    pub fn home(&self, actor: &Actor, mine: bool) -> Result<HomeView> {
+    pub fn home(&self, actor: &Actor, filter: BoardFilter) -> Result<HomeView> {
         let after = self.last_change()?;
-        let unit = actor.units.first().copied().ok_or(Error::Forbidden { action: "read_board" })?;
-        let unit_name =
-            self.units()?.into_iter().find(|u| u.id == unit.0).map(|u| u.body.name).unwrap_or_default();
-        let worker = mine.then_some(actor.staff);
+        let units: Vec<(UnitId, String)> = self
+            .units()?
+            .into_iter()
+            .filter(|u| actor.units.contains(&UnitId(u.id)))
+            .map(|u| (UnitId(u.id), u.body.name))
+            .collect();
+        let chosen = filter.unit.filter(|u| units.iter().any(|(id, _)| id == u));
+        let unit = chosen
+            .or_else(|| actor.units.first().copied())
+            .ok_or(Error::Forbidden { action: "read_board" })?;
+        let unit_name = units.iter().find(|(id, _)| *id == unit).map(|(_, n)| n.clone()).unwrap_or_default();
+        let worker = if filter.mine { Some(actor.staff) } else { filter.worker };
+        let (staff_names, unit_staff) = self.staff_directory(actor, unit)?;
         Ok(HomeView {
             clocks: self.board(actor, unit, worker)?,
             messages: self.recent_messages(actor, unit, worker, HOME_MESSAGE_DAYS, HOME_MESSAGES)?,
-            staff_names: self.staff_names(actor)?,
+            staff_names,
+            unit_staff,
             now: self.now(),
             unit,
             unit_name,
-            mine,
+            worker,
+            mine: worker == Some(actor.staff),
+            units,
             after,
         })
     }
 
     /// What is due or overdue for a unit (or one worker, if given) at `now`: every clock due
-    /// before the end of its warning window, soonest first, without restricted cases the actor
-    /// may not see.
+    /// before the end of its warning window, without restricted cases the actor may not see;
+    /// what harms a child first comes first (`ClockKind::urgency`), then the soonest due. Each
+    /// item names the child and the workers.
     pub fn board(&self, actor: &Actor, unit: UnitId, worker: Option<StaffId>) -> Result<Vec<BoardItem>> {
         let now = self.now();
         self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
@@ -377,15 +451,16 @@ impl Service {
             }
             let clock_scope = worker.map_or_else(|| format!("u{}", unit.0), |w| format!("w{}", w.0));
             let mut out = Vec::new();
-            let mut cases: BTreeMap<u64, Option<Versioned<Case>>> = BTreeMap::new();
+            let mut cases: BTreeMap<u64, Option<BoardCase>> = BTreeMap::new();
+            let mut names = BoardNames::default();
             for (due, case, kind, subject) in r.clocks_due(&clock_scope, now.plus(deadline::max_warning()))? {
                 let Some(kind) = deadline::ClockKind::parse(&kind) else { continue };
                 if let std::collections::btree_map::Entry::Vacant(slot) = cases.entry(case) {
                     let c = r.require::<Case>(CaseId(case))?;
                     let visible = c.body.unit == unit && scope.can_read_case(&c.body);
-                    slot.insert(visible.then_some(c));
+                    slot.insert(if visible { Some(names.of(r, c)?) } else { None });
                 }
-                let Some(Some(c)) = cases.get(&case) else { continue };
+                let Some(Some((c, child_name, worker_names))) = cases.get(&case) else { continue };
                 let d = Deadline {
                     case: CaseId(case),
                     unit: c.body.unit,
@@ -395,9 +470,16 @@ impl Service {
                     due: Timestamp(due),
                 };
                 if d.status(now) != ClockStatus::Ok {
-                    out.push(BoardItem::new(d, now, &c.body.case_no));
+                    out.push(BoardItem::new(
+                        d,
+                        now,
+                        &c.body.case_no,
+                        child_name.clone(),
+                        worker_names.clone(),
+                    ));
                 }
             }
+            out.sort_by_key(|i| (i.urgency, i.deadline.due));
             let n = out.len();
             Ok((out, Some(format!("{n} clocks"))))
         })

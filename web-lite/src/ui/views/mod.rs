@@ -21,9 +21,7 @@ use mamoru_core::wareki;
 pub(crate) use case::{CasePage, CheckForm, NoteForm, PhotoView};
 pub(crate) use child::{ChildEditPage, ChildForm, ChildPage, NoteRow, SEXES, ThreadRow};
 pub(crate) use conflict::ConflictView;
-pub(crate) use pages::{
-    BoardMessage, ErrorPage, HomePage, LoginPage, RegisterPage, ResultRow, SearchPage, TotpPage,
-};
+pub(crate) use pages::{ErrorPage, HomePage, LoginPage, RegisterPage, ResultRow, SearchPage, TotpPage};
 
 /// What every signed-in page shows around its content.
 pub(crate) struct Chrome {
@@ -156,6 +154,9 @@ fn intake_kind(k: IntakeKind) -> &'static str {
 pub(crate) struct ClockRow {
     pub label: &'static str,
     pub case_no: String,
+    pub child: String,
+    /// The workers' names, joined.
+    pub workers: String,
     pub case_id: u64,
     pub due: String,
     pub due_epoch: i64,
@@ -168,6 +169,8 @@ impl ClockRow {
         Self {
             label: item.label,
             case_no: item.case_no.clone(),
+            child: item.child_name.clone(),
+            workers: item.worker_names.join("・"),
             case_id: item.deadline.case.0,
             due: datetime(item.deadline.due),
             due_epoch: item.deadline.due.0,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use mamoru_core::ids::StaffId;
-use mamoru_core::service::{ChildSummary, MessageItem, SessionInfo};
+use mamoru_core::service::{ChildSummary, HomeView, MessageItem, SessionInfo};
 use mamoru_core::time::Date;
 
 use super::{Chrome, ClockRow, birth, datetime, staff_name};
@@ -68,9 +68,31 @@ pub(crate) struct ErrorPage {
 pub(crate) struct HomePage {
     pub chrome: Chrome,
     pub unit: String,
+    pub unit_id: u64,
     pub mine: bool,
+    /// The units the reader may choose (shown when there is more than one).
+    pub units: Vec<(u64, String)>,
+    /// The unit's staff to filter by, and the one chosen (0: the whole unit).
+    pub staff: Vec<(u64, String)>,
+    pub worker: u64,
     pub clocks: Vec<ClockRow>,
     pub messages: Vec<BoardMessage>,
+}
+
+impl HomePage {
+    pub(crate) fn of(chrome: Chrome, v: &HomeView) -> Self {
+        Self {
+            chrome,
+            unit: v.unit_name.clone(),
+            unit_id: v.unit.0,
+            mine: v.mine,
+            units: v.units.iter().map(|(id, name)| (id.0, name.clone())).collect(),
+            staff: v.unit_staff.iter().map(|(id, name)| (id.0, name.clone())).collect(),
+            worker: v.worker.map_or(0, |w| w.0),
+            clocks: v.clocks.iter().map(|i| ClockRow::of(i, v.now)).collect(),
+            messages: v.messages.iter().map(|m| BoardMessage::of(m, &v.staff_names)).collect(),
+        }
+    }
 }
 
 /// A message from a case's thread, as the board lists it: the start of it, and where to read on.
