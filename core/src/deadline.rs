@@ -136,6 +136,19 @@ impl Deadline {
     }
 }
 
+impl Deadline {
+    /// The board's order, what harms a child first: an overdue clock of the child's safety,
+    /// liberty or a protection's limits (urgency 1 or 2: the child may be held unlawfully or
+    /// unseen); then the running clocks of urgency 1, then of urgency 2, then the rest; each
+    /// group by due.
+    #[must_use]
+    pub fn triage(&self, now: Timestamp) -> (u8, Timestamp) {
+        let urgency = self.kind.urgency();
+        let group = if urgency <= 2 && self.status(now) == ClockStatus::Overdue { 0 } else { urgency };
+        (group, self.due)
+    }
+}
+
 /// The longest warning window: the board query looks this far ahead.
 #[must_use]
 pub fn max_warning() -> i64 {

@@ -143,6 +143,10 @@ pub enum Why {
     StepNotOpen(StepRule),
     /// Fixed when the protection started.
     FixedAtStart,
+    /// An ended protection cannot be resumed: start a new one.
+    NoResume,
+    /// A note with neither text nor a photo.
+    NeedsTextOrPhoto,
     /// A recorded step cannot be changed or removed.
     StepRecorded,
     /// An extension must follow the period before it and end at most two months after it.
@@ -178,6 +182,8 @@ pub enum Point {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Counted {
     Characters,
+    /// The characters of a body-map mark's note.
+    MarkNote,
     Photos,
     Marks,
 }
@@ -225,6 +231,7 @@ impl fmt::Display for Why {
             }
             Why::Before(p) => write!(f, "is before {p}"),
             Why::AtMost(max, Counted::Characters) => write!(f, "at most {max} characters"),
+            Why::AtMost(max, Counted::MarkNote) => write!(f, "a note of at most {max} characters"),
             Why::AtMost(max, Counted::Photos) => write!(f, "at most {max} photos"),
             Why::AtMost(max, Counted::Marks) => write!(f, "at most {max} marks"),
             Why::YearsAgo(years) => write!(f, "more than {years} years ago"),
@@ -249,6 +256,8 @@ impl fmt::Display for Why {
             Why::ProtectionEnded => f.write_str("the protection has ended"),
             Why::StepNotOpen(rule) => rule.fmt(f),
             Why::FixedAtStart => f.write_str("is fixed at the start; record a later step instead"),
+            Why::NoResume => f.write_str("an ended protection cannot be resumed; start a new one"),
+            Why::NeedsTextOrPhoto => f.write_str("a note needs text or an attachment"),
             Why::StepRecorded => f.write_str("a recorded step cannot be changed or removed"),
             Why::ExtensionPeriod => f.write_str(
                 "each extension must end after the period before it, and at most two months after it",

@@ -118,7 +118,7 @@ pub fn document() -> Value {
                         "401": error_ref(), "422": error_ref() } }
             },
             "/api/v1/board": {
-                "get": { "summary": "Due and overdue legal clocks of a unit (or one worker), what harms a child first (urgency 1: the 48-hour check, the warrant's request and challenge; 2: a protection's limits; 3: the rest), then by due; each item names the case (case_no), the child (child_name) and the workers (worker_names)",
+                "get": { "summary": "Due and overdue legal clocks of a unit (or one worker), what harms a child first (overdue clocks of urgency 1 or 2 first; then urgency 1: the 48-hour check, the warrant's request and challenge; 2: a protection's limits; 3: the rest), then by due; each item names the case (case_no), the child (child_name, null when the child is restricted from the reader) and the workers (worker_names)",
                     "parameters": [
                         { "name": "unit", "in": "query", "schema": { "type": "integer" } },
                         { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],

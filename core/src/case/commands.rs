@@ -251,7 +251,7 @@ impl NewNote {
     /// future.
     pub fn write(self, case: CaseId, child: ChildId, author: StaffId, now: Timestamp) -> Result<Note, Error> {
         if self.body.trim().is_empty() && self.photos.iter().all(|p| p.trim().is_empty()) {
-            return Err(Error::invalid("body", Why::Required));
+            return Err(Error::invalid("body", Why::NeedsTextOrPhoto));
         }
         if self.at > now.plus(300) {
             return Err(Error::invalid("at", Why::InFuture));

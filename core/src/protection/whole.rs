@@ -102,7 +102,7 @@ impl Protection {
         match (&self.ended, &new.ended) {
             (None, Some(end)) => steps.push(ProtectionStep::End { at: end.at, reason: end.reason.clone() }),
             (Some(_), None) => {
-                return Err(Error::invalid("ended", Why::StepRecorded));
+                return Err(Error::invalid("ended", Why::NoResume));
             }
             (a, b) if a == b => {}
             _ => return Err(rewritten("ended")),

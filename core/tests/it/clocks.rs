@@ -236,8 +236,18 @@ fn the_board_puts_what_harms_a_child_first_and_names_the_child_and_the_workers()
             (ClockKind::ChildHearing, ClockStatus::Overdue),
         ]
     );
-    assert_eq!(items[0].child_name, "伊藤 律");
+    assert_eq!(items[0].child_name.as_deref(), Some("伊藤 律"));
     assert_eq!(items[0].worker_names, vec!["cw".to_owned()]);
-    assert_eq!(items[1].child_name, "高橋 湊");
+    assert_eq!(items[1].child_name.as_deref(), Some("高橋 湊"));
     assert!(items[1].worker_names.is_empty(), "nobody assigned yet, and the card says so");
+
+    // A sibling case restricted to the supervisor restricts the child: the report's clock stays
+    // on the caseworker's board, without the child's name.
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let other = w.case(&sv, reported, IntakeKind::Consultation, at("2025-06-05T12:00:00+09:00"));
+    w.svc.restrict_case(&sv, CaseId(other.id), other.rev, Some(vec![sv.staff()])).unwrap();
+    let cards = w.svc.board(&cw, w.u1, None).unwrap();
+    assert_eq!(cards[0].deadline.case, CaseId(report.id));
+    assert_eq!(cards[0].child_name, None, "a restricted child is not named to those outside the list");
+    assert_eq!(w.svc.board(&sv, w.u1, None).unwrap()[0].child_name.as_deref(), Some("伊藤 律"));
 }

@@ -13,7 +13,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::views::TotpPage;
-use super::{TokenPage, blocking, error_page, html, message, redirect};
+use super::{TokenPage, blocking, error_page, html, redirect};
 
 /// `GET /totp`: the secret being enrolled (a new one, or the one begun and not yet confirmed).
 pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -46,7 +46,9 @@ pub(super) fn confirm(
                 Ok(None) => redirect("/home"),
                 Ok(Some((url, e))) => {
                     let why = match &e {
-                        Error::Invalid { reason: Why::NoEnrolment, .. } => message(&e),
+                        Error::Invalid { field, reason: reason @ Why::NoEnrolment } => {
+                            super::fields::why(field, reason).unwrap_or_default()
+                        }
                         _ => "確認コードが一致しません。アプリに今表示されている6桁を入力してください（この端末やスマートフォンの時刻がずれていると一致しません）。".to_owned(),
                     };
                     html(&TotpPage::new(&session, &url, Some(why)), StatusCode::UNPROCESSABLE_ENTITY)

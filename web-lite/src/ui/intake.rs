@@ -86,6 +86,9 @@ impl IntakeForm {
             .parse::<u64>()
             .ok()
             .map(UnitId)
+            // Only what the form offered: a unit of someone else's (a stale draft) is asked
+            // again with the form kept; core refuses it too.
+            .filter(|u| actor.units().contains(u))
             .ok_or_else(|| Error::invalid("unit", "選択してください"))?;
         let abuse = NewAbuse {
             types: self.abuse.iter().map(|c| Code::new(c)).collect(),

@@ -173,8 +173,9 @@ pub struct BoardItem {
     /// What harms a child first (`ClockKind::urgency`): the board is ordered by it, then by due.
     pub urgency: u8,
     pub case_no: String,
-    /// The child's name, so that a card says whom it is about.
-    pub child_name: String,
+    /// The child's name, so that a card says whom it is about; `None` when the reader may not
+    /// see the child (restricted through a sibling's case).
+    pub child_name: Option<String>,
     /// The names of the case's workers, in the order assigned.
     pub worker_names: Vec<String>,
     /// The due time in Japan time, `YYYY-MM-DDTHH:MM:SS+09:00`.
@@ -186,7 +187,7 @@ impl BoardItem {
         deadline: Deadline,
         now: Timestamp,
         case_no: &str,
-        child_name: String,
+        child_name: Option<String>,
         worker_names: Vec<String>,
     ) -> Self {
         Self {
@@ -216,7 +217,7 @@ fn load_links<T: crate::store::Record>(
 }
 
 /// A case on the board, with its child's name and its workers' names.
-type BoardCase = (Versioned<Case>, String, Vec<String>);
+type BoardCase = (Versioned<Case>, Option<String>, Vec<String>);
 
 /// The names a board shows, each staff member read once.
 #[derive(Default)]
@@ -225,11 +226,13 @@ struct BoardNames {
 }
 
 impl BoardNames {
-    /// The case with its child's name and its workers' names.
-    fn of(&mut self, r: &impl Reader, c: Versioned<Case>) -> Result<BoardCase> {
-        let child = r.require::<Child>(c.body.child)?.body.name.full();
+    /// The case with its child's name (`None` when the reader may not see the child: restricted
+    /// through a sibling case) and its workers' names.
+    fn of(&mut self, r: &impl Reader, scope: &access::Scope, c: Versioned<Case>) -> Result<BoardCase> {
+        let child = r.require::<Child>(c.body.child)?;
+        let name = scope.can_read_child(&child.body).then(|| child.body.name.full());
         let workers = self.workers(r, &c.body.assigned)?;
-        Ok((c, child, workers))
+        Ok((c, name, workers))
     }
 
     fn workers(&mut self, r: &impl Reader, ids: &[StaffId]) -> Result<Vec<String>> {
@@ -302,7 +305,9 @@ impl Service {
             let clocks = r
                 .case_clocks(id.0)?
                 .into_iter()
-                .map(|d| BoardItem::new(d, now, &case.body.case_no, child.body.name.full(), workers.clone()))
+                .map(|d| {
+                    BoardItem::new(d, now, &case.body.case_no, Some(child.body.name.full()), workers.clone())
+                })
                 .collect();
             let mut notes = Vec::new();
             for n in r.links("case_note", id.0, 50)? {
@@ -420,8 +425,10 @@ impl Service {
             .or_else(|| actor.units.first().copied())
             .ok_or(Error::Forbidden { action: "read_board" })?;
         let unit_name = units.iter().find(|(id, _)| *id == unit).map(|(_, n)| n.clone()).unwrap_or_default();
-        let worker = if filter.mine { Some(actor.staff) } else { filter.worker };
         let (staff_names, unit_staff) = self.staff_directory(actor, unit)?;
+        // A worker of another unit (a filter kept across a change of unit) is no filter.
+        let of_unit = |w: &StaffId| unit_staff.iter().any(|(id, _)| id == w);
+        let worker = if filter.mine { Some(actor.staff) } else { filter.worker.filter(of_unit) };
         Ok(HomeView {
             clocks: self.board(actor, unit, worker)?,
             messages: self.recent_messages(actor, unit, worker, HOME_MESSAGE_DAYS, HOME_MESSAGES)?,
@@ -439,7 +446,7 @@ impl Service {
 
     /// What is due or overdue for a unit (or one worker, if given) at `now`: every clock due
     /// before the end of its warning window, without restricted cases the actor may not see;
-    /// what harms a child first comes first (`ClockKind::urgency`), then the soonest due. Each
+    /// what harms a child first comes first (`Deadline::triage`), then the soonest due. Each
     /// item names the child and the workers.
     pub fn board(&self, actor: &Actor, unit: UnitId, worker: Option<StaffId>) -> Result<Vec<BoardItem>> {
         let now = self.now();
@@ -458,7 +465,7 @@ impl Service {
                 if let std::collections::btree_map::Entry::Vacant(slot) = cases.entry(case) {
                     let c = r.require::<Case>(CaseId(case))?;
                     let visible = c.body.unit == unit && scope.can_read_case(&c.body);
-                    slot.insert(if visible { Some(names.of(r, c)?) } else { None });
+                    slot.insert(if visible { Some(names.of(r, &scope, c)?) } else { None });
                 }
                 let Some(Some((c, child_name, worker_names))) = cases.get(&case) else { continue };
                 let d = Deadline {
@@ -479,7 +486,7 @@ impl Service {
                     ));
                 }
             }
-            out.sort_by_key(|i| (i.urgency, i.deadline.due));
+            out.sort_by_key(|i| i.deadline.triage(now));
             let n = out.len();
             Ok((out, Some(format!("{n} clocks"))))
         })

@@ -30,7 +30,7 @@ pub(super) fn check_injuries(injuries: &[crate::case::Injury]) -> Result<()> {
             return Err(Error::invalid("injuries", Why::SizeOutOfRange));
         }
         if i.description.chars().count() > 500 {
-            return Err(Error::invalid("injuries", Why::AtMost(500, Counted::Characters)));
+            return Err(Error::invalid("injuries", Why::AtMost(500, Counted::MarkNote)));
         }
     }
     Ok(())

@@ -169,7 +169,7 @@ impl ClockRow {
         Self {
             label: item.label,
             case_no: item.case_no.clone(),
-            child: item.child_name.clone(),
+            child: item.child_name.clone().unwrap_or_else(|| "（閲覧制限の児童）".to_owned()),
             workers: item.worker_names.join("・"),
             case_id: item.deadline.case.0,
             due: datetime(item.deadline.due),
