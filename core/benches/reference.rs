@@ -15,6 +15,7 @@ use mamoru_core::case::NewNote;
 use mamoru_core::code_table::Code;
 use mamoru_core::fixture::{self, FAMILY, GIVEN, Rng};
 use mamoru_core::ids::{CaseId, ChildId, UnitId};
+use mamoru_core::service::BoardFilter;
 use mamoru_core::staff::{Login, Password};
 use mamoru_core::store::{Reader, Store};
 use mamoru_core::time::{FixedClock, Timestamp};
@@ -176,6 +177,8 @@ fn main() -> Result<(), mamoru_core::Error> {
     });
     let board = time(a.samples, |_| svc.board(&sv, units[0], None).map(|b| b.len()));
     let board_len = svc.board(&sv, units[0], None)?.len();
+    let unit_home = BoardFilter { unit: Some(units[0]), ..BoardFilter::default() };
+    let home = time(a.samples, |_| svc.home(&sv, unit_home).map(|h| h.clocks.len()));
     let write = match own_case {
         Some(case) => Some(time(a.samples.min(1000), |i| {
             svc.add_note(
@@ -211,6 +214,12 @@ fn main() -> Result<(), mamoru_core::Error> {
     row("name search (audited)", a.samples, &search, "p99 ≤ 10 ms");
     row("child + household + last 50 notes (audited)", a.samples, &child_page, "p99 ≤ 5 ms");
     row("due/overdue for a unit (audited)", a.samples, &board, "≤ 5 ms");
+    row(
+        "ホーム: the unit's 30 most urgent clocks and a week's messages (audited)",
+        a.samples,
+        &home,
+        "≤ 5 ms",
+    );
     if let Some(w) = &write {
         row("durable note write", a.samples.min(1000), w, "p99 ≤ 20 ms");
     }

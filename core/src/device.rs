@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Counted, Error, Why};
 use crate::ids::{DeviceId, StaffId};
 use crate::record::Record;
 use crate::time::Timestamp;
@@ -54,4 +55,82 @@ impl Record for Device {
     const SCHEMA: u16 = 1;
     /// The secret's hash stays out of events and exports.
     const SENSITIVE: bool = true;
+}
+
+/// What an administrator calls a tablet (`iPad 12 (児相 1係)`): 1 to 60 characters, trimmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceName(String);
+
+impl DeviceName {
+    /// The longest name, in characters.
+    pub const MAX: usize = 60;
+
+    /// The name as typed, trimmed; refused when empty or longer than [`DeviceName::MAX`].
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("name", Why::Required));
+        }
+        if name.chars().count() > Self::MAX {
+            return Err(Error::invalid("name", Why::AtMost(Self::MAX, Counted::Characters)));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Device {
+    /// A new entry named `name`, registered by `by`: holding the hash of its secret at once
+    /// (`secret_hash`), or waiting for its one-time code (`pending`, and no secret yet).
+    #[must_use]
+    pub fn new(
+        name: &DeviceName,
+        by: StaffId,
+        secret_hash: Option<String>,
+        pending: Option<PendingCode>,
+    ) -> Self {
+        Self {
+            name: name.0.clone(),
+            registered_by: by,
+            secret_hash: secret_hash.unwrap_or_default(),
+            revoked: None,
+            pending,
+        }
+    }
+}
+
+/// A change to a registered tablet, made by an administrator (the console's 端末 screen, the
+/// CLI's `device` verbs, `DELETE /api/v1/devices/{id}`). Either way the tablet's sessions end at
+/// once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceChange {
+    /// 再登録: a revoked tablet that was found, or one whose browser lost its cookie, gets a new
+    /// one-time code under the same entry. Its old secret stops working and a revocation is
+    /// lifted (the entry's history keeps it); until the code is entered it can carry no session.
+    Reissue,
+    /// 失効: every session signed in from the tablet ends on its next request.
+    Revoke,
+}
+
+impl Device {
+    /// 再登録 (`DeviceChange::Reissue`) with the new one-time `code`.
+    pub fn reissue(&mut self, code: PendingCode) {
+        self.secret_hash = String::new();
+        self.revoked = None;
+        self.pending = Some(code);
+    }
+
+    /// 失効 (`DeviceChange::Revoke`) by `by` at `at`. Returns whether the record changed
+    /// (revoking a revoked tablet keeps the first revocation).
+    pub fn revoke(&mut self, at: Timestamp, by: StaffId) -> bool {
+        let active = self.is_active();
+        if active {
+            self.revoked = Some(Revocation { at, by });
+        }
+        active
+    }
 }

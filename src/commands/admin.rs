@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use mamoru_core::ids::UnitId;
+use mamoru_core::device::{DeviceChange, DeviceName};
+use mamoru_core::ids::{DeviceId, UnitId};
 use mamoru_core::service::NewStaff;
 use mamoru_core::staff::{Login, Password, Role, StaffChange};
 
@@ -128,7 +129,8 @@ pub(super) fn device(cmd: DeviceCommand) -> Result<()> {
     match cmd {
         DeviceCommand::Add { data, name } => {
             let service = open(&data.data)?;
-            let (id, code, expires) = service.issue_device_code(&local_admin(&service)?, &name)?;
+            let (id, code, expires) =
+                service.issue_device_code(&local_admin(&service)?, &DeviceName::parse(&name)?)?;
             println!("device {id} added; waiting for the tablet to enter its registration code");
             println!("code (shown once, valid until {}): {code}", expires.to_jst_string());
             println!("on the tablet, open https://SERVER/register and enter the code");
@@ -146,11 +148,10 @@ pub(super) fn device(cmd: DeviceCommand) -> Result<()> {
         }
         DeviceCommand::Revoke { data, id } => {
             let service = open(&data.data)?;
-            service.revoke_device(&local_admin(&service)?, mamoru_core::ids::DeviceId(id)).map_err(|e| {
-                match e {
-                    mamoru_core::Error::NotFound { .. } => anyhow::anyhow!("unknown device {id}"),
-                    other => other.into(),
-                }
+            let revoke = DeviceChange::Revoke;
+            service.change_device(&local_admin(&service)?, DeviceId(id), revoke).map_err(|e| match e {
+                mamoru_core::Error::NotFound { .. } => anyhow::anyhow!("unknown device {id}"),
+                other => other.into(),
             })?;
             println!("device {id} revoked");
         }

@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::{Actor, Service};
 use crate::audit::AuditEntry;
-use crate::device::{Device, PendingCode, Revocation};
+use crate::device::{Device, DeviceChange, DeviceName, PendingCode};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, RecordId};
 use crate::staff::Action;
@@ -32,14 +32,6 @@ fn random_secret() -> Result<String> {
     Ok(crate::to_hex(&raw))
 }
 
-fn check_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 60 {
-        return Err(Error::invalid("name", "1 to 60 characters"));
-    }
-    Ok(name)
-}
-
 /// A one-time registration code (`ABCD-EFGH-JKLM`, about 60 bits) and the hash stored of it.
 fn new_code() -> Result<(String, String)> {
     let mut raw = [0u8; 12];
@@ -58,18 +50,11 @@ impl Service {
     /// Registers a tablet at once. Returns its id and its secret, shown once, for a provisioning
     /// script that sets the device cookie itself; the store keeps only its hash. People use
     /// `issue_device_code` instead.
-    pub fn register_device(&self, actor: &Actor, name: &str) -> Result<(DeviceId, String)> {
-        let name = check_name(name)?;
+    pub fn register_device(&self, actor: &Actor, name: &DeviceName) -> Result<(DeviceId, String)> {
         let secret = random_secret()?;
         let hash = secret_hash(&secret);
         let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
-            let v = tx.insert(Device {
-                name: name.to_owned(),
-                registered_by: actor.staff,
-                secret_hash: hash.clone(),
-                revoked: None,
-                pending: None,
-            })?;
+            let v = tx.insert(Device::new(name, actor.staff, Some(hash.clone()), None))?;
             tx.claim("device_secret", &hash, v.id)?;
             Ok((DeviceId(v.id), v.id))
         })?;
@@ -80,43 +65,53 @@ impl Service {
     /// over on paper; the tablet enters it on its registration page (`redeem_device_code`) within
     /// 24 hours and then holds its own secret. Returns the id, the code (`ABCD-EFGH-JKLM`, about
     /// 60 bits) and until when it is valid.
-    pub fn issue_device_code(&self, actor: &Actor, name: &str) -> Result<(DeviceId, String, Timestamp)> {
-        let name = check_name(name)?;
+    pub fn issue_device_code(
+        &self,
+        actor: &Actor,
+        name: &DeviceName,
+    ) -> Result<(DeviceId, String, Timestamp)> {
         let (code, hash) = new_code()?;
         let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
         let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
-            let v = tx.insert(Device {
-                name: name.to_owned(),
-                registered_by: actor.staff,
-                secret_hash: String::new(),
-                revoked: None,
-                pending: Some(PendingCode { code_hash: hash.clone(), expires }),
-            })?;
+            let pending = PendingCode { code_hash: hash.clone(), expires };
+            let v = tx.insert(Device::new(name, actor.staff, None, Some(pending)))?;
             tx.claim("device_code", &hash, v.id)?;
             Ok((DeviceId(v.id), v.id))
         })?;
         Ok((id, code, expires))
     }
 
-    /// Registers a tablet again under the same entry: a revoked tablet that was found, or one
-    /// whose browser lost its cookie. It gets a new one-time code (returned, with its expiry);
-    /// its old secret stops working and its sessions end at once, and a revocation is lifted (the
-    /// entry's history keeps it). Until the code is entered the tablet can carry no session.
-    pub fn reissue_device_code(&self, actor: &Actor, id: DeviceId) -> Result<(String, Timestamp)> {
-        let (code, hash) = new_code()?;
+    /// Makes `change` to the tablet `id` ([`DeviceChange`]); its sessions end at once. A reissue
+    /// returns the new one-time code, shown once, and until when it may be entered.
+    pub fn change_device(
+        &self,
+        actor: &Actor,
+        id: DeviceId,
+        change: DeviceChange,
+    ) -> Result<Option<(String, Timestamp)>> {
+        let code = match change {
+            DeviceChange::Reissue => Some(new_code()?),
+            DeviceChange::Revoke => None,
+        };
         let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
         self.write(actor, Action::ManageDevices, DeviceId::KIND, Some(id.0), |tx| {
             let d = tx.require::<Device>(id)?;
             let mut body = d.body.clone();
-            body.secret_hash = String::new();
-            body.revoked = None;
-            body.pending = Some(PendingCode { code_hash: hash.clone(), expires });
-            tx.update(id, d.rev, body)?;
-            tx.claim("device_code", &hash, id.0)?;
+            let changed = match &code {
+                Some((_, hash)) => {
+                    body.reissue(PendingCode { code_hash: hash.clone(), expires });
+                    tx.claim("device_code", hash, id.0)?;
+                    true
+                }
+                None => body.revoke(tx.now, actor.staff),
+            };
+            if changed {
+                tx.update(id, d.rev, body)?;
+            }
             Ok(((), id.0))
         })?;
         self.sessions.end_device(id);
-        Ok((code, expires))
+        Ok(code.map(|(code, _)| (code, expires)))
     }
 
     /// The tablet's side of `issue_device_code`: a valid, unused, unexpired code makes the
@@ -171,21 +166,6 @@ impl Service {
     pub fn device_names(&self, actor: &Actor) -> Result<Vec<(DeviceId, String)>> {
         Self::permit(actor, Action::ManageDevices)?;
         Ok(self.store.read()?.all::<Device>()?.into_iter().map(|d| (DeviceId(d.id), d.body.name)).collect())
-    }
-
-    /// Revokes a device: every session signed in from it ends on its next request.
-    pub fn revoke_device(&self, actor: &Actor, id: DeviceId) -> Result<()> {
-        self.write(actor, Action::ManageDevices, DeviceId::KIND, Some(id.0), |tx| {
-            let d = tx.require::<Device>(id)?;
-            if d.body.is_active() {
-                let mut body = d.body.clone();
-                body.revoked = Some(Revocation { at: tx.now, by: actor.staff });
-                tx.update(id, d.rev, body)?;
-            }
-            Ok(((), id.0))
-        })?;
-        self.sessions.end_device(id);
-        Ok(())
     }
 
     /// The active device a secret belongs to. A revoked or unknown device is not signed in.

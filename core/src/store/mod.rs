@@ -152,6 +152,23 @@ fn decode<T: Record>(bytes: &[u8]) -> Result<Versioned<T>> {
     Ok(Versioned { id: raw.id, rev: raw.rev, at: raw.at, by: raw.by, device: raw.device, body })
 }
 
+/// Some fields of a record (`P`: a struct of some of `T`'s fields, named as stored), the rest
+/// skipped unread. A record of an older schema is upgraded whole first.
+fn decode_part<T: Record, P: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<P> {
+    #[derive(Deserialize)]
+    struct Part<P> {
+        body: P,
+    }
+    let kind = T::Id::KIND;
+    let part = match bytes.split_first_chunk::<2>() {
+        Some((schema, json)) if u16::from_le_bytes(*schema) == T::SCHEMA => {
+            serde_json::from_slice::<Part<P>>(json).map(|p| p.body)
+        }
+        _ => serde_json::to_value(decode::<T>(bytes)?.body).and_then(serde_json::from_value),
+    };
+    part.map_err(|e| Error::Corrupt(format!("{kind} record: {e}")))
+}
+
 /// The open store of one data directory.
 pub struct Store {
     db: Database,
@@ -389,6 +406,13 @@ mod tests {
         let read = r.require::<ThingV2>(ThingId(v1.id)).unwrap();
         assert_eq!(read.body, ThingV2 { family: "山田".into(), given: "花子".into() });
         assert_eq!(read.rev, 1);
+        // A part of it is read through the upgrade too; of a current record, without the rest.
+        #[derive(Deserialize)]
+        struct Given {
+            given: String,
+        }
+        let part = r.get_part::<ThingV2, Given>(ThingId(v1.id)).unwrap().unwrap();
+        assert_eq!(part.given, "花子");
         drop(r);
 
         // An update writes the new schema; an older program then refuses to guess.
@@ -398,6 +422,8 @@ mod tests {
         let r = store.read().unwrap();
         let err = r.require::<ThingV1>(ThingId(v1.id)).unwrap_err();
         assert!(err.to_string().contains("newer than this program"), "{err}");
+        assert_eq!(r.get_part::<ThingV2, Given>(ThingId(v1.id)).unwrap().unwrap().given, "花子");
+        assert!(r.get_part::<ThingV2, Given>(ThingId(v1.id + 1)).unwrap().is_none());
         // History keeps the schema-1 bytes, still readable as schema 2.
         assert_eq!(r.history::<ThingV2>(ThingId(v1.id)).unwrap().len(), 2);
     }

@@ -11,7 +11,7 @@ use super::tables::{
     AUDIT, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, FILES, GRAM_COUNTS, GRAMS, HISTORY, LINKS, META, RECORDS,
     SEARCH_KEYS, UNIQUE,
 };
-use super::{Change, Record, Versioned, decode, tables};
+use super::{Change, Record, Versioned, decode, decode_part, tables};
 use crate::audit::AuditEntry;
 use crate::deadline::Deadline;
 use crate::error::{Error, Result};
@@ -75,6 +75,14 @@ pub trait Reader {
         let t = self.table(RECORDS)?;
         let found = t.get((T::Id::KIND, id.into()))?;
         found.map(|g| decode(g.value())).transpose()
+    }
+
+    /// Some fields of a record's current version (`P`: a struct of some of `T`'s fields), the
+    /// rest skipped unread: for lists that read many records for a few of their fields.
+    fn get_part<T: Record, P: serde::de::DeserializeOwned>(&self, id: T::Id) -> Result<Option<P>> {
+        let t = self.table(RECORDS)?;
+        let found = t.get((T::Id::KIND, id.into()))?;
+        found.map(|g| decode_part::<T, P>(g.value())).transpose()
     }
 
     fn require<T: Record>(&self, id: T::Id) -> Result<Versioned<T>> {

@@ -2,6 +2,7 @@
 //! code-table entries. Each change is checked against what it must do to sessions and secrets.
 
 use mamoru_core::code_table::CodeEntry;
+use mamoru_core::device::{DeviceChange, DeviceName};
 use mamoru_core::staff::StaffChange;
 use mamoru_core::staff::{Password, Role};
 use mamoru_core::time::Date;
@@ -126,14 +127,14 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
 fn a_re_registered_tablet_drops_its_old_secret_and_sessions_and_works_again_with_its_new_code() {
     let w = world();
     w.staff("cw", Role::Caseworker, w.u1);
-    let (device, code, _) = w.svc.issue_device_code(&w.admin, "iPad 7").unwrap();
+    let (device, code, _) = w.svc.issue_device_code(&w.admin, &DeviceName::parse("iPad 7").unwrap()).unwrap();
     let (_, old_secret) = w.svc.redeem_device_code(&code, None).unwrap();
     let (token, _) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
-    w.svc.revoke_device(&w.admin, device).unwrap();
+    w.svc.change_device(&w.admin, device, DeviceChange::Revoke).unwrap();
     assert!(w.svc.device_for_secret(&old_secret).is_err());
 
     // Found again: a new code, the revocation lifted, the old secret still refused.
-    let (code, _) = w.svc.reissue_device_code(&w.admin, device).unwrap();
+    let (code, _) = w.svc.change_device(&w.admin, device, DeviceChange::Reissue).unwrap().unwrap();
     let d = w.svc.devices(&w.admin).unwrap().into_iter().find(|d| d.id == device.0).unwrap();
     assert!(d.body.is_active() && d.body.is_pending());
     assert!(w.svc.device_for_secret(&old_secret).is_err());
@@ -145,13 +146,34 @@ fn a_re_registered_tablet_drops_its_old_secret_and_sessions_and_works_again_with
 
     // An active tablet re-registered (its browser lost the cookie): its sessions end at once.
     let (token, _) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
-    w.svc.reissue_device_code(&w.admin, device).unwrap();
+    w.svc.change_device(&w.admin, device, DeviceChange::Reissue).unwrap();
     assert!(w.svc.session(&token).is_err());
     assert!(w.svc.device_for_secret(&new_secret).is_err());
     let history = w.svc.store().read().unwrap();
     let versions =
         mamoru_core::store::Reader::history::<mamoru_core::device::Device>(&history, device).unwrap();
     assert!(versions.iter().any(|v| v.body.revoked.is_some()), "the revocation stays in the history");
+}
+
+#[test]
+fn a_tablet_is_named_in_one_to_sixty_characters_and_revoking_twice_keeps_the_first_revocation() {
+    use mamoru_core::error::{Counted, Why};
+    let refused = |name: &str| match DeviceName::parse(name) {
+        Err(mamoru_core::Error::Invalid { field: "name", reason }) => reason,
+        other => panic!("{name:?}: {other:?}"),
+    };
+    assert_eq!(refused("  "), Why::Required);
+    assert_eq!(refused(&"端".repeat(61)), Why::AtMost(60, Counted::Characters));
+    assert_eq!(DeviceName::parse(&format!(" {} ", "端".repeat(60))).unwrap().as_str(), "端".repeat(60));
+
+    let w = world();
+    let (device, _) = w.svc.register_device(&w.admin, &DeviceName::parse("iPad 8").unwrap()).unwrap();
+    w.svc.change_device(&w.admin, device, DeviceChange::Revoke).unwrap();
+    let first = w.svc.devices(&w.admin).unwrap()[0].clone();
+    w.clock.set(first.at.plus(60));
+    assert_eq!(w.svc.change_device(&w.admin, device, DeviceChange::Revoke).unwrap(), None);
+    let again = w.svc.devices(&w.admin).unwrap()[0].clone();
+    assert_eq!((again.rev, again.body.revoked), (first.rev, first.body.revoked));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! an audit entry for every attempt.
 
 use mamoru_core::case::StatusChange;
+use mamoru_core::device::DeviceChange;
 use mamoru_core::staff::StaffChange;
 use std::collections::BTreeMap;
 
@@ -272,7 +273,9 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         },
         // Devices are the city's, not a unit's: list them, or revoke one that does not exist.
         Action::ManageDevices => match ids.agency {
-            Some(_) => svc.revoke_device(actor, mamoru_core::ids::DeviceId(9999)),
+            Some(_) => {
+                svc.change_device(actor, mamoru_core::ids::DeviceId(9999), DeviceChange::Revoke).map(drop)
+            }
             None => svc.devices(actor).map(drop),
         },
         Action::ManageAgencies => {

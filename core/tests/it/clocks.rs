@@ -240,6 +240,12 @@ fn the_board_puts_what_harms_a_child_first_and_names_the_child_and_the_workers()
     assert_eq!(items[0].worker_names, vec!["cw".to_owned()]);
     assert_eq!(items[1].child_name.as_deref(), Some("高橋 湊"));
     assert!(items[1].worker_names.is_empty(), "nobody assigned yet, and the card says so");
+    // A page of the board is its most urgent cards, named, with the count of all.
+    let (page, total) = w.svc.board_page(&cw, w.u1, None, 2).unwrap();
+    assert_eq!(total, 3);
+    let first: Vec<_> = page.iter().map(|i| (i.deadline.kind, i.child_name.clone())).collect();
+    let expected: Vec<_> = items[..2].iter().map(|i| (i.deadline.kind, i.child_name.clone())).collect();
+    assert_eq!(first, expected);
 
     // A sibling case restricted to the supervisor restricts the child: the report's clock stays
     // on the caseworker's board, without the child's name.

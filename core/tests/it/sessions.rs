@@ -2,6 +2,7 @@
 //! registered device.
 
 use mamoru_core::Error;
+use mamoru_core::device::{DeviceChange, DeviceName};
 use mamoru_core::ids::CredentialId;
 use mamoru_core::staff::{Credential, Password, Role};
 use mamoru_core::store::Reader;
@@ -69,13 +70,13 @@ fn the_second_factor_is_enrolled_required_used_once_and_reset() {
 fn a_session_bound_to_a_revoked_device_ends() {
     let w = world();
     w.staff("cw", Role::Caseworker, w.u1);
-    let (tablet, secret) = w.svc.register_device(&w.admin, "iPad 1").unwrap();
+    let (tablet, secret) = w.svc.register_device(&w.admin, &DeviceName::parse("iPad 1").unwrap()).unwrap();
     assert_eq!(w.svc.device_for_secret(&secret).unwrap(), tablet);
     let pw = Password::attempt(PASSWORD);
     let (on_tablet, info) = w.svc.sign_in("cw", &pw, None, Some(tablet)).unwrap();
     assert_eq!(info.actor.device(), Some(format!("device:{tablet}").as_str()));
     let (elsewhere, _) = w.svc.sign_in("cw", &pw, None, None).unwrap();
-    w.svc.revoke_device(&w.admin, tablet).unwrap();
+    w.svc.change_device(&w.admin, tablet, DeviceChange::Revoke).unwrap();
     assert!(matches!(w.svc.session(&on_tablet), Err(Error::Unauthenticated)));
     assert!(w.svc.session(&elsewhere).is_ok());
     assert!(w.svc.device_for_secret(&secret).is_err());
@@ -138,7 +139,8 @@ fn a_tablet_registers_once_with_its_code_within_a_day_and_sign_in_may_require_it
     let w = world();
     w.staff("cw", Role::Caseworker, w.u1);
     let pw = Password::attempt(PASSWORD);
-    let (tablet, code, expires) = w.svc.issue_device_code(&w.admin, "iPad 2").unwrap();
+    let (tablet, code, expires) =
+        w.svc.issue_device_code(&w.admin, &DeviceName::parse("iPad 2").unwrap()).unwrap();
     assert_eq!(expires, mamoru_core::time::Clock::now(&*w.clock).plus(24 * 3600));
 
     // With the policy on, no sign-in without a registered device, before any password check.
@@ -158,13 +160,13 @@ fn a_tablet_registers_once_with_its_code_within_a_day_and_sign_in_may_require_it
     assert!(matches!(w.svc.redeem_device_code(&code, None), Err(Error::BadCredentials)), "once only");
 
     // A code not entered within 24 hours is dead.
-    let (_, late, _) = w.svc.issue_device_code(&w.admin, "iPad 3").unwrap();
+    let (_, late, _) = w.svc.issue_device_code(&w.admin, &DeviceName::parse("iPad 3").unwrap()).unwrap();
     w.clock.advance(24 * 3600);
     assert!(matches!(w.svc.redeem_device_code(&late, None), Err(Error::BadCredentials)));
 
     // Guessing codes from one address is throttled like failed sign-ins.
     let here: std::net::IpAddr = "10.0.0.9".parse().unwrap();
-    let (_, fresh, _) = w.svc.issue_device_code(&w.admin, "iPad 4").unwrap();
+    let (_, fresh, _) = w.svc.issue_device_code(&w.admin, &DeviceName::parse("iPad 4").unwrap()).unwrap();
     for _ in 0..20 {
         let _ = w.svc.redeem_device_code("AAAA-BBBB-CCCC", Some(here));
     }
@@ -217,10 +219,11 @@ fn the_console_sees_each_tablets_state_and_only_an_administrator_sees_sessions()
     let w = world();
     w.staff("cw", Role::Caseworker, w.u1);
     let head = w.staff("head", Role::Head, w.u1);
-    let (used, secret) = w.svc.register_device(&w.admin, "iPad 1").unwrap();
-    let (waiting, _, until) = w.svc.issue_device_code(&w.admin, "iPad 2").unwrap();
-    let (revoked, _) = w.svc.register_device(&w.admin, "iPad 3").unwrap();
-    w.svc.revoke_device(&w.admin, revoked).unwrap();
+    let (used, secret) = w.svc.register_device(&w.admin, &DeviceName::parse("iPad 1").unwrap()).unwrap();
+    let (waiting, _, until) =
+        w.svc.issue_device_code(&w.admin, &DeviceName::parse("iPad 2").unwrap()).unwrap();
+    let (revoked, _) = w.svc.register_device(&w.admin, &DeviceName::parse("iPad 3").unwrap()).unwrap();
+    w.svc.change_device(&w.admin, revoked, DeviceChange::Revoke).unwrap();
     let device = w.svc.device_for_secret(&secret).unwrap();
     w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
 

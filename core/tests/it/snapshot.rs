@@ -2,6 +2,7 @@
 //! snapshot taken while writers run holds one consistent state.
 
 use mamoru_core::case::StatusChange;
+use mamoru_core::device::{DeviceChange, DeviceName};
 use mamoru_core::staff::StaffChange;
 use std::sync::Arc;
 
@@ -166,13 +167,13 @@ fn a_point_in_time_restore_keeps_later_revocations() {
     w.child(&cw, "時点", "", "じてん", "", "2016-01-01");
     let cut = mamoru_core::time::Clock::now(&*w.clock);
     w.clock.advance(60);
-    let (tablet, _) = w.svc.register_device(&w.admin, "iPad 9").unwrap();
+    let (tablet, _) = w.svc.register_device(&w.admin, &DeviceName::parse("iPad 9").unwrap()).unwrap();
     let cut = mamoru_core::time::Clock::now(&*w.clock).max(cut);
     w.clock.advance(60);
     // The tablet was stolen: the account is disabled and the tablet revoked after the point we
     // will restore to.
     w.svc.change_staff(&w.admin, "leaver", &StaffChange::Disable).unwrap();
-    w.svc.revoke_device(&w.admin, tablet).unwrap();
+    w.svc.change_device(&w.admin, tablet, DeviceChange::Revoke).unwrap();
     // And the supervisor's password leaked with it: reset, and the laptop's key removed.
     let fresh = w.svc.reset_password(&w.admin, "boss").unwrap();
     w.svc.change_staff(&w.admin, "boss", &StaffChange::RemoveConsoleKey(key.to_owned())).unwrap();

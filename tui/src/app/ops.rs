@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use mamoru_core::code_table::CodeEntryEdit;
+use mamoru_core::device::{DeviceChange, DeviceName};
 use mamoru_core::service::NewStaff;
 use mamoru_core::staff::{Login, Role, StaffChange};
 
@@ -168,9 +169,9 @@ impl App {
         let svc = Arc::clone(&self.service);
         let screen = self.state.screen;
         let outcome = match op {
-            Op::RevokeDevice(id) => {
-                svc.revoke_device(&self.actor, id).map(|()| "端末を失効させました".to_owned())
-            }
+            Op::RevokeDevice(id) => svc
+                .change_device(&self.actor, id, DeviceChange::Revoke)
+                .map(|_| "端末を失効させました".to_owned()),
             Op::EndSession(id) => {
                 svc.end_session(&self.actor, &id).map(|()| "セッションを終了しました".to_owned())
             }
@@ -183,10 +184,14 @@ impl App {
                     .map(|()| format!("{login} を{}にしました", if disabled { "無効" } else { "有効" }))
             }
             Op::ResetPassword(login) => self.reset_password(&login),
-            Op::ReissueDevice(id) => svc.reissue_device_code(&self.actor, id).map(|(code, expires)| {
-                self.show_code(format!("端末 #{id} の新しい登録コード"), code, expires);
-                "登録コードを発行しました".to_owned()
-            }),
+            Op::ReissueDevice(id) => {
+                svc.change_device(&self.actor, id, DeviceChange::Reissue).map(|issued| {
+                    if let Some((code, expires)) = issued {
+                        self.show_code(format!("端末 #{id} の新しい登録コード"), code, expires);
+                    }
+                    "登録コードを発行しました".to_owned()
+                })
+            }
             Op::ExportAudit => match self.export_audit() {
                 Some(outcome) => outcome,
                 None => return self.load(screen),
@@ -256,12 +261,14 @@ impl App {
     pub(super) fn submit(&mut self, entry: Entry, text: &str) {
         let svc = Arc::clone(&self.service);
         match entry {
-            Entry::RegisterDevice => match svc.issue_device_code(&self.actor, text) {
-                Ok((id, code, expires)) => {
-                    self.show_code(format!("端末「{text}」(#{id}) の登録コード"), code, expires);
+            Entry::RegisterDevice => {
+                match DeviceName::parse(text).and_then(|n| svc.issue_device_code(&self.actor, &n)) {
+                    Ok((id, code, expires)) => {
+                        self.show_code(format!("端末「{text}」(#{id}) の登録コード"), code, expires);
+                    }
+                    Err(e) => self.error(&e),
                 }
-                Err(e) => self.error(&e),
-            },
+            }
             Entry::RemoveKey(login) => {
                 let key = self
                     .staff_rows

@@ -2,6 +2,7 @@
 //! what a person would see.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+use mamoru_core::device::{DeviceChange, DeviceName};
 use std::sync::Arc;
 
 use mamoru_core::ids::UnitId;
@@ -137,7 +138,7 @@ fn the_console_opens_on_the_dashboard_with_figures_and_the_help_bar() {
 #[test]
 fn every_screen_draws_at_every_size_with_the_help_bar_visible() {
     let w = world();
-    w.svc.register_device(&w.admin, "iPad 1 (児相1係)").unwrap();
+    w.svc.register_device(&w.admin, &DeviceName::parse("iPad 1 (児相1係)").unwrap()).unwrap();
     let mut a = app(&w, &w.admin);
     for (i, screen_kind) in Screen::ALL.iter().enumerate() {
         keys(&mut a, &(i + 1).to_string());
@@ -260,7 +261,7 @@ fn the_live_feed_shows_actions_as_they_happen_without_personal_details() {
     let w = world();
     let mut a = app(&w, &w.admin);
     keys(&mut a, "8");
-    w.svc.register_device(&w.admin, "iPad 3").unwrap();
+    w.svc.register_device(&w.admin, &DeviceName::parse("iPad 3").unwrap()).unwrap();
     a.tick();
     let drawn = screen(&a, 100, 24).join("\n");
     assert!(drawn.contains("manage_devices") && drawn.contains("device#1"), "{drawn}");
@@ -564,9 +565,9 @@ fn staff_are_added_edited_and_lose_a_key_from_the_staff_screen() {
 fn a_revoked_tablet_is_registered_again_and_code_entries_are_added_and_ended() {
     let w = world();
     let mut a = app(&w, &w.admin);
-    let (device, code, _) = w.svc.issue_device_code(&w.admin, "iPad 5").unwrap();
+    let (device, code, _) = w.svc.issue_device_code(&w.admin, &DeviceName::parse("iPad 5").unwrap()).unwrap();
     let (_, old_secret) = w.svc.redeem_device_code(&code, None).unwrap();
-    w.svc.revoke_device(&w.admin, device).unwrap();
+    w.svc.change_device(&w.admin, device, DeviceChange::Revoke).unwrap();
     keys(&mut a, "3gy");
     let Some(Dialog::Shown { lines, .. }) = a.state.dialog.clone() else { panic!("{:?}", a.state.dialog) };
     a.handle(Key::Esc);

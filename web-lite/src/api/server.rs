@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use mamoru_core::case::Photo;
-use mamoru_core::ids::CaseId;
+use mamoru_core::device::{DeviceChange, DeviceName};
+use mamoru_core::ids::{CaseId, DeviceId};
 use mamoru_core::service::Versioned;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -137,7 +138,8 @@ fn register_device(
     warp::path!("api" / "v1" / "devices").and(warp::post()).and(authed_json::<DeviceIn>(service)).then(
         |input: AuthedJson<DeviceIn>| async move {
             let (svc, session, input) = or_respond!(input);
-            let result = blocking(move || svc.register_device(&session.actor, &input.name)).await;
+            let result =
+                blocking(move || svc.register_device(&session.actor, &DeviceName::parse(&input.name)?)).await;
             respond(result, |(id, secret)| {
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "secret": secret }))
             })
@@ -152,7 +154,9 @@ fn device_code(service: Arc<Service>) -> impl Filter<Extract = (Response,), Erro
         .and(authed_json::<DeviceIn>(service))
         .then(|input: AuthedJson<DeviceIn>| async move {
             let (svc, session, input) = or_respond!(input);
-            let result = blocking(move || svc.issue_device_code(&session.actor, &input.name)).await;
+            let result =
+                blocking(move || svc.issue_device_code(&session.actor, &DeviceName::parse(&input.name)?))
+                    .await;
             respond(result, |(id, code, expires)| {
                 json_ok(StatusCode::CREATED, &json!({ "id": id, "code": code, "expires_at": expires }))
             })
@@ -184,9 +188,8 @@ fn revoke_device(
     warp::path!("api" / "v1" / "devices" / u64).and(warp::delete()).and(authenticated(service)).then(
         |id: u64, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
-            let result =
-                blocking(move || svc.revoke_device(&session.actor, mamoru_core::ids::DeviceId(id))).await;
-            respond(result, |()| StatusCode::NO_CONTENT.into_response())
+            let revoke = move || svc.change_device(&session.actor, DeviceId(id), DeviceChange::Revoke);
+            respond(blocking(revoke).await, |_| StatusCode::NO_CONTENT.into_response())
         },
     )
 }

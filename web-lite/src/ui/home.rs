@@ -22,6 +22,8 @@ pub(super) struct HomeQuery {
     unit: Option<String>,
     #[serde(default)]
     worker: Option<String>,
+    #[serde(default)]
+    all: Option<String>,
 }
 
 impl HomeQuery {
@@ -31,6 +33,7 @@ impl HomeQuery {
             unit: id(&self.unit).map(UnitId),
             worker: id(&self.worker).map(StaffId),
             mine: self.mine.is_some(),
+            all: self.all.is_some(),
         }
     }
 }

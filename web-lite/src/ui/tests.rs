@@ -2,9 +2,10 @@
 
 use mamoru_core::case::{IntakeKind, NewIntake};
 use mamoru_core::code_table::Code;
+use mamoru_core::device::DeviceName;
 use mamoru_core::ids::{CaseId, ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
-use mamoru_core::service::{NewCase, NewChild, NewStaff};
+use mamoru_core::service::{HOME_CLOCKS, NewCase, NewChild, NewStaff};
 use mamoru_core::staff::{Login, Password, Role};
 use mamoru_core::time::{FixedClock, Timestamp};
 
@@ -360,7 +361,7 @@ async fn with_the_device_policy_only_a_tablet_registered_by_its_code_may_sign_in
     assert_eq!(r.status(), 403);
     assert!(body(&r).contains("この端末は登録されていません") && body(&r).contains("href=\"/register\""));
 
-    let (_, code, _) = svc.issue_device_code(&admin.actor, "iPad 5").unwrap();
+    let (_, code, _) = svc.issue_device_code(&admin.actor, &DeviceName::parse("iPad 5").unwrap()).unwrap();
     let r = form("/register", format!("code={code}"), None).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login?registered=1");
@@ -770,4 +771,44 @@ async fn a_protection_and_its_steps_sent_again_after_a_lost_answer_are_recorded_
     }
     let p = &svc.case(&s.actor, CaseId(case)).unwrap().protections[0];
     assert_eq!((p.rev, p.body.extensions.len()), (2, 1), "one extension");
+}
+
+#[tokio::test]
+async fn a_long_board_draws_its_most_urgent_page_and_says_how_many_more() {
+    let (_dir, svc, case) = world();
+    let (_, cw) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+    let first = svc.case(&cw.actor, CaseId(case)).unwrap();
+    let (child, unit) = (first.case.body.child, first.case.body.unit);
+    for _ in 0..HOME_CLOCKS {
+        let old = &first.case.body.intake;
+        let intake = NewIntake {
+            kind: old.kind,
+            received_at: old.received_at,
+            route: old.route.clone(),
+            consultation_type: old.consultation_type.clone(),
+            chief_complaint: "続報".into(),
+            content: String::new(),
+        };
+        let new = NewCase {
+            unit,
+            intake,
+            abuse: mamoru_core::case::NewAbuse::default(),
+            reporter: None,
+            assigned: vec![],
+        };
+        svc.open_case(&cw.actor, child, new).unwrap();
+    }
+    let total = svc.board(&cw.actor, unit, None).unwrap().len();
+    assert!(total > HOME_CLOCKS, "{total}");
+    let (cookie, _) = sign_in(&svc).await;
+    let cards = |page: &str| page.matches("<li class=\"clock ").count();
+    let home = body(&warp::test::request().path("/home").header("cookie", &cookie).reply(&api(&svc)).await);
+    assert_eq!(cards(&home), HOME_CLOCKS);
+    assert!(home.contains(&format!("（{total}件）")), "the heading counts them all");
+    assert!(home.contains(&format!("ほか{}件", total - HOME_CLOCKS)), "{home}");
+    let path = format!("/home?unit={}&all=1", unit.0);
+    assert!(home.replace("&#38;", "&").contains(&format!("href=\"{path}\"")), "{home}");
+    let all = body(&warp::test::request().path(&path).header("cookie", &cookie).reply(&api(&svc)).await);
+    assert_eq!(cards(&all), total);
+    assert!(!all.contains("すべて表示"));
 }

@@ -76,6 +76,11 @@ pub(crate) struct HomePage {
     pub staff: Vec<(u64, String)>,
     pub worker: u64,
     pub clocks: Vec<ClockRow>,
+    /// How many clocks there are in all, and how many of them are not drawn.
+    pub clocks_total: usize,
+    pub more: usize,
+    /// This board with every clock drawn.
+    pub all_href: String,
     pub messages: Vec<BoardMessage>,
 }
 
@@ -90,6 +95,13 @@ impl HomePage {
             staff: v.unit_staff.iter().map(|(id, name)| (id.0, name.clone())).collect(),
             worker: v.worker.map_or(0, |w| w.0),
             clocks: v.clocks.iter().map(|i| ClockRow::of(i, v.now)).collect(),
+            clocks_total: v.clocks_total,
+            more: v.clocks_total - v.clocks.len(),
+            all_href: match v.worker {
+                _ if v.mine => format!("/home?unit={}&mine=1&all=1", v.unit.0),
+                Some(w) => format!("/home?unit={}&worker={}&all=1", v.unit.0, w.0),
+                None => format!("/home?unit={}&all=1", v.unit.0),
+            },
             messages: v.messages.iter().map(|m| BoardMessage::of(m, &v.staff_names)).collect(),
         }
     }
