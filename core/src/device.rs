@@ -48,6 +48,37 @@ impl Device {
     pub fn is_pending(&self) -> bool {
         self.pending.is_some()
     }
+
+    /// A new entry named `name`, registered by `by`, holding the hash of its secret at once.
+    #[must_use]
+    pub fn with_secret(name: &DeviceName, by: StaffId, secret_hash: String) -> Self {
+        Self { name: name.0.clone(), registered_by: by, secret_hash, revoked: None, pending: None }
+    }
+
+    /// A new entry named `name`, registered by `by`, waiting for its one-time `code` (no secret
+    /// yet).
+    #[must_use]
+    pub fn awaiting_code(name: &DeviceName, by: StaffId, code: PendingCode) -> Self {
+        let secret_hash = String::new();
+        Self { name: name.0.clone(), registered_by: by, secret_hash, revoked: None, pending: Some(code) }
+    }
+
+    /// 再登録 (`DeviceChange::Reissue`) with the new one-time `code`.
+    pub fn reissue(&mut self, code: PendingCode) {
+        self.secret_hash = String::new();
+        self.revoked = None;
+        self.pending = Some(code);
+    }
+
+    /// 失効 (`DeviceChange::Revoke`) by `by` at `at`. Returns whether the record changed
+    /// (revoking a revoked tablet keeps the first revocation).
+    pub fn revoke(&mut self, at: Timestamp, by: StaffId) -> bool {
+        let active = self.is_active();
+        if active {
+            self.revoked = Some(Revocation { at, by });
+        }
+        active
+    }
 }
 
 impl Record for Device {
@@ -83,29 +114,9 @@ impl DeviceName {
     }
 }
 
-impl Device {
-    /// A new entry named `name`, registered by `by`: holding the hash of its secret at once
-    /// (`secret_hash`), or waiting for its one-time code (`pending`, and no secret yet).
-    #[must_use]
-    pub fn new(
-        name: &DeviceName,
-        by: StaffId,
-        secret_hash: Option<String>,
-        pending: Option<PendingCode>,
-    ) -> Self {
-        Self {
-            name: name.0.clone(),
-            registered_by: by,
-            secret_hash: secret_hash.unwrap_or_default(),
-            revoked: None,
-            pending,
-        }
-    }
-}
-
-/// A change to a registered tablet, made by an administrator (the console's 端末 screen, the
-/// CLI's `device` verbs, `DELETE /api/v1/devices/{id}`). Either way the tablet's sessions end at
-/// once.
+/// A change to a registered tablet, made by an administrator (the console's 端末 screen; a
+/// revocation also by the CLI's `device revoke` and `DELETE /api/v1/devices/{id}`). Either way
+/// the tablet's sessions end at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceChange {
     /// 再登録: a revoked tablet that was found, or one whose browser lost its cookie, gets a new
@@ -114,23 +125,4 @@ pub enum DeviceChange {
     Reissue,
     /// 失効: every session signed in from the tablet ends on its next request.
     Revoke,
-}
-
-impl Device {
-    /// 再登録 (`DeviceChange::Reissue`) with the new one-time `code`.
-    pub fn reissue(&mut self, code: PendingCode) {
-        self.secret_hash = String::new();
-        self.revoked = None;
-        self.pending = Some(code);
-    }
-
-    /// 失効 (`DeviceChange::Revoke`) by `by` at `at`. Returns whether the record changed
-    /// (revoking a revoked tablet keeps the first revocation).
-    pub fn revoke(&mut self, at: Timestamp, by: StaffId) -> bool {
-        let active = self.is_active();
-        if active {
-            self.revoked = Some(Revocation { at, by });
-        }
-        active
-    }
 }

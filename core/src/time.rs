@@ -185,6 +185,37 @@ impl Date {
         u32::from(self.day)
     }
 
+    /// The dates someone may have meant when typing this one as `YYYYMMDD` with one digit wrong,
+    /// two neighbouring digits swapped, or the month and the day swapped: those that exist,
+    /// without this one, in order. For the duplicate check (a 7/12 typed 7/21).
+    #[must_use]
+    pub fn near_misses(self) -> Vec<Date> {
+        let digits: Vec<u8> = format!("{:04}{:02}{:02}", self.year, self.month, self.day).into_bytes();
+        let of = |d: &[u8]| {
+            let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+            let year = i32::try_from(n(0..4)).ok()?;
+            Date::new(year, n(4..6), n(6..8)).ok()
+        };
+        let mut out = Vec::new();
+        for i in 0..digits.len() {
+            for digit in b'0'..=b'9' {
+                let mut d = digits.clone();
+                d[i] = digit;
+                out.extend(of(&d));
+            }
+            if i + 1 < digits.len() {
+                let mut d = digits.clone();
+                d.swap(i, i + 1);
+                out.extend(of(&d));
+            }
+        }
+        out.extend(Date::new(self.year, self.day(), self.month()).ok());
+        out.sort();
+        out.dedup();
+        out.retain(|d| *d != self);
+        out
+    }
+
     /// Days since 1970-01-01 (negative before).
     #[must_use]
     pub fn days(self) -> i64 {
@@ -305,6 +336,21 @@ impl<'de> Deserialize<'de> for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_misses_are_one_digit_off_or_two_swapped_or_month_and_day_swapped() {
+        let d = |s: &str| Date::parse_iso(s).unwrap();
+        let near = d("2017-07-12").near_misses();
+        for meant in ["2017-07-21", "2017-07-13", "2017-01-12", "2016-07-12", "2007-07-12", "2017-12-07"] {
+            assert!(near.contains(&d(meant)), "{meant}");
+        }
+        for far in ["2017-07-12", "2017-08-13", "2015-02-14", "2017-07-31"] {
+            assert!(!near.contains(&d(far)), "{far}");
+        }
+        assert!(near.windows(2).all(|w| w[0] < w[1]), "in order, each once");
+        // Only dates that exist: no 2月30日 from a 2月20日.
+        assert!(!d("2020-02-20").near_misses().iter().any(|x| x.month() == 2 && x.day() > 29));
+    }
 
     #[test]
     fn days_round_trip_across_centuries() {

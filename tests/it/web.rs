@@ -607,6 +607,17 @@ fn an_intake_checks_for_the_same_child_first_and_opens_the_case_on_the_one_chose
         field.eval("document.querySelector('textarea[name=content]').value.length > 10"),
         Value::Bool(true)
     );
+    // Each candidate names its open cases: a report about a child with an open case belongs there.
+    let open: Vec<&str> = on_file["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["body"]["status"] == "open")
+        .map(|c| c["body"]["case_no"].as_str().unwrap())
+        .collect();
+    assert!(!open.is_empty(), "the demo child has an open case: {on_file}");
+    let said = field.text(".duplicates .open-cases");
+    assert!(open.iter().all(|no| said.contains(no)), "{said}");
     field.screenshot(&screens().join("11-intake-duplicate.png"));
     field.click(&format!(".duplicates button[name=child][value='{child}']"));
     field.wait_until(

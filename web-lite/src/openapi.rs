@@ -45,7 +45,9 @@ pub fn document() -> Value {
                         "id": { "type": "integer" }, "name": { "type": "string" }, "kana": { "type": "string" },
                         "birth_date": { "type": "string", "format": "date", "nullable": true },
                         "birth_date_wareki": { "type": "string", "nullable": true },
-                        "sex": { "type": "string", "enum": ["male", "female", "unknown"] }
+                        "sex": { "type": "string", "enum": ["male", "female", "unknown"] },
+                        "open_cases": { "type": "array", "description": "the child's open cases the reader may see, in the duplicate check's candidates (absent in search results): a report about a child with an open case belongs on that case",
+                            "items": { "type": "object", "properties": { "id": { "type": "integer" }, "case_no": { "type": "string" } } } }
                     }
                 }
             }
@@ -215,7 +217,7 @@ fn case_paths() -> Value {
                             "idempotency_key": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "{id, case_no}" },
                         "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(),
-                        "409": { "description": "possible_duplicates: {error, candidates: [ChildSummary]}; nothing stored",
+                        "409": { "description": "possible_duplicates: {error, candidates: [ChildSummary]} (the same birth date, or one mistyped by a digit or two swapped digits, and similar furigana; each with its open cases); nothing stored",
                             "content": { "application/json": { "schema": { "type": "object", "properties": {
                                 "error": { "type": "object" },
                                 "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/ChildSummary" } } } } } } },

@@ -129,12 +129,12 @@ impl<'a> Scope<'a> {
     }
 
     pub(crate) fn can_read_case(&self, case: &Case) -> bool {
-        self.can_read_case_in(case.unit, case.restricted_to.as_ref())
+        self.can_read_case_in(case.unit, case.restricted_to.as_deref())
     }
 
     /// `can_read_case` of a case in `unit` with the restriction `restricted_to`.
-    pub(crate) fn can_read_case_in(&self, unit: UnitId, restricted_to: Option<&Vec<StaffId>>) -> bool {
-        restricted_ok(self.actor, restricted_to) && self.can_read_unit(unit)
+    pub(crate) fn can_read_case_in(&self, unit: UnitId, restricted_to: Option<&[StaffId]>) -> bool {
+        restricted_to.is_none_or(|names| names.contains(&self.actor.staff)) && self.can_read_unit(unit)
     }
 
     pub(crate) fn check_read_case(&self, case: &Case, action: Action) -> Result<()> {

@@ -153,12 +153,11 @@ impl Service {
                 let Some(d) = tx.get::<crate::device::Device>(crate::ids::DeviceId(id))? else {
                     return Ok(false);
                 };
-                if !d.body.is_active() {
+                let mut body = d.body.clone();
+                if !body.revoke(self.now(), StaffId(0)) {
                     return Ok(false);
                 }
                 name.clone_from(&d.body.name);
-                let mut body = d.body.clone();
-                body.revoked = Some(crate::device::Revocation { at: self.now(), by: StaffId(0) });
                 tx.update(crate::ids::DeviceId(id), d.rev, body)?;
                 Ok(true)
             })?;

@@ -54,7 +54,7 @@ impl Service {
         let secret = random_secret()?;
         let hash = secret_hash(&secret);
         let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
-            let v = tx.insert(Device::new(name, actor.staff, Some(hash.clone()), None))?;
+            let v = tx.insert(Device::with_secret(name, actor.staff, hash.clone()))?;
             tx.claim("device_secret", &hash, v.id)?;
             Ok((DeviceId(v.id), v.id))
         })?;
@@ -74,7 +74,7 @@ impl Service {
         let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
         let id = self.write(actor, Action::ManageDevices, DeviceId::KIND, None, |tx| {
             let pending = PendingCode { code_hash: hash.clone(), expires };
-            let v = tx.insert(Device::new(name, actor.staff, None, Some(pending)))?;
+            let v = tx.insert(Device::awaiting_code(name, actor.staff, pending))?;
             tx.claim("device_code", &hash, v.id)?;
             Ok((DeviceId(v.id), v.id))
         })?;
@@ -82,36 +82,44 @@ impl Service {
     }
 
     /// Makes `change` to the tablet `id` ([`DeviceChange`]); its sessions end at once. A reissue
-    /// returns the new one-time code, shown once, and until when it may be entered.
+    /// returns the new one-time code, shown once, and until when it may be entered; a
+    /// revocation returns `None`.
     pub fn change_device(
         &self,
         actor: &Actor,
         id: DeviceId,
         change: DeviceChange,
     ) -> Result<Option<(String, Timestamp)>> {
-        let code = match change {
-            DeviceChange::Reissue => Some(new_code()?),
-            DeviceChange::Revoke => None,
+        let issued = match change {
+            DeviceChange::Reissue => Some(self.reissue_device(actor, id)?),
+            DeviceChange::Revoke => {
+                self.write(actor, Action::ManageDevices, DeviceId::KIND, Some(id.0), |tx| {
+                    let d = tx.require::<Device>(id)?;
+                    let mut body = d.body.clone();
+                    if body.revoke(tx.now, actor.staff) {
+                        tx.update(id, d.rev, body)?;
+                    }
+                    Ok(((), id.0))
+                })?;
+                None
+            }
         };
+        self.sessions.end_device(id);
+        Ok(issued)
+    }
+
+    fn reissue_device(&self, actor: &Actor, id: DeviceId) -> Result<(String, Timestamp)> {
+        let (code, hash) = new_code()?;
         let expires = self.now().plus(DEVICE_CODE_HOURS * 3600);
         self.write(actor, Action::ManageDevices, DeviceId::KIND, Some(id.0), |tx| {
             let d = tx.require::<Device>(id)?;
             let mut body = d.body.clone();
-            let changed = match &code {
-                Some((_, hash)) => {
-                    body.reissue(PendingCode { code_hash: hash.clone(), expires });
-                    tx.claim("device_code", hash, id.0)?;
-                    true
-                }
-                None => body.revoke(tx.now, actor.staff),
-            };
-            if changed {
-                tx.update(id, d.rev, body)?;
-            }
+            body.reissue(PendingCode { code_hash: hash.clone(), expires });
+            tx.update(id, d.rev, body)?;
+            tx.claim("device_code", &hash, id.0)?;
             Ok(((), id.0))
         })?;
-        self.sessions.end_device(id);
-        Ok(code.map(|(code, _)| (code, expires)))
+        Ok((code, expires))
     }
 
     /// The tablet's side of `issue_device_code`: a valid, unused, unexpired code makes the

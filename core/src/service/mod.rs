@@ -38,7 +38,7 @@ pub use casework::{
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};
 pub use integrity::{IntegrityReport, KINDS};
-pub use people::{ChildEdited, ChildPageView, ChildSummary, ChildView, NewChild};
+pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
 pub use staff::{NewStaff, hash_password, one_time_password};
 

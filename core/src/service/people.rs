@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Service;
 use super::access::{self, Actor};
 use super::merging;
-use crate::case::{Case, Note};
+use crate::case::{Case, CaseStatus, Note};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Counted, Why};
 use crate::error::{Error, Result};
@@ -46,6 +46,39 @@ pub struct ChildSummary {
     pub birth_date: Option<Date>,
     pub birth_date_wareki: Option<String>,
     pub sex: Sex,
+    /// The child's open cases the reader may see, where a list asks "is this the child?" (the
+    /// duplicate check, the child an intake is taken for): a report about a child with an open
+    /// case belongs on that case. `None` where it was not looked up (search results).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_cases: Option<Vec<CaseRef>>,
+}
+
+/// A case by its number, to name and link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaseRef {
+    pub id: CaseId,
+    pub case_no: String,
+}
+
+/// The open cases on `child` that the reader may see, oldest first; only the few fields needed
+/// are read of each case.
+fn open_cases(r: &impl Reader, scope: &access::Scope, child: ChildId) -> Result<Vec<CaseRef>> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        unit: UnitId,
+        case_no: String,
+        status: CaseStatus,
+        restricted_to: Option<Vec<StaffId>>,
+    }
+    let mut out = Vec::new();
+    for id in r.links("child_case", child.0, usize::MAX)? {
+        let Some(c) = r.get_part::<Case, Head>(CaseId(id))? else { continue };
+        if c.status == CaseStatus::Open && scope.can_read_case_in(c.unit, c.restricted_to.as_deref()) {
+            out.push(CaseRef { id: CaseId(id), case_no: c.case_no });
+        }
+    }
+    out.sort_by_key(|c| c.id.0);
+    Ok(out)
 }
 
 impl ChildSummary {
@@ -58,6 +91,7 @@ impl ChildSummary {
             birth_date: v.body.birth_date,
             birth_date_wareki: v.body.birth_date.map(wareki::format),
             sex: v.body.sex,
+            open_cases: None,
         }
     }
 }
@@ -173,16 +207,20 @@ impl Service {
         })
     }
 
-    /// Children the actor may see with the same birth date and similar furigana: asked before a
-    /// new child is registered.
+    /// Children the actor may see with similar furigana born on `birth` or on a date it may have
+    /// been mistyped for (`Date::near_misses`: a digit wrong, two swapped): asked before a new
+    /// child is registered. Those born on `birth` come first.
     pub fn duplicate_candidates(&self, actor: &Actor, birth: Date, kana: &str) -> Result<Vec<ChildSummary>> {
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
             let scope = access::Scope::of(r, actor)?;
             let mut out = Vec::new();
-            for id in r.children_born(birth, 500)? {
-                let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
-                if search::similar_kana(&c.body.name.full_kana(), kana) && scope.can_read_child(&c.body) {
-                    out.push(ChildSummary::of(&c));
+            for day in std::iter::once(birth).chain(birth.near_misses()) {
+                for id in r.children_born(day, 500)? {
+                    let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
+                    if search::similar_kana(&c.body.name.full_kana(), kana) && scope.can_read_child(&c.body) {
+                        let open = open_cases(r, &scope, ChildId(c.id))?;
+                        out.push(ChildSummary { open_cases: Some(open), ..ChildSummary::of(&c) });
+                    }
                 }
             }
             let detail = format!("duplicate check: {} candidates", out.len());

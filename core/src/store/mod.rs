@@ -152,8 +152,9 @@ fn decode<T: Record>(bytes: &[u8]) -> Result<Versioned<T>> {
     Ok(Versioned { id: raw.id, rev: raw.rev, at: raw.at, by: raw.by, device: raw.device, body })
 }
 
-/// Some fields of a record (`P`: a struct of some of `T`'s fields, named as stored), the rest
-/// skipped unread. A record of an older schema is upgraded whole first.
+/// Some fields of a record (`P`: a struct of some of `T`'s fields, named as stored); the rest
+/// is parsed past, not built. A record of another schema is decoded whole first (upgraded, or
+/// refused when newer).
 fn decode_part<T: Record, P: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<P> {
     #[derive(Deserialize)]
     struct Part<P> {
@@ -394,6 +395,12 @@ mod tests {
         }
     }
 
+    /// A part of `ThingV2`.
+    #[derive(Deserialize)]
+    struct Given {
+        given: String,
+    }
+
     #[test]
     fn old_records_are_upgraded_on_read_and_newer_ones_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -407,10 +414,6 @@ mod tests {
         assert_eq!(read.body, ThingV2 { family: "山田".into(), given: "花子".into() });
         assert_eq!(read.rev, 1);
         // A part of it is read through the upgrade too; of a current record, without the rest.
-        #[derive(Deserialize)]
-        struct Given {
-            given: String,
-        }
         let part = r.get_part::<ThingV2, Given>(ThingId(v1.id)).unwrap().unwrap();
         assert_eq!(part.given, "花子");
         drop(r);

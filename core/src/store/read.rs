@@ -77,8 +77,8 @@ pub trait Reader {
         found.map(|g| decode(g.value())).transpose()
     }
 
-    /// Some fields of a record's current version (`P`: a struct of some of `T`'s fields), the
-    /// rest skipped unread: for lists that read many records for a few of their fields.
+    /// Some fields of a record's current version (`P`: a struct of some of `T`'s fields); the
+    /// rest is parsed past, not built: for lists that read many records for a few fields.
     fn get_part<T: Record, P: serde::de::DeserializeOwned>(&self, id: T::Id) -> Result<Option<P>> {
         let t = self.table(RECORDS)?;
         let found = t.get((T::Id::KIND, id.into()))?;

@@ -105,3 +105,30 @@ fn an_anonymous_reporter_keeps_no_name_or_phone_over_any_front_end() {
     assert_eq!(kept.relation, "近隣住民");
     assert_eq!(case.body.abuse.unwrap().main_type, Some(Code::new("1")));
 }
+
+#[test]
+fn the_intake_and_the_duplicate_check_name_the_childs_open_cases_and_not_the_closed_ones() {
+    use mamoru_core::case::StatusChange;
+    use mamoru_core::ids::CaseId;
+    use mamoru_core::service::CaseRef;
+    use mamoru_core::time::Date;
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let child = w.child(&cw, "伊藤", "律", "いとう", "りつ", "2017-07-12");
+    let closed = w.case(&cw, child, IntakeKind::Consultation, t0());
+    let close = StatusChange::Close { reason: "助言指導で終結".into() };
+    w.svc.change_case_status(&sv, CaseId(closed.id), closed.rev, &close).unwrap();
+    let open = w.case(&cw, child, IntakeKind::AbuseReport, t0());
+
+    let expected = vec![CaseRef { id: CaseId(open.id), case_no: open.body.case_no.clone() }];
+    let page = w.svc.intake_page(&cw, Some(child)).unwrap();
+    assert_eq!(page.child.unwrap().open_cases, Some(expected.clone()));
+    // The same child found by the duplicate check, its birth date typed with two digits swapped.
+    let found =
+        w.svc.duplicate_candidates(&cw, Date::parse_iso("2017-07-21").unwrap(), "いとう りつ").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].open_cases, Some(expected));
+    // A search does not look them up, and says nothing rather than "none".
+    assert_eq!(w.svc.search(&cw, "いとう", 10).unwrap()[0].open_cases, None);
+}

@@ -68,6 +68,17 @@ fn registering_warns_of_likely_duplicates() {
     let hits = w.svc.duplicate_candidates(&cw, birth, "ヤマサキ ユイナ").unwrap();
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [id], "one kana off is a candidate");
     assert!(w.svc.duplicate_candidates(&cw, birth, "たなか はると").unwrap().is_empty());
-    let other_day = Date::parse_iso("2018-08-09").unwrap();
+    let other_day = Date::parse_iso("2015-02-14").unwrap();
     assert!(w.svc.duplicate_candidates(&cw, other_day, "やまざき ゆいな").unwrap().is_empty());
+    // A birth date typed with a digit wrong, two digits swapped, or month and day swapped.
+    let late = w.child(&cw, "伊藤", "律", "いとう", "りつ", "2017-07-12");
+    for typed in ["2018-08-09", "2018-03-08"] {
+        let hits =
+            w.svc.duplicate_candidates(&cw, Date::parse_iso(typed).unwrap(), "やまざき ゆいな").unwrap();
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [id], "{typed}");
+    }
+    for typed in ["2017-07-21", "2017-12-07", "2017-01-12"] {
+        let hits = w.svc.duplicate_candidates(&cw, Date::parse_iso(typed).unwrap(), "いとう りく").unwrap();
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [late], "{typed}, one kana apart");
+    }
 }

@@ -812,3 +812,17 @@ async fn a_long_board_draws_its_most_urgent_page_and_says_how_many_more() {
     assert_eq!(cards(&all), total);
     assert!(!all.contains("すべて表示"));
 }
+
+#[tokio::test]
+async fn an_intake_for_a_child_with_an_open_case_says_so_and_links_it() {
+    let (_dir, svc, case) = world();
+    let (_, cw) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+    let open = svc.case(&cw.actor, CaseId(case)).unwrap();
+    let (cookie, _) = sign_in(&svc).await;
+    let path = format!("/intake?child={}", open.case.body.child.0);
+    let page = body(&warp::test::request().path(&path).header("cookie", &cookie).reply(&api(&svc)).await);
+    let note =
+        page.split("class=\"open-cases\"").nth(1).expect("the open case is named").split("</p>").next();
+    let link = format!("<a href=\"/cases/{case}\">{}</a>", open.case.body.case_no);
+    assert!(note.unwrap().contains(&link), "{page}");
+}

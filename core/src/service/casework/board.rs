@@ -34,8 +34,6 @@ pub struct HomeView {
     pub clocks: Vec<BoardItem>,
     /// How many clocks the board has in all (more than `clocks` when only the first are shown).
     pub clocks_total: usize,
-    /// Every clock is shown (`BoardFilter::all`).
-    pub all: bool,
     pub messages: Vec<MessageItem>,
     pub staff_names: HashMap<StaffId, String>,
     pub now: Timestamp,
@@ -196,13 +194,12 @@ impl Service {
                 let scope = board_scope(r, actor, unit)?;
                 let (clocks, total) = unit_clocks(r, &scope, unit, worker, now, limit)?;
                 let messages = unit_messages(r, &scope, unit, worker, since, HOME_MESSAGES)?;
-                let detail = format!("{total} clocks, {} messages", messages.len());
+                let detail = format!("{} of {total} clocks, {} messages", clocks.len(), messages.len());
                 Ok(((clocks, total, messages), Some(detail)))
             })?;
         Ok(HomeView {
             clocks,
             clocks_total,
-            all: filter.all,
             messages,
             staff_names,
             unit_staff,
@@ -237,13 +234,14 @@ impl Service {
         self.read(actor, Action::ReadBoard, UnitId::KIND, Some(unit.0), |r| {
             let scope = board_scope(r, actor, unit)?;
             let (out, total) = unit_clocks(r, &scope, unit, worker, now, limit)?;
-            Ok(((out, total), Some(format!("{total} clocks"))))
+            let detail = format!("{} of {total} clocks", out.len());
+            Ok(((out, total), Some(detail)))
         })
     }
 }
 
-/// The fields of a case that a board reads, the rest of the record skipped unread (a board
-/// reads hundreds of cases).
+/// The fields of a case that a board reads, named as `Case` stores them; the rest of the record
+/// is parsed past, not built (a board reads hundreds of cases).
 #[derive(Deserialize)]
 struct CaseHead {
     unit: UnitId,
@@ -251,7 +249,6 @@ struct CaseHead {
     child: ChildId,
     #[serde(default)]
     assigned: Vec<StaffId>,
-    #[serde(default)]
     restricted_to: Option<Vec<StaffId>>,
 }
 
@@ -290,7 +287,7 @@ fn unit_clocks(
         let Some(kind) = deadline::ClockKind::parse(&kind) else { continue };
         if let std::collections::btree_map::Entry::Vacant(slot) = cases.entry(case) {
             let c = CaseHead::read(r, CaseId(case))?;
-            let visible = c.unit == unit && scope.can_read_case_in(c.unit, c.restricted_to.as_ref());
+            let visible = c.unit == unit && scope.can_read_case_in(c.unit, c.restricted_to.as_deref());
             slot.insert(visible.then_some(c));
         }
         let Some(Some(c)) = cases.get(&case) else { continue };
@@ -338,7 +335,7 @@ fn unit_messages(
         }
         let case = cases.entry(m.body.case.0).or_insert_with(|| {
             CaseHead::read(r, m.body.case).ok().filter(|c| {
-                scope.can_read_case_in(c.unit, c.restricted_to.as_ref())
+                scope.can_read_case_in(c.unit, c.restricted_to.as_deref())
                     && worker.is_none_or(|w| c.assigned.contains(&w))
             })
         });

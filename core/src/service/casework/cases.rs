@@ -17,8 +17,8 @@ use crate::protection::{Applied, Protection};
 use crate::service::Service;
 use crate::service::access::{self, Actor};
 use crate::service::merging;
-use crate::service::people::ChildSummary;
 use crate::service::people::insert_child;
+use crate::service::people::{CaseRef, ChildSummary, ChildView};
 use crate::staff::{Action, Staff, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
 use crate::time::Timestamp;
@@ -135,6 +135,14 @@ pub struct IntakePageView {
     pub now: Timestamp,
 }
 
+/// The child an intake is taken for, with their open cases (a report about a child with an
+/// open case belongs on that case: the page says so and links it).
+fn intake_child(v: &ChildView) -> ChildSummary {
+    let open = v.cases.iter().filter(|c| c.body.status == CaseStatus::Open);
+    let open_cases = open.map(|c| CaseRef { id: CaseId(c.id), case_no: c.body.case_no.clone() }).collect();
+    ChildSummary { open_cases: Some(open_cases), ..ChildSummary::of(&v.child) }
+}
+
 impl Service {
     /// Opens a case on a child from an intake (see `insert_case`).
     pub fn open_case(&self, actor: &Actor, child: ChildId, new: NewCase) -> Result<Versioned<Case>> {
@@ -154,7 +162,7 @@ impl Service {
             .filter(|u| actor.units().contains(&UnitId(u.id)))
             .map(|u| (UnitId(u.id), u.body.name))
             .collect();
-        let child = child.map(|id| self.child(actor, id).map(|v| ChildSummary::of(&v.child))).transpose()?;
+        let child = child.map(|id| self.child(actor, id).map(|v| intake_child(&v))).transpose()?;
         Ok(IntakePageView {
             units,
             code_tables: self.code_tables()?,

@@ -96,7 +96,7 @@ impl HomePage {
             worker: v.worker.map_or(0, |w| w.0),
             clocks: v.clocks.iter().map(|i| ClockRow::of(i, v.now)).collect(),
             clocks_total: v.clocks_total,
-            more: v.clocks_total - v.clocks.len(),
+            more: v.clocks_total.saturating_sub(v.clocks.len()),
             all_href: match v.worker {
                 _ if v.mine => format!("/home?unit={}&mine=1&all=1", v.unit.0),
                 Some(w) => format!("/home?unit={}&worker={}&all=1", v.unit.0, w.0),
@@ -139,6 +139,8 @@ pub(crate) struct ResultRow {
     pub kana: String,
     pub birth: String,
     pub sex: &'static str,
+    /// The child's open cases (id, number), where core looked them up.
+    pub open_cases: Vec<(u64, String)>,
 }
 
 impl ResultRow {
@@ -149,6 +151,7 @@ impl ResultRow {
             kana: s.kana.clone(),
             birth: birth(s.birth_date, today),
             sex: s.sex.label(),
+            open_cases: s.open_cases.iter().flatten().map(|c| (c.id.0, c.case_no.clone())).collect(),
         }
     }
 }
