@@ -186,10 +186,15 @@ impl Date {
     }
 
     /// The dates someone may have meant when typing this one as `YYYYMMDD` with one digit wrong,
-    /// two neighbouring digits swapped, or the month and the day swapped: those that exist,
-    /// without this one, in order. For the duplicate check (a 7/12 typed 7/21).
+    /// two neighbouring digits swapped, or the month and the day swapped, or with the year one
+    /// off (a 和暦 year mistyped across a decade: 平成22 as 平成21): those that exist, without
+    /// this one, in order. For the duplicate check (a 7/12 typed 7/21). None for a year outside
+    /// 1000–9999.
     #[must_use]
     pub fn near_misses(self) -> Vec<Date> {
+        if !(1000..=9999).contains(&self.year) {
+            return Vec::new();
+        }
         let digits: Vec<u8> = format!("{:04}{:02}{:02}", self.year, self.month, self.day).into_bytes();
         let of = |d: &[u8]| {
             let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
@@ -210,6 +215,9 @@ impl Date {
             }
         }
         out.extend(Date::new(self.year, self.day(), self.month()).ok());
+        for year in [self.year - 1, self.year + 1] {
+            out.extend(Date::new(year, self.month(), self.day()).ok());
+        }
         out.sort();
         out.dedup();
         out.retain(|d| *d != self);
@@ -348,8 +356,13 @@ mod tests {
             assert!(!near.contains(&d(far)), "{far}");
         }
         assert!(near.windows(2).all(|w| w[0] < w[1]), "in order, each once");
-        // Only dates that exist: no 2月30日 from a 2月20日.
-        assert!(!d("2020-02-20").near_misses().iter().any(|x| x.month() == 2 && x.day() > 29));
+        // 平成22年 typed 平成21年: the year one off across a decade.
+        assert!(d("2010-04-01").near_misses().contains(&d("2009-04-01")));
+        // A leap day's year one off does not exist; a digit off may (2024).
+        let leap = d("2020-02-29").near_misses();
+        assert!(
+            leap.contains(&d("2024-02-29")) && !leap.iter().any(|x| x.year() == 2019 || x.year() == 2021)
+        );
     }
 
     #[test]

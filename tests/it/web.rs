@@ -919,4 +919,20 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     assert!(office.text("h1").contains("対応中"), "{}", office.text("h1"));
     assert!(office.text("#closure").contains("再開"));
     assert!(office.eval("!!document.querySelector(\"form[action$='/notes']\")").as_bool().unwrap());
+
+    // 閲覧制限: the supervisor restricts the case to themself from its page (the caseworker's
+    // page offers no such form); the caseworker can no longer open it; lifted, they can again.
+    assert!(field.eval("!document.querySelector(\"form[action$='/restriction']\")").as_bool().unwrap());
+    office.scroll_to("#restriction");
+    office.click("form[action$='/restriction'] button[type=submit]");
+    saved(&mut office, "restricted");
+    assert!(office.text("#restriction").contains("閲覧制限中"), "{}", office.text("#restriction"));
+    office.scroll_to("#restriction");
+    office.screenshot(&screens().join("18-restriction.png"));
+    let shut = server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None);
+    assert_eq!(shut.status, 403, "{}", shut.body);
+    office.click("form[action$='/restriction'] button[name=lift]");
+    saved(&mut office, "restricted");
+    assert!(!office.text("#restriction").contains("閲覧制限中"));
+    assert_eq!(server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).status, 200);
 }

@@ -217,7 +217,7 @@ fn case_paths() -> Value {
                             "idempotency_key": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "{id, case_no}" },
                         "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(),
-                        "409": { "description": "possible_duplicates: {error, candidates: [ChildSummary]} (the same birth date, or one mistyped by a digit or two swapped digits, and similar furigana; each with its open cases); nothing stored",
+                        "409": { "description": "possible_duplicates: {error, candidates: [ChildSummary]} (similar furigana and the same birth date, or one kana apart and a birth date mistyped by a digit, two swapped digits, month and day swapped or the year one off; without a birth date, by the furigana; each with its open cases); nothing stored",
                             "content": { "application/json": { "schema": { "type": "object", "properties": {
                                 "error": { "type": "object" },
                                 "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/ChildSummary" } } } } } } },

@@ -96,7 +96,7 @@ pub(crate) fn readable_units(r: &impl Reader, actor: &Actor) -> Result<Vec<UnitI
     Ok(out)
 }
 
-fn restricted_ok(actor: &Actor, restricted_to: Option<&Vec<StaffId>>) -> bool {
+fn restricted_ok(actor: &Actor, restricted_to: Option<&[StaffId]>) -> bool {
     restricted_to.is_none_or(|names| names.contains(&actor.staff))
 }
 
@@ -120,7 +120,7 @@ impl<'a> Scope<'a> {
     }
 
     pub(crate) fn can_read_child(&self, child: &Child) -> bool {
-        restricted_ok(self.actor, child.restricted_to.as_ref())
+        restricted_ok(self.actor, child.restricted_to.as_deref())
             && child_units(child).any(|u| self.can_read_unit(u))
     }
 
@@ -134,7 +134,7 @@ impl<'a> Scope<'a> {
 
     /// `can_read_case` of a case in `unit` with the restriction `restricted_to`.
     pub(crate) fn can_read_case_in(&self, unit: UnitId, restricted_to: Option<&[StaffId]>) -> bool {
-        restricted_to.is_none_or(|names| names.contains(&self.actor.staff)) && self.can_read_unit(unit)
+        restricted_ok(self.actor, restricted_to) && self.can_read_unit(unit)
     }
 
     pub(crate) fn check_read_case(&self, case: &Case, action: Action) -> Result<()> {
@@ -145,11 +145,11 @@ impl<'a> Scope<'a> {
 /// Writing a child's face sheet: staff of a unit that holds the child.
 pub(crate) fn check_write_child(actor: &Actor, child: &Child, action: Action) -> Result<()> {
     let own = child_units(child).any(|u| actor.units.contains(&u));
-    if own && restricted_ok(actor, child.restricted_to.as_ref()) { Ok(()) } else { Err(forbidden(action)) }
+    if own && restricted_ok(actor, child.restricted_to.as_deref()) { Ok(()) } else { Err(forbidden(action)) }
 }
 
 pub(crate) fn check_write_case(actor: &Actor, case: &Case, action: Action) -> Result<()> {
-    if actor.units.contains(&case.unit) && restricted_ok(actor, case.restricted_to.as_ref()) {
+    if actor.units.contains(&case.unit) && restricted_ok(actor, case.restricted_to.as_deref()) {
         Ok(())
     } else {
         Err(forbidden(action))

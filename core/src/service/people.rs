@@ -60,6 +60,32 @@ pub struct CaseRef {
     pub case_no: String,
 }
 
+/// The children of a search the reader may see, at most `limit`.
+fn search_in(r: &impl Reader, scope: &access::Scope, query: &str, limit: usize) -> Result<Vec<ChildSummary>> {
+    let ids = match wareki::parse(query) {
+        Ok(date) => r.children_born(date, SCAN_CAP)?,
+        Err(_) => r.search_children(query, SCAN_CAP)?,
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
+        if scope.can_read_child(&c.body) {
+            out.push(ChildSummary::of(&c));
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An audit entry's detail naming the children a list showed (the first 20), so that the
+/// audit log finds every list that showed a child (`AuditEntry::terms`).
+fn results_detail(shown: &[ChildSummary]) -> String {
+    let ids: Vec<String> = shown.iter().take(20).map(|c| c.id.to_string()).collect();
+    format!("{} results: {}", ids.len(), ids.join(","))
+}
+
 /// The open cases on `child` that the reader may see, oldest first; only the few fields needed
 /// are read of each case.
 fn open_cases(r: &impl Reader, scope: &access::Scope, child: ChildId) -> Result<Vec<CaseRef>> {
@@ -207,35 +233,54 @@ impl Service {
         })
     }
 
-    /// Children the actor may see with similar furigana born on `birth` or on a date it may have
-    /// been mistyped for (`Date::near_misses`: a digit wrong, two swapped): asked before a new
-    /// child is registered. Those born on `birth` come first.
+    /// Children the actor may see, each with its open cases: born on `birth` with similar
+    /// furigana, then born on a date `birth` may have been mistyped for (`Date::near_misses`, in
+    /// the last 25 years or the next) with furigana at most one kana apart. Asked before a new
+    /// child is registered.
     pub fn duplicate_candidates(&self, actor: &Actor, birth: Date, kana: &str) -> Result<Vec<ChildSummary>> {
+        let today = self.now().jst_date();
+        let plausible = (today.year() - 25)..=(today.year() + 1);
+        let near = birth.near_misses().into_iter().filter(|d| plausible.contains(&d.year()));
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
             let scope = access::Scope::of(r, actor)?;
             let mut out = Vec::new();
-            for day in std::iter::once(birth).chain(birth.near_misses()) {
+            for (day, exact) in std::iter::once((birth, true)).chain(near.map(|d| (d, false))) {
                 for id in r.children_born(day, 500)? {
                     let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
-                    if search::similar_kana(&c.body.name.full_kana(), kana) && scope.can_read_child(&c.body) {
+                    let theirs = c.body.name.full_kana();
+                    let alike = if exact {
+                        search::similar_kana(&theirs, kana)
+                    } else {
+                        search::edit_distance(&search::normalize(&theirs), &search::normalize(kana)) <= 1
+                    };
+                    if alike && scope.can_read_child(&c.body) {
                         let open = open_cases(r, &scope, ChildId(c.id))?;
                         out.push(ChildSummary { open_cases: Some(open), ..ChildSummary::of(&c) });
                     }
                 }
             }
-            let detail = format!("duplicate check: {} candidates", out.len());
+            let detail = format!("duplicate check: {}", results_detail(&out));
             Ok((out, Some(detail)))
         })
     }
 
-    /// Children on file who may be `new`: the same birth date and similar furigana, or, without
-    /// a birth date, similar furigana. Asked before a new child is registered with an intake.
+    /// Children on file who may be `new`: `duplicate_candidates`, or, without a birth date,
+    /// the first ten found by the furigana; each with its open cases. Asked before a new child
+    /// is registered with an intake.
     pub(super) fn possible_duplicates(&self, actor: &Actor, new: &NewChild) -> Result<Vec<ChildSummary>> {
         let kana = new.name.full_kana();
-        match new.birth_date {
-            Some(birth) => self.duplicate_candidates(actor, birth, &kana),
-            None => self.search(actor, &kana, 10),
-        }
+        let Some(birth) = new.birth_date else {
+            return self.read(actor, Action::Search, ChildId::KIND, None, |r| {
+                let scope = access::Scope::of(r, actor)?;
+                let mut out = search_in(r, &scope, &kana, 10)?;
+                for c in &mut out {
+                    c.open_cases = Some(open_cases(r, &scope, c.id)?);
+                }
+                let detail = format!("duplicate check: {}", results_detail(&out));
+                Ok((out, Some(detail)))
+            });
+        };
+        self.duplicate_candidates(actor, birth, &kana)
     }
 
     /// Name, furigana, phone or birth-date search (either calendar), limited to what the actor
@@ -249,23 +294,9 @@ impl Service {
             return Err(Error::invalid("q", Why::AtMost(100, Counted::Characters)));
         }
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
-            let scope = access::Scope::of(r, actor)?;
-            let ids = match wareki::parse(query) {
-                Ok(date) => r.children_born(date, SCAN_CAP)?,
-                Err(_) => r.search_children(query, SCAN_CAP)?,
-            };
-            let mut out = Vec::new();
-            for id in ids {
-                let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
-                if scope.can_read_child(&c.body) {
-                    out.push(ChildSummary::of(&c));
-                    if out.len() >= limit {
-                        break;
-                    }
-                }
-            }
-            let ids: Vec<String> = out.iter().take(20).map(|c| c.id.to_string()).collect();
-            Ok((out, Some(format!("{} results: {}", ids.len(), ids.join(",")))))
+            let out = search_in(r, &access::Scope::of(r, actor)?, query, limit)?;
+            let detail = results_detail(&out);
+            Ok((out, Some(detail)))
         })
     }
 

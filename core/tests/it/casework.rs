@@ -100,7 +100,7 @@ fn support_meetings_and_assessments_are_checked_and_stored_once_per_key() {
 }
 
 #[test]
-fn the_case_view_says_what_its_reader_may_do_and_closing_covers_reopening() {
+fn the_case_view_says_what_its_reader_may_do_and_a_closed_case_may_be_reopened_or_restricted() {
     let w = world();
     let cw = w.staff("cw", Role::Caseworker, w.u1);
     let sv = w.staff("sv", Role::Supervisor, w.u1);
@@ -109,11 +109,17 @@ fn the_case_view_says_what_its_reader_may_do_and_closing_covers_reopening() {
     let id = CaseId(case.id);
     let view = w.svc.case(&cw, id).unwrap();
     assert!(view.may(Action::EditCase) && view.may(Action::RecordSupport) && !view.may(Action::CloseCase));
+    assert!(!view.may(Action::RestrictCase), "a caseworker does not restrict");
+    assert!(w.svc.case(&sv, id).unwrap().may(Action::RestrictCase));
     w.svc
         .change_case_status(&sv, id, case.rev, &StatusChange::Close { reason: "助言指導で終結".into() })
         .unwrap();
     let closed = w.svc.case(&sv, id).unwrap();
-    assert_eq!(closed.may, vec![Action::CloseCase.as_str()], "a closed case can only be reopened");
+    assert_eq!(
+        closed.may,
+        vec![Action::CloseCase.as_str(), Action::RestrictCase.as_str()],
+        "a closed case can only be reopened, or its reading restricted"
+    );
     assert!(w.svc.case(&cw, id).unwrap().may.is_empty());
 }
 

@@ -131,4 +131,20 @@ fn the_intake_and_the_duplicate_check_name_the_childs_open_cases_and_not_the_clo
     assert_eq!(found[0].open_cases, Some(expected));
     // A search does not look them up, and says nothing rather than "none".
     assert_eq!(w.svc.search(&cw, "いとう", 10).unwrap()[0].open_cases, None);
+    // Without a birth date the furigana finds the child, with the same open cases.
+    let new = NewCase {
+        unit: w.u1,
+        intake: intake(IntakeKind::AbuseReport, t0()),
+        abuse: NewAbuse::default(),
+        reporter: None,
+        assigned: vec![],
+    };
+    let no_birth = IntakeChild::New(bare_child(w.u1, "伊藤", "律", "いとう"));
+    match w.svc.take_intake(&cw, no_birth, new, None, false).unwrap() {
+        IntakeOutcome::PossibleDuplicates(found) => {
+            assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [child]);
+            assert_eq!(found[0].open_cases.as_ref().map(Vec::len), Some(1));
+        }
+        IntakeOutcome::Opened(case) => panic!("opened {}", case.body.case_no),
+    }
 }

@@ -81,4 +81,11 @@ fn registering_warns_of_likely_duplicates() {
         let hits = w.svc.duplicate_candidates(&cw, Date::parse_iso(typed).unwrap(), "いとう りく").unwrap();
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [late], "{typed}, one kana apart");
     }
+    // On a mistyped day only one kana may differ (two on the day typed); those born on the day
+    // typed come first.
+    let typed = Date::parse_iso("2017-07-21").unwrap();
+    assert!(w.svc.duplicate_candidates(&cw, typed, "いとう りくと").unwrap().is_empty());
+    let twin = w.child(&cw, "伊藤", "陸", "いとう", "りく", "2017-07-21");
+    let hits = w.svc.duplicate_candidates(&cw, typed, "いとう りく").unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [twin, late]);
 }

@@ -65,6 +65,7 @@ fn saved_notice(what: &str) -> Option<&'static str> {
         "meeting" => "会議を記録しました。",
         "closed" => "ケースを終結しました。",
         "reopened" => "ケースを再開しました。",
+        "restricted" => "閲覧制限を保存しました。",
         _ => return None,
     })
 }

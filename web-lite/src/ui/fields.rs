@@ -79,6 +79,7 @@ fields! {
     SeenDirectly ["seen_directly"] "直接目視",
     Confirm ["confirm"] "開始の確認",
     Notice ["notice"] "通知",
+    RestrictedTo ["restricted_to"] "閲覧できる職員",
     // Named only by the console, the CLI or sign-in; labelled in case a page ever shows them.
     Login ["login"] "ログインID",
     Password ["password"] "パスワード",

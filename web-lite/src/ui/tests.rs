@@ -823,6 +823,63 @@ async fn an_intake_for_a_child_with_an_open_case_says_so_and_links_it() {
     let page = body(&warp::test::request().path(&path).header("cookie", &cookie).reply(&api(&svc)).await);
     let note =
         page.split("class=\"open-cases\"").nth(1).expect("the open case is named").split("</p>").next();
-    let link = format!("<a href=\"/cases/{case}\">{}</a>", open.case.body.case_no);
+    let link = format!(
+        "<a href=\"/cases/{case}\" target=\"_blank\" rel=\"noopener\">{}</a>",
+        open.case.body.case_no
+    );
     assert!(note.unwrap().contains(&link), "{page}");
+}
+
+#[tokio::test]
+async fn a_supervisor_restricts_a_case_from_its_page_and_lifts_it_and_a_caseworker_may_not() {
+    let (_dir, svc, case) = world();
+    let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
+    let unit = UnitId(svc.units().unwrap()[0].id);
+    let sv = NewStaff {
+        login: Login::parse("sv").unwrap(),
+        display_name: "佐野 スーパーバイザー".into(),
+        role: Role::Supervisor,
+        units: vec![unit],
+    };
+    svc.add_staff(&admin.actor, sv, &Password::new(PW).unwrap()).unwrap();
+    let page = |cookie: String| {
+        let svc = svc.clone();
+        async move {
+            let r = warp::test::request()
+                .path(&format!("/cases/{case}"))
+                .header("cookie", cookie)
+                .reply(&api(&svc))
+                .await;
+            (r.status(), body(&r))
+        }
+    };
+    let path = format!("/cases/{case}/restriction");
+    let (cookie, key) = sign_in(&svc).await;
+    assert!(!page(cookie.clone()).await.1.contains("/restriction\""), "no form for a caseworker");
+    let r = post(&svc, &cookie, &path, format!("form_key={key}&rev=1"), None).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", body(&r));
+
+    let (sv_cookie, sv_key) = sign_in_as(&svc, "sv").await;
+    assert!(page(sv_cookie.clone()).await.1.contains("閲覧を制限"));
+    // Someone not of the unit is refused by name, and nothing changes.
+    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=1&staff_999=1"), None).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+    assert!(body(&r).contains("閲覧できる職員"), "{}", body(&r));
+    assert_eq!(page(cookie.clone()).await.0, StatusCode::OK);
+    // Restricted to the supervisor alone (always on the list): the caseworker is shut out.
+    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=1"), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+    let (_, shown) = page(sv_cookie.clone()).await;
+    assert!(shown.contains("閲覧制限中") && shown.contains("佐野 スーパーバイザー"), "{shown}");
+    assert_eq!(page(cookie.clone()).await.0, StatusCode::FORBIDDEN);
+    // Lifted from the revision the page showed.
+    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=2&lift=1"), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+    assert_eq!(page(cookie).await.0, StatusCode::OK);
+    // Each restriction and lifting is in the audit log, the refused one as refused.
+    let filter =
+        mamoru_core::service::AuditFilter { action: Some("restrict_case".into()), ..Default::default() };
+    let entries = svc.search_audit(&admin.actor, &filter, 10).unwrap();
+    let results: Vec<&str> = entries.iter().rev().map(|e| e.result.as_str()).collect();
+    assert_eq!(results, ["forbidden", "invalid", "ok", "ok"]);
 }

@@ -56,10 +56,15 @@ pub(super) fn kept_out_of_edits(mut body: Case, stored: &Case) -> Case {
     body
 }
 pub(super) fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> {
+    check_staff_in("assigned", tx, staff, unit)
+}
+
+/// Refuses (as `field`) a staff member who is not active in `unit`.
+fn check_staff_in(field: &'static str, tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> {
     for s in staff {
-        let v = tx.require::<Staff>(*s)?;
-        if !v.body.units.contains(&unit) || v.body.disabled {
-            return Err(Error::invalid("assigned", Why::NotInUnit(s.0)));
+        let v = tx.get::<Staff>(*s)?;
+        if !v.is_some_and(|v| v.body.units.contains(&unit) && !v.body.disabled) {
+            return Err(Error::invalid(field, Why::NotInUnit(s.0)));
         }
     }
     Ok(())
@@ -349,8 +354,9 @@ impl Service {
         })
     }
 
-    /// 閲覧制限: names the only staff who may see the case (and the child), or lifts it. The
-    /// restricting supervisor is always kept on the list.
+    /// 閲覧制限: names the only staff who may see the case (and the child), active staff of the
+    /// case's unit, or lifts it (`None`), from the revision the reader saw. The restricting
+    /// supervisor is always kept on the list.
     pub fn restrict_case(
         &self,
         actor: &Actor,
@@ -361,6 +367,7 @@ impl Service {
         self.write(actor, Action::RestrictCase, CaseId::KIND, Some(id.0), |tx| {
             let old = tx.require::<Case>(id)?;
             access::check_write_case(actor, &old.body, Action::RestrictCase)?;
+            check_staff_in("restricted_to", tx, to.as_deref().unwrap_or_default(), old.body.unit)?;
             let to = to.map(|mut names| {
                 if !names.contains(&actor.staff) {
                     names.push(actor.staff);

@@ -114,7 +114,7 @@ impl CaseView {
 }
 
 /// The actions on a case that the case view says yes or no to.
-const CASE_ACTIONS: [Action; 8] = [
+const CASE_ACTIONS: [Action; 9] = [
     Action::AddNote,
     Action::RecordSafetyCheck,
     Action::RecordProtection,
@@ -123,6 +123,7 @@ const CASE_ACTIONS: [Action; 8] = [
     Action::RecordSupport,
     Action::RecordMeeting,
     Action::CloseCase,
+    Action::RestrictCase,
 ];
 
 fn load_links<T: crate::store::Record>(
@@ -209,7 +210,8 @@ impl Service {
             }
             let may = |action: &Action| {
                 actor.role.may(*action)
-                    && (case.body.status == CaseStatus::Open || *action == Action::CloseCase)
+                    && (case.body.status == CaseStatus::Open
+                        || matches!(action, Action::CloseCase | Action::RestrictCase))
                     && access::check_write_case(actor, &case.body, *action).is_ok()
             };
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;

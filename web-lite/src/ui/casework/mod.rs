@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use mamoru_core::case::DiagnosisKind;
-use mamoru_core::ids::CaseId;
+use mamoru_core::ids::{CaseId, StaffId};
 use mamoru_core::service::{CasePageView, SessionInfo};
 use mamoru_core::staff::Action;
 use mamoru_core::time::Date;
@@ -121,6 +121,25 @@ fn reopen(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
     })
 }
 
+/// 閲覧制限: the staff ticked (`staff_{id}`), or lifted with `lift`.
+fn restrict(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    case_form(service, "restriction").then(|id: u64, form: HashMap<String, String>, page: Page| {
+        case_write(
+            page,
+            id,
+            form,
+            "restricted",
+            |_| {},
+            move |svc, s, form| {
+                let to = (!form.contains_key("lift")).then(|| {
+                    ticked(form, "staff_").iter().filter_map(|v| v.parse().ok()).map(StaffId).collect()
+                });
+                svc.restrict_case(&s.actor, CaseId(id), rev(form)?, to)
+            },
+        )
+    })
+}
+
 /// The pages and forms of this module, boxed (see `ui::routes`).
 pub(super) fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(Response,)> {
     edit_page(service.clone())
@@ -140,7 +159,9 @@ pub(super) fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(Respo
         .unify()
         .or(close(service.clone()))
         .unify()
-        .or(reopen(service))
+        .or(reopen(service.clone()))
+        .unify()
+        .or(restrict(service))
         .unify()
         .boxed()
 }

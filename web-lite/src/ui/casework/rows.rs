@@ -128,6 +128,10 @@ pub(crate) struct WorkView {
     /// 終結: when, by whom, why.
     pub closure: Option<String>,
     pub reopened: Vec<String>,
+    /// 閲覧制限: the names of the only staff who may see the case, when restricted.
+    pub restricted: Option<String>,
+    /// The unit's active staff to restrict the case to: (id, name, on the list now).
+    pub restrict_to: Vec<(u64, String, bool)>,
 }
 
 impl WorkView {
@@ -174,6 +178,14 @@ impl WorkView {
                 .as_ref()
                 .map(|c| format!("{}・{}・{}", datetime(c.at), name(c.by), c.reason)),
             reopened: case.reopened_at.iter().map(|t| datetime(*t)).collect(),
+            restricted: case
+                .restricted_to
+                .as_ref()
+                .map(|to| to.iter().map(|s| name(*s)).collect::<Vec<_>>().join("、")),
+            restrict_to: {
+                let on = |id: &StaffId| case.restricted_to.as_ref().is_some_and(|to| to.contains(id));
+                d.unit_staff.iter().map(|(id, n)| (id.0, n.clone(), on(id))).collect()
+            },
         }
     }
 }

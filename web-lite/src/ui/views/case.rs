@@ -262,6 +262,9 @@ impl Can {
     pub(crate) fn close(&self) -> bool {
         self.to(Action::CloseCase)
     }
+    pub(crate) fn restrict(&self) -> bool {
+        self.to(Action::RestrictCase)
+    }
 }
 
 #[derive(Template)]
