@@ -924,6 +924,9 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     // page offers no such form); the caseworker can no longer open it; lifted, they can again.
     assert!(field.eval("!document.querySelector(\"form[action$='/restriction']\")").as_bool().unwrap());
     office.scroll_to("#restriction");
+    // The case's workers would be offered ticked; nobody ticked keeps it to the supervisor.
+    let ticked = "[...document.querySelectorAll(\"form[action$='/restriction'] input:checked\")]";
+    office.eval(&format!("{ticked}.forEach(c => c.checked = false)"));
     office.click("form[action$='/restriction'] button[type=submit]");
     saved(&mut office, "restricted");
     assert!(office.text("#restriction").contains("閲覧制限中"), "{}", office.text("#restriction"));
@@ -932,7 +935,7 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     let shut = server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None);
     assert_eq!(shut.status, 403, "{}", shut.body);
     office.click("form[action$='/restriction'] button[name=lift]");
-    saved(&mut office, "restricted");
+    saved(&mut office, "unrestricted");
     assert!(!office.text("#restriction").contains("閲覧制限中"));
     assert_eq!(server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).status, 200);
 }

@@ -66,6 +66,7 @@ fn saved_notice(what: &str) -> Option<&'static str> {
         "closed" => "ケースを終結しました。",
         "reopened" => "ケースを再開しました。",
         "restricted" => "閲覧制限を保存しました。",
+        "unrestricted" => "このケースの閲覧制限を解除しました。",
         _ => return None,
     })
 }

@@ -859,21 +859,31 @@ async fn a_supervisor_restricts_a_case_from_its_page_and_lifts_it_and_a_casework
     let r = post(&svc, &cookie, &path, format!("form_key={key}&rev=1"), None).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", body(&r));
 
+    // The caseworker works the case: the form offers them ticked, so that restricting does not
+    // shut out the case's own worker unless the supervisor unticks them.
+    let (_, cw) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+    let stored = svc.case(&cw.actor, CaseId(case)).unwrap().case;
+    let mut edit = mamoru_core::case::CaseEdit::of(&stored.body);
+    edit.assigned = vec![cw.actor.staff()];
+    svc.edit_case(&cw.actor, CaseId(case), stored.rev, &edit).unwrap();
     let (sv_cookie, sv_key) = sign_in_as(&svc, "sv").await;
-    assert!(page(sv_cookie.clone()).await.1.contains("閲覧を制限"));
+    let offered = page(sv_cookie.clone()).await.1;
+    assert!(offered.contains("閲覧を制限"));
+    let worker = format!("name=\"staff_{}\" value=\"1\" checked", cw.actor.staff().0);
+    assert!(offered.contains(&worker), "{offered}");
     // Someone not of the unit is refused by name, and nothing changes.
-    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=1&staff_999=1"), None).await;
+    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=2&staff_999=1"), None).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
     assert!(body(&r).contains("閲覧できる職員"), "{}", body(&r));
     assert_eq!(page(cookie.clone()).await.0, StatusCode::OK);
     // Restricted to the supervisor alone (always on the list): the caseworker is shut out.
-    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=1"), None).await;
+    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=2"), None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
     let (_, shown) = page(sv_cookie.clone()).await;
     assert!(shown.contains("閲覧制限中") && shown.contains("佐野 スーパーバイザー"), "{shown}");
     assert_eq!(page(cookie.clone()).await.0, StatusCode::FORBIDDEN);
     // Lifted from the revision the page showed.
-    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=2&lift=1"), None).await;
+    let r = post(&svc, &sv_cookie, &path, format!("form_key={sv_key}&rev=3&lift=1"), None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
     assert_eq!(page(cookie).await.0, StatusCode::OK);
     // Each restriction and lifting is in the audit log, the refused one as refused.

@@ -124,11 +124,12 @@ fn reopen(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = R
 /// 閲覧制限: the staff ticked (`staff_{id}`), or lifted with `lift`.
 fn restrict(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     case_form(service, "restriction").then(|id: u64, form: HashMap<String, String>, page: Page| {
+        let saved = if form.contains_key("lift") { "unrestricted" } else { "restricted" };
         case_write(
             page,
             id,
             form,
-            "restricted",
+            saved,
             |_| {},
             move |svc, s, form| {
                 let to = (!form.contains_key("lift")).then(|| {

@@ -182,9 +182,11 @@ impl WorkView {
                 .restricted_to
                 .as_ref()
                 .map(|to| to.iter().map(|s| name(*s)).collect::<Vec<_>>().join("、")),
+            // Not yet restricted: the case's workers are offered ticked, so that restricting
+            // does not shut out those who work the case unless someone unticks them.
             restrict_to: {
-                let on = |id: &StaffId| case.restricted_to.as_ref().is_some_and(|to| to.contains(id));
-                d.unit_staff.iter().map(|(id, n)| (id.0, n.clone(), on(id))).collect()
+                let list = case.restricted_to.as_ref().unwrap_or(&case.assigned);
+                d.unit_staff.iter().map(|(id, n)| (id.0, n.clone(), list.contains(id))).collect()
             },
         }
     }
