@@ -922,7 +922,11 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
 
     // 閲覧制限: the supervisor restricts the case to themself from its page (the caseworker's
     // page offers no such form); the caseworker can no longer open it; lifted, they can again.
+    // The caseworker is typing a note meanwhile: refused, it stays on their tablet.
+    field.goto(&page);
+    field.wait_until("!!document.querySelector('form[action$=notes] textarea[name=body]')", "the note form");
     assert!(field.eval("!document.querySelector(\"form[action$='/restriction']\")").as_bool().unwrap());
+    field.fill("form[action$=notes] textarea[name=body]", "制限の直前に書いた記録");
     office.scroll_to("#restriction");
     // The case's workers would be offered ticked; nobody ticked keeps it to the supervisor.
     let ticked = "[...document.querySelectorAll(\"form[action$='/restriction'] input:checked\")]";
@@ -934,6 +938,14 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     office.screenshot(&screens().join("18-restriction.png"));
     let shut = server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None);
     assert_eq!(shut.status, 403, "{}", shut.body);
+    field.click("form[action$=notes] button[type=submit]");
+    field.wait_until("!!document.querySelector('form[action$=notes] .draft-state.refused')", "the refusal");
+    assert_eq!(
+        field.eval("document.querySelector('form[action$=notes] textarea[name=body]').value"),
+        "制限の直前に書いた記録",
+        "the text is kept"
+    );
+    assert!(field.text("form[action$=notes] .draft-state").contains("入力した内容はこの端末に残っています"));
     office.click("form[action$='/restriction'] button[name=lift]");
     saved(&mut office, "unrestricted");
     assert!(!office.text("#restriction").contains("閲覧制限中"));

@@ -403,6 +403,13 @@
         location.href = r.url;
         return true;
       }
+      // No longer allowed (a restriction or a role changed meanwhile): the server's page could
+      // not show the text, so it stays here, on the form and in the draft, and is not resent.
+      if (r.status === 403) {
+        if (all[id]) { all[id].queued = false; save(all); }
+        if (form) stateOf(form, '送信できませんでした：このケースへの権限がなくなりました。入力した内容はこの端末に残っています。', 'refused');
+        return false;
+      }
       // Refused (bad input, a conflict, a passing server error): let the server show its page
       // with the reason and the text, posting once more natively with the same key.
       // The native post carries the text; the draft goes, so its key is never reused for
