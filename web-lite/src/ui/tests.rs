@@ -76,6 +76,19 @@ fn api(
     crate::routes(svc.clone(), Health { version: "test", https: false, backup_now: None })
 }
 
+/// Adds the supervisor `sv` (password `PW`) to the first unit; returns the administrator's session.
+fn add_supervisor(svc: &Service) -> mamoru_core::service::SessionInfo {
+    let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
+    let sv = NewStaff {
+        login: Login::parse("sv").unwrap(),
+        display_name: "佐野 スーパーバイザー".into(),
+        role: Role::Supervisor,
+        units: vec![UnitId(svc.units().unwrap()[0].id)],
+    };
+    svc.add_staff(&admin.actor, sv, &Password::new(PW).unwrap()).unwrap();
+    admin
+}
+
 fn body(r: &warp::http::Response<bytes::Bytes>) -> String {
     String::from_utf8_lossy(r.body()).into_owned()
 }
@@ -664,15 +677,7 @@ async fn a_resent_case_edit_is_saved_once_a_stale_one_is_merged_and_a_clash_show
 #[tokio::test]
 async fn a_case_is_closed_by_a_supervisor_only_and_not_while_the_child_is_in_protection() {
     let (_dir, svc, case) = world();
-    let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
-    let unit = UnitId(svc.units().unwrap()[0].id);
-    let sv = NewStaff {
-        login: Login::parse("sv").unwrap(),
-        display_name: "佐野 スーパーバイザー".into(),
-        role: Role::Supervisor,
-        units: vec![unit],
-    };
-    svc.add_staff(&admin.actor, sv, &Password::new(PW).unwrap()).unwrap();
+    add_supervisor(&svc);
     let (cookie, key) = sign_in(&svc).await;
     let path = format!("/cases/{case}/close");
     let close = format!("form_key={key}&rev=1&reason=%E8%BB%A2%E5%87%BA");
@@ -833,15 +838,7 @@ async fn an_intake_for_a_child_with_an_open_case_says_so_and_links_it() {
 #[tokio::test]
 async fn a_supervisor_restricts_a_case_from_its_page_and_lifts_it_and_a_caseworker_may_not() {
     let (_dir, svc, case) = world();
-    let (_, admin) = svc.sign_in("admin", &Password::attempt(PW), None, None).unwrap();
-    let unit = UnitId(svc.units().unwrap()[0].id);
-    let sv = NewStaff {
-        login: Login::parse("sv").unwrap(),
-        display_name: "佐野 スーパーバイザー".into(),
-        role: Role::Supervisor,
-        units: vec![unit],
-    };
-    svc.add_staff(&admin.actor, sv, &Password::new(PW).unwrap()).unwrap();
+    let admin = add_supervisor(&svc);
     let page = |cookie: String| {
         let svc = svc.clone();
         async move {
