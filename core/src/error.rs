@@ -159,6 +159,12 @@ pub enum Why {
     NoEnrolment,
     /// A second factor's code that does not match.
     CodeMismatch,
+    /// A child already in another household (take it out of that one first).
+    OtherHousehold,
+    /// 続柄 本人 for someone other than the child.
+    NotTheChild,
+    /// A change to the child itself where the page names a member of its family.
+    TheChildItself,
     /// Said in English only: an administrator's input on the CLI or the console.
     Other(String),
 }
@@ -266,6 +272,13 @@ impl fmt::Display for Why {
             Why::KeyReused(kind) => write!(f, "already used for a different {kind}"),
             Why::NoEnrolment => f.write_str("no enrolment in progress"),
             Why::CodeMismatch => f.write_str("the code does not match; check the device's clock"),
+            Why::OtherHousehold => {
+                f.write_str("the child is in another household; take it out of that one first")
+            }
+            Why::NotTheChild => f.write_str("relation 10 (the child itself) is for the child only"),
+            Why::TheChildItself => {
+                f.write_str("the child itself: edit its face sheet, it stays in its household")
+            }
             Why::Other(english) => f.write_str(english),
         }
     }

@@ -325,6 +325,7 @@ pub fn populate(
             guardian: true,
             custody: true,
             cohabiting: true,
+            ties: Vec::new(),
         }];
         if let Some(f) = father {
             let relation = if rng.chance(70) { "01" } else { "03" };
@@ -334,6 +335,7 @@ pub fn populate(
                 guardian: true,
                 custody: relation == "01",
                 cohabiting: true,
+                ties: Vec::new(),
             });
         }
         let mut kids = Vec::new();
@@ -363,6 +365,7 @@ pub fn populate(
                 guardian: false,
                 custody: false,
                 cohabiting: true,
+                ties: Vec::new(),
             });
             kids.push(id);
             made.children += 1;

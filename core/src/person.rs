@@ -191,18 +191,7 @@ impl Merge for Child {
     fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {
         let mut f = Fields::new();
         let mut out = theirs.clone();
-        let (b, m, t) = (&base.name, &mine.name, &theirs.name);
-        out.name = PersonName {
-            family: f.pick("family_name", &b.family, m.family.clone(), t.family.clone()),
-            given: f.pick("given_name", &b.given, m.given.clone(), t.given.clone()),
-            family_kana: f.pick(
-                "family_name_kana",
-                &b.family_kana,
-                m.family_kana.clone(),
-                t.family_kana.clone(),
-            ),
-            given_kana: f.pick("given_name_kana", &b.given_kana, m.given_kana.clone(), t.given_kana.clone()),
-        };
+        out.name = merge_name(&mut f, &base.name, &mine.name, &theirs.name);
         (out.birth_date, out.unborn) = f.pick(
             "birth_date",
             &(base.birth_date, base.unborn),
@@ -252,6 +241,33 @@ impl Record for Person {
     const SCHEMA: u16 = 1;
 }
 
+impl Merge for Person {
+    /// Field by field, the name part by part; the unit is `theirs`.
+    fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {
+        let mut f = Fields::new();
+        let mut out = theirs.clone();
+        out.name = merge_name(&mut f, &base.name, &mine.name, &theirs.name);
+        out.birth_date = f.pick("birth_date", &base.birth_date, mine.birth_date, theirs.birth_date);
+        out.sex = f.pick("sex", &base.sex, mine.sex, theirs.sex);
+        out.address = f.pick("address", &base.address, mine.address.clone(), theirs.address.clone());
+        out.phones = f.pick("phones", &base.phones, mine.phones.clone(), theirs.phones.clone());
+        out.employment =
+            f.pick("employment", &base.employment, mine.employment.clone(), theirs.employment.clone());
+        out.health = f.pick("health", &base.health, mine.health.clone(), theirs.health.clone());
+        Merged { body: out, clashes: f.clashes }
+    }
+}
+
+/// A name merged part by part.
+fn merge_name(f: &mut Fields, b: &PersonName, m: &PersonName, t: &PersonName) -> PersonName {
+    PersonName {
+        family: f.pick("family_name", &b.family, m.family.clone(), t.family.clone()),
+        given: f.pick("given_name", &b.given, m.given.clone(), t.given.clone()),
+        family_kana: f.pick("family_name_kana", &b.family_kana, m.family_kana.clone(), t.family_kana.clone()),
+        given_kana: f.pick("given_name_kana", &b.given_kana, m.given_kana.clone(), t.given_kana.clone()),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum MemberRef {
@@ -259,11 +275,12 @@ pub enum MemberRef {
     Person(PersonId),
 }
 
-/// One member of a household and how they stand to it.
+/// One member of a household and how they stand to its children.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub who: MemberRef,
-    /// 続柄 (code table `relation`): 実父, 実母, 継父, 祖母, きょうだい...
+    /// 続柄 (code table `relation`) to the household's children: 実父, 実母, 継父, 祖母,
+    /// きょうだい... Where the member stands otherwise to one child, `ties` says so.
     pub relation: Code,
     /// 保護者.
     #[serde(default)]
@@ -273,6 +290,61 @@ pub struct Member {
     pub custody: bool,
     #[serde(default = "yes")]
     pub cohabiting: bool,
+    /// How the member stands to one child where it differs from the above: half-siblings in
+    /// one household have one 実父 and one 継父 in the same man.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ties: Vec<Tie>,
+}
+
+/// A member's standing to one child of the household, where it differs from the member's own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tie {
+    pub child: ChildId,
+    #[serde(flatten)]
+    pub standing: Standing,
+}
+
+/// How someone stands to a child: 続柄, 保護者, 親権者.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    pub relation: Code,
+    #[serde(default)]
+    pub guardian: bool,
+    #[serde(default)]
+    pub custody: bool,
+}
+
+impl Member {
+    /// A member standing to every child of the household as `standing` says.
+    #[must_use]
+    pub fn new(who: MemberRef, standing: Standing, cohabiting: bool) -> Self {
+        let Standing { relation, guardian, custody } = standing;
+        Self { who, relation, guardian, custody, cohabiting, ties: Vec::new() }
+    }
+
+    /// How the member stands to `child`.
+    #[must_use]
+    pub fn standing_to(&self, child: ChildId) -> Standing {
+        self.ties.iter().find(|t| t.child == child).map_or_else(
+            || Standing { relation: self.relation.clone(), guardian: self.guardian, custody: self.custody },
+            |t| t.standing.clone(),
+        )
+    }
+
+    /// Sets how the member stands to `child`. With no other child in the household (`others`)
+    /// the member's own standing changes; else a tie to `child` holds the difference, so the
+    /// other children's relation to the member stays as it was.
+    pub fn set_standing(&mut self, child: ChildId, standing: Standing, others: bool) {
+        self.ties.retain(|t| t.child != child);
+        if others {
+            if standing != self.standing_to(child) {
+                self.ties.push(Tie { child, standing });
+            }
+        } else {
+            let Standing { relation, guardian, custody } = standing;
+            (self.relation, self.guardian, self.custody) = (relation, guardian, custody);
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -297,6 +369,33 @@ pub struct Household {
 impl Record for Household {
     type Id = HouseholdId;
     const SCHEMA: u16 = 1;
+}
+
+impl Merge for Household {
+    /// The household's own fields one by one; its members one by one (an added, removed or
+    /// changed member is a change to that member only), in `theirs`' order with new ones after.
+    fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {
+        let mut f = Fields::new();
+        let mut out = theirs.clone();
+        out.address = f.pick("address", &base.address, mine.address.clone(), theirs.address.clone());
+        out.phones = f.pick("phones", &base.phones, mine.phones.clone(), theirs.phones.clone());
+        out.public_assistance = f.pick(
+            "public_assistance",
+            &base.public_assistance,
+            mine.public_assistance,
+            theirs.public_assistance,
+        );
+        out.notes = f.pick("notes", &base.notes, mine.notes.clone(), theirs.notes.clone());
+        let find = |h: &Household, who: MemberRef| h.members.iter().find(|m| m.who == who).cloned();
+        let mut order: Vec<MemberRef> = theirs.members.iter().map(|m| m.who).collect();
+        order.extend(mine.members.iter().map(|m| m.who).filter(|w| find(theirs, *w).is_none()));
+        out.members = order
+            .into_iter()
+            .filter_map(|who| f.pick("members", &find(base, who), find(mine, who), find(theirs, who)))
+            .collect();
+        f.clashes.dedup();
+        Merged { body: out, clashes: f.clashes }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

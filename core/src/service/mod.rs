@@ -11,6 +11,7 @@ mod console;
 mod console_views;
 mod devices;
 mod events;
+mod family;
 mod integrity;
 mod merging;
 mod people;
@@ -37,6 +38,7 @@ pub use casework::{
 };
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};
+pub use family::{FamilyMember, Joining, MemberEdit, NewMember, SIBLING, member_key, parse_member_key};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};

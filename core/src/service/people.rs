@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::Service;
 use super::access::{self, Actor};
+use super::family::{self, put_child_index};
 use super::merging;
 use crate::case::{Case, CaseStatus, Note};
 use crate::code_table::{Code, CodeTable};
@@ -13,7 +14,7 @@ use crate::error::{Counted, Why};
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, CaseId, ChildId, HouseholdId, NoteId, PersonId, RecordId, StaffId, UnitId};
 use crate::merge::Merged;
-use crate::person::{Agency, Child, FaceSheetEdit, Household, MemberRef, Person, PersonName, Sex};
+use crate::person::{Agency, Child, FaceSheetEdit, Household, MemberRef, Person, PersonName, Sex, Standing};
 use crate::search;
 use crate::staff::{Action, Unit};
 use crate::store::{Reader, Versioned, WriteTx};
@@ -129,6 +130,8 @@ pub struct MemberView {
     pub name: String,
     pub kana: String,
     pub birth_date: Option<Date>,
+    pub sex: Sex,
+    /// 続柄 to the child whose page it is.
     pub relation: Code,
     pub relation_label: String,
     pub guardian: bool,
@@ -171,20 +174,6 @@ pub struct ChildView {
     pub may_open_case: bool,
 }
 
-pub(super) fn search_keys(child: &Child) -> Vec<String> {
-    let mut keys = vec![
-        search::normalize(&format!("{}{}", child.name.family, child.name.given)),
-        search::normalize(&format!("{}{}", child.name.family_kana, child.name.given_kana)),
-    ];
-    keys.extend(child.phones.iter().map(|p| search::phone_digits(p)).filter(|p| !p.is_empty()));
-    keys.retain(|k| !k.is_empty());
-    keys
-}
-
-pub(super) fn put_child_index(tx: &mut WriteTx, id: u64, child: &Child, old: Option<&Child>) -> Result<()> {
-    tx.index_child(id, &search_keys(child), child.birth_date, old.and_then(|c| c.birth_date))
-}
-
 fn check_birth(birth: Option<Date>, unborn: bool, today: Date) -> Result<()> {
     if let Some(b) = birth {
         if !unborn && b > today {
@@ -220,7 +209,7 @@ pub(super) fn insert_child(tx: &mut WriteTx, actor: &Actor, new: NewChild, today
         photo: None,
     };
     let v = tx.insert(child)?;
-    put_child_index(tx, v.id, &v.body, None)?;
+    put_child_index(tx, ChildId(v.id), &v.body, None)?;
     Ok(ChildId(v.id))
 }
 
@@ -324,28 +313,36 @@ impl Service {
             for m in household.iter().flat_map(|h| h.body.members.iter()) {
                 // Members the reader may not see (a restricted sibling, another unit's adult) are
                 // left out of the page.
+                // The household's adults are part of the child's record: whoever reads the
+                // child reads them.
                 let found = match m.who {
                     MemberRef::Child(c) => r
                         .get::<Child>(c)?
-                        .map(|c| (scope.can_read_child(&c.body), c.body.name, c.body.birth_date)),
-                    MemberRef::Person(p) => r
-                        .get::<Person>(p)?
-                        .map(|p| (scope.can_read_unit(p.body.unit), p.body.name, p.body.birth_date)),
+                        .map(|c| (scope.can_read_child(&c.body), c.body.name, c.body.birth_date, c.body.sex)),
+                    MemberRef::Person(p) => {
+                        r.get::<Person>(p)?.map(|p| (true, p.body.name, p.body.birth_date, p.body.sex))
+                    }
                 };
-                let (visible, name, birth_date) = found
+                let (visible, name, birth_date, sex) = found
                     .ok_or_else(|| Error::Corrupt(format!("household member {:?} is missing", m.who)))?;
                 if !visible {
                     continue;
                 }
+                let standing = if m.who == MemberRef::Child(id) {
+                    Standing { relation: Code::new(family::SELF), guardian: false, custody: false }
+                } else {
+                    m.standing_to(id)
+                };
                 members.push(MemberView {
                     who: m.who,
                     name: name.full(),
                     kana: name.full_kana(),
                     birth_date,
-                    relation_label: relations.body.label(&m.relation).unwrap_or("").to_owned(),
-                    relation: m.relation.clone(),
-                    guardian: m.guardian,
-                    custody: m.custody,
+                    sex,
+                    relation_label: relations.body.label(&standing.relation).unwrap_or("").to_owned(),
+                    relation: standing.relation,
+                    guardian: standing.guardian,
+                    custody: standing.custody,
                     cohabiting: m.cohabiting,
                 });
             }
@@ -402,7 +399,7 @@ impl Service {
             }
             let merged = rev != old.rev;
             let v = tx.update(id, old.rev, body)?;
-            put_child_index(tx, v.id, &v.body, Some(&old.body))?;
+            put_child_index(tx, id, &v.body, old.body.birth_date)?;
             Ok(((v, merged), id.0))
         })?;
         Ok(ChildEdited { child, merged })
@@ -454,7 +451,8 @@ impl Service {
                     access::check_write_child(actor, &child.body, Action::EditChild)?;
                     let mut body = child.body.clone();
                     body.household = Some(HouseholdId(v.id));
-                    tx.update(c, child.rev, body)?;
+                    let new = tx.update(c, child.rev, body)?;
+                    put_child_index(tx, c, &new.body, new.body.birth_date)?;
                 }
             }
             Ok((HouseholdId(v.id), v.id))

@@ -9,6 +9,7 @@ mod clocks;
 mod compat;
 mod crash;
 mod events;
+mod family;
 mod intake;
 mod photos;
 mod search;

@@ -80,6 +80,10 @@ fields! {
     Confirm ["confirm"] "開始の確認",
     Notice ["notice"] "通知",
     RestrictedTo ["restricted_to"] "閲覧できる職員",
+    Relation ["relation"] "続柄",
+    Member ["who"] "家族",
+    Address ["address"] "住所",
+    Phones ["phones"] "電話",
     // Named only by the console, the CLI or sign-in; labelled in case a page ever shows them.
     Login ["login"] "ログインID",
     Password ["password"] "パスワード",
@@ -143,6 +147,9 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::KeyFormat | Why::KeyReused(_) => "ページを読み込み直してから、もう一度送信してください".into(),
         Why::NoEnrolment => "二段階認証の登録が始まっていません。ログインし直してください".into(),
         Why::CodeMismatch => "確認コードが一致しません".into(),
+        Why::OtherHousehold => "この児童は別の世帯に登録されています。先にその世帯から外してください".into(),
+        Why::NotTheChild => "「本人」は児童本人だけです。この児童から見た続柄を選んでください".into(),
+        Why::TheChildItself => "児童本人です。本人の情報はフェイスシートで編集してください".into(),
         // The page's own reasons are Japanese already; core's English ones are for the CLI.
         Why::Other(said) if !said.is_ascii() => said.clone(),
         Why::Other(_) => return None,

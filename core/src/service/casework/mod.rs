@@ -155,10 +155,10 @@ fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
 }
 
 /// The `unique` namespace of idempotency keys.
-const IDEMPOTENCY: &str = "idempotency";
+pub(super) const IDEMPOTENCY: &str = "idempotency";
 
 /// The claimed key: per author and record kind, so one person's key cannot collide with another's.
-fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
+pub(super) fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
     let key = key.trim();
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(Error::invalid("idempotency_key", Why::KeyFormat));
@@ -168,7 +168,7 @@ fn idempotency_claim(actor: &Actor, kind: &str, key: &str) -> Result<String> {
 
 /// The record an earlier call with the same claimed key stored, if any; the same key with other
 /// content is refused rather than answered with that record.
-fn replayed<T: crate::store::Record>(
+pub(super) fn replayed<T: crate::store::Record>(
     tx: &WriteTx,
     claim: Option<&str>,
     same: impl FnOnce(&T) -> bool,

@@ -1,0 +1,371 @@
+//! The family on the face sheet: the adults and children of a child's household and how each
+//! stands to the child (続柄, 保護者, 親権者, 同居). One household is shared by siblings; an
+//! edit is made against the household's revision and merged member by member with what was
+//! saved meanwhile (`Household::merge`), a person's details against the person's revision.
+//! The child's search keys carry the family's names, phones and addresses, so a report that
+//! names the mother finds the child.
+
+use serde::Serialize;
+
+use super::Service;
+use super::access::{self, Actor};
+use super::casework::{IDEMPOTENCY, idempotency_claim, replayed};
+use super::merging;
+use crate::error::{Error, Result, Why};
+use crate::ids::{ChildId, HouseholdId, PersonId, RecordId};
+use crate::person::{Child, Household, Member, MemberRef, Person, Standing};
+use crate::search;
+use crate::staff::Action;
+use crate::store::{Reader, Versioned, WriteTx};
+use crate::time::Date;
+
+/// 続柄 `本人`: the child itself, never anyone else.
+pub const SELF: &str = "10";
+/// 続柄 `きょうだい`: how a child joining a household stands to the children already in it.
+pub const SIBLING: &str = "09";
+
+/// Who joins a child's household.
+#[derive(Clone, Debug)]
+pub enum Joining {
+    /// A new adult (guardian, relative, cohabitant); its unit is the child's.
+    Adult(Box<Person>),
+    /// A child on file (a sibling), not in another household.
+    Child(ChildId),
+}
+
+/// A member to add to a child's household, standing to that child as `standing` says.
+#[derive(Clone, Debug)]
+pub struct NewMember {
+    pub who: Joining,
+    pub standing: Standing,
+    pub cohabiting: bool,
+}
+
+/// A change to one member, from the page of `child`: the household revision the form was
+/// drawn from, the person's details at the person's revision (adults only), and how the
+/// member stands to the child.
+#[derive(Clone, Debug)]
+pub struct MemberEdit {
+    pub who: MemberRef,
+    pub household_rev: u64,
+    pub person: Option<(u64, Person)>,
+    pub standing: Standing,
+    pub cohabiting: bool,
+}
+
+/// One member as the family form shows it: the person's record (adults), the standing to the
+/// child whose page it is, and the household revision to edit against.
+#[derive(Clone, Debug, Serialize)]
+pub struct FamilyMember {
+    pub who: MemberRef,
+    pub name: String,
+    pub person: Option<Versioned<Person>>,
+    pub standing: Standing,
+    pub cohabiting: bool,
+    pub household_rev: u64,
+}
+
+/// The search keys of a child: its names, phones and address, and its household's adults'
+/// names and phones and the household's address.
+pub(super) fn search_keys(r: &impl Reader, child: &Child) -> Result<Vec<String>> {
+    let mut keys = vec![
+        search::normalize(&format!("{}{}", child.name.family, child.name.given)),
+        search::normalize(&format!("{}{}", child.name.family_kana, child.name.given_kana)),
+        search::normalize(&child.address),
+    ];
+    keys.extend(child.phones.iter().map(|p| search::phone_digits(p)));
+    if let Some(h) = child.household {
+        let household = r.require::<Household>(h)?;
+        keys.push(search::normalize(&household.body.address));
+        keys.extend(household.body.phones.iter().map(|p| search::phone_digits(p)));
+        for m in &household.body.members {
+            let MemberRef::Person(p) = m.who else { continue };
+            let p = r.require::<Person>(p)?.body;
+            keys.push(search::normalize(&format!("{}{}", p.name.family, p.name.given)));
+            keys.push(search::normalize(&format!("{}{}", p.name.family_kana, p.name.given_kana)));
+            keys.push(search::normalize(&p.address));
+            keys.extend(p.phones.iter().map(|n| search::phone_digits(n)));
+        }
+    }
+    keys.retain(|k| !k.is_empty());
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// Re-indexes `child` (as now stored, with `old_birth` its birth date as indexed before).
+pub(super) fn put_child_index(
+    tx: &mut WriteTx,
+    id: ChildId,
+    child: &Child,
+    old_birth: Option<Date>,
+) -> Result<()> {
+    let keys = search_keys(tx, child)?;
+    tx.index_child(id.0, &keys, child.birth_date, old_birth)
+}
+
+/// Re-indexes every child of `household` (their keys hold the family's).
+fn reindex_members(tx: &mut WriteTx, household: &Household) -> Result<()> {
+    for m in &household.members {
+        if let MemberRef::Child(c) = m.who {
+            let child = tx.require::<Child>(c)?.body;
+            put_child_index(tx, c, &child, child.birth_date)?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a standing the code table does not hold, and 本人 for anyone but the child.
+fn check_standing(tx: &WriteTx, standing: &Standing) -> Result<()> {
+    if standing.relation.as_str() == SELF {
+        return Err(Error::invalid("relation", Why::NotTheChild));
+    }
+    match Service::code_table(tx, "relation")?.body.check(&standing.relation, tx.now.jst_date()) {
+        Ok(_) => Ok(()),
+        Err(Error::Invalid { reason, .. }) => Err(Error::invalid("relation", reason)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses an adult's birth date in the future or more than 120 years ago.
+fn check_person(person: &Person, today: Date) -> Result<()> {
+    if let Some(b) = person.birth_date {
+        if b > today {
+            return Err(Error::invalid("birth_date", Why::InFuture));
+        }
+        if b.age_on(today) > 120 {
+            return Err(Error::invalid("birth_date", Why::YearsAgo(120)));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the household holds a child other than `child` (and other than `who` itself).
+fn other_children(household: &Household, child: ChildId, who: MemberRef) -> bool {
+    household
+        .members
+        .iter()
+        .any(|m| m.who != who && m.who != MemberRef::Child(child) && matches!(m.who, MemberRef::Child(_)))
+}
+
+/// The child, checked writable by the actor, with its household (a new one when it has none).
+fn child_and_household(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    id: ChildId,
+) -> Result<(Versioned<Child>, Versioned<Household>)> {
+    let child = tx.require::<Child>(id)?;
+    access::check_write_child(actor, &child.body, Action::EditChild)?;
+    if let Some(h) = child.body.household {
+        return Ok((child, tx.require::<Household>(h)?));
+    }
+    let sibling =
+        Standing { relation: crate::code_table::Code::new(SIBLING), guardian: false, custody: false };
+    let household = tx.insert(Household {
+        unit: child.body.unit,
+        address: child.body.address.clone(),
+        phones: Vec::new(),
+        public_assistance: false,
+        members: vec![Member::new(MemberRef::Child(id), sibling, true)],
+        notes: String::new(),
+    })?;
+    let mut body = child.body.clone();
+    body.household = Some(HouseholdId(household.id));
+    let child = tx.update(id, child.rev, body)?;
+    Ok((child, household))
+}
+
+impl Service {
+    /// Adds a member to the household of `child` (made when the child has none): a new adult,
+    /// or a child on file as a sibling. A client may retry an adult with the same idempotency
+    /// key: one person is added. Audited as an edit of the child.
+    pub fn add_family_member(
+        &self,
+        actor: &Actor,
+        child: ChildId,
+        new: NewMember,
+        key: Option<&str>,
+    ) -> Result<Versioned<Household>> {
+        let claim = key.map(|k| idempotency_claim(actor, "family", k)).transpose()?;
+        self.write(actor, Action::EditChild, ChildId::KIND, Some(child.0), |tx| {
+            check_standing(tx, &new.standing)?;
+            let (_, household) = child_and_household(tx, actor, child)?;
+            let who = match new.who {
+                Joining::Adult(person) => {
+                    let mut person = *person;
+                    let same = |p: &Person| p.name == person.name && p.birth_date == person.birth_date;
+                    if replayed::<Person>(tx, claim.as_deref(), same)?.is_some() {
+                        return Ok((household, child.0));
+                    }
+                    check_person(&person, tx.now.jst_date())?;
+                    person.unit = household.body.unit;
+                    let v = tx.insert(person)?;
+                    if let Some(c) = &claim {
+                        tx.claim(IDEMPOTENCY, c, v.id)?;
+                    }
+                    MemberRef::Person(PersonId(v.id))
+                }
+                Joining::Child(other) => {
+                    if other == child {
+                        return Err(Error::invalid("child", Why::TheChildItself));
+                    }
+                    let joining = tx.require::<Child>(other)?;
+                    access::check_write_child(actor, &joining.body, Action::EditChild)?;
+                    match joining.body.household {
+                        Some(h) if h.0 == household.id => return Ok((household, child.0)),
+                        Some(_) => return Err(Error::invalid("child", Why::OtherHousehold)),
+                        None => {}
+                    }
+                    let mut body = joining.body.clone();
+                    body.household = Some(HouseholdId(household.id));
+                    tx.update(other, joining.rev, body)?;
+                    MemberRef::Child(other)
+                }
+            };
+            let mut body = household.body.clone();
+            // Stands so to every child of the household, until said otherwise on a child's page.
+            let member = Member::new(who, new.standing, new.cohabiting);
+            body.members.push(member);
+            let v = tx.update(HouseholdId(household.id), household.rev, body)?;
+            reindex_members(tx, &v.body)?;
+            Ok((v, child.0))
+        })
+    }
+
+    /// Changes one member of the household of `child`: the person's details (merged with an
+    /// edit saved meanwhile, field by field) and how the member stands to the child. Where the
+    /// household has other children, their relation to the member stays as it was.
+    pub fn edit_family_member(
+        &self,
+        actor: &Actor,
+        child: ChildId,
+        edit: MemberEdit,
+    ) -> Result<Versioned<Household>> {
+        self.write(actor, Action::EditChild, ChildId::KIND, Some(child.0), |tx| {
+            check_standing(tx, &edit.standing)?;
+            let (_, household) = child_and_household(tx, actor, child)?;
+            let Some(member) = household.body.members.iter().find(|m| m.who == edit.who).cloned() else {
+                return Err(Error::not_found("household member", format!("{:?}", edit.who)));
+            };
+            if edit.who == MemberRef::Child(child) {
+                return Err(Error::invalid("who", Why::TheChildItself));
+            }
+            match (edit.who, edit.person) {
+                (MemberRef::Person(p), Some((rev, mut person))) => {
+                    check_person(&person, tx.now.jst_date())?;
+                    let old = tx.require::<Person>(p)?;
+                    person.unit = old.body.unit;
+                    let body = merging::edit(tx, &old, rev, person)?;
+                    if body != old.body {
+                        tx.update(p, old.rev, body)?;
+                    }
+                }
+                (MemberRef::Child(_), Some(_)) => {
+                    return Err(Error::invalid("who", "a child's details are edited on its own face sheet"));
+                }
+                (_, None) => {}
+            }
+            let mut changed = member.clone();
+            changed.set_standing(child, edit.standing, other_children(&household.body, child, edit.who));
+            changed.cohabiting = edit.cohabiting;
+            let mut mine = household.body.clone();
+            for m in &mut mine.members {
+                if m.who == edit.who {
+                    *m = changed.clone();
+                }
+            }
+            let body = merging::edit(tx, &household, edit.household_rev, mine)?;
+            let v = if body == household.body {
+                household
+            } else {
+                tx.update(HouseholdId(household.id), household.rev, body)?
+            };
+            reindex_members(tx, &v.body)?;
+            Ok((v, child.0))
+        })
+    }
+
+    /// Takes a member out of the household of `child` (the person's record stays, with its
+    /// history; a sibling keeps its own record and cases and leaves with no household).
+    pub fn remove_family_member(
+        &self,
+        actor: &Actor,
+        child: ChildId,
+        who: MemberRef,
+        household_rev: u64,
+    ) -> Result<Versioned<Household>> {
+        self.write(actor, Action::EditChild, ChildId::KIND, Some(child.0), |tx| {
+            let (_, household) = child_and_household(tx, actor, child)?;
+            if who == MemberRef::Child(child) {
+                return Err(Error::invalid("who", Why::TheChildItself));
+            }
+            if !household.body.members.iter().any(|m| m.who == who) {
+                return Ok((household, child.0));
+            }
+            let mut mine = household.body.clone();
+            mine.members.retain(|m| m.who != who);
+            let body = merging::edit(tx, &household, household_rev, mine)?;
+            let v = tx.update(HouseholdId(household.id), household.rev, body)?;
+            if let MemberRef::Child(c) = who {
+                let leaving = tx.require::<Child>(c)?;
+                access::check_write_child(actor, &leaving.body, Action::EditChild)?;
+                let mut body = leaving.body.clone();
+                body.household = None;
+                let left = tx.update(c, leaving.rev, body)?;
+                put_child_index(tx, c, &left.body, left.body.birth_date)?;
+            }
+            reindex_members(tx, &v.body)?;
+            Ok((v, child.0))
+        })
+    }
+
+    /// One member of the household of `child` as its edit form shows it. A read of the child,
+    /// audited as one.
+    pub fn family_member(&self, actor: &Actor, child: ChildId, who: MemberRef) -> Result<FamilyMember> {
+        self.read(actor, Action::ReadChild, ChildId::KIND, Some(child.0), |r| {
+            let c = r.require::<Child>(child)?;
+            access::Scope::of(r, actor)?.check_read_child(&c.body, Action::ReadChild)?;
+            let not_found = || Error::not_found("household member", format!("{who:?}"));
+            let household =
+                c.body.household.map(|h| r.require::<Household>(h)).transpose()?.ok_or_else(not_found)?;
+            let member = household.body.members.iter().find(|m| m.who == who).ok_or_else(not_found)?;
+            let (name, person) = match who {
+                MemberRef::Person(p) => {
+                    let v = r.require::<Person>(p)?;
+                    (v.body.name.full(), Some(v))
+                }
+                MemberRef::Child(k) => (r.require::<Child>(k)?.body.name.full(), None),
+            };
+            let view = FamilyMember {
+                who,
+                name,
+                person,
+                standing: member.standing_to(child),
+                cohabiting: member.cohabiting,
+                household_rev: household.rev,
+            };
+            Ok((view, Some(format!("family member {}", member_key(who)))))
+        })
+    }
+}
+
+/// A member as a path segment and form value: `person-12`, `child-7`.
+#[must_use]
+pub fn member_key(who: MemberRef) -> String {
+    match who {
+        MemberRef::Person(p) => format!("person-{}", p.0),
+        MemberRef::Child(c) => format!("child-{}", c.0),
+    }
+}
+
+/// The member a path segment or form value names.
+pub fn parse_member_key(key: &str) -> Result<MemberRef> {
+    let bad = || Error::invalid("who", "person-N or child-N");
+    let (kind, id) = key.split_once('-').ok_or_else(bad)?;
+    let id: u64 = id.parse().map_err(|_| bad())?;
+    match kind {
+        "person" => Ok(MemberRef::Person(PersonId(id))),
+        "child" => Ok(MemberRef::Child(ChildId(id))),
+        _ => Err(bad()),
+    }
+}
