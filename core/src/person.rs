@@ -241,6 +241,61 @@ impl Record for Person {
     const SCHEMA: u16 = 1;
 }
 
+/// An adult's details as the family form holds them; core gives the person its unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonEdit {
+    pub name: PersonName,
+    pub birth_date: Option<Date>,
+    pub sex: Sex,
+    #[serde(default)]
+    pub address: String,
+    /// One number each; blank ones are dropped.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub employment: String,
+    #[serde(default)]
+    pub health: String,
+}
+
+impl PersonEdit {
+    /// What the form shows of `person`.
+    #[must_use]
+    pub fn of(person: &Person) -> Self {
+        Self {
+            name: person.name.clone(),
+            birth_date: person.birth_date,
+            sex: person.sex,
+            address: person.address.clone(),
+            phones: person.phones.clone(),
+            employment: person.employment.clone(),
+            health: person.health.clone(),
+        }
+    }
+
+    /// The person in `unit` with these details.
+    #[must_use]
+    pub fn into_person(self, unit: UnitId) -> Person {
+        let trim = |s: String| s.trim().to_owned();
+        Person {
+            name: self.name,
+            birth_date: self.birth_date,
+            sex: self.sex,
+            address: trim(self.address),
+            phones: self
+                .phones
+                .iter()
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            employment: trim(self.employment),
+            health: trim(self.health),
+            unit,
+        }
+    }
+}
+
 impl Merge for Person {
     /// Field by field, the name part by part; the unit is `theirs`.
     fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {

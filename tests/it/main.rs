@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod cli;
 mod console;
+mod family;
 mod http;
 mod support;
 mod web;

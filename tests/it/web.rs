@@ -13,7 +13,7 @@ use crate::support::Server;
 
 const DEMO_PASSWORD: &str = "mamoru-demo";
 
-fn screens() -> PathBuf {
+pub(crate) fn screens() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manual/screens")
 }
 
@@ -24,7 +24,7 @@ fn now() -> Timestamp {
 }
 
 /// The demo, served over plain HTTP on loopback as `mamoru demo` does.
-fn demo_server(dir: &Path) -> Server {
+pub(crate) fn demo_server(dir: &Path) -> Server {
     Server::demo(dir, 160)
 }
 
@@ -78,7 +78,7 @@ const NO_DRAFTS: &str = "Object.keys(localStorage).filter(k => k.startsWith('mam
 const PHOTO_SHOWN: &str =
     "[...document.querySelectorAll('#checks ul.photos img')].some(i => i.complete && i.naturalWidth > 0)";
 
-fn sign_in(b: &mut Browser, base: &str, login: &str, otp: Option<&str>) {
+pub(crate) fn sign_in(b: &mut Browser, base: &str, login: &str, otp: Option<&str>) {
     b.goto(&format!("{base}/login"));
     b.fill("input[name=login]", login);
     b.fill("input[name=password]", DEMO_PASSWORD);

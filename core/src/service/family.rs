@@ -11,9 +11,11 @@ use super::Service;
 use super::access::{self, Actor};
 use super::casework::{IDEMPOTENCY, idempotency_claim, replayed};
 use super::merging;
+use super::people::ChildSummary;
+use crate::code_table::Code;
 use crate::error::{Error, Result, Why};
 use crate::ids::{ChildId, HouseholdId, PersonId, RecordId};
-use crate::person::{Child, Household, Member, MemberRef, Person, Standing};
+use crate::person::{Child, Household, Member, MemberRef, Person, PersonEdit, Standing};
 use crate::search;
 use crate::staff::Action;
 use crate::store::{Reader, Versioned, WriteTx};
@@ -28,7 +30,7 @@ pub const SIBLING: &str = "09";
 #[derive(Clone, Debug)]
 pub enum Joining {
     /// A new adult (guardian, relative, cohabitant); its unit is the child's.
-    Adult(Box<Person>),
+    Adult(Box<PersonEdit>),
     /// A child on file (a sibling), not in another household.
     Child(ChildId),
 }
@@ -48,7 +50,7 @@ pub struct NewMember {
 pub struct MemberEdit {
     pub who: MemberRef,
     pub household_rev: u64,
-    pub person: Option<(u64, Person)>,
+    pub person: Option<(u64, PersonEdit)>,
     pub standing: Standing,
     pub cohabiting: bool,
 }
@@ -159,8 +161,7 @@ fn child_and_household(
     if let Some(h) = child.body.household {
         return Ok((child, tx.require::<Household>(h)?));
     }
-    let sibling =
-        Standing { relation: crate::code_table::Code::new(SIBLING), guardian: false, custody: false };
+    let sibling = Standing { relation: Code::new(SIBLING), guardian: false, custody: false };
     let household = tx.insert(Household {
         unit: child.body.unit,
         address: child.body.address.clone(),
@@ -192,13 +193,12 @@ impl Service {
             let (_, household) = child_and_household(tx, actor, child)?;
             let who = match new.who {
                 Joining::Adult(person) => {
-                    let mut person = *person;
+                    let person = person.into_person(household.body.unit);
                     let same = |p: &Person| p.name == person.name && p.birth_date == person.birth_date;
                     if replayed::<Person>(tx, claim.as_deref(), same)?.is_some() {
                         return Ok((household, child.0));
                     }
                     check_person(&person, tx.now.jst_date())?;
-                    person.unit = household.body.unit;
                     let v = tx.insert(person)?;
                     if let Some(c) = &claim {
                         tx.claim(IDEMPOTENCY, c, v.id)?;
@@ -251,10 +251,10 @@ impl Service {
                 return Err(Error::invalid("who", Why::TheChildItself));
             }
             match (edit.who, edit.person) {
-                (MemberRef::Person(p), Some((rev, mut person))) => {
-                    check_person(&person, tx.now.jst_date())?;
+                (MemberRef::Person(p), Some((rev, edit))) => {
                     let old = tx.require::<Person>(p)?;
-                    person.unit = old.body.unit;
+                    let person = edit.into_person(old.body.unit);
+                    check_person(&person, tx.now.jst_date())?;
                     let body = merging::edit(tx, &old, rev, person)?;
                     if body != old.body {
                         tx.update(p, old.rev, body)?;
@@ -345,6 +345,88 @@ impl Service {
                 household_rev: household.rev,
             };
             Ok((view, Some(format!("family member {}", member_key(who)))))
+        })
+    }
+}
+
+/// Everything the family form shows: the child, the member edited (none when adding), the
+/// relations to choose from, and, when a sibling on file is looked for, the children found.
+#[derive(Clone, Debug)]
+pub struct FamilyFormView {
+    pub child: ChildId,
+    pub child_name: String,
+    pub member: Option<FamilyMember>,
+    /// 続柄 to choose from (本人 left out), valid today.
+    pub relations: Vec<(Code, String)>,
+    pub candidates: Vec<SiblingCandidate>,
+}
+
+/// A child found by the sibling search, and whether it may join this child's household.
+#[derive(Clone, Debug)]
+pub struct SiblingCandidate {
+    pub child: ChildSummary,
+    /// Why it cannot join, if it cannot.
+    pub refused: Option<NotJoinable>,
+}
+
+/// Why a child found cannot join the household.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotJoinable {
+    TheChildItself,
+    InThisHousehold,
+    InAnotherHousehold,
+    /// Another unit's child, or one restricted from the reader.
+    NotYours,
+}
+
+impl Service {
+    /// The family form of `child` (one audited read): for `who`, or for a new member, with the
+    /// children found by `sibling_query`. Only for whoever may edit the child's family.
+    pub fn family_form(
+        &self,
+        actor: &Actor,
+        child: ChildId,
+        who: Option<MemberRef>,
+        sibling_query: Option<&str>,
+    ) -> Result<FamilyFormView> {
+        let member = who.map(|w| self.family_member(actor, child, w)).transpose()?;
+        let today = self.now().jst_date();
+        self.read(actor, Action::ReadChild, ChildId::KIND, Some(child.0), |r| {
+            let c = r.require::<Child>(child)?;
+            access::check_write_child(actor, &c.body, Action::EditChild)?;
+            let relations = Service::code_table(r, "relation")?
+                .body
+                .entries
+                .iter()
+                .filter(|e| e.valid_on(today) && e.code != SELF)
+                .map(|e| (Code::new(&e.code), e.label.clone()))
+                .collect();
+            let mut candidates = Vec::new();
+            if let Some(q) = sibling_query.map(str::trim).filter(|q| !q.is_empty()) {
+                let scope = access::Scope::of(r, actor)?;
+                for found in super::people::search_in(r, &scope, q, 20)? {
+                    let other = r.require::<Child>(found.id)?.body;
+                    let refused = if found.id == child {
+                        Some(NotJoinable::TheChildItself)
+                    } else if other.household.is_some() && other.household == c.body.household {
+                        Some(NotJoinable::InThisHousehold)
+                    } else if other.household.is_some() {
+                        Some(NotJoinable::InAnotherHousehold)
+                    } else {
+                        access::check_write_child(actor, &other, Action::EditChild)
+                            .err()
+                            .map(|_| NotJoinable::NotYours)
+                    };
+                    candidates.push(SiblingCandidate { child: found, refused });
+                }
+            }
+            let detail = (!candidates.is_empty()).then(|| {
+                let shown: Vec<ChildSummary> = candidates.iter().map(|c| c.child.clone()).collect();
+                format!("family form: {}", super::people::results_detail(&shown))
+            });
+            let view =
+                FamilyFormView { child, child_name: c.body.name.full(), member, relations, candidates };
+            Ok((view, detail))
         })
     }
 }

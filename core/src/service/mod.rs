@@ -38,9 +38,12 @@ pub use casework::{
 };
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};
-pub use family::{FamilyMember, Joining, MemberEdit, NewMember, SIBLING, member_key, parse_member_key};
+pub use family::{
+    FamilyFormView, FamilyMember, Joining, MemberEdit, NewMember, NotJoinable, SIBLING, SiblingCandidate,
+    member_key, parse_member_key,
+};
 pub use integrity::{IntegrityReport, KINDS};
-pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, NewChild};
+pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, MemberView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
 pub use staff::{NewStaff, hash_password, one_time_password};
 

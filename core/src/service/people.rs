@@ -62,7 +62,12 @@ pub struct CaseRef {
 }
 
 /// The children of a search the reader may see, at most `limit`.
-fn search_in(r: &impl Reader, scope: &access::Scope, query: &str, limit: usize) -> Result<Vec<ChildSummary>> {
+pub(super) fn search_in(
+    r: &impl Reader,
+    scope: &access::Scope,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<ChildSummary>> {
     let ids = match wareki::parse(query) {
         Ok(date) => r.children_born(date, SCAN_CAP)?,
         Err(_) => r.search_children(query, SCAN_CAP)?,
@@ -82,7 +87,7 @@ fn search_in(r: &impl Reader, scope: &access::Scope, query: &str, limit: usize) 
 
 /// An audit entry's detail naming the children a list showed (the first 20), so that the
 /// audit log finds every list that showed a child (`AuditEntry::terms`).
-fn results_detail(shown: &[ChildSummary]) -> String {
+pub(super) fn results_detail(shown: &[ChildSummary]) -> String {
     let ids: Vec<String> = shown.iter().take(20).map(|c| c.id.to_string()).collect();
     format!("{} results: {}", ids.len(), ids.join(","))
 }

@@ -7,7 +7,7 @@ use mamoru_core::Error;
 use mamoru_core::code_table::Code;
 use mamoru_core::error::Why;
 use mamoru_core::ids::ChildId;
-use mamoru_core::person::{Household, MemberRef, Person, PersonName, Sex, Standing};
+use mamoru_core::person::{Household, MemberRef, Person, PersonEdit, PersonName, Sex, Standing};
 use mamoru_core::service::{Actor, Joining, MemberEdit, NewMember};
 use mamoru_core::staff::Role;
 use mamoru_core::store::Reader;
@@ -15,8 +15,8 @@ use mamoru_core::time::Date;
 
 use crate::support::{World, world};
 
-fn adult(family: &str, given: &str, family_kana: &str, given_kana: &str, sex: Sex) -> Person {
-    Person {
+fn adult(family: &str, given: &str, family_kana: &str, given_kana: &str, sex: Sex) -> PersonEdit {
+    PersonEdit {
         name: PersonName::new(family, given, family_kana, given_kana).unwrap(),
         birth_date: Some(Date::parse_iso("1990-05-05").unwrap()),
         sex,
@@ -24,7 +24,6 @@ fn adult(family: &str, given: &str, family_kana: &str, given_kana: &str, sex: Se
         phones: vec!["090-1111-2222".into()],
         employment: "会社員".into(),
         health: String::new(),
-        unit: mamoru_core::ids::UnitId(0),
     }
 }
 
@@ -109,7 +108,7 @@ fn search_finds_a_child_by_a_parents_name_phone_or_address() {
     let who = view.members.iter().find(|m| m.name == "空野 美咲").unwrap().who;
     let member = w.svc.family_member(&cw, hana, who).unwrap();
     let person = member.person.unwrap();
-    let mut renamed = person.body.clone();
+    let mut renamed = PersonEdit::of(&person.body);
     renamed.name = PersonName::new("海野", "美咲", "うみの", "みさき").unwrap();
     let edit = MemberEdit {
         who,

@@ -33,10 +33,10 @@ pub(super) fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,),
                     chrome.after = v.after;
                     let mut page = ChildPage::of(chrome, &v.child, &v.code_tables, &v.staff_names, v.now.jst_date());
                     page.notice = q.saved.map(|how| {
-                        if how == "merged" {
-                            "フェイスシートを保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。"
-                        } else {
-                            "フェイスシートを保存しました。"
+                        match how.as_str() {
+                            "merged" => "フェイスシートを保存しました。編集中にほかの人が保存した別の項目の変更も、そのまま残っています。",
+                            "family" => "家族・世帯を保存しました。",
+                            _ => "フェイスシートを保存しました。",
                         }
                         .to_owned()
                     });

@@ -9,6 +9,7 @@ mod child;
 mod enrol;
 mod errors;
 mod facesheet;
+mod family;
 mod fields;
 mod form;
 mod home;
@@ -124,5 +125,5 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .or(facesheet::save(service.clone()))
         .unify()
         .boxed();
-    signing.or(work).unify().or(casework::routes(service)).unify()
+    signing.or(work).unify().or(family::routes(service.clone())).unify().or(casework::routes(service)).unify()
 }

@@ -8,19 +8,25 @@ use mamoru_core::case::Note;
 use mamoru_core::code_table::CodeTable;
 use mamoru_core::ids::StaffId;
 use mamoru_core::person::{Child, FaceSheetEdit, MemberRef, PersonName, Sex};
-use mamoru_core::service::ChildView;
 use mamoru_core::service::Versioned;
+use mamoru_core::service::{ChildView, member_key};
 use mamoru_core::time::Date;
 use mamoru_core::wareki;
 
+use super::genogram::Genogram;
 use super::{Chrome, ConflictView, PhotoView, birth, datetime, intake_kind, label, staff_name, status};
 
 pub(crate) struct MemberRow {
+    /// `person-12` / `child-7`: the member's edit form.
+    pub key: String,
     pub name: String,
     pub kana: String,
     pub relation: String,
+    pub age: String,
     pub child_id: Option<u64>,
     pub guardian: bool,
+    pub custody: bool,
+    pub cohabiting: bool,
 }
 
 pub(crate) struct CaseRow {
@@ -82,6 +88,7 @@ pub(crate) struct ChildPage {
     pub phones: String,
     pub affiliation: String,
     pub members: Vec<MemberRow>,
+    pub genogram: Option<Genogram>,
     pub cases: Vec<CaseRow>,
     pub notes: Vec<NoteRow>,
     pub may_edit: bool,
@@ -121,16 +128,21 @@ impl ChildPage {
                 .iter()
                 .filter(|m| m.who != MemberRef::Child(mamoru_core::ids::ChildId(v.child.id)))
                 .map(|m| MemberRow {
+                    key: member_key(m.who),
                     name: m.name.clone(),
                     kana: m.kana.clone(),
                     relation: m.relation_label.clone(),
+                    age: m.birth_date.map(|b| format!("{}歳", b.age_on(today).max(0))).unwrap_or_default(),
                     child_id: match m.who {
                         MemberRef::Child(id) => Some(id.0),
                         MemberRef::Person(_) => None,
                     },
                     guardian: m.guardian,
+                    custody: m.custody,
+                    cohabiting: m.cohabiting,
                 })
                 .collect(),
+            genogram: Genogram::of(&v.members, mamoru_core::ids::ChildId(v.child.id), today),
             cases: v
                 .cases
                 .iter()

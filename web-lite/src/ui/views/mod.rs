@@ -4,6 +4,8 @@
 mod case;
 mod child;
 mod conflict;
+mod family;
+mod genogram;
 mod pages;
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use mamoru_core::wareki;
 pub(crate) use case::{CasePage, CheckForm, NoteForm, PhotoView};
 pub(crate) use child::{ChildEditPage, ChildForm, ChildPage, NoteRow, SEXES, ThreadRow};
 pub(crate) use conflict::ConflictView;
+pub(crate) use family::{FamilyPage, MemberForm};
 pub(crate) use pages::{ErrorPage, HomePage, LoginPage, RegisterPage, ResultRow, SearchPage, TotpPage};
 
 /// What every signed-in page shows around its content.

@@ -1,0 +1,119 @@
+//! The family on a tablet: a caseworker records a child's mother, the father living apart and a
+//! sibling on file from the face sheet; the page draws them as a genogram, and a search for the
+//! father's name finds the child.
+
+use serde_json::Value;
+
+use crate::browser::{Browser, TABLET};
+use crate::web::{demo_server, screens, sign_in};
+
+/// Registers a child through the API; its id.
+fn register(server: &crate::support::Server, token: &str, given: &str, kana: &str, born: &str) -> u64 {
+    let body = format!(
+        r#"{{"family_name":"森野","given_name":"{given}","family_name_kana":"もりの","given_name_kana":"{kana}","birth_date":"{born}","sex":"female","address":"架空市みずき町2-8-14"}}"#
+    );
+    let r = server.request("POST", "/api/v1/children", Some(token), Some(&body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_u64().unwrap()
+}
+
+/// Fills the family form and saves it; waits for the child page.
+fn add_adult(b: &mut Browser, fields: &[(&str, &str)], ticks: &[&str]) {
+    for (name, value) in fields {
+        b.fill(&format!("[name={name}]"), value);
+    }
+    for tick in ticks {
+        b.click(&format!("input[name={tick}]"));
+    }
+    b.click("form[data-draft] button[type=submit]");
+}
+
+fn saved(b: &mut Browser) {
+    b.wait_until(
+        "location.search === '?saved=family' && document.readyState === 'complete'",
+        "the child page after saving the family",
+    );
+}
+
+#[test]
+fn a_family_recorded_on_the_tablet_is_drawn_as_a_genogram_and_found_by_a_parents_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let token = server.sign_in("demo-cw1", "mamoru-demo");
+    let hinata = register(&server, &token, "ひなた", "ひなた", "2017-05-05");
+    let sora = register(&server, &token, "そら", "そら", "2020-02-02");
+
+    let mut tablet = Browser::start(TABLET);
+    sign_in(&mut tablet, &base, "demo-cw1", None);
+    tablet.goto(&format!("{base}/children/{hinata}"));
+    assert!(tablet.text("#family").contains("家族の登録はありません"), "{}", tablet.text("#family"));
+    tablet.click("a[href$='/family/new']");
+    tablet.wait_until("location.pathname.endsWith('/family/new') && !!document.forms[1]", "the family form");
+
+    // Furigana typed in romaji is refused, naming the field; what was typed stays.
+    let mother = [
+        ("relation", "02"),
+        ("family", "森野"),
+        ("given", "美月"),
+        ("family_kana", "morino"),
+        ("given_kana", "みづき"),
+        ("birth", "平成2年3月3日"),
+        ("sex", "female"),
+        ("phones", "090-3141-5926"),
+        ("employment", "パート"),
+    ];
+    add_adult(&mut tablet, &mother, &["guardian", "custody"]);
+    tablet.wait_until("!!document.querySelector('p.error')", "the refusal");
+    assert!(tablet.text("p.error").contains("ふりがな（氏）"), "{}", tablet.text("p.error"));
+    assert_eq!(tablet.eval("document.querySelector('[name=given]').value"), Value::from("美月"));
+    assert_eq!(tablet.eval("document.querySelector('[name=guardian]').checked"), Value::from(true));
+    tablet.screenshot(&screens().join("20-family-refused.png"));
+    tablet.fill("[name=family_kana]", "もりの");
+    tablet.click("form[data-draft] button[type=submit]");
+    saved(&mut tablet);
+
+    // The father lives apart: 同居 unticked.
+    tablet.goto(&format!("{base}/children/{hinata}/family/new"));
+    let father = [
+        ("relation", "01"),
+        ("family", "川端"),
+        ("given", "大輔"),
+        ("family_kana", "かわばた"),
+        ("given_kana", "だいすけ"),
+        ("birth", "S63.10.10"),
+        ("sex", "male"),
+    ];
+    add_adult(&mut tablet, &father, &["guardian", "cohabiting"]);
+    saved(&mut tablet);
+
+    // The sister, on file already, found by name and added as a sibling.
+    tablet.goto(&format!(
+        "{base}/children/{hinata}/family/new?q=%E3%82%82%E3%82%8A%E3%81%AE%20%E3%81%9D%E3%82%89"
+    ));
+    tablet.wait_until("!!document.querySelector('#sibling ul.results li form')", "the sibling found");
+    tablet.click("#sibling ul.results li form button");
+    saved(&mut tablet);
+
+    let family = tablet.text("#family");
+    for shown in ["森野 美月", "実母", "親権者", "川端 大輔", "実父", "別居", "森野 そら", "きょうだい"]
+    {
+        assert!(family.contains(shown), "{shown}: {family}");
+    }
+    let count = |b: &mut Browser, css: &str| b.eval(&format!("document.querySelectorAll('{css}').length"));
+    assert_eq!(count(&mut tablet, ".genogram path.person:not(.me)"), Value::from(4), "four people");
+    assert_eq!(count(&mut tablet, ".genogram path.person.me"), Value::from(1), "the child marked");
+    assert_eq!(count(&mut tablet, ".genogram path.household"), Value::from(1), "one household outline");
+    tablet.scroll_to("#family");
+    tablet.screenshot(&screens().join("20-family.png"));
+
+    // The sister's page shows the same family from her side; the father's name finds both.
+    let sister = server.request("GET", &format!("/api/v1/children/{sora}"), Some(&token), None).json();
+    let relations: Vec<&str> =
+        sister["members"].as_array().unwrap().iter().map(|m| m["relation_label"].as_str().unwrap()).collect();
+    assert_eq!(relations, ["きょうだい", "実母", "実父", "本人"], "{relations:?}");
+    let found = server.request("GET", "/api/v1/search?q=%E5%B7%9D%E7%AB%AF", Some(&token), None).json();
+    let ids: Vec<u64> =
+        found["results"].as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert!(ids.contains(&hinata) && ids.contains(&sora), "{ids:?}");
+}

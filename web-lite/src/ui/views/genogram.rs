@@ -1,0 +1,294 @@
+//! The family as a genogram (ジェノグラム), drawn as SVG from the child's point of view with the
+//! standard symbols: a square for a male, a circle for a female, a diamond where the sex is not
+//! known; the child doubly outlined; a couple joined by a line below them, struck through where
+//! they do not live together; the children hanging from their parents' line; the household (those
+//! living together) inside a dashed outline. Generations in rows: grandparents, parents and
+//! other adults, the children. Only numbers go into the path data; names are text, escaped by
+//! the template.
+
+use std::fmt::Write as _;
+
+use mamoru_core::ids::ChildId;
+use mamoru_core::person::{MemberRef, Sex};
+use mamoru_core::service::MemberView;
+use mamoru_core::time::Date;
+
+const CELL: i32 = 112;
+const ROW: i32 = 118;
+const TOP: i32 = 16;
+const SIZE: i32 = 36;
+const LEFT: i32 = 16;
+
+/// One person on the chart: the centre of the symbol, its kind and the two lines under it.
+pub(crate) struct Symbol {
+    pub x: i32,
+    pub y: i32,
+    /// `male`, `female` or `unknown`.
+    pub kind: &'static str,
+    /// The child whose page it is.
+    pub me: bool,
+    pub name: String,
+    pub sub: String,
+}
+
+impl Symbol {
+    /// The square's, circle's or diamond's outline as path data, `grow` px larger.
+    pub(crate) fn outline(&self, grow: i32) -> String {
+        let h = SIZE / 2 + grow;
+        let (x, y) = (self.x, self.y);
+        match self.kind {
+            "male" => format!("M{} {}h{}v{}h{}z", x - h, y - h, 2 * h, 2 * h, -2 * h),
+            "female" => format!("M{} {}a{h} {h} 0 1 0 {} 0a{h} {h} 0 1 0 {} 0z", x - h, y, 2 * h, -2 * h),
+            _ => format!("M{x} {}l{h} {h}l{} {h}l{} {}z", y - h, -h, -h, -h),
+        }
+    }
+}
+
+/// What the child page draws.
+pub(crate) struct Genogram {
+    pub width: i32,
+    pub height: i32,
+    pub symbols: Vec<Symbol>,
+    /// Couple lines, descent lines, separation strokes: path data.
+    pub lines: Vec<String>,
+    /// The household's outline: path data (one per group of rows living together).
+    pub household: Vec<String>,
+}
+
+/// Where a relation puts a member: 0 grandparents, 1 parents, 2 children, 3 other adults.
+fn generation(m: &MemberView) -> u8 {
+    match (m.who, m.relation.0.as_str()) {
+        (MemberRef::Child(_), _) | (_, "09" | "10") => 2,
+        (_, "07" | "08") => 0,
+        (_, "01" | "02" | "03" | "04" | "05" | "06" | "12") => 1,
+        _ => 3,
+    }
+}
+
+/// The order of a parent's line: the child's own parents first (実父, 実母), then adoptive,
+/// then step-parents and partners.
+fn parent_rank(relation: &str) -> u8 {
+    match relation {
+        "01" | "02" => 0,
+        "05" | "06" => 1,
+        _ => 2,
+    }
+}
+
+fn n(i: usize) -> i32 {
+    i32::try_from(i).unwrap_or(i32::MAX)
+}
+
+fn kind(sex: Sex) -> &'static str {
+    match sex {
+        Sex::Male => "male",
+        Sex::Female => "female",
+        Sex::Unknown => "unknown",
+    }
+}
+
+impl Genogram {
+    /// The chart of `members` (the child among them) as seen from `child`; `None` without a
+    /// family to draw.
+    pub(crate) fn of(members: &[MemberView], child: ChildId, today: Date) -> Option<Self> {
+        if members.iter().all(|m| m.who == MemberRef::Child(child)) {
+            return None;
+        }
+        // Rows: grandparents, parents and other adults, children.
+        let mut rows: [Vec<&MemberView>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let mut others = Vec::new();
+        for m in members {
+            match generation(m) {
+                3 => others.push(m),
+                g => rows[usize::from(g)].push(m),
+            }
+        }
+        rows[0].sort_by_key(|m| (!m.cohabiting, m.sex != Sex::Male));
+        // Parents: the child's own father and mother side by side in the middle, other men to
+        // their left (those apart from the home outermost), other women to their right, then
+        // the other adults, those at home first.
+        rows[1].sort_by_key(|m| {
+            let rank = parent_rank(&m.relation.0);
+            match m.sex {
+                Sex::Female => (2, rank, !m.cohabiting),
+                _ => (1, u8::MAX - rank, m.cohabiting),
+            }
+        });
+        others.sort_by_key(|m| !m.cohabiting);
+        rows[1].extend(others);
+        rows[2].sort_by_key(|m| (!m.cohabiting, m.birth_date));
+        let used: Vec<usize> = (0..3).filter(|r| !rows[*r].is_empty()).collect();
+        let widest = rows.iter().map(Vec::len).max().unwrap_or(1);
+        let width = LEFT * 2 + CELL * n(widest);
+        let mut g = Genogram {
+            width,
+            height: TOP + ROW * n(used.len()) + 8,
+            symbols: Vec::new(),
+            lines: Vec::new(),
+            household: Vec::new(),
+        };
+        let mut placed: Vec<(&MemberView, usize, usize)> = Vec::new();
+        let mut bands = Vec::new();
+        for (line, &r) in used.iter().enumerate() {
+            let y = TOP + ROW * n(line) + SIZE / 2 + 8;
+            let offset = (width - CELL * n(rows[r].len())) / 2;
+            // The runs of members living together in this row, as (left, right) centres.
+            let mut living: Vec<(i32, i32)> = Vec::new();
+            for (i, m) in rows[r].iter().enumerate() {
+                let x = offset + CELL * n(i) + CELL / 2;
+                if m.cohabiting {
+                    match living.last_mut() {
+                        Some(run) if run.1 == x - CELL => run.1 = x,
+                        _ => living.push((x, x)),
+                    }
+                }
+                let me = m.who == MemberRef::Child(child);
+                let age = m.birth_date.map(|b| format!(" {}歳", b.age_on(today).max(0))).unwrap_or_default();
+                let sub = if me { format!("本人{age}") } else { format!("{}{age}", m.relation_label) };
+                g.symbols.push(Symbol { x, y, kind: kind(m.sex), me, name: m.name.clone(), sub });
+                placed.push((m, r, g.symbols.len() - 1));
+            }
+            let (top, bottom) = (TOP + ROW * n(line), TOP + ROW * n(line + 1));
+            bands.push(
+                living.into_iter().map(|(a, b)| (a - CELL / 2 + 6, b + CELL / 2 - 6, top, bottom)).collect(),
+            );
+        }
+        g.couples(&placed);
+        g.outline(&bands);
+        Some(g)
+    }
+
+    /// The couple lines among the parents (and among the grandparents) and the children's line,
+    /// hung from the child's own parents' line (or the one parent there is).
+    fn couples(&mut self, placed: &[(&MemberView, usize, usize)]) {
+        let mut hang = None;
+        for r in [0, 1] {
+            let of = |sex: Sex| -> Vec<(&MemberView, usize)> {
+                placed
+                    .iter()
+                    .filter(|(m, row, _)| *row == r && usize::from(generation(m)) == r && m.sex == sex)
+                    .map(|(m, _, s)| (*m, *s))
+                    .collect()
+            };
+            let (men, women) = (of(Sex::Male), of(Sex::Female));
+            let primary = men.iter().min_by_key(|(m, _)| parent_rank(&m.relation.0)).map(|(_, s)| *s);
+            let bottom = |s: &Symbol| (s.x, s.y + SIZE / 2);
+            let Some(&(her, w)) = women.first() else {
+                if r == 1 {
+                    hang = primary.map(|s| bottom(&self.symbols[s]));
+                }
+                continue;
+            };
+            if r == 1 && men.is_empty() {
+                hang = Some(bottom(&self.symbols[w]));
+            }
+            for (depth, (man, s)) in men.iter().enumerate() {
+                let (a, b) = (&self.symbols[*s], &self.symbols[w]);
+                let mid = i32::midpoint(a.x, b.x);
+                // Side by side: a line between them at mid height; else above the row.
+                let (line, y) = if (a.x - b.x).abs() == CELL {
+                    (format!("M{} {}H{}", a.x.min(b.x) + SIZE / 2, a.y, a.x.max(b.x) - SIZE / 2), a.y)
+                } else {
+                    let y = a.y - SIZE / 2 - 8 - 6 * n(depth);
+                    (format!("M{} {}V{y}H{}V{}", a.x, a.y - SIZE / 2, b.x, b.y - SIZE / 2), y)
+                };
+                self.lines.push(line);
+                if !(man.cohabiting && her.cohabiting) {
+                    // Struck nearer the man, clear of the children's line from the middle.
+                    let at = i32::midpoint(a.x, mid);
+                    self.lines.push(format!("M{} {}l8 -14", at - 4, y + 7));
+                }
+                if r == 1 && primary == Some(*s) {
+                    hang = Some((mid, y));
+                }
+            }
+        }
+        let kids: Vec<&Symbol> =
+            placed.iter().filter(|(_, row, _)| *row == 2).map(|(_, _, s)| &self.symbols[*s]).collect();
+        if let (Some((hx, hy)), Some(first), Some(last)) = (hang, kids.first(), kids.last()) {
+            let bar = first.y - SIZE / 2 - 16;
+            let mut d = format!("M{hx} {hy}V{bar}M{} {bar}H{}", first.x.min(hx), last.x.max(hx));
+            for k in &kids {
+                let _ = write!(d, "M{} {bar}V{}", k.x, k.y - SIZE / 2);
+            }
+            self.lines.push(d);
+        }
+    }
+
+    /// The household's dashed outline: one around the rows' runs of members living together
+    /// where each row has one run (rows next to each other joined), else one around each run.
+    fn outline(&mut self, bands: &[Vec<(i32, i32, i32, i32)>]) {
+        let box_of = |(l, r, top, bottom): (i32, i32, i32, i32)| format!("M{l} {top}H{r}V{bottom}H{l}Z");
+        if bands.iter().any(|b| b.len() > 1) {
+            self.household.extend(bands.iter().flatten().copied().map(box_of));
+            return;
+        }
+        for run in bands.split(Vec::is_empty) {
+            let run: Vec<(i32, i32, i32, i32)> = run.iter().flatten().copied().collect();
+            if run.is_empty() {
+                continue;
+            }
+            let mut d = String::new();
+            for (i, (l, _, top, bottom)) in run.iter().enumerate() {
+                let _ = write!(d, "{}{l} {top}L{l} {bottom}", if i == 0 { "M" } else { "L" });
+            }
+            for (_, r, top, bottom) in run.iter().rev() {
+                let _ = write!(d, "L{r} {bottom}L{r} {top}");
+            }
+            d.push('Z');
+            self.household.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mamoru_core::code_table::Code;
+    use mamoru_core::ids::PersonId;
+
+    use super::*;
+
+    fn member(who: MemberRef, relation: &str, sex: Sex, cohabiting: bool) -> MemberView {
+        MemberView {
+            who,
+            name: format!("架空 {relation}"),
+            kana: String::new(),
+            birth_date: None,
+            sex,
+            relation: Code::new(relation),
+            relation_label: relation.to_owned(),
+            guardian: false,
+            custody: false,
+            cohabiting,
+        }
+    }
+
+    #[test]
+    fn draws_the_family_from_the_childs_side() {
+        let me = ChildId(1);
+        let today = Date::parse_iso("2026-12-05").unwrap_or_else(|_| unreachable!());
+        let alone = [member(MemberRef::Child(me), "10", Sex::Female, true)];
+        assert!(Genogram::of(&alone, me, today).is_none(), "nothing to draw without a family");
+
+        // The father lives apart, a stepfather at home: the child's own parents side by side,
+        // the stepfather to their left; the parents' line struck through; the household is
+        // not one run in the parents' row, so each run has its own outline.
+        let family = [
+            member(MemberRef::Person(PersonId(2)), "02", Sex::Female, true),
+            member(MemberRef::Person(PersonId(3)), "01", Sex::Male, false),
+            member(MemberRef::Person(PersonId(4)), "03", Sex::Male, true),
+            member(MemberRef::Child(me), "10", Sex::Female, true),
+        ];
+        let g = Genogram::of(&family, me, today).unwrap_or_else(|| unreachable!());
+        let order: Vec<&str> = g.symbols.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(order, ["架空 03", "架空 01", "架空 02", "架空 10"]);
+        assert!(g.symbols[3].me && g.symbols.iter().filter(|s| s.me).count() == 1);
+        assert_eq!((g.symbols[1].kind, g.symbols[2].kind), ("male", "female"));
+        // Two couple lines (one straight, one above the row), one stroke, the children's line.
+        assert_eq!(g.lines.len(), 4, "{:?}", g.lines);
+        let father_line =
+            format!("M{} {}H{}", g.symbols[1].x + SIZE / 2, g.symbols[1].y, g.symbols[2].x - SIZE / 2);
+        assert!(g.lines.contains(&father_line), "{:?}", g.lines);
+        assert_eq!(g.household.len(), 3, "the stepfather, the mother, the child: {:?}", g.household);
+    }
+}
