@@ -117,3 +117,55 @@ fn a_family_recorded_on_the_tablet_is_drawn_as_a_genogram_and_found_by_a_parents
         found["results"].as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
     assert!(ids.contains(&hinata) && ids.contains(&sora), "{ids:?}");
 }
+
+#[test]
+fn the_family_over_the_api_goes_against_revisions_and_is_in_the_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let token = server.sign_in("demo-cw1", "mamoru-demo");
+    let child = register(&server, &token, "みお", "みお", "2019-09-09");
+    let family = format!("/api/v1/children/{child}/family");
+    let mother = r#"{"person":{"family_name":"森野","given_name":"千尋","family_name_kana":"もりの","given_name_kana":"ちひろ","birth_date":"H3.1.1","sex":"female","phones":["090-2718-2818"]},"relation":"02","guardian":true,"custody":true,"idempotency_key":"api-mother-1"}"#;
+    let added = server.request("POST", &family, Some(&token), Some(mother));
+    assert_eq!(added.status, 201, "{}", added.body);
+    let again = server.request("POST", &family, Some(&token), Some(mother));
+    assert_eq!(again.status, 201, "a retry answers with the household: {}", again.body);
+    let household = again.json();
+    assert_eq!(household["body"]["members"].as_array().unwrap().len(), 2, "one mother: {household}");
+    let who = format!("person-{}", household["body"]["members"][1]["who"]["id"]);
+
+    // 本人 for an adult is refused, naming the field.
+    let wrong = server.request("POST", &family, Some(&token), Some(r#"{"child":999999,"relation":"10"}"#));
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("relation"), "{}", wrong.body);
+
+    let member = server.request("GET", &format!("{family}/{who}"), Some(&token), None).json();
+    assert_eq!(member["standing"]["relation"], "02", "{member}");
+    let (rev, person_rev) =
+        (member["household_rev"].as_u64().unwrap(), member["person"]["rev"].as_u64().unwrap());
+    let change = |relation: &str, phone: &str| {
+        format!(
+            r#"{{"household_rev":{rev},"person_rev":{person_rev},"relation":"{relation}","guardian":true,"person":{{"family_name":"森野","given_name":"千尋","family_name_kana":"もりの","given_name_kana":"ちひろ","sex":"female","phones":["{phone}"]}}}}"#
+        )
+    };
+    let first =
+        server.request("PUT", &format!("{family}/{who}"), Some(&token), Some(&change("02", "090-0000-1111")));
+    assert_eq!(first.status, 200, "{}", first.body);
+    // The same fields changed again from the older revisions: a conflict, nothing overwritten.
+    let stale =
+        server.request("PUT", &format!("{family}/{who}"), Some(&token), Some(&change("06", "090-9999-8888")));
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    let now = server.request("GET", &format!("{family}/{who}"), Some(&token), None).json();
+    assert_eq!(now["person"]["body"]["phones"][0], "090-0000-1111", "{now}");
+    assert_eq!(now["standing"]["custody"], false, "the first change took custody off: {now}");
+
+    let rev = now["household_rev"].as_u64().unwrap();
+    let gone = server.request("DELETE", &format!("{family}/{who}?household_rev={rev}"), Some(&token), None);
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert_eq!(gone.json()["body"]["members"].as_array().unwrap().len(), 1);
+
+    let doc = server.request("GET", "/api/v1/openapi.json", Some(&token), None).json();
+    for path in ["/api/v1/children/{id}/family", "/api/v1/children/{id}/family/{member}"] {
+        assert!(doc["paths"][path].is_object(), "{path} in the OpenAPI document");
+    }
+}

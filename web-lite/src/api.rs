@@ -1,5 +1,5 @@
 //! `/api/v1`: each handler parses, makes one service call and answers JSON. `auth.rs` finds the
-//! session; `session.rs`, `children.rs`, `cases.rs`, `casework.rs` and `server.rs` hold the
+//! session; `session.rs`, `children.rs`, `family.rs`, `cases.rs`, `casework.rs` and `server.rs` hold the
 //! routes; this file the shared replies and the route table.
 #![expect(clippy::result_large_err, reason = "the error side is the finished HTTP response")]
 
@@ -25,6 +25,7 @@ mod auth;
 mod cases;
 mod casework;
 mod children;
+mod family;
 mod server;
 mod session;
 
@@ -68,6 +69,8 @@ pub(crate) fn routes(
         .or(search(service.clone()))
         .unify()
         .or(board(service.clone()))
+        .unify()
+        .or(family::routes(service.clone()))
         .unify()
         .or(cases::routes(service.clone()))
         .unify()

@@ -38,6 +38,19 @@ pub fn document() -> Value {
                     "description": "a new revision of a record: the revision it was edited from, and the record's body as GET /api/v1/cases/{id} shows it, changed. Times may be seconds since 1970 or ISO text (Japan time without an offset)",
                     "properties": { "rev": { "type": "integer" }, "body": { "type": "object" } }
                 },
+                "PersonIn": {
+                    "type": "object", "required": ["family_name", "family_name_kana"],
+                    "description": "an adult of a child's family (birth date ISO or 和暦)",
+                    "properties": {
+                        "family_name": { "type": "string" }, "given_name": { "type": "string" },
+                        "family_name_kana": { "type": "string" }, "given_name_kana": { "type": "string" },
+                        "birth_date": { "type": "string" }, "sex": { "type": "string", "enum": ["male", "female", "unknown"] },
+                        "address": { "type": "string" }, "phones": { "type": "array", "items": { "type": "string" } },
+                        "employment": { "type": "string" }, "health": { "type": "string" } } },
+                "Household": {
+                    "type": "object", "required": ["id", "rev", "body"],
+                    "description": "a household shared by siblings: members[] each with who ({kind: person|child, id}), relation (code table relation) guardian, custody and cohabiting as they stand to the household's children, and ties[] ({child, relation, guardian, custody}) where a member stands otherwise to one child. GET /api/v1/children/{id} shows members as they stand to that child",
+                    "properties": { "id": { "type": "integer" }, "rev": { "type": "integer" }, "body": { "type": "object" } } },
                 "ChildSummary": {
                     "type": "object",
                     "required": ["id", "name", "kana", "birth_date"],
@@ -107,9 +120,42 @@ pub fn document() -> Value {
                         "400": error_ref(), "401": error_ref(), "403": error_ref(), "422": error_ref() } }
             },
             "/api/v1/children/{id}": {
-                "get": { "summary": "A child's record with household, cases and the latest 50 notes (audited)",
+                "get": { "summary": "A child's record with household, members (each as they stand to this child: relation, relation_label, guardian, custody, cohabiting, sex, birth_date), cases and the latest 50 notes (audited)",
                     "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
                     "responses": { "200": { "description": "the child" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/children/{id}/family": {
+                "post": { "summary": "Add a member to the child's household (made when it has none): a new adult (person) or a child on file as a sibling (child, not in another household); relation (code table relation, not 10 本人), guardian (保護者), custody (親権者) and cohabiting (同居, default true) as the member stands to this child. Retried with the same idempotency_key, one adult is added. Audited as an edit of the child",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["relation"],
+                        "properties": { "person": { "$ref": "#/components/schemas/PersonIn" }, "child": { "type": "integer" },
+                            "relation": { "type": "string" }, "guardian": { "type": "boolean" }, "custody": { "type": "boolean" },
+                            "cohabiting": { "type": "boolean" }, "idempotency_key": { "type": "string" } } } } } },
+                    "responses": { "201": { "description": "the household", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Household" } } } },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/children/{id}/family/{member}": {
+                "get": { "summary": "One member (person-N or child-N) as its edit needs it: the person's record with its revision, how the member stands to this child, and the household's revision (audited)",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
+                        { "name": "member", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                    "responses": { "200": { "description": "{who, name, person, standing, cohabiting, household_rev}" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } },
+                "put": { "summary": "Change one member from this child's side: how they stand to this child (the household's other children keep theirs) and, for an adult, the person's details at person_rev. Edits saved meanwhile are merged member by member and field by field; the same field changed by both is 409",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
+                        { "name": "member", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["household_rev", "relation"],
+                        "properties": { "household_rev": { "type": "integer" }, "person_rev": { "type": "integer" },
+                            "person": { "$ref": "#/components/schemas/PersonIn" }, "relation": { "type": "string" },
+                            "guardian": { "type": "boolean" }, "custody": { "type": "boolean" }, "cohabiting": { "type": "boolean" } } } } } },
+                    "responses": { "200": { "description": "the household", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Household" } } } },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } },
+                "delete": { "summary": "Take a member out of the household (the person's record and a sibling's own record and cases stay)",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
+                        { "name": "member", "in": "path", "required": true, "schema": { "type": "string" } },
+                        { "name": "household_rev", "in": "query", "required": true, "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "the household", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Household" } } } },
+                        "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
             },
             "/api/v1/search": {
                 "get": { "summary": "Search by name, furigana, birth date (ISO or 和暦) or phone (audited)",
