@@ -351,6 +351,29 @@ pub struct Member {
     pub ties: Vec<Tie>,
 }
 
+impl Member {
+    /// One member changed on both sides: its own standing, living together, and each tie (one
+    /// per child) merged apart, so two people setting the member's standing to two different
+    /// children both keep theirs.
+    fn merge(f: &mut Fields, base: &Self, mine: &Self, theirs: &Self) -> Self {
+        let own = |m: &Self| (m.relation.clone(), m.guardian, m.custody);
+        let (relation, guardian, custody) = f.pick("members", &own(base), own(mine), own(theirs));
+        let cohabiting = f.pick("members", &base.cohabiting, mine.cohabiting, theirs.cohabiting);
+        let tie = |m: &Self, c: ChildId| m.ties.iter().find(|t| t.child == c).cloned();
+        let mut children: Vec<ChildId> = Vec::new();
+        for t in theirs.ties.iter().chain(&mine.ties) {
+            if !children.contains(&t.child) {
+                children.push(t.child);
+            }
+        }
+        let ties = children
+            .into_iter()
+            .filter_map(|c| f.pick("members", &tie(base, c), tie(mine, c), tie(theirs, c)))
+            .collect();
+        Self { who: theirs.who, relation, guardian, custody, cohabiting, ties }
+    }
+}
+
 /// A member's standing to one child of the household, where it differs from the member's own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tie {
@@ -446,7 +469,10 @@ impl Merge for Household {
         order.extend(mine.members.iter().map(|m| m.who).filter(|w| find(theirs, *w).is_none()));
         out.members = order
             .into_iter()
-            .filter_map(|who| f.pick("members", &find(base, who), find(mine, who), find(theirs, who)))
+            .filter_map(|who| match (find(base, who), find(mine, who), find(theirs, who)) {
+                (Some(b), Some(m), Some(t)) => Some(Member::merge(&mut f, &b, &m, &t)),
+                (b, m, t) => f.pick("members", &b, m, t),
+            })
             .collect();
         f.clashes.dedup();
         Merged { body: out, clashes: f.clashes }

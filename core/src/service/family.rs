@@ -15,7 +15,7 @@ use super::people::ChildSummary;
 use crate::code_table::Code;
 use crate::error::{Error, Result, Why};
 use crate::ids::{ChildId, HouseholdId, PersonId, RecordId};
-use crate::person::{Child, Household, Member, MemberRef, Person, PersonEdit, Standing};
+use crate::person::{Child, Household, Member, MemberRef, Person, PersonEdit, PersonName, Standing};
 use crate::search;
 use crate::staff::Action;
 use crate::store::{Reader, Versioned, WriteTx};
@@ -68,7 +68,7 @@ pub struct FamilyMember {
 }
 
 /// The search keys of a child: its names, phones and address, and its household's adults'
-/// names and phones and the household's address.
+/// names, phones and addresses.
 pub(super) fn search_keys(r: &impl Reader, child: &Child) -> Result<Vec<String>> {
     let mut keys = vec![
         search::normalize(&format!("{}{}", child.name.family, child.name.given)),
@@ -78,8 +78,6 @@ pub(super) fn search_keys(r: &impl Reader, child: &Child) -> Result<Vec<String>>
     keys.extend(child.phones.iter().map(|p| search::phone_digits(p)));
     if let Some(h) = child.household {
         let household = r.require::<Household>(h)?;
-        keys.push(search::normalize(&household.body.address));
-        keys.extend(household.body.phones.iter().map(|p| search::phone_digits(p)));
         for m in &household.body.members {
             let MemberRef::Person(p) = m.who else { continue };
             let p = r.require::<Person>(p)?.body;
@@ -129,8 +127,12 @@ fn check_standing(tx: &WriteTx, standing: &Standing) -> Result<()> {
     }
 }
 
-/// Refuses an adult's birth date in the future or more than 120 years ago.
+/// Refuses an adult's name that is not one (no family name, furigana not kana) and a birth date
+/// in the future or more than 120 years ago.
 fn check_person(person: &Person, today: Date) -> Result<()> {
+    // Whatever front-end built the name, it is checked here as a typed one is.
+    let n = &person.name;
+    PersonName::new(&n.family, &n.given, &n.family_kana, &n.given_kana)?;
     if let Some(b) = person.birth_date {
         if b > today {
             return Err(Error::invalid("birth_date", Why::InFuture));
@@ -164,7 +166,7 @@ fn child_and_household(
     let sibling = Standing { relation: Code::new(SIBLING), guardian: false, custody: false };
     let household = tx.insert(Household {
         unit: child.body.unit,
-        address: child.body.address.clone(),
+        address: String::new(),
         phones: Vec::new(),
         public_assistance: false,
         members: vec![Member::new(MemberRef::Child(id), sibling, true)],
@@ -250,6 +252,10 @@ impl Service {
             if edit.who == MemberRef::Child(child) {
                 return Err(Error::invalid("who", Why::TheChildItself));
             }
+            if let MemberRef::Child(k) = edit.who {
+                // A sibling's standing is part of its record too.
+                access::check_write_child(actor, &tx.require::<Child>(k)?.body, Action::EditChild)?;
+            }
             match (edit.who, edit.person) {
                 (MemberRef::Person(p), Some((rev, edit))) => {
                     let old = tx.require::<Person>(p)?;
@@ -304,6 +310,11 @@ impl Service {
             }
             let mut mine = household.body.clone();
             mine.members.retain(|m| m.who != who);
+            if let MemberRef::Child(c) = who {
+                for m in &mut mine.members {
+                    m.ties.retain(|t| t.child != c);
+                }
+            }
             let body = merging::edit(tx, &household, household_rev, mine)?;
             let v = tx.update(HouseholdId(household.id), household.rev, body)?;
             if let MemberRef::Child(c) = who {
@@ -324,7 +335,8 @@ impl Service {
     pub fn family_member(&self, actor: &Actor, child: ChildId, who: MemberRef) -> Result<FamilyMember> {
         self.read(actor, Action::ReadChild, ChildId::KIND, Some(child.0), |r| {
             let c = r.require::<Child>(child)?;
-            access::Scope::of(r, actor)?.check_read_child(&c.body, Action::ReadChild)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_child(&c.body, Action::ReadChild)?;
             let not_found = || Error::not_found("household member", format!("{who:?}"));
             let household =
                 c.body.household.map(|h| r.require::<Household>(h)).transpose()?.ok_or_else(not_found)?;
@@ -334,7 +346,12 @@ impl Service {
                     let v = r.require::<Person>(p)?;
                     (v.body.name.full(), Some(v))
                 }
-                MemberRef::Child(k) => (r.require::<Child>(k)?.body.name.full(), None),
+                MemberRef::Child(k) => {
+                    let sibling = r.require::<Child>(k)?.body;
+                    // A sibling the reader may not see is not shown here either.
+                    scope.check_read_child(&sibling, Action::ReadChild)?;
+                    (sibling.name.full(), None)
+                }
             };
             let view = FamilyMember {
                 who,

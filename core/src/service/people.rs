@@ -395,10 +395,8 @@ impl Service {
             body.unit = old.body.unit;
             body.units.clone_from(&old.body.units);
             body.restricted_to.clone_from(&old.body.restricted_to);
-            if let Some(h) = body.household {
-                let household = tx.require::<Household>(h)?;
-                access::check_own_unit(actor, household.body.unit, Action::EditChild)?;
-            }
+            // The household is not on the face sheet (`FaceSheetEdit`): it stays as stored.
+            body.household = old.body.household;
             if body == old.body {
                 return Ok(((old, false), id.0));
             }

@@ -217,3 +217,60 @@ fn family_edits_refuse_what_would_lose_or_confuse() {
     let persons = w.svc.store().read().unwrap().all::<Person>().unwrap();
     assert_eq!(persons.iter().filter(|p| p.body.name.given == "叔父").count(), 1);
 }
+
+#[test]
+fn a_sibling_restricted_from_the_reader_is_neither_shown_nor_changed_and_ties_merge() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let other = w.staff("cw2", Role::Caseworker, w.u1);
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let hana = w.child(&cw, "架空", "花子", "かくう", "はなこ", "2018-04-01");
+    let ren = w.child(&cw, "架空", "蓮", "かくう", "れん", "2020-06-01");
+    let man = adult("仮名", "健太", "かめい", "けんた", Sex::Male);
+    join(&w, &cw, hana, Joining::Adult(Box::new(man)), stands("01", true, false));
+    let h = join(&w, &cw, hana, Joining::Child(ren), stands("09", false, false));
+    let man = h.members[1].who;
+    let rev = w.svc.child(&cw, hana).unwrap().household.unwrap().rev;
+
+    // Set from each child's side at once: 実父 of 花子 stays, 継父 of 蓮 is added; both kept.
+    let edit = |who, relation: &str| MemberEdit {
+        who,
+        household_rev: rev,
+        person: None,
+        standing: stands(relation, true, relation == "01"),
+        cohabiting: true,
+    };
+    w.svc.edit_family_member(&cw, hana, edit(man, "01")).unwrap();
+    w.svc.edit_family_member(&other, ren, edit(man, "03")).unwrap();
+    let relation_of = |child| {
+        let view = w.svc.child(&cw, child).unwrap();
+        view.members.iter().find(|m| m.who == man).unwrap().relation_label.clone()
+    };
+    assert_eq!((relation_of(hana), relation_of(ren)), ("実父".to_owned(), "継父".to_owned()));
+
+    // 蓮 restricted to the supervisor: the caseworker neither sees nor changes 蓮 from 花子's page.
+    let case = w.case(&sv, ren, mamoru_core::case::IntakeKind::Consultation, crate::support::t0());
+    w.svc.restrict_case(&sv, mamoru_core::ids::CaseId(case.id), case.rev, Some(vec![sv.staff()])).unwrap();
+    let ren_ref = MemberRef::Child(ren);
+    assert!(matches!(w.svc.family_member(&cw, hana, ren_ref), Err(Error::Forbidden { .. })));
+    let rev = w.svc.child(&cw, hana).unwrap().household.unwrap().rev;
+    let change = MemberEdit {
+        who: ren_ref,
+        household_rev: rev,
+        person: None,
+        standing: stands("99", false, false),
+        cohabiting: false,
+    };
+    assert!(matches!(w.svc.edit_family_member(&cw, hana, change), Err(Error::Forbidden { .. })));
+    assert!(w.svc.child(&cw, hana).unwrap().members.iter().all(|m| m.who != ren_ref), "not listed");
+
+    // The man's name finds both children for the supervisor; once 蓮 leaves, only 花子.
+    let ids = |q: &str| w.svc.search(&sv, q, 10).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(ids("かめい"), [hana, ren]);
+    let rev = w.svc.child(&sv, hana).unwrap().household.unwrap().rev;
+    w.svc.remove_family_member(&sv, hana, ren_ref, rev).unwrap();
+    assert_eq!(ids("かめい"), [hana]);
+    let household = w.svc.child(&sv, hana).unwrap().household.unwrap().body;
+    let ties: Vec<ChildId> = household.members.iter().flat_map(|m| m.ties.iter().map(|t| t.child)).collect();
+    assert_eq!(ties, [hana], "no tie names the child who left");
+}

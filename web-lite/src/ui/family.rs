@@ -34,7 +34,7 @@ pub(super) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .and(signed_in(service.clone()))
         .then(|id: u64, q: FamilyQuery, page: Page| async move {
             let (svc, session) = or_respond!(page);
-            form_page(svc, session, id, None, None, q.q, None).await
+            form_page(svc, session, id, None, Redraw { query: q.q, ..Redraw::default() }).await
         });
     let edit_page = warp::path!("children" / u64 / "family" / String)
         .and(warp::get())
@@ -42,7 +42,7 @@ pub(super) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .then(|id: u64, key: String, page: Page| async move {
             let (svc, session) = or_respond!(page);
             match parse_member_key(&key) {
-                Ok(who) => form_page(svc, session, id, Some(who), None, String::new(), None).await,
+                Ok(who) => form_page(svc, session, id, Some(who), Redraw::default()).await,
                 Err(e) => error_page(&session, &e),
             }
         });
@@ -53,24 +53,33 @@ pub(super) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
     new_page.or(edit_page).unify().or(add).unify().or(edit).unify().or(remove).unify()
 }
 
-/// The form (new or for `who`), drawn with `typed` and `refused` after a refusal.
+/// How the form is drawn again: as typed after a refusal (`typed`), or as stored after a
+/// conflict with what was typed beside it (`unsaved`); with the sibling search's query.
+#[derive(Default)]
+struct Redraw {
+    typed: Option<MemberForm>,
+    unsaved: Option<MemberForm>,
+    query: String,
+    refused: Option<Error>,
+}
+
+/// The form, new or for `who`.
 async fn form_page(
     svc: Arc<Service>,
     session: SessionInfo,
     id: u64,
     who: Option<MemberRef>,
-    typed: Option<MemberForm>,
-    query: String,
-    refused: Option<&Error>,
+    redraw: Redraw,
 ) -> Response {
-    let (actor, q) = (session.actor.clone(), query.clone());
+    let (actor, q) = (session.actor.clone(), redraw.query.clone());
     match blocking(move || svc.family_form(&actor, ChildId(id), who, Some(q.as_str()))).await {
         Ok(view) => {
             let mut chrome =
                 Chrome::new(&session, if who.is_some() { "家族の編集" } else { "家族を追加" }, "child");
             chrome.child_id = id;
-            let mut page = FamilyPage::new(chrome, &view, typed, &query);
-            let status = match refused {
+            let mut page = FamilyPage::new(chrome, &view, redraw.typed, &redraw.query);
+            page.unsaved = redraw.unsaved.map(|f| f.rows(&page.relations));
+            let status = match &redraw.refused {
                 Some(Error::Conflict { .. }) => {
                     page.message = Some(CHANGED_MEANWHILE.to_owned());
                     StatusCode::CONFLICT
@@ -87,8 +96,8 @@ async fn form_page(
     }
 }
 
-const CHANGED_MEANWHILE: &str = "ほかの職員がこの家族の同じ項目を先に変更しました。入力した内容はこのまま残しています。\
-     児童のページで最新の内容を確かめてから、もう一度保存してください。";
+const CHANGED_MEANWHILE: &str = "ほかの職員がこの家族の同じ項目を先に変更しました。フォームには保存されている最新の内容を表示しています。\
+     入力した内容（下の表、まだ保存されていません）と見比べて、必要なところを直してから保存してください。";
 
 fn saved(id: u64) -> Response {
     redirect(&format!("/children/{id}?saved=family#family"))
@@ -97,10 +106,12 @@ fn saved(id: u64) -> Response {
 async fn add(id: u64, form: HashMap<String, String>, page: Page) -> Response {
     let (svc, session) = or_respond!(page);
     let typed = MemberForm::from_form(&form);
-    let (s, mine, svc2) = (session.clone(), typed.clone(), svc.clone());
+    // A sibling's form carries the search it came from, to show again after a refusal.
+    let (sibling, query) = (text(&form, "sibling"), text(&form, "q"));
+    let (s, mine, svc2, joining) = (session.clone(), typed.clone(), svc.clone(), sibling.clone());
     let result = blocking(move || {
         check_form(&s, &form)?;
-        let sibling = text(&form, "sibling");
+        let sibling = joining;
         let new = if sibling.is_empty() {
             NewMember {
                 who: Joining::Adult(Box::new(mine.person()?)),
@@ -125,7 +136,9 @@ async fn add(id: u64, form: HashMap<String, String>, page: Page) -> Response {
     match result {
         Ok(_) => saved(id),
         Err(e) if e.is_input() => {
-            form_page(svc, session, id, None, Some(typed), String::new(), Some(&e)).await
+            let typed = sibling.is_empty().then_some(typed);
+            form_page(svc, session, id, None, Redraw { typed, query, refused: Some(e), ..Redraw::default() })
+                .await
         }
         Err(e) => error_page(&session, &e),
     }
@@ -159,13 +172,27 @@ async fn edit(id: u64, key: String, form: HashMap<String, String>, page: Page) -
     .await;
     match result {
         Ok(_) => saved(id),
-        // Someone changed the same member meanwhile: the form keeps what was typed, now against
-        // the stored revisions, and says so; saving again is a choice made knowingly.
+        // Someone changed the same member meanwhile: the form shows what is stored now (so a
+        // second save overwrites nothing unseen) and, beside it, what was typed and not saved.
         Err(e @ Error::Conflict { .. }) => {
-            form_page(svc, session, id, Some(who), Some(typed), String::new(), Some(&e)).await
+            form_page(
+                svc,
+                session,
+                id,
+                Some(who),
+                Redraw { unsaved: Some(typed), refused: Some(e), ..Redraw::default() },
+            )
+            .await
         }
         Err(e) if e.is_input() => {
-            form_page(svc, session, id, Some(who), Some(typed), String::new(), Some(&e)).await
+            form_page(
+                svc,
+                session,
+                id,
+                Some(who),
+                Redraw { typed: Some(typed), refused: Some(e), ..Redraw::default() },
+            )
+            .await
         }
         Err(e) => error_page(&session, &e),
     }

@@ -4,7 +4,7 @@ use mamoru_core::case::{IntakeKind, NewIntake};
 use mamoru_core::code_table::Code;
 use mamoru_core::device::DeviceName;
 use mamoru_core::ids::{CaseId, ChildId, UnitId};
-use mamoru_core::person::{PersonName, Sex};
+use mamoru_core::person::{MemberRef, PersonName, Sex};
 use mamoru_core::service::{HOME_CLOCKS, NewCase, NewChild, NewStaff};
 use mamoru_core::staff::{Login, Password, Role};
 use mamoru_core::time::{FixedClock, Timestamp};
@@ -13,6 +13,7 @@ use super::*;
 use crate::Health;
 
 mod board_and_access;
+mod family;
 
 const PW: &str = "correct horse battery";
 

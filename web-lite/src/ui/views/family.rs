@@ -84,6 +84,33 @@ impl MemberForm {
         }
     }
 
+    /// The form as rows to read, the relation by its label from `relations`.
+    pub(crate) fn rows(&self, relations: &[(String, String)]) -> Vec<(&'static str, String)> {
+        let relation =
+            relations.iter().find(|(c, _)| *c == self.relation).map_or(self.relation.as_str(), |(_, l)| l);
+        let sex = SEXES.iter().find(|(v, _)| *v == self.sex).map_or(self.sex.as_str(), |(_, l)| l);
+        let yes = |b: bool| if b { "はい" } else { "いいえ" }.to_owned();
+        let mut rows = vec![
+            ("続柄", relation.to_owned()),
+            ("保護者", yes(self.guardian)),
+            ("親権者", yes(self.custody)),
+            ("同居", yes(self.cohabiting)),
+        ];
+        if !self.family.is_empty() {
+            rows.extend([
+                ("氏名", format!("{} {}", self.family, self.given).trim().to_owned()),
+                ("ふりがな", format!("{} {}", self.family_kana, self.given_kana).trim().to_owned()),
+                ("生年月日", self.birth.clone()),
+                ("性別", sex.to_owned()),
+                ("住所", self.address.clone()),
+                ("電話", self.phones.lines().collect::<Vec<_>>().join("、")),
+                ("職業", self.employment.clone()),
+                ("健康状態", self.health.clone()),
+            ]);
+        }
+        rows
+    }
+
     pub(crate) fn standing(&self) -> Result<Standing, Error> {
         Error::require(&[("relation", self.relation.is_empty())])?;
         Ok(Standing { relation: Code::new(&self.relation), guardian: self.guardian, custody: self.custody })
@@ -136,6 +163,8 @@ pub(crate) struct FamilyPage {
     pub query: String,
     pub candidates: Vec<CandidateRow>,
     pub message: Option<String>,
+    /// After a conflict: what was typed and not saved, as (label, value) rows.
+    pub unsaved: Option<Vec<(&'static str, String)>>,
 }
 
 impl FamilyPage {
@@ -177,6 +206,7 @@ impl FamilyPage {
                 })
                 .collect(),
             message: None,
+            unsaved: None,
         }
     }
 }

@@ -189,11 +189,13 @@ impl Genogram {
                 let (line, y) = if (a.x - b.x).abs() == CELL {
                     (format!("M{} {}H{}", a.x.min(b.x) + SIZE / 2, a.y, a.x.max(b.x) - SIZE / 2), a.y)
                 } else {
-                    let y = a.y - SIZE / 2 - 8 - 6 * n(depth);
+                    let y = (a.y - SIZE / 2 - 8 - 6 * n(depth)).max(2);
                     (format!("M{} {}V{y}H{}V{}", a.x, a.y - SIZE / 2, b.x, b.y - SIZE / 2), y)
                 };
                 self.lines.push(line);
-                if !(man.cohabiting && her.cohabiting) {
+                // One at the child's home and one away: the couple live apart. (Both away is
+                // not known to be a separation.)
+                if man.cohabiting != her.cohabiting {
                     // Struck nearer the man, clear of the children's line from the middle.
                     let at = i32::midpoint(a.x, mid);
                     self.lines.push(format!("M{} {}l8 -14", at - 4, y + 7));
