@@ -345,6 +345,7 @@ pub fn populate(
             let id = service.register_child(
                 worker,
                 NewChild {
+                    family: Vec::new(),
                     unit,
                     name,
                     birth_date: Some(today.plus_days(-age_days)),

@@ -15,7 +15,7 @@ use super::people::ChildSummary;
 use crate::code_table::Code;
 use crate::error::{Error, Result, Why};
 use crate::ids::{ChildId, HouseholdId, PersonId, RecordId};
-use crate::person::{Child, Household, Member, MemberRef, Person, PersonEdit, PersonName, Standing};
+use crate::person::{Child, Household, Member, MemberRef, Person, PersonEdit, PersonName, Sex, Standing};
 use crate::search;
 use crate::staff::Action;
 use crate::store::{Reader, Versioned, WriteTx};
@@ -178,6 +178,69 @@ fn child_and_household(
     Ok((child, household))
 }
 
+/// Adds `new` to the household of `child` (made when it has none), in `tx`: `add_family_member`,
+/// and the family named with a child registered at intake. An adult named without a sex takes
+/// the one its relation says (実母 a woman, 継父 a man).
+pub(super) fn add_member(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    child: ChildId,
+    new: NewMember,
+    claim: Option<&str>,
+) -> Result<Versioned<Household>> {
+    check_standing(tx, &new.standing)?;
+    let (_, household) = child_and_household(tx, actor, child)?;
+    let who = match new.who {
+        Joining::Adult(person) => {
+            let mut person = person.into_person(household.body.unit);
+            let same = |p: &Person| p.name == person.name && p.birth_date == person.birth_date;
+            if replayed::<Person>(tx, claim, same)?.is_some() {
+                return Ok(household);
+            }
+            check_person(&person, tx.now.jst_date())?;
+            if person.sex == Sex::Unknown {
+                person.sex = implied_sex(&new.standing.relation);
+            }
+            let v = tx.insert(person)?;
+            if let Some(c) = claim {
+                tx.claim(IDEMPOTENCY, c, v.id)?;
+            }
+            MemberRef::Person(PersonId(v.id))
+        }
+        Joining::Child(other) => {
+            if other == child {
+                return Err(Error::invalid("child", Why::TheChildItself));
+            }
+            let joining = tx.require::<Child>(other)?;
+            access::check_write_child(actor, &joining.body, Action::EditChild)?;
+            match joining.body.household {
+                Some(h) if h.0 == household.id => return Ok(household),
+                Some(_) => return Err(Error::invalid("child", Why::OtherHousehold)),
+                None => {}
+            }
+            let mut body = joining.body.clone();
+            body.household = Some(HouseholdId(household.id));
+            tx.update(other, joining.rev, body)?;
+            MemberRef::Child(other)
+        }
+    };
+    let mut body = household.body.clone();
+    // Stands so to every child of the household, until said otherwise on a child's page.
+    body.members.push(Member::new(who, new.standing, new.cohabiting));
+    let v = tx.update(HouseholdId(household.id), household.rev, body)?;
+    reindex_members(tx, &v.body)?;
+    Ok(v)
+}
+
+/// The sex a relation says: 実父, 継父, 養父, 祖父 a man; 実母, 継母, 養母, 祖母 a woman.
+fn implied_sex(relation: &Code) -> Sex {
+    match relation.as_str() {
+        "01" | "03" | "05" | "07" => Sex::Male,
+        "02" | "04" | "06" | "08" => Sex::Female,
+        _ => Sex::Unknown,
+    }
+}
+
 impl Service {
     /// Adds a member to the household of `child` (made when the child has none): a new adult,
     /// or a child on file as a sibling. A client may retry an adult with the same idempotency
@@ -191,45 +254,7 @@ impl Service {
     ) -> Result<Versioned<Household>> {
         let claim = key.map(|k| idempotency_claim(actor, "family", k)).transpose()?;
         self.write(actor, Action::EditChild, ChildId::KIND, Some(child.0), |tx| {
-            check_standing(tx, &new.standing)?;
-            let (_, household) = child_and_household(tx, actor, child)?;
-            let who = match new.who {
-                Joining::Adult(person) => {
-                    let person = person.into_person(household.body.unit);
-                    let same = |p: &Person| p.name == person.name && p.birth_date == person.birth_date;
-                    if replayed::<Person>(tx, claim.as_deref(), same)?.is_some() {
-                        return Ok((household, child.0));
-                    }
-                    check_person(&person, tx.now.jst_date())?;
-                    let v = tx.insert(person)?;
-                    if let Some(c) = &claim {
-                        tx.claim(IDEMPOTENCY, c, v.id)?;
-                    }
-                    MemberRef::Person(PersonId(v.id))
-                }
-                Joining::Child(other) => {
-                    if other == child {
-                        return Err(Error::invalid("child", Why::TheChildItself));
-                    }
-                    let joining = tx.require::<Child>(other)?;
-                    access::check_write_child(actor, &joining.body, Action::EditChild)?;
-                    match joining.body.household {
-                        Some(h) if h.0 == household.id => return Ok((household, child.0)),
-                        Some(_) => return Err(Error::invalid("child", Why::OtherHousehold)),
-                        None => {}
-                    }
-                    let mut body = joining.body.clone();
-                    body.household = Some(HouseholdId(household.id));
-                    tx.update(other, joining.rev, body)?;
-                    MemberRef::Child(other)
-                }
-            };
-            let mut body = household.body.clone();
-            // Stands so to every child of the household, until said otherwise on a child's page.
-            let member = Member::new(who, new.standing, new.cohabiting);
-            body.members.push(member);
-            let v = tx.update(HouseholdId(household.id), household.rev, body)?;
-            reindex_members(tx, &v.body)?;
+            let v = add_member(tx, actor, child, new, claim.as_deref())?;
             Ok((v, child.0))
         })
     }
@@ -466,5 +491,24 @@ pub fn parse_member_key(key: &str) -> Result<MemberRef> {
         "person" => Ok(MemberRef::Person(PersonId(id))),
         "child" => Ok(MemberRef::Child(ChildId(id))),
         _ => Err(bad()),
+    }
+}
+
+/// An error about a family member named with a new child, its field named as the guardian's
+/// (`guardian_family_name_kana`), so that a form holding both says whose field it is.
+pub fn as_guardian(e: Error) -> Error {
+    match e {
+        Error::Invalid { field, reason } => {
+            let field = match field {
+                "family_name" => "guardian_family_name",
+                "family_name_kana" => "guardian_family_name_kana",
+                "given_name_kana" => "guardian_given_name_kana",
+                "birth_date" => "guardian_birth_date",
+                "relation" => "guardian_relation",
+                other => other,
+            };
+            Error::Invalid { field, reason }
+        }
+        other => other,
     }
 }

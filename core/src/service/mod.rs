@@ -39,8 +39,8 @@ pub use casework::{
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};
 pub use family::{
-    FamilyFormView, FamilyMember, Joining, MemberEdit, NewMember, NotJoinable, SIBLING, SiblingCandidate,
-    member_key, parse_member_key,
+    FamilyFormView, FamilyMember, Joining, MemberEdit, NewMember, NotJoinable, SELF as SELF_RELATION,
+    SIBLING, SiblingCandidate, as_guardian, member_key, parse_member_key,
 };
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, MemberView, NewChild};

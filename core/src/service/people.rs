@@ -36,6 +36,9 @@ pub struct NewChild {
     pub address: String,
     pub phones: Vec<String>,
     pub affiliation: String,
+    /// The adults named with the child (at intake: the guardian the reporter named), each
+    /// standing to the child as it says; refused with the child when one is not right.
+    pub family: Vec<super::family::NewMember>,
 }
 
 /// One line of a search result or duplicate list.
@@ -215,6 +218,9 @@ pub(super) fn insert_child(tx: &mut WriteTx, actor: &Actor, new: NewChild, today
     };
     let v = tx.insert(child)?;
     put_child_index(tx, ChildId(v.id), &v.body, None)?;
+    for member in new.family {
+        family::add_member(tx, actor, ChildId(v.id), member, None).map_err(family::as_guardian)?;
+    }
     Ok(ChildId(v.id))
 }
 

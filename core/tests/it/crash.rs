@@ -33,6 +33,7 @@ fn write_loop(dir: &Path, rounds: Option<u64>, out: &mut dyn Write) -> Vec<Child
             .register_child(
                 &writer,
                 NewChild {
+                    family: Vec::new(),
                     unit,
                     name: PersonName::new("書込", &format!("{i}"), "かきこみ", "").unwrap(),
                     birth_date: None,

@@ -274,3 +274,37 @@ fn a_sibling_restricted_from_the_reader_is_neither_shown_nor_changed_and_ties_me
     let ties: Vec<ChildId> = household.members.iter().flat_map(|m| m.ties.iter().map(|t| t.child)).collect();
     assert_eq!(ties, [hana], "no tie names the child who left");
 }
+
+#[test]
+fn a_guardian_named_with_a_new_child_is_recorded_with_it_or_refused_with_it() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let mut new = crate::support::bare_child(w.u1, "架空", "陽", "かくう");
+    let mother = adult("架空", "凛", "かくう", "りん", Sex::Unknown);
+    new.family = vec![NewMember {
+        who: Joining::Adult(Box::new(mother.clone())),
+        standing: stands("02", true, false),
+        cohabiting: true,
+    }];
+    let mut bad = new.clone();
+    let mut typo = mother;
+    typo.name.family_kana = "kakuu".into();
+    bad.family[0].who = Joining::Adult(Box::new(typo));
+    match w.svc.register_child(&cw, bad) {
+        Err(Error::Invalid { field, reason }) => {
+            assert_eq!((field, reason), ("guardian_family_name_kana", Why::NotKana));
+        }
+        other => panic!("expected the guardian's furigana refused, got {other:?}"),
+    }
+    assert!(w.svc.search(&cw, "かくう", 10).unwrap().is_empty(), "nothing stored, not even the child");
+
+    let child = w.svc.register_child(&cw, new).unwrap();
+    let view = w.svc.child(&cw, child).unwrap();
+    let mother = view.members.iter().find(|m| m.relation_label == "実母").unwrap();
+    assert_eq!(
+        (mother.name.as_str(), mother.sex, mother.guardian),
+        ("架空 凛", Sex::Female, true),
+        "the sex 実母 says"
+    );
+    assert_eq!(w.svc.search(&cw, "りん", 10).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>(), [child]);
+}

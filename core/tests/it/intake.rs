@@ -28,7 +28,7 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
         reporter: None,
         assigned: vec![cw.staff()],
     };
-    let child = || IntakeChild::New(bare_child(w.u1, "架空", "花子", "かくう"));
+    let child = || IntakeChild::New(Box::new(bare_child(w.u1, "架空", "花子", "かくう")));
     let children = || w.svc.search(&cw, "かくう", 10).unwrap().len();
 
     // A refused case (an unknown route code) leaves no child behind.
@@ -95,7 +95,7 @@ fn an_anonymous_reporter_keeps_no_name_or_phone_over_any_front_end() {
     };
     let case = opened(w.svc.take_intake(
         &cw,
-        IntakeChild::New(bare_child(w.u1, "架空", "花子", "かくう")),
+        IntakeChild::New(Box::new(bare_child(w.u1, "架空", "花子", "かくう"))),
         new,
         None,
         true,
@@ -139,7 +139,7 @@ fn the_intake_and_the_duplicate_check_name_the_childs_open_cases_and_not_the_clo
         reporter: None,
         assigned: vec![],
     };
-    let no_birth = IntakeChild::New(bare_child(w.u1, "伊藤", "律", "いとう"));
+    let no_birth = IntakeChild::New(Box::new(bare_child(w.u1, "伊藤", "律", "いとう")));
     match w.svc.take_intake(&cw, no_birth, new, None, false).unwrap() {
         IntakeOutcome::PossibleDuplicates(found) => {
             assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [child]);

@@ -68,6 +68,7 @@ impl World {
             .register_child(
                 actor,
                 NewChild {
+                    family: Vec::new(),
                     unit: actor.units()[0],
                     name: PersonName::new(family, given, fk, gk).unwrap(),
                     birth_date: Some(Date::parse_iso(birth).unwrap()),
@@ -124,6 +125,7 @@ pub fn intake(kind: IntakeKind, received_at: Timestamp) -> NewIntake {
 /// A child with only a name, for tests that need many.
 pub fn bare_child(unit: UnitId, family: &str, given: &str, kana: &str) -> NewChild {
     NewChild {
+        family: Vec::new(),
         unit,
         name: PersonName::new(family, given, kana, "").unwrap(),
         birth_date: None,

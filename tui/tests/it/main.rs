@@ -343,6 +343,7 @@ fn some_casework(w: &World) -> u64 {
         .register_child(
             &cw,
             mamoru_core::service::NewChild {
+                family: Vec::new(),
                 unit: w.units[0],
                 name: mamoru_core::person::PersonName::new("架空", "一郎", "かくう", "いちろう").unwrap(),
                 birth_date: None,

@@ -99,7 +99,7 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
     };
     let who = match (input.child, input.new_child) {
         (Some(id), None) => IntakeChild::Existing(ChildId(id)),
-        (None, Some(c)) => IntakeChild::New(new_child(c, unit)?),
+        (None, Some(c)) => IntakeChild::New(Box::new(new_child(c, unit)?)),
         _ => return Err(Error::invalid("child", "either child or new_child")),
     };
     svc.take_intake(actor, who, new, input.idempotency_key.as_deref(), input.confirm_new)

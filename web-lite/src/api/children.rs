@@ -131,6 +131,7 @@ pub(super) fn create_child(
 /// A new child as the API describes one (birth date ISO or 和暦), in `unit` unless it names one.
 pub(super) fn new_child(input: ChildIn, unit: UnitId) -> Result<NewChild, Error> {
     Ok(NewChild {
+        family: Vec::new(),
         unit: input.unit.map_or(unit, UnitId),
         name: PersonName::new(
             &input.family_name,

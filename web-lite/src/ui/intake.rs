@@ -13,7 +13,8 @@ use mamoru_core::code_table::Code;
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
 use mamoru_core::service::{
-    ChildSummary, IntakeChild, IntakeOutcome, IntakePageView, NewCase, NewChild, SessionInfo,
+    ChildSummary, IntakeChild, IntakeOutcome, IntakePageView, Joining, NewCase, NewChild, NewMember,
+    SessionInfo, as_guardian,
 };
 use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
@@ -22,7 +23,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::views::{ChildForm, Chrome, ResultRow, SEXES, input_datetime, options};
+use super::views::{ChildForm, Chrome, MemberForm, ResultRow, SEXES, input_datetime, options};
 use super::{
     FORM_LIMIT, Page, blocking, check_form, error_page, html, idempotency_key, message, redirect,
     same_origin, signed_in, text,
@@ -47,6 +48,8 @@ pub(crate) struct IntakeForm {
     pub reporter_phone: String,
     pub unit: String,
     pub assign_me: bool,
+    /// The guardian named with a new child (blank: none), as the family form holds one.
+    pub guardian: MemberForm,
 }
 
 impl IntakeForm {
@@ -56,6 +59,7 @@ impl IntakeForm {
         abuse.sort();
         Self {
             child: ChildForm::from_form(form),
+            guardian: guardian_form(form),
             kind: text(form, "kind"),
             received_at: text(form, "received_at"),
             route: text(form, "route"),
@@ -118,10 +122,24 @@ impl IntakeForm {
         })
     }
 
-    /// The new child this form describes.
+    /// The new child this form describes, with the guardian named (when a name was typed).
     fn new_child(&self, unit: UnitId) -> Result<NewChild, Error> {
         let c = &self.child;
+        let g = &self.guardian;
+        let typed = [&g.family, &g.given, &g.family_kana, &g.given_kana, &g.phones, &g.relation];
+        let family = if typed.iter().all(|f| f.is_empty()) {
+            Vec::new()
+        } else {
+            vec![NewMember {
+                who: Joining::Adult(Box::new(g.person().map_err(as_guardian)?)),
+                standing: g
+                    .standing()
+                    .map_err(|_| Error::Incomplete { fields: vec!["guardian_relation"] })?,
+                cohabiting: true,
+            }]
+        };
         Ok(NewChild {
+            family,
             unit,
             name: PersonName::new(&c.family, &c.given, &c.family_kana, &c.given_kana)?,
             birth_date: Some(c.birth.as_str())
@@ -135,6 +153,24 @@ impl IntakeForm {
             phones: Vec::new(),
             affiliation: c.affiliation.clone(),
         })
+    }
+}
+
+/// The guardian's fields of the intake form (`guardian_*`): a 保護者 living with the child, of
+/// the relation chosen.
+fn guardian_form(form: &HashMap<String, String>) -> MemberForm {
+    let field = |k: &str| text(form, &format!("guardian_{k}"));
+    MemberForm {
+        family: field("family"),
+        given: field("given"),
+        family_kana: field("family_kana"),
+        given_kana: field("given_kana"),
+        relation: field("relation"),
+        phones: field("phone"),
+        sex: "unknown".into(),
+        guardian: true,
+        cohabiting: true,
+        ..MemberForm::default()
     }
 }
 
@@ -152,6 +188,8 @@ pub(crate) struct IntakePage {
     pub abuse_types: Vec<(String, String, bool)>,
     pub perpetrators: Vec<(String, String)>,
     pub sexes: Vec<(String, String)>,
+    /// 続柄 for the guardian (本人 left out).
+    pub relations: Vec<(String, String)>,
     pub units: Vec<(String, String)>,
     pub may_be_assigned: bool,
     pub message: Option<String>,
@@ -184,6 +222,10 @@ impl IntakePage {
             abuse_types,
             perpetrators: options(&cx.code_tables, "perpetrator", today),
             sexes: SEXES.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
+            relations: options(&cx.code_tables, "relation", today)
+                .into_iter()
+                .filter(|(code, _)| code != mamoru_core::service::SELF_RELATION)
+                .collect(),
             units: cx.units.iter().map(|(id, name)| (id.to_string(), name.clone())).collect(),
             may_be_assigned: cx.may_be_assigned,
             form,
@@ -241,7 +283,7 @@ async fn take_intake(form: HashMap<String, String>, page: Page) -> Response {
         let case = mine.case(&s)?;
         let who = match child {
             Some(id) => IntakeChild::Existing(id),
-            None => IntakeChild::New(mine.new_child(case.unit)?),
+            None => IntakeChild::New(Box::new(mine.new_child(case.unit)?)),
         };
         svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref(), confirmed_new)
     })

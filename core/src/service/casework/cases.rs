@@ -219,7 +219,7 @@ impl Service {
                     if !actor.role.may(Action::RegisterChild) {
                         return Err(Error::Forbidden { action: Action::RegisterChild.as_str() });
                     }
-                    insert_child(tx, actor, c, today)?
+                    insert_child(tx, actor, *c, today)?
                 }
             };
             let case = insert_case(tx, actor, child, new)?;

@@ -48,7 +48,7 @@ pub enum IntakeChild {
     /// A child on file (the duplicate check found them, or the intake started from their page).
     Existing(ChildId),
     /// A child not on file, registered with the case.
-    New(NewChild),
+    New(Box<NewChild>),
 }
 
 /// What became of an intake.

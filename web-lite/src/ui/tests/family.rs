@@ -46,3 +46,32 @@ async fn a_family_change_from_a_stale_page_saves_nothing_over_another_and_shows_
     let now = svc.family_member(&cw.actor, child, who).unwrap().person.unwrap().body.phones;
     assert_eq!(now, ["090-2"]);
 }
+
+#[tokio::test]
+async fn an_intake_names_the_guardian_with_a_new_child_and_a_wrong_one_is_named_as_the_guardians() {
+    let (_dir, svc, _) = world();
+    let (cookie, key) = sign_in(&svc).await;
+    let unit = svc.units().unwrap()[0].id;
+    let form = |guardian_kana: &str| {
+        format!(
+            "form_key={key}&family=%E6%9E%B6%E7%A9%BA&given=%E8%8A%B1&family_kana=%E3%81%8B%E3%81%8F%E3%81%86\
+             &given_kana=%E3%81%AF%E3%81%AA&kind=abuse_report&received_at=2026-11-24T09%3A30&route=14\
+             &consultation_type=11&content=x&unit={unit}&confirm_new=1&guardian_relation=02\
+             &guardian_family=%E6%9E%B6%E7%A9%BA&guardian_given=%E6%9C%88&guardian_family_kana={guardian_kana}\
+             &guardian_phone=090-5555-0000"
+        )
+    };
+    let refused = post(&svc, &cookie, "/intake", form("kakuu"), None).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = body(&refused);
+    assert!(page.contains("保護者のふりがな（氏）"), "the guardian's field, not the child's: {page}");
+    assert!(page.contains("name=\"guardian_phone\" value=\"090-5555-0000\""), "kept: {page}");
+    let saved = post(&svc, &cookie, "/intake", form("%E3%81%8B%E3%81%8F%E3%81%86"), None).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{}", body(&saved));
+    let (_, cw) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
+    let found = svc.search(&cw.actor, "09055550000", 10).unwrap();
+    assert_eq!(found.len(), 1, "the guardian's phone finds the child");
+    let view = svc.child(&cw.actor, found[0].id).unwrap();
+    let mother = view.members.iter().find(|m| m.relation_label == "実母").expect("the mother recorded");
+    assert!(mother.guardian && mother.cohabiting && mother.sex == Sex::Female, "{mother:?}");
+}

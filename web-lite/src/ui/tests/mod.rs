@@ -38,6 +38,7 @@ fn world() -> (tempfile::TempDir, Arc<Service>, u64) {
         .register_child(
             &cw.actor,
             NewChild {
+                family: Vec::new(),
                 unit,
                 name: PersonName::new("髙﨑", "さくら", "たかさき", "さくら").unwrap(),
                 birth_date: None,
