@@ -182,6 +182,11 @@ pub fn document() -> Value {
                         "type": "object", "required": ["code"], "properties": { "code": { "type": "string" } } } } } },
                     "responses": { "204": { "description": "enrolled" }, "401": error_ref(), "422": error_ref() } }
             },
+            "/api/v1/cases/{id}/reporter": {
+                "get": { "summary": "通告者・相談者 of a case: {case_no, reporter: {anonymous, name, relation, phone, note} or null}. Only for 児童福祉司, supervisors and the head of the case's own unit; each read audited as view_reporter. Never put on anything addressed to the family",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "the reporter" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
             "/api/v1/cases/{id}/photos": {
                 "post": { "summary": "Send one photo taken for the case (the raw image as the body: JPEG, PNG or WebP, judged by its first bytes; at most 10 MB). The server stamps it (time, sender, child); the same bytes again give back the same photo. A safety check names it by sha256.",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],

@@ -239,7 +239,7 @@ impl Merge for Case {
 
 /// 通告者: who reported. Visible only to roles allowed `ViewReporter`, never on notices to guardians.
 /// Same numeric id as its case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reporter {
     pub anonymous: bool,
     #[serde(default)]

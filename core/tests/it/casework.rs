@@ -117,10 +117,12 @@ fn the_case_view_says_what_its_reader_may_do_and_a_closed_case_may_be_reopened_o
     let closed = w.svc.case(&sv, id).unwrap();
     assert_eq!(
         closed.may,
-        vec![Action::CloseCase.as_str(), Action::RestrictCase.as_str()],
-        "a closed case can only be reopened, or its reading restricted"
+        vec![Action::CloseCase.as_str(), Action::RestrictCase.as_str(), Action::ViewReporter.as_str()],
+        "a closed case can only be reopened, or its reading restricted; its reporter still read"
     );
-    assert!(w.svc.case(&cw, id).unwrap().may.is_empty());
+    assert_eq!(w.svc.case(&cw, id).unwrap().may, vec![Action::ViewReporter.as_str()]);
+    let psychologist = w.staff("psy", Role::Psychologist, w.u1);
+    assert!(w.svc.case(&psychologist, id).unwrap().may.is_empty(), "no reporter for a 心理司");
 }
 
 #[test]

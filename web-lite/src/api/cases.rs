@@ -135,8 +135,19 @@ pub(super) fn routes(
     );
     let note = recorded(service.clone(), "notes", add_note);
     let check = recorded(service.clone(), "safety-checks", record_check);
-    let message = recorded(service, "messages", post_message);
-    get.or(intake).unify().or(note).unify().or(check).unify().or(message).unify()
+    let message = recorded(service.clone(), "messages", post_message);
+    // 通告者: only for the roles that may see it, each read audited as `view_reporter`.
+    let reporter = warp::path!("api" / "v1" / "cases" / u64 / "reporter")
+        .and(warp::get())
+        .and(authenticated(service))
+        .then(|id: u64, auth: super::Authed| async move {
+            let (svc, session) = or_respond!(auth);
+            let result = blocking(move || svc.reporter_page(&session.actor, CaseId(id))).await;
+            respond(result, |(case_no, reporter)| {
+                json_ok(StatusCode::OK, &json!({ "case_no": case_no, "reporter": reporter }))
+            })
+        });
+    get.or(intake).unify().or(note).unify().or(check).unify().or(message).unify().or(reporter).unify()
 }
 
 /// `POST /api/v1/cases/{id}/WHAT` with a JSON body: `work` records it, and the answer is 201 with

@@ -15,6 +15,7 @@ mod form;
 mod home;
 mod intake;
 mod protection;
+mod reporter;
 mod session;
 mod signin;
 #[cfg(test)]
@@ -123,6 +124,8 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .or(facesheet::edit_page(service.clone()))
         .unify()
         .or(facesheet::save(service.clone()))
+        .unify()
+        .or(reporter::page(service.clone()))
         .unify()
         .boxed();
     signing.or(work).unify().or(family::routes(service.clone())).unify().or(casework::routes(service)).unify()

@@ -399,13 +399,18 @@ impl Service {
 
     /// 通告者: only for roles allowed to see it.
     pub fn reporter(&self, actor: &Actor, case: CaseId) -> Result<Option<Reporter>> {
+        Ok(self.reporter_page(actor, case)?.1)
+    }
+
+    /// The reporter's page: the case number and the reporter, one audited `view_reporter`.
+    pub fn reporter_page(&self, actor: &Actor, case: CaseId) -> Result<(String, Option<Reporter>)> {
         self.read(actor, Action::ViewReporter, CaseId::KIND, Some(case.0), |r| {
             let c = r.require::<Case>(case)?;
             access::Scope::of(r, actor)?.check_read_case(&c.body, Action::ViewReporter)?;
             // The reporter is protected (児童虐待防止法7条): never shown across units, whatever the
             // read policy says.
             access::check_own_unit(actor, c.body.unit, Action::ViewReporter)?;
-            Ok((r.get::<Reporter>(ReporterId(case.0))?.map(|v| v.body), None))
+            Ok(((c.body.case_no.clone(), r.get::<Reporter>(ReporterId(case.0))?.map(|v| v.body)), None))
         })
     }
 }

@@ -17,13 +17,13 @@ use serde::Serialize;
 
 use crate::assessment::AssessmentSheet;
 use crate::case::{
-    Assessment, Case, CaseStatus, IntakeKind, Meeting, Message, Note, Photo, SafetyCheck, Support,
+    Assessment, Case, CaseStatus, IntakeKind, Meeting, Message, Note, Photo, Reporter, SafetyCheck, Support,
 };
 use crate::code_table::CodeTable;
 use crate::deadline;
 use crate::error::Why;
 use crate::error::{Error, Result};
-use crate::ids::{CaseId, ChildId, MessageId, NoteId, RecordId, StaffId};
+use crate::ids::{CaseId, ChildId, MessageId, NoteId, RecordId, ReporterId, StaffId};
 use crate::person::Child;
 use crate::protection::{Protection, StepKind};
 use crate::service::Service;
@@ -114,7 +114,7 @@ impl CaseView {
 }
 
 /// The actions on a case that the case view says yes or no to.
-const CASE_ACTIONS: [Action; 9] = [
+const CASE_ACTIONS: [Action; 10] = [
     Action::AddNote,
     Action::RecordSafetyCheck,
     Action::RecordProtection,
@@ -124,6 +124,7 @@ const CASE_ACTIONS: [Action; 9] = [
     Action::RecordMeeting,
     Action::CloseCase,
     Action::RestrictCase,
+    Action::ViewReporter,
 ];
 
 fn load_links<T: crate::store::Record>(
@@ -208,10 +209,13 @@ impl Service {
             for m in r.links("case_message", id.0, 50)? {
                 messages.push(r.require::<Message>(MessageId(m))?);
             }
+            // Whether a reporter is on file (not who): the page offers to show them only then.
+            let reporter_kept = r.get::<Reporter>(ReporterId(id.0))?.is_some();
             let may = |action: &Action| {
                 actor.role.may(*action)
                     && (case.body.status == CaseStatus::Open
-                        || matches!(action, Action::CloseCase | Action::RestrictCase))
+                        || matches!(action, Action::CloseCase | Action::RestrictCase | Action::ViewReporter))
+                    && (*action != Action::ViewReporter || reporter_kept)
                     && access::check_write_case(actor, &case.body, *action).is_ok()
             };
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;

@@ -14,6 +14,7 @@ use crate::Health;
 
 mod board_and_access;
 mod family;
+mod reporter;
 
 const PW: &str = "correct horse battery";
 
