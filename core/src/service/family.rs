@@ -178,9 +178,7 @@ fn child_and_household(
     Ok((child, household))
 }
 
-/// Adds `new` to the household of `child` (made when it has none), in `tx`: `add_family_member`,
-/// and the family named with a child registered at intake. An adult named without a sex takes
-/// the one its relation says (実母 a woman, 継父 a man).
+/// Adds `new` to the household of `child` (made when it has none), in `tx`.
 pub(super) fn add_member(
     tx: &mut WriteTx,
     actor: &Actor,
@@ -192,15 +190,12 @@ pub(super) fn add_member(
     let (_, household) = child_and_household(tx, actor, child)?;
     let who = match new.who {
         Joining::Adult(person) => {
-            let mut person = person.into_person(household.body.unit);
+            let person = person.into_person(household.body.unit);
             let same = |p: &Person| p.name == person.name && p.birth_date == person.birth_date;
             if replayed::<Person>(tx, claim, same)?.is_some() {
                 return Ok(household);
             }
             check_person(&person, tx.now.jst_date())?;
-            if person.sex == Sex::Unknown {
-                person.sex = implied_sex(&new.standing.relation);
-            }
             let v = tx.insert(person)?;
             if let Some(c) = claim {
                 tx.claim(IDEMPOTENCY, c, v.id)?;
@@ -230,6 +225,39 @@ pub(super) fn add_member(
     let v = tx.update(HouseholdId(household.id), household.rev, body)?;
     reindex_members(tx, &v.body)?;
     Ok(v)
+}
+
+/// The family named with an intake (`NewChild::family`, `IntakeChild::Existing`'s), added to
+/// `child`'s household in the intake's transaction; an error names the guardian's field. An
+/// adult already in the household under the same name and furigana is not added again; one
+/// named without a sex (the intake asks none) takes the one its relation says.
+pub(super) fn add_named_family(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    child: ChildId,
+    family: Vec<NewMember>,
+) -> Result<()> {
+    for mut member in family {
+        if let Joining::Adult(p) = &mut member.who {
+            if p.sex == Sex::Unknown {
+                p.sex = implied_sex(&member.standing.relation);
+            }
+            let household = tx.require::<Child>(child)?.body.household;
+            if let Some(h) = household {
+                let mut known = false;
+                for m in &tx.require::<Household>(h)?.body.members {
+                    if let MemberRef::Person(id) = m.who {
+                        known |= tx.require::<Person>(id)?.body.name == p.name;
+                    }
+                }
+                if known {
+                    continue;
+                }
+            }
+        }
+        add_member(tx, actor, child, member, None).map_err(as_guardian)?;
+    }
+    Ok(())
 }
 
 /// The sex a relation says: 実父, 継父, 養父, 祖父 a man; 実母, 継母, 養母, 祖母 a woman.

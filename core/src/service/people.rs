@@ -218,9 +218,7 @@ pub(super) fn insert_child(tx: &mut WriteTx, actor: &Actor, new: NewChild, today
     };
     let v = tx.insert(child)?;
     put_child_index(tx, ChildId(v.id), &v.body, None)?;
-    for member in new.family {
-        family::add_member(tx, actor, ChildId(v.id), member, None).map_err(family::as_guardian)?;
-    }
+    family::add_named_family(tx, actor, ChildId(v.id), new.family)?;
     Ok(ChildId(v.id))
 }
 

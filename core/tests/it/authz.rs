@@ -477,6 +477,9 @@ fn lifting_one_case_restriction_keeps_the_child_protected_by_another() {
         "the second case still protects the child"
     );
     assert!(w.svc.child(&named, child).is_ok());
+    // The lifted case's reporter stays shut with the child.
+    assert!(matches!(w.svc.reporter(&cw, first), Err(Error::Forbidden { .. })));
+    assert!(w.svc.reporter(&named, first).is_ok());
     // A new case on the protected child is protected too.
     let third = w.case(&named, child, IntakeKind::Consultation, t0());
     assert!(third.body.restricted_to.is_some());

@@ -55,7 +55,7 @@ fn an_intake_registers_a_new_child_with_its_case_or_neither_and_a_resend_opens_n
     assert_eq!(w.svc.take_intake(&cw, child(), other, Some("draft-2"), true).unwrap_err().code(), "invalid");
 
     // A later consultation about the same child, chosen at the duplicate check: linked to the first.
-    let existing = IntakeChild::Existing(case.body.child);
+    let existing = IntakeChild::Existing(case.body.child, Vec::new());
     let second = opened(w.svc.take_intake(&cw, existing, new_case(IntakeKind::Consultation), None, false));
     assert_eq!(second.body.child, case.body.child);
     assert_eq!(second.body.linked_cases, vec![mamoru_core::ids::CaseId(case.id)]);

@@ -98,7 +98,7 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
         assigned: input.assigned.into_iter().map(StaffId).collect(),
     };
     let who = match (input.child, input.new_child) {
-        (Some(id), None) => IntakeChild::Existing(ChildId(id)),
+        (Some(id), None) => IntakeChild::Existing(ChildId(id), Vec::new()),
         (None, Some(c)) => IntakeChild::New(Box::new(new_child(c, unit)?)),
         _ => return Err(Error::invalid("child", "either child or new_child")),
     };

@@ -122,12 +122,11 @@ impl IntakeForm {
         })
     }
 
-    /// The new child this form describes, with the guardian named (when a name was typed).
-    fn new_child(&self, unit: UnitId) -> Result<NewChild, Error> {
-        let c = &self.child;
+    /// The guardian typed (none when every guardian field is blank), as core adds it.
+    fn family(&self) -> Result<Vec<NewMember>, Error> {
         let g = &self.guardian;
         let typed = [&g.family, &g.given, &g.family_kana, &g.given_kana, &g.phones, &g.relation];
-        let family = if typed.iter().all(|f| f.is_empty()) {
+        Ok(if typed.iter().all(|f| f.is_empty()) {
             Vec::new()
         } else {
             vec![NewMember {
@@ -137,9 +136,14 @@ impl IntakeForm {
                     .map_err(|_| Error::Incomplete { fields: vec!["guardian_relation"] })?,
                 cohabiting: true,
             }]
-        };
+        })
+    }
+
+    /// The new child this form describes, with the guardian named (when a name was typed).
+    fn new_child(&self, unit: UnitId) -> Result<NewChild, Error> {
+        let c = &self.child;
         Ok(NewChild {
-            family,
+            family: self.family()?,
             unit,
             name: PersonName::new(&c.family, &c.given, &c.family_kana, &c.given_kana)?,
             birth_date: Some(c.birth.as_str())
@@ -282,7 +286,7 @@ async fn take_intake(form: HashMap<String, String>, page: Page) -> Response {
         check_form(&s, &form)?;
         let case = mine.case(&s)?;
         let who = match child {
-            Some(id) => IntakeChild::Existing(id),
+            Some(id) => IntakeChild::Existing(id, mine.family()?),
             None => IntakeChild::New(Box::new(mine.new_child(case.unit)?)),
         };
         svc2.take_intake(&s.actor, who, case, idempotency_key(&form).as_deref(), confirmed_new)

@@ -214,7 +214,10 @@ impl Service {
                 return Ok((done.clone(), done.id));
             }
             let child = match child {
-                IntakeChild::Existing(id) => id,
+                IntakeChild::Existing(id, family) => {
+                    crate::service::family::add_named_family(tx, actor, id, family)?;
+                    id
+                }
                 IntakeChild::New(c) => {
                     if !actor.role.may(Action::RegisterChild) {
                         return Err(Error::Forbidden { action: Action::RegisterChild.as_str() });
@@ -406,7 +409,10 @@ impl Service {
     pub fn reporter_page(&self, actor: &Actor, case: CaseId) -> Result<(String, Option<Reporter>)> {
         self.read(actor, Action::ViewReporter, CaseId::KIND, Some(case.0), |r| {
             let c = r.require::<Case>(case)?;
-            access::Scope::of(r, actor)?.check_read_case(&c.body, Action::ViewReporter)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_case(&c.body, Action::ViewReporter)?;
+            // A child restricted through another of its cases keeps its reporters shut too.
+            scope.check_read_child(&r.require::<Child>(c.body.child)?.body, Action::ViewReporter)?;
             // The reporter is protected (児童虐待防止法7条): never shown across units, whatever the
             // read policy says.
             access::check_own_unit(actor, c.body.unit, Action::ViewReporter)?;

@@ -45,8 +45,9 @@ pub struct CaseEdited {
 /// Who a new intake is about.
 #[derive(Clone, Debug)]
 pub enum IntakeChild {
-    /// A child on file (the duplicate check found them, or the intake started from their page).
-    Existing(ChildId),
+    /// A child on file (the duplicate check found them, or the intake started from their page),
+    /// with the family the intake names (added to the child's household unless already in it).
+    Existing(ChildId, Vec<crate::service::family::NewMember>),
     /// A child not on file, registered with the case.
     New(Box<NewChild>),
 }

@@ -74,4 +74,20 @@ async fn an_intake_names_the_guardian_with_a_new_child_and_a_wrong_one_is_named_
     let view = svc.child(&cw.actor, found[0].id).unwrap();
     let mother = view.members.iter().find(|m| m.relation_label == "実母").expect("the mother recorded");
     assert!(mother.guardian && mother.cohabiting && mother.sex == Sex::Female, "{mother:?}");
+
+    // A second report about the child on file (chosen at the duplicate check) naming the same
+    // mother and the father: the father joins, the mother is not added twice.
+    let child = found[0].id;
+    let again = form("%E3%81%8B%E3%81%8F%E3%81%86").replace("&confirm_new=1", &format!("&child={}", child.0));
+    let r = post(&svc, &cookie, "/intake", again.clone(), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+    let father = again
+        .replace("guardian_relation=02", "guardian_relation=01")
+        .replace("guardian_given=%E6%9C%88", "guardian_given=%E5%A4%AA")
+        .replace("content=x", "content=y");
+    let r = post(&svc, &cookie, "/intake", father, None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+    let view = svc.child(&cw.actor, child).unwrap();
+    let labels: Vec<&str> = view.members.iter().map(|m| m.relation_label.as_str()).collect();
+    assert_eq!(labels, ["本人", "実母", "実父"], "{labels:?}");
 }
