@@ -308,3 +308,40 @@ fn a_guardian_named_with_a_new_child_is_recorded_with_it_or_refused_with_it() {
     );
     assert_eq!(w.svc.search(&cw, "りん", 10).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>(), [child]);
 }
+
+#[test]
+fn a_guardian_named_in_a_report_about_another_units_child_joins_with_the_new_case() {
+    let w = world();
+    let there = w.staff("there", Role::Caseworker, w.u2);
+    let here = w.staff("here", Role::Caseworker, w.u1);
+    let child = w.child(&there, "架空", "陽", "かくう", "ひなた", "2019-04-01");
+    // The centre reads the city's children (its unit policy), so its intake may name one.
+    w.svc.set_unit_policy(&w.admin, w.u1, vec![w.u2]).unwrap();
+    let mother = adult("架空", "凛", "かくう", "りん", Sex::Unknown);
+    let family = vec![NewMember {
+        who: Joining::Adult(Box::new(mother)),
+        standing: stands("02", true, false),
+        cohabiting: true,
+    }];
+    let new = mamoru_core::case::NewCase {
+        unit: w.u1,
+        intake: crate::support::intake(mamoru_core::case::IntakeKind::AbuseReport, crate::support::t0()),
+        abuse: mamoru_core::case::NewAbuse::default(),
+        reporter: None,
+        assigned: vec![],
+    };
+    let taken = w.svc.take_intake(
+        &here,
+        mamoru_core::service::IntakeChild::Existing(child, family),
+        new,
+        None,
+        false,
+    );
+    assert!(matches!(taken, Ok(mamoru_core::service::IntakeOutcome::Opened(_))), "{taken:?}");
+    let view = w.svc.child(&here, child).unwrap();
+    assert!(
+        view.members.iter().any(|m| m.relation_label == "実母" && m.sex == Sex::Female),
+        "{:?}",
+        view.members
+    );
+}

@@ -213,19 +213,18 @@ impl Service {
             if let Some(done) = replayed::<Case>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
-            let child = match child {
-                IntakeChild::Existing(id, family) => {
-                    crate::service::family::add_named_family(tx, actor, id, family)?;
-                    id
-                }
+            let (child, family) = match child {
+                IntakeChild::Existing(id, family) => (id, family),
                 IntakeChild::New(c) => {
                     if !actor.role.may(Action::RegisterChild) {
                         return Err(Error::Forbidden { action: Action::RegisterChild.as_str() });
                     }
-                    insert_child(tx, actor, *c, today)?
+                    (insert_child(tx, actor, *c, today)?, Vec::new())
                 }
             };
             let case = insert_case(tx, actor, child, new)?;
+            // After the case: a child on file held by another unit is now this unit's too.
+            crate::service::family::add_named_family(tx, actor, child, family)?;
             if let Some(c) = &claim {
                 tx.claim(IDEMPOTENCY, c, case.id)?;
             }
