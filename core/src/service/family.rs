@@ -354,6 +354,10 @@ impl Service {
         household_rev: u64,
     ) -> Result<Versioned<Household>> {
         self.write(actor, Action::EditChild, ChildId::KIND, Some(child.0), |tx| {
+            if tx.require::<Child>(child)?.body.household.is_none() {
+                // Nothing to take out, and no household made for it.
+                return Err(Error::not_found("household member", member_key(who)));
+            }
             let (_, household) = child_and_household(tx, actor, child)?;
             if who == MemberRef::Child(child) {
                 return Err(Error::invalid("who", Why::TheChildItself));
