@@ -394,30 +394,7 @@ impl Service {
             let c = r.require::<Child>(child)?;
             let scope = access::Scope::of(r, actor)?;
             scope.check_read_child(&c.body, Action::ReadChild)?;
-            let not_found = || Error::not_found("household member", format!("{who:?}"));
-            let household =
-                c.body.household.map(|h| r.require::<Household>(h)).transpose()?.ok_or_else(not_found)?;
-            let member = household.body.members.iter().find(|m| m.who == who).ok_or_else(not_found)?;
-            let (name, person) = match who {
-                MemberRef::Person(p) => {
-                    let v = r.require::<Person>(p)?;
-                    (v.body.name.full(), Some(v))
-                }
-                MemberRef::Child(k) => {
-                    let sibling = r.require::<Child>(k)?.body;
-                    // A sibling the reader may not see is not shown here either.
-                    scope.check_read_child(&sibling, Action::ReadChild)?;
-                    (sibling.name.full(), None)
-                }
-            };
-            let view = FamilyMember {
-                who,
-                name,
-                person,
-                standing: member.standing_to(child),
-                cohabiting: member.cohabiting,
-                household_rev: household.rev,
-            };
+            let view = member_of(r, &scope, child, &c.body, who)?;
             Ok((view, Some(format!("family member {}", member_key(who)))))
         })
     }
@@ -463,11 +440,13 @@ impl Service {
         who: Option<MemberRef>,
         sibling_query: Option<&str>,
     ) -> Result<FamilyFormView> {
-        let member = who.map(|w| self.family_member(actor, child, w)).transpose()?;
         let today = self.now().jst_date();
         self.read(actor, Action::ReadChild, ChildId::KIND, Some(child.0), |r| {
             let c = r.require::<Child>(child)?;
             access::check_write_child(actor, &c.body, Action::EditChild)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_child(&c.body, Action::ReadChild)?;
+            let member = who.map(|w| member_of(r, &scope, child, &c.body, w)).transpose()?;
             let relations = Service::code_table(r, "relation")?
                 .body
                 .entries
@@ -477,7 +456,6 @@ impl Service {
                 .collect();
             let mut candidates = Vec::new();
             if let Some(q) = sibling_query.map(str::trim).filter(|q| !q.is_empty()) {
-                let scope = access::Scope::of(r, actor)?;
                 for found in super::people::search_in(r, &scope, q, 20)? {
                     let other = r.require::<Child>(found.id)?.body;
                     let refused = if found.id == child {
@@ -494,15 +472,54 @@ impl Service {
                     candidates.push(SiblingCandidate { child: found, refused });
                 }
             }
-            let detail = (!candidates.is_empty()).then(|| {
+            // Names the member shown and the children the search showed.
+            let mut said = Vec::new();
+            if let Some(w) = who {
+                said.push(format!("family member {}", member_key(w)));
+            }
+            if !candidates.is_empty() {
                 let shown: Vec<ChildSummary> = candidates.iter().map(|c| c.child.clone()).collect();
-                format!("family form: {}", super::people::results_detail(&shown))
-            });
+                said.push(format!("family form: {}", super::people::results_detail(&shown)));
+            }
+            let detail = (!said.is_empty()).then(|| said.join("; "));
             let view =
                 FamilyFormView { child, child_name: c.body.name.full(), member, relations, candidates };
             Ok((view, detail))
         })
     }
+}
+
+/// Member `who` of the household of `child` (read as `body`) as its form shows it; a sibling the
+/// reader may not see is refused here too.
+fn member_of(
+    r: &impl Reader,
+    scope: &access::Scope,
+    child: ChildId,
+    body: &Child,
+    who: MemberRef,
+) -> Result<FamilyMember> {
+    let not_found = || Error::not_found("household member", format!("{who:?}"));
+    let household = body.household.map(|h| r.require::<Household>(h)).transpose()?.ok_or_else(not_found)?;
+    let member = household.body.members.iter().find(|m| m.who == who).ok_or_else(not_found)?;
+    let (name, person) = match who {
+        MemberRef::Person(p) => {
+            let v = r.require::<Person>(p)?;
+            (v.body.name.full(), Some(v))
+        }
+        MemberRef::Child(k) => {
+            let sibling = r.require::<Child>(k)?.body;
+            scope.check_read_child(&sibling, Action::ReadChild)?;
+            (sibling.name.full(), None)
+        }
+    };
+    Ok(FamilyMember {
+        who,
+        name,
+        person,
+        standing: member.standing_to(child),
+        cohabiting: member.cohabiting,
+        household_rev: household.rev,
+    })
 }
 
 /// A member as a path segment and form value: `person-12`, `child-7`.

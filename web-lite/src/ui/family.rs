@@ -111,22 +111,19 @@ async fn add(id: u64, form: HashMap<String, String>, page: Page) -> Response {
     let (s, mine, svc2, joining) = (session.clone(), typed.clone(), svc.clone(), sibling.clone());
     let result = blocking(move || {
         check_form(&s, &form)?;
-        let sibling = joining;
-        let new = if sibling.is_empty() {
+        let new = if joining.is_empty() {
             NewMember {
                 who: Joining::Adult(Box::new(mine.person()?)),
                 standing: mine.standing()?,
                 cohabiting: mine.cohabiting,
             }
         } else {
-            let child = sibling.parse::<u64>().map_err(|_| Error::invalid("child", "a child's number"))?;
-            let mut standing = MemberForm { relation: SIBLING.into(), ..mine.clone() };
-            if !mine.relation.is_empty() {
-                standing.relation.clone_from(&mine.relation);
-            }
+            let child = joining.parse::<u64>().map_err(|_| Error::invalid("child", "a child's number"))?;
+            // A sibling found by search comes without a relation: きょうだい.
+            let relation = if mine.relation.is_empty() { SIBLING.to_owned() } else { mine.relation.clone() };
             NewMember {
                 who: Joining::Child(ChildId(child)),
-                standing: standing.standing()?,
+                standing: MemberForm { relation, ..mine.clone() }.standing()?,
                 cohabiting: mine.cohabiting,
             }
         };
