@@ -117,6 +117,8 @@ pub enum Why {
     NoCase,
     /// Someone not active in the case's unit.
     NotInUnit(u64),
+    /// Someone whose role does not work cases (事務, 児童心理司, システム管理者) named as a worker.
+    NotAWorker(u64),
     /// An attachment not sent for this case.
     NotSentForCase,
     /// Neither JPEG, PNG nor WebP.
@@ -249,6 +251,7 @@ impl fmt::Display for Why {
             Why::NoViews => f.write_str("record the child's views or why they could not be heard"),
             Why::NoCase => f.write_str("a meeting discusses at least one case"),
             Why::NotInUnit(staff) => write!(f, "staff {staff} is not active in the case's unit"),
+            Why::NotAWorker(staff) => write!(f, "staff {staff} has a role that is not assigned cases"),
             Why::NotSentForCase => f.write_str("a photo that was not sent for this case"),
             Why::NotAnImage => f.write_str("not a JPEG, PNG or WebP image"),
             Why::LargerThan(mb) => write!(f, "larger than {mb} MB"),

@@ -480,11 +480,21 @@ fn case_story(
         phone: String::new(),
         note: String::new(),
     });
-    let case = service.open_case(
+    let assigned = vec![worker.staff];
+    let mut case = service.open_case(
         worker,
         child,
-        NewCase { unit, intake, abuse: abuse_details, reporter, assigned: vec![worker.staff] },
+        NewCase { unit, intake, abuse: abuse_details, reporter, assigned },
     )?;
+    // A protection's case gets the supervisor as 副担当, as centres do with the serious ones.
+    if (15..=24).contains(&story) {
+        let with_sv = crate::case::Assign {
+            main: Some(worker.staff),
+            subs: vec![supervisor.staff],
+            reason: "一時保護の事例のため".into(),
+        };
+        case = service.assign_case(supervisor, crate::ids::CaseId(case.id), case.rev, &with_sv)?;
+    }
     let case_id = crate::ids::CaseId(case.id);
     let mut notes = 0;
     for i in 0..rng.below(notes_per_case + 1) {

@@ -105,7 +105,8 @@ impl Role {
             A::AddNote | A::RecordAssessment | A::RecordMeeting => {
                 matches!(self, R::Caseworker | R::Psychologist | R::Supervisor | R::Head)
             }
-            A::CloseCase | A::RestrictCase => matches!(self, R::Supervisor | R::Head),
+            A::CloseCase | A::RestrictCase | A::AssignCases => matches!(self, R::Supervisor | R::Head),
+            A::ReadCaseload => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ReadAudit | A::ExportAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
             A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::Import | A::OperateServer => {
@@ -127,6 +128,10 @@ pub enum Action {
     EditCase,
     CloseCase,
     RestrictCase,
+    /// 担当: change a case's workers, see each worker's load (担当状況) and open their list.
+    AssignCases,
+    /// 担当ケース: one's own open cases.
+    ReadCaseload,
     AddNote,
     RecordSafetyCheck,
     RecordAssessment,
@@ -148,7 +153,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -158,6 +163,8 @@ impl Action {
         Action::EditCase,
         Action::CloseCase,
         Action::RestrictCase,
+        Action::AssignCases,
+        Action::ReadCaseload,
         Action::AddNote,
         Action::RecordSafetyCheck,
         Action::RecordAssessment,
@@ -189,6 +196,8 @@ impl Action {
             Action::EditCase => "edit_case",
             Action::CloseCase => "close_case",
             Action::RestrictCase => "restrict_case",
+            Action::AssignCases => "assign_cases",
+            Action::ReadCaseload => "read_caseload",
             Action::AddNote => "add_note",
             Action::RecordSafetyCheck => "record_safety_check",
             Action::RecordAssessment => "record_assessment",

@@ -8,6 +8,7 @@
 
 mod backup;
 mod browser;
+mod caseloads;
 mod cli;
 mod console;
 mod family;

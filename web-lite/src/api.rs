@@ -1,5 +1,5 @@
 //! `/api/v1`: each handler parses, makes one service call and answers JSON. `auth.rs` finds the
-//! session; `session.rs`, `children.rs`, `family.rs`, `cases.rs`, `casework.rs` and `server.rs` hold the
+//! session; `session.rs`, `children.rs`, `family.rs`, `cases.rs`, `casework.rs`, `caseloads.rs` and `server.rs` hold the
 //! routes; this file the shared replies and the route table.
 #![expect(clippy::result_large_err, reason = "the error side is the finished HTTP response")]
 
@@ -22,6 +22,7 @@ pub(crate) use session::totp;
 use session::{session_info, sign_in, sign_out};
 
 mod auth;
+mod caseloads;
 mod cases;
 mod casework;
 mod children;
@@ -74,6 +75,8 @@ pub(crate) fn routes(
         .unify()
         .or(cases::routes(service.clone()))
         .unify()
-        .or(casework::routes(service))
+        .or(casework::routes(service.clone()))
+        .unify()
+        .or(caseloads::routes(service))
         .unify()
 }

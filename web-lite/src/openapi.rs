@@ -83,7 +83,7 @@ pub fn document() -> Value {
                         "429": { "description": "too many failed sign-ins for this login or address; try again after Retry-After seconds",
                             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } },
-                "get": { "summary": "Who is signed in and until when (counts as activity for the idle timeout)",
+                "get": { "summary": "Who is signed in (staff id, login, display_name, role, units) and until when (counts as activity for the idle timeout)",
                     "responses": { "200": { "description": "the session",
                         "content": { "application/json": { "schema": { "type": "object",
                             "properties": { "login": { "type": "string" }, "display_name": { "type": "string" },
@@ -171,6 +171,16 @@ pub fn document() -> Value {
                         { "name": "unit", "in": "query", "schema": { "type": "integer" } },
                         { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],
                     "responses": { "200": { "description": "items" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/caseload": {
+                "get": { "summary": "担当ケース: the reader's open cases (or, with `worker`, that worker's: supervisors and the head of a unit the worker is in), the most urgent first: {worker, worker_name, items: [{case, case_no, child, child_name, main (the worker is its 主担当), worker_names, received_at, next (its most urgent clock, as on the board), last_contact: {at, what} (the newest safety check or note of a visit, interview or call)}], hidden (open cases the reader may not see), may_assign}",
+                    "parameters": [ { "name": "worker", "in": "query", "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "the caseload" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/caseloads": {
+                "get": { "summary": "担当状況 of one of the reader's units (supervisors and the head; default: their first unit): {unit, unit_name, units, workers: [{staff, name, role, main, sub, overdue, due_soon, quiet (no contact in 30 days)}], unassigned (open cases nobody works, as caseload items)}",
+                    "parameters": [ { "name": "unit", "in": "query", "schema": { "type": "integer" } } ],
+                    "responses": { "200": { "description": "the loads" }, "401": error_ref(), "403": error_ref() } }
             },
             "/api/v1/session/totp": {
                 "post": { "summary": "Start enrolling the signed-in person's second factor (an enrolling session too): the otpauth URL of a new secret, shown once",
@@ -278,7 +288,7 @@ fn case_paths() -> Value {
                 "get": { "summary": "A case as its page shows it: the case, its child (`child`: id, name, kana, birth date, sex), its clocks, safety checks, protections, support, assessments, meetings, the newest 50 notes and messages, photos, and `may` (the actions the reader may take here) (audited)",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
                     "responses": { "200": { "description": "the case" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } },
-                "put": { "summary": "調査・判定: edit the case's working fields (assigned, abuse, worker_opinion, diagnoses, judgement, next_review) from revision `rev`; `body` is the case's body as GET shows it, changed. The intake, number, status, restriction and closure change only by their own calls. If someone saved since `rev`, the two edits are merged field by field (`merged`: true); a diagnosis with new text is signed by the sender. An edit that changes nothing writes nothing",
+                "put": { "summary": "調査・判定: edit the case's working fields (assigned, abuse, worker_opinion, diagnoses, judgement, next_review) from revision `rev`; `body` is the case's body as GET shows it, changed. Changing `assigned` (the 主担当 first) is for supervisors and the head, kept in `assignments` like PUT …/assignment. The intake, number, status, restriction, closure and the history of workers change only by their own calls. If someone saved since `rev`, the two edits are merged field by field (`merged`: true); a diagnosis with new text is signed by the sender. An edit that changes nothing writes nothing",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Revised" } } } },
                     "responses": { "200": { "description": "{id, rev, merged, case}" },
@@ -331,6 +341,14 @@ fn casework_paths() -> Value {
     let case_id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } });
     let revised = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Revised" } } } });
     json!({
+        "/api/v1/cases/{id}/assignment": {
+            "put": { "summary": "担当の変更 (supervisors and the head of the case's unit): the case's workers from revision `rev`, the 主担当 (`main`, null: nobody) and any 副担当 (`subs`, in order), with an optional reason (at most 200 characters). Each must be active in the case's unit in a role that works cases (児童福祉司・相談員, スーパーバイザー, 所長); 副担当 without a 主担当 are refused (`main`). A change of workers saved by someone else since `rev` is a conflict; an edit of the rest of the case is not. Every change is kept on the case (`assignments`: at, by, assigned, reason); the same workers again change nothing",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev"],
+                    "properties": { "rev": { "type": "integer" }, "main": { "type": ["integer", "null"] },
+                        "subs": { "type": "array", "items": { "type": "integer" } }, "reason": { "type": "string" } } } } } },
+                "responses": { "200": { "description": "{id, rev, assigned (the 主担当 first), assignments}" }, "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
         "/api/v1/cases/{id}/close": {
             "post": { "summary": "終結 (supervisors): refused while the child is in temporary protection",
                 "parameters": [case_id],

@@ -20,13 +20,10 @@ use crate::protection::Applied;
 use crate::time::{Date, Timestamp};
 
 /// 調査・判定 as the edit form holds them: the working fields of a case, put onto it by core.
-/// What the form does not show (the injuries marked on the body map, the intake, the status)
-/// stays as it is.
+/// What the form does not show (the injuries marked on the body map, the intake, the status,
+/// the workers: the supervisor's `Service::assign_case`) stays as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseEdit {
-    /// 担当.
-    #[serde(default)]
-    pub assigned: Vec<StaffId>,
     /// Code table `abuse_type`.
     #[serde(default)]
     pub abuse_types: Vec<Code>,
@@ -54,7 +51,6 @@ impl CaseEdit {
     pub fn of(case: &Case) -> Self {
         let abuse = case.abuse.clone().unwrap_or_default();
         Self {
-            assigned: case.assigned.clone(),
             abuse_types: abuse.types,
             main_perpetrator: abuse.main_perpetrator,
             severity: abuse.severity,
@@ -91,7 +87,6 @@ impl CaseEdit {
             }
             .with_main_type()
         });
-        case.assigned.clone_from(&self.assigned);
         case.worker_opinion.clone_from(&self.worker_opinion);
         let diagnoses = DiagnosisKind::ALL.into_iter().filter_map(|kind| {
             let text = self.diagnoses.get(&kind).filter(|t| !t.trim().is_empty())?;
@@ -456,6 +451,7 @@ mod tests {
                 }],
             }),
             assigned: vec![StaffId(7)],
+            assignments: vec![],
             restricted_to: None,
             worker_opinion: String::new(),
             diagnoses: vec![Diagnosis {
@@ -496,7 +492,8 @@ mod tests {
         let cleared = CaseEdit::default().applied_to(before.clone(), StaffId(9), Timestamp(5_000));
         let abuse = cleared.abuse.unwrap();
         assert!(abuse.types.is_empty() && abuse.main_type.is_none() && abuse.injuries.len() == 1);
-        assert!(cleared.diagnoses.is_empty() && cleared.assigned.is_empty());
+        assert!(cleared.diagnoses.is_empty());
+        assert_eq!(cleared.assigned, [StaffId(7)], "the workers change only by reassignment");
         let mut bare = before;
         bare.abuse.as_mut().unwrap().injuries.clear();
         assert_eq!(CaseEdit::default().applied_to(bare, StaffId(9), Timestamp(5_000)).abuse, None);

@@ -17,9 +17,11 @@ use crate::person::Attachment;
 use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
+mod assignment;
 mod commands;
 mod intake;
 
+pub use assignment::{Assign, REASON_MAX_CHARS, Reassignment, each_once, same_workers};
 pub use commands::{
     CaseEdit, NewHearing, NewMeeting, NewNote, NewSafetyCheck, StatusChange, SupportDecision,
 };
@@ -132,9 +134,12 @@ pub struct Case {
     pub intake: Intake,
     #[serde(default)]
     pub abuse: Option<AbuseDetails>,
-    /// 担当.
+    /// 担当: the 主担当 first, then the 副担当 (`main_worker`, `sub_workers`).
     #[serde(default)]
     pub assigned: Vec<StaffId>,
+    /// Every change of `assigned`, oldest first (none on a case opened before it was kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignments: Vec<Reassignment>,
     /// 閲覧制限: only these staff may see the case.
     #[serde(default)]
     pub restricted_to: Option<Vec<StaffId>>,
@@ -183,12 +188,13 @@ impl Case {
 }
 
 impl Merge for Case {
-    /// The working fields an investigation edits; lists compare as sets, diagnoses by their
-    /// text. Intake, status, closure and the rest are `theirs`.
+    /// The working fields an investigation edits; lists compare as sets (but the workers in
+    /// order: the first is the 主担当), diagnoses by their text. Intake, status, closure, the
+    /// workers' history and the rest are `theirs`.
     fn merge(base: &Self, mine: &Self, theirs: &Self) -> Merged<Self> {
         let mut f = Fields::new();
         let mut out = theirs.clone();
-        out.assigned = f.pick_set("assigned", &base.assigned, &mine.assigned, &theirs.assigned);
+        out.assigned = f.pick("assigned", &base.assigned, mine.assigned.clone(), theirs.assigned.clone());
         let none = AbuseDetails::default();
         let (b, m, t) = (
             base.abuse.as_ref().unwrap_or(&none),
@@ -460,6 +466,10 @@ impl Record for Message {
     type Id = MessageId;
     const SCHEMA: u16 = 1;
 }
+
+/// The note kinds (code table `note_kind`) that record a contact with the child or family:
+/// 家庭訪問, 来所面接, 電話. With the safety checks, they are a case's last contact.
+pub const CONTACT_NOTE_KINDS: [&str; 3] = ["1", "2", "3"];
 
 /// Longest message, in characters.
 pub const MESSAGE_MAX_CHARS: usize = 2000;

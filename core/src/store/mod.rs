@@ -58,8 +58,13 @@ pub(crate) mod tables {
     /// `AuditEntry::terms`). Derived from `audit`, so not in the redo log: a replay indexes what
     /// it brought in. Carried by snapshots, so a restore need not rebuild it.
     pub const AUDIT_TERMS: TableDefinition<(&str, u64), ()> = TableDefinition::new("audit_terms");
-    /// `audit` → the last audit entry `AUDIT_TERMS` holds. Derived, like `AUDIT_TERMS`.
+    /// `audit` → the last audit entry `AUDIT_TERMS` holds; `caseloads` → the last change
+    /// `CASELOADS` holds. Derived, like them.
     pub const INDEXED: TableDefinition<&str, u64> = TableDefinition::new("indexed");
+    /// `("s", staff, case)` and `("c", case, staff)` for each worker of each open case (staff
+    /// `0`: nobody works it): 担当ケース (see `caseloads`). Derived from the case records, so not
+    /// in the redo log, and carried by snapshots, like `AUDIT_TERMS`.
+    pub const CASELOADS: TableDefinition<(&str, u64, u64), ()> = TableDefinition::new("caseloads");
     /// seq → one committed transaction's redo entry (time + raw table mutations), kept until the
     /// archive has it. Written only by `txlog`, never itself logged.
     pub const TXLOG: TableDefinition<u64, &[u8]> = TableDefinition::new("txlog");
@@ -96,12 +101,15 @@ use tables::{
 pub use crate::record::{Record, Versioned};
 
 mod audit_log;
+pub(crate) mod caseloads;
 mod read;
 pub mod snapshot;
 pub mod txlog;
 mod write;
 
 pub use audit_log::{search_audit, verify_audit};
+pub use caseloads::UNASSIGNED;
+pub(crate) use caseloads::index as index_caseloads;
 pub use read::{ReadTx, Reader, Tab};
 pub use write::WriteTx;
 pub(crate) use write::index_audit;
@@ -208,6 +216,11 @@ impl Store {
         let hex = crate::to_hex(&id);
         tx.set_meta("store_id", hex.as_bytes())?;
         tx.set_meta("created_at", &now.0.to_le_bytes())?;
+        // Nothing to index yet: the caseload index starts at the first change.
+        tx.tx
+            .open_table(tables::INDEXED)
+            .and_then(|mut t| t.insert("caseloads", 0).map(drop).map_err(Into::into))
+            .map_err(|e| Error::store("creating", e))?;
         tx.commit()?;
         Ok(store)
     }
@@ -246,7 +259,29 @@ impl Store {
             tx.commit().map_err(|e| Error::store("raising the format marker", e))?;
         }
         store.index_audit()?;
+        store.index_caseloads()?;
         Ok(store)
+    }
+
+    /// Indexes the case changes the caseload index has not reached yet (the whole store, from its
+    /// case records, the first time). Unlogged (the index is derived), in transactions of a few
+    /// thousand changes. Returns how many changes or records it read.
+    pub fn index_caseloads(&self) -> Result<u64> {
+        const BATCH: u64 = 5000;
+        let mut total = 0;
+        loop {
+            let tx = self.raw_write()?;
+            let (read, changed) = caseloads::index(&tx, BATCH)?;
+            if !changed {
+                // Caught up: nothing written, so dropped, not committed.
+                return Ok(total);
+            }
+            tx.commit().map_err(|e| Error::store("indexing caseloads", e))?;
+            total += read;
+            if read < BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     /// Indexes the audit entries the term index has not reached yet: every entry of a store
@@ -313,6 +348,7 @@ impl Store {
         w.tx.open_table(tables::TXLOG).map_err(|e| Error::store("opening a table", e))?;
         w.tx.open_table(tables::AUDIT_TERMS).map_err(|e| Error::store("opening a table", e))?;
         w.tx.open_table(tables::INDEXED).map_err(|e| Error::store("opening a table", e))?;
+        w.tx.open_table(tables::CASELOADS).map_err(|e| Error::store("opening a table", e))?;
         w.commit()
     }
 

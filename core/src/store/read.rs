@@ -220,6 +220,11 @@ pub trait Reader {
         }
     }
 
+    /// The open cases `staff` works (`UNASSIGNED`: those nobody works), by id.
+    fn caseload(&self, staff: u64) -> Result<Vec<u64>> {
+        super::caseloads::cases_of(&self.table(tables::CASELOADS)?, staff)
+    }
+
     /// Change-log entries from `after` (exclusive), at most `limit`.
     fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<Change>> {
         let t = self.table(CHANGES)?;

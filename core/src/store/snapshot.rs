@@ -13,8 +13,8 @@ use redb::{Database, Key, ReadTransaction, ReadableTable, TableDefinition, Table
 
 use crate::error::{Error, Result};
 use crate::store::tables::{
-    AUDIT, AUDIT_TERMS, BIRTHS, CASE_CLOCKS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS, HISTORY,
-    INDEXED, LINKS, META, RECORDS, SEARCH_KEYS, TXLOG, UNIQUE,
+    AUDIT, AUDIT_TERMS, BIRTHS, CASE_CLOCKS, CASELOADS, CHANGES, CLOCKS, COUNTERS, FILES, GRAM_COUNTS, GRAMS,
+    HISTORY, INDEXED, LINKS, META, RECORDS, SEARCH_KEYS, TXLOG, UNIQUE,
 };
 use crate::store::{FILE_NAME, Reader, Store};
 
@@ -90,6 +90,7 @@ impl Store {
         // The audit search index: derived, but carried so that a restore need not rebuild it.
         dump(AUDIT_TERMS, &tx, w, &mut summary)?;
         dump(INDEXED, &tx, w, &mut summary)?;
+        dump(CASELOADS, &tx, w, &mut summary)?;
         w.write_all(&[END]).map_err(io("writing the snapshot"))?;
         w.write_all(&(summary.tables.len() as u64).to_le_bytes()).map_err(io("writing the snapshot"))?;
         buffered.flush().map_err(io("writing the snapshot"))?;
@@ -148,6 +149,11 @@ impl Store {
             return Err(Error::Corrupt("data after the end of the snapshot".into()));
         }
         let mut summary = loader.summary;
+        // A snapshot without the caseload index (written by an older program, which may still
+        // carry this program's marker for it) is indexed afresh by `Store::open`.
+        if !summary.tables.iter().any(|(name, _)| name == CASELOADS.name()) {
+            crate::store::caseloads::forget(&db)?;
+        }
         drop(db);
         let store = Store::open(dir)?;
         describe(&store.read()?, &mut summary)?;
@@ -219,6 +225,7 @@ impl Loader<'_> {
         load(TXLOG, self, name, r)?;
         load(AUDIT_TERMS, self, name, r)?;
         load(INDEXED, self, name, r)?;
+        load(CASELOADS, self, name, r)?;
         if self.summary.tables.len() == before {
             return Err(Error::Corrupt(format!("unknown table {name:?} in the snapshot")));
         }

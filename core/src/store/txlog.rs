@@ -274,6 +274,8 @@ impl Store {
         set_seq(&tx, last)?;
         // The audit entries it brought in are searched like the store's own.
         crate::store::index_audit(&tx, u64::MAX)?;
+        // And the cases it brought in are in their workers' caseloads.
+        crate::store::index_caseloads(&tx, u64::MAX)?;
         tx.commit().map_err(|e| Error::store("replaying", e))?;
         Ok(Replayed { last_seq: last, applied, last_at })
     }

@@ -120,7 +120,9 @@ impl WriteTx {
         self.open(CHANGES)?
             .insert(seq, bytes.as_slice())
             .map_err(|e| Error::store("appending to the change log", e))?;
-        Ok(())
+        // Indexed in the same transaction (or, if the index is behind, the oldest changes it
+        // lacks: `Store::open` catches up on the rest).
+        super::index_caseloads(&self.tx, 64).map(drop)
     }
 
     fn put<T: Record>(&mut self, v: &Versioned<T>) -> Result<()> {

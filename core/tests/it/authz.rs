@@ -71,12 +71,13 @@ fn allowed_actions(role: Role) -> Vec<Action> {
         A::ViewReporter,
         A::ReadBoard,
         A::ManageAgencies,
+        A::ReadCaseload,
     ];
     match role {
         Role::Caseworker => caseworker,
         Role::Supervisor | Role::Head => {
             let mut v = caseworker;
-            v.extend([A::CloseCase, A::RestrictCase, A::ReadAudit, A::ExportAudit]);
+            v.extend([A::CloseCase, A::RestrictCase, A::AssignCases, A::ReadAudit, A::ExportAudit]);
             v
         }
         Role::Psychologist => {
@@ -120,7 +121,8 @@ fn expected(role: Role, action: Action, target: Target) -> Outcome {
         return Outcome::Forbidden;
     }
     match (action, target) {
-        (A::ReadAudit | A::ExportAudit | A::Import, _) => Outcome::Allowed,
+        // One's own caseload has no target.
+        (A::ReadAudit | A::ExportAudit | A::Import | A::ReadCaseload, _) => Outcome::Allowed,
         // Agencies are shared by every unit: there is no other unit's agency.
         (A::ManageAgencies, Target::Missing) => Outcome::NotFound,
         (A::ManageAgencies, _) => Outcome::Allowed,
@@ -254,6 +256,11 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
             )
             .map(drop),
         Action::ViewReporter => svc.reporter(actor, ids.case).map(drop),
+        Action::AssignCases => {
+            let to = mamoru_core::case::Assign { main: Some(actor.staff()), ..Default::default() };
+            svc.assign_case(actor, ids.case, rev::<Case>(w, ids.case), &to).map(drop)
+        }
+        Action::ReadCaseload => svc.my_caseload(actor).map(drop),
         Action::ReadBoard => svc.board(actor, ids.unit, None).map(drop),
         Action::ReadAudit => svc.audit_log(actor, 1, 10).map(drop),
         Action::ExportAudit => svc.export_audit(actor, &AuditFilter::default(), &mut Vec::new()).map(drop),
@@ -415,7 +422,7 @@ fn every_role_every_action_every_scope() {
             }
         }
     }
-    assert_eq!(checked, 6 * 25 * 4);
+    assert_eq!(checked, 6 * Action::ALL.len() * 4);
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
     // The named staff do see the restricted case; the audit chain is intact after all of it.
     assert!(w.svc.case(&named_cw, restricted.1).is_ok());

@@ -3,7 +3,7 @@
 
 use mamoru_core::Actor;
 use mamoru_core::case::StatusChange;
-use mamoru_core::case::{CaseEdit, Hearing, IntakeKind, NewSafetyCheck, SafetyMethod};
+use mamoru_core::case::{Assign, Hearing, IntakeKind, NewSafetyCheck, SafetyMethod};
 use mamoru_core::deadline::{ClockKind, ClockStatus};
 use mamoru_core::ids::{CaseId, ProtectionId};
 use mamoru_core::protection::{ProtectionStep, Warrant, WarrantOutcome};
@@ -194,9 +194,8 @@ fn the_board_hides_restricted_cases_and_closed_cases_have_no_clocks() {
     assert_eq!(board(&w, &sv).len(), 1, "the restricting supervisor stays on the list");
 
     // Worker scope: the assigned worker's own board.
-    let mut edit = CaseEdit::of(&restricted.body);
-    edit.assigned = vec![named.staff()];
-    let v = w.svc.edit_case(&named, CaseId(case.id), restricted.rev, &edit).unwrap().case;
+    let to_named = Assign { main: Some(named.staff()), ..Assign::default() };
+    let v = w.svc.assign_case(&sv, CaseId(case.id), restricted.rev, &to_named).unwrap();
     assert_eq!(w.svc.board(&named, w.u1, Some(named.staff())).unwrap().len(), 1);
     assert!(w.svc.board(&named, w.u1, Some(cw.staff())).unwrap().is_empty());
 
@@ -220,9 +219,9 @@ fn the_board_puts_what_harms_a_child_first_and_names_the_child_and_the_workers()
     w.clock.set(at("2025-06-05T12:00:00+09:00"));
     let reported = w.child(&cw, "伊藤", "律", "いとう", "りつ", "2017-07-07");
     let report = w.case(&cw, reported, IntakeKind::AbuseReport, at("2025-06-05T12:00:00+09:00"));
-    let mut edit = CaseEdit::of(&report.body);
-    edit.assigned = vec![cw.staff()];
-    w.svc.edit_case(&cw, CaseId(report.id), report.rev, &edit).unwrap();
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    let to_cw = Assign { main: Some(cw.staff()), ..Assign::default() };
+    w.svc.assign_case(&sv, CaseId(report.id), report.rev, &to_cw).unwrap();
 
     w.clock.set(at("2025-06-06T00:00:00+09:00"));
     let items = w.svc.board(&cw, w.u1, None).unwrap();
@@ -249,7 +248,6 @@ fn the_board_puts_what_harms_a_child_first_and_names_the_child_and_the_workers()
 
     // A sibling case restricted to the supervisor restricts the child: the report's clock stays
     // on the caseworker's board, without the child's name.
-    let sv = w.staff("sv", Role::Supervisor, w.u1);
     let other = w.case(&sv, reported, IntakeKind::Consultation, at("2025-06-05T12:00:00+09:00"));
     w.svc.restrict_case(&sv, CaseId(other.id), other.rev, Some(vec![sv.staff()])).unwrap();
     let cards = w.svc.board(&cw, w.u1, None).unwrap();

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod authz;
+mod caseloads;
 mod casework;
 mod clocks;
 mod compat;

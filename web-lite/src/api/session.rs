@@ -113,6 +113,7 @@ pub(super) fn session_info(
             Ok((_, s, _)) => json_ok(
                 StatusCode::OK,
                 &json!({
+                    "staff": s.actor.staff(),
                     "login": s.actor.login(),
                     "display_name": s.actor.display_name(),
                     "role": s.actor.role(),

@@ -67,6 +67,7 @@ fn saved_notice(what: &str) -> Option<&'static str> {
         "reopened" => "ケースを再開しました。",
         "restricted" => "閲覧制限を保存しました。",
         "unrestricted" => "このケースの閲覧制限を解除しました。",
+        "assigned" => "担当を変更しました。",
         _ => return None,
     })
 }

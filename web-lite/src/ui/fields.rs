@@ -54,6 +54,7 @@ fields! {
     Unit ["unit" | "units"] "所属",
     Child ["child"] "児童",
     Assigned ["assigned" | "staff"] "担当者",
+    Main ["main"] "主担当",
     Case ["case" | "cases"] "ケース",
     StartedAt ["started_at"] "開始日時",
     Extension ["extensions" | "until"] "延長",
@@ -129,6 +130,7 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         }
         Why::NoCase => "ケースを選んでください".into(),
         Why::NotInUnit(_) => "ケースの所属で有効な職員を選んでください".into(),
+        Why::NotAWorker(_) => "ケースを担当できる職種の職員を選んでください".into(),
         Why::NotSentForCase => "このケースに送られていない写真です".into(),
         Why::NotAnImage => "JPEG・PNG・WebP の画像にしてください".into(),
         Why::LargerThan(mb) => format!("{mb}MBまでです"),

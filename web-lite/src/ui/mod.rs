@@ -4,6 +4,7 @@
 //! after a write; a refused write shows the page again with what was typed and why.
 
 mod case;
+mod caseloads;
 mod casework;
 mod child;
 mod enrol;
@@ -126,6 +127,10 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .or(facesheet::save(service.clone()))
         .unify()
         .or(reporter::page(service.clone()))
+        .unify()
+        .or(caseloads::caseload(service.clone()))
+        .unify()
+        .or(caseloads::loads(service.clone()))
         .unify()
         .boxed();
     signing.or(work).unify().or(family::routes(service.clone())).unify().or(casework::routes(service)).unify()

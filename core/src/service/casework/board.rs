@@ -122,15 +122,24 @@ impl BoardNames {
         scope: &access::Scope,
         case: &CaseHead,
     ) -> Result<(Option<String>, Vec<String>)> {
-        let name = match self.children.entry(case.child) {
+        Ok((self.child(r, scope, case.child)?, self.workers(r, &case.assigned)?))
+    }
+
+    /// A child's name, or `None` when the reader may not see the child.
+    pub(super) fn child(
+        &mut self,
+        r: &impl Reader,
+        scope: &access::Scope,
+        id: ChildId,
+    ) -> Result<Option<String>> {
+        Ok(match self.children.entry(id) {
             std::collections::hash_map::Entry::Occupied(known) => known.get().clone(),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                let child = r.require::<Child>(case.child)?;
+                let child = r.require::<Child>(id)?;
                 let name = scope.can_read_child(&child.body).then(|| child.body.name.full());
                 slot.insert(name).clone()
             }
-        };
-        Ok((name, self.workers(r, &case.assigned)?))
+        })
     }
 
     pub(super) fn workers(&mut self, r: &impl Reader, ids: &[StaffId]) -> Result<Vec<String>> {
@@ -167,15 +176,20 @@ impl Service {
         })
     }
 
-    /// The home page of `actor` (`HomeView`): the board of their first unit.
-    pub fn home(&self, actor: &Actor, filter: BoardFilter) -> Result<HomeView> {
-        let after = self.last_change()?;
-        let units: Vec<(UnitId, String)> = self
+    /// The reader's own units, by name.
+    pub(super) fn own_units(&self, actor: &Actor) -> Result<Vec<(UnitId, String)>> {
+        Ok(self
             .units()?
             .into_iter()
             .filter(|u| actor.units.contains(&UnitId(u.id)))
             .map(|u| (UnitId(u.id), u.body.name))
-            .collect();
+            .collect())
+    }
+
+    /// The home page of `actor` (`HomeView`): the board of their first unit.
+    pub fn home(&self, actor: &Actor, filter: BoardFilter) -> Result<HomeView> {
+        let after = self.last_change()?;
+        let units = self.own_units(actor)?;
         let chosen = filter.unit.filter(|u| units.iter().any(|(id, _)| id == u));
         let unit = chosen
             .or_else(|| actor.units.first().copied())

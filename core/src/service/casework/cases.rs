@@ -6,7 +6,10 @@ use super::{
     CaseEdited, IDEMPOTENCY, IntakeChild, IntakeOutcome, idempotency_claim, load_links, refresh_clocks,
     replayed,
 };
-use crate::case::{AbuseDetails, Case, CaseEdit, CaseStatus, Intake, NewCase, Reporter, StatusChange};
+use crate::case::{
+    AbuseDetails, Case, CaseEdit, CaseStatus, Intake, NewCase, Reassignment, Reporter, StatusChange,
+    each_once, same_workers,
+};
 use crate::code_table::CodeTable;
 use crate::error::Why;
 use crate::error::{Error, Result};
@@ -42,7 +45,8 @@ pub(super) fn check_codes(tx: &impl Reader, intake: &Intake, abuse: Option<&Abus
 }
 /// `body` with what an edit of the case never changes taken from the case as stored: the
 /// intake (what was received starts the legal clocks), number, unit, child, status,
-/// restriction, closure and links.
+/// restriction, closure, links and the history of its workers (a change of workers is added
+/// to it by whoever saves it).
 pub(super) fn kept_out_of_edits(mut body: Case, stored: &Case) -> Case {
     body.unit = stored.unit;
     body.intake.clone_from(&stored.intake);
@@ -53,10 +57,18 @@ pub(super) fn kept_out_of_edits(mut body: Case, stored: &Case) -> Case {
     body.closure.clone_from(&stored.closure);
     body.reopened_at.clone_from(&stored.reopened_at);
     body.linked_cases.clone_from(&stored.linked_cases);
+    body.assignments.clone_from(&stored.assignments);
     body
 }
+/// Refuses a worker who is not active in `unit` or whose role does not work cases.
 pub(super) fn check_staff(tx: &impl Reader, staff: &[StaffId], unit: UnitId) -> Result<()> {
-    check_staff_in("assigned", tx, staff, unit)
+    check_staff_in("assigned", tx, staff, unit)?;
+    for s in staff {
+        if tx.get::<Staff>(*s)?.is_some_and(|v| !v.body.role.may(Action::EditCase)) {
+            return Err(Error::invalid("assigned", Why::NotAWorker(s.0)));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses (as `field`) a staff member who is not active in `unit`.
@@ -84,7 +96,12 @@ pub(super) fn insert_case(
     let abuse = new.abuse.details(new.intake.kind);
     let intake = new.intake.received_by(actor.staff);
     check_codes(tx, &intake, abuse.as_ref())?;
-    check_staff(tx, &new.assigned, new.unit)?;
+    // Whoever takes the intake may take it as their own; naming others is the supervisor's.
+    let assigned = each_once(&new.assigned);
+    if !(assigned.is_empty() || assigned == [actor.staff] || actor.role.may(Action::AssignCases)) {
+        return Err(Error::Forbidden { action: Action::AssignCases.as_str() });
+    }
+    check_staff(tx, &assigned, new.unit)?;
     if intake.received_at > tx.now.plus(300) {
         return Err(Error::invalid("received_at", Why::InFuture));
     }
@@ -96,6 +113,12 @@ pub(super) fn insert_case(
     let case_no = format!("{}-{}-{n:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
     let linked_cases: Vec<CaseId> =
         tx.links("child_case", child_id.0, usize::MAX)?.into_iter().map(CaseId).collect();
+    // The workers it opens with start its history of workers.
+    let assignments = if assigned.is_empty() {
+        Vec::new()
+    } else {
+        vec![Reassignment { at: tx.now, by: actor.staff, assigned: assigned.clone(), reason: String::new() }]
+    };
     let case = tx.insert(Case {
         unit: new.unit,
         case_no: case_no.clone(),
@@ -103,7 +126,8 @@ pub(super) fn insert_case(
         status: CaseStatus::Open,
         intake,
         abuse,
-        assigned: new.assigned,
+        assigned,
+        assignments,
         // A new case on a restricted child is restricted to the same staff.
         restricted_to: child.body.restricted_to.clone(),
         worker_opinion: String::new(),
@@ -161,12 +185,7 @@ impl Service {
     /// is audited as every read of a child.
     pub fn intake_page(&self, actor: &Actor, child: Option<ChildId>) -> Result<IntakePageView> {
         Self::permit(actor, Action::OpenCase)?;
-        let units = self
-            .units()?
-            .into_iter()
-            .filter(|u| actor.units().contains(&UnitId(u.id)))
-            .map(|u| (UnitId(u.id), u.body.name))
-            .collect();
+        let units = self.own_units(actor)?;
         let child = child.map(|id| self.child(actor, id).map(|v| intake_child(&v))).transpose()?;
         Ok(IntakePageView {
             units,
@@ -233,8 +252,8 @@ impl Service {
         Ok(IntakeOutcome::Opened(Box::new(opened)))
     }
 
-    /// Edits a case's working fields (assignment, abuse details, opinion, diagnoses, judgement,
-    /// review date) as the edit form holds them, at the revision the editor started from:
+    /// Edits a case's working fields (abuse details, opinion, diagnoses, judgement, review date)
+    /// as the edit form holds them, at the revision the editor started from:
     /// [`CaseEdit::applied_to`] the case as stored. Status, number, unit, child and restriction
     /// change only through their own calls.
     ///
@@ -266,7 +285,6 @@ impl Service {
             access::check_write_case(actor, &old.body, Action::EditCase)?;
             let mut body = merging::edit(tx, &old, rev, mine(&old.body, tx.now))?;
             check_codes(tx, &body.intake, body.abuse.as_ref())?;
-            check_staff(tx, &body.assigned, old.body.unit)?;
             for d in &mut body.diagnoses {
                 match old.body.diagnosis(d.kind) {
                     Some(kept) if kept.text == d.text => d.clone_from(kept),
@@ -277,6 +295,19 @@ impl Service {
                 }
             }
             body = kept_out_of_edits(body, &old.body);
+            // A change of workers sent with an edit (the API's PUT) is a reassignment: the
+            // supervisor's on an open case, checked like `assign_case` and kept in its history.
+            // The same workers (副担当 in another order) are no change, and an edit of a case
+            // whose worker has left is not refused for it.
+            let workers = std::mem::replace(&mut body.assigned, old.body.assigned.clone());
+            if !same_workers(&workers, &old.body.assigned) {
+                Self::permit(actor, Action::AssignCases)?;
+                if old.body.status != CaseStatus::Open {
+                    return Err(Error::invalid("status", Why::CaseClosed));
+                }
+                check_staff(tx, &each_once(&workers), old.body.unit)?;
+                body.reassign(&workers, actor.staff, tx.now, "");
+            }
             if body == old.body {
                 return Ok(((old, false), id.0));
             }

@@ -2,12 +2,14 @@
 //! protection steps, support decisions, meetings, closure, and the board of legal clocks. Every
 //! write that can move a clock recomputes the case's clocks in the same transaction.
 
+mod assignments;
 mod board;
 mod cases;
 mod protections;
 mod records;
 mod supports;
 
+pub use assignments::{CaseloadItem, CaseloadView, Contact, LoadsView, QUIET_DAYS, WorkerLoad};
 use board::BoardNames;
 pub use board::{BoardFilter, BoardItem, HOME_CLOCKS, HomeView, MessageItem};
 pub use cases::IntakePageView;
@@ -103,6 +105,8 @@ pub struct CasePageView {
     pub sheets: Vec<Versioned<AssessmentSheet>>,
     pub staff_names: HashMap<StaffId, String>,
     pub unit_staff: Vec<(StaffId, String)>,
+    /// Those of `unit_staff` who may be assigned the case (a role that works cases).
+    pub workers: Vec<(StaffId, String)>,
     pub now: Timestamp,
     pub after: u64,
 }
@@ -115,7 +119,7 @@ impl CaseView {
 }
 
 /// The actions on a case that the case view says yes or no to.
-const CASE_ACTIONS: [Action; 10] = [
+const CASE_ACTIONS: [Action; 11] = [
     Action::AddNote,
     Action::RecordSafetyCheck,
     Action::RecordProtection,
@@ -126,6 +130,7 @@ const CASE_ACTIONS: [Action; 10] = [
     Action::CloseCase,
     Action::RestrictCase,
     Action::ViewReporter,
+    Action::AssignCases,
 ];
 
 fn load_links<T: crate::store::Record>(
@@ -250,7 +255,12 @@ impl Service {
         let after = self.last_change()?;
         let case = self.case(actor, id)?;
         let (staff_names, unit_staff) = self.staff_directory(actor, case.case.body.unit)?;
+        let workers = assignments::unit_workers(&self.store.read()?, case.case.body.unit)?
+            .into_iter()
+            .map(|s| (StaffId(s.id), s.body.display_name))
+            .collect();
         Ok(CasePageView {
+            workers,
             code_tables: self.code_tables()?,
             sheets: self.assessment_sheets()?,
             staff_names,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use askama::Template;
 use mamoru_core::case::{Case, CaseEdit};
 use mamoru_core::code_table::Code;
-use mamoru_core::ids::{CaseId, StaffId};
+use mamoru_core::ids::CaseId;
 use mamoru_core::service::{CasePageView, SessionInfo, Versioned};
 use mamoru_core::staff::Action;
 use mamoru_core::{Error, Service, wareki};
@@ -15,14 +15,13 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, DIAGNOSES, case_get, chrome, iso, redraw, staff_boxes, task_page, ticked};
-use crate::ui::views::{Chrome, ConflictView, label, options, staff_name};
+use super::{CaseHead, DIAGNOSES, case_get, chrome, iso, redraw, task_page, ticked};
+use crate::ui::views::{Chrome, ConflictView, label, options};
 use crate::ui::{Page, blocking, case_form, check_form, html, redirect, text};
 
 /// The case's working fields as typed (and as shown back after a refusal or a conflict).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CaseForm {
-    pub assigned: Vec<u64>,
     /// The `abuse_type` codes ticked.
     pub abuse: Vec<String>,
     pub perpetrator: String,
@@ -37,13 +36,10 @@ pub(crate) struct CaseForm {
 
 impl CaseForm {
     fn of(c: &Case) -> Self {
-        let mut assigned: Vec<u64> = c.assigned.iter().map(|s| s.0).collect();
-        assigned.sort_unstable();
         let mut abuse: Vec<String> =
             c.abuse.iter().flat_map(|a| a.types.iter().map(|t| t.as_str().to_owned())).collect();
         abuse.sort();
         Self {
-            assigned,
             abuse,
             perpetrator: c
                 .abuse
@@ -62,11 +58,7 @@ impl CaseForm {
     }
 
     fn from_form(form: &HashMap<String, String>) -> Self {
-        let mut assigned: Vec<u64> =
-            ticked(form, "assigned_").iter().filter_map(|s| s.parse().ok()).collect();
-        assigned.sort_unstable();
         Self {
-            assigned,
             abuse: ticked(form, "abuse_"),
             perpetrator: text(form, "perpetrator"),
             severity: text(form, "severity"),
@@ -81,7 +73,6 @@ impl CaseForm {
     /// changed (the earlier text stays in the case's history).
     fn edit(&self) -> Result<CaseEdit, Error> {
         Ok(CaseEdit {
-            assigned: self.assigned.iter().map(|s| StaffId(*s)).collect(),
             abuse_types: self.abuse.iter().map(|c| Code::new(c)).collect(),
             main_perpetrator: Some(self.perpetrator.as_str()).filter(|p| !p.is_empty()).map(Code::new),
             severity: self.severity.clone(),
@@ -101,9 +92,6 @@ impl CaseForm {
     }
 
     fn rows(&self, cx: &CasePageView) -> Vec<(&'static str, String)> {
-        let names = |ids: &[u64]| {
-            ids.iter().map(|i| staff_name(&cx.staff_names, StaffId(*i))).collect::<Vec<_>>().join("、")
-        };
         let abuse = self
             .abuse
             .iter()
@@ -115,7 +103,6 @@ impl CaseForm {
             .map(|p| label(&cx.code_tables, "perpetrator", &Code::new(p)))
             .unwrap_or_default();
         let mut rows = vec![
-            ("担当", names(&self.assigned)),
             ("虐待の種別", abuse),
             ("主たる虐待者", perpetrator),
             ("程度", self.severity.clone()),
@@ -141,7 +128,6 @@ pub(crate) struct CaseEditPage {
     /// The revision the edit started from (after a conflict: the one now stored).
     pub rev: u64,
     pub form: CaseForm,
-    pub staff: Vec<(u64, String, bool)>,
     pub abuse_types: Vec<(String, String, bool)>,
     pub perpetrators: Vec<(String, String)>,
     /// (field, label, text) of each diagnosis.
@@ -157,7 +143,6 @@ impl CaseEditPage {
             chrome,
             head: CaseHead::of(cx),
             rev,
-            staff: staff_boxes(cx, &form.assigned),
             abuse_types: options(&cx.code_tables, "abuse_type", today)
                 .into_iter()
                 .map(|(c, l)| {

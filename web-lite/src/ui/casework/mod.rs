@@ -7,6 +7,7 @@
 //! a form sent again after a lost answer is stored once.
 
 mod assessment;
+mod assignment;
 mod investigation;
 mod meeting;
 mod rows;
@@ -32,6 +33,7 @@ use crate::ui::{
     Page, blocking, case_form, case_write, error_page, html, message, rev, signed_in, status_of, text,
 };
 use assessment::{assess, assessment_page};
+pub(crate) use assignment::AssignmentView;
 pub(crate) use investigation::CaseEditPage;
 use investigation::{edit_page, save_case};
 pub(crate) use meeting::MeetingPage;
@@ -162,7 +164,9 @@ pub(super) fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(Respo
         .unify()
         .or(reopen(service.clone()))
         .unify()
-        .or(restrict(service))
+        .or(restrict(service.clone()))
+        .unify()
+        .or(assignment::assign(service))
         .unify()
         .boxed()
 }

@@ -113,7 +113,8 @@ impl MeetingRow {
 /// The investigation, assessments, support, meetings and closure, as the case page shows them.
 pub(crate) struct WorkView {
     pub rev: u64,
-    pub assigned: String,
+    /// 担当: the workers and their history.
+    pub assignment: super::AssignmentView,
     pub abuse: Option<String>,
     pub opinion: String,
     /// (label, text, signed).
@@ -154,7 +155,7 @@ impl WorkView {
         let meetings = d.case.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
         Self {
             rev: d.case.case.rev,
-            assigned: case.assigned.iter().map(|s| name(*s)).collect::<Vec<_>>().join("、"),
+            assignment: super::AssignmentView::of(d),
             abuse,
             opinion: case.worker_opinion.clone(),
             diagnoses: DIAGNOSES

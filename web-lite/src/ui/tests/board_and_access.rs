@@ -84,9 +84,9 @@ async fn a_supervisor_restricts_a_case_from_its_page_and_lifts_it_and_a_casework
     // shut out the case's own worker unless the supervisor unticks them.
     let (_, cw) = svc.sign_in("cw", &Password::attempt(PW), None, None).unwrap();
     let stored = svc.case(&cw.actor, CaseId(case)).unwrap().case;
-    let mut edit = mamoru_core::case::CaseEdit::of(&stored.body);
-    edit.assigned = vec![cw.actor.staff()];
-    svc.edit_case(&cw.actor, CaseId(case), stored.rev, &edit).unwrap();
+    let (_, sv) = svc.sign_in("sv", &Password::attempt(PW), None, None).unwrap();
+    let to_cw = mamoru_core::case::Assign { main: Some(cw.actor.staff()), ..Default::default() };
+    svc.assign_case(&sv.actor, CaseId(case), stored.rev, &to_cw).unwrap();
     let (sv_cookie, sv_key) = sign_in_as(&svc, "sv").await;
     let offered = page(sv_cookie.clone()).await.1;
     assert!(offered.contains("閲覧を制限"));

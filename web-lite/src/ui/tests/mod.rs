@@ -13,6 +13,7 @@ use super::*;
 use crate::Health;
 
 mod board_and_access;
+mod caseloads;
 mod family;
 mod reporter;
 

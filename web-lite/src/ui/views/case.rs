@@ -265,6 +265,9 @@ impl Can {
     pub(crate) fn restrict(&self) -> bool {
         self.to(Action::RestrictCase)
     }
+    pub(crate) fn assign(&self) -> bool {
+        self.to(Action::AssignCases)
+    }
     /// A reporter is on file and the reader's role may see them (on a page of its own).
     pub(crate) fn reporter(&self) -> bool {
         self.to(Action::ViewReporter)

@@ -44,10 +44,19 @@ pub(crate) struct Chrome {
     /// The change-log position read before the page's data: the event stream starts there, so
     /// a change between drawing the page and connecting is not missed (0: from "now").
     pub after: u64,
-    /// The menu offers 検索 and 新規受付 only to those whose role may use them.
-    pub may_search: bool,
-    pub may_intake: bool,
+    /// The menu: (path, label) of ホーム and each page the reader's role may use (検索,
+    /// 新規受付, 担当ケース, 担当状況).
+    pub menu: Vec<(&'static str, &'static str)>,
 }
+
+/// Every page of the menu, with the action it needs (`None`: everyone's).
+const MENU: [(&str, &str, Option<Action>); 5] = [
+    ("home", "ホーム", None),
+    ("caseload", "担当ケース", Some(Action::ReadCaseload)),
+    ("caseloads", "担当状況", Some(Action::AssignCases)),
+    ("search", "検索", Some(Action::Search)),
+    ("intake", "新規受付", Some(Action::OpenCase)),
+];
 
 impl Chrome {
     pub(crate) fn new(session: &SessionInfo, title: impl Into<String>, page: &'static str) -> Self {
@@ -56,8 +65,11 @@ impl Chrome {
             page,
             user: session.actor.display_name().to_owned(),
             role: session.actor.role().label(),
-            may_search: session.actor.may(Action::Search),
-            may_intake: session.actor.may(Action::OpenCase),
+            menu: MENU
+                .iter()
+                .filter(|(_, _, action)| action.is_none_or(|a| session.actor.may(a)))
+                .map(|(page, label, _)| (*page, *label))
+                .collect(),
             form_key: session.form_key.clone(),
             staff: session.actor.staff().0,
             case_id: 0,
