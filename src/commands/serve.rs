@@ -30,6 +30,14 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
     };
     let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
+    // Search keys made under another 異体字 table (an upgrade) are re-made before serving.
+    let reindexed = service.reindex_search()?;
+    if reindexed.changed > 0 {
+        tracing::info!(children = reindexed.changed, "search keys re-made under the new 異体字 table");
+    }
+    for (child, why) in &reindexed.failed {
+        tracing::warn!(child = child.0, %why, "search keys not re-made (tried again at the next start)");
+    }
     service.set_device_required(cfg.web.require_device);
     service.set_totp_required(cfg.web.require_totp);
     let backups = start_backups(&service, &args.data.data)?;

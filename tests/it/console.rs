@@ -429,8 +429,8 @@ fn backups_and_exports_are_fetched_read_only_over_sftp_and_scp_and_each_download
         downloads,
         [
             "1 backups/gen-000001.age ok",
-            "1 backups/archive/seg-000000000001-000000000002.age ok",
-            "1 backups/archive/seg-000000000001-000000000002.json ok",
+            "1 backups/archive/seg-000000000001-000000000003.age ok",
+            "1 backups/archive/seg-000000000001-000000000003.json ok",
             "1 backups/gen-000001.age ok",
             "1 backups/gen-000001.json ok",
         ],

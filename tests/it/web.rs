@@ -254,6 +254,11 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         "location.search === '?saved=message' && document.readyState === 'complete'",
         "the message sent",
     );
+    // The page stays at the message just sent (below the sticky header), not at its top.
+    let in_view = "(() => { const m = document.getElementById(document.body.dataset.scroll); \
+        const r = m.getBoundingClientRect(), bar = document.querySelector('header.bar').getBoundingClientRect(); \
+        return r.top >= bar.bottom && r.bottom <= innerHeight && m.innerText.includes('母親と話せました'); })()";
+    assert_eq!(field.eval(in_view), Value::from(true));
     office.wait_until(
         "document.getElementById('thread').innerText.includes('母親と話せました（テスト）')",
         "the message, live",

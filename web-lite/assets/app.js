@@ -7,6 +7,11 @@
 (function () {
   'use strict';
   var body = document.body;
+  // Back after a save: at the part written to (a form sent by this script lost the #fragment).
+  if (!location.hash && body.dataset.scroll) {
+    var back = document.getElementById(body.dataset.scroll);
+    if (back) back.scrollIntoView();
+  }
   // Each person's drafts apart (a tablet may be shared): only their own are put back and sent.
   var PREFIX = 'mamoru-drafts';
   var DRAFTS = PREFIX + '-' + (body.dataset.staff || '');

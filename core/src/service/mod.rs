@@ -16,6 +16,8 @@ mod integrity;
 mod merging;
 mod people;
 mod photos;
+mod reindex;
+pub use reindex::Reindexed;
 pub mod restore;
 mod second_factor;
 mod sessions;
@@ -115,6 +117,7 @@ const DUMMY_HASH: &str =
 
 impl Service {
     /// The service over the store in `dir` (made by `create`): `NotFound` when there is none.
+    /// Opening writes nothing; a server re-indexes search keys first (`reindex_search`).
     pub fn open(dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self> {
         Ok(Self::new(Store::open(dir)?, clock))
     }
@@ -122,7 +125,9 @@ impl Service {
     /// The service over a new, empty store in `dir`, which must not hold one.
     pub fn create(dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Self> {
         let store = Store::create(dir, clock.now())?;
-        Ok(Self::new(store, clock))
+        let service = Self::new(store, clock);
+        service.mark_search_keys()?;
+        Ok(service)
     }
 
     #[must_use]

@@ -115,6 +115,25 @@ pub trait Reader {
         Ok(out)
     }
 
+    /// A child's search keys as indexed (none if not indexed).
+    fn child_search_keys(&self, child: u64) -> Result<Vec<String>> {
+        Ok(self
+            .table(SEARCH_KEYS)?
+            .get(child)?
+            .map(|v| v.value().split('\n').filter(|k| !k.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default())
+    }
+
+    /// The ids of every record of a kind, in order.
+    fn ids(&self, kind: &str) -> Result<Vec<u64>> {
+        let t = self.table(RECORDS)?;
+        let mut out = Vec::new();
+        for item in t.range((kind, 0)..=(kind, u64::MAX))? {
+            out.push(item.map_err(|e| Error::store("listing", e))?.0.value().1);
+        }
+        Ok(out)
+    }
+
     /// Number of records of a kind.
     fn count(&self, kind: &str) -> Result<u64> {
         let t = self.table(RECORDS)?;

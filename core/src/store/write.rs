@@ -223,11 +223,7 @@ impl WriteTx {
         birth: Option<crate::time::Date>,
         old_birth: Option<crate::time::Date>,
     ) -> Result<()> {
-        let old_keys: Vec<String> = self
-            .table(SEARCH_KEYS)?
-            .get(child)?
-            .map(|v| v.value().split('\n').map(str::to_owned).collect())
-            .unwrap_or_default();
+        let old_keys = self.child_search_keys(child)?;
         let grams_of = |ks: &[String]| {
             let mut g: Vec<String> = ks.iter().flat_map(|k| search::grams(k)).collect();
             g.sort();

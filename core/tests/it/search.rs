@@ -28,7 +28,9 @@ fn finds_children_however_their_names_are_typed() {
         ("渡邉", vec![b]),
         ("ワタナベ　アオイ", vec![b]),
         ("斎藤", vec![c]),
-        ("齊藤さくら", vec![c]),
+        ("齋藤さくら", vec![c]),
+        // 斉 and 斎 are two characters to the registries: only the furigana finds both.
+        ("斉藤", vec![]),
         ("サクラ", vec![c]),
         ("H31.4.30", vec![c]),
         ("平成31年4月30日", vec![c]),
@@ -88,4 +90,65 @@ fn registering_warns_of_likely_duplicates() {
     let twin = w.child(&cw, "伊藤", "陸", "いとう", "りく", "2017-07-21");
     let hits = w.svc.duplicate_candidates(&cw, typed, "いとう りく").unwrap();
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [twin, late]);
+}
+
+/// As a store indexed by an older program under another 異体字 table: the child's search keys
+/// and grams gone, the version another. Opening it writes nothing; `reindex_search` (which
+/// `mamoru serve` runs first) re-makes what differs, once.
+#[test]
+fn a_store_indexed_under_another_table_is_reindexed_once_before_serving() {
+    use redb::{ReadableTable, TableDefinition};
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let a = w.child(&cw, "髙﨑", "陽葵", "たかさき", "ひまり", "2016-04-01");
+    let dir = w.dir;
+    drop(w.svc);
+    {
+        let db = redb::Database::open(dir.path().join(mamoru_core::store::FILE_NAME)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut grams = tx.open_table(TableDefinition::<(&str, u64), ()>::new("search_grams")).unwrap();
+            let mut counts = tx.open_table(TableDefinition::<&str, u64>::new("search_gram_counts")).unwrap();
+            let mine: Vec<String> = grams
+                .iter()
+                .unwrap()
+                .filter_map(|e| {
+                    let (key, ()) = e.map(|(k, _)| (k, ())).unwrap();
+                    let (g, child) = key.value();
+                    (child == a.0).then(|| g.to_owned())
+                })
+                .collect();
+            for g in &mine {
+                grams.remove((g.as_str(), a.0)).unwrap();
+                let n = counts.get(g.as_str()).unwrap().unwrap().value();
+                if n <= 1 {
+                    counts.remove(g.as_str()).unwrap();
+                } else {
+                    counts.insert(g.as_str(), n - 1).unwrap();
+                }
+            }
+            tx.open_table(TableDefinition::<u64, &str>::new("search_keys")).unwrap().remove(a.0).unwrap();
+            let mut meta = tx.open_table(TableDefinition::<&str, &[u8]>::new("meta")).unwrap();
+            meta.insert("search_keys_version", b"1:an older table".as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let clock = std::sync::Arc::new(mamoru_core::time::FixedClock::new(crate::support::t0()));
+    let svc = mamoru_core::Service::open(dir.path(), clock).unwrap();
+    assert!(svc.search(&cw, "高崎", 10).unwrap().is_empty(), "opening writes nothing");
+    let done = svc.reindex_search().unwrap();
+    assert_eq!((done.changed, done.failed.len()), (1, 0), "only the child whose keys differ is written");
+    let found: Vec<_> = svc.search(&cw, "高崎", 10).unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(found, [a]);
+    assert_eq!(svc.search(&cw, "ひまり", 10).unwrap().len(), 1);
+    // Once: the version is marked, and the next start writes nothing.
+    let r = svc.store().read().unwrap();
+    assert_eq!(
+        r.meta("search_keys_version").unwrap().unwrap(),
+        mamoru_core::search::keys_version().as_bytes()
+    );
+    let redo = r.meta("tx_seq").unwrap();
+    drop(r);
+    assert_eq!(svc.reindex_search().unwrap(), mamoru_core::service::Reindexed::default());
+    assert_eq!(svc.store().read().unwrap().meta("tx_seq").unwrap(), redo, "no transaction");
 }

@@ -37,7 +37,12 @@ pub(super) fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             let s = session.clone();
             match blocking(move || svc.case_page(&s.actor, CaseId(id))).await {
                 Ok(data) => {
-                    let chrome = Chrome::new(&session, data.case.case.body.case_no.clone(), "case");
+                    let mut chrome = Chrome::new(&session, data.case.case.body.case_no.clone(), "case");
+                    chrome.scroll_to = q
+                        .saved
+                        .as_deref()
+                        .map(|w| saved_at(w, &data, session.actor.staff()))
+                        .unwrap_or_default();
                     let mut page = CasePage::of(chrome, &data, session.actor.staff());
                     page.notice = q.saved.as_deref().and_then(saved_notice).map(str::to_owned);
                     html(&page, StatusCode::OK)
@@ -46,6 +51,28 @@ pub(super) fn case(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
             }
         },
     )
+}
+
+/// Where the page stays after a write sent it back here with `?saved=`: the section written to,
+/// or the reader's own newest message in the thread (the newest are at its end).
+fn saved_at(what: &str, d: &mamoru_core::service::CasePageView, reader: mamoru_core::ids::StaffId) -> String {
+    let section = match what {
+        "note" => "notes",
+        "check" => "checks",
+        "message" => {
+            let mine = d.case.messages.iter().find(|m| m.body.author == reader);
+            return mine.map_or_else(|| "thread".to_owned(), |m| format!("m{}", m.id));
+        }
+        "protection" => "protection",
+        "case" | "case_merged" | "assessment" => "work",
+        "support" => "supports",
+        "meeting" => "meetings",
+        "closed" | "reopened" => "closure",
+        "restricted" | "unrestricted" => "restriction",
+        "assigned" => "assignment",
+        _ => "",
+    };
+    section.to_owned()
 }
 
 /// What the page says after a write sent it back here with `?saved=`.
@@ -165,7 +192,8 @@ pub(super) fn add_message(
         }
         .await;
         match result {
-            Ok(_) => redirect(&format!("/cases/{id}?saved=message#thread")),
+            // Back at the message sent: the newest is at the thread's end, above the form.
+            Ok(m) => redirect(&format!("/cases/{id}?saved=message#m{}", m.id)),
             Err(e) => refused(svc, session, CaseId(id), e, move |p| p.thread_form = body).await,
         }
     })

@@ -31,6 +31,9 @@ pub(super) fn child(service: Arc<Service>) -> impl Filter<Extract = (Response,),
                 Ok(v) => {
                     let mut chrome = Chrome::new(&session, v.child.child.body.name.full(), "child");
                     chrome.after = v.after;
+                    if q.saved.as_deref() == Some("family") {
+                        chrome.scroll_to = "family".into();
+                    }
                     let mut page = ChildPage::of(chrome, &v.child, &v.code_tables, &v.staff_names, v.now.jst_date());
                     page.notice = q.saved.map(|how| {
                         match how.as_str() {

@@ -46,6 +46,9 @@ const FORM_LIMIT: u64 = 256 * 1024;
 
 const APP_CSS: &str = include_str!("../../assets/app.css");
 const APP_JS: &str = include_str!("../../assets/app.js");
+/// The tab's icon, and the home-screen icon a tablet keeps (drawn by `scripts/gen-icon.py`).
+const ICON_SVG: &str = include_str!("../../assets/icon.svg");
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon-180.png");
 
 fn html(page: &impl Template, status: StatusCode) -> Response {
     match page.render() {
@@ -73,9 +76,11 @@ fn to_login() -> Response {
 pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let root = warp::path::end().and(warp::get()).map(|| redirect("/home"));
     let assets = warp::path!("assets" / String).and(warp::get()).map(|name: String| {
-        let (body, kind) = match name.as_str() {
-            "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-            "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        let (body, kind): (&'static [u8], _) = match name.as_str() {
+            "app.css" => (APP_CSS.as_bytes(), "text/css; charset=utf-8"),
+            "app.js" => (APP_JS.as_bytes(), "text/javascript; charset=utf-8"),
+            "icon.svg" => (ICON_SVG.as_bytes(), "image/svg+xml"),
+            "icon-180.png" => (ICON_PNG, "image/png"),
             _ => return StatusCode::NOT_FOUND.into_response(),
         };
         let mut r = warp::reply::with_header(body, "content-type", kind).into_response();

@@ -34,7 +34,9 @@ pub(super) fn session_of_page(
         .and(warp::header::optional::<String>("x-mamoru-live"))
         .and(with(service))
         .then(move |cookie: Option<String>, live: Option<String>, svc: Arc<Service>| async move {
-            let Some(token) = cookie else { return Err(to_login()) };
+            // Never signed in here (a first visit): the sign-in page says nothing about an ended
+            // session; a cookie that no longer opens one is an ended session.
+            let Some(token) = cookie else { return Err(redirect("/login")) };
             let (checker, t) = (svc.clone(), token.clone());
             // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
             let found = blocking(move || match (enrolling_ok, live) {

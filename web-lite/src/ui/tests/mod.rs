@@ -154,9 +154,18 @@ fn notes(svc: &Service, case: u64) -> usize {
 #[tokio::test]
 async fn pages_need_a_session_and_carry_the_security_headers() {
     let (_dir, svc, case) = world();
+    // A first visit is sent to sign in, without being told a session ended; an ended one is.
     let r = warp::test::request().path(&format!("/cases/{case}")).reply(&api(&svc)).await;
     assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login");
+    let r = warp::test::request()
+        .path(&format!("/cases/{case}"))
+        .header("cookie", format!("{}=ended", crate::api::SESSION_COOKIE))
+        .reply(&api(&svc))
+        .await;
     assert_eq!(r.headers()["location"], "/login?expired=1");
+    let r = warp::test::request().path("/login?expired=1").reply(&api(&svc)).await;
+    assert!(body(&r).contains("セッションが終了しました"));
     let r = warp::test::request().path("/login").reply(&api(&svc)).await;
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
@@ -199,6 +208,13 @@ async fn pages_need_a_session_and_carry_the_security_headers() {
     assert!(body(&r).contains("髙﨑 さくら"), "高崎 finds 髙﨑");
     let r = warp::test::request().path("/assets/app.js").reply(&api(&svc)).await;
     assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
+    // The tab's and the home screen's icon, named by every page.
+    assert!(page.contains("href=\"/assets/icon.svg\"") && page.contains("href=\"/assets/icon-180.png\""));
+    let r = warp::test::request().path("/assets/icon-180.png").reply(&api(&svc)).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.body().starts_with(b"\x89PNG"));
+    let r = warp::test::request().path("/assets/icon.svg").reply(&api(&svc)).await;
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
 }
 
 #[tokio::test]

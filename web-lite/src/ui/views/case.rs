@@ -356,6 +356,7 @@ impl CasePage {
                 .iter()
                 .rev()
                 .map(|m| ThreadRow {
+                    id: m.id,
                     at: datetime(m.body.at),
                     author: staff_name(&d.staff_names, m.body.author),
                     body: m.body.body.clone(),

@@ -69,6 +69,8 @@ impl NoteRow {
 
 /// One message of a case's thread, oldest first on the page (as a conversation reads).
 pub(crate) struct ThreadRow {
+    /// The message's id: the page is sent back to it after it is sent (`#m{id}`).
+    pub id: u64,
     pub at: String,
     pub author: String,
     pub body: String,

@@ -41,6 +41,10 @@ pub(crate) struct Chrome {
     pub child_id: u64,
     /// Which live events refresh this page: `board`, `case`, `child` or empty.
     pub live: &'static str,
+    /// The part of the page to show after a save sent the person back here (an element id;
+    /// empty: the top). The script scrolls to it, as a `#fragment` would: a form sent by the
+    /// script follows the redirect itself, and a fetch's answer drops the fragment.
+    pub scroll_to: String,
     /// The change-log position read before the page's data: the event stream starts there, so
     /// a change between drawing the page and connecting is not missed (0: from "now").
     pub after: u64,
@@ -75,6 +79,7 @@ impl Chrome {
             case_id: 0,
             child_id: 0,
             live: "",
+            scroll_to: String::new(),
             after: 0,
         }
     }
