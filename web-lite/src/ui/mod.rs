@@ -75,6 +75,12 @@ fn to_login() -> Response {
 
 pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let root = warp::path::end().and(warp::get()).map(|| redirect("/home"));
+    // Browsers that do not read the SVG icon (Safari before 26) ask for this one.
+    let favicon = warp::path!("favicon.ico").and(warp::get()).map(|| {
+        let mut r = warp::reply::with_header(ICON_PNG, "content-type", "image/png").into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+        r
+    });
     let assets = warp::path!("assets" / String).and(warp::get()).map(|name: String| {
         let (body, kind): (&'static [u8], _) = match name.as_str() {
             "app.css" => (APP_CSS.as_bytes(), "text/css; charset=utf-8"),
@@ -90,6 +96,8 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
     // Boxed parts: one long chain of `or` makes a type too deep for the compiler.
     let signing = root
         .or(assets)
+        .unify()
+        .or(favicon)
         .unify()
         .or(login_page(service.clone()))
         .unify()

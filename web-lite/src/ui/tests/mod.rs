@@ -215,6 +215,8 @@ async fn pages_need_a_session_and_carry_the_security_headers() {
     assert!(r.body().starts_with(b"\x89PNG"));
     let r = warp::test::request().path("/assets/icon.svg").reply(&api(&svc)).await;
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let r = warp::test::request().path("/favicon.ico").reply(&api(&svc)).await;
+    assert_eq!((r.status(), r.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/png"));
 }
 
 #[tokio::test]
