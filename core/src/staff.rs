@@ -272,6 +272,12 @@ pub struct Staff {
 }
 
 impl Staff {
+    /// Whether they may be assigned cases of `unit`: active there, in a role that works cases.
+    #[must_use]
+    pub fn works_cases_in(&self, unit: UnitId) -> bool {
+        !self.disabled && self.units.contains(&unit) && self.role.may(Action::EditCase)
+    }
+
     /// Whether `key` (an OpenSSH public key line, `algorithm base64 [comment]`) is one of this
     /// person's console keys: the key data decides, not the comment.
     #[must_use]

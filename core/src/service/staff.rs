@@ -165,18 +165,18 @@ impl Service {
         Ok(out)
     }
 
-    /// [`Service::staff_names`] and [`Service::unit_staff`] from one scan of the staff table.
+    /// [`Service::staff_names`], [`Service::unit_staff`] and those of the unit who may be
+    /// assigned cases, from one scan of the staff table.
     pub(super) fn staff_directory(&self, actor: &Actor, unit: UnitId) -> Result<StaffDirectory> {
         Self::permit(actor, Action::ReadCase)?;
-        let all = self.store.read()?.all::<Staff>()?;
-        let mut in_unit: Vec<(StaffId, String)> = all
-            .iter()
-            .filter(|s| !s.body.disabled && s.body.units.contains(&unit))
-            .map(|s| (StaffId(s.id), s.body.display_name.clone()))
-            .collect();
-        in_unit.sort_by_key(|(id, _)| id.0);
+        let mut all = self.store.read()?.all::<Staff>()?;
+        all.sort_by_key(|s| s.id);
+        let entry = |s: &Versioned<Staff>| (StaffId(s.id), s.body.display_name.clone());
+        let in_unit =
+            all.iter().filter(|s| !s.body.disabled && s.body.units.contains(&unit)).map(entry).collect();
+        let workers = all.iter().filter(|s| s.body.works_cases_in(unit)).map(entry).collect();
         let names = all.into_iter().map(|s| (StaffId(s.id), s.body.display_name)).collect();
-        Ok((names, in_unit))
+        Ok(StaffDirectory { names, in_unit, workers })
     }
 
     pub(super) fn staff_by_login(tx: &impl Reader, login: &str) -> Result<Versioned<Staff>> {
@@ -249,5 +249,10 @@ impl Service {
     }
 }
 
-/// Every member of staff by name, and the active staff of one unit.
-pub(super) type StaffDirectory = (std::collections::HashMap<StaffId, String>, Vec<(StaffId, String)>);
+/// Every member of staff by name, and the active staff of one unit, by id.
+pub(super) struct StaffDirectory {
+    pub names: std::collections::HashMap<StaffId, String>,
+    pub in_unit: Vec<(StaffId, String)>,
+    /// Those of `in_unit` who may be assigned cases (`Staff::works_cases_in`).
+    pub workers: Vec<(StaffId, String)>,
+}

@@ -130,18 +130,7 @@ struct CheckHead {
 /// notes past the newest contact note (a note typed offline may be stored after a later one).
 const CONTACT_LOOKBACK: usize = 12;
 /// How many of a case's newest notes are looked at, at most, for a contact note.
-pub const NOTE_LOOKBACK: usize = 100;
-
-/// The active staff of `unit` who may be assigned cases, by id.
-pub(super) fn unit_workers(r: &impl Reader, unit: UnitId) -> Result<Vec<Versioned<Staff>>> {
-    let mut out: Vec<Versioned<Staff>> = r
-        .all::<Staff>()?
-        .into_iter()
-        .filter(|s| !s.body.disabled && s.body.units.contains(&unit) && s.body.role.may(Action::EditCase))
-        .collect();
-    out.sort_by_key(|s| s.id);
-    Ok(out)
-}
+const NOTE_LOOKBACK: usize = 100;
 
 /// The last recorded contact of a case among its newest notes and safety checks.
 fn last_contact(
@@ -397,7 +386,10 @@ impl Service {
             let unit_name = r.require::<Unit>(unit)?.body.name;
             let scope = access::Scope::of(r, actor)?;
             let mut lists = Lists::new(r, &scope, now)?;
-            let active = unit_workers(r, unit)?;
+            let mut all = r.all::<Staff>()?;
+            all.sort_by_key(|s| s.id);
+            let (active, others): (Vec<_>, Vec<_>) =
+                all.into_iter().partition(|s| s.body.works_cases_in(unit));
             let mut workers = Vec::new();
             for s in &active {
                 workers.push(lists.load(s, unit)?);
@@ -405,7 +397,7 @@ impl Service {
             // Nobody works them: the cases of nobody, and those whose 主担当 has left the unit,
             // been disabled or taken a role that works no cases.
             let mut cases = r.caseload(UNASSIGNED)?;
-            for s in r.all::<Staff>()?.iter().filter(|s| !active.iter().any(|a| a.id == s.id)) {
+            for s in &others {
                 cases.extend(r.caseload(s.id)?);
             }
             cases.sort_unstable();

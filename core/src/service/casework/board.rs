@@ -195,7 +195,8 @@ impl Service {
             .or_else(|| actor.units.first().copied())
             .ok_or(Error::Forbidden { action: "read_board" })?;
         let unit_name = units.iter().find(|(id, _)| *id == unit).map(|(_, n)| n.clone()).unwrap_or_default();
-        let (staff_names, unit_staff) = self.staff_directory(actor, unit)?;
+        let directory = self.staff_directory(actor, unit)?;
+        let (staff_names, unit_staff) = (directory.names, directory.in_unit);
         // A worker of another unit (a filter kept across a change of unit) is no filter.
         let of_unit = |w: &StaffId| unit_staff.iter().any(|(id, _)| id == w);
         let worker = if filter.mine { Some(actor.staff) } else { filter.worker.filter(of_unit) };

@@ -254,17 +254,13 @@ impl Service {
     pub fn case_page(&self, actor: &Actor, id: CaseId) -> Result<CasePageView> {
         let after = self.last_change()?;
         let case = self.case(actor, id)?;
-        let (staff_names, unit_staff) = self.staff_directory(actor, case.case.body.unit)?;
-        let workers = assignments::unit_workers(&self.store.read()?, case.case.body.unit)?
-            .into_iter()
-            .map(|s| (StaffId(s.id), s.body.display_name))
-            .collect();
+        let directory = self.staff_directory(actor, case.case.body.unit)?;
         Ok(CasePageView {
-            workers,
+            workers: directory.workers,
             code_tables: self.code_tables()?,
             sheets: self.assessment_sheets()?,
-            staff_names,
-            unit_staff,
+            staff_names: directory.names,
+            unit_staff: directory.in_unit,
             now: self.now(),
             after,
             case,
