@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::{Case, CaseStatus, IntakeKind, SafetyCheck, Support};
+use crate::case::{APPROVAL_DAYS, Approval, Assessment, Case, CaseStatus, IntakeKind, SafetyCheck, Support};
 use crate::ids::{CaseId, StaffId, UnitId};
 use crate::protection::{Protection, WarrantOutcome};
 use crate::time::{DAY, HOUR, Timestamp};
@@ -28,10 +28,14 @@ pub enum ClockKind {
     SupportReview,
     /// 進行管理の見直し.
     CaseReview,
+    /// 決裁待ち: an assessment, a support decision or a 終結伺い waits for a supervisor's sign-off
+    /// (one clock per case, due `APPROVAL_DAYS` after the oldest request). The approver's task,
+    /// not the workers': on the unit's board, in no worker's list.
+    Approval,
 }
 
 impl ClockKind {
-    pub const ALL: [ClockKind; 8] = [
+    pub const ALL: [ClockKind; 9] = [
         ClockKind::SafetyCheck48h,
         ClockKind::WarrantRequest7d,
         ClockKind::WarrantChallenge3d,
@@ -40,6 +44,7 @@ impl ClockKind {
         ClockKind::ChildHearing,
         ClockKind::SupportReview,
         ClockKind::CaseReview,
+        ClockKind::Approval,
     ];
 
     #[must_use]
@@ -53,6 +58,7 @@ impl ClockKind {
             ClockKind::ChildHearing => "child_hearing",
             ClockKind::SupportReview => "support_review",
             ClockKind::CaseReview => "case_review",
+            ClockKind::Approval => "approval",
         }
     }
 
@@ -72,6 +78,7 @@ impl ClockKind {
             ClockKind::ChildHearing => "子どもの意見聴取",
             ClockKind::SupportReview => "援助・措置の見直し",
             ClockKind::CaseReview => "進行管理の見直し",
+            ClockKind::Approval => "決裁待ち",
         }
     }
 
@@ -85,11 +92,19 @@ impl ClockKind {
             ClockKind::WarrantChallenge3d | ClockKind::ChildHearing | ClockKind::CourtApproval => DAY,
             ClockKind::ProtectionLimit => 14 * DAY,
             ClockKind::SupportReview | ClockKind::CaseReview => 7 * DAY,
+            // On the board from the request on.
+            ClockKind::Approval => APPROVAL_DAYS * DAY,
         }
     }
 }
 
 impl ClockKind {
+    /// Whether the case's workers are to act on it (all but 決裁待ち, the approver's).
+    #[must_use]
+    pub fn workers_act(self) -> bool {
+        self != ClockKind::Approval
+    }
+
     /// What harms a child first, the board's order: 1 for the clocks of the child's safety and
     /// liberty (the 48-hour check, the warrant's request and its challenge), 2 for the limits of
     /// a protection (two months, the court's approval), 3 for the rest.
@@ -98,7 +113,10 @@ impl ClockKind {
         match self {
             ClockKind::SafetyCheck48h | ClockKind::WarrantRequest7d | ClockKind::WarrantChallenge3d => 1,
             ClockKind::ProtectionLimit | ClockKind::CourtApproval => 2,
-            ClockKind::ChildHearing | ClockKind::SupportReview | ClockKind::CaseReview => 3,
+            ClockKind::ChildHearing
+            | ClockKind::SupportReview
+            | ClockKind::CaseReview
+            | ClockKind::Approval => 3,
         }
     }
 }
@@ -161,7 +179,7 @@ pub fn is_placement(kind: &str) -> bool {
     kind.starts_with('3') || kind.starts_with('4')
 }
 
-/// Every open clock of a case. Closed cases have none.
+/// Every open clock of a case. Closed cases have none but 決裁待ち.
 #[must_use]
 pub fn case_clocks(
     case_id: CaseId,
@@ -169,8 +187,29 @@ pub fn case_clocks(
     checks: &[SafetyCheck],
     protections: &[(u64, Protection)],
     supports: &[(u64, Support)],
+    assessments: &[Assessment],
 ) -> Vec<Deadline> {
     let mut out = Vec::new();
+    // 決裁待ち: the approver's, not the workers' (indexed for the unit only), and still waiting
+    // on a case closed meanwhile.
+    let waiting = assessments
+        .iter()
+        .filter_map(|a| a.approval.as_ref())
+        .chain(supports.iter().filter_map(|(_, s)| s.approval.as_ref()))
+        .chain(case.closure_request.as_ref().map(|r| &r.approval))
+        .filter(|a| a.is_pending())
+        .map(Approval::due)
+        .min();
+    if let Some(due) = waiting {
+        out.push(Deadline {
+            case: case_id,
+            unit: case.unit,
+            workers: Vec::new(),
+            kind: ClockKind::Approval,
+            subject: case_id.0,
+            due,
+        });
+    }
     if case.status == CaseStatus::Closed {
         return out;
     }

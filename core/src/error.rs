@@ -133,6 +133,14 @@ pub enum Why {
     Unanswered(String),
     /// An answer to a question the sheet does not have.
     NoSuchQuestion(String),
+    /// 決裁 of what one asked for oneself.
+    OwnRequest,
+    /// 決裁 of a record decided already.
+    Decided,
+    /// A 終結伺い while one waits for its 決裁.
+    Pending,
+    /// 決裁 of what nobody asked it for (a 終結伺い nobody made, a record kept from before 決裁).
+    NothingAsked,
     /// The case is closed.
     CaseClosed,
     /// The case is open (so it cannot be reopened).
@@ -259,6 +267,10 @@ impl fmt::Display for Why {
             Why::SizeOutOfRange => f.write_str("a size must be between 0 and 200 cm"),
             Why::Unanswered(q) => write!(f, "question {q} is not answered"),
             Why::NoSuchQuestion(q) => write!(f, "no question {q} on this sheet"),
+            Why::OwnRequest => f.write_str("nobody approves what they asked for themselves"),
+            Why::Decided => f.write_str("already approved or sent back"),
+            Why::Pending => f.write_str("a request to close the case is waiting for approval"),
+            Why::NothingAsked => f.write_str("nobody has asked for its approval"),
             Why::CaseClosed => f.write_str("the case is closed"),
             Why::CaseOpen => f.write_str("the case is open"),
             Why::ProtectionInForce => f.write_str("a temporary protection is in force"),

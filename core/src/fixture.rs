@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::case::{
-    IntakeKind, NewAbuse, NewHearing, NewIntake, NewNote, NewSafetyCheck, Reporter, SafetyMethod,
-    StatusChange, SupportDecision,
+    Decide, IntakeKind, NewAbuse, NewHearing, NewIntake, NewNote, NewSafetyCheck, Reporter, SafetyMethod,
+    StatusChange, Subject, SupportDecision, Verdict,
 };
 use crate::code_table::Code;
 use crate::error::{Error, Result};
-use crate::ids::{ChildId, ProtectionId, UnitId};
+use crate::ids::{ChildId, ProtectionId, SupportId, UnitId};
 use crate::person::{Agency, Contact, Household, Member, MemberRef, Person, PersonName, Sex};
 use crate::protection::{PlaceKind, ProtectionStep, StartProtection, WarrantOutcome};
 use crate::service::{Actor, NewCase, NewChild, NewStaff, Service};
@@ -563,7 +563,7 @@ fn case_story(
         }
     }
     if story >= 60 && rng.chance(40) {
-        service.record_support(
+        let s = service.record_support(
             worker,
             case_id,
             SupportDecision {
@@ -578,6 +578,18 @@ fn case_story(
                 note: String::new(),
             },
         )?;
+        // The supervisor has signed off every other one and those of cases closed since; the
+        // rest wait for 決裁.
+        if s.id % 2 == 0 || story >= 75 {
+            let approve = Decide { verdict: Verdict::Approved, comment: String::new() };
+            service.decide_approval(
+                supervisor,
+                case_id,
+                Subject::Support(SupportId(s.id)),
+                s.rev,
+                &approve,
+            )?;
+        }
     }
     if story >= 75 {
         service.change_case_status(

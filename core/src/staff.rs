@@ -105,7 +105,11 @@ impl Role {
             A::AddNote | A::RecordAssessment | A::RecordMeeting => {
                 matches!(self, R::Caseworker | R::Psychologist | R::Supervisor | R::Head)
             }
-            A::CloseCase | A::RestrictCase | A::AssignCases => matches!(self, R::Supervisor | R::Head),
+            A::CloseCase | A::RestrictCase | A::AssignCases | A::Approve => {
+                matches!(self, R::Supervisor | R::Head)
+            }
+            // A supervisor or the head closes directly (`CloseCase`).
+            A::AskClosure => self == R::Caseworker,
             A::ReadCaseload => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ReadAudit | A::ExportAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
@@ -127,6 +131,11 @@ pub enum Action {
     ReadCase,
     EditCase,
     CloseCase,
+    /// 終結伺い: ask a supervisor or the head to close the case.
+    AskClosure,
+    /// 決裁: approve or send back an assessment, a support decision or a 終結伺い that someone
+    /// else asked for.
+    Approve,
     RestrictCase,
     /// 担当: change a case's workers, see each worker's load (担当状況) and open their list.
     AssignCases,
@@ -153,7 +162,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -162,6 +171,8 @@ impl Action {
         Action::ReadCase,
         Action::EditCase,
         Action::CloseCase,
+        Action::AskClosure,
+        Action::Approve,
         Action::RestrictCase,
         Action::AssignCases,
         Action::ReadCaseload,
@@ -195,6 +206,8 @@ impl Action {
             Action::ReadCase => "read_case",
             Action::EditCase => "edit_case",
             Action::CloseCase => "close_case",
+            Action::AskClosure => "ask_closure",
+            Action::Approve => "approve",
             Action::RestrictCase => "restrict_case",
             Action::AssignCases => "assign_cases",
             Action::ReadCaseload => "read_caseload",

@@ -301,6 +301,10 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/cases/{id}/supports", "post"),
         ("/api/v1/cases/{id}/supports/{support}", "put"),
         ("/api/v1/cases/{id}/meetings", "post"),
+        ("/api/v1/cases/{id}/closure-request", "post"),
+        ("/api/v1/cases/{id}/closure-request/approval", "post"),
+        ("/api/v1/cases/{id}/assessments/{assessment}/approval", "post"),
+        ("/api/v1/cases/{id}/supports/{support}/approval", "post"),
         ("/api/v1/assessment-sheets", "get"),
         ("/api/v1/devices", "post"),
         ("/api/v1/devices", "get"),
@@ -311,7 +315,11 @@ fn the_openapi_document_covers_every_route() {
     }
     // And nothing is documented that the server does not answer.
     for path in paths.keys() {
-        let probe = path.replace("{id}", "1").replace("{protection}", "1").replace("{support}", "1");
+        let probe = path
+            .replace("{id}", "1")
+            .replace("{protection}", "1")
+            .replace("{support}", "1")
+            .replace("{assessment}", "1");
         let r = s.request("GET", &probe, None, None);
         assert_ne!(r.json()["error"]["code"], "not_found", "{path} documented but not served");
     }

@@ -1,5 +1,5 @@
 //! `/api/v1`: each handler parses, makes one service call and answers JSON. `auth.rs` finds the
-//! session; `session.rs`, `children.rs`, `family.rs`, `cases.rs`, `casework.rs`, `caseloads.rs` and `server.rs` hold the
+//! session; `session.rs`, `children.rs`, `family.rs`, `cases.rs`, `casework.rs`, `caseloads.rs`, `approvals.rs` and `server.rs` hold the
 //! routes; this file the shared replies and the route table.
 #![expect(clippy::result_large_err, reason = "the error side is the finished HTTP response")]
 
@@ -21,6 +21,7 @@ pub(crate) use server::{backup_now, devices, metrics, peer, photos};
 pub(crate) use session::totp;
 use session::{session_info, sign_in, sign_out};
 
+mod approvals;
 mod auth;
 mod caseloads;
 mod cases;
@@ -77,6 +78,8 @@ pub(crate) fn routes(
         .unify()
         .or(casework::routes(service.clone()))
         .unify()
-        .or(caseloads::routes(service))
+        .or(caseloads::routes(service.clone()))
+        .unify()
+        .or(approvals::routes(service))
         .unify()
 }

@@ -245,7 +245,7 @@ pub fn document() -> Value {
     });
     // The casework paths are a literal of their own: one literal that size exceeds json!'s
     // recursion limit.
-    for part in [case_paths(), casework_paths()] {
+    for part in [case_paths(), casework_paths(), approval_paths()] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
             paths.extend(more);
         }
@@ -288,7 +288,7 @@ fn case_paths() -> Value {
                 "get": { "summary": "A case as its page shows it: the case, its child (`child`: id, name, kana, birth date, sex), its clocks, safety checks, protections, support, assessments, meetings, the newest 50 notes and messages, photos, and `may` (the actions the reader may take here) (audited)",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
                     "responses": { "200": { "description": "the case" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } },
-                "put": { "summary": "調査・判定: edit the case's working fields (assigned, abuse, worker_opinion, diagnoses, judgement, next_review) from revision `rev`; `body` is the case's body as GET shows it, changed. Changing `assigned` (the 主担当 first) is for supervisors and the head, kept in `assignments` like PUT …/assignment. The intake, number, status, restriction, closure and the history of workers change only by their own calls. If someone saved since `rev`, the two edits are merged field by field (`merged`: true); a diagnosis with new text is signed by the sender. An edit that changes nothing writes nothing",
+                "put": { "summary": "調査・判定: edit the case's working fields (assigned, abuse, worker_opinion, diagnoses, judgement, next_review) from revision `rev`; `body` is the case's body as GET shows it, changed. Changing `assigned` (the 主担当 first) is for supervisors and the head, kept in `assignments` like PUT …/assignment. The intake, number, status, restriction, closure, 終結伺い (closure_request) and the history of workers change only by their own calls. If someone saved since `rev`, the two edits are merged field by field (`merged`: true); a diagnosis with new text is signed by the sender. An edit that changes nothing writes nothing",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Revised" } } } },
                     "responses": { "200": { "description": "{id, rev, merged, case}" },
@@ -350,7 +350,7 @@ fn casework_paths() -> Value {
                 "responses": { "200": { "description": "{id, rev, assigned (the 主担当 first), assignments}" }, "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/close": {
-            "post": { "summary": "終結 (supervisors): refused while the child is in temporary protection",
+            "post": { "summary": "終結 (supervisors and the head): refused while the child is in temporary protection; settles a waiting 終結伺い",
                 "parameters": [case_id],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev", "reason"],
                     "properties": { "rev": { "type": "integer" }, "reason": { "type": "string" } } } } } },
@@ -413,7 +413,7 @@ fn casework_paths() -> Value {
                 "responses": { "201": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/supports/{support}": {
-            "put": { "summary": "A support decision's next revision, sent back whole as GET shows it (dates, notice, the child's hearing): checked as POST …/supports is, so a missing kind or decided_on is refused with 422 naming them; an unchanged hearing keeps who heard it, a changed one is heard by the sender. Its case and who heard a hearing are core's, whatever the body says",
+            "put": { "summary": "A support decision's next revision, sent back whole as GET shows it (dates, notice, the child's hearing): checked as POST …/supports is, so a missing kind or decided_on is refused with 422 naming them; an unchanged hearing keeps who heard it, a changed one is heard by the sender. Its case, who heard a hearing and its `approval` (決裁) are core's, whatever the body says; a change of its kind, decision date, start or facility, or any change after it was sent back, asks for 決裁 again",
                 "parameters": [case_id, { "name": "support", "in": "path", "required": true, "schema": { "type": "integer" } }],
                 "requestBody": revised,
                 "responses": { "200": { "description": "{id, rev}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
@@ -428,6 +428,44 @@ fn casework_paths() -> Value {
                         "cases": { "type": "array", "items": { "type": "integer" } },
                         "decisions": { "type": "string" }, "idempotency_key": { "type": "string" } } } } } },
                 "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        }
+    })
+}
+
+/// 決裁: the 終結伺い and the approver's decisions.
+fn approval_paths() -> Value {
+    let case_id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } });
+    let decide = json!({ "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev", "verdict"],
+        "properties": { "rev": { "type": "integer", "description": "the revision of the record decided, as the reader saw it (of the case, for a 終結伺い): a record changed since is a conflict" },
+            "verdict": { "type": "string", "enum": ["approved", "returned"] },
+            "comment": { "type": "string", "description": "at most 500 characters; required to send back" } } } } } });
+    let done = json!({ "description": "{id, rev, state (pending, approved, returned), status (of the case: closed once a 終結伺い is approved)}" });
+    let rule = "決裁 (supervisors and the head of the case's unit) of what someone else asked for: nobody approves their own request (422, field approval); a decision is made once (the same one sent again answers the stored revision)";
+    json!({
+        "/api/v1/cases/{id}/closure-request": {
+            "post": { "summary": "終結伺い (caseworkers; supervisors and the head close directly): ask for the case to be closed, for `reason` (at most 500 characters), from the case's revision `rev`. Refused on a closed case, while the child is in temporary protection, and while another request waits (the same one sent again answers the stored revision). The case shows it as closure_request; its clock approval is on the board until decided",
+                "parameters": [case_id],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev", "reason"],
+                    "properties": { "rev": { "type": "integer" }, "reason": { "type": "string" } } } } } },
+                "responses": { "200": done.clone(), "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/closure-request/approval": {
+            "post": { "summary": format!("{rule}. Approved, the case closes for the request's reason (closure: by the approver, asked_by the worker); refused while the child is in temporary protection"),
+                "parameters": [case_id],
+                "requestBody": decide,
+                "responses": { "200": done, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/assessments/{assessment}/approval": {
+            "post": { "summary": format!("{rule}. Every assessment asks for it when recorded (approval: asked_at, asked_by, decision {{verdict, at, by, comment}})"),
+                "parameters": [case_id, { "name": "assessment", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "requestBody": decide,
+                "responses": { "200": done, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/cases/{id}/supports/{support}/approval": {
+            "post": { "summary": format!("{rule}. Every support decision asks for it when recorded, and again when its kind, decision date, start or facility change, or when it is changed after being sent back"),
+                "parameters": [case_id, { "name": "support", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                "requestBody": decide,
+                "responses": { "200": done, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
         }
     })
 }

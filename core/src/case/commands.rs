@@ -164,6 +164,7 @@ impl SupportDecision {
             hearing: self.hearing.map(|h| h.recorded_by(by)),
             notice_issued_on: self.notice_issued_on,
             note: self.note,
+            approval: None,
         })
     }
 }
@@ -208,7 +209,9 @@ impl StatusChange {
                     return Err(Error::invalid("protection", Why::ProtectionInForce));
                 }
                 case.status = CaseStatus::Closed;
-                case.closure = Some(Closure { at: now, by, reason: reason.to_owned() });
+                case.closure = Some(Closure { at: now, by, reason: reason.to_owned(), asked_by: None });
+                // A 終結伺い waiting or sent back is settled by the closing.
+                case.closure_request = None;
             }
             StatusChange::Reopen => {
                 // Reopened since the revision the request saw (a resend, or someone else): done.
@@ -220,6 +223,7 @@ impl StatusChange {
                 }
                 case.status = CaseStatus::Open;
                 case.reopened_at.push(now);
+                case.closure_request = None;
             }
         }
         Ok(Applied::Recorded)
@@ -464,6 +468,7 @@ mod tests {
             next_review: None,
             linked_cases: vec![],
             closure: None,
+            closure_request: None,
             reopened_at: vec![],
         }
     }

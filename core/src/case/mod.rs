@@ -17,10 +17,15 @@ use crate::person::Attachment;
 use crate::record::Record;
 use crate::time::{Date, Timestamp};
 
+mod approval;
 mod assignment;
 mod commands;
 mod intake;
 
+pub use approval::{
+    APPROVAL_DAYS, Approvable, Approval, ApprovalState, COMMENT_MAX_CHARS, ClosureRequest, Decide, Decided,
+    Subject, Verdict, after_change,
+};
 pub use assignment::{Assign, REASON_MAX_CHARS, Reassignment, each_once, same_workers};
 pub use commands::{
     CaseEdit, NewHearing, NewMeeting, NewNote, NewSafetyCheck, StatusChange, SupportDecision,
@@ -119,8 +124,12 @@ pub struct Diagnosis {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closure {
     pub at: Timestamp,
+    /// Who closed it: the supervisor or head who closed it, or who approved the 終結伺い.
     pub by: StaffId,
     pub reason: String,
+    /// Who asked for it (終結伺い), when the closing was an approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_by: Option<StaffId>,
 }
 
 /// A case: one consultation or report about one child, in one unit.
@@ -159,6 +168,9 @@ pub struct Case {
     pub linked_cases: Vec<CaseId>,
     #[serde(default)]
     pub closure: Option<Closure>,
+    /// 終結伺い: waiting for its 決裁, or sent back (until asked again or the status changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure_request: Option<ClosureRequest>,
     #[serde(default)]
     pub reopened_at: Vec<Timestamp>,
 }
@@ -373,6 +385,9 @@ pub struct Assessment {
     pub result_label: String,
     pub at: Timestamp,
     pub by: StaffId,
+    /// 決裁 (none on an assessment recorded before it was asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 impl Record for Assessment {
@@ -430,6 +445,20 @@ pub struct Support {
     pub notice_issued_on: Option<Date>,
     #[serde(default)]
     pub note: String,
+    /// 決裁 (none on a decision recorded before it was asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+impl Support {
+    /// Whether `self` decides something else than `before`: another kind, decision date, start
+    /// or facility (what the 決裁 approved). Reviews, the end, the notice, the hearing and the
+    /// note are recorded on the decision afterwards.
+    #[must_use]
+    pub fn decides_otherwise(&self, before: &Support) -> bool {
+        (&self.kind, self.decided_on, self.start, &self.facility)
+            != (&before.kind, before.decided_on, before.start, &before.facility)
+    }
 }
 
 impl Record for Support {

@@ -35,9 +35,9 @@ pub use access::Actor;
 pub use auditing::AuditFilter;
 pub use backups::{BACKUP_STALE_AFTER, BackupHealth, BackupStatus};
 pub use casework::{
-    BoardFilter, BoardItem, CaseEdited, CasePageView, CaseView, CaseloadItem, CaseloadView, Contact,
-    HOME_CLOCKS, HomeView, IntakeChild, IntakeOutcome, IntakePageView, LoadsView, MessageItem, QUIET_DAYS,
-    WorkerLoad,
+    ApprovalDone, BoardFilter, BoardItem, CaseEdited, CasePageView, CaseView, CaseloadItem, CaseloadView,
+    Contact, HOME_CLOCKS, HomeView, IntakeChild, IntakeOutcome, IntakePageView, LoadsView, MessageItem,
+    QUIET_DAYS, WorkerLoad,
 };
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};

@@ -72,12 +72,21 @@ fn allowed_actions(role: Role) -> Vec<Action> {
         A::ReadBoard,
         A::ManageAgencies,
         A::ReadCaseload,
+        A::AskClosure,
     ];
     match role {
         Role::Caseworker => caseworker,
         Role::Supervisor | Role::Head => {
             let mut v = caseworker;
-            v.extend([A::CloseCase, A::RestrictCase, A::AssignCases, A::ReadAudit, A::ExportAudit]);
+            v.retain(|a| *a != A::AskClosure);
+            v.extend([
+                A::CloseCase,
+                A::Approve,
+                A::RestrictCase,
+                A::AssignCases,
+                A::ReadAudit,
+                A::ExportAudit,
+            ]);
             v
         }
         Role::Psychologist => {
@@ -202,6 +211,23 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         Action::CloseCase => {
             let empty = StatusChange::Close { reason: String::new() };
             svc.change_case_status(actor, ids.case, rev::<Case>(w, ids.case), &empty).map(drop)
+        }
+        // An empty reason, and a closure nobody asked for: authorised callers are refused the
+        // input, and nothing changes.
+        Action::AskClosure => svc.ask_closure(actor, ids.case, rev::<Case>(w, ids.case), "").map(drop),
+        Action::Approve => {
+            let d = mamoru_core::case::Decide {
+                verdict: mamoru_core::case::Verdict::Approved,
+                comment: String::new(),
+            };
+            svc.decide_approval(
+                actor,
+                ids.case,
+                mamoru_core::case::Subject::Closure,
+                rev::<Case>(w, ids.case),
+                &d,
+            )
+            .map(drop)
         }
         Action::RestrictCase => {
             let current = w.svc.store().read().unwrap().get::<Case>(ids.case).unwrap();

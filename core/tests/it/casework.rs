@@ -117,8 +117,9 @@ fn the_case_view_says_what_its_reader_may_do_and_a_closed_case_may_be_reopened_o
     let closed = w.svc.case(&sv, id).unwrap();
     assert_eq!(
         closed.may,
-        vec![Action::CloseCase.as_str(), Action::RestrictCase.as_str(), Action::ViewReporter.as_str()],
-        "a closed case can only be reopened, or its reading restricted; its reporter still read"
+        ["close_case", "approve", "restrict_case", "view_reporter"],
+        "a closed case can only be reopened, or its reading restricted; its reporter still read, what \
+         waits for 決裁 still decided"
     );
     assert_eq!(w.svc.case(&cw, id).unwrap().may, vec![Action::ViewReporter.as_str()]);
     let psychologist = w.staff("psy", Role::Psychologist, w.u1);

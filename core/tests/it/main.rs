@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers fail loudly, like the tests they serve")]
 
 mod admin;
+mod approvals;
 mod audit;
 mod authz;
 mod caseloads;

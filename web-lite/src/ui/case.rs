@@ -64,10 +64,10 @@ fn saved_at(what: &str, d: &mamoru_core::service::CasePageView, reader: mamoru_c
             return mine.map_or_else(|| "thread".to_owned(), |m| format!("m{}", m.id));
         }
         "protection" => "protection",
-        "case" | "case_merged" | "assessment" => "work",
-        "support" => "supports",
+        "case" | "case_merged" | "assessment" | "approved" | "returned" => "work",
+        "support" | "approved_support" | "returned_support" => "supports",
         "meeting" => "meetings",
-        "closed" | "reopened" => "closure",
+        "closed" | "reopened" | "asked_closure" | "approved_closure" | "returned_closure" => "closure",
         "restricted" | "unrestricted" => "restriction",
         "assigned" => "assignment",
         _ => "",
@@ -91,6 +91,12 @@ fn saved_notice(what: &str) -> Option<&'static str> {
         "support" => "援助・措置を保存しました。",
         "meeting" => "会議を記録しました。",
         "closed" => "ケースを終結しました。",
+        "asked_closure" => "終結伺いを送りました。スーパーバイザーか所長の決裁を待っています。",
+        "approved" | "approved_support" => "決裁しました。",
+        "approved_closure" => "終結伺いを決裁し、ケースを終結しました。",
+        "returned" | "returned_support" | "returned_closure" => {
+            "差し戻しました。伺った職員にコメントが表示されます。"
+        }
         "reopened" => "ケースを再開しました。",
         "restricted" => "閲覧制限を保存しました。",
         "unrestricted" => "このケースの閲覧制限を解除しました。",

@@ -71,6 +71,8 @@ fields! {
     ReviewOn ["review_on"] "見直し日",
     End ["end"] "終了日",
     Status ["status"] "状態",
+    Approval ["approval"] "決裁",
+    Comment ["comment"] "決裁のコメント",
     Protection ["protection"] "一時保護",
     Attendees ["attendees"] "出席者",
     PlaceKind ["place_kind"] "場所の種類",
@@ -138,6 +140,13 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::SizeOutOfRange => "大きさは0〜200cmで入力してください".into(),
         Why::Unanswered(q) => format!("質問 {q} が未回答です"),
         Why::NoSuchQuestion(q) => format!("この様式にない質問 {q} への回答です"),
+        Why::OwnRequest => {
+            "自分が伺った記録や自分が変更した記録は決裁できません。ほかのスーパーバイザーか所長が決裁します"
+                .into()
+        }
+        Why::Decided => "すでに決裁または差戻しされています。ページを読み込み直してください".into(),
+        Why::Pending => "終結伺いが決裁を待っています".into(),
+        Why::NothingAsked => "決裁を求められていません。ページを読み込み直してください".into(),
         Why::CaseClosed => "ケースは終結しています".into(),
         Why::CaseOpen => "ケースは終結していません。ページを読み込み直してください".into(),
         Why::ProtectionInForce if field == "protection" => {

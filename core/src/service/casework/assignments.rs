@@ -198,7 +198,7 @@ impl<'s, 'a, R: Reader> Lists<'s, 'a, R> {
     /// The running clocks of a case: whether one is overdue, and whether one is due soon.
     fn clock_state(&self, case: u64) -> Result<(bool, bool)> {
         let clocks = self.r.case_clocks(case)?;
-        let status = |s| clocks.iter().any(|d| d.status(self.now) == s);
+        let status = |s| clocks.iter().any(|d| d.kind.workers_act() && d.status(self.now) == s);
         Ok((status(ClockStatus::Overdue), status(ClockStatus::DueSoon)))
     }
 
@@ -216,6 +216,7 @@ impl<'s, 'a, R: Reader> Lists<'s, 'a, R> {
         let next = r
             .case_clocks(case)?
             .into_iter()
+            .filter(|d| d.kind.workers_act())
             .min_by_key(|d| d.triage(now))
             .map(|d| BoardItem::new(d, now, &case_no, child_name.clone(), worker_names.clone()));
         Ok(Some(CaseloadItem {

@@ -3,8 +3,7 @@
 //! restricted; the protected reporter read.
 
 use super::{
-    CaseEdited, IDEMPOTENCY, IntakeChild, IntakeOutcome, idempotency_claim, load_links, refresh_clocks,
-    replayed,
+    CaseEdited, IDEMPOTENCY, IntakeChild, IntakeOutcome, idempotency_claim, refresh_clocks, replayed,
 };
 use crate::case::{
     AbuseDetails, Case, CaseEdit, CaseStatus, Intake, NewCase, Reassignment, Reporter, StatusChange,
@@ -16,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, RecordId, ReporterId, StaffId, UnitId};
 use crate::merge::Merged;
 use crate::person::Child;
-use crate::protection::{Applied, Protection};
+use crate::protection::Applied;
 use crate::service::Service;
 use crate::service::access::{self, Actor};
 use crate::service::merging;
@@ -58,6 +57,7 @@ pub(super) fn kept_out_of_edits(mut body: Case, stored: &Case) -> Case {
     body.reopened_at.clone_from(&stored.reopened_at);
     body.linked_cases.clone_from(&stored.linked_cases);
     body.assignments.clone_from(&stored.assignments);
+    body.closure_request.clone_from(&stored.closure_request);
     body
 }
 /// Refuses a worker who is not active in `unit` or whose role does not work cases.
@@ -136,6 +136,7 @@ pub(super) fn insert_case(
         next_review: None,
         linked_cases,
         closure: None,
+        closure_request: None,
         reopened_at: Vec::new(),
     })?;
     tx.claim("case_no", &case_no, case.id)?;
@@ -374,7 +375,7 @@ impl Service {
             // Only a closing of an open case asks whether the child is in 一時保護.
             let in_protection = matches!(change, StatusChange::Close { .. })
                 && old.body.status == CaseStatus::Open
-                && load_links::<Protection>(tx, "case_protection", id)?.iter().any(|p| p.body.is_active());
+                && super::approvals::in_protection(tx, id)?;
             let mut body = old.body.clone();
             if change.apply(&mut body, (rev, old.rev), in_protection, actor.staff, tx.now)?
                 == Applied::AlreadyRecorded

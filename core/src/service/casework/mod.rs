@@ -2,6 +2,7 @@
 //! protection steps, support decisions, meetings, closure, and the board of legal clocks. Every
 //! write that can move a clock recomputes the case's clocks in the same transaction.
 
+mod approvals;
 mod assignments;
 mod board;
 mod cases;
@@ -9,6 +10,7 @@ mod protections;
 mod records;
 mod supports;
 
+pub use approvals::ApprovalDone;
 pub use assignments::{CaseloadItem, CaseloadView, Contact, LoadsView, QUIET_DAYS, WorkerLoad};
 use board::BoardNames;
 pub use board::{BoardFilter, BoardItem, HOME_CLOCKS, HomeView, MessageItem};
@@ -119,7 +121,7 @@ impl CaseView {
 }
 
 /// The actions on a case that the case view says yes or no to.
-const CASE_ACTIONS: [Action; 11] = [
+const CASE_ACTIONS: [Action; 13] = [
     Action::AddNote,
     Action::RecordSafetyCheck,
     Action::RecordProtection,
@@ -128,6 +130,8 @@ const CASE_ACTIONS: [Action; 11] = [
     Action::RecordSupport,
     Action::RecordMeeting,
     Action::CloseCase,
+    Action::AskClosure,
+    Action::Approve,
     Action::RestrictCase,
     Action::ViewReporter,
     Action::AssignCases,
@@ -157,7 +161,9 @@ fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
         .collect();
     let supports: Vec<(u64, Support)> =
         load_links::<Support>(tx, "case_support", case_id)?.into_iter().map(|v| (v.id, v.body)).collect();
-    let clocks = deadline::case_clocks(case_id, &case.body, &checks, &protections, &supports);
+    let assessments: Vec<Assessment> =
+        load_links::<Assessment>(tx, "case_assessment", case_id)?.into_iter().map(|v| v.body).collect();
+    let clocks = deadline::case_clocks(case_id, &case.body, &checks, &protections, &supports, &assessments);
     tx.set_case_clocks(case_id.0, &clocks)
 }
 
@@ -220,7 +226,10 @@ impl Service {
             let may = |action: &Action| {
                 actor.role.may(*action)
                     && (case.body.status == CaseStatus::Open
-                        || matches!(action, Action::CloseCase | Action::RestrictCase | Action::ViewReporter))
+                        || matches!(
+                            action,
+                            Action::CloseCase | Action::RestrictCase | Action::ViewReporter | Action::Approve
+                        ))
                     && (*action != Action::ViewReporter || reporter_kept)
                     && access::check_write_case(actor, &case.body, *action).is_ok()
             };

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{IDEMPOTENCY, idempotency_claim, refresh_clocks, replayed};
-use crate::case::{Assessment, Case, MESSAGE_MAX_CHARS, Message, NewNote, NewSafetyCheck, Note, SafetyCheck};
+use crate::case::{
+    Approval, Assessment, Case, MESSAGE_MAX_CHARS, Message, NewNote, NewSafetyCheck, Note, SafetyCheck,
+};
 use crate::error::{Counted, Why};
 use crate::error::{Error, Result};
 use crate::ids::{AssessmentId, CaseId, MessageId, NoteId, RecordId, SafetyCheckId};
@@ -238,11 +240,13 @@ impl Service {
                 result_label,
                 at: tx.now,
                 by: actor.staff,
+                approval: Some(Approval::asked(actor.staff, tx.now)),
             })?;
             tx.link("case_assessment", case_id.0, v.id)?;
             if let Some(c) = &claim {
                 tx.claim(IDEMPOTENCY, c, v.id)?;
             }
+            refresh_clocks(tx, case_id)?;
             Ok((v.clone(), v.id))
         })
     }

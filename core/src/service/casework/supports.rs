@@ -1,7 +1,7 @@
 //! 援助・措置 and 会議: support decisions with the child's hearing, and meetings.
 
 use super::{IDEMPOTENCY, idempotency_claim, refresh_clocks, replayed};
-use crate::case::{Case, Hearing, Meeting, NewMeeting, Support, SupportDecision};
+use crate::case::{Approval, Case, Hearing, Meeting, NewMeeting, Support, SupportDecision, after_change};
 use crate::error::{Error, Result};
 use crate::error::{Point, Why};
 use crate::ids::{CaseId, MeetingId, RecordId, SupportId};
@@ -62,13 +62,16 @@ impl Service {
         let claim = key.map(|k| idempotency_claim(actor, "support", k)).transpose()?;
         self.write(actor, Action::RecordSupport, SupportId::KIND, None, |tx| {
             // Decided inside the write, so that a refused decision is audited too.
-            let s = d.decide(case, actor.staff)?;
-            if let Some(done) = replayed::<Support>(tx, claim.as_deref(), |d| *d == s)? {
+            let mut s = d.decide(case, actor.staff)?;
+            // The same decision sent again, whenever its 決裁 was asked for.
+            let same = |d: &Support| Support { approval: d.approval.clone(), ..s.clone() } == *d;
+            if let Some(done) = replayed::<Support>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
             let case = tx.require::<Case>(s.case)?;
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
             check_support(tx, &s, None)?;
+            s.approval = Some(Approval::asked(actor.staff, tx.now));
             let v = tx.insert(s)?;
             tx.link("case_support", v.body.case.0, v.id)?;
             if let Some(c) = &claim {
@@ -110,6 +113,9 @@ impl Service {
             }
             keep_hearer(&mut s.hearing, old.body.hearing.as_ref());
             check_support(tx, &s, Some(&old.body))?;
+            // A changed decision, or any change of one sent back, goes to the approver again.
+            let changed = s.decides_otherwise(&old.body);
+            s.approval = after_change(old.body.approval.as_ref(), changed, actor.staff, tx.now);
             let v = tx.update(id, rev, s)?;
             refresh_clocks(tx, v.body.case)?;
             Ok((v, id.0))

@@ -6,6 +6,7 @@
 //! case page itself, closing and reopening. Every new record is sent with an idempotency key, so
 //! a form sent again after a lost answer is stored once.
 
+mod approval;
 mod assessment;
 mod assignment;
 mod investigation;
@@ -165,6 +166,10 @@ pub(super) fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(Respo
         .or(reopen(service.clone()))
         .unify()
         .or(restrict(service.clone()))
+        .unify()
+        .or(approval::approve(service.clone()))
+        .unify()
+        .or(approval::ask_closure(service.clone()))
         .unify()
         .or(assignment::assign(service))
         .unify()

@@ -1,12 +1,13 @@
 //! What the case page shows of the casework: assessment, support and meeting rows, and the
 //! work section with what the reader may do.
 
-use mamoru_core::case::Support;
+use mamoru_core::case::{Assessment, Support};
 use mamoru_core::ids::StaffId;
 use mamoru_core::service::CasePageView;
 use mamoru_core::service::Versioned;
 use mamoru_core::wareki;
 
+use super::approval::{ApprovalRow, ClosureRequestRow};
 use super::{DIAGNOSES, wareki_or_blank};
 use crate::ui::views::{datetime, label, staff_name};
 
@@ -20,6 +21,8 @@ pub(crate) struct AssessmentRow {
     pub class: &'static str,
     /// The questions answered yes, as the sheet words them.
     pub yes: Vec<String>,
+    /// 決裁 (none on one recorded before it was asked for).
+    pub approval: Option<ApprovalRow>,
 }
 
 pub(crate) struct SupportRow {
@@ -34,6 +37,8 @@ pub(crate) struct SupportRow {
     pub notice: Option<String>,
     pub note: String,
     pub ended: bool,
+    /// 決裁 (none on one recorded before it was asked for).
+    pub approval: Option<ApprovalRow>,
 }
 
 pub(crate) struct MeetingRow {
@@ -44,9 +49,11 @@ pub(crate) struct MeetingRow {
 }
 
 impl AssessmentRow {
-    fn of(a: &mamoru_core::case::Assessment, d: &CasePageView) -> Self {
+    fn of(v: &Versioned<Assessment>, d: &CasePageView, reader: StaffId) -> Self {
+        let a = &v.body;
         let sheet = d.sheets.iter().find(|s| s.id == a.sheet.0);
         Self {
+            approval: a.approval.as_ref().map(|x| ApprovalRow::of(("assessment", v.id, v.rev), x, d, reader)),
             at: datetime(a.at),
             by: staff_name(&d.staff_names, a.by),
             sheet: sheet.map_or_else(|| "アセスメントシート".to_owned(), |s| s.body.name.clone()),
@@ -71,7 +78,7 @@ impl AssessmentRow {
 }
 
 impl SupportRow {
-    fn of(v: &Versioned<Support>, d: &CasePageView) -> Self {
+    fn of(v: &Versioned<Support>, d: &CasePageView, reader: StaffId) -> Self {
         let s = &v.body;
         let mut dates = vec![format!("決定 {}", wareki::format(s.decided_on))];
         for (label, date) in [("開始", s.start), ("見直し", s.review_on), ("終了", s.end)] {
@@ -93,6 +100,7 @@ impl SupportRow {
             notice: s.notice_issued_on.map(wareki::format),
             note: s.note.clone(),
             ended: s.end.is_some_and(|e| e <= d.now.jst_date()),
+            approval: s.approval.as_ref().map(|x| ApprovalRow::of(("support", v.id, v.rev), x, d, reader)),
         }
     }
 }
@@ -128,6 +136,10 @@ pub(crate) struct WorkView {
     pub meetings: Vec<MeetingRow>,
     /// 終結: when, by whom, why.
     pub closure: Option<String>,
+    /// 終結伺い waiting for its 決裁, or sent back.
+    pub closure_request: Option<ClosureRequestRow>,
+    /// A 終結伺い waits: neither another nor a direct closing is offered.
+    pub closure_waiting: bool,
     pub reopened: Vec<String>,
     /// 閲覧制限: the names of the only staff who may see the case, when restricted.
     pub restricted: Option<String>,
@@ -136,7 +148,7 @@ pub(crate) struct WorkView {
 }
 
 impl WorkView {
-    pub(crate) fn of(d: &CasePageView) -> Self {
+    pub(crate) fn of(d: &CasePageView, reader: StaffId) -> Self {
         let case = &d.case.case.body;
         let name = |s: StaffId| staff_name(&d.staff_names, s);
         let abuse = case.abuse.as_ref().map(|a| {
@@ -150,8 +162,8 @@ impl WorkView {
             }
             parts.join("、")
         });
-        let assessments = d.case.assessments.iter().rev().map(|v| AssessmentRow::of(&v.body, d)).collect();
-        let supports = d.case.supports.iter().rev().map(|v| SupportRow::of(v, d)).collect();
+        let assessments = d.case.assessments.iter().rev().map(|v| AssessmentRow::of(v, d, reader)).collect();
+        let supports = d.case.supports.iter().rev().map(|v| SupportRow::of(v, d, reader)).collect();
         let meetings = d.case.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
         Self {
             rev: d.case.case.rev,
@@ -174,10 +186,14 @@ impl WorkView {
             assessments,
             supports,
             meetings,
-            closure: case
-                .closure
-                .as_ref()
-                .map(|c| format!("{}・{}・{}", datetime(c.at), name(c.by), c.reason)),
+            closure: case.closure.as_ref().map(|c| match c.asked_by {
+                Some(asker) => {
+                    format!("{}・{}・決裁 {}（伺い {}）", datetime(c.at), c.reason, name(c.by), name(asker))
+                }
+                None => format!("{}・{}・{}", datetime(c.at), name(c.by), c.reason),
+            }),
+            closure_waiting: case.closure_request.as_ref().is_some_and(|r| r.approval.is_pending()),
+            closure_request: ClosureRequestRow::of(d, reader),
             reopened: case.reopened_at.iter().map(|t| datetime(*t)).collect(),
             restricted: case
                 .restricted_to
@@ -189,6 +205,25 @@ impl WorkView {
                 let list = case.restricted_to.as_ref().unwrap_or(&case.assigned);
                 d.unit_staff.iter().map(|(id, n)| (id.0, n.clone(), list.contains(id))).collect()
             },
+        }
+    }
+}
+
+impl WorkView {
+    /// Puts back the comment typed into the approver's form of `subject` `record` after a
+    /// refusal.
+    pub(crate) fn keep_typed(&mut self, subject: &str, record: &str, comment: String) {
+        let rows = self
+            .assessments
+            .iter_mut()
+            .filter_map(|a| a.approval.as_mut())
+            .chain(self.supports.iter_mut().filter_map(|s| s.approval.as_mut()))
+            .chain(self.closure_request.as_mut().map(|r| &mut r.approval));
+        for row in rows {
+            if row.subject == subject && row.record.to_string() == record {
+                row.typed = comment;
+                return;
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use mamoru_core::time::{FixedClock, Timestamp};
 use super::*;
 use crate::Health;
 
+mod approvals;
 mod board_and_access;
 mod caseloads;
 mod family;

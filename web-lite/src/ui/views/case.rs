@@ -262,6 +262,10 @@ impl Can {
     pub(crate) fn close(&self) -> bool {
         self.to(Action::CloseCase)
     }
+    /// 終結伺い (a caseworker's; a supervisor closes).
+    pub(crate) fn ask_closure(&self) -> bool {
+        self.to(Action::AskClosure)
+    }
     pub(crate) fn restrict(&self) -> bool {
         self.to(Action::RestrictCase)
     }
@@ -365,7 +369,7 @@ impl CasePage {
                 .collect(),
             thread_form: String::new(),
             can: Can { may: d.case.may.clone() },
-            work: crate::ui::casework::WorkView::of(d),
+            work: crate::ui::casework::WorkView::of(d, reader),
             open: case.status == CaseStatus::Open,
             closure_form: String::new(),
             protections: d
