@@ -75,6 +75,17 @@ fn a_worker_asks_and_the_supervisor_approves_over_the_api_and_from_the_case_page
     );
     office.scroll_to("#closure");
     office.screenshot(&screens().join("24-approval.png"));
+    // Sent back without a comment: refused, and the comment field is marked where it is, with
+    // the reason beside it.
+    office.click("#closure form.approve button[value=returned]");
+    office.wait_until("document.readyState === 'complete' && !!document.querySelector('p.error')", "refused");
+    let marked = office.eval(
+        "(() => { const i = document.querySelector('#closure input[name=comment]'); \
+         return i.getAttribute('aria-invalid') + '|' + i.closest('label').querySelector('.why').textContent; })()",
+    );
+    let marked = marked.as_str().unwrap_or_default().to_owned();
+    assert!(marked.starts_with("true|") && marked.contains("決裁のコメント"), "{marked}");
+    office.screenshot(&screens().join("25-field-marked.png"));
     office.click("#closure form.approve button[value=approved]");
     office.wait_until(
         "location.search === '?saved=approved_closure' && document.readyState === 'complete'",

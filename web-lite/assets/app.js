@@ -12,6 +12,42 @@
     var back = document.getElementById(body.dataset.scroll);
     if (back) back.scrollIntoView();
   }
+  // Refused: the fields the server named are marked in the form that was sent (this page is
+  // its action), the first brought into view with the reason beside it; typing clears a mark.
+  (function markInvalid() {
+    var names = (body.dataset.invalid || '').split(' ').filter(Boolean);
+    if (!names.length) return;
+    var all = Array.prototype.slice.call(document.forms);
+    var sent = all.filter(function (f) {
+      return f.method === 'post' && new URL(f.action, location.href).pathname === location.pathname;
+    });
+    var first = null;
+    (sent.length ? sent : all).forEach(function (form) {
+      names.forEach(function (n) {
+        form.querySelectorAll('[name="' + n + '"]').forEach(function (el) {
+          var shown = el.type === 'hidden' ? el.closest('fieldset, .photo-field') : el;
+          if (!shown) return;
+          var box = shown.closest('label, fieldset') || shown;
+          if (el.type !== 'hidden') el.setAttribute('aria-invalid', 'true');
+          box.classList.add('invalid');
+          if (!first) first = { el: el, box: box };
+          var clear = function () { el.removeAttribute('aria-invalid'); box.classList.remove('invalid'); };
+          el.addEventListener('input', clear, { once: true });
+          el.addEventListener('change', clear, { once: true });
+        });
+      });
+    });
+    if (!first) return;
+    var alert = document.querySelector('p.error[role=alert]');
+    if (alert) {
+      var why = document.createElement('span');
+      why.className = 'why';
+      why.textContent = alert.textContent;
+      first.box.appendChild(why);
+    }
+    first.box.scrollIntoView({ block: 'center' });
+    if (first.el.type !== 'hidden' && first.el.focus) first.el.focus({ preventScroll: true });
+  })();
   // Each person's drafts apart (a tablet may be shared): only their own are put back and sent.
   var PREFIX = 'mamoru-drafts';
   var DRAFTS = PREFIX + '-' + (body.dataset.staff || '');

@@ -123,6 +123,7 @@ pub(super) async fn refused(
             );
             keep(&mut page);
             page.message = Some(message(&e));
+            page.chrome.mark(&e);
             html(&page, status_of(&e))
         }
         Err(other) => error_page(&session, &other),

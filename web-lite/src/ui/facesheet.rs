@@ -148,6 +148,7 @@ async fn refused_page(
             // an edit made meanwhile.
             page.rev = rev.unwrap_or(view.child.rev);
             page.message = Some(message(&e));
+            page.chrome.mark(&e);
             html(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(other) => error_page(&session, &other),

@@ -86,6 +86,7 @@ async fn form_page(
                 }
                 Some(e) => {
                     page.message = Some(message(e));
+                    page.chrome.mark(e);
                     super::status_of(e)
                 }
                 None => StatusCode::OK,

@@ -3,6 +3,7 @@
 //! ([`Why`]), in Japanese. A field core starts to name without a row here fails
 //! `tests::every_field_core_names_has_a_label`, so that staff never read an English field name.
 
+use mamoru_core::Error;
 use mamoru_core::error::{Counted, Point, StepRule, Why};
 
 /// One table: the variant, the names core uses for it, and the label.
@@ -104,6 +105,27 @@ fields! {
     Data ["data" | "import" | "backup"] "データ",
 }
 
+/// The form inputs that hold the fields `e` names, space-separated: core's name, or its last part
+/// (`diagnoses.social` is the input `social`), or the inputs a field is typed into.
+pub(crate) fn inputs(e: &Error) -> String {
+    let named: Vec<&str> = match e {
+        Error::Invalid { field, .. } => vec![*field],
+        Error::Incomplete { fields } => fields.clone(),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<&str> = Vec::new();
+    for name in named {
+        let held: &[&str] = match name {
+            "hearing" => &["views", "not_possible", "hearing_after"],
+            "assigned" => &["main"],
+            "birth_date" => &["birth_date", "unborn"],
+            other => &[other.rsplit('.').next().unwrap_or(other)],
+        };
+        out.extend(held);
+    }
+    out.join(" ")
+}
+
 /// A field core named as the page shows it: its label, or the name itself when the table lacks
 /// it (which the test below keeps from happening).
 pub(crate) fn label(name: &str) -> &str {
@@ -197,6 +219,19 @@ fn step_ja(rule: StepRule) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_refusal_marks_the_inputs_that_hold_what_it_names() {
+        use super::inputs;
+        use mamoru_core::Error;
+        // A dotted name (as a merge names a diagnosis) is held by the input of its last part.
+        const DOTTED: &str = "diagnoses.social";
+        assert_eq!(inputs(&Error::invalid(DOTTED, Why::Required)), "social");
+        assert_eq!(inputs(&Error::Incomplete { fields: vec!["kind", "decided_on"] }), "kind decided_on");
+        assert_eq!(inputs(&Error::invalid("hearing", Why::NoViews)), "views not_possible hearing_after");
+        assert_eq!(inputs(&Error::Forbidden { action: "approve" }), "");
+    }
+
     use std::collections::BTreeSet;
     use std::path::Path;
 

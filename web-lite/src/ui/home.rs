@@ -82,6 +82,7 @@ pub(super) fn search(service: Arc<Service>) -> impl Filter<Extract = (Response,)
                 }
                 Err(e) if e.is_input() => {
                     page.message = Some(message(&e));
+                    page.chrome.mark(&e);
                     html(&page, StatusCode::UNPROCESSABLE_ENTITY)
                 }
                 Err(e) => error_page(&session, &e),

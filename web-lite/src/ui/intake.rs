@@ -295,7 +295,7 @@ async fn take_intake(form: HashMap<String, String>, page: Page) -> Response {
     match result {
         Ok(IntakeOutcome::Opened(case)) => redirect(&format!("/cases/{}?saved=intake", case.id)),
         Ok(IntakeOutcome::PossibleDuplicates(found)) => again(svc, session, child, typed, found, None).await,
-        Err(e) if e.is_input() => again(svc, session, child, typed, Vec::new(), Some(message(&e))).await,
+        Err(e) if e.is_input() => again(svc, session, child, typed, Vec::new(), Some(e)).await,
         Err(e) => error_page(&session, &e),
     }
 }
@@ -308,7 +308,7 @@ async fn again(
     child: Option<ChildId>,
     typed: IntakeForm,
     found: Vec<ChildSummary>,
-    said: Option<String>,
+    refused: Option<Error>,
 ) -> Response {
     let s = session.clone();
     match blocking(move || svc.intake_page(&s.actor, child)).await {
@@ -316,8 +316,11 @@ async fn again(
             let mut page = IntakePage::new(chrome(&session), &cx, typed);
             let today = cx.now.jst_date();
             page.candidates = found.iter().map(|c| ResultRow::of(c, today)).collect();
-            let status = if said.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            page.message = said;
+            let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            if let Some(e) = &refused {
+                page.message = Some(message(e));
+                page.chrome.mark(e);
+            }
             html(&page, status)
         }
         Err(other) => error_page(&session, &other),

@@ -150,11 +150,12 @@ async fn refused(
     form: HashMap<String, String>,
     e: Error,
 ) -> Response {
-    let (s, said) = (session.clone(), message(&e));
+    let (s, said, invalid) = (session.clone(), message(&e), crate::ui::fields::inputs(&e));
     let drawn = blocking(move || {
         let cx = svc.case_page(&s.actor, CaseId(id))?;
         let mut page = AssessmentPage::new(chrome(&s, "アセスメント", &cx), &cx, &key, &form)?;
         page.message = Some(said);
+        page.chrome.invalid = invalid;
         Ok::<_, Error>(page)
     })
     .await;

@@ -218,26 +218,26 @@ async fn redraw<P: Template + HasMessage + Send + 'static>(
     draw: impl FnOnce(&SessionInfo, &CasePageView) -> P + Send + 'static,
 ) -> Response {
     let s = session.clone();
-    let text = message(&e);
     match blocking(move || svc.case_page(&s.actor, CaseId(id)).map(|cx| draw(&s, &cx))).await {
         Ok(mut page) => {
-            page.set_message(text);
+            page.refused_for(&e);
             html(&page, status_of(&e))
         }
         Err(other) => error_page(&session, &other),
     }
 }
 
-/// A task page that shows why a save was refused.
+/// A task page that shows why a save was refused, and marks the fields named.
 trait HasMessage {
-    fn set_message(&mut self, text: String);
+    fn refused_for(&mut self, e: &Error);
 }
 
 macro_rules! has_message {
     ($($page:ty),*) => {$(
         impl HasMessage for $page {
-            fn set_message(&mut self, text: String) {
-                self.message = Some(text);
+            fn refused_for(&mut self, e: &Error) {
+                self.message = Some(message(e));
+                self.chrome.mark(e);
             }
         }
     )*};

@@ -51,6 +51,9 @@ pub(crate) struct Chrome {
     /// The menu: (path, label) of ホーム and each page the reader's role may use (検索,
     /// 新規受付, 担当ケース, 担当状況).
     pub menu: Vec<(&'static str, &'static str)>,
+    /// The inputs a refusal named, space-separated (`Chrome::mark`): the script marks them in
+    /// the form that was sent and brings the first into view with the reason beside it.
+    pub invalid: String,
 }
 
 /// Every page of the menu, with the action it needs (`None`: everyone's).
@@ -81,7 +84,13 @@ impl Chrome {
             live: "",
             scroll_to: String::new(),
             after: 0,
+            invalid: String::new(),
         }
+    }
+
+    /// Marks the fields `e` names (none for a refusal that names no field).
+    pub(crate) fn mark(&mut self, e: &mamoru_core::Error) {
+        self.invalid = crate::ui::fields::inputs(e);
     }
 }
 
