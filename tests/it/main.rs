@@ -15,4 +15,5 @@ mod console;
 mod family;
 mod http;
 mod support;
+mod unread;
 mod web;

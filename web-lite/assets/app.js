@@ -13,26 +13,41 @@
     if (back) back.scrollIntoView();
   }
   // Refused: the fields the server named are marked in the form that was sent (this page is
-  // its action), the first brought into view with the reason beside it; typing clears a mark.
-  (function markInvalid() {
+  // its action; among forms sharing one, the one whose hidden inputs match `data-sent`), the
+  // first brought into view with the reason beside it; changing a field clears its mark.
+  function markInvalid() {
     var names = (body.dataset.invalid || '').split(' ').filter(Boolean);
     if (!names.length) return;
-    var all = Array.prototype.slice.call(document.forms);
-    var sent = all.filter(function (f) {
-      return f.method === 'post' && new URL(f.action, location.href).pathname === location.pathname;
+    var sent = Array.prototype.filter.call(document.forms, function (f) {
+      return new URL(f.getAttribute('action') || '', location.href).pathname === location.pathname;
+    });
+    var pairs = (body.dataset.sent || '').split(' ').filter(Boolean).map(function (p) { return p.split('='); });
+    var which = sent.filter(function (f) {
+      return pairs.every(function (p) {
+        return Array.prototype.some.call(f.querySelectorAll('input[type=hidden]'), function (el) {
+          return el.name === p[0] && el.value === p[1];
+        });
+      });
     });
     var first = null;
-    (sent.length ? sent : all).forEach(function (form) {
+    (which.length ? which : sent).slice(0, 1).forEach(function (form) {
       names.forEach(function (n) {
         form.querySelectorAll('[name="' + n + '"]').forEach(function (el) {
-          var shown = el.type === 'hidden' ? el.closest('fieldset, .photo-field') : el;
+          var hidden = el.type === 'hidden';
+          var shown = hidden ? el.closest('fieldset, .photo-field') : el;
           if (!shown) return;
           var box = shown.closest('label, fieldset') || shown;
-          if (el.type !== 'hidden') el.setAttribute('aria-invalid', 'true');
+          if (!hidden) el.setAttribute('aria-invalid', 'true');
           box.classList.add('invalid');
           if (!first) first = { el: el, box: box };
-          var clear = function () { el.removeAttribute('aria-invalid'); box.classList.remove('invalid'); };
-          el.addEventListener('input', clear, { once: true });
+          var clear = function () {
+            el.removeAttribute('aria-invalid');
+            box.classList.remove('invalid');
+            var why = box.querySelector('.why');
+            if (why) why.remove();
+          };
+          // A photo or a body-map mark changes a hidden input and tells the form.
+          (hidden ? form : el).addEventListener('input', clear, { once: true });
           el.addEventListener('change', clear, { once: true });
         });
       });
@@ -47,7 +62,8 @@
     }
     first.box.scrollIntoView({ block: 'center' });
     if (first.el.type !== 'hidden' && first.el.focus) first.el.focus({ preventScroll: true });
-  })();
+  }
+  try { markInvalid(); } catch (e) { /* the marks only help: the message says it all */ }
   // Each person's drafts apart (a tablet may be shared): only their own are put back and sent.
   var PREFIX = 'mamoru-drafts';
   var DRAFTS = PREFIX + '-' + (body.dataset.staff || '');
@@ -69,6 +85,11 @@
   if (body.dataset.signedOut) {
     if (body.dataset.wipe) {
       draftKeys().forEach(function (k) { try { localStorage.removeItem(k); } catch (e) { /* off */ } });
+      // What was read where goes too: it says which cases were opened on this tablet.
+      try {
+        Object.keys(localStorage).filter(function (k) { return k.indexOf('mamoru-seen') === 0; })
+          .forEach(function (k) { localStorage.removeItem(k); });
+      } catch (e) { /* off */ }
       return;
     }
     var waiting = draftKeys().reduce(function (n, k) { return n + queuedIn(k); }, 0);
@@ -111,6 +132,38 @@
   }
   setInterval(tick, 30000);
 
+  // 未読: the messages of a case's thread that came after the reader last had that case's page
+  // open on this tablet (never their own). The board marks its list; the case page marks its
+  // thread against what was seen when it loaded (so a live update keeps the marks), then counts
+  // it seen. Kept per person: case number → newest message number and when, 500 cases at most.
+  var SEEN = 'mamoru-seen-' + (body.dataset.staff || '');
+  var here = body.dataset.case, onCase = !!document.getElementById('thread');
+  function seenNow() {
+    try { return JSON.parse(localStorage.getItem(SEEN)) || {}; } catch (e) { return {}; }
+  }
+  var atLoad = (seenNow()[here] || {}).m || 0;
+  function unread() {
+    var seen = seenNow(), newest = 0;
+    document.querySelectorAll('li[data-message]').forEach(function (li) {
+      var c = li.dataset.case || here, id = Number(li.dataset.message);
+      var before = onCase && c === here ? atLoad : (seen[c] || {}).m || 0;
+      if (c === here) newest = Math.max(newest, id);
+      if (li.classList.contains('mine') || li.classList.contains('unread') || !(id > before)) return;
+      li.classList.add('unread');
+      var tag = document.createElement('span');
+      tag.className = 'tag unread';
+      tag.textContent = '未読';
+      var meta = li.querySelector('.meta') || li;
+      meta.insertBefore(tag, meta.firstChild);
+    });
+    if (!onCase || !(newest > ((seen[here] || {}).m || 0))) return;
+    seen[here] = { m: newest, t: Date.now() };
+    var cases = Object.keys(seen).sort(function (a, b) { return seen[a].t - seen[b].t; });
+    cases.slice(0, Math.max(0, cases.length - 500)).forEach(function (k) { delete seen[k]; });
+    try { localStorage.setItem(SEEN, JSON.stringify(seen)); } catch (e) { /* full: marks stay */ }
+  }
+  unread();
+
   // ---- live regions -----------------------------------------------------------------------
   var refreshing = null, again = false;
   function refresh() {
@@ -134,13 +187,15 @@
             // part is redrawn once they leave it.
             if (typing(old)) { later(old); return; }
             var seen = {};
-            old.querySelectorAll('li').forEach(function (li) { seen[li.textContent] = true; });
-            next.querySelectorAll('li').forEach(function (li) { if (!seen[li.textContent]) li.classList.add('fresh'); });
+            var key = function (li) { return li.dataset.message || li.textContent; };
+            old.querySelectorAll('li').forEach(function (li) { seen[key(li)] = true; });
+            next.querySelectorAll('li').forEach(function (li) { if (!seen[key(li)]) li.classList.add('fresh'); });
             old.replaceWith(next);
             // A redrawn form takes its draft back, like a page that loads.
             next.querySelectorAll('form[data-draft]').forEach(bindDraft);
           });
           tick();
+          unread();
         })
         .catch(function () { refreshing = null; });
     }, 150);

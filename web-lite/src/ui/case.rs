@@ -143,6 +143,12 @@ pub(super) async fn case_write<T: Send + 'static>(
 ) -> Response {
     let (svc, session) = or_respond!(page);
     let (s, svc2) = (session.clone(), svc.clone());
+    // Which of the forms sharing this action it was (the steps of a protection, the 決裁 of
+    // each record), so that a refusal marks the fields of that one.
+    let sent: Vec<String> = ["step", "subject", "record"]
+        .iter()
+        .filter_map(|k| form.get(*k).map(|v| format!("{k}={v}")))
+        .collect();
     let result = blocking(move || {
         check_form(&s, &form)?;
         work(&svc2, &s, &form)
@@ -150,7 +156,13 @@ pub(super) async fn case_write<T: Send + 'static>(
     .await;
     match result {
         Ok(_) => redirect(&format!("/cases/{id}?saved={saved}")),
-        Err(e) => refused(svc, session, CaseId(id), e, keep).await,
+        Err(e) => {
+            let keep = move |p: &mut CasePage| {
+                keep(p);
+                p.chrome.sent = sent.join(" ");
+            };
+            refused(svc, session, CaseId(id), e, keep).await
+        }
     }
 }
 

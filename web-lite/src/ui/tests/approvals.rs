@@ -59,6 +59,8 @@ async fn an_assessment_is_approved_and_a_closure_asked_for_closes_the_case() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
     assert!(body(&r).contains("決裁のコメント"), "{}", body(&r));
     assert!(body(&r).contains("data-invalid=\"comment\""), "the field is marked");
+    let sent = format!("data-sent=\"subject=assessment record={}\"", a.id);
+    assert!(body(&r).contains(&sent), "in the form of this assessment");
     // From a stale page: refused as a conflict, the comment typed kept in its form.
     let stale = decide("returned", "家族構成を確認").replace(&format!("rev={}", a.rev), "rev=0");
     let r = post(&svc, &sv_cookie, &approval, stale, None).await;

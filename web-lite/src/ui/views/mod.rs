@@ -54,6 +54,9 @@ pub(crate) struct Chrome {
     /// The inputs a refusal named, space-separated (`Chrome::mark`): the script marks them in
     /// the form that was sent and brings the first into view with the reason beside it.
     pub invalid: String,
+    /// Which of the forms that share the refused page's action was sent: its hidden inputs as
+    /// `name=value`, space-separated (a protection's `step`, a 決裁's `subject` and `record`).
+    pub sent: String,
 }
 
 /// Every page of the menu, with the action it needs (`None`: everyone's).
@@ -85,6 +88,7 @@ impl Chrome {
             scroll_to: String::new(),
             after: 0,
             invalid: String::new(),
+            sent: String::new(),
         }
     }
 

@@ -86,6 +86,7 @@ pub(crate) struct HomePage {
 
 impl HomePage {
     pub(crate) fn of(chrome: Chrome, v: &HomeView) -> Self {
+        let reader = StaffId(chrome.staff);
         Self {
             chrome,
             unit: v.unit_name.clone(),
@@ -102,13 +103,16 @@ impl HomePage {
                 Some(w) => format!("/home?unit={}&worker={}&all=1", v.unit.0, w.0),
                 None => format!("/home?unit={}&all=1", v.unit.0),
             },
-            messages: v.messages.iter().map(|m| BoardMessage::of(m, &v.staff_names)).collect(),
+            messages: v.messages.iter().map(|m| BoardMessage::of(m, &v.staff_names, reader)).collect(),
         }
     }
 }
 
 /// A message from a case's thread, as the board lists it: the start of it, and where to read on.
 pub(crate) struct BoardMessage {
+    pub id: u64,
+    /// The reader's own (never unread).
+    pub mine: bool,
     pub case_id: u64,
     pub case_no: String,
     pub author: String,
@@ -117,13 +121,15 @@ pub(crate) struct BoardMessage {
 }
 
 impl BoardMessage {
-    pub(crate) fn of(m: &MessageItem, names: &HashMap<StaffId, String>) -> Self {
+    pub(crate) fn of(m: &MessageItem, names: &HashMap<StaffId, String>, reader: StaffId) -> Self {
         let body = &m.message.body.body;
         let mut short: String = body.chars().take(80).collect();
         if short.len() < body.len() {
             short.push('…');
         }
         Self {
+            id: m.message.id,
+            mine: m.message.body.author == reader,
             case_id: m.message.body.case.0,
             case_no: m.case_no.clone(),
             author: staff_name(names, m.message.body.author),
