@@ -211,6 +211,11 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     field.fill("form[action$=safety-checks] textarea[name=child_state]", "表情は明るく、目立つけがはない。");
     // A bruise on the right forearm (the child's right: the viewer's left on the front outline).
     field.tap("form[action$=safety-checks] svg[data-side=front]", 0.24, 0.4);
+    assert!(
+        field.text("ol.injuries li").contains("1. 前・右前腕"),
+        "named as placed: {}",
+        field.text("ol.injuries")
+    );
     field.fill("ol.injuries li input[type=number]", "3");
     field.fill("ol.injuries li input:not([type=number])", "青あざ（テスト）");
     field.eval(&take_photo("safety-checks"));
@@ -227,7 +232,7 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     field.wait_until(PHOTO_SHOWN, "the photo on the case page");
     assert!(field.text("#checks figcaption").contains("木下 福祉司"), "{}", field.text("#checks"));
     assert!(
-        field.text("#checks .injury-list").contains("前・3cm・青あざ（テスト）"),
+        field.text("#checks .injury-list").contains("前・右前腕・3cm・青あざ（テスト）"),
         "{}",
         field.text("#checks")
     );

@@ -442,7 +442,7 @@
         t.textContent = String(i + 1);
         g.appendChild(c); g.appendChild(t);
         var li = el('li', {});
-        li.appendChild(el('span', { 'class': 'where' }, (i + 1) + '. ' + (m.side === 'front' ? '前' : '後ろ')));
+        li.appendChild(el('span', { 'class': 'where' }, (i + 1) + '. ' + (m.side === 'front' ? '前' : '後ろ') + (m.part ? '・' + m.part : '')));
         var size = el('input', { type: 'number', min: '0.1', max: '200', step: '0.1', inputmode: 'decimal', placeholder: '大きさ', 'aria-label': '大きさ（cm）' });
         if (m.size_cm) size.value = m.size_cm;
         size.addEventListener('input', function () { var v = parseFloat(size.value); m.size_cm = v > 0 ? v : null; store(); });
@@ -460,7 +460,9 @@
         var r = svg.getBoundingClientRect();
         var x = Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width));
         var y = Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height));
-        marks.push({ side: svg.dataset.side, x: Math.round(x * 1000) / 1000, y: Math.round(y * 1000) / 1000, size_cm: null, description: '' });
+        // The part tapped, as the figure names it (the server names the record by the same regions).
+        var on = ev.target.closest && ev.target.closest('[data-part]');
+        marks.push({ side: svg.dataset.side, x: Math.round(x * 1000) / 1000, y: Math.round(y * 1000) / 1000, size_cm: null, description: '', part: on ? on.dataset.part : '' });
         store();
         draw();
         var notes = list.querySelectorAll('input:not([type=number])');

@@ -19,6 +19,7 @@ use crate::time::{Date, Timestamp};
 
 mod approval;
 mod assignment;
+pub mod body;
 mod commands;
 mod intake;
 
@@ -99,6 +100,14 @@ pub struct Injury {
 }
 
 impl Eq for Injury {}
+
+impl Injury {
+    /// The part of the body it is on (`右上腕`, `背部`: `body::part_at`), if on the figure.
+    #[must_use]
+    pub fn part(&self) -> Option<String> {
+        body::part_at(self.side, self.x, self.y)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

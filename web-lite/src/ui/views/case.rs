@@ -2,7 +2,7 @@
 //! steps, notes, messages, and the field forms as typed.
 
 use askama::Template;
-use mamoru_core::case::{CaseStatus, SafetyCheck};
+use mamoru_core::case::{BodySide, CaseStatus, SafetyCheck};
 use mamoru_core::ids::StaffId;
 use mamoru_core::person::Attachment;
 use mamoru_core::protection::{PlaceKind, Protection, StepKind, WarrantOutcome};
@@ -28,13 +28,41 @@ pub(crate) struct CheckRow {
 
 /// The outline of a child's body on the body map, front and back alike, in a 100×200 box; marks
 /// are placed on it at fractions of its width and height.
-pub(crate) const BODY_OUTLINE: &str = r#"<g class="outline"><circle cx="50" cy="18" r="12"/><rect x="45" y="28" width="10" height="8"/><rect x="32" y="35" width="36" height="62" rx="8"/><rect x="18" y="37" width="12" height="58" rx="6"/><rect x="70" y="37" width="12" height="58" rx="6"/><circle cx="24" cy="100" r="5"/><circle cx="76" cy="100" r="5"/><rect x="34" y="95" width="14" height="80" rx="6"/><rect x="52" y="95" width="14" height="80" rx="6"/><ellipse cx="41" cy="181" rx="8" ry="4"/><ellipse cx="59" cy="181" rx="8" ry="4"/></g>"#;
+/// The body map's figure seen from `side`: core's regions (`case::body::REGIONS`), each named
+/// in `data-part` when `named` (the form's, so that the script says where a mark is as it is
+/// placed; a recorded map needs no names), and 右 and 左 on the child's sides (the child's
+/// right is on the viewer's left in front).
+pub(crate) fn body_outline(side: BodySide, named: bool) -> String {
+    use mamoru_core::case::body::{REGIONS, Shape};
+    use std::fmt::Write;
+    let mut out = String::from(r#"<g class="outline">"#);
+    for region in REGIONS {
+        let name = if named { format!(r#" data-part="{}""#, region.name(side)) } else { String::new() };
+        let _ = match region.shape {
+            Shape::Rect { x, y, w, h } => {
+                write!(out, r#"<rect x="{x}" y="{y}" width="{w}" height="{h}"{name}/>"#)
+            }
+            Shape::Circle { cx, cy, r } => write!(out, r#"<circle cx="{cx}" cy="{cy}" r="{r}"{name}/>"#),
+            Shape::Ellipse { cx, cy, rx, ry } => {
+                write!(out, r#"<ellipse cx="{cx}" cy="{cy}" rx="{rx}" ry="{ry}"{name}/>"#)
+            }
+        };
+    }
+    let (left, right) = if side == BodySide::Front { ("右", "左") } else { ("左", "右") };
+    let _ = write!(
+        out,
+        r#"</g><text class="lr" x="3" y="12">{left}</text><text class="lr end" x="97" y="12">{right}</text>"#
+    );
+    out
+}
 
 /// One mark of a recorded body map.
 pub(crate) struct MarkView {
     pub n: usize,
     pub front: bool,
     pub side: &'static str,
+    /// The part of the body (`右上腕`), as core names it; empty off the figure.
+    pub part: String,
     pub cx: String,
     pub cy: String,
     pub size: String,
@@ -48,6 +76,7 @@ impl MarkView {
             n,
             front,
             side: if front { "前" } else { "後ろ" },
+            part: i.part().unwrap_or_default(),
             cx: format!("{:.1}", i.x * 100.0),
             cy: format!("{:.1}", i.y * 200.0),
             size: i.size_cm.map(|s| format!("{s}cm")).unwrap_or_default(),
@@ -309,7 +338,12 @@ pub(crate) struct CasePage {
     pub methods: Vec<(String, String)>,
     pub note_form: NoteForm,
     pub check_form: CheckForm,
-    pub outline: &'static str,
+    /// The body map's figure, front and back (`body_outline`): the form's, named, and the
+    /// recorded checks'.
+    pub outline_front: String,
+    pub outline_back: String,
+    pub figure_front: String,
+    pub figure_back: String,
     /// The investigation, assessments, support, meetings and closure.
     pub work: crate::ui::casework::WorkView,
     pub open: bool,
@@ -390,7 +424,10 @@ impl CasePage {
             // Nothing assumed: the method is chosen and 目視 ticked by the person who saw the child.
             check_form: CheckForm { at: now_input, ..CheckForm::default() },
             note_kinds,
-            outline: BODY_OUTLINE,
+            outline_front: body_outline(BodySide::Front, true),
+            outline_back: body_outline(BodySide::Back, true),
+            figure_front: body_outline(BodySide::Front, false),
+            figure_back: body_outline(BodySide::Back, false),
             methods: METHODS.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect(),
             message: None,
             notice: None,
