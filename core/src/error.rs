@@ -107,6 +107,10 @@ pub enum Why {
     YearsAgo(u32),
     /// Furigana in neither hiragana nor katakana.
     NotKana,
+    /// A date that cannot be read, and why (`crate::wareki::read_date`).
+    NotADate(String),
+    /// A date and time of day that cannot be read, and why (`crate::wareki::read_datetime`).
+    NotADateTime(String),
     /// None of the values it takes (the English names them).
     NotOneOf(&'static str),
     /// 目視 chosen without the child seen directly.
@@ -252,6 +256,8 @@ impl fmt::Display for Why {
             Why::AtMost(max, Counted::Marks) => write!(f, "at most {max} marks"),
             Why::YearsAgo(years) => write!(f, "more than {years} years ago"),
             Why::NotKana => f.write_str("furigana must be hiragana or katakana"),
+            Why::NotADate(why) => write!(f, "not a date: {why}"),
+            Why::NotADateTime(why) => write!(f, "not a date and time: {why}"),
             Why::NotOneOf(values) => write!(f, "one of {values}"),
             Why::NotSeenDirectly => f.write_str(
                 "sighted means the child was seen directly: tick seen_directly or choose another method",

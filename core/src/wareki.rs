@@ -1,10 +1,12 @@
 //! 和暦 (Japanese era) dates: reading what staff type (`R7.4.1`, `令和7年4月1日`, `令和元年5月1日`,
-//! `H28.4.1`, `2025-04-01`, full-width digits, `㍻`) and writing dates the way Japanese offices
+//! `H28.4.1`, `2025-04-01`, full-width digits, `㍻`), with a time of day where one is asked
+//! (`令和8年11月24日 10:30`, `R8.11.24 10時30分`), and writing dates the way Japanese offices
 //! expect. Exact at era boundaries; knows nothing of storage.
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::time::{Date, DateError};
+use crate::error::{Error, Why};
+use crate::time::{Date, DateError, HOUR, Timestamp};
 
 /// One era of the modern calendar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +109,78 @@ pub fn parse(input: &str) -> Result<Date, DateError> {
     Ok(date)
 }
 
+/// Reads a date and a time of day in Japan: the date in any form [`parse`] takes, then the time
+/// as `10:30`, `10:30:00`, `10時30分`, `10時` or `10時半`: `令和8年11月24日 10:30`,
+/// `R8.11.24 10:30`, `令和8年11月24日10時30分`, `2026-11-24T10:30`. An ISO instant with its offset
+/// (`2026-11-24T01:30Z`, what an API client sends) is read as that instant. A date alone is
+/// refused: a record's time is not guessed.
+pub fn parse_datetime(input: &str) -> Result<Timestamp, DateError> {
+    let text: String = input.nfkc().collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(DateError::new(input, "empty date and time"));
+    }
+    if let Ok(at) = Timestamp::parse(text) {
+        return Ok(at);
+    }
+    let (day, time) = split_datetime(text).ok_or_else(|| {
+        DateError::new(input, "expected a date and a time, e.g. 令和8年11月24日 10:30 or R8.11.24 10:30")
+    })?;
+    let date = parse(day).map_err(|e| DateError::new(input, e.reason))?;
+    let (h, m) = split_time(time)
+        .filter(|&(h, m)| (0..24).contains(&h) && (0..60).contains(&m))
+        .ok_or_else(|| DateError::new(input, "expected a time of day 0:00-23:59, e.g. 10:30 or 10時30分"))?;
+    Ok(Timestamp::jst_midnight(date).plus(h * HOUR + m * 60))
+}
+
+/// Reads a date typed into `field`; a refusal names the field.
+pub fn read_date(field: &'static str, input: &str) -> Result<Date, Error> {
+    parse(input).map_err(|e| Error::invalid(field, Why::NotADate(e.reason)))
+}
+
+/// Reads a date and a time typed into `field` ([`parse_datetime`]); a refusal names the field.
+pub fn read_datetime(field: &'static str, input: &str) -> Result<Timestamp, Error> {
+    parse_datetime(input).map_err(|e| Error::invalid(field, Why::NotADateTime(e.reason)))
+}
+
+/// The date and the time of `令和8年11月24日10時30分`, `R8.11.24 10:30` or `2026-11-24T10:30`: after
+/// the 日, at a `T` that follows a digit (not 大正's T), or at the last space.
+fn split_datetime(text: &str) -> Option<(&str, &str)> {
+    if let Some(i) = text.rfind('日') {
+        return Some(text.split_at(i + '日'.len_utf8()));
+    }
+    let mut prev = ' ';
+    for (i, c) in text.char_indices() {
+        if c == 'T' && prev.is_ascii_digit() {
+            return Some((&text[..i], &text[i + 1..]));
+        }
+        prev = c;
+    }
+    text.trim_end().rsplit_once(char::is_whitespace)
+}
+
+/// Hours and minutes of `10:30`, `10:30:00`, `10時30分`, `10時`, `10時半`.
+fn split_time(time: &str) -> Option<(i64, i64)> {
+    let time: String = time.chars().filter(|c| !c.is_whitespace()).collect();
+    let number = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    if let Some((h, rest)) = time.split_once(':') {
+        let m = match rest.split_once(':') {
+            Some((m, s)) => number(s).filter(|s| *s < 60).and(Some(m))?,
+            None => rest,
+        };
+        return Some((number(h)?, number(m)?));
+    }
+    let (h, rest) = time.split_once('時')?;
+    let m = match rest {
+        "" => 0,
+        "半" => 30,
+        _ => number(rest.strip_suffix('分')?)?,
+    };
+    Some((number(h)?, m))
+}
+
 fn split_era(text: &str) -> Option<(&'static Era, &str)> {
     for era in &ERAS {
         if let Some(rest) = text.strip_prefix(era.name) {
@@ -193,6 +267,63 @@ mod tests {
             assert!(!err.reason.is_empty(), "{bad}");
         }
         assert!(parse("R1.4.30").unwrap_err().reason.contains("令和元年5月1日"));
+    }
+
+    #[test]
+    fn reads_a_date_and_a_time() {
+        let at = |iso: &str| Timestamp::parse(iso).unwrap();
+        let table = [
+            ("令和8年11月24日 10:30", "2026-11-24T10:30+09:00"),
+            ("令和8年11月24日10:30", "2026-11-24T10:30+09:00"),
+            ("令和8年11月24日10時30分", "2026-11-24T10:30+09:00"),
+            ("令和８年１１月２４日　１０：３０", "2026-11-24T10:30+09:00"),
+            ("R8.11.24 10:30", "2026-11-24T10:30+09:00"),
+            ("r8.11.24  9:05", "2026-11-24T09:05+09:00"),
+            ("R8.11.24 9時", "2026-11-24T09:00+09:00"),
+            ("R8.11.24 9時半", "2026-11-24T09:30+09:00"),
+            ("令和 8年 11月 24日 23:59:59", "2026-11-24T23:59+09:00"),
+            ("令和元年5月1日 0:00", "2019-05-01T00:00+09:00"),
+            ("T1.7.30 12:00", "1912-07-30T12:00+09:00"),
+            ("2026-11-24T10:30", "2026-11-24T10:30+09:00"),
+            ("2026-11-24 10:30", "2026-11-24T10:30+09:00"),
+            ("2026/11/24 10:30", "2026-11-24T10:30+09:00"),
+            ("2026-11-24T01:30Z", "2026-11-24T10:30+09:00"),
+            ("2026-11-24T10:30+09:00", "2026-11-24T10:30+09:00"),
+        ];
+        for (input, iso) in table {
+            assert_eq!(parse_datetime(input), Ok(at(iso)), "{input}");
+        }
+        // What the page writes is read back.
+        for iso in ["2019-04-30T23:59+09:00", "2019-05-01T00:00+09:00", "1989-01-07T08:15+09:00"] {
+            let t = at(iso);
+            let secs = (t.0 + crate::time::JST_OFFSET).rem_euclid(86_400);
+            let written = format!("{} {}:{:02}", format(t.jst_date()), secs / 3600, secs % 3600 / 60);
+            assert_eq!(parse_datetime(&written), Ok(t), "{written}");
+        }
+    }
+
+    #[test]
+    fn refuses_a_date_time_it_cannot_read_naming_why() {
+        for (bad, why) in [
+            ("", "empty"),
+            ("令和8年11月24日", "time of day"),
+            ("R8.11.24", "expected a date and a time"),
+            ("R8.11.24 24:00", "time of day"),
+            ("R8.11.24 10:60", "time of day"),
+            ("R8.11.24 1030", "time of day"),
+            ("R8.11.24 10時30", "time of day"),
+            ("R8.11.24 10:30:75", "time of day"),
+            ("R1.4.30 10:00", "令和元年5月1日"),
+            ("R8.2.30 10:00", "day"),
+            ("X8.11.24 10:00", "unknown era"),
+        ] {
+            let err = parse_datetime(bad).expect_err(bad);
+            assert!(err.reason.contains(why), "{bad}: {}", err.reason);
+        }
+        let e = read_datetime("received_at", "R8.11.24").unwrap_err();
+        assert!(matches!(e, Error::Invalid { field: "received_at", reason: Why::NotADateTime(_) }), "{e:?}");
+        let e = read_date("birth_date", "R1.4.30").unwrap_err();
+        assert!(e.to_string().contains("birth_date") && e.to_string().contains("令和元年5月1日"), "{e}");
     }
 
     #[test]

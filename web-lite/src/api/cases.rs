@@ -8,8 +8,7 @@ use mamoru_core::case::{IntakeKind, NewAbuse, NewIntake, NewNote, NewSafetyCheck
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, ChildId, StaffId, UnitId};
 use mamoru_core::service::{IntakeChild, IntakeOutcome, NewCase, SessionInfo};
-use mamoru_core::time::Timestamp;
-use mamoru_core::{Error, Service};
+use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -87,7 +86,7 @@ fn take_intake(svc: &Service, session: &SessionInfo, input: IntakeIn) -> Result<
         unit,
         intake: NewIntake {
             kind: input.kind,
-            received_at: Timestamp::parse(&input.received_at)?,
+            received_at: wareki::read_datetime("received_at", &input.received_at)?,
             route: input.route,
             consultation_type: input.consultation_type,
             chief_complaint: input.chief_complaint,

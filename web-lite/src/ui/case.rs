@@ -8,8 +8,7 @@ use mamoru_core::case::{NewNote, NewSafetyCheck, SafetyMethod};
 use mamoru_core::code_table::Code;
 use mamoru_core::ids::CaseId;
 use mamoru_core::service::SessionInfo;
-use mamoru_core::time::Timestamp;
-use mamoru_core::{Error, Service};
+use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -176,7 +175,7 @@ pub(super) fn add_note(
         let result = async {
             check_form(&session, &form)?;
             let note = NewNote {
-                at: Timestamp::parse(&at)?,
+                at: wareki::read_datetime("at", &at)?,
                 kind: Code::new(&kind),
                 body: body.clone(),
                 photos: photo_list(&photos),
@@ -258,7 +257,10 @@ fn typed_check(form: &HashMap<String, String>) -> views::CheckForm {
 /// The typed check as core's command; core decides what is missing.
 fn safety_check(kept: &views::CheckForm) -> Result<NewSafetyCheck, Error> {
     Ok(NewSafetyCheck {
-        at: Some(kept.at.as_str()).filter(|t| !t.is_empty()).map(Timestamp::parse).transpose()?,
+        at: Some(kept.at.as_str())
+            .filter(|t| !t.is_empty())
+            .map(|t| wareki::read_datetime("at", t))
+            .transpose()?,
         method: match kept.method.as_str() {
             "sighted" => Some(SafetyMethod::Sighted),
             "interview" => Some(SafetyMethod::Interview),

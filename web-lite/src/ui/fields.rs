@@ -58,6 +58,10 @@ fields! {
     Main ["main"] "主担当",
     Case ["case" | "cases"] "ケース",
     StartedAt ["started_at"] "開始日時",
+    HearingAt ["hearing_at"] "聴取日時",
+    NextReview ["next_review"] "次回の進行管理",
+    Start ["start"] "開始日",
+    NoticeIssuedOn ["notice_issued_on"] "決定通知書の交付日",
     Extension ["extensions" | "until"] "延長",
     Ended ["ended"] "解除",
     Reason ["reason"] "理由",
@@ -118,7 +122,7 @@ pub(crate) fn inputs(e: &Error) -> String {
         let held: &[&str] = match name {
             "hearing" => &["views", "not_possible", "hearing_after"],
             "assigned" => &["main"],
-            "birth_date" => &["birth_date", "unborn"],
+            "birth_date" => &["birth", "unborn"],
             other => &[other.rsplit('.').next().unwrap_or(other)],
         };
         out.extend(held);
@@ -146,6 +150,10 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::AtMost(max, Counted::Marks) => format!("印は{max}個までです"),
         Why::YearsAgo(years) => format!("{years}年より前の日付は登録できません"),
         Why::NotKana => "ひらがなかカタカナで入力してください".into(),
+        Why::NotADate(_) => "令和8年4月1日、R8.4.1、2026-04-01 のように入力してください".into(),
+        Why::NotADateTime(_) => {
+            "令和8年4月1日 10:30、R8.4.1 10:30 のように日付と時刻を入力してください".into()
+        }
         Why::NotOneOf(_) => "選択肢から選んでください".into(),
         Why::NotSeenDirectly => "目視を選んだときは「子どもを直接目視した」にチェックしてください".into(),
         Why::NoViews => {
@@ -247,7 +255,14 @@ mod tests {
                 named_in(&path, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                for opening in ["invalid(\"", "Error::require(&[(\"", "Incomplete { fields: vec![\""] {
+                for opening in [
+                    "invalid(\"",
+                    "Error::require(&[(\"",
+                    "Incomplete { fields: vec![\"",
+                    "read_date(\"",
+                    "read_datetime(\"",
+                    "date(form, \"",
+                ] {
                     for (i, _) in text.match_indices(opening) {
                         let rest = &text[i + opening.len()..];
                         out.insert(rest[..rest.find('"').unwrap()].to_owned());

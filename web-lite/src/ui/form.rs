@@ -58,10 +58,10 @@ pub(super) fn idempotency_key(form: &HashMap<String, String>) -> Option<String> 
     Some(text(form, "idempotency_key")).filter(|k| !k.is_empty())
 }
 
-/// A date field (`2026-11-24` from a date input, or 和暦 typed): empty is none.
-pub(super) fn date(form: &HashMap<String, String>, key: &str) -> Result<Option<Date>, Error> {
+/// A date field (和暦 typed, or `2026-11-24`): empty is none; a refusal names the field.
+pub(super) fn date(form: &HashMap<String, String>, key: &'static str) -> Result<Option<Date>, Error> {
     let t = text(form, key);
-    if t.is_empty() { Ok(None) } else { Ok(Some(wareki::parse(&t)?)) }
+    if t.is_empty() { Ok(None) } else { wareki::read_date(key, &t).map(Some) }
 }
 
 /// A form post from one of our pages, whatever its path: the form and the page session.

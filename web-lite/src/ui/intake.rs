@@ -16,14 +16,13 @@ use mamoru_core::service::{
     ChildSummary, IntakeChild, IntakeOutcome, IntakePageView, Joining, NewCase, NewChild, NewMember,
     SessionInfo, as_guardian,
 };
-use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::views::{ChildForm, Chrome, MemberForm, ResultRow, SEXES, input_datetime, options};
+use super::views::{ChildForm, Chrome, MemberForm, ResultRow, SEXES, datetime, options};
 use super::{
     FORM_LIMIT, Page, blocking, check_form, error_page, html, idempotency_key, message, redirect,
     same_origin, signed_in, text,
@@ -110,7 +109,7 @@ impl IntakeForm {
             unit,
             intake: NewIntake {
                 kind,
-                received_at: Timestamp::parse(&self.received_at)?,
+                received_at: wareki::read_datetime("received_at", &self.received_at)?,
                 route: Code::new(&self.route),
                 consultation_type: Code::new(&self.consultation_type),
                 chief_complaint: self.chief_complaint.clone(),
@@ -148,9 +147,8 @@ impl IntakeForm {
             name: PersonName::new(&c.family, &c.given, &c.family_kana, &c.given_kana)?,
             birth_date: Some(c.birth.as_str())
                 .filter(|b| !b.is_empty())
-                .map(wareki::parse)
-                .transpose()
-                .map_err(Error::Date)?,
+                .map(|b| wareki::read_date("birth_date", b))
+                .transpose()?,
             unborn: c.unborn,
             sex: Sex::parse(&c.sex)?,
             address: c.address.clone(),
@@ -205,7 +203,7 @@ impl IntakePage {
         let routes = options(&cx.code_tables, "route", today);
         let types = options(&cx.code_tables, "consultation_type", today);
         if form.received_at.is_empty() {
-            form.received_at = input_datetime(cx.now);
+            form.received_at = datetime(cx.now);
         }
         if form.unit.is_empty() {
             form.unit = cx.units.first().map(|(id, _)| id.to_string()).unwrap_or_default();

@@ -21,13 +21,14 @@ use mamoru_core::protection::{
     NoticeKind, PlaceKind, ProtectionStep, StartProtection, StepKind, WarrantOutcome,
 };
 use mamoru_core::time::{Date, Timestamp};
+use mamoru_core::wareki;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{Page, case_write, date, form_post, idempotency_key, rev, text};
 
 fn at(form: &HashMap<String, String>) -> Result<Timestamp, Error> {
-    Ok(Timestamp::parse(&text(form, "at"))?)
+    wareki::read_datetime("at", &text(form, "at"))
 }
 
 fn required_date(form: &HashMap<String, String>, key: &'static str) -> Result<Date, Error> {
@@ -35,9 +36,9 @@ fn required_date(form: &HashMap<String, String>, key: &'static str) -> Result<Da
 }
 
 /// The hearing the form holds; `at`: the field of its time.
-fn hearing(form: &HashMap<String, String>, at: &str) -> Result<NewHearing, Error> {
+fn hearing(form: &HashMap<String, String>, at: &'static str) -> Result<NewHearing, Error> {
     Ok(NewHearing {
-        at: Timestamp::parse(&text(form, at))?,
+        at: wareki::read_datetime(at, &text(form, at))?,
         method: text(form, "method"),
         views: text(form, "views"),
         not_possible_reason: Some(text(form, "not_possible")).filter(|r| !r.is_empty()),

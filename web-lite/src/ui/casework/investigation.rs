@@ -15,7 +15,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, DIAGNOSES, case_get, chrome, iso, redraw, task_page, ticked};
+use super::{CaseHead, DIAGNOSES, case_get, chrome, redraw, task_page, ticked, wareki_or_blank};
 use crate::ui::views::{Chrome, ConflictView, label, options};
 use crate::ui::{Page, blocking, case_form, check_form, html, redirect, text};
 
@@ -53,7 +53,7 @@ impl CaseForm {
                 c.diagnoses.iter().rev().find(|d| d.kind == kind).map(|d| d.text.clone()).unwrap_or_default()
             }),
             judgement: c.judgement.clone(),
-            next_review: iso(c.next_review),
+            next_review: wareki_or_blank(c.next_review),
         }
     }
 
@@ -85,9 +85,8 @@ impl CaseForm {
             judgement: self.judgement.clone(),
             next_review: Some(self.next_review.as_str())
                 .filter(|d| !d.is_empty())
-                .map(wareki::parse)
-                .transpose()
-                .map_err(Error::Date)?,
+                .map(|d| wareki::read_date("next_review", d))
+                .transpose()?,
         })
     }
 

@@ -9,13 +9,13 @@ use mamoru_core::code_table::Code;
 use mamoru_core::ids::{CaseId, StaffId};
 use mamoru_core::service::CasePageView;
 use mamoru_core::staff::Action;
-use mamoru_core::time::Timestamp;
-use mamoru_core::{Error, Service};
+
+use mamoru_core::{Error, Service, wareki};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::{CaseHead, case_get, chrome, redraw, staff_boxes, task_page, ticked};
-use crate::ui::views::{Chrome, input_datetime, options};
+use crate::ui::views::{Chrome, datetime, options};
 use crate::ui::{Page, blocking, case_form, check_form, idempotency_key, redirect, text};
 
 #[derive(Clone, Debug, Default)]
@@ -58,7 +58,7 @@ pub(super) fn meeting_page(
     case_get(service, "meeting").then(|id: u64, page: Page| {
         task_page(page, id, Action::RecordMeeting, |s, cx| {
             let form = MeetingForm {
-                at: input_datetime(cx.now),
+                at: datetime(cx.now),
                 attendees: vec![s.actor.staff().0],
                 ..MeetingForm::default()
             };
@@ -104,7 +104,7 @@ impl MeetingForm {
     fn meeting(&self, case: CaseId) -> Result<NewMeeting, Error> {
         Ok(NewMeeting {
             kind: Code::new(&self.kind),
-            at: Timestamp::parse(&self.at)?,
+            at: wareki::read_datetime("at", &self.at)?,
             attendees: self.attendees.iter().map(|a| StaffId(*a)).collect(),
             outside_attendees: self.outside.lines().map(str::to_owned).collect(),
             cases: vec![case],

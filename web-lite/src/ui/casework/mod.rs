@@ -59,10 +59,7 @@ fn ticked(form: &HashMap<String, String>, prefix: &str) -> Vec<String> {
     out
 }
 
-fn iso(d: Option<Date>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
-
+/// A date as shown and as a date input holds it (`令和8年4月1日`), or blank.
 fn wareki_or_blank(d: Option<Date>) -> String {
     d.map(wareki::format).unwrap_or_default()
 }

@@ -11,14 +11,13 @@ use mamoru_core::ids::{CaseId, SupportId};
 use mamoru_core::service::Versioned;
 use mamoru_core::service::{CasePageView, SessionInfo};
 use mamoru_core::staff::Action;
-use mamoru_core::time::Timestamp;
 use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{CaseHead, case_get, chrome, iso, redraw, task_page};
-use crate::ui::views::{Chrome, ConflictView, input_datetime, label, options};
+use super::{CaseHead, case_get, chrome, redraw, task_page, wareki_or_blank};
+use crate::ui::views::{Chrome, ConflictView, datetime, label, options};
 use crate::ui::{Page, blocking, case_form, check_form, date, idempotency_key, redirect, text};
 
 /// A support decision as typed; the same form records a new one and edits one (review date,
@@ -50,14 +49,14 @@ impl SupportForm {
             id: v.id,
             rev: v.rev,
             kind: s.kind.as_str().to_owned(),
-            decided_on: s.decided_on.to_string(),
-            start: iso(s.start),
-            review_on: iso(s.review_on),
-            end: iso(s.end),
+            decided_on: wareki::format(s.decided_on),
+            start: wareki_or_blank(s.start),
+            review_on: wareki_or_blank(s.review_on),
+            end: wareki_or_blank(s.end),
             facility: s.facility.clone(),
-            notice_issued_on: iso(s.notice_issued_on),
+            notice_issued_on: wareki_or_blank(s.notice_issued_on),
             note: s.note.clone(),
-            hearing_at: h.map(|h| input_datetime(h.at)).unwrap_or_default(),
+            hearing_at: h.map(|h| datetime(h.at)).unwrap_or_default(),
             hearing_method: h.map(|h| h.method.clone()).unwrap_or_default(),
             hearing_views: h.map(|h| h.views.clone()).unwrap_or_default(),
             hearing_not_possible: h.and_then(|h| h.not_possible_reason.clone()).unwrap_or_default(),
@@ -94,7 +93,7 @@ impl SupportForm {
                 return Err(Error::invalid("hearing", "聴取した日時を入力してください"));
             }
             Some(NewHearing {
-                at: Timestamp::parse(&self.hearing_at)?,
+                at: wareki::read_datetime("hearing_at", &self.hearing_at)?,
                 method: self.hearing_method.clone(),
                 views: self.hearing_views.clone(),
                 not_possible_reason: Some(self.hearing_not_possible.clone()),
@@ -207,9 +206,10 @@ pub(super) fn support_page(
                             .find(|v| v.id == sid)
                             .ok_or_else(|| Error::NotFound { what: "support", id: sid.to_string() })?,
                     ),
-                    None => {
-                        SupportForm { decided_on: cx.now.jst_date().to_string(), ..SupportForm::default() }
-                    }
+                    None => SupportForm {
+                        decided_on: wareki::format(cx.now.jst_date()),
+                        ..SupportForm::default()
+                    },
                 };
                 Ok(SupportPage::new(chrome(s, "援助・措置", cx), cx, form))
             })

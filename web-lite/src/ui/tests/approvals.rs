@@ -4,14 +4,6 @@
 
 use super::*;
 
-fn enc(s: &str) -> String {
-    use std::fmt::Write;
-    s.bytes().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "%{b:02X}");
-        out
-    })
-}
-
 #[tokio::test]
 async fn an_assessment_is_approved_and_a_closure_asked_for_closes_the_case() {
     let (_dir, svc, case) = world();

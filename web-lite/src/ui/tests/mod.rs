@@ -15,6 +15,7 @@ use crate::Health;
 mod approvals;
 mod board_and_access;
 mod caseloads;
+mod dates;
 mod family;
 mod reporter;
 
@@ -121,6 +122,15 @@ async fn sign_in_as(svc: &Arc<Service>, login: &str) -> (String, String) {
     let page = body(&home);
     let key = page.split("name=\"form_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     (cookie, key)
+}
+
+/// `s` percent-encoded, as a form sends it.
+fn enc(s: &str) -> String {
+    use std::fmt::Write;
+    s.bytes().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "%{b:02X}");
+        out
+    })
 }
 
 fn note_form(key: &str, idem: &str, text: &str) -> String {

@@ -11,8 +11,8 @@ use mamoru_core::staff::Action;
 use mamoru_core::wareki;
 
 use super::{
-    Chrome, ClockRow, METHODS, NoteRow, ThreadRow, datetime, input_datetime, intake_kind, label,
-    method_label, options, staff_name, status,
+    Chrome, ClockRow, METHODS, NoteRow, ThreadRow, datetime, intake_kind, label, method_label, options,
+    staff_name, status,
 };
 
 pub(crate) struct CheckRow {
@@ -361,7 +361,7 @@ impl CasePage {
         chrome.live = "case";
         chrome.after = d.after;
         let (status, status_class) = status(case.status);
-        let now_input = input_datetime(d.now);
+        let now_input = datetime(d.now);
         let note_kinds = options(&d.code_tables, "note_kind", d.now.jst_date());
         Self {
             chrome,
@@ -414,7 +414,7 @@ impl CasePage {
                 .map(|p| ProtectionView::of(p, d.case.open_steps.get(&p.id).map_or(&[], Vec::as_slice)))
                 .collect(),
             protected: d.case.protections.iter().any(|p| p.body.is_active()),
-            now_input: input_datetime(d.now),
+            now_input: datetime(d.now),
             note_form: NoteForm {
                 at: now_input.clone(),
                 kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),

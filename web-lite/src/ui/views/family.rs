@@ -122,9 +122,8 @@ impl MemberForm {
             name: PersonName::new(&self.family, &self.given, &self.family_kana, &self.given_kana)?,
             birth_date: Some(self.birth.as_str())
                 .filter(|b| !b.is_empty())
-                .map(wareki::parse)
-                .transpose()
-                .map_err(Error::Date)?,
+                .map(|b| wareki::read_date("birth_date", b))
+                .transpose()?,
             sex: Sex::parse(&self.sex)?,
             address: self.address.clone(),
             phones: self.phones.lines().map(str::to_owned).collect(),

@@ -98,16 +98,11 @@ impl Chrome {
     }
 }
 
-/// `令和8年11月24日 10:30` (Japan time).
+/// `令和8年11月24日 10:30` (Japan time): how a time is shown and the value of a date-time input
+/// (typed like a birth date, read by `wareki::read_datetime`).
 pub(crate) fn datetime(at: Timestamp) -> String {
     let secs = (at.0 + JST_OFFSET).rem_euclid(86_400);
     format!("{} {:02}:{:02}", wareki::format(at.jst_date()), secs / 3600, secs % 3600 / 60)
-}
-
-/// The value of a `datetime-local` input: `2026-11-24T10:30` (Japan time).
-pub(crate) fn input_datetime(at: Timestamp) -> String {
-    let s = at.to_jst_string();
-    s.get(..16).unwrap_or(&s).to_owned()
 }
 
 /// `あと3時間12分` or `2時間5分超過`.
@@ -225,7 +220,7 @@ mod tests {
     fn times_read_as_people_say_them() {
         let t = Timestamp::parse("2026-11-24T10:05").unwrap();
         assert_eq!(datetime(t), "令和8年11月24日 10:05");
-        assert_eq!(input_datetime(t), "2026-11-24T10:05");
+        assert_eq!(wareki::parse_datetime(&datetime(t)), Ok(t), "what an input holds is read back");
         assert_eq!(remaining(t.plus(3 * 3600 + 12 * 60), t), "あと3時間12分");
         assert_eq!(remaining(t, t.plus(125 * 60)), "2時間5分超過");
         assert_eq!(remaining(t.plus(2 * 86_400 + 3600), t), "あと2日1時間");
