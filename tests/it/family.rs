@@ -168,4 +168,37 @@ fn the_family_over_the_api_goes_against_revisions_and_is_in_the_openapi_document
     for path in ["/api/v1/children/{id}/family", "/api/v1/children/{id}/family/{member}"] {
         assert!(doc["paths"][path].is_object(), "{path} in the OpenAPI document");
     }
+    assert!(doc["components"]["schemas"]["MemberIn"].is_object(), "the family of a new child");
+}
+
+#[test]
+fn an_intake_over_the_api_registers_the_new_child_with_its_guardian_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let token = server.sign_in("demo-cw1", "mamoru-demo");
+    let intake = |relation: &str, key: &str| {
+        format!(
+            r#"{{"new_child":{{"family_name":"霧島","given_name":"るい","family_name_kana":"きりしま","given_name_kana":"るい","birth_date":"R2.3.3","sex":"male","family":[{{"person":{{"family_name":"霧島","given_name":"紗枝","family_name_kana":"きりしま","given_name_kana":"さえ","birth_date":"H4.2.2","sex":"female","phones":["080-3141-5926"]}},"relation":"{relation}","guardian":true,"custody":true}}]}},"confirm_new":true,"kind":"abuse_report","received_at":"令和8年11月24日 9:30","route":"14","consultation_type":"11","abuse":{{"types":["1"]}},"idempotency_key":"{key}"}}"#
+        )
+    };
+    let search = |q: &str| {
+        let found = server.request("GET", &format!("/api/v1/search?q={q}"), Some(&token), None).json();
+        found["results"].as_array().unwrap().len()
+    };
+    // The guardian named as 本人: refused, naming the field; neither the child nor a case stored.
+    let wrong = server.request("POST", "/api/v1/cases", Some(&token), Some(&intake("10", "kirishima-1")));
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("relation"), "{}", wrong.body);
+    assert_eq!(search("%E3%81%8D%E3%82%8A%E3%81%97%E3%81%BE"), 0, "nobody registered");
+
+    let r = server.request("POST", "/api/v1/cases", Some(&token), Some(&intake("02", "kirishima-2")));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let case = server.request("GET", &format!("/api/v1/cases/{}", r.json()["id"]), Some(&token), None).json();
+    assert_eq!(case["case"]["body"]["intake"]["received_at"], 1_795_480_200, "和暦 read: {case}");
+    let child = case["case"]["body"]["child"].as_u64().unwrap();
+    let view = server.request("GET", &format!("/api/v1/children/{child}"), Some(&token), None).json();
+    let members = view["members"].as_array().unwrap();
+    let mother = members.iter().find(|m| m["relation"] == "02").expect("the mother");
+    assert_eq!(mother["guardian"], true, "{view}");
+    assert_eq!(search("080-3141-5926"), 1, "found by the guardian's phone");
 }

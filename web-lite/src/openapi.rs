@@ -47,6 +47,12 @@ pub fn document() -> Value {
                         "birth_date": { "type": "string" }, "sex": { "type": "string", "enum": ["male", "female", "unknown"] },
                         "address": { "type": "string" }, "phones": { "type": "array", "items": { "type": "string" } },
                         "employment": { "type": "string" }, "health": { "type": "string" } } },
+                "MemberIn": {
+                    "type": "object", "required": ["relation"],
+                    "description": "a member joining a child's family: a new adult (person) or a child on file (child); relation (code table relation, not 10 本人), guardian (保護者), custody (親権者), cohabiting (同居, default true) as the member stands to the child",
+                    "properties": { "person": { "$ref": "#/components/schemas/PersonIn" }, "child": { "type": "integer" },
+                        "relation": { "type": "string" }, "guardian": { "type": "boolean" }, "custody": { "type": "boolean" },
+                        "cohabiting": { "type": "boolean" } } },
                 "Household": {
                     "type": "object", "required": ["id", "rev", "body"],
                     "description": "a household shared by siblings: members[] each with who ({kind: person|child, id}), relation (code table relation) guardian, custody and cohabiting as they stand to the household's children, and ties[] ({child, relation, guardian, custody}) where a member stands otherwise to one child. GET /api/v1/children/{id} shows members as they stand to that child",
@@ -112,7 +118,9 @@ pub fn document() -> Value {
                             "birth_date": { "type": "string" }, "sex": { "type": "string" },
                             "unit": { "type": "integer" }, "address": { "type": "string" },
                             "phones": { "type": "array", "items": { "type": "string" } },
-                            "affiliation": { "type": "string" }, "unborn": { "type": "boolean" } } } } } },
+                            "affiliation": { "type": "string" }, "unborn": { "type": "boolean" },
+                            "family": { "type": "array", "description": "the child's family, registered with the child in one write (a household made): each a new adult (person) or a child on file (child) with relation, guardian, custody and cohabiting as in POST /api/v1/children/{id}/family; a refused member stores nothing, naming the field (guardian_… for an adult's details)",
+                                "items": { "$ref": "#/components/schemas/MemberIn" } } } } } } },
                     "responses": { "201": { "description": "created, with likely duplicates to review",
                         "content": { "application/json": { "schema": { "type": "object", "required": ["id"],
                             "properties": { "id": { "type": "integer" },

@@ -37,6 +37,9 @@ pub(super) struct ChildIn {
     affiliation: String,
     #[serde(default)]
     unborn: bool,
+    /// Guardians, other adults and siblings on file, registered with the child in one write.
+    #[serde(default)]
+    family: Vec<super::family::MemberIn>,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +134,7 @@ pub(super) fn create_child(
 /// A new child as the API describes one (birth date ISO or 和暦), in `unit` unless it names one.
 pub(super) fn new_child(input: ChildIn, unit: UnitId) -> Result<NewChild, Error> {
     Ok(NewChild {
-        family: Vec::new(),
+        family: input.family.into_iter().map(super::family::MemberIn::member).collect::<Result<_, _>>()?,
         unit: input.unit.map_or(unit, UnitId),
         name: PersonName::new(
             &input.family_name,
@@ -143,7 +146,7 @@ pub(super) fn new_child(input: ChildIn, unit: UnitId) -> Result<NewChild, Error>
             .birth_date
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-            .map(wareki::parse)
+            .map(|b| wareki::read_date("birth_date", b))
             .transpose()?,
         unborn: input.unborn,
         sex: Sex::parse(&input.sex)?,

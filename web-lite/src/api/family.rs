@@ -53,7 +53,7 @@ impl PersonIn {
                 .birth_date
                 .as_deref()
                 .filter(|s| !s.trim().is_empty())
-                .map(wareki::parse)
+                .map(|b| wareki::read_date("birth_date", b))
                 .transpose()?,
             sex: Sex::parse(&self.sex)?,
             address: self.address,
@@ -97,6 +97,18 @@ pub(super) struct MemberIn {
     idempotency_key: Option<String>,
 }
 
+impl MemberIn {
+    /// The member as core's command.
+    pub(super) fn member(self) -> Result<NewMember, Error> {
+        let who = match (self.person, self.child) {
+            (Some(p), None) => Joining::Adult(Box::new(p.edit()?)),
+            (None, Some(c)) => Joining::Child(ChildId(c)),
+            _ => return Err(Error::invalid("who", "send either person or child")),
+        };
+        Ok(NewMember { who, standing: self.standing.standing(), cohabiting: self.standing.cohabiting })
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct MemberChangeIn {
     household_rev: u64,
@@ -121,17 +133,8 @@ pub(super) fn routes(
         .then(|id: u64, input: AuthedJson<MemberIn>| async move {
             let (svc, session, input) = or_respond!(input);
             let result = blocking(move || {
-                let who = match (input.person, input.child) {
-                    (Some(p), None) => Joining::Adult(Box::new(p.edit()?)),
-                    (None, Some(c)) => Joining::Child(ChildId(c)),
-                    _ => return Err(Error::invalid("who", "send either person or child")),
-                };
-                let new = NewMember {
-                    who,
-                    standing: input.standing.standing(),
-                    cohabiting: input.standing.cohabiting,
-                };
-                svc.add_family_member(&session.actor, ChildId(id), new, input.idempotency_key.as_deref())
+                let key = input.idempotency_key.clone();
+                svc.add_family_member(&session.actor, ChildId(id), input.member()?, key.as_deref())
             })
             .await;
             respond(result, |h| json_ok(StatusCode::CREATED, &h))
