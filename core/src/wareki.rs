@@ -68,17 +68,33 @@ pub fn fiscal_year_label(fiscal_year: i32) -> String {
         .map_or_else(|| fiscal_year.to_string(), |(era, y)| format!("{}{}", era.letter, y))
 }
 
-/// Reads a date in any of the accepted forms. Lenient in one customary way only: a date written in
-/// an era just after that era ended, in the same Gregorian year (`平成31年5月1日` on a pre-printed
-/// form), is read as the date it names. A date before its era began is refused.
+/// The first year a Gregorian date may name: 明治 began in 1868. A year typed short (`8/11/24`,
+/// 令和8 without its era) would otherwise be read as a year of the first century.
+const FIRST_YEAR: i32 = 1868;
+
+/// Reads a date in any of the accepted forms (`R7.4.1`, `令和7年4月1日`, `2025-04-01`,
+/// `2025年4月1日`, with or without a weekday such as `(火)`). A Gregorian year has its four
+/// digits and is 1868 or later. Lenient in one customary way only: a date written in an era just
+/// after that era ended, in the same Gregorian year (`平成31年5月1日` on a pre-printed form), is
+/// read as the date it names. A date before its era began is refused.
 pub fn parse(input: &str) -> Result<Date, DateError> {
     let text: String = input.nfkc().filter(|c| !c.is_whitespace()).collect();
+    let text = without_weekday(&text);
     if text.is_empty() {
         return Err(DateError::new(input, "empty date"));
     }
     let first = text.chars().next().unwrap_or(' ');
     if first.is_ascii_digit() {
-        return Date::parse_iso(&text).map_err(|e| DateError::new(input, e.reason));
+        four_digit_year(input, &text)?;
+        let date = if text.contains('年') {
+            let (y, m, d) = split_numbers(&text)
+                .ok_or_else(|| DateError::new(input, "expected year, month and day, e.g. 2025年4月1日"))?;
+            Date::new(y, m, d)
+        } else {
+            Date::parse_iso(&text)
+        }
+        .map_err(|e| DateError::new(input, e.reason))?;
+        return gregorian(input, &text, date);
     }
     let (era, rest) = split_era(&text).ok_or_else(|| {
         DateError::new(input, "unknown era; use 令和/平成/昭和/大正/明治, R/H/S/T/M, or YYYY-MM-DD")
@@ -110,27 +126,26 @@ pub fn parse(input: &str) -> Result<Date, DateError> {
 }
 
 /// Reads a date and a time of day in Japan: the date in any form [`parse`] takes, then the time
-/// as `10:30`, `10:30:00`, `10時30分`, `10時` or `10時半`: `令和8年11月24日 10:30`,
-/// `R8.11.24 10:30`, `令和8年11月24日10時30分`, `2026-11-24T10:30`. An ISO instant with its offset
-/// (`2026-11-24T01:30Z`, what an API client sends) is read as that instant. A date alone is
-/// refused: a record's time is not guessed.
+/// as `10:30`, `10:30:15`, `10時30分`, `10時` or `10時半`: `令和8年11月24日 10:30`,
+/// `R8.11.24 10:30`, `令和8年11月24日(火)10時30分`, `2026-11-24T10:30`. An ISO instant with its
+/// offset (`2026-11-24T01:30Z`, what an API client sends) is read as that instant. A date alone
+/// is refused: a record's time is not guessed.
 pub fn parse_datetime(input: &str) -> Result<Timestamp, DateError> {
     let text: String = input.nfkc().collect();
+    let text = without_weekday(text.trim());
     let text = text.trim();
     if text.is_empty() {
         return Err(DateError::new(input, "empty date and time"));
     }
     if let Ok(at) = Timestamp::parse(text) {
+        gregorian(input, text, at.jst_date())?;
         return Ok(at);
     }
-    let (day, time) = split_datetime(text).ok_or_else(|| {
-        DateError::new(input, "expected a date and a time, e.g. 令和8年11月24日 10:30 or R8.11.24 10:30")
-    })?;
-    let date = parse(day).map_err(|e| DateError::new(input, e.reason))?;
-    let (h, m) = split_time(time)
-        .filter(|&(h, m)| (0..24).contains(&h) && (0..60).contains(&m))
+    let (date, time) = split_datetime(input, text)?;
+    let (h, m, s) = split_time(time)
+        .filter(|&(h, m, s)| (0..24).contains(&h) && (0..60).contains(&m) && (0..60).contains(&s))
         .ok_or_else(|| DateError::new(input, "expected a time of day 0:00-23:59, e.g. 10:30 or 10時30分"))?;
-    Ok(Timestamp::jst_midnight(date).plus(h * HOUR + m * 60))
+    Ok(Timestamp::jst_midnight(date).plus(h * HOUR + m * 60 + s))
 }
 
 /// Reads a date typed into `field`; a refusal names the field.
@@ -144,33 +159,47 @@ pub fn read_datetime(field: &'static str, input: &str) -> Result<Timestamp, Erro
 }
 
 /// The date and the time of `令和8年11月24日10時30分`, `R8.11.24 10:30` or `2026-11-24T10:30`: after
-/// the 日, at a `T` that follows a digit (not 大正's T), or at the last space.
-fn split_datetime(text: &str) -> Option<(&str, &str)> {
+/// the 日, at a `T` that follows a digit (not 大正's T), or at the first space before which a date
+/// is read.
+fn split_datetime<'t>(input: &str, text: &'t str) -> Result<(Date, &'t str), DateError> {
+    let read = |day: &str| parse(day).map_err(|e| DateError::new(input, e.reason));
     if let Some(i) = text.rfind('日') {
-        return Some(text.split_at(i + '日'.len_utf8()));
+        let (day, time) = text.split_at(i + '日'.len_utf8());
+        return Ok((read(day)?, time));
     }
     let mut prev = ' ';
     for (i, c) in text.char_indices() {
         if c == 'T' && prev.is_ascii_digit() {
-            return Some((&text[..i], &text[i + 1..]));
+            return Ok((read(&text[..i])?, &text[i + 1..]));
         }
         prev = c;
     }
-    text.trim_end().rsplit_once(char::is_whitespace)
+    let mut first_error = None;
+    for (i, _) in text.match_indices(char::is_whitespace) {
+        match read(&text[..i]) {
+            Ok(date) => return Ok((date, &text[i..])),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| {
+        DateError::new(input, "expected a date and a time, e.g. 令和8年11月24日 10:30 or R8.11.24 10:30")
+    }))
 }
 
-/// Hours and minutes of `10:30`, `10:30:00`, `10時30分`, `10時`, `10時半`.
-fn split_time(time: &str) -> Option<(i64, i64)> {
+/// Hours, minutes and seconds of `10:30`, `10:30:15`, `10時30分`, `10時`, `10時半`.
+fn split_time(time: &str) -> Option<(i64, i64, i64)> {
     let time: String = time.chars().filter(|c| !c.is_whitespace()).collect();
     let number = |s: &str| -> Option<i64> {
         (!s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
     };
     if let Some((h, rest)) = time.split_once(':') {
-        let m = match rest.split_once(':') {
-            Some((m, s)) => number(s).filter(|s| *s < 60).and(Some(m))?,
-            None => rest,
+        let (m, s) = match rest.split_once(':') {
+            Some((m, s)) => (m, number(s)?),
+            None => (rest, 0),
         };
-        return Some((number(h)?, number(m)?));
+        return Some((number(h)?, number(m)?, s));
     }
     let (h, rest) = time.split_once('時')?;
     let m = match rest {
@@ -178,7 +207,37 @@ fn split_time(time: &str) -> Option<(i64, i64)> {
         "半" => 30,
         _ => number(rest.strip_suffix('分')?)?,
     };
-    Some((number(h)?, m))
+    Some((number(h)?, m, 0))
+}
+
+/// Refuses a Gregorian date whose year was not written with its four digits.
+fn four_digit_year(input: &str, text: &str) -> Result<(), DateError> {
+    if text.chars().take_while(char::is_ascii_digit).count() == 4 {
+        Ok(())
+    } else {
+        Err(DateError::new(input, "write the year with its four digits (2026) or with its era (令和8年, R8)"))
+    }
+}
+
+/// `date`, read from `text`, if its year was written with four digits and is 1868 or later.
+fn gregorian(input: &str, text: &str, date: Date) -> Result<Date, DateError> {
+    four_digit_year(input, text)?;
+    if date.year() < FIRST_YEAR {
+        return Err(DateError::new(input, "before 明治 (1868)"));
+    }
+    Ok(date)
+}
+
+/// `text` without a weekday in brackets (`(火)`, `(火曜)`, `(火曜日)`), as dates are often
+/// copied from a letter or a calendar.
+fn without_weekday(text: &str) -> String {
+    let mut out = text.to_owned();
+    for day in "月火水木金土日".chars() {
+        for form in [format!("({day}曜日)"), format!("({day}曜)"), format!("({day})")] {
+            out = out.replace(&form, "");
+        }
+    }
+    out
 }
 
 fn split_era(text: &str) -> Option<(&'static Era, &str)> {
@@ -241,6 +300,10 @@ mod tests {
             ("T15.12.24", "1926-12-24"),
             ("M1.1.25", "1868-01-25"),
             ("H12.2.29", "2000-02-29"),
+            ("2025年4月1日", "2025-04-01"),
+            ("令和7年4月1日(火)", "2025-04-01"),
+            ("R7.4.6（日曜日）", "2025-04-06"),
+            ("1868-01-25", "1868-01-25"),
         ];
         for (input, iso) in table {
             assert_eq!(parse(input), Ok(d(iso)), "{input}");
@@ -262,11 +325,20 @@ mod tests {
             "",
             "令和七年四月一日",
             "M1.1.24",
+            "8/11/24",
+            "26-11-24",
+            "0008-11-24",
+            "1867-12-31",
+            "20261124",
         ] {
             let err = parse(bad).expect_err(bad);
             assert!(!err.reason.is_empty(), "{bad}");
         }
         assert!(parse("R1.4.30").unwrap_err().reason.contains("令和元年5月1日"));
+        for short in ["8/11/24", "4.2.2", "26-11-24", "R"] {
+            let reason = parse(short).unwrap_err().reason;
+            assert_eq!(reason.contains("four digits"), short != "R", "{short}: {reason}");
+        }
     }
 
     #[test]
@@ -281,7 +353,11 @@ mod tests {
             ("r8.11.24  9:05", "2026-11-24T09:05+09:00"),
             ("R8.11.24 9時", "2026-11-24T09:00+09:00"),
             ("R8.11.24 9時半", "2026-11-24T09:30+09:00"),
-            ("令和 8年 11月 24日 23:59:59", "2026-11-24T23:59+09:00"),
+            ("令和 8年 11月 24日 23:59:59", "2026-11-24T23:59:59+09:00"),
+            ("令和8年11月24日(火) 10:30", "2026-11-24T10:30+09:00"),
+            ("令和8年11月29日（日）10:30", "2026-11-29T10:30+09:00"),
+            ("R8.11.24 10時 30分", "2026-11-24T10:30+09:00"),
+            ("2026年11月24日 10:30", "2026-11-24T10:30+09:00"),
             ("令和元年5月1日 0:00", "2019-05-01T00:00+09:00"),
             ("T1.7.30 12:00", "1912-07-30T12:00+09:00"),
             ("2026-11-24T10:30", "2026-11-24T10:30+09:00"),
@@ -311,6 +387,10 @@ mod tests {
             ("R8.11.24 24:00", "time of day"),
             ("R8.11.24 10:60", "time of day"),
             ("R8.11.24 1030", "time of day"),
+            ("8/11/24 10:30", "four digits"),
+            ("26-11-24 10:30", "four digits"),
+            ("0026-11-24T10:30", "1868"),
+            ("1800-01-01 10:00", "1868"),
             ("R8.11.24 10時30", "time of day"),
             ("R8.11.24 10:30:75", "time of day"),
             ("R1.4.30 10:00", "令和元年5月1日"),

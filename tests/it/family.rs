@@ -178,17 +178,31 @@ fn an_intake_over_the_api_registers_the_new_child_with_its_guardian_or_nothing()
     let token = server.sign_in("demo-cw1", "mamoru-demo");
     let intake = |relation: &str, key: &str| {
         format!(
-            r#"{{"new_child":{{"family_name":"霧島","given_name":"るい","family_name_kana":"きりしま","given_name_kana":"るい","birth_date":"R2.3.3","sex":"male","family":[{{"person":{{"family_name":"霧島","given_name":"紗枝","family_name_kana":"きりしま","given_name_kana":"さえ","birth_date":"H4.2.2","sex":"female","phones":["080-3141-5926"]}},"relation":"{relation}","guardian":true,"custody":true}}]}},"confirm_new":true,"kind":"abuse_report","received_at":"令和8年11月24日 9:30","route":"14","consultation_type":"11","abuse":{{"types":["1"]}},"idempotency_key":"{key}"}}"#
+            r#"{{"new_child":{{"family_name":"霧島","given_name":"るい","family_name_kana":"きりしま","given_name_kana":"るい","birth_date":"R2.3.3","sex":"male","family":[{{"person":{{"family_name":"霧島","given_name":"紗枝","family_name_kana":"きりしま","given_name_kana":"さえ","birth_date":"H4.2.2","sex":"female","phones":["080-3141-5926"]}},"relation":"{relation}","guardian":true,"custody":true}},{{"person":{{"family_name":"霧島","family_name_kana":"きりしま"}},"relation":"01","cohabiting":false}},{{"person":{{"family_name":"霧島","family_name_kana":"きりしま"}},"relation":"08"}}]}},"confirm_new":true,"kind":"abuse_report","received_at":"令和8年11月24日 9:30","route":"14","consultation_type":"11","abuse":{{"types":["1"]}},"idempotency_key":"{key}"}}"#
         )
     };
     let search = |q: &str| {
         let found = server.request("GET", &format!("/api/v1/search?q={q}"), Some(&token), None).json();
         found["results"].as_array().unwrap().len()
     };
-    // The guardian named as 本人: refused, naming the field; neither the child nor a case stored.
+    // The guardian named as 本人: refused, naming the guardian's field; neither the child nor a
+    // case stored. So is a guardian's birth date that cannot be read, and a member's own key.
     let wrong = server.request("POST", "/api/v1/cases", Some(&token), Some(&intake("10", "kirishima-1")));
     assert_eq!(wrong.status, 422, "{}", wrong.body);
-    assert!(wrong.body.contains("relation"), "{}", wrong.body);
+    assert!(wrong.body.contains("invalid guardian_relation"), "{}", wrong.body);
+    let bad_birth = intake("02", "kirishima-3").replace("H4.2.2", "4.2.2");
+    let wrong = server.request("POST", "/api/v1/cases", Some(&token), Some(&bad_birth));
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("invalid guardian_birth_date") && wrong.body.contains("four digits"),
+        "{}",
+        wrong.body
+    );
+    let keyed = intake("02", "kirishima-4")
+        .replace(r#""relation":"08"}"#, r#""relation":"08","idempotency_key":"x"}"#);
+    let wrong = server.request("POST", "/api/v1/cases", Some(&token), Some(&keyed));
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("invalid idempotency_key"), "{}", wrong.body);
     assert_eq!(search("%E3%81%8D%E3%82%8A%E3%81%97%E3%81%BE"), 0, "nobody registered");
 
     let r = server.request("POST", "/api/v1/cases", Some(&token), Some(&intake("02", "kirishima-2")));
@@ -200,5 +214,15 @@ fn an_intake_over_the_api_registers_the_new_child_with_its_guardian_or_nothing()
     let members = view["members"].as_array().unwrap();
     let mother = members.iter().find(|m| m["relation"] == "02").expect("the mother");
     assert_eq!(mother["guardian"], true, "{view}");
+    // The father and the grandmother, named alike (family name only), are both recorded, each
+    // with the sex the relation says.
+    let father = members.iter().find(|m| m["relation"] == "01").expect("the father");
+    let grandmother = members.iter().find(|m| m["relation"] == "08").expect("the grandmother");
+    assert_eq!(
+        (father["sex"].as_str(), grandmother["sex"].as_str()),
+        (Some("male"), Some("female")),
+        "{view}"
+    );
+    assert_eq!(father["cohabiting"], false, "{view}");
     assert_eq!(search("080-3141-5926"), 1, "found by the guardian's phone");
 }

@@ -272,7 +272,7 @@ fn case_paths() -> Value {
                             "child": { "type": "integer" }, "new_child": { "type": "object" }, "confirm_new": { "type": "boolean" },
                             "unit": { "type": "integer" },
                             "kind": { "type": "string", "enum": ["consultation", "abuse_report"] },
-                            "received_at": { "type": "string", "description": "ISO 8601; without an offset, Japan time" },
+                            "received_at": { "type": "string", "description": "ISO 8601 (without an offset, Japan time) or 和暦 as the tablet takes it: 令和8年11月24日 10:30, R8.11.24 10:30" },
                             "route": { "type": "string", "description": "code table route" },
                             "consultation_type": { "type": "string", "description": "code table consultation_type" },
                             "chief_complaint": { "type": "string" }, "content": { "type": "string" },

@@ -229,30 +229,30 @@ pub(super) fn add_member(
 
 /// The family named with an intake (`NewChild::family`, `IntakeChild::Existing`'s), added to
 /// `child`'s household in the intake's transaction; an error names the guardian's field. An
-/// adult already in the household under the same name and furigana is not added again; one
-/// named without a sex (the intake asks none) takes the one its relation says.
+/// adult already in the household before the intake, under the same name and furigana, is not
+/// added again (two named alike in one intake both are); one named without a sex (the intake
+/// asks none) takes the one its relation says.
 pub(super) fn add_named_family(
     tx: &mut WriteTx,
     actor: &Actor,
     child: ChildId,
     family: Vec<NewMember>,
 ) -> Result<()> {
+    let mut known = Vec::new();
+    if let Some(h) = tx.require::<Child>(child)?.body.household {
+        for m in &tx.require::<Household>(h)?.body.members {
+            if let MemberRef::Person(id) = m.who {
+                known.push(tx.require::<Person>(id)?.body.name);
+            }
+        }
+    }
     for mut member in family {
         if let Joining::Adult(p) = &mut member.who {
             if p.sex == Sex::Unknown {
                 p.sex = implied_sex(&member.standing.relation);
             }
-            let household = tx.require::<Child>(child)?.body.household;
-            if let Some(h) = household {
-                let mut known = false;
-                for m in &tx.require::<Household>(h)?.body.members {
-                    if let MemberRef::Person(id) = m.who {
-                        known |= tx.require::<Person>(id)?.body.name == p.name;
-                    }
-                }
-                if known {
-                    continue;
-                }
+            if known.contains(&p.name) {
+                continue;
             }
         }
         add_member(tx, actor, child, member, None).map_err(as_guardian)?;

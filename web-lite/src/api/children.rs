@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mamoru_core::ids::{ChildId, UnitId};
 use mamoru_core::person::{PersonName, Sex};
-use mamoru_core::service::{NewChild, SessionInfo};
+use mamoru_core::service::{NewChild, SessionInfo, as_guardian};
 use mamoru_core::{Error, Service, wareki};
 use serde::Deserialize;
 use serde_json::json;
@@ -134,7 +134,11 @@ pub(super) fn create_child(
 /// A new child as the API describes one (birth date ISO or 和暦), in `unit` unless it names one.
 pub(super) fn new_child(input: ChildIn, unit: UnitId) -> Result<NewChild, Error> {
     Ok(NewChild {
-        family: input.family.into_iter().map(super::family::MemberIn::member).collect::<Result<_, _>>()?,
+        family: input
+            .family
+            .into_iter()
+            .map(|m| m.member_of_new_child().map_err(as_guardian))
+            .collect::<Result<_, _>>()?,
         unit: input.unit.map_or(unit, UnitId),
         name: PersonName::new(
             &input.family_name,

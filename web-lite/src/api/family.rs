@@ -98,6 +98,18 @@ pub(super) struct MemberIn {
 }
 
 impl MemberIn {
+    /// A member sent in a new child's `family`: the child's request is the one retried, so a
+    /// key of the member's own is refused rather than ignored.
+    pub(super) fn member_of_new_child(self) -> Result<NewMember, Error> {
+        if self.idempotency_key.is_some() {
+            return Err(Error::invalid(
+                "idempotency_key",
+                "not inside family: the intake's own idempotency_key covers its family",
+            ));
+        }
+        self.member()
+    }
+
     /// The member as core's command.
     pub(super) fn member(self) -> Result<NewMember, Error> {
         let who = match (self.person, self.child) {

@@ -120,9 +120,16 @@ pub(crate) fn inputs(e: &Error) -> String {
     let mut out: Vec<&str> = Vec::new();
     for name in named {
         let held: &[&str] = match name {
-            "hearing" => &["views", "not_possible", "hearing_after"],
+            "hearing" => &["hearing_at", "views", "not_possible", "hearing_after"],
             "assigned" => &["main"],
             "birth_date" => &["birth", "unborn"],
+            "family_name" => &["family"],
+            "family_name_kana" => &["family_kana"],
+            "given_name_kana" => &["given_kana"],
+            "guardian_family_name" => &["guardian_family"],
+            "guardian_family_name_kana" => &["guardian_family_kana"],
+            "guardian_given_name_kana" => &["guardian_given_kana"],
+            "started_at" => &["at"],
             other => &[other.rsplit('.').next().unwrap_or(other)],
         };
         out.extend(held);
@@ -150,10 +157,8 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::AtMost(max, Counted::Marks) => format!("印は{max}個までです"),
         Why::YearsAgo(years) => format!("{years}年より前の日付は登録できません"),
         Why::NotKana => "ひらがなかカタカナで入力してください".into(),
-        Why::NotADate(_) => "令和8年4月1日、R8.4.1、2026-04-01 のように入力してください".into(),
-        Why::NotADateTime(_) => {
-            "令和8年4月1日 10:30、R8.4.1 10:30 のように日付と時刻を入力してください".into()
-        }
+        Why::NotADate(said) => unreadable_date(said, false),
+        Why::NotADateTime(said) => unreadable_date(said, true),
         Why::NotOneOf(_) => "選択肢から選んでください".into(),
         Why::NotSeenDirectly => "目視を選んだときは「子どもを直接目視した」にチェックしてください".into(),
         Why::NoViews => {
@@ -202,6 +207,32 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
     })
 }
 
+/// Why core could not read a date (its English reason, `wareki`'s), in Japanese: what was wrong
+/// where it knows, else how to write one.
+fn unreadable_date(said: &str, with_time: bool) -> String {
+    if let Some((era, day)) = said.split_once(" began on ") {
+        return format!("{era}は{day}からです");
+    }
+    if let Some((era, day)) = said.split_once(" ended on ") {
+        return format!("{era}は{day}までです");
+    }
+    let known = [
+        ("four digits", "年は西暦4桁（2026）か元号（令和8年、R8）で入力してください"),
+        ("before 明治", "明治（1868年）より前の日付は入力できません"),
+        ("no such day", "その月にない日付です"),
+        ("month must be", "月は1〜12で入力してください"),
+        ("time of day", "時刻は0:00〜23:59で、10:30 や 10時30分 のように入力してください"),
+    ];
+    if let Some((_, ja)) = known.iter().find(|(en, _)| said.contains(en)) {
+        return (*ja).to_owned();
+    }
+    if with_time {
+        "令和8年4月1日 10:30、R8.4.1 10:30 のように日付と時刻を入力してください".into()
+    } else {
+        "令和8年4月1日、R8.4.1、2026-04-01 のように入力してください".into()
+    }
+}
+
 fn point_ja(point: Point) -> &'static str {
     match point {
         Point::Start => "開始",
@@ -236,7 +267,32 @@ mod tests {
         const DOTTED: &str = "diagnoses.social";
         assert_eq!(inputs(&Error::invalid(DOTTED, Why::Required)), "social");
         assert_eq!(inputs(&Error::Incomplete { fields: vec!["kind", "decided_on"] }), "kind decided_on");
-        assert_eq!(inputs(&Error::invalid("hearing", Why::NoViews)), "views not_possible hearing_after");
+        assert_eq!(
+            inputs(&Error::invalid("hearing", Why::NoViews)),
+            "hearing_at views not_possible hearing_after"
+        );
+        // Core's names for what a page's inputs call otherwise: each such input is on a page.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let pages: String = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        for name in [
+            "birth_date",
+            "family_name",
+            "family_name_kana",
+            "given_name_kana",
+            "guardian_family_name",
+            "guardian_family_name_kana",
+            "guardian_given_name_kana",
+            "started_at",
+            "hearing",
+            "assigned",
+        ] {
+            for input in inputs(&Error::invalid(name, Why::Required)).split(' ') {
+                assert!(pages.contains(&format!("name=\"{input}\"")), "{name}: no input {input} on any page");
+            }
+        }
         assert_eq!(inputs(&Error::Forbidden { action: "approve" }), "");
     }
 
@@ -291,6 +347,24 @@ mod tests {
         assert!(names.len() > 40 && names.contains("child_state"), "the scan finds core's fields: {names:?}");
         let missing: Vec<&String> = names.iter().filter(|n| Field::named(n).is_none()).collect();
         assert!(missing.is_empty(), "fields without a Japanese label in ui/fields.rs: {missing:?}");
+    }
+
+    #[test]
+    fn a_date_core_cannot_read_is_answered_with_what_was_wrong() {
+        use mamoru_core::Error;
+        use mamoru_core::wareki::{read_date, read_datetime};
+        let why = |e: Error| match e {
+            Error::Invalid { field, reason } => super::why(field, &reason).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(why(read_date("birth_date", "R1.4.30").unwrap_err()), "令和は令和元年5月1日からです");
+        assert_eq!(why(read_date("birth_date", "H32.1.1").unwrap_err()), "平成は平成31年4月30日までです");
+        assert_eq!(why(read_date("birth_date", "R8.2.30").unwrap_err()), "その月にない日付です");
+        assert!(why(read_date("birth_date", "8/11/24").unwrap_err()).contains("西暦4桁"));
+        assert!(why(read_date("birth_date", "1800-01-01").unwrap_err()).contains("1868"));
+        assert!(why(read_datetime("at", "R8.11.24 25:00").unwrap_err()).starts_with("時刻は"));
+        assert!(why(read_datetime("at", "R8.11.24").unwrap_err()).contains("日付と時刻"));
+        assert!(why(read_date("birth_date", "いつか").unwrap_err()).contains("R8.4.1"));
     }
 
     #[test]

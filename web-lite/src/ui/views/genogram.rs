@@ -75,6 +75,19 @@ fn parent_rank(relation: &str) -> u8 {
     }
 }
 
+/// The women a man of this relation is drawn as a couple with, by theirs: the child's father with
+/// its mother and a stepmother; a stepfather or the mother's partner with the mother; adoptive
+/// parents and grandparents with each other. `None`: nothing known (the first woman of the row).
+fn partners(man: &str) -> Option<&'static [&'static str]> {
+    match man {
+        "01" => Some(&["02", "04"]),
+        "03" | "12" => Some(&["02"]),
+        "05" => Some(&["06"]),
+        "07" => Some(&["08"]),
+        _ => None,
+    }
+}
+
 fn n(i: usize) -> i32 {
     i32::try_from(i).unwrap_or(i32::MAX)
 }
@@ -173,17 +186,28 @@ impl Genogram {
             let (men, women) = (of(Sex::Male), of(Sex::Female));
             let primary = men.iter().min_by_key(|(m, _)| parent_rank(&m.relation.0)).map(|(_, s)| *s);
             let bottom = |s: &Symbol| (s.x, s.y + SIZE / 2);
-            let Some(&(her, w)) = women.first() else {
+            let Some(&(_, first)) = women.first() else {
                 if r == 1 {
                     hang = primary.map(|s| bottom(&self.symbols[s]));
                 }
                 continue;
             };
             if r == 1 && men.is_empty() {
-                hang = Some(bottom(&self.symbols[w]));
+                hang = Some(bottom(&self.symbols[first]));
             }
-            for (depth, (man, s)) in men.iter().enumerate() {
-                let (a, b) = (&self.symbols[*s], &self.symbols[w]);
+            let couples = men.iter().flat_map(|&(man, s)| {
+                let hers: Vec<(&MemberView, usize)> = match partners(&man.relation.0) {
+                    Some(codes) => women
+                        .iter()
+                        .filter(|(w, _)| codes.contains(&w.relation.0.as_str()))
+                        .copied()
+                        .collect(),
+                    None => women.first().copied().into_iter().collect(),
+                };
+                hers.into_iter().map(move |(her, w)| (man, s, her, w))
+            });
+            for (depth, (man, s, her, w)) in couples.enumerate() {
+                let (a, b) = (&self.symbols[s], &self.symbols[w]);
                 let mid = i32::midpoint(a.x, b.x);
                 // Side by side: a line between them at mid height; else above the row.
                 let (line, y) = if (a.x - b.x).abs() == CELL {
@@ -200,7 +224,9 @@ impl Genogram {
                     let at = i32::midpoint(a.x, mid);
                     self.lines.push(format!("M{} {}l8 -14", at - 4, y + 7));
                 }
-                if r == 1 && primary == Some(*s) {
+                // From the child's own parents' line: the first drawn of the man most its
+                // parent (the women come in that order too).
+                if r == 1 && primary == Some(s) && hang.is_none() {
                     hang = Some((mid, y));
                 }
             }
@@ -292,5 +318,32 @@ mod tests {
             format!("M{} {}H{}", g.symbols[1].x + SIZE / 2, g.symbols[1].y, g.symbols[2].x - SIZE / 2);
         assert!(g.lines.contains(&father_line), "{:?}", g.lines);
         assert_eq!(g.household.len(), 3, "the stepfather, the mother, the child: {:?}", g.household);
+
+        // The father at home with a stepmother, the mother apart: the father is drawn with both,
+        // his line with the mother struck through; the children hang from the parents' line.
+        let family = [
+            member(MemberRef::Person(PersonId(2)), "02", Sex::Female, false),
+            member(MemberRef::Person(PersonId(3)), "01", Sex::Male, true),
+            member(MemberRef::Person(PersonId(4)), "04", Sex::Female, true),
+            member(MemberRef::Child(me), "10", Sex::Female, true),
+        ];
+        let g = Genogram::of(&family, me, today).unwrap_or_else(|| unreachable!());
+        let order: Vec<&str> = g.symbols.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(order, ["架空 01", "架空 02", "架空 04", "架空 10"]);
+        let (father, mother, stepmother) = (&g.symbols[0], &g.symbols[1], &g.symbols[2]);
+        let with_mother = format!("M{} {}H{}", father.x + SIZE / 2, father.y, mother.x - SIZE / 2);
+        let with_stepmother = format!(
+            "M{} {}V{}H{}V{}",
+            father.x,
+            father.y - SIZE / 2,
+            father.y - SIZE / 2 - 8 - 6,
+            stepmother.x,
+            stepmother.y - SIZE / 2
+        );
+        assert!(g.lines.contains(&with_mother) && g.lines.contains(&with_stepmother), "{:?}", g.lines);
+        let strokes = g.lines.iter().filter(|l| l.ends_with("l8 -14")).count();
+        assert_eq!(strokes, 1, "only the line with the mother apart is struck: {:?}", g.lines);
+        let hung = g.lines.last().unwrap_or_else(|| unreachable!());
+        assert!(hung.starts_with(&format!("M{} {}V", i32::midpoint(father.x, mother.x), father.y)), "{hung}");
     }
 }
