@@ -174,23 +174,29 @@ fn split_datetime<'t>(input: &str, text: &'t str) -> Result<(Date, &'t str), Dat
         }
         prev = c;
     }
-    let mut first_error = None;
+    // The longest part that is not a date says best why (`令和 8.2.30 10:30`: no such day).
+    let mut last_error = None;
     for (i, _) in text.match_indices(char::is_whitespace) {
         match read(&text[..i]) {
             Ok(date) => return Ok((date, &text[i..])),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err(e) => last_error = Some(e),
         }
     }
-    Err(first_error.unwrap_or_else(|| {
+    Err(last_error.unwrap_or_else(|| {
         DateError::new(input, "expected a date and a time, e.g. 令和8年11月24日 10:30 or R8.11.24 10:30")
     }))
 }
 
 /// Hours, minutes and seconds of `10:30`, `10:30:15`, `10時30分`, `10時`, `10時半`.
 fn split_time(time: &str) -> Option<(i64, i64, i64)> {
-    let time: String = time.chars().filter(|c| !c.is_whitespace()).collect();
+    // Spaces around 時, 分 and the colon go; one between two digits is not a time (`2 3:00`).
+    let chars: Vec<char> = time.trim().chars().collect();
+    let split_number =
+        chars.windows(3).any(|w| w[0].is_ascii_digit() && w[1].is_whitespace() && w[2].is_ascii_digit());
+    if split_number {
+        return None;
+    }
+    let time: String = chars.into_iter().filter(|c| !c.is_whitespace()).collect();
     let number = |s: &str| -> Option<i64> {
         (!s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
     };
@@ -387,6 +393,8 @@ mod tests {
             ("R8.11.24 24:00", "time of day"),
             ("R8.11.24 10:60", "time of day"),
             ("R8.11.24 1030", "time of day"),
+            ("R8.1.1 2 3:00", "time of day"),
+            ("令和 8.2.30 10:30", "no such day"),
             ("8/11/24 10:30", "four digits"),
             ("26-11-24 10:30", "four digits"),
             ("0026-11-24T10:30", "1868"),

@@ -75,17 +75,26 @@ fn parent_rank(relation: &str) -> u8 {
     }
 }
 
-/// The women a man of this relation is drawn as a couple with, by theirs: the child's father with
-/// its mother and a stepmother; a stepfather or the mother's partner with the mother; adoptive
-/// parents and grandparents with each other. `None`: nothing known (the first woman of the row).
-fn partners(man: &str) -> Option<&'static [&'static str]> {
+/// The relations of the women a man of relation `man` is drawn as a couple with, given the
+/// relations `present` in his row: the child's father with its mother, a stepmother, and an
+/// adoptive mother unless an adoptive father is there; a stepfather or the mother's partner
+/// with the mother; an adoptive father with the adoptive mother, or with the mother when there
+/// is none (her husband adopted the child); a grandfather with a grandmother.
+fn partners(man: &str, present: &[&str]) -> Vec<&'static str> {
     match man {
-        "01" => Some(&["02", "04"]),
-        "03" | "12" => Some(&["02"]),
-        "05" => Some(&["06"]),
-        "07" => Some(&["08"]),
-        _ => None,
+        "01" if present.contains(&"05") => vec!["02", "04"],
+        "01" => vec!["02", "04", "06"],
+        "05" if present.contains(&"06") => vec!["06"],
+        "03" | "05" | "12" => vec!["02"],
+        "07" => vec!["08"],
+        _ => Vec::new(),
     }
+}
+
+/// Whether a man of this relation has one partner on the chart (an adoptive father, a
+/// grandfather: two grandfathers are each drawn with a grandmother of their own).
+fn one_partner(man: &str) -> bool {
+    matches!(man, "05" | "07")
 }
 
 fn n(i: usize) -> i32 {
@@ -192,28 +201,34 @@ impl Genogram {
                 }
                 continue;
             };
-            if r == 1 && men.is_empty() {
-                hang = Some(bottom(&self.symbols[first]));
+            let present: Vec<&str> = men.iter().chain(&women).map(|(m, _)| m.relation.0.as_str()).collect();
+            // Each man with the women his relation pairs him with (or the first woman not drawn
+            // with another, when it names none of them).
+            let mut couples: Vec<(&MemberView, usize, &MemberView, usize)> = Vec::new();
+            for &(man, s) in &men {
+                let taken = |w: usize| couples.iter().any(|c| c.3 == w);
+                let codes = partners(&man.relation.0, &present);
+                let mut hers: Vec<(&MemberView, usize)> =
+                    women.iter().filter(|(w, _)| codes.contains(&w.relation.0.as_str())).copied().collect();
+                if one_partner(&man.relation.0) {
+                    hers = hers.into_iter().filter(|(_, w)| !taken(*w)).take(1).collect();
+                }
+                if hers.is_empty() {
+                    hers = women.iter().filter(|(_, w)| !taken(*w)).take(1).copied().collect();
+                }
+                couples.extend(hers.into_iter().map(|(her, w)| (man, s, her, w)));
             }
-            let couples = men.iter().flat_map(|&(man, s)| {
-                let hers: Vec<(&MemberView, usize)> = match partners(&man.relation.0) {
-                    Some(codes) => women
-                        .iter()
-                        .filter(|(w, _)| codes.contains(&w.relation.0.as_str()))
-                        .copied()
-                        .collect(),
-                    None => women.first().copied().into_iter().collect(),
-                };
-                hers.into_iter().map(move |(her, w)| (man, s, her, w))
-            });
-            for (depth, (man, s, her, w)) in couples.enumerate() {
+            let (mut above, mut own_parents, mut any) = (0, None, None);
+            for (man, s, her, w) in couples {
                 let (a, b) = (&self.symbols[s], &self.symbols[w]);
                 let mid = i32::midpoint(a.x, b.x);
-                // Side by side: a line between them at mid height; else above the row.
+                // Side by side: a line between them at mid height; else above the row, each
+                // such line a step higher than the last.
                 let (line, y) = if (a.x - b.x).abs() == CELL {
                     (format!("M{} {}H{}", a.x.min(b.x) + SIZE / 2, a.y, a.x.max(b.x) - SIZE / 2), a.y)
                 } else {
-                    let y = (a.y - SIZE / 2 - 8 - 6 * n(depth)).max(2);
+                    let y = (a.y - SIZE / 2 - 8 - 6 * above).max(2);
+                    above += 1;
                     (format!("M{} {}V{y}H{}V{}", a.x, a.y - SIZE / 2, b.x, b.y - SIZE / 2), y)
                 };
                 self.lines.push(line);
@@ -224,11 +239,18 @@ impl Genogram {
                     let at = i32::midpoint(a.x, mid);
                     self.lines.push(format!("M{} {}l8 -14", at - 4, y + 7));
                 }
-                // From the child's own parents' line: the first drawn of the man most its
-                // parent (the women come in that order too).
-                if r == 1 && primary == Some(s) && hang.is_none() {
-                    hang = Some((mid, y));
+                // The children hang from the first line of the man most the child's parent
+                // (the women come in that order too), else from the row's first line.
+                if primary == Some(s) {
+                    own_parents = own_parents.or(Some((mid, y)));
                 }
+                any = any.or(Some((mid, y)));
+            }
+            if r == 1 {
+                hang = own_parents
+                    .or(any)
+                    .or_else(|| primary.map(|s| bottom(&self.symbols[s])))
+                    .or(Some(bottom(&self.symbols[first])));
             }
         }
         let kids: Vec<&Symbol> =
@@ -336,7 +358,7 @@ mod tests {
             "M{} {}V{}H{}V{}",
             father.x,
             father.y - SIZE / 2,
-            father.y - SIZE / 2 - 8 - 6,
+            father.y - SIZE / 2 - 8,
             stepmother.x,
             stepmother.y - SIZE / 2
         );
@@ -345,5 +367,65 @@ mod tests {
         assert_eq!(strokes, 1, "only the line with the mother apart is struck: {:?}", g.lines);
         let hung = g.lines.last().unwrap_or_else(|| unreachable!());
         assert!(hung.starts_with(&format!("M{} {}V", i32::midpoint(father.x, mother.x), father.y)), "{hung}");
+    }
+
+    /// The couple lines of a chart: those joining two symbols (not strokes, not the children's).
+    fn couple_lines(g: &Genogram) -> Vec<&String> {
+        g.lines.iter().filter(|l| !l.ends_with("l8 -14") && l.matches('M').count() == 1).collect()
+    }
+
+    #[test]
+    fn draws_each_couple_the_relations_make() {
+        let me = ChildId(1);
+        let today = Date::parse_iso("2026-12-05").unwrap_or_else(|_| unreachable!());
+        let p = |id: u64, relation: &str, sex: Sex, home: bool| {
+            member(MemberRef::Person(PersonId(id)), relation, sex, home)
+        };
+        let child = member(MemberRef::Child(me), "10", Sex::Female, true);
+
+        // The mother's husband adopted the child: they are a couple, the child hangs from them.
+        let family = [p(2, "02", Sex::Female, true), p(3, "05", Sex::Male, true), child.clone()];
+        let g = Genogram::of(&family, me, today).unwrap_or_else(|| unreachable!());
+        assert_eq!(couple_lines(&g).len(), 1, "{:?}", g.lines);
+        let (husband, mother) = (&g.symbols[0], &g.symbols[1]);
+        let hung = g.lines.last().unwrap_or_else(|| unreachable!());
+        assert!(
+            hung.starts_with(&format!("M{} {}V", i32::midpoint(husband.x, mother.x), husband.y)),
+            "{hung}"
+        );
+
+        // Adoptive parents, and the birth parents apart: each pair its own, no cross lines.
+        let family = [
+            p(2, "02", Sex::Female, false),
+            p(3, "01", Sex::Male, false),
+            p(4, "05", Sex::Male, true),
+            p(5, "06", Sex::Female, true),
+            child.clone(),
+        ];
+        let g = Genogram::of(&family, me, today).unwrap_or_else(|| unreachable!());
+        assert_eq!(couple_lines(&g).len(), 2, "{:?}", g.lines);
+
+        // Both sides' grandparents: two couples, no grandmother drawn with two men.
+        let family = [
+            p(2, "07", Sex::Male, false),
+            p(3, "08", Sex::Female, false),
+            p(4, "07", Sex::Male, false),
+            p(5, "08", Sex::Female, false),
+            p(6, "02", Sex::Female, true),
+            child.clone(),
+        ];
+        let g = Genogram::of(&family, me, today).unwrap_or_else(|| unreachable!());
+        let row0 = g.symbols[0].y;
+        let grand: Vec<&String> =
+            couple_lines(&g).into_iter().filter(|l| l.contains(&format!(" {}V", row0 - SIZE / 2))).collect();
+        assert_eq!(grand.len(), 2, "{:?}", g.lines);
+        let ends: Vec<&str> = grand.iter().map(|l| l.rsplit('H').next().unwrap_or_default()).collect();
+        assert_ne!(ends[0], ends[1], "each grandmother once: {grand:?}");
+
+        // A stepfather and a stepmother only: drawn together, the child hanging from them.
+        let family = [p(2, "03", Sex::Male, true), p(3, "04", Sex::Female, true), child];
+        let g = Genogram::of(&family, me, today).unwrap_or_else(|| unreachable!());
+        assert_eq!(couple_lines(&g).len(), 1, "{:?}", g.lines);
+        assert_eq!(g.lines.len(), 2, "the couple and the children's line: {:?}", g.lines);
     }
 }
