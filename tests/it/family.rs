@@ -225,4 +225,25 @@ fn an_intake_over_the_api_registers_the_new_child_with_its_guardian_or_nothing()
     );
     assert_eq!(father["cohabiting"], false, "{view}");
     assert_eq!(search("080-3141-5926"), 1, "found by the guardian's phone");
+
+    // Registered on its own with a key: a retry after a lost answer registers nobody twice.
+    let child = |given: &str| {
+        format!(
+            r#"{{"family_name":"霧島","given_name":"{given}","family_name_kana":"きりしま","given_name_kana":"{given}","birth_date":"R5.5.5","family":[{{"person":{{"family_name":"霧島","given_name":"紗枝","family_name_kana":"きりしま","given_name_kana":"さえ"}},"relation":"02","guardian":true}}],"idempotency_key":"kirishima-child-1"}}"#
+        )
+    };
+    let first = server.request("POST", "/api/v1/children", Some(&token), Some(&child("なぎ")));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = server.request("POST", "/api/v1/children", Some(&token), Some(&child("なぎ")));
+    assert_eq!(again.status, 201, "{}", again.body);
+    let (first, again) = (first.json(), again.json());
+    assert_eq!(first["id"], again["id"], "one child: {again}");
+    assert!(
+        again["possible_duplicates"].as_array().unwrap().iter().all(|d| d["id"] != again["id"]),
+        "{again}"
+    );
+    let view = server.request("GET", &format!("/api/v1/children/{}", again["id"]), Some(&token), None).json();
+    assert_eq!(view["members"].as_array().unwrap().len(), 2, "the child and one mother: {view}");
+    let other = server.request("POST", "/api/v1/children", Some(&token), Some(&child("ゆい")));
+    assert_eq!(other.status, 422, "the key of another child: {}", other.body);
 }

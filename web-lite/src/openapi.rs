@@ -109,7 +109,7 @@ pub fn document() -> Value {
                         "401": error_ref(), "403": error_ref() } }
             },
             "/api/v1/children": {
-                "post": { "summary": "Register a child (birth date ISO or 和暦)",
+                "post": { "summary": "Register a child (birth date ISO or 和暦), with its family if given. Sent again with the same idempotency_key (after a lost answer), it answers with the child registered the first time, nothing stored twice; the same key with another name or birth date is refused",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["family_name", "family_name_kana"],
                         "properties": {
@@ -119,6 +119,7 @@ pub fn document() -> Value {
                             "unit": { "type": "integer" }, "address": { "type": "string" },
                             "phones": { "type": "array", "items": { "type": "string" } },
                             "affiliation": { "type": "string" }, "unborn": { "type": "boolean" },
+                            "idempotency_key": { "type": "string" },
                             "family": { "type": "array", "description": "the child's family, registered with the child in one write (a household made): each a new adult (person) or a child on file (child) with relation, guardian, custody and cohabiting as in POST /api/v1/children/{id}/family; a refused member stores nothing, naming the field (guardian_… for an adult's details)",
                                 "items": { "$ref": "#/components/schemas/MemberIn" } } } } } } },
                     "responses": { "201": { "description": "created, with likely duplicates to review",

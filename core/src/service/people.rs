@@ -224,9 +224,25 @@ pub(super) fn insert_child(tx: &mut WriteTx, actor: &Actor, new: NewChild, today
 
 impl Service {
     pub fn register_child(&self, actor: &Actor, new: NewChild) -> Result<ChildId> {
+        self.register_child_once(actor, new, None)
+    }
+
+    /// `register_child`, once per idempotency key (a client's retry after a lost answer): the
+    /// same key again answers with the child the first call registered, its family not added
+    /// twice; the same key with another child (name or birth date) is refused.
+    pub fn register_child_once(&self, actor: &Actor, new: NewChild, key: Option<&str>) -> Result<ChildId> {
+        let claim = key.map(|k| super::casework::idempotency_claim(actor, "child", k)).transpose()?;
         let today = self.now().jst_date();
         self.write(actor, Action::RegisterChild, ChildId::KIND, None, |tx| {
+            let (name, birth) = (new.name.clone(), new.birth_date);
+            let same = |c: &Child| c.name == name && c.birth_date == birth;
+            if let Some(v) = super::casework::replayed::<Child>(tx, claim.as_deref(), same)? {
+                return Ok((ChildId(v.id), v.id));
+            }
             let id = insert_child(tx, actor, new, today)?;
+            if let Some(c) = &claim {
+                tx.claim(super::casework::IDEMPOTENCY, c, id.0)?;
+            }
             Ok((id, id.0))
         })
     }

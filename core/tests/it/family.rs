@@ -8,7 +8,7 @@ use mamoru_core::code_table::Code;
 use mamoru_core::error::Why;
 use mamoru_core::ids::ChildId;
 use mamoru_core::person::{Household, MemberRef, Person, PersonEdit, PersonName, Sex, Standing};
-use mamoru_core::service::{Actor, Joining, MemberEdit, NewMember};
+use mamoru_core::service::{Actor, Joining, MemberEdit, NewChild, NewMember};
 use mamoru_core::staff::Role;
 use mamoru_core::store::Reader;
 use mamoru_core::time::Date;
@@ -344,4 +344,35 @@ fn a_guardian_named_in_a_report_about_another_units_child_joins_with_the_new_cas
         "{:?}",
         view.members
     );
+}
+
+#[test]
+fn a_child_registered_again_with_its_key_is_one_child_with_one_family() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let new = |given: &str| NewChild {
+        unit: w.u1,
+        name: PersonName::new("架空", given, "かくう", "はな").unwrap(),
+        birth_date: Some(Date::parse_iso("2021-03-03").unwrap()),
+        unborn: false,
+        sex: Sex::Female,
+        address: String::new(),
+        phones: Vec::new(),
+        affiliation: String::new(),
+        family: vec![NewMember {
+            who: Joining::Adult(Box::new(adult("架空", "母子", "かくう", "ははこ", Sex::Female))),
+            standing: stands("02", true, true),
+            cohabiting: true,
+        }],
+    };
+    let once = w.svc.register_child_once(&cw, new("花"), Some("child-1")).unwrap();
+    let twice = w.svc.register_child_once(&cw, new("花"), Some("child-1")).unwrap();
+    assert_eq!(once, twice, "a retry answers with the child registered first");
+    let persons = w.svc.store().read().unwrap().all::<Person>().unwrap();
+    assert_eq!(persons.iter().filter(|p| p.body.name.given == "母子").count(), 1, "one mother");
+    let other = w.svc.register_child_once(&cw, new("華"), Some("child-1"));
+    assert!(matches!(other, Err(Error::Invalid { field: "idempotency_key", .. })), "{other:?}");
+    // Without a key, each call registers (the duplicate check is the caller's question).
+    let third = w.svc.register_child_once(&cw, new("花"), None).unwrap();
+    assert_ne!(third, once);
 }

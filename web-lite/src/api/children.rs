@@ -42,6 +42,15 @@ pub(super) struct ChildIn {
     family: Vec<super::family::MemberIn>,
 }
 
+/// `POST /api/v1/children`: the child, and the key that makes a retry register it once.
+#[derive(Deserialize)]
+pub(super) struct RegisterIn {
+    #[serde(flatten)]
+    child: ChildIn,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
 #[derive(Deserialize)]
 pub(super) struct SearchQuery {
     #[serde(default)]
@@ -57,10 +66,12 @@ pub(super) struct BoardQuery {
 pub(super) fn create_child_route(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    warp::path!("api" / "v1" / "children").and(warp::post()).and(authed_json::<ChildIn>(service)).then(
-        |input: AuthedJson<ChildIn>| async move {
+    warp::path!("api" / "v1" / "children").and(warp::post()).and(authed_json::<RegisterIn>(service)).then(
+        |input: AuthedJson<RegisterIn>| async move {
             let (svc, session, input) = or_respond!(input);
-            let result = blocking(move || create_child(&svc, &session, input)).await;
+            let result =
+                blocking(move || create_child(&svc, &session, input.child, input.idempotency_key.as_deref()))
+                    .await;
             respond(result, |(id, dups)| {
                 json_ok(StatusCode::CREATED, &json!({"id": id, "possible_duplicates": dups}))
             })
@@ -116,6 +127,7 @@ pub(super) fn create_child(
     svc: &Service,
     session: &SessionInfo,
     input: ChildIn,
+    key: Option<&str>,
 ) -> Result<(ChildId, Vec<mamoru_core::service::ChildSummary>), Error> {
     let unit = input
         .unit
@@ -127,7 +139,9 @@ pub(super) fn create_child(
         Some(b) => svc.duplicate_candidates(&session.actor, b, &new.name.full_kana())?,
         None => Vec::new(),
     };
-    let id = svc.register_child(&session.actor, new)?;
+    let id = svc.register_child_once(&session.actor, new, key)?;
+    // A retry finds the child it registered the first time: not a duplicate of itself.
+    let dups = dups.into_iter().filter(|d| d.id != id).collect();
     Ok((id, dups))
 }
 
