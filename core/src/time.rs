@@ -13,7 +13,8 @@ pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 24 * HOUR;
 
 /// An instant: whole seconds since 1970-01-01T00:00:00Z. Written as that number; read from the
-/// number or from the text [`Timestamp::parse`] takes (what an API client types).
+/// number or from text (what an API client sends): ISO as [`Timestamp::parse`] takes it, or 和暦
+/// as a tablet's page does (`crate::wareki::parse_datetime`: `令和8年11月24日 10:30`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
@@ -24,7 +25,7 @@ impl<'de> Deserialize<'de> for Timestamp {
         impl serde::de::Visitor<'_> for Instant {
             type Value = Timestamp;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("seconds since 1970 or YYYY-MM-DDTHH:MM[:SS][Z|+09:00]")
+                f.write_str("seconds since 1970, YYYY-MM-DDTHH:MM[:SS][Z|+09:00], or 和暦 such as 令和8年11月24日 10:30")
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
                 Ok(Timestamp(v))
@@ -33,7 +34,7 @@ impl<'de> Deserialize<'de> for Timestamp {
                 i64::try_from(v).map(Timestamp).map_err(E::custom)
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse(v).map_err(E::custom)
+                crate::wareki::parse_datetime(v).map_err(E::custom)
             }
         }
         d.deserialize_any(Instant)
@@ -380,8 +381,12 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap(), t.0.to_string());
         assert_eq!(serde_json::from_str::<Timestamp>(&t.0.to_string()).unwrap(), t);
         assert_eq!(serde_json::from_str::<Timestamp>("\"2026-11-24T10:30\"").unwrap(), t);
+        assert_eq!(serde_json::from_str::<Timestamp>("\"令和8年11月24日 10:30\"").unwrap(), t);
+        assert_eq!(serde_json::from_str::<Timestamp>("\"R8.11.24 10:30\"").unwrap(), t);
         let err = serde_json::from_str::<Timestamp>("\"24日の朝\"").unwrap_err();
-        assert!(err.to_string().contains("expected YYYY-MM-DD"), "{err}");
+        assert!(err.to_string().contains("four digits"), "{err}");
+        let err = serde_json::from_str::<Timestamp>("\"26-11-24T10:30\"").unwrap_err();
+        assert!(err.to_string().contains("four digits"), "a short year is not the year 26: {err}");
         assert!(serde_json::from_str::<Timestamp>("true").is_err());
     }
 

@@ -135,11 +135,12 @@ fn an_intake_over_the_api_asks_about_possible_duplicates_then_notes_and_a_safety
     assert_eq!(n1.status, 201, "{}", n1.body);
     let n2 = s.request("POST", &format!("/api/v1/cases/{case}/notes"), Some(&token), Some(note));
     assert_eq!(n1.json()["id"], n2.json()["id"]);
-    let check = r#"{"at":"2026-11-24T11:00","method":"sighted","seen_directly":true,"place":"自宅","child_state":"落ち着いている","injuries":[{"side":"front","x":0.4,"y":0.3,"size_cm":2,"description":"あざ"}]}"#;
+    let check = r#"{"at":"令和8年11月24日 11:00","method":"sighted","seen_directly":true,"place":"自宅","child_state":"落ち着いている","injuries":[{"side":"front","x":0.4,"y":0.3,"size_cm":2,"description":"あざ"}]}"#;
     let c = s.request("POST", &format!("/api/v1/cases/{case}/safety-checks"), Some(&token), Some(check));
     assert_eq!(c.status, 201, "{}", c.body);
     let v = s.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).json();
     assert_eq!(v["safety_checks"].as_array().unwrap().len(), 1);
+    assert_eq!(v["safety_checks"][0]["body"]["at"], 1_795_485_600, "和暦 read as the tablet does: {v}");
     assert_eq!(v["notes"].as_array().unwrap().len(), 1);
     assert!(
         !v["clocks"].as_array().unwrap().iter().any(|c| c["deadline"]["kind"] == "safety_check48h"),

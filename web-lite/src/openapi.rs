@@ -35,7 +35,7 @@ pub fn document() -> Value {
                 },
                 "Revised": {
                     "type": "object", "required": ["rev", "body"],
-                    "description": "a new revision of a record: the revision it was edited from, and the record's body as GET /api/v1/cases/{id} shows it, changed. Times may be seconds since 1970 or ISO text (Japan time without an offset)",
+                    "description": "a new revision of a record: the revision it was edited from, and the record's body as GET /api/v1/cases/{id} shows it, changed. Times may be seconds since 1970, ISO text (Japan time without an offset) or 和暦 as the tablet takes it (令和8年11月24日 10:30)",
                     "properties": { "rev": { "type": "integer" }, "body": { "type": "object" } }
                 },
                 "PersonIn": {
