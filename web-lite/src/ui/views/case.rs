@@ -31,8 +31,21 @@ pub(crate) struct CheckRow {
 /// The body map's figure seen from `side`: core's regions (`case::body::REGIONS`), each named
 /// in `data-part` when `named` (the form's, so that the script says where a mark is as it is
 /// placed; a recorded map needs no names), and 右 and 左 on the child's sides (the child's
-/// right is on the viewer's left in front).
-pub(crate) fn body_outline(side: BodySide, named: bool) -> String {
+/// right is on the viewer's left in front). Drawn once; every case page shows the same four.
+pub(crate) fn body_outline(side: BodySide, named: bool) -> &'static str {
+    static FIGURES: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
+    let figures = FIGURES.get_or_init(|| {
+        [
+            draw_outline(BodySide::Front, true),
+            draw_outline(BodySide::Back, true),
+            draw_outline(BodySide::Front, false),
+            draw_outline(BodySide::Back, false),
+        ]
+    });
+    &figures[usize::from(side == BodySide::Back) + 2 * usize::from(!named)]
+}
+
+fn draw_outline(side: BodySide, named: bool) -> String {
     use mamoru_core::case::body::{REGIONS, Shape};
     use std::fmt::Write;
     let mut out = String::from(r#"<g class="outline">"#);
@@ -340,10 +353,10 @@ pub(crate) struct CasePage {
     pub check_form: CheckForm,
     /// The body map's figure, front and back (`body_outline`): the form's, named, and the
     /// recorded checks'.
-    pub outline_front: String,
-    pub outline_back: String,
-    pub figure_front: String,
-    pub figure_back: String,
+    pub outline_front: &'static str,
+    pub outline_back: &'static str,
+    pub figure_front: &'static str,
+    pub figure_back: &'static str,
     /// The investigation, assessments, support, meetings and closure.
     pub work: crate::ui::casework::WorkView,
     pub open: bool,
@@ -414,7 +427,7 @@ impl CasePage {
                 .map(|p| ProtectionView::of(p, d.case.open_steps.get(&p.id).map_or(&[], Vec::as_slice)))
                 .collect(),
             protected: d.case.protections.iter().any(|p| p.body.is_active()),
-            now_input: datetime(d.now),
+            now_input: now_input.clone(),
             note_form: NoteForm {
                 at: now_input.clone(),
                 kind: note_kinds.first().map(|(c, _)| c.clone()).unwrap_or_default(),
