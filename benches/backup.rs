@@ -74,9 +74,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scratch = target.join("bench-backup");
     let _ = std::fs::remove_dir_all(&scratch);
     let dest = Destination::open(&scratch.join("backups"))?;
-    let key = generate_identity();
+    let key = mamoru_backup::Keyring {
+        identity: generate_identity(),
+        auth: mamoru_backup::AuthKey::generate()?,
+        store_id: svc.store_id()?,
+        recipients: Vec::new(),
+    };
     let t = Instant::now();
-    let manifest = dest.create(&[key.recipient()], |w| {
+    let manifest = dest.create(&[key.identity.recipient()], &key.auth, |w| {
         svc.write_snapshot(w).map(|s| NewGeneration {
             created_at: now.0,
             source_id: s.store_id,

@@ -1,14 +1,16 @@
 //! `mamoru backup …`: snapshots of the store into encrypted generations, verification, restore.
 //! The store is read through the service (one read transaction); the bytes go to the backup
 //! crate. Keys: `backup-recipients.txt` (offline identities' recipients) and `backup-verify.key`
-//! (the server's own key, so it can verify what it wrote) in the data directory.
+//! (the server's own key, so it can verify what it wrote, with the store's backup
+//! authentication key and store id pinned in it: a [`Keyring`]) in the data directory. Every
+//! offline identity file is a keyring too, pinned to the store and to the recipients.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use mamoru_backup::{
-    Archive, Destination, Identity, Manifest, NewGeneration, NewSegment, Recipient, Segment,
+    Archive, AuthKey, Destination, Identity, Keyring, Manifest, NewGeneration, NewSegment, Recipient, Segment,
 };
 use mamoru_core::Service;
 use mamoru_core::restore::{Restore, Restored, Wanted};
@@ -26,6 +28,13 @@ pub fn destination(data: &Path) -> Result<Destination> {
 
 /// Recipients from `backup-recipients.txt` plus the server's verification key.
 pub fn recipients(data: &Path) -> Result<Vec<Recipient>> {
+    let mut out = offline_recipients(data)?;
+    out.push(verify_identity(data)?.recipient());
+    Ok(out)
+}
+
+/// The offline identities' recipients, from `backup-recipients.txt`.
+fn offline_recipients(data: &Path) -> Result<Vec<Recipient>> {
     let mut out = Vec::new();
     let path = data.join(RECIPIENTS_FILE);
     match std::fs::read_to_string(&path) {
@@ -37,8 +46,33 @@ pub fn recipients(data: &Path) -> Result<Vec<Recipient>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    out.push(verify_identity(data)?.recipient());
     Ok(out)
+}
+
+/// The server's keyring: its verification key with the store's authentication key and id, and
+/// the offline recipients it encrypts to.
+pub fn keyring(data: &Path) -> Result<Keyring> {
+    let path = data.join(VERIFY_KEY_FILE);
+    let mut keys = Keyring::from_file(&path).with_context(
+        || "the server's backup verification key is missing or unusable (it is made by `mamoru init`)",
+    )?;
+    keys.recipients = offline_recipients(data)?;
+    Ok(keys)
+}
+
+/// Pins a new authentication key and the store id into the verification key of a data
+/// directory made before backups were authenticated; nothing if they are there already.
+pub fn ensure_pins(data: &Path, service: &Service) -> Result<()> {
+    let path = data.join(VERIFY_KEY_FILE);
+    if !path.exists() || Keyring::from_file(&path).is_ok() {
+        return Ok(());
+    }
+    if Keyring::pin_into(&path, &AuthKey::generate()?, &service.store_id()?)? {
+        tracing::warn!(
+            "backups are now authenticated with a new key: make a new offline identity with `mamoru backup keygen`; older identity files cannot authenticate new backups"
+        );
+    }
+    Ok(())
 }
 
 fn verify_identity(data: &Path) -> Result<Identity> {
@@ -47,24 +81,48 @@ fn verify_identity(data: &Path) -> Result<Identity> {
         .with_context(|| "the server's backup verification key is missing (it is made by `mamoru init`)")
 }
 
-/// Sets up the keys of a new data directory: the server's verification key, and the recipients
-/// file (with the recipient of `offline`, if given).
-pub fn init_keys(data: &Path, offline: Option<&Identity>) -> Result<()> {
-    mamoru_backup::generate_identity().write_new(
+/// Sets up the keys of a new data directory for store `store_id`: a new authentication key
+/// pinned with the store into the server's new verification key, and the recipients file with
+/// `recipients`. With `offline`, also a new offline identity written to that file (with that
+/// comment), pinned to the store, the key and every recipient, its own included.
+pub fn init_keys(
+    data: &Path,
+    store_id: &str,
+    recipients: &[Recipient],
+    offline: Option<(&Path, &str)>,
+) -> Result<()> {
+    let auth = AuthKey::generate()?;
+    let server = Keyring {
+        identity: mamoru_backup::generate_identity(),
+        auth: auth.clone(),
+        store_id: store_id.to_owned(),
+        recipients: Vec::new(),
+    };
+    server.write_new(
         &data.join(VERIFY_KEY_FILE),
-        "Mamoru server's backup verification key. Stays in the data directory.",
+        "Mamoru server's backup verification key and authentication key. Stays in the data directory.",
     )?;
+    let mut recipients = recipients.to_vec();
+    if let Some((out, comment)) = offline {
+        let identity = mamoru_backup::generate_identity();
+        recipients.push(identity.recipient());
+        let keys = Keyring { identity, auth, store_id: store_id.to_owned(), recipients: recipients.clone() };
+        keys.write_new(out, comment)?;
+    }
     let mut text = String::from(
         "# Backups are encrypted to each age recipient below (one per line) and to the server's own\n\
          # verification key. Keep each matching identity offline: it is what restores a lost server.\n",
     );
-    if let Some(id) = offline {
-        text.push_str(&id.recipient().to_string());
+    for r in &recipients {
+        text.push_str(&r.to_string());
         text.push('\n');
     }
-    let path = data.join(RECIPIENTS_FILE);
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    crate::files::write_private(&data.join(RECIPIENTS_FILE), text.as_bytes())
 }
+
+/// The comment at the top of an offline identity file.
+pub const OFFLINE_COMMENT: &str =
+    "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.";
 
 /// Adds a recipient to the recipients file.
 pub fn add_recipient(data: &Path, r: &Recipient) -> Result<()> {
@@ -97,23 +155,38 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
         );
     }
     let recipients = recipients(data)?;
+    let keys = keyring(data)?;
     let now = SystemClock.now().0;
-    let manifest = dest.create(&recipients, |w| {
+    let manifest = dest.create(&recipients, &keys.auth, |w| {
         service.write_snapshot(w).map(|s| {
             let mut counts: BTreeMap<String, u64> = s.kinds.into_iter().collect();
             counts.insert("change".into(), s.last_change);
             NewGeneration { created_at: now, source_id: s.store_id, covers_seq: s.last_redo, counts }
         })
     })?;
-    verify(&dest, manifest.generation, &verify_identity(data)?, &data.join(".verify"))?;
+    let scratch = data.join(".verify");
+    verify(&dest, manifest.generation, &keys, &scratch)?;
     let keep = config::load(data)?.backup.keep;
-    let removed = dest.prune(keep)?;
+    let removed = dest.prune(keep, &keys)?;
     if !removed.is_empty() {
         tracing::info!(?removed, "pruned old backup generations");
     }
     // Archive segments older than the oldest generation kept can no longer serve a restore.
     if let Some(oldest) = dest.list()?.first() {
         Archive::open(dest.dir())?.prune_through(oldest.covers_seq)?;
+    }
+    // The archive since the previous generation: what a restore from it would replay if the
+    // new one were lost. Each day's segments are read back once, the day after.
+    let previous = dest.list()?.into_iter().rev().find(|m| {
+        m.generation < manifest.generation && m.authenticate(&keys, &dest.manifest_path(m.generation)).is_ok()
+    });
+    if let Some(previous) = previous {
+        verify(&dest, previous.generation, &keys, &scratch).with_context(|| {
+            format!(
+                "generation {} made and verified, but the day's archive is not whole",
+                manifest.generation
+            )
+        })?;
     }
     dest.manifest(manifest.generation).map_err(Into::into)
 }
@@ -124,7 +197,7 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
 fn restore_checked(
     dest: &Destination,
     generation: u64,
-    identity: &Identity,
+    keys: &Keyring,
     scratch: &Path,
     replay: Option<Replay>,
 ) -> Result<(Manifest, Option<Restored>)> {
@@ -133,12 +206,12 @@ fn restore_checked(
     }
     let until = replay.and_then(|r| r.until);
     let (manifest, mut restore) =
-        dest.read(generation, identity, |r| Restore::from_snapshot(scratch, r, until))?;
+        dest.read(generation, keys, |r| Restore::from_snapshot(scratch, r, until))?;
     if *restore.counts() != manifest.counts || restore.covers_seq() != manifest.covers_seq {
         bail!("generation {generation} restored, but its counts differ from its manifest");
     }
     if replay.is_some() {
-        replay_archive(dest, identity, &mut restore)?;
+        replay_archive(dest, keys, &mut restore)?;
     }
     let restored = restore
         .finish(std::sync::Arc::new(SystemClock), replay.is_some())
@@ -152,16 +225,43 @@ pub struct Replay {
     pub until: Option<Timestamp>,
 }
 
-/// Hands the archive's segments to the restore, in order, as it asks for them.
-fn replay_archive(dest: &Destination, identity: &Identity, restore: &mut Restore) -> Result<()> {
+/// Hands the archive's segments to the restore, in order, as it asks for them. A segment that
+/// cannot be used (damaged, forged, from another store) stops the replay there, like a gap:
+/// everything before it is restored and the report says where and why.
+fn replay_archive(dest: &Destination, keys: &Keyring, restore: &mut Restore) -> Result<()> {
     let archive = Archive::open(dest.dir())?;
-    for segment in archive.segments()? {
+    let segments = match archive.segments() {
+        Ok(s) => s,
+        Err(e) => {
+            restore.stop(format!("the archive cannot be listed: {e}"));
+            return Ok(());
+        }
+    };
+    for segment in segments {
         match restore.wants(segment.first, segment.last) {
             Wanted::Skip => {}
-            Wanted::Apply => archive.read(&segment, identity, |r| restore.apply_segment(r))?,
+            Wanted::Apply => {
+                // Every check (tag, file checksum) comes before the first byte is applied.
+                let mut started = false;
+                let read = archive.read(&segment, keys, |r| {
+                    started = true;
+                    restore.apply_segment(r)
+                });
+                match read {
+                    Ok(()) => {}
+                    Err(e) if !started => {
+                        restore.stop(format!(
+                            "archive segment {}..{} cannot be used: {e}",
+                            segment.first, segment.last
+                        ));
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             Wanted::Later => {
                 // Past `until`: read on only to learn what was revoked later.
-                if let Err(e) = archive.read(&segment, identity, |r| restore.read_later_segment(r)) {
+                if let Err(e) = archive.read(&segment, keys, |r| restore.read_later_segment(r)) {
                     tracing::warn!(
                         first = segment.first,
                         last = segment.last,
@@ -213,7 +313,7 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
         created_at: SystemClock.now().0,
         source_id: store_id,
     };
-    let segment = archive.append(&recipients(data)?, meta, |w| batch.write_to(w))?;
+    let segment = archive.append(&recipients(data)?, &keyring(data)?.auth, meta, |w| batch.write_to(w))?;
     service.archived_through(batch.last)?;
     Ok(Some(segment))
 }
@@ -221,13 +321,31 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
 static SHIPPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Full verification: decrypt, decompress, checksums, build a store in a scratch directory,
-/// check it; the scratch is removed afterwards either way.
-pub fn verify(dest: &Destination, generation: u64, identity: &Identity, scratch: &Path) -> Result<Manifest> {
-    let result = restore_checked(dest, generation, identity, scratch, None);
+/// Full verification of what a restore to the point of failure from `generation` needs:
+/// authenticate, decrypt, decompress and check the generation, build a store from it in a
+/// scratch directory, replay every later archive segment on it (each authenticated, decrypted,
+/// decompressed, contiguous) and check the result; the scratch is removed afterwards either
+/// way. A sound generation is marked verified even when the archive after it is not; the
+/// archive's break is then the error.
+pub fn verify(dest: &Destination, generation: u64, keys: &Keyring, scratch: &Path) -> Result<Verified> {
+    let result = restore_checked(dest, generation, keys, scratch, Some(Replay { until: None }));
     let _ = std::fs::remove_dir_all(scratch);
-    result?;
-    Ok(dest.mark_verified(generation, SystemClock.now().0)?)
+    let (_, restored) = result?;
+    let manifest = dest.mark_verified(generation, SystemClock.now().0, keys)?;
+    let archive = restored.map(|r| r.archive).unwrap_or_default();
+    if let Some(gap) = &archive.gap {
+        bail!(
+            "generation {generation} verified, but the archive after it is broken: {gap}; a restore to the point of failure stops there"
+        );
+    }
+    Ok(Verified { manifest, archive })
+}
+
+/// A generation verified with the archive after it.
+#[derive(Debug)]
+pub struct Verified {
+    pub manifest: Manifest,
+    pub archive: mamoru_core::restore::ArchiveReplay,
 }
 
 /// `mamoru backup restore`: a generation plus the archive (up to `until`), into a new
@@ -235,7 +353,7 @@ pub fn verify(dest: &Destination, generation: u64, identity: &Identity, scratch:
 pub fn restore(
     dest: &Destination,
     generation: u64,
-    identity: &Identity,
+    keys: &Keyring,
     to: &Path,
     until: Option<Timestamp>,
 ) -> Result<(Manifest, Restored)> {
@@ -249,7 +367,7 @@ pub fn restore(
     }
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     let scratch = to.join(format!(".restore-{generation}"));
-    let replayed = match restore_checked(dest, generation, identity, &scratch, Some(Replay { until })) {
+    let replayed = match restore_checked(dest, generation, keys, &scratch, Some(Replay { until })) {
         Ok((_, Some(r))) => r,
         Ok((_, None)) => bail!("internal: the archive was not replayed"),
         Err(e) => {
@@ -262,13 +380,11 @@ pub fn restore(
     std::fs::rename(scratch.join(file), to.join(file)).context("moving the restored store into place")?;
     std::fs::remove_dir_all(&scratch).ok();
     std::fs::write(to.join(config::FILE_NAME), config::TEMPLATE).context("writing the config")?;
-    init_keys(to, None)?;
-    let manifest = dest.manifest(generation)?;
-    for r in &manifest.recipients {
-        // Keep encrypting to the same offline keys (the old server's verification key included,
-        // harmlessly: its identity is gone with the old server).
-        add_recipient(to, &Recipient::parse(r)?)?;
-    }
+    // The restored store encrypts to the recipients the key pins, never to a manifest's list,
+    // and authenticates its backups with a new key of its own: it is a new store.
+    init_keys(to, &replayed.store_id, &keys.recipients, None)?;
+    crate::files::close_dir(to)?;
+    let manifest = dest.authentic(generation, keys)?;
     Ok((manifest, replayed))
 }
 

@@ -59,7 +59,8 @@ pub enum BackupCommand {
     Create(DataDir),
     /// List generations: number, time, size, change-log position, verification.
     List(Where),
-    /// Decrypt, decompress, check and open a generation as a store (default: the newest).
+    /// Authenticate, decrypt, decompress, check and open a generation as a store (default: the
+    /// newest), and replay the archive after it. Exit 3 when the key is wrong or missing.
     Verify {
         #[command(flatten)]
         from: Where,
@@ -70,7 +71,8 @@ pub enum BackupCommand {
         identity: Option<PathBuf>,
     },
     /// Build a new data directory from a generation plus the change archive. Never writes over
-    /// an existing store.
+    /// an existing store; refuses what the store's server did not write. Exit 3 when the key is
+    /// wrong or missing.
     Restore {
         #[command(flatten)]
         from: Where,
@@ -80,7 +82,8 @@ pub enum BackupCommand {
         /// Generation number (default: the newest).
         #[arg(long)]
         generation: Option<u64>,
-        /// Identity file that opens the backups (kept offline).
+        /// Identity file that opens the backups (kept offline; default: the server's verification
+        /// key in --data).
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
         /// Replay the archive only up to this time (Japan time unless an offset is given),
@@ -88,7 +91,8 @@ pub enum BackupCommand {
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
     },
-    /// Make a new backup identity: writes it to FILE (move it offline) and adds its recipient.
+    /// Make a new backup identity: writes it to FILE (move it offline) with the store's backup
+    /// authentication key, and adds its recipient.
     Keygen {
         #[command(flatten)]
         data: DataDir,

@@ -37,6 +37,13 @@ pub fn run(command: Command) -> Result<()> {
 
 /// Opens the service over an existing store.
 pub fn open(dir: &Path) -> Result<Service> {
+    let service = open_store(dir)?;
+    // A data directory from before backups were authenticated gets its key now.
+    crate::backup::ensure_pins(dir, &service)?;
+    Ok(service)
+}
+
+fn open_store(dir: &Path) -> Result<Service> {
     Service::open(dir, Arc::new(SystemClock)).map_err(|e| match e {
         mamoru_core::Error::NotFound { .. } => {
             anyhow::anyhow!(

@@ -108,15 +108,24 @@ impl Host for ServerHost {
 
     fn generations(&self) -> Result<Vec<Generation>, String> {
         let dest = crate::backup::destination(&self.data).map_err(|e| format!("{e:#}"))?;
+        let keys = crate::backup::keyring(&self.data).map_err(|e| format!("{e:#}"))?;
         let mut list = dest.list().map_err(|e| e.to_string())?;
         list.reverse();
         Ok(list
             .into_iter()
-            .map(|m| Generation {
-                name: format!("{} (変更 {} まで)", m.generation, m.covers_seq),
-                created: mamoru_core::time::Timestamp(m.created_at).to_jst_string(),
-                bytes: m.file_bytes,
-                verified: m.verified_at.is_some(),
+            .map(|m| {
+                // What the server did not write is shown as such and never counts as verified.
+                let authentic = m.authenticate(&keys, &dest.manifest_path(m.generation)).is_ok();
+                Generation {
+                    name: if authentic {
+                        format!("{} (変更 {} まで)", m.generation, m.covers_seq)
+                    } else {
+                        format!("{} 認証できない (サーバーが作ったものではない)", m.generation)
+                    },
+                    created: mamoru_core::time::Timestamp(m.created_at).to_jst_string(),
+                    bytes: m.file_bytes,
+                    verified: authentic && m.verified_at.is_some(),
+                }
             })
             .collect())
     }

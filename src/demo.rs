@@ -48,14 +48,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let password = Password::new(fixture::DEMO_PASSWORD)?;
     let admin_id = service.bootstrap(&admin_login, "デモ管理者", &password)?;
     let admin = service.local_actor(admin_id, "demo")?;
-    let demo_key = mamoru_backup::generate_identity();
-    demo_key.write_new(
-        &dir.join("demo-backup-identity.txt"),
-        "DEMO ONLY. A real installation keeps its backup identity offline, never beside the data.",
-    )?;
-    crate::backup::init_keys(&dir, Some(&demo_key))?;
+    let demo_key = dir.join("demo-backup-identity.txt");
+    let comment = "DEMO ONLY. A real installation keeps its backup identity offline, never beside the data.";
+    crate::backup::init_keys(&dir, &service.store_id()?, &[], Some((&demo_key, comment)))?;
     std::fs::write(dir.join(crate::config::FILE_NAME), crate::config::TEMPLATE)
         .context("writing the demo config")?;
+    crate::files::close_dir(&dir)?;
     let made = service.import(&admin, |svc| {
         let staff = fixture::demo_staff(svc, &admin)?;
         fixture::populate(svc, &staff, 20_261_123, args.children, 6, 100)

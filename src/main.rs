@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod console;
 mod demo;
+mod files;
 mod scheduler;
 mod tls;
 
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("mamoru: internal error: {info}");
     }));
+    files::private_by_default();
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -32,10 +34,17 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mamoru: {}", one_line(&e));
-            ExitCode::FAILURE
+            let key_problem = e.chain().any(|c| {
+                c.downcast_ref::<mamoru_backup::Error>().is_some_and(mamoru_backup::Error::is_key_problem)
+            });
+            if key_problem { ExitCode::from(KEY_PROBLEM) } else { ExitCode::FAILURE }
         }
     }
 }
+
+/// The exit status when a backup key is wrong or missing (any other failure is 1), so a
+/// script can tell "bring the right key" from "the backup is bad".
+const KEY_PROBLEM: u8 = 3;
 
 /// The error and its causes on one line, without repeating a cause that its context already says.
 fn one_line(e: &anyhow::Error) -> String {

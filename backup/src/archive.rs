@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, io};
-use crate::keys::{Identity, Recipient};
+use crate::keys::{AuthKey, Keyring, Recipient};
 use crate::sealed::{Sealed, sync_dir, write_atomic};
+
+/// What a segment manifest's tag says it is.
+const TAG_DOMAIN: &str = "mamoru-backup archive segment";
 
 /// One archived segment: redo entries `first..=last`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,46 @@ pub struct Segment {
     pub file_sha256: String,
     pub file_bytes: u64,
     pub recipients: Vec<String>,
+    /// HMAC-SHA256 (hex) of the segment's manifest with this field empty, under the store's
+    /// [`AuthKey`].
+    #[serde(default)]
+    pub auth: String,
+}
+
+impl Segment {
+    fn sealed(mut self, key: &AuthKey) -> Result<Self> {
+        self.auth = String::new();
+        self.auth = key.tag(TAG_DOMAIN, &to_json(&self)?);
+        Ok(self)
+    }
+
+    /// Checks that the store's server wrote this segment's manifest as it is (`file` names it
+    /// in the error).
+    pub fn authenticate(&self, keys: &Keyring, file: &Path) -> Result<()> {
+        let forged = |reason: &str| Error::Forged { file: file.to_owned(), reason: reason.to_owned() };
+        if self.format < crate::FORMAT || self.auth.is_empty() {
+            return Err(forged(
+                "it carries no authentication tag (made before backups were authenticated, or planted)",
+            ));
+        }
+        // Another store's backup is most often the wrong key brought: say so first.
+        if self.source_id != keys.store_id {
+            return Err(Error::AnotherStore {
+                file: file.to_owned(),
+                store: self.source_id.clone(),
+                key_store: keys.store_id.clone(),
+            });
+        }
+        let unsigned = Self { auth: String::new(), ..self.clone() };
+        if !keys.auth.verifies(TAG_DOMAIN, &to_json(&unsigned)?, &self.auth) {
+            return Err(forged("its authentication tag does not match (edited, or made with another key)"));
+        }
+        Ok(())
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Invalid { what: "segment manifest", reason: e.to_string() })
 }
 
 /// What the shipper says about a segment it is writing.
@@ -70,6 +113,12 @@ impl Archive {
                 what: "segment manifest",
                 reason: format!("{}: {e}", path.display()),
             })?;
+            if name != format!("{}.json", stem(s.first, s.last)) {
+                return Err(Error::Forged {
+                    file: path,
+                    reason: format!("it says it holds changes {}..{}", s.first, s.last),
+                });
+            }
             if let Some(twin) = out.insert(s.first, s) {
                 return Err(Error::Invalid {
                     what: "archive",
@@ -99,6 +148,7 @@ impl Archive {
     pub fn append<E: std::fmt::Display>(
         &self,
         recipients: &[Recipient],
+        auth: &AuthKey,
         meta: NewSegment,
         produce: impl FnOnce(&mut dyn Write) -> Result<(), E>,
     ) -> Result<Segment> {
@@ -129,7 +179,9 @@ impl Archive {
             file_sha256,
             file_bytes,
             recipients: recipients.iter().map(ToString::to_string).collect(),
-        };
+            auth: String::new(),
+        }
+        .sealed(auth)?;
         let json = serde_json::to_vec_pretty(&segment)
             .map_err(|e| Error::Invalid { what: "segment manifest", reason: e.to_string() })?;
         if let Err(e) = write_atomic(&self.dir, &format!("{name}.json"), &json) {
@@ -161,22 +213,31 @@ impl Archive {
         Ok(removed)
     }
 
-    /// Opens a segment with every check, like a generation.
+    /// The path of a segment's manifest.
+    #[must_use]
+    pub fn manifest_path(&self, segment: &Segment) -> PathBuf {
+        self.dir.join(format!("{}.json", stem(segment.first, segment.last)))
+    }
+
+    /// Opens a segment with every check, like a generation: its manifest authenticated with
+    /// `keys`, its file checked against it, then decrypted and its content checked.
     pub fn read<T, E: std::fmt::Display>(
         &self,
         segment: &Segment,
-        identity: &Identity,
+        keys: &Keyring,
         consume: impl FnOnce(&mut dyn Read) -> Result<T, E>,
     ) -> Result<T> {
+        segment.authenticate(keys, &self.manifest_path(segment))?;
         let path = self.dir.join(format!("{}.age", stem(segment.first, segment.last)));
         let (first, last) = (segment.first, segment.last);
         let damaged = move |reason: String| Error::Invalid {
             what: "archive segment",
             reason: format!("changes {first}..{last} are damaged: {reason}"),
         };
+        crate::sealed::check_file(&path, (&segment.file_sha256, segment.file_bytes), damaged)?;
         crate::sealed::read(
             &path,
-            identity,
+            &keys.identity,
             (&segment.content_sha256, segment.content_bytes),
             damaged,
             consume,

@@ -10,6 +10,18 @@ pub enum Error {
     WrongKey,
     #[error("no usable identity in {}: expected a line starting with AGE-SECRET-KEY-", .0.display())]
     NoIdentity(PathBuf),
+    #[error(
+        "{} has no backup authentication key or store (made before backups were authenticated): make a new identity with `mamoru backup keygen`",
+        .0.display()
+    )]
+    NoAuthKey(PathBuf),
+    #[error("{} was not written by this store's server: {reason}", file.display())]
+    Forged { file: PathBuf, reason: String },
+    #[error(
+        "{} comes from store {store}, but the key is for store {key_store}: use the identity made for that store",
+        file.display()
+    )]
+    AnotherStore { file: PathBuf, store: String, key_store: String },
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
     #[error("backup generation {generation} is damaged: {reason}")]
@@ -28,3 +40,16 @@ pub(crate) fn io(context: &'static str, path: impl Into<PathBuf>) -> impl FnOnce
     let path = path.into();
     move |source| Error::Io { context, path, source }
 }
+
+impl Error {
+    /// Whether the key is what failed (a wrong, missing or unusable identity file), which the
+    /// binary reports with its own exit code.
+    #[must_use]
+    pub fn is_key_problem(&self) -> bool {
+        matches!(self, Self::WrongKey | Self::NoIdentity(_) | Self::NoAuthKey(_) | Self::AnotherStore { .. })
+            || matches!(self, Self::Io { context, .. } if *context == IDENTITY_UNREADABLE)
+    }
+}
+
+/// What an unreadable identity file is called (a missing key, for [`Error::is_key_problem`]).
+pub(crate) const IDENTITY_UNREADABLE: &str = "cannot read the identity file";

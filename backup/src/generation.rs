@@ -2,18 +2,18 @@
 //! byte stream, reading one back with every check, listing, marking verified, and pruning.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ChecksummedReader;
 use crate::error::{Error, Result, io};
-use crate::keys::{Identity, Recipient};
+use crate::keys::{AuthKey, Keyring, Recipient};
 
-/// The manifest format.
-pub const FORMAT: u32 = 1;
+/// The manifest format: 2 since manifests carry their authentication tag.
+pub const FORMAT: u32 = 2;
+/// What a generation manifest's tag says it is.
+const TAG_DOMAIN: &str = "mamoru-backup generation manifest";
 /// Never keep fewer generations than this, whatever the configuration says.
 pub const MIN_KEEP: usize = 3;
 
@@ -40,6 +40,46 @@ pub struct Manifest {
     /// When a full verification last succeeded (unix seconds).
     #[serde(default)]
     pub verified_at: Option<i64>,
+    /// HMAC-SHA256 (hex) of the manifest with this field empty, under the store's
+    /// [`AuthKey`]: the proof that the store's server wrote it.
+    #[serde(default)]
+    pub auth: String,
+}
+
+impl Manifest {
+    fn sealed(mut self, key: &AuthKey) -> Result<Self> {
+        self.auth = String::new();
+        self.auth = key.tag(TAG_DOMAIN, &to_json(&self)?);
+        Ok(self)
+    }
+
+    /// Checks that the store's server wrote this manifest as it is (`file` names it in the
+    /// error): its store is the keyring's, and its tag is right under the keyring's key.
+    pub fn authenticate(&self, keys: &Keyring, file: &Path) -> Result<()> {
+        let forged = |reason: &str| Error::Forged { file: file.to_owned(), reason: reason.to_owned() };
+        if self.format < FORMAT || self.auth.is_empty() {
+            return Err(forged(
+                "it carries no authentication tag (made before backups were authenticated, or planted)",
+            ));
+        }
+        // Another store's backup is most often the wrong key brought: say so first.
+        if self.source_id != keys.store_id {
+            return Err(Error::AnotherStore {
+                file: file.to_owned(),
+                store: self.source_id.clone(),
+                key_store: keys.store_id.clone(),
+            });
+        }
+        let unsigned = Self { auth: String::new(), ..self.clone() };
+        if !keys.auth.verifies(TAG_DOMAIN, &to_json(&unsigned)?, &self.auth) {
+            return Err(forged("its authentication tag does not match (edited, or made with another key)"));
+        }
+        Ok(())
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })
 }
 
 /// What the producer of a snapshot tells about it.
@@ -92,6 +132,12 @@ impl Destination {
                 what: "manifest",
                 reason: format!("{}: {e}", path.display()),
             })?;
+            if name != manifest_name(m.generation) {
+                return Err(Error::Forged {
+                    file: path,
+                    reason: format!("it says it is generation {}", m.generation),
+                });
+            }
             out.push(m);
         }
         out.sort_by_key(|m| m.generation);
@@ -114,6 +160,7 @@ impl Destination {
     pub fn create<E: std::fmt::Display>(
         &self,
         recipients: &[Recipient],
+        auth: &AuthKey,
         produce: impl FnOnce(&mut dyn Write) -> Result<NewGeneration, E>,
     ) -> Result<Manifest> {
         if recipients.is_empty() {
@@ -149,7 +196,9 @@ impl Destination {
             file_bytes,
             recipients: recipients.iter().map(ToString::to_string).collect(),
             verified_at: None,
-        };
+            auth: String::new(),
+        }
+        .sealed(auth)?;
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
         if let Err(e) = crate::sealed::write_atomic(&self.dir, &manifest_name(generation), &json) {
@@ -159,31 +208,21 @@ impl Destination {
         Ok(manifest)
     }
 
-    /// Checks a generation's file against its manifest without the key: size and SHA-256.
-    pub fn check_file(&self, generation: u64) -> Result<Manifest> {
+    /// The path of a generation's manifest.
+    #[must_use]
+    pub fn manifest_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(manifest_name(generation))
+    }
+
+    /// A generation's manifest, authenticated with `keys` (see [`Manifest::authenticate`]).
+    pub fn authentic(&self, generation: u64, keys: &Keyring) -> Result<Manifest> {
         let m = self.manifest(generation)?;
-        let path = self.dir.join(data_name(generation));
-        let f = File::open(&path)
-            .map_err(|e| Error::Damaged { generation, reason: format!("{}: {e}", path.display()) })?;
-        let mut reader = ChecksummedReader::new(BufReader::with_capacity(1 << 20, f));
-        std::io::copy(&mut reader, &mut std::io::sink()).map_err(io("cannot read", &path))?;
-        let (sha, len) = reader.finish();
-        if len != m.file_bytes {
-            return Err(Error::Damaged {
-                generation,
-                reason: format!("file is {len} bytes, the manifest says {}", m.file_bytes),
-            });
-        }
-        if sha != m.file_sha256 {
-            return Err(Error::Damaged {
-                generation,
-                reason: "file checksum does not match the manifest".into(),
-            });
-        }
+        m.authenticate(keys, &self.manifest_path(generation))?;
         Ok(m)
     }
 
-    /// Opens a generation for reading: checks the file, decrypts with `identity`, decompresses,
+    /// Opens a generation for reading: authenticates its manifest with `keys`, checks the file
+    /// against it, decrypts with the keyring's identity, decompresses,
     /// and hands the content to `consume`. Whatever `consume` leaves unread is read too; the
     /// content's length and SHA-256 must match the manifest, or the result is an error even if
     /// `consume` succeeded — so a consumer must treat its output as provisional until this
@@ -191,21 +230,29 @@ impl Destination {
     pub fn read<T, E: std::fmt::Display>(
         &self,
         generation: u64,
-        identity: &Identity,
+        keys: &Keyring,
         consume: impl FnOnce(&mut dyn Read) -> Result<T, E>,
     ) -> Result<(Manifest, T)> {
-        let m = self.check_file(generation)?;
+        let m = self.authentic(generation, keys)?;
         let path = self.dir.join(data_name(generation));
         let damaged = |reason: String| Error::Damaged { generation, reason };
-        let value =
-            crate::sealed::read(&path, identity, (&m.content_sha256, m.content_bytes), damaged, consume)?;
+        crate::sealed::check_file(&path, (&m.file_sha256, m.file_bytes), damaged)?;
+        let value = crate::sealed::read(
+            &path,
+            &keys.identity,
+            (&m.content_sha256, m.content_bytes),
+            damaged,
+            consume,
+        )?;
         Ok((m, value))
     }
 
-    /// Records a successful verification in the manifest (atomically).
-    pub fn mark_verified(&self, generation: u64, at: i64) -> Result<Manifest> {
-        let mut m = self.manifest(generation)?;
+    /// Records a successful verification in the manifest (atomically), sealed again with the
+    /// keyring's key; the manifest must be authentic.
+    pub fn mark_verified(&self, generation: u64, at: i64, keys: &Keyring) -> Result<Manifest> {
+        let mut m = self.authentic(generation, keys)?;
         m.verified_at = Some(at);
+        let m = m.sealed(&keys.auth)?;
         let json = serde_json::to_vec_pretty(&m)
             .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
         crate::sealed::write_atomic(&self.dir, &manifest_name(generation), &json)?;
@@ -213,10 +260,15 @@ impl Destination {
     }
 
     /// Removes the oldest generations beyond `keep` (never fewer than three), and only if the
-    /// newest has been verified. Returns the generations removed.
-    pub fn prune(&self, keep: usize) -> Result<Vec<u64>> {
+    /// newest has been verified. Only authentic generations count and go; anything else is left
+    /// for an operator to look at. Returns the generations removed.
+    pub fn prune(&self, keep: usize, keys: &Keyring) -> Result<Vec<u64>> {
         let keep = keep.max(MIN_KEEP);
-        let all = self.list()?;
+        let all: Vec<Manifest> = self
+            .list()?
+            .into_iter()
+            .filter(|m| m.authenticate(keys, &self.manifest_path(m.generation)).is_ok())
+            .collect();
         if all.last().is_none_or(|m| m.verified_at.is_none()) || all.len() <= keep {
             return Ok(Vec::new());
         }

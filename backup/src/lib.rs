@@ -4,6 +4,13 @@
 //! `gen-NNNNNN.json` (the manifest), each written to a temporary name, synced and renamed, the
 //! manifest last: a generation without its manifest does not exist. The archive holds the
 //! store's redo log in sealed segments between generations.
+//!
+//! Anyone may write the destination (a NAS), and the recipients are public, so encryption alone
+//! proves nothing about who made a file. Every manifest therefore carries an HMAC under the
+//! store's [`AuthKey`], which only the server and the offline identity files hold ([`Keyring`]);
+//! the manifest names its file's and content's checksums, so the tag covers the payload too.
+//! Reading authenticates first and refuses anything unauthenticated, edited or from another
+//! store, naming the file.
 
 mod archive;
 mod error;
@@ -14,7 +21,7 @@ mod sealed;
 pub use archive::{Archive, NewSegment, Segment};
 pub use error::{Error, Result};
 pub use generation::{Destination, FORMAT, Manifest, NewGeneration};
-pub use keys::{Identity, Recipient, generate_identity};
+pub use keys::{AuthKey, Identity, Keyring, Recipient, generate_identity};
 
 use std::io::{self, Read, Write};
 

@@ -82,9 +82,29 @@ pub(crate) fn read<T, E: std::fmt::Display>(
 
 /// Writes `bytes` to `path` atomically: a temporary file, synced, renamed, the directory synced.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(dir, name, bytes, 0o644)
+}
+
+/// [`write_atomic`] for a file only its owner may read (a key file).
+pub(crate) fn write_atomic_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(dir, name, bytes, 0o600)
+}
+
+fn write_atomic_mode(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let path = dir.join(name);
-    let mut f = File::create(&tmp).map_err(io("cannot create", &tmp))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    // A leftover temporary file would keep its old mode.
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = options.open(&tmp).map_err(io("cannot create", &tmp))?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io("cannot write", &tmp))?;
     std::fs::rename(&tmp, &path).map_err(io("cannot rename into place", &path))?;
     sync_dir(dir)
@@ -92,4 +112,24 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io("cannot sync", dir))
+}
+
+/// Checks a sealed file's size and SHA-256 against its manifest, without the key; `damaged`
+/// names what failed.
+pub(crate) fn check_file(
+    path: &Path,
+    expected: (&str, u64),
+    damaged: impl Fn(String) -> Error,
+) -> Result<()> {
+    let f = File::open(path).map_err(|e| damaged(format!("{}: {e}", path.display())))?;
+    let mut reader = ChecksummedReader::new(BufReader::with_capacity(1 << 20, f));
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io("cannot read", path))?;
+    let (sha, len) = reader.finish();
+    if len != expected.1 {
+        return Err(damaged(format!("file is {len} bytes, the manifest says {}", expected.1)));
+    }
+    if sha != expected.0 {
+        return Err(damaged("file checksum does not match the manifest".into()));
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use mamoru_backup::{Destination, Identity};
+use mamoru_backup::{Destination, Keyring};
 use mamoru_core::time::Timestamp;
 
 use super::open;
@@ -15,32 +15,45 @@ pub(super) fn backup(cmd: BackupCommand) -> Result<()> {
         BackupCommand::Create(d) => create(&d.data),
         BackupCommand::List(w) => {
             let dest = crate::backup::resolve(w.from.as_ref(), w.data.as_ref())?;
+            // With the data directory, its key tells what the server really wrote.
+            let keys = w.data.as_deref().map(crate::backup::keyring).transpose()?;
             let all = dest.list()?;
             if all.is_empty() {
                 println!("no generations in {}", dest.dir().display());
             }
             for m in all {
-                println!("{}", crate::backup::describe(&m));
+                let forged =
+                    keys.as_ref().and_then(|k| m.authenticate(k, &dest.manifest_path(m.generation)).err());
+                match forged {
+                    None => println!("{}", crate::backup::describe(&m)),
+                    Some(e) => println!("{}\tNOT AUTHENTIC: {e}", m.generation),
+                }
             }
             Ok(())
         }
         BackupCommand::Verify { from, generation, identity } => {
             let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
-            let (identity, scratch) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let (keys, scratch) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
             let generation = match generation {
                 Some(g) => g,
                 None => dest.latest()?.generation,
             };
-            let m = crate::backup::verify(&dest, generation, &identity, &scratch)?;
-            println!("generation {} verified: {}", m.generation, crate::backup::describe(&m));
+            let v = crate::backup::verify(&dest, generation, &keys, &scratch)?;
+            let m = &v.manifest;
+            println!("generation {} verified: {}", m.generation, crate::backup::describe(m));
+            let at = v.archive.last_at.map_or_else(|| "-".to_owned(), Timestamp::to_jst_string);
+            println!(
+                "archive verified: {} later transactions, up to change {} ({at})",
+                v.archive.applied, v.archive.last_seq
+            );
             Ok(())
         }
         BackupCommand::Restore { from, to, generation, identity, until } => {
             let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
-            let (identity, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let (keys, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
             let until = until.as_deref().map(Timestamp::parse).transpose().context("--until")?;
-            let generation = generation_for(&dest, generation, until)?;
-            restore(&dest, generation, &identity, &to, until)
+            let generation = generation_for(&dest, &keys, generation, until)?;
+            restore(&dest, generation, &keys, &to, until)
         }
         BackupCommand::Keygen { data, out } => keygen(&data.data, &out),
     }
@@ -59,12 +72,30 @@ fn create(data: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The generation to restore: the one named, or the newest; with --until, one taken before that
-/// time (a later one already holds what the restore must leave out).
-fn generation_for(dest: &Destination, generation: Option<u64>, until: Option<Timestamp>) -> Result<u64> {
+/// The generation to restore: the one named, or the newest authentic one; with --until, one
+/// taken before that time (a later one already holds what the restore must leave out). Only an
+/// authentic manifest's time counts: an edited one must not steer the choice.
+fn generation_for(
+    dest: &Destination,
+    keys: &Keyring,
+    generation: Option<u64>,
+    until: Option<Timestamp>,
+) -> Result<u64> {
+    let authentic = || -> Result<Vec<mamoru_backup::Manifest>> {
+        let mut out = Vec::new();
+        for m in dest.list()? {
+            match m.authenticate(keys, &dest.manifest_path(m.generation)) {
+                Ok(()) => out.push(m),
+                // The key brought is for another store: say that, not "nothing authentic".
+                Err(e) if e.is_key_problem() => return Err(e.into()),
+                Err(e) => eprintln!("mamoru: skipped generation {}: {e}", m.generation),
+            }
+        }
+        Ok(out)
+    };
     Ok(match (generation, until) {
         (Some(g), Some(u)) => {
-            if dest.manifest(g)?.created_at > u.0 {
+            if dest.authentic(g, keys)?.created_at > u.0 {
                 bail!(
                     "generation {g} was taken after --until; choose an earlier one or leave --generation out"
                 );
@@ -73,22 +104,25 @@ fn generation_for(dest: &Destination, generation: Option<u64>, until: Option<Tim
         }
         (Some(g), None) => g,
         (None, Some(u)) => {
-            dest.list()?.iter().rev().find(|m| m.created_at <= u.0).map(|m| m.generation).ok_or_else(
-                || anyhow::anyhow!("no backup generation was taken before {}", u.to_jst_string()),
+            authentic()?.iter().rev().find(|m| m.created_at <= u.0).map(|m| m.generation).ok_or_else(
+                || anyhow::anyhow!("no authentic backup generation was taken before {}", u.to_jst_string()),
             )?
         }
-        (None, None) => dest.latest()?.generation,
+        (None, None) => authentic()?
+            .last()
+            .map(|m| m.generation)
+            .ok_or_else(|| anyhow::anyhow!("no authentic backup generation in {}", dest.dir().display()))?,
     })
 }
 
 fn restore(
     dest: &Destination,
     generation: u64,
-    identity: &Identity,
+    keys: &Keyring,
     to: &Path,
     until: Option<Timestamp>,
 ) -> Result<()> {
-    let (m, restored) = crate::backup::restore(dest, generation, identity, to, until)?;
+    let (m, restored) = crate::backup::restore(dest, generation, keys, to, until)?;
     let replayed = restored.archive;
     println!("restored generation {} into {}", m.generation, to.display());
     println!("{}", crate::backup::describe(&m));
@@ -98,7 +132,7 @@ fn restore(
         replayed.applied, replayed.last_seq
     );
     println!(
-        "next: mamoru check --data {0}; mamoru audit verify --data {0}; set backup.dir; mamoru backup create --data {0} (the new archive starts from it); then serve it",
+        "next: mamoru check --data {0}; mamoru audit verify --data {0}; set backup.dir; mamoru backup create --data {0} (the new archive starts from it); mamoru backup keygen --data {0} --out FILE (the restored store authenticates its backups with a new key: identity files made for the old store do not open them); then serve it",
         to.display()
     );
     for line in &restored.revoked {
@@ -114,29 +148,37 @@ fn keygen(data: &Path, out: &Path) -> Result<()> {
     if !data.join(mamoru_core::store::FILE_NAME).exists() {
         bail!("no Mamoru store in {}", data.display());
     }
-    let id = mamoru_backup::generate_identity();
-    id.write_new(out, "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.")?;
-    crate::backup::add_recipient(data, &id.recipient())?;
+    // A data directory from before backups were authenticated gets its key first (while the
+    // server runs, it has done so at its start).
+    drop(open(data));
+    let server = crate::backup::keyring(data)?;
+    let identity = mamoru_backup::generate_identity();
+    let recipient = identity.recipient();
+    let mut recipients = server.recipients;
+    recipients.push(recipient.clone());
+    let keys = Keyring { identity, auth: server.auth, store_id: server.store_id, recipients };
+    keys.write_new(out, crate::backup::OFFLINE_COMMENT)?;
+    crate::backup::add_recipient(data, &recipient)?;
     println!("backup identity written to {}: move it off this server and keep it offline", out.display());
-    println!("recipient {} added; new backups are encrypted to it", id.recipient());
+    println!("recipient {recipient} added; new backups are encrypted to it");
     Ok(())
 }
 
-/// The identity to open backups with: the given file, or the server's verification key. And a
-/// scratch directory for verification.
+/// The keys to open backups with: the given identity file, or the server's verification key.
+/// And a scratch directory for verification.
 pub(super) fn identity_and_scratch(
     identity: Option<&std::path::PathBuf>,
     data: Option<&std::path::PathBuf>,
     dest: &mamoru_backup::Destination,
-) -> Result<(mamoru_backup::Identity, std::path::PathBuf)> {
+) -> Result<(Keyring, std::path::PathBuf)> {
     let scratch = data.map_or_else(|| dest.dir().join(".verify"), |d| d.join(".verify"));
     match (identity, data) {
-        (Some(f), _) => Ok((mamoru_backup::Identity::from_file(f)?, scratch)),
+        (Some(f), _) => Ok((Keyring::from_file(f)?, scratch)),
         (None, Some(d)) => {
-            let key = d.join(config::VERIFY_KEY_FILE);
-            let id = mamoru_backup::Identity::from_file(&key)
-                .context("no --identity given, and the data directory has no verification key")?;
-            Ok((id, scratch))
+            if !d.join(config::VERIFY_KEY_FILE).exists() {
+                bail!("no --identity given, and the data directory has no verification key");
+            }
+            Ok((crate::backup::keyring(d)?, scratch))
         }
         (None, None) => bail!("say which key opens the backups: --identity FILE"),
     }

@@ -68,7 +68,12 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
     let daily = cfg.backup.daily_seconds()?;
     let every = std::time::Duration::from_secs(cfg.backup.archive_every_seconds.max(1));
     let dest = crate::backup::destination(data)?;
-    if let Some(m) = dest.list()?.into_iter().rev().find(|m| m.verified_at.is_some()) {
+    let keys = crate::backup::keyring(data)?;
+    if let Some(m) =
+        dest.list()?.into_iter().rev().find(|m| {
+            m.verified_at.is_some() && m.authenticate(&keys, &dest.manifest_path(m.generation)).is_ok()
+        })
+    {
         service.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
     }
     let (stop_daily, daily_stopped) = std::sync::mpsc::channel::<()>();

@@ -32,14 +32,12 @@ pub(super) fn init(args: &InitArgs) -> Result<()> {
         std::fs::write(&config_path, config::TEMPLATE)
             .with_context(|| format!("writing {}", config_path.display()))?;
     }
-    let offline = args.backup_identity_out.as_ref().map(|_| mamoru_backup::generate_identity());
-    if let (Some(id), Some(out)) = (&offline, &args.backup_identity_out) {
-        id.write_new(out, "Mamoru backup identity: keep offline (USB stick in a safe). Restores need it.")?;
-    }
-    crate::backup::init_keys(dir, offline.as_ref())?;
+    let offline = args.backup_identity_out.as_deref().map(|out| (out, crate::backup::OFFLINE_COMMENT));
+    crate::backup::init_keys(dir, &service.store_id()?, &[], offline)?;
     let host_key = crate::console::ensure_host_key(&dir.join(crate::console::HOST_KEY_FILE))?;
     let names = crate::tls::default_names(&args.tls_names);
     crate::tls::make_self_signed(dir, &names, mamoru_core::time::Clock::now(&SystemClock).jst_date())?;
+    crate::files::close_dir(dir)?;
     println!("created store in {}", dir.display());
     println!("administrator: {login}");
     println!("config: {}", config_path.display());

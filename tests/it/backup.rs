@@ -81,8 +81,22 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
         );
     }
     drop(s);
-    // The restored server goes on backing up to the same offline key.
-    assert!(std::fs::read_to_string(to.join("backup-recipients.txt")).unwrap().contains("age1"));
+    // The restored server goes on backing up to the offline key's pinned recipients, and to
+    // them only: not to the lost server's verification key a manifest lists.
+    let pinned: Vec<String> = std::fs::read_to_string(&key)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("# mamoru-recipient: ").map(ToOwned::to_owned))
+        .collect();
+    let kept: Vec<String> = std::fs::read_to_string(to.join("backup-recipients.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("age1"))
+        .map(ToOwned::to_owned)
+        .collect();
+    assert_eq!(kept, pinned);
+    assert_eq!(kept.len(), 1, "the demo's one offline key");
+    assert!(r.stdout.contains("backup keygen"), "the restore says to make a new offline key: {}", r.stdout);
     // Pointed back at the old archive, the restored store (a new timeline) is refused.
     let old_dir = data.join("backups");
     let cfg = to.join("mamoru.toml");
@@ -158,7 +172,8 @@ fn restore_refuses_the_wrong_key_and_a_live_directory_and_writes_nothing() {
         "--identity",
         dir.path().join("other.key").to_str().unwrap(),
     ]);
-    assert_one_line_failure(&wrong, "wrong key");
+    assert_one_line_failure(&wrong, "use the identity made for that store");
+    assert_eq!(wrong.code, 3, "a wrong key has its own exit status");
     assert!(!to.exists(), "nothing written");
     let missing = run(&[
         "backup",
@@ -171,6 +186,7 @@ fn restore_refuses_the_wrong_key_and_a_live_directory_and_writes_nothing() {
         dir.path().join("nope.key").to_str().unwrap(),
     ]);
     assert_one_line_failure(&missing, "cannot read the identity file");
+    assert_eq!(missing.code, 3, "so has a missing one");
     assert!(!to.exists());
     let live = run(&["backup", "restore", "--data", d, "--to", other.to_str().unwrap()]);
     assert_one_line_failure(&live, "restore only into a new directory");
@@ -292,6 +308,39 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(children(&partial), [true, false]);
 
+    // A damaged last segment (the one shipped at shutdown, with the late child): `verify` reads
+    // the archive and says so; a restore stops there like at a gap and keeps what came before.
+    let mut ages: Vec<_> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "age"))
+        .collect();
+    ages.sort();
+    let last_segment = ages.last().unwrap().clone();
+    let good = std::fs::read(&last_segment).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x01;
+    std::fs::write(&last_segment, &bad).unwrap();
+    let verify = run(&["backup", "verify", "--from", data.join("backups").to_str().unwrap(), "--identity"]
+        .into_iter()
+        .chain([key.to_str().unwrap()])
+        .collect::<Vec<_>>());
+    assert_one_line_failure(&verify, "the archive after it is broken");
+    assert!(
+        verify.stderr.contains("cannot be used") && verify.stderr.contains("damaged"),
+        "{}",
+        verify.stderr
+    );
+    let damaged = dir.path().join("damaged");
+    let r = restore(&damaged, &[]);
+    assert_one_line_failure(&r, "restore stopped early");
+    assert_eq!(children(&damaged), [true, false], "up to the damage");
+    std::fs::write(&last_segment, &good).unwrap();
+    let verify = run(&["backup", "verify", "--data", d]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(verify.stdout.contains("archive verified"), "{}", verify.stdout);
+
     // A missing segment: the restore stops at the gap, says so, and keeps what came before.
     let mut segs: Vec<_> = std::fs::read_dir(&archive)
         .unwrap()
@@ -309,4 +358,174 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
         0,
         "the part before the gap is usable"
     );
+}
+
+/// The forgeries a security probe made with write access to the backup folder only: a
+/// generation built from another store and encrypted to the public recipients, a recipient
+/// added to a manifest, a manifest's time moved back. `verify` and `restore` refuse each, naming
+/// the file; a restore without `--generation` takes the newest authentic generation.
+#[test]
+fn forged_generations_and_edited_manifests_are_refused_by_verify_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "3");
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let backups = data.join("backups");
+    // The attacker's own store, backed up to the victim's public recipients.
+    let attacker = dir.path().join("attacker");
+    let r = run(&["demo", "--data", attacker.to_str().unwrap(), "--children", "1", "--no-serve"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let verify_key = std::fs::read_to_string(data.join("backup-verify.key")).unwrap();
+    let server_recipient = verify_key.lines().find_map(|l| l.strip_prefix("# recipient: ")).unwrap();
+    let public =
+        std::fs::read_to_string(data.join("backup-recipients.txt")).unwrap() + server_recipient + "\n";
+    std::fs::write(attacker.join("backup-recipients.txt"), public).unwrap();
+    assert_eq!(run(&["backup", "create", "--data", attacker.to_str().unwrap()]).code, 0);
+    let victim_manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(backups.join("gen-000001.json")).unwrap()).unwrap();
+    let mut planted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(attacker.join("backups/gen-000001.json")).unwrap()).unwrap();
+    planted["generation"] = 2.into();
+    planted["source_id"] = victim_manifest["source_id"].clone();
+    std::fs::copy(attacker.join("backups/gen-000001.age"), backups.join("gen-000002.age")).unwrap();
+    std::fs::write(backups.join("gen-000002.json"), serde_json::to_vec(&planted).unwrap()).unwrap();
+
+    let verify = run(&["backup", "verify", "--data", d]);
+    assert_one_line_failure(&verify, "gen-000002.json was not written by this store's server");
+    let list = run(&["backup", "list", "--data", d]);
+    assert!(list.stdout.lines().any(|l| l.starts_with("2\tNOT AUTHENTIC")), "{}", list.stdout);
+    let key = data.join("demo-backup-identity.txt");
+    let restore = |to: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["backup", "restore", "--data", d, "--to", to.to_str().unwrap(), "--identity"];
+        args.push(key.to_str().unwrap());
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let named = dir.path().join("named");
+    assert_one_line_failure(&restore(&named, &["--generation", "2"]), "gen-000002.json was not written");
+    assert!(!named.exists(), "nothing written");
+    // Without --generation: the newest authentic one, and a word about the one skipped.
+    let newest = dir.path().join("newest");
+    let r = restore(&newest, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("restored generation 1"), "{}", r.stdout);
+    assert!(r.stderr.contains("skipped generation 2"), "{}", r.stderr);
+    let users = run(&["user", "list", "--data", newest.to_str().unwrap()]).stdout;
+    assert!(users.contains("demo-admin"), "{users}");
+    std::fs::remove_file(backups.join("gen-000002.json")).unwrap();
+    std::fs::remove_file(backups.join("gen-000002.age")).unwrap();
+
+    // Edits of the real manifest: a recipient added, its time moved back 30 days.
+    let path = backups.join("gen-000001.json");
+    let original = std::fs::read(&path).unwrap();
+    let stranger = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    for what in ["recipient", "time"] {
+        let mut m: serde_json::Value = serde_json::from_slice(&original).unwrap();
+        if what == "recipient" {
+            m["recipients"].as_array_mut().unwrap().push(stranger.into());
+        } else {
+            m["created_at"] = (m["created_at"].as_i64().unwrap() - 30 * 86_400).into();
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        let verify = run(&["backup", "verify", "--data", d, "1"]);
+        assert_one_line_failure(&verify, "gen-000001.json was not written by this store's server");
+        let to = dir.path().join(format!("edited-{what}"));
+        assert_one_line_failure(&restore(&to, &["--generation", "1"]), "authentication tag does not match");
+        assert!(!to.exists(), "{what}: nothing written");
+    }
+    std::fs::write(&path, &original).unwrap();
+    assert_eq!(run(&["backup", "verify", "--data", d]).code, 0);
+}
+
+/// Every file `init`, `demo` and `backup restore` leave is readable by its owner only, whatever
+/// the umask the operator had.
+#[test]
+fn data_directories_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let with_umask = |args: &[&str]| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("umask 022; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_mamoru"))
+            .args(args)
+            .env("MAMORU_ADMIN_PASSWORD", crate::support::PASSWORD)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let walk = |root: &std::path::Path| {
+        let mut open = Vec::new();
+        let mut stack = vec![root.to_owned()];
+        while let Some(p) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o777;
+            let want = if meta.is_dir() { 0o700 } else { 0o600 };
+            if mode != want {
+                open.push(format!("{} {mode:o}", p.display()));
+            }
+            if meta.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+        assert!(open.is_empty(), "files others can read: {open:?}");
+    };
+    let init = dir.path().join("init");
+    // A directory someone made beforehand with the usual mode.
+    std::fs::create_dir(&init).unwrap();
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let offline = dir.path().join("offline.key");
+    with_umask(&[
+        "init",
+        "--data",
+        init.to_str().unwrap(),
+        "--admin-login",
+        "admin",
+        "--backup-identity-out",
+        offline.to_str().unwrap(),
+    ]);
+    walk(&init);
+    assert_eq!(std::fs::metadata(&offline).unwrap().permissions().mode() & 0o777, 0o600);
+    let demo = dir.path().join("demo");
+    with_umask(&["demo", "--data", demo.to_str().unwrap(), "--children", "2", "--no-serve"]);
+    with_umask(&["backup", "create", "--data", demo.to_str().unwrap()]);
+    walk(&demo);
+    let restored = dir.path().join("restored");
+    with_umask(&["backup", "restore", "--data", demo.to_str().unwrap(), "--to", restored.to_str().unwrap()]);
+    walk(&restored);
+}
+
+/// The daily backup reads back the archive since the previous generation: a segment damaged on
+/// the NAS during the day is found the next morning, not on the day a restore needs it.
+#[test]
+fn the_daily_backup_reads_back_the_days_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "2");
+    let d = data.to_str().unwrap();
+    let cfg = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("# archive_every_seconds = 60", "archive_every_seconds = 1");
+    std::fs::write(&cfg, text).unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let s = Server::serve_plain(&data);
+    let token = s.sign_in("demo-cw1", "mamoru-demo");
+    let body = r#"{"family_name":"日中","family_name_kana":"にっちゅう","sex":"female"}"#;
+    assert_eq!(s.request("POST", "/api/v1/children", Some(&token), Some(body)).status, 201);
+    assert_eq!(s.stop(), 0);
+    let archive = data.join("backups/archive");
+    let segment = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "age"))
+        .expect("the day's changes were shipped");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let end = bytes.len() - 1;
+    bytes[end] ^= 0x80;
+    std::fs::write(&segment, &bytes).unwrap();
+    let r = run(&["backup", "create", "--data", d]);
+    assert_one_line_failure(&r, "the day's archive is not whole");
+    assert!(r.stderr.contains("generation 2 made and verified"), "{}", r.stderr);
+    let list = run(&["backup", "list", "--data", d]).stdout;
+    assert!(list.lines().any(|l| l.starts_with("2\t") && l.contains("verified 20")), "{list}");
 }

@@ -1,10 +1,11 @@
 //! Backup generations: round trip, damage (100 flipped bytes, 100 truncations), the wrong key,
-//! a full disk, retention.
+//! a full disk, retention; forgeries (a planted generation, an added recipient, an edited time,
+//! another store, a renamed manifest, a planted or edited segment) and the keyring file.
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly, like the tests they serve")]
 
 use std::collections::BTreeMap;
 
-use mamoru_backup::{Destination, Error, NewGeneration, generate_identity};
+use mamoru_backup::{AuthKey, Destination, Error, Keyring, NewGeneration, generate_identity};
 
 fn content(n: usize) -> Vec<u8> {
     // Compressible but not trivial: lines with a counter.
@@ -20,11 +21,30 @@ fn meta(_: &mut dyn std::io::Write) -> NewGeneration {
     }
 }
 
-fn write(dest: &Destination, r: &[mamoru_backup::Recipient], data: &[u8]) -> mamoru_backup::Manifest {
-    dest.create(r, |w| w.write_all(data).map(|()| meta(w)).map_err(|e| e.to_string())).unwrap()
+/// A new keyring for store `store-1`: a fresh identity and authentication key.
+fn keyring() -> Keyring {
+    Keyring {
+        identity: generate_identity(),
+        auth: AuthKey::generate().unwrap(),
+        store_id: "store-1".into(),
+        recipients: Vec::new(),
+    }
 }
 
-fn read_all(dest: &Destination, generation: u64, id: &mamoru_backup::Identity) -> Result<Vec<u8>, Error> {
+fn write(dest: &Destination, keys: &Keyring, data: &[u8]) -> mamoru_backup::Manifest {
+    write_to(dest, &[keys.identity.recipient()], &keys.auth, data)
+}
+
+fn write_to(
+    dest: &Destination,
+    r: &[mamoru_backup::Recipient],
+    auth: &AuthKey,
+    data: &[u8],
+) -> mamoru_backup::Manifest {
+    dest.create(r, auth, |w| w.write_all(data).map(|()| meta(w)).map_err(|e| e.to_string())).unwrap()
+}
+
+fn read_all(dest: &Destination, generation: u64, id: &Keyring) -> Result<Vec<u8>, Error> {
     dest.read(generation, id, |r| {
         let mut v = Vec::new();
         r.read_to_end(&mut v).map(|_| v).map_err(|e| e.to_string())
@@ -36,9 +56,9 @@ fn read_all(dest: &Destination, generation: u64, id: &mamoru_backup::Identity) -
 fn a_generation_round_trips_and_is_smaller_than_its_content() {
     let dir = tempfile::tempdir().unwrap();
     let dest = Destination::open(dir.path()).unwrap();
-    let key = generate_identity();
+    let key = keyring();
     let data = content(20_000);
-    let m = write(&dest, &[key.recipient()], &data);
+    let m = write(&dest, &key, &data);
     assert_eq!(m.generation, 1);
     assert_eq!(m.content_bytes, data.len() as u64);
     assert_eq!(m.covers_seq, 42);
@@ -48,7 +68,7 @@ fn a_generation_round_trips_and_is_smaller_than_its_content() {
     let raw = std::fs::read(dest.data_path(1)).unwrap();
     assert!(!raw.windows(6).any(|w| w == b"record"));
     assert_eq!(dest.list().unwrap().len(), 1);
-    let m2 = write(&dest, &[key.recipient()], b"second");
+    let m2 = write(&dest, &key, b"second");
     assert_eq!(m2.generation, 2);
     assert_eq!(dest.latest().unwrap().generation, 2);
 }
@@ -57,19 +77,23 @@ fn a_generation_round_trips_and_is_smaller_than_its_content() {
 fn the_wrong_key_is_a_distinct_error_and_reads_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let dest = Destination::open(dir.path()).unwrap();
-    let key = generate_identity();
-    write(&dest, &[key.recipient()], &content(100));
+    let key = keyring();
+    write(&dest, &key, &content(100));
     let mut consumed = false;
-    let r = dest.read(1, &generate_identity(), |_| {
+    // The right authentication key, another identity: it cannot decrypt.
+    let stranger = Keyring { identity: generate_identity(), ..key.clone() };
+    let r = dest.read(1, &stranger, |_| {
         consumed = true;
         Ok::<_, String>(())
     });
     assert!(matches!(r, Err(Error::WrongKey)), "{r:?}");
+    assert!(r.as_ref().is_err_and(Error::is_key_problem));
     assert!(!consumed);
     // Several recipients: each can open it.
-    let (a, b) = (generate_identity(), generate_identity());
-    write(&dest, &[a.recipient(), b.recipient()], b"both");
+    let (a, b) = (keyring(), generate_identity());
+    write_to(&dest, &[a.identity.recipient(), b.recipient()], &a.auth, b"both");
     assert_eq!(read_all(&dest, 2, &a).unwrap(), b"both");
+    let b = Keyring { identity: b, ..a.clone() };
     assert_eq!(read_all(&dest, 2, &b).unwrap(), b"both");
 }
 
@@ -77,9 +101,9 @@ fn the_wrong_key_is_a_distinct_error_and_reads_nothing() {
 fn every_flipped_byte_and_every_truncation_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let dest = Destination::open(dir.path()).unwrap();
-    let key = generate_identity();
+    let key = keyring();
     let data = content(3000);
-    write(&dest, &[key.recipient()], &data);
+    write(&dest, &key, &data);
     let path = dest.data_path(1);
     let good = std::fs::read(&path).unwrap();
     let mut rng = 0x1234_5678_u64;
@@ -95,7 +119,8 @@ fn every_flipped_byte_and_every_truncation_is_rejected() {
         bad[at] ^= 1 << (i % 8);
         std::fs::write(&path, &bad).unwrap();
         assert!(matches!(read_all(&dest, 1, &key), Err(Error::Damaged { .. })), "flip {i} at {at} accepted");
-        // Even a forged manifest checksum does not help: age authenticates every chunk.
+        // Even a manifest given the damaged file's checksum does not help: its tag no longer
+        // matches (and age authenticates every chunk).
         let mut m = dest.manifest(1).unwrap();
         let sum = {
             let mut reader = mamoru_backup::ChecksummedReader::new(&bad[..]);
@@ -129,9 +154,9 @@ fn every_flipped_byte_and_every_truncation_is_rejected() {
 fn a_failed_producer_leaves_no_generation_behind() {
     let dir = tempfile::tempdir().unwrap();
     let dest = Destination::open(dir.path()).unwrap();
-    let key = generate_identity();
-    write(&dest, &[key.recipient()], b"first");
-    let r = dest.create(&[key.recipient()], |w| {
+    let key = keyring();
+    write(&dest, &key, b"first");
+    let r = dest.create(&[key.identity.recipient()], &key.auth, |w| {
         w.write_all(b"partial").unwrap();
         Err::<NewGeneration, _>("the store went away")
     });
@@ -157,8 +182,8 @@ fn a_full_disk_keeps_the_older_generations_intact() {
     assert!(status.success(), "mounting a tmpfs failed: this test needs root");
     let result = std::panic::catch_unwind(|| {
         let dest = Destination::open(&mnt).unwrap();
-        let key = generate_identity();
-        write(&dest, &[key.recipient()], &content(2000));
+        let key = keyring();
+        write(&dest, &key, &content(2000));
         // Incompressible content larger than what is left.
         let mut noise = vec![0u8; 4 << 20];
         let mut x = 88_172_645_463_325_252_u64;
@@ -168,8 +193,9 @@ fn a_full_disk_keeps_the_older_generations_intact() {
             x ^= x << 17;
             *b = x.to_le_bytes()[0];
         }
-        let r = dest
-            .create(&[key.recipient()], |w| w.write_all(&noise).map(|()| meta(w)).map_err(|e| e.to_string()));
+        let r = dest.create(&[key.identity.recipient()], &key.auth, |w| {
+            w.write_all(&noise).map(|()| meta(w)).map_err(|e| e.to_string())
+        });
         assert!(r.is_err(), "a full disk must fail the backup");
         let list = dest.list().unwrap();
         assert_eq!(list.len(), 1, "no half generation appears");
@@ -187,13 +213,14 @@ fn a_full_disk_keeps_the_older_generations_intact() {
 fn pruning_keeps_at_least_three_and_waits_for_a_verified_newest() {
     let dir = tempfile::tempdir().unwrap();
     let dest = Destination::open(dir.path()).unwrap();
-    let key = generate_identity();
+    let key = keyring();
     for i in 0..6 {
-        write(&dest, &[key.recipient()], format!("gen {i}").as_bytes());
+        write(&dest, &key, format!("gen {i}").as_bytes());
     }
-    assert!(dest.prune(1).unwrap().is_empty(), "the newest is not verified yet");
-    dest.mark_verified(6, 1_790_000_100).unwrap();
-    assert_eq!(dest.prune(1).unwrap(), vec![1, 2, 3], "never fewer than three");
+    assert!(dest.prune(1, &key).unwrap().is_empty(), "the newest is not verified yet");
+    dest.mark_verified(6, 1_790_000_100, &key).unwrap();
+    assert_eq!(dest.prune(1, &key).unwrap(), vec![1, 2, 3], "never fewer than three");
+    dest.authentic(6, &key).unwrap();
     assert_eq!(dest.list().unwrap().iter().map(|m| m.generation).collect::<Vec<_>>(), vec![4, 5, 6]);
     assert_eq!(dest.manifest(6).unwrap().verified_at, Some(1_790_000_100));
     assert!(matches!(dest.manifest(1), Err(Error::NoGeneration(1))));
@@ -203,13 +230,9 @@ fn pruning_keeps_at_least_three_and_waits_for_a_verified_newest() {
 fn archive_segments_round_trip_and_prune() {
     let dir = tempfile::tempdir().unwrap();
     let archive = mamoru_backup::Archive::open(dir.path()).unwrap();
-    let key = generate_identity();
+    let key = keyring();
     for (first, last) in [(1, 10), (11, 12), (13, 40)] {
-        let meta =
-            mamoru_backup::NewSegment { first, last, last_at: 0, created_at: 0, source_id: "s".into() };
-        archive
-            .append(&[key.recipient()], meta, |w| w.write_all(format!("{first}-{last}").as_bytes()))
-            .unwrap();
+        append(&archive, &key, first, last);
     }
     assert_eq!(archive.last_seq().unwrap(), 40);
     let segments = archive.segments().unwrap();
@@ -221,7 +244,174 @@ fn archive_segments_round_trip_and_prune() {
         })
         .unwrap();
     assert_eq!(text, "11-12");
-    assert!(archive.read(&segments[1], &generate_identity(), |_| Ok::<_, String>(())).is_err());
+    let stranger = Keyring { identity: generate_identity(), ..key.clone() };
+    assert!(archive.read(&segments[1], &stranger, |_| Ok::<_, String>(())).is_err());
     assert_eq!(archive.prune_through(12).unwrap(), 2);
     assert_eq!(archive.segments().unwrap().len(), 1);
+}
+
+fn append(archive: &mamoru_backup::Archive, key: &Keyring, first: u64, last: u64) -> mamoru_backup::Segment {
+    let meta =
+        mamoru_backup::NewSegment { first, last, last_at: 0, created_at: 0, source_id: key.store_id.clone() };
+    archive
+        .append(&[key.identity.recipient()], &key.auth, meta, |w| {
+            w.write_all(format!("{first}-{last}").as_bytes())
+        })
+        .unwrap()
+}
+
+fn forged_file(r: Result<impl std::fmt::Debug, Error>) -> (String, String) {
+    match r {
+        Err(Error::Forged { file, reason }) => {
+            (file.file_name().unwrap().to_string_lossy().into_owned(), reason)
+        }
+        other => unreachable!("expected a forgery to be refused, got {other:?}"),
+    }
+}
+
+/// A named edit of a manifest's JSON.
+type Edit = (&'static str, Box<dyn Fn(&mut serde_json::Value)>);
+
+fn edit_manifest(dir: &std::path::Path, name: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join(name);
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut m);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn a_generation_planted_with_the_public_recipients_is_refused_naming_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open(dir.path()).unwrap();
+    let server = keyring();
+    write(&dest, &server, b"the real store");
+    // Whoever can write the NAS knows the recipients (they are public) and the store id (it is
+    // in every manifest), but not the authentication key.
+    let attacker = AuthKey::generate().unwrap();
+    write_to(&dest, &[server.identity.recipient()], &attacker, b"an attacker's store");
+    let (file, reason) = forged_file(read_all(&dest, 2, &server));
+    assert_eq!(file, "gen-000002.json");
+    assert!(reason.contains("tag does not match"), "{reason}");
+    assert!(matches!(dest.mark_verified(2, 1, &server), Err(Error::Forged { .. })));
+    // Pruning counts only what the server wrote: the planted newest does not make room.
+    assert!(dest.prune(3, &server).unwrap().is_empty());
+    assert_eq!(read_all(&dest, 1, &server).unwrap(), b"the real store");
+}
+
+#[test]
+fn an_added_recipient_a_moved_time_or_a_false_verification_breaks_the_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open(dir.path()).unwrap();
+    let server = keyring();
+    write(&dest, &server, b"data");
+    let original = std::fs::read(dir.path().join("gen-000001.json")).unwrap();
+    let edits: Vec<Edit> = vec![
+        (
+            "recipient added",
+            Box::new(|m| {
+                let extra = generate_identity().recipient().to_string();
+                m["recipients"].as_array_mut().unwrap().push(extra.into());
+            }),
+        ),
+        ("time moved back 30 days", Box::new(|m| m["created_at"] = (1_790_000_000 - 30 * 86_400).into())),
+        ("marked verified", Box::new(|m| m["verified_at"] = 1_790_000_100.into())),
+        ("counts changed", Box::new(|m| m["counts"]["child"] = 4.into())),
+        (
+            "tag removed, format 1",
+            Box::new(|m| {
+                m["format"] = 1.into();
+                m.as_object_mut().unwrap().remove("auth");
+            }),
+        ),
+    ];
+    for (what, edit) in edits {
+        edit_manifest(dir.path(), "gen-000001.json", edit);
+        let (file, _) = forged_file(read_all(&dest, 1, &server));
+        assert_eq!(file, "gen-000001.json", "{what}");
+        std::fs::write(dir.path().join("gen-000001.json"), &original).unwrap();
+    }
+    assert_eq!(read_all(&dest, 1, &server).unwrap(), b"data");
+    // A manifest copied under another generation's name.
+    std::fs::copy(dir.path().join("gen-000001.json"), dir.path().join("gen-000007.json")).unwrap();
+    let (file, reason) = forged_file(dest.list());
+    assert_eq!(file, "gen-000007.json");
+    assert!(reason.contains("generation 1"), "{reason}");
+}
+
+#[test]
+fn a_generation_of_another_store_is_refused_even_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destination::open(dir.path()).unwrap();
+    let server = keyring();
+    write(&dest, &server, b"data");
+    let other = Keyring { store_id: "store-2".into(), ..server.clone() };
+    let r = read_all(&dest, 1, &other);
+    assert!(r.as_ref().is_err_and(Error::is_key_problem), "{r:?}");
+    let text = r.unwrap_err().to_string();
+    assert!(
+        text.contains("gen-000001.json") && text.contains("store-1") && text.contains("store-2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_planted_or_edited_segment_is_refused_naming_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = mamoru_backup::Archive::open(dir.path()).unwrap();
+    let server = keyring();
+    append(&archive, &server, 1, 10);
+    let attacker = Keyring { auth: AuthKey::generate().unwrap(), ..server.clone() };
+    append(&archive, &attacker, 11, 20);
+    let segments = archive.segments().unwrap();
+    let read = |s| archive.read(s, &server, |r| std::io::copy(r, &mut std::io::sink()));
+    read(&segments[0]).unwrap();
+    let (file, _) = forged_file(read(&segments[1]));
+    assert_eq!(file, "seg-000000000011-000000000020.json");
+    // An edited segment manifest: its last change moved.
+    let segment_dir = dir.path().join("archive");
+    edit_manifest(&segment_dir, "seg-000000000001-000000000010.json", |m| m["last_at"] = 5.into());
+    let segments = archive.segments().unwrap();
+    let (file, _) = forged_file(read(&segments[0]));
+    assert_eq!(file, "seg-000000000001-000000000010.json");
+    // A segment of another store with the same key.
+    let other = Keyring { store_id: "store-2".into(), ..server.clone() };
+    append(&archive, &other, 21, 30);
+    let segments = archive.segments().unwrap();
+    let r = read(&segments[2]);
+    assert!(matches!(&r, Err(Error::AnotherStore { store, .. }) if store == "store-2"), "{r:?}");
+}
+
+#[test]
+fn a_keyring_file_keeps_its_pins_stays_private_and_an_old_file_gets_them_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = keyring();
+    keys.recipients = vec![generate_identity().recipient(), keys.identity.recipient()];
+    let path = dir.path().join("offline.txt");
+    keys.write_new(&path, "test identity").unwrap();
+    let back = Keyring::from_file(&path).unwrap();
+    assert_eq!(back.auth, keys.auth);
+    assert_eq!(back.store_id, "store-1");
+    let names = |k: &Keyring| k.recipients.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(names(&back), names(&keys));
+    assert_eq!(back.identity.recipient().to_string(), keys.identity.recipient().to_string());
+    assert!(keys.write_new(&path, "again").is_err(), "never overwrites");
+    // Every pin is a comment line, so `age -i` reads the file as it is.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.lines().all(|l| l.is_empty() || l.starts_with('#') || l.starts_with("AGE-SECRET-KEY-")));
+    let shown = format!("{back:?}");
+    assert!(
+        shown.contains("AuthKey(<redacted>)") && !shown.contains("SECRET"),
+        "Debug hides the keys: {shown}"
+    );
+    // A bare identity file (from before backups were authenticated).
+    let bare = dir.path().join("bare.key");
+    generate_identity().write_new(&bare, "old").unwrap();
+    assert!(matches!(Keyring::from_file(&bare), Err(Error::NoAuthKey(_))));
+    assert!(Keyring::pin_into(&bare, &keys.auth, "store-1").unwrap());
+    assert!(!Keyring::pin_into(&bare, &AuthKey::generate().unwrap(), "store-9").unwrap(), "pinned once");
+    assert_eq!(Keyring::from_file(&bare).unwrap().auth, keys.auth);
+    for f in [&path, &bare] {
+        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+    }
 }

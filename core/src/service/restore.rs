@@ -123,6 +123,15 @@ impl Restore {
         Wanted::Apply
     }
 
+    /// Stops the replay here for a reason found outside the stream (a segment that is damaged,
+    /// forged or unreadable): like a gap, what came before stays applied and the report says
+    /// why it stopped.
+    pub fn stop(&mut self, reason: String) {
+        if self.report.gap.is_none() && !self.stopped {
+            self.report.gap = Some(reason);
+        }
+    }
+
     /// Replays one segment's stream on the store, up to `until`.
     pub fn apply_segment(&mut self, segment: &mut dyn Read) -> Result<()> {
         let entries = read_segment(segment)?;
