@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         recipients: Vec::new(),
     };
     let t = Instant::now();
-    let manifest = dest.create(&[key.identity.recipient()], &key.auth, |w| {
+    let manifest = dest.create(&[key.identity.recipient()], &key, |w| {
         svc.write_snapshot(w).map(|s| NewGeneration {
             created_at: now.0,
             source_id: s.store_id,

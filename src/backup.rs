@@ -13,6 +13,7 @@ use mamoru_backup::{
     Archive, AuthKey, Destination, Identity, Keyring, Manifest, NewGeneration, NewSegment, Recipient, Segment,
 };
 use mamoru_core::Service;
+use mamoru_core::audit::Anchor;
 use mamoru_core::restore::{Restore, Restored, Wanted};
 use mamoru_core::time::{Clock, Timestamp};
 
@@ -156,39 +157,57 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
     }
     let recipients = recipients(data)?;
     let keys = keyring(data)?;
+    // How far the archive must reach: a read of it that stops short has lost segments.
+    let archived = service.archived_position()?;
     let now = SystemClock.now().0;
-    let manifest = dest.create(&recipients, &keys.auth, |w| {
+    let manifest = dest.create(&recipients, &keys, |w| {
         service.write_snapshot(w).map(|s| {
             let mut counts: BTreeMap<String, u64> = s.kinds.into_iter().collect();
             counts.insert("change".into(), s.last_change);
-            NewGeneration { created_at: now, source_id: s.store_id, covers_seq: s.last_redo, counts }
+            NewGeneration {
+                created_at: now,
+                source_id: s.store_id,
+                covers_seq: s.last_redo,
+                counts,
+                anchor: s.audit_head,
+            }
         })
     })?;
     let scratch = data.join(".verify");
-    verify(&dest, manifest.generation, &keys, &scratch)?;
+    // Nothing is archived after the new generation yet: the generation alone.
+    let checked = restore_checked(&dest, manifest.generation, &keys, &scratch, None);
+    let _ = std::fs::remove_dir_all(&scratch);
+    checked?;
+    dest.mark_verified(manifest.generation, SystemClock.now().0, &keys)?;
     let keep = config::load(data)?.backup.keep;
     let removed = dest.prune(keep, &keys)?;
     if !removed.is_empty() {
         tracing::info!(?removed, "pruned old backup generations");
     }
     // Archive segments older than the oldest generation kept can no longer serve a restore.
-    if let Some(oldest) = dest.list()?.first() {
+    let kept = dest.authentic_list(&keys)?;
+    if let Some(oldest) = kept.first() {
         Archive::open(dest.dir())?.prune_through(oldest.covers_seq)?;
     }
     // The archive since the previous generation: what a restore from it would replay if the
     // new one were lost. Each day's segments are read back once, the day after.
-    let previous = dest.list()?.into_iter().rev().find(|m| {
-        m.generation < manifest.generation && m.authenticate(&keys, &dest.manifest_path(m.generation)).is_ok()
-    });
-    if let Some(previous) = previous {
-        verify(&dest, previous.generation, &keys, &scratch).with_context(|| {
+    if let Some(previous) = kept.iter().rev().find(|m| m.generation < manifest.generation) {
+        let context = || {
             format!(
                 "generation {} made and verified, but the day's archive is not whole",
                 manifest.generation
             )
-        })?;
+        };
+        let v = verify(&dest, previous.generation, &keys, &scratch).with_context(context)?;
+        if v.archive.last_seq < archived {
+            return Err(anyhow::anyhow!(
+                "the archive ends at change {}, but the server shipped changes up to {archived}: segments are missing from its end",
+                v.archive.last_seq
+            ))
+            .with_context(context);
+        }
     }
-    dest.manifest(manifest.generation).map_err(Into::into)
+    Ok(dest.authentic(manifest.generation, &keys)?)
 }
 
 /// Restores a generation into `scratch` (which must not exist), replays the archive on it if
@@ -260,8 +279,16 @@ fn replay_archive(dest: &Destination, keys: &Keyring, restore: &mut Restore) -> 
                 }
             }
             Wanted::Later => {
-                // Past `until`: read on only to learn what was revoked later.
-                if let Err(e) = archive.read(&segment, keys, |r| restore.read_later_segment(r)) {
+                // Past `until`: read on only to learn what was revoked later. Whole segments
+                // only: what a read that fails at its end produced is not taken.
+                let read = archive.read(&segment, keys, |r| {
+                    let mut bytes = Vec::new();
+                    r.read_to_end(&mut bytes).map(|_| bytes)
+                });
+                let taken = read.map_err(anyhow::Error::from).and_then(|bytes| {
+                    restore.read_later_segment(&mut bytes.as_slice()).map_err(anyhow::Error::from)
+                });
+                if let Err(e) = taken {
                     tracing::warn!(
                         first = segment.first,
                         last = segment.last,
@@ -293,11 +320,19 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
             other.source_id
         );
     }
+    let keys = keyring(data)?;
+    // Where the archive stands is read from what the server wrote only: a planted segment
+    // must not make it skip (and drop) changes it never shipped.
+    if let Some(s) = segments.last() {
+        s.authenticate(&keys, &archive.manifest_path(s)).with_context(|| {
+            format!("the archive's last segment ({}..{}) was not written by this server; look at it before the archive can go on", s.first, s.last)
+        })?;
+    }
     // Where the archive stands: its last segment, or, when it holds none yet (a new backup
     // directory, a restored store), the newest generation, which already holds everything before.
     let after = match segments.last() {
         Some(s) => s.last,
-        None => dest.list()?.last().map_or(0, |g| g.covers_seq),
+        None => dest.authentic_list(&keys)?.last().map_or(0, |g| g.covers_seq),
     };
     let Some(batch) = service.redo_batch(after, 100_000)? else { return Ok(None) };
     if batch.first != after + 1 {
@@ -312,8 +347,9 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
         last_at: batch.last_at.0,
         created_at: SystemClock.now().0,
         source_id: store_id,
+        anchor: service.audit_anchor()?.map(|a| a.to_string()),
     };
-    let segment = archive.append(&recipients(data)?, &keyring(data)?.auth, meta, |w| batch.write_to(w))?;
+    let segment = archive.append(&recipients(data)?, &keys.auth, meta, |w| batch.write_to(w))?;
     service.archived_through(batch.last)?;
     Ok(Some(segment))
 }
@@ -386,6 +422,44 @@ pub fn restore(
     crate::files::close_dir(to)?;
     let manifest = dest.authentic(generation, keys)?;
     Ok((manifest, replayed))
+}
+
+/// The audit-chain heads the authentic backups recorded, each with where it came from, for
+/// `audit verify`: from `from`, or the configured backup directory; authenticated with
+/// `identity`, or the data directory's key. What is not authentic is skipped with a word.
+/// Returns the anchors and the directory read.
+pub fn audit_anchors(
+    data: &Path,
+    from: Option<&Path>,
+    identity: Option<&Path>,
+) -> Result<(Vec<(String, Anchor)>, PathBuf)> {
+    let dest = match from {
+        Some(dir) => resolve(Some(&dir.to_owned()), None)?,
+        None => destination(data)?,
+    };
+    let keys = match identity {
+        Some(f) => Keyring::from_file(f)?,
+        None => keyring(data)?,
+    };
+    let mut out = Vec::new();
+    let mut take = |what: String, anchor: Option<&String>, checked: mamoru_backup::Result<()>| match checked {
+        Ok(()) => out.extend(anchor.and_then(|a| Anchor::parse(a)).map(|a| (what, a))),
+        Err(e) => eprintln!("mamoru: {what} not compared: {e}"),
+    };
+    for m in dest.list()? {
+        let checked = m.authenticate(&keys, &dest.manifest_path(m.generation));
+        let what =
+            format!("backup generation {} ({})", m.generation, Timestamp(m.created_at).to_jst_string());
+        take(what, m.anchor.as_ref(), checked);
+    }
+    if dest.dir().join("archive").is_dir() {
+        let archive = Archive::open(dest.dir())?;
+        for s in archive.segments()? {
+            let checked = s.authenticate(&keys, &archive.manifest_path(&s));
+            take(format!("archive segment {}..{}", s.first, s.last), s.anchor.as_ref(), checked);
+        }
+    }
+    Ok((out, dest.dir().to_owned()))
 }
 
 /// One line per generation for `backup list`.

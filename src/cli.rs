@@ -57,8 +57,15 @@ pub enum Command {
 pub enum BackupCommand {
     /// Make a backup generation now (the server must be stopped), verify it, prune old ones.
     Create(DataDir),
-    /// List generations: number, time, size, change-log position, verification.
-    List(Where),
+    /// List generations: number, time, size, change-log position, verification; with a key
+    /// (--identity, or the server's in --data), what the server did not write is marked.
+    List {
+        #[command(flatten)]
+        from: Where,
+        /// Identity file that authenticates the backups (default: the server's key in --data).
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
     /// Authenticate, decrypt, decompress, check and open a generation as a store (default: the
     /// newest), and replay the archive after it. Exit 3 when the key is wrong or missing.
     Verify {
@@ -273,6 +280,17 @@ pub enum KeyCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Verify the hash chain; reports the first broken or missing entry.
-    Verify(DataDir),
+    /// Verify the hash chain, then compare it with the chain heads every authentic backup
+    /// recorded (a rewritten entry with every later one rehashed passes the chain, not the
+    /// backups); reports the first broken, missing or rewritten entry.
+    Verify {
+        #[command(flatten)]
+        data: DataDir,
+        /// The backup directory to compare with (default: the configured backup.dir).
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
+        /// Identity file that authenticates the backups (default: the server's key in --data).
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
 }

@@ -29,7 +29,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Console(d) => crate::console::run_local(&d.data),
         Command::User(cmd) => user(cmd),
         Command::Check(d) => check(&d.data),
-        Command::Audit(AuditCommand::Verify(d)) => audit_verify(&d.data),
+        Command::Audit(AuditCommand::Verify { data, from, identity }) => {
+            audit_verify(&data.data, from.as_deref(), identity.as_deref())
+        }
         Command::Backup(cmd) => backup(cmd),
         Command::Device(cmd) => device(cmd),
     }

@@ -32,6 +32,22 @@ pub fn close_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// [`close_dir`] for the directory itself and the files directly in it only (a server's start:
+/// the backup directory inside may be a NAS mount that is not ours to change).
+pub fn close_top(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", dir.display()))?;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path`, which ends up 0600 even if it was there before with another mode.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;

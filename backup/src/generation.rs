@@ -38,8 +38,17 @@ pub struct Manifest {
     pub file_bytes: u64,
     pub recipients: Vec<String>,
     /// When a full verification last succeeded (unix seconds).
-    #[serde(default)]
+    ///
+    /// The tag is taken over the manifest as serialised, so every field added after format 2
+    /// must be optional and left out when empty: older manifests then serialise as they were
+    /// written (a fixture test holds this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<i64>,
+    /// The producer's own statement about what it backed up, authenticated with the rest (the
+    /// binary puts the audit chain's head here, `N:HASH`, so that a rewritten audit log is found
+    /// off the box).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
     /// HMAC-SHA256 (hex) of the manifest with this field empty, under the store's
     /// [`AuthKey`]: the proof that the store's server wrote it.
     #[serde(default)]
@@ -89,6 +98,8 @@ pub struct NewGeneration {
     pub source_id: String,
     pub covers_seq: u64,
     pub counts: BTreeMap<String, u64>,
+    /// See [`Manifest::anchor`].
+    pub anchor: Option<String>,
 }
 
 /// A backup destination directory.
@@ -116,9 +127,17 @@ impl Destination {
         &self.dir
     }
 
-    /// Every complete generation, oldest first. Leftover temporary files are ignored.
+    /// Every complete generation, oldest first. Leftover temporary files are ignored, and so
+    /// are manifests that cannot be read or sit under another generation's name (see
+    /// [`Destination::scan`]): one stray file must not stop the backups.
     pub fn list(&self) -> Result<Vec<Manifest>> {
+        Ok(self.scan()?.0)
+    }
+
+    /// The generations, oldest first, and the manifest files that were left out, each with why.
+    pub fn scan(&self) -> Result<(Vec<Manifest>, Vec<String>)> {
         let mut out = Vec::new();
+        let mut strays = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io("cannot list", &self.dir))? {
             let entry = entry.map_err(io("cannot list", &self.dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -128,20 +147,24 @@ impl Destination {
             }
             let path = entry.path();
             let text = std::fs::read(&path).map_err(io("cannot read", &path))?;
-            let m: Manifest = serde_json::from_slice(&text).map_err(|e| Error::Invalid {
-                what: "manifest",
-                reason: format!("{}: {e}", path.display()),
-            })?;
-            if name != manifest_name(m.generation) {
-                return Err(Error::Forged {
-                    file: path,
-                    reason: format!("it says it is generation {}", m.generation),
-                });
+            match serde_json::from_slice::<Manifest>(&text) {
+                Ok(m) if name == manifest_name(m.generation) => out.push(m),
+                Ok(m) => strays.push(format!("{name} says it is generation {}", m.generation)),
+                Err(e) => strays.push(format!("{name} is not a manifest: {e}")),
             }
-            out.push(m);
         }
         out.sort_by_key(|m| m.generation);
-        Ok(out)
+        strays.sort();
+        Ok((out, strays))
+    }
+
+    /// The authentic generations (see [`Manifest::authenticate`]), oldest first.
+    pub fn authentic_list(&self, keys: &Keyring) -> Result<Vec<Manifest>> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|m| m.authenticate(keys, &self.manifest_path(m.generation)).is_ok())
+            .collect())
     }
 
     pub fn manifest(&self, generation: u64) -> Result<Manifest> {
@@ -160,13 +183,25 @@ impl Destination {
     pub fn create<E: std::fmt::Display>(
         &self,
         recipients: &[Recipient],
-        auth: &AuthKey,
+        keys: &Keyring,
         produce: impl FnOnce(&mut dyn Write) -> Result<NewGeneration, E>,
     ) -> Result<Manifest> {
         if recipients.is_empty() {
             return Err(Error::Invalid { what: "backup recipients", reason: "none configured".into() });
         }
-        let generation = self.list()?.last().map_or(1, |m| m.generation + 1);
+        // Numbered after the newest the server wrote, so a planted number does not steer it,
+        // and never onto a name that is taken (a planted file stays for an operator to see).
+        let used = |n: u64| self.dir.join(data_name(n)).exists() || self.manifest_path(n).exists();
+        let mut generation = self.authentic_list(keys)?.last().map_or(0, |m| m.generation);
+        loop {
+            generation = generation.checked_add(1).ok_or_else(|| Error::Invalid {
+                what: "backup generation",
+                reason: "the numbers are used up".into(),
+            })?;
+            if !used(generation) {
+                break;
+            }
+        }
         let name = data_name(generation);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let result = crate::sealed::write(&tmp, recipients, produce);
@@ -196,9 +231,10 @@ impl Destination {
             file_bytes,
             recipients: recipients.iter().map(ToString::to_string).collect(),
             verified_at: None,
+            anchor: meta.anchor,
             auth: String::new(),
         }
-        .sealed(auth)?;
+        .sealed(&keys.auth)?;
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })?;
         if let Err(e) = crate::sealed::write_atomic(&self.dir, &manifest_name(generation), &json) {
@@ -236,14 +272,10 @@ impl Destination {
         let m = self.authentic(generation, keys)?;
         let path = self.dir.join(data_name(generation));
         let damaged = |reason: String| Error::Damaged { generation, reason };
-        crate::sealed::check_file(&path, (&m.file_sha256, m.file_bytes), damaged)?;
-        let value = crate::sealed::read(
-            &path,
-            &keys.identity,
-            (&m.content_sha256, m.content_bytes),
-            damaged,
-            consume,
-        )?;
+        let file = (m.file_sha256.as_str(), m.file_bytes);
+        crate::sealed::check_file(&path, file, damaged)?;
+        let content = (m.content_sha256.as_str(), m.content_bytes);
+        let value = crate::sealed::read(&path, &keys.identity, file, content, damaged, consume)?;
         Ok((m, value))
     }
 
@@ -264,11 +296,7 @@ impl Destination {
     /// for an operator to look at. Returns the generations removed.
     pub fn prune(&self, keep: usize, keys: &Keyring) -> Result<Vec<u64>> {
         let keep = keep.max(MIN_KEEP);
-        let all: Vec<Manifest> = self
-            .list()?
-            .into_iter()
-            .filter(|m| m.authenticate(keys, &self.manifest_path(m.generation)).is_ok())
-            .collect();
+        let all = self.authentic_list(keys)?;
         if all.last().is_none_or(|m| m.verified_at.is_none()) || all.len() <= keep {
             return Ok(Vec::new());
         }

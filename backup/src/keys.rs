@@ -223,6 +223,11 @@ impl Keyring {
             return Ok(false);
         }
         let text = std::fs::read_to_string(path).map_err(io(IDENTITY_UNREADABLE, path))?;
+        // Pins that are there but unusable are someone's mistake to look at, not to bury under a
+        // second set with another key.
+        if text.lines().map(str::trim).any(|l| l.starts_with(AUTH_PIN) || l.starts_with(STORE_PIN)) {
+            return Err(Error::NoAuthKey(path.to_owned()));
+        }
         let keyring =
             Self { identity, auth: auth.clone(), store_id: store_id.to_owned(), recipients: Vec::new() };
         let dir = path.parent().unwrap_or_else(|| Path::new("."));

@@ -90,6 +90,41 @@ pub enum Verdict {
     Broken { seq: u64, reason: String },
 }
 
+/// What a backup says the audit log held when it was made: entry `seq` had hash `hash`. Kept
+/// outside the store (authenticated in every backup manifest), it catches what the chain alone
+/// cannot: an old entry rewritten with every later one rehashed changes the hash of every entry
+/// an anchor made after it names. Written `SEQ:HASH`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl Anchor {
+    /// Reads `SEQ:HASH`; `None` for anything else.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let (seq, hash) = text.split_once(':')?;
+        let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        Some(Self { seq: seq.parse().ok()?, hash: hash.to_owned() }).filter(|_| hash_ok)
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+/// The audit log compared with anchors kept outside the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnchorCheck {
+    /// Every anchor names an entry the log holds, with the same hash.
+    Agrees { anchors: usize, newest: u64 },
+    /// The first anchor (by entry) the log does not agree with, where it came from, and why.
+    Differs { seq: u64, source: String, reason: String },
+}
+
 impl AuditEntry {
     /// What the log is searched by: the staff member (`s:12`), the action (`a:read_case`), the
     /// record acted on (`r:case:34`), and the children a search listed (`r:child:5`, from the

@@ -13,13 +13,24 @@ use crate::config;
 pub(super) fn backup(cmd: BackupCommand) -> Result<()> {
     match cmd {
         BackupCommand::Create(d) => create(&d.data),
-        BackupCommand::List(w) => {
+        BackupCommand::List { from: w, identity } => {
             let dest = crate::backup::resolve(w.from.as_ref(), w.data.as_ref())?;
-            // With the data directory, its key tells what the server really wrote.
-            let keys = w.data.as_deref().map(crate::backup::keyring).transpose()?;
-            let all = dest.list()?;
+            // With a key (the identity given, or the data directory's), what the server really
+            // wrote is told from the rest; without one, nothing is vouched for.
+            let keys = match (&identity, &w.data) {
+                (Some(f), _) => Some(Keyring::from_file(f)?),
+                (None, Some(d)) => Some(crate::backup::keyring(d)?),
+                (None, None) => None,
+            };
+            let (all, strays) = dest.scan()?;
             if all.is_empty() {
                 println!("no generations in {}", dest.dir().display());
+            }
+            if keys.is_none() && !all.is_empty() {
+                eprintln!(
+                    "mamoru: not authenticated (give --identity FILE or --data DIR): anyone who can write {} could have made these",
+                    dest.dir().display()
+                );
             }
             for m in all {
                 let forged =
@@ -29,14 +40,17 @@ pub(super) fn backup(cmd: BackupCommand) -> Result<()> {
                     Some(e) => println!("{}\tNOT AUTHENTIC: {e}", m.generation),
                 }
             }
+            for stray in strays {
+                eprintln!("mamoru: left out: {stray}");
+            }
             Ok(())
         }
         BackupCommand::Verify { from, generation, identity } => {
             let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
-            let (keys, scratch) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let (keys, scratch) = identity_and_scratch(identity.as_ref(), from.data.as_ref())?;
             let generation = match generation {
                 Some(g) => g,
-                None => dest.latest()?.generation,
+                None => newest_authentic(&dest, &keys, None)?,
             };
             let v = crate::backup::verify(&dest, generation, &keys, &scratch)?;
             let m = &v.manifest;
@@ -50,7 +64,7 @@ pub(super) fn backup(cmd: BackupCommand) -> Result<()> {
         }
         BackupCommand::Restore { from, to, generation, identity, until } => {
             let dest = crate::backup::resolve(from.from.as_ref(), from.data.as_ref())?;
-            let (keys, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref(), &dest)?;
+            let (keys, _) = identity_and_scratch(identity.as_ref(), from.data.as_ref())?;
             let until = until.as_deref().map(Timestamp::parse).transpose().context("--until")?;
             let generation = generation_for(&dest, &keys, generation, until)?;
             restore(&dest, generation, &keys, &to, until)
@@ -81,38 +95,58 @@ fn generation_for(
     generation: Option<u64>,
     until: Option<Timestamp>,
 ) -> Result<u64> {
-    let authentic = || -> Result<Vec<mamoru_backup::Manifest>> {
-        let mut out = Vec::new();
-        for m in dest.list()? {
-            match m.authenticate(keys, &dest.manifest_path(m.generation)) {
-                Ok(()) => out.push(m),
-                // The key brought is for another store: say that, not "nothing authentic".
-                Err(e) if e.is_key_problem() => return Err(e.into()),
-                Err(e) => eprintln!("mamoru: skipped generation {}: {e}", m.generation),
-            }
-        }
-        Ok(out)
-    };
-    Ok(match (generation, until) {
+    match (generation, until) {
         (Some(g), Some(u)) => {
             if dest.authentic(g, keys)?.created_at > u.0 {
                 bail!(
                     "generation {g} was taken after --until; choose an earlier one or leave --generation out"
                 );
             }
-            g
+            Ok(g)
         }
-        (Some(g), None) => g,
-        (None, Some(u)) => {
-            authentic()?.iter().rev().find(|m| m.created_at <= u.0).map(|m| m.generation).ok_or_else(
-                || anyhow::anyhow!("no authentic backup generation was taken before {}", u.to_jst_string()),
-            )?
+        (Some(g), None) => Ok(g),
+        (None, until) => newest_authentic(dest, keys, until),
+    }
+}
+
+/// The newest authentic generation (taken at or before `until`, if given). What is not authentic
+/// is skipped with a word; when nothing is authentic and something came from another store,
+/// the key brought is the likelier problem, and that is the error (exit 3).
+fn newest_authentic(dest: &Destination, keys: &Keyring, until: Option<Timestamp>) -> Result<u64> {
+    let mut other_store = None;
+    let mut found = None;
+    let (all, mut skipped) = dest.scan()?;
+    for stray in &mut skipped {
+        stray.insert_str(0, "left out: ");
+    }
+    for m in all.into_iter().rev() {
+        match m.authenticate(keys, &dest.manifest_path(m.generation)) {
+            Ok(()) if until.is_none_or(|u| m.created_at <= u.0) => {
+                found = Some(m.generation);
+                break;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                skipped.push(format!("skipped generation {}: {e}", m.generation));
+                if matches!(e, mamoru_backup::Error::AnotherStore { .. }) {
+                    other_store.get_or_insert(e);
+                }
+            }
         }
-        (None, None) => authentic()?
-            .last()
-            .map(|m| m.generation)
-            .ok_or_else(|| anyhow::anyhow!("no authentic backup generation in {}", dest.dir().display()))?,
-    })
+    }
+    match (found, other_store, until) {
+        (Some(g), _, _) => {
+            for line in skipped {
+                eprintln!("mamoru: {line}");
+            }
+            Ok(g)
+        }
+        (None, Some(e), _) => Err(e.into()),
+        (None, None, Some(u)) => {
+            bail!("no authentic backup generation was taken before {}", u.to_jst_string())
+        }
+        (None, None, None) => bail!("no authentic backup generation in {}", dest.dir().display()),
+    }
 }
 
 fn restore(
@@ -169,9 +203,13 @@ fn keygen(data: &Path, out: &Path) -> Result<()> {
 pub(super) fn identity_and_scratch(
     identity: Option<&std::path::PathBuf>,
     data: Option<&std::path::PathBuf>,
-    dest: &mamoru_backup::Destination,
 ) -> Result<(Keyring, std::path::PathBuf)> {
-    let scratch = data.map_or_else(|| dest.dir().join(".verify"), |d| d.join(".verify"));
+    // Never in the backup directory, which others may write: the data directory, or a private
+    // temporary directory on this machine.
+    let scratch = data.map_or_else(
+        || std::env::temp_dir().join(format!("mamoru-verify-{}", std::process::id())),
+        |d| d.join(".verify"),
+    );
     match (identity, data) {
         (Some(f), _) => Ok((Keyring::from_file(f)?, scratch)),
         (None, Some(d)) => {

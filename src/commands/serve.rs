@@ -30,6 +30,10 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
     };
     let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
+    // A data directory an older version (or someone's mkdir) left open is closed now.
+    if let Err(e) = crate::files::close_top(&args.data.data) {
+        tracing::warn!(error = %format!("{e:#}"), "the data directory could not be made private");
+    }
     // Search keys made under another 異体字 table (an upgrade) are re-made before serving.
     let reindexed = service.reindex_search()?;
     if reindexed.changed > 0 {
@@ -69,11 +73,7 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
     let every = std::time::Duration::from_secs(cfg.backup.archive_every_seconds.max(1));
     let dest = crate::backup::destination(data)?;
     let keys = crate::backup::keyring(data)?;
-    if let Some(m) =
-        dest.list()?.into_iter().rev().find(|m| {
-            m.verified_at.is_some() && m.authenticate(&keys, &dest.manifest_path(m.generation)).is_ok()
-        })
-    {
+    if let Some(m) = dest.authentic_list(&keys)?.into_iter().rev().find(|m| m.verified_at.is_some()) {
         service.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
     }
     let (stop_daily, daily_stopped) = std::sync::mpsc::channel::<()>();

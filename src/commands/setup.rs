@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use mamoru_core::Service;
-use mamoru_core::audit::Verdict;
+use mamoru_core::audit::{AnchorCheck, Verdict};
 use mamoru_core::staff::{Login, Password};
 
 use super::{open, read_password_file};
@@ -53,13 +53,27 @@ pub(super) fn init(args: &InitArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn audit_verify(dir: &Path) -> Result<()> {
+pub(super) fn audit_verify(dir: &Path, from: Option<&Path>, identity: Option<&Path>) -> Result<()> {
     let service = open(dir)?;
     match service.verify_audit()? {
-        Verdict::Intact { entries } => {
-            println!("audit log intact: {entries} entries");
+        Verdict::Intact { entries } => println!("audit log intact: {entries} entries"),
+        Verdict::Broken { seq, reason } => bail!("audit log broken at entry {seq}: {reason}"),
+    }
+    let (anchors, dest) = crate::backup::audit_anchors(dir, from, identity)?;
+    if anchors.is_empty() {
+        println!("no backups in {} to compare the audit log with", dest.display());
+        return Ok(());
+    }
+    match service.check_audit_anchors(&anchors)? {
+        AnchorCheck::Agrees { anchors, newest } => {
+            println!(
+                "audit log agrees with the {anchors} backups in {} (up to entry {newest})",
+                dest.display()
+            );
             Ok(())
         }
-        Verdict::Broken { seq, reason } => bail!("audit log broken at entry {seq}: {reason}"),
+        AnchorCheck::Differs { seq, source, reason } => {
+            bail!("audit log broken at entry {seq}: {reason}; {source} recorded it otherwise")
+        }
     }
 }

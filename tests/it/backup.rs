@@ -245,6 +245,8 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
     let archive = data.join("backups/archive");
     let before = std::fs::read_dir(&archive).unwrap().count() / 2;
 
+    // A stray file in the backup folder does not keep the server from starting.
+    std::fs::write(data.join("backups/gen-junk.json"), b"{").unwrap();
     let s = Server::serve_plain(&data);
     let token = s.sign_in("demo-cw1", "mamoru-demo");
     let register = |name: &str| {
@@ -272,6 +274,14 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
     // The last change went out at shutdown: no write waits for the next interval.
     let segments_after = std::fs::read_dir(&archive).unwrap().count() / 2;
     assert!(segments_after >= before + 2, "{segments_after} segments");
+
+    // The audit log agrees with the chain heads the generation and every segment recorded.
+    let audit = run(&["audit", "verify", "--data", d]);
+    assert_eq!(audit.code, 0, "{}", audit.stderr);
+    assert!(audit.stdout.contains("audit log agrees with the"), "{}", audit.stdout);
+    let list = run(&["backup", "list", "--data", d]);
+    assert!(list.stderr.contains("left out: gen-junk.json is not a manifest"), "{}", list.stderr);
+    std::fs::remove_file(data.join("backups/gen-junk.json")).unwrap();
 
     // The disk is lost. Restore with the offline key: everything, to the point of failure.
     std::fs::remove_file(data.join("mamoru.redb")).unwrap();
@@ -390,10 +400,21 @@ fn forged_generations_and_edited_manifests_are_refused_by_verify_and_restore() {
     std::fs::copy(attacker.join("backups/gen-000001.age"), backups.join("gen-000002.age")).unwrap();
     std::fs::write(backups.join("gen-000002.json"), serde_json::to_vec(&planted).unwrap()).unwrap();
 
-    let verify = run(&["backup", "verify", "--data", d]);
+    let verify = run(&["backup", "verify", "--data", d, "2"]);
     assert_one_line_failure(&verify, "gen-000002.json was not written by this store's server");
+    // Without a number: the newest the server wrote, with a word about the one skipped.
+    let verify = run(&["backup", "verify", "--data", d]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(verify.stdout.starts_with("generation 1 verified"), "{}", verify.stdout);
+    assert!(verify.stderr.contains("skipped generation 2"), "{}", verify.stderr);
     let list = run(&["backup", "list", "--data", d]);
     assert!(list.stdout.lines().any(|l| l.starts_with("2\tNOT AUTHENTIC")), "{}", list.stdout);
+    // From the folder alone, nothing is vouched for unless a key is given.
+    let from = ["backup", "list", "--from", backups.to_str().unwrap()];
+    assert!(run(&from).stderr.contains("not authenticated"));
+    let key_arg = data.join("demo-backup-identity.txt");
+    let with_key = run(&[&from[..], &["--identity", key_arg.to_str().unwrap()]].concat());
+    assert!(with_key.stdout.lines().any(|l| l.starts_with("2\tNOT AUTHENTIC")), "{}", with_key.stdout);
     let key = data.join("demo-backup-identity.txt");
     let restore = |to: &std::path::Path, extra: &[&str]| {
         let mut args = vec!["backup", "restore", "--data", d, "--to", to.to_str().unwrap(), "--identity"];

@@ -18,6 +18,7 @@ fn meta(_: &mut dyn std::io::Write) -> NewGeneration {
         source_id: "store-1".into(),
         covers_seq: 42,
         counts: BTreeMap::from([("child".to_owned(), 3)]),
+        anchor: Some("9:ab".into()),
     }
 }
 
@@ -32,16 +33,16 @@ fn keyring() -> Keyring {
 }
 
 fn write(dest: &Destination, keys: &Keyring, data: &[u8]) -> mamoru_backup::Manifest {
-    write_to(dest, &[keys.identity.recipient()], &keys.auth, data)
+    write_to(dest, &[keys.identity.recipient()], keys, data)
 }
 
 fn write_to(
     dest: &Destination,
     r: &[mamoru_backup::Recipient],
-    auth: &AuthKey,
+    keys: &Keyring,
     data: &[u8],
 ) -> mamoru_backup::Manifest {
-    dest.create(r, auth, |w| w.write_all(data).map(|()| meta(w)).map_err(|e| e.to_string())).unwrap()
+    dest.create(r, keys, |w| w.write_all(data).map(|()| meta(w)).map_err(|e| e.to_string())).unwrap()
 }
 
 fn read_all(dest: &Destination, generation: u64, id: &Keyring) -> Result<Vec<u8>, Error> {
@@ -91,7 +92,7 @@ fn the_wrong_key_is_a_distinct_error_and_reads_nothing() {
     assert!(!consumed);
     // Several recipients: each can open it.
     let (a, b) = (keyring(), generate_identity());
-    write_to(&dest, &[a.identity.recipient(), b.recipient()], &a.auth, b"both");
+    write_to(&dest, &[a.identity.recipient(), b.recipient()], &a, b"both");
     assert_eq!(read_all(&dest, 2, &a).unwrap(), b"both");
     let b = Keyring { identity: b, ..a.clone() };
     assert_eq!(read_all(&dest, 2, &b).unwrap(), b"both");
@@ -156,7 +157,7 @@ fn a_failed_producer_leaves_no_generation_behind() {
     let dest = Destination::open(dir.path()).unwrap();
     let key = keyring();
     write(&dest, &key, b"first");
-    let r = dest.create(&[key.identity.recipient()], &key.auth, |w| {
+    let r = dest.create(&[key.identity.recipient()], &key, |w| {
         w.write_all(b"partial").unwrap();
         Err::<NewGeneration, _>("the store went away")
     });
@@ -193,7 +194,7 @@ fn a_full_disk_keeps_the_older_generations_intact() {
             x ^= x << 17;
             *b = x.to_le_bytes()[0];
         }
-        let r = dest.create(&[key.identity.recipient()], &key.auth, |w| {
+        let r = dest.create(&[key.identity.recipient()], &key, |w| {
             w.write_all(&noise).map(|()| meta(w)).map_err(|e| e.to_string())
         });
         assert!(r.is_err(), "a full disk must fail the backup");
@@ -251,8 +252,14 @@ fn archive_segments_round_trip_and_prune() {
 }
 
 fn append(archive: &mamoru_backup::Archive, key: &Keyring, first: u64, last: u64) -> mamoru_backup::Segment {
-    let meta =
-        mamoru_backup::NewSegment { first, last, last_at: 0, created_at: 0, source_id: key.store_id.clone() };
+    let meta = mamoru_backup::NewSegment {
+        first,
+        last,
+        last_at: 0,
+        created_at: 0,
+        source_id: key.store_id.clone(),
+        anchor: Some(format!("{last}:ab")),
+    };
     archive
         .append(&[key.identity.recipient()], &key.auth, meta, |w| {
             w.write_all(format!("{first}-{last}").as_bytes())
@@ -279,6 +286,19 @@ fn edit_manifest(dir: &std::path::Path, name: &str, edit: impl FnOnce(&mut serde
     std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
 }
 
+/// Plants a generation made with `attacker`'s key (encrypted to `to`, the public recipients) in
+/// `dest` under number `generation`, marked verified.
+fn plant(dest: &Destination, attacker: &Keyring, to: &Keyring, generation: u64) {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let theirs = Destination::open(elsewhere.path()).unwrap();
+    let mut m = write_to(&theirs, &[to.identity.recipient()], attacker, b"an attacker's store");
+    m.generation = generation;
+    m.verified_at = Some(1_790_000_200);
+    let name = format!("gen-{generation:06}");
+    std::fs::copy(theirs.data_path(1), dest.dir().join(format!("{name}.age"))).unwrap();
+    std::fs::write(dest.dir().join(format!("{name}.json")), serde_json::to_vec(&m).unwrap()).unwrap();
+}
+
 #[test]
 fn a_generation_planted_with_the_public_recipients_is_refused_naming_its_manifest() {
     let dir = tempfile::tempdir().unwrap();
@@ -287,15 +307,29 @@ fn a_generation_planted_with_the_public_recipients_is_refused_naming_its_manifes
     write(&dest, &server, b"the real store");
     // Whoever can write the NAS knows the recipients (they are public) and the store id (it is
     // in every manifest), but not the authentication key.
-    let attacker = AuthKey::generate().unwrap();
-    write_to(&dest, &[server.identity.recipient()], &attacker, b"an attacker's store");
+    let attacker = Keyring { auth: AuthKey::generate().unwrap(), ..server.clone() };
+    plant(&dest, &attacker, &server, 2);
     let (file, reason) = forged_file(read_all(&dest, 2, &server));
     assert_eq!(file, "gen-000002.json");
     assert!(reason.contains("tag does not match"), "{reason}");
     assert!(matches!(dest.mark_verified(2, 1, &server), Err(Error::Forged { .. })));
-    // Pruning counts only what the server wrote: the planted newest does not make room.
-    assert!(dest.prune(3, &server).unwrap().is_empty());
     assert_eq!(read_all(&dest, 1, &server).unwrap(), b"the real store");
+    // Numbering and pruning count only what the server wrote, and never write over a planted
+    // file. Four more real generations (3..6), the newest verified, and a planted "verified" 7
+    // and 1000: the three newest real ones stay with the planted ones (left for an operator).
+    for i in 0..4 {
+        assert_eq!(write(&dest, &server, format!("real {i}").as_bytes()).generation, 3 + i);
+    }
+    dest.mark_verified(6, 1_790_000_100, &server).unwrap();
+    plant(&dest, &attacker, &server, 7);
+    plant(&dest, &attacker, &server, 1000);
+    assert_eq!(dest.prune(3, &server).unwrap(), vec![1, 3]);
+    let listed = dest.list().unwrap().iter().map(|m| m.generation).collect::<Vec<_>>();
+    assert_eq!(listed, [2, 4, 5, 6, 7, 1000]);
+    // The next real one is numbered after 6, past the planted 7, not after 1000.
+    assert_eq!(write(&dest, &server, b"after").generation, 8);
+    dest.authentic(8, &server).unwrap();
+    assert!(matches!(dest.authentic(7, &server), Err(Error::Forged { .. })), "the planted 7 is still there");
 }
 
 #[test]
@@ -316,6 +350,7 @@ fn an_added_recipient_a_moved_time_or_a_false_verification_breaks_the_tag() {
         ("time moved back 30 days", Box::new(|m| m["created_at"] = (1_790_000_000 - 30 * 86_400).into())),
         ("marked verified", Box::new(|m| m["verified_at"] = 1_790_000_100.into())),
         ("counts changed", Box::new(|m| m["counts"]["child"] = 4.into())),
+        ("anchor changed", Box::new(|m| m["anchor"] = "7:cd".into())),
         (
             "tag removed, format 1",
             Box::new(|m| {
@@ -331,11 +366,37 @@ fn an_added_recipient_a_moved_time_or_a_false_verification_breaks_the_tag() {
         std::fs::write(dir.path().join("gen-000001.json"), &original).unwrap();
     }
     assert_eq!(read_all(&dest, 1, &server).unwrap(), b"data");
-    // A manifest copied under another generation's name.
+    // A manifest copied under another generation's name, and a file that is no manifest: left
+    // out and reported, never listed, and the listing still works.
     std::fs::copy(dir.path().join("gen-000001.json"), dir.path().join("gen-000007.json")).unwrap();
-    let (file, reason) = forged_file(dest.list());
-    assert_eq!(file, "gen-000007.json");
-    assert!(reason.contains("generation 1"), "{reason}");
+    std::fs::write(dir.path().join("gen-000008.json"), b"not json").unwrap();
+    let (listed, strays) = dest.scan().unwrap();
+    assert_eq!(listed.iter().map(|m| m.generation).collect::<Vec<_>>(), [1]);
+    assert!(strays[0].contains("gen-000007.json says it is generation 1"), "{strays:?}");
+    assert!(strays[1].contains("gen-000008.json is not a manifest"), "{strays:?}");
+    // The next generation is numbered after what the server wrote, not after a planted number.
+    assert_eq!(write(&dest, &server, b"next").generation, 2);
+}
+
+/// A format-2 manifest as written (its tag computed by an independent HMAC-SHA256 over the
+/// compact JSON with `auth` empty): it must keep authenticating whatever fields are added later.
+#[test]
+fn a_format_2_manifest_written_before_keeps_authenticating() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = include_str!("fixtures/gen-000003.json");
+    std::fs::write(dir.path().join("gen-000003.json"), text).unwrap();
+    let id_file = dir.path().join("key.txt");
+    generate_identity().write_new(&id_file, "fixture").unwrap();
+    let mut pins = std::fs::read_to_string(&id_file).unwrap();
+    pins.push_str("# mamoru-backup-auth: 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+    pins.push_str("# mamoru-store: 0123456789abcdef0123456789abcdef\n");
+    std::fs::write(&id_file, pins).unwrap();
+    let keys = Keyring::from_file(&id_file).unwrap();
+    let dest = Destination::open(dir.path()).unwrap();
+    let m = dest.authentic(3, &keys).unwrap();
+    assert_eq!((m.covers_seq, m.verified_at, m.anchor), (1234, Some(1_795_000_100), None));
+    let other = Keyring { auth: AuthKey::generate().unwrap(), ..keys };
+    assert!(matches!(dest.authentic(3, &other), Err(Error::Forged { .. })));
 }
 
 #[test]
@@ -365,8 +426,14 @@ fn a_planted_or_edited_segment_is_refused_naming_its_manifest() {
     let segments = archive.segments().unwrap();
     let read = |s| archive.read(s, &server, |r| std::io::copy(r, &mut std::io::sink()));
     read(&segments[0]).unwrap();
-    let (file, _) = forged_file(read(&segments[1]));
+    let mut consumed = false;
+    let r = archive.read(&segments[1], &server, |_| {
+        consumed = true;
+        Ok::<_, String>(())
+    });
+    let (file, _) = forged_file(r);
     assert_eq!(file, "seg-000000000011-000000000020.json");
+    assert!(!consumed, "nothing of a forged segment reaches the consumer");
     // An edited segment manifest: its last change moved.
     let segment_dir = dir.path().join("archive");
     edit_manifest(&segment_dir, "seg-000000000001-000000000010.json", |m| m["last_at"] = 5.into());

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::{Actor, Service};
-use crate::audit::{AuditEntry, Verdict};
+use crate::audit::{Anchor, AnchorCheck, AuditEntry, Verdict};
 use crate::error::{Error, Result};
 use crate::ids::{RecordId, StaffId};
 use crate::staff::{Action, Staff, Unit};
@@ -163,6 +163,19 @@ impl Service {
     /// directory; not an action of a signed-in user.
     pub fn verify_audit(&self) -> Result<Verdict> {
         crate::store::verify_audit(&self.store.read()?)
+    }
+
+    /// The newest audit entry as an anchor to keep outside the store (in a backup manifest).
+    /// A number and a hash: nothing personal.
+    pub fn audit_anchor(&self) -> Result<Option<Anchor>> {
+        let head = self.store.read()?.meta("audit_head")?;
+        Ok(head.and_then(|b| Anchor::parse(&String::from_utf8_lossy(&b))))
+    }
+
+    /// Compares the audit log with anchors kept outside the store (`(where from, anchor)`), for
+    /// `mamoru audit verify`, after [`Service::verify_audit`].
+    pub fn check_audit_anchors(&self, anchors: &[(String, Anchor)]) -> Result<AnchorCheck> {
+        crate::store::check_anchors(&self.store.read()?, anchors)
     }
 
     /// How many audit entries there are (the newest one's sequence number). No personal data.

@@ -230,6 +230,16 @@ impl Service {
         RedoBatch::new(self.store.redo_after(after, limit)?)
     }
 
+    /// How far the archive holds the redo log: the entry before the first the store still keeps
+    /// (the store drops entries only once they are archived), or, when it keeps none, the last
+    /// committed. A read of the archive that stops short of it has lost segments.
+    pub fn archived_position(&self) -> Result<u64> {
+        match self.store.redo_after(0, 1)?.first() {
+            Some((seq, _)) => Ok(seq.saturating_sub(1)),
+            None => self.store.redo_seq(),
+        }
+    }
+
     /// The archive holds the changes through `through`: they leave the store's redo log.
     pub fn archived_through(&self, through: u64) -> Result<u64> {
         self.store.prune_redo(through)

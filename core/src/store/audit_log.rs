@@ -1,7 +1,7 @@
 //! Reading the access log from the store: verifying its hash chain and searching it through its
 //! term index. What an entry is and how it is chained is the domain's (`audit.rs`).
 
-use crate::audit::{AuditEntry, AuditQuery, GENESIS, Verdict};
+use crate::audit::{Anchor, AnchorCheck, AuditEntry, AuditQuery, GENESIS, Verdict};
 use crate::error::{Error, Result};
 use crate::store::Reader;
 use crate::time::Timestamp;
@@ -49,6 +49,39 @@ pub fn verify_audit(reader: &impl Reader) -> Result<Verdict> {
             expected_seq += 1;
         }
     }
+}
+
+/// Compares the log with anchors from outside the store, `(where it came from, anchor)`: each
+/// must name an entry the log holds, with the same hash. Run after [`verify_audit`], which
+/// shows the chain is whole: then an entry's hash stands for it and every entry before it.
+pub fn check_anchors(reader: &impl Reader, anchors: &[(String, Anchor)]) -> Result<AnchorCheck> {
+    let last = reader.last_audit()?.map_or(0, |e| e.seq);
+    let mut sorted: Vec<&(String, Anchor)> = anchors.iter().collect();
+    sorted.sort_by_key(|(_, a)| a.seq);
+    for (source, anchor) in &sorted {
+        if anchor.seq == 0 {
+            continue;
+        }
+        let differs =
+            |reason: String| AnchorCheck::Differs { seq: anchor.seq, source: source.clone(), reason };
+        match entry(reader, anchor.seq)? {
+            None if anchor.seq > last => {
+                return Ok(differs(format!(
+                    "the log ends at entry {last}, but the backup recorded entry {} (entries removed from the end)",
+                    anchor.seq
+                )));
+            }
+            None => return Ok(differs("the entry is missing or unreadable".into())),
+            Some(e) if e.hash != anchor.hash => {
+                return Ok(differs(
+                    "the entry is not the one the backup recorded (the log was rewritten from here or before)"
+                        .into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(AnchorCheck::Agrees { anchors: sorted.len(), newest: sorted.last().map_or(0, |(_, a)| a.seq) })
 }
 
 /// The store also keeps the newest entry's number and hash apart from the log, so that removing

@@ -107,7 +107,7 @@ pub mod snapshot;
 pub mod txlog;
 mod write;
 
-pub use audit_log::{search_audit, verify_audit};
+pub use audit_log::{check_anchors, search_audit, verify_audit};
 pub use caseloads::UNASSIGNED;
 pub(crate) use caseloads::index as index_caseloads;
 pub use read::{ReadTx, Reader, Tab};

@@ -39,6 +39,8 @@ pub struct Summary {
     /// The last redo-log sequence number the snapshot covers: replay starts after it.
     pub last_redo: u64,
     pub store_id: String,
+    /// The audit log's newest entry as `SEQ:HASH` (an [`crate::audit::Anchor`]), if any.
+    pub audit_head: Option<String>,
 }
 
 fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
@@ -171,6 +173,7 @@ fn describe(view: &crate::store::ReadTx, summary: &mut Summary) -> Result<()> {
         view.meta("tx_seq")?.and_then(|b| b.try_into().ok().map(u64::from_le_bytes)).unwrap_or(0);
     summary.store_id =
         view.meta("store_id")?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    summary.audit_head = view.meta("audit_head")?.map(|b| String::from_utf8_lossy(&b).into_owned());
     Ok(())
 }
 

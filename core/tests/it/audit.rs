@@ -96,6 +96,88 @@ fn a_rewritten_chain_from_the_middle_is_found_by_the_next_entry() {
     assert!(matches!(verdict(dir.path()), Verdict::Broken { seq: 5, .. }));
 }
 
+/// The attack the chain alone cannot see: an old entry rewritten and every later entry (and the
+/// store's head) rehashed. The anchors a backup kept outside the store catch it; a cut tail
+/// with the head rewritten too is caught the same way.
+#[test]
+fn a_rewrite_with_every_later_entry_rehashed_passes_the_chain_but_not_the_anchors() {
+    use mamoru_core::audit::{Anchor, AnchorCheck, AuditEntry};
+    let (dir, n) = closed_store();
+    let anchors = |dir: &std::path::Path| {
+        let svc = mamoru_core::Service::new(
+            Store::open(dir).unwrap(),
+            std::sync::Arc::new(mamoru_core::time::FixedClock::new(crate::support::t0())),
+        );
+        (svc.audit_anchor().unwrap(), svc)
+    };
+    // Backups made along the way: an early one and the newest.
+    let (newest, svc) = anchors(dir.path());
+    let newest = newest.unwrap();
+    assert_eq!(newest.seq, n);
+    assert_eq!(Anchor::parse(&newest.to_string()), Some(newest.clone()));
+    drop(svc);
+    let early = {
+        let db = Database::open(dir.path().join(FILE_NAME)).unwrap();
+        let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let t = tx.open_table(AUDIT).unwrap();
+        let e = AuditEntry::decode(t.get(9).unwrap().unwrap().value()).unwrap();
+        Anchor { seq: 9, hash: e.hash }
+    };
+    let kept =
+        vec![("backup generation 1".to_owned(), early.clone()), ("archive segment 1..9".to_owned(), newest)];
+    let (_, svc) = anchors(dir.path());
+    assert_eq!(svc.check_audit_anchors(&kept).unwrap(), AnchorCheck::Agrees { anchors: 2, newest: n });
+    drop(svc);
+    // Entry 4 rewritten, 5..n rehashed in order, the head recorded anew.
+    let head = {
+        let db = Database::open(dir.path().join(FILE_NAME)).unwrap();
+        let tx = db.begin_write().unwrap();
+        let head;
+        {
+            let mut t = tx.open_table(AUDIT).unwrap();
+            let mut prev = t.get(3).unwrap().unwrap().value().to_vec();
+            prev = AuditEntry::decode(&prev).unwrap().hash.into_bytes();
+            for seq in 4..=n {
+                let mut e = AuditEntry::decode(t.get(seq).unwrap().unwrap().value()).unwrap();
+                if seq == 4 {
+                    e.result = "forbidden".into();
+                }
+                e.prev = String::from_utf8(prev).unwrap();
+                e.hash = e.compute_hash();
+                prev = e.hash.clone().into_bytes();
+                t.insert(seq, serde_json::to_vec(&e).unwrap().as_slice()).unwrap();
+            }
+            head = format!("{n}:{}", String::from_utf8(prev).unwrap());
+        }
+        {
+            let mut meta: redb::Table<&str, &[u8]> = tx.open_table(TableDefinition::new("meta")).unwrap();
+            meta.insert("audit_head", head.as_bytes()).unwrap();
+        }
+        tx.commit().unwrap();
+        head
+    };
+    assert!(!head.is_empty());
+    assert!(matches!(verdict(dir.path()), Verdict::Intact { .. }), "the chain alone is fooled");
+    let (_, svc) = anchors(dir.path());
+    match svc.check_audit_anchors(&kept).unwrap() {
+        AnchorCheck::Differs { seq, source, reason } => {
+            assert_eq!(seq, 9, "the first anchor after the rewrite");
+            assert_eq!(source, "backup generation 1");
+            assert!(reason.contains("rewritten"), "{reason}");
+        }
+        other @ AnchorCheck::Agrees { .. } => panic!("the rewrite passed the anchors: {other:?}"),
+    }
+    // An anchor beyond the log's end: entries removed from the end (head rewritten too).
+    let beyond = vec![("archive segment 9..12".to_owned(), Anchor { seq: n + 5, hash: early.hash })];
+    match svc.check_audit_anchors(&beyond).unwrap() {
+        AnchorCheck::Differs { seq, reason, .. } => {
+            assert_eq!(seq, n + 5);
+            assert!(reason.contains("removed from the end"), "{reason}");
+        }
+        other @ AnchorCheck::Agrees { .. } => panic!("a cut tail passed the anchors: {other:?}"),
+    }
+}
+
 // ---- searching the log ------------------------------------------------------------------------
 
 mod search {
