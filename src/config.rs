@@ -120,6 +120,37 @@ pub struct Web {
     /// their first sign-in (a QR code on `/totp`).
     #[serde(default = "yes")]
     pub require_totp: bool,
+    /// Seconds for a TLS handshake and for a request's headers (and for a kept-alive
+    /// connection's next request).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: u64,
+    /// Seconds a connection may move no byte before it is closed.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_seconds: u64,
+    /// Connections open at once from one address.
+    #[serde(default = "default_per_address")]
+    pub max_connections_per_address: usize,
+}
+
+impl Web {
+    /// The web edge's limits.
+    pub fn limits(&self) -> mamoru_web::Limits {
+        mamoru_web::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.max(1)),
+            per_address: self.max_connections_per_address.max(1),
+        }
+    }
+}
+
+fn default_header_timeout() -> u64 {
+    mamoru_web::Limits::default().header_timeout.as_secs()
+}
+fn default_idle_timeout() -> u64 {
+    mamoru_web::Limits::default().idle_timeout.as_secs()
+}
+fn default_per_address() -> usize {
+    mamoru_web::Limits::default().per_address
 }
 
 fn yes() -> bool {
@@ -144,6 +175,9 @@ impl Default for Web {
             key: default_key(),
             require_device: true,
             require_totp: true,
+            header_timeout_seconds: default_header_timeout(),
+            idle_timeout_seconds: default_idle_timeout(),
+            max_connections_per_address: default_per_address(),
         }
     }
 }
@@ -163,6 +197,12 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # Sign-in needs a code from an authenticator app. Someone without one is shown a QR code to
 # enrol at their first sign-in; an administrator's TOTP reset makes them enrol again.
 # require_totp = true
+# What one client may hold open (slow or piled-up connections must not take the web down):
+# seconds for the TLS handshake and a request's headers, seconds a connection may stay silent,
+# and connections at once from one address (tablets behind one NAT share theirs).
+# header_timeout_seconds = 20
+# idle_timeout_seconds = 120
+# max_connections_per_address = 256
 
 [ssh]
 # Address of the administrators' SSH console (public keys only; add keys with

@@ -121,6 +121,7 @@ pub struct Serving {
 /// `ssh: HOST:PORT` once listening.
 pub fn serve_all(s: Serving) -> Result<()> {
     let Serving { service, data, listen, tls, ssh } = s;
+    let limits = config::load(&data)?.web.limits();
     let backup_now = backup_now_op(&service, &data);
     let console = match ssh {
         Some(addr) => {
@@ -174,7 +175,7 @@ pub fn serve_all(s: Serving) -> Result<()> {
         }
         if let Some(config) = tls {
             tracing::info!(%addr, "serving HTTPS");
-            mamoru_web::serve_tls(listener, service, health, config, shutdown_signal()).await;
+            mamoru_web::serve_tls(listener, service, health, config, limits, shutdown_signal()).await;
         } else {
             tracing::info!(%addr, "serving plain HTTP on loopback");
             mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;

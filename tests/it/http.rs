@@ -367,6 +367,83 @@ fn serve_speaks_https_with_the_certificate_init_made() {
     );
 }
 
+/// 300 slow clients from one address (a TLS handshake, then half a request, then nothing): the
+/// server holds at most `max_connections_per_address` of them, closes the rest at once and the
+/// held ones when their headers are late, and answers another address all along.
+#[test]
+fn slow_connections_from_one_address_do_not_take_the_web_down() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let cfg = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("# header_timeout_seconds = 20", "header_timeout_seconds = 6")
+        .replace("# max_connections_per_address = 256", "max_connections_per_address = 100");
+    std::fs::write(&cfg, text).unwrap();
+    let tls = crate::support::trusting(&std::fs::read(data.join("tls/cert.pem")).unwrap());
+    let s = crate::support::Server::start_https(
+        &["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        tls.clone(),
+    );
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let open = |tcp: std::net::TcpStream| {
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let conn = rustls::ClientConnection::new(tls.clone(), name.clone()).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
+    };
+    let mut slow = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        let mut stream = open(std::net::TcpStream::connect(&s.addr).unwrap());
+        let half =
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n").and_then(|()| stream.flush());
+        match half {
+            Ok(()) => slow.push(stream),
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(slow.len() <= 100, "{} slow connections held", slow.len());
+    assert!(refused >= 200, "only {refused} refused");
+    // Another address on the same network is served while they hang.
+    let other = {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        let addr: std::net::SocketAddr = s.addr.parse().unwrap();
+        let tcp = rt
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind("127.0.0.2:0".parse().unwrap())?;
+                socket.connect(addr).await
+            })
+            .unwrap()
+            .into_std()
+            .unwrap();
+        tcp.set_nonblocking(false).unwrap();
+        tcp
+    };
+    let mut stream = open(other);
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The held ones are closed once their headers are late.
+    for mut stream in slow {
+        let mut buf = [0u8; 512];
+        match stream.read(&mut buf) {
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&buf[..n]);
+                assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "a slow request was answered: {text}");
+            }
+            Err(e) => assert!(
+                !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                "a slow connection was still open after 20 s"
+            ),
+        }
+    }
+    // And the address is served again.
+    assert_eq!(s.request("GET", "/healthz", None, None).status, 200);
+}
+
 #[test]
 fn a_missing_certificate_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@ mod openapi;
 mod tls;
 mod ui;
 
-pub use tls::{Tls, serve_tls};
+pub use tls::{Limits, Tls, serve_tls};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

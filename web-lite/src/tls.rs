@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use mamoru_core::Service;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::{Health, routes};
 
@@ -44,16 +45,42 @@ fn config(cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfig, Strin
     Ok(config)
 }
 
+/// What the web edge allows a client, so that slow or piled-up connections from one place cannot
+/// take the web, the API and the console down for everyone.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Time for a TLS handshake, and for a request's headers once the connection waits for one
+    /// (so also how long a kept-alive HTTP/1 connection may sit idle between requests).
+    pub header_timeout: Duration,
+    /// A connection with no byte in or out for this long is closed (an event stream sends a
+    /// comment every 15 seconds, so an open page keeps its stream).
+    pub idle_timeout: Duration,
+    /// Connections open at once from one address; more are closed as they come.
+    pub per_address: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_mins(2),
+            per_address: 256,
+        }
+    }
+}
+
 /// Serves HTTPS on `listener` until `shutdown` resolves.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
     health: Health,
     tls: Tls,
+    limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls.0));
     let svc = warp::service(routes(service, Health { https: true, ..health }));
+    let open = Arc::new(OpenConnections::default());
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -61,20 +88,170 @@ pub async fn serve_tls(
             () = &mut shutdown => return,
         };
         let Ok((tcp, peer)) = accepted else { continue };
+        let Some(slot) = open.take(peer.ip(), limits.per_address) else {
+            // Refused at once: below ERROR, and no address in the log (it may be a tablet's).
+            tracing::debug!("connection refused: too many open from one address");
+            continue;
+        };
         let (acceptor, svc) = (acceptor.clone(), svc.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             // A client that never finishes its handshake is dropped.
-            let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            let Ok(Ok(stream)) = tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp)).await
             else {
+                tracing::debug!("TLS handshake not completed");
                 return;
             };
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(WithPeer { inner: svc, peer }),
-                )
-                .await;
+            let activity = Activity::new();
+            let io = Watched { inner: stream, activity: activity.clone() };
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+            builder.http2().timer(TokioTimer::new());
+            let conn = builder.serve_connection_with_upgrades(
+                TokioIo::new(io),
+                TowerToHyperService::new(WithPeer { inner: svc, peer }),
+            );
+            tokio::pin!(conn);
+            let check = limits.idle_timeout.min(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    r = &mut conn => {
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    () = tokio::time::sleep(check) => {
+                        if activity.idle() >= limits.idle_timeout {
+                            tracing::debug!("idle connection closed");
+                            return;
+                        }
+                    }
+                }
+            }
         });
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct OpenConnections(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One open connection, counted until it is dropped.
+struct Slot {
+    open: Arc<OpenConnections>,
+    ip: std::net::IpAddr,
+}
+
+impl OpenConnections {
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr, limit: usize) -> Option<Slot> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { open: self.clone(), ip })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.open.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte.
+#[derive(Clone)]
+struct Activity {
+    start: std::time::Instant,
+    last_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { start: std::time::Instant::now(), last_ms: Arc::new(std::sync::atomic::AtomicU64::new(0)) }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(std::sync::atomic::Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// A stream that records its activity.
+struct Watched<S> {
+    inner: S,
+    activity: Activity,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -31,13 +31,33 @@ pub(super) fn same_origin() -> impl Filter<Extract = (), Error = Rejection> + Cl
                 let from_elsewhere = site.is_some_and(|s| s == "cross-site" || s == "same-site");
                 let origin_ok = match (origin.as_deref(), host) {
                     (None, _) => true,
-                    (Some(o), Some(h)) => o.split_once("://").is_some_and(|(_, rest)| rest == h.as_str()),
+                    (Some(o), Some(h)) => origin_matches(o, h.as_str()),
                     (Some(_), None) => false,
                 };
                 if origin_ok && !from_elsewhere { Ok(()) } else { Err(warp::reject::custom(CrossOrigin)) }
             },
         )
         .untuple_one()
+}
+
+/// Whether a form's `Origin` is this site: the same host, over HTTPS — plain HTTP only on a
+/// loopback host (the demo, or behind a TLS terminator on the same machine), so a page served
+/// in clear under the server's own name cannot post into it.
+fn origin_matches(origin: &str, host: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    if rest != host {
+        return false;
+    }
+    let name = host
+        .rsplit_once(':')
+        .map_or(host, |(n, port)| if port.bytes().all(|b| b.is_ascii_digit()) { n } else { host });
+    let loopback = name == "localhost"
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    scheme == "https" || (scheme == "http" && loopback)
 }
 
 #[derive(Debug)]
@@ -91,4 +111,26 @@ pub(super) fn case_form(
 /// fills in what it stamped when each arrived.
 pub(super) fn photo_list(photos: &str) -> Vec<String> {
     photos.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::origin_matches;
+
+    #[test]
+    fn the_origin_must_be_this_host_over_https_or_loopback_in_clear() {
+        assert!(origin_matches("https://mamoru.city.local:8443", "mamoru.city.local:8443"));
+        assert!(origin_matches("https://mamoru.city.local", "mamoru.city.local"));
+        assert!(
+            !origin_matches("http://mamoru.city.local:8443", "mamoru.city.local:8443"),
+            "clear text under our name"
+        );
+        assert!(!origin_matches("https://evil.example", "mamoru.city.local"));
+        assert!(!origin_matches("https://mamoru.city.local.evil.example", "mamoru.city.local"));
+        assert!(!origin_matches("null", "mamoru.city.local"));
+        assert!(origin_matches("http://127.0.0.1:8080", "127.0.0.1:8080"));
+        assert!(origin_matches("http://localhost:8080", "localhost:8080"));
+        assert!(origin_matches("http://[::1]:8080", "[::1]:8080"));
+        assert!(!origin_matches("ftp://127.0.0.1:8080", "127.0.0.1:8080"));
+    }
 }

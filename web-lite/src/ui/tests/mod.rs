@@ -240,6 +240,8 @@ async fn forms_need_the_form_key_and_our_origin_and_a_resent_note_is_saved_once(
     assert_eq!(r.status(), 403, "a wrong form key is refused");
     let r = post(&svc, &cookie, &path, note_form(&key, "k1", "x"), Some("https://evil.example")).await;
     assert_eq!(r.status(), 403, "a post from another site is refused");
+    let r = post(&svc, &cookie, &path, note_form(&key, "k1", "x"), Some("http://mamoru.example")).await;
+    assert_eq!(r.status(), 403, "a page served in clear under our own name is another site");
     assert_eq!(notes(&svc, case), 0, "nothing was saved");
 
     // Bad input: the page again, with the reason and what was typed.
@@ -262,7 +264,7 @@ async fn forms_need_the_form_key_and_our_origin_and_a_resent_note_is_saved_once(
             &cookie,
             &path,
             note_form(&key, "k3", "%E8%A8%AA%E5%95%8F"),
-            Some("http://mamoru.example"),
+            Some("https://mamoru.example"),
         )
         .await;
         assert_eq!(r.status(), 303);
