@@ -347,7 +347,7 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
         last_at: batch.last_at.0,
         created_at: SystemClock.now().0,
         source_id: store_id,
-        anchor: service.audit_anchor()?.map(|a| a.to_string()),
+        anchor: batch.audit_head.clone(),
     };
     let segment = archive.append(&recipients(data)?, &keys.auth, meta, |w| batch.write_to(w))?;
     service.archived_through(batch.last)?;
@@ -424,27 +424,51 @@ pub fn restore(
     Ok((manifest, replayed))
 }
 
-/// The audit-chain heads the authentic backups recorded, each with where it came from, for
-/// `audit verify`: from `from`, or the configured backup directory; authenticated with
-/// `identity`, or the data directory's key. What is not authentic is skipped with a word.
-/// Returns the anchors and the directory read.
+/// The audit-chain heads the authentic backups of `store_id` recorded, each with where it came
+/// from, for `audit verify`: from `from`, or the configured backup directory (not created when
+/// missing: then there is nothing to compare); authenticated with `identity`, or the data
+/// directory's key. A key for another store (this store restored from it, say) is refused: its
+/// backups hold another timeline. What is not authentic is named; when nothing is, that is an
+/// error, not "no backups". Returns the anchors and the directory read.
 pub fn audit_anchors(
     data: &Path,
+    store_id: &str,
     from: Option<&Path>,
     identity: Option<&Path>,
 ) -> Result<(Vec<(String, Anchor)>, PathBuf)> {
-    let dest = match from {
-        Some(dir) => resolve(Some(&dir.to_owned()), None)?,
-        None => destination(data)?,
+    let dir = if let Some(dir) = from {
+        resolve(Some(&dir.to_owned()), None)?.dir().to_owned()
+    } else {
+        let cfg = config::load(data)?;
+        if cfg.backup.dir.is_absolute() { cfg.backup.dir } else { data.join(cfg.backup.dir) }
     };
+    if !dir.is_dir() {
+        return Ok((Vec::new(), dir));
+    }
+    let dest = Destination::open(&dir)?;
     let keys = match identity {
         Some(f) => Keyring::from_file(f)?,
         None => keyring(data)?,
     };
+    if keys.store_id != store_id {
+        return Err(mamoru_backup::Error::AnotherStore {
+            file: identity.map_or_else(|| data.join(VERIFY_KEY_FILE), Path::to_owned),
+            store: store_id.to_owned(),
+            key_store: keys.store_id,
+        }
+        .into());
+    }
     let mut out = Vec::new();
-    let mut take = |what: String, anchor: Option<&String>, checked: mamoru_backup::Result<()>| match checked {
-        Ok(()) => out.extend(anchor.and_then(|a| Anchor::parse(a)).map(|a| (what, a))),
-        Err(e) => eprintln!("mamoru: {what} not compared: {e}"),
+    let (mut seen, mut refused) = (0, 0);
+    let mut take = |what: String, anchor: Option<&String>, checked: mamoru_backup::Result<()>| {
+        seen += 1;
+        match checked {
+            Ok(()) => out.extend(anchor.and_then(|a| Anchor::parse(a)).map(|a| (what, a))),
+            Err(e) => {
+                refused += 1;
+                eprintln!("mamoru: {what} not compared: {e}");
+            }
+        }
     };
     for m in dest.list()? {
         let checked = m.authenticate(&keys, &dest.manifest_path(m.generation));
@@ -452,14 +476,20 @@ pub fn audit_anchors(
             format!("backup generation {} ({})", m.generation, Timestamp(m.created_at).to_jst_string());
         take(what, m.anchor.as_ref(), checked);
     }
-    if dest.dir().join("archive").is_dir() {
-        let archive = Archive::open(dest.dir())?;
+    if dir.join("archive").is_dir() {
+        let archive = Archive::open(&dir)?;
         for s in archive.segments()? {
             let checked = s.authenticate(&keys, &archive.manifest_path(&s));
             take(format!("archive segment {}..{}", s.first, s.last), s.anchor.as_ref(), checked);
         }
     }
-    Ok((out, dest.dir().to_owned()))
+    if seen > 0 && refused == seen {
+        bail!(
+            "none of the {seen} backup files in {} is authentic: the audit log cannot be compared",
+            dir.display()
+        );
+    }
+    Ok((out, dir))
 }
 
 /// One line per generation for `backup list`.

@@ -136,8 +136,8 @@ impl Web {
     /// The web edge's limits.
     pub fn limits(&self) -> mamoru_web::Limits {
         mamoru_web::Limits {
-            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.max(1)),
-            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.max(1)),
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.clamp(1, 3600)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.clamp(1, 86_400)),
             per_address: self.max_connections_per_address.max(1),
         }
     }

@@ -107,6 +107,8 @@ pub enum Why {
     YearsAgo(u32),
     /// Furigana in neither hiragana nor katakana.
     NotKana,
+    /// A control character or a bidi override (its code point) in a text.
+    ControlCharacter(u32),
     /// A date that cannot be read, and why (`crate::wareki::read_date`).
     NotADate(String),
     /// A date and time of day that cannot be read, and why (`crate::wareki::read_datetime`).
@@ -256,6 +258,12 @@ impl fmt::Display for Why {
             Why::AtMost(max, Counted::Marks) => write!(f, "at most {max} marks"),
             Why::YearsAgo(years) => write!(f, "more than {years} years ago"),
             Why::NotKana => f.write_str("furigana must be hiragana or katakana"),
+            Why::ControlCharacter(c) => {
+                write!(
+                    f,
+                    "holds a character that cannot be stored (U+{c:04X}: a control character or a bidi override)"
+                )
+            }
             Why::NotADate(why) => write!(f, "not a date: {why}"),
             Why::NotADateTime(why) => write!(f, "not a date and time: {why}"),
             Why::NotOneOf(values) => write!(f, "one of {values}"),

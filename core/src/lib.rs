@@ -19,6 +19,7 @@ pub mod search;
 pub mod service;
 pub mod staff;
 pub mod store;
+pub mod text;
 pub use service::restore;
 pub use store::{snapshot, txlog};
 pub mod throttle;

@@ -48,8 +48,12 @@ pub struct PersonName {
 }
 
 impl PersonName {
-    /// Trims, refuses empty family names and furigana that is not kana.
+    /// Trims, refuses empty family names, furigana that is not kana, and control characters or
+    /// bidi overrides anywhere (a name must read as it is stored).
     pub fn new(family: &str, given: &str, family_kana: &str, given_kana: &str) -> Result<Self, Error> {
+        for (field, part) in [("family_name", family), ("given_name", given)] {
+            crate::text::check(field, part)?;
+        }
         let family = family.trim();
         if family.is_empty() {
             return Err(Error::invalid("family_name", Why::Required));

@@ -59,7 +59,7 @@ pub(super) fn audit_verify(dir: &Path, from: Option<&Path>, identity: Option<&Pa
         Verdict::Intact { entries } => println!("audit log intact: {entries} entries"),
         Verdict::Broken { seq, reason } => bail!("audit log broken at entry {seq}: {reason}"),
     }
-    let (anchors, dest) = crate::backup::audit_anchors(dir, from, identity)?;
+    let (anchors, dest) = crate::backup::audit_anchors(dir, &service.store_id()?, from, identity)?;
     if anchors.is_empty() {
         println!("no backups in {} to compare the audit log with", dest.display());
         return Ok(());

@@ -69,6 +69,20 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     let t = to.to_str().unwrap();
     assert_eq!(run(&["check", "--data", t]).code, 0);
     assert_eq!(run(&["audit", "verify", "--data", t]).code, 0);
+    // The old store's backups hold another timeline: compared with them, the restored log is
+    // refused as another store's (exit 3), not reported as tampered.
+    let against_old = run(&[
+        "audit",
+        "verify",
+        "--data",
+        t,
+        "--from",
+        backups.to_str().unwrap(),
+        "--identity",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(against_old.code, 3, "{}", against_old.stderr);
+    assert!(against_old.stderr.contains("but the key is for store"), "{}", against_old.stderr);
     let check = run(&["check", "--data", t]).stdout;
     assert!(check.lines().any(|l| l == "child 25"), "{check}");
     let s = Server::serve_plain(&to);

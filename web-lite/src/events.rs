@@ -49,6 +49,9 @@ struct Stream {
     last: u64,
     pending: VecDeque<Event>,
     wake: watch::Receiver<u64>,
+    /// When the stream must next say something (a comment when nothing else was sent), however
+    /// often other units' commits wake it: the connection's idle limit must never see it silent.
+    speak_by: tokio::time::Instant,
 }
 
 enum Step {
@@ -60,6 +63,7 @@ impl Stream {
     async fn next(&mut self) -> Step {
         loop {
             if let Some(e) = self.pending.pop_front() {
+                self.speak_by = tokio::time::Instant::now() + IDLE_CHECK;
                 let data =
                     serde_json::json!({ "kind": e.kind, "id": e.id, "case": e.case, "child": e.child });
                 return Step::Send(
@@ -82,7 +86,10 @@ impl Stream {
             }
             tokio::select! {
                 changed = self.wake.changed() => if changed.is_err() { return Step::End },
-                () = tokio::time::sleep(IDLE_CHECK) => return Step::Send(warp::sse::Event::default().comment("")),
+                () = tokio::time::sleep_until(self.speak_by) => {
+                    self.speak_by = tokio::time::Instant::now() + IDLE_CHECK;
+                    return Step::Send(warp::sse::Event::default().comment(""));
+                }
             }
         }
     }
@@ -127,8 +134,15 @@ pub(crate) fn route(
                     Ok(v) => v,
                     Err(e) => return error_response(&e),
                 };
-                let stream =
-                    Stream { svc, token, session, last: start, pending: VecDeque::new(), wake: wake.0 };
+                let stream = Stream {
+                    svc,
+                    token,
+                    session,
+                    last: start,
+                    pending: VecDeque::new(),
+                    wake: wake.0,
+                    speak_by: tokio::time::Instant::now() + IDLE_CHECK,
+                };
                 let events = futures_util::stream::unfold(stream, |mut s| async move {
                     match s.next().await {
                         Step::Send(e) => Some((Ok::<_, Infallible>(e), s)),

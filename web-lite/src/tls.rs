@@ -81,16 +81,22 @@ pub async fn serve_tls(
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls.0));
     let svc = warp::service(routes(service, Health { https: true, ..health }));
     let open = Arc::new(OpenConnections::default());
+    let refusals = Refusals::default();
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             () = &mut shutdown => return,
         };
-        let Ok((tcp, peer)) = accepted else { continue };
+        let Ok((tcp, peer)) = accepted else {
+            // Out of file descriptors, say: do not spin on it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
         let Some(slot) = open.take(peer.ip(), limits.per_address) else {
-            // Refused at once: below ERROR, and no address in the log (it may be a tablet's).
-            tracing::debug!("connection refused: too many open from one address");
+            // Refused at once: said as a warning at most once a minute, without the address
+            // (it may be a tablet's), so tablets behind one NAT hitting the cap are seen.
+            refusals.note();
             continue;
         };
         let (acceptor, svc) = (acceptor.clone(), svc.clone());
@@ -104,15 +110,14 @@ pub async fn serve_tls(
             };
             let activity = Activity::new();
             let io = Watched { inner: stream, activity: activity.clone() };
+            let svc = WithPeer { inner: svc, peer, activity: activity.clone() };
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
             builder.http2().timer(TokioTimer::new());
-            let conn = builder.serve_connection_with_upgrades(
-                TokioIo::new(io),
-                TowerToHyperService::new(WithPeer { inner: svc, peer }),
-            );
+            let conn =
+                builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
             tokio::pin!(conn);
-            let check = limits.idle_timeout.min(Duration::from_secs(5));
+            let check = limits.header_timeout.min(limits.idle_timeout).min(Duration::from_secs(5));
             loop {
                 tokio::select! {
                     r = &mut conn => {
@@ -122,8 +127,14 @@ pub async fn serve_tls(
                         return;
                     }
                     () = tokio::time::sleep(check) => {
-                        if activity.idle() >= limits.idle_timeout {
+                        // Never while a request is being answered (a backup made on request
+                        // moves no byte for minutes); until the first request, as long as
+                        // headers may take (a client that only sends a preface, or nothing).
+                        let limit = if activity.served() { limits.idle_timeout } else { limits.header_timeout };
+                        if activity.in_flight() == 0 && activity.idle() >= limit {
                             tracing::debug!("idle connection closed");
+                            conn.as_mut().graceful_shutdown();
+                            let _ = tokio::time::timeout(Duration::from_secs(5), &mut conn).await;
                             return;
                         }
                     }
@@ -167,16 +178,54 @@ impl Drop for Slot {
     }
 }
 
-/// When a connection last moved a byte.
+/// Refused connections, told as a warning at most once a minute.
+#[derive(Default)]
+struct Refusals {
+    since_told: std::sync::atomic::AtomicU64,
+    told_at: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Refusals {
+    fn note(&self) {
+        let n = self.since_told.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut told = self.told_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if told.is_none_or(|t| t.elapsed() >= Duration::from_mins(1)) {
+            *told = Some(std::time::Instant::now());
+            self.since_told.store(0, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                refused = n,
+                "connections refused: too many open from one address (web.max_connections_per_address)"
+            );
+        }
+    }
+}
+
+/// When a connection last moved a byte, and the requests it is answering.
 #[derive(Clone)]
 struct Activity {
     start: std::time::Instant,
     last_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Requests being answered now.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    served: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Activity {
     fn new() -> Self {
-        Self { start: std::time::Instant::now(), last_ms: Arc::new(std::sync::atomic::AtomicU64::new(0)) }
+        Self {
+            start: std::time::Instant::now(),
+            last_ms: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            served: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn served(&self) -> bool {
+        self.served.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn touch(&self) {
@@ -264,15 +313,27 @@ pub(crate) struct Peer(pub std::net::SocketAddr);
 struct WithPeer<S> {
     inner: S,
     peer: std::net::SocketAddr,
+    activity: Activity,
+}
+
+/// Counts a request as being answered until its response is ready (or the request is dropped).
+struct InFlight(Activity);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.touch();
+    }
 }
 
 impl<S, B> tower_service::Service<warp::http::Request<B>> for WithPeer<S>
 where
     S: tower_service::Service<warp::http::Request<B>>,
+    S::Future: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -280,6 +341,14 @@ where
 
     fn call(&mut self, mut req: warp::http::Request<B>) -> Self::Future {
         req.extensions_mut().insert(Peer(self.peer));
-        self.inner.call(req)
+        self.activity.served.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.activity.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let guard = InFlight(self.activity.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let r = answer.await;
+            drop(guard);
+            r
+        })
     }
 }

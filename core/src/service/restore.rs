@@ -181,14 +181,17 @@ pub struct RedoBatch {
     pub last: u64,
     /// The commit time of the last entry.
     pub last_at: Timestamp,
+    /// The audit chain's head (`SEQ:HASH`) in the same read as the entries, for the segment's
+    /// manifest to carry.
+    pub audit_head: Option<String>,
     entries: Vec<Entry>,
 }
 
 impl RedoBatch {
-    pub(crate) fn new(entries: Vec<Entry>) -> Result<Option<Self>> {
+    pub(crate) fn new(entries: Vec<Entry>, audit_head: Option<String>) -> Result<Option<Self>> {
         let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(None) };
         let (first, last, last_at) = (first.0, last.0, txlog::entry_time(&last.1)?);
-        Ok(Some(Self { first, last, last_at, entries }))
+        Ok(Some(Self { first, last, last_at, audit_head, entries }))
     }
 
     /// The segment's content: (seq u64, length u32, entry)*, little-endian.
@@ -227,7 +230,8 @@ impl Service {
     /// The redo entries after `after` (at most `limit`), for the archive; `None` when there
     /// are none.
     pub fn redo_batch(&self, after: u64, limit: usize) -> Result<Option<RedoBatch>> {
-        RedoBatch::new(self.store.redo_after(after, limit)?)
+        let (entries, audit_head) = self.store.redo_after_with_head(after, limit)?;
+        RedoBatch::new(entries, audit_head)
     }
 
     /// How far the archive holds the redo log: the entry before the first the store still keeps
@@ -259,13 +263,13 @@ mod tests {
     fn a_segment_reads_back_what_was_written_and_a_cut_one_is_an_error() {
         let mut entry = 1_750_000_000i64.to_le_bytes().to_vec();
         entry.extend_from_slice(b"change");
-        let batch = RedoBatch::new(vec![(7, entry.clone()), (8, entry.clone())]).unwrap().unwrap();
+        let batch = RedoBatch::new(vec![(7, entry.clone()), (8, entry.clone())], None).unwrap().unwrap();
         assert_eq!((batch.first, batch.last, batch.last_at), (7, 8, Timestamp(1_750_000_000)));
         let mut bytes = Vec::new();
         batch.write_to(&mut bytes).unwrap();
         assert_eq!(read_segment(&mut bytes.as_slice()).unwrap(), batch.entries);
         let cut = &bytes[..bytes.len() - 3];
         assert!(matches!(read_segment(&mut &cut[..]), Err(Error::Corrupt(_))));
-        assert!(RedoBatch::new(Vec::new()).unwrap().is_none());
+        assert!(RedoBatch::new(Vec::new(), None).unwrap().is_none());
     }
 }

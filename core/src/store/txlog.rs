@@ -204,6 +204,9 @@ pub struct Replayed {
     pub last_at: Option<Timestamp>,
 }
 
+/// A redo entry as stored: its sequence number and bytes.
+pub type RawEntry = (u64, Vec<u8>);
+
 impl Store {
     /// The last redo sequence number committed.
     pub fn redo_seq(&self) -> Result<u64> {
@@ -215,7 +218,18 @@ impl Store {
 
     /// Redo entries after `after`, oldest first, at most `limit`.
     pub fn redo_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        self.redo_after_with_head(after, limit).map(|(entries, _)| entries)
+    }
+
+    /// [`Store::redo_after`] and the audit chain's head (`SEQ:HASH`) from the same read: the
+    /// head the entries lead to, or a later one if the batch stopped at `limit`.
+    pub fn redo_after_with_head(&self, after: u64, limit: usize) -> Result<(Vec<RawEntry>, Option<String>)> {
         let tx = self.raw_read()?;
+        let head = {
+            let meta = tx.open_table(META).map_err(|e| Error::store("reading the audit head", e))?;
+            let g = meta.get("audit_head").map_err(|e| Error::store("reading the audit head", e))?;
+            g.map(|v| String::from_utf8_lossy(v.value()).into_owned())
+        };
         let log = tx.open_table(TXLOG).map_err(|e| Error::store("reading the redo log", e))?;
         let mut out = Vec::new();
         for item in log
@@ -226,7 +240,7 @@ impl Store {
             let (k, v) = item.map_err(|e| Error::store("reading the redo log", e))?;
             out.push((k.value(), v.value().to_vec()));
         }
-        Ok(out)
+        Ok((out, head))
     }
 
     /// Removes redo entries up to and including `through` once the archive holds them.

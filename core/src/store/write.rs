@@ -127,6 +127,8 @@ impl WriteTx {
 
     fn put<T: Record>(&mut self, v: &Versioned<T>) -> Result<()> {
         let bytes = encode(v)?;
+        // No stored text holds a control character or a bidi override, whatever wrote it.
+        crate::text::check_record(bytes.get(2..).unwrap_or_default())?;
         self.open(RECORDS)?
             .insert((T::Id::KIND, v.id), bytes.as_slice())
             .map_err(|e| Error::store("writing a record", e))?;

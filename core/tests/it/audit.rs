@@ -123,8 +123,9 @@ fn a_rewrite_with_every_later_entry_rehashed_passes_the_chain_but_not_the_anchor
         let e = AuditEntry::decode(t.get(9).unwrap().unwrap().value()).unwrap();
         Anchor { seq: 9, hash: e.hash }
     };
+    // Newest first: the check sorts them itself.
     let kept =
-        vec![("backup generation 1".to_owned(), early.clone()), ("archive segment 1..9".to_owned(), newest)];
+        vec![("archive segment 1..9".to_owned(), newest), ("backup generation 1".to_owned(), early.clone())];
     let (_, svc) = anchors(dir.path());
     assert_eq!(svc.check_audit_anchors(&kept).unwrap(), AnchorCheck::Agrees { anchors: 2, newest: n });
     drop(svc);

@@ -275,6 +275,37 @@ fn a_sibling_restricted_from_the_reader_is_neither_shown_nor_changed_and_ties_me
     assert_eq!(ties, [hana], "no tie names the child who left");
 }
 
+/// A name or a text with a control character or a bidi override is refused, naming the field,
+/// and nothing is stored: whichever command carries it (the store checks every record).
+#[test]
+fn control_characters_and_bidi_overrides_are_refused_in_names_and_texts() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    for (c, code) in [('\0', 0), ('\u{202E}', 0x202E), ('\u{1B}', 0x1B)] {
+        let name = format!("架{c}空");
+        match PersonName::new(&name, "陽", "かくう", "") {
+            Err(Error::Invalid { field, reason }) => {
+                assert_eq!((field, reason), ("family_name", Why::ControlCharacter(code)));
+            }
+            other => panic!("expected U+{code:04X} refused, got {other:?}"),
+        }
+    }
+    // A text no name check sees: the address, refused by the store, named by its field.
+    let mut new = crate::support::bare_child(w.u1, "架空", "陽", "かくう");
+    new.address = "高崎市\u{202E}1-2-3".into();
+    match w.svc.register_child(&cw, new) {
+        Err(Error::Invalid { field, reason }) => {
+            assert_eq!((field, reason), ("address", Why::ControlCharacter(0x202E)));
+        }
+        other => panic!("expected the address refused, got {other:?}"),
+    }
+    assert!(w.svc.search(&cw, "かくう", 10).unwrap().is_empty(), "nothing stored");
+    // Line breaks and tabs are text.
+    let mut fine = crate::support::bare_child(w.u1, "架空", "陽", "かくう");
+    fine.address = "高崎市\n\t1-2-3".into();
+    w.svc.register_child(&cw, fine).unwrap();
+}
+
 #[test]
 fn a_guardian_named_with_a_new_child_is_recorded_with_it_or_refused_with_it() {
     let w = world();

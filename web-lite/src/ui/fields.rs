@@ -157,6 +157,9 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::AtMost(max, Counted::Marks) => format!("印は{max}個までです"),
         Why::YearsAgo(years) => format!("{years}年より前の日付は登録できません"),
         Why::NotKana => "ひらがなかカタカナで入力してください".into(),
+        Why::ControlCharacter(c) => {
+            format!("使えない文字（制御文字など U+{c:04X}）が含まれています。その文字を消してください")
+        }
         Why::NotADate(said) => unreadable_date(said, false),
         Why::NotADateTime(said) => unreadable_date(said, true),
         Why::NotOneOf(_) => "選択肢から選んでください".into(),
