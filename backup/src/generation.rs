@@ -58,37 +58,23 @@ pub struct Manifest {
 impl Manifest {
     fn sealed(mut self, key: &AuthKey) -> Result<Self> {
         self.auth = String::new();
-        self.auth = key.tag(TAG_DOMAIN, &to_json(&self)?);
+        self.auth = crate::keys::tag_manifest(&self, key, TAG_DOMAIN)?;
         Ok(self)
     }
 
     /// Checks that the store's server wrote this manifest as it is (`file` names it in the
     /// error): its store is the keyring's, and its tag is right under the keyring's key.
     pub fn authenticate(&self, keys: &Keyring, file: &Path) -> Result<()> {
-        let forged = |reason: &str| Error::Forged { file: file.to_owned(), reason: reason.to_owned() };
-        if self.format < FORMAT || self.auth.is_empty() {
-            return Err(forged(
-                "it carries no authentication tag (made before backups were authenticated, or planted)",
-            ));
-        }
-        // Another store's backup is most often the wrong key brought: say so first.
-        if self.source_id != keys.store_id {
-            return Err(Error::AnotherStore {
-                file: file.to_owned(),
-                store: self.source_id.clone(),
-                key_store: keys.store_id.clone(),
-            });
-        }
         let unsigned = Self { auth: String::new(), ..self.clone() };
-        if !keys.auth.verifies(TAG_DOMAIN, &to_json(&unsigned)?, &self.auth) {
-            return Err(forged("its authentication tag does not match (edited, or made with another key)"));
-        }
-        Ok(())
+        let tagged = crate::keys::Tagged {
+            unsigned: &unsigned,
+            format: self.format,
+            auth: &self.auth,
+            source_id: &self.source_id,
+            domain: TAG_DOMAIN,
+        };
+        crate::keys::check_manifest(&tagged, keys, file)
     }
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })
 }
 
 /// What the producer of a snapshot tells about it.

@@ -241,3 +241,50 @@ impl Keyring {
         Ok(true)
     }
 }
+
+/// The tag of a manifest (serialised with its `auth` field empty) under `key`, `domain` saying
+/// what kind of manifest it is.
+pub(crate) fn tag_manifest<M: serde::Serialize>(unsigned: &M, key: &AuthKey, domain: &str) -> Result<String> {
+    Ok(key.tag(domain, &manifest_json(unsigned)?))
+}
+
+/// What a manifest's tag vouches for, for [`check_manifest`].
+pub(crate) struct Tagged<'a, M> {
+    /// The manifest with its `auth` field empty.
+    pub unsigned: &'a M,
+    pub format: u32,
+    pub auth: &'a str,
+    pub source_id: &'a str,
+    pub domain: &'a str,
+}
+
+/// Checks that the store's server wrote a manifest as it is (`file` names it in the error): it
+/// carries a tag, comes from the keyring's store (another store's is most often the wrong key
+/// brought, so that is said first), and its tag is right under the keyring's key.
+pub(crate) fn check_manifest<M: serde::Serialize>(
+    m: &Tagged<'_, M>,
+    keys: &Keyring,
+    file: &Path,
+) -> Result<()> {
+    let forged = |reason: &str| Error::Forged { file: file.to_owned(), reason: reason.to_owned() };
+    if m.format < crate::FORMAT || m.auth.is_empty() {
+        return Err(forged(
+            "it carries no authentication tag (made before backups were authenticated, or planted)",
+        ));
+    }
+    if m.source_id != keys.store_id {
+        return Err(Error::AnotherStore {
+            file: file.to_owned(),
+            store: m.source_id.to_owned(),
+            key_store: keys.store_id.clone(),
+        });
+    }
+    if !keys.auth.verifies(m.domain, &manifest_json(m.unsigned)?, m.auth) {
+        return Err(forged("its authentication tag does not match (edited, or made with another key)"));
+    }
+    Ok(())
+}
+
+fn manifest_json<M: serde::Serialize>(value: &M) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Invalid { what: "manifest", reason: e.to_string() })
+}
