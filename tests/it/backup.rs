@@ -230,6 +230,15 @@ fn a_damaged_generation_is_reported_never_accepted() {
     assert_one_line_failure(&run(&["backup", "verify", "--data", d, "1"]), "damaged");
 }
 
+/// Makes the server ship its changes every second instead of every minute.
+fn archive_every_second(data: &std::path::Path) {
+    let cfg = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("# archive_every_seconds = 60", "archive_every_seconds = 1");
+    std::fs::write(&cfg, text).unwrap();
+}
+
 /// Waits until the archive holds at least `n` segments (the server ships every second).
 fn wait_for_segments(archive: &std::path::Path, n: usize) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
@@ -250,11 +259,7 @@ fn the_archive_restores_to_the_point_of_failure_or_a_chosen_time_and_stops_at_a_
     let dir = tempfile::tempdir().unwrap();
     let data = demo(dir.path(), "5");
     let d = data.to_str().unwrap();
-    let cfg = data.join("mamoru.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("# archive_every_seconds = 60", "archive_every_seconds = 1");
-    std::fs::write(&cfg, text).unwrap();
+    archive_every_second(&data);
     assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
     let archive = data.join("backups/archive");
     let before = std::fs::read_dir(&archive).unwrap().count() / 2;
@@ -537,11 +542,7 @@ fn the_daily_backup_reads_back_the_days_archive() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo(dir.path(), "2");
     let d = data.to_str().unwrap();
-    let cfg = data.join("mamoru.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("# archive_every_seconds = 60", "archive_every_seconds = 1");
-    std::fs::write(&cfg, text).unwrap();
+    archive_every_second(&data);
     assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
     let s = Server::serve_plain(&data);
     let token = s.sign_in("demo-cw1", "mamoru-demo");
