@@ -19,6 +19,11 @@ pub struct AuditEntry {
     pub actor: u64,
     #[serde(default)]
     pub device: Option<String>,
+    /// The client's network address (a tablet's, a console's SSH peer), where there was one.
+    /// Left out of the entry when absent, so that entries written before it existed keep
+    /// their hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     pub action: String,
     /// Record kind and id acted on, if one.
     #[serde(default)]
@@ -42,6 +47,7 @@ impl AuditEntry {
             at,
             actor,
             device,
+            address: None,
             action: action.to_owned(),
             kind: None,
             record: None,
@@ -50,6 +56,13 @@ impl AuditEntry {
             prev: String::new(),
             hash: String::new(),
         }
+    }
+
+    /// The entry with the client's address.
+    #[must_use]
+    pub fn from_address(mut self, address: Option<std::net::IpAddr>) -> Self {
+        self.address = address.map(|a| a.to_string());
+        self
     }
 
     #[must_use]

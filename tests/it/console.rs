@@ -423,6 +423,7 @@ fn backups_and_exports_are_fetched_read_only_over_sftp_and_scp_and_each_download
         .into_iter()
         .map(|(_, b)| mamoru_core::audit::AuditEntry::decode(&b).unwrap())
         .filter(|e| e.action == "download_file")
+        .inspect(|e| assert_eq!(e.address.as_deref(), Some("127.0.0.1"), "the SSH peer is recorded"))
         .map(|e| format!("{} {} {}", e.actor, e.detail.unwrap_or_default(), e.result))
         .collect();
     assert_eq!(

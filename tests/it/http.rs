@@ -2,6 +2,7 @@
 //! JSON errors with the right statuses, the OpenAPI document.
 
 use crate::support::{Server, init};
+use mamoru_core::store::Reader as _;
 
 fn demo_server(dir: &std::path::Path) -> Server {
     Server::demo(dir, 30)
@@ -365,6 +366,17 @@ fn serve_speaks_https_with_the_certificate_init_made() {
             .and_then(|()| std::io::Write::flush(&mut stream))
             .is_err()
     );
+
+    // The audit log records where each request came from, through the TLS accept loop.
+    assert_eq!(s.stop(), 0);
+    let store = mamoru_core::store::Store::open(&data).unwrap();
+    let entries = store.read().unwrap().audit_entries(1, 10_000).unwrap();
+    let sign_in = entries
+        .iter()
+        .map(|(_, b)| mamoru_core::audit::AuditEntry::decode(b).unwrap())
+        .find(|e| e.action == "sign_in" && e.result == "ok")
+        .unwrap();
+    assert_eq!(sign_in.address.as_deref(), Some("127.0.0.1"));
 }
 
 /// 300 slow clients from one address (a TLS handshake, then half a request, then nothing): the

@@ -201,7 +201,7 @@ fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {
             &[Length(8), Length(12), Length(14), Min(10), Length(11), Length(8)],
         ),
         Screen::Audit | Screen::Activity => (
-            &["番号", "日時", "職員", "操作", "対象", "結果", "端末"],
+            &["番号", "日時", "職員", "操作", "対象", "結果", "端末・接続元"],
             &[Length(7), Length(11), Length(12), Length(20), Length(14), Length(10), Min(8)],
         ),
         Screen::Backups => {

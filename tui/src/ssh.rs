@@ -154,7 +154,9 @@ impl Handler for Connection {
         let service = Arc::clone(&self.service);
         let login = user.to_owned();
         let check = line.clone();
-        let outcome = tokio::task::spawn_blocking(move || service.console_sign_in(&login, &check)).await;
+        let from = self.peer.map(|p| p.ip());
+        let outcome =
+            tokio::task::spawn_blocking(move || service.console_sign_in(&login, &check, from)).await;
         if let Ok(Ok(actor)) = outcome {
             tracing::info!(staff = actor.staff().0, peer = ?self.peer, "console sign-in");
             self.signed_in = Some((actor, line));

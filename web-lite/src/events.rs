@@ -73,7 +73,7 @@ impl Stream {
             let (svc, token, actor, after) =
                 (self.svc.clone(), self.token.clone(), self.session.actor.clone(), self.last);
             let scan = blocking(move || {
-                svc.peek_session(&token)?;
+                svc.peek_session(&token, actor.address())?;
                 svc.events_after(&actor, after, SCAN)
             })
             .await;
@@ -105,6 +105,7 @@ pub(crate) fn route(
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
         .and(warp::sse::last_event_id::<u64>())
         .and(warp::query::<After>())
+        .and(crate::api::peer())
         .and(with(service))
         .and(with(wake))
         .then(
@@ -112,6 +113,7 @@ pub(crate) fn route(
              cookie: Option<String>,
              last: Option<u64>,
              q: After,
+             peer: Option<std::net::SocketAddr>,
              svc: Arc<Service>,
              wake: Wake| async move {
                 let Some(token) = crate::api::token(auth, cookie) else {
@@ -120,7 +122,7 @@ pub(crate) fn route(
                 let (checker, t) = (svc.clone(), token.clone());
                 let opened = blocking(move || {
                     // Opening (and every automatic reconnect) is the page's doing: no idle reset.
-                    let session = checker.peek_session(&t)?;
+                    let session = checker.peek_session(&t, peer.map(|p| p.ip()))?;
                     // A first connection starts now (or where the page says it was drawn).
                     let start = match last.or(q.after) {
                         Some(seq) => seq,

@@ -2,12 +2,16 @@
 //! whose policy lets it read that unit; writable only by staff of the unit that holds it; a
 //! restricted (閲覧制限) record only by the staff it names.
 
+use std::net::IpAddr;
+
+use crate::audit::AuditEntry;
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::ids::{StaffId, UnitId};
 use crate::person::Child;
 use crate::staff::{Action, Login, Role, Staff, Unit};
 use crate::store::{Reader, Versioned};
+use crate::time::Timestamp;
 
 /// A signed-in staff member acting from a device. Only core makes one: a web or console
 /// sign-in, or the local operator at the server (`Service::local_admin`, `Service::local_actor`);
@@ -20,6 +24,9 @@ pub struct Actor {
     pub(crate) role: Role,
     pub(crate) units: Vec<UnitId>,
     pub(crate) device: Option<String>,
+    /// The network address this request came from, for the audit log (set per request by the
+    /// session lookup, at sign-in, or by the console's SSH peer).
+    pub(crate) address: Option<IpAddr>,
 }
 
 impl Actor {
@@ -31,7 +38,19 @@ impl Actor {
             role: s.body.role,
             units: s.body.units.clone(),
             device,
+            address: None,
         }
+    }
+
+    /// An audit entry for `action` by this actor: who, from which device and address.
+    pub(crate) fn audit_entry(&self, at: Timestamp, action: &str) -> AuditEntry {
+        AuditEntry::new(at, self.staff.0, self.device.clone(), action).from_address(self.address)
+    }
+
+    /// The client's address, where the request came over a network.
+    #[must_use]
+    pub fn address(&self) -> Option<IpAddr> {
+        self.address
     }
 
     #[must_use]

@@ -150,7 +150,7 @@ impl Service {
             let logins = logins(r)?;
             let io = |source| Error::Io { context: "writing the audit export", source };
             out.write_all(
-                "\u{feff}番号,日時,職員ID,ログイン名,端末,操作,対象種別,対象ID,結果,詳細,ハッシュ\r\n"
+                "\u{feff}番号,日時,職員ID,ログイン名,端末,操作,対象種別,対象ID,結果,詳細,ハッシュ,接続元\r\n"
                     .as_bytes(),
             )
             .map_err(io)?;
@@ -169,6 +169,7 @@ impl Service {
                     e.result.clone(),
                     e.detail.clone().unwrap_or_default(),
                     e.hash.clone(),
+                    e.address.clone().unwrap_or_default(),
                 ];
                 let line = row.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\r\n";
                 match out.write_all(line.as_bytes()) {

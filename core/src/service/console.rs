@@ -15,7 +15,8 @@ impl Service {
     /// The console's sign-in: `login` presents an OpenSSH public key (`algorithm base64`) whose
     /// signature the SSH layer has verified. Accepted when the account is active and lists that
     /// key. Audited either way; unknown logins and unlisted keys give the same error.
-    pub fn console_sign_in(&self, login: &str, key: &str) -> Result<Actor> {
+    /// `from` is the SSH client's address, which the actor's audit entries record.
+    pub fn console_sign_in(&self, login: &str, key: &str, from: Option<IpAddr>) -> Result<Actor> {
         let found = match self.store.read().and_then(|r| Self::staff_by_login(&r, login)) {
             Ok(s) => Some(s),
             Err(Error::NotFound { .. }) => None,
@@ -27,12 +28,17 @@ impl Service {
             found.as_ref().map_or(0, |s| s.id),
             device.clone(),
             "console_sign_in",
-        );
+        )
+        .from_address(from);
         if let Some(s) = &found {
             entry = entry.on(StaffId::KIND, s.id);
         }
         let result = match found {
-            Some(s) if s.body.may_use_console(key) => Ok(Actor::from_staff(&s, device)),
+            Some(s) if s.body.may_use_console(key) => {
+                let mut actor = Actor::from_staff(&s, device);
+                actor.address = from;
+                Ok(actor)
+            }
             _ => Err(Error::BadCredentials),
         };
         match &result {
@@ -68,7 +74,8 @@ impl Service {
             return Ok(());
         }
         let staff = self.store.read()?.unique("login", login)?;
-        let mut entry = AuditEntry::new(now, staff.unwrap_or(0), Some("console".into()), "console_sign_in");
+        let mut entry = AuditEntry::new(now, staff.unwrap_or(0), Some("console".into()), "console_sign_in")
+            .from_address(address);
         if let Some(id) = staff {
             entry = entry.on(StaffId::KIND, id);
         }
@@ -143,7 +150,7 @@ impl Service {
     /// when their role has `needs`; audited either way as `download_file`, naming the file as the
     /// console shows it (`backups/gen-000007.age`; file names hold no personal data).
     pub fn authorize_download(&self, actor: &Actor, needs: Action, file: &str) -> Result<()> {
-        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "download_file");
+        let mut entry = actor.audit_entry(self.now(), "download_file");
         entry.detail = Some(file.to_owned());
         let outcome = Self::permit(actor, needs);
         if let Err(e) = &outcome {

@@ -142,7 +142,8 @@ impl Service {
             d.body.is_active()
                 && d.body.pending.as_ref().is_some_and(|p| p.code_hash == hash && p.expires > now)
         });
-        let mut entry = AuditEntry::new(now, 0, Some("registration".into()), "redeem_device_code");
+        let mut entry =
+            AuditEntry::new(now, 0, Some("registration".into()), "redeem_device_code").from_address(address);
         let Some(device) = usable else {
             drop(tx);
             self.throttle.failed(&keys, now);

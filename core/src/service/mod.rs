@@ -166,6 +166,7 @@ impl Service {
             role: Role::Admin,
             units,
             device: Some(device.to_owned()),
+            address: None,
         })
     }
 
@@ -211,6 +212,18 @@ impl Service {
         otp: Option<&str>,
         device: Option<String>,
     ) -> Result<Actor> {
+        self.authenticate_from(None, login, password, otp, device)
+    }
+
+    /// `authenticate` for a client at `address`, which the actor and its audit entries carry.
+    pub(crate) fn authenticate_from(
+        &self,
+        address: Option<std::net::IpAddr>,
+        login: &str,
+        password: &Password,
+        otp: Option<&str>,
+        device: Option<String>,
+    ) -> Result<Actor> {
         let found = {
             let r = self.store.read()?;
             match r.unique("login", login)? {
@@ -228,7 +241,11 @@ impl Service {
                     (None, Err(Error::BadCredentials))
                 } else {
                     match self.second_factor(&cred, otp) {
-                        Ok(()) => (Some(staff.id), Ok(Actor::from_staff(&staff, device.clone()))),
+                        Ok(()) => {
+                            let mut actor = Actor::from_staff(&staff, device.clone());
+                            actor.address = address;
+                            (Some(staff.id), Ok(actor))
+                        }
                         Err(e) => (Some(staff.id), Err(e)),
                     }
                 }
@@ -239,7 +256,8 @@ impl Service {
                 (None, Err(Error::BadCredentials))
             }
         };
-        let mut entry = AuditEntry::new(self.now(), actor.unwrap_or(0), device, "sign_in");
+        let mut entry =
+            AuditEntry::new(self.now(), actor.unwrap_or(0), device, "sign_in").from_address(address);
         if let Some(id) = actor {
             entry = entry.on(StaffId::KIND, id);
         }
@@ -272,7 +290,7 @@ impl Service {
         f: impl FnOnce(&mut WriteTx) -> Result<(R, u64)>,
     ) -> Result<R> {
         let now = self.now();
-        let mut entry = AuditEntry::new(now, actor.staff.0, actor.device.clone(), action.as_str());
+        let mut entry = actor.audit_entry(now, action.as_str());
         if let Some(id) = target {
             entry = entry.on(kind, id);
         }
@@ -339,7 +357,7 @@ impl Service {
     /// input anywhere changes nothing. For migration, fixtures and the reference store.
     pub fn import<R>(&self, actor: &Actor, f: impl FnOnce(&Service) -> Result<R>) -> Result<R> {
         let now = self.now();
-        let mut entry = AuditEntry::new(now, actor.staff.0, actor.device.clone(), Action::Import.as_str());
+        let mut entry = actor.audit_entry(now, Action::Import.as_str());
         if !actor.role.may(Action::Import) {
             let e = Error::Forbidden { action: Action::Import.as_str() };
             e.code().clone_into(&mut entry.result);
@@ -391,7 +409,7 @@ impl Service {
         target: Option<u64>,
         f: impl FnOnce(&ReadTx) -> Result<(R, Option<String>)>,
     ) -> Result<R> {
-        let mut entry = AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), action.as_str());
+        let mut entry = actor.audit_entry(self.now(), action.as_str());
         if let Some(id) = target {
             entry = entry.on(kind, id);
         }

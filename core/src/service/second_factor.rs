@@ -1,8 +1,9 @@
 //! The TOTP second factor: enrolment (a secret shown once, confirmed by a first code), the check
 //! at sign-in (each time step accepted once), and the administrator's reset.
 
+use std::net::IpAddr;
+
 use super::{Actor, Service, SessionInfo};
-use crate::audit::AuditEntry;
 use crate::error::Why;
 use crate::error::{Error, Result};
 use crate::ids::{CredentialId, RecordId, StaffId};
@@ -56,8 +57,8 @@ impl Service {
     /// the `otpauth://` URL of a new secret (`restart`), or of the one begun and not yet
     /// confirmed, so that a page drawn again shows the code the person may have scanned already.
     /// It is shown only to the staff member, only until confirmed.
-    pub fn totp_enrolment(&self, token: &str, restart: bool) -> Result<String> {
-        let session = self.enrolment_session(token)?;
+    pub fn totp_enrolment(&self, token: &str, from: Option<IpAddr>, restart: bool) -> Result<String> {
+        let session = self.enrolment_session(token, from)?;
         self.begin(&session.actor, session.enrolling, restart).inspect_err(|e| {
             if matches!(e, Error::Unauthenticated) {
                 self.sessions.end_token(token);
@@ -67,8 +68,8 @@ impl Service {
 
     /// Confirms the enrolment begun through `totp_enrolment`: an enrolling session becomes a
     /// full one; the same person's other enrolling sessions end.
-    pub fn confirm_enrolment(&self, token: &str, code: &str) -> Result<SessionInfo> {
-        let session = self.enrolment_session(token)?;
+    pub fn confirm_enrolment(&self, token: &str, from: Option<IpAddr>, code: &str) -> Result<SessionInfo> {
+        let session = self.enrolment_session(token, from)?;
         if let Err(e) = self.confirm(&session.actor, session.enrolling, code) {
             if matches!(e, Error::Unauthenticated) {
                 self.sessions.end_token(token);
@@ -76,7 +77,7 @@ impl Service {
             return Err(e);
         }
         self.sessions.enrolled(token, session.actor.staff);
-        self.enrolment_session(token)
+        self.enrolment_session(token, from)
     }
 
     /// `first`: from an enrolling session, which proved only the password; it may enrol a second
@@ -95,10 +96,7 @@ impl Service {
         let mut body = cred.body.clone();
         body.totp_pending = Some(secret);
         tx.update(CredentialId(actor.staff.0), cred.rev, body)?;
-        tx.append_audit(
-            AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "totp_begin")
-                .on(StaffId::KIND, actor.staff.0),
-        )?;
+        tx.append_audit(actor.audit_entry(self.now(), "totp_begin").on(StaffId::KIND, actor.staff.0))?;
         tx.commit()?;
         Ok(url)
     }
@@ -117,10 +115,7 @@ impl Service {
         body.totp = Some(TotpState { secret_hex: pending, last_step: step });
         body.totp_pending = None;
         tx.update(CredentialId(actor.staff.0), cred.rev, body)?;
-        tx.append_audit(
-            AuditEntry::new(self.now(), actor.staff.0, actor.device.clone(), "totp_enrolled")
-                .on(StaffId::KIND, actor.staff.0),
-        )?;
+        tx.append_audit(actor.audit_entry(self.now(), "totp_enrolled").on(StaffId::KIND, actor.staff.0))?;
         tx.commit()
     }
 

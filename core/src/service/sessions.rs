@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::{Actor, Service};
-use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, RecordId, StaffId};
 use crate::staff::{Action, Password, Staff};
@@ -144,7 +143,13 @@ impl Service {
         if device.is_none() && self.device_required() {
             return Err(Error::DeviceRequired);
         }
-        let actor = match self.authenticate(login, password, otp, device.map(|d| format!("device:{d}"))) {
+        let actor = match self.authenticate_from(
+            address,
+            login,
+            password,
+            otp,
+            device.map(|d| format!("device:{d}")),
+        ) {
             Ok(a) => a,
             Err(e @ Error::BadCredentials) => {
                 self.count_failure(&keys, None, "sign_in_locked")?;
@@ -191,23 +196,30 @@ impl Service {
     /// The actor behind a token, if the session is alive; touching it resets the idle timer. A
     /// disabled account's sessions end here too. An enrolling session gets
     /// `Error::SecondFactorRequired`.
-    pub fn session(&self, token: &str) -> Result<SessionInfo> {
-        self.find_session(token, true, false)
+    /// `from` is the client's address, which the session's audit entries record.
+    pub fn session(&self, token: &str, from: Option<IpAddr>) -> Result<SessionInfo> {
+        self.find_session(token, from, true, false)
     }
 
     /// `session` without resetting the idle timer: for what a page does by itself (live
     /// refreshes, event streams), which must not keep an unattended tablet signed in.
-    pub fn peek_session(&self, token: &str) -> Result<SessionInfo> {
-        self.find_session(token, false, false)
+    pub fn peek_session(&self, token: &str, from: Option<IpAddr>) -> Result<SessionInfo> {
+        self.find_session(token, from, false, false)
     }
 
     /// `session` for the calls an enrolling session may make (its enrolment, who am I): it is
     /// returned with `enrolling` set instead of refused.
-    pub fn enrolment_session(&self, token: &str) -> Result<SessionInfo> {
-        self.find_session(token, true, true)
+    pub fn enrolment_session(&self, token: &str, from: Option<IpAddr>) -> Result<SessionInfo> {
+        self.find_session(token, from, true, true)
     }
 
-    fn find_session(&self, token: &str, touch: bool, enrolling_ok: bool) -> Result<SessionInfo> {
+    fn find_session(
+        &self,
+        token: &str,
+        from: Option<IpAddr>,
+        touch: bool,
+        enrolling_ok: bool,
+    ) -> Result<SessionInfo> {
         let now = self.now();
         let key = token_key(token);
         let mut sessions = self.sessions.lock();
@@ -241,12 +253,9 @@ impl Service {
             s.last_seen = now;
         }
         let expires_at = s.last_seen.plus(IDLE_TIMEOUT).min(s.started.plus(ABSOLUTE_TIMEOUT));
-        Ok(SessionInfo {
-            actor: s.actor.clone(),
-            expires_at,
-            form_key: form_key(token),
-            enrolling: s.enrolling,
-        })
+        let mut actor = s.actor.clone();
+        actor.address = from;
+        Ok(SessionInfo { actor, expires_at, form_key: form_key(token), enrolling: s.enrolling })
     }
 
     /// How many sessions are open (for the metrics; expired ones are counted until next touched).
@@ -320,11 +329,12 @@ impl Service {
         })
     }
 
-    pub fn sign_out(&self, token: &str) -> Result<()> {
+    /// Ends the session `token` (from the client at `from`), audited.
+    pub fn sign_out(&self, token: &str, from: Option<IpAddr>) -> Result<()> {
         let removed = self.sessions.lock().remove(&token_key(token));
-        if let Some(s) = removed {
-            let entry = AuditEntry::new(self.now(), s.actor.staff.0, s.actor.device.clone(), "sign_out")
-                .on(StaffId::KIND, s.actor.staff.0);
+        if let Some(mut s) = removed {
+            s.actor.address = from;
+            let entry = s.actor.audit_entry(self.now(), "sign_out").on(StaffId::KIND, s.actor.staff.0);
             self.append_audit(entry)?;
         }
         Ok(())

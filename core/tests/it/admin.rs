@@ -24,21 +24,21 @@ fn a_role_or_unit_change_is_checked_against_the_revision_and_ends_the_persons_se
     let r1 = rev("cw");
     // A new display name alone keeps the session.
     w.svc.change_staff(&w.admin, "cw", &edit(r1, "木下 福祉司", Role::Caseworker, vec![w.u1])).unwrap();
-    assert!(w.svc.session(&token).is_ok());
+    assert!(w.svc.session(&token, None).is_ok());
     // A stale form is refused and changes nothing.
     let stale =
         w.svc.change_staff(&w.admin, "cw", &edit(r1, "別の名前", Role::Supervisor, vec![w.u1])).unwrap_err();
     assert_eq!(stale.code(), "conflict");
-    assert!(w.svc.session(&token).is_ok());
+    assert!(w.svc.session(&token, None).is_ok());
     // Promotion: the session ends, and the next one carries the new role and units.
     w.svc
         .change_staff(&w.admin, "cw", &edit(rev("cw"), "木下 福祉司", Role::Supervisor, vec![w.u1, w.u2]))
         .unwrap();
-    assert!(w.svc.session(&token).is_err());
+    assert!(w.svc.session(&token, None).is_err());
     let (token, info) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, None).unwrap();
     assert_eq!(info.actor.role(), Role::Supervisor);
     assert_eq!(info.actor.units(), vec![w.u1, w.u2]);
-    assert!(w.svc.session(&token).is_ok());
+    assert!(w.svc.session(&token, None).is_ok());
 
     // What cannot be meant is refused.
     let r = rev("cw");
@@ -91,21 +91,21 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
     let key_b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb b@pc";
     w.svc.change_staff(&w.admin, "newcomer", &StaffChange::AddConsoleKey(key_a.to_owned())).unwrap();
     w.svc.change_staff(&w.admin, "newcomer", &StaffChange::AddConsoleKey(key_b.to_owned())).unwrap();
-    let console = w.svc.console_sign_in("newcomer", key_a).unwrap();
+    let console = w.svc.console_sign_in("newcomer", key_a, None).unwrap();
     assert!(w.svc.console_still_valid(&console, key_a));
     // Removed by its key data, whatever its comment.
     let bare = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     w.svc.change_staff(&w.admin, "newcomer", &StaffChange::RemoveConsoleKey(bare.into())).unwrap();
     assert!(!w.svc.console_still_valid(&console, key_a), "an open console with it ends");
-    assert!(w.svc.console_sign_in("newcomer", key_a).is_err());
-    assert!(w.svc.console_sign_in("newcomer", key_b).is_ok(), "the other key stays");
+    assert!(w.svc.console_sign_in("newcomer", key_a, None).is_err());
+    assert!(w.svc.console_sign_in("newcomer", key_b, None).is_ok(), "the other key stays");
     let again = w
         .svc
         .change_staff(&w.admin, "newcomer", &StaffChange::RemoveConsoleKey(key_a.to_owned()))
         .unwrap_err();
     assert_eq!(again.code(), "not_found");
     // A console open with the other key ends when the person's role changes.
-    let console = w.svc.console_sign_in("newcomer", key_b).unwrap();
+    let console = w.svc.console_sign_in("newcomer", key_b, None).unwrap();
     assert!(w.svc.console_still_valid(&console, key_b));
     let rev = w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == "newcomer");
     w.svc
@@ -138,7 +138,7 @@ fn a_re_registered_tablet_drops_its_old_secret_and_sessions_and_works_again_with
     let d = w.svc.devices(&w.admin).unwrap().into_iter().find(|d| d.id == device.0).unwrap();
     assert!(d.body.is_active() && d.body.is_pending());
     assert!(w.svc.device_for_secret(&old_secret).is_err());
-    assert!(w.svc.session(&token).is_err());
+    assert!(w.svc.session(&token, None).is_err());
     let (same, new_secret) = w.svc.redeem_device_code(&code, None).unwrap();
     assert_eq!(same, device);
     assert_eq!(w.svc.device_for_secret(&new_secret).unwrap(), device);
@@ -147,7 +147,7 @@ fn a_re_registered_tablet_drops_its_old_secret_and_sessions_and_works_again_with
     // An active tablet re-registered (its browser lost the cookie): its sessions end at once.
     let (token, _) = w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, Some(device)).unwrap();
     w.svc.change_device(&w.admin, device, DeviceChange::Reissue).unwrap();
-    assert!(w.svc.session(&token).is_err());
+    assert!(w.svc.session(&token, None).is_err());
     assert!(w.svc.device_for_secret(&new_secret).is_err());
     let history = w.svc.store().read().unwrap();
     let versions =
@@ -249,7 +249,7 @@ fn refused_console_connections_are_audited_until_a_lock_and_a_listed_key_still_g
     assert_eq!(audited("console_sign_in") - before, 5);
     assert_eq!(audited("console_sign_in_locked"), 1);
     // ... the listed key still signs in, and the web's count for the login is untouched.
-    assert!(w.svc.console_sign_in("admin", key).is_ok());
+    assert!(w.svc.console_sign_in("admin", key, None).is_ok());
     assert!(w.svc.sign_in("admin", &Password::attempt(PASSWORD), None, None).is_ok());
     // The sign-in cleared the login's count: the next refusal is audited at once.
     w.svc.console_refused(Some(stranger), "admin", 1).unwrap();

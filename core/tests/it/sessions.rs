@@ -77,8 +77,8 @@ fn a_session_bound_to_a_revoked_device_ends() {
     assert_eq!(info.actor.device(), Some(format!("device:{tablet}").as_str()));
     let (elsewhere, _) = w.svc.sign_in("cw", &pw, None, None).unwrap();
     w.svc.change_device(&w.admin, tablet, DeviceChange::Revoke).unwrap();
-    assert!(matches!(w.svc.session(&on_tablet), Err(Error::Unauthenticated)));
-    assert!(w.svc.session(&elsewhere).is_ok());
+    assert!(matches!(w.svc.session(&on_tablet, None), Err(Error::Unauthenticated)));
+    assert!(w.svc.session(&elsewhere, None).is_ok());
     assert!(w.svc.device_for_secret(&secret).is_err());
     assert!(matches!(w.svc.sign_in("cw", &pw, None, Some(tablet)), Err(Error::Unauthenticated)));
 }
@@ -184,33 +184,33 @@ fn with_the_second_factor_required_a_password_alone_only_enrols_it() {
 
     let (token, info) = w.svc.sign_in("cw", &pw, None, None).unwrap();
     assert!(info.enrolling);
-    assert!(matches!(w.svc.session(&token), Err(Error::SecondFactorRequired)));
-    assert!(matches!(w.svc.peek_session(&token), Err(Error::SecondFactorRequired)));
-    assert!(w.svc.enrolment_session(&token).unwrap().enrolling);
+    assert!(matches!(w.svc.session(&token, None), Err(Error::SecondFactorRequired)));
+    assert!(matches!(w.svc.peek_session(&token, None), Err(Error::SecondFactorRequired)));
+    assert!(w.svc.enrolment_session(&token, None).unwrap().enrolling);
 
     // Drawing the page again shows the secret begun, not a new one; a restart makes a new one.
-    let url = w.svc.totp_enrolment(&token, false).unwrap();
-    assert_eq!(w.svc.totp_enrolment(&token, false).unwrap(), url);
-    let url = w.svc.totp_enrolment(&token, true).unwrap();
-    assert_eq!(w.svc.totp_enrolment(&token, false).unwrap(), url);
+    let url = w.svc.totp_enrolment(&token, None, false).unwrap();
+    assert_eq!(w.svc.totp_enrolment(&token, None, false).unwrap(), url);
+    let url = w.svc.totp_enrolment(&token, None, true).unwrap();
+    assert_eq!(w.svc.totp_enrolment(&token, None, false).unwrap(), url);
     let secret = totp::url_secret(&url).unwrap();
 
     // A second sign-in with the password alone, by someone else, is enrolling too; the first
     // confirmation wins and ends it.
     let (other, _) = w.svc.sign_in("cw", &pw, None, None).unwrap();
-    assert!(matches!(w.svc.confirm_enrolment(&token, "12345"), Err(Error::Invalid { .. })));
-    let info = w.svc.confirm_enrolment(&token, &totp::code_at(&secret, now()).unwrap()).unwrap();
+    assert!(matches!(w.svc.confirm_enrolment(&token, None, "12345"), Err(Error::Invalid { .. })));
+    let info = w.svc.confirm_enrolment(&token, None, &totp::code_at(&secret, now()).unwrap()).unwrap();
     assert!(!info.enrolling);
-    assert!(w.svc.session(&token).is_ok(), "the enrolling session became a full one");
-    assert!(matches!(w.svc.session(&other), Err(Error::Unauthenticated)));
-    assert!(matches!(w.svc.totp_enrolment(&other, true), Err(Error::Unauthenticated)));
+    assert!(w.svc.session(&token, None).is_ok(), "the enrolling session became a full one");
+    assert!(matches!(w.svc.session(&other, None), Err(Error::Unauthenticated)));
+    assert!(matches!(w.svc.totp_enrolment(&other, None, true), Err(Error::Unauthenticated)));
 
     // From now on the code is needed, and a session signed in with it is a full one.
     assert!(matches!(w.svc.sign_in("cw", &pw, None, None), Err(Error::BadCredentials)));
     w.clock.advance(30);
     let (full, info) = w.svc.sign_in("cw", &pw, Some(&totp::code_at(&secret, now()).unwrap()), None).unwrap();
     assert!(!info.enrolling);
-    assert!(w.svc.session(&full).is_ok());
+    assert!(w.svc.session(&full, None).is_ok());
 }
 
 #[test]
@@ -247,4 +247,46 @@ fn the_console_sees_each_tablets_state_and_only_an_administrator_sees_sessions()
     let later = w.svc.device_list(&w.admin).unwrap();
     assert_eq!(later.iter().find(|d| d.id == waiting).unwrap().state, DeviceState::CodeExpired);
     assert!(matches!(w.svc.device_list(&head), Err(Error::Forbidden { .. })));
+}
+
+#[test]
+fn audit_entries_record_the_client_address() {
+    use std::net::IpAddr;
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "所在", "確認", "しょざい", "かくにん", "2016-04-01");
+    let office: IpAddr = "192.0.2.7".parse().unwrap();
+    let roaming: IpAddr = "2001:db8::42".parse().unwrap();
+    let pw = Password::attempt(PASSWORD);
+    let (token, info) = w.svc.sign_in_from(Some(office), "cw", &pw, None, None).unwrap();
+    assert_eq!(info.actor.address(), Some(office));
+    // The tablet moved to another cell: each request is recorded from where it came.
+    let session = w.svc.session(&token, Some(roaming)).unwrap();
+    w.svc.child(&session.actor, child).unwrap();
+    w.svc.sign_out(&token, Some(office)).unwrap();
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFictionalConsoleKeyForAddressTest00000000";
+    assert!(w.svc.console_sign_in("cw", key, Some(office)).is_err());
+    let log = w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap();
+    let address = |action: &str| {
+        log.iter().find(|e| e.action == action).unwrap_or_else(|| unreachable!("no {action}")).address.clone()
+    };
+    assert_eq!(address("sign_in").as_deref(), Some("192.0.2.7"));
+    assert_eq!(address("read_child").as_deref(), Some("2001:db8::42"));
+    assert_eq!(address("sign_out").as_deref(), Some("192.0.2.7"));
+    assert_eq!(address("console_sign_in").as_deref(), Some("192.0.2.7"));
+    // The local operator has no address, and its entry is written without the field: the
+    // entries of a log written before addresses were recorded keep their hashes.
+    let local = log.iter().find(|e| e.address.is_none()).unwrap();
+    let json = serde_json::to_string(local).unwrap();
+    assert!(!json.contains("address"), "{json}");
+    // (reading the log was audited too)
+    assert_eq!(
+        w.svc.verify_audit().unwrap(),
+        mamoru_core::audit::Verdict::Intact { entries: log.len() as u64 + 1 }
+    );
+    let mut csv = Vec::new();
+    w.svc.export_audit(&w.admin, &mamoru_core::service::AuditFilter::default(), &mut csv).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.lines().next().unwrap().ends_with(",接続元"), "{text}");
+    assert!(text.lines().any(|l| l.contains("read_child") && l.ends_with(",2001:db8::42")), "{text}");
 }

@@ -556,8 +556,8 @@ fn staff_are_added_edited_and_lose_a_key_from_the_staff_screen() {
     );
     keys(&mut a, "1");
     a.handle(Key::Enter);
-    assert!(w.svc.console_sign_in("tanaka", key_a).is_err());
-    assert!(w.svc.console_sign_in("tanaka", key_b).is_ok());
+    assert!(w.svc.console_sign_in("tanaka", key_a, None).is_err());
+    assert!(w.svc.console_sign_in("tanaka", key_b, None).is_ok());
     let drawn = screen(&a, 100, 30).join("\n");
     assert!(drawn.contains("公開鍵") && drawn.contains("削除しました"), "{drawn}");
 }

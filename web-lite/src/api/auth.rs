@@ -56,12 +56,14 @@ pub(super) fn session_of_request(
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
         .and(warp::method())
         .and(warp::header::optional::<String>("content-type"))
+        .and(super::peer())
         .and(with(service))
         .then(
             move |auth: Option<String>,
                   cookie,
                   method: warp::http::Method,
                   kind: Option<String>,
+                  peer: Option<std::net::SocketAddr>,
                   svc: Arc<Service>| async move {
                 let bearer = auth.as_deref().is_some_and(|a| a.starts_with("Bearer "));
                 // A write carried by the cookie alone must be JSON: a page on another site (or a
@@ -81,13 +83,11 @@ pub(super) fn session_of_request(
                     return Err(error_response(&Error::Unauthenticated));
                 };
                 let (checker, token) = (svc.clone(), t.clone());
-                let found =
-                    blocking(
-                        move || {
-                            if enrolling_ok { checker.enrolment_session(&t) } else { checker.session(&t) }
-                        },
-                    )
-                    .await;
+                let from = peer.map(|p| p.ip());
+                let found = blocking(move || {
+                    if enrolling_ok { checker.enrolment_session(&t, from) } else { checker.session(&t, from) }
+                })
+                .await;
                 match found {
                     Ok(s) => Ok((svc, s, token)),
                     Err(e) => Err(error_response(&e)),

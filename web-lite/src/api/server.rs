@@ -46,9 +46,10 @@ pub(crate) fn metrics(
                     return error_response(&Error::Unauthenticated);
                 };
                 let checker = svc.clone();
-                let allowed =
-                    blocking(move || checker.session(&t).and_then(|s| checker.may_read_metrics(&s.actor)))
-                        .await;
+                let allowed = blocking(move || {
+                    checker.session(&t, peer.map(|p| p.ip())).and_then(|s| checker.may_read_metrics(&s.actor))
+                })
+                .await;
                 if let Err(e) = allowed {
                     return error_response(&e);
                 }

@@ -42,8 +42,9 @@ pub(crate) fn totp(
         .and(warp::post())
         .and(session_of_request(service.clone(), true))
         .then(|auth: TokenAuthed| async move {
-            let (svc, _, token) = or_respond!(auth);
-            let result = blocking(move || svc.totp_enrolment(&token, true)).await;
+            let (svc, session, token) = or_respond!(auth);
+            let from = session.actor.address();
+            let result = blocking(move || svc.totp_enrolment(&token, from, true)).await;
             respond(result, |url| json_ok(StatusCode::OK, &json!({ "otpauth_url": url })))
         });
     let confirm = warp::path!("api" / "v1" / "session" / "totp" / "confirm")
@@ -52,9 +53,10 @@ pub(crate) fn totp(
         .and(warp::body::bytes())
         .and(session_of_request(service, true))
         .then(|bytes: Bytes, auth: TokenAuthed| async move {
-            let (svc, _, token) = or_respond!(auth);
+            let (svc, session, token) = or_respond!(auth);
             let input: CodeIn = or_respond!(parse_body(&bytes));
-            let result = blocking(move || svc.confirm_enrolment(&token, &input.code)).await;
+            let from = session.actor.address();
+            let result = blocking(move || svc.confirm_enrolment(&token, from, &input.code)).await;
             respond(result, |_| StatusCode::NO_CONTENT.into_response())
         });
     begin.or(confirm).unify()
@@ -134,12 +136,13 @@ pub(super) fn sign_out(
         .and(warp::delete())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(peer())
         .and(with(service))
-        .then(|auth, cookie, svc: Arc<Service>| async move {
+        .then(|auth, cookie, peer: Option<std::net::SocketAddr>, svc: Arc<Service>| async move {
             let Some(t) = token(auth, cookie) else {
                 return error_response(&Error::Unauthenticated);
             };
-            let result = blocking(move || svc.sign_out(&t)).await;
+            let result = blocking(move || svc.sign_out(&t, peer.map(|p| p.ip()))).await;
             respond(result, |()| {
                 let clear =
                     format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");

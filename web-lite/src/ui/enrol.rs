@@ -20,7 +20,8 @@ pub(super) fn page(service: Arc<Service>) -> impl Filter<Extract = (Response,), 
     warp::path!("totp").and(warp::get()).and(super::session_of_page(service, true)).then(
         |page: TokenPage| async move {
             let (svc, session, token) = or_respond!(page);
-            match blocking(move || svc.totp_enrolment(&token, false)).await {
+            let from = session.actor.address();
+            match blocking(move || svc.totp_enrolment(&token, from, false)).await {
                 Ok(url) => html(&TotpPage::new(&session, &url, None), StatusCode::OK),
                 Err(e) => error_page(&session, &e),
             }
@@ -36,9 +37,10 @@ pub(super) fn confirm(
         |posted: super::EnrollingForm| async move {
             let (svc, session, token, form) = or_respond!(posted);
             let code = form.get("code").map(|c| c.trim().to_owned()).unwrap_or_default();
-            let result = blocking(move || match svc.confirm_enrolment(&token, &code) {
+            let from = session.actor.address();
+            let result = blocking(move || match svc.confirm_enrolment(&token, from, &code) {
                 Ok(_) => Ok(None),
-                Err(e @ Error::Invalid { .. }) => svc.totp_enrolment(&token, false).map(|url| Some((url, e))),
+                Err(e @ Error::Invalid { .. }) => svc.totp_enrolment(&token, from, false).map(|url| Some((url, e))),
                 Err(e) => Err(e),
             })
             .await;

@@ -1,6 +1,7 @@
 //! A page's session, from the cookie only: without one, the way to the sign-in page; a
 //! session that must first enrol its second factor goes there.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mamoru_core::service::SessionInfo;
@@ -32,23 +33,30 @@ pub(super) fn session_of_page(
 ) -> impl Filter<Extract = (TokenPage,), Error = Rejection> + Clone {
     warp::cookie::optional::<String>(SESSION_COOKIE)
         .and(warp::header::optional::<String>("x-mamoru-live"))
+        .and(crate::api::peer())
         .and(with(service))
-        .then(move |cookie: Option<String>, live: Option<String>, svc: Arc<Service>| async move {
-            // Never signed in here (a first visit): the sign-in page says nothing about an ended
-            // session; a cookie that no longer opens one is an ended session.
-            let Some(token) = cookie else { return Err(redirect("/login")) };
-            let (checker, t) = (svc.clone(), token.clone());
-            // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
-            let found = blocking(move || match (enrolling_ok, live) {
-                (true, _) => checker.enrolment_session(&t),
-                (false, Some(_)) => checker.peek_session(&t),
-                (false, None) => checker.session(&t),
-            })
-            .await;
-            match found {
-                Ok(s) => Ok((svc, s, token)),
-                Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
-                Err(_) => Err(to_login()),
-            }
-        })
+        .then(
+            move |cookie: Option<String>,
+                  live: Option<String>,
+                  peer: Option<SocketAddr>,
+                  svc: Arc<Service>| async move {
+                // Never signed in here (a first visit): the sign-in page says nothing about an ended
+                // session; a cookie that no longer opens one is an ended session.
+                let Some(token) = cookie else { return Err(redirect("/login")) };
+                let (checker, t) = (svc.clone(), token.clone());
+                // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
+                let from = peer.map(|p| p.ip());
+                let found = blocking(move || match (enrolling_ok, live) {
+                    (true, _) => checker.enrolment_session(&t, from),
+                    (false, Some(_)) => checker.peek_session(&t, from),
+                    (false, None) => checker.session(&t, from),
+                })
+                .await;
+                match found {
+                    Ok(s) => Ok((svc, s, token)),
+                    Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
+                    Err(_) => Err(to_login()),
+                }
+            },
+        )
 }

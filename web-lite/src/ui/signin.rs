@@ -207,8 +207,9 @@ pub(super) fn enrolling_form(
 pub(super) fn logout(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("logout").and(warp::post()).and(enrolling_form(service)).then(
         |posted: EnrollingForm| async move {
-            let (svc, _, token, _) = or_respond!(posted);
-            let _ = blocking(move || svc.sign_out(&token)).await;
+            let (svc, session, token, _) = or_respond!(posted);
+            let from = session.actor.address();
+            let _ = blocking(move || svc.sign_out(&token, from)).await;
             let mut r = redirect("/login?bye=1");
             let h = r.headers_mut();
             h.insert(

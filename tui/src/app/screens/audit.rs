@@ -62,7 +62,8 @@ pub(in super::super) fn audit_row(e: &AuditEntry, logins: &HashMap<u64, String>)
                 _ => String::new(),
             },
             e.result.clone(),
-            e.device.clone().unwrap_or_default(),
+            // Where from: the device, then the client's address where there was one.
+            [e.device.as_deref(), e.address.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
         ],
         dim: e.result != "ok",
     }
