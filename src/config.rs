@@ -130,6 +130,11 @@ pub struct Web {
     /// Connections open at once from one address.
     #[serde(default = "default_per_address")]
     pub max_connections_per_address: usize,
+    /// The file holding the token a metrics scraper presents (`Authorization: Bearer …`);
+    /// relative paths are inside the data directory. Made at the first start when missing.
+    /// Empty: only a signed-in administrator reads `/metrics`.
+    #[serde(default = "default_metrics_token_file")]
+    pub metrics_token_file: PathBuf,
 }
 
 impl Web {
@@ -151,6 +156,13 @@ fn default_idle_timeout() -> u64 {
 }
 fn default_per_address() -> usize {
     mamoru_web::Limits::default().per_address
+}
+
+/// Where the metrics scraper's token is kept by default (inside the data directory).
+pub const METRICS_TOKEN_FILE: &str = "metrics.token";
+
+fn default_metrics_token_file() -> PathBuf {
+    PathBuf::from(METRICS_TOKEN_FILE)
 }
 
 fn yes() -> bool {
@@ -178,6 +190,7 @@ impl Default for Web {
             header_timeout_seconds: default_header_timeout(),
             idle_timeout_seconds: default_idle_timeout(),
             max_connections_per_address: default_per_address(),
+            metrics_token_file: default_metrics_token_file(),
         }
     }
 }
@@ -203,6 +216,10 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # header_timeout_seconds = 20
 # idle_timeout_seconds = 120
 # max_connections_per_address = 256
+# /metrics (Prometheus text, nothing personal) answers a signed-in administrator, or a scraper
+# sending `Authorization: Bearer TOKEN` with the token in this file (made at the first start;
+# give it to Prometheus as `credentials_file`, or to Zabbix as a header). "" turns it off.
+# metrics_token_file = "metrics.token"
 
 [ssh]
 # Address of the administrators' SSH console (public keys only; add keys with

@@ -44,10 +44,33 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
     }
     service.set_device_required(cfg.web.require_device);
     service.set_totp_required(cfg.web.require_totp);
+    service.set_metrics_token(metrics_token(&args.data.data, &cfg.web)?.as_deref());
     let backups = start_backups(&service, &args.data.data)?;
     let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });
     backups.finish();
     served
+}
+
+/// The metrics scraper's token from `web.metrics_token_file`; the file is made (32 random bytes,
+/// hex, private) when missing. `None` when the setting is empty.
+fn metrics_token(data: &Path, web: &config::Web) -> Result<Option<String>> {
+    if web.metrics_token_file.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let path = data.join(&web.metrics_token_file);
+    if !path.exists() {
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness for the metrics token: {e}"))?;
+        crate::files::write_private(&path, format!("{}\n", mamoru_core::to_hex(&raw)).as_bytes())?;
+    }
+    let token = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the metrics token {}", path.display()))?
+        .trim()
+        .to_owned();
+    if token.len() < 32 {
+        anyhow::bail!("the metrics token in {} is shorter than 32 characters", path.display());
+    }
+    Ok(Some(token))
 }
 
 /// The running backup threads. `finish` ships the last changes to the archive and waits for it.

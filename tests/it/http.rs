@@ -341,8 +341,14 @@ fn serve_speaks_https_with_the_certificate_init_made() {
     assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
     let token = s.sign_in("admin", crate::support::PASSWORD);
     assert!(!token.is_empty());
-    // The accept loop passes the peer on: loopback reads the metrics without signing in.
-    let m = s.request("GET", "/metrics", None, None);
+    // A scraper reads the metrics with the token the first start made (private); loopback
+    // alone is no pass.
+    assert_eq!(s.request("GET", "/metrics", None, None).status, 401);
+    let scraper = data.join("metrics.token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&scraper).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let scraper = std::fs::read_to_string(scraper).unwrap();
+    let m = s.request("GET", "/metrics", Some(scraper.trim()), None);
     assert_eq!(m.status, 200, "{}", m.body);
     assert!(m.body.contains("mamoru_archive_failing 0"), "{}", m.body);
 

@@ -15,7 +15,9 @@ use warp::{Filter, Reply};
 use crate::{error_body, error_response};
 
 pub(crate) use auth::token;
-use auth::{Authed, AuthedJson, TokenAuthed, authed_json, authenticated, session_of_request};
+use auth::{
+    Authed, AuthedJson, TokenAuthed, authed_json, authenticated, is_json, json_required, session_of_request,
+};
 use children::{ChildIn, board, create_child_route, get_child, new_child, search};
 pub(crate) use server::{backup_now, devices, metrics, peer, photos};
 pub(crate) use session::totp;

@@ -269,16 +269,37 @@ mod tests {
     #[tokio::test]
     async fn routes_answer_in_process() {
         let (_dir, svc) = service();
+        let scraper = "a-fictional-scraper-token-of-forty-chars!";
+        svc.set_metrics_token(Some(scraper));
         let api = routes(svc, Health { version: "test", https: false, backup_now: None });
         let r = warp::test::request().path("/healthz").reply(&api).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["cache-control"], "no-store");
-        let r = warp::test::request().method("POST").path("/api/v1/session").body("{}").reply(&api).await;
-        assert_eq!(r.status(), 400, "missing fields are a bad request");
+        let json = ("content-type", "application/json");
         let r = warp::test::request()
             .method("POST")
             .path("/api/v1/session")
-            .body(r#"{"login":"admin","password":"correct horse battery"}"#)
+            .header(json.0, json.1)
+            .body("{}")
+            .reply(&api)
+            .await;
+        assert_eq!(r.status(), 400, "missing fields are a bad request");
+        let admin = r#"{"login":"admin","password":"correct horse battery"}"#;
+        // A form or text/plain post (what a page on another site can send unasked) signs no one in.
+        for kind in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+            let mut post = warp::test::request().method("POST").path("/api/v1/session").body(admin);
+            if let Some(kind) = kind {
+                post = post.header("content-type", kind);
+            }
+            let r = post.reply(&api).await;
+            assert_eq!(r.status(), 415, "{kind:?}");
+            assert!(r.headers().get("set-cookie").is_none());
+        }
+        let r = warp::test::request()
+            .method("POST")
+            .path("/api/v1/session")
+            .header(json.0, json.1)
+            .body(admin)
             .reply(&api)
             .await;
         assert_eq!(r.status(), 200);
@@ -298,14 +319,28 @@ mod tests {
         let r = warp::test::request().method("PUT").path("/api/v1/search").reply(&api).await;
         assert_eq!(r.status(), 405);
 
-        // Metrics: loopback freely; from elsewhere only for an administrator.
+        // Metrics: the scraper's token or an administrator, from anywhere; loopback is no pass
+        // (behind a TLS terminator on the same host, every client is loopback).
         let local: std::net::SocketAddr = "127.0.0.1:50000".parse().unwrap();
         let remote: std::net::SocketAddr = "192.0.2.10:50000".parse().unwrap();
         let r = warp::test::request().path("/metrics").remote_addr(local).reply(&api).await;
+        assert_eq!(r.status(), 401);
+        let r = warp::test::request()
+            .path("/metrics")
+            .remote_addr(remote)
+            .header("authorization", format!("Bearer {scraper}"))
+            .reply(&api)
+            .await;
         assert_eq!(r.status(), 200);
         let text = String::from_utf8_lossy(r.body()).into_owned();
         assert!(text.contains("mamoru_up 1") && text.contains("mamoru_backup_failing 0"), "{text}");
-        let r = warp::test::request().path("/metrics").remote_addr(remote).reply(&api).await;
+        let wrong = format!("Bearer {}x", &scraper[..scraper.len() - 1]);
+        let r = warp::test::request()
+            .path("/metrics")
+            .remote_addr(local)
+            .header("authorization", wrong)
+            .reply(&api)
+            .await;
         assert_eq!(r.status(), 401);
         let r = warp::test::request()
             .path("/metrics")

@@ -84,6 +84,8 @@ pub fn document() -> Value {
                         "content": { "application/json": { "schema": { "type": "object", "required": ["token", "enrolling"],
                             "properties": { "token": { "type": "string" }, "enrolling": { "type": "boolean" } } } } } },
                         "400": error_ref(), "401": error_ref(),
+                        "415": { "description": "json_required: the body must be sent as application/json",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                         "403": { "description": "device_required: the server requires a registered tablet and none was presented",
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                         "429": { "description": "too many failed sign-ins for this login or address; try again after Retry-After seconds",

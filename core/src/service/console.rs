@@ -10,6 +10,7 @@ use crate::ids::{RecordId, StaffId};
 use crate::staff::{Action, Staff, Unit};
 use crate::store::Reader;
 use crate::throttle;
+use sha2::{Digest, Sha256};
 
 impl Service {
     /// The console's sign-in: `login` presents an OpenSSH public key (`algorithm base64`) whose
@@ -160,10 +161,33 @@ impl Service {
         outcome
     }
 
-    /// Only administrators read the metrics from another machine (loopback needs no sign-in: the
-    /// web layer decides that). Metrics hold no personal data.
+    /// Only administrators read the metrics (audited), or a scraper presenting the configured
+    /// token (`Service::metrics_access`). Metrics hold no personal data.
     pub fn may_read_metrics(&self, actor: &Actor) -> Result<()> {
         self.read(actor, Action::OperateServer, "metrics", None, |_| Ok(((), Some("read metrics".into()))))
+    }
+
+    /// The token a metrics scraper (the city's Prometheus or Zabbix) presents as a bearer token;
+    /// `None`: only administrators read the metrics. Kept as its hash. Set by the server from
+    /// its configuration.
+    pub fn set_metrics_token(&self, token: Option<&str>) {
+        let hash = token.map(|t| <[u8; 32]>::from(Sha256::digest(t.as_bytes())));
+        *self.metrics_token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = hash;
+    }
+
+    /// Whether the bearer of `token` (from `from`) may read the metrics: the scraper's token, not
+    /// audited (it is read every few seconds and holds nothing personal), or a signed-in
+    /// administrator's session, audited. Where the request came from does not matter: behind a
+    /// TLS terminator on the same host every client is loopback.
+    pub fn metrics_access(&self, token: &str, from: Option<IpAddr>) -> Result<()> {
+        let presented = <[u8; 32]>::from(Sha256::digest(token.as_bytes()));
+        let expected = *self.metrics_token.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Hashes compared whole: the time it takes says nothing about the token.
+        if expected.is_some_and(|e| e.iter().zip(presented).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0) {
+            return Ok(());
+        }
+        let session = self.session(token, from)?;
+        self.may_read_metrics(&session.actor)
     }
 
     /// Verifies the audit chain. For `mamoru audit verify`, run by whoever holds the data

@@ -68,6 +68,9 @@ pub struct Service {
     /// Every session needs a second factor (the server's `[web] require_totp`): a staff member
     /// without one may only enrol it.
     require_totp: std::sync::atomic::AtomicBool,
+    /// The hash of the token a metrics scraper presents (the server's `[web] metrics_token_file`);
+    /// `None`: only administrators read the metrics.
+    metrics_token: Mutex<Option<[u8; 32]>>,
     /// The open import transaction, if the thread that opened it is importing.
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
@@ -138,6 +141,7 @@ impl Service {
             sessions: sessions::Sessions::default(),
             throttle: crate::throttle::Throttle::default(),
             require_device: std::sync::atomic::AtomicBool::new(false),
+            metrics_token: Mutex::new(None),
             require_totp: std::sync::atomic::AtomicBool::new(false),
             batch: Mutex::new(None),
             backup: BackupStatus::default(),

@@ -19,6 +19,21 @@ pub(crate) fn token(auth: Option<String>, cookie: Option<String>) -> Option<Stri
     auth.and_then(|a| a.strip_prefix("Bearer ").map(|t| t.trim().to_owned())).or(cookie)
 }
 
+/// Whether a body is declared JSON: a type a page on another site cannot send without asking
+/// (a CORS preflight, which is never granted).
+pub(super) fn is_json(kind: Option<&str>) -> bool {
+    kind.map(str::trim_start).is_some_and(|k| k.starts_with("application/json"))
+}
+
+/// The refusal of a write whose body type a page on another site could send unasked.
+pub(super) fn json_required() -> Response {
+    error_body(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "json_required",
+        "this write needs Content-Type: application/json (or, signed in by cookie, the image type of a photo)",
+    )
+}
+
 pub(super) type Authed = Result<(Arc<Service>, SessionInfo), Response>;
 
 /// A JSON write's session and body, or the error response of whichever failed first.
@@ -69,15 +84,12 @@ pub(super) fn session_of_request(
                 // A write carried by the cookie alone must be JSON: a page on another site (or a
                 // sibling host) can post a form or text/plain without asking, but not JSON.
                 // A photo's image type is no more a "simple" request than JSON.
-                let preflighted = kind.as_deref().map(str::trim_start).is_some_and(|k| {
-                    ["application/json", "image/jpeg", "image/png", "image/webp"].iter().any(|t| k.starts_with(t))
-                });
+                let preflighted = is_json(kind.as_deref())
+                    || kind.as_deref().map(str::trim_start).is_some_and(|k| {
+                        ["image/jpeg", "image/png", "image/webp"].iter().any(|t| k.starts_with(t))
+                    });
                 if !bearer && method == warp::http::Method::POST && !preflighted {
-                    return Err(error_body(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "json_required",
-                        "a write signed in by cookie needs Content-Type: application/json (or the image type of a photo)",
-                    ));
+                    return Err(json_required());
                 }
                 let Some(t) = token(auth, cookie) else {
                     return Err(error_response(&Error::Unauthenticated));

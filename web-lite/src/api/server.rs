@@ -28,7 +28,8 @@ pub(crate) fn peer()
         .map(|ext: Option<crate::tls::Peer>, remote| ext.map(|p| p.0).or(remote))
 }
 
-/// `GET /metrics`: Prometheus text, for loopback or a signed-in administrator. Nothing personal.
+/// `GET /metrics`: Prometheus text, for a scraper with the configured token or a signed-in
+/// administrator (`Service::metrics_access`), from wherever. Nothing personal.
 pub(crate) fn metrics(
     service: Arc<Service>,
     version: &'static str,
@@ -40,19 +41,12 @@ pub(crate) fn metrics(
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
         .and(with(service))
         .then(move |peer: Option<std::net::SocketAddr>, auth, cookie, svc: Arc<Service>| async move {
-            let local = peer.is_some_and(|p| p.ip().is_loopback());
-            if !local {
-                let Some(t) = token(auth, cookie) else {
-                    return error_response(&Error::Unauthenticated);
-                };
-                let checker = svc.clone();
-                let allowed = blocking(move || {
-                    checker.session(&t, peer.map(|p| p.ip())).and_then(|s| checker.may_read_metrics(&s.actor))
-                })
-                .await;
-                if let Err(e) = allowed {
-                    return error_response(&e);
-                }
+            let Some(t) = token(auth, cookie) else {
+                return error_response(&Error::Unauthenticated);
+            };
+            let checker = svc.clone();
+            if let Err(e) = blocking(move || checker.metrics_access(&t, peer.map(|p| p.ip()))).await {
+                return error_response(&e);
             }
             warp::reply::with_header(metrics_text(&svc, version), "content-type", "text/plain; version=0.0.4")
                 .into_response()

@@ -14,8 +14,8 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::{
-    BODY_LIMIT, DEVICE_COOKIE, SESSION_COOKIE, TokenAuthed, json_ok, parse_body, peer, respond,
-    session_of_request, token,
+    BODY_LIMIT, DEVICE_COOKIE, SESSION_COOKIE, TokenAuthed, is_json, json_ok, json_required, parse_body,
+    peer, respond, session_of_request, token,
 };
 use crate::{blocking, error_response, with};
 
@@ -70,24 +70,36 @@ pub(super) fn sign_in(
         .and(warp::body::content_length_limit(BODY_LIMIT))
         .and(warp::body::bytes())
         .and(warp::cookie::optional::<String>(DEVICE_COOKIE))
+        .and(warp::header::optional::<String>("content-type"))
         .and(peer())
         .and(with(service))
-        .then(|bytes: Bytes, device: Option<String>, peer: Option<std::net::SocketAddr>, svc: Arc<Service>| async move {
-            let input: SignIn = or_respond!(parse_body(&bytes));
-            let result = blocking(move || {
-                // A registered tablet presents its secret; a session is then bound to it.
-                let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
-                svc.sign_in_from(
-                    peer.map(|p| p.ip()),
-                    &input.login,
-                    &Password::attempt(input.password),
-                    input.otp.as_deref(),
-                    device,
-                )
-            })
-            .await;
-            respond(result, |(token, info)| signed_in(&token, &info))
-        })
+        .then(
+            |bytes: Bytes,
+             device: Option<String>,
+             kind: Option<String>,
+             peer: Option<std::net::SocketAddr>,
+             svc: Arc<Service>| async move {
+                // JSON only: a page on another site must not sign this browser in (to an account
+                // of its choosing) with a form or text/plain post.
+                if !is_json(kind.as_deref()) {
+                    return json_required();
+                }
+                let input: SignIn = or_respond!(parse_body(&bytes));
+                let result = blocking(move || {
+                    // A registered tablet presents its secret; a session is then bound to it.
+                    let device = device.map(|secret| svc.device_for_secret(&secret)).transpose()?;
+                    svc.sign_in_from(
+                        peer.map(|p| p.ip()),
+                        &input.login,
+                        &Password::attempt(input.password),
+                        input.otp.as_deref(),
+                        device,
+                    )
+                })
+                .await;
+                respond(result, |(token, info)| signed_in(&token, &info))
+            },
+        )
 }
 
 /// Who signed in, with the token both as the body and as the session cookie.
