@@ -44,6 +44,8 @@ pub enum Command {
     #[command(subcommand)]
     Device(DeviceCommand),
     /// Check the store's integrity: prints `KIND COUNT` lines; non-zero exit on any problem.
+    /// Includes redb's own page checks, on a copy of the store file beside it (as much free
+    /// space as the store). While the server runs, check from its console instead.
     Check(DataDir),
     /// The audit log.
     #[command(subcommand)]

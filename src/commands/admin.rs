@@ -111,7 +111,14 @@ pub(super) fn set_disabled(dir: &Path, login: &str, disabled: bool) -> Result<()
 }
 
 pub(super) fn check(dir: &Path) -> Result<()> {
-    let service = open(dir)?;
+    let service = open(dir).map_err(|e| match e.downcast_ref::<mamoru_core::Error>() {
+        // The running server holds the store: it runs the same check itself, on a copy.
+        Some(mamoru_core::Error::AlreadyOpen { .. }) => anyhow::anyhow!(
+            "the server is running on {}: check it from the console (`mamoru console`, バックアップ, i)",
+            dir.display()
+        ),
+        _ => e,
+    })?;
     let report = service.check()?;
     for (kind, count) in &report.counts {
         println!("{kind} {count}");

@@ -277,6 +277,13 @@ fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_
     assert!(home.contains("local-cli（システム管理者）"), "{home}");
     tmux.keys("served", &["3"]);
     tmux.wait_for("served", "(ありません)");
+    // The store is checked by the running server (redb's page check on a copy); the CLI, which
+    // cannot open a store in use, says where to go.
+    let refused = crate::support::run(&["check", "--data", data.to_str().unwrap()]);
+    crate::support::assert_one_line_failure(&refused, "check it from the console");
+    tmux.keys("served", &["6", "i", "y"]);
+    tmux.wait_for("served", "問題は見つかりませんでした");
+    tmux.keys("served", &["Escape"]);
     tmux.keys("served", &["q"]);
     tmux.wait_for("served", "CONSOLE-EXIT-0");
     assert_eq!(s.stop(), 0);

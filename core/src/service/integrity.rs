@@ -1,14 +1,16 @@
 //! `mamoru check`: counts every kind of record and looks for what should never be: a case
-//! without its child, a note without its case, a gap in the change log, a broken audit chain.
+//! without its child, a note without its case, a gap in the change log, a broken audit chain,
+//! and, through redb's own check on a copy of the file, a damaged page.
 
 use sha2::{Digest, Sha256};
 
-use super::Service;
+use super::{Actor, Service};
 use crate::audit::Verdict;
 use crate::case::{Case, Note, Photo};
 use crate::error::Result;
 use crate::ids::{CaseId, ChildId};
 use crate::person::Child;
+use crate::staff::Action;
 use crate::store::Reader;
 
 /// Every record kind, in the order `check` prints them (defined with the ids).
@@ -21,6 +23,17 @@ pub struct IntegrityReport {
 }
 
 impl Service {
+    /// `check` asked for by an administrator of the running server (the console), audited with
+    /// the number of problems found. Writers wait while the store file is copied for redb's
+    /// check (`Store::check_pages`).
+    pub fn check_store(&self, actor: &Actor) -> Result<IntegrityReport> {
+        self.read(actor, Action::OperateServer, "store", None, |_| {
+            let report = self.check()?;
+            let detail = format!("integrity check: {} problems", report.problems.len());
+            Ok((report, Some(detail)))
+        })
+    }
+
     pub fn check(&self) -> Result<IntegrityReport> {
         let r = self.store.read()?;
         let mut report = IntegrityReport::default();
@@ -77,6 +90,11 @@ impl Service {
         report.counts.push(("audit".to_owned(), r.audit_len()?));
         if let Verdict::Broken { seq, reason } = crate::store::verify_audit(&r)? {
             report.problems.push(format!("audit entry {seq}: {reason}"));
+        }
+        drop(r);
+        // redb's own page checks, on a copy (see `Store::check_pages`).
+        if let Some(problem) = self.store.check_pages()? {
+            report.problems.push(problem);
         }
         Ok(report)
     }

@@ -102,6 +102,7 @@ pub use crate::record::{Record, Versioned};
 
 mod audit_log;
 pub(crate) mod caseloads;
+mod pages;
 mod read;
 pub mod snapshot;
 pub mod txlog;

@@ -181,6 +181,50 @@ fn a_rewrite_with_every_later_entry_rehashed_passes_the_chain_but_not_the_anchor
 
 // ---- searching the log ------------------------------------------------------------------------
 
+/// A byte changed inside a record that still reads (a note's text) passes the record checks and
+/// the audit chain; redb's page checksums find it, on a copy (nothing is repaired behind
+/// anyone's back, no copy is left).
+#[test]
+fn a_changed_byte_inside_a_record_is_found_by_redbs_page_check() {
+    use mamoru_core::case::{IntakeKind, NewNote};
+    use mamoru_core::code_table::Code;
+    use mamoru_core::ids::CaseId;
+
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "頁検", "太郎", "ぺーじ", "たろう", "2016-04-01");
+    let case = CaseId(w.case(&cw, child, IntakeKind::Consultation, crate::support::t0()).id);
+    let note = NewNote {
+        at: crate::support::t0(),
+        kind: Code::new("3"),
+        body: "訪問記録QZXJ".into(),
+        photos: vec![],
+    };
+    w.svc.add_note(&cw, case, note).unwrap();
+    assert!(w.svc.check().unwrap().problems.is_empty());
+    let (dir, clock) = (w.dir, w.clock);
+    drop(w.svc);
+
+    let path = dir.path().join(FILE_NAME);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut changed = 0;
+    for i in 0..bytes.len() - 4 {
+        if &bytes[i..i + 4] == b"QZXJ" {
+            bytes[i + 3] = b'K';
+            changed += 1;
+        }
+    }
+    assert!(changed > 0);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let svc = mamoru_core::Service::open(dir.path(), clock).unwrap();
+    let report = svc.check().unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].starts_with("redb"), "{:?}", report.problems);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().contains("check")), "{left:?}");
+}
+
 mod search {
     use mamoru_core::audit::AuditEntry;
     use mamoru_core::case::{IntakeKind, NewNote};

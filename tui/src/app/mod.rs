@@ -95,6 +95,7 @@ pub enum Op {
     ResetPassword(String),
     SetDisabled(String, bool),
     BackupNow,
+    CheckStore,
 }
 
 /// What typed text is for.

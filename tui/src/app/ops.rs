@@ -196,6 +196,21 @@ impl App {
                 Some(outcome) => outcome,
                 None => return self.load(screen),
             },
+            Op::CheckStore => svc.check_store(&self.actor).map(|report| {
+                let records: u64 = report.counts.iter().map(|(_, n)| n).sum();
+                let mut lines = if report.problems.is_empty() {
+                    vec![format!("問題は見つかりませんでした (記録 {records} 件、redb のページ検査を含む)")]
+                } else {
+                    vec![format!(
+                        "{} 件の問題が見つかりました。バックアップからの復元を検討してください:",
+                        report.problems.len()
+                    )]
+                };
+                lines.extend(report.problems.iter().take(12).cloned());
+                let summary = lines[0].clone();
+                self.state.dialog = Some(Dialog::Shown { title: "整合性検査".into(), lines });
+                summary
+            }),
             Op::BackupNow => {
                 let made = svc.authorize_backup(&self.actor).map_err(|e| describe(&e));
                 match made.and_then(|()| self.host.backup_now()) {

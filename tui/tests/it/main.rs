@@ -245,6 +245,27 @@ fn a_supervisor_sees_what_the_role_allows_and_a_clear_refusal_otherwise() {
 }
 
 #[test]
+fn the_store_is_checked_from_the_backup_screen_while_it_serves() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "6");
+    assert!(screen(&a, 100, 24).join("\n").contains("i 整合性検査"));
+    keys(&mut a, "in");
+    assert!(screen(&a, 100, 24).join("\n").contains("取り消しました"));
+    keys(&mut a, "iy");
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("整合性検査") && drawn.contains("問題は見つかりませんでした"), "{drawn}");
+    let log = w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap();
+    let checks: Vec<_> = log
+        .iter()
+        .filter(|e| e.detail.as_deref().is_some_and(|d| d.starts_with("integrity check")))
+        .collect();
+    assert_eq!(checks.len(), 1, "one check, audited (the cancelled one ran nothing)");
+    assert_eq!(checks[0].action, "operate_server");
+    assert_eq!(checks[0].detail.as_deref(), Some("integrity check: 0 problems"));
+}
+
+#[test]
 fn a_failed_backup_is_said_plainly() {
     let w = world();
     let mut a = app(&w, &w.admin);

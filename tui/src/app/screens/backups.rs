@@ -26,5 +26,13 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
 }
 
 pub(super) fn key(c: char) -> Option<Action> {
-    (c == 'b').then(|| Action::Confirm("今すぐバックアップを作成しますか？".into(), Op::BackupNow))
+    match c {
+        'b' => Some(Action::Confirm("今すぐバックアップを作成しますか？".into(), Op::BackupNow)),
+        // The check copies the store file; writes wait meanwhile (seconds per GB).
+        'i' => Some(Action::Confirm(
+            "データの整合性を検査しますか？ (ファイルを複製する間、書き込みが待たされます)".into(),
+            Op::CheckStore,
+        )),
+        _ => None,
+    }
 }
