@@ -296,3 +296,41 @@ pub enum AuditCommand {
         identity: Option<PathBuf>,
     },
 }
+
+impl UserCommand {
+    /// The data directory the verb works on.
+    #[must_use]
+    pub fn data(&self) -> &std::path::Path {
+        match self {
+            Self::Add { data, .. }
+            | Self::Disable { data, .. }
+            | Self::Enable { data, .. }
+            | Self::Passwd { data, .. }
+            | Self::ResetTotp { data, .. }
+            | Self::Verify { data, .. }
+            | Self::List(data)
+            | Self::Units(data) => &data.data,
+            Self::Key(k) => k.data(),
+        }
+    }
+}
+
+impl KeyCommand {
+    /// The data directory the verb works on.
+    #[must_use]
+    pub fn data(&self) -> &std::path::Path {
+        match self {
+            Self::Add { data, .. } => &data.data,
+        }
+    }
+}
+
+impl DeviceCommand {
+    /// The data directory the verb works on.
+    #[must_use]
+    pub fn data(&self) -> &std::path::Path {
+        match self {
+            Self::Add { data, .. } | Self::Revoke { data, .. } | Self::List(data) => &data.data,
+        }
+    }
+}

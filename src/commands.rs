@@ -26,15 +26,52 @@ pub fn run(command: Command) -> Result<()> {
         Command::Init(args) => init(&args),
         Command::Serve(args) => serve(&args),
         Command::Demo(args) => crate::demo::run(args),
-        Command::Console(d) => crate::console::run_local(&d.data),
-        Command::User(cmd) => user(cmd),
-        Command::Check(d) => check(&d.data),
+        Command::Console(d) => {
+            let attached = crate::console::run_local(&d.data);
+            archived(&d.data, attached)
+        }
+        Command::User(cmd) => {
+            let data = cmd.data().to_owned();
+            archived(&data, user(cmd))
+        }
+        Command::Check(d) => archived(&d.data, check(&d.data)),
         Command::Audit(AuditCommand::Verify { data, from, identity }) => {
-            audit_verify(&data.data, from.as_deref(), identity.as_deref())
+            archived(&data.data, audit_verify(&data.data, from.as_deref(), identity.as_deref()))
         }
         Command::Backup(cmd) => backup(cmd),
-        Command::Device(cmd) => device(cmd),
+        Command::Device(cmd) => {
+            let data = cmd.data().to_owned();
+            archived(&data, device(cmd))
+        }
     }
+}
+
+/// After a verb that may have opened the store itself (no server running): what it wrote (a
+/// change, and the audit entries of its reads) goes to the change archive before the command
+/// returns, so that a disk lost before the server starts again loses none of it. With a server
+/// running, the store is the server's (the verb refused, or went through the server) and the
+/// server archives. The verb's own failure is the one reported; a change made and not archived
+/// is a failure too, saying so.
+fn archived(data: &Path, outcome: Result<()>) -> Result<()> {
+    let shipped = match open_store(data) {
+        // Where the archive has nothing to join to (a restored store, a new backup folder), a
+        // generation holds it all instead.
+        Ok(service) => match crate::backup::ship(data, &service) {
+            Err(e) if e.is::<crate::backup::NothingToJoin>() => {
+                crate::backup::create(data, &service).map(drop)
+            }
+            other => other.map(drop),
+        },
+        Err(e)
+            if e.downcast_ref::<mamoru_core::Error>()
+                .is_some_and(|e| matches!(e, mamoru_core::Error::AlreadyOpen { .. })) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    outcome?;
+    shipped.context("done, but not yet in the change archive (the server archives it when it starts)")
 }
 
 /// Opens the service over an existing store.

@@ -67,7 +67,8 @@ fn the_restore_drill_brings_back_every_acknowledged_write() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let t = to.to_str().unwrap();
-    assert_eq!(run(&["check", "--data", t]).code, 0);
+    let c = run(&["check", "--data", t]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
     assert_eq!(run(&["audit", "verify", "--data", t]).code, 0);
     // The old store's backups hold another timeline: compared with them, the restored log is
     // refused as another store's (exit 3), not reported as tampered.
@@ -564,4 +565,39 @@ fn the_daily_backup_reads_back_the_days_archive() {
     assert!(r.stderr.contains("generation 2 made and verified"), "{}", r.stderr);
     let list = run(&["backup", "list", "--data", d]).stdout;
     assert!(list.lines().any(|l| l.starts_with("2\t") && l.contains("verified 20")), "{list}");
+}
+
+/// A change made at the command line while the server is stopped is in the change archive
+/// before the command returns: the disk lost right after, the backups alone bring it back. And
+/// when it cannot be archived, the command says so (the change is made; the server archives it
+/// when it starts).
+#[test]
+fn a_cli_change_while_the_server_is_stopped_is_archived_before_the_command_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "3");
+    let d = data.to_str().unwrap();
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let pw = crate::support::password_file(dir.path(), crate::support::PASSWORD);
+    let add = ["user", "add", "late", "--role", "caseworker", "--unit", "1", "--name", "遅番 職員"];
+    let r = run(&[&add[..], &["--password-file", pw.to_str().unwrap(), "--data", d]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let key = dir.path().join("offline.key");
+    std::fs::copy(data.join("demo-backup-identity.txt"), &key).unwrap();
+    let backups = data.join("backups");
+    let to = dir.path().join("restored");
+    let (from, t) = (backups.to_str().unwrap(), to.to_str().unwrap());
+    let r = run(&["backup", "restore", "--from", from, "--to", t, "--identity", key.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed = run(&["user", "list", "--data", t]);
+    assert!(listed.stdout.contains("late"), "{}", listed.stdout);
+
+    // The backup folder cannot be reached (a NAS not mounted): one clear line, not silence.
+    let config = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\n[backup]\n"), "{text}");
+    std::fs::write(&config, text.replace("\n[backup]\n", "\n[backup]\ndir = \"/dev/null/backups\"\n"))
+        .unwrap();
+    let r = run(&["user", "disable", "late", "--data", d]);
+    assert_one_line_failure(&r, "not yet in the change archive");
 }

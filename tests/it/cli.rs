@@ -226,7 +226,7 @@ fn missing_damaged_and_busy_data_directories_are_one_clear_line() {
     let data = init(dir.path());
     let d = data.to_str().unwrap();
     let _server = Server::serve_plain(&data);
-    assert_one_line_failure(&run(&["check", "--data", d]), "in use by another Mamoru process");
+    assert_one_line_failure(&run(&["check", "--data", d]), "the server is running");
     assert_one_line_failure(&run(&["user", "list", "--data", d]), "in use by another Mamoru process");
 }
 
