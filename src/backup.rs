@@ -143,9 +143,7 @@ pub fn create(data: &Path, service: &Service) -> Result<Manifest> {
     let _one_at_a_time = CREATING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // The archive first, so it joins up with the generation. If it cannot (a restored store in a
     // new backup directory has nothing to join to), the generation itself is the new start.
-    if let Err(e) = ship(data, service)
-        && !e.is::<NothingToJoin>()
-    {
+    if let Err(e) = ship(data, service) {
         tracing::warn!(error = %format!("{e:#}"), "archive not shipped before the generation");
     }
     let dest = destination(data)?;
@@ -338,7 +336,10 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
     };
     let Some(batch) = service.redo_batch(after, 100_000)? else { return Ok(None) };
     if batch.first != after + 1 {
-        return Err(NothingToJoin { first: batch.first, after }.into());
+        bail!(
+            "the redo log starts at {} but the backups end at {after}: make a backup generation (`mamoru backup create`) before the archive can go on",
+            batch.first
+        );
     }
     let meta = NewSegment {
         first: batch.first,
@@ -352,26 +353,6 @@ pub fn ship(data: &Path, service: &Service) -> Result<Option<Segment>> {
     service.archived_through(batch.last)?;
     Ok(Some(segment))
 }
-
-/// The archive cannot go on: the redo log does not join up with the backups (a restored store,
-/// a new backup folder). A new generation is the new start.
-#[derive(Debug)]
-pub struct NothingToJoin {
-    first: u64,
-    after: u64,
-}
-
-impl std::fmt::Display for NothingToJoin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the redo log starts at {} but the backups end at {}: make a backup generation (`mamoru backup create`) before the archive can go on",
-            self.first, self.after
-        )
-    }
-}
-
-impl std::error::Error for NothingToJoin {}
 
 static SHIPPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());

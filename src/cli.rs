@@ -313,6 +313,12 @@ impl UserCommand {
             Self::Key(k) => k.data(),
         }
     }
+
+    /// Whether the verb changes the store (not only reads it).
+    #[must_use]
+    pub fn changes(&self) -> bool {
+        !matches!(self, Self::List(_) | Self::Units(_) | Self::Verify { .. })
+    }
 }
 
 impl KeyCommand {
@@ -332,5 +338,11 @@ impl DeviceCommand {
         match self {
             Self::Add { data, .. } | Self::Revoke { data, .. } | Self::List(data) => &data.data,
         }
+    }
+
+    /// Whether the verb changes the store (not only reads it).
+    #[must_use]
+    pub fn changes(&self) -> bool {
+        !matches!(self, Self::List(_))
     }
 }

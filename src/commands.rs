@@ -28,50 +28,54 @@ pub fn run(command: Command) -> Result<()> {
         Command::Demo(args) => crate::demo::run(args),
         Command::Console(d) => {
             let attached = crate::console::run_local(&d.data);
-            archived(&d.data, attached)
+            archived(&d.data, true, attached)
         }
         Command::User(cmd) => {
-            let data = cmd.data().to_owned();
-            archived(&data, user(cmd))
+            let (data, changes) = (cmd.data().to_owned(), cmd.changes());
+            archived(&data, changes, user(cmd))
         }
-        Command::Check(d) => archived(&d.data, check(&d.data)),
+        Command::Check(d) => check(&d.data),
         Command::Audit(AuditCommand::Verify { data, from, identity }) => {
-            archived(&data.data, audit_verify(&data.data, from.as_deref(), identity.as_deref()))
+            audit_verify(&data.data, from.as_deref(), identity.as_deref())
         }
         Command::Backup(cmd) => backup(cmd),
         Command::Device(cmd) => {
-            let data = cmd.data().to_owned();
-            archived(&data, device(cmd))
+            let (data, changes) = (cmd.data().to_owned(), cmd.changes());
+            archived(&data, changes, device(cmd))
         }
     }
 }
 
-/// After a verb that may have opened the store itself (no server running): what it wrote (a
-/// change, and the audit entries of its reads) goes to the change archive before the command
-/// returns, so that a disk lost before the server starts again loses none of it. With a server
-/// running, the store is the server's (the verb refused, or went through the server) and the
-/// server archives. The verb's own failure is the one reported; a change made and not archived
-/// is a failure too, saying so.
-fn archived(data: &Path, outcome: Result<()>) -> Result<()> {
+/// After a verb that succeeded with the store opened by itself (no server running): what it
+/// wrote (a change, and the audit entries of its reads) goes to the change archive before the
+/// command returns, so that a disk lost before the server starts again loses none of it. With a
+/// server running, the store is the server's (the verb went through it) and the server
+/// archives. A change (`changes`) made and not archived is a failure that says so; for a verb
+/// that only read, it is a warning (its answer stands; the server archives the audit entries
+/// when it starts). A store whose archive has nothing to join to (a restored one) needs
+/// `mamoru backup create` first, which the failure says.
+fn archived(data: &Path, changes: bool, outcome: Result<()>) -> Result<()> {
+    outcome?;
     let shipped = match open_store(data) {
-        // Where the archive has nothing to join to (a restored store, a new backup folder), a
-        // generation holds it all instead.
-        Ok(service) => match crate::backup::ship(data, &service) {
-            Err(e) if e.is::<crate::backup::NothingToJoin>() => {
-                crate::backup::create(data, &service).map(drop)
-            }
-            other => other.map(drop),
-        },
+        Ok(service) => crate::backup::ship(data, &service).map(drop),
         Err(e)
             if e.downcast_ref::<mamoru_core::Error>()
                 .is_some_and(|e| matches!(e, mamoru_core::Error::AlreadyOpen { .. })) =>
         {
-            Ok(())
+            return Ok(());
         }
         Err(e) => Err(e),
     };
-    outcome?;
-    shipped.context("done, but not yet in the change archive (the server archives it when it starts)")
+    match shipped {
+        Err(e) if changes => {
+            Err(e.context("done, but not yet in the change archive (the server archives it when it starts)"))
+        }
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "the audit entries of this read are not yet in the change archive");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Opens the service over an existing store.

@@ -119,7 +119,7 @@ pub(super) fn check(dir: &Path) -> Result<()> {
         ),
         _ => e,
     })?;
-    let report = service.check()?;
+    let report = service.check_with_pages()?;
     for (kind, count) in &report.counts {
         println!("{kind} {count}");
     }

@@ -86,7 +86,7 @@ impl Service {
             None => format!("{attempts} refused"),
         });
         self.append_audit(entry)?;
-        self.count_failure(&keys, Some("console"), "console_sign_in_locked")
+        self.count_failure(&keys, address, Some("console"), "console_sign_in_locked")
     }
 
     /// Counts a failed sign-in under `keys` (see `crate::throttle`) and audits each lock it
@@ -96,12 +96,14 @@ impl Service {
     pub(super) fn count_failure(
         &self,
         keys: &[(String, u32)],
+        address: Option<IpAddr>,
         device: Option<&str>,
         locked_action: &str,
     ) -> Result<()> {
         let now = self.now();
         for (key, secs) in self.throttle.failed(keys, now) {
-            let mut entry = AuditEntry::new(now, 0, device.map(str::to_owned), locked_action);
+            let mut entry =
+                AuditEntry::new(now, 0, device.map(str::to_owned), locked_action).from_address(address);
             entry.detail = Some(match key.strip_prefix("addr:") {
                 Some(a) => format!("address {a} locked for {secs} s"),
                 None => format!("login locked for {secs} s"),

@@ -28,7 +28,7 @@ impl Service {
     /// check (`Store::check_pages`).
     pub fn check_store(&self, actor: &Actor) -> Result<IntegrityReport> {
         self.read(actor, Action::OperateServer, "store", None, |_| {
-            let report = self.check()?;
+            let report = self.check_with_pages()?;
             let detail = format!("integrity check: {} problems", report.problems.len());
             Ok((report, Some(detail)))
         })
@@ -91,8 +91,14 @@ impl Service {
         if let Verdict::Broken { seq, reason } = crate::store::verify_audit(&r)? {
             report.problems.push(format!("audit entry {seq}: {reason}"));
         }
-        drop(r);
-        // redb's own page checks, on a copy (see `Store::check_pages`).
+        Ok(report)
+    }
+
+    /// `check`, and redb's own page checks on a copy of the store file (`Store::check_pages`):
+    /// for `mamoru check` and the console, not for every restore and backup verification
+    /// (which would need the copy's disk space each time).
+    pub fn check_with_pages(&self) -> Result<IntegrityReport> {
+        let mut report = self.check()?;
         if let Some(problem) = self.store.check_pages()? {
             report.problems.push(problem);
         }

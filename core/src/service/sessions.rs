@@ -152,7 +152,7 @@ impl Service {
         ) {
             Ok(a) => a,
             Err(e @ Error::BadCredentials) => {
-                self.count_failure(&keys, None, "sign_in_locked")?;
+                self.count_failure(&keys, address, None, "sign_in_locked")?;
                 return Err(e);
             }
             Err(e) => return Err(e),

@@ -236,6 +236,9 @@ impl Store {
             });
         }
         let db = Database::builder().open(&path).map_err(|e| open_error(&path, e))?;
+        // A copy an integrity check left when its process was killed (it holds records that
+        // may since have been erased).
+        let _ = std::fs::remove_file(pages::check_copy_path(&path));
         let store = Self { db, path };
         let format = store
             .read()?
