@@ -289,4 +289,13 @@ fn audit_entries_record_the_client_address() {
     let text = String::from_utf8(csv).unwrap();
     assert!(text.lines().next().unwrap().ends_with(",接続元"), "{text}");
     assert!(text.lines().any(|l| l.contains("read_child") && l.ends_with(",2001:db8::42")), "{text}");
+
+    // Five wrong passwords lock the login; the lock's entry says where the attempts came from.
+    let wrong = Password::attempt("not the password");
+    for _ in 0..5 {
+        assert!(w.svc.sign_in_from(Some(office), "cw", &wrong, None, None).is_err());
+    }
+    let log = w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap();
+    let locked = log.iter().find(|e| e.action == "sign_in_locked").unwrap_or_else(|| unreachable!("no lock"));
+    assert_eq!(locked.address.as_deref(), Some("192.0.2.7"));
 }
