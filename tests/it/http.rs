@@ -242,6 +242,15 @@ fn errors_are_json_with_the_right_status() {
         "invalid",
     );
     expect_error(s.request("GET", "/api/v1/search?q=", Some(&token), None), 422, "invalid");
+    // A NUL or a bidi override in a name is refused over the API as on the pages, naming the
+    // field and the character.
+    for (name, shown) in [("山\\u0000田", "U+0000"), ("山\\u202e田", "U+202E")] {
+        let body = format!(r#"{{"family_name":"{name}","family_name_kana":"やまだ"}}"#);
+        let r = s.request("POST", "/api/v1/children", Some(&token), Some(&body));
+        assert_eq!(r.status, 422, "{}", r.body);
+        let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("family") && message.contains(shown), "{message}");
+    }
     expect_error(s.request("GET", "/api/v1/nowhere", Some(&token), None), 404, "not_found");
     let big = format!(r#"{{"family_name":"{}"}}"#, "あ".repeat(40_000));
     expect_error(s.request("POST", "/api/v1/children", Some(&token), Some(&big)), 413, "too_large");
