@@ -197,7 +197,9 @@ impl App {
                 None => return self.load(screen),
             },
             Op::CheckStore => svc.check_store(&self.actor).map(|report| {
-                let records: u64 = report.counts.iter().map(|(_, n)| n).sum();
+                // The records of every kind; not the change log's or the audit log's entries.
+                let records: u64 =
+                    report.counts.iter().filter(|(k, _)| k != "change" && k != "audit").map(|(_, n)| n).sum();
                 let mut lines = if report.problems.is_empty() {
                     vec![format!("問題は見つかりませんでした (記録 {records} 件、redb のページ検査を含む)")]
                 } else {
