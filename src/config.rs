@@ -124,7 +124,7 @@ pub struct Web {
     /// connection's next request).
     #[serde(default = "default_header_timeout")]
     pub header_timeout_seconds: u64,
-    /// Seconds a connection may move no byte before it is closed.
+    /// Seconds a connection may move no byte before it is closed (at least 30).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_seconds: u64,
     /// Connections open at once from one address.
@@ -142,7 +142,8 @@ impl Web {
     pub fn limits(&self) -> mamoru_web::Limits {
         mamoru_web::Limits {
             header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds.clamp(1, 3600)),
-            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.clamp(1, 86_400)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.clamp(1, 86_400))
+                .max(mamoru_web::Limits::MIN_IDLE),
             per_address: self.max_connections_per_address.max(1),
         }
     }
@@ -214,7 +215,7 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # seconds for the TLS handshake and a request's headers, seconds a connection may stay silent,
 # and connections at once from one address (tablets behind one NAT share theirs).
 # header_timeout_seconds = 20
-# idle_timeout_seconds = 120
+# idle_timeout_seconds = 120   (at least 30: open pages' live updates speak every 15 s)
 # max_connections_per_address = 256
 # /metrics (Prometheus text, nothing personal) answers a signed-in administrator, or a scraper
 # sending `Authorization: Bearer TOKEN` with the token in this file (made at the first start;
@@ -249,5 +250,18 @@ pub fn load(dir: &Path) -> anyhow::Result<Config> {
         Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Web;
+
+    #[test]
+    fn an_idle_timeout_shorter_than_the_event_streams_comment_is_raised() {
+        let short = Web { idle_timeout_seconds: 5, ..Web::default() };
+        assert_eq!(short.limits().idle_timeout, mamoru_web::Limits::MIN_IDLE);
+        let long = Web { idle_timeout_seconds: 600, ..Web::default() };
+        assert_eq!(long.limits().idle_timeout.as_secs(), 600);
     }
 }

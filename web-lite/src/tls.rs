@@ -59,6 +59,12 @@ pub struct Limits {
     pub per_address: usize,
 }
 
+impl Limits {
+    /// The shortest idle timeout allowed: twice the event stream's 15-second comment, so that a
+    /// shorter setting cannot cut every open page's live updates.
+    pub const MIN_IDLE: Duration = Duration::from_secs(30);
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
