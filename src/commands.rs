@@ -58,12 +58,7 @@ fn archived(data: &Path, changes: bool, outcome: Result<()>) -> Result<()> {
     outcome?;
     let shipped = match open_store(data) {
         Ok(service) => crate::backup::ship(data, &service).map(drop),
-        Err(e)
-            if e.downcast_ref::<mamoru_core::Error>()
-                .is_some_and(|e| matches!(e, mamoru_core::Error::AlreadyOpen { .. })) =>
-        {
-            return Ok(());
-        }
+        Err(e) if in_use(&e) => return Ok(()),
         Err(e) => Err(e),
     };
     match shipped {
@@ -76,6 +71,11 @@ fn archived(data: &Path, changes: bool, outcome: Result<()>) -> Result<()> {
         }
         Ok(()) => Ok(()),
     }
+}
+
+/// Whether opening the store failed because another process (a running server) holds it.
+fn in_use(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<mamoru_core::Error>(), Some(mamoru_core::Error::AlreadyOpen { .. }))
 }
 
 /// Opens the service over an existing store.

@@ -111,13 +111,16 @@ pub(super) fn set_disabled(dir: &Path, login: &str, disabled: bool) -> Result<()
 }
 
 pub(super) fn check(dir: &Path) -> Result<()> {
-    let service = open(dir).map_err(|e| match e.downcast_ref::<mamoru_core::Error>() {
-        // The running server holds the store: it runs the same check itself, on a copy.
-        Some(mamoru_core::Error::AlreadyOpen { .. }) => anyhow::anyhow!(
-            "the server is running on {}: check it from the console (`mamoru console`, バックアップ, i)",
-            dir.display()
-        ),
-        _ => e,
+    // The running server holds the store: it runs the same check itself, on a copy.
+    let service = open(dir).map_err(|e| {
+        if super::in_use(&e) {
+            anyhow::anyhow!(
+                "the server is running on {}: check it from the console (`mamoru console`, バックアップ, i)",
+                dir.display()
+            )
+        } else {
+            e
+        }
     })?;
     let report = service.check_with_pages()?;
     for (kind, count) in &report.counts {
