@@ -29,6 +29,10 @@ pub struct Ssh {
     /// Its host key (OpenSSH format); a relative path is inside the data directory.
     #[serde(default = "default_host_key")]
     pub host_key: PathBuf,
+    /// After the key, a code from the authenticator app (as `[web] require_totp`); someone
+    /// without a second factor enrols it at their first console sign-in.
+    #[serde(default = "yes")]
+    pub require_totp: bool,
 }
 
 fn default_ssh() -> SocketAddr {
@@ -39,7 +43,7 @@ fn default_host_key() -> PathBuf {
 }
 impl Default for Ssh {
     fn default() -> Self {
-        Self { listen: default_ssh(), host_key: default_host_key() }
+        Self { listen: default_ssh(), host_key: default_host_key(), require_totp: true }
     }
 }
 
@@ -228,6 +232,9 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # listen = "0.0.0.0:2222"
 # The console's host key, made by `mamoru init` (its fingerprint is printed then).
 # host_key = "ssh/host_ed25519"
+# After the key, a code from an authenticator app (the same one as on the tablets). Someone
+# without one is shown a key to add to the app at their first console sign-in.
+# require_totp = true
 
 [backup]
 # Where backup generations are written: a mounted NAS, say. A relative path is inside the data

@@ -102,7 +102,7 @@ impl Throttle {
     /// A successful sign-in clears its login's count (not the address's: one good password must
     /// not let an address go on guessing others).
     pub fn succeeded(&self, login: &str) {
-        self.forget(login);
+        self.lock().remove(&format!("login:{}", login.trim().to_lowercase()));
     }
 
     /// A console sign-in clears its login's console count.
@@ -110,10 +110,13 @@ impl Throttle {
         self.lock().remove(&console_login_key(login));
     }
 
-    /// Clears a login's count (an administrator reset its password or second factor).
+    /// Clears a login's counts, the web's and the console's (an administrator reset its
+    /// password or second factor).
     pub fn forget(&self, login: &str) {
         let key = format!("login:{}", login.trim().to_lowercase());
-        self.lock().remove(&key);
+        let mut counts = self.lock();
+        counts.remove(&key);
+        counts.remove(&console_login_key(login));
     }
 }
 

@@ -44,6 +44,7 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
     }
     service.set_device_required(cfg.web.require_device);
     service.set_totp_required(cfg.web.require_totp);
+    service.set_console_totp_required(cfg.ssh.require_totp);
     service.set_metrics_token(metrics_token(&args.data.data, &cfg.web)?.as_deref());
     let backups = start_backups(&service, &args.data.data)?;
     let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });

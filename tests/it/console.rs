@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use mamoru_core::store::Reader as _;
 
-use crate::support::{PASSWORD, Server, init, run};
+use mamoru_core::totp;
+
+use crate::support::{PASSWORD, Server, init, now, run};
 
 /// A new Ed25519 key pair at `DIR/NAME` (and `NAME.pub`).
 fn keygen(dir: &Path, name: &str) -> PathBuf {
@@ -191,6 +193,65 @@ fn a_tablet_revoked_in_the_console_is_signed_out_on_its_next_request() {
     // q ends the session cleanly.
     tmux.keys("a", &["q"]);
     tmux.wait_for("a", "SSH-EXIT-0");
+    tmux.keys("b", &["q"]);
+    tmux.wait_for("b", "SSH-EXIT-0");
+}
+
+#[test]
+fn the_console_asks_for_a_code_after_the_key_and_someone_without_one_enrols_at_the_first_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    // On, as by default (the shared setup turns it off for the other tests).
+    let config = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let (web, ssh) = text.split_at(text.find("[ssh]").unwrap());
+    assert!(ssh.contains("require_totp = false"), "{ssh}");
+    std::fs::write(&config, format!("{web}{}", ssh.replace("require_totp = false", "require_totp = true")))
+        .unwrap();
+    let key = keygen(dir.path(), "admin_key");
+    let pubkey = key.with_extension("pub");
+    let data_arg = data.to_str().unwrap();
+    let r = run(&["user", "key", "add", "admin", "--file", pubkey.to_str().unwrap(), "--data", data_arg]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = Server::serve_plain(&data);
+
+    // The key alone no longer opens anything (a batch client cannot answer the prompt).
+    let out = Command::new("ssh")
+        .args(["-o", "BatchMode=yes"])
+        .args(ssh_args(&key, &s.ssh, "admin"))
+        .args(["-s", "sftp"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"), "{out:?}");
+
+    // The first sign-in shows the key to add to the app (in the prompt, which `LogLevel=ERROR`
+    // does not hide), refuses a wrong code and asks again, and takes the app's code.
+    let tmux = Tmux::new("totp");
+    tmux.open("a", 110, 30, &ssh_command(&key, &s.ssh, "admin"));
+    let screen = tmux.wait_for("a", "First code for key ");
+    let typed = screen.split("First code for key ").nth(1).unwrap().split(':').next().unwrap();
+    let secret = totp::url_secret(&format!("otpauth://totp/x?secret={}", typed.replace(' ', ""))).unwrap();
+    let right = totp::code_at(&secret, now()).unwrap();
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    tmux.keys("a", &[wrong, "Enter"]);
+    tmux.wait_until("a", "the prompt again", |screen| screen.matches("First code for key ").count() == 2);
+    tmux.keys("a", &[&totp::code_at(&secret, now()).unwrap(), "Enter"]);
+    tmux.wait_for("a", "ダッシュボード");
+    tmux.keys("a", &["q"]);
+    tmux.wait_for("a", "SSH-EXIT-0");
+
+    // From now on: the key, then a code (a new one: each is taken once).
+    tmux.open("b", 110, 30, &ssh_command(&key, &s.ssh, "admin"));
+    tmux.wait_for("b", "Authenticator code:");
+    tmux.keys("b", &[&totp::code_at(&secret, now().plus(30)).unwrap(), "Enter"]);
+    tmux.wait_for("b", "ダッシュボード");
+    tmux.keys("b", &["5"]);
+    let log = tmux.wait_for("b", "totp_enrolled");
+    let signed: Vec<&str> = log.lines().filter(|l| l.contains("console_sign_in")).collect();
+    assert_eq!(signed.len(), 3, "the wrong code and two sign-ins:\n{log}");
+    assert_eq!(signed.iter().filter(|l| l.contains(" ok ")).count(), 2, "{log}");
     tmux.keys("b", &["q"]);
     tmux.wait_for("b", "SSH-EXIT-0");
 }

@@ -65,11 +65,13 @@ pub fn init(dir: &Path) -> PathBuf {
 
 /// These tests sign in over the API from no tablet and without a second factor (each policy has
 /// tests of its own): turns `[web] require_device` and `require_totp` off in the data
-/// directory's config (or writes one that does), unless the config sets them already.
+/// directory's config (or writes one that does), and `[ssh] require_totp` with it, unless the
+/// config sets them already.
 pub fn relax_sign_in(data: &Path) {
     let config = data.join("mamoru.toml");
-    let mut text = std::fs::read_to_string(&config)
-        .unwrap_or_else(|_| "[web]\n# require_device = true\n# require_totp = true\n".into());
+    let mut text = std::fs::read_to_string(&config).unwrap_or_else(|_| {
+        "[web]\n# require_device = true\n# require_totp = true\n[ssh]\n# require_totp = true\n".into()
+    });
     for key in ["require_device", "require_totp"] {
         if !text.lines().any(|l| l.starts_with(key)) {
             let commented = format!("# {key} = true");
@@ -78,6 +80,13 @@ pub fn relax_sign_in(data: &Path) {
         }
     }
     std::fs::write(&config, text).unwrap();
+}
+
+/// The time now, as the server's clock reads it (for the codes an authenticator app would show).
+#[expect(clippy::disallowed_methods, reason = "the server runs on the wall clock; so do its TOTP codes")]
+pub fn now() -> mamoru_core::time::Timestamp {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    mamoru_core::time::Timestamp(i64::try_from(secs).unwrap())
 }
 
 /// A running `mamoru serve` or `mamoru demo`, killed on drop.

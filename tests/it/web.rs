@@ -9,18 +9,12 @@ use mamoru_core::totp;
 use serde_json::Value;
 
 use crate::browser::{Browser, TABLET};
-use crate::support::Server;
+use crate::support::{Server, now};
 
 const DEMO_PASSWORD: &str = "mamoru-demo";
 
 pub(crate) fn screens() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manual/screens")
-}
-
-#[expect(clippy::disallowed_methods, reason = "the server runs on the wall clock; so do its TOTP codes")]
-fn now() -> Timestamp {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    Timestamp(i64::try_from(secs).unwrap())
 }
 
 /// The demo, served over plain HTTP on loopback as `mamoru demo` does.

@@ -1,6 +1,8 @@
-//! The console's SSH server (russh). Public keys only: a key is accepted when the login names an
-//! active staff member whose console keys list it; passwords and keyboard-interactive are not
-//! offered. Each session channel gets its own `App` (nothing shared between sessions) running
+//! The console's SSH server (russh). A public key first: it is accepted when the login names an
+//! active staff member whose console keys list it. Then, where core asks for it, the second
+//! factor by keyboard-interactive: a code from the authenticator app, or, for someone without
+//! one, the secret to enrol and its first code (`Service::console_sign_in`, `console_code`).
+//! Passwords are not offered. Each session channel gets its own `App` (nothing shared between sessions) running
 //! over `term::run`, or, when it asks for the `sftp` subsystem, the read-only file access of
 //! `files`. Exec requests and other subsystems are refused: this server runs the console, not
 //! commands.
@@ -10,7 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mamoru_core::{Actor, Service};
+use mamoru_core::service::{ConsolePending, ConsoleStep};
+use mamoru_core::{Actor, Error, Service};
 use russh::keys::ssh_key::LineEnding;
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::{HashAlg, PrivateKey};
@@ -93,6 +96,7 @@ impl Server for ConsoleServer {
             host: Arc::clone(&self.host),
             peer,
             signed_in: None,
+            pending: None,
             refused: None,
             size: None,
             waiting: Vec::new(),
@@ -112,6 +116,8 @@ pub struct Connection {
     peer: Option<SocketAddr>,
     /// The staff member and the key they signed in with.
     signed_in: Option<(Actor, String)>,
+    /// A key accepted, its second factor asked for; and that key.
+    pending: Option<(ConsolePending, String)>,
     /// The login last tried and how many keys or passwords were turned away: reported to core
     /// once, when a connection that never signed in ends (see `Drop`).
     refused: Option<(String, u32)>,
@@ -157,12 +163,61 @@ impl Handler for Connection {
         let from = self.peer.map(|p| p.ip());
         let outcome =
             tokio::task::spawn_blocking(move || service.console_sign_in(&login, &check, from)).await;
-        if let Ok(Ok(actor)) = outcome {
-            tracing::info!(staff = actor.staff().0, peer = ?self.peer, "console sign-in");
-            self.signed_in = Some((actor, line));
-            Ok(Auth::Accept)
-        } else {
-            Ok(self.refuse(user))
+        match outcome {
+            Ok(Ok(ConsoleStep::SignedIn(actor))) => {
+                tracing::info!(staff = actor.staff().0, peer = ?self.peer, "console sign-in");
+                self.signed_in = Some((actor, line));
+                Ok(Auth::Accept)
+            }
+            Ok(Ok(ConsoleStep::Code(pending))) => {
+                // The key is right: partial success, and the client goes on to the code.
+                self.pending = Some((pending, line));
+                Ok(Auth::Reject {
+                    proceed_with_methods: Some(MethodSet::from(&[MethodKind::KeyboardInteractive][..])),
+                    partial_success: true,
+                })
+            }
+            _ => Ok(self.refuse(user)),
+        }
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _submethods: &str,
+        response: Option<russh::server::Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        // Only after the account's key, for the same login.
+        let Some((pending, key)) = self.pending.take().filter(|(p, _)| p.login() == user) else {
+            return Ok(self.refuse(user));
+        };
+        let Some(mut response) = response else {
+            let ask = code_prompt(&pending);
+            self.pending = Some((pending, key));
+            return Ok(ask);
+        };
+        let code = response.next().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let service = Arc::clone(&self.service);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let checked = service.console_code(&pending, &code);
+            (pending, checked)
+        })
+        .await;
+        match outcome {
+            Ok((_, Ok(actor))) => {
+                tracing::info!(staff = actor.staff().0, peer = ?self.peer, "console sign-in");
+                self.signed_in = Some((actor, key));
+                Ok(Auth::Accept)
+            }
+            Ok((pending, Err(error))) => {
+                if !matches!(error, Error::BadCredentials | Error::TooManyAttempts { .. }) {
+                    tracing::error!(%error, "cannot check a console sign-in's code");
+                }
+                // The client may ask again (OpenSSH does, up to its prompt count).
+                self.pending = Some((pending, key));
+                Ok(Auth::reject())
+            }
+            Err(_) => Ok(Auth::reject()),
         }
     }
 
@@ -308,6 +363,28 @@ impl Drop for Connection {
                 tracing::error!(%error, "cannot record a refused console connection");
             }
         });
+    }
+}
+
+/// The keyboard-interactive request for a code. Plain ASCII: OpenSSH shows anything else as
+/// escapes. It prints the instructions only at its default log level (`-q` hides them), so the
+/// prompt, which it always shows, names the key to enrol too.
+fn code_prompt(pending: &ConsolePending) -> Auth {
+    let (instructions, prompt) = match pending.enrolment() {
+        None => (String::new(), "Authenticator code: ".to_owned()),
+        Some((url, key)) => (
+            format!(
+                "This account has no second factor yet. Add this key to an authenticator app\n\
+                 (time-based, 6 digits, as for the tablets), then type the code it shows.\n\n  \
+                 Key: {key}\n\n  Or as a link: {url}\n"
+            ),
+            format!("First code for key {key}: "),
+        ),
+    };
+    Auth::Partial {
+        name: "Mamoru console: second factor".into(),
+        instructions: instructions.into(),
+        prompts: vec![(prompt.into(), false)].into(),
     }
 }
 

@@ -6,48 +6,155 @@ use std::net::IpAddr;
 use super::{Actor, Service};
 use crate::audit::{Anchor, AnchorCheck, AuditEntry, Verdict};
 use crate::error::{Error, Result};
+use crate::ids::CredentialId;
 use crate::ids::{RecordId, StaffId};
-use crate::staff::{Action, Staff, Unit};
+use crate::staff::{Action, Credential, Staff, Unit};
 use crate::store::Reader;
 use crate::throttle;
 use sha2::{Digest, Sha256};
 
+/// What a console sign-in needs after its key ([`Service::console_sign_in`]).
+#[derive(Debug)]
+pub enum ConsoleStep {
+    /// Signed in.
+    SignedIn(Actor),
+    /// The key is the account's; a code from the authenticator app must follow
+    /// ([`Service::console_code`]).
+    Code(ConsolePending),
+}
+
+/// A console sign-in whose key was accepted, waiting for its second factor. Only
+/// [`Service::console_sign_in`] makes one, so a code is never checked for a key that was not.
+#[derive(Debug)]
+pub struct ConsolePending {
+    actor: Actor,
+    key: String,
+    /// The `otpauth://` URL of the secret to enrol, when the account has none yet.
+    enrol: Option<String>,
+}
+
+impl ConsolePending {
+    /// The login this sign-in is for (an SSH client may change it between attempts).
+    #[must_use]
+    pub fn login(&self) -> &str {
+        self.actor.login.as_str()
+    }
+
+    /// When the account has no second factor yet: the `otpauth://` URL of the secret to add to
+    /// an authenticator app, and the same secret as a person types it (base32 in groups of
+    /// four). Shown only after the account's key was proven, as the web shows it only after
+    /// the password.
+    #[must_use]
+    pub fn enrolment(&self) -> Option<(&str, String)> {
+        let url = self.enrol.as_deref()?;
+        Some((url, crate::totp::url_key(url).unwrap_or_default()))
+    }
+}
+
 impl Service {
-    /// The console's sign-in: `login` presents an OpenSSH public key (`algorithm base64`) whose
-    /// signature the SSH layer has verified. Accepted when the account is active and lists that
-    /// key. Audited either way; unknown logins and unlisted keys give the same error.
-    /// `from` is the SSH client's address, which the actor's audit entries record.
-    pub fn console_sign_in(&self, login: &str, key: &str, from: Option<IpAddr>) -> Result<Actor> {
+    /// The console's sign-in, first step: `login` presents an OpenSSH public key (`algorithm
+    /// base64`) whose signature the SSH layer has verified. Accepted when the account is active
+    /// and lists that key; unknown logins and unlisted keys give the same error, audited. `from`
+    /// is the SSH client's address, which the actor's audit entries record.
+    ///
+    /// Then, as on the web: an account with a second factor, or any account where the console
+    /// requires one (`set_console_totp_required`, the server's `[ssh] require_totp`), must give
+    /// a code ([`ConsoleStep::Code`], then [`Service::console_code`]); an account without one
+    /// enrols it there, with the secret the web would show. Without either, the key signs in
+    /// (audited as the sign-in).
+    pub fn console_sign_in(&self, login: &str, key: &str, from: Option<IpAddr>) -> Result<ConsoleStep> {
         let found = match self.store.read().and_then(|r| Self::staff_by_login(&r, login)) {
             Ok(s) => Some(s),
             Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
-        let device = Some("console".to_owned());
-        let mut entry = AuditEntry::new(
-            self.now(),
-            found.as_ref().map_or(0, |s| s.id),
-            device.clone(),
-            "console_sign_in",
-        )
-        .from_address(from);
-        if let Some(s) = &found {
-            entry = entry.on(StaffId::KIND, s.id);
+        let known = found.as_ref().map(|s| s.id);
+        let Some(staff) = found.filter(|s| s.body.may_use_console(key)) else {
+            let mut entry = self.console_entry(known, from);
+            Error::BadCredentials.code().clone_into(&mut entry.result);
+            self.append_audit(entry)?;
+            return Err(Error::BadCredentials);
+        };
+        let mut actor = Actor::from_staff(&staff, Some("console".to_owned()));
+        actor.address = from;
+        if self.has_second_factor(actor.staff)? {
+            return Ok(ConsoleStep::Code(ConsolePending { actor, key: key.to_owned(), enrol: None }));
         }
-        let result = match found {
-            Some(s) if s.body.may_use_console(key) => {
-                let mut actor = Actor::from_staff(&s, device);
-                actor.address = from;
-                Ok(actor)
+        if self.console_totp_required() {
+            // The secret begun and not confirmed (here or on the web) is shown again.
+            let url = self.begin(&actor, true, false)?;
+            return Ok(ConsoleStep::Code(ConsolePending { actor, key: key.to_owned(), enrol: Some(url) }));
+        }
+        self.throttle.console_succeeded(login);
+        self.append_audit(self.console_entry(Some(staff.id), from))?;
+        Ok(ConsoleStep::SignedIn(actor))
+    }
+
+    /// The console's sign-in, second step: the code from the authenticator app, for a key
+    /// `console_sign_in` accepted. Each time step is accepted once (as on the web); enrolment's
+    /// first code confirms the secret. Audited either way; a wrong code counts as a failed
+    /// sign-in (`crate::throttle`'s console count for the login, and the address's), and while
+    /// either is locked no code is looked at. The account must still list the key.
+    pub fn console_code(&self, pending: &ConsolePending, code: &str) -> Result<Actor> {
+        let actor = &pending.actor;
+        let keys = throttle::console_keys(actor.login.as_str(), actor.address);
+        let wait = self.throttle.wait(&keys, self.now());
+        if wait > 0 {
+            return Err(Error::TooManyAttempts { retry_after: wait });
+        }
+        let checked = match self.store.read()?.get::<Staff>(actor.staff)? {
+            Some(s) if s.body.may_use_console(&pending.key) => {
+                if pending.enrol.is_some() {
+                    self.confirm(actor, true, code).map_err(|e| match e {
+                        Error::Invalid { .. } => Error::BadCredentials,
+                        e => e,
+                    })
+                } else {
+                    let cred = self.store.read()?.require::<Credential>(CredentialId(actor.staff.0))?;
+                    self.second_factor(&cred, Some(code))
+                }
             }
             _ => Err(Error::BadCredentials),
         };
-        match &result {
-            Ok(_) => self.throttle.console_succeeded(login),
-            Err(e) => e.code().clone_into(&mut entry.result),
+        let mut entry = actor.audit_entry(self.now(), "console_sign_in").on(StaffId::KIND, actor.staff.0);
+        entry.detail = Some("second factor".to_owned());
+        if let Err(e) = &checked {
+            e.code().clone_into(&mut entry.result);
         }
         self.append_audit(entry)?;
-        result
+        match checked {
+            Ok(()) => {
+                self.throttle.console_succeeded(actor.login.as_str());
+                Ok(actor.clone())
+            }
+            Err(e @ Error::BadCredentials) => {
+                self.count_failure(&keys, actor.address, Some("console"), "console_sign_in_locked")?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the console needs a second factor for every sign-in (set by the server from its
+    /// configuration; off in a new `Service`, as for the demo).
+    pub fn set_console_totp_required(&self, required: bool) {
+        self.require_console_totp.store(required, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[must_use]
+    pub fn console_totp_required(&self) -> bool {
+        self.require_console_totp.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A `console_sign_in` entry for the staff member `staff` (0: no such login) at `from`.
+    fn console_entry(&self, staff: Option<u64>, from: Option<IpAddr>) -> AuditEntry {
+        let entry =
+            AuditEntry::new(self.now(), staff.unwrap_or(0), Some("console".to_owned()), "console_sign_in")
+                .from_address(from);
+        match staff {
+            Some(id) => entry.on(StaffId::KIND, id),
+            None => entry,
+        }
     }
 
     /// Whether `key` (`algorithm base64`) is one of `login`'s console keys on an active account.

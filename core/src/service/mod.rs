@@ -39,6 +39,7 @@ pub use casework::{
     Contact, HOME_CLOCKS, HomeView, IntakeChild, IntakeOutcome, IntakePageView, LoadsView, MessageItem,
     QUIET_DAYS, WorkerLoad,
 };
+pub use console::{ConsolePending, ConsoleStep};
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
 pub use events::{Event, Events};
 pub use family::{
@@ -68,6 +69,8 @@ pub struct Service {
     /// Every session needs a second factor (the server's `[web] require_totp`): a staff member
     /// without one may only enrol it.
     require_totp: std::sync::atomic::AtomicBool,
+    /// Every console sign-in needs a second factor (the server's `[ssh] require_totp`).
+    require_console_totp: std::sync::atomic::AtomicBool,
     /// The hash of the token a metrics scraper presents (the server's `[web] metrics_token_file`);
     /// `None`: only administrators read the metrics.
     metrics_token: Mutex<Option<[u8; 32]>>,
@@ -143,6 +146,7 @@ impl Service {
             require_device: std::sync::atomic::AtomicBool::new(false),
             metrics_token: Mutex::new(None),
             require_totp: std::sync::atomic::AtomicBool::new(false),
+            require_console_totp: std::sync::atomic::AtomicBool::new(false),
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),

@@ -82,7 +82,7 @@ impl Service {
 
     /// `first`: from an enrolling session, which proved only the password; it may enrol a second
     /// factor where there is none, never replace one (someone else enrolled meanwhile).
-    fn begin(&self, actor: &Actor, first: bool, restart: bool) -> Result<String> {
+    pub(super) fn begin(&self, actor: &Actor, first: bool, restart: bool) -> Result<String> {
         let mut tx = self.store.begin_write(self.now(), actor.staff.0, actor.device.clone())?;
         let cred = tx.require::<Credential>(CredentialId(actor.staff.0))?;
         if first && cred.body.totp.is_some() {
@@ -101,7 +101,7 @@ impl Service {
         Ok(url)
     }
 
-    fn confirm(&self, actor: &Actor, first: bool, code: &str) -> Result<()> {
+    pub(super) fn confirm(&self, actor: &Actor, first: bool, code: &str) -> Result<()> {
         let mut tx = self.store.begin_write(self.now(), actor.staff.0, actor.device.clone())?;
         let cred = tx.require::<Credential>(CredentialId(actor.staff.0))?;
         if first && cred.body.totp.is_some() {

@@ -7,7 +7,7 @@ use mamoru_core::staff::StaffChange;
 use mamoru_core::staff::{Password, Role};
 use mamoru_core::time::Date;
 
-use crate::support::{PASSWORD, world};
+use crate::support::{PASSWORD, signed_in, world};
 
 fn edit(rev: u64, name: &str, role: Role, units: Vec<mamoru_core::ids::UnitId>) -> StaffChange {
     StaffChange::Edit { rev, display_name: name.into(), role, units }
@@ -91,7 +91,7 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
     let key_b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb b@pc";
     w.svc.change_staff(&w.admin, "newcomer", &StaffChange::AddConsoleKey(key_a.to_owned())).unwrap();
     w.svc.change_staff(&w.admin, "newcomer", &StaffChange::AddConsoleKey(key_b.to_owned())).unwrap();
-    let console = w.svc.console_sign_in("newcomer", key_a, None).unwrap();
+    let console = signed_in(w.svc.console_sign_in("newcomer", key_a, None).unwrap());
     assert!(w.svc.console_still_valid(&console, key_a));
     // Removed by its key data, whatever its comment.
     let bare = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -105,7 +105,7 @@ fn a_new_staff_member_gets_a_one_time_password_and_a_removed_key_no_longer_opens
         .unwrap_err();
     assert_eq!(again.code(), "not_found");
     // A console open with the other key ends when the person's role changes.
-    let console = w.svc.console_sign_in("newcomer", key_b, None).unwrap();
+    let console = signed_in(w.svc.console_sign_in("newcomer", key_b, None).unwrap());
     assert!(w.svc.console_still_valid(&console, key_b));
     let rev = w.svc.list_staff(&w.admin).unwrap().into_iter().find(|s| s.body.login.as_str() == "newcomer");
     w.svc

@@ -4,11 +4,12 @@
 use mamoru_core::Error;
 use mamoru_core::device::{DeviceChange, DeviceName};
 use mamoru_core::ids::CredentialId;
-use mamoru_core::staff::{Credential, Password, Role};
+use mamoru_core::service::{ConsolePending, ConsoleStep};
+use mamoru_core::staff::{Credential, Password, Role, StaffChange};
 use mamoru_core::store::Reader;
 use mamoru_core::totp;
 
-use crate::support::{PASSWORD, world};
+use crate::support::{PASSWORD, signed_in, world};
 
 #[test]
 fn the_second_factor_is_enrolled_required_used_once_and_reset() {
@@ -64,6 +65,93 @@ fn the_second_factor_is_enrolled_required_used_once_and_reset() {
     w.svc.reset_totp(&w.admin, "cw").unwrap();
     assert!(w.svc.sign_in("cw", &pw, None, None).is_ok());
     assert!(matches!(w.svc.reset_totp(&cw, "cw"), Err(Error::Forbidden { .. })));
+}
+
+/// The pending second step of a console sign-in that asked for a code.
+fn code_asked(step: ConsoleStep) -> ConsolePending {
+    match step {
+        ConsoleStep::Code(pending) => pending,
+        ConsoleStep::SignedIn(_) => panic!("signed in without a code"),
+    }
+}
+
+#[test]
+fn the_console_asks_for_a_code_after_the_key_and_a_person_without_one_enrols_there() {
+    let w = world();
+    let now = || mamoru_core::time::Clock::now(&*w.clock);
+    w.staff("cw", Role::Supervisor, w.u1);
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFictionalConsoleKeyForTotpTest000000000 cw@pc";
+    w.svc.change_staff(&w.admin, "cw", &StaffChange::AddConsoleKey(key.to_owned())).unwrap();
+    let office: std::net::IpAddr = "192.0.2.9".parse().unwrap();
+    // Off (the demo's setting) and not enrolled: the key alone signs in.
+    assert!(!w.svc.console_totp_required());
+    signed_in(w.svc.console_sign_in("cw", key, Some(office)).unwrap());
+
+    // Required: the key is not enough; someone without a second factor is shown a secret, the
+    // same one again at the next connection, and enrols with its first code.
+    w.svc.set_console_totp_required(true);
+    let pending = code_asked(w.svc.console_sign_in("cw", key, Some(office)).unwrap());
+    assert_eq!(pending.login(), "cw");
+    let (url, typed) = pending.enrolment().map(|(u, k)| (u.to_owned(), k)).unwrap();
+    assert!(url.starts_with("otpauth://totp/") && url.contains("issuer=Mamoru"), "{url}");
+    assert!(typed.len() >= 32 && typed.split(' ').all(|g| g.len() <= 4), "{typed}");
+    let again = code_asked(w.svc.console_sign_in("cw", key, Some(office)).unwrap());
+    assert_eq!(again.enrolment().unwrap().0, url, "a reconnection shows the secret begun");
+    let secret = totp::url_secret(&url).unwrap();
+    let right = totp::code_at(&secret, now()).unwrap();
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    assert!(matches!(w.svc.console_code(&pending, wrong), Err(Error::BadCredentials)));
+    let actor = w.svc.console_code(&pending, &right).unwrap();
+    assert_eq!(actor.address(), Some(office));
+    // Enrolled now: the web asks for the code too, and the console asks even when not required.
+    assert!(matches!(
+        w.svc.sign_in("cw", &Password::attempt(PASSWORD), None, None),
+        Err(Error::BadCredentials)
+    ));
+    w.svc.set_console_totp_required(false);
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    assert!(pending.enrolment().is_none(), "the secret is shown only until it is confirmed");
+    assert!(matches!(w.svc.console_code(&pending, &right), Err(Error::BadCredentials)), "replay refused");
+    w.clock.advance(30);
+    w.svc.console_code(&pending, &totp::code_at(&secret, now()).unwrap()).unwrap();
+
+    // The key removed between the two steps: the code is refused.
+    w.clock.advance(30);
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    w.svc.change_staff(&w.admin, "cw", &StaffChange::RemoveConsoleKey(key.to_owned())).unwrap();
+    assert!(matches!(
+        w.svc.console_code(&pending, &totp::code_at(&secret, now()).unwrap()),
+        Err(Error::BadCredentials)
+    ));
+    w.svc.change_staff(&w.admin, "cw", &StaffChange::AddConsoleKey(key.to_owned())).unwrap();
+    w.clock.advance(30);
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    w.svc.console_code(&pending, &totp::code_at(&secret, now()).unwrap()).unwrap();
+
+    // Guessing: the login locks after five wrong codes, and then even the right one is not
+    // looked at; an administrator's reset of the second factor lifts the lock.
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    let valid = [-30, 0, 30].map(|d| totp::code_at(&secret, now().plus(d)).unwrap());
+    let guesses = (0..100).map(|n| format!("{n:06}")).filter(|c| !valid.contains(c)).take(5);
+    for guess in guesses {
+        assert!(matches!(w.svc.console_code(&pending, &guess), Err(Error::BadCredentials)));
+    }
+    let locked = w.svc.console_code(&pending, &totp::code_at(&secret, now()).unwrap());
+    assert!(matches!(locked, Err(Error::TooManyAttempts { .. })), "{locked:?}");
+    w.svc.reset_totp(&w.admin, "cw").unwrap();
+    w.svc.set_console_totp_required(true);
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    let url = pending.enrolment().unwrap().0.to_owned();
+    w.svc.console_code(&pending, &totp::code_at(&totp::url_secret(&url).unwrap(), now()).unwrap()).unwrap();
+
+    let log = w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap();
+    let codes: Vec<_> = log.iter().filter(|e| e.detail.as_deref() == Some("second factor")).collect();
+    assert_eq!(codes.iter().filter(|e| e.result == "ok").count(), 4, "{codes:#?}");
+    assert_eq!(codes.iter().filter(|e| e.result == "bad_credentials").count(), 8, "{codes:#?}");
+    assert!(codes.iter().all(|e| e.action == "console_sign_in" && e.device.as_deref() == Some("console")));
+    assert_eq!(codes[0].address.as_deref(), Some("192.0.2.9"));
+    assert_eq!(log.iter().filter(|e| e.action == "console_sign_in_locked").count(), 1);
+    assert_eq!(log.iter().filter(|e| e.action == "totp_enrolled").count(), 2);
 }
 
 #[test]

@@ -41,6 +41,14 @@ pub fn world() -> World {
     World { dir, svc, clock, admin, u1: units[0], u2: units[1] }
 }
 
+/// The actor of a console sign-in that needed no code.
+pub fn signed_in(step: mamoru_core::service::ConsoleStep) -> Actor {
+    match step {
+        mamoru_core::service::ConsoleStep::SignedIn(actor) => actor,
+        mamoru_core::service::ConsoleStep::Code(_) => panic!("the console asked for a code"),
+    }
+}
+
 impl World {
     pub fn staff(&self, login: &str, role: Role, unit: UnitId) -> Actor {
         let login = Login::parse(login).unwrap();
