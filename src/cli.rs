@@ -53,6 +53,31 @@ pub enum Command {
     /// Encrypted backups: create, list, verify, restore.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// The web's TLS certificate: show it, renew it (while the server runs too).
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TlsCommand {
+    /// The certificate the server presents: its names, who made it, when it ends. Exit 1 when
+    /// it is to be renewed (within 60 days of its end) or has ended.
+    Show(DataDir),
+    /// A new server certificate (397 days) from this server's own authority, which the tablets
+    /// already trust: nothing changes on them. A running server presents it within a minute.
+    /// Only for the certificate `mamoru init` made; a city-issued one is renewed by its issuer.
+    Renew {
+        #[command(flatten)]
+        data: DataDir,
+        /// Names and addresses for the new certificate (repeat for several; default: the ones
+        /// the current certificate has). localhost and the loopback addresses are always included.
+        #[arg(long = "tls-name", value_name = "NAME")]
+        tls_names: Vec<String>,
+        /// For a certificate an older `mamoru init` made without an authority: make the
+        /// authority now. Every tablet must then trust it once (docs/operations/tls.md).
+        #[arg(long)]
+        new_ca: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,9 +163,9 @@ pub struct InitArgs {
     /// stays on the server.
     #[arg(long, value_name = "FILE")]
     pub backup_identity_out: Option<PathBuf>,
-    /// A host name or IP address the tablets use to reach the server, for the self-signed TLS
-    /// certificate (repeat for several; default: this machine's host name). localhost and the
-    /// loopback addresses are always included.
+    /// A host name or IP address the tablets use to reach the server, for the TLS certificate
+    /// this server's own authority signs (repeat for several; default: this machine's host
+    /// name). localhost and the loopback addresses are always included.
     #[arg(long = "tls-name", value_name = "NAME")]
     pub tls_names: Vec<String>,
 }

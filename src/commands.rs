@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use mamoru_core::{Actor, Service};
 
-use crate::cli::{AuditCommand, Command};
+use crate::cli::{AuditCommand, Command, TlsCommand};
 use crate::clock::SystemClock;
 
 mod admin;
@@ -43,7 +43,57 @@ pub fn run(command: Command) -> Result<()> {
             let (data, changes) = (cmd.data().to_owned(), cmd.changes());
             archived(&data, changes, device(cmd))
         }
+        Command::Tls(cmd) => tls(&cmd),
     }
+}
+
+/// `tls show` and `tls renew`: files only, never the store (so they work while the server runs).
+fn tls(cmd: &TlsCommand) -> Result<()> {
+    use mamoru_core::certificate::{Expiry, expiry};
+    let now = mamoru_core::time::Clock::now(&SystemClock);
+    match cmd {
+        TlsCommand::Show(d) => {
+            let (cert, _) = crate::tls::configured(&d.data, &crate::config::load(&d.data)?.web);
+            let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
+            let facts = crate::tls::facts(&pem)
+                .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
+            println!("certificate: {}", cert.display());
+            println!("names: {}", facts.names.join(", "));
+            println!(
+                "made by: {}",
+                if facts.own { "this server (mamoru tls renew renews it)" } else { "another issuer" }
+            );
+            let until = facts.not_after.to_jst_string();
+            match expiry(facts.not_after, now) {
+                Expiry::Valid { days_left } => println!("valid until: {until} ({days_left} days left)"),
+                Expiry::RenewSoon { days_left } => {
+                    anyhow::bail!("the certificate ends {until} ({days_left} days left): renew it now")
+                }
+                Expiry::Expired => {
+                    anyhow::bail!("the certificate ended {until}: tablets cannot connect; renew it")
+                }
+            }
+        }
+        TlsCommand::Renew { data, tls_names, new_ca } => {
+            let renewed = crate::tls::renew(&data.data, tls_names, *new_ca, now.jst_date())?;
+            if renewed.new_authority {
+                println!(
+                    "made this server's certificate authority: {} -- every tablet must trust it once (docs/operations/tls.md)",
+                    data.data.join(crate::tls::CA_FILE).display()
+                );
+            } else {
+                println!("the tablets trust the same authority: nothing changes on them");
+            }
+            println!(
+                "renewed: {} valid until {} for {}",
+                data.data.join(crate::tls::CERT_FILE).display(),
+                renewed.not_after.to_jst_string(),
+                renewed.names.join(", ")
+            );
+            println!("a running server presents it within a minute");
+        }
+    }
+    Ok(())
 }
 
 /// After a verb that succeeded with the store opened by itself (no server running): what it

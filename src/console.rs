@@ -138,6 +138,13 @@ impl Host for ServerHost {
         save_export(&self.data, name, bytes).map_err(|e| format!("{e:#}"))
     }
 
+    fn certificate(&self) -> Option<mamoru_tui::app::Certificate> {
+        let cfg = crate::config::load(&self.data).ok()?;
+        let (cert, _) = crate::tls::configured(&self.data, &cfg.web);
+        let facts = crate::tls::facts(&std::fs::read(cert).ok()?).ok()?;
+        Some(mamoru_tui::app::Certificate { not_after: facts.not_after, own: facts.own })
+    }
+
     fn folders(&self) -> Vec<Folder> {
         let mut folders = Vec::new();
         match crate::backup::destination(&self.data) {

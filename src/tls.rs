@@ -1,48 +1,199 @@
-//! The server's TLS certificate. `mamoru init` makes a self-signed one that iPads accept (valid
-//! 397 days at most, serverAuth, SANs for every name and address the tablets use); a city-issued
-//! certificate replaces it through `web.cert` and `web.key` in the config.
+//! The server's TLS certificate. `mamoru init` makes a certificate authority of this server's own
+//! (ten years; the tablets trust it once, as a configuration profile) and the server's
+//! certificate signed by it (397 days at most, Apple's limit; serverAuth; SANs for every name and
+//! address the tablets use). `mamoru tls renew` signs a new server certificate with the same
+//! authority, so the tablets need nothing new; the running server takes it within a minute. A
+//! city-issued certificate replaces both through `web.cert` and `web.key` in the config, and is
+//! renewed by whoever issued it. See `docs/operations/tls.md`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use mamoru_core::time::Date;
+use anyhow::{Context, Result, bail};
+use mamoru_core::time::{Date, Timestamp};
 
 /// Where `init` writes the certificate and key, inside the data directory.
 pub const CERT_FILE: &str = "tls/cert.pem";
 pub const KEY_FILE: &str = "tls/key.pem";
+/// This server's own certificate authority: the certificate the tablets trust, and its key.
+pub const CA_FILE: &str = "tls/ca.pem";
+pub const CA_KEY_FILE: &str = "tls/ca-key.pem";
 
-/// Makes a self-signed certificate for `names` (host names and IP addresses), valid from
-/// `today` for 397 days (Apple's limit), and writes it with its key (owner-only) into `data`.
-pub fn make_self_signed(data: &Path, names: &[String], today: Date) -> Result<()> {
-    let mut params = rcgen::CertificateParams::new(names.to_vec()).context("certificate names")?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "Mamoru");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Mamoru appliance (self-signed)");
-    let ymd = |d: Date| -> Result<_> {
-        Ok(rcgen::date_time_ymd(d.year(), u8::try_from(d.month())?, u8::try_from(d.day())?))
-    };
-    params.not_before = ymd(today.plus_days(-1))?;
-    params.not_after = ymd(today.plus_days(396))?;
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
-    let key = rcgen::KeyPair::generate().context("generating the TLS key")?;
-    let cert = params.self_signed(&key).context("signing the TLS certificate")?;
-    let dir = data.join("tls");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(data.join(CERT_FILE), cert.pem()).context("writing the TLS certificate")?;
-    write_private(&data.join(KEY_FILE), key.serialize_pem().as_bytes())
+/// How long the authority and a server certificate are valid, in days.
+const CA_DAYS: i64 = 3650;
+const SERVER_DAYS: i64 = 397;
+
+/// The organisation named in the certificates Mamoru makes; a certificate naming it as its
+/// issuer is Mamoru's own.
+const ORGANISATION: &str = "Mamoru appliance (self-signed)";
+const CA_NAME: &str = "Mamoru local CA";
+
+/// What `init` makes: the authority, and the server's certificate for `names` (host names and IP
+/// addresses) signed by it, valid from `today`. Everything is written owner-only into `data`.
+pub fn make_new(data: &Path, names: &[String], today: Date) -> Result<()> {
+    make_authority(data, today)?;
+    issue(data, names, today).map(|_| ())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Valid from the start of `from` to the start of `until` (UTC).
+fn set_validity(params: &mut rcgen::CertificateParams, from: Date, until: Date) -> Result<()> {
+    let at = |d: Date| -> Result<_> {
+        Ok(rcgen::date_time_ymd(d.year(), u8::try_from(d.month())?, u8::try_from(d.day())?))
+    };
+    params.not_before = at(from)?;
+    params.not_after = at(until)?;
+    Ok(())
+}
+
+fn make_authority(data: &Path, today: Date) -> Result<()> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).context("authority")?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, CA_NAME);
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, ORGANISATION);
+    set_validity(&mut params, today.plus_days(-1), today.plus_days(CA_DAYS))?;
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    let key = rcgen::KeyPair::generate().context("generating the authority's key")?;
+    let cert = params.self_signed(&key).context("signing the authority's certificate")?;
+    let dir = data.join("tls");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    replace_private(&data.join(CA_KEY_FILE), key.serialize_pem().as_bytes())?;
+    replace_private(&data.join(CA_FILE), cert.pem().as_bytes())
+}
+
+/// Signs a new server certificate for `names` with the authority in `data`, and puts it and its
+/// new key in place of the old (each file replaced whole). Returns when it expires.
+fn issue(data: &Path, names: &[String], today: Date) -> Result<Timestamp> {
+    let ca_pem = read(&data.join(CA_FILE))?;
+    let ca_key = rcgen::KeyPair::from_pem(&read(&data.join(CA_KEY_FILE))?)
+        .with_context(|| format!("{} is not a private key", data.join(CA_KEY_FILE).display()))?;
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_pem, ca_key)
+        .with_context(|| format!("{} is not a certificate", data.join(CA_FILE).display()))?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).context("certificate names")?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Mamoru");
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, ORGANISATION);
+    let until = today.plus_days(SERVER_DAYS - 1);
+    set_validity(&mut params, today.plus_days(-1), until)?;
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.use_authority_key_identifier_extension = true;
+    let key = rcgen::KeyPair::generate().context("generating the TLS key")?;
+    let cert = params.signed_by(&key, &issuer).context("signing the TLS certificate")?;
+    let chain = format!("{}{}", cert.pem(), ca_pem);
+    // The key first: a server reloading in between finds a key that does not fit the old
+    // certificate, keeps what it has and tries again a minute later.
+    replace_private(&data.join(KEY_FILE), key.serialize_pem().as_bytes())?;
+    replace_private(&data.join(CERT_FILE), chain.as_bytes())?;
+    Ok(Timestamp(until.days() * 86_400))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Writes `bytes` to `path` whole or not at all (a new file renamed over the old), owner-only.
+fn replace_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut fresh = path.as_os_str().to_owned();
+    fresh.push(".new");
+    let fresh = PathBuf::from(fresh);
+    let _ = std::fs::remove_file(&fresh);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&fresh)
+        .with_context(|| format!("creating {}", fresh.display()))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", fresh.display()))?;
+    std::fs::rename(&fresh, path).with_context(|| format!("replacing {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
     }
-    let mut f = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", path.display()))
+    Ok(())
+}
+
+/// What a certificate file says about the server's certificate (its first one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateFacts {
+    /// The names and addresses it is valid for.
+    pub names: Vec<String>,
+    pub not_after: Timestamp,
+    /// Made by Mamoru (`init` or `tls renew`), so `tls renew` may replace it.
+    pub own: bool,
+}
+
+/// Reads the first certificate of a PEM file (the server's, before its chain).
+pub fn facts(cert_pem: &[u8]) -> Result<CertificateFacts> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem).context("no PEM certificate in the file")?;
+    let cert = pem.parse_x509().context("the certificate is not X.509")?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                x509_parser::extensions::GeneralName::DNSName(n) => names.push((*n).to_owned()),
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    let ip = match bytes.len() {
+                        4 => <[u8; 4]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
+                        _ => None,
+                    };
+                    names.extend(ip.map(|ip| ip.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    let own = cert.issuer().iter_organization().any(|o| o.as_str() == Ok(ORGANISATION));
+    Ok(CertificateFacts { names, not_after: Timestamp(cert.validity().not_after.timestamp()), own })
+}
+
+/// The certificate and key files the config names, made absolute.
+pub fn configured(data: &Path, web: &crate::config::Web) -> (PathBuf, PathBuf) {
+    let path = |p: &Path| if p.is_absolute() { p.to_owned() } else { data.join(p) };
+    (path(&web.cert), path(&web.key))
+}
+
+/// What `tls renew` did.
+#[derive(Debug)]
+pub struct Renewed {
+    pub names: Vec<String>,
+    pub not_after: Timestamp,
+    /// A new authority was made: every tablet must trust it (the old certificate had none).
+    pub new_authority: bool,
+}
+
+/// `mamoru tls renew`: a new server certificate from this server's authority, for `names` or
+/// else the names the current one has. Refuses a certificate Mamoru did not make (the city's:
+/// whoever issued it renews it), and a certificate from before the authority existed unless
+/// `new_authority` says to make one (the tablets must then trust it).
+pub fn renew(data: &Path, names: &[String], new_authority: bool, today: Date) -> Result<Renewed> {
+    let cfg = crate::config::load(data)?;
+    let (cert, key) = configured(data, &cfg.web);
+    if cert != data.join(CERT_FILE) || key != data.join(KEY_FILE) {
+        bail!(
+            "the config's web.cert is {}, not the certificate Mamoru makes: renew it with whoever issued it",
+            cert.display()
+        );
+    }
+    let current = facts(&std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?)
+        .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
+    if !current.own {
+        bail!("{} was not made by Mamoru: renew it with whoever issued it", cert.display());
+    }
+    let has_authority = data.join(CA_FILE).exists() && data.join(CA_KEY_FILE).exists();
+    if !has_authority && !new_authority {
+        bail!(
+            "this certificate has no authority of this server's (an older mamoru init made it): renewing \
+             makes one, which every tablet must trust once (docs/operations/tls.md); run again with --new-ca"
+        );
+    }
+    if !has_authority {
+        make_authority(data, today)?;
+    }
+    let names = if names.is_empty() { current.names } else { default_names(names) };
+    let not_after = issue(data, &names, today)?;
+    Ok(Renewed { names, not_after, new_authority: !has_authority })
 }
 
 /// The names a new certificate covers: the given ones, or this machine's host name, plus
@@ -61,4 +212,75 @@ pub fn default_names(given: &[String]) -> Vec<String> {
         }
     }
     names
+}
+
+/// Watches the certificate and key files while the server runs, each minute and at SIGHUP
+/// (`systemctl reload mamoru`): a renewed pair (by `tls renew`, or a city certificate copied
+/// over) is presented from the next handshake on, checked first (a pair that does not fit is
+/// kept out and tried again later); and the log says once a day when the certificate is to be
+/// renewed. Runs until the server stops.
+/// `hangup` is taken before the server says it listens, so that no SIGHUP ends it.
+pub async fn watch(
+    tls: mamoru_web::Tls,
+    cert: PathBuf,
+    key: PathBuf,
+    mut hangup: Option<tokio::signal::unix::Signal>,
+) {
+    let mut loaded = (std::fs::read(&cert).ok(), std::fs::read(&key).ok());
+    let mut refused: Option<String> = None;
+    let mut warned_on: Option<Date> = None;
+    let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(()) = async {
+                match hangup.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+        let now = mamoru_core::time::Clock::now(&crate::clock::SystemClock);
+        let files = (std::fs::read(&cert).ok(), std::fs::read(&key).ok());
+        if let (Some(c), Some(k)) = &files
+            && files != loaded
+        {
+            match tls.reload(c, k) {
+                Ok(()) => {
+                    tracing::info!(cert = %cert.display(), "presenting the renewed TLS certificate");
+                    loaded = files.clone();
+                    refused = None;
+                    warned_on = None;
+                }
+                Err(error) if refused.as_deref() != Some(error.as_str()) => {
+                    tracing::warn!(%error, "a changed TLS certificate or key is not used (the old one stays)");
+                    refused = Some(error);
+                }
+                Err(_) => {}
+            }
+        }
+        if warned_on != Some(now.jst_date())
+            && let Some(c) = &loaded.0
+            && let Ok(facts) = facts(c)
+        {
+            warned_on = Some(now.jst_date());
+            log_expiry(&facts, now);
+        }
+    }
+}
+
+/// Says in the log when the certificate is to be renewed, or has ended.
+pub fn log_expiry(facts: &CertificateFacts, now: Timestamp) {
+    use mamoru_core::certificate::{Expiry, expiry};
+    let until = facts.not_after.to_jst_string();
+    let how = if facts.own { "run `mamoru tls renew`" } else { "ask whoever issued it to renew it" };
+    match expiry(facts.not_after, now) {
+        Expiry::Valid { .. } => {}
+        Expiry::RenewSoon { days_left } => {
+            tracing::warn!(%until, days_left, "the TLS certificate ends soon: {how}");
+        }
+        Expiry::Expired => {
+            tracing::error!(%until, "the TLS certificate has ended, tablets cannot connect: {how}");
+        }
+    }
 }

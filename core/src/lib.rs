@@ -5,6 +5,7 @@
 pub mod assessment;
 pub mod audit;
 pub mod case;
+pub mod certificate;
 pub mod code_table;
 pub mod deadline;
 pub mod device;

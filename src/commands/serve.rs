@@ -20,13 +20,13 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
     let tls = if args.plain_http {
         None
     } else {
-        let path = |p: &std::path::Path| if p.is_absolute() { p.to_owned() } else { args.data.data.join(p) };
-        let (cert, key) = (path(&cfg.web.cert), path(&cfg.web.key));
+        let (cert, key) = crate::tls::configured(&args.data.data, &cfg.web);
         let cert_pem = std::fs::read(&cert)
             .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
         let key_pem =
             std::fs::read(&key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
-        Some(mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?)
+        let config = mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some(ServedTls { config, cert, key })
     };
     let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
@@ -136,9 +136,16 @@ pub struct Serving {
     pub data: std::path::PathBuf,
     pub listen: std::net::SocketAddr,
     /// `None`: plain HTTP (loopback only; checked by the caller).
-    pub tls: Option<mamoru_web::Tls>,
+    pub tls: Option<ServedTls>,
     /// The SSH console's address, if it runs.
     pub ssh: Option<std::net::SocketAddr>,
+}
+
+/// HTTPS: the checked configuration, and the files it came from (watched for a renewal).
+pub struct ServedTls {
+    pub config: mamoru_web::Tls,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 /// Runs the web server and the SSH console until Ctrl-C or SIGTERM. Prints `web: URL` and
@@ -189,6 +196,13 @@ pub fn serve_all(s: Serving) -> Result<()> {
             }
             None => None,
         };
+        // Taken before the server says it listens: from then on a SIGHUP reloads the
+        // certificate (`crate::tls::watch`) and never ends the server.
+        let hangup = tls.as_ref().and_then(|_| {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .inspect_err(|error| tracing::warn!(%error, "SIGHUP does not reload the TLS certificate"))
+                .ok()
+        });
         if tls.is_some() {
             println!("web: https://{addr}");
         } else {
@@ -197,9 +211,11 @@ pub fn serve_all(s: Serving) -> Result<()> {
         if let Some((bound, _)) = &console {
             println!("ssh: {bound}");
         }
-        if let Some(config) = tls {
+        if let Some(ServedTls { config, cert, key }) = tls {
             tracing::info!(%addr, "serving HTTPS");
+            let watch = tokio::spawn(crate::tls::watch(config.clone(), cert, key, hangup));
             mamoru_web::serve_tls(listener, service, health, config, limits, shutdown_signal()).await;
+            watch.abort();
         } else {
             tracing::info!(%addr, "serving plain HTTP on loopback");
             mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;

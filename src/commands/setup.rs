@@ -36,7 +36,7 @@ pub(super) fn init(args: &InitArgs) -> Result<()> {
     crate::backup::init_keys(dir, &service.store_id()?, &[], offline)?;
     let host_key = crate::console::ensure_host_key(&dir.join(crate::console::HOST_KEY_FILE))?;
     let names = crate::tls::default_names(&args.tls_names);
-    crate::tls::make_self_signed(dir, &names, mamoru_core::time::Clock::now(&SystemClock).jst_date())?;
+    crate::tls::make_new(dir, &names, mamoru_core::time::Clock::now(&SystemClock).jst_date())?;
     crate::files::close_dir(dir)?;
     println!("created store in {}", dir.display());
     println!("administrator: {login}");
@@ -44,6 +44,10 @@ pub(super) fn init(args: &InitArgs) -> Result<()> {
     if let Some(fingerprint) = host_key {
         println!("ssh host key: {fingerprint}");
     }
+    println!(
+        "tls authority: {} -- every tablet trusts it once (docs/operations/tls.md)",
+        dir.join(crate::tls::CA_FILE).display()
+    );
     if let Some(out) = &args.backup_identity_out {
         println!(
             "backup identity: {} -- move it off this server and keep it offline; restores need it",

@@ -16,5 +16,6 @@ mod family;
 mod http;
 mod phone;
 mod support;
+mod tls;
 mod unread;
 mod web;

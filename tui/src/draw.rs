@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `State`. Plain ASCII borders and no arrows or box symbols: East
 //! Asian ambiguous-width characters misalign in Japanese terminals.
 
+use mamoru_core::certificate::Expiry;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -171,6 +172,25 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
         Line::from(vec![label("バックアップ "), backup, Span::raw("   アーカイブ "), archive]),
         Line::from(vec![label("セッション "), Span::raw(format!("{} 件", d.sessions))]),
     ];
+    if let Some((cert, expiry)) = d.certificate {
+        let until = cert.not_after.to_jst_string();
+        let until = until.get(..10).unwrap_or(&until);
+        let how = if cert.own {
+            "サーバーで mamoru tls renew を実行してください"
+        } else {
+            "発行元に更新を依頼してください"
+        };
+        let state = match expiry {
+            Expiry::Valid { days_left } => Span::styled(format!("{until} まで (残り {days_left} 日)"), good),
+            Expiry::RenewSoon { days_left } => {
+                Span::styled(format!("{until} まで残り {days_left} 日: {how}"), bad)
+            }
+            Expiry::Expired => {
+                Span::styled(format!("{until} に期限切れ: タブレットが接続できません。{how}"), bad)
+            }
+        };
+        lines.insert(4, Line::from(vec![label("証明書  "), state]));
+    }
     for (device, n) in &d.sessions_by_device {
         lines.push(Line::from(format!("    {device}: {n}")));
     }

@@ -14,19 +14,50 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::{Health, routes};
 
-/// A checked TLS configuration (rustls stays inside this crate).
-#[derive(Debug)]
-pub struct Tls(rustls::ServerConfig);
+/// A checked TLS configuration (rustls stays inside this crate). Clones share the certificate:
+/// [`Tls::reload`] on one changes what every later handshake of the server presents, so a renewed
+/// certificate is taken without a restart (connections already open keep theirs).
+#[derive(Clone, Debug)]
+pub struct Tls {
+    config: Arc<rustls::ServerConfig>,
+    current: Arc<Current>,
+}
 
 impl Tls {
     /// From the PEM contents of a certificate chain and its key; a clear error names what is
     /// wrong.
     pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, String> {
-        config(cert_pem, key_pem).map(Self)
+        let current = Arc::new(Current(std::sync::RwLock::new(certified(cert_pem, key_pem)?)));
+        let mut config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS: {e}"))?
+                .with_no_client_auth()
+                .with_cert_resolver(current.clone());
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self { config: Arc::new(config), current })
+    }
+
+    /// Presents this certificate chain and key from the next handshake on. Checked first, as in
+    /// `from_pem`: on an error nothing changes.
+    pub fn reload(&self, cert_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
+        let next = certified(cert_pem, key_pem)?;
+        *self.current.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        Ok(())
     }
 }
 
-fn config(cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfig, String> {
+/// The certificate every handshake presents (one for every name: the tablets ask for one host).
+#[derive(Debug)]
+struct Current(std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>);
+
+impl rustls::server::ResolvesServerCert for Current {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
+}
+
+fn certified(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("certificate file: {e}"))?;
@@ -34,15 +65,10 @@ fn config(cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfig, Strin
         return Err("certificate file holds no certificate".into());
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("key file: {e}"))?;
-    let mut config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
+    let provider = rustls::crypto::ring::default_provider();
+    let certified = rustls::sign::CertifiedKey::from_der(certs, key, &provider)
+        .map_err(|e| format!("certificate and key do not fit together: {e}"))?;
+    Ok(Arc::new(certified))
 }
 
 /// What the web edge allows a client, so that slow or piled-up connections from one place cannot
@@ -84,7 +110,7 @@ pub async fn serve_tls(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls.0));
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
     let svc = warp::service(routes(service, Health { https: true, ..health }));
     let open = Arc::new(OpenConnections::default());
     let refusals = Refusals::default();

@@ -42,6 +42,18 @@ pub trait Host: Send + Sync {
     fn folders(&self) -> Vec<crate::files::Folder> {
         Vec::new()
     }
+    /// The web server's certificate, where it serves HTTPS and the file can be read.
+    fn certificate(&self) -> Option<Certificate> {
+        None
+    }
+}
+
+/// The web server's certificate, as the dashboard shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    pub not_after: mamoru_core::time::Timestamp,
+    /// Made by Mamoru, so `mamoru tls renew` renews it; else whoever issued it does.
+    pub own: bool,
 }
 
 /// Web traffic over the last minute.
@@ -82,6 +94,8 @@ pub struct Dashboard {
     pub backup: BackupHealth,
     /// Overdue legal clocks per unit, counts only.
     pub overdue: Vec<(String, usize)>,
+    /// The web's certificate and where it stands now.
+    pub certificate: Option<(Certificate, mamoru_core::certificate::Expiry)>,
 }
 
 /// What a confirmed question does.

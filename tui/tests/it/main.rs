@@ -11,7 +11,7 @@ use mamoru_core::staff::{Login, Password, Role};
 use mamoru_core::store::Store;
 use mamoru_core::time::{FixedClock, Timestamp};
 use mamoru_core::{Actor, Service};
-use mamoru_tui::app::{Dialog, Generation, Host, Requests};
+use mamoru_tui::app::{Certificate, Dialog, Generation, Host, Requests};
 use mamoru_tui::keys::Key;
 use mamoru_tui::term::{self, Input};
 use mamoru_tui::{App, Flow, Screen};
@@ -45,6 +45,10 @@ impl Host for FixedHost {
     }
     fn backup_now(&self) -> Result<String, String> {
         Err("disk full".into())
+    }
+    fn certificate(&self) -> Option<Certificate> {
+        // Thirty days after the world's clock: to be renewed.
+        Some(Certificate { not_after: Timestamp::parse("2026-12-23T21:00:00+09:00").unwrap(), own: true })
     }
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
         let path = std::env::temp_dir().join(format!("mamoru-tui-test-{}-{name}", std::process::id()));
@@ -131,6 +135,7 @@ fn the_console_opens_on_the_dashboard_with_figures_and_the_help_bar() {
     assert!(all.contains("ストア 3.1 GB") && all.contains("ディスク空き 52.0 GB"), "{all}");
     assert!(all.contains("120 件/分") && all.contains("p99 8.0 ms"), "{all}");
     assert!(all.contains("バックアップ まだありません"), "{all}");
+    assert!(all.contains("証明書  2026-12-23 まで残り 30 日: サーバーで mamoru tls renew"), "{all}");
     assert!(all.contains("児童相談所: 0 件"), "overdue counts per unit: {all}");
     assert!(s[23].contains("q 終了"), "help bar on the last line: {all}");
 }

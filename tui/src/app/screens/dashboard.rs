@@ -17,6 +17,10 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
         requests: app.host.requests(),
         backup: server.backup,
         overdue: server.overdue,
+        certificate: app
+            .host
+            .certificate()
+            .map(|c| (c, mamoru_core::certificate::expiry(c.not_after, app.service.now()))),
     };
     Ok(())
 }
