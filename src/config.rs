@@ -227,8 +227,8 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # metrics_token_file = "metrics.token"
 
 [ssh]
-# Address of the administrators' SSH console (public keys only; add keys with
-# `mamoru user key add LOGIN --file KEY.pub`). Port 0 picks a free port.
+# Address of the administrators' SSH console (a public key, then the authenticator code; add
+# keys with `mamoru user key add LOGIN --file KEY.pub`). Port 0 picks a free port.
 # listen = "0.0.0.0:2222"
 # The console's host key, made by `mamoru init` (its fingerprint is printed then).
 # host_key = "ssh/host_ed25519"

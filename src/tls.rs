@@ -30,7 +30,7 @@ const CA_NAME: &str = "Mamoru local CA";
 /// What `init` makes: the authority, and the server's certificate for `names` (host names and IP
 /// addresses) signed by it, valid from `today`. Everything is written owner-only into `data`.
 pub fn make_new(data: &Path, names: &[String], today: Date) -> Result<()> {
-    make_authority(data, today)?;
+    make_authority(data, names, today)?;
     issue(data, names, today).map(|_| ())
 }
 
@@ -44,12 +44,27 @@ fn set_validity(params: &mut rcgen::CertificateParams, from: Date, until: Date) 
     Ok(())
 }
 
-fn make_authority(data: &Path, today: Date) -> Result<()> {
+/// The authority may sign for `names` only (name constraints): its key, which the server holds,
+/// cannot be used to impersonate any other site to the tablets that trust it.
+fn make_authority(data: &Path, names: &[String], today: Date) -> Result<()> {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).context("authority")?;
     params.distinguished_name.push(rcgen::DnType::CommonName, CA_NAME);
     params.distinguished_name.push(rcgen::DnType::OrganizationName, ORGANISATION);
     set_validity(&mut params, today.plus_days(-1), today.plus_days(CA_DAYS))?;
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: names
+            .iter()
+            .map(|n| match n.parse::<std::net::IpAddr>() {
+                Ok(ip) => rcgen::GeneralSubtree::IpAddress(rcgen::CidrSubnet::from_addr_prefix(
+                    ip,
+                    if ip.is_ipv4() { 32 } else { 128 },
+                )),
+                Err(_) => rcgen::GeneralSubtree::DnsName(n.clone()),
+            })
+            .collect(),
+        excluded_subtrees: Vec::new(),
+    });
     params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
     let key = rcgen::KeyPair::generate().context("generating the authority's key")?;
     let cert = params.self_signed(&key).context("signing the authority's certificate")?;
@@ -113,10 +128,20 @@ fn replace_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The pair a server presents, and where it came from.
+pub struct Watched {
+    pub tls: mamoru_web::Tls,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The bytes it was made from (a renewal landing since is presented at the first check).
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
 /// What a certificate file says about the server's certificate (its first one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateFacts {
-    /// The names and addresses it is valid for.
+    /// The names and addresses it is valid for (an authority's: those it may sign for).
     pub names: Vec<String>,
     pub not_after: Timestamp,
     /// Made by Mamoru (`init` or `tls renew`), so `tls renew` may replace it.
@@ -133,12 +158,19 @@ pub fn facts(cert_pem: &[u8]) -> Result<CertificateFacts> {
             match name {
                 x509_parser::extensions::GeneralName::DNSName(n) => names.push((*n).to_owned()),
                 x509_parser::extensions::GeneralName::IPAddress(bytes) => {
-                    let ip = match bytes.len() {
-                        4 => <[u8; 4]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
-                        16 => <[u8; 16]>::try_from(*bytes).ok().map(std::net::IpAddr::from),
-                        _ => None,
-                    };
-                    names.extend(ip.map(|ip| ip.to_string()));
+                    names.extend(ip(bytes).map(|ip| ip.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Ok(Some(constraints)) = cert.name_constraints() {
+        for subtree in constraints.value.permitted_subtrees.iter().flatten() {
+            match &subtree.base {
+                x509_parser::extensions::GeneralName::DNSName(n) => names.push((*n).to_owned()),
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    // An address and its mask: the address alone.
+                    names.extend(ip(&bytes[..bytes.len() / 2]).map(|ip| ip.to_string()));
                 }
                 _ => {}
             }
@@ -146,6 +178,14 @@ pub fn facts(cert_pem: &[u8]) -> Result<CertificateFacts> {
     }
     let own = cert.issuer().iter_organization().any(|o| o.as_str() == Ok(ORGANISATION));
     Ok(CertificateFacts { names, not_after: Timestamp(cert.validity().not_after.timestamp()), own })
+}
+
+fn ip(bytes: &[u8]) -> Option<std::net::IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(std::net::IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(std::net::IpAddr::from),
+        _ => None,
+    }
 }
 
 /// The certificate and key files the config names, made absolute.
@@ -164,7 +204,7 @@ pub struct Renewed {
 }
 
 /// `mamoru tls renew`: a new server certificate from this server's authority, for `names` or
-/// else the names the current one has. Refuses a certificate Mamoru did not make (the city's:
+/// else the names the current one has (none: this machine's host name). Refuses a certificate Mamoru did not make (the city's:
 /// whoever issued it renews it), and a certificate from before the authority existed unless
 /// `new_authority` says to make one (the tablets must then trust it).
 pub fn renew(data: &Path, names: &[String], new_authority: bool, today: Date) -> Result<Renewed> {
@@ -176,22 +216,62 @@ pub fn renew(data: &Path, names: &[String], new_authority: bool, today: Date) ->
             cert.display()
         );
     }
-    let current = facts(&std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?)
-        .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
-    if !current.own {
+    // None: no certificate at all (a directory `backup restore` made, which carries no `tls/`).
+    let current = match std::fs::read(&cert) {
+        Ok(pem) => {
+            Some(facts(&pem).with_context(|| format!("cannot read the certificate {}", cert.display()))?)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", cert.display())),
+    };
+    if current.as_ref().is_some_and(|c| !c.own) {
         bail!("{} was not made by Mamoru: renew it with whoever issued it", cert.display());
     }
-    let has_authority = data.join(CA_FILE).exists() && data.join(CA_KEY_FILE).exists();
+    let mut has_authority = data.join(CA_FILE).exists() && data.join(CA_KEY_FILE).exists();
     if !has_authority && !new_authority {
+        let what = if current.is_some() {
+            "this certificate has no authority of this server's (an older mamoru init made it)"
+        } else {
+            "there is no certificate nor authority here (a restored data directory carries none)"
+        };
         bail!(
-            "this certificate has no authority of this server's (an older mamoru init made it): renewing \
-             makes one, which every tablet must trust once (docs/operations/tls.md); run again with --new-ca"
+            "{what}: renewing makes an authority, which every tablet must trust once (docs/operations/tls.md); \
+             run again with --new-ca"
         );
     }
-    if !has_authority {
-        make_authority(data, today)?;
+    let names = match current {
+        Some(c) if names.is_empty() => c.names,
+        _ => default_names(names),
+    };
+    if has_authority {
+        // An authority ending within a server certificate's life, or one that may not sign for
+        // every name asked, signs no more: a new one.
+        let ca = facts(read(&data.join(CA_FILE))?.as_bytes())?;
+        let outside: Vec<&String> = names.iter().filter(|n| !ca.names.contains(n)).collect();
+        let why = if ca.not_after.0 < today.plus_days(SERVER_DAYS).days() * 86_400 {
+            Some(format!(
+                "this server's authority ends {}, before a new certificate would",
+                ca.not_after.to_jst_string()
+            ))
+        } else if !outside.is_empty() {
+            let outside: Vec<&str> = outside.iter().map(|n| n.as_str()).collect();
+            Some(format!("this server's authority may not sign for {}", outside.join(", ")))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            if !new_authority {
+                bail!(
+                    "{why}: renewing makes a new authority, which every tablet must trust once \
+                     (docs/operations/tls.md); run again with --new-ca"
+                );
+            }
+            has_authority = false;
+        }
     }
-    let names = if names.is_empty() { current.names } else { default_names(names) };
+    if !has_authority {
+        make_authority(data, &names, today)?;
+    }
     let not_after = issue(data, &names, today)?;
     Ok(Renewed { names, not_after, new_authority: !has_authority })
 }
@@ -220,13 +300,9 @@ pub fn default_names(given: &[String]) -> Vec<String> {
 /// kept out and tried again later); and the log says once a day when the certificate is to be
 /// renewed. Runs until the server stops.
 /// `hangup` is taken before the server says it listens, so that no SIGHUP ends it.
-pub async fn watch(
-    tls: mamoru_web::Tls,
-    cert: PathBuf,
-    key: PathBuf,
-    mut hangup: Option<tokio::signal::unix::Signal>,
-) {
-    let mut loaded = (std::fs::read(&cert).ok(), std::fs::read(&key).ok());
+pub async fn watch(served: Watched, mut hangup: Option<tokio::signal::unix::Signal>) {
+    let Watched { tls, cert, key, cert_pem, key_pem } = served;
+    let mut loaded = (Some(cert_pem), Some(key_pem));
     let mut refused: Option<String> = None;
     let mut warned_on: Option<Date> = None;
     let mut tick = tokio::time::interval(std::time::Duration::from_mins(1));
@@ -241,7 +317,19 @@ pub async fn watch(
             } => {}
         }
         let now = mamoru_core::time::Clock::now(&crate::clock::SystemClock);
-        let files = (std::fs::read(&cert).ok(), std::fs::read(&key).ok());
+        let files = match (std::fs::read(&cert), std::fs::read(&key)) {
+            (Ok(c), Ok(k)) => (Some(c), Some(k)),
+            (Err(e), _) | (_, Err(e)) => {
+                // Say it once (a renewal run by another user leaves files the server cannot
+                // read: it keeps presenting the old pair, and would not start again).
+                let error = format!("cannot read the TLS certificate or key: {e}");
+                if refused.as_deref() != Some(error.as_str()) {
+                    tracing::warn!(%error, "the TLS files are not readable (the old pair stays)");
+                    refused = Some(error);
+                }
+                (None, None)
+            }
+        };
         if let (Some(c), Some(k)) = &files
             && files != loaded
         {

@@ -25,8 +25,8 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
             .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
         let key_pem =
             std::fs::read(&key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
-        let config = mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Some(ServedTls { config, cert, key })
+        let tls = mamoru_web::Tls::from_pem(&cert_pem, &key_pem).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some(crate::tls::Watched { tls, cert, key, cert_pem, key_pem })
     };
     let ssh = args.ssh_listen.unwrap_or(cfg.ssh.listen);
     let service = Arc::new(open(&args.data.data)?);
@@ -136,16 +136,10 @@ pub struct Serving {
     pub data: std::path::PathBuf,
     pub listen: std::net::SocketAddr,
     /// `None`: plain HTTP (loopback only; checked by the caller).
-    pub tls: Option<ServedTls>,
+    /// HTTPS: the pair presented and the files it came from (watched for a renewal).
+    pub tls: Option<crate::tls::Watched>,
     /// The SSH console's address, if it runs.
     pub ssh: Option<std::net::SocketAddr>,
-}
-
-/// HTTPS: the checked configuration, and the files it came from (watched for a renewal).
-pub struct ServedTls {
-    pub config: mamoru_web::Tls,
-    pub cert: std::path::PathBuf,
-    pub key: std::path::PathBuf,
 }
 
 /// Runs the web server and the SSH console until Ctrl-C or SIGTERM. Prints `web: URL` and
@@ -211,9 +205,10 @@ pub fn serve_all(s: Serving) -> Result<()> {
         if let Some((bound, _)) = &console {
             println!("ssh: {bound}");
         }
-        if let Some(ServedTls { config, cert, key }) = tls {
+        if let Some(served) = tls {
             tracing::info!(%addr, "serving HTTPS");
-            let watch = tokio::spawn(crate::tls::watch(config.clone(), cert, key, hangup));
+            let config = served.tls.clone();
+            let watch = tokio::spawn(crate::tls::watch(served, hangup));
             mamoru_web::serve_tls(listener, service, health, config, limits, shutdown_signal()).await;
             watch.abort();
         } else {

@@ -257,12 +257,12 @@ impl Server {
 }
 
 impl Server {
-    /// Stops the server as systemd would (SIGTERM) and waits for it to exit.
     /// Sends SIGHUP (`systemctl reload`).
     pub fn hangup(&self) {
         let _ = Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status();
     }
 
+    /// Stops the server as systemd would (SIGTERM) and waits for it to exit.
     pub fn stop(mut self) -> i32 {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();

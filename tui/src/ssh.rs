@@ -53,7 +53,8 @@ pub fn load_host_key(path: &Path) -> Result<PrivateKey, String> {
         .map_err(|e| format!("the SSH host key {} is not an OpenSSH private key: {e}", path.display()))
 }
 
-/// The server's SSH settings: public keys only, one host key.
+/// The server's SSH settings: a public key first (then, where core asks, keyboard-interactive for
+/// the code), one host key.
 #[must_use]
 pub fn config(host_key: PrivateKey) -> Arc<Config> {
     Arc::new(Config {
@@ -210,11 +211,15 @@ impl Handler for Connection {
                 Ok(Auth::Accept)
             }
             Ok((pending, Err(error))) => {
-                if !matches!(error, Error::BadCredentials | Error::TooManyAttempts { .. }) {
-                    tracing::error!(%error, "cannot check a console sign-in's code");
+                match error {
+                    // The client may ask again (OpenSSH does, up to its prompt count).
+                    Error::BadCredentials | Error::TooManyAttempts { .. } => {
+                        self.pending = Some((pending, key));
+                    }
+                    // The second factor changed since the key: this sign-in is over.
+                    Error::Unauthenticated => {}
+                    error => tracing::error!(%error, "cannot check a console sign-in's code"),
                 }
-                // The client may ask again (OpenSSH does, up to its prompt count).
-                self.pending = Some((pending, key));
                 Ok(Auth::reject())
             }
             Err(_) => Ok(Auth::reject()),

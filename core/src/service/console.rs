@@ -11,6 +11,7 @@ use crate::ids::{RecordId, StaffId};
 use crate::staff::{Action, Credential, Staff, Unit};
 use crate::store::Reader;
 use crate::throttle;
+use crate::totp;
 use sha2::{Digest, Sha256};
 
 /// What a console sign-in needs after its key ([`Service::console_sign_in`]).
@@ -25,12 +26,21 @@ pub enum ConsoleStep {
 
 /// A console sign-in whose key was accepted, waiting for its second factor. Only
 /// [`Service::console_sign_in`] makes one, so a code is never checked for a key that was not.
-#[derive(Debug)]
+/// Its `Debug` leaves the key and the secret out.
 pub struct ConsolePending {
     actor: Actor,
     key: String,
     /// The `otpauth://` URL of the secret to enrol, when the account has none yet.
     enrol: Option<String>,
+}
+
+impl std::fmt::Debug for ConsolePending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsolePending")
+            .field("staff", &self.actor.staff)
+            .field("enrolling", &self.enrol.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConsolePending {
@@ -94,7 +104,9 @@ impl Service {
     /// `console_sign_in` accepted. Each time step is accepted once (as on the web); enrolment's
     /// first code confirms the secret. Audited either way; a wrong code counts as a failed
     /// sign-in (`crate::throttle`'s console count for the login, and the address's), and while
-    /// either is locked no code is looked at. The account must still list the key.
+    /// either is locked no code is looked at. The account must still list the key. When the
+    /// second factor changed since the key (reset, or enrolled or restarted elsewhere), the
+    /// sign-in ends (`Error::Unauthenticated`): the client must connect again.
     pub fn console_code(&self, pending: &ConsolePending, code: &str) -> Result<Actor> {
         let actor = &pending.actor;
         let keys = throttle::console_keys(actor.login.as_str(), actor.address);
@@ -104,14 +116,26 @@ impl Service {
         }
         let checked = match self.store.read()?.get::<Staff>(actor.staff)? {
             Some(s) if s.body.may_use_console(&pending.key) => {
-                if pending.enrol.is_some() {
-                    self.confirm(actor, true, code).map_err(|e| match e {
-                        Error::Invalid { .. } => Error::BadCredentials,
-                        e => e,
-                    })
-                } else {
-                    let cred = self.store.read()?.require::<Credential>(CredentialId(actor.staff.0))?;
-                    self.second_factor(&cred, Some(code))
+                let cred = self.store.read()?.require::<Credential>(CredentialId(actor.staff.0))?;
+                match &pending.enrol {
+                    // The secret shown must still be the one waiting: an enrolment restarted
+                    // (on the web) or finished meanwhile ends this sign-in.
+                    Some(url) => match &cred.body.totp_pending {
+                        Some(secret)
+                            if cred.body.totp.is_none()
+                                && totp::url(secret, actor.login.as_str())? == *url =>
+                        {
+                            self.confirm(actor, true, code).map_err(|e| match e {
+                                Error::Invalid { .. } => Error::BadCredentials,
+                                e => e,
+                            })
+                        }
+                        _ => Err(Error::Unauthenticated),
+                    },
+                    // A second factor reset meanwhile ends it too: no code, however right,
+                    // stands in for one the account no longer has.
+                    None if cred.body.totp.is_none() => Err(Error::Unauthenticated),
+                    None => self.second_factor(&cred, Some(code)),
                 }
             }
             _ => Err(Error::BadCredentials),

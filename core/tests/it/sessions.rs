@@ -79,7 +79,7 @@ fn code_asked(step: ConsoleStep) -> ConsolePending {
 fn the_console_asks_for_a_code_after_the_key_and_a_person_without_one_enrols_there() {
     let w = world();
     let now = || mamoru_core::time::Clock::now(&*w.clock);
-    w.staff("cw", Role::Supervisor, w.u1);
+    let cw = w.staff("cw", Role::Supervisor, w.u1);
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFictionalConsoleKeyForTotpTest000000000 cw@pc";
     w.svc.change_staff(&w.admin, "cw", &StaffChange::AddConsoleKey(key.to_owned())).unwrap();
     let office: std::net::IpAddr = "192.0.2.9".parse().unwrap();
@@ -152,6 +152,22 @@ fn the_console_asks_for_a_code_after_the_key_and_a_person_without_one_enrols_the
     assert_eq!(codes[0].address.as_deref(), Some("192.0.2.9"));
     assert_eq!(log.iter().filter(|e| e.action == "console_sign_in_locked").count(), 1);
     assert_eq!(log.iter().filter(|e| e.action == "totp_enrolled").count(), 2);
+
+    // The second factor reset between the key and the code: no code, however right, signs in.
+    let secret = totp::url_secret(&url).unwrap();
+    w.clock.advance(30);
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    w.svc.reset_totp(&w.admin, "cw").unwrap();
+    let r = w.svc.console_code(&pending, &totp::code_at(&secret, now()).unwrap());
+    assert!(matches!(r, Err(Error::Unauthenticated)), "{r:?}");
+    // An enrolment restarted elsewhere (the web) ends the console's: the secret it showed is
+    // no longer the one a code would confirm.
+    let pending = code_asked(w.svc.console_sign_in("cw", key, None).unwrap());
+    let shown = totp::url_secret(pending.enrolment().unwrap().0).unwrap();
+    w.svc.begin_totp(&cw).unwrap();
+    let r = w.svc.console_code(&pending, &totp::code_at(&shown, now()).unwrap());
+    assert!(matches!(r, Err(Error::Unauthenticated)), "{r:?}");
+    assert!(!format!("{pending:?}").contains("otpauth"), "the secret stays out of logs");
 }
 
 #[test]
