@@ -127,8 +127,10 @@ pub enum Why {
     NotAWorker(u64),
     /// An attachment not sent for this case.
     NotSentForCase,
-    /// Neither JPEG, PNG nor WebP.
+    /// Neither JPEG, PNG nor WebP, or not one whole.
     NotAnImage,
+    /// An image above `crate::photo::MAX_SIDE` pixels on a side or `MAX_PIXELS` in all.
+    TooManyPixels,
     /// Larger than this many MB.
     LargerThan(usize),
     /// A body-map mark outside the figure.
@@ -208,6 +210,10 @@ pub enum Counted {
     MarkNote,
     Photos,
     Marks,
+    /// The photos one case may hold.
+    CasePhotos,
+    /// The photos one staff member may send in a day.
+    PhotosToday,
 }
 
 /// Why a step of 一時保護 is not open.
@@ -256,6 +262,8 @@ impl fmt::Display for Why {
             Why::AtMost(max, Counted::MarkNote) => write!(f, "a note of at most {max} characters"),
             Why::AtMost(max, Counted::Photos) => write!(f, "at most {max} photos"),
             Why::AtMost(max, Counted::Marks) => write!(f, "at most {max} marks"),
+            Why::AtMost(max, Counted::CasePhotos) => write!(f, "at most {max} photos in a case"),
+            Why::AtMost(max, Counted::PhotosToday) => write!(f, "at most {max} photos a day"),
             Why::YearsAgo(years) => write!(f, "more than {years} years ago"),
             Why::NotKana => f.write_str("furigana must be hiragana or katakana"),
             Why::ControlCharacter(c) => {
@@ -276,6 +284,12 @@ impl fmt::Display for Why {
             Why::NotAWorker(staff) => write!(f, "staff {staff} has a role that is not assigned cases"),
             Why::NotSentForCase => f.write_str("a photo that was not sent for this case"),
             Why::NotAnImage => f.write_str("not a JPEG, PNG or WebP image"),
+            Why::TooManyPixels => write!(
+                f,
+                "larger than {} pixels a side or {} megapixels",
+                crate::photo::MAX_SIDE,
+                crate::photo::MAX_PIXELS / 1_000_000
+            ),
             Why::LargerThan(mb) => write!(f, "larger than {mb} MB"),
             Why::OffTheBodyMap => f.write_str("a mark outside the body map"),
             Why::SizeOutOfRange => f.write_str("a size must be between 0 and 200 cm"),

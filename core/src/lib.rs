@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod ids;
 pub mod merge;
 pub mod person;
+pub mod photo;
 pub mod protection;
 pub mod record;
 pub mod search;

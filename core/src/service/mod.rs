@@ -16,6 +16,7 @@ mod integrity;
 mod merging;
 mod people;
 mod photos;
+pub use photos::{PHOTOS_PER_CASE, PHOTOS_PER_DAY};
 mod reindex;
 pub use reindex::Reindexed;
 pub mod restore;

@@ -19,6 +19,20 @@ fn photo_key(case: CaseId, sha256: &str) -> String {
     format!("{case}:{sha256}")
 }
 
+/// Most photos one case may hold (at 2048 pixels, about 0.5 MB each: 1 GB).
+pub const PHOTOS_PER_CASE: usize = 1000;
+/// Most photos one person may send in a day (a long day of visits is a few dozen).
+pub const PHOTOS_PER_DAY: usize = 300;
+
+/// The link from a sender's day to the photos they sent that day (`sender_day`).
+const PHOTO_DAY: &str = "photo_day";
+
+/// A sender and a day (Japan's) as one link key: the staff id above 24 bits of days since 1970.
+fn sender_day(actor: &Actor, now: crate::time::Timestamp) -> u64 {
+    let days = u64::try_from(now.jst_date().days()).unwrap_or(0) & 0xFF_FFFF;
+    (actor.staff.0 << 24) | days
+}
+
 /// Most photos one safety check or note may carry.
 pub const MAX_ATTACHMENTS: usize = 20;
 
@@ -48,12 +62,19 @@ pub(super) fn stamp_attachments(tx: &WriteTx, case: CaseId, attachments: &mut Ve
 
 impl Service {
     /// Stores a photo for a case, stamped with the server's time, the sender and the case's child.
-    /// The same bytes sent again for the same case (a retry) give back the same photo.
+    /// What is stored is the picture only, encoded again (`crate::photo::normalise`: no
+    /// metadata, pixel limits); a case holds at most `PHOTOS_PER_CASE`, and one person sends at
+    /// most `PHOTOS_PER_DAY` a day (Japan's day), so that no client fills the disk. The same
+    /// bytes sent again for the same case (a retry) give back the same photo, and count once.
     pub fn add_photo(&self, actor: &Actor, case: CaseId, bytes: &[u8]) -> Result<Versioned<Photo>> {
-        let mime = image_type(bytes).ok_or_else(|| Error::invalid("photo", Why::NotAnImage))?;
+        image_type(bytes).ok_or_else(|| Error::invalid("photo", Why::NotAnImage))?;
         if bytes.len() > PHOTO_MAX_BYTES {
             return Err(Error::invalid("photo", Why::LargerThan(PHOTO_MAX_BYTES >> 20)));
         }
+        // Decoded outside the write transaction: other writers do not wait on it.
+        let kept = crate::photo::normalise(bytes)?;
+        let bytes = kept.as_slice();
+        let mime = "image/jpeg";
         let sha256 = crate::to_hex(&Sha256::digest(bytes));
         self.write(actor, Action::AddNote, PhotoId::KIND, None, |tx| {
             let c = tx.require::<Case>(case)?;
@@ -62,6 +83,13 @@ impl Service {
             if let Some(id) = tx.unique(PHOTO_KEY, &key)? {
                 let done = tx.require::<Photo>(PhotoId(id))?;
                 return Ok((done, id));
+            }
+            if tx.links("case_photo", case.0, PHOTOS_PER_CASE)?.len() >= PHOTOS_PER_CASE {
+                return Err(Error::invalid("photo", Why::AtMost(PHOTOS_PER_CASE, Counted::CasePhotos)));
+            }
+            let day = sender_day(actor, tx.now);
+            if tx.links(PHOTO_DAY, day, PHOTOS_PER_DAY)?.len() >= PHOTOS_PER_DAY {
+                return Err(Error::invalid("photo", Why::AtMost(PHOTOS_PER_DAY, Counted::PhotosToday)));
             }
             tx.put_file(&sha256, bytes)?;
             let v = tx.insert(Photo {
@@ -75,6 +103,7 @@ impl Service {
             })?;
             tx.claim(PHOTO_KEY, &key, v.id)?;
             tx.link("case_photo", case.0, v.id)?;
+            tx.link(PHOTO_DAY, day, v.id)?;
             Ok((v.clone(), v.id))
         })
     }

@@ -155,6 +155,12 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::AtMost(max, Counted::MarkNote) => format!("印のメモは{max}字までです"),
         Why::AtMost(max, Counted::Photos) => format!("{max}枚までです"),
         Why::AtMost(max, Counted::Marks) => format!("印は{max}個までです"),
+        Why::AtMost(max, Counted::CasePhotos) => {
+            format!("1つのケースの写真は{max}枚までです。システム管理者に相談してください")
+        }
+        Why::AtMost(max, Counted::PhotosToday) => {
+            format!("1日に送れる写真は{max}枚までです。明日また送るか、システム管理者に相談してください")
+        }
         Why::YearsAgo(years) => format!("{years}年より前の日付は登録できません"),
         Why::NotKana => "ひらがなかカタカナで入力してください".into(),
         Why::ControlCharacter(c) => {
@@ -172,7 +178,12 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::NotInUnit(_) => "ケースの所属で有効な職員を選んでください".into(),
         Why::NotAWorker(_) => "ケースを担当できる職種の職員を選んでください".into(),
         Why::NotSentForCase => "このケースに送られていない写真です".into(),
-        Why::NotAnImage => "JPEG・PNG・WebP の画像にしてください".into(),
+        Why::NotAnImage => "JPEG・PNG・WebP の画像にしてください（壊れた画像は送れません）".into(),
+        Why::TooManyPixels => format!(
+            "画像が大きすぎます。縦横{}画素・{}万画素までにしてください",
+            mamoru_core::photo::MAX_SIDE,
+            mamoru_core::photo::MAX_PIXELS / 10_000
+        ),
         Why::LargerThan(mb) => format!("{mb}MBまでです"),
         Why::OffTheBodyMap => "図の中に印をつけてください".into(),
         Why::SizeOutOfRange => "大きさは0〜200cmで入力してください".into(),
