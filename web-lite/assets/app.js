@@ -330,7 +330,7 @@
         var e = new Error('signed out'); e.offline = true; throw e;
       }
       return r.json().then(function (j) {
-        if (!r.ok) throw new Error((j.error && j.error.message) || 'refused');
+        if (!r.ok) throw new Error((j.error && (j.error.message_ja || j.error.message)) || 'refused');
         return j.sha256;
       });
     }, function () { var e = new Error('offline'); e.offline = true; throw e; });
@@ -476,7 +476,12 @@
   function send(id, form) {
     var d = load()[id];
     if (!d || !d.queued) return Promise.resolve(false);
-    return sendPending(id, form, d).then(function (fieldsNow) { return post(id, form, d, fieldsNow); }, function () {
+    return sendPending(id, form, d).then(function (fieldsNow) { return post(id, form, d, fieldsNow); }, function (e) {
+      // Refused by the server (not offline): waiting would not help; say why.
+      if (!e.offline) {
+        if (form) stateOf(form, '写真を送れませんでした: ' + e.message, 'refused');
+        return false;
+      }
       banner.hidden = false;
       if (form) stateOf(form, '送信待ち（接続が戻ると自動で送信します）', 'waiting');
       return false;

@@ -31,7 +31,8 @@ pub fn document() -> Value {
                     "type": "object",
                     "required": ["error"],
                     "properties": { "error": { "type": "object", "required": ["code", "message"],
-                        "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } }
+                        "properties": { "code": { "type": "string" }, "message": { "type": "string" },
+                            "message_ja": { "type": "string", "description": "the same in Japanese, for a tablet to show (a refused photo)" } } } }
                 },
                 "Revised": {
                     "type": "object", "required": ["rev", "body"],

@@ -171,7 +171,38 @@ fn a_photo_is_kept_as_its_picture_only_within_pixel_limits() {
     assert_eq!(big.body.mime, "image/jpeg");
     let (_, stored) = w.svc.photo(&cw, case, &big.body.sha256).unwrap();
     let picture = image::load_from_memory(&stored).unwrap();
-    assert_eq!((picture.width(), picture.height()), (2048, 683));
+    assert_eq!((picture.width(), picture.height()), (2048, 682));
+    // A camera's "rotate 90°" (EXIF orientation 6) is applied: the picture is kept upright.
+    let landscape = {
+        let mut out = Vec::new();
+        image::RgbImage::from_pixel(40, 20, image::Rgb([10, 200, 10]))
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
+            .unwrap();
+        out
+    };
+    let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0".to_vec();
+    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let len = u16::try_from(exif.len() + 2).unwrap().to_be_bytes();
+    let mut turned = landscape[..2].to_vec();
+    turned.extend_from_slice(&[0xFF, 0xE1, len[0], len[1]]);
+    turned.extend_from_slice(&exif);
+    turned.extend_from_slice(&landscape[2..]);
+    let upright = w.svc.add_photo(&cw, case, &turned).unwrap();
+    let (_, stored) = w.svc.photo(&cw, case, &upright.body.sha256).unwrap();
+    let picture = image::load_from_memory(&stored).unwrap();
+    assert_eq!((picture.width(), picture.height()), (20, 40));
+    // A WebP whose metadata chunk claims 4 GB is refused before the decoder allocates it.
+    let mut webp = b"RIFF\0\0\0\0WEBPVP8X".to_vec();
+    webp.extend_from_slice(&10u32.to_le_bytes());
+    webp.extend_from_slice(&[0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    webp.extend_from_slice(b"EXIF");
+    webp.extend_from_slice(&u32::MAX.to_le_bytes());
+    let riff = u32::try_from(webp.len() - 8).unwrap().to_le_bytes();
+    webp[4..8].copy_from_slice(&riff);
+    assert_eq!(why(w.svc.add_photo(&cw, case, &webp)), "photo: not a JPEG, PNG or WebP image");
+    // Who may not add to the case is refused before anything is decoded.
+    let other = w.staff("other", Role::Caseworker, w.u2);
+    assert!(matches!(w.svc.add_photo(&other, case, &png_header(9000, 5000)), Err(Error::Forbidden { .. })));
 
     // A 100000×100000 PNG is refused from its header, before anything is decoded; so is one
     // just over the pixel count, and a picture cut short.

@@ -67,6 +67,13 @@ pub(crate) fn photos(
         .then(|case: u64, bytes: Bytes, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || svc.add_photo(&session.actor, CaseId(case), &bytes)).await;
+            // A refused photo is told to the tablet in Japanese too: it shows it beside the photo.
+            if let Err(e @ Error::Invalid { .. }) = &result {
+                let body = json!({ "error": {
+                    "code": e.code(), "message": e.to_string(), "message_ja": crate::ui::japanese_message(e) } });
+                return warp::reply::with_status(warp::reply::json(&body), StatusCode::UNPROCESSABLE_ENTITY)
+                    .into_response();
+            }
             respond(result, |p| {
                 let body = json!({
                     "id": p.id,

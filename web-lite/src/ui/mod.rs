@@ -34,6 +34,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::blocking;
 use case::{add_check, add_message, add_note, case, case_write};
 use child::child;
+pub(crate) use errors::message as japanese_message;
 use errors::{error_page, message, status_of};
 pub(crate) use form::CrossOrigin;
 use form::{case_form, check_form, date, form_post, idempotency_key, photo_list, rev, same_origin, text};

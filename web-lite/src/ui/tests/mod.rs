@@ -510,6 +510,10 @@ async fn a_photo_is_sent_as_an_image_and_read_back_by_those_who_may_read_the_cas
     assert_eq!(r.status(), 422, "the first bytes decide: {}", body(&r));
     let r = send("image/jpeg", jpeg[..100].to_vec()).await;
     assert_eq!(r.status(), 422, "a picture cut short: {}", body(&r));
+    let refused: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(refused["error"]["message"], "invalid photo: not a JPEG, PNG or WebP image");
+    let ja = refused["error"]["message_ja"].as_str().unwrap();
+    assert!(ja.contains("「写真」を確認してください") && ja.contains("JPEG・PNG・WebP"), "{ja}");
     let r = send("image/jpeg", jpeg.clone()).await;
     assert_eq!(r.status(), 201, "{}", body(&r));
     let stored: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
