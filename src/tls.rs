@@ -204,9 +204,11 @@ pub struct Renewed {
 }
 
 /// `mamoru tls renew`: a new server certificate from this server's authority, for `names` or
-/// else the names the current one has (none: this machine's host name). Refuses a certificate Mamoru did not make (the city's:
-/// whoever issued it renews it), and a certificate from before the authority existed unless
-/// `new_authority` says to make one (the tablets must then trust it).
+/// else the names the current one has (none: this machine's host name). Refuses a certificate
+/// Mamoru did not make (the city's: whoever issued it renews it). Makes a new authority — which
+/// the tablets must then trust — only when `new_authority` says so: needed where there is none
+/// (an older `init`, a restored directory), where it ends too soon, or where it may not sign
+/// for a name asked.
 pub fn renew(data: &Path, names: &[String], new_authority: bool, today: Date) -> Result<Renewed> {
     let cfg = crate::config::load(data)?;
     let (cert, key) = configured(data, &cfg.web);

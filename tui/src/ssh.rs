@@ -2,10 +2,10 @@
 //! active staff member whose console keys list it. Then, where core asks for it, the second
 //! factor by keyboard-interactive: a code from the authenticator app, or, for someone without
 //! one, the secret to enrol and its first code (`Service::console_sign_in`, `console_code`).
-//! Passwords are not offered. Each session channel gets its own `App` (nothing shared between sessions) running
-//! over `term::run`, or, when it asks for the `sftp` subsystem, the read-only file access of
-//! `files`. Exec requests and other subsystems are refused: this server runs the console, not
-//! commands.
+//! Passwords are not offered. Each session channel gets its own `App` (nothing shared between
+//! sessions) running over `term::run`, or, when it asks for the `sftp` subsystem, the read-only
+//! file access of `files`. Exec requests and other subsystems are refused: this server runs the
+//! console, not commands.
 
 use std::net::SocketAddr;
 use std::path::Path;
