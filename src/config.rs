@@ -219,7 +219,8 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # seconds for the TLS handshake and a request's headers, seconds a connection may stay silent,
 # and connections at once from one address (tablets behind one NAT share theirs).
 # header_timeout_seconds = 20
-# idle_timeout_seconds = 120   (at least 30: open pages' live updates speak every 15 s)
+# idle_timeout_seconds = 120
+# (The idle limit is at least 30: open pages' live updates speak every 15 s.)
 # max_connections_per_address = 256
 # /metrics (Prometheus text, nothing personal) answers a signed-in administrator, or a scraper
 # sending `Authorization: Bearer TOKEN` with the token in this file (made at the first start;
@@ -262,7 +263,34 @@ pub fn load(dir: &Path) -> anyhow::Result<Config> {
 
 #[cfg(test)]
 mod tests {
-    use super::Web;
+    use super::{Config, TEMPLATE, Web};
+
+    #[test]
+    fn every_setting_the_template_shows_can_be_uncommented_as_it_stands() {
+        // An administrator removes the `# ` of a line to change it: each such line must be valid
+        // TOML as written, and the values shown must be the defaults.
+        let uncommented: String = TEMPLATE
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .fold(String::new(), |text, line| text + line + "\n");
+        assert!(uncommented.contains("\nidle_timeout_seconds = 120\n"), "{uncommented}");
+        let all: Config = toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}"));
+        let defaults = Config::default();
+        assert_eq!(all.web.idle_timeout_seconds, defaults.web.idle_timeout_seconds);
+        assert_eq!(all.web.require_totp, defaults.web.require_totp);
+        assert_eq!(all.ssh.require_totp, defaults.ssh.require_totp);
+        assert_eq!(all.web.listen, defaults.web.listen);
+        assert_eq!(all.ssh.host_key, defaults.ssh.host_key);
+    }
 
     #[test]
     fn an_idle_timeout_shorter_than_the_event_streams_comment_is_raised() {

@@ -712,3 +712,67 @@ fn the_casework_of_a_case_over_the_api_merges_edits_and_refuses_what_the_pages_r
         s.request("POST", &format!("{path}/reopen"), Some(&sv), Some(&format!(r#"{{"rev":{again}}}"#)));
     assert_eq!(reopened.json()["status"], "open", "{}", reopened.body);
 }
+
+#[test]
+fn an_open_event_stream_outlives_the_idle_timeout_and_a_silent_connection_does_not() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let cfg = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("# header_timeout_seconds = 20", "header_timeout_seconds = 5")
+        .replace("# idle_timeout_seconds = 120", "idle_timeout_seconds = 30");
+    std::fs::write(&cfg, text).unwrap();
+    let pw = crate::support::password_file(dir.path(), crate::support::PASSWORD);
+    let add = ["user", "add", "cw", "--role", "caseworker", "--unit", "1", "--name", "福祉 司"];
+    let r = crate::support::run(
+        &[&add[..], &["--password-file", pw.to_str().unwrap(), "--data", data.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let tls = crate::support::trusting(&std::fs::read(data.join("tls/ca.pem")).unwrap());
+    let s = crate::support::Server::start_https(
+        &["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        tls.clone(),
+    );
+    let token = s.sign_in("cw", crate::support::PASSWORD);
+    let open = || {
+        let tcp = std::net::TcpStream::connect(&s.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        rustls::StreamOwned::new(rustls::ClientConnection::new(tls.clone(), name).unwrap(), tcp)
+    };
+    // A page's event stream: it says something every 15 s, so it outlives the 30 s idle limit.
+    let mut events = open();
+    write!(events, "GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n")
+        .unwrap();
+    // A kept-alive connection that asks nothing more is closed once its next request is late.
+    let mut silent = open();
+    silent.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let started = Instant::now();
+    let mut heard = String::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(40) {
+        match events.read(&mut buf) {
+            Ok(0) => panic!("the event stream was closed after {:?}:\n{heard}", started.elapsed()),
+            Ok(n) => heard.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) => panic!("the event stream went silent after {:?} ({e}):\n{heard}", started.elapsed()),
+        }
+    }
+    assert!(heard.starts_with("HTTP/1.1 200"), "{heard}");
+    assert!(heard.matches("\n:").count() >= 2, "a comment every 15 s:\n{heard}");
+    let mut answer = Vec::new();
+    let closed = silent.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Closed (cleanly or not), not still open when the read timed out.
+    assert!(
+        closed
+            .as_ref()
+            .map_err(std::io::Error::kind)
+            .err()
+            .is_none_or(|k| k == std::io::ErrorKind::UnexpectedEof),
+        "the silent connection was still open: {closed:?}"
+    );
+}
