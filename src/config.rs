@@ -205,8 +205,9 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 [web]
 # Address of the web UI and JSON API (HTTPS). Port 0 picks a free port.
 # listen = "0.0.0.0:8443"
-# TLS certificate chain and key (PEM). `mamoru init` made a self-signed pair here; put the
-# certificate the city issues in their place (or point these at it).
+# TLS certificate chain and key (PEM). `mamoru init` made them here, signed by this server's
+# own authority (tls/ca.pem, which the tablets trust); `mamoru tls renew` renews them while the
+# server runs. For a certificate the city issues, point these at it (docs/operations/tls.md).
 # cert = "tls/cert.pem"
 # key = "tls/key.pem"
 # Sign-in only on a registered tablet. Register one with a one-time code: the console's 端末
