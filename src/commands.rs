@@ -53,10 +53,7 @@ fn tls(cmd: &TlsCommand) -> Result<()> {
     let now = mamoru_core::time::Clock::now(&SystemClock);
     match cmd {
         TlsCommand::Show(d) => {
-            let (cert, _) = crate::tls::configured(&d.data, &crate::config::load(&d.data)?.web);
-            let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
-            let facts = crate::tls::facts(&pem)
-                .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
+            let (cert, facts) = crate::tls::configured_facts(&d.data)?;
             println!("certificate: {}", cert.display());
             println!("names: {}", facts.names.join(", "));
             println!(

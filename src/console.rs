@@ -139,9 +139,7 @@ impl Host for ServerHost {
     }
 
     fn certificate(&self) -> Option<mamoru_tui::app::Certificate> {
-        let cfg = crate::config::load(&self.data).ok()?;
-        let (cert, _) = crate::tls::configured(&self.data, &cfg.web);
-        let facts = crate::tls::facts(&std::fs::read(cert).ok()?).ok()?;
+        let (_, facts) = crate::tls::configured_facts(&self.data).ok()?;
         Some(mamoru_tui::app::Certificate { not_after: facts.not_after, own: facts.own })
     }
 

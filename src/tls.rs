@@ -152,38 +152,33 @@ pub struct CertificateFacts {
 pub fn facts(cert_pem: &[u8]) -> Result<CertificateFacts> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem).context("no PEM certificate in the file")?;
     let cert = pem.parse_x509().context("the certificate is not X.509")?;
+    // A server certificate's names, or the names an authority may sign for (an address there
+    // comes with its mask: the address alone).
     let mut names = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
-                x509_parser::extensions::GeneralName::DNSName(n) => names.push((*n).to_owned()),
-                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
-                    names.extend(ip(bytes).map(|ip| ip.to_string()));
-                }
-                _ => {}
-            }
-        }
+        names.extend(san.value.general_names.iter().filter_map(|n| name_of(n, false)));
     }
     if let Ok(Some(constraints)) = cert.name_constraints() {
-        for subtree in constraints.value.permitted_subtrees.iter().flatten() {
-            match &subtree.base {
-                x509_parser::extensions::GeneralName::DNSName(n) => names.push((*n).to_owned()),
-                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
-                    // An address and its mask: the address alone.
-                    names.extend(ip(&bytes[..bytes.len() / 2]).map(|ip| ip.to_string()));
-                }
-                _ => {}
-            }
-        }
+        let permitted = constraints.value.permitted_subtrees.iter().flatten();
+        names.extend(permitted.filter_map(|subtree| name_of(&subtree.base, true)));
     }
     let own = cert.issuer().iter_organization().any(|o| o.as_str() == Ok(ORGANISATION));
     Ok(CertificateFacts { names, not_after: Timestamp(cert.validity().not_after.timestamp()), own })
 }
 
-fn ip(bytes: &[u8]) -> Option<std::net::IpAddr> {
-    match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes).ok().map(std::net::IpAddr::from),
-        16 => <[u8; 16]>::try_from(bytes).ok().map(std::net::IpAddr::from),
+/// A host name or an address as text; `masked`: an address followed by its mask.
+fn name_of(name: &x509_parser::extensions::GeneralName<'_>, masked: bool) -> Option<String> {
+    match name {
+        x509_parser::extensions::GeneralName::DNSName(n) => Some((*n).to_owned()),
+        x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+            let bytes = if masked { &bytes[..bytes.len() / 2] } else { bytes };
+            let ip = match bytes.len() {
+                4 => std::net::IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?),
+                16 => std::net::IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?),
+                _ => return None,
+            };
+            Some(ip.to_string())
+        }
         _ => None,
     }
 }
@@ -192,6 +187,14 @@ fn ip(bytes: &[u8]) -> Option<std::net::IpAddr> {
 pub fn configured(data: &Path, web: &crate::config::Web) -> (PathBuf, PathBuf) {
     let path = |p: &Path| if p.is_absolute() { p.to_owned() } else { data.join(p) };
     (path(&web.cert), path(&web.key))
+}
+
+/// The certificate the config names, and what it says (`tls show`, the console's dashboard).
+pub fn configured_facts(data: &Path) -> Result<(PathBuf, CertificateFacts)> {
+    let (cert, _) = configured(data, &crate::config::load(data)?.web);
+    let pem = std::fs::read(&cert).with_context(|| format!("cannot read {}", cert.display()))?;
+    let facts = facts(&pem).with_context(|| format!("cannot read the certificate {}", cert.display()))?;
+    Ok((cert, facts))
 }
 
 /// What `tls renew` did.

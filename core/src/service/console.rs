@@ -114,9 +114,12 @@ impl Service {
         if wait > 0 {
             return Err(Error::TooManyAttempts { retry_after: wait });
         }
-        let checked = match self.store.read()?.get::<Staff>(actor.staff)? {
-            Some(s) if s.body.may_use_console(&pending.key) => {
-                let cred = self.store.read()?.require::<Credential>(CredentialId(actor.staff.0))?;
+        let (staff, cred) = {
+            let r = self.store.read()?;
+            (r.get::<Staff>(actor.staff)?, r.get::<Credential>(CredentialId(actor.staff.0))?)
+        };
+        let checked = match (staff, cred) {
+            (Some(s), Some(cred)) if s.body.may_use_console(&pending.key) => {
                 match &pending.enrol {
                     // The secret shown must still be the one waiting: an enrolment restarted
                     // (on the web) or finished meanwhile ends this sign-in.
