@@ -149,6 +149,19 @@ pub struct DateError {
     pub reason: String,
 }
 
+/// How a `DateError` reads (its `Display` above; a test holds them together): a deserialiser passes it on as text only, and a front-end that
+/// reads a body by serde tells a date refused (a field's value, answered like any refused
+/// field) from a body that is not what the operation takes by it (`is_date_error`).
+const DATE_ERROR_OPENS: &str = "invalid date ";
+
+impl DateError {
+    /// Whether a deserialiser's message is a `DateError`'s.
+    #[must_use]
+    pub fn is_date_error(message: &str) -> bool {
+        message.starts_with(DATE_ERROR_OPENS)
+    }
+}
+
 impl DateError {
     pub(crate) fn new(input: &str, reason: impl Into<String>) -> Self {
         Self { input: input.to_owned(), reason: reason.into() }
@@ -345,6 +358,16 @@ impl<'de> Deserialize<'de> for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_error_is_known_by_its_text_after_a_deserialiser_passes_it_on() {
+        let e = serde_json::from_str::<Timestamp>(r#""令和8年13月1日""#).unwrap_err();
+        assert!(DateError::is_date_error(&e.to_string()), "{e}");
+        let e = serde_json::from_str::<Date>(r#""2026-02-30""#).unwrap_err();
+        assert!(DateError::is_date_error(&e.to_string()), "{e}");
+        let e = serde_json::from_str::<Timestamp>("true").unwrap_err();
+        assert!(!DateError::is_date_error(&e.to_string()), "a wrong type is no refused date: {e}");
+    }
 
     #[test]
     fn near_misses_are_one_digit_off_or_two_swapped_or_month_and_day_swapped() {

@@ -73,6 +73,9 @@ fn sign_in_register_read_and_search_a_child() {
     let out = s.request("DELETE", "/api/v1/session", Some(&token), None);
     assert_eq!(out.status, 204);
     assert_eq!(s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None).status, 401);
+    // Signed out once: the token signs nothing out again.
+    let again = s.request("DELETE", "/api/v1/session", Some(&token), None);
+    assert_eq!(again.status, 401, "{}", again.body);
 }
 
 #[test]
@@ -165,6 +168,29 @@ fn an_intake_over_the_api_asks_about_possible_duplicates_then_notes_and_a_safety
         Some(r#"{"at":"2026-11-24T11:00","method":"telepathy","seen_directly":true}"#),
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("unknown variant `telepathy`"), "{}", bad.body);
+    // A body that is not what the operation takes names the field where serde can tell it.
+    let bad = s.request(
+        "POST",
+        &format!("/api/v1/cases/{case}/close"),
+        Some(&token),
+        Some(r#"{"rev":"2","reason":"x"}"#),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("request body: rev: invalid type"), "{}", bad.body);
+    // A date that is none is a refused value (422), as core refuses any other.
+    let bad = s.request(
+        "POST",
+        &format!("/api/v1/cases/{case}/safety-checks"),
+        Some(&token),
+        Some(r#"{"at":"令和8年13月1日","method":"sighted","seen_directly":true}"#),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains(r#"invalid date \"令和8年13月1日\""#) && !bad.body.contains("column"),
+        "{}",
+        bad.body
+    );
     // An empty check is refused with every missing field named (#16: nothing assumed).
     let empty = s.request(
         "POST",
@@ -333,7 +359,35 @@ fn the_openapi_document_covers_every_route() {
             .replace("{assessment}", "1");
         let r = s.request("GET", &probe, None, None);
         assert_ne!(r.json()["error"]["code"], "not_found", "{path} documented but not served");
+        // Every method the document names is taken; any other is 405 naming those it does
+        // (`Allow`), so a client learns the API from its answers as from the document.
+        let named: Vec<String> = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+            .into_iter()
+            .filter(|m| paths[path].get(m.to_ascii_lowercase()).is_some())
+            .map(String::from)
+            .collect();
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let r = s.request(method, &probe, None, None);
+            if named.iter().any(|m| m == method) {
+                assert_ne!(r.status, 405, "{method} {path} documented but refused: {}", r.body);
+            } else {
+                assert_eq!(r.status, 405, "{method} {path} answered though not documented: {}", r.body);
+                assert_eq!(r.header("allow"), Some(named.join(", ").as_str()), "{method} {path}");
+            }
+        }
     }
+    // The document is as strict as the handlers: an integer is unsigned 64-bit wherever it is,
+    // and an operation that reads input says it may answer 400.
+    let text = doc.body.clone();
+    assert!(!text.contains(r#""type":["integer","null"]"#), "OpenAPI 3.0 has no type arrays");
+    let board = &paths["/api/v1/board"]["get"];
+    assert_eq!(board["parameters"][1]["schema"]["minimum"], 0);
+    assert_eq!(board["parameters"][1]["schema"]["maximum"], u64::MAX);
+    assert!(board["responses"]["400"].is_object() && board["responses"]["401"].is_object());
+    assert!(paths["/healthz"]["get"]["responses"].get("401").is_none(), "open to all: no 401");
+    let r = s.request("GET", "/api/v1/board?worker=-1", Some(&s.sign_in("demo-cw1", "mamoru-demo")), None);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("query string"), "{}", r.body);
 }
 
 #[test]

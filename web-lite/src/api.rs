@@ -43,9 +43,34 @@ fn json_ok<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     warp::reply::with_status(warp::reply::json(body), status).into_response()
 }
 
+/// A JSON body as `T`, or the error naming the field that failed (where serde can tell it: not
+/// inside a flattened or tagged part): 400 for a body that is not what the operation takes (its
+/// document says what that is), 422 for a date that is not one (a value no schema can check:
+/// 和暦, a day that does not exist), like any value core refuses.
 fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| error_body(StatusCode::BAD_REQUEST, "bad_request", &format!("request body: {e}")))
+    let mut body = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut body).map_err(|e| {
+        let field = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = if field == "." { String::new() } else { format!("{field}: ") };
+        if mamoru_core::time::DateError::is_date_error(&message) {
+            // Without serde's "at line 1 column 9": the date itself says which.
+            let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+            error_body(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &format!("{field}{message}"))
+        } else {
+            error_body(StatusCode::BAD_REQUEST, "bad_request", &format!("request body: {field}{message}"))
+        }
+    })
+}
+
+/// The query string as `T`, or the 400 that says what in it was wrong. Never a rejection: a bad
+/// query on one route must not turn into another route's 405 for the same path.
+pub(crate) fn query<T: DeserializeOwned + Send>()
+-> impl warp::Filter<Extract = (Result<T, Response>,), Error = std::convert::Infallible> + Clone {
+    warp::query::raw().or(warp::any().map(String::new)).unify().map(|q: String| {
+        serde_urlencoded::from_str::<T>(&q)
+            .map_err(|e| error_body(StatusCode::BAD_REQUEST, "bad_request", &format!("query string: {e}")))
+    })
 }
 
 /// Largest request body of a photo upload.

@@ -104,7 +104,7 @@ pub(crate) fn route(
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
         .and(warp::sse::last_event_id::<u64>())
-        .and(warp::query::<After>())
+        .and(crate::api::query::<After>())
         .and(crate::api::peer())
         .and(with(service))
         .and(with(wake))
@@ -112,13 +112,14 @@ pub(crate) fn route(
             |auth: Option<String>,
              cookie: Option<String>,
              last: Option<u64>,
-             q: After,
+             q: Result<After, Response>,
              peer: Option<std::net::SocketAddr>,
              svc: Arc<Service>,
              wake: Wake| async move {
                 let Some(token) = crate::api::token(auth, cookie) else {
                     return error_response(&Error::Unauthenticated);
                 };
+                let q = or_respond!(q);
                 let (checker, t) = (svc.clone(), token.clone());
                 let opened = blocking(move || {
                     // Opening (and every automatic reconnect) is the page's doing: no idle reset.

@@ -90,7 +90,7 @@ pub fn routes(
         });
     let openapi = warp::path!("api" / "v1" / "openapi.json")
         .and(warp::get())
-        .map(|| warp::reply::json(&openapi::document()).into_response());
+        .map(|| warp::reply::json(openapi::served()).into_response());
     let timed = service.clone();
     let wake = events::Wake::of(&service);
     let all = healthz
@@ -113,8 +113,15 @@ pub fn routes(
         .or(api::routes(service))
         .unify()
         .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })
-        .unify()
-        .map(move |mut r: Response| {
+        .unify();
+    let all = warp::path::full().and(all).map(move |path: warp::path::FullPath, mut r: Response| {
+        // A method the path does not take: say which it does (the API's, from its document).
+        if r.status() == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(allow) = openapi::allowed(path.as_str()).and_then(|a| HeaderValue::from_str(&a).ok())
+        {
+            r.headers_mut().insert(header::ALLOW, allow);
+        }
+        {
             let h = r.headers_mut();
             h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
             h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
@@ -126,8 +133,9 @@ pub fn routes(
             if https {
                 h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
             }
-            r
-        });
+        }
+        r
+    });
     // Every request's time goes to the dashboard's figures (no path, no user).
     warp::any().map(std::time::Instant::now).and(all).map(move |started: std::time::Instant, r: Response| {
         timed.traffic().record(started.elapsed(), r.status().is_server_error());

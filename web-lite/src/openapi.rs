@@ -1,16 +1,89 @@
 //! The `OpenAPI` document served at `/api/v1/openapi.json`. Kept beside the routes; a test checks
 //! that every route the server answers is in it.
 
+use std::sync::OnceLock;
+
 use serde_json::{Value, json};
 
 fn error_ref() -> Value {
     json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
-/// The document.
+/// The document as served: as written below, then made as strict as the handlers (`strict`).
 #[must_use]
-#[expect(clippy::too_many_lines, reason = "one JSON literal, a path per block")]
 pub fn document() -> Value {
+    let mut doc = written();
+    strict(&mut doc);
+    doc
+}
+
+/// The document, made once for the life of the process.
+pub(crate) fn served() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(document)
+}
+
+/// The methods the document names for a request's path, as the `Allow` header of a 405 says
+/// them (`GET, PUT`); `None` for a path it does not describe (the pages).
+pub(crate) fn allowed(path: &str) -> Option<String> {
+    let asked: Vec<&str> = path.split('/').collect();
+    let (_, item) = served()["paths"].as_object()?.iter().find(|(template, _)| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == asked.len()
+            && parts.iter().zip(&asked).all(|(t, a)| t == a || (t.starts_with('{') && !a.is_empty()))
+    })?;
+    let methods: Vec<&str> = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        .into_iter()
+        .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+        .collect();
+    Some(methods.join(", "))
+}
+
+/// What every handler shares, said once here rather than at each operation, so the document
+/// cannot promise more than the server takes:
+/// - every integer the API reads or writes is unsigned 64-bit: bounded to `0..=u64::MAX` (a
+///   negative or larger number is refused with 400);
+/// - an operation that reads parameters or a body answers 400 for one it cannot parse;
+/// - an operation that needs a session answers 401 without one, and 403 to a role it is not for
+///   or to a session that must first enrol its second factor (`second_factor_required`).
+fn strict(doc: &mut Value) {
+    bound_integers(doc);
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for op in item.values_mut() {
+            let parses =
+                op["parameters"].as_array().is_some_and(|p| !p.is_empty()) || op.get("requestBody").is_some();
+            let open = op["security"].as_array().is_some_and(Vec::is_empty);
+            let Some(responses) = op["responses"].as_object_mut() else { continue };
+            if parses {
+                responses.entry("400").or_insert_with(error_ref);
+            }
+            if !open {
+                responses.entry("401").or_insert_with(error_ref);
+                responses.entry("403").or_insert_with(error_ref);
+            }
+        }
+    }
+}
+
+fn bound_integers(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("type").and_then(Value::as_str) == Some("integer") {
+                m.entry("minimum").or_insert(json!(0));
+                m.entry("maximum").or_insert(json!(u64::MAX));
+            }
+            m.values_mut().for_each(bound_integers);
+        }
+        Value::Array(a) => a.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
+/// The document as written, path by path.
+#[expect(clippy::too_many_lines, reason = "one JSON literal, a path per block")]
+fn written() -> Value {
     let mut doc = json!({
         "openapi": "3.0.3",
         "info": { "title": "Mamoru API", "version": env!("CARGO_PKG_VERSION") },
@@ -48,6 +121,18 @@ pub fn document() -> Value {
                         "birth_date": { "type": "string" }, "sex": { "type": "string", "enum": ["male", "female", "unknown"] },
                         "address": { "type": "string" }, "phones": { "type": "array", "items": { "type": "string" } },
                         "employment": { "type": "string" }, "health": { "type": "string" } } },
+                "ChildIn": {
+                    "type": "object", "required": ["family_name", "family_name_kana"],
+                    "description": "a child to register (birth date ISO or 和暦)",
+                    "properties": {
+                        "family_name": { "type": "string" }, "given_name": { "type": "string" },
+                        "family_name_kana": { "type": "string" }, "given_name_kana": { "type": "string" },
+                        "birth_date": { "type": "string" }, "sex": { "type": "string" },
+                        "unit": { "type": "integer" }, "address": { "type": "string" },
+                        "phones": { "type": "array", "items": { "type": "string" } },
+                        "affiliation": { "type": "string" }, "unborn": { "type": "boolean" },
+                        "family": { "type": "array", "description": "the child's family, registered with the child in one write (a household made): each a new adult (person) or a child on file (child) with relation, guardian, custody and cohabiting as in POST /api/v1/children/{id}/family; a refused member stores nothing, naming the field (guardian_… for an adult's details)",
+                            "items": { "$ref": "#/components/schemas/MemberIn" } } } },
                 "MemberIn": {
                     "type": "object", "required": ["relation"],
                     "description": "a member joining a child's family: a new adult (person) or a child on file (child); relation (code table relation, not 10 本人), guardian (保護者), custody (親権者), cohabiting (同居, default true) as the member stands to the child",
@@ -107,24 +192,18 @@ pub fn document() -> Value {
                     "parameters": [ { "name": "after", "in": "query", "required": false, "schema": { "type": "integer" },
                         "description": "change-log sequence to start after (default: now)" },
                         { "name": "Last-Event-ID", "in": "header", "required": false, "schema": { "type": "integer" } } ],
-                    "responses": { "200": { "description": "text/event-stream; each event is named `change`, its id the change-log sequence, its data `{kind, id, case, child}`",
-                        "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                    "responses": { "200": { "description": "text/event-stream; each event is named `change`, its id the change-log sequence, its data `{kind, id, case, child}`; a comment line keeps a quiet stream open",
+                        "content": { "text/event-stream": { "schema": { "type": "object", "required": ["event", "id", "data"],
+                            "properties": { "event": { "type": "string", "enum": ["change"] },
+                                "id": { "type": "string", "pattern": "^[0-9]+$" },
+                                "data": { "type": "string", "description": "JSON: {kind, id, case, child}" } } } } } },
                         "401": error_ref(), "403": error_ref() } }
             },
             "/api/v1/children": {
                 "post": { "summary": "Register a child (birth date ISO or 和暦), with its family if given. Sent again with the same idempotency_key (after a lost answer), it answers with the child registered the first time, nothing stored twice; the same key with another name or birth date is refused",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                        "type": "object", "required": ["family_name", "family_name_kana"],
-                        "properties": {
-                            "family_name": { "type": "string" }, "given_name": { "type": "string" },
-                            "family_name_kana": { "type": "string" }, "given_name_kana": { "type": "string" },
-                            "birth_date": { "type": "string" }, "sex": { "type": "string" },
-                            "unit": { "type": "integer" }, "address": { "type": "string" },
-                            "phones": { "type": "array", "items": { "type": "string" } },
-                            "affiliation": { "type": "string" }, "unborn": { "type": "boolean" },
-                            "idempotency_key": { "type": "string" },
-                            "family": { "type": "array", "description": "the child's family, registered with the child in one write (a household made): each a new adult (person) or a child on file (child) with relation, guardian, custody and cohabiting as in POST /api/v1/children/{id}/family; a refused member stores nothing, naming the field (guardian_… for an adult's details)",
-                                "items": { "$ref": "#/components/schemas/MemberIn" } } } } } } },
+                        "allOf": [ { "$ref": "#/components/schemas/ChildIn" },
+                            { "type": "object", "properties": { "idempotency_key": { "type": "string" } } } ] } } } },
                     "responses": { "201": { "description": "created, with likely duplicates to review",
                         "content": { "application/json": { "schema": { "type": "object", "required": ["id"],
                             "properties": { "id": { "type": "integer" },
@@ -151,7 +230,8 @@ pub fn document() -> Value {
                 "get": { "summary": "One member (person-N or child-N) as its edit needs it: the person's record with its revision, how the member stands to this child, and the household's revision (audited)",
                     "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
                         { "name": "member", "in": "path", "required": true, "schema": { "type": "string" } } ],
-                    "responses": { "200": { "description": "{who, name, person, standing, cohabiting, household_rev}" }, "401": error_ref(), "403": error_ref(), "404": error_ref() } },
+                    "responses": { "200": { "description": "{who, name, person, standing, cohabiting, household_rev}" }, "401": error_ref(), "403": error_ref(), "404": error_ref(),
+                        "422": { "description": "member is not person-N or child-N", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } },
                 "put": { "summary": "Change one member from this child's side: how they stand to this child (the household's other children keep theirs) and, for an adult, the person's details at person_rev. Edits saved meanwhile are merged member by member and field by field; the same field changed by both is 409",
                     "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
                         { "name": "member", "in": "path", "required": true, "schema": { "type": "string" } } ],
@@ -273,7 +353,7 @@ fn case_paths() -> Value {
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["kind", "received_at", "route", "consultation_type"],
                         "properties": {
-                            "child": { "type": "integer" }, "new_child": { "type": "object" }, "confirm_new": { "type": "boolean" },
+                            "child": { "type": "integer" }, "new_child": { "$ref": "#/components/schemas/ChildIn" }, "confirm_new": { "type": "boolean" },
                             "unit": { "type": "integer" },
                             "kind": { "type": "string", "enum": ["consultation", "abuse_report"] },
                             "received_at": { "type": "string", "description": "ISO 8601 (without an offset, Japan time) or 和暦 as the tablet takes it: 令和8年11月24日 10:30, R8.11.24 10:30" },
@@ -357,7 +437,7 @@ fn casework_paths() -> Value {
             "put": { "summary": "担当の変更 (supervisors and the head of the case's unit): the case's workers from revision `rev`, the 主担当 (`main`, null: nobody) and any 副担当 (`subs`, in order), with an optional reason (at most 200 characters). Each must be active in the case's unit in a role that works cases (児童福祉司・相談員, スーパーバイザー, 所長); 副担当 without a 主担当 are refused (`main`). A change of workers saved by someone else since `rev` is a conflict; an edit of the rest of the case is not. Every change is kept on the case (`assignments`: at, by, assigned, reason); the same workers again change nothing",
                 "parameters": [case_id],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev"],
-                    "properties": { "rev": { "type": "integer" }, "main": { "type": ["integer", "null"] },
+                    "properties": { "rev": { "type": "integer" }, "main": { "type": "integer", "nullable": true },
                         "subs": { "type": "array", "items": { "type": "integer" } }, "reason": { "type": "string" } } } } } },
                 "responses": { "200": { "description": "{id, rev, assigned (the 主担当 first), assignments}" }, "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
         },
@@ -401,9 +481,7 @@ fn casework_paths() -> Value {
         "/api/v1/cases/{id}/protections/{protection}/steps": {
             "post": { "summary": "One later step of a protection, applied by core in the law's order from revision `rev`: only an open step is recorded (the case view lists them as `open_steps`); the same step sent again answers the stored revision. Steps: hearing {at, method, views | not_possible_reason}; warrant_request {at}; warrant_decision {at, outcome issued|refused}; challenge {at} (after a refusal); extension {at, last_day, guardian_consent, petitioned_on?} (at most two months past the current period); court_petition {petitioned_on}; court_approval {approved_on}; notice {kind start|extension|end, at}; end {at, reason} (a reason is required)",
                 "parameters": [case_id, { "name": "protection", "in": "path", "required": true, "schema": { "type": "integer" } }],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["rev", "step"],
-                    "properties": { "rev": { "type": "integer" },
-                        "step": { "type": "string", "enum": ["hearing", "warrant_request", "warrant_decision", "challenge", "extension", "court_petition", "court_approval", "notice", "end"] } } } } } },
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "oneOf": steps() } } } },
                 "responses": { "200": { "description": "{id, rev, protection}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
         },
         "/api/v1/cases/{id}/protections/{protection}": {
@@ -442,6 +520,52 @@ fn casework_paths() -> Value {
                 "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         }
     })
+}
+
+/// The body of each later step of a protection: `rev`, the step's name and what it records.
+fn steps() -> Value {
+    let at =
+        json!({ "type": "string", "description": "when: ISO 8601 (Japan time without an offset) or 和暦" });
+    let day = json!({ "type": "string", "format": "date" });
+    let step = |name: &str, required: &[&str], fields: Value| {
+        let mut properties =
+            json!({ "rev": { "type": "integer" }, "step": { "type": "string", "enum": [name] } });
+        if let (Some(p), Value::Object(more)) = (properties.as_object_mut(), fields) {
+            p.extend(more);
+        }
+        let mut all = vec!["rev", "step"];
+        all.extend_from_slice(required);
+        json!({ "type": "object", "title": name, "required": all, "properties": properties })
+    };
+    json!([
+        step(
+            "hearing",
+            &["at"],
+            json!({ "at": at, "method": { "type": "string" }, "views": { "type": "string" },
+            "not_possible_reason": { "type": "string" } })
+        ),
+        step("warrant_request", &["at"], json!({ "at": at })),
+        step(
+            "warrant_decision",
+            &["at", "outcome"],
+            json!({ "at": at, "outcome": { "type": "string", "enum": ["issued", "refused"] } })
+        ),
+        step("challenge", &["at"], json!({ "at": at })),
+        step(
+            "extension",
+            &["at", "last_day"],
+            json!({ "at": at, "last_day": day, "guardian_consent": { "type": "boolean" },
+            "petitioned_on": day })
+        ),
+        step("court_petition", &["petitioned_on"], json!({ "petitioned_on": day })),
+        step("court_approval", &["approved_on"], json!({ "approved_on": day })),
+        step(
+            "notice",
+            &["kind", "at"],
+            json!({ "kind": { "type": "string", "enum": ["start", "extension", "end"] }, "at": at })
+        ),
+        step("end", &["at"], json!({ "at": at, "reason": { "type": "string" } })),
+    ])
 }
 
 /// 決裁: the 終結伺い and the approver's decisions.

@@ -330,13 +330,15 @@ impl Service {
     }
 
     /// Ends the session `token` (from the client at `from`), audited.
+    ///
+    /// # Errors
+    /// `Unauthenticated` when `token` is no open session (never one, ended, or expired): nothing
+    /// is ended, and the caller is told so rather than thanked.
     pub fn sign_out(&self, token: &str, from: Option<IpAddr>) -> Result<()> {
         let removed = self.sessions.lock().remove(&token_key(token));
-        if let Some(mut s) = removed {
-            s.actor.address = from;
-            let entry = s.actor.audit_entry(self.now(), "sign_out").on(StaffId::KIND, s.actor.staff.0);
-            self.append_audit(entry)?;
-        }
-        Ok(())
+        let Some(mut s) = removed else { return Err(Error::Unauthenticated) };
+        s.actor.address = from;
+        let entry = s.actor.audit_entry(self.now(), "sign_out").on(StaffId::KIND, s.actor.staff.0);
+        self.append_audit(entry)
     }
 }

@@ -368,6 +368,9 @@ fn audit_entries_record_the_client_address() {
     let session = w.svc.session(&token, Some(roaming)).unwrap();
     w.svc.child(&session.actor, child).unwrap();
     w.svc.sign_out(&token, Some(office)).unwrap();
+    // Ended once: a second sign-out (or one with a token never issued) is unauthenticated.
+    assert!(matches!(w.svc.sign_out(&token, Some(office)), Err(Error::Unauthenticated)));
+    assert!(matches!(w.svc.sign_out("no-such-token", None), Err(Error::Unauthenticated)));
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFictionalConsoleKeyForAddressTest00000000";
     assert!(w.svc.console_sign_in("cw", key, Some(office)).is_err());
     let log = w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap();

@@ -88,14 +88,22 @@ pub(super) fn session_of_request(
                     || kind.as_deref().map(str::trim_start).is_some_and(|k| {
                         ["image/jpeg", "image/png", "image/webp"].iter().any(|t| k.starts_with(t))
                     });
-                if !bearer && method == warp::http::Method::POST && !preflighted {
-                    return Err(json_required());
-                }
+                // Nobody signed in is told so first, whatever they sent.
                 let Some(t) = token(auth, cookie) else {
                     return Err(error_response(&Error::Unauthenticated));
                 };
-                let (checker, token) = (svc.clone(), t.clone());
                 let from = peer.map(|p| p.ip());
+                if !bearer && method == warp::http::Method::POST && !preflighted {
+                    // A cookie that is no session is told so too; a look that is no activity (a
+                    // page elsewhere posting on its own keeps no one signed in).
+                    let (checker, t) = (svc.clone(), t.clone());
+                    let live = blocking(move || checker.peek_session(&t, from)).await;
+                    return Err(match live {
+                        Err(e @ Error::Unauthenticated) => error_response(&e),
+                        _ => json_required(),
+                    });
+                }
+                let (checker, token) = (svc.clone(), t.clone());
                 let found = blocking(move || {
                     if enrolling_ok { checker.enrolment_session(&t, from) } else { checker.session(&t, from) }
                 })

@@ -13,7 +13,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, respond};
+use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, query, respond};
 use crate::blocking;
 
 /// A change of workers from the case's revision `rev`.
@@ -47,10 +47,11 @@ pub(super) fn routes(
         });
     let caseload = warp::path!("api" / "v1" / "caseload")
         .and(warp::get())
-        .and(warp::query::<Who>())
+        .and(query::<Who>())
         .and(authenticated(service.clone()))
-        .then(|who: Who, auth: Authed| async move {
+        .then(|who: Result<Who, Response>, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
+            let who = or_respond!(who);
             let result = blocking(move || match who.worker.map(StaffId) {
                 Some(w) if w != session.actor.staff() => svc.worker_caseload(&session.actor, w),
                 _ => svc.my_caseload(&session.actor),
@@ -60,10 +61,11 @@ pub(super) fn routes(
         });
     let loads = warp::path!("api" / "v1" / "caseloads")
         .and(warp::get())
-        .and(warp::query::<Who>())
+        .and(query::<Who>())
         .and(authenticated(service))
-        .then(|who: Who, auth: Authed| async move {
+        .then(|who: Result<Who, Response>, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
+            let who = or_respond!(who);
             let result = blocking(move || svc.caseloads(&session.actor, who.unit.map(UnitId))).await;
             respond(result, |v| json_ok(StatusCode::OK, &v))
         });

@@ -13,7 +13,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, respond};
+use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, query, respond};
 use crate::{blocking, error_response};
 
 #[derive(Deserialize)]
@@ -96,10 +96,11 @@ pub(super) fn search(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "v1" / "search")
         .and(warp::get())
-        .and(warp::query::<SearchQuery>())
+        .and(query::<SearchQuery>())
         .and(authenticated(service))
-        .then(|q: SearchQuery, auth: Authed| async move {
+        .then(|q: Result<SearchQuery, Response>, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
+            let q = or_respond!(q);
             let result = blocking(move || svc.search(&session.actor, &q.q, 50)).await;
             respond(result, |results| json_ok(StatusCode::OK, &json!({ "results": results })))
         })
@@ -110,10 +111,11 @@ pub(super) fn board(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "v1" / "board")
         .and(warp::get())
-        .and(warp::query::<BoardQuery>())
+        .and(query::<BoardQuery>())
         .and(authenticated(service))
-        .then(|q: BoardQuery, auth: Authed| async move {
+        .then(|q: Result<BoardQuery, Response>, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
+            let q = or_respond!(q);
             let Some(unit) = q.unit.map(UnitId).or_else(|| session.actor.units().first().copied()) else {
                 return error_response(&Error::invalid("unit", "required"));
             };

@@ -15,7 +15,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, respond};
+use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, query, respond};
 use crate::blocking;
 
 /// An adult's details.
@@ -195,10 +195,11 @@ pub(super) fn routes(
         });
     let remove = warp::path!("api" / "v1" / "children" / u64 / "family" / String)
         .and(warp::delete())
-        .and(warp::query::<RemoveQuery>())
+        .and(query::<RemoveQuery>())
         .and(authenticated(service))
-        .then(|id: u64, who: String, q: RemoveQuery, auth: Authed| async move {
+        .then(|id: u64, who: String, q: Result<RemoveQuery, Response>, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
+            let q = or_respond!(q);
             let result = blocking(move || {
                 svc.remove_family_member(
                     &session.actor,
