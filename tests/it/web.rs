@@ -66,6 +66,8 @@ fn take_photo(form: &str) -> String {
 }
 
 /// No draft waits in the tablet's storage (every person's drafts are kept apart).
+/// Everything the tablet keeps as drafts in its storage, as stored.
+const STORED_DRAFTS: &str = "Object.keys(localStorage).filter(k => k.startsWith('mamoru-drafts')).map(k => localStorage.getItem(k)).join('\\n')";
 const NO_DRAFTS: &str = "Object.keys(localStorage).filter(k => k.startsWith('mamoru-drafts')).every(k => ['{}', null].includes(localStorage.getItem(k)))";
 
 /// A recorded safety check's photo has loaded from the server.
@@ -325,6 +327,16 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
         "document.querySelector('form[action$=notes] .draft-state').innerText.includes('送信待ち')",
         "送信待ち",
     );
+    // #18: kept encrypted with the key of this person on this tablet, held by the page alone:
+    // the storage (what a lost tablet's finder reads) holds nothing typed.
+    field.wait_until(&format!("{STORED_DRAFTS}.includes('\"v\":1')"), "the draft kept, encrypted");
+    let stored = field.eval(STORED_DRAFTS);
+    assert!(!stored.as_str().unwrap().contains(kept), "the typed text is not readable: {stored}");
+    assert_eq!(
+        field.eval("document.body.hasAttribute('data-vault')"),
+        Value::from(false),
+        "the key left the page"
+    );
     let session = field.cookie("__Host-mamoru_session").expect("the tablet's session cookie");
     assert_eq!(server.request("DELETE", "/api/v1/session", Some(&session), None).status, 204);
     field.set_offline(false);
@@ -369,6 +381,12 @@ fn a_safety_check_from_the_field_reaches_the_office_live_and_an_offline_note_is_
     field.wait_until(
         "document.querySelector('form[action$=safety-checks] .draft-state').innerText.includes('送信待ち')",
         "the check waiting",
+    );
+    let stored = field.eval(STORED_DRAFTS);
+    let stored = stored.as_str().unwrap();
+    assert!(
+        !stored.contains("data:image") && !stored.contains("階段の踊り場"),
+        "the photo and the check sealed"
     );
     field.set_offline(false);
     field.eval("window.dispatchEvent(new Event('online')); true");

@@ -74,11 +74,15 @@
   // Only the person's own discard (signing out after being asked) or a revoked tablet wipes
   // drafts; an ended session keeps them, to be sent after signing in again.
   function wipeDrafts() {
+    locked = true;
+    drafts = {};
     try { localStorage.removeItem(DRAFTS); } catch (e) { /* storage off */ }
   }
+  // How many drafts wait in a person's storage: said beside the encrypted drafts (a count only).
   function queuedIn(key) {
     try {
       var all = JSON.parse(localStorage.getItem(key) || '{}');
+      if (all.v === 1) return all.queued || 0;
       return Object.keys(all).filter(function (id) { return all[id].queued; }).length;
     } catch (e) { return 0; }
   }
@@ -99,16 +103,6 @@
       note.hidden = false;
     }
     return;
-  }
-  // Drafts kept before they were kept per person belong to whoever signs in first.
-  if (body.dataset.staff) {
-    try {
-      var legacy = JSON.parse(localStorage.getItem(PREFIX) || '{}');
-      var own = JSON.parse(localStorage.getItem(DRAFTS) || '{}');
-      Object.keys(legacy).forEach(function (id) { if (!own[id]) own[id] = legacy[id]; });
-      if (Object.keys(legacy).length) localStorage.setItem(DRAFTS, JSON.stringify(own));
-      localStorage.removeItem(PREFIX);
-    } catch (e) { /* storage off */ }
   }
   // The session's form key now: a draft typed in an earlier session is sent with it.
   function formKeyNow() {
@@ -248,14 +242,87 @@
     if (ev.persisted && body.dataset.live && window.EventSource && !source) { listen(); refresh(); }
   });
 
-  // ---- drafts -----------------------------------------------------------------------------
-  function load() {
-    try { return JSON.parse(localStorage.getItem(DRAFTS) || '{}'); } catch (e) { return {}; }
+  // ---- drafts, kept encrypted ------------------------------------------------------------
+  // What is typed (and photos waiting to be sent) is kept in this browser's storage encrypted
+  // (AES-256-GCM) with the key the server gives every page of this person's session on this
+  // tablet (`data-vault`), held here in memory only and not extractable. A tablet whose
+  // registration is revoked is never given its key again, so what it kept cannot be read; the
+  // same person signing in again on it gets the same key, and their drafts back. Without the
+  // key (or WebCrypto) nothing is kept: the forms say so.
+  var drafts = {}, vault = null, locked = false, writing = Promise.resolve(true);
+  function bytesOfHex(h) {
+    var a = new Uint8Array(h.length / 2);
+    for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(i * 2, 2), 16);
+    return a;
   }
-  // Returns false when the browser would not keep it (storage full or off).
+  function toB64(a) {
+    var s = '';
+    for (var i = 0; i < a.length; i++) s += String.fromCharCode(a[i]);
+    return btoa(s);
+  }
+  function fromB64(s) {
+    var bin = atob(s), a = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
+    return a;
+  }
+  function unseal(raw) {
+    var box = JSON.parse(raw);
+    if (box.v !== 1) return Promise.resolve(box); // kept in the clear before: sealed at the next save
+    return crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(box.iv) }, vault, fromB64(box.ct))
+      .then(function (plain) { return JSON.parse(new TextDecoder().decode(plain)); });
+  }
+  function openVault() {
+    var hex = body.dataset.vault || '';
+    body.removeAttribute('data-vault');
+    if (hex.length !== 64 || !window.crypto || !crypto.subtle) return Promise.resolve();
+    return crypto.subtle.importKey('raw', bytesOfHex(hex), 'AES-GCM', false, ['encrypt', 'decrypt']).then(function (key) {
+      vault = key;
+      var raw = null;
+      try { raw = localStorage.getItem(DRAFTS); } catch (e) { /* storage off */ }
+      return (raw ? unseal(raw) : Promise.resolve({})).then(function (all) { drafts = all; }, function () {
+        // Not this key's (the tablet registered anew): set aside, never written over.
+        try {
+          localStorage.setItem(DRAFTS + '-unreadable-' + Date.now(), raw);
+          localStorage.removeItem(DRAFTS);
+        } catch (e) { locked = true; }
+      });
+    }).then(function () {
+      // Drafts kept before they were kept per person belong to whoever signs in first.
+      try {
+        var legacy = JSON.parse(localStorage.getItem(PREFIX) || '{}');
+        Object.keys(legacy).forEach(function (id) { if (!drafts[id]) drafts[id] = legacy[id]; });
+        localStorage.removeItem(PREFIX);
+      } catch (e) { /* storage off */ }
+      save(drafts);
+    }, function () { vault = null; });
+  }
+  function load() { return drafts; }
+  // Keeps `all` (in memory at once; sealed and stored in order). Resolves false when the
+  // browser would not keep it (no key, storage full or off).
   function save(all) {
-    try { localStorage.setItem(DRAFTS, JSON.stringify(all)); return true; } catch (e) { return false; }
+    drafts = all;
+    if (!vault || locked) return Promise.resolve(false);
+    var ids = Object.keys(all), text = JSON.stringify(all);
+    var queued = ids.filter(function (id) { return all[id].queued; }).length;
+    writing = writing.then(function () {
+      if (!ids.length) { localStorage.removeItem(DRAFTS); return true; }
+      var iv = crypto.getRandomValues(new Uint8Array(12));
+      return crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv }, vault, new TextEncoder().encode(text)).then(function (sealed) {
+        localStorage.setItem(DRAFTS, JSON.stringify({ v: 1, iv: toB64(iv), ct: toB64(new Uint8Array(sealed)), queued: queued }));
+        return true;
+      });
+    }).then(null, function () { return false; });
+    return writing;
   }
+  // Another page of this tablet kept its drafts: theirs are taken, ours kept beside them (a draft
+  // sent there and kept here is sent again with its key, which the server answers once).
+  window.addEventListener('storage', function (ev) {
+    if (ev.key !== DRAFTS || !vault) return;
+    if (ev.newValue === null) { drafts = {}; return; }
+    unseal(ev.newValue).then(function (theirs) {
+      Object.keys(theirs).forEach(function (id) { drafts[id] = theirs[id]; });
+    }, function () { /* not ours to read */ });
+  });
   function newKey() {
     var a = new Uint8Array(16);
     crypto.getRandomValues(a);
@@ -398,10 +465,11 @@
             state.textContent = '送信済み';
           }, function (e) {
             if (!e.offline) { state.textContent = '送れませんでした（' + e.message + '）'; return; }
-            var kept = keepPending(id, form, pendingOf(id).concat([data]));
-            state.textContent = kept ? '送信待ち（接続が戻ると送信します）'
-              : '送信待ち（この端末に一時保存できません。送信が済むまでこの画面を閉じないでください）';
             banner.hidden = false;
+            keepPending(id, form, pendingOf(id).concat([data])).then(function (kept) {
+              state.textContent = kept ? '送信待ち（接続が戻ると送信します）'
+                : '送信待ち（この端末に一時保存できません。送信が済むまでこの画面を閉じないでください）';
+            });
           });
         }, function () {
           thumb(field, '', '画像として読み込めませんでした');
@@ -588,10 +656,12 @@
       send(id, form);
     });
   }
-  document.querySelectorAll('form[data-draft]').forEach(bindDraft);
-  window.addEventListener('online', flush);
-  setInterval(flush, 5000);
-  flush();
+  openVault().then(function () {
+    document.querySelectorAll('form[data-draft]').forEach(bindDraft);
+    window.addEventListener('online', flush);
+    setInterval(flush, 5000);
+    flush();
+  });
 
   // Signing out with drafts not yet sent asks first: saying yes discards them.
   document.querySelectorAll('form.logout').forEach(function (f) {

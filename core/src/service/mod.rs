@@ -49,7 +49,7 @@ pub use family::{
 };
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, MemberView, NewChild};
-pub use sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, SessionInfo, SessionRow};
+pub use sessions::{ABSOLUTE_TIMEOUT, DraftKey, IDLE_TIMEOUT, SessionInfo, SessionRow};
 pub use staff::{NewStaff, hash_password, one_time_password};
 
 use crate::audit::AuditEntry;
@@ -80,6 +80,8 @@ pub struct Service {
     backup: BackupStatus,
     traffic: crate::traffic::Traffic,
     changed: events::ChangeSignal,
+    /// The store's secret behind every `DraftKey`, once read (`Service::drafts_secret`).
+    drafts_secret: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl BackupHealth {
@@ -152,6 +154,7 @@ impl Service {
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),
             changed: events::ChangeSignal::default(),
+            drafts_secret: std::sync::OnceLock::new(),
         }
     }
 

@@ -15,6 +15,20 @@ use crate::store::Reader;
 use crate::throttle;
 use crate::time::Timestamp;
 
+/// The meta row of the secret behind every `DraftKey`.
+const DRAFTS_SECRET: &str = "drafts_secret";
+
+/// HMAC-SHA256 of the device and the person under the store's secret.
+fn derive_draft_key(secret: &[u8; 32], device: Option<DeviceId>, staff: StaffId) -> DraftKey {
+    use hmac::{KeyInit, Mac};
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("any key length"));
+    mac.update(b"mamoru drafts v1\0");
+    mac.update(&device.map_or(0, |d| d.0).to_le_bytes());
+    mac.update(&staff.0.to_le_bytes());
+    DraftKey(mac.finalize().into_bytes().into())
+}
+
 /// A session unused this long ends.
 pub const IDLE_TIMEOUT: i64 = 15 * 60;
 /// No session lasts longer than this.
@@ -50,10 +64,34 @@ fn alive(s: &Session, now: Timestamp) -> bool {
     now.0 - s.last_seen.0 < IDLE_TIMEOUT && now.0 - s.started.0 < ABSOLUTE_TIMEOUT
 }
 
+/// The key a tablet's pages encrypt what they keep in the browser with (drafts, photos waiting
+/// to be sent): one per device and person, derived from a secret only the store holds, handed to
+/// each page of a signed-in session and kept by the page in memory only. A revoked tablet is
+/// never handed its key again, so what it kept stays unreadable on it; the same person signing in
+/// again on the same tablet gets the same key, and their drafts back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DraftKey([u8; 32]);
+
+impl DraftKey {
+    /// The key as 64 hex digits, for the page.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        crate::to_hex(&self.0)
+    }
+}
+
+impl std::fmt::Debug for DraftKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DraftKey(..)")
+    }
+}
+
 /// What a client may learn about its session.
 #[derive(Clone, Debug)]
 pub struct SessionInfo {
     pub actor: Actor,
+    /// The key its pages keep drafts with in the browser (`DraftKey`).
+    pub draft_key: DraftKey,
     pub expires_at: Timestamp,
     /// A value derived from the token that forms carry back (against cross-site requests): only
     /// a page served to this session can know it, and it is useless for signing in.
@@ -163,10 +201,16 @@ impl Service {
         getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
         let token = crate::to_hex(&raw);
         let now = self.now();
+        let draft_key = self.draft_key(device, actor.staff)?;
         let session = Session { actor: actor.clone(), device, started: now, last_seen: now, enrolling };
         self.sessions.lock().insert(token_key(&token), session);
-        let info =
-            SessionInfo { actor, expires_at: now.plus(IDLE_TIMEOUT), form_key: form_key(&token), enrolling };
+        let info = SessionInfo {
+            actor,
+            draft_key,
+            expires_at: now.plus(IDLE_TIMEOUT),
+            form_key: form_key(&token),
+            enrolling,
+        };
         Ok((token, info))
     }
 
@@ -222,6 +266,8 @@ impl Service {
     ) -> Result<SessionInfo> {
         let now = self.now();
         let key = token_key(token);
+        // Before the lock: the first call makes the secret in a write of its own.
+        let secret = self.drafts_secret()?;
         let mut sessions = self.sessions.lock();
         let Some(s) = sessions.get_mut(&key) else { return Err(Error::Unauthenticated) };
         if !alive(s, now) {
@@ -255,7 +301,28 @@ impl Service {
         let expires_at = s.last_seen.plus(IDLE_TIMEOUT).min(s.started.plus(ABSOLUTE_TIMEOUT));
         let mut actor = s.actor.clone();
         actor.address = from;
-        Ok(SessionInfo { actor, expires_at, form_key: form_key(token), enrolling: s.enrolling })
+        let draft_key = derive_draft_key(&secret, s.device, staff);
+        Ok(SessionInfo { actor, draft_key, expires_at, form_key: form_key(token), enrolling: s.enrolling })
+    }
+
+    /// `DraftKey` of a person on a device (`None`: signed in where no device is required).
+    fn draft_key(&self, device: Option<DeviceId>, staff: StaffId) -> Result<DraftKey> {
+        Ok(derive_draft_key(&self.drafts_secret()?, device, staff))
+    }
+
+    /// The store's secret behind every `DraftKey`, made the first time one is needed.
+    fn drafts_secret(&self) -> Result<[u8; 32]> {
+        if let Some(s) = self.drafts_secret.get() {
+            return Ok(*s);
+        }
+        let bytes = self.store.meta_or_insert(DRAFTS_SECRET, || {
+            let mut raw = [0u8; 32];
+            getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
+            Ok(raw.to_vec())
+        })?;
+        let secret: [u8; 32] =
+            bytes.try_into().map_err(|_| Error::Corrupt(format!("meta {DRAFTS_SECRET} is not 32 bytes")))?;
+        Ok(*self.drafts_secret.get_or_init(|| secret))
     }
 
     /// How many sessions are open (for the metrics; expired ones are counted until next touched).

@@ -188,6 +188,43 @@ fn a_session_bound_to_a_revoked_device_ends() {
 }
 
 #[test]
+fn each_person_on_each_tablet_keeps_drafts_with_a_key_of_their_own_that_survives_a_new_session() {
+    let w = world();
+    w.staff("cw", Role::Caseworker, w.u1);
+    w.staff("cw2", Role::Caseworker, w.u1);
+    let name = |n: &str| DeviceName::parse(n).unwrap();
+    let (tablet, _) = w.svc.register_device(&w.admin, &name("iPad 1")).unwrap();
+    let (other, _) = w.svc.register_device(&w.admin, &name("iPad 2")).unwrap();
+    let pw = Password::attempt(PASSWORD);
+    let key = |login: &str, device| w.svc.sign_in(login, &pw, None, device).unwrap();
+    let (token, first) = key("cw", Some(tablet));
+    // The same person on the same tablet: the same key in every session, and on every page.
+    assert_eq!(key("cw", Some(tablet)).1.draft_key, first.draft_key);
+    assert_eq!(w.svc.session(&token, None).unwrap().draft_key, first.draft_key);
+    assert_eq!(w.svc.peek_session(&token, None).unwrap().draft_key, first.draft_key);
+    // Another person, another tablet, or no tablet: another key.
+    assert_ne!(key("cw2", Some(tablet)).1.draft_key, first.draft_key);
+    assert_ne!(key("cw", Some(other)).1.draft_key, first.draft_key);
+    assert_ne!(key("cw", None).1.draft_key, first.draft_key);
+    assert_eq!(first.draft_key.to_hex().len(), 64);
+    assert!(!format!("{first:?}").contains(&first.draft_key.to_hex()), "the key stays out of logs");
+    // The secret is the store's: a restarted server hands out the same keys.
+    let dir = w.dir.path().to_owned();
+    let crate::support::World { svc, dir: _keep, .. } = w;
+    drop(svc);
+    let again = mamoru_core::Service::new(
+        mamoru_core::store::Store::open(&dir).unwrap(),
+        std::sync::Arc::new(mamoru_core::time::FixedClock::new(crate::support::t0())),
+    );
+    let (_, later) = again.sign_in("cw", &pw, None, Some(tablet)).unwrap();
+    assert_eq!(later.draft_key, first.draft_key);
+    // A revoked tablet is handed no key: it cannot sign in.
+    let admin = again.local_admin("test").unwrap();
+    again.change_device(&admin, tablet, DeviceChange::Revoke).unwrap();
+    assert!(matches!(again.sign_in("cw", &pw, None, Some(tablet)), Err(Error::Unauthenticated)));
+}
+
+#[test]
 fn failed_sign_ins_lock_the_login_and_the_address_and_an_administrator_reset_lifts_the_lock() {
     let w = world();
     w.staff("cw", Role::Caseworker, w.u1);

@@ -36,6 +36,9 @@ pub(crate) struct Chrome {
     /// Whose page it is (a staff id): the script keeps each person's drafts apart on a shared
     /// tablet.
     pub staff: u64,
+    /// The key the script keeps this person's drafts with on this tablet (`DraftKey`, hex): in
+    /// the page only (`Cache-Control: no-store`), never in the browser's storage.
+    pub vault: String,
     /// The case or child this page shows (0: none), so live events can refresh it.
     pub case_id: u64,
     pub child_id: u64,
@@ -82,6 +85,7 @@ impl Chrome {
                 .collect(),
             form_key: session.form_key.clone(),
             staff: session.actor.staff().0,
+            vault: session.draft_key.to_hex(),
             case_id: 0,
             child_id: 0,
             live: "",
