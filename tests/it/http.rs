@@ -76,6 +76,10 @@ fn sign_in_register_read_and_search_a_child() {
     // Signed out once: the token signs nothing out again.
     let again = s.request("DELETE", "/api/v1/session", Some(&token), None);
     assert_eq!(again.status, 401, "{}", again.body);
+    assert!(
+        again.header("set-cookie").is_some_and(|c| c.contains("Max-Age=0")),
+        "the browser forgets it anyway"
+    );
 }
 
 #[test]

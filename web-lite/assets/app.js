@@ -74,6 +74,7 @@
   // Only the person's own discard (signing out after being asked) or a revoked tablet wipes
   // drafts; an ended session keeps them, to be sent after signing in again.
   function wipeDrafts() {
+    // A write already on its way checks `locked` again just before it writes.
     locked = true;
     drafts = {};
     try { localStorage.removeItem(DRAFTS); } catch (e) { /* storage off */ }
@@ -82,7 +83,7 @@
   function queuedIn(key) {
     try {
       var all = JSON.parse(localStorage.getItem(key) || '{}');
-      if (all.v === 1) return all.queued || 0;
+      if (all.v === 1) return all.unreadable ? 0 : all.queued || 0;
       return Object.keys(all).filter(function (id) { return all[id].queued; }).length;
     } catch (e) { return 0; }
   }
@@ -186,7 +187,7 @@
             next.querySelectorAll('li').forEach(function (li) { if (!seen[key(li)]) li.classList.add('fresh'); });
             old.replaceWith(next);
             // A redrawn form takes its draft back, like a page that loads.
-            next.querySelectorAll('form[data-draft]').forEach(bindDraft);
+            if (vaultOpen) next.querySelectorAll('form[data-draft]').forEach(bindDraft);
           });
           tick();
           unread();
@@ -249,7 +250,8 @@
   // registration is revoked is never given its key again, so what it kept cannot be read; the
   // same person signing in again on it gets the same key, and their drafts back. Without the
   // key (or WebCrypto) nothing is kept: the forms say so.
-  var drafts = {}, vault = null, locked = false, writing = Promise.resolve(true);
+  var drafts = {}, vault = null, vaultOpen = false, locked = false, writing = Promise.resolve(true);
+  var synced = 0; // when this page last took in what another page of this tablet kept
   function bytesOfHex(h) {
     var a = new Uint8Array(h.length / 2);
     for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(i * 2, 2), 16);
@@ -265,62 +267,106 @@
     for (var i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
     return a;
   }
+  var SEALED = { v: 1, iv: 1, ct: 1, queued: 1, unreadable: 1 };
+  // The drafts in a stored box. Drafts kept in the clear (before they were sealed, or beside the
+  // box by a page still running the script of before) come along, to be sealed at the next save.
   function unseal(raw) {
-    var box = JSON.parse(raw);
-    if (box.v !== 1) return Promise.resolve(box); // kept in the clear before: sealed at the next save
+    var box = JSON.parse(raw), clear = {};
+    Object.keys(box).forEach(function (id) { if (box.v !== 1 || !SEALED[id]) clear[id] = box[id]; });
+    if (box.v !== 1) return Promise.resolve(clear);
     return crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(box.iv) }, vault, fromB64(box.ct))
-      .then(function (plain) { return JSON.parse(new TextDecoder().decode(plain)); });
+      .then(function (plain) {
+        var all = JSON.parse(new TextDecoder().decode(plain));
+        Object.keys(clear).forEach(function (id) { if (!all[id]) all[id] = clear[id]; });
+        return all;
+      });
   }
   function openVault() {
     var hex = body.dataset.vault || '';
     body.removeAttribute('data-vault');
     if (hex.length !== 64 || !window.crypto || !crypto.subtle) return Promise.resolve();
+    var raw = null, migrate = false;
     return crypto.subtle.importKey('raw', bytesOfHex(hex), 'AES-GCM', false, ['encrypt', 'decrypt']).then(function (key) {
       vault = key;
-      var raw = null;
       try { raw = localStorage.getItem(DRAFTS); } catch (e) { /* storage off */ }
-      return (raw ? unseal(raw) : Promise.resolve({})).then(function (all) { drafts = all; }, function () {
-        // Not this key's (the tablet registered anew): set aside, never written over.
+      return (raw ? unseal(raw) : Promise.resolve({})).then(function (all) {
+        migrate = !!raw && Object.keys(JSON.parse(raw)).some(function (k) { return !SEALED[k]; });
+        Object.keys(all).forEach(function (id) { if (!drafts[id]) drafts[id] = all[id]; });
+      }, function () {
+        // Not this key's (the tablet was registered as a new one, or the server's store is
+        // another): left where it is, marked so that nobody is told it will be sent; nothing
+        // is kept on this tablet for this person until it is dealt with.
+        locked = true;
         try {
-          localStorage.setItem(DRAFTS + '-unreadable-' + Date.now(), raw);
-          localStorage.removeItem(DRAFTS);
-        } catch (e) { locked = true; }
+          var box = JSON.parse(raw);
+          box.unreadable = true;
+          localStorage.setItem(DRAFTS, JSON.stringify(box));
+        } catch (e) { /* storage off */ }
       });
     }).then(function () {
       // Drafts kept before they were kept per person belong to whoever signs in first.
-      try {
-        var legacy = JSON.parse(localStorage.getItem(PREFIX) || '{}');
-        Object.keys(legacy).forEach(function (id) { if (!drafts[id]) drafts[id] = legacy[id]; });
-        localStorage.removeItem(PREFIX);
-      } catch (e) { /* storage off */ }
-      save(drafts);
-    }, function () { vault = null; });
+      var legacy = {};
+      try { legacy = JSON.parse(localStorage.getItem(PREFIX) || '{}'); } catch (e) { /* off */ }
+      Object.keys(legacy).forEach(function (id) { if (!drafts[id]) drafts[id] = legacy[id]; });
+      if (!migrate && !Object.keys(legacy).length) return;
+      return save(drafts).then(function (kept) {
+        if (kept) try { localStorage.removeItem(PREFIX); } catch (e) { /* off */ }
+      });
+    }, function () { vault = null; }).then(function () { vaultOpen = true; });
   }
   function load() { return drafts; }
+  var stamped = {}; // draft id -> its text as last kept, to tell which drafts this page changed
   // Keeps `all` (in memory at once; sealed and stored in order). Resolves false when the
-  // browser would not keep it (no key, storage full or off).
+  // browser would not keep it (no key, storage full or off, or drafts discarded).
   function save(all) {
     drafts = all;
+    var now = Date.now();
+    Object.keys(all).forEach(function (id) {
+      var d = all[id], at = d.at;
+      delete d.at;
+      var text = JSON.stringify(d);
+      d.at = stamped[id] === text ? at : now;
+      stamped[id] = text;
+    });
     if (!vault || locked) return Promise.resolve(false);
     var ids = Object.keys(all), text = JSON.stringify(all);
     var queued = ids.filter(function (id) { return all[id].queued; }).length;
     writing = writing.then(function () {
+      if (locked) return false;
       if (!ids.length) { localStorage.removeItem(DRAFTS); return true; }
       var iv = crypto.getRandomValues(new Uint8Array(12));
       return crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv }, vault, new TextEncoder().encode(text)).then(function (sealed) {
+        if (locked) return false;
         localStorage.setItem(DRAFTS, JSON.stringify({ v: 1, iv: toB64(iv), ct: toB64(new Uint8Array(sealed)), queued: queued }));
         return true;
       });
     }).then(null, function () { return false; });
     return writing;
   }
-  // Another page of this tablet kept its drafts: theirs are taken, ours kept beside them (a draft
-  // sent there and kept here is sent again with its key, which the server answers once).
+  // Goes to `url` once what this page keeps is written (a page left mid-write loses the write).
+  function go(url) {
+    writing.then(function () { location.href = url; });
+  }
+  // Another page of this tablet kept its drafts: theirs are taken as they are (a draft sent
+  // there goes here too), but for drafts this page changed since it last took theirs in.
   window.addEventListener('storage', function (ev) {
-    if (ev.key !== DRAFTS || !vault) return;
-    if (ev.newValue === null) { drafts = {}; return; }
+    if (ev.key !== DRAFTS || !vault || locked) return;
+    if (ev.newValue === null) { drafts = {}; stamped = {}; synced = Date.now(); return; }
+    var since = synced;
     unseal(ev.newValue).then(function (theirs) {
-      Object.keys(theirs).forEach(function (id) { drafts[id] = theirs[id]; });
+      Object.keys(drafts).forEach(function (id) {
+        if (!theirs[id] && (drafts[id].at || 0) > since) theirs[id] = drafts[id];
+        else if (theirs[id] && (drafts[id].at || 0) > (theirs[id].at || 0)) theirs[id] = drafts[id];
+      });
+      drafts = theirs;
+      stamped = {};
+      Object.keys(theirs).forEach(function (id) {
+        var d = theirs[id], at = d.at;
+        delete d.at;
+        stamped[id] = JSON.stringify(d);
+        d.at = at;
+      });
+      synced = Date.now();
     }, function () { /* not ours to read */ });
   });
   function newKey() {
@@ -391,10 +437,10 @@
     return fetch('/api/v1/cases/' + caseId + '/photos', {
       method: 'POST', credentials: 'same-origin', body: toBlob(data), headers: { 'Content-Type': 'image/jpeg' }
     }).then(function (r) {
-      // Signed out meanwhile: the photo waits in its draft like one taken offline.
+      // Signed out meanwhile: the photo waits in its draft like one taken offline, and the
+      // sign-in page follows once it is kept (`expired`).
       if (r.status === 401) {
-        location.href = '/login?expired=1';
-        var e = new Error('signed out'); e.offline = true; throw e;
+        var e = new Error('signed out'); e.offline = true; e.expired = true; throw e;
       }
       return r.json().then(function (j) {
         if (!r.ok) throw new Error((j.error && (j.error.message_ja || j.error.message)) || 'refused');
@@ -465,10 +511,11 @@
             state.textContent = '送信済み';
           }, function (e) {
             if (!e.offline) { state.textContent = '送れませんでした（' + e.message + '）'; return; }
-            banner.hidden = false;
+            banner.hidden = !!e.expired;
             keepPending(id, form, pendingOf(id).concat([data])).then(function (kept) {
               state.textContent = kept ? '送信待ち（接続が戻ると送信します）'
                 : '送信待ち（この端末に一時保存できません。送信が済むまでこの画面を閉じないでください）';
+              if (e.expired && kept) go('/login?expired=1');
             });
           });
         }, function () {
@@ -550,6 +597,7 @@
         if (form) stateOf(form, '写真を送れませんでした: ' + e.message, 'refused');
         return false;
       }
+      if (e.expired) { go('/login?expired=1'); return false; }
       banner.hidden = false;
       if (form) stateOf(form, '送信待ち（接続が戻ると自動で送信します）', 'waiting');
       return false;
@@ -566,12 +614,12 @@
       banner.hidden = true;
       var all = load();
       // The session ended meanwhile: the draft stays queued, and is sent after signing in again.
-      if (r.redirected && new URL(r.url).pathname === '/login') { location.href = r.url; return false; }
+      if (r.redirected && new URL(r.url).pathname === '/login') { go(r.url); return false; }
       if (r.ok && r.redirected) {
         delete all[id];
         save(all);
         if (form) stateOf(form, '送信済み', 'sent');
-        location.href = r.url;
+        go(r.url);
         return true;
       }
       // No longer allowed (a restriction or a role changed meanwhile): the server's page could
@@ -597,7 +645,7 @@
           extra.type = 'hidden'; extra.name = k; extra.value = fieldsNow[k];
           form.appendChild(extra);
         });
-        HTMLFormElement.prototype.submit.call(form);
+        writing.then(function () { HTMLFormElement.prototype.submit.call(form); });
       } else if (all[id]) {
         all[id].queued = false;
         save(all);
@@ -656,23 +704,26 @@
       send(id, form);
     });
   }
+  // Signing out with drafts not yet sent asks first: saying yes discards them. (Before the
+  // drafts are read, a sign-out asks nothing and discards nothing.)
+  function askBeforeSignOut() {
+    document.querySelectorAll('form.logout').forEach(function (f) {
+      f.addEventListener('submit', function (ev) {
+        var n = Object.keys(load()).length;
+        if (n > 0 && !window.confirm('この端末に、まだサーバーに届いていない入力が' + n + '件あります。ログアウトすると消えます。ログアウトしますか？')) {
+          ev.preventDefault();
+          return;
+        }
+        wipeDrafts();
+      });
+    });
+  }
   openVault().then(function () {
     document.querySelectorAll('form[data-draft]').forEach(bindDraft);
+    askBeforeSignOut();
     window.addEventListener('online', flush);
     setInterval(flush, 5000);
     flush();
-  });
-
-  // Signing out with drafts not yet sent asks first: saying yes discards them.
-  document.querySelectorAll('form.logout').forEach(function (f) {
-    f.addEventListener('submit', function (ev) {
-      var n = Object.keys(load()).length;
-      if (n > 0 && !window.confirm('この端末に、まだサーバーに届いていない入力が' + n + '件あります。ログアウトすると消えます。ログアウトしますか？')) {
-        ev.preventDefault();
-        return;
-      }
-      wipeDrafts();
-    });
   });
 
   // ---- idle warning (15 minutes; warn a minute before) -------------------------------------

@@ -114,28 +114,32 @@ pub fn routes(
         .unify()
         .recover(|r: warp::Rejection| async move { Ok::<_, Infallible>(rejection_response(&r)) })
         .unify();
-    let all = warp::path::full().and(all).map(move |path: warp::path::FullPath, mut r: Response| {
-        // A method the path does not take: say which it does (the API's, from its document).
-        if r.status() == StatusCode::METHOD_NOT_ALLOWED
-            && let Some(allow) = openapi::allowed(path.as_str()).and_then(|a| HeaderValue::from_str(&a).ok())
-        {
-            r.headers_mut().insert(header::ALLOW, allow);
-        }
-        {
-            let h = r.headers_mut();
-            h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-            h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-            h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-            // `same-origin`, not `no-referrer`: with no referrer, browsers send `Origin: null` on form
-            // posts, and the forms' origin check needs the real one.
-            h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-            if https {
-                h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
+    let all = warp::path::full().and(warp::method()).and(all).map(
+        move |path: warp::path::FullPath, method: warp::http::Method, mut r: Response| {
+            // A method the path does not take: say which it does (the API's, from its document).
+            if r.status() == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(allow) = openapi::allowed(path.as_str())
+                && !allow.split(", ").any(|m| m == method.as_str())
+                && let Ok(allow) = HeaderValue::from_str(&allow)
+            {
+                r.headers_mut().insert(header::ALLOW, allow);
             }
-        }
-        r
-    });
+            {
+                let h = r.headers_mut();
+                h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+                h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+                h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+                h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+                // `same-origin`, not `no-referrer`: with no referrer, browsers send `Origin: null` on form
+                // posts, and the forms' origin check needs the real one.
+                h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+                if https {
+                    h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
+                }
+            }
+            r
+        },
+    );
     // Every request's time goes to the dashboard's figures (no path, no user).
     warp::any().map(std::time::Instant::now).and(all).map(move |started: std::time::Instant, r: Response| {
         timed.traffic().record(started.elapsed(), r.status().is_server_error());
@@ -204,10 +208,16 @@ fn rejection_response(r: &warp::Rejection) -> Response {
         error_body(StatusCode::FORBIDDEN, "cross_origin", "a form from another site")
     } else if r.is_not_found() {
         error_body(StatusCode::NOT_FOUND, "not_found", "no such resource")
-    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
-        error_body(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")
     } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
         error_body(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "request body too large")
+    } else if r.find::<warp::reject::LengthRequired>().is_some() {
+        error_body(StatusCode::LENGTH_REQUIRED, "length_required", "a request body needs Content-Length")
+    } else if r.find::<warp::reject::InvalidHeader>().is_some() {
+        error_body(StatusCode::BAD_REQUEST, "bad_request", "a malformed header")
+    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+        // Another route's refusal of the method: only after every other reason, so that a route
+        // of this method that refused the request is heard.
+        error_body(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")
     } else {
         error_body(StatusCode::BAD_REQUEST, "bad_request", "malformed request")
     }
@@ -326,6 +336,19 @@ mod tests {
         assert_eq!(r.status(), 403);
         let r = warp::test::request().method("PUT").path("/api/v1/search").reply(&api).await;
         assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "GET");
+        // A body too large for the route of its method is 413, not another route's 405 (nor an
+        // `Allow` naming the method sent).
+        let big = vec![b' '; 70 * 1024];
+        let r = warp::test::request()
+            .method("POST")
+            .path("/api/v1/session")
+            .header(json.0, json.1)
+            .body(big)
+            .reply(&api)
+            .await;
+        assert_eq!(r.status(), 413);
+        assert!(r.headers().get("allow").is_none());
 
         // Metrics: the scraper's token or an administrator, from anywhere; loopback is no pass
         // (behind a TLS terminator on the same host, every client is loopback).

@@ -41,9 +41,10 @@ pub(crate) fn allowed(path: &str) -> Option<String> {
 
 /// What every handler shares, said once here rather than at each operation, so the document
 /// cannot promise more than the server takes:
-/// - every integer the API reads or writes is unsigned 64-bit: bounded to `0..=u64::MAX` (a
-///   negative or larger number is refused with 400);
-/// - an operation that reads parameters or a body answers 400 for one it cannot parse;
+/// - every integer the API reads or writes is unsigned 64-bit: bounded to `0..=u64::MAX` (in a
+///   body or a query, a negative or larger number is refused with 400; as a path id, with 404);
+/// - any operation answers 400 to a request it cannot parse (a body, a query, a malformed
+///   header such as `Authorization`);
 /// - an operation that needs a session answers 401 without one, and 403 to a role it is not for
 ///   or to a session that must first enrol its second factor (`second_factor_required`).
 fn strict(doc: &mut Value) {
@@ -52,13 +53,9 @@ fn strict(doc: &mut Value) {
     for item in paths.values_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for op in item.values_mut() {
-            let parses =
-                op["parameters"].as_array().is_some_and(|p| !p.is_empty()) || op.get("requestBody").is_some();
             let open = op["security"].as_array().is_some_and(Vec::is_empty);
             let Some(responses) = op["responses"].as_object_mut() else { continue };
-            if parses {
-                responses.entry("400").or_insert_with(error_ref);
-            }
+            responses.entry("400").or_insert_with(error_ref);
             if !open {
                 responses.entry("401").or_insert_with(error_ref);
                 responses.entry("403").or_insert_with(error_ref);

@@ -315,7 +315,7 @@ impl Service {
         if let Some(s) = self.drafts_secret.get() {
             return Ok(*s);
         }
-        let bytes = self.store.meta_or_insert(DRAFTS_SECRET, || {
+        let bytes = self.store.meta_or_insert(self.now(), DRAFTS_SECRET, || {
             let mut raw = [0u8; 32];
             getrandom::fill(&mut raw).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
             Ok(raw.to_vec())
@@ -403,7 +403,9 @@ impl Service {
     /// is ended, and the caller is told so rather than thanked.
     pub fn sign_out(&self, token: &str, from: Option<IpAddr>) -> Result<()> {
         let removed = self.sessions.lock().remove(&token_key(token));
-        let Some(mut s) = removed else { return Err(Error::Unauthenticated) };
+        let Some(mut s) = removed.filter(|s| alive(s, self.now())) else {
+            return Err(Error::Unauthenticated);
+        };
         s.actor.address = from;
         let entry = s.actor.audit_entry(self.now(), "sign_out").on(StaffId::KIND, s.actor.staff.0);
         self.append_audit(entry)

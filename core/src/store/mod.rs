@@ -373,11 +373,16 @@ impl Store {
 
     /// The meta value `key`, made by `make` and stored the first time it is asked for: in one
     /// write, so two first askers agree on it. Kept by backups and restores like every row.
-    pub fn meta_or_insert(&self, key: &str, make: impl FnOnce() -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+    pub fn meta_or_insert(
+        &self,
+        now: Timestamp,
+        key: &str,
+        make: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
         if let Some(v) = self.read()?.meta(key)? {
             return Ok(v);
         }
-        let mut tx = self.begin_write(Timestamp(0), 0, None)?;
+        let mut tx = self.begin_write(now, 0, None)?;
         if let Some(v) = tx.meta(key)? {
             return Ok(v);
         }

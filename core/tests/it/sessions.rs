@@ -408,6 +408,10 @@ fn audit_entries_record_the_client_address() {
     // Ended once: a second sign-out (or one with a token never issued) is unauthenticated.
     assert!(matches!(w.svc.sign_out(&token, Some(office)), Err(Error::Unauthenticated)));
     assert!(matches!(w.svc.sign_out("no-such-token", None), Err(Error::Unauthenticated)));
+    // A session that ran out (not yet swept) is no session to sign out of either.
+    let (stale, _) = w.svc.sign_in_from(Some(office), "cw", &pw, None, None).unwrap();
+    w.clock.advance(mamoru_core::service::IDLE_TIMEOUT + 1);
+    assert!(matches!(w.svc.sign_out(&stale, Some(office)), Err(Error::Unauthenticated)));
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFictionalConsoleKeyForAddressTest00000000";
     assert!(w.svc.console_sign_in("cw", key, Some(office)).is_err());
     let log = w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap();

@@ -155,10 +155,12 @@ pub(super) fn sign_out(
                 return error_response(&Error::Unauthenticated);
             };
             let result = blocking(move || svc.sign_out(&t, peer.map(|p| p.ip()))).await;
-            respond(result, |()| {
-                let clear =
-                    format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
-                warp::reply::with_header(StatusCode::NO_CONTENT, "set-cookie", clear).into_response()
-            })
+            // Signed out now or before: the browser forgets the cookie either way.
+            let mut r = respond(result, |()| StatusCode::NO_CONTENT.into_response());
+            let clear = format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+            if let Ok(v) = warp::http::HeaderValue::from_str(&clear) {
+                r.headers_mut().insert(warp::http::header::SET_COOKIE, v);
+            }
+            r
         })
 }
