@@ -292,6 +292,7 @@
       return (raw ? unseal(raw) : Promise.resolve({})).then(function (all) {
         migrate = !!raw && Object.keys(JSON.parse(raw)).some(function (k) { return !SEALED[k]; });
         Object.keys(all).forEach(function (id) { if (!drafts[id]) drafts[id] = all[id]; });
+        stampAll(drafts);
       }, function () {
         // Not this key's (the tablet was registered as a new one, or the server's store is
         // another): left where it is, marked so that nobody is told it will be sent; nothing
@@ -316,6 +317,16 @@
   }
   function load() { return drafts; }
   var stamped = {}; // draft id -> its text as last kept, to tell which drafts this page changed
+  // Takes `all` as it was kept elsewhere (read from storage): nothing of it changed here yet.
+  function stampAll(all) {
+    stamped = {};
+    Object.keys(all).forEach(function (id) {
+      var d = all[id], at = d.at;
+      delete d.at;
+      stamped[id] = JSON.stringify(d);
+      if (at !== undefined) d.at = at;
+    });
+  }
   // Keeps `all` (in memory at once; sealed and stored in order). Resolves false when the
   // browser would not keep it (no key, storage full or off, or drafts discarded).
   function save(all) {
@@ -354,19 +365,16 @@
     if (ev.newValue === null) { drafts = {}; stamped = {}; synced = Date.now(); return; }
     var since = synced;
     unseal(ev.newValue).then(function (theirs) {
+      var ours = 0;
       Object.keys(drafts).forEach(function (id) {
-        if (!theirs[id] && (drafts[id].at || 0) > since) theirs[id] = drafts[id];
-        else if (theirs[id] && (drafts[id].at || 0) > (theirs[id].at || 0)) theirs[id] = drafts[id];
+        var newer = (drafts[id].at || 0) > (theirs[id] ? theirs[id].at || 0 : since);
+        if (newer) { theirs[id] = drafts[id]; ours++; }
       });
       drafts = theirs;
-      stamped = {};
-      Object.keys(theirs).forEach(function (id) {
-        var d = theirs[id], at = d.at;
-        delete d.at;
-        stamped[id] = JSON.stringify(d);
-        d.at = at;
-      });
+      stampAll(theirs);
       synced = Date.now();
+      // What this page changed meanwhile is written back beside theirs.
+      if (ours) save(drafts);
     }, function () { /* not ours to read */ });
   });
   function newKey() {
