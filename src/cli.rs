@@ -47,6 +47,11 @@ pub enum Command {
     /// Includes redb's own page checks, on a copy of the store file beside it (as much free
     /// space as the store). While the server runs, check from its console instead.
     Check(DataDir),
+    /// Bring another system's records in from a folder of CSV files (the interchange layout:
+    /// docs/operations/migration.md). Checks every row first and prints the reconciliation;
+    /// writes only when nothing was refused (or with --skip-rejected). Run it again at will:
+    /// what was imported is not imported twice. The server must be stopped.
+    Import(ImportArgs),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -56,6 +61,43 @@ pub enum Command {
     /// The web's TLS certificate: show it, renew it (while the server runs too).
     #[command(subcommand)]
     Tls(TlsCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The folder of CSV files (children.csv, persons.csv, relations.csv, cases.csv, …).
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Check and print the reconciliation only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The files' encoding: auto (UTF-8 with or without BOM, else CP932), utf-8 or cp932.
+    #[arg(long, default_value = "auto", value_name = "ENCODING")]
+    pub encoding: String,
+    /// The unit (its number: `mamoru user units`) the records are given to; default the first.
+    #[arg(long, value_name = "N")]
+    pub unit: Option<u64>,
+    /// What the source's 外字 stand for: lines `F040,𠮷` (a CP932 user-defined code, or U+E000,
+    /// and the character or its code point).
+    #[arg(long, value_name = "FILE")]
+    pub gaiji: Option<PathBuf>,
+    /// Import the rows that were accepted even when others were refused; the refused rows are
+    /// written to --rejected-to, to be fixed and imported again.
+    #[arg(long)]
+    pub skip_rejected: bool,
+    /// Where the refused rows are written, as a folder of the same layout with a `rejection`
+    /// column (default: DATA/migration/rejected-TIME).
+    #[arg(long, value_name = "DIR")]
+    pub rejected_to: Option<PathBuf>,
+    /// Where the import result (移行結果: kind, legacy id, Mamoru id, case number) is written
+    /// (default: DATA/migration/result-TIME.csv).
+    #[arg(long, value_name = "FILE")]
+    pub result: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub batch: usize,
 }
 
 #[derive(Subcommand, Debug)]

@@ -12,6 +12,7 @@ use crate::clock::SystemClock;
 
 mod admin;
 mod backups;
+mod migration;
 mod serve;
 mod setup;
 
@@ -35,6 +36,10 @@ pub fn run(command: Command) -> Result<()> {
             archived(&data, changes, user(cmd))
         }
         Command::Check(d) => check(&d.data),
+        Command::Import(args) => {
+            let data = args.data.data.clone();
+            archived(&data, !args.dry_run, migration::import(&args))
+        }
         Command::Audit(AuditCommand::Verify { data, from, identity }) => {
             audit_verify(&data.data, from.as_deref(), identity.as_deref())
         }

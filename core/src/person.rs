@@ -124,6 +124,9 @@ pub struct Child {
     pub restricted_to: Option<Vec<StaffId>>,
     #[serde(default)]
     pub photo: Option<Attachment>,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for Child {
@@ -238,6 +241,9 @@ pub struct Person {
     #[serde(default)]
     pub health: String,
     pub unit: UnitId,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for Person {
@@ -282,6 +288,7 @@ impl PersonEdit {
     pub fn into_person(self, unit: UnitId) -> Person {
         let trim = |s: String| s.trim().to_owned();
         Person {
+            migrated: None,
             name: self.name,
             birth_date: self.birth_date,
             sex: self.sex,
@@ -446,6 +453,9 @@ pub struct Household {
     pub members: Vec<Member>,
     #[serde(default)]
     pub notes: String,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for Household {
@@ -543,6 +553,7 @@ mod tests {
     #[test]
     fn a_face_sheet_edit_changes_only_the_face_sheet() {
         let child = Child {
+            migrated: None,
             name: PersonName::new("架空", "花子", "かくう", "はなこ").unwrap(),
             birth_date: None,
             unborn: false,

@@ -14,6 +14,7 @@ mod cli;
 mod console;
 mod family;
 mod http;
+mod migration;
 mod phone;
 mod support;
 mod tls;

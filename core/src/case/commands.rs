@@ -154,6 +154,7 @@ impl SupportDecision {
             return Err(Error::Incomplete { fields: vec!["kind", "decided_on"] });
         };
         Ok(Support {
+            migrated: None,
             case,
             kind,
             decided_on,
@@ -256,6 +257,7 @@ impl NewNote {
             return Err(Error::invalid("at", Why::InFuture));
         }
         Ok(Note {
+            migrated: None,
             case,
             child,
             at: self.at,
@@ -325,6 +327,7 @@ impl NewSafetyCheck {
             return Err(Error::invalid("at", Why::InFuture));
         }
         Ok(SafetyCheck {
+            migrated: None,
             case,
             child,
             at,
@@ -408,6 +411,7 @@ impl NewMeeting {
         }
         let outside = self.outside_attendees.iter().map(|a| a.trim()).filter(|a| !a.is_empty());
         Ok(Meeting {
+            migrated: None,
             unit,
             kind: self.kind,
             at: self.at,
@@ -427,6 +431,7 @@ mod tests {
 
     fn case() -> Case {
         Case {
+            migrated: None,
             unit: UnitId(1),
             case_no: "児-R7-00001".into(),
             child: ChildId(1),

@@ -182,6 +182,9 @@ pub struct Case {
     pub closure_request: Option<ClosureRequest>,
     #[serde(default)]
     pub reopened_at: Vec<Timestamp>,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for Case {
@@ -302,11 +305,23 @@ pub struct Note {
     /// Why this revision replaced the one before.
     #[serde(default)]
     pub correction: Option<String>,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for Note {
     type Id = NoteId;
     const SCHEMA: u16 = 1;
+}
+
+impl Note {
+    /// Who wrote a note brought in by a migration, as the source names them (legacy staff are
+    /// no accounts here): shown instead of `author`, who imported it.
+    #[must_use]
+    pub fn legacy_author(&self) -> Option<&str> {
+        self.migrated.as_ref().and_then(|m| m.author.as_deref())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +357,9 @@ pub struct SafetyCheck {
     pub injuries: Vec<Injury>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for SafetyCheck {
@@ -457,6 +475,9 @@ pub struct Support {
     /// 決裁 (none on a decision recorded before it was asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Support {
@@ -488,6 +509,9 @@ pub struct Meeting {
     pub cases: Vec<CaseId>,
     #[serde(default)]
     pub decisions: String,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 /// A message in a case's thread between the field and the office (連絡): short, plain, kept.

@@ -112,6 +112,9 @@ pub struct Protection {
     /// missing hearing is due from the start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hearing_due: Option<Timestamp>,
+    /// Brought in by a migration: the source's id and what its row said (none on records made here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<crate::interchange::Migrated>,
 }
 
 impl Record for Protection {

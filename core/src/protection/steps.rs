@@ -72,6 +72,7 @@ impl StartProtection {
             .is_none()
             .then(|| Timestamp::jst_midnight(self.started_at.jst_date().plus_days(i64::from(hearing_days))));
         Ok(Protection {
+            migrated: None,
             case,
             child,
             started_at: self.started_at,

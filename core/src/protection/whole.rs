@@ -41,6 +41,7 @@ impl SentProtection {
     #[must_use]
     pub fn on(self, stored: &Protection) -> Protection {
         Protection {
+            migrated: stored.migrated.clone(),
             case: stored.case,
             child: stored.child,
             started_at: self.started_at,

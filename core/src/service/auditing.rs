@@ -171,7 +171,8 @@ impl Service {
                     e.hash.clone(),
                     e.address.clone().unwrap_or_default(),
                 ];
-                let line = row.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\r\n";
+                let line = row.iter().map(|c| crate::interchange::csv_field(c)).collect::<Vec<_>>().join(",")
+                    + "\r\n";
                 match out.write_all(line.as_bytes()) {
                     Ok(()) => {
                         n += 1;
@@ -195,25 +196,4 @@ impl Service {
 /// Every staff member's login by id.
 fn logins(r: &impl Reader) -> Result<std::collections::HashMap<u64, String>> {
     Ok(r.all::<Staff>()?.into_iter().map(|s| (s.id, s.body.login.as_str().to_owned())).collect())
-}
-
-/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. A field a
-/// spreadsheet would take for a formula (`=`, `+`, `-`, `@`) gets a leading apostrophe.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\r', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("read_case"), "read_case");
-        assert_eq!(csv_field("3 results: 1,2,3"), "\"3 results: 1,2,3\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=cmd()"), "'=cmd()");
-        assert_eq!(csv_field("-1"), "'-1");
-    }
 }

@@ -165,6 +165,7 @@ fn child_and_household(
     }
     let sibling = Standing { relation: Code::new(SIBLING), guardian: false, custody: false };
     let household = tx.insert(Household {
+        migrated: None,
         unit: child.body.unit,
         address: String::new(),
         phones: Vec::new(),
@@ -312,7 +313,8 @@ impl Service {
             match (edit.who, edit.person) {
                 (MemberRef::Person(p), Some((rev, edit))) => {
                     let old = tx.require::<Person>(p)?;
-                    let person = edit.into_person(old.body.unit);
+                    let mut person = edit.into_person(old.body.unit);
+                    person.migrated.clone_from(&old.body.migrated);
                     check_person(&person, tx.now.jst_date())?;
                     let body = merging::edit(tx, &old, rev, person)?;
                     if body != old.body {

@@ -14,6 +14,7 @@ mod events;
 mod family;
 mod integrity;
 mod merging;
+pub mod migration;
 mod people;
 mod photos;
 pub use photos::{PHOTOS_PER_CASE, PHOTOS_PER_DAY};

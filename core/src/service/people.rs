@@ -200,6 +200,7 @@ pub(super) fn insert_child(tx: &mut WriteTx, actor: &Actor, new: NewChild, today
     access::check_own_unit(actor, new.unit, Action::RegisterChild)?;
     check_birth(new.birth_date, new.unborn, today)?;
     let child = Child {
+        migrated: None,
         name: new.name,
         birth_date: new.birth_date,
         unborn: new.unborn,

@@ -13,6 +13,7 @@ mod crash;
 mod events;
 mod family;
 mod intake;
+mod migration;
 mod photos;
 mod search;
 mod sessions;

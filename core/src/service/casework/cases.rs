@@ -120,6 +120,7 @@ pub(super) fn insert_case(
         vec![Reassignment { at: tx.now, by: actor.staff, assigned: assigned.clone(), reason: String::new() }]
     };
     let case = tx.insert(Case {
+        migrated: None,
         unit: new.unit,
         case_no: case_no.clone(),
         child: child_id,

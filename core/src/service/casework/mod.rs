@@ -151,7 +151,7 @@ fn load_links<T: crate::store::Record>(
 }
 
 /// Recomputes and re-indexes a case's clocks (inside the caller's transaction).
-fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
+pub(in crate::service) fn refresh_clocks(tx: &mut WriteTx, case_id: CaseId) -> Result<()> {
     let case = tx.require::<Case>(case_id)?;
     let checks: Vec<SafetyCheck> =
         load_links::<SafetyCheck>(tx, "case_check", case_id)?.into_iter().map(|v| v.body).collect();

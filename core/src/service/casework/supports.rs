@@ -112,6 +112,7 @@ impl Service {
                 return Err(Error::NotFound { what: "support", id: id.0.to_string() });
             }
             keep_hearer(&mut s.hearing, old.body.hearing.as_ref());
+            s.migrated.clone_from(&old.body.migrated);
             check_support(tx, &s, Some(&old.body))?;
             // A changed decision, or any change of one sent back, goes to the approver again.
             let changed = s.decides_otherwise(&old.body);

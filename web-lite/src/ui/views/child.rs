@@ -58,7 +58,10 @@ impl NoteRow {
         Self {
             at: datetime(n.body.at),
             kind: label(tables, "note_kind", &n.body.kind),
-            author: staff_name(names, n.body.author),
+            author: n
+                .body
+                .legacy_author()
+                .map_or_else(|| staff_name(names, n.body.author), |a| format!("{a}（移行）")),
             body: n.body.body.clone(),
             correction: n.body.correction.clone(),
             case_no: None,

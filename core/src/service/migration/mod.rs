@@ -1,0 +1,799 @@
+//! Migration (データ移行): another system's caseload brought in through the interchange layout
+//! (`crate::interchange`). One more front-end of the domain: every row is read by the domain's
+//! rules, every record stored as the service stores its own, with the source's id kept on it.
+//!
+//! An import reads the folder twice. The first pass (`check`: the dry run, and the first half of
+//! every real run) reads every file, refuses what the rules refuse, finds rows naming an id
+//! nobody has, children who may be the same person (名寄せ: inside the source and against the
+//! store, by the intake's duplicate rule), and rows imported before — unchanged, or changed in
+//! the source since (a difference, never overwritten). The second (`write`) runs only when the
+//! first was clean, or when told to skip the rows it refused: it stores the rows not stored yet,
+//! a batch per transaction, so an interrupted run resumes where it stopped and a run again
+//! stores nothing twice.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use sha2::{Digest, Sha256};
+
+use super::{Actor, Service};
+use crate::case::CaseStatus;
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, ChildId, RecordId, UnitId};
+use crate::interchange::read::{FileError, Row};
+use crate::interchange::rows::{self, Columns, Record};
+use crate::interchange::{Codes, Encoding, Gaiji, Kind, Table};
+use crate::person::Child;
+use crate::search;
+use crate::staff::Action;
+use crate::store::{ReadTx, Reader};
+use crate::time::{Date, Timestamp};
+
+mod write;
+
+/// Where an import reads its files: the binary opens them, core reads them.
+pub trait Source {
+    /// The file named `name` (`children.csv`), or `None` when the folder has none.
+    fn open(&mut self, name: &str) -> std::io::Result<Option<Box<dyn Read>>>;
+}
+
+/// How to import.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The files' encoding; `None`: told from each file.
+    pub encoding: Option<Encoding>,
+    /// What the source's 外字 stand for.
+    pub gaiji: Gaiji,
+    /// The unit the records are given to; `None`: the first unit.
+    pub unit: Option<UnitId>,
+    /// Check only: nothing is written.
+    pub dry_run: bool,
+    /// Import the rows that were accepted even when others were refused.
+    pub skip_rejected: bool,
+    /// Rows per transaction.
+    pub batch_rows: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            encoding: None,
+            gaiji: Gaiji::default(),
+            unit: None,
+            dry_run: true,
+            skip_rejected: false,
+            batch_rows: 2000,
+        }
+    }
+}
+
+/// One file's counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileCount {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Stored by this run.
+    pub imported: u64,
+    /// Imported before, and the same now.
+    pub unchanged: u64,
+    /// Imported before, and changed in the source since (not stored: see `differences`).
+    pub differ: u64,
+    /// SHA-256 of the file's bytes (none when the folder has no such file).
+    pub sha256: Option<String>,
+    pub encoding: Option<Encoding>,
+    /// The file's header row, as read (for the file of refused rows).
+    pub header: Vec<String>,
+}
+
+/// A row or a column refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub reason: String,
+    /// The row names an id that no file and no earlier import has.
+    pub missing_id: bool,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.column, self.reason)
+    }
+}
+
+/// A refused row as it was read, for the file of rows to fix and import again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedRow {
+    pub kind: Kind,
+    pub line: u64,
+    pub fields: Vec<String>,
+}
+
+/// Two children who may be the same person (same birth date and similar furigana, or a birth
+/// date one may have been mistyped for and furigana a kana apart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// `children.csv:LINE`.
+    pub at: String,
+    pub legacy_id: String,
+    /// The other: `children.csv:LINE (legacy id)` or `child N on file`.
+    pub other: String,
+}
+
+/// A row imported before that says something else now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub file: String,
+    pub line: u64,
+    pub legacy_id: String,
+    /// The record it was imported as (kind and id).
+    pub record: String,
+}
+
+/// A record of the source and what it became here (the 移行結果 for the city's verification).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapped {
+    pub kind: Kind,
+    pub legacy_id: String,
+    pub id: u64,
+    pub case_no: Option<String>,
+}
+
+/// What an import found and did.
+#[derive(Clone, Debug, Default)]
+pub struct Reconciliation {
+    pub unit: Option<(UnitId, String)>,
+    pub files: Vec<(Kind, FileCount)>,
+    pub rejections: Vec<Rejection>,
+    pub rejected_rows: Vec<RejectedRow>,
+    pub duplicates: Vec<Duplicate>,
+    pub differences: Vec<Difference>,
+    /// What the records will show that the source did not say (clocks that will show as due).
+    pub warnings: Vec<String>,
+    /// Children, persons and cases of the source and their ids here (after a real run).
+    pub mapped: Vec<Mapped>,
+    /// Whether this run stored anything.
+    pub written: bool,
+}
+
+impl Reconciliation {
+    /// Nothing refused and nothing differs.
+    #[must_use]
+    pub fn clean(&self) -> bool {
+        self.rejections.is_empty() && self.differences.is_empty()
+    }
+
+    fn count(&mut self, kind: Kind) -> &mut FileCount {
+        let i = self.files.iter().position(|(k, _)| *k == kind).unwrap_or_else(|| {
+            self.files.push((kind, FileCount::default()));
+            self.files.len() - 1
+        });
+        &mut self.files[i].1
+    }
+}
+
+/// The `unique` namespace of a kind's legacy ids.
+pub(super) fn namespace(kind: Kind) -> String {
+    format!("legacy/{}", kind.name())
+}
+
+/// The namespace of households made from `relations.csv` (keyed by their first child).
+pub(super) const HOUSEHOLDS: &str = "legacy/households";
+
+/// A reader that keeps the SHA-256 of what passed through it.
+struct Hashing<R> {
+    inner: R,
+    hash: FileHash,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.borrow_mut().update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The keys rows are known by. A note without an id of its own is known by its case, time and
+/// author, and the second such note of a file by that and `#2`.
+#[derive(Default)]
+struct Keys {
+    seen: HashMap<String, u64>,
+}
+
+impl Keys {
+    /// The row's key, or the line that had it first when the key must be unique.
+    fn key(&mut self, kind: Kind, made: bool, key: String, line: u64) -> std::result::Result<String, u64> {
+        match self.seen.get(&key) {
+            None => {
+                self.seen.insert(key.clone(), line);
+                Ok(key)
+            }
+            Some(first) if !(kind == Kind::Notes && made) => Err(*first),
+            Some(_) => {
+                let mut n = 2;
+                while self.seen.contains_key(&format!("{key}#{n}")) {
+                    n += 1;
+                }
+                let key = format!("{key}#{n}");
+                self.seen.insert(key.clone(), line);
+                Ok(key)
+            }
+        }
+    }
+}
+
+/// What the first pass knows of the source when it reads a later file.
+#[derive(Default)]
+struct Known {
+    /// Accepted keys per kind (stored ones included).
+    keys: HashMap<Kind, HashSet<String>>,
+    /// Rows refused, per kind, by line.
+    rejected: HashMap<Kind, HashSet<u64>>,
+    /// Open cases (by key) and their digests.
+    open_cases: HashSet<String>,
+    case_digests: HashMap<String, String>,
+    /// Open cases with no safety check in the source.
+    unchecked: HashSet<String>,
+    abuse_cases: HashSet<String>,
+    /// Cases imported before: key, line, the row's digest, id.
+    stored_cases: Vec<(String, u64, String, u64)>,
+    /// Accepted relations: line, relation, digest.
+    relations: Vec<(u64, rows::LegacyRelation, String)>,
+    /// Abuse rows' digests by case key.
+    abuse_digests: HashMap<String, String>,
+    /// New children by birth date: (key, furigana, line).
+    births: HashMap<Date, Vec<(String, String, u64)>>,
+    open_protections: u64,
+}
+
+/// The SHA-256 a file's bytes are hashed into as it is read.
+type FileHash = std::rc::Rc<std::cell::RefCell<Sha256>>;
+
+/// A file opened, and the hash of what was read of it.
+type Opened = Option<(Table<Hashing<Box<dyn Read>>>, FileHash)>;
+
+/// Opens one file of the source, hashing it as it is read.
+fn open_table(
+    source: &mut dyn Source,
+    kind: Kind,
+    required: &[&str],
+    name: &str,
+    encoding: Option<Encoding>,
+) -> Result<Opened, FileError> {
+    let file = source
+        .open(name)
+        .map_err(|e| FileError { column: "-".into(), reason: format!("cannot be opened: {e}") })?;
+    let Some(file) = file else { return Ok(None) };
+    let hash = std::rc::Rc::new(std::cell::RefCell::new(Sha256::new()));
+    let reader = Hashing { inner: file, hash: hash.clone() };
+    Ok(Some((Table::open_columns(kind, required, reader, encoding)?, hash)))
+}
+
+/// The digest a case keeps: its row's, with its abuse row's when it has one.
+pub(super) fn case_digest(case: &str, abuse: Option<&str>) -> String {
+    match abuse {
+        None => case.to_owned(),
+        Some(a) => {
+            let h = Sha256::digest(format!("{case}+{a}").as_bytes());
+            crate::to_hex(&h[..16])
+        }
+    }
+}
+
+/// What each row names, and whether the source or the store has it.
+fn references(kind: Kind, record: &Record) -> Vec<(&'static str, Vec<Kind>, String)> {
+    match record {
+        Record::Relation(r) => vec![
+            ("child_id", vec![Kind::Children], r.child.clone()),
+            ("other_id", vec![Kind::Persons, Kind::Children], r.other.clone()),
+        ],
+        Record::Case(c) => vec![("child_id", vec![Kind::Children], c.child.clone())],
+        Record::Abuse(a) => vec![("case_id", vec![Kind::Cases], a.case.clone())],
+        Record::Note(n) => vec![("case_id", vec![Kind::Cases], n.case.clone())],
+        Record::Protection(p) => vec![("case_id", vec![Kind::Cases], p.case.clone())],
+        Record::Meeting(m) => vec![("case_id", vec![Kind::Cases], m.case.clone())],
+        Record::Support(s) => vec![("case_id", vec![Kind::Cases], s.case.clone())],
+        Record::Child(_) | Record::Person(_) => {
+            let _ = kind;
+            Vec::new()
+        }
+    }
+}
+
+impl Service {
+    /// Imports the source (or, `dry_run`, only checks it): see the module's documentation.
+    /// Administrators only; the check is one audited read, each batch written one audited
+    /// transaction, and the run ends with an `import` entry naming the files' SHA-256.
+    pub fn import_legacy(
+        &self,
+        actor: &Actor,
+        source: &mut dyn Source,
+        options: &ImportOptions,
+    ) -> Result<Reconciliation> {
+        Self::permit(actor, Action::Import).inspect_err(|e| {
+            let mut entry = actor.audit_entry(self.now(), "import_check");
+            e.code().clone_into(&mut entry.result);
+            let _ = self.append_audit(entry);
+        })?;
+        let mut rec = self.read(actor, Action::Import, ChildId::KIND, None, |r| {
+            let rec = check(r, source, options, self.now())?;
+            let detail = format!("import check: {}", summary(&rec));
+            Ok((rec, Some(detail)))
+        })?;
+        if options.dry_run || (!rec.rejections.is_empty() && !options.skip_rejected) {
+            return Ok(rec);
+        }
+        let written = write::write(self, actor, source, options, &mut rec);
+        let mut entry = actor.audit_entry(self.now(), Action::Import.as_str());
+        entry.detail = Some(format!("import: {}", summary(&rec)));
+        if let Err(e) = &written {
+            e.code().clone_into(&mut entry.result);
+        }
+        self.append_audit(entry)?;
+        written?;
+        rec.written = true;
+        rec.mapped = self.read(actor, Action::Import, ChildId::KIND, None, |r| {
+            Ok((write::mapped(r)?, Some("import result (移行結果)".to_owned())))
+        })?;
+        Ok(rec)
+    }
+}
+
+/// Counts and hashes, for the audit log (no personal data).
+fn summary(rec: &Reconciliation) -> String {
+    rec.files
+        .iter()
+        .map(|(k, c)| {
+            format!(
+                "{} sha256 {} read {} accepted {} rejected {} imported {} unchanged {} differ {}",
+                k.file(),
+                c.sha256.as_deref().unwrap_or("-"),
+                c.read,
+                c.accepted,
+                c.rejected,
+                c.imported,
+                c.unchanged,
+                c.differ
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The unit records are given to: the one named, else the first.
+fn unit_of(r: &ReadTx, options: &ImportOptions) -> Result<(UnitId, String)> {
+    let units = r.all::<crate::staff::Unit>()?;
+    let unit = match options.unit {
+        Some(id) => units.into_iter().find(|u| u.id == id.0).ok_or_else(|| Error::not_found("unit", id.0))?,
+        None => units.into_iter().next().ok_or_else(|| Error::Corrupt("no unit".into()))?,
+    };
+    Ok((UnitId(unit.id), unit.body.name))
+}
+
+/// The code tables with `codes.csv`'s translations; its refused lines are rejections.
+fn codes(
+    r: &ReadTx,
+    source: &mut dyn Source,
+    options: &ImportOptions,
+    rec: &mut Reconciliation,
+) -> Result<Codes> {
+    let tables = r.all::<crate::code_table::CodeTable>()?.into_iter().map(|v| v.body).collect();
+    let mut codes = Codes::new(tables);
+    let table =
+        open_table(source, Kind::Children, &["table", "source", "code"], "codes.csv", options.encoding);
+    let mut reject = |line: u64, column: &str, reason: String| {
+        rec.rejections.push(Rejection {
+            file: "codes.csv".into(),
+            line,
+            column: column.to_owned(),
+            reason,
+            missing_id: false,
+        });
+    };
+    match table {
+        Ok(None) => {}
+        Err(e) => reject(1, &e.column, e.reason),
+        Ok(Some((mut t, _))) => {
+            let col = |t: &Table<_>, name: &str| t.columns().0.get(name).copied().unwrap_or(0);
+            let (ti, si, ci) = (col(&t, "table"), col(&t, "source"), col(&t, "code"));
+            while let Some(row) = t.next_row(&options.gaiji) {
+                match row {
+                    Err((line, reason)) => reject(line, "-", reason),
+                    Ok(row) => {
+                        let field = |i: usize| row.fields.get(i).cloned().unwrap_or(Ok(String::new()));
+                        match (field(ti), field(si), field(ci)) {
+                            (Ok(table), Ok(src), Ok(code)) => {
+                                if let Err(e) = codes.translate(&table, &src, &code) {
+                                    reject(row.line, &e.column, e.reason);
+                                }
+                            }
+                            _ => reject(row.line, "-", "unreadable characters".into()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(codes)
+}
+
+/// The first pass: reads every file, and reports.
+fn check(
+    r: &ReadTx,
+    source: &mut dyn Source,
+    options: &ImportOptions,
+    now: Timestamp,
+) -> Result<Reconciliation> {
+    let today = now.jst_date();
+    let mut rec = Reconciliation { unit: Some(unit_of(r, options)?), ..Reconciliation::default() };
+    let codes = codes(r, source, options, &mut rec)?;
+    let mut known = Known::default();
+    for kind in Kind::ALL {
+        check_file(r, source, options, &codes, now, kind, &mut known, &mut rec)?;
+    }
+    settle_cases(r, &known, &mut rec)?;
+    settle_households(r, &known, &mut rec)?;
+    duplicates(r, &known, today, &mut rec)?;
+    let unchecked: Vec<&String> = known.unchecked.intersection(&known.abuse_cases).collect();
+    if !unchecked.is_empty() {
+        let mut ids: Vec<&str> = unchecked.iter().map(|s| s.as_str()).collect();
+        ids.sort_unstable();
+        ids.truncate(10);
+        rec.warnings.push(format!(
+            "{} open abuse cases have no safety_checked_at: their 48-hour clock will show as overdue (first: {})",
+            unchecked.len(),
+            ids.join(", ")
+        ));
+    }
+    if known.open_protections > 0 {
+        rec.warnings.push(format!(
+            "{} open protections: their 2-month limit is counted from started_at; a warrant, extension or hearing \
+             the source does not carry shows as due",
+            known.open_protections
+        ));
+    }
+    Ok(rec)
+}
+
+#[expect(clippy::too_many_arguments, reason = "the pass's state, passed down once per file")]
+fn check_file(
+    r: &ReadTx,
+    source: &mut dyn Source,
+    options: &ImportOptions,
+    codes: &Codes,
+    now: Timestamp,
+    kind: Kind,
+    known: &mut Known,
+    rec: &mut Reconciliation,
+) -> Result<()> {
+    let file = kind.file();
+    let (mut table, hash) = match open_table(source, kind, kind.required(), &file, options.encoding) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            rec.count(kind);
+            rec.rejections.push(Rejection {
+                file,
+                line: 1,
+                column: e.column,
+                reason: e.reason,
+                missing_id: false,
+            });
+            return Ok(());
+        }
+    };
+    rec.count(kind).encoding = Some(table.encoding);
+    rec.count(kind).header.clone_from(&table.header);
+    let mut keys = Keys::default();
+    while let Some(row) = table.next_row(&options.gaiji) {
+        rec.count(kind).read += 1;
+        let row = match row {
+            Ok(row) => row,
+            Err((line, reason)) => {
+                reject(rec, known, kind, &file, line, vec![("-".to_owned(), reason, false)], None);
+                break;
+            }
+        };
+        let parsed = rows::parse(kind, table.columns(), &row, codes, now);
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(errors) => {
+                let errors = errors.into_iter().map(|e| (e.column, e.reason, false)).collect();
+                reject(rec, known, kind, &file, row.line, errors, Some(&row));
+                continue;
+            }
+        };
+        let mut errors = Vec::new();
+        for (column, kinds, id) in references(kind, &parsed.record) {
+            let mut found = kinds.iter().any(|k| known.keys.get(k).is_some_and(|s| s.contains(&id)));
+            for k in &kinds {
+                found = found || r.unique(&namespace(*k), &id)?.is_some();
+            }
+            if !found {
+                let names: Vec<String> = kinds.iter().map(|k| k.file()).collect();
+                errors.push((
+                    column.to_owned(),
+                    format!("no {id:?} in {} nor imported before", names.join(" or ")),
+                    true,
+                ));
+            }
+        }
+        if let Record::Protection(p) = &parsed.record
+            && p.protection.ended.is_none()
+        {
+            if known.open_cases.contains(&p.case) || is_open_on_file(r, &p.case)? {
+                known.open_protections += 1;
+            } else {
+                errors.push(("ended_at".into(), "required: the case is closed".into(), false));
+            }
+        }
+        let made = kind == Kind::Notes && has_no_own_id(table.columns(), &row);
+        let key = match keys.key(kind, made, parsed.key.clone(), row.line) {
+            Ok(k) => k,
+            Err(first) => {
+                let column = if matches!(kind, Kind::Children | Kind::Persons | Kind::Cases) {
+                    "legacy_id"
+                } else {
+                    "-"
+                };
+                errors.push((column.to_owned(), format!("the same row as line {first}"), false));
+                String::new()
+            }
+        };
+        if !errors.is_empty() {
+            reject(rec, known, kind, &file, row.line, errors, Some(&row));
+            continue;
+        }
+        rec.count(kind).accepted += 1;
+        classify(r, kind, &key, &parsed, row.line, known, rec)?;
+        known.keys.entry(kind).or_default().insert(key);
+    }
+    rec.count(kind).sha256 = Some(crate::to_hex(&hash.borrow().clone().finalize()));
+    Ok(())
+}
+
+/// A note row without an id of its own (the file has no `legacy_id` column, or it is empty).
+pub(super) fn has_no_own_id(columns: &Columns, row: &Row) -> bool {
+    columns
+        .0
+        .get("legacy_id")
+        .is_none_or(|i| row.fields.get(*i).is_none_or(|f| f.as_deref().is_ok_and(str::is_empty)))
+}
+
+/// Whether a case imported before is open.
+fn is_open_on_file(r: &ReadTx, case_key: &str) -> Result<bool> {
+    let Some(id) = r.unique(&namespace(Kind::Cases), case_key)? else { return Ok(false) };
+    Ok(r.get::<crate::case::Case>(CaseId(id))?.is_some_and(|c| c.body.status == CaseStatus::Open))
+}
+
+fn reject(
+    rec: &mut Reconciliation,
+    known: &mut Known,
+    kind: Kind,
+    file: &str,
+    line: u64,
+    errors: Vec<(String, String, bool)>,
+    row: Option<&Row>,
+) {
+    rec.count(kind).rejected += 1;
+    known.rejected.entry(kind).or_default().insert(line);
+    for (column, reason, missing_id) in errors {
+        rec.rejections.push(Rejection { file: file.to_owned(), line, column, reason, missing_id });
+    }
+    if let Some(row) = row {
+        rec.rejected_rows.push(RejectedRow { kind, line, fields: row.raw.clone() });
+    }
+}
+
+/// Sorts an accepted row: new, imported before and the same, or imported before and changed.
+fn classify(
+    r: &ReadTx,
+    kind: Kind,
+    key: &str,
+    parsed: &rows::Parsed,
+    line: u64,
+    known: &mut Known,
+    rec: &mut Reconciliation,
+) -> Result<()> {
+    match &parsed.record {
+        Record::Case(c) => {
+            known.case_digests.insert(key.to_owned(), parsed.digest.clone());
+            if c.status == CaseStatus::Open {
+                known.open_cases.insert(key.to_owned());
+                if c.safety_checked_at.is_none() {
+                    known.unchecked.insert(key.to_owned());
+                }
+            }
+        }
+        Record::Abuse(a) => {
+            known.abuse_cases.insert(a.case.clone());
+        }
+        Record::Relation(rel) => known.relations.push((line, rel.clone(), parsed.digest.clone())),
+        _ => {}
+    }
+    // Relations are stored as households (compared there); a case is compared once its abuse
+    // row is known (`settle_cases`); an abuse row belongs to its case.
+    let stored = match kind {
+        Kind::Relations => None,
+        Kind::Abuse => r.unique(&namespace(Kind::Cases), &parsed.key)?,
+        _ => r.unique(&namespace(kind), key)?,
+    };
+    let Some(id) = stored else {
+        if let Record::Child(p) = &parsed.record
+            && let Some(birth) = p.birth_date
+        {
+            known.births.entry(birth).or_default().push((key.to_owned(), p.name.full_kana(), line));
+        }
+        return Ok(());
+    };
+    match kind {
+        Kind::Cases => {
+            known.stored_cases.push((key.to_owned(), line, parsed.digest.clone(), id));
+            return Ok(());
+        }
+        Kind::Abuse if known.case_digests.contains_key(&parsed.key) => {
+            known.abuse_digests.insert(parsed.key.clone(), parsed.digest.clone());
+            rec.count(kind).unchanged += 1;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let stored_kind = if kind == Kind::Abuse { Kind::Cases } else { kind };
+    let have = write::stored_digest(r, stored_kind, id)?;
+    if have.as_deref() == Some(parsed.digest.as_str()) {
+        rec.count(kind).unchanged += 1;
+    } else {
+        differs(rec, kind, line, &parsed.key, stored_kind, id);
+    }
+    Ok(())
+}
+
+fn differs(rec: &mut Reconciliation, kind: Kind, line: u64, key: &str, stored: Kind, id: u64) {
+    rec.count(kind).differ += 1;
+    rec.differences.push(Difference {
+        file: kind.file(),
+        line,
+        legacy_id: key.to_owned(),
+        record: format!("{} {id}", record_name(stored)),
+    });
+}
+
+/// The record kind a file's rows become (`child`, `household`).
+fn record_name(kind: Kind) -> &'static str {
+    use crate::ids::{HouseholdId, MeetingId, NoteId, PersonId, ProtectionId, SupportId};
+    match kind {
+        Kind::Children => ChildId::KIND,
+        Kind::Persons => PersonId::KIND,
+        Kind::Relations => HouseholdId::KIND,
+        Kind::Cases | Kind::Abuse => CaseId::KIND,
+        Kind::Notes => NoteId::KIND,
+        Kind::Protections => ProtectionId::KIND,
+        Kind::Meetings => MeetingId::KIND,
+        Kind::Supports => SupportId::KIND,
+    }
+}
+
+/// Cases imported before, compared with their rows and abuse rows as read now.
+fn settle_cases(r: &ReadTx, known: &Known, rec: &mut Reconciliation) -> Result<()> {
+    for (key, line, digest, id) in &known.stored_cases {
+        let want = case_digest(digest, known.abuse_digests.get(key).map(String::as_str));
+        if write::stored_digest(r, Kind::Cases, *id)?.as_deref() == Some(want.as_str()) {
+            rec.count(Kind::Cases).unchanged += 1;
+        } else {
+            differs(rec, Kind::Cases, *line, key, Kind::Cases, *id);
+        }
+    }
+    Ok(())
+}
+
+/// Households imported before (by their first child), compared with the relations as read now;
+/// relations of a child that has a household already (made here since) differ too.
+fn settle_households(r: &ReadTx, known: &Known, rec: &mut Reconciliation) -> Result<()> {
+    let ns = namespace(Kind::Children);
+    let children = known.keys.get(&Kind::Children);
+    let is_child =
+        |k: &str| children.is_some_and(|s| s.contains(k)) || r.unique(&ns, k).ok().flatten().is_some();
+    for comp in write::components(&known.relations, is_child) {
+        let first_line = known.relations[comp.rows[0]].0;
+        let stored = r.unique(HOUSEHOLDS, &comp.key)?;
+        let same = match stored {
+            Some(id) => {
+                write::stored_digest(r, Kind::Relations, id)?.as_deref() == Some(comp.digest.as_str())
+            }
+            None => write::alone(r, &comp, &known.relations)?,
+        };
+        let n = comp.rows.len() as u64;
+        match (stored, same) {
+            (Some(_), true) => rec.count(Kind::Relations).unchanged += n,
+            (None, true) => {}
+            (stored, false) => {
+                rec.count(Kind::Relations).differ += n;
+                rec.differences.push(Difference {
+                    file: Kind::Relations.file(),
+                    line: first_line,
+                    legacy_id: comp.key.clone(),
+                    record: stored
+                        .map_or_else(|| "a household made since".to_owned(), |id| format!("household {id}")),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 名寄せ: new children who may be one another, or a child on file.
+fn duplicates(r: &ReadTx, known: &Known, today: Date, rec: &mut Reconciliation) -> Result<()> {
+    let plausible = (today.year() - 25)..=(today.year() + 1);
+    let at = |line: u64| format!("children.csv:{line}");
+    let mut days: Vec<&Date> = known.births.keys().collect();
+    days.sort_unstable();
+    for day in days {
+        let group = &known.births[day];
+        for (i, (key, kana, line)) in group.iter().enumerate() {
+            // Inside the source: the same day, then the days it may have been mistyped for.
+            for (k2, kana2, line2) in &group[i + 1..] {
+                if search::similar_kana(kana, kana2) {
+                    rec.duplicates.push(Duplicate {
+                        at: at(*line),
+                        legacy_id: key.clone(),
+                        other: format!("{} ({k2})", at(*line2)),
+                    });
+                }
+            }
+            for near in day.near_misses().into_iter().filter(|d| d > day) {
+                for (k2, kana2, line2) in known.births.get(&near).into_iter().flatten() {
+                    if search::edit_distance(&search::normalize(kana), &search::normalize(kana2)) <= 1 {
+                        rec.duplicates.push(Duplicate {
+                            at: at(*line),
+                            legacy_id: key.clone(),
+                            other: format!("{} ({k2})", at(*line2)),
+                        });
+                    }
+                }
+            }
+            // Against the store: the intake's rule, children imported before left out.
+            let near = day.near_misses().into_iter().filter(|d| plausible.contains(&d.year()));
+            for (d, exact) in std::iter::once((*day, true)).chain(near.map(|d| (d, false))) {
+                for id in r.children_born(d, 500)? {
+                    let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
+                    if c.body.migrated.as_ref().is_some_and(|m| m.legacy_id == *key) {
+                        continue;
+                    }
+                    let theirs = c.body.name.full_kana();
+                    let alike = if exact {
+                        search::similar_kana(&theirs, kana)
+                    } else {
+                        search::edit_distance(&search::normalize(&theirs), &search::normalize(kana)) <= 1
+                    };
+                    if alike {
+                        rec.duplicates.push(Duplicate {
+                            at: at(*line),
+                            legacy_id: key.clone(),
+                            other: format!("child {id} on file"),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rows `check` refused, per kind: the second pass leaves them out.
+pub(super) fn refused(rec: &Reconciliation) -> HashMap<Kind, HashSet<u64>> {
+    let mut out: HashMap<Kind, HashSet<u64>> = HashMap::new();
+    for r in &rec.rejections {
+        if let Some(kind) = Kind::ALL.into_iter().find(|k| k.file() == r.file) {
+            out.entry(kind).or_default().insert(r.line);
+        }
+    }
+    for d in &rec.differences {
+        if let Some(kind) = Kind::ALL.into_iter().find(|k| k.file() == d.file) {
+            out.entry(kind).or_default().insert(d.line);
+        }
+    }
+    out
+}

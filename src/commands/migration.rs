@@ -1,0 +1,180 @@
+//! `import`: a folder of the interchange layout into the store (core reads and checks every row;
+//! this file opens the files, prints the reconciliation and writes the result files).
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use mamoru_core::ids::UnitId;
+use mamoru_core::interchange::{Encoding, Gaiji, Kind, write_csv_line};
+use mamoru_core::service::migration::{ImportOptions, Reconciliation, Source};
+
+use super::{local_admin, open};
+use crate::cli::ImportArgs;
+
+/// The source folder: a file the folder lacks is `None`.
+struct Folder(PathBuf);
+
+impl Source for Folder {
+    fn open(&mut self, name: &str) -> std::io::Result<Option<Box<dyn Read>>> {
+        match File::open(self.0.join(name)) {
+            Ok(f) => Ok(Some(Box::new(std::io::BufReader::with_capacity(256 * 1024, f)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+pub(super) fn import(args: &ImportArgs) -> Result<()> {
+    if !args.from.is_dir() {
+        bail!("{} is not a folder", args.from.display());
+    }
+    let encoding = Encoding::parse(&args.encoding).map_err(anyhow::Error::msg)?;
+    let gaiji = match &args.gaiji {
+        None => Gaiji::default(),
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Gaiji::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+    };
+    let service = open(&args.data.data)?;
+    let admin = local_admin(&service)?;
+    let options = ImportOptions {
+        encoding,
+        gaiji,
+        unit: args.unit.map(UnitId),
+        dry_run: args.dry_run,
+        skip_rejected: args.skip_rejected,
+        batch_rows: args.batch.max(1),
+    };
+    let rec = service.import_legacy(&admin, &mut Folder(args.from.clone()), &options)?;
+    print(&rec);
+    let stamp = stamp();
+    let ours = || -> Result<PathBuf> {
+        let dir = args.data.data.join("migration");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(dir)
+    };
+    if !rec.rejected_rows.is_empty() && (args.skip_rejected || args.rejected_to.is_some()) {
+        let dir = match &args.rejected_to {
+            Some(dir) => dir.clone(),
+            None => ours()?.join(format!("rejected-{stamp}")),
+        };
+        write_rejected(&rec, &dir)?;
+        println!("rejected rows: {}", dir.display());
+    }
+    if rec.written {
+        let path = match &args.result {
+            Some(p) => p.clone(),
+            None => ours()?.join(format!("result-{stamp}.csv")),
+        };
+        write_result(&rec, &path)?;
+        println!("result: {}", path.display());
+    }
+    for (kind, c) in &rec.files {
+        println!(
+            "{kind} read {} accepted {} rejected {} imported {} unchanged {} differ {}",
+            c.read, c.accepted, c.rejected, c.imported, c.unchanged, c.differ
+        );
+    }
+    let rejected = rec.rejections.len();
+    match (rec.written, rejected, rec.differences.len()) {
+        (_, 0, 0) => Ok(()),
+        (false, r, d) if !args.dry_run && r > 0 => bail!(
+            "nothing imported: {r} refusals and {d} differences (fix the rows, or import the rest with --skip-rejected)"
+        ),
+        (_, r, d) => bail!("{r} refusals and {d} differences (listed above)"),
+    }
+}
+
+/// The reconciliation, a line each: files, refusals, likely duplicates, differences, warnings.
+fn print(rec: &Reconciliation) {
+    if let Some((id, name)) = &rec.unit {
+        println!("unit: {} {name}", id.0);
+    }
+    for (kind, c) in &rec.files {
+        if let (Some(sha), Some(enc)) = (&c.sha256, c.encoding) {
+            println!("file: {} {} sha256 {sha}", kind.file(), enc.name());
+        }
+    }
+    for r in &rec.rejections {
+        println!("{r}");
+    }
+    for d in &rec.duplicates {
+        println!("duplicate: {} ({}) may be {}", d.at, d.legacy_id, d.other);
+    }
+    for d in &rec.differences {
+        println!(
+            "difference: {}:{}: {} changed since it was imported as {} (not overwritten)",
+            d.file, d.line, d.legacy_id, d.record
+        );
+    }
+    for w in &rec.warnings {
+        println!("warning: {w}");
+    }
+}
+
+fn stamp() -> String {
+    let now = mamoru_core::time::Clock::now(&crate::clock::SystemClock);
+    let s = now.to_jst_string();
+    let s: String = s.chars().take(19).filter(char::is_ascii_digit).collect();
+    format!("{}-{}", &s[..8], &s[8..])
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    let mut out =
+        BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+    out.write_all(b"\xEF\xBB\xBF")?;
+    Ok(out)
+}
+
+/// The refused rows as a folder of the same layout, each row with its reasons in a last
+/// `rejection` column (which an import ignores), UTF-8 with BOM.
+fn write_rejected(rec: &Reconciliation, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (kind, count) in &rec.files {
+        let rows: Vec<_> = rec.rejected_rows.iter().filter(|r| r.kind == *kind).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let path = dir.join(kind.file());
+        let mut out = create(&path)?;
+        let mut header = count.header.clone();
+        header.push("rejection".into());
+        write_csv_line(&mut out, &header)?;
+        for row in rows {
+            let reasons: Vec<String> = rec
+                .rejections
+                .iter()
+                .filter(|r| r.file == kind.file() && r.line == row.line)
+                .map(|r| format!("line {}: {}: {}", r.line, r.column, r.reason))
+                .collect();
+            let mut fields = row.fields.clone();
+            fields.resize(count.header.len().max(fields.len()), String::new());
+            fields.push(reasons.join("; "));
+            write_csv_line(&mut out, &fields)?;
+        }
+        out.flush().with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// 移行結果: every migrated child, person and case with its id here, for the city to verify.
+fn write_result(rec: &Reconciliation, path: &Path) -> Result<()> {
+    let mut out = create(path)?;
+    write_csv_line(&mut out, &["kind", "legacy_id", "mamoru_id", "case_no"])?;
+    for m in &rec.mapped {
+        let kind = match m.kind {
+            Kind::Children => "child",
+            Kind::Persons => "person",
+            _ => "case",
+        };
+        write_csv_line(
+            &mut out,
+            &[kind, &m.legacy_id, &m.id.to_string(), m.case_no.as_deref().unwrap_or("")],
+        )?;
+    }
+    out.flush().with_context(|| format!("cannot write {}", path.display()))
+}
