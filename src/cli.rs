@@ -52,6 +52,10 @@ pub enum Command {
     /// writes only when nothing was refused (or with --skip-rejected). Run it again at will:
     /// what was imported is not imported twice. The server must be stopped.
     Import(ImportArgs),
+    /// Write the whole store out for the next system: the interchange layout (which `import`
+    /// reads), every version of every record (records.jsonl), the photos, a JSON Schema, a
+    /// README and SHA256SUMS. The server must be stopped (while it runs: the console's export).
+    Export(ExportArgs),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -61,6 +65,15 @@ pub enum Command {
     /// The web's TLS certificate: show it, renew it (while the server runs too).
     #[command(subcommand)]
     Tls(TlsCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The folder to write (new, or empty).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub data: DataDir,
 }
 
 #[derive(Args, Debug)]

@@ -36,6 +36,10 @@ pub fn run(command: Command) -> Result<()> {
             archived(&data, changes, user(cmd))
         }
         Command::Check(d) => check(&d.data),
+        Command::Export(args) => {
+            let data = args.data.data.clone();
+            archived(&data, false, migration::export(&args))
+        }
         Command::Import(args) => {
             let data = args.data.data.clone();
             archived(&data, !args.dry_run, migration::import(&args))

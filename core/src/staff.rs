@@ -113,9 +113,12 @@ impl Role {
             A::ReadCaseload => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ReadAudit | A::ExportAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
-            A::ManageStaff | A::ManageDevices | A::EditCodeTables | A::Import | A::OperateServer => {
-                self == R::Admin
-            }
+            A::ManageStaff
+            | A::ManageDevices
+            | A::EditCodeTables
+            | A::Import
+            | A::ExportStore
+            | A::OperateServer => self == R::Admin,
         }
     }
 }
@@ -157,12 +160,14 @@ pub enum Action {
     ManageDevices,
     EditCodeTables,
     Import,
+    /// Writing the whole store out for the next system (`mamoru export`): itself audited.
+    ExportStore,
     /// Running the server: backups on demand, metrics, open sessions, the console's dashboard.
     OperateServer,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -191,6 +196,7 @@ impl Action {
         Action::ManageDevices,
         Action::EditCodeTables,
         Action::Import,
+        Action::ExportStore,
         Action::OperateServer,
     ];
 
@@ -226,6 +232,7 @@ impl Action {
             Action::ManageDevices => "manage_devices",
             Action::EditCodeTables => "edit_code_tables",
             Action::Import => "import",
+            Action::ExportStore => "export_store",
             Action::OperateServer => "operate_server",
         }
     }

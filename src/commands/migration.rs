@@ -1,5 +1,6 @@
 //! `import`: a folder of the interchange layout into the store (core reads and checks every row;
-//! this file opens the files, prints the reconciliation and writes the result files).
+//! this file opens the files, prints the reconciliation and writes the result files). `export`:
+//! the whole store into a new folder (core writes every file; this one makes them).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -8,10 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use mamoru_core::ids::UnitId;
 use mamoru_core::interchange::{Encoding, Gaiji, Kind, write_csv_line};
+use mamoru_core::service::export::Sink;
 use mamoru_core::service::migration::{ImportOptions, Reconciliation, Source};
 
 use super::{local_admin, open};
-use crate::cli::ImportArgs;
+use crate::cli::{ExportArgs, ImportArgs};
 
 /// The source folder: a file the folder lacks is `None`.
 struct Folder(PathBuf);
@@ -144,13 +146,15 @@ fn write_rejected(rec: &Reconciliation, dir: &Path) -> Result<()> {
         let mut header = count.header.clone();
         header.push("rejection".into());
         write_csv_line(&mut out, &header)?;
+        let mut reasons_at: std::collections::HashMap<u64, Vec<String>> = std::collections::HashMap::new();
+        for r in rec.rejections.iter().filter(|r| r.file == kind.file()) {
+            reasons_at
+                .entry(r.line)
+                .or_default()
+                .push(format!("line {}: {}: {}", r.line, r.column, r.reason));
+        }
         for row in rows {
-            let reasons: Vec<String> = rec
-                .rejections
-                .iter()
-                .filter(|r| r.file == kind.file() && r.line == row.line)
-                .map(|r| format!("line {}: {}: {}", r.line, r.column, r.reason))
-                .collect();
+            let reasons = reasons_at.get(&row.line).cloned().unwrap_or_default();
             let mut fields = row.fields.clone();
             fields.resize(count.header.len().max(fields.len()), String::new());
             fields.push(reasons.join("; "));
@@ -177,4 +181,50 @@ fn write_result(rec: &Reconciliation, path: &Path) -> Result<()> {
         )?;
     }
     out.flush().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The export's folder: files made as core names them (`photos/…` in a folder of its own).
+struct Target(PathBuf);
+
+impl Sink for Target {
+    fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write>> {
+        let path = self.0.join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Box::new(BufWriter::with_capacity(256 * 1024, File::create(path)?)))
+    }
+}
+
+pub(super) fn export(args: &ExportArgs) -> Result<()> {
+    let to = &args.to;
+    if to.exists()
+        && std::fs::read_dir(to).with_context(|| format!("cannot read {}", to.display()))?.next().is_some()
+    {
+        bail!("{} is not empty: export into a new or empty folder", to.display());
+    }
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let service = open(&args.data.data).map_err(|e| {
+        if format!("{e:#}").contains("in use") {
+            anyhow::anyhow!("the server is running: stop it, or export from the console (概要: e)")
+        } else {
+            e
+        }
+    })?;
+    let admin = local_admin(&service)?;
+    let out = service
+        .export_store(&admin, &mut Target(to.clone()))
+        .with_context(|| format!("the export in {} is incomplete", to.display()))?;
+    for (kind, n) in &out.rows {
+        println!("{} {n}", kind.file());
+    }
+    println!("records.jsonl {}", out.records);
+    println!("photos {}", out.photos);
+    println!(
+        "export: {} ({} files; check with: cd {} && sha256sum -c SHA256SUMS)",
+        to.display(),
+        out.files.len(),
+        to.display()
+    );
+    Ok(())
 }

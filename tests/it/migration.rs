@@ -135,6 +135,27 @@ fn a_migration_is_checked_imported_fixed_and_run_again_without_doubles() {
     assert_eq!(checked(&data, "child"), 7);
     assert_eq!(checked(&data, "note"), 3);
 
+    // The whole store out, checked by its own sums, and not over a folder that holds something.
+    let out = tmp.path().join("export");
+    let r = run(&["export", "--to", out.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("children.csv 7\n") && r.stdout.contains("notes.csv 3\n"), "{}", r.stdout);
+    let sums = std::process::Command::new("sha256sum")
+        .arg("-c")
+        .arg("--quiet")
+        .arg("SHA256SUMS")
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(sums.status.success(), "{}", String::from_utf8_lossy(&sums.stdout));
+    let exported = std::fs::read_to_string(out.join("cases.csv")).unwrap();
+    assert!(
+        exported.starts_with("\u{feff}legacy_id,child_id,received_at,")
+            && exported.contains("K001,C001,2025-04-01T10:30:00+09:00")
+    );
+    let again = run(&["export", "--to", out.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    assert_one_line_failure(&again, "is not empty");
+
     let bad = import(&source, &data, &["--encoding", "latin1"]);
     assert_one_line_failure(&bad, "unknown encoding");
     let missing = import(&tmp.path().join("nowhere"), &data, &[]);

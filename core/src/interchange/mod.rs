@@ -128,9 +128,11 @@ impl Kind {
     #[must_use]
     pub fn optional(self) -> &'static [&'static str] {
         match self {
-            Kind::Cases => &["safety_checked_at"],
+            Kind::Cases => &["safety_checked_at", "intake_kind"],
             Kind::Notes => &["legacy_id", "kind"],
+            Kind::Meetings | Kind::Supports => &["legacy_id"],
             Kind::Protections => &[
+                "legacy_id",
                 "heard_at",
                 "hearing",
                 "warrant_requested_at",

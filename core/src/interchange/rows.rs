@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::Kind;
 use super::read::Row;
 use crate::case::NewHearing;
-use crate::case::{AbuseDetails, CaseStatus};
+use crate::case::{AbuseDetails, CaseStatus, IntakeKind};
 use crate::code_table::{Code, CodeTable};
 use crate::error::Error;
 use crate::ids::{CaseId, ChildId, StaffId};
@@ -65,6 +65,16 @@ impl Codes {
         Ok(())
     }
 
+    /// The days an urgent protection leaves for the child's hearing, from the code table valid
+    /// on `on` (the seeded period where the store has no such table).
+    #[must_use]
+    pub fn hearing_days(&self, on: Date) -> u32 {
+        self.tables
+            .get(crate::code_table::HEARING_AFTER_URGENT_START)
+            .and_then(|t| t.days_on(on))
+            .unwrap_or(crate::code_table::HEARING_AFTER_URGENT_START_DAYS)
+    }
+
     /// The code `value` means in `table`, valid on `on`.
     pub fn code(&self, table: &str, value: &str, on: Date) -> Result<Code, String> {
         let value = value.trim();
@@ -118,7 +128,12 @@ pub struct LegacyCase {
     pub worker_opinion: String,
     /// When the child was last seen directly, if the source says.
     pub safety_checked_at: Option<Timestamp>,
+    /// 相談 or 虐待通告, when the source says (else an abuse report when `abuse.csv` has a row).
+    pub intake: Option<IntakeKind>,
 }
+
+/// 続柄 `本人` (the code `family` keeps for the child itself).
+const SELF_RELATION: &str = "10";
 
 /// What a closing, ending or decision the source gave no reason for keeps as its reason.
 pub const NO_REASON: &str = "（移行元に記載なし）";
@@ -309,15 +324,18 @@ fn place_kind(s: &str) -> Result<PlaceKind, String> {
     }
 }
 
-/// The digest kept with a migrated record: SHA-256 of the row's fields as read, in hex (the
-/// first 128 bits).
+/// The digest kept with a migrated record: SHA-256 (its first 128 bits, in hex) of the
+/// layout's columns the file has, by name, each as read and trimmed. Columns the layout does
+/// not name (a `rejection` column, the vendor's own) and their order do not change it.
 #[must_use]
-pub fn digest(row: &Row) -> String {
+pub fn digest(kind: Kind, columns: &Columns, row: &Row) -> String {
     let mut h = Sha256::new();
-    for f in &row.fields {
-        match f {
-            Ok(s) => h.update(s.as_bytes()),
-            Err(e) => h.update(e.as_bytes()),
+    for name in kind.required().iter().chain(kind.optional()) {
+        let value = columns.0.get(*name).and_then(|i| row.fields.get(*i));
+        match value {
+            Some(Ok(s)) => h.update(s.trim().as_bytes()),
+            Some(Err(e)) => h.update(e.as_bytes()),
+            None => {}
         }
         h.update([0x1F]);
     }
@@ -348,6 +366,9 @@ pub fn parse(
                 f.fail("other_id", "the same as child_id");
             }
             let relation = f.code(codes, "relation", "relation", today);
+            if relation.as_ref().is_some_and(|r| r.as_str() == SELF_RELATION) {
+                f.fail("relation", "本人 (10) is the child itself, never another");
+            }
             let guardian = f.flag("guardian");
             let cohabiting = f.flag("cohabiting");
             let key = format!("{child}/{other}");
@@ -364,30 +385,12 @@ pub fn parse(
             let details = abuse(&mut f, codes, today);
             (case.clone(), Some(Record::Abuse(LegacyAbuse { case, details })))
         }
-        Kind::Notes => {
-            let case = f.required("case_id");
-            let at = f.required_datetime("at");
-            let author = f.required("author");
-            let body = f.required("body");
-            let kind_text = f.text("kind");
-            let on = at.map_or(today, Timestamp::jst_date);
-            let kind = if kind_text.is_empty() {
-                Some(Code::new("9"))
-            } else {
-                codes.code("note_kind", &kind_text, on).map_err(|e| f.fail("kind", e)).ok()
-            };
-            future(&mut f, "at", at, today);
-            let own = f.text("legacy_id");
-            let key = if own.is_empty() { format!("{case}/{}/{author}", when(at)) } else { own };
-            let note =
-                at.zip(kind).map(|(at, kind)| Record::Note(LegacyNote { case, at, author, body, kind }));
-            (key, note)
-        }
+        Kind::Notes => note(&mut f, codes, today),
         Kind::Protections => {
             let case = f.required("case_id");
             let started_at = f.required_datetime("started_at");
-            let key = format!("{case}/{}", when(started_at));
-            (key, protection(&mut f, case, started_at, now).map(Record::Protection))
+            let key = own_or(&mut f, format!("{case}/{}", when(started_at)));
+            (key, protection(&mut f, case, started_at, codes, now).map(Record::Protection))
         }
         Kind::Meetings => {
             let case = f.required("case_id");
@@ -396,7 +399,8 @@ pub fn parse(
             let kind = f.code(codes, "meeting_kind", "kind", on);
             let summary = f.text("summary");
             future(&mut f, "held_at", at, today);
-            let key = format!("{case}/{}/{}", when(at), kind.as_ref().map_or("", Code::as_str));
+            let key =
+                own_or(&mut f, format!("{case}/{}/{}", when(at), kind.as_ref().map_or("", Code::as_str)));
             (key, at.zip(kind).map(|(at, kind)| Record::Meeting(LegacyMeeting { case, at, kind, summary })))
         }
         Kind::Supports => {
@@ -410,10 +414,13 @@ pub fn parse(
             }
             let kind = f.code(codes, "support_kind", "kind", decided_on.unwrap_or(today));
             let content = f.text("content");
-            let key = format!(
-                "{case}/{}/{}",
-                decided_on.map(|d| d.to_string()).unwrap_or_default(),
-                kind.as_ref().map_or("", Code::as_str)
+            let key = own_or(
+                &mut f,
+                format!(
+                    "{case}/{}/{}",
+                    decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                    kind.as_ref().map_or("", Code::as_str)
+                ),
             );
             (
                 key,
@@ -423,8 +430,19 @@ pub fn parse(
             )
         }
     };
+    // 外字 or unreadable bytes anywhere in the row, in a column read above or not.
+    for (i, field) in row.fields.iter().enumerate() {
+        if let Err(reason) = field {
+            let name = columns
+                .0
+                .iter()
+                .find(|(_, j)| **j == i)
+                .map_or_else(|| format!("column {}", i + 1), |(n, _)| n.clone());
+            f.fail(&name, reason.clone());
+        }
+    }
     match record {
-        Some(record) if f.errors.is_empty() => Ok(Parsed { key, digest: digest(row), record }),
+        Some(record) if f.errors.is_empty() => Ok(Parsed { key, digest: digest(kind, columns, row), record }),
         _ => {
             let mut errors = f.errors;
             if errors.is_empty() {
@@ -433,6 +451,12 @@ pub fn parse(
             Err(errors)
         }
     }
+}
+
+/// The row's own `legacy_id` when the file has one, else the key made of what identifies it.
+fn own_or(f: &mut Fields<'_>, made: String) -> String {
+    let own = f.text("legacy_id");
+    if own.is_empty() { made } else { own }
 }
 
 /// A time as a made key holds it: `2025-04-03T14:00` (JST).
@@ -448,6 +472,23 @@ fn future(f: &mut Fields<'_>, name: &str, at: Option<Timestamp>, today: Date) {
     if at.is_some_and(|t| t.jst_date() > today) {
         f.fail(name, "in the future");
     }
+}
+
+/// A note: its case, time, author, text and kind; its key its own id, or what it says.
+fn note(f: &mut Fields<'_>, codes: &Codes, today: Date) -> (String, Option<Record>) {
+    let case = f.required("case_id");
+    let at = f.required_datetime("at");
+    let author = f.required("author");
+    let body = f.required("body");
+    let kind_text = f.text("kind");
+    let on = at.map_or(today, Timestamp::jst_date);
+    let kind_text = if kind_text.is_empty() { "9".to_owned() } else { kind_text };
+    let kind = codes.code("note_kind", &kind_text, on).map_err(|e| f.fail("kind", e)).ok();
+    future(f, "at", at, today);
+    let own = f.text("legacy_id");
+    let key = if own.is_empty() { format!("{case}/{}/{author}", when(at)) } else { own };
+    let note = at.zip(kind).map(|(at, kind)| Record::Note(LegacyNote { case, at, author, body, kind }));
+    (key, note)
 }
 
 /// Why the domain refused a command, without the field it names (the column is named).
@@ -473,6 +514,7 @@ fn protection(
     f: &mut Fields<'_>,
     case: String,
     started_at: Option<Timestamp>,
+    codes: &Codes,
     now: Timestamp,
 ) -> Option<LegacyProtection> {
     let kind = f.required("place_kind");
@@ -510,7 +552,7 @@ fn protection(
         }),
         hearing_after_urgency: heard_at.is_none(),
     };
-    let days = crate::code_table::HEARING_AFTER_URGENT_START_DAYS;
+    let days = codes.hearing_days(start.started_at.jst_date());
     let mut p = start
         .start(CaseId(0), ChildId(0), StaffId(0), now, days)
         .map_err(|e| f.fail("started_at", reason(&e)))
@@ -595,6 +637,15 @@ fn case(f: &mut Fields<'_>, codes: &Codes, today: Date) -> Option<LegacyCase> {
     let closure_reason = f.text("closure_reason");
     let worker_opinion = f.text("worker_opinion");
     let safety_checked_at = f.datetime("safety_checked_at");
+    let intake = match f.text("intake_kind").as_str() {
+        "" => None,
+        "consultation" | "相談" => Some(IntakeKind::Consultation),
+        "abuse_report" | "虐待通告" | "通告" => Some(IntakeKind::AbuseReport),
+        _ => {
+            f.fail("intake_kind", "expected consultation or abuse_report (相談/虐待通告)");
+            None
+        }
+    };
     future(f, "received_at", received_at, today);
     future(f, "closed_at", closed_at, today);
     future(f, "safety_checked_at", safety_checked_at, today);
@@ -626,6 +677,7 @@ fn case(f: &mut Fields<'_>, codes: &Codes, today: Date) -> Option<LegacyCase> {
         closed,
         worker_opinion,
         safety_checked_at,
+        intake,
     })
 }
 

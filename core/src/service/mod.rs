@@ -11,6 +11,7 @@ mod console;
 mod console_views;
 mod devices;
 mod events;
+pub mod export;
 mod family;
 mod integrity;
 mod merging;

@@ -169,6 +169,38 @@ pub trait Reader {
         Ok(self.table(FILES)?.get(sha256)?.map(|g| g.value().to_vec()))
     }
 
+    /// Every stored version of every record of `kind`, raw (its schema version and the JSON of
+    /// the `Versioned` record): the earlier versions in (id, revision) order, then the current
+    /// ones in id order. For the export.
+    fn each_version(&self, kind: &str, f: &mut dyn FnMut(u16, &[u8]) -> Result<()>) -> Result<()> {
+        let mut one = |bytes: &[u8]| -> Result<()> {
+            let (schema, json) = bytes
+                .split_first_chunk::<2>()
+                .map(|(s, rest)| (u16::from_le_bytes(*s), rest))
+                .ok_or_else(|| Error::Corrupt(format!("{kind} record too short")))?;
+            f(schema, json)
+        };
+        let t = self.table(HISTORY)?;
+        for item in t.range((kind, 0, 0)..=(kind, u64::MAX, u64::MAX))? {
+            one(item.map_err(|e| Error::store("reading history", e))?.1.value())?;
+        }
+        let t = self.table(RECORDS)?;
+        for item in t.range((kind, 0)..=(kind, u64::MAX))? {
+            one(item.map_err(|e| Error::store("listing", e))?.1.value())?;
+        }
+        Ok(())
+    }
+
+    /// Every stored file (photos), by SHA-256, in hash order.
+    fn each_file(&self, f: &mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()> {
+        let t = self.table(FILES)?;
+        for item in t.range::<&str>(..)? {
+            let (k, v) = item.map_err(|e| Error::store("reading files", e))?;
+            f(k.value(), v.value())?;
+        }
+        Ok(())
+    }
+
     /// Children whose name, furigana or phone contains the query (after folding), in id order.
     fn search_children(&self, query: &str, limit: usize) -> Result<Vec<u64>> {
         let key = search::normalize(query);

@@ -118,6 +118,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
             A::ManageDevices,
             A::EditCodeTables,
             A::Import,
+            A::ExportStore,
             A::OperateServer,
         ],
     }
@@ -131,7 +132,7 @@ fn expected(role: Role, action: Action, target: Target) -> Outcome {
     }
     match (action, target) {
         // One's own caseload has no target.
-        (A::ReadAudit | A::ExportAudit | A::Import | A::ReadCaseload, _) => Outcome::Allowed,
+        (A::ReadAudit | A::ExportAudit | A::Import | A::ExportStore | A::ReadCaseload, _) => Outcome::Allowed,
         // Agencies are shared by every unit: there is no other unit's agency.
         (A::ManageAgencies, Target::Missing) => Outcome::NotFound,
         (A::ManageAgencies, _) => Outcome::Allowed,
@@ -299,6 +300,15 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
             svc.edit_code_table(actor, ids.code_table, table.rev, table.body)
         }
         Action::Import => svc.import(actor, |_| Ok(())),
+        Action::ExportStore => {
+            struct Nowhere;
+            impl mamoru_core::service::export::Sink for Nowhere {
+                fn create(&mut self, _: &str) -> std::io::Result<Box<dyn std::io::Write>> {
+                    Ok(Box::new(std::io::sink()))
+                }
+            }
+            svc.export_store(actor, &mut Nowhere).map(drop)
+        }
         // Sessions are the server's: list them, or end one that does not exist.
         Action::OperateServer => match ids.agency {
             Some(_) => svc.end_session(actor, "0000000000000000"),

@@ -256,6 +256,14 @@ struct Known {
     /// New children by birth date: (key, furigana, line).
     births: HashMap<Date, Vec<(String, String, u64)>>,
     open_protections: u64,
+    /// Cases with a protection in force in the source.
+    in_protection: HashSet<String>,
+    /// Accepted case rows (line, fields as read), for refusing one after its abuse row.
+    case_rows: HashMap<String, (u64, Vec<String>)>,
+    /// Accepted relation rows as read, by line, for refusing a whole household.
+    relation_raw: HashMap<u64, Vec<String>>,
+    /// Children whose relation row was refused, and the line.
+    refused_children: HashMap<String, u64>,
 }
 
 /// The SHA-256 a file's bytes are hashed into as it is read.
@@ -481,7 +489,11 @@ fn check_file(
     let file = kind.file();
     let (mut table, hash) = match open_table(source, kind, kind.required(), &file, options.encoding) {
         Ok(Some(t)) => t,
-        Ok(None) => return Ok(()),
+        Ok(None) => {
+            rec.count(kind);
+            rec.warnings.push(format!("{file}: no such file in the folder (nothing of it is read)"));
+            return Ok(());
+        }
         Err(e) => {
             rec.count(kind);
             rec.rejections.push(Rejection {
@@ -512,33 +524,11 @@ fn check_file(
             Err(errors) => {
                 let errors = errors.into_iter().map(|e| (e.column, e.reason, false)).collect();
                 reject(rec, known, kind, &file, row.line, errors, Some(&row));
+                refused_dependency(kind, table.columns(), &row, known, rec);
                 continue;
             }
         };
-        let mut errors = Vec::new();
-        for (column, kinds, id) in references(kind, &parsed.record) {
-            let mut found = kinds.iter().any(|k| known.keys.get(k).is_some_and(|s| s.contains(&id)));
-            for k in &kinds {
-                found = found || r.unique(&namespace(*k), &id)?.is_some();
-            }
-            if !found {
-                let names: Vec<String> = kinds.iter().map(|k| k.file()).collect();
-                errors.push((
-                    column.to_owned(),
-                    format!("no {id:?} in {} nor imported before", names.join(" or ")),
-                    true,
-                ));
-            }
-        }
-        if let Record::Protection(p) = &parsed.record
-            && p.protection.ended.is_none()
-        {
-            if known.open_cases.contains(&p.case) || is_open_on_file(r, &p.case)? {
-                known.open_protections += 1;
-            } else {
-                errors.push(("ended_at".into(), "required: the case is closed".into(), false));
-            }
-        }
+        let mut errors = row_checks(r, kind, &parsed, known)?;
         let made = kind == Kind::Notes && has_no_own_id(table.columns(), &row);
         let key = match keys.key(kind, made, parsed.key.clone(), row.line) {
             Ok(k) => k,
@@ -554,7 +544,14 @@ fn check_file(
         };
         if !errors.is_empty() {
             reject(rec, known, kind, &file, row.line, errors, Some(&row));
+            refused_dependency(kind, table.columns(), &row, known, rec);
             continue;
+        }
+        if kind == Kind::Cases {
+            known.case_rows.insert(key.clone(), (row.line, row.raw.clone()));
+        }
+        if kind == Kind::Relations {
+            known.relation_raw.insert(row.line, row.raw.clone());
         }
         rec.count(kind).accepted += 1;
         classify(r, kind, &key, &parsed, row.line, known, rec)?;
@@ -567,12 +564,121 @@ fn check_file(
     Ok(())
 }
 
+/// What a row must also be beside its columns: an adult's id no child's; every id it names on
+/// file; a protection in force only on an open case without another.
+fn row_checks(
+    r: &ReadTx,
+    kind: Kind,
+    parsed: &rows::Parsed,
+    known: &mut Known,
+) -> Result<Vec<(String, String, bool)>> {
+    let mut errors = Vec::new();
+    if kind == Kind::Persons
+        && (known.keys.get(&Kind::Children).is_some_and(|s| s.contains(&parsed.key))
+            || r.unique(&namespace(Kind::Children), &parsed.key)?.is_some())
+    {
+        errors.push((
+            "legacy_id".to_owned(),
+            "also a child's id in children.csv: an adult needs an id of its own".to_owned(),
+            false,
+        ));
+    }
+    for (column, kinds, id) in references(kind, &parsed.record) {
+        let mut found = kinds.iter().any(|k| known.keys.get(k).is_some_and(|s| s.contains(&id)));
+        for k in &kinds {
+            found = found || r.unique(&namespace(*k), &id)?.is_some();
+        }
+        if !found {
+            let names: Vec<String> = kinds.iter().map(|k| k.file()).collect();
+            errors.push((
+                column.to_owned(),
+                format!("no {id:?} in {} nor imported before", names.join(" or ")),
+                true,
+            ));
+        }
+    }
+    if let Record::Protection(p) = &parsed.record
+        && p.protection.ended.is_none()
+    {
+        if !(known.open_cases.contains(&p.case) || is_open_on_file(r, &p.case)?) {
+            errors.push(("ended_at".into(), "required: the case is closed".into(), false));
+        } else if known.in_protection.contains(&p.case) || in_protection_on_file(r, &p.case)? {
+            errors.push((
+                "ended_at".into(),
+                "required: the case has another protection in force".into(),
+                false,
+            ));
+        } else {
+            known.open_protections += 1;
+            known.in_protection.insert(p.case.clone());
+        }
+    }
+    Ok(errors)
+}
+
 /// A note row without an id of its own (the file has no `legacy_id` column, or it is empty).
 pub(super) fn has_no_own_id(columns: &Columns, row: &Row) -> bool {
     columns
         .0
         .get("legacy_id")
         .is_none_or(|i| row.fields.get(*i).is_none_or(|f| f.as_deref().is_ok_and(str::is_empty)))
+}
+
+/// A refused row that others depend on refuses them too: an abuse row its case (stored without
+/// its abuse details, it could never get them), a relation its child's household (made without
+/// it, the fixed row could never join it).
+fn refused_dependency(kind: Kind, columns: &Columns, row: &Row, known: &mut Known, rec: &mut Reconciliation) {
+    let field = |name: &str| {
+        columns
+            .0
+            .get(name)
+            .and_then(|i| row.fields.get(*i))
+            .and_then(|f| f.as_ref().ok())
+            .map(|s| s.trim().to_owned())
+    };
+    match kind {
+        Kind::Abuse => {
+            let Some(case) = field("case_id") else { return };
+            let Some((line, raw)) = known.case_rows.remove(&case) else { return };
+            if known.keys.get_mut(&Kind::Cases).is_some_and(|s| s.remove(&case)) {
+                let count = rec.count(Kind::Cases);
+                count.accepted -= 1;
+                known.unchecked.remove(&case);
+                known.open_cases.remove(&case);
+                known.stored_cases.retain(|(k, ..)| *k != case);
+                let reason = format!("its row in abuse.csv (line {}) is refused", row.line);
+                reject(
+                    rec,
+                    known,
+                    Kind::Cases,
+                    &Kind::Cases.file(),
+                    line,
+                    vec![("case_id".into(), reason, false)],
+                    None,
+                );
+                rec.rejected_rows.push(RejectedRow { kind: Kind::Cases, line, fields: raw });
+            }
+        }
+        Kind::Relations => {
+            if let Some(child) = field("child_id") {
+                known.refused_children.insert(child, row.line);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a case imported before has a protection in force.
+fn in_protection_on_file(r: &ReadTx, case_key: &str) -> Result<bool> {
+    let Some(id) = r.unique(&namespace(Kind::Cases), case_key)? else { return Ok(false) };
+    for p in r.links("case_protection", id, usize::MAX)? {
+        if r.get::<crate::protection::Protection>(crate::ids::ProtectionId(p))?
+            .is_some_and(|p| p.body.is_active())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether a case imported before is open.
@@ -710,6 +816,27 @@ fn settle_households(r: &ReadTx, known: &Known, rec: &mut Reconciliation) -> Res
         |k: &str| children.is_some_and(|s| s.contains(k)) || r.unique(&ns, k).ok().flatten().is_some();
     for comp in write::components(&known.relations, is_child) {
         let first_line = known.relations[comp.rows[0]].0;
+        let refused = comp.rows.iter().find_map(|i| known.refused_children.get(&known.relations[*i].1.child));
+        if let Some(refused_line) = refused {
+            // The whole household waits for its refused row: its rows go to the file to fix.
+            for i in &comp.rows {
+                let line = known.relations[*i].0;
+                let count = rec.count(Kind::Relations);
+                count.accepted -= 1;
+                count.rejected += 1;
+                rec.rejections.push(Rejection {
+                    file: Kind::Relations.file(),
+                    line,
+                    column: "child_id".into(),
+                    reason: format!("its household waits for the refused row on line {refused_line}"),
+                    missing_id: false,
+                });
+                if let Some(raw) = known.relation_raw.get(&line) {
+                    rec.rejected_rows.push(RejectedRow { kind: Kind::Relations, line, fields: raw.clone() });
+                }
+            }
+            continue;
+        }
         let stored = r.unique(HOUSEHOLDS, &comp.key)?;
         let same = match stored {
             Some(id) => {

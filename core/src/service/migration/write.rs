@@ -2,6 +2,7 @@
 //! a batch per transaction (each audited), in the order what a row names comes first.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
@@ -77,15 +78,18 @@ pub(super) struct Component {
 
 /// The households `relations` make: children joined by a relation between them or a shared
 /// adult, each household its relations in file order.
-/// The root of `k`'s set (union-find without ranks: households are small).
-fn find(parent: &HashMap<String, String>, k: &str) -> String {
+/// The root of `k`'s set, each step pointing what it passes at its grandparent (path halving:
+/// an adult shared by many children keeps the sets shallow).
+fn find(parent: &mut HashMap<String, String>, k: &str) -> String {
     let mut k = k.to_owned();
     loop {
         let p = parent.get(&k).cloned().unwrap_or_else(|| k.clone());
         if p == k {
             return k;
         }
-        k = p;
+        let grand = parent.get(&p).cloned().unwrap_or_else(|| p.clone());
+        parent.insert(k, grand.clone());
+        k = grand;
     }
 }
 
@@ -115,7 +119,7 @@ pub(super) fn components(
     }
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, (_, r, _)) in relations.iter().enumerate() {
-        groups.entry(find(&parent, &r.child)).or_default().push(i);
+        groups.entry(find(&mut parent, &r.child)).or_default().push(i);
     }
     groups
         .into_iter()
@@ -282,7 +286,11 @@ fn store_case(tx: &mut WriteTx, cx: &Context, key: &str, digest: &str, row: rows
         child: ChildId(child.id),
         status: row.status,
         intake: Intake {
-            kind: if abuse.is_some() { IntakeKind::AbuseReport } else { IntakeKind::Consultation },
+            kind: row.intake.unwrap_or(if abuse.is_some() {
+                IntakeKind::AbuseReport
+            } else {
+                IntakeKind::Consultation
+            }),
             received_at: row.received_at,
             route: row.route,
             consultation_type: row.consultation_type,
@@ -483,9 +491,14 @@ pub(super) fn write(
     ];
     for kind in order {
         let skipped = skip.get(&kind).cloned().unwrap_or_default();
+        // Households are made of all their rows or not at all: every relation is read, and a
+        // household with a refused or differing row is left out whole (`households`).
+        let read_all: HashSet<u64> =
+            if kind == Kind::Relations && !skipped.contains(&1) { HashSet::new() } else { skipped.clone() };
         let mut rows = Vec::new();
         let mut batch = Vec::new();
-        each_accepted(source, options, &codes, now, kind, &skipped, |line, key, parsed| {
+        check_unchanged(source, options, kind, rec)?;
+        each_accepted(source, options, &codes, now, kind, &read_all, |line, key, parsed| {
             match kind {
                 Kind::Abuse => {
                     if let Record::Abuse(a) = parsed.record {
@@ -508,10 +521,40 @@ pub(super) fn write(
         })?;
         commit(svc, actor, kind, &mut batch, &cx, rec)?;
         if kind == Kind::Relations {
-            households(svc, actor, &cx, &rows, options.batch_rows, rec)?;
+            households(svc, actor, &cx, &rows, &skipped, options.batch_rows, rec)?;
         }
     }
     Ok(())
+}
+
+/// Refuses to write a file that is not, byte for byte, the one the first pass checked.
+fn check_unchanged(
+    source: &mut dyn Source,
+    options: &ImportOptions,
+    kind: Kind,
+    rec: &Reconciliation,
+) -> Result<()> {
+    let Some(checked) = rec.files.iter().find(|(k, _)| *k == kind).and_then(|(_, c)| c.sha256.clone()) else {
+        return Ok(());
+    };
+    let changed = || {
+        Error::invalid(
+            "import",
+            format!("{} changed since it was checked: run the import again", kind.file()),
+        )
+    };
+    let Some(mut file) = source.open(&kind.file()).map_err(|_| changed())? else { return Err(changed()) };
+    let _ = options;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|_| changed())?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    if crate::to_hex(&hash.finalize()) == checked { Ok(()) } else { Err(changed()) }
 }
 
 /// Each row of `kind` the first pass accepted, with its key, streamed.
@@ -558,6 +601,7 @@ fn households(
     actor: &Actor,
     cx: &Context,
     relations: &[(u64, LegacyRelation, String)],
+    skipped: &HashSet<u64>,
     batch_rows: usize,
     rec: &mut Reconciliation,
 ) -> Result<()> {
@@ -574,7 +618,8 @@ fn households(
         while rows < batch_rows.max(1) {
             let Some(comp) = comps.next() else { break };
             rows += comp.rows.len();
-            if tx.unique(HOUSEHOLDS, &comp.key)?.is_some() || !alone(&tx, &comp, relations)? {
+            let left_out = comp.rows.iter().any(|i| skipped.contains(&relations[*i].0));
+            if left_out || tx.unique(HOUSEHOLDS, &comp.key)?.is_some() || !alone(&tx, &comp, relations)? {
                 continue;
             }
             store_household(&mut tx, cx, &comp, relations)?;
