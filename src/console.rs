@@ -138,6 +138,13 @@ impl Host for ServerHost {
         save_export(&self.data, name, bytes).map_err(|e| format!("{e:#}"))
     }
 
+    fn store_export(
+        &self,
+        name: &str,
+    ) -> Result<(Box<dyn mamoru_core::service::export::Sink>, String), String> {
+        store_export_dir(&self.data, name).map_err(|e| format!("{e:#}"))
+    }
+
     fn certificate(&self) -> Option<mamoru_tui::app::Certificate> {
         let (_, facts) = crate::tls::configured_facts(&self.data).ok()?;
         Some(mamoru_tui::app::Certificate { not_after: facts.not_after, own: facts.own })
@@ -160,8 +167,42 @@ impl Host for ServerHost {
             path: self.data.join(EXPORT_DIR),
             action: Action::ExportAudit,
         });
+        folders.push(Folder {
+            name: "store-exports".into(),
+            path: self.data.join(STORE_EXPORT_DIR),
+            action: Action::ExportStore,
+        });
         folders
     }
+}
+
+/// Where whole-store exports go: `DATA/store-exports/NAME/`, offered over SFTP to
+/// administrators only (the audit exports' folder is for supervisors too).
+pub const STORE_EXPORT_DIR: &str = "store-exports";
+
+/// A new folder `DATA/store-exports/NAME` (0700) as the export's sink.
+fn store_export_dir(
+    data: &Path,
+    name: &str,
+) -> Result<(Box<dyn mamoru_core::service::export::Sink>, String)> {
+    use std::os::unix::fs::DirBuilderExt;
+    anyhow::ensure!(
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)),
+        "not a plain folder name: {name}"
+    );
+    let base = data.join(STORE_EXPORT_DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&base)
+        .with_context(|| format!("cannot create {}", base.display()))?;
+    let dir = base.join(name);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let shown = dir.display().to_string();
+    Ok((Box::new(crate::commands::ExportFolder(dir)), shown))
 }
 
 /// Where the console's exports go: `DATA/exports`, readable by the server's user only.

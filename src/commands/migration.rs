@@ -184,9 +184,9 @@ fn write_result(rec: &Reconciliation, path: &Path) -> Result<()> {
 }
 
 /// The export's folder: files made as core names them (`photos/…` in a folder of its own).
-struct Target(PathBuf);
+pub struct ExportFolder(pub PathBuf);
 
-impl Sink for Target {
+impl Sink for ExportFolder {
     fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write>> {
         let path = self.0.join(name);
         if let Some(dir) = path.parent() {
@@ -206,14 +206,16 @@ pub(super) fn export(args: &ExportArgs) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
     let service = open(&args.data.data).map_err(|e| {
         if format!("{e:#}").contains("in use") {
-            anyhow::anyhow!("the server is running: stop it, or export from the console (概要: e)")
+            anyhow::anyhow!(
+                "the server is running: stop it, or export from the console (バックアップ screen, key e)"
+            )
         } else {
             e
         }
     })?;
     let admin = local_admin(&service)?;
     let out = service
-        .export_store(&admin, &mut Target(to.clone()))
+        .export_store(&admin, &mut ExportFolder(to.clone()))
         .with_context(|| format!("the export in {} is incomplete", to.display()))?;
     for (kind, n) in &out.rows {
         println!("{} {n}", kind.file());

@@ -108,7 +108,7 @@ pub fn help_text(state: &State) -> (&'static str, &'static str) {
         }
         Screen::Sessions => "e 終了",
         Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証",
-        Screen::Backups => "b 今すぐ作成   i 整合性検査",
+        Screen::Backups => "b 今すぐ作成   i 整合性検査   e データ書き出し",
         Screen::CodeTables => "a 追加   e 編集 (削除はできません: 有効終了で止めます)",
         _ => "",
     };

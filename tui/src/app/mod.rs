@@ -38,6 +38,15 @@ pub trait Host: Send + Sync {
     /// Keeps an export (the audit log as CSV) on the server where an administrator can fetch it;
     /// returns where it is.
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String>;
+    /// Where a whole-store export named `name` is written (a new folder of the store exports,
+    /// which only administrators fetch), and the path to show.
+    fn store_export(
+        &self,
+        name: &str,
+    ) -> Result<(Box<dyn mamoru_core::service::export::Sink>, String), String> {
+        let _ = name;
+        Err("this console cannot write exports".into())
+    }
     /// The folders the SSH server offers read-only over SFTP (the backup folder, the exports).
     fn folders(&self) -> Vec<crate::files::Folder> {
         Vec::new()
@@ -110,6 +119,8 @@ pub enum Op {
     SetDisabled(String, bool),
     BackupNow,
     CheckStore,
+    /// The whole store for the next system (`Service::export_store`).
+    ExportStore,
 }
 
 /// What typed text is for.

@@ -213,6 +213,10 @@ impl App {
                 self.state.dialog = Some(Dialog::Shown { title: "整合性検査".into(), lines });
                 summary
             }),
+            Op::ExportStore => match self.export_store() {
+                Some(outcome) => outcome,
+                None => return self.load(screen),
+            },
             Op::BackupNow => {
                 let made = svc.authorize_backup(&self.actor).map_err(|e| describe(&e));
                 match made.and_then(|()| self.host.backup_now()) {
@@ -243,6 +247,44 @@ impl App {
             ],
         });
         Ok(format!("{login} のパスワードを再設定しました"))
+    }
+
+    /// The whole store, written into a new folder of the store exports; `None` when the folder
+    /// could not be made (said in the message line).
+    fn export_store(&mut self) -> Option<Result<String, mamoru_core::Error>> {
+        let name = format!("export-{}", file_time(self.service.now()));
+        let (mut sink, path) = match self.host.store_export(&name) {
+            Ok(made) => made,
+            Err(e) => {
+                self.state.message = Some((Level::Error, format!("書き出し先を作れません: {e}")));
+                return None;
+            }
+        };
+        let out = match self.service.export_store(&self.actor, sink.as_mut()) {
+            Ok(out) => out,
+            Err(e) => return Some(Err(e)),
+        };
+        let children = out.rows.first().map_or(0, |(_, n)| *n);
+        self.state.dialog = Some(Dialog::Shown {
+            title: "データ全体を書き出しました".into(),
+            lines: vec![
+                format!(
+                    "児童 {children} 人、記録の版 {} 件、写真 {} 枚、{} ファイル:",
+                    out.records,
+                    out.photos,
+                    out.files.len()
+                ),
+                path,
+                "個人情報を含みます。暗号化した媒体で運び、用が済んだら消去してください。PC へは SFTP で:"
+                    .into(),
+                format!(
+                    "sftp -r -P 2222 '{}@サーバー名:/store-exports/{name}' .",
+                    self.actor.login().as_str()
+                ),
+                "確認: cd {name} && sha256sum -c SHA256SUMS".replace("{name}", &name),
+            ],
+        });
+        Some(Ok(format!("データ全体を書き出しました ({name})")))
     }
 
     /// The audit entries the filter finds, as a CSV file in the exports folder; `None` when the

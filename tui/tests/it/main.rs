@@ -50,10 +50,30 @@ impl Host for FixedHost {
         // Thirty days after the world's clock: to be renewed.
         Some(Certificate { not_after: Timestamp::parse("2026-12-23T21:00:00+09:00").unwrap(), own: true })
     }
+    fn store_export(
+        &self,
+        name: &str,
+    ) -> Result<(Box<dyn mamoru_core::service::export::Sink>, String), String> {
+        let dir = std::env::temp_dir().join(format!("mamoru-tui-test-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let shown = dir.display().to_string();
+        Ok((Box::new(Folder(dir)), shown))
+    }
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
         let path = std::env::temp_dir().join(format!("mamoru-tui-test-{}-{name}", std::process::id()));
         std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
         Ok(path.display().to_string())
+    }
+}
+
+/// A whole-store export written into a folder.
+struct Folder(std::path::PathBuf);
+
+impl mamoru_core::service::export::Sink for Folder {
+    fn create(&mut self, name: &str) -> std::io::Result<Box<dyn std::io::Write>> {
+        let path = self.0.join(name);
+        std::fs::create_dir_all(path.parent().unwrap())?;
+        Ok(Box::new(std::fs::File::create(path)?))
     }
 }
 
@@ -268,6 +288,43 @@ fn the_store_is_checked_from_the_backup_screen_while_it_serves() {
     assert_eq!(checks.len(), 1, "one check, audited (the cancelled one ran nothing)");
     assert_eq!(checks[0].action, "operate_server");
     assert_eq!(checks[0].detail.as_deref(), Some("integrity check: 0 problems"));
+}
+
+#[test]
+fn the_whole_store_is_exported_from_the_backup_screen_by_an_administrator_only() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, "6");
+    assert!(screen(&a, 100, 24).join("\n").contains("e データ書き出し"));
+    keys(&mut a, "ey");
+    let drawn = screen(&a, 120, 30).join("\n");
+    assert!(
+        drawn.contains("データ全体を書き出しました") && drawn.contains("/store-exports/export-"),
+        "{drawn}"
+    );
+    let entry =
+        w.svc.audit_log(&w.admin, 1, usize::MAX).unwrap().into_iter().find(|e| e.action == "export_store");
+    assert!(entry.is_some_and(|e| e.detail.is_some_and(|d| d.contains("SHA256SUMS"))));
+    let dirs: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("mamoru-tui-test-{}-export-", std::process::id()))
+        })
+        .collect();
+    assert_eq!(dirs.len(), 1, "one export folder");
+    for d in &dirs {
+        assert!(d.path().join("SHA256SUMS").exists() && d.path().join("records.jsonl").exists());
+        std::fs::remove_dir_all(d.path()).unwrap();
+    }
+
+    let sv = staff(&w, "sv1", "監督", Role::Supervisor, "correct horse battery");
+    let mut b = app(&w, &sv);
+    keys(&mut b, "6ey");
+    let drawn = screen(&b, 120, 30).join("\n");
+    assert!(!drawn.contains("データ全体を書き出しました"), "{drawn}");
 }
 
 #[test]

@@ -33,6 +33,10 @@ pub(super) fn key(c: char) -> Option<Action> {
             "データの整合性を検査しますか？ (ファイルを複製する間、書き込みが待たされます)".into(),
             Op::CheckStore,
         )),
+        'e' => Some(Action::Confirm(
+            "データ全体を書き出しますか？ (次のシステムへの引き継ぎ用。個人情報を含みます)".into(),
+            Op::ExportStore,
+        )),
         _ => None,
     }
 }
