@@ -186,6 +186,11 @@ fn an_import_makes_first_class_records_and_a_rerun_imports_nothing_twice() {
         v.members.iter().map(|m| (m.name.as_str(), m.relation_label.as_str(), m.guardian)).collect();
     assert!(members.contains(&("架空 太郎", "きょうだい", false)), "{members:?}");
     assert!(members.contains(&("架空 良子", "実母", true)) && members.contains(&("架空 一夫", "実父", true)));
+    // The father has a row for 花子 only: to 太郎 he is no father and no guardian.
+    let taro = ChildId(rec.mapped.iter().find(|m| m.legacy_id == "C002").unwrap().id);
+    let v2 = w.svc.child(&sv, taro).unwrap();
+    let father = v2.members.iter().find(|m| m.name == "架空 一夫").unwrap();
+    assert_eq!((father.relation_label.as_str(), father.guardian), ("同居人", false));
     assert_eq!(v.child.body.migrated.as_ref().unwrap().legacy_id, "C001");
 
     // The case: numbered here, its abuse details, its notes under their date and author name, its

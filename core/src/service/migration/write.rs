@@ -133,6 +133,11 @@ pub(super) fn components(
         .collect()
 }
 
+/// 続柄 `同居人` and `その他`: how an adult stands to a child of the household no row relates
+/// them to.
+const COHABITANT: &str = "11";
+const OTHER: &str = "99";
+
 /// What the rows a batch stores need besides themselves.
 struct Context {
     unit: UnitId,
@@ -399,6 +404,15 @@ fn store_household(
         let mut member = Member::new(MemberRef::Person(id), standing(rows[0]), rows[0].cohabiting);
         for r in &rows[1..] {
             member.set_standing(ChildId(id_of(tx, Kind::Children, &r.child)?), standing(r), true);
+        }
+        // To a child of the household the source says nothing of them about, they are no
+        // parent and no guardian: 同居人 when they live there, else その他.
+        for child in &children {
+            if !rows.iter().any(|r| r.child == *child) {
+                let relation = Code::new(if rows[0].cohabiting { COHABITANT } else { OTHER });
+                let unnamed = Standing { relation, guardian: false, custody: false };
+                member.set_standing(ChildId(id_of(tx, Kind::Children, child)?), unnamed, true);
+            }
         }
         members.push(member);
     }
