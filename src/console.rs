@@ -197,12 +197,10 @@ fn store_export_dir(
         .create(&base)
         .with_context(|| format!("cannot create {}", base.display()))?;
     let dir = base.join(name);
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    anyhow::ensure!(!dir.exists(), "{} exists already", dir.display());
     let shown = dir.display().to_string();
-    Ok((Box::new(crate::commands::ExportFolder(dir)), shown))
+    // Written as `.NAME.partial` (SFTP lists no dot files), renamed once complete and audited.
+    Ok((Box::new(crate::commands::ExportFolder::new(dir)?), shown))
 }
 
 /// Where the console's exports go: `DATA/exports`, readable by the server's user only.

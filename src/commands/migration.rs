@@ -183,16 +183,51 @@ fn write_result(rec: &Reconciliation, path: &Path) -> Result<()> {
     out.flush().with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The export's folder: files made as core names them (`photos/…` in a folder of its own).
-pub struct ExportFolder(pub PathBuf);
+/// The export's folder: files made as core names them (`photos/…` in a folder of its own),
+/// written into `.NAME.partial` beside it, each synced to disk, and renamed to NAME only once
+/// the export is complete and audited; taken away if it failed.
+pub struct ExportFolder {
+    done: PathBuf,
+    work: PathBuf,
+}
+
+impl ExportFolder {
+    /// An export into `dir` (which must not exist, or be empty).
+    pub fn new(dir: PathBuf) -> Result<Self> {
+        let name = dir.file_name().map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+        let work = dir.with_file_name(format!(".{name}.partial"));
+        if work.exists() {
+            std::fs::remove_dir_all(&work).with_context(|| format!("cannot remove {}", work.display()))?;
+        }
+        std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+        Ok(Self { done: dir, work })
+    }
+}
+
+/// A file written through a buffer and synced to disk when flushed.
+struct Synced(BufWriter<File>);
+
+impl Write for Synced {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.0.get_ref().sync_all()
+    }
+}
 
 impl Sink for ExportFolder {
     fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write>> {
-        let path = self.0.join(name);
+        let path = self.work.join(name);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        Ok(Box::new(BufWriter::with_capacity(256 * 1024, File::create(path)?)))
+        Ok(Box::new(Synced(BufWriter::with_capacity(256 * 1024, File::create(path)?))))
+    }
+
+    fn finish(&mut self, complete: bool) -> std::io::Result<()> {
+        if complete { std::fs::rename(&self.work, &self.done) } else { std::fs::remove_dir_all(&self.work) }
     }
 }
 
@@ -203,7 +238,7 @@ pub(super) fn export(args: &ExportArgs) -> Result<()> {
     {
         bail!("{} is not empty: export into a new or empty folder", to.display());
     }
-    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let mut folder = ExportFolder::new(to.clone())?;
     let service = open(&args.data.data).map_err(|e| {
         if format!("{e:#}").contains("in use") {
             anyhow::anyhow!(
@@ -215,7 +250,7 @@ pub(super) fn export(args: &ExportArgs) -> Result<()> {
     })?;
     let admin = local_admin(&service)?;
     let out = service
-        .export_store(&admin, &mut ExportFolder(to.clone()))
+        .export_store(&admin, &mut folder)
         .with_context(|| format!("the export in {} is incomplete", to.display()))?;
     for (kind, n) in &out.rows {
         println!("{} {n}", kind.file());

@@ -479,14 +479,23 @@ fn note(f: &mut Fields<'_>, codes: &Codes, today: Date) -> (String, Option<Recor
     let case = f.required("case_id");
     let at = f.required_datetime("at");
     let author = f.required("author");
-    let body = f.required("body");
+    // A note may be only its photos on the tablet: an empty text is kept as it is.
+    let body = f.text("body");
     let kind_text = f.text("kind");
     let on = at.map_or(today, Timestamp::jst_date);
     let kind_text = if kind_text.is_empty() { "9".to_owned() } else { kind_text };
     let kind = codes.code("note_kind", &kind_text, on).map_err(|e| f.fail("kind", e)).ok();
     future(f, "at", at, today);
     let own = f.text("legacy_id");
-    let key = if own.is_empty() { format!("{case}/{}/{author}", when(at)) } else { own };
+    // Without an id of its own, a note is known by what it says: its case, time, author and a
+    // digest of its kind and text (a changed note is then a new one; give legacy_id to have
+    // changes reported as differences).
+    let key = if own.is_empty() {
+        let text = Sha256::digest(format!("{kind_text}\u{1F}{body}").as_bytes());
+        format!("{case}/{}/{author}/{}", when(at), crate::to_hex(&text[..6]))
+    } else {
+        own
+    };
     let note = at.zip(kind).map(|(at, kind)| Record::Note(LegacyNote { case, at, author, body, kind }));
     (key, note)
 }
@@ -682,7 +691,8 @@ fn case(f: &mut Fields<'_>, codes: &Codes, today: Date) -> Option<LegacyCase> {
 }
 
 fn abuse(f: &mut Fields<'_>, codes: &Codes, today: Date) -> AbuseDetails {
-    let types_text = f.required("types");
+    // An abuse report may have no type yet (before the investigation names one).
+    let types_text = f.text("types");
     let mut types = Vec::new();
     for t in types_text.split([';', '；', '、']).map(str::trim).filter(|t| !t.is_empty()) {
         match codes.code("abuse_type", t, today) {

@@ -23,6 +23,12 @@ use crate::time::Timestamp;
 /// Where an export writes its files (`photos/…` names a file in a folder): the binary makes them.
 pub trait Sink {
     fn create(&mut self, name: &str) -> std::io::Result<Box<dyn Write>>;
+    /// The export is whole and audited (`true`: make it visible under its name) or failed
+    /// (`false`: take away what was written).
+    fn finish(&mut self, complete: bool) -> std::io::Result<()> {
+        let _ = complete;
+        Ok(())
+    }
 }
 
 /// What an export wrote: each file with its size and SHA-256, and the records by kind.
@@ -100,9 +106,23 @@ impl Writer<'_> {
 /// What writes a file's rows, each through the callback it is given.
 type Rows<'a> = dyn FnMut(&mut dyn FnMut(&[String]) -> Result<()>) -> Result<()> + 'a;
 
-/// A record's id in the layout: the source's when it was migrated, else `M` and its id here.
-fn key_of(migrated: Option<&Migrated>, id: u64) -> String {
-    migrated.map_or_else(|| format!("M{id}"), |m| m.legacy_id.clone())
+/// A record's id in the layout: the source's when it was migrated, else a letter of its kind's
+/// own (`MC` a child, `MP` an adult, `MK` a case, `MN` a note, `MT` a protection, `MM` a
+/// meeting, `MS` a support) and its id here, so that no two kinds share one.
+fn key_of(kind: Kind, migrated: Option<&Migrated>, id: u64) -> String {
+    migrated.map_or_else(|| format!("{}{id}", native_prefix(kind)), |m| m.legacy_id.clone())
+}
+
+fn native_prefix(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Children => "MC",
+        Kind::Persons | Kind::Relations => "MP",
+        Kind::Cases | Kind::Abuse => "MK",
+        Kind::Notes => "MN",
+        Kind::Protections => "MT",
+        Kind::Meetings => "MM",
+        Kind::Supports => "MS",
+    }
 }
 
 fn at(t: Timestamp) -> String {
@@ -131,10 +151,10 @@ struct Keys {
 
 impl Keys {
     fn child(&self, id: ChildId) -> String {
-        self.children.get(&id.0).cloned().unwrap_or_else(|| format!("M{}", id.0))
+        self.children.get(&id.0).cloned().unwrap_or_else(|| format!("MC{}", id.0))
     }
     fn case(&self, id: CaseId) -> String {
-        self.cases.get(&id.0).cloned().unwrap_or_else(|| format!("M{}", id.0))
+        self.cases.get(&id.0).cloned().unwrap_or_else(|| format!("MK{}", id.0))
     }
 }
 
@@ -151,8 +171,24 @@ fn each<T: crate::record::Record>(
 }
 
 impl Service {
-    /// Writes the whole store to `sink` (see the module's documentation).
+    /// Writes the whole store to `sink` (see the module's documentation). The sink is told the
+    /// export is complete only once its audit entry is durable, and told to take it away if
+    /// anything failed.
     pub fn export_store(&self, actor: &Actor, sink: &mut dyn Sink) -> Result<Exported> {
+        let written = self.write_export(actor, sink);
+        match written {
+            Ok(out) => {
+                sink.finish(true).map_err(io("the export folder"))?;
+                Ok(out)
+            }
+            Err(e) => {
+                let _ = sink.finish(false);
+                Err(e)
+            }
+        }
+    }
+
+    fn write_export(&self, actor: &Actor, sink: &mut dyn Sink) -> Result<Exported> {
         self.read(actor, Action::ExportStore, ChildId::KIND, None, |r| {
             let mut w = Writer { sink, out: Exported::default() };
             let keys = layout(r, &mut w)?;
@@ -198,7 +234,7 @@ fn people(r: &ReadTx, w: &mut Writer<'_>) -> Result<Keys> {
     let mut keys = Keys::default();
     w.csv(Kind::Children, Kind::Children.required(), &mut |row| {
         each::<Child>(r, &mut |v| {
-            let key = key_of(v.body.migrated.as_ref(), v.id);
+            let key = key_of(Kind::Children, v.body.migrated.as_ref(), v.id);
             keys.children.insert(v.id, key.clone());
             let c = v.body;
             row(&[
@@ -216,7 +252,7 @@ fn people(r: &ReadTx, w: &mut Writer<'_>) -> Result<Keys> {
     })?;
     w.csv(Kind::Persons, Kind::Persons.required(), &mut |row| {
         each::<Person>(r, &mut |v| {
-            let key = key_of(v.body.migrated.as_ref(), v.id);
+            let key = key_of(Kind::Persons, v.body.migrated.as_ref(), v.id);
             keys.persons.insert(v.id, key.clone());
             let p = v.body;
             row(&[
@@ -241,7 +277,7 @@ fn cases(r: &ReadTx, w: &mut Writer<'_>, keys: &mut Keys) -> Result<()> {
     case_cols.extend(Kind::Cases.optional());
     w.csv(Kind::Cases, &case_cols, &mut |row| {
         each::<Case>(r, &mut |v| {
-            let key = key_of(v.body.migrated.as_ref(), v.id);
+            let key = key_of(Kind::Cases, v.body.migrated.as_ref(), v.id);
             keys.cases.insert(v.id, key.clone());
             let seen = last_sighting(r, CaseId(v.id))?;
             let c = v.body;
@@ -288,7 +324,7 @@ fn records_of_cases(r: &ReadTx, w: &mut Writer<'_>, keys: &Keys) -> Result<()> {
     note_cols.extend(["kind", "legacy_id"]);
     w.csv(Kind::Notes, &note_cols, &mut |row| {
         each::<Note>(r, &mut |v| {
-            let key = key_of(v.body.migrated.as_ref(), v.id);
+            let key = key_of(Kind::Notes, v.body.migrated.as_ref(), v.id);
             let author = v.body.legacy_author().map_or_else(
                 || staff.get(&v.body.author.0).cloned().unwrap_or_else(|| format!("職員{}", v.body.author.0)),
                 str::to_owned,
@@ -301,7 +337,7 @@ fn records_of_cases(r: &ReadTx, w: &mut Writer<'_>, keys: &Keys) -> Result<()> {
     protection_cols.extend(Kind::Protections.optional());
     w.csv(Kind::Protections, &protection_cols, &mut |row| {
         each::<Protection>(r, &mut |v| {
-            row(&protection_row(keys, &key_of(v.body.migrated.as_ref(), v.id), &v.body))
+            row(&protection_row(keys, &key_of(Kind::Protections, v.body.migrated.as_ref(), v.id), &v.body))
         })
     })?;
     let with_id = |kind: Kind| -> Vec<&'static str> {
@@ -309,7 +345,7 @@ fn records_of_cases(r: &ReadTx, w: &mut Writer<'_>, keys: &Keys) -> Result<()> {
     };
     w.csv(Kind::Meetings, &with_id(Kind::Meetings), &mut |row| {
         each::<Meeting>(r, &mut |v| {
-            let key = key_of(v.body.migrated.as_ref(), v.id);
+            let key = key_of(Kind::Meetings, v.body.migrated.as_ref(), v.id);
             let several = v.body.cases.len() > 1;
             for case in &v.body.cases {
                 // A meeting of several cases is a row per case, each with an id of its own.
@@ -321,7 +357,7 @@ fn records_of_cases(r: &ReadTx, w: &mut Writer<'_>, keys: &Keys) -> Result<()> {
     })?;
     w.csv(Kind::Supports, &with_id(Kind::Supports), &mut |row| {
         each::<Support>(r, &mut |v| {
-            let key = key_of(v.body.migrated.as_ref(), v.id);
+            let key = key_of(Kind::Supports, v.body.migrated.as_ref(), v.id);
             let s = v.body;
             row(&[keys.case(s.case), s.decided_on.to_string(), s.kind.0, s.note, key])
         })
@@ -402,7 +438,7 @@ fn relations(r: &ReadTx, w: &mut Writer<'_>, keys: &Keys) -> Result<()> {
             }
             for m in &v.body.members {
                 let MemberRef::Person(p) = m.who else { continue };
-                let person = keys.persons.get(&p.0).cloned().unwrap_or_else(|| format!("M{}", p.0));
+                let person = keys.persons.get(&p.0).cloned().unwrap_or_else(|| format!("MP{}", p.0));
                 for (c, _, _) in &children {
                     let st = m.standing_to(*c);
                     row(&[
@@ -438,22 +474,9 @@ fn records(r: &ReadTx, w: &mut Writer<'_>) -> Result<()> {
     w.close(name, f)
 }
 
-/// `photos/SHA256.jpg` (or `.png`, `.webp`): every stored file, named by its hash.
+/// `photos/SHA256.jpg` (or `.png`, `.webp`): every stored file, named by its hash, one at a time.
 fn photos(r: &ReadTx, w: &mut Writer<'_>) -> Result<()> {
-    let mut files = Vec::new();
-    r.each_file(&mut |sha, bytes| {
-        files.push((sha.to_owned(), bytes.to_vec()));
-        if files.len() >= 16 {
-            for (sha, bytes) in files.drain(..) {
-                photo(w, &sha, &bytes)?;
-            }
-        }
-        Ok(())
-    })?;
-    for (sha, bytes) in files {
-        photo(w, &sha, &bytes)?;
-    }
-    Ok(())
+    r.each_file(&mut |sha, bytes| photo(w, sha, bytes))
 }
 
 fn photo(w: &mut Writer<'_>, sha: &str, bytes: &[u8]) -> Result<()> {

@@ -221,6 +221,8 @@ fn an_import_makes_first_class_records_and_a_rerun_imports_nothing_twice() {
     assert_eq!(count(&again, Kind::Relations), (6, 5, 1, 0, 5, 0));
     assert_eq!(count(&again, Kind::Cases), (5, 3, 2, 0, 3, 0));
     assert_eq!(count(&again, Kind::Notes), (5, 3, 2, 0, 3, 0));
+    assert_eq!(count(&again, Kind::Protections), (3, 2, 1, 0, 2, 0), "the open protection is no second one");
+    assert_eq!(lines(&again), lines(&rec), "the same refusals as the first run, no more");
     assert!(again.differences.is_empty(), "{:?}", again.differences);
     let after: HashMap<String, u64> = w.svc.check().unwrap().counts.into_iter().collect();
     for kind in ["child", "person", "household", "case", "note", "protection", "meeting", "support"] {
@@ -436,6 +438,32 @@ fn an_export_holds_every_file_with_its_sum_and_imports_into_an_empty_store_as_it
 
     let (first, second) = round_trip(Files::fixture());
     assert_eq!(first, second);
+}
+
+#[test]
+fn a_store_made_here_exports_and_imports_into_an_empty_store_as_it_was() {
+    // The demo's fictional caseload, made through the service as the tablets make it: reports
+    // and consultations, households, notes, protections with warrants, supports, closings.
+    let a = world();
+    let staff = a.svc.import(&a.admin, |s| mamoru_core::fixture::demo_staff(s, &a.admin)).unwrap();
+    a.svc.import(&a.admin, |s| mamoru_core::fixture::populate(s, &staff, 3, 40, 3, 40)).unwrap();
+    let first = export(&a);
+    let b = world();
+    let mut files = Files { bytes: first.clone(), fail: None, opened: HashMap::new() };
+    let opts = ImportOptions { skip_rejected: false, ..options(false) };
+    let rec = b.svc.import_legacy(&b.admin, &mut files, &opts).unwrap();
+    assert!(
+        rec.rejections.is_empty() && rec.written,
+        "{:#?}",
+        &rec.rejections[..rec.rejections.len().min(8)]
+    );
+    let second = export(&b);
+    let (first, second) = (layout_files(&first), layout_files(&second));
+    for ((name, one), (_, two)) in first.iter().zip(&second) {
+        assert_eq!(one, two, "{name}");
+    }
+    let children: HashMap<String, u64> = b.svc.check().unwrap().counts.into_iter().collect();
+    assert_eq!(children["child"], 40);
 }
 
 mod generated {

@@ -156,6 +156,9 @@ pub struct Reconciliation {
     pub mapped: Vec<Mapped>,
     /// Whether this run stored anything.
     pub written: bool,
+    /// Children whose household differs from what an earlier run made: the second pass makes
+    /// no household with them.
+    pub(super) held_children: HashSet<String>,
 }
 
 impl Reconciliation {
@@ -514,7 +517,15 @@ fn check_file(
         let row = match row {
             Ok(row) => row,
             Err((line, reason)) => {
+                // The file cannot be read past here: none of it is imported (line 1 says so).
                 reject(rec, known, kind, &file, line, vec![("-".to_owned(), reason, false)], None);
+                rec.rejections.push(Rejection {
+                    file: file.clone(),
+                    line: 1,
+                    column: "-".into(),
+                    reason: format!("not imported: line {line} cannot be read"),
+                    missing_id: false,
+                });
                 break;
             }
         };
@@ -602,6 +613,9 @@ fn row_checks(
     {
         if !(known.open_cases.contains(&p.case) || is_open_on_file(r, &p.case)?) {
             errors.push(("ended_at".into(), "required: the case is closed".into(), false));
+        } else if r.unique(&namespace(Kind::Protections), &parsed.key)?.is_some() {
+            // Imported before (this very row): compared as a difference, not refused.
+            known.in_protection.insert(p.case.clone());
         } else if known.in_protection.contains(&p.case) || in_protection_on_file(r, &p.case)? {
             errors.push((
                 "ended_at".into(),
@@ -849,6 +863,11 @@ fn settle_households(r: &ReadTx, known: &Known, rec: &mut Reconciliation) -> Res
             (Some(_), true) => rec.count(Kind::Relations).unchanged += n,
             (None, true) => {}
             (stored, false) => {
+                // None of this household is written: its children are held.
+                for i in &comp.rows {
+                    let r = &known.relations[*i].1;
+                    rec.held_children.insert(r.child.clone());
+                }
                 rec.count(Kind::Relations).differ += n;
                 rec.differences.push(Difference {
                     file: Kind::Relations.file(),

@@ -121,9 +121,15 @@ pub(super) fn components(
     for (i, (_, r, _)) in relations.iter().enumerate() {
         groups.entry(find(&mut parent, &r.child)).or_default().push(i);
     }
+    // In the order of their first rows: households are made (and exported again) in file order.
+    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
+    groups.sort_by_key(|rows| rows[0]);
     groups
         .into_iter()
-        .map(|(key, rows)| {
+        .map(|rows| {
+            // Named by the child of its first row in file order: the household's 本人 (an export
+            // writes each household's rows from its first child).
+            let key = relations[rows[0]].1.child.clone();
             let mut digests: Vec<&str> = rows.iter().map(|i| relations[*i].2.as_str()).collect();
             digests.sort_unstable();
             let h = Sha256::digest(digests.join("+").as_bytes());
@@ -505,14 +511,12 @@ pub(super) fn write(
     ];
     for kind in order {
         let skipped = skip.get(&kind).cloned().unwrap_or_default();
-        // Households are made of all their rows or not at all: every relation is read, and a
-        // household with a refused or differing row is left out whole (`households`).
-        let read_all: HashSet<u64> =
-            if kind == Kind::Relations && !skipped.contains(&1) { HashSet::new() } else { skipped.clone() };
         let mut rows = Vec::new();
         let mut batch = Vec::new();
-        check_unchanged(source, options, kind, rec)?;
-        each_accepted(source, options, &codes, now, kind, &read_all, |line, key, parsed| {
+        if skipped.contains(&1) || !check_unchanged(source, kind, rec)? {
+            continue;
+        }
+        each_accepted(source, options, &codes, now, kind, &skipped, |line, key, parsed| {
             match kind {
                 Kind::Abuse => {
                     if let Record::Abuse(a) = parsed.record {
@@ -535,21 +539,17 @@ pub(super) fn write(
         })?;
         commit(svc, actor, kind, &mut batch, &cx, rec)?;
         if kind == Kind::Relations {
-            households(svc, actor, &cx, &rows, &skipped, options.batch_rows, rec)?;
+            households(svc, actor, &cx, &rows, options.batch_rows, rec)?;
         }
     }
     Ok(())
 }
 
-/// Refuses to write a file that is not, byte for byte, the one the first pass checked.
-fn check_unchanged(
-    source: &mut dyn Source,
-    options: &ImportOptions,
-    kind: Kind,
-    rec: &Reconciliation,
-) -> Result<()> {
+/// Whether the first pass read `kind`'s file (else the second reads nothing of it, even if
+/// it appeared since); refuses a file that is not, byte for byte, the one checked.
+fn check_unchanged(source: &mut dyn Source, kind: Kind, rec: &Reconciliation) -> Result<bool> {
     let Some(checked) = rec.files.iter().find(|(k, _)| *k == kind).and_then(|(_, c)| c.sha256.clone()) else {
-        return Ok(());
+        return Ok(false);
     };
     let changed = || {
         Error::invalid(
@@ -558,7 +558,6 @@ fn check_unchanged(
         )
     };
     let Some(mut file) = source.open(&kind.file()).map_err(|_| changed())? else { return Err(changed()) };
-    let _ = options;
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -568,7 +567,7 @@ fn check_unchanged(
         }
         hash.update(&buf[..n]);
     }
-    if crate::to_hex(&hash.finalize()) == checked { Ok(()) } else { Err(changed()) }
+    if crate::to_hex(&hash.finalize()) == checked { Ok(true) } else { Err(changed()) }
 }
 
 /// Each row of `kind` the first pass accepted, with its key, streamed.
@@ -615,7 +614,6 @@ fn households(
     actor: &Actor,
     cx: &Context,
     relations: &[(u64, LegacyRelation, String)],
-    skipped: &HashSet<u64>,
     batch_rows: usize,
     rec: &mut Reconciliation,
 ) -> Result<()> {
@@ -632,7 +630,8 @@ fn households(
         while rows < batch_rows.max(1) {
             let Some(comp) = comps.next() else { break };
             rows += comp.rows.len();
-            let left_out = comp.rows.iter().any(|i| skipped.contains(&relations[*i].0));
+            // A household that differs from the one made before is left out whole.
+            let left_out = comp.rows.iter().any(|i| rec.held_children.contains(&relations[*i].1.child));
             if left_out || tx.unique(HOUSEHOLDS, &comp.key)?.is_some() || !alone(&tx, &comp, relations)? {
                 continue;
             }
