@@ -237,17 +237,7 @@ fn people(r: &ReadTx, w: &mut Writer<'_>) -> Result<Keys> {
             let key = key_of(Kind::Children, v.body.migrated.as_ref(), v.id);
             keys.children.insert(v.id, key.clone());
             let c = v.body;
-            row(&[
-                key,
-                c.name.family,
-                c.name.given,
-                c.name.family_kana,
-                c.name.given_kana,
-                c.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-                sex(c.sex),
-                c.address,
-                c.phones.join(";"),
-            ])
+            row(&person_row(key, c.name, c.birth_date, c.sex, c.address, &c.phones))
         })
     })?;
     w.csv(Kind::Persons, Kind::Persons.required(), &mut |row| {
@@ -255,20 +245,32 @@ fn people(r: &ReadTx, w: &mut Writer<'_>) -> Result<Keys> {
             let key = key_of(Kind::Persons, v.body.migrated.as_ref(), v.id);
             keys.persons.insert(v.id, key.clone());
             let p = v.body;
-            row(&[
-                key,
-                p.name.family,
-                p.name.given,
-                p.name.family_kana,
-                p.name.given_kana,
-                p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-                sex(p.sex),
-                p.address,
-                p.phones.join(";"),
-            ])
+            row(&person_row(key, p.name, p.birth_date, p.sex, p.address, &p.phones))
         })
     })?;
     Ok(keys)
+}
+
+/// A child's or an adult's row: id, name and furigana, birth date, sex, address, phones.
+fn person_row(
+    key: String,
+    name: crate::person::PersonName,
+    birth: Option<crate::time::Date>,
+    sex_of: Sex,
+    address: String,
+    phones: &[String],
+) -> Vec<String> {
+    vec![
+        key,
+        name.family,
+        name.given,
+        name.family_kana,
+        name.given_kana,
+        birth.map(|d| d.to_string()).unwrap_or_default(),
+        sex(sex_of),
+        address,
+        phones.join(";"),
+    ]
 }
 
 /// `cases.csv` and `abuse.csv`.

@@ -106,7 +106,7 @@ fields! {
     ValidUntil ["valid_until"] "有効期限",
     Unique ["unique"] "重複",
     Otpauth ["otpauth"] "認証アプリの設定",
-    Data ["data" | "import" | "backup"] "データ",
+    Data ["data" | "import" | "export" | "backup"] "データ",
 }
 
 /// The form inputs that hold the fields `e` names, space-separated: core's name, or its last part
