@@ -81,6 +81,12 @@ pub(super) fn import(args: &ImportArgs) -> Result<()> {
             c.read, c.accepted, c.rejected, c.imported, c.unchanged, c.differ
         );
     }
+    if let Some(why) = &rec.stopped {
+        bail!(
+            "import stopped: {why}. What the counts above call imported is stored; \
+             run the same command again to import the rest (nothing is imported twice)"
+        );
+    }
     let rejected = rec.rejections.len();
     match (rec.written, rejected, rec.differences.len()) {
         (_, 0, 0) => Ok(()),

@@ -123,12 +123,12 @@ impl Kind {
     }
 
     /// Columns a file may have besides: what the domain keeps that the minimum layout does not
-    /// carry (a note's kind, its own id; a case's last safety check; a protection's hearing, warrant
-    /// and extension).
+    /// carry (a note's kind, its own id; a case's last safety check and 閲覧制限; a protection's
+    /// hearing, warrant and extension).
     #[must_use]
     pub fn optional(self) -> &'static [&'static str] {
         match self {
-            Kind::Cases => &["safety_checked_at", "intake_kind"],
+            Kind::Cases => &["safety_checked_at", "intake_kind", "restricted_to"],
             Kind::Notes => &["legacy_id", "kind"],
             Kind::Meetings | Kind::Supports => &["legacy_id"],
             Kind::Protections => &[

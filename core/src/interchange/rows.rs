@@ -130,6 +130,8 @@ pub struct LegacyCase {
     pub safety_checked_at: Option<Timestamp>,
     /// 相談 or 虐待通告, when the source says (else an abuse report when `abuse.csv` has a row).
     pub intake: Option<IntakeKind>,
+    /// 閲覧制限: the logins of the only staff who may see the case (none: not restricted).
+    pub restricted_to: Vec<String>,
 }
 
 /// 続柄 `本人` (the code `family` keeps for the child itself).
@@ -326,18 +328,33 @@ fn place_kind(s: &str) -> Result<PlaceKind, String> {
 
 /// The digest kept with a migrated record: SHA-256 (its first 128 bits, in hex) of the
 /// layout's columns the file has, by name, each as read and trimmed. Columns the layout does
-/// not name (a `rejection` column, the vendor's own) and their order do not change it.
+/// not name (a `rejection` column, the vendor's own) and their order do not change it; nor
+/// does an optional column left empty or absent, so a column the layout gains later changes no
+/// digest of a row that does not use it.
 #[must_use]
 pub fn digest(kind: Kind, columns: &Columns, row: &Row) -> String {
     let mut h = Sha256::new();
-    for name in kind.required().iter().chain(kind.optional()) {
-        let value = columns.0.get(*name).and_then(|i| row.fields.get(*i));
-        match value {
+    let value = |name: &str| columns.0.get(name).and_then(|i| row.fields.get(*i));
+    for name in kind.required() {
+        match value(name) {
             Some(Ok(s)) => h.update(s.trim().as_bytes()),
             Some(Err(e)) => h.update(e.as_bytes()),
             None => {}
         }
         h.update([0x1F]);
+    }
+    for name in kind.optional() {
+        let text = match value(name) {
+            Some(Ok(s)) => s.trim(),
+            Some(Err(e)) => e.as_str(),
+            None => "",
+        };
+        if !text.is_empty() {
+            h.update(name.as_bytes());
+            h.update([0x1E]);
+            h.update(text.as_bytes());
+            h.update([0x1F]);
+        }
     }
     crate::to_hex(&h.finalize()[..16])
 }
@@ -646,6 +663,13 @@ fn case(f: &mut Fields<'_>, codes: &Codes, today: Date) -> Option<LegacyCase> {
     let closure_reason = f.text("closure_reason");
     let worker_opinion = f.text("worker_opinion");
     let safety_checked_at = f.datetime("safety_checked_at");
+    let restricted_to = f
+        .text("restricted_to")
+        .split([';', '；'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
     let intake = match f.text("intake_kind").as_str() {
         "" => None,
         "consultation" | "相談" => Some(IntakeKind::Consultation),
@@ -687,6 +711,7 @@ fn case(f: &mut Fields<'_>, codes: &Codes, today: Date) -> Option<LegacyCase> {
         worker_opinion,
         safety_checked_at,
         intake,
+        restricted_to,
     })
 }
 

@@ -277,6 +277,8 @@ fn person_row(
 fn cases(r: &ReadTx, w: &mut Writer<'_>, keys: &mut Keys) -> Result<()> {
     let mut case_cols: Vec<&str> = Kind::Cases.required().to_vec();
     case_cols.extend(Kind::Cases.optional());
+    let logins: HashMap<u64, String> =
+        r.all::<Staff>()?.into_iter().map(|s| (s.id, s.body.login.as_str().to_owned())).collect();
     w.csv(Kind::Cases, &case_cols, &mut |row| {
         each::<Case>(r, &mut |v| {
             let key = key_of(Kind::Cases, v.body.migrated.as_ref(), v.id);
@@ -300,6 +302,12 @@ fn cases(r: &ReadTx, w: &mut Writer<'_>, keys: &mut Keys) -> Result<()> {
                 opt_at(seen),
                 (if c.intake.kind == IntakeKind::AbuseReport { "abuse_report" } else { "consultation" })
                     .to_owned(),
+                c.restricted_to
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|s| logins.get(&s.0).map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(";"),
             ])
         })
     })?;

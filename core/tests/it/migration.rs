@@ -245,8 +245,11 @@ fn an_interrupted_import_resumes_where_it_stopped() {
     let mut files = Files::fixture();
     // notes.csv opens for the check, then fails when the import comes to it.
     files.fail = Some(("notes.csv".into(), 1));
-    let err = w.svc.import_legacy(&w.admin, &mut files, &options(false)).unwrap_err();
-    assert!(err.to_string().contains("notes.csv"), "{err}");
+    let rec = w.svc.import_legacy(&w.admin, &mut files, &options(false)).unwrap();
+    let why = rec.stopped.as_deref().unwrap();
+    assert!(!rec.written && why.contains("notes.csv"), "{why}");
+    assert_eq!(count(&rec, Kind::Children).3, 5, "the counts say how far it came");
+    assert_eq!(count(&rec, Kind::Notes).3, 0);
     let counts: HashMap<String, u64> = w.svc.check().unwrap().counts.into_iter().collect();
     assert_eq!((counts["child"], counts["case"], counts["note"]), (5, 3, 0), "what came before stays");
 
@@ -464,6 +467,72 @@ fn a_store_made_here_exports_and_imports_into_an_empty_store_as_it_was() {
     }
     let children: HashMap<String, u64> = b.svc.check().unwrap().counts.into_iter().collect();
     assert_eq!(children["child"], 40);
+}
+
+/// A small UTF-8 source: two children, a case restricted to `worker1`, one restricted to a
+/// login no staff has, one open to the unit.
+fn restricted_source() -> Files {
+    let mut files = Files::fixture();
+    files.bytes.clear();
+    let put = |files: &mut Files, name: &str, text: &str| {
+        files.bytes.insert(name.to_owned(), text.as_bytes().to_vec());
+    };
+    put(
+        &mut files,
+        "children.csv",
+        "legacy_id,family_name,given_name,family_name_kana,given_name_kana,birth_date,sex,address,phone\n\
+         C1,架空,一郎,かくう,いちろう,2015-04-01,男,架空市1丁目,\n\
+         C2,架空,二郎,かくう,じろう,2016-05-01,男,架空市2丁目,\n",
+    );
+    put(
+        &mut files,
+        "cases.csv",
+        "legacy_id,child_id,received_at,route,consultation_type,chief_complaint,content,status,closed_at,closure_reason,worker_opinion,restricted_to\n\
+         K1,C1,2025-04-01 10:00,02,11,主訴,内容,対応中,,,,worker1\n\
+         K2,C2,2025-04-02 10:00,02,11,主訴,内容,対応中,,,,nobody\n\
+         K3,C2,2025-04-03 10:00,02,11,主訴,内容,対応中,,,,\n",
+    );
+    files
+}
+
+#[test]
+fn a_restricted_case_stays_restricted_to_the_staff_its_row_names_through_export_and_import() {
+    let w = world();
+    let worker1 = w.staff("worker1", Role::Caseworker, w.u1);
+    let other = w.staff("worker2", Role::Caseworker, w.u1);
+    let rec = w.svc.import_legacy(&w.admin, &mut restricted_source(), &options(true)).unwrap();
+    assert_eq!(
+        lines(&rec),
+        [
+            "cases.csv:3: restricted_to: no active staff signs in as \"nobody\" in the unit (閲覧制限 names staff by login)"
+        ]
+    );
+    let rec = w.svc.import_legacy(&w.admin, &mut restricted_source(), &options(false)).unwrap();
+    assert!(rec.written);
+    let id = |legacy: &str| CaseId(rec.mapped.iter().find(|m| m.legacy_id == legacy).unwrap().id);
+    // Only the staff named see the case and its child; the unit's other caseworker does not.
+    assert!(w.svc.case(&worker1, id("K1")).is_ok());
+    let refused = w.svc.case(&other, id("K1")).unwrap_err();
+    assert!(matches!(refused, mamoru_core::error::Error::Forbidden { .. }), "{refused:?}");
+    assert!(w.svc.case(&other, id("K3")).is_ok(), "the unrestricted case stays open to the unit");
+    // The export names the login; a store with the same login keeps the restriction, one
+    // without it refuses the row rather than store the case open.
+    let files = export(&w);
+    let cases = String::from_utf8(files["cases.csv"].clone()).unwrap();
+    assert!(cases.lines().any(|l| l.starts_with("K1,") && l.ends_with(",worker1")), "{cases}");
+    let b = world();
+    let mut again = Files { bytes: files.clone(), fail: None, opened: HashMap::new() };
+    let rec = b.svc.import_legacy(&b.admin, &mut again, &options(true)).unwrap();
+    assert!(lines(&rec).iter().any(|l| l.contains("restricted_to: no active staff signs in as \"worker1\"")));
+    let c = world();
+    let worker1 = c.staff("worker1", Role::Caseworker, c.u1);
+    let other = c.staff("worker2", Role::Caseworker, c.u1);
+    let mut again = Files { bytes: files, fail: None, opened: HashMap::new() };
+    let rec = c.svc.import_legacy(&c.admin, &mut again, &options(false)).unwrap();
+    assert!(rec.rejections.is_empty() && rec.written, "{:?}", rec.rejections);
+    let k1 = CaseId(rec.mapped.iter().find(|m| m.legacy_id == "K1").unwrap().id);
+    assert!(c.svc.case(&worker1, k1).is_ok());
+    assert!(c.svc.case(&other, k1).is_err());
 }
 
 mod generated {

@@ -19,13 +19,13 @@ use sha2::{Digest, Sha256};
 use super::{Actor, Service};
 use crate::case::CaseStatus;
 use crate::error::{Error, Result};
-use crate::ids::{CaseId, ChildId, RecordId, UnitId};
+use crate::ids::{CaseId, ChildId, RecordId, StaffId, UnitId};
 use crate::interchange::read::{FileError, Row};
 use crate::interchange::rows::{self, Columns, Record};
 use crate::interchange::{Codes, Encoding, Gaiji, Kind, Table};
 use crate::person::Child;
 use crate::search;
-use crate::staff::Action;
+use crate::staff::{Action, Staff};
 use crate::store::{ReadTx, Reader};
 use crate::time::{Date, Timestamp};
 
@@ -154,8 +154,12 @@ pub struct Reconciliation {
     pub warnings: Vec<String>,
     /// Children, persons and cases of the source and their ids here (after a real run).
     pub mapped: Vec<Mapped>,
-    /// Whether this run stored anything.
+    /// Whether this run stored everything it set out to.
     pub written: bool,
+    /// Why the second pass stopped before the end (a file changed or went away since the
+    /// check, the disk, a record the store refused). The batches before stay stored and the
+    /// counts say how many; the same run again resumes.
+    pub stopped: Option<String>,
     /// Children whose household differs from what an earlier run made: the second pass makes
     /// no household with them.
     pub(super) held_children: HashSet<String>,
@@ -326,7 +330,8 @@ fn references(kind: Kind, record: &Record) -> Vec<(&'static str, Vec<Kind>, Stri
 impl Service {
     /// Imports the source (or, `dry_run`, only checks it): see the module's documentation.
     /// Administrators only; the check is one audited read, each batch written one audited
-    /// transaction, and the run ends with an `import` entry naming the files' SHA-256.
+    /// transaction, and the run ends with an `import` entry naming the files' SHA-256. A second
+    /// pass that stops part-way is no error: the reconciliation says why (`stopped`) and how far.
     pub fn import_legacy(
         &self,
         actor: &Actor,
@@ -353,7 +358,10 @@ impl Service {
             e.code().clone_into(&mut entry.result);
         }
         self.append_audit(entry)?;
-        written?;
+        if let Err(e) = written {
+            rec.stopped = Some(e.to_string());
+            return Ok(rec);
+        }
         rec.written = true;
         rec.mapped = self.read(actor, Action::Import, ChildId::KIND, None, |r| {
             Ok((write::mapped(r)?, Some("import result (移行結果)".to_owned())))
@@ -539,7 +547,8 @@ fn check_file(
                 continue;
             }
         };
-        let mut errors = row_checks(r, kind, &parsed, known)?;
+        let unit = rec.unit.as_ref().map(|u| u.0).ok_or_else(|| Error::Corrupt("import: no unit".into()))?;
+        let mut errors = row_checks(r, unit, kind, &parsed, known)?;
         let made = kind == Kind::Notes && has_no_own_id(table.columns(), &row);
         let key = match keys.key(kind, made, parsed.key.clone(), row.line) {
             Ok(k) => k,
@@ -576,9 +585,11 @@ fn check_file(
 }
 
 /// What a row must also be beside its columns: an adult's id no child's; every id it names on
-/// file; a protection in force only on an open case without another.
+/// file; a protection in force only on an open case without another; a restriction naming
+/// active staff of the unit.
 fn row_checks(
     r: &ReadTx,
+    unit: UnitId,
     kind: Kind,
     parsed: &rows::Parsed,
     known: &mut Known,
@@ -608,6 +619,15 @@ fn row_checks(
             ));
         }
     }
+    if let Record::Case(c) = &parsed.record
+        && let Err(login) = restricted_staff(r, unit, &c.restricted_to)?
+    {
+        errors.push((
+            "restricted_to".into(),
+            format!("no active staff signs in as {login:?} in the unit (閲覧制限 names staff by login)"),
+            false,
+        ));
+    }
     if let Record::Protection(p) = &parsed.record
         && p.protection.ended.is_none()
     {
@@ -628,6 +648,24 @@ fn row_checks(
         }
     }
     Ok(errors)
+}
+
+/// The staff a case's 閲覧制限 names, by login: each active in `unit`; else the first login that
+/// is not.
+pub(super) fn restricted_staff(
+    r: &impl Reader,
+    unit: UnitId,
+    logins: &[String],
+) -> Result<std::result::Result<Vec<StaffId>, String>> {
+    let mut staff = Vec::new();
+    for login in logins {
+        let Some(id) = r.unique("login", login)?.map(StaffId) else { return Ok(Err(login.clone())) };
+        if !r.get::<Staff>(id)?.is_some_and(|s| s.body.units.contains(&unit) && !s.body.disabled) {
+            return Ok(Err(login.clone()));
+        }
+        staff.push(id);
+    }
+    Ok(Ok(staff))
 }
 
 /// A note row without an id of its own (the file has no `legacy_id` column, or it is empty).

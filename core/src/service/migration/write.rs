@@ -291,6 +291,20 @@ fn store_case(tx: &mut WriteTx, cx: &Context, key: &str, digest: &str, row: rows
     let case_no = format!("{}-{}-{number:05}", unit.body.case_prefix, wareki::fiscal_year_label(fiscal_year));
     let linked_cases: Vec<CaseId> =
         tx.links("child_case", child.id, usize::MAX)?.into_iter().map(CaseId).collect();
+    // 閲覧制限 as the source has it; the child is restricted while any of its cases is, to
+    // everyone those cases name (as `restrict_case` keeps it).
+    let restricted_to = match super::restricted_staff(tx, cx.unit, &row.restricted_to)? {
+        Ok(names) if names.is_empty() => child.body.restricted_to.clone(),
+        Ok(names) => {
+            let mut all = child.body.restricted_to.clone().unwrap_or_default();
+            all.extend(names.iter().copied().filter(|s| !all.contains(s)).collect::<Vec<_>>());
+            let mut body = child.body.clone();
+            body.restricted_to = Some(all);
+            tx.update(ChildId(child.id), child.rev, body)?;
+            Some(names)
+        }
+        Err(login) => return Err(Error::Corrupt(format!("import: {login:?} is no staff of the unit"))),
+    };
     let case = Case {
         unit: cx.unit,
         case_no: case_no.clone(),
@@ -312,7 +326,7 @@ fn store_case(tx: &mut WriteTx, cx: &Context, key: &str, digest: &str, row: rows
         abuse: abuse.map(|(a, _)| a.clone()),
         assigned: Vec::new(),
         assignments: Vec::new(),
-        restricted_to: child.body.restricted_to.clone(),
+        restricted_to,
         worker_opinion: row.worker_opinion,
         diagnoses: Vec::new(),
         judgement: String::new(),
