@@ -183,6 +183,10 @@ pub enum Why {
     NotTheChild,
     /// A change to the child itself where the page names a member of its family.
     TheChildItself,
+    /// The reporter (通告者) asked for on a form addressed to the family (児童虐待防止法7条).
+    ReporterOnFamilyForm,
+    /// A character no font of the forms has (`「X」(U+XXXX)`): printed, it would be a blank box.
+    Unprintable(String),
     /// Said in English only: an administrator's input on the CLI or the console.
     Other(String),
 }
@@ -321,6 +325,12 @@ impl fmt::Display for Why {
             Why::NotTheChild => f.write_str("relation 10 (the child itself) is for the child only"),
             Why::TheChildItself => {
                 f.write_str("the child itself: edit its face sheet, it stays in its household")
+            }
+            Why::ReporterOnFamilyForm => {
+                f.write_str("the reporter is never printed on a form addressed to the family")
+            }
+            Why::Unprintable(ch) => {
+                write!(f, "{ch} is not in the forms' fonts: write it another way, or print by hand")
             }
             Why::Other(english) => f.write_str(english),
         }

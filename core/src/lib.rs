@@ -11,6 +11,7 @@ pub mod deadline;
 pub mod device;
 pub mod error;
 pub mod fixture;
+pub mod forms;
 pub mod ids;
 pub mod interchange;
 pub mod merge;

@@ -94,7 +94,9 @@ impl Role {
         use Action as A;
         use Role as R;
         match action {
-            A::ReadChild | A::Search | A::ReadCase | A::ReadBoard => self != R::Admin,
+            // 帳票 (`PrintForm`): whoever reads cases prints them (the intake sheet, with its
+            // reporter, also needs `ViewReporter`).
+            A::ReadChild | A::Search | A::ReadCase | A::ReadBoard | A::PrintForm => self != R::Admin,
             A::RegisterChild | A::OpenCase => {
                 matches!(self, R::Caseworker | R::Supervisor | R::Head | R::Clerk)
             }
@@ -151,6 +153,8 @@ pub enum Action {
     RecordSupport,
     RecordMeeting,
     ViewReporter,
+    /// 帳票: a case's form as PDF, audited with its version and hash.
+    PrintForm,
     ReadBoard,
     ManageAgencies,
     ReadAudit,
@@ -167,7 +171,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -188,6 +192,7 @@ impl Action {
         Action::RecordSupport,
         Action::RecordMeeting,
         Action::ViewReporter,
+        Action::PrintForm,
         Action::ReadBoard,
         Action::ManageAgencies,
         Action::ReadAudit,
@@ -224,6 +229,7 @@ impl Action {
             Action::RecordSupport => "record_support",
             Action::RecordMeeting => "record_meeting",
             Action::ViewReporter => "view_reporter",
+            Action::PrintForm => "print_form",
             Action::ReadBoard => "read_board",
             Action::ManageAgencies => "manage_agencies",
             Action::ReadAudit => "read_audit",

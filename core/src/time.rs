@@ -53,6 +53,15 @@ impl Timestamp {
         Date::from_days(self.0.div_euclid(DAY) + i64::from(self.0.rem_euclid(DAY) + JST_OFFSET >= DAY))
     }
 
+    /// The hour and minute of this instant in Japan.
+    #[must_use]
+    pub fn jst_time(self) -> (u32, u32) {
+        let secs = (self.0 + JST_OFFSET).rem_euclid(DAY);
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "less than a day")]
+        let secs = secs as u32;
+        (secs / 3600, secs % 3600 / 60)
+    }
+
     /// Midnight JST at the start of `date`.
     #[must_use]
     pub fn jst_midnight(date: Date) -> Self {

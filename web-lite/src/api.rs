@@ -30,6 +30,7 @@ mod cases;
 mod casework;
 mod children;
 mod family;
+mod forms;
 mod server;
 mod session;
 
@@ -100,6 +101,8 @@ pub(crate) fn routes(
         .or(board(service.clone()))
         .unify()
         .or(family::routes(service.clone()))
+        .unify()
+        .or(forms::routes(service.clone()))
         .unify()
         .or(cases::routes(service.clone()))
         .unify()

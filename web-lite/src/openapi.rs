@@ -298,7 +298,7 @@ fn written() -> Value {
     });
     // The casework paths are a literal of their own: one literal that size exceeds json!'s
     // recursion limit.
-    for part in [case_paths(), casework_paths(), approval_paths()] {
+    for part in [case_paths(), casework_paths(), approval_paths(), form_paths()] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
             paths.extend(more);
         }
@@ -385,6 +385,30 @@ fn case_paths() -> Value {
                             "photos": { "type": "array", "items": { "type": "string" } },
                             "idempotency_key": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+            }
+    })
+}
+
+/// 帳票: the forms a case has, and each as PDF.
+fn form_paths() -> Value {
+    json!({
+            "/api/v1/cases/{id}/forms": {
+                "get": { "summary": "The forms (帳票) the case has now: {forms: [{form, title, version, family_facing, url}]} (a read of the case, audited)",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+                    "responses": { "200": { "description": "forms",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["forms"],
+                            "properties": { "forms": { "type": "array", "items": { "type": "object" } } } } } } },
+                        "401": error_ref(), "403": error_ref(), "404": error_ref() } }
+            },
+            "/api/v1/cases/{id}/forms/{form}": {
+                "get": { "summary": "A form as PDF/A (intake-sheet, protection-start-notice, protection-end-notice, notes), filled from the case; audited as print_form with its template version and SHA-256. `version` prints an older template version; `from`/`to` limit the notes (西暦 or 和暦)",
+                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
+                        { "name": "form", "in": "path", "required": true, "schema": { "type": "string" } },
+                        { "name": "version", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
+                        { "name": "from", "in": "query", "required": false, "schema": { "type": "string" } },
+                        { "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }],
+                    "responses": { "200": { "description": "the PDF", "content": { "application/pdf": {} } },
+                        "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
             }
     })
 }

@@ -13,6 +13,7 @@ mod devices;
 mod events;
 pub mod export;
 mod family;
+pub mod forms;
 mod integrity;
 mod merging;
 pub mod migration;

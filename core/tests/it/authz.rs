@@ -69,6 +69,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
         A::RecordSupport,
         A::RecordMeeting,
         A::ViewReporter,
+        A::PrintForm,
         A::ReadBoard,
         A::ManageAgencies,
         A::ReadCaseload,
@@ -97,6 +98,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
                 A::AddNote,
                 A::RecordAssessment,
                 A::RecordMeeting,
+                A::PrintForm,
                 A::ReadBoard,
             ]
         }
@@ -107,6 +109,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
                 A::RegisterChild,
                 A::OpenCase,
                 A::ReadCase,
+                A::PrintForm,
                 A::ReadBoard,
                 A::ManageAgencies,
             ]
@@ -283,6 +286,15 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
             )
             .map(drop),
         Action::ViewReporter => svc.reporter(actor, ids.case).map(drop),
+        Action::PrintForm => svc
+            .print_form(
+                actor,
+                ids.case,
+                mamoru_core::forms::FormKind::Notes,
+                None,
+                mamoru_core::service::forms::Period::default(),
+            )
+            .map(drop),
         Action::AssignCases => {
             let to = mamoru_core::case::Assign { main: Some(actor.staff()), ..Default::default() };
             svc.assign_case(actor, ids.case, rev::<Case>(w, ids.case), &to).map(drop)

@@ -12,6 +12,7 @@ mod compat;
 mod crash;
 mod events;
 mod family;
+mod forms;
 mod intake;
 mod migration;
 mod photos;

@@ -107,6 +107,11 @@ fields! {
     Unique ["unique"] "重複",
     Otpauth ["otpauth"] "認証アプリの設定",
     Data ["data" | "import" | "export" | "backup"] "データ",
+    // 帳票: the form itself (a character its fonts lack, the reporter on a family's notice), and
+    // the period of a 経過記録.
+    Printed ["form"] "帳票",
+    PeriodFrom ["from"] "期間（から）",
+    PeriodTo ["to"] "期間（まで）",
 }
 
 /// The form inputs that hold the fields `e` names, space-separated: core's name, or its last part
@@ -215,6 +220,10 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         Why::OtherHousehold => "この児童は別の世帯に登録されています。先にその世帯から外してください".into(),
         Why::NotTheChild => "「本人」は児童本人だけです。この児童から見た続柄を選んでください".into(),
         Why::TheChildItself => "児童本人です。本人の情報はフェイスシートで編集してください".into(),
+        Why::ReporterOnFamilyForm => "通告者は家族あての帳票には載せられません".into(),
+        Why::Unprintable(ch) => {
+            format!("{ch}は帳票の書体にない文字です。別の書き方にするか、手書きで補ってください")
+        }
         // The page's own reasons are Japanese already; core's English ones are for the CLI.
         Why::Other(said) if !said.is_ascii() => said.clone(),
         Why::Other(_) => return None,

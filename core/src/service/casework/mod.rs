@@ -90,6 +90,8 @@ pub struct CaseView {
     pub meetings: Vec<Versioned<Meeting>>,
     /// An open abuse report on which no assessment sheet has been filled yet (アセスメント未実施).
     pub assessment_missing: bool,
+    /// The forms (帳票) the case has now, for the reader.
+    pub forms: Vec<crate::service::forms::FormOffer>,
     /// What the reader may do here (action names: role, unit, restriction, and for everything
     /// but `close_case` an open case), so that a page offers only the forms that would be
     /// accepted. `close_case` covers reopening a closed case.
@@ -237,6 +239,7 @@ impl Service {
             let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
             Ok((
                 CaseView {
+                    forms: crate::service::forms::offers(actor, &case.body, &protections, now.jst_date()),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
                     may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
                     assessment_missing: case.body.status == CaseStatus::Open

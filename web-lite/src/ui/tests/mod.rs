@@ -17,6 +17,7 @@ mod board_and_access;
 mod caseloads;
 mod dates;
 mod family;
+mod forms;
 mod reporter;
 
 const PW: &str = "correct horse battery";

@@ -364,6 +364,8 @@ pub(crate) struct CasePage {
     pub closure_form: String,
     pub message: Option<String>,
     pub notice: Option<String>,
+    /// 帳票: (URL, title, addressed to the family) of each form the case has now.
+    pub forms: Vec<(String, &'static str, bool)>,
 }
 
 impl CasePage {
@@ -380,6 +382,18 @@ impl CasePage {
             chrome,
             case_id: d.case.case.id,
             case_no: case.case_no.clone(),
+            forms: d
+                .case
+                .forms
+                .iter()
+                .map(|f| {
+                    (
+                        format!("/api/v1/cases/{}/forms/{}", d.case.case.id, f.form.slug()),
+                        f.title,
+                        f.family_facing,
+                    )
+                })
+                .collect(),
             status,
             status_class,
             child_id: case.child.0,

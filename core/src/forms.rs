@@ -1,0 +1,517 @@
+//! 帳票: the forms Mamoru prints, as versioned template data, and the one engine that fills them.
+//!
+//! A template names its fields ([`Field`]), its fixed texts, its 決裁欄 and the day from which it
+//! is used; a change in the law is a new version with a new `valid_from`, and a paper is always
+//! printed with the version in force on the day of what it records (a protection started in 2015
+//! gets the 教示 of 2015: 60 days). The engine, not each template, refuses the reporter (通告者)
+//! on anything addressed to a family: such a template may bind no reporter field, and the facts
+//! it is filled from may hold no reporter (児童虐待防止法7条).
+//!
+//! No IO, no clock: the facts and the day come in, a [`mamoru_pdf::Form`] goes out.
+
+use mamoru_pdf::{Align, Block, Cell, Face, Form, Stamp, When};
+
+use crate::error::{Error, Result, Why};
+use crate::time::{Date, Timestamp};
+use crate::wareki;
+
+/// Each form Mamoru prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FormKind {
+    /// 虐待相談・通告受付票 (or 相談受付票): the intake as received, the reporter included; kept
+    /// inside the centre.
+    IntakeSheet,
+    /// 一時保護決定通知書: to the guardians, with the 教示.
+    ProtectionStartNotice,
+    /// 一時保護解除通知書: to the guardians.
+    ProtectionEndNotice,
+    /// 経過記録: the case's notes, oldest first.
+    Notes,
+}
+
+impl FormKind {
+    pub const ALL: [FormKind; 4] = [
+        FormKind::IntakeSheet,
+        FormKind::ProtectionStartNotice,
+        FormKind::ProtectionEndNotice,
+        FormKind::Notes,
+    ];
+
+    /// The name in URLs and the audit log.
+    #[must_use]
+    pub fn slug(self) -> &'static str {
+        match self {
+            FormKind::IntakeSheet => "intake-sheet",
+            FormKind::ProtectionStartNotice => "protection-start-notice",
+            FormKind::ProtectionEndNotice => "protection-end-notice",
+            FormKind::Notes => "notes",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.slug() == slug)
+    }
+}
+
+impl serde::Serialize for FormKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.slug())
+    }
+}
+
+/// What a field of a form says, read from the case's [`Facts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    CaseNo,
+    ReceivedAt,
+    IntakeKind,
+    Route,
+    ConsultationType,
+    ChiefComplaint,
+    Content,
+    AbuseTypes,
+    ChildName,
+    ChildKana,
+    ChildBirth,
+    ChildAddress,
+    Guardians,
+    ReporterName,
+    ReporterRelation,
+    ReporterPhone,
+    ProtectionStart,
+    ProtectionPlace,
+    ProtectionReason,
+    ProtectionEnd,
+    ProtectionEndReason,
+}
+
+impl Field {
+    /// Whether the field tells who reported (児童虐待防止法7条: never to the family).
+    #[must_use]
+    pub fn is_reporter(self) -> bool {
+        matches!(self, Field::ReporterName | Field::ReporterRelation | Field::ReporterPhone)
+    }
+}
+
+/// One version of a form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    pub form: FormKind,
+    pub version: u32,
+    /// The first day of what it records that this version is used for.
+    pub valid_from: (i32, u32, u32),
+    pub title: &'static str,
+    /// Addressed to the child's family: no reporter, ever.
+    pub family_facing: bool,
+    pub landscape: bool,
+    /// The 決裁欄's columns, left to right.
+    pub approvals: &'static [&'static str],
+    /// The line under the title (the legal ground of a notice).
+    pub lead: &'static str,
+    /// Label and field of each row of the form's table.
+    pub rows: &'static [(&'static str, Field)],
+    /// 教示: how to appeal, with the limits of its day.
+    pub appeal: Option<&'static str>,
+}
+
+impl Template {
+    #[must_use]
+    pub fn valid_from(&self) -> Date {
+        let (y, m, d) = self.valid_from;
+        // The table's dates are checked by its tests; day 0 (1970-01-01) is no template's.
+        Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0))
+    }
+
+    /// `一時保護決定通知書 様式 v2（平成28年4月1日から）`: at the foot of every page.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{} 様式 v{}（{}から）", self.title, self.version, wareki::format(self.valid_from()))
+    }
+}
+
+const APPROVALS: &[&str] = &["所長", "次長", "課長", "係長", "担当"];
+
+/// 行政不服審査法 (2014年改正) and 行政事件訴訟法 as in force since 2016-04-01.
+const APPEAL_2016: &str = "1 この処分に不服がある場合は、この処分があったことを知った日の翌日から起算して3か月以内に、\
+市長に対して審査請求をすることができます（なお、この処分があったことを知った日の翌日から起算して3か月以内であっても、\
+この処分の日の翌日から起算して1年を経過すると審査請求をすることができなくなります。）。\n\
+2 この処分の取消しの訴えは、この処分があったことを知った日の翌日から起算して6か月以内に、市を被告として\
+（訴訟において市を代表する者は市長となります。）提起することができます（なお、この処分があったことを知った日の翌日から\
+起算して6か月以内であっても、この処分の日の翌日から起算して1年を経過すると処分の取消しの訴えを提起することができなくなります。）。";
+
+/// The old 行政不服審査法: 異議申立て within 60 days.
+const APPEAL_OLD: &str = "1 この処分に不服がある場合は、この処分があったことを知った日の翌日から起算して60日以内に、\
+市長に対して異議申立てをすることができます。\n\
+2 この処分の取消しの訴えは、この処分があったことを知った日の翌日から起算して6か月以内に、市を被告として\
+（訴訟において市を代表する者は市長となります。）提起することができます（なお、この処分があったことを知った日の翌日から\
+起算して6か月以内であっても、この処分の日の翌日から起算して1年を経過すると処分の取消しの訴えを提起することができなくなります。）。";
+
+const START_ROWS: &[(&str, Field)] = &[
+    ("児童氏名", Field::ChildName),
+    ("ふりがな", Field::ChildKana),
+    ("生年月日", Field::ChildBirth),
+    ("住所", Field::ChildAddress),
+    ("一時保護の開始日時", Field::ProtectionStart),
+    ("一時保護の場所", Field::ProtectionPlace),
+    ("一時保護の理由", Field::ProtectionReason),
+];
+
+const END_ROWS: &[(&str, Field)] = &[
+    ("児童氏名", Field::ChildName),
+    ("生年月日", Field::ChildBirth),
+    ("一時保護の開始日時", Field::ProtectionStart),
+    ("一時保護の解除日時", Field::ProtectionEnd),
+    ("解除の理由", Field::ProtectionEndReason),
+];
+
+const INTAKE_ROWS: &[(&str, Field)] = &[
+    ("ケース番号", Field::CaseNo),
+    ("受付日時", Field::ReceivedAt),
+    ("受付の種類", Field::IntakeKind),
+    ("経路", Field::Route),
+    ("相談種別", Field::ConsultationType),
+    ("主訴", Field::ChiefComplaint),
+    ("内容", Field::Content),
+    ("虐待種別", Field::AbuseTypes),
+    ("児童氏名", Field::ChildName),
+    ("ふりがな", Field::ChildKana),
+    ("生年月日", Field::ChildBirth),
+    ("住所", Field::ChildAddress),
+    ("保護者", Field::Guardians),
+    ("通告者", Field::ReporterName),
+    ("通告者と児童の関係", Field::ReporterRelation),
+    ("通告者の連絡先", Field::ReporterPhone),
+];
+
+/// Every version of every form, oldest first within a form.
+pub const TEMPLATES: &[Template] = &[
+    Template {
+        form: FormKind::IntakeSheet,
+        version: 1,
+        valid_from: (1970, 1, 1),
+        title: "虐待相談・通告受付票",
+        family_facing: false,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "",
+        rows: INTAKE_ROWS,
+        appeal: None,
+    },
+    Template {
+        form: FormKind::ProtectionStartNotice,
+        version: 1,
+        valid_from: (1970, 1, 1),
+        title: "一時保護決定通知書",
+        family_facing: true,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "児童福祉法第33条第1項の規定により、下記のとおり児童を一時保護したので通知します。",
+        rows: START_ROWS,
+        appeal: Some(APPEAL_OLD),
+    },
+    Template {
+        form: FormKind::ProtectionStartNotice,
+        version: 2,
+        valid_from: (2016, 4, 1),
+        title: "一時保護決定通知書",
+        family_facing: true,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "児童福祉法第33条第1項の規定により、下記のとおり児童を一時保護したので通知します。",
+        rows: START_ROWS,
+        appeal: Some(APPEAL_2016),
+    },
+    Template {
+        form: FormKind::ProtectionEndNotice,
+        version: 1,
+        valid_from: (1970, 1, 1),
+        title: "一時保護解除通知書",
+        family_facing: true,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "下記の児童の一時保護を解除したので通知します。",
+        rows: END_ROWS,
+        appeal: None,
+    },
+    Template {
+        form: FormKind::Notes,
+        version: 1,
+        valid_from: (1970, 1, 1),
+        title: "経過記録",
+        family_facing: false,
+        landscape: false,
+        approvals: &["課長", "係長", "担当"],
+        lead: "",
+        rows: &[
+            ("ケース番号", Field::CaseNo),
+            ("児童氏名", Field::ChildName),
+            ("生年月日", Field::ChildBirth),
+        ],
+        appeal: None,
+    },
+];
+
+/// The version of `form` in force on `day`.
+#[must_use]
+pub fn template(form: FormKind, day: Date) -> Option<&'static Template> {
+    TEMPLATES.iter().filter(|t| t.form == form && t.valid_from() <= day).max_by_key(|t| t.version)
+}
+
+/// Version `version` of `form`.
+#[must_use]
+pub fn version(form: FormKind, version: u32) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.form == form && t.version == version)
+}
+
+/// The reporter as a form may show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReporterFacts {
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+}
+
+/// One note of the 経過記録.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteFacts {
+    pub at: Timestamp,
+    pub author: String,
+    pub kind: String,
+    pub body: String,
+}
+
+/// What the forms of a case are filled from, read by the service (codes already named).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The issuer: `〇〇市児童相談所長`.
+    pub issuer: String,
+    pub case_no: String,
+    pub received_at: Option<Timestamp>,
+    pub intake_kind: String,
+    pub route: String,
+    pub consultation_type: String,
+    pub chief_complaint: String,
+    pub content: String,
+    pub abuse_types: String,
+    pub child_name: String,
+    pub child_kana: String,
+    pub child_birth: Option<Date>,
+    pub child_address: String,
+    /// The guardians' names, to address a notice to.
+    pub guardians: Vec<String>,
+    /// Only for forms kept inside the centre.
+    pub reporter: Option<ReporterFacts>,
+    pub protection_start: Option<Timestamp>,
+    pub protection_place: String,
+    pub protection_reason: String,
+    pub protection_end: Option<Timestamp>,
+    pub protection_end_reason: String,
+    pub notes: Vec<NoteFacts>,
+    /// 決裁: who decided, and when, by column head.
+    pub approvals: Vec<(String, String, Date)>,
+}
+
+/// `令和7年4月1日 10時30分`.
+#[must_use]
+pub fn datetime(at: Timestamp) -> String {
+    let (h, m) = at.jst_time();
+    format!("{} {h}時{m:02}分", wareki::format(at.jst_date()))
+}
+
+impl Facts {
+    fn value(&self, field: Field) -> String {
+        let reporter = self.reporter.clone().unwrap_or_default();
+        let at = |t: Option<Timestamp>| t.map(datetime).unwrap_or_default();
+        match field {
+            Field::CaseNo => self.case_no.clone(),
+            Field::ReceivedAt => at(self.received_at),
+            Field::IntakeKind => self.intake_kind.clone(),
+            Field::Route => self.route.clone(),
+            Field::ConsultationType => self.consultation_type.clone(),
+            Field::ChiefComplaint => self.chief_complaint.clone(),
+            Field::Content => self.content.clone(),
+            Field::AbuseTypes => self.abuse_types.clone(),
+            Field::ChildName => self.child_name.clone(),
+            Field::ChildKana => self.child_kana.clone(),
+            Field::ChildBirth => self.child_birth.map(wareki::format).unwrap_or_default(),
+            Field::ChildAddress => self.child_address.clone(),
+            Field::Guardians => self.guardians.join("、"),
+            Field::ReporterName => reporter.name,
+            Field::ReporterRelation => reporter.relation,
+            Field::ReporterPhone => reporter.phone,
+            Field::ProtectionStart => at(self.protection_start),
+            Field::ProtectionPlace => self.protection_place.clone(),
+            Field::ProtectionReason => self.protection_reason.clone(),
+            Field::ProtectionEnd => at(self.protection_end),
+            Field::ProtectionEndReason => self.protection_end_reason.clone(),
+        }
+    }
+}
+
+/// The form `t` filled from `facts`, dated `day` and made at `made`. Refuses a family-facing
+/// template that binds a reporter field or facts that hold a reporter, and a character the
+/// fonts lack (naming it).
+pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Result<Form> {
+    if t.family_facing && (t.rows.iter().any(|(_, f)| f.is_reporter()) || facts.reporter.is_some()) {
+        return Err(Error::invalid("form", Why::ReporterOnFamilyForm));
+    }
+    let mut blocks = Vec::new();
+    let mut head = Vec::new();
+    if !facts.case_no.is_empty() {
+        head.push(facts.case_no.clone());
+    }
+    head.push(wareki::format(day));
+    blocks.push(Block::aligned(head.join("\n"), Align::Right));
+    if t.family_facing {
+        let to =
+            if facts.guardians.is_empty() { "保護者".to_owned() } else { facts.guardians.join("、") };
+        blocks.push(Block::text(format!("{to} 様")));
+        blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
+    }
+    blocks.push(Block::Space(6.0));
+    blocks.push(Block::Title(t.title.to_owned()));
+    if !t.family_facing {
+        let stamps = t
+            .approvals
+            .iter()
+            .map(|h| {
+                let decided = facts.approvals.iter().find(|(head, _, _)| head == h);
+                Stamp {
+                    head: (*h).to_owned(),
+                    name: decided.map(|d| d.1.clone()).unwrap_or_default(),
+                    date: decided.map(|d| wareki::format_short(d.2)).unwrap_or_default(),
+                }
+            })
+            .collect();
+        blocks.push(Block::Approvals(stamps));
+    }
+    if !t.lead.is_empty() {
+        blocks.push(Block::Text {
+            text: t.lead.to_owned(),
+            align: Align::Left,
+            face: Face::Mincho,
+            size: 10.5,
+        });
+        blocks.push(Block::aligned("記", Align::Centre));
+    }
+    let rows =
+        t.rows.iter().map(|(label, f)| vec![Cell::head(*label), Cell::text(facts.value(*f))]).collect();
+    blocks.push(Block::Table { widths: vec![1.0, 3.2], rows });
+    if t.form == FormKind::Notes {
+        let mut rows =
+            vec![vec![Cell::head("日時"), Cell::head("記録者"), Cell::head("種別"), Cell::head("内容")]];
+        for n in &facts.notes {
+            rows.push(vec![
+                Cell::text(datetime(n.at)),
+                Cell::text(n.author.clone()),
+                Cell::text(n.kind.clone()),
+                Cell::text(n.body.clone()),
+            ]);
+        }
+        if facts.notes.is_empty() {
+            rows.push(vec![Cell::text("（この期間の記録はありません）").spanning(4)]);
+        }
+        blocks.push(Block::Table { widths: vec![1.3, 1.0, 0.8, 4.0], rows });
+    }
+    if let Some(appeal) = t.appeal {
+        blocks.push(Block::Space(8.0));
+        blocks.push(Block::Boxed { title: "教示".into(), text: appeal.to_owned(), face: Face::Mincho });
+    }
+    let (h, m) = made.jst_time();
+    let d = made.jst_date();
+    let form = Form {
+        title: format!("{} {}", t.title, facts.case_no).trim().to_owned(),
+        landscape: t.landscape,
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a calendar year")]
+        made: When {
+            year: d.year() as u16,
+            month: d.month() as u8,
+            day: d.day() as u8,
+            hour: h as u8,
+            minute: m as u8,
+        },
+        footer: t.label(),
+        blocks,
+    };
+    // A character the fonts lack is refused here, naming it, not printed as a blank box.
+    if let Some(text) = unprintable(&form) {
+        return Err(Error::invalid("form", Why::Unprintable(text)));
+    }
+    Ok(form)
+}
+
+/// The first character no face has, as `「X」(U+XXXX)`.
+fn unprintable(form: &Form) -> Option<String> {
+    let texts = form.blocks.iter().flat_map(|b| -> Vec<&str> {
+        match b {
+            Block::Title(t) | Block::Text { text: t, .. } => vec![t],
+            Block::Table { rows, .. } => rows.iter().flatten().map(|c| c.text.as_str()).collect(),
+            Block::Boxed { title, text, .. } => vec![title, text],
+            Block::Approvals(s) => s.iter().flat_map(|s| [&*s.head, &*s.name, &*s.date]).collect(),
+            Block::Space(_) => Vec::new(),
+        }
+    });
+    for text in texts {
+        if let Err(mamoru_pdf::Error::MissingGlyph { ch, code, .. }) =
+            mamoru_pdf::check_text(Face::Mincho, text)
+                .and_then(|()| mamoru_pdf::check_text(Face::Gothic, text))
+        {
+            return Some(format!("「{ch}」(U+{code:04X})"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Facts, FormKind, ReporterFacts, TEMPLATES, compose, template, version};
+    use crate::time::{Date, Timestamp};
+
+    fn day(y: i32, m: u32, d: u32) -> Date {
+        Date::new(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_version_in_force_on_the_day_is_chosen_and_old_notices_keep_60_days() {
+        let old = template(FormKind::ProtectionStartNotice, day(2015, 6, 1)).unwrap();
+        let new = template(FormKind::ProtectionStartNotice, day(2016, 4, 1)).unwrap();
+        assert_eq!((old.version, new.version), (1, 2));
+        assert!(old.appeal.unwrap().contains("60日以内"));
+        assert!(new.appeal.unwrap().contains("3か月以内") && new.appeal.unwrap().contains("6か月以内"));
+        assert_eq!(version(FormKind::ProtectionStartNotice, 1), Some(old));
+        // Every form has a version for every day, and versions are numbered in order.
+        for f in FormKind::ALL {
+            assert!(template(f, day(1990, 1, 1)).is_some(), "{f:?}");
+            for t in TEMPLATES {
+                let (y, m, d) = t.valid_from;
+                assert!(Date::new(y, m, d).is_ok(), "{t:?}");
+            }
+            let vs: Vec<u32> = TEMPLATES.iter().filter(|t| t.form == f).map(|t| t.version).collect();
+            assert_eq!(vs, (1..=u32::try_from(vs.len()).unwrap()).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_engine_refuses_the_reporter_on_anything_addressed_to_a_family() {
+        let made = Timestamp::parse("2025-06-02T10:00:00+09:00").unwrap();
+        let reporter = Some(ReporterFacts { name: "架空 通告者".into(), ..ReporterFacts::default() });
+        let facts = Facts { reporter, child_name: "架空 一郎".into(), ..Facts::default() };
+        for t in TEMPLATES.iter().filter(|t| t.family_facing) {
+            assert!(t.rows.iter().all(|(_, f)| !f.is_reporter()), "{t:?}");
+            let err = compose(t, &facts, day(2025, 6, 2), made).unwrap_err();
+            assert!(err.to_string().contains("reporter"), "{err}");
+        }
+        let sheet = template(FormKind::IntakeSheet, day(2025, 6, 2)).unwrap();
+        assert!(compose(sheet, &facts, day(2025, 6, 2), made).is_ok(), "kept inside the centre");
+    }
+
+    #[test]
+    fn a_character_the_fonts_lack_is_named() {
+        let made = Timestamp::parse("2025-06-02T10:00:00+09:00").unwrap();
+        let facts = Facts { child_name: "架空 \u{F8F0}郎".into(), ..Facts::default() };
+        let t = template(FormKind::ProtectionStartNotice, day(2025, 6, 2)).unwrap();
+        let err = compose(t, &facts, day(2025, 6, 2), made).unwrap_err();
+        assert!(err.to_string().contains("U+F8F0"), "{err}");
+    }
+}

@@ -1,0 +1,271 @@
+//! 帳票: a case's forms as PDF. Which forms apply, and each one filled from the case, the child,
+//! the household and the protection in one audited read (`print_form`) whose entry names the
+//! template's version and the PDF's SHA-256 — so the exact paper can be shown to have been
+//! printed, and made again with the same version.
+
+use sha2::{Digest, Sha256};
+
+use super::{Actor, Service, access};
+use crate::case::{Case, IntakeKind, Note, Reporter};
+use crate::code_table::{Code, CodeTable};
+use crate::error::{Error, Result};
+use crate::forms::{self, Facts, FormKind, NoteFacts, ReporterFacts, Template};
+use crate::ids::{CaseId, HouseholdId, NoteId, PersonId, RecordId, ReporterId, StaffId};
+use crate::person::{Child, Household, MemberRef, Person};
+use crate::protection::Protection;
+use crate::staff::{Action, Staff, Unit};
+use crate::store::{ReadTx, Reader, Versioned};
+use crate::time::{Date, Timestamp};
+
+/// A form the case has now.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FormOffer {
+    pub form: FormKind,
+    pub title: &'static str,
+    pub version: u32,
+    /// Addressed to the family (the reporter is never on it).
+    pub family_facing: bool,
+}
+
+/// Which notes a 経過記録 holds: those of these days (both included), or all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+}
+
+/// A printed form.
+#[derive(Clone, Debug)]
+pub struct PrintedForm {
+    pub pdf: Vec<u8>,
+    /// `一時保護決定通知書_児-R7-00001.pdf`.
+    pub file_name: String,
+    pub template: &'static Template,
+    /// Of the PDF, in hex: as the audit entry names it.
+    pub sha256: String,
+}
+
+fn protections(r: &ReadTx, case: CaseId) -> Result<Vec<Versioned<Protection>>> {
+    let mut out = Vec::new();
+    for id in r.links("case_protection", case.0, usize::MAX)? {
+        out.push(r.require::<Protection>(crate::ids::ProtectionId(id))?);
+    }
+    Ok(out)
+}
+
+fn latest(protections: &[Versioned<Protection>]) -> Option<&Protection> {
+    protections.iter().map(|p| &p.body).max_by_key(|p| p.started_at)
+}
+
+/// The day whose template version a form takes, or `None` when the case has no such form now.
+fn form_day(case: &Case, protections: &[Versioned<Protection>], form: FormKind, today: Date) -> Option<Date> {
+    match form {
+        FormKind::IntakeSheet => Some(case.intake.received_at.jst_date()),
+        FormKind::Notes => Some(today),
+        FormKind::ProtectionStartNotice => latest(protections).map(|p| p.started_at.jst_date()),
+        FormKind::ProtectionEndNotice => {
+            latest(protections).and_then(|p| p.ended.as_ref().map(|e| e.at.jst_date()))
+        }
+    }
+}
+
+/// The forms the case has now, in the order a page offers them: the intake sheet (with its
+/// reporter) only to those who may see the reporter.
+pub(super) fn offers(
+    actor: &Actor,
+    case: &Case,
+    protections: &[Versioned<Protection>],
+    today: Date,
+) -> Vec<FormOffer> {
+    FormKind::ALL
+        .into_iter()
+        .filter(|f| *f != FormKind::IntakeSheet || reporter_allowed(actor, case))
+        .filter_map(|form| {
+            let t = forms::template(form, form_day(case, protections, form, today)?)?;
+            Some(FormOffer { form, title: t.title, version: t.version, family_facing: t.family_facing })
+        })
+        .collect()
+}
+
+fn label(table: &Versioned<CodeTable>, code: &Code) -> String {
+    table.body.label(code).map_or_else(|| code.as_str().to_owned(), str::to_owned)
+}
+
+fn reporter_allowed(actor: &Actor, case: &Case) -> bool {
+    actor.role.may(Action::ViewReporter)
+        && access::check_own_unit(actor, case.unit, Action::ViewReporter).is_ok()
+}
+
+impl Service {
+    /// The forms the case has now, in the order the page offers them. The intake sheet (with its
+    /// reporter) only to those who may see the reporter.
+    pub fn case_forms(&self, actor: &Actor, id: CaseId) -> Result<Vec<FormOffer>> {
+        let today = self.now().jst_date();
+        self.read(actor, Action::ReadCase, CaseId::KIND, Some(id.0), |r| {
+            let case = r.require::<Case>(id)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_case(&case.body, Action::ReadCase)?;
+            scope.check_read_child(&r.require::<Child>(case.body.child)?.body, Action::ReadCase)?;
+            let offers = offers(actor, &case.body, &protections(r, id)?, today);
+            Ok((offers, Some("forms listed".to_owned())))
+        })
+    }
+
+    /// The form as PDF: the template version in force on the day of what it records (or the
+    /// `version` asked for, to make an old paper again), filled from the case. Audited as
+    /// `print_form` with the form, the version and the PDF's SHA-256.
+    pub fn print_form(
+        &self,
+        actor: &Actor,
+        id: CaseId,
+        form: FormKind,
+        version: Option<u32>,
+        period: Period,
+    ) -> Result<PrintedForm> {
+        let now = self.now();
+        self.read(actor, Action::PrintForm, CaseId::KIND, Some(id.0), |r| {
+            let case = r.require::<Case>(id)?;
+            let scope = access::Scope::of(r, actor)?;
+            scope.check_read_case(&case.body, Action::PrintForm)?;
+            let child = r.require::<Child>(case.body.child)?;
+            scope.check_read_child(&child.body, Action::PrintForm)?;
+            if form == FormKind::IntakeSheet && !reporter_allowed(actor, &case.body) {
+                return Err(Error::Forbidden { action: Action::ViewReporter.as_str() });
+            }
+            let protections = protections(r, id)?;
+            let day = form_day(&case.body, &protections, form, now.jst_date())
+                .ok_or_else(|| Error::not_found("form", form.slug()))?;
+            let template = match version {
+                Some(v) => forms::version(form, v),
+                None => forms::template(form, day),
+            }
+            .ok_or_else(|| Error::not_found("form", form.slug()))?;
+            let (facts, made) =
+                facts(r, &case, &child.body, latest(&protections), (form, template), period, now)?;
+            let composed = forms::compose(template, &facts, made.jst_date(), made)?;
+            let pdf = mamoru_pdf::render(&composed).map_err(|e| match e {
+                mamoru_pdf::Error::MissingGlyph { ch, code, .. } => {
+                    Error::invalid("form", crate::error::Why::Unprintable(format!("「{ch}」(U+{code:04X})")))
+                }
+                other => Error::Corrupt(format!("form {}: {other}", form.slug())),
+            })?;
+            let sha256 = crate::to_hex(&Sha256::digest(&pdf));
+            let detail = format!("form {} v{} sha256 {sha256}", form.slug(), template.version);
+            let file_name = format!("{}_{}.pdf", template.title, case.body.case_no);
+            Ok((PrintedForm { pdf, file_name, template, sha256 }, Some(detail)))
+        })
+    }
+}
+
+/// What `form` is filled from, and when it is made: a notice is made at the time it was
+/// recorded as issued (so printing it again gives the same paper), anything else now.
+fn facts(
+    r: &ReadTx,
+    case: &Versioned<Case>,
+    child: &Child,
+    protection: Option<&Protection>,
+    (form, template): (FormKind, &Template),
+    period: Period,
+    now: Timestamp,
+) -> Result<(Facts, Timestamp)> {
+    let c = &case.body;
+    let unit = r.require::<Unit>(c.unit)?;
+    let mut facts = Facts {
+        issuer: format!("{}長", unit.body.name),
+        case_no: c.case_no.clone(),
+        child_name: child.name.full(),
+        child_kana: child.name.full_kana(),
+        child_birth: child.birth_date.filter(|_| !child.unborn),
+        child_address: child.address.clone(),
+        guardians: guardians(r, child.household)?,
+        ..Facts::default()
+    };
+    let mut made = now;
+    match form {
+        FormKind::IntakeSheet => {
+            facts.received_at = Some(c.intake.received_at);
+            (if c.intake.kind == IntakeKind::AbuseReport { "虐待通告" } else { "相談" })
+                .clone_into(&mut facts.intake_kind);
+            facts.route = label(&Service::code_table(r, "route")?, &c.intake.route);
+            facts.consultation_type =
+                label(&Service::code_table(r, "consultation_type")?, &c.intake.consultation_type);
+            facts.chief_complaint.clone_from(&c.intake.chief_complaint);
+            facts.content.clone_from(&c.intake.content);
+            if let Some(a) = &c.abuse {
+                let table = Service::code_table(r, "abuse_type")?;
+                facts.abuse_types = a.types.iter().map(|t| label(&table, t)).collect::<Vec<_>>().join("、");
+            }
+            if !template.family_facing
+                && let Some(rep) = r.get::<Reporter>(ReporterId(case.id))?
+            {
+                let rep = rep.body;
+                facts.reporter = Some(if rep.anonymous {
+                    ReporterFacts {
+                        name: "（匿名）".into(), relation: rep.relation, phone: String::new()
+                    }
+                } else {
+                    ReporterFacts { name: rep.name, relation: rep.relation, phone: rep.phone }
+                });
+            }
+        }
+        FormKind::ProtectionStartNotice | FormKind::ProtectionEndNotice => {
+            let p = protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            facts.protection_start = Some(p.started_at);
+            facts.protection_place = match p.place_kind {
+                crate::protection::PlaceKind::Shelter => "一時保護所".to_owned(),
+                crate::protection::PlaceKind::Entrusted => "一時保護委託先".to_owned(),
+            };
+            facts.protection_reason.clone_from(&p.reason);
+            if let Some(end) = &p.ended {
+                facts.protection_end = Some(end.at);
+                facts.protection_end_reason.clone_from(&end.reason);
+            }
+            let kind = if form == FormKind::ProtectionStartNotice {
+                crate::protection::NoticeKind::Start
+            } else {
+                crate::protection::NoticeKind::End
+            };
+            if let Some(n) = p.notices.iter().find(|n| n.kind == kind) {
+                made = n.issued_at;
+            }
+        }
+        FormKind::Notes => {
+            let kinds = Service::code_table(r, "note_kind")?;
+            let mut notes = Vec::new();
+            for id in r.links("case_note", case.id, usize::MAX)? {
+                let n = r.require::<Note>(NoteId(id))?.body;
+                let d = n.at.jst_date();
+                if period.from.is_some_and(|f| d < f) || period.to.is_some_and(|t| d > t) {
+                    continue;
+                }
+                let author = match n.legacy_author() {
+                    Some(name) => format!("{name}（移行）"),
+                    None => staff_name(r, n.author)?,
+                };
+                notes.push(NoteFacts { at: n.at, author, kind: label(&kinds, &n.kind), body: n.body });
+            }
+            notes.sort_by_key(|n| n.at);
+            facts.notes = notes;
+        }
+    }
+    Ok((facts, made))
+}
+
+fn staff_name(r: &ReadTx, id: StaffId) -> Result<String> {
+    Ok(r.get::<Staff>(id)?.map(|s| s.body.display_name).unwrap_or_default())
+}
+
+/// The names of the household's guardians (保護者), as a notice is addressed.
+fn guardians(r: &ReadTx, household: Option<HouseholdId>) -> Result<Vec<String>> {
+    let Some(h) = household else { return Ok(Vec::new()) };
+    let Some(h) = r.get::<Household>(h)? else { return Ok(Vec::new()) };
+    let mut names = Vec::new();
+    for m in h.body.members.iter().filter(|m| m.guardian) {
+        if let MemberRef::Person(p) = m.who
+            && let Some(p) = r.get::<Person>(PersonId(p.0))?
+        {
+            names.push(p.body.name.full());
+        }
+    }
+    Ok(names)
+}

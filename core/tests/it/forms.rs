@@ -1,0 +1,153 @@
+//! 帳票 through the service: the forms a case has, each filled from the case and read back from
+//! its PDF (names in kanji, 和暦 dates), the reporter on the intake sheet and never on a notice
+//! to the family, a notice made again byte for byte, an old version with its old 教示, and every
+//! print audited with its version and hash.
+
+use std::process::Command;
+
+use mamoru_core::case::IntakeKind;
+use mamoru_core::code_table::Code;
+use mamoru_core::forms::FormKind;
+use mamoru_core::person::{PersonEdit, PersonName, Sex, Standing};
+use mamoru_core::protection::{NoticeKind, ProtectionStep};
+use mamoru_core::service::forms::Period;
+use mamoru_core::service::{AuditFilter, Joining, NewMember};
+use mamoru_core::staff::Role;
+use mamoru_core::time::{Date, Timestamp};
+
+use crate::support::{t0, urgent_start, world};
+
+fn text_of(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("form.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext (poppler-utils): {e}"));
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+#[expect(clippy::too_many_lines, reason = "one case followed through each of its forms")]
+fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_the_family() {
+    let w = world();
+    let cw = w.staff("cw1", Role::Caseworker, w.u1);
+    let psy = w.staff("psy1", Role::Psychologist, w.u1);
+    let child = w.child(&cw, "架空", "花子", "かくう", "はなこ", "2018-05-01");
+    let mother = PersonEdit {
+        name: PersonName::new("架空", "良子", "かくう", "よしこ").unwrap(),
+        birth_date: Some(Date::parse_iso("1990-05-05").unwrap()),
+        sex: Sex::Female,
+        address: String::new(),
+        phones: vec![],
+        employment: String::new(),
+        health: String::new(),
+    };
+    let standing = Standing { relation: Code::new("02"), guardian: true, custody: true };
+    w.svc
+        .add_family_member(
+            &cw,
+            child,
+            NewMember { who: Joining::Adult(Box::new(mother)), standing, cohabiting: true },
+            None,
+        )
+        .unwrap();
+    let case = w.case(&cw, child, IntakeKind::AbuseReport, t0());
+    let id = mamoru_core::ids::CaseId(case.id);
+
+    // Before a protection: the intake sheet and the notes, no notice.
+    let offered =
+        |a| -> Vec<FormKind> { w.svc.case_forms(a, id).unwrap().into_iter().map(|o| o.form).collect() };
+    assert_eq!(offered(&cw), [FormKind::IntakeSheet, FormKind::Notes]);
+    assert_eq!(offered(&psy), [FormKind::Notes], "the intake sheet holds the reporter");
+    let refused = w.svc.print_form(&psy, id, FormKind::IntakeSheet, None, Period::default()).unwrap_err();
+    assert!(matches!(refused, mamoru_core::Error::Forbidden { .. }), "{refused:?}");
+
+    let sheet = w.svc.print_form(&cw, id, FormKind::IntakeSheet, None, Period::default()).unwrap();
+    let text = text_of(&sheet.pdf);
+    for s in [
+        "虐待相談・通告受付票",
+        "架空 花子",
+        "平成30年5月1日",
+        "令和7年6月2日 10時00分",
+        "通告 太郎",
+        "架空 良子",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+
+    let start = t0().plus(3600);
+    w.clock.set(start.plus(600));
+    let p = w.svc.start_protection(&cw, id, urgent_start(start, false)).unwrap();
+    let notice_at = start.plus(1200);
+    w.clock.set(notice_at.plus(60));
+    w
+        .svc
+        .record_protection_step(
+            &cw,
+            id,
+            mamoru_core::ids::ProtectionId(p.id),
+            p.rev,
+            ProtectionStep::Notice { kind: NoticeKind::Start, at: notice_at },
+        )
+        .unwrap();
+    assert!(offered(&cw).contains(&FormKind::ProtectionStartNotice));
+    assert!(!offered(&cw).contains(&FormKind::ProtectionEndNotice), "not ended");
+
+    let notice = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, None, Period::default()).unwrap();
+    assert_eq!(notice.template.version, 2);
+    let text = text_of(&notice.pdf);
+    for s in [
+        "一時保護決定通知書",
+        "架空 良子 様",
+        "架空 花子",
+        "令和7年6月2日 11時00分",
+        "一時保護所",
+        "3か月以内",
+        "教示",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    assert!(
+        !text.contains("通告 太郎") && !text.contains("通告者"),
+        "the reporter never reaches the family: {text}"
+    );
+    // Made at the time the notice was recorded: printed again later, the same bytes.
+    w.clock.set(notice_at.plus(86_400 * 3));
+    let again = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, None, Period::default()).unwrap();
+    assert_eq!(again.pdf, notice.pdf);
+    assert_eq!(again.sha256, notice.sha256);
+    // The old version, asked for by number, says what the old law said.
+    let old = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, Some(1), Period::default()).unwrap();
+    assert!(text_of(&old.pdf).contains("60日以内"));
+
+    // Every print audited with the form, its version and the PDF's hash.
+    let entries = w.svc.search_audit(&w.admin, &AuditFilter::default(), 100).unwrap();
+    let printed: Vec<&str> =
+        entries.iter().filter(|e| e.action == "print_form").filter_map(|e| e.detail.as_deref()).collect();
+    assert!(
+        printed.contains(&format!("form protection-start-notice v2 sha256 {}", notice.sha256).as_str()),
+        "{printed:?}"
+    );
+    assert!(printed.iter().any(|d| d.starts_with("form intake-sheet v1 sha256 ")));
+    assert!(printed.iter().all(|d| !d.contains("架空")), "no personal data in the log");
+
+    // The notes for a period, oldest first, with their authors.
+    let kind = Code::new("1");
+    for (days, body) in [(2, "二回目の家庭訪問。"), (1, "初回の家庭訪問。"), (40, "期間外の記録。")]
+    {
+        let at = Timestamp::parse("2025-06-02T15:00:00+09:00").unwrap().plus(86_400 * days);
+        w.clock.set(at.plus(60));
+        let note = mamoru_core::case::NewNote { at, kind: kind.clone(), body: body.into(), photos: vec![] };
+        w.svc.add_note(&cw, id, note).unwrap();
+    }
+    let june =
+        Period { from: Some(Date::new(2025, 6, 1).unwrap()), to: Some(Date::new(2025, 6, 30).unwrap()) };
+    let notes = text_of(&w.svc.print_form(&cw, id, FormKind::Notes, None, june).unwrap().pdf);
+    let (first, second) = (notes.find("初回の家庭訪問").unwrap(), notes.find("二回目の家庭訪問").unwrap());
+    assert!(first < second, "oldest first: {notes}");
+    assert!(!notes.contains("期間外"), "{notes}");
+    assert!(notes.contains("cw1"), "the author: {notes}");
+}

@@ -1,0 +1,103 @@
+//! 帳票 over HTTP: `GET /api/v1/cases/{id}/forms` lists the forms the case has now;
+//! `GET /api/v1/cases/{id}/forms/{form}` (`?version=N`, and for `notes` `?from=&to=`) is the
+//! PDF, as an attachment named after the form and the case number, so the iPad saves or prints
+//! it by the iPad print sheet. Core fills, renders and audits; this parses and answers.
+
+use std::sync::Arc;
+
+use mamoru_core::forms::FormKind;
+use mamoru_core::ids::CaseId;
+use mamoru_core::service::forms::{Period, PrintedForm};
+use mamoru_core::time::Date;
+use mamoru_core::{Error, Service};
+use serde::Deserialize;
+use serde_json::json;
+use warp::Filter;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+use super::{Authed, authenticated, json_ok, respond};
+use crate::blocking;
+
+#[derive(Deserialize, Default)]
+pub(super) struct FormQuery {
+    version: Option<u32>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn day(field: &'static str, s: Option<&str>) -> Result<Option<Date>, Error> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => mamoru_core::wareki::read_date(field, s).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn routes(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let list = warp::path!("api" / "v1" / "cases" / u64 / "forms")
+        .and(warp::get())
+        .and(authenticated(service.clone()))
+        .then(|case: u64, auth: Authed| async move {
+            let (svc, session) = or_respond!(auth);
+            let result = blocking(move || svc.case_forms(&session.actor, CaseId(case))).await;
+            respond(result, |offers| {
+                let forms: Vec<_> = offers
+                    .iter()
+                    .map(|o| {
+                        json!({
+                            "form": o.form.slug(),
+                            "title": o.title,
+                            "version": o.version,
+                            "family_facing": o.family_facing,
+                            "url": format!("/api/v1/cases/{case}/forms/{}", o.form.slug()),
+                        })
+                    })
+                    .collect();
+                json_ok(StatusCode::OK, &json!({ "forms": forms }))
+            })
+        });
+    let get = warp::path!("api" / "v1" / "cases" / u64 / "forms" / String)
+        .and(warp::get())
+        .and(warp::query::<FormQuery>())
+        .and(authenticated(service))
+        .then(|case: u64, form: String, q: FormQuery, auth: Authed| async move {
+            let (svc, session) = or_respond!(auth);
+            let result = blocking(move || {
+                let kind = FormKind::parse(&form).ok_or(Error::NotFound { what: "form", id: form })?;
+                let period =
+                    Period { from: day("from", q.from.as_deref())?, to: day("to", q.to.as_deref())? };
+                svc.print_form(&session.actor, CaseId(case), kind, q.version, period)
+            })
+            .await;
+            respond(result, pdf_response)
+        });
+    list.or(get).unify()
+}
+
+/// The PDF as an attachment: an ASCII name for old clients, the Japanese one (RFC 6266).
+pub(crate) fn pdf_response(printed: PrintedForm) -> Response {
+    let encoded: String = printed
+        .file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut r = Response::new(printed.pdf.into());
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("inline; filename=\"form.pdf\"; filename*=UTF-8''{encoded}"))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
