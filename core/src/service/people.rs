@@ -411,7 +411,12 @@ impl Service {
             let old = tx.require::<Child>(id)?;
             access::check_write_child(actor, &old.body, Action::EditChild)?;
             let mut body = merging::edit(tx, &old, rev, edit.applied_to(old.body.clone()))?;
-            check_birth(body.birth_date, body.unborn, today)?;
+            // The birth date is held to the intake's rule when it changes: a child who has grown
+            // past 25 since (or a historical case brought in by a migration) keeps a face sheet
+            // that can be edited.
+            if (body.birth_date, body.unborn) != (old.body.birth_date, old.body.unborn) {
+                check_birth(body.birth_date, body.unborn, today)?;
+            }
             // Which units hold the child, and who may see it, are kept by the service.
             body.unit = old.body.unit;
             body.units.clone_from(&old.body.units);

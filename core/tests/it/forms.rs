@@ -83,8 +83,7 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     let p = w.svc.start_protection(&cw, id, urgent_start(start, false)).unwrap();
     let notice_at = start.plus(1200);
     w.clock.set(notice_at.plus(60));
-    w
-        .svc
+    w.svc
         .record_protection_step(
             &cw,
             id,

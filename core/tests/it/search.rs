@@ -62,6 +62,24 @@ fn search_follows_edits_of_the_name() {
 }
 
 #[test]
+fn a_child_grown_past_25_keeps_an_editable_face_sheet_but_a_new_birth_date_is_checked() {
+    let w = world();
+    let cw = w.staff("cw", Role::Caseworker, w.u1);
+    let id = w.child(&cw, "島田", "律", "しまだ", "りつ", "2001-04-01");
+    // Three years on, the child is 27: moving house is still recorded.
+    w.clock.set(w.svc.now().plus(3 * 365 * 86_400));
+    let v = w.svc.store().read().unwrap().require::<Child>(id).unwrap();
+    let mut body = v.body.clone();
+    body.address = "架空市あおば町2-3-4".into();
+    let v = w.svc.edit_child(&cw, id, v.rev, &mamoru_core::person::FaceSheetEdit::of(&body)).unwrap().child;
+    assert_eq!(v.body.address, "架空市あおば町2-3-4");
+    let mut body = v.body.clone();
+    body.birth_date = Some(Date::parse_iso("2000-04-01").unwrap());
+    let err = w.svc.edit_child(&cw, id, v.rev, &mamoru_core::person::FaceSheetEdit::of(&body)).unwrap_err();
+    assert!(err.to_string().contains("birth_date"), "{err}");
+}
+
+#[test]
 fn registering_warns_of_likely_duplicates() {
     let w = world();
     let cw = w.staff("cw", Role::Caseworker, w.u1);
