@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use mamoru_core::Service;
 use mamoru_core::ids::CaseId;
-use mamoru_core::service::forms::Period;
+use mamoru_core::service::forms::FormOptions;
 use mamoru_core::store::Reader as _;
 use mamoru_core::time::{FixedClock, Timestamp};
 
@@ -71,7 +71,7 @@ fn main() {
             }
             for offer in &view.forms {
                 let t = Instant::now();
-                let printed = svc.print_form(&cw, case, offer.form, None, Period::default()).expect("form");
+                let printed = svc.print_form(&cw, case, offer.form, &FormOptions::default()).expect("form");
                 let took = t.elapsed();
                 if round > 0 {
                     times.entry(offer.form.slug()).or_default().push(took);

@@ -27,14 +27,17 @@ pub enum FormKind {
     ProtectionEndNotice,
     /// 経過記録: the case's notes, oldest first.
     Notes,
+    /// 会議録 (受理会議録, 援助方針会議録, …, titled by the meeting's kind): one meeting.
+    MeetingMinutes,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 4] = [
+    pub const ALL: [FormKind; 5] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
         FormKind::Notes,
+        FormKind::MeetingMinutes,
     ];
 
     /// The name in URLs and the audit log.
@@ -45,6 +48,7 @@ impl FormKind {
             FormKind::ProtectionStartNotice => "protection-start-notice",
             FormKind::ProtectionEndNotice => "protection-end-notice",
             FormKind::Notes => "notes",
+            FormKind::MeetingMinutes => "meeting-minutes",
         }
     }
 
@@ -84,6 +88,10 @@ pub enum Field {
     ProtectionReason,
     ProtectionEnd,
     ProtectionEndReason,
+    MeetingKind,
+    MeetingAt,
+    MeetingAttendees,
+    MeetingDecisions,
 }
 
 impl Field {
@@ -184,6 +192,16 @@ const INTAKE_ROWS: &[(&str, Field)] = &[
     ("通告者の連絡先", Field::ReporterPhone),
 ];
 
+const MEETING_ROWS: &[(&str, Field)] = &[
+    ("会議の種類", Field::MeetingKind),
+    ("日時", Field::MeetingAt),
+    ("ケース番号", Field::CaseNo),
+    ("児童氏名", Field::ChildName),
+    ("生年月日", Field::ChildBirth),
+    ("出席者", Field::MeetingAttendees),
+    ("決定事項", Field::MeetingDecisions),
+];
+
 /// Every version of every form, oldest first within a form.
 pub const TEMPLATES: &[Template] = &[
     Template {
@@ -250,6 +268,18 @@ pub const TEMPLATES: &[Template] = &[
         ],
         appeal: None,
     },
+    Template {
+        form: FormKind::MeetingMinutes,
+        version: 1,
+        valid_from: (1970, 1, 1),
+        title: "会議録",
+        family_facing: false,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "",
+        rows: MEETING_ROWS,
+        appeal: None,
+    },
 ];
 
 /// The version of `form` in force on `day`.
@@ -308,6 +338,12 @@ pub struct Facts {
     pub protection_end: Option<Timestamp>,
     pub protection_end_reason: String,
     pub notes: Vec<NoteFacts>,
+    /// The meeting's kind by name (受理会議…): the minutes are titled by it.
+    pub meeting_kind: String,
+    pub meeting_at: Option<Timestamp>,
+    /// Staff, then those from outside (関係機関).
+    pub meeting_attendees: Vec<String>,
+    pub meeting_decisions: String,
     /// 決裁: who decided, and when, by column head.
     pub approvals: Vec<(String, String, Date)>,
 }
@@ -345,6 +381,10 @@ impl Facts {
             Field::ProtectionReason => self.protection_reason.clone(),
             Field::ProtectionEnd => at(self.protection_end),
             Field::ProtectionEndReason => self.protection_end_reason.clone(),
+            Field::MeetingKind => self.meeting_kind.clone(),
+            Field::MeetingAt => at(self.meeting_at),
+            Field::MeetingAttendees => self.meeting_attendees.join("、"),
+            Field::MeetingDecisions => self.meeting_decisions.clone(),
         }
     }
 }
@@ -370,7 +410,13 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
         blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
     }
     blocks.push(Block::Space(6.0));
-    blocks.push(Block::Title(t.title.to_owned()));
+    // Minutes are titled by their meeting: 援助方針会議録.
+    let title = if t.form == FormKind::MeetingMinutes && !facts.meeting_kind.is_empty() {
+        format!("{}録", facts.meeting_kind)
+    } else {
+        t.title.to_owned()
+    };
+    blocks.push(Block::Title(title.clone()));
     if !t.family_facing {
         let stamps = t
             .approvals
@@ -421,7 +467,7 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
     let (h, m) = made.jst_time();
     let d = made.jst_date();
     let form = Form {
-        title: format!("{} {}", t.title, facts.case_no).trim().to_owned(),
+        title: format!("{title} {}", facts.case_no).trim().to_owned(),
         landscape: t.landscape,
         #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a calendar year")]
         made: When {

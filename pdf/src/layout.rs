@@ -304,8 +304,8 @@ fn table_with(
         xs.push(xs[xs.len() - 1] + w / sum * total);
     }
     let lh = line_height(BODY);
+    let mut laid: Vec<Vec<LaidCell>> = Vec::new();
     for row in rows {
-        // Each cell: its x, width, face and lines.
         let mut cells = Vec::new();
         let mut col = 0;
         for cell in row {
@@ -316,43 +316,70 @@ fn table_with(
             let (x, w) = (xs[col], xs[col + span] - xs[col]);
             let f = if cell.head { Face::GothicBold } else { face };
             let lines = wrap(f, BODY, w - 2.0 * PAD, &cell.text)?;
-            cells.push((x, w, f, cell.head, lines));
+            cells.push(LaidCell { x, w, face: f, head: cell.head, lines });
             col += span;
         }
-        let count = cells.iter().map(|c| c.4.len()).max().unwrap_or(0).max(1);
+        laid.push(cells);
+    }
+    // The table's head: its leading rows of head cells only, drawn again atop each page it
+    // continues on.
+    let heads = laid.iter().take_while(|r| !r.is_empty() && r.iter().all(|c| c.head)).count();
+    let lines_of = |cells: &[LaidCell]| cells.iter().map(|c| c.lines.len()).max().unwrap_or(0).max(1);
+    for (i, cells) in laid.iter().enumerate() {
+        let count = lines_of(cells);
         let mut from = 0;
         while from < count {
+            let page = p.pages.len();
             p.need(lh + 2.0 * PAD);
+            if p.pages.len() != page && i >= heads {
+                for head in &laid[..heads] {
+                    draw_row(p, head, 0, lines_of(head));
+                }
+            }
             // Whole lines only: as many as the page has room for (one at least).
             let room = ((p.room() - 2.0 * PAD) / lh).floor();
             #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a page's lines")]
             let fit = if room >= 1.0 { room as usize } else { 1 };
             let to = count.min(from + fit);
-            #[expect(clippy::cast_precision_loss, reason = "a page's lines")]
-            let h = (to - from) as f32 * lh + 2.0 * PAD;
-            for (x, w, f, head, lines) in &cells {
-                p.push(Op::Rect { x: *x, y: p.y, w: *w, h, grey: head.then_some(232), border: true });
-                for (i, l) in lines.iter().enumerate().skip(from).take(to - from) {
-                    #[expect(clippy::cast_precision_loss, reason = "a page's lines")]
-                    let y = p.y + PAD + (i - from) as f32 * lh + (lh - BODY) / 2.0;
-                    p.push(Op::Text {
-                        x: x + PAD,
-                        y: y + BODY * 0.95,
-                        face: *f,
-                        size: BODY,
-                        text: l.clone(),
-                    });
-                }
-            }
-            p.y += h;
+            draw_row(p, cells, from, to);
             from = to;
             if from < count {
                 p.new_page();
+                if i >= heads {
+                    for head in &laid[..heads] {
+                        draw_row(p, head, 0, lines_of(head));
+                    }
+                }
             }
         }
     }
     p.y += 6.0;
     Ok(())
+}
+
+/// A cell laid out: where, in which face, its lines.
+struct LaidCell {
+    x: f32,
+    w: f32,
+    face: Face,
+    head: bool,
+    lines: Vec<String>,
+}
+
+/// Lines `from..to` of a row's cells, boxed, at the pager's position; the pager moves below.
+fn draw_row(p: &mut Pager, cells: &[LaidCell], from: usize, to: usize) {
+    let lh = line_height(BODY);
+    #[expect(clippy::cast_precision_loss, reason = "a page's lines")]
+    let h = (to - from) as f32 * lh + 2.0 * PAD;
+    for c in cells {
+        p.push(Op::Rect { x: c.x, y: p.y, w: c.w, h, grey: c.head.then_some(232), border: true });
+        for (i, l) in c.lines.iter().enumerate().skip(from).take(to - from) {
+            #[expect(clippy::cast_precision_loss, reason = "a page's lines")]
+            let y = p.y + PAD + (i - from) as f32 * lh + (lh - BODY) / 2.0;
+            p.push(Op::Text { x: c.x + PAD, y: y + BODY * 0.95, face: c.face, size: BODY, text: l.clone() });
+        }
+    }
+    p.y += h;
 }
 
 /// The 決裁欄: a column per stamp at the right, the head above, the name and date in the box.

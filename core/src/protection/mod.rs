@@ -78,6 +78,17 @@ pub enum NoticeKind {
 pub struct Notice {
     pub kind: NoticeKind,
     pub issued_at: Timestamp,
+    /// The notice as issued, kept (PDF/A, in the store's files) when Mamoru made it: the exact
+    /// paper, produced again whatever later versions of Mamoru would lay it out as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<IssuedPdf>,
+}
+
+/// A form as issued: its PDF's SHA-256 (the store's file) and its template version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedPdf {
+    pub sha256: String,
+    pub template: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

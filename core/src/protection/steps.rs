@@ -335,7 +335,7 @@ impl Protection {
                 if !about {
                     return Err(Error::invalid("notice", Why::StepNotOpen(StepRule::NothingToNotice)));
                 }
-                self.notices.push(Notice { kind: notice, issued_at: at });
+                self.notices.push(Notice { kind: notice, issued_at: at, pdf: None });
             }
             ProtectionStep::End { at, reason } => {
                 let reason = reason.trim();

@@ -6,15 +6,15 @@
 use sha2::{Digest, Sha256};
 
 use super::{Actor, Service, access};
-use crate::case::{Case, IntakeKind, Note, Reporter};
+use crate::case::{Case, IntakeKind, Meeting, Note, Reporter};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
 use crate::forms::{self, Facts, FormKind, NoteFacts, ReporterFacts, Template};
-use crate::ids::{CaseId, HouseholdId, NoteId, PersonId, RecordId, ReporterId, StaffId};
+use crate::ids::{CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId};
 use crate::person::{Child, Household, MemberRef, Person};
-use crate::protection::Protection;
+use crate::protection::{IssuedPdf, NoticeKind, Protection};
 use crate::staff::{Action, Staff, Unit};
-use crate::store::{ReadTx, Reader, Versioned};
+use crate::store::{ReadTx, Reader, Versioned, WriteTx};
 use crate::time::{Date, Timestamp};
 
 /// A form the case has now.
@@ -32,6 +32,15 @@ pub struct FormOffer {
 pub struct Period {
     pub from: Option<Date>,
     pub to: Option<Date>,
+}
+
+/// What to print besides the form: an older template version (to make an old paper again), the
+/// notes' period, the meeting whose minutes (else the case's latest).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FormOptions {
+    pub version: Option<u32>,
+    pub period: Period,
+    pub meeting: Option<MeetingId>,
 }
 
 /// A printed form.
@@ -57,9 +66,27 @@ fn latest(protections: &[Versioned<Protection>]) -> Option<&Protection> {
     protections.iter().map(|p| &p.body).max_by_key(|p| p.started_at)
 }
 
+fn latest_meeting(r: &ReadTx, case: CaseId) -> Result<Option<Versioned<Meeting>>> {
+    let mut newest: Option<Versioned<Meeting>> = None;
+    for id in r.links("case_meeting", case.0, usize::MAX)? {
+        let m = r.require::<Meeting>(MeetingId(id))?;
+        if newest.as_ref().is_none_or(|n| m.body.at > n.body.at) {
+            newest = Some(m);
+        }
+    }
+    Ok(newest)
+}
+
 /// The day whose template version a form takes, or `None` when the case has no such form now.
-fn form_day(case: &Case, protections: &[Versioned<Protection>], form: FormKind, today: Date) -> Option<Date> {
+fn form_day(
+    case: &Case,
+    protections: &[Versioned<Protection>],
+    meeting: Option<&Meeting>,
+    form: FormKind,
+    today: Date,
+) -> Option<Date> {
     match form {
+        FormKind::MeetingMinutes => meeting.map(|m| m.at.jst_date()),
         FormKind::IntakeSheet => Some(case.intake.received_at.jst_date()),
         FormKind::Notes => Some(today),
         FormKind::ProtectionStartNotice => latest(protections).map(|p| p.started_at.jst_date()),
@@ -75,13 +102,14 @@ pub(super) fn offers(
     actor: &Actor,
     case: &Case,
     protections: &[Versioned<Protection>],
+    meeting: Option<&Meeting>,
     today: Date,
 ) -> Vec<FormOffer> {
     FormKind::ALL
         .into_iter()
         .filter(|f| *f != FormKind::IntakeSheet || reporter_allowed(actor, case))
         .filter_map(|form| {
-            let t = forms::template(form, form_day(case, protections, form, today)?)?;
+            let t = forms::template(form, form_day(case, protections, meeting, form, today)?)?;
             Some(FormOffer { form, title: t.title, version: t.version, family_facing: t.family_facing })
         })
         .collect()
@@ -106,21 +134,22 @@ impl Service {
             let scope = access::Scope::of(r, actor)?;
             scope.check_read_case(&case.body, Action::ReadCase)?;
             scope.check_read_child(&r.require::<Child>(case.body.child)?.body, Action::ReadCase)?;
-            let offers = offers(actor, &case.body, &protections(r, id)?, today);
+            let meeting = latest_meeting(r, id)?;
+            let offers =
+                offers(actor, &case.body, &protections(r, id)?, meeting.as_ref().map(|m| &m.body), today);
             Ok((offers, Some("forms listed".to_owned())))
         })
     }
 
     /// The form as PDF: the template version in force on the day of what it records (or the
-    /// `version` asked for, to make an old paper again), filled from the case. Audited as
+    /// version asked for, to make an old paper again), filled from the case. Audited as
     /// `print_form` with the form, the version and the PDF's SHA-256.
     pub fn print_form(
         &self,
         actor: &Actor,
         id: CaseId,
         form: FormKind,
-        version: Option<u32>,
-        period: Period,
+        options: &FormOptions,
     ) -> Result<PrintedForm> {
         let now = self.now();
         self.read(actor, Action::PrintForm, CaseId::KIND, Some(id.0), |r| {
@@ -133,15 +162,37 @@ impl Service {
                 return Err(Error::Forbidden { action: Action::ViewReporter.as_str() });
             }
             let protections = protections(r, id)?;
-            let day = form_day(&case.body, &protections, form, now.jst_date())
+            let meeting = match options.meeting {
+                // A meeting of this case only.
+                Some(m) => Some(
+                    r.get::<Meeting>(m)?
+                        .filter(|v| v.body.cases.contains(&id))
+                        .ok_or_else(|| Error::not_found("meeting", m.0))?,
+                ),
+                None => latest_meeting(r, id)?,
+            };
+            let meeting = meeting.map(|m| m.body);
+            let day = form_day(&case.body, &protections, meeting.as_ref(), form, now.jst_date())
                 .ok_or_else(|| Error::not_found("form", form.slug()))?;
-            let template = match version {
+            // A notice as issued, kept when it was recorded: the exact paper, audited as printed.
+            if let Some((issued, bytes)) = issued(r, latest(&protections), form, options)? {
+                let detail =
+                    format!("form {} v{} sha256 {} (as issued)", form.slug(), issued.version, sha_of(&bytes));
+                let file_name = format!("{}_{}.pdf", issued.title, case.body.case_no);
+                let sha256 = sha_of(&bytes);
+                return Ok((PrintedForm { pdf: bytes, file_name, template: issued, sha256 }, Some(detail)));
+            }
+            let template = match options.version {
                 Some(v) => forms::version(form, v),
                 None => forms::template(form, day),
             }
             .ok_or_else(|| Error::not_found("form", form.slug()))?;
-            let (facts, made) =
-                facts(r, &case, &child.body, latest(&protections), (form, template), period, now)?;
+            let sources = Sources {
+                protection: latest(&protections),
+                meeting: meeting.as_ref(),
+                period: options.period,
+            };
+            let (facts, made) = facts(r, &case, &child.body, &sources, (form, template), now)?;
             let composed = forms::compose(template, &facts, made.jst_date(), made)?;
             let pdf = mamoru_pdf::render(&composed).map_err(|e| match e {
                 mamoru_pdf::Error::MissingGlyph { ch, code, .. } => {
@@ -159,13 +210,84 @@ impl Service {
 
 /// What `form` is filled from, and when it is made: a notice is made at the time it was
 /// recorded as issued (so printing it again gives the same paper), anything else now.
-fn facts(
+fn sha_of(bytes: &[u8]) -> String {
+    crate::to_hex(&Sha256::digest(bytes))
+}
+
+fn notice_kind(form: FormKind) -> Option<NoticeKind> {
+    match form {
+        FormKind::ProtectionStartNotice => Some(NoticeKind::Start),
+        FormKind::ProtectionEndNotice => Some(NoticeKind::End),
+        _ => None,
+    }
+}
+
+/// The notice `form` as it was issued (its latest of that kind), when the store keeps it and no
+/// other version is asked for.
+fn issued(
     r: &ReadTx,
+    protection: Option<&Protection>,
+    form: FormKind,
+    options: &FormOptions,
+) -> Result<Option<(&'static Template, Vec<u8>)>> {
+    let (Some(kind), Some(p)) = (notice_kind(form), protection) else { return Ok(None) };
+    let Some(pdf) = p.notices.iter().rev().find(|n| n.kind == kind).and_then(|n| n.pdf.as_ref()) else {
+        return Ok(None);
+    };
+    if options.version.is_some_and(|v| v != pdf.template) {
+        return Ok(None);
+    }
+    let (Some(template), Some(bytes)) = (forms::version(form, pdf.template), r.file(&pdf.sha256)?) else {
+        return Ok(None);
+    };
+    Ok(Some((template, bytes)))
+}
+
+/// The PDF of notice `i` of `p` (a start's or an end's) as issued: filled from the records as
+/// they stand in `tx`, made at the notice's time, kept in the store's files. None for a notice
+/// Mamoru has no form for (an extension's) or cannot print (a character the fonts lack): the
+/// step is recorded all the same.
+pub(super) fn issue_notice(
+    tx: &mut WriteTx,
+    case: &Versioned<Case>,
+    p: &Protection,
+    i: usize,
+) -> Result<Option<IssuedPdf>> {
+    let n = &p.notices[i];
+    let (form, day) = match n.kind {
+        NoticeKind::Start => (FormKind::ProtectionStartNotice, p.started_at.jst_date()),
+        NoticeKind::End => match &p.ended {
+            Some(e) => (FormKind::ProtectionEndNotice, e.at.jst_date()),
+            None => return Ok(None),
+        },
+        NoticeKind::Extension => return Ok(None),
+    };
+    let Some(template) = forms::template(form, day) else { return Ok(None) };
+    let child = tx.require::<Child>(case.body.child)?;
+    let sources = Sources { protection: Some(p), meeting: None, period: Period::default() };
+    let (facts, _) = facts(&*tx, case, &child.body, &sources, (form, template), n.issued_at)?;
+    let Ok(composed) = forms::compose(template, &facts, n.issued_at.jst_date(), n.issued_at) else {
+        return Ok(None);
+    };
+    let Ok(pdf) = mamoru_pdf::render(&composed) else { return Ok(None) };
+    let sha256 = sha_of(&pdf);
+    tx.put_file(&sha256, &pdf)?;
+    Ok(Some(IssuedPdf { sha256, template: template.version }))
+}
+
+/// The records a form is filled from besides the case and the child.
+struct Sources<'a> {
+    protection: Option<&'a Protection>,
+    meeting: Option<&'a Meeting>,
+    period: Period,
+}
+
+fn facts(
+    r: &impl Reader,
     case: &Versioned<Case>,
     child: &Child,
-    protection: Option<&Protection>,
+    sources: &Sources<'_>,
     (form, template): (FormKind, &Template),
-    period: Period,
     now: Timestamp,
 ) -> Result<(Facts, Timestamp)> {
     let c = &case.body;
@@ -209,7 +331,7 @@ fn facts(
             }
         }
         FormKind::ProtectionStartNotice | FormKind::ProtectionEndNotice => {
-            let p = protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            let p = sources.protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
             facts.protection_start = Some(p.started_at);
             facts.protection_place = match p.place_kind {
                 crate::protection::PlaceKind::Shelter => "一時保護所".to_owned(),
@@ -220,12 +342,9 @@ fn facts(
                 facts.protection_end = Some(end.at);
                 facts.protection_end_reason.clone_from(&end.reason);
             }
-            let kind = if form == FormKind::ProtectionStartNotice {
-                crate::protection::NoticeKind::Start
-            } else {
-                crate::protection::NoticeKind::End
-            };
-            if let Some(n) = p.notices.iter().find(|n| n.kind == kind) {
+            let kind =
+                if form == FormKind::ProtectionStartNotice { NoticeKind::Start } else { NoticeKind::End };
+            if let Some(n) = p.notices.iter().rev().find(|n| n.kind == kind) {
                 made = n.issued_at;
             }
         }
@@ -235,6 +354,7 @@ fn facts(
             for id in r.links("case_note", case.id, usize::MAX)? {
                 let n = r.require::<Note>(NoteId(id))?.body;
                 let d = n.at.jst_date();
+                let period = sources.period;
                 if period.from.is_some_and(|f| d < f) || period.to.is_some_and(|t| d > t) {
                     continue;
                 }
@@ -247,16 +367,28 @@ fn facts(
             notes.sort_by_key(|n| n.at);
             facts.notes = notes;
         }
+        FormKind::MeetingMinutes => {
+            let m = sources.meeting.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            facts.meeting_kind = label(&Service::code_table(r, "meeting_kind")?, &m.kind);
+            facts.meeting_at = Some(m.at);
+            for s in &m.attendees {
+                facts.meeting_attendees.push(staff_name(r, *s)?);
+            }
+            facts.meeting_attendees.extend(m.outside_attendees.iter().cloned());
+            facts.meeting_decisions.clone_from(&m.decisions);
+            // Minutes are of the meeting: made as of when it was held, printed again the same.
+            made = m.at;
+        }
     }
     Ok((facts, made))
 }
 
-fn staff_name(r: &ReadTx, id: StaffId) -> Result<String> {
+fn staff_name(r: &impl Reader, id: StaffId) -> Result<String> {
     Ok(r.get::<Staff>(id)?.map(|s| s.body.display_name).unwrap_or_default())
 }
 
 /// The names of the household's guardians (保護者), as a notice is addressed.
-fn guardians(r: &ReadTx, household: Option<HouseholdId>) -> Result<Vec<String>> {
+fn guardians(r: &impl Reader, household: Option<HouseholdId>) -> Result<Vec<String>> {
     let Some(h) = household else { return Ok(Vec::new()) };
     let Some(h) = r.get::<Household>(h)? else { return Ok(Vec::new()) };
     let mut names = Vec::new();

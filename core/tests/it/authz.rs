@@ -291,8 +291,7 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
                 actor,
                 ids.case,
                 mamoru_core::forms::FormKind::Notes,
-                None,
-                mamoru_core::service::forms::Period::default(),
+                &mamoru_core::service::forms::FormOptions::default(),
             )
             .map(drop),
         Action::AssignCases => {

@@ -10,7 +10,7 @@ use mamoru_core::code_table::Code;
 use mamoru_core::forms::FormKind;
 use mamoru_core::person::{PersonEdit, PersonName, Sex, Standing};
 use mamoru_core::protection::{NoticeKind, ProtectionStep};
-use mamoru_core::service::forms::Period;
+use mamoru_core::service::forms::{FormOptions, Period};
 use mamoru_core::service::{AuditFilter, Joining, NewMember};
 use mamoru_core::staff::Role;
 use mamoru_core::time::{Date, Timestamp};
@@ -62,10 +62,10 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
         |a| -> Vec<FormKind> { w.svc.case_forms(a, id).unwrap().into_iter().map(|o| o.form).collect() };
     assert_eq!(offered(&cw), [FormKind::IntakeSheet, FormKind::Notes]);
     assert_eq!(offered(&psy), [FormKind::Notes], "the intake sheet holds the reporter");
-    let refused = w.svc.print_form(&psy, id, FormKind::IntakeSheet, None, Period::default()).unwrap_err();
+    let refused = w.svc.print_form(&psy, id, FormKind::IntakeSheet, &FormOptions::default()).unwrap_err();
     assert!(matches!(refused, mamoru_core::Error::Forbidden { .. }), "{refused:?}");
 
-    let sheet = w.svc.print_form(&cw, id, FormKind::IntakeSheet, None, Period::default()).unwrap();
+    let sheet = w.svc.print_form(&cw, id, FormKind::IntakeSheet, &FormOptions::default()).unwrap();
     let text = text_of(&sheet.pdf);
     for s in [
         "虐待相談・通告受付票",
@@ -95,7 +95,7 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     assert!(offered(&cw).contains(&FormKind::ProtectionStartNotice));
     assert!(!offered(&cw).contains(&FormKind::ProtectionEndNotice), "not ended");
 
-    let notice = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, None, Period::default()).unwrap();
+    let notice = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, &FormOptions::default()).unwrap();
     assert_eq!(notice.template.version, 2);
     let text = text_of(&notice.pdf);
     for s in [
@@ -113,13 +113,24 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
         !text.contains("通告 太郎") && !text.contains("通告者"),
         "the reporter never reaches the family: {text}"
     );
-    // Made at the time the notice was recorded: printed again later, the same bytes.
+    // Kept as issued when the notice was recorded (the store's file, named on the protection),
+    // made at the notice's time: printed again later, the same bytes.
+    let kept = w.svc.case(&cw, id).unwrap().protections[0].body.notices[0].pdf.clone().unwrap();
+    assert_eq!((kept.sha256.as_str(), kept.template), (notice.sha256.as_str(), 2));
     w.clock.set(notice_at.plus(86_400 * 3));
-    let again = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, None, Period::default()).unwrap();
+    let again = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, &FormOptions::default()).unwrap();
     assert_eq!(again.pdf, notice.pdf);
     assert_eq!(again.sha256, notice.sha256);
     // The old version, asked for by number, says what the old law said.
-    let old = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, Some(1), Period::default()).unwrap();
+    let old = w
+        .svc
+        .print_form(
+            &cw,
+            id,
+            FormKind::ProtectionStartNotice,
+            &FormOptions { version: Some(1), ..FormOptions::default() },
+        )
+        .unwrap();
     assert!(text_of(&old.pdf).contains("60日以内"));
 
     // Every print audited with the form, its version and the PDF's hash.
@@ -127,7 +138,9 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     let printed: Vec<&str> =
         entries.iter().filter(|e| e.action == "print_form").filter_map(|e| e.detail.as_deref()).collect();
     assert!(
-        printed.contains(&format!("form protection-start-notice v2 sha256 {}", notice.sha256).as_str()),
+        printed.contains(
+            &format!("form protection-start-notice v2 sha256 {} (as issued)", notice.sha256).as_str()
+        ),
         "{printed:?}"
     );
     assert!(printed.iter().any(|d| d.starts_with("form intake-sheet v1 sha256 ")));
@@ -144,9 +157,42 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     }
     let june =
         Period { from: Some(Date::new(2025, 6, 1).unwrap()), to: Some(Date::new(2025, 6, 30).unwrap()) };
-    let notes = text_of(&w.svc.print_form(&cw, id, FormKind::Notes, None, june).unwrap().pdf);
+    let notes = text_of(
+        &w.svc
+            .print_form(&cw, id, FormKind::Notes, &FormOptions { period: june, ..FormOptions::default() })
+            .unwrap()
+            .pdf,
+    );
     let (first, second) = (notes.find("初回の家庭訪問").unwrap(), notes.find("二回目の家庭訪問").unwrap());
     assert!(first < second, "oldest first: {notes}");
     assert!(!notes.contains("期間外"), "{notes}");
     assert!(notes.contains("cw1"), "the author: {notes}");
+
+    // The minutes of a meeting, titled by its kind, made as of the meeting.
+    let held = Timestamp::parse("2025-06-20T14:00:00+09:00").unwrap();
+    w.clock.set(held.plus(3600));
+    let meeting = mamoru_core::case::NewMeeting {
+        kind: Code::new("4"),
+        at: held,
+        attendees: vec![cw.staff()],
+        outside_attendees: vec!["架空市保健センター 保健師".into()],
+        cases: vec![id],
+        decisions: "在宅指導を継続する。次回は7月。".into(),
+    };
+    w.svc.record_meeting(&cw, meeting).unwrap();
+    assert!(offered(&cw).contains(&FormKind::MeetingMinutes));
+    let minutes = w.svc.print_form(&cw, id, FormKind::MeetingMinutes, &FormOptions::default()).unwrap();
+    let text = text_of(&minutes.pdf);
+    for s in [
+        "援助方針会議録",
+        "令和7年6月20日 14時00分",
+        "cw1、架空市保健センター 保健師",
+        "在宅指導を継続する",
+        "架空 花子",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    w.clock.set(held.plus(86_400 * 10));
+    let again = w.svc.print_form(&cw, id, FormKind::MeetingMinutes, &FormOptions::default()).unwrap();
+    assert_eq!(again.pdf, minutes.pdf, "the same minutes, whenever printed");
 }

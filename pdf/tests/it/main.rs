@@ -91,6 +91,10 @@ fn a_long_table_continues_on_numbered_pages() {
     assert!(pages >= 4, "{pages} pages");
     assert!(text.contains(&format!("1 / {pages}")) && text.contains(&format!("{pages} / {pages}")), "{text}");
     assert!(text.contains("家庭訪問119回目"));
+    // The table's head row (日時・記録) stands atop every page the table continues on.
+    for page in text.split('\u{c}').filter(|p| p.contains("家庭訪問")) {
+        assert!(page.contains("日時") && page.contains("記録"), "{page}");
+    }
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! 帳票 over HTTP: `GET /api/v1/cases/{id}/forms` lists the forms the case has now;
-//! `GET /api/v1/cases/{id}/forms/{form}` (`?version=N`, and for `notes` `?from=&to=`) is the
+//! `GET /api/v1/cases/{id}/forms/{form}` (`?version=N`; for `notes` `?from=&to=`; for
+//! `meeting-minutes` `?meeting=ID`, else the latest meeting) is the
 //! PDF, as an attachment named after the form and the case number, so the iPad saves or prints
 //! it by the iPad print sheet. Core fills, renders and audits; this parses and answers.
 
 use std::sync::Arc;
 
 use mamoru_core::forms::FormKind;
-use mamoru_core::ids::CaseId;
-use mamoru_core::service::forms::{Period, PrintedForm};
+use mamoru_core::ids::{CaseId, MeetingId};
+use mamoru_core::service::forms::{FormOptions, Period, PrintedForm};
 use mamoru_core::time::Date;
 use mamoru_core::{Error, Service};
 use serde::Deserialize;
@@ -21,7 +22,9 @@ use crate::blocking;
 
 #[derive(Deserialize, Default)]
 pub(super) struct FormQuery {
-    version: Option<u32>,
+    /// Any integer the document allows; a version no form has is not found.
+    version: Option<u64>,
+    meeting: Option<u64>,
     from: Option<String>,
     to: Option<String>,
 }
@@ -65,10 +68,18 @@ pub(super) fn routes(
         .then(|case: u64, form: String, q: FormQuery, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || {
-                let kind = FormKind::parse(&form).ok_or(Error::NotFound { what: "form", id: form })?;
+                let kind = FormKind::parse(&form)
+                    .ok_or_else(|| Error::NotFound { what: "form", id: form.clone() })?;
                 let period =
                     Period { from: day("from", q.from.as_deref())?, to: day("to", q.to.as_deref())? };
-                svc.print_form(&session.actor, CaseId(case), kind, q.version, period)
+                let version = match q.version {
+                    Some(v) => Some(
+                        u32::try_from(v).map_err(|_| Error::NotFound { what: "form", id: form.clone() })?,
+                    ),
+                    None => None,
+                };
+                let options = FormOptions { version, period, meeting: q.meeting.map(MeetingId) };
+                svc.print_form(&session.actor, CaseId(case), kind, &options)
             })
             .await;
             respond(result, pdf_response)

@@ -237,15 +237,22 @@ impl Service {
             };
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
             let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
+            let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
             Ok((
                 CaseView {
-                    forms: crate::service::forms::offers(actor, &case.body, &protections, now.jst_date()),
+                    forms: crate::service::forms::offers(
+                        actor,
+                        &case.body,
+                        &protections,
+                        meetings.iter().map(|m: &Versioned<Meeting>| &m.body).max_by_key(|m| m.at),
+                        now.jst_date(),
+                    ),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
                     may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
                     assessment_missing: case.body.status == CaseStatus::Open
                         && case.body.intake.kind == IntakeKind::AbuseReport
                         && assessments.is_empty(),
-                    meetings: load_links(r, "case_meeting", id)?,
+                    meetings,
                     clocks,
                     messages,
                     safety_checks: load_links(r, "case_check", id)?,

@@ -139,6 +139,10 @@ impl Service {
             if !recorded {
                 return Ok((old, id.0));
             }
+            // A notice recorded now is kept as the paper Mamoru makes of it (a start's or an end's).
+            for i in old.body.notices.len()..p.notices.len() {
+                p.notices[i].pdf = crate::service::forms::issue_notice(tx, &case, &p, i)?;
+            }
             let v = tx.update(id, rev, p)?;
             refresh_clocks(tx, v.body.case)?;
             Ok((v, id.0))
