@@ -29,15 +29,18 @@ pub enum FormKind {
     Notes,
     /// 会議録 (受理会議録, 援助方針会議録, …, titled by the meeting's kind): one meeting.
     MeetingMinutes,
+    /// 措置決定通知書: to the guardians, with the 教示, for a 措置 (児童福祉法27条1項) approved.
+    SupportNotice,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 5] = [
+    pub const ALL: [FormKind; 6] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
         FormKind::Notes,
         FormKind::MeetingMinutes,
+        FormKind::SupportNotice,
     ];
 
     /// The name in URLs and the audit log.
@@ -49,6 +52,7 @@ impl FormKind {
             FormKind::ProtectionEndNotice => "protection-end-notice",
             FormKind::Notes => "notes",
             FormKind::MeetingMinutes => "meeting-minutes",
+            FormKind::SupportNotice => "support-notice",
         }
     }
 
@@ -92,6 +96,10 @@ pub enum Field {
     MeetingAt,
     MeetingAttendees,
     MeetingDecisions,
+    SupportKind,
+    SupportDecidedOn,
+    SupportStart,
+    SupportFacility,
 }
 
 impl Field {
@@ -131,12 +139,20 @@ impl Template {
         Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0))
     }
 
-    /// `一時保護決定通知書 様式 v2（平成28年4月1日から）`: at the foot of every page.
+    /// `一時保護決定通知書 様式 v2（平成28年4月1日から）`: at the foot of every page (a first
+    /// version, in use from the start, says no day).
     #[must_use]
     pub fn label(&self) -> String {
-        format!("{} 様式 v{}（{}から）", self.title, self.version, wareki::format(self.valid_from()))
+        if self.valid_from == BASE {
+            format!("{} 様式 v{}", self.title, self.version)
+        } else {
+            format!("{} 様式 v{}（{}から）", self.title, self.version, wareki::format(self.valid_from()))
+        }
     }
 }
+
+/// The first day of a template in use from the start (before any change it records).
+const BASE: (i32, u32, u32) = (1970, 1, 1);
 
 const APPROVALS: &[&str] = &["所長", "次長", "課長", "係長", "担当"];
 
@@ -202,12 +218,25 @@ const MEETING_ROWS: &[(&str, Field)] = &[
     ("決定事項", Field::MeetingDecisions),
 ];
 
+const SUPPORT_ROWS: &[(&str, Field)] = &[
+    ("児童氏名", Field::ChildName),
+    ("生年月日", Field::ChildBirth),
+    ("措置の種類", Field::SupportKind),
+    ("措置決定日", Field::SupportDecidedOn),
+    ("措置の開始日", Field::SupportStart),
+    ("施設・里親等", Field::SupportFacility),
+];
+
+/// The 援助・措置種別 codes that are 措置 under 児童福祉法27条1項 (訓戒・誓約, 児童福祉司指導,
+/// 施設入所, 里親・ファミリーホーム委託): a disposition notified with its 教示.
+pub const MEASURES: &[&str] = &["21", "22", "31", "32", "33", "34", "35", "41", "42"];
+
 /// Every version of every form, oldest first within a form.
 pub const TEMPLATES: &[Template] = &[
     Template {
         form: FormKind::IntakeSheet,
         version: 1,
-        valid_from: (1970, 1, 1),
+        valid_from: BASE,
         title: "虐待相談・通告受付票",
         family_facing: false,
         landscape: false,
@@ -219,7 +248,7 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         form: FormKind::ProtectionStartNotice,
         version: 1,
-        valid_from: (1970, 1, 1),
+        valid_from: BASE,
         title: "一時保護決定通知書",
         family_facing: true,
         landscape: false,
@@ -243,7 +272,7 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         form: FormKind::ProtectionEndNotice,
         version: 1,
-        valid_from: (1970, 1, 1),
+        valid_from: BASE,
         title: "一時保護解除通知書",
         family_facing: true,
         landscape: false,
@@ -255,7 +284,7 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         form: FormKind::Notes,
         version: 1,
-        valid_from: (1970, 1, 1),
+        valid_from: BASE,
         title: "経過記録",
         family_facing: false,
         landscape: false,
@@ -271,7 +300,7 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         form: FormKind::MeetingMinutes,
         version: 1,
-        valid_from: (1970, 1, 1),
+        valid_from: BASE,
         title: "会議録",
         family_facing: false,
         landscape: false,
@@ -279,6 +308,30 @@ pub const TEMPLATES: &[Template] = &[
         lead: "",
         rows: MEETING_ROWS,
         appeal: None,
+    },
+    Template {
+        form: FormKind::SupportNotice,
+        version: 1,
+        valid_from: BASE,
+        title: "措置決定通知書",
+        family_facing: true,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "児童福祉法第27条第1項の規定により、下記のとおり措置を決定したので通知します。",
+        rows: SUPPORT_ROWS,
+        appeal: Some(APPEAL_OLD),
+    },
+    Template {
+        form: FormKind::SupportNotice,
+        version: 2,
+        valid_from: (2016, 4, 1),
+        title: "措置決定通知書",
+        family_facing: true,
+        landscape: false,
+        approvals: APPROVALS,
+        lead: "児童福祉法第27条第1項の規定により、下記のとおり措置を決定したので通知します。",
+        rows: SUPPORT_ROWS,
+        appeal: Some(APPEAL_2016),
     },
 ];
 
@@ -344,6 +397,10 @@ pub struct Facts {
     /// Staff, then those from outside (関係機関).
     pub meeting_attendees: Vec<String>,
     pub meeting_decisions: String,
+    pub support_kind: String,
+    pub support_decided_on: Option<Date>,
+    pub support_start: Option<Date>,
+    pub support_facility: String,
     /// 決裁: who decided, and when, by column head.
     pub approvals: Vec<(String, String, Date)>,
 }
@@ -385,6 +442,10 @@ impl Facts {
             Field::MeetingAt => at(self.meeting_at),
             Field::MeetingAttendees => self.meeting_attendees.join("、"),
             Field::MeetingDecisions => self.meeting_decisions.clone(),
+            Field::SupportKind => self.support_kind.clone(),
+            Field::SupportDecidedOn => self.support_decided_on.map(wareki::format).unwrap_or_default(),
+            Field::SupportStart => self.support_start.map(wareki::format).unwrap_or_default(),
+            Field::SupportFacility => self.support_facility.clone(),
         }
     }
 }

@@ -6,11 +6,13 @@
 use sha2::{Digest, Sha256};
 
 use super::{Actor, Service, access};
-use crate::case::{Case, IntakeKind, Meeting, Note, Reporter};
+use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, Support};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
 use crate::forms::{self, Facts, FormKind, NoteFacts, ReporterFacts, Template};
-use crate::ids::{CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId};
+use crate::ids::{
+    CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId, SupportId,
+};
 use crate::person::{Child, Household, MemberRef, Person};
 use crate::protection::{IssuedPdf, NoticeKind, Protection};
 use crate::staff::{Action, Staff, Unit};
@@ -41,6 +43,8 @@ pub struct FormOptions {
     pub version: Option<u32>,
     pub period: Period,
     pub meeting: Option<MeetingId>,
+    /// The 措置 whose notice (else the case's latest approved one).
+    pub support: Option<SupportId>,
 }
 
 /// A printed form.
@@ -77,15 +81,35 @@ fn latest_meeting(r: &ReadTx, case: CaseId) -> Result<Option<Versioned<Meeting>>
     Ok(newest)
 }
 
+/// Whether a support decision is a 措置 notified to the family: of a kind the law makes one,
+/// and decided (approved, or recorded before 決裁 was kept).
+pub(super) fn is_notified_measure(s: &Support) -> bool {
+    forms::MEASURES.contains(&s.kind.as_str())
+        && s.approval.as_ref().is_none_or(|a| a.state() == ApprovalState::Approved)
+}
+
+/// The case's latest 措置 notified to the family.
+fn latest_measure(r: &impl Reader, case: CaseId) -> Result<Option<Support>> {
+    let mut newest: Option<Support> = None;
+    for id in r.links("case_support", case.0, usize::MAX)? {
+        let s = r.require::<Support>(SupportId(id))?.body;
+        if is_notified_measure(&s) && newest.as_ref().is_none_or(|n| s.decided_on >= n.decided_on) {
+            newest = Some(s);
+        }
+    }
+    Ok(newest)
+}
+
 /// The day whose template version a form takes, or `None` when the case has no such form now.
 fn form_day(
     case: &Case,
     protections: &[Versioned<Protection>],
-    meeting: Option<&Meeting>,
+    (meeting, support): (Option<&Meeting>, Option<&Support>),
     form: FormKind,
     today: Date,
 ) -> Option<Date> {
     match form {
+        FormKind::SupportNotice => support.map(|s| s.decided_on),
         FormKind::MeetingMinutes => meeting.map(|m| m.at.jst_date()),
         FormKind::IntakeSheet => Some(case.intake.received_at.jst_date()),
         FormKind::Notes => Some(today),
@@ -102,14 +126,14 @@ pub(super) fn offers(
     actor: &Actor,
     case: &Case,
     protections: &[Versioned<Protection>],
-    meeting: Option<&Meeting>,
+    latest: (Option<&Meeting>, Option<&Support>),
     today: Date,
 ) -> Vec<FormOffer> {
     FormKind::ALL
         .into_iter()
         .filter(|f| *f != FormKind::IntakeSheet || reporter_allowed(actor, case))
         .filter_map(|form| {
-            let t = forms::template(form, form_day(case, protections, meeting, form, today)?)?;
+            let t = forms::template(form, form_day(case, protections, latest, form, today)?)?;
             Some(FormOffer { form, title: t.title, version: t.version, family_facing: t.family_facing })
         })
         .collect()
@@ -135,8 +159,9 @@ impl Service {
             scope.check_read_case(&case.body, Action::ReadCase)?;
             scope.check_read_child(&r.require::<Child>(case.body.child)?.body, Action::ReadCase)?;
             let meeting = latest_meeting(r, id)?;
-            let offers =
-                offers(actor, &case.body, &protections(r, id)?, meeting.as_ref().map(|m| &m.body), today);
+            let support = latest_measure(r, id)?;
+            let latest = (meeting.as_ref().map(|m| &m.body), support.as_ref());
+            let offers = offers(actor, &case.body, &protections(r, id)?, latest, today);
             Ok((offers, Some("forms listed".to_owned())))
         })
     }
@@ -172,8 +197,24 @@ impl Service {
                 None => latest_meeting(r, id)?,
             };
             let meeting = meeting.map(|m| m.body);
-            let day = form_day(&case.body, &protections, meeting.as_ref(), form, now.jst_date())
-                .ok_or_else(|| Error::not_found("form", form.slug()))?;
+            let support = match options.support {
+                // A 措置 of this case only.
+                Some(s) => Some(
+                    r.get::<Support>(s)?
+                        .map(|v| v.body)
+                        .filter(|v| v.case == id && is_notified_measure(v))
+                        .ok_or_else(|| Error::not_found("support", s.0))?,
+                ),
+                None => latest_measure(r, id)?,
+            };
+            let day = form_day(
+                &case.body,
+                &protections,
+                (meeting.as_ref(), support.as_ref()),
+                form,
+                now.jst_date(),
+            )
+            .ok_or_else(|| Error::not_found("form", form.slug()))?;
             // A notice as issued, kept when it was recorded: the exact paper, audited as printed.
             if let Some((issued, bytes)) = issued(r, latest(&protections), form, options)? {
                 let detail =
@@ -190,6 +231,7 @@ impl Service {
             let sources = Sources {
                 protection: latest(&protections),
                 meeting: meeting.as_ref(),
+                support: support.as_ref(),
                 period: options.period,
             };
             let (facts, made) = facts(r, &case, &child.body, &sources, (form, template), now)?;
@@ -264,7 +306,7 @@ pub(super) fn issue_notice(
     };
     let Some(template) = forms::template(form, day) else { return Ok(None) };
     let child = tx.require::<Child>(case.body.child)?;
-    let sources = Sources { protection: Some(p), meeting: None, period: Period::default() };
+    let sources = Sources { protection: Some(p), meeting: None, support: None, period: Period::default() };
     let (facts, _) = facts(&*tx, case, &child.body, &sources, (form, template), n.issued_at)?;
     let Ok(composed) = forms::compose(template, &facts, n.issued_at.jst_date(), n.issued_at) else {
         return Ok(None);
@@ -279,6 +321,7 @@ pub(super) fn issue_notice(
 struct Sources<'a> {
     protection: Option<&'a Protection>,
     meeting: Option<&'a Meeting>,
+    support: Option<&'a Support>,
     period: Period,
 }
 
@@ -378,6 +421,17 @@ fn facts(
             facts.meeting_decisions.clone_from(&m.decisions);
             // Minutes are of the meeting: made as of when it was held, printed again the same.
             made = m.at;
+        }
+        FormKind::SupportNotice => {
+            let s = sources.support.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            facts.support_kind = label(&Service::code_table(r, "support_kind")?, &s.kind);
+            facts.support_decided_on = Some(s.decided_on);
+            facts.support_start = s.start;
+            facts.support_facility.clone_from(&s.facility);
+            // Dated the day it was issued, once recorded: printed again, the same paper.
+            if let Some(day) = s.notice_issued_on {
+                made = Timestamp::jst_midnight(day);
+            }
         }
     }
     Ok((facts, made))

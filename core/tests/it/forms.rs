@@ -5,9 +5,10 @@
 
 use std::process::Command;
 
-use mamoru_core::case::IntakeKind;
+use mamoru_core::case::{Decide, IntakeKind, Subject, SupportDecision, Verdict};
 use mamoru_core::code_table::Code;
 use mamoru_core::forms::FormKind;
+use mamoru_core::ids::SupportId;
 use mamoru_core::person::{PersonEdit, PersonName, Sex, Standing};
 use mamoru_core::protection::{NoticeKind, ProtectionStep};
 use mamoru_core::service::forms::{FormOptions, Period};
@@ -195,4 +196,27 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     w.clock.set(held.plus(86_400 * 10));
     let again = w.svc.print_form(&cw, id, FormKind::MeetingMinutes, &FormOptions::default()).unwrap();
     assert_eq!(again.pdf, minutes.pdf, "the same minutes, whenever printed");
+
+    // A 措置, once approved (決裁), is notified to the family with its 教示.
+    let sv = w.staff("sv1", Role::Supervisor, w.u1);
+    let today = w.svc.now().jst_date();
+    let decision = SupportDecision {
+        kind: Some(Code::new("22")),
+        decided_on: Some(today),
+        start: Some(today),
+        ..SupportDecision::default()
+    };
+    let s = w.svc.record_support_once(&cw, id, decision, None).unwrap();
+    assert!(!offered(&cw).contains(&FormKind::SupportNotice), "not before its 決裁");
+    let approve = Decide { verdict: Verdict::Approved, comment: String::new() };
+    w.svc.decide_approval(&sv, id, Subject::Support(SupportId(s.id)), s.rev, &approve).unwrap();
+    assert!(offered(&cw).contains(&FormKind::SupportNotice));
+    let notice = w.svc.print_form(&cw, id, FormKind::SupportNotice, &FormOptions::default()).unwrap();
+    let text = text_of(&notice.pdf);
+    for s in
+        ["措置決定通知書", "第27条第1項", "児童福祉司指導", "架空 良子 様", "令和7年6月30日", "3か月以内"]
+    {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    assert!(!text.contains("通告 太郎"), "{text}");
 }

@@ -238,13 +238,21 @@ impl Service {
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
             let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
             let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
+            let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
             Ok((
                 CaseView {
                     forms: crate::service::forms::offers(
                         actor,
                         &case.body,
                         &protections,
-                        meetings.iter().map(|m: &Versioned<Meeting>| &m.body).max_by_key(|m| m.at),
+                        (
+                            meetings.iter().map(|m: &Versioned<Meeting>| &m.body).max_by_key(|m| m.at),
+                            supports
+                                .iter()
+                                .map(|s: &Versioned<Support>| &s.body)
+                                .filter(|s| crate::service::forms::is_notified_measure(s))
+                                .max_by_key(|s| s.decided_on),
+                        ),
                         now.jst_date(),
                     ),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
@@ -257,7 +265,7 @@ impl Service {
                     messages,
                     safety_checks: load_links(r, "case_check", id)?,
                     protections,
-                    supports: load_links(r, "case_support", id)?,
+                    supports,
                     assessments,
                     photos: load_links(r, "case_photo", id)?,
                     notes,
