@@ -231,108 +231,71 @@ const SUPPORT_ROWS: &[(&str, Field)] = &[
 /// 施設入所, 里親・ファミリーホーム委託): a disposition notified with its 教示.
 pub const MEASURES: &[&str] = &["21", "22", "31", "32", "33", "34", "35", "41", "42"];
 
-/// Every version of every form, oldest first within a form.
+/// What most templates share: a first version, in use from the start, kept inside the centre,
+/// portrait, with the full 決裁欄.
+const FIRST: Template = Template {
+    form: FormKind::Notes,
+    version: 1,
+    valid_from: BASE,
+    title: "",
+    family_facing: false,
+    landscape: false,
+    approvals: APPROVALS,
+    lead: "",
+    rows: &[],
+    appeal: None,
+};
+
+const START_NOTICE: Template = Template {
+    form: FormKind::ProtectionStartNotice,
+    title: "一時保護決定通知書",
+    family_facing: true,
+    lead: "児童福祉法第33条第1項の規定により、下記のとおり児童を一時保護したので通知します。",
+    rows: START_ROWS,
+    appeal: Some(APPEAL_OLD),
+    ..FIRST
+};
+
+const SUPPORT_NOTICE: Template = Template {
+    form: FormKind::SupportNotice,
+    title: "措置決定通知書",
+    family_facing: true,
+    lead: "児童福祉法第27条第1項の規定により、下記のとおり措置を決定したので通知します。",
+    rows: SUPPORT_ROWS,
+    appeal: Some(APPEAL_OLD),
+    ..FIRST
+};
+
+/// Every version of every form, oldest first within a form. A notice of a disposition made
+/// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
 pub const TEMPLATES: &[Template] = &[
     Template {
-        form: FormKind::IntakeSheet,
-        version: 1,
-        valid_from: BASE,
-        title: "虐待相談・通告受付票",
-        family_facing: false,
-        landscape: false,
-        approvals: APPROVALS,
-        lead: "",
-        rows: INTAKE_ROWS,
-        appeal: None,
+        form: FormKind::IntakeSheet, title: "虐待相談・通告受付票", rows: INTAKE_ROWS, ..FIRST
     },
-    Template {
-        form: FormKind::ProtectionStartNotice,
-        version: 1,
-        valid_from: BASE,
-        title: "一時保護決定通知書",
-        family_facing: true,
-        landscape: false,
-        approvals: APPROVALS,
-        lead: "児童福祉法第33条第1項の規定により、下記のとおり児童を一時保護したので通知します。",
-        rows: START_ROWS,
-        appeal: Some(APPEAL_OLD),
-    },
-    Template {
-        form: FormKind::ProtectionStartNotice,
-        version: 2,
-        valid_from: (2016, 4, 1),
-        title: "一時保護決定通知書",
-        family_facing: true,
-        landscape: false,
-        approvals: APPROVALS,
-        lead: "児童福祉法第33条第1項の規定により、下記のとおり児童を一時保護したので通知します。",
-        rows: START_ROWS,
-        appeal: Some(APPEAL_2016),
-    },
+    START_NOTICE,
+    Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..START_NOTICE },
     Template {
         form: FormKind::ProtectionEndNotice,
-        version: 1,
-        valid_from: BASE,
         title: "一時保護解除通知書",
         family_facing: true,
-        landscape: false,
-        approvals: APPROVALS,
         lead: "下記の児童の一時保護を解除したので通知します。",
         rows: END_ROWS,
-        appeal: None,
+        ..FIRST
     },
     Template {
         form: FormKind::Notes,
-        version: 1,
-        valid_from: BASE,
         title: "経過記録",
-        family_facing: false,
-        landscape: false,
         approvals: &["課長", "係長", "担当"],
-        lead: "",
         rows: &[
             ("ケース番号", Field::CaseNo),
             ("児童氏名", Field::ChildName),
             ("生年月日", Field::ChildBirth),
         ],
-        appeal: None,
+        ..FIRST
     },
-    Template {
-        form: FormKind::MeetingMinutes,
-        version: 1,
-        valid_from: BASE,
-        title: "会議録",
-        family_facing: false,
-        landscape: false,
-        approvals: APPROVALS,
-        lead: "",
-        rows: MEETING_ROWS,
-        appeal: None,
-    },
-    Template {
-        form: FormKind::SupportNotice,
-        version: 1,
-        valid_from: BASE,
-        title: "措置決定通知書",
-        family_facing: true,
-        landscape: false,
-        approvals: APPROVALS,
-        lead: "児童福祉法第27条第1項の規定により、下記のとおり措置を決定したので通知します。",
-        rows: SUPPORT_ROWS,
-        appeal: Some(APPEAL_OLD),
-    },
-    Template {
-        form: FormKind::SupportNotice,
-        version: 2,
-        valid_from: (2016, 4, 1),
-        title: "措置決定通知書",
-        family_facing: true,
-        landscape: false,
-        approvals: APPROVALS,
-        lead: "児童福祉法第27条第1項の規定により、下記のとおり措置を決定したので通知します。",
-        rows: SUPPORT_ROWS,
-        appeal: Some(APPEAL_2016),
-    },
+    Template { form: FormKind::MeetingMinutes, title: "会議録", rows: MEETING_ROWS, ..FIRST },
+    SUPPORT_NOTICE,
+    Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
 ];
 
 /// The version of `form` in force on `day`.

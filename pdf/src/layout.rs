@@ -397,27 +397,17 @@ fn approvals(p: &mut Pager, stamps: &[Stamp]) -> Result<(), Error> {
         p.push(Op::Rect { x, y: p.y, w: cw, h: head, grey: Some(232), border: true });
         p.push(Op::Rect { x, y: p.y + head, w: cw, h: body, grey: None, border: true });
         let centre = |text: &str, size: f32| x + (cw - get(Face::Gothic).width(text, size)) / 2.0;
-        p.push(Op::Text {
-            x: centre(&s.head, 8.5),
-            y: p.y + 11.5,
-            face: Face::Gothic,
-            size: 8.5,
-            text: s.head.clone(),
-        });
-        p.push(Op::Text {
-            x: centre(&s.name, 8.0),
-            y: p.y + head + 18.0,
-            face: Face::Gothic,
-            size: 8.0,
-            text: s.name.clone(),
-        });
-        p.push(Op::Text {
-            x: centre(&s.date, 7.0),
-            y: p.y + head + 34.0,
-            face: Face::Gothic,
-            size: 7.0,
-            text: s.date.clone(),
-        });
+        for (text, size, y) in
+            [(&s.head, 8.5, 11.5), (&s.name, 8.0, head + 18.0), (&s.date, 7.0, head + 34.0)]
+        {
+            p.push(Op::Text {
+                x: centre(text, size),
+                y: p.y + y,
+                face: Face::Gothic,
+                size,
+                text: text.clone(),
+            });
+        }
     }
     p.y += head + body + 8.0;
     Ok(())
