@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::casework::load_links;
 use super::{Actor, Service, access};
 use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, Support};
 use crate::code_table::{Code, CodeTable};
@@ -58,46 +59,27 @@ pub struct PrintedForm {
     pub sha256: String,
 }
 
-fn protections(r: &ReadTx, case: CaseId) -> Result<Vec<Versioned<Protection>>> {
-    let mut out = Vec::new();
-    for id in r.links("case_protection", case.0, usize::MAX)? {
-        out.push(r.require::<Protection>(crate::ids::ProtectionId(id))?);
-    }
-    Ok(out)
-}
-
 fn latest(protections: &[Versioned<Protection>]) -> Option<&Protection> {
     protections.iter().map(|p| &p.body).max_by_key(|p| p.started_at)
 }
 
-fn latest_meeting(r: &ReadTx, case: CaseId) -> Result<Option<Versioned<Meeting>>> {
-    let mut newest: Option<Versioned<Meeting>> = None;
-    for id in r.links("case_meeting", case.0, usize::MAX)? {
-        let m = r.require::<Meeting>(MeetingId(id))?;
-        if newest.as_ref().is_none_or(|n| m.body.at > n.body.at) {
-            newest = Some(m);
-        }
-    }
-    Ok(newest)
-}
-
 /// Whether a support decision is a 措置 notified to the family: of a kind the law makes one,
 /// and decided (approved, or recorded before 決裁 was kept).
-pub(super) fn is_notified_measure(s: &Support) -> bool {
+fn is_notified_measure(s: &Support) -> bool {
     forms::MEASURES.contains(&s.kind.as_str())
         && s.approval.as_ref().is_none_or(|a| a.state() == ApprovalState::Approved)
 }
 
-/// The case's latest 措置 notified to the family.
-fn latest_measure(r: &impl Reader, case: CaseId) -> Result<Option<Support>> {
-    let mut newest: Option<Support> = None;
-    for id in r.links("case_support", case.0, usize::MAX)? {
-        let s = r.require::<Support>(SupportId(id))?.body;
-        if is_notified_measure(&s) && newest.as_ref().is_none_or(|n| s.decided_on >= n.decided_on) {
-            newest = Some(s);
-        }
-    }
-    Ok(newest)
+/// A case's newest meeting, and its newest 措置 notified to the family: whose papers a page
+/// offers, and what is printed when no other is named.
+pub(super) fn newest<'a>(
+    meetings: &'a [Versioned<Meeting>],
+    supports: &'a [Versioned<Support>],
+) -> (Option<&'a Meeting>, Option<&'a Support>) {
+    (
+        meetings.iter().map(|m| &m.body).max_by_key(|m| m.at),
+        supports.iter().map(|s| &s.body).filter(|s| is_notified_measure(s)).max_by_key(|s| s.decided_on),
+    )
 }
 
 /// The day whose template version a form takes, or `None` when the case has no such form now.
@@ -158,10 +140,10 @@ impl Service {
             let scope = access::Scope::of(r, actor)?;
             scope.check_read_case(&case.body, Action::ReadCase)?;
             scope.check_read_child(&r.require::<Child>(case.body.child)?.body, Action::ReadCase)?;
-            let meeting = latest_meeting(r, id)?;
-            let support = latest_measure(r, id)?;
-            let latest = (meeting.as_ref().map(|m| &m.body), support.as_ref());
-            let offers = offers(actor, &case.body, &protections(r, id)?, latest, today);
+            let (meetings, supports) =
+                (load_links(r, "case_meeting", id)?, load_links(r, "case_support", id)?);
+            let latest = newest(&meetings, &supports);
+            let offers = offers(actor, &case.body, &load_links(r, "case_protection", id)?, latest, today);
             Ok((offers, Some("forms listed".to_owned())))
         })
     }
@@ -186,17 +168,20 @@ impl Service {
             if form == FormKind::IntakeSheet && !reporter_allowed(actor, &case.body) {
                 return Err(Error::Forbidden { action: Action::ViewReporter.as_str() });
             }
-            let protections = protections(r, id)?;
+            let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
+            let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
+            let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
+            let (newest_meeting, newest_support) = newest(&meetings, &supports);
             let meeting = match options.meeting {
                 // A meeting of this case only.
                 Some(m) => Some(
                     r.get::<Meeting>(m)?
-                        .filter(|v| v.body.cases.contains(&id))
+                        .map(|v| v.body)
+                        .filter(|v| v.cases.contains(&id))
                         .ok_or_else(|| Error::not_found("meeting", m.0))?,
                 ),
-                None => latest_meeting(r, id)?,
+                None => newest_meeting.cloned(),
             };
-            let meeting = meeting.map(|m| m.body);
             let support = match options.support {
                 // A 措置 of this case only.
                 Some(s) => Some(
@@ -205,7 +190,7 @@ impl Service {
                         .filter(|v| v.case == id && is_notified_measure(v))
                         .ok_or_else(|| Error::not_found("support", s.0))?,
                 ),
-                None => latest_measure(r, id)?,
+                None => newest_support.cloned(),
             };
             let day = form_day(
                 &case.body,

@@ -139,7 +139,8 @@ const CASE_ACTIONS: [Action; 13] = [
     Action::AssignCases,
 ];
 
-fn load_links<T: crate::store::Record>(
+/// The records of a kind linked to a case (`case_protection`, `case_meeting`…), oldest first.
+pub(in crate::service) fn load_links<T: crate::store::Record>(
     r: &impl Reader,
     rel: &str,
     case: CaseId,
@@ -245,14 +246,7 @@ impl Service {
                         actor,
                         &case.body,
                         &protections,
-                        (
-                            meetings.iter().map(|m: &Versioned<Meeting>| &m.body).max_by_key(|m| m.at),
-                            supports
-                                .iter()
-                                .map(|s: &Versioned<Support>| &s.body)
-                                .filter(|s| crate::service::forms::is_notified_measure(s))
-                                .max_by_key(|s| s.decided_on),
-                        ),
+                        crate::service::forms::newest(&meetings, &supports),
                         now.jst_date(),
                     ),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
