@@ -93,7 +93,8 @@ pub(super) fn routes(
     list.or(get).unify()
 }
 
-/// The PDF as an attachment: an ASCII name for old clients, the Japanese one (RFC 6266).
+/// The PDF, shown inline (the iPad opens it to print or save): an ASCII name for old clients,
+/// the Japanese one as RFC 6266 `filename*`.
 pub(crate) fn pdf_response(printed: PrintedForm) -> Response {
     let encoded: String = printed
         .file_name
