@@ -22,6 +22,7 @@ pub mod record;
 pub mod search;
 pub mod service;
 pub mod staff;
+pub mod statistics;
 pub mod store;
 pub mod text;
 pub use service::restore;

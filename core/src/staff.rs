@@ -115,6 +115,9 @@ impl Role {
             A::ReadCaseload => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ViewReporter => matches!(self, R::Caseworker | R::Supervisor | R::Head),
             A::ReadAudit | A::ExportAudit => matches!(self, R::Supervisor | R::Head | R::Admin),
+            // Figures only, no personal data: also the 事務 who files them and the administrator
+            // who runs `mamoru report statistics`.
+            A::ReadStatistics => matches!(self, R::Supervisor | R::Head | R::Clerk | R::Admin),
             A::ManageStaff
             | A::ManageDevices
             | A::EditCodeTables
@@ -155,6 +158,9 @@ pub enum Action {
     ViewReporter,
     /// 帳票: a case's form as PDF, audited with its version and hash.
     PrintForm,
+    /// 統計: the national report's tables for a unit and a period, their cells' cases (named
+    /// only where the reader may read the case), and the XLSX to file.
+    ReadStatistics,
     ReadBoard,
     ManageAgencies,
     ReadAudit,
@@ -171,7 +177,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::ReadChild,
         Action::Search,
         Action::RegisterChild,
@@ -193,6 +199,7 @@ impl Action {
         Action::RecordMeeting,
         Action::ViewReporter,
         Action::PrintForm,
+        Action::ReadStatistics,
         Action::ReadBoard,
         Action::ManageAgencies,
         Action::ReadAudit,
@@ -230,6 +237,7 @@ impl Action {
             Action::RecordMeeting => "record_meeting",
             Action::ViewReporter => "view_reporter",
             Action::PrintForm => "print_form",
+            Action::ReadStatistics => "read_statistics",
             Action::ReadBoard => "read_board",
             Action::ManageAgencies => "manage_agencies",
             Action::ReadAudit => "read_audit",

@@ -26,6 +26,7 @@ pub mod restore;
 mod second_factor;
 mod sessions;
 mod staff;
+pub mod statistics;
 
 use std::sync::{Arc, Mutex};
 

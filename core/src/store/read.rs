@@ -115,6 +115,20 @@ pub trait Reader {
         Ok(out)
     }
 
+    /// Some fields (`P`, as in `get_part`) of every record of a kind, in id order: for counts
+    /// over many records (the statistics), without building them whole.
+    fn each_part<T: Record, P: serde::de::DeserializeOwned>(
+        &self,
+        f: &mut dyn FnMut(u64, P) -> Result<()>,
+    ) -> Result<()> {
+        let t = self.table(RECORDS)?;
+        for item in t.range((T::Id::KIND, 0)..=(T::Id::KIND, u64::MAX))? {
+            let (k, v) = item.map_err(|e| Error::store("listing", e))?;
+            f(k.value().1, decode_part::<T, P>(v.value())?)?;
+        }
+        Ok(())
+    }
+
     /// A child's search keys as indexed (none if not indexed).
     fn child_search_keys(&self, child: u64) -> Result<Vec<String>> {
         Ok(self

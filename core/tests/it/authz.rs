@@ -87,6 +87,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
                 A::AssignCases,
                 A::ReadAudit,
                 A::ExportAudit,
+                A::ReadStatistics,
             ]);
             v
         }
@@ -112,6 +113,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
                 A::PrintForm,
                 A::ReadBoard,
                 A::ManageAgencies,
+                A::ReadStatistics,
             ]
         }
         Role::Admin => vec![
@@ -123,6 +125,7 @@ fn allowed_actions(role: Role) -> Vec<Action> {
             A::Import,
             A::ExportStore,
             A::OperateServer,
+            A::ReadStatistics,
         ],
     }
 }
@@ -147,7 +150,7 @@ fn expected(role: Role, action: Action, target: Target) -> Outcome {
         (A::Search, Target::Own) => Outcome::Allowed,
         (A::Search, _) => Outcome::NotFound,
         // Unit-level actions aimed at the own unit that holds a restricted case.
-        (A::RegisterChild | A::ReadBoard, Target::Restricted) => Outcome::Allowed,
+        (A::RegisterChild | A::ReadBoard | A::ReadStatistics, Target::Restricted) => Outcome::Allowed,
         (_, Target::Own) => Outcome::Allowed,
         (_, Target::Other | Target::Restricted) => Outcome::Forbidden,
         (_, Target::Missing) => Outcome::NotFound,
@@ -300,6 +303,14 @@ fn perform(w: &World, actor: &Actor, action: Action, ids: &Ids, template: &Templ
         }
         Action::ReadCaseload => svc.my_caseload(actor).map(drop),
         Action::ReadBoard => svc.board(actor, ids.unit, None).map(drop),
+        Action::ReadStatistics => {
+            let year = mamoru_core::statistics::Span::new(
+                mamoru_core::time::Date::new(2025, 4, 1).unwrap(),
+                mamoru_core::time::Date::new(2026, 3, 31).unwrap(),
+            )
+            .unwrap();
+            svc.statistics(actor, Some(ids.unit), year).map(drop)
+        }
         Action::ReadAudit => svc.audit_log(actor, 1, 10).map(drop),
         Action::ExportAudit => svc.export_audit(actor, &AuditFilter::default(), &mut Vec::new()).map(drop),
         Action::ManageStaff => svc.change_staff(actor, &ids.login, &StaffChange::Enable),

@@ -19,5 +19,6 @@ mod photos;
 mod search;
 mod sessions;
 mod snapshot;
+mod statistics;
 mod store;
 mod support;
