@@ -59,6 +59,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Reports to file: the national statistics.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Encrypted backups: create, list, verify, restore.
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -72,6 +75,33 @@ pub struct ExportArgs {
     /// The folder to write (new, or empty).
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The 児童相談所 tables of the national report (こどもの福祉と保健に関する状況報告) for a
+    /// period, as XLSX: a tab a table, the counting rules, and the warnings to check before
+    /// filing (with case numbers, no names). Prints each table's total and the warnings. The
+    /// server must be stopped (while it runs: the web's 統計 page has the same file).
+    Statistics(StatisticsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatisticsArgs {
+    /// The first day counted: 2025-04-01 or 令和7年4月1日 (R7.4.1).
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+    /// The last day counted (included).
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+    /// The XLSX file to write (new: an existing file is not overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The unit (its number: `mamoru user units`); default the first 児童相談所.
+    #[arg(long, value_name = "N")]
+    pub unit: Option<u64>,
     #[command(flatten)]
     pub data: DataDir,
 }

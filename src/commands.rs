@@ -7,12 +7,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use mamoru_core::{Actor, Service};
 
-use crate::cli::{AuditCommand, Command, TlsCommand};
+use crate::cli::{AuditCommand, Command, ReportCommand, TlsCommand};
 use crate::clock::SystemClock;
 
 mod admin;
 mod backups;
 mod migration;
+mod report;
 mod serve;
 mod setup;
 
@@ -47,6 +48,10 @@ pub fn run(command: Command) -> Result<()> {
         }
         Command::Audit(AuditCommand::Verify { data, from, identity }) => {
             audit_verify(&data.data, from.as_deref(), identity.as_deref())
+        }
+        Command::Report(ReportCommand::Statistics(args)) => {
+            let data = args.data.data.clone();
+            archived(&data, false, report::statistics(&args))
         }
         Command::Backup(cmd) => backup(cmd),
         Command::Device(cmd) => {

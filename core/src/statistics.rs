@@ -50,6 +50,39 @@ impl Span {
     }
 }
 
+/// The periods a report page offers, the first its default: the last whole fiscal year (April to
+/// March, the national report's year), its two halves, and this fiscal year to `today`.
+#[must_use]
+pub fn presets(today: Date) -> Vec<(&'static str, Span)> {
+    let fy = if today.month() >= 4 { today.year() } else { today.year() - 1 };
+    let day = |y, m, d| Date::new(y, m, d).unwrap_or(today);
+    let (last_start, last_end) = (day(fy - 1, 4, 1), day(fy, 3, 31));
+    vec![
+        ("前年度", Span { from: last_start, to: last_end }),
+        ("前年度上半期", Span { from: last_start, to: day(fy - 1, 9, 30) }),
+        ("前年度下半期", Span { from: day(fy - 1, 10, 1), to: last_end }),
+        ("今年度（今日まで）", Span { from: day(fy, 4, 1), to: today }),
+    ]
+}
+
+/// The period a request names, as typed (either calendar; both days, or neither for the default
+/// of `presets`). A missing or unreadable day is refused naming `from` or `to`.
+pub fn span_of(from: Option<&str>, to: Option<&str>, today: Date) -> Result<Span, Error> {
+    match (given(from), given(to)) {
+        (None, None) => Ok(presets(today)[0].1),
+        (from, to) => {
+            let day = |field, s: Option<&str>| {
+                s.map_or(Err(Error::invalid(field, Why::Required)), |s| wareki::read_date(field, s))
+            };
+            Span::new(day("from", from)?, day("to", to)?)
+        }
+    }
+}
+
+fn given(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// The 相談種別 of 児童虐待相談 (code table `consultation_type`).
 pub const ABUSE_CONSULTATION: &str = "11";
 
@@ -206,6 +239,20 @@ pub enum WarningKind {
 }
 
 impl WarningKind {
+    /// The name the CLI prints and the API sends.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChildCountedTwice => "child_counted_twice",
+            Self::OtherCentre => "other_centre",
+            Self::ReportNotAbuse => "report_not_abuse",
+            Self::AbuseTypeMissing => "abuse_type_missing",
+            Self::PerpetratorMissing => "perpetrator_missing",
+            Self::AgeUnknown => "age_unknown",
+            Self::UnknownCode => "unknown_code",
+        }
+    }
+
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {
@@ -931,6 +978,42 @@ mod tests {
         assert_eq!(v("total", "days_in_span"), 10 + 122 + 2, "only the days inside the span");
         assert_eq!(v("total", "extended"), 1);
         assert_eq!((v("total", "out:facility"), v("total", "out:home")), (1, 1));
+    }
+
+    #[test]
+    fn the_default_period_is_the_last_whole_fiscal_year() {
+        let p = presets(d("2026-04-10"));
+        assert_eq!((p[0].1.from, p[0].1.to), (d("2025-04-01"), d("2026-03-31")));
+        assert_eq!(
+            (p[2].1.from, p[3].1.from, p[3].1.to),
+            (d("2025-10-01"), d("2026-04-01"), d("2026-04-10"))
+        );
+        let march = presets(d("2026-03-31"));
+        assert_eq!(
+            (march[0].1.from, march[0].1.to),
+            (d("2024-04-01"), d("2025-03-31")),
+            "March is still FY2025"
+        );
+    }
+
+    #[test]
+    fn a_period_is_read_in_either_calendar_and_both_days_or_neither() {
+        let today = d("2026-04-10");
+        assert_eq!(span_of(None, Some(" "), today).unwrap(), presets(today)[0].1);
+        let s = span_of(Some("R7.4.1"), Some("2025-09-30"), today).unwrap();
+        assert_eq!((s.from, s.to), (d("2025-04-01"), d("2025-09-30")));
+        assert!(matches!(
+            span_of(Some("R7.4.1"), None, today),
+            Err(Error::Invalid { field: "to", reason: Why::Required })
+        ));
+        assert!(matches!(
+            span_of(Some("R7.4.x"), Some("R7.5.1"), today),
+            Err(Error::Invalid { field: "from", .. })
+        ));
+        assert!(matches!(
+            span_of(Some("R7.5.1"), Some("R7.4.1"), today),
+            Err(Error::Invalid { field: "to", .. })
+        ));
     }
 
     #[test]

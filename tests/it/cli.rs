@@ -312,3 +312,39 @@ fn devices_are_registered_listed_and_revoked() {
     assert_one_line_failure(&run(&["device", "add", "  ", "--data", d]), "invalid name");
     assert_eq!(run(&["check", "--data", d]).code, 0);
 }
+
+#[test]
+fn report_statistics_writes_the_xlsx_prints_the_totals_and_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let d = data.to_str().unwrap();
+    let demo = run(&["demo", "--data", d, "--children", "12", "--no-serve"]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    let out = dir.path().join("統計.xlsx");
+    let today = crate::support::now().jst_date().to_string();
+    let args = |from: &str, to: &str| {
+        vec!["report", "statistics", "--data", d, "--from", from, "--to", to, "--out", out.to_str().unwrap()]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let call = |a: Vec<String>| run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = call(args("H12.1.1", &today));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("unit: 児童相談所 (1)"), "{}", r.stdout);
+    let total = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("receipts_by_route total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no total in {}", r.stdout));
+    assert!(total > 0, "the demo's cases are counted");
+    assert!(std::fs::read(&out).unwrap().starts_with(b"PK"), "an XLSX (a zip)");
+    assert_one_line_failure(&call(args("2000-01-01", &today)), "exists");
+    std::fs::remove_file(&out).unwrap();
+    assert_one_line_failure(&call(args("2025-04-01", "2025-03-31")), "--to is before --from");
+    assert_one_line_failure(&call(args("R7.13.1", "2025-03-31")), "--from");
+    assert!(!out.exists(), "nothing written on a refusal");
+    let check = run(&["check", "--data", d]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+}

@@ -973,3 +973,35 @@ fn the_casework_of_a_report_is_recorded_from_assessment_to_closure_and_a_stale_e
     assert!(!office.text("#restriction").contains("閲覧制限中"));
     assert_eq!(server.request("GET", &format!("/api/v1/cases/{case}"), Some(&token), None).status, 200);
 }
+
+#[test]
+fn a_supervisor_checks_a_number_of_the_statistics_before_filing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = demo_server(dir.path());
+    let base = format!("http://{}", server.addr);
+    let mut b = Browser::start(TABLET);
+    sign_in(&mut b, &base, "demo-sv", None);
+    b.click("nav a[href='/statistics']");
+    b.wait_until("location.pathname === '/statistics' && document.readyState === 'complete'", "統計");
+    // This fiscal year to today: the demo's cases are recent.
+    b.click("p.tabs a:last-child");
+    b.wait_until("location.search.includes('from=') && document.readyState === 'complete'", "the period");
+    let tables = b.text("main");
+    assert!(
+        tables.contains("受付件数（相談の種類別・経路別）") && tables.contains("提出前の確認"),
+        "{tables}"
+    );
+    b.screenshot(&screens().join("29-statistics.png"));
+    let total = b.eval("Number(document.querySelector('table.stat tbody tr td a').textContent)");
+    assert!(total.as_u64().is_some_and(|n| n > 0), "the demo's cases are counted: {total}");
+    b.click("table.stat tbody tr td a");
+    b.wait_until(
+        "location.pathname === '/statistics/cell' && document.readyState === 'complete'",
+        "the cases",
+    );
+    let rows = b.eval("document.querySelectorAll('main table tbody tr').length");
+    let hidden = b.eval("(document.querySelector('main p.more:last-of-type')||{textContent:''}).textContent");
+    assert!(rows.as_u64().unwrap() > 0, "the number's cases are listed: {hidden}");
+    assert!(b.text("main").contains("receipts_by_route/total/total"), "the rule is named");
+    b.screenshot(&screens().join("30-statistics-cell.png"));
+}

@@ -33,6 +33,7 @@ mod family;
 mod forms;
 mod server;
 mod session;
+mod statistics;
 
 /// The session cookie (host-only, Secure, `HttpOnly`, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "__Host-mamoru_session";
@@ -103,6 +104,8 @@ pub(crate) fn routes(
         .or(family::routes(service.clone()))
         .unify()
         .or(forms::routes(service.clone()))
+        .unify()
+        .or(statistics::routes(service.clone()))
         .unify()
         .or(cases::routes(service.clone()))
         .unify()

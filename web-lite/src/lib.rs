@@ -33,6 +33,20 @@ use warp::{Filter, Reply};
 
 pub use api::{DEVICE_COOKIE, SESSION_COOKIE};
 
+/// `s` percent-encoded but for letters, digits and `-_.`: a value in a link's query, or a
+/// Japanese file name in `filename*=UTF-8''…` (RFC 6266).
+pub(crate) fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// What the web crate is told by the binary that wires it: facts it cannot know, and operations
 /// it cannot do itself.
 #[derive(Clone, Default)]

@@ -298,7 +298,7 @@ fn written() -> Value {
     });
     // The casework paths are a literal of their own: one literal that size exceeds json!'s
     // recursion limit.
-    for part in [case_paths(), casework_paths(), approval_paths(), form_paths()] {
+    for part in [case_paths(), casework_paths(), approval_paths(), form_paths(), statistics_paths()] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
             paths.extend(more);
         }
@@ -412,6 +412,41 @@ fn form_paths() -> Value {
                     "responses": { "200": { "description": "the PDF", "content": { "application/pdf": {} } },
                         "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
             }
+    })
+}
+
+/// 統計: the national report's tables, the cases behind a number, the XLSX.
+fn statistics_paths() -> Value {
+    let period = json!([
+        { "name": "unit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
+        { "name": "from", "in": "query", "required": false, "schema": { "type": "string" } },
+        { "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }
+    ]);
+    let mut cell = period.clone();
+    if let Value::Array(p) = &mut cell {
+        for name in ["table", "row", "col"] {
+            p.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } }));
+        }
+    }
+    json!({
+        "/api/v1/statistics": {
+            "get": { "summary": "統計 (supervisors, the head, clerks, administrators): the 児童相談所 tables of the national report for `unit` (the reader's; default their first 児童相談所) and the period `from`..`to` (both days included, 西暦 or 和暦; neither: the last whole fiscal year). {unit, unit_name, from, to, tables: [{key, title, rule, rows: [{key, label, depth}], columns, values: [[n]]}], warnings: [{kind, label, cases, detail}]}; no case is named. Audited as read_statistics",
+                "parameters": period,
+                "responses": { "200": { "description": "the tables", "content": { "application/json": { "schema": { "type": "object", "required": ["tables", "warnings"] } } } },
+                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/statistics/cell": {
+            "get": { "summary": "The cases behind one number: `table`, then the row's and the column's `key`; the cases the reader may read by case number and child's name, the others counted as `hidden`. Audited",
+                "parameters": cell,
+                "responses": { "200": { "description": "{table, row, column, rule, rule_text, value, cases: [{case, case_no, child_name, received_on}], hidden}" },
+                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        },
+        "/api/v1/statistics/xlsx": {
+            "get": { "summary": "The tables as XLSX to file: a tab a table, the counting rules, the warnings with case numbers. Audited with the file's SHA-256",
+                "parameters": period,
+                "responses": { "200": { "description": "the workbook", "content": { "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {} } },
+                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        }
     })
 }
 

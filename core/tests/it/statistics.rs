@@ -189,7 +189,9 @@ fn every_cell_counts_what_was_recorded_and_lists_its_cases() {
         let support = w.svc.record_support(&cw, case, decision).unwrap();
         if approve {
             let ok = Decide { verdict: Verdict::Approved, comment: String::new() };
-            w.svc.decide_approval(&sv, case, Subject::Support(SupportId(support.id)), support.rev, &ok).unwrap();
+            w.svc
+                .decide_approval(&sv, case, Subject::Support(SupportId(support.id)), support.rev, &ok)
+                .unwrap();
         }
     };
     decide(placed, "32", "2025-09-01", true);

@@ -96,17 +96,7 @@ pub(super) fn routes(
 /// The PDF, shown inline (the iPad opens it to print or save): an ASCII name for old clients,
 /// the Japanese one as RFC 6266 `filename*`.
 pub(crate) fn pdf_response(printed: PrintedForm) -> Response {
-    let encoded: String = printed
-        .file_name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = crate::percent(&printed.file_name);
     let mut r = Response::new(printed.pdf.into());
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));

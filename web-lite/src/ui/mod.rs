@@ -19,6 +19,7 @@ mod protection;
 mod reporter;
 mod session;
 mod signin;
+mod statistics;
 #[cfg(test)]
 mod tests;
 mod views;
@@ -145,6 +146,8 @@ pub(crate) fn routes(service: Arc<Service>) -> impl Filter<Extract = (Response,)
         .or(caseloads::caseload(service.clone()))
         .unify()
         .or(caseloads::loads(service.clone()))
+        .unify()
+        .or(statistics::routes(service.clone()))
         .unify()
         .boxed();
     signing.or(work).unify().or(family::routes(service.clone())).unify().or(casework::routes(service)).unify()

@@ -19,6 +19,7 @@ mod dates;
 mod family;
 mod forms;
 mod reporter;
+mod statistics;
 
 const PW: &str = "correct horse battery";
 

@@ -52,7 +52,7 @@ pub(crate) struct Chrome {
     /// a change between drawing the page and connecting is not missed (0: from "now").
     pub after: u64,
     /// The menu: (path, label) of ホーム and each page the reader's role may use (検索,
-    /// 新規受付, 担当ケース, 担当状況).
+    /// 新規受付, 担当ケース, 担当状況, 統計).
     pub menu: Vec<(&'static str, &'static str)>,
     /// The inputs a refusal named, space-separated (`Chrome::mark`): the script marks them in
     /// the form that was sent and brings the first into view with the reason beside it.
@@ -63,12 +63,13 @@ pub(crate) struct Chrome {
 }
 
 /// Every page of the menu, with the action it needs (`None`: everyone's).
-const MENU: [(&str, &str, Option<Action>); 5] = [
+const MENU: [(&str, &str, Option<Action>); 6] = [
     ("home", "ホーム", None),
     ("caseload", "担当ケース", Some(Action::ReadCaseload)),
     ("caseloads", "担当状況", Some(Action::AssignCases)),
     ("search", "検索", Some(Action::Search)),
     ("intake", "新規受付", Some(Action::OpenCase)),
+    ("statistics", "統計", Some(Action::ReadStatistics)),
 ];
 
 impl Chrome {
