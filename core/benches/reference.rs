@@ -25,11 +25,19 @@ struct Args {
     children: u64,
     notes_per_case: u64,
     samples: usize,
+    /// Only the statistics (a quick run on a built store).
+    statistics_only: bool,
     dir: PathBuf,
 }
 
 fn args() -> Args {
-    let mut a = Args { children: 100_000, notes_per_case: 20, samples: 2000, dir: PathBuf::new() };
+    let mut a = Args {
+        children: 100_000,
+        notes_per_case: 20,
+        samples: 2000,
+        statistics_only: false,
+        dir: PathBuf::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or_else(|| usage(&flag));
@@ -38,6 +46,7 @@ fn args() -> Args {
             "--notes-per-case" => a.notes_per_case = value(),
             "--samples" => a.samples = usize::try_from(value()).unwrap_or(2000),
             "--bench" => {}
+            "--statistics-only" => a.statistics_only = true,
             other => usage(other),
         }
     }
@@ -48,7 +57,9 @@ fn args() -> Args {
 }
 
 fn usage(flag: &str) -> ! {
-    eprintln!("unknown or incomplete argument {flag}; use --children N --notes-per-case N --samples N");
+    eprintln!(
+        "unknown or incomplete argument {flag}; use --children N --notes-per-case N --samples N [--statistics-only]"
+    );
     std::process::exit(2)
 }
 
@@ -165,6 +176,12 @@ fn main() -> Result<(), mamoru_core::Error> {
     let sv = svc.local_actor(mamoru_core::ids::StaffId(sv_id), "bench")?;
     let cw = svc.local_actor(mamoru_core::ids::StaffId(cw_id), "bench")?;
 
+    let statistics = statistics_measures(&svc, &sv)?;
+    if a.statistics_only {
+        print_statistics(&statistics);
+        return Ok(());
+    }
+
     let mut rng = Rng::new(42);
     let queries: Vec<String> = (0..a.samples)
         .map(|i| match i % 4 {
@@ -211,6 +228,7 @@ fn main() -> Result<(), mamoru_core::Error> {
     };
 
     let audit = audit_measures(&svc, &sv, children, &mut rng)?;
+    print_statistics(&statistics);
 
     println!(
         "Reference store: {children} children, {cases} cases, {notes} notes; {} MiB on disk",
@@ -255,6 +273,68 @@ fn main() -> Result<(), mamoru_core::Error> {
         println!("| export as CSV: {name} | 1 | {} | | | {rows} rows, {:.1} MB | |", ms(*d), mb(*bytes));
     }
     Ok(())
+}
+
+/// 統計 of the unit the supervisor works in: the last fiscal year (the report filed) and this
+/// one to date, as figures and as the XLSX; beside them, in the same run, a bare pass over the
+/// same records (every case, support and protection read whole, nothing counted), the floor a
+/// report that reads them cannot go under.
+struct StatisticsFigures {
+    rows: Vec<(String, usize, Stats, String)>,
+}
+
+fn statistics_measures(svc: &Service, sv: &Actor) -> Result<StatisticsFigures, mamoru_core::Error> {
+    use mamoru_core::statistics::presets;
+    let samples = 5;
+    let today = now().jst_date();
+    let spans = presets(today);
+    // Once first, so that a refusal stops the run instead of timing an error.
+    svc.statistics(sv, None, spans[0].1)?;
+    let mut rows = Vec::new();
+    for (label, span) in [&spans[0], &spans[3]] {
+        let mut counted = String::new();
+        let s = time(samples, |_| {
+            if let Ok(v) = svc.statistics(sv, None, *span) {
+                let t = &v.statistics.tables[0];
+                counted = format!(
+                    "{} cases received, {} warnings",
+                    t.cells[0][0].value,
+                    v.statistics.warnings.len()
+                );
+            }
+        });
+        rows.push((format!("statistics, {label} ({}..{})", span.from, span.to), samples, s, counted));
+    }
+    let mut size = 0;
+    let s = time(samples, |_| {
+        size = svc.statistics_xlsx(sv, None, spans[0].1).map_or(0, |f| f.xlsx.len());
+    });
+    rows.push(("the same as XLSX (counted and written)".into(), samples, s, format!("{} KB", size / 1000)));
+    // The reference: every case, support and protection decoded whole in one read transaction.
+    let mut records = 0;
+    let s = time(samples, |_| -> Result<(), mamoru_core::Error> {
+        let r = svc.store().read()?;
+        records = r.all::<mamoru_core::case::Case>()?.len()
+            + r.all::<mamoru_core::case::Support>()?.len()
+            + r.all::<mamoru_core::protection::Protection>()?.len();
+        Ok(())
+    });
+    rows.push((
+        "reference: every case, support and protection read whole, nothing counted".into(),
+        samples,
+        s,
+        format!("{records} records"),
+    ));
+    Ok(StatisticsFigures { rows })
+}
+
+fn print_statistics(f: &StatisticsFigures) {
+    println!();
+    println!("| 統計 on the reference store | samples | p50 | p99 | max | result | budget |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, n, s, what) in &f.rows {
+        println!("| {name} | {n} | {} | {} | {} | {what} | ≤ 5 s |", ms(s.p50), ms(s.p99), ms(s.max));
+    }
 }
 
 struct AuditFigures {
