@@ -229,8 +229,7 @@ pub fn case_clocks(
     for (id, p) in protections.iter().filter(|(_, p)| p.is_active()) {
         let start_day = p.started_at.jst_date();
         if !p.guardian_consent && p.warrant.is_none() {
-            // Seven days counting the first: due at the end of the 7th day.
-            clock(ClockKind::WarrantRequest7d, *id, Timestamp::jst_midnight(start_day.plus_days(7)));
+            clock(ClockKind::WarrantRequest7d, *id, p.warrant_due());
         }
         if let Some(w) = &p.warrant
             && w.outcome == Some(WarrantOutcome::Refused)

@@ -31,16 +31,20 @@ pub enum FormKind {
     MeetingMinutes,
     /// 措置決定通知書: to the guardians, with the 教示, for a 措置 (児童福祉法27条1項) approved.
     SupportNotice,
+    /// 一時保護状請求書 and its 疎明資料 list: to the judge, within 7 days of a protection
+    /// without the guardian's consent (児童福祉法33条3項); no reporter.
+    WarrantRequest,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 6] = [
+    pub const ALL: [FormKind; 7] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
         FormKind::Notes,
         FormKind::MeetingMinutes,
         FormKind::SupportNotice,
+        FormKind::WarrantRequest,
     ];
 
     /// The name in URLs and the audit log.
@@ -53,6 +57,7 @@ impl FormKind {
             FormKind::Notes => "notes",
             FormKind::MeetingMinutes => "meeting-minutes",
             FormKind::SupportNotice => "support-notice",
+            FormKind::WarrantRequest => "warrant-request",
         }
     }
 
@@ -100,6 +105,11 @@ pub enum Field {
     SupportDecidedOn,
     SupportStart,
     SupportFacility,
+    /// 保護者の同意: the warrant request is for a protection without it.
+    GuardianConsent,
+    WarrantRequestedAt,
+    /// The last day of the 7 (the start day counted).
+    WarrantDue,
 }
 
 impl Field {
@@ -120,6 +130,9 @@ pub struct Template {
     pub title: &'static str,
     /// Addressed to the child's family: no reporter, ever.
     pub family_facing: bool,
+    /// Sent out of the centre (to a court, whose records the family may read): no reporter
+    /// either, and addressed to `addressee`.
+    pub addressee: Option<&'static str>,
     pub landscape: bool,
     /// The 決裁欄's columns, left to right.
     pub approvals: &'static [&'static str],
@@ -137,6 +150,13 @@ impl Template {
         let (y, m, d) = self.valid_from;
         // The table's dates are checked by its tests; day 0 (1970-01-01) is no template's.
         Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0))
+    }
+
+    /// Whether the paper leaves the centre (to the family, or to a court whose file the family
+    /// may read): then it never names the reporter.
+    #[must_use]
+    pub fn goes_out(&self) -> bool {
+        self.family_facing || self.addressee.is_some()
     }
 
     /// `一時保護決定通知書 様式 v2（平成28年4月1日から）`: at the foot of every page (a first
@@ -239,6 +259,7 @@ const FIRST: Template = Template {
     valid_from: BASE,
     title: "",
     family_facing: false,
+    addressee: None,
     landscape: false,
     approvals: APPROVALS,
     lead: "",
@@ -265,6 +286,20 @@ const SUPPORT_NOTICE: Template = Template {
     appeal: Some(APPEAL_OLD),
     ..FIRST
 };
+
+const WARRANT_ROWS: &[(&str, Field)] = &[
+    ("児童氏名", Field::ChildName),
+    ("ふりがな", Field::ChildKana),
+    ("生年月日", Field::ChildBirth),
+    ("住所", Field::ChildAddress),
+    ("親権を行う者・未成年後見人", Field::Guardians),
+    ("一時保護の開始日時", Field::ProtectionStart),
+    ("一時保護の場所", Field::ProtectionPlace),
+    ("一時保護を必要とする理由", Field::ProtectionReason),
+    ("親権者等の同意", Field::GuardianConsent),
+    ("請求の期限", Field::WarrantDue),
+    ("請求日時", Field::WarrantRequestedAt),
+];
 
 /// Every version of every form, oldest first within a form. A notice of a disposition made
 /// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
@@ -296,6 +331,14 @@ pub const TEMPLATES: &[Template] = &[
     Template { form: FormKind::MeetingMinutes, title: "会議録", rows: MEETING_ROWS, ..FIRST },
     SUPPORT_NOTICE,
     Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
+    Template {
+        form: FormKind::WarrantRequest,
+        title: "一時保護状請求書",
+        addressee: Some("裁判官"),
+        lead: "児童福祉法第33条第3項の規定により、下記の児童について一時保護状を請求します。",
+        rows: WARRANT_ROWS,
+        ..FIRST
+    },
 ];
 
 /// The version of `form` in force on `day`.
@@ -325,6 +368,13 @@ pub struct NoteFacts {
     pub author: String,
     pub kind: String,
     pub body: String,
+}
+
+/// One document of the 疎明資料 a warrant request lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceFacts {
+    pub title: String,
+    pub made_on: Option<Date>,
 }
 
 /// What the forms of a case are filled from, read by the service (codes already named).
@@ -366,6 +416,11 @@ pub struct Facts {
     pub support_facility: String,
     /// 決裁: who decided, and when, by column head.
     pub approvals: Vec<(String, String, Date)>,
+    pub guardian_consent: Option<bool>,
+    pub warrant_requested_at: Option<Timestamp>,
+    pub warrant_due: Option<Timestamp>,
+    /// 疎明資料: the case's records a warrant request attaches, oldest first.
+    pub evidence: Vec<EvidenceFacts>,
 }
 
 /// `令和7年4月1日 10時30分`.
@@ -409,6 +464,18 @@ impl Facts {
             Field::SupportDecidedOn => self.support_decided_on.map(wareki::format).unwrap_or_default(),
             Field::SupportStart => self.support_start.map(wareki::format).unwrap_or_default(),
             Field::SupportFacility => self.support_facility.clone(),
+            Field::GuardianConsent => match self.guardian_consent {
+                Some(true) => "同意あり".into(),
+                Some(false) => "同意が得られていない".into(),
+                None => String::new(),
+            },
+            Field::WarrantRequestedAt => {
+                self.warrant_requested_at.map_or_else(|| "（未請求）".to_owned(), datetime)
+            }
+            // Due at midnight after the seventh day: that day is the last.
+            Field::WarrantDue => self.warrant_due.map_or_else(String::new, |due| {
+                format!("{}まで（開始日を含めて7日以内）", wareki::format(due.plus(-1).jst_date()))
+            }),
         }
     }
 }
@@ -417,7 +484,7 @@ impl Facts {
 /// template that binds a reporter field or facts that hold a reporter, and a character the
 /// fonts lack (naming it).
 pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Result<Form> {
-    if t.family_facing && (t.rows.iter().any(|(_, f)| f.is_reporter()) || facts.reporter.is_some()) {
+    if t.goes_out() && (t.rows.iter().any(|(_, f)| f.is_reporter()) || facts.reporter.is_some()) {
         return Err(Error::invalid("form", Why::ReporterOnFamilyForm));
     }
     let mut blocks = Vec::new();
@@ -431,6 +498,9 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
         let to =
             if facts.guardians.is_empty() { "保護者".to_owned() } else { facts.guardians.join("、") };
         blocks.push(Block::text(format!("{to} 様")));
+        blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
+    } else if let Some(to) = t.addressee {
+        blocks.push(Block::text(format!("{to} 殿")));
         blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
     }
     blocks.push(Block::Space(6.0));
@@ -468,22 +538,7 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
     let rows =
         t.rows.iter().map(|(label, f)| vec![Cell::head(*label), Cell::text(facts.value(*f))]).collect();
     blocks.push(Block::Table { widths: vec![1.0, 3.2], rows });
-    if t.form == FormKind::Notes {
-        let mut rows =
-            vec![vec![Cell::head("日時"), Cell::head("記録者"), Cell::head("種別"), Cell::head("内容")]];
-        for n in &facts.notes {
-            rows.push(vec![
-                Cell::text(datetime(n.at)),
-                Cell::text(n.author.clone()),
-                Cell::text(n.kind.clone()),
-                Cell::text(n.body.clone()),
-            ]);
-        }
-        if facts.notes.is_empty() {
-            rows.push(vec![Cell::text("（この期間の記録はありません）").spanning(4)]);
-        }
-        blocks.push(Block::Table { widths: vec![1.3, 1.0, 0.8, 4.0], rows });
-    }
+    blocks.extend(lists(t.form, facts));
     if let Some(appeal) = t.appeal {
         blocks.push(Block::Space(8.0));
         blocks.push(Block::Boxed { title: "教示".into(), text: appeal.to_owned(), face: Face::Mincho });
@@ -509,6 +564,57 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
         return Err(Error::invalid("form", Why::Unprintable(text)));
     }
     Ok(form)
+}
+
+/// The lists under a form's table: the notes of a 経過記録, the 疎明資料 of a warrant request.
+fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    if form == FormKind::Notes {
+        let mut rows =
+            vec![vec![Cell::head("日時"), Cell::head("記録者"), Cell::head("種別"), Cell::head("内容")]];
+        for n in &facts.notes {
+            rows.push(vec![
+                Cell::text(datetime(n.at)),
+                Cell::text(n.author.clone()),
+                Cell::text(n.kind.clone()),
+                Cell::text(n.body.clone()),
+            ]);
+        }
+        if facts.notes.is_empty() {
+            rows.push(vec![Cell::text("（この期間の記録はありません）").spanning(4)]);
+        }
+        blocks.push(Block::Table { widths: vec![1.3, 1.0, 0.8, 4.0], rows });
+    }
+    if form == FormKind::WarrantRequest {
+        blocks.push(Block::Space(6.0));
+        blocks.push(Block::text("疎明資料"));
+        let mut rows = vec![vec![
+            Cell::head("番号"),
+            Cell::head("資料"),
+            Cell::head("作成日"),
+            Cell::head("非開示希望"),
+        ]];
+        for (i, e) in facts.evidence.iter().enumerate() {
+            rows.push(vec![
+                Cell::text((i + 1).to_string()),
+                Cell::text(e.title.clone()),
+                Cell::text(e.made_on.map(wareki::format).unwrap_or_default()),
+                Cell::text("□"),
+            ]);
+        }
+        if facts.evidence.is_empty() {
+            rows.push(vec![Cell::text("（記録はありません）").spanning(4)]);
+        }
+        blocks.push(Block::Table { widths: vec![0.5, 3.6, 1.4, 0.9], rows });
+        blocks.push(Block::Text {
+            text: "非開示希望の欄は、記載内容を保護者等に開示しないよう求める資料に印を付けてください。"
+                .into(),
+            align: Align::Left,
+            face: Face::Gothic,
+            size: 8.5,
+        });
+    }
+    blocks
 }
 
 /// The first character no face has, as `「X」(U+XXXX)`.
@@ -567,7 +673,7 @@ mod tests {
         let made = Timestamp::parse("2025-06-02T10:00:00+09:00").unwrap();
         let reporter = Some(ReporterFacts { name: "架空 通告者".into(), ..ReporterFacts::default() });
         let facts = Facts { reporter, child_name: "架空 一郎".into(), ..Facts::default() };
-        for t in TEMPLATES.iter().filter(|t| t.family_facing) {
+        for t in TEMPLATES.iter().filter(|t| t.goes_out()) {
             assert!(t.rows.iter().all(|(_, f)| !f.is_reporter()), "{t:?}");
             let err = compose(t, &facts, day(2025, 6, 2), made).unwrap_err();
             assert!(err.to_string().contains("reporter"), "{err}");

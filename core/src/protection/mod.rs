@@ -141,6 +141,13 @@ impl Protection {
         self.extensions.last().map_or_else(|| self.started_at.jst_date().legal_period_end(2), |e| e.until)
     }
 
+    /// When the 一時保護状 must have been requested by, without the guardian's consent: the end
+    /// of the seventh day, the start day counted (児童福祉法33条3項).
+    #[must_use]
+    pub fn warrant_due(&self) -> Timestamp {
+        Timestamp::jst_midnight(self.started_at.jst_date().plus_days(7))
+    }
+
     #[must_use]
     pub fn is_active(&self) -> bool {
         self.ended.is_none()

@@ -10,7 +10,7 @@ use super::{Actor, Service, access};
 use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, Support};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
-use crate::forms::{self, Facts, FormKind, NoteFacts, ReporterFacts, Template};
+use crate::forms::{self, EvidenceFacts, Facts, FormKind, NoteFacts, ReporterFacts, Template};
 use crate::ids::{
     CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId, SupportId,
 };
@@ -98,6 +98,11 @@ fn form_day(
         FormKind::ProtectionStartNotice => latest(protections).map(|p| p.started_at.jst_date()),
         FormKind::ProtectionEndNotice => {
             latest(protections).and_then(|p| p.ended.as_ref().map(|e| e.at.jst_date()))
+        }
+        // A protection without the guardian's consent, from its start: the request is prepared
+        // before it is made.
+        FormKind::WarrantRequest => {
+            latest(protections).filter(|p| !p.guardian_consent).map(|p| p.started_at.jst_date())
         }
     }
 }
@@ -332,44 +337,26 @@ fn facts(
     };
     let mut made = now;
     match form {
-        FormKind::IntakeSheet => {
-            facts.received_at = Some(c.intake.received_at);
-            (if c.intake.kind == IntakeKind::AbuseReport { "虐待通告" } else { "相談" })
-                .clone_into(&mut facts.intake_kind);
-            facts.route = label(&Service::code_table(r, "route")?, &c.intake.route);
-            facts.consultation_type =
-                label(&Service::code_table(r, "consultation_type")?, &c.intake.consultation_type);
-            facts.chief_complaint.clone_from(&c.intake.chief_complaint);
-            facts.content.clone_from(&c.intake.content);
-            if let Some(a) = &c.abuse {
-                let table = Service::code_table(r, "abuse_type")?;
-                facts.abuse_types = a.types.iter().map(|t| label(&table, t)).collect::<Vec<_>>().join("、");
+        FormKind::IntakeSheet => intake_facts(r, case, template, &mut facts)?,
+        FormKind::WarrantRequest => {
+            let p = sources.protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            protection_facts(&mut facts, p);
+            // The judge is told where the child is; a notice to the family never is.
+            if !p.place.trim().is_empty() {
+                facts.protection_place = format!("{}（{}）", facts.protection_place, p.place.trim());
             }
-            if !template.family_facing
-                && let Some(rep) = r.get::<Reporter>(ReporterId(case.id))?
-            {
-                let rep = rep.body;
-                facts.reporter = Some(if rep.anonymous {
-                    ReporterFacts {
-                        name: "（匿名）".into(), relation: rep.relation, phone: String::new()
-                    }
-                } else {
-                    ReporterFacts { name: rep.name, relation: rep.relation, phone: rep.phone }
-                });
+            facts.guardian_consent = Some(p.guardian_consent);
+            facts.warrant_requested_at = p.warrant.as_ref().map(|w| w.requested_at);
+            facts.warrant_due = Some(p.warrant_due());
+            facts.evidence = evidence(r, case, p)?;
+            // Once requested, dated as requested: printed again, the same paper.
+            if let Some(w) = &p.warrant {
+                made = w.requested_at;
             }
         }
         FormKind::ProtectionStartNotice | FormKind::ProtectionEndNotice => {
             let p = sources.protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
-            facts.protection_start = Some(p.started_at);
-            facts.protection_place = match p.place_kind {
-                crate::protection::PlaceKind::Shelter => "一時保護所".to_owned(),
-                crate::protection::PlaceKind::Entrusted => "一時保護委託先".to_owned(),
-            };
-            facts.protection_reason.clone_from(&p.reason);
-            if let Some(end) = &p.ended {
-                facts.protection_end = Some(end.at);
-                facts.protection_end_reason.clone_from(&end.reason);
-            }
+            protection_facts(&mut facts, p);
             let kind =
                 if form == FormKind::ProtectionStartNotice { NoticeKind::Start } else { NoticeKind::End };
             if let Some(n) = p.notices.iter().rev().find(|n| n.kind == kind) {
@@ -420,6 +407,129 @@ fn facts(
         }
     }
     Ok((facts, made))
+}
+
+/// What the intake sheet says: the intake as received, and the reporter (a form kept inside
+/// the centre only).
+fn intake_facts(
+    r: &impl Reader,
+    case: &Versioned<Case>,
+    template: &Template,
+    facts: &mut Facts,
+) -> Result<()> {
+    let c = &case.body;
+    facts.received_at = Some(c.intake.received_at);
+    (if c.intake.kind == IntakeKind::AbuseReport { "虐待通告" } else { "相談" })
+        .clone_into(&mut facts.intake_kind);
+    facts.route = label(&Service::code_table(r, "route")?, &c.intake.route);
+    facts.consultation_type =
+        label(&Service::code_table(r, "consultation_type")?, &c.intake.consultation_type);
+    facts.chief_complaint.clone_from(&c.intake.chief_complaint);
+    facts.content.clone_from(&c.intake.content);
+    if let Some(a) = &c.abuse {
+        let table = Service::code_table(r, "abuse_type")?;
+        facts.abuse_types = a.types.iter().map(|t| label(&table, t)).collect::<Vec<_>>().join("、");
+    }
+    if !template.goes_out()
+        && let Some(rep) = r.get::<Reporter>(ReporterId(case.id))?
+    {
+        let rep = rep.body;
+        facts.reporter = Some(if rep.anonymous {
+            ReporterFacts { name: "（匿名）".into(), relation: rep.relation, phone: String::new() }
+        } else {
+            ReporterFacts { name: rep.name, relation: rep.relation, phone: rep.phone }
+        });
+    }
+    Ok(())
+}
+
+/// What the protection forms say of the protection (the kind of place, never where: a notice
+/// goes to the family).
+fn protection_facts(facts: &mut Facts, p: &Protection) {
+    facts.protection_start = Some(p.started_at);
+    facts.protection_place = match p.place_kind {
+        crate::protection::PlaceKind::Shelter => "一時保護所".to_owned(),
+        crate::protection::PlaceKind::Entrusted => "一時保護委託先".to_owned(),
+    };
+    facts.protection_reason.clone_from(&p.reason);
+    if let Some(end) = &p.ended {
+        facts.protection_end = Some(end.at);
+        facts.protection_end_reason.clone_from(&end.reason);
+    }
+}
+
+/// 疎明資料: the case's records a warrant request attaches, oldest first — the intake sheet
+/// without the reporter, each safety check (with its photos), each assessment, the child's
+/// hearing, each meeting's minutes, and the notes as one document.
+fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<Vec<EvidenceFacts>> {
+    use crate::case::{Assessment, SafetyCheck, SafetyMethod};
+    let id = CaseId(case.id);
+    let c = &case.body;
+    let sheet = if c.intake.kind == IntakeKind::AbuseReport {
+        "虐待相談・通告受付票"
+    } else {
+        "相談受付票"
+    };
+    let mut out = vec![EvidenceFacts {
+        title: format!("{sheet}（通告者に関する記載を除く）"),
+        made_on: Some(c.intake.received_at.jst_date()),
+    }];
+    for check in load_links::<SafetyCheck>(r, "case_check", id)? {
+        let b = check.body;
+        let how = match b.method {
+            SafetyMethod::Sighted => "目視",
+            SafetyMethod::Interview => "面接",
+            SafetyMethod::ByAgency => "関係機関による確認",
+        };
+        let photos = if b.attachments.is_empty() {
+            String::new()
+        } else {
+            format!("、写真{}枚", b.attachments.len())
+        };
+        out.push(EvidenceFacts {
+            title: format!("安全確認記録（{how}{photos}）"),
+            made_on: Some(b.at.jst_date()),
+        });
+    }
+    for a in load_links::<Assessment>(r, "case_assessment", id)? {
+        let a = a.body;
+        let name =
+            r.get::<crate::assessment::AssessmentSheet>(a.sheet)?.map(|s| s.body.name).unwrap_or_default();
+        out.push(EvidenceFacts {
+            title: format!("{name}（{}）", a.result_label),
+            made_on: Some(a.at.jst_date()),
+        });
+    }
+    if let Some(h) = &p.hearing {
+        out.push(EvidenceFacts {
+            title: "意見聴取等措置の記録".into(), made_on: Some(h.at.jst_date())
+        });
+    }
+    let kinds = Service::code_table(r, "meeting_kind")?;
+    for m in load_links::<Meeting>(r, "case_meeting", id)? {
+        out.push(EvidenceFacts {
+            title: format!("{}録", label(&kinds, &m.body.kind)),
+            made_on: Some(m.body.at.jst_date()),
+        });
+    }
+    let mut days: Vec<Date> = Vec::new();
+    for n in r.links("case_note", case.id, usize::MAX)? {
+        days.push(r.require::<Note>(NoteId(n))?.body.at.jst_date());
+    }
+    days.sort_unstable();
+    if let (Some(first), Some(last)) = (days.first(), days.last()) {
+        let span = if first == last {
+            String::new()
+        } else {
+            format!("、{}〜{}", crate::wareki::format_short(*first), crate::wareki::format_short(*last))
+        };
+        out.push(EvidenceFacts {
+            title: format!("経過記録（{}件{span}）", days.len()),
+            made_on: Some(*last),
+        });
+    }
+    out.sort_by_key(|e| e.made_on);
+    Ok(out)
 }
 
 fn staff_name(r: &impl Reader, id: StaffId) -> Result<String> {

@@ -122,6 +122,36 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     let again = w.svc.print_form(&cw, id, FormKind::ProtectionStartNotice, &FormOptions::default()).unwrap();
     assert_eq!(again.pdf, notice.pdf);
     assert_eq!(again.sha256, notice.sha256);
+    // Without the guardian's consent: the 一時保護状 request to the judge, with its 疎明資料,
+    // the reporter left out (the family may read the court's file).
+    assert!(offered(&cw).contains(&FormKind::WarrantRequest));
+    let request = w.svc.print_form(&cw, id, FormKind::WarrantRequest, &FormOptions::default()).unwrap();
+    let text = text_of(&request.pdf);
+    for s in [
+        "一時保護状請求書",
+        "裁判官 殿",
+        "児童福祉法第33条第3項",
+        "架空 花子",
+        "架空 良子",
+        "同意が得られていない",
+        "令和7年6月8日まで（開始日を含めて7日以内）",
+        "（未請求）",
+        "疎明資料",
+        "虐待相談・通告受付票（通告者に関する記載を除く）",
+        "非開示希望",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    assert!(!text.contains("通告 太郎"), "no reporter before the judge: {text}");
+    let requested_at = start.plus(7200);
+    let p = &w.svc.case(&cw, id).unwrap().protections[0];
+    let step = ProtectionStep::WarrantRequest { at: requested_at };
+    w.svc.record_protection_step(&cw, id, mamoru_core::ids::ProtectionId(p.id), p.rev, step).unwrap();
+    let requested = w.svc.print_form(&cw, id, FormKind::WarrantRequest, &FormOptions::default()).unwrap();
+    assert!(text_of(&requested.pdf).contains("令和7年6月2日 13時00分"), "the request's time");
+    w.clock.set(notice_at.plus(86_400 * 4));
+    let later = w.svc.print_form(&cw, id, FormKind::WarrantRequest, &FormOptions::default()).unwrap();
+    assert_eq!(later.sha256, requested.sha256, "dated as requested: the same paper again");
     // The old version, asked for by number, says what the old law said.
     let old = w
         .svc
