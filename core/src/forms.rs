@@ -34,10 +34,13 @@ pub enum FormKind {
     /// 一時保護状請求書 and its 疎明資料 list: to the judge, within 7 days of a protection
     /// without the guardian's consent (児童福祉法33条3項); no reporter.
     WarrantRequest,
+    /// 児童記録票: the face sheet of the child and the case, with the household, as of today
+    /// (for a transfer or a meeting); kept inside the centre, no reporter.
+    ChildRecord,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 7] = [
+    pub const ALL: [FormKind; 8] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
@@ -45,6 +48,7 @@ impl FormKind {
         FormKind::MeetingMinutes,
         FormKind::SupportNotice,
         FormKind::WarrantRequest,
+        FormKind::ChildRecord,
     ];
 
     /// The name in URLs and the audit log.
@@ -58,6 +62,7 @@ impl FormKind {
             FormKind::MeetingMinutes => "meeting-minutes",
             FormKind::SupportNotice => "support-notice",
             FormKind::WarrantRequest => "warrant-request",
+            FormKind::ChildRecord => "child-record",
         }
     }
 
@@ -110,6 +115,15 @@ pub enum Field {
     WarrantRequestedAt,
     /// The last day of the 7 (the start day counted).
     WarrantDue,
+    ChildSex,
+    ChildPhones,
+    ChildAffiliation,
+    ChildNationality,
+    ChildCertificates,
+    /// 担当: the 主担当 first.
+    Workers,
+    Judgement,
+    WorkerOpinion,
 }
 
 impl Field {
@@ -301,6 +315,26 @@ const WARRANT_ROWS: &[(&str, Field)] = &[
     ("請求日時", Field::WarrantRequestedAt),
 ];
 
+const CHILD_RECORD_ROWS: &[(&str, Field)] = &[
+    ("ケース番号", Field::CaseNo),
+    ("受付日時", Field::ReceivedAt),
+    ("経路", Field::Route),
+    ("相談種別", Field::ConsultationType),
+    ("主訴", Field::ChiefComplaint),
+    ("児童氏名", Field::ChildName),
+    ("ふりがな", Field::ChildKana),
+    ("生年月日", Field::ChildBirth),
+    ("性別", Field::ChildSex),
+    ("住所", Field::ChildAddress),
+    ("電話", Field::ChildPhones),
+    ("所属（学校・保育所等）", Field::ChildAffiliation),
+    ("国籍", Field::ChildNationality),
+    ("障害者手帳等", Field::ChildCertificates),
+    ("担当", Field::Workers),
+    ("判定", Field::Judgement),
+    ("児童福祉司意見", Field::WorkerOpinion),
+];
+
 /// Every version of every form, oldest first within a form. A notice of a disposition made
 /// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
 pub const TEMPLATES: &[Template] = &[
@@ -331,6 +365,7 @@ pub const TEMPLATES: &[Template] = &[
     Template { form: FormKind::MeetingMinutes, title: "会議録", rows: MEETING_ROWS, ..FIRST },
     SUPPORT_NOTICE,
     Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
+    Template { form: FormKind::ChildRecord, title: "児童記録票", rows: CHILD_RECORD_ROWS, ..FIRST },
     Template {
         form: FormKind::WarrantRequest,
         title: "一時保護状請求書",
@@ -377,6 +412,18 @@ pub struct EvidenceFacts {
     pub made_on: Option<Date>,
 }
 
+/// One member of the child's household, as the 児童記録票 lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberFacts {
+    pub name: String,
+    /// 続柄 to the child (本人 for the child).
+    pub relation: String,
+    pub birth: Option<Date>,
+    pub guardian: bool,
+    pub custody: bool,
+    pub cohabiting: bool,
+}
+
 /// What the forms of a case are filled from, read by the service (codes already named).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
@@ -421,6 +468,16 @@ pub struct Facts {
     pub warrant_due: Option<Timestamp>,
     /// 疎明資料: the case's records a warrant request attaches, oldest first.
     pub evidence: Vec<EvidenceFacts>,
+    pub child_sex: String,
+    pub child_phones: Vec<String>,
+    pub child_affiliation: String,
+    pub child_nationality: String,
+    pub child_certificates: Vec<String>,
+    pub workers: Vec<String>,
+    pub judgement: String,
+    pub worker_opinion: String,
+    /// The household, the child first.
+    pub household: Vec<MemberFacts>,
 }
 
 /// `令和7年4月1日 10時30分`.
@@ -476,6 +533,14 @@ impl Facts {
             Field::WarrantDue => self.warrant_due.map_or_else(String::new, |due| {
                 format!("{}まで（開始日を含めて7日以内）", wareki::format(due.plus(-1).jst_date()))
             }),
+            Field::ChildSex => self.child_sex.clone(),
+            Field::ChildPhones => self.child_phones.join("、"),
+            Field::ChildAffiliation => self.child_affiliation.clone(),
+            Field::ChildNationality => self.child_nationality.clone(),
+            Field::ChildCertificates => self.child_certificates.join("、"),
+            Field::Workers => self.workers.join("、"),
+            Field::Judgement => self.judgement.clone(),
+            Field::WorkerOpinion => self.worker_opinion.clone(),
         }
     }
 }
@@ -584,6 +649,27 @@ fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
             rows.push(vec![Cell::text("（この期間の記録はありません）").spanning(4)]);
         }
         blocks.push(Block::Table { widths: vec![1.3, 1.0, 0.8, 4.0], rows });
+    }
+    if form == FormKind::ChildRecord {
+        blocks.push(Block::Space(6.0));
+        blocks.push(Block::text("世帯の構成"));
+        let mark = |b: bool| if b { "○" } else { "" };
+        let mut rows =
+            vec![["氏名", "続柄", "生年月日", "保護者", "親権者", "同居"].map(Cell::head).to_vec()];
+        for m in &facts.household {
+            rows.push(vec![
+                Cell::text(m.name.clone()),
+                Cell::text(m.relation.clone()),
+                Cell::text(m.birth.map(wareki::format).unwrap_or_default()),
+                Cell::text(mark(m.guardian)),
+                Cell::text(mark(m.custody)),
+                Cell::text(mark(m.cohabiting)),
+            ]);
+        }
+        if facts.household.is_empty() {
+            rows.push(vec![Cell::text("（世帯は記録されていません）").spanning(6)]);
+        }
+        blocks.push(Block::Table { widths: vec![2.0, 1.2, 1.8, 0.8, 0.8, 0.7], rows });
     }
     if form == FormKind::WarrantRequest {
         blocks.push(Block::Space(6.0));

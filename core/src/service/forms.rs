@@ -10,7 +10,7 @@ use super::{Actor, Service, access};
 use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, Support};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
-use crate::forms::{self, EvidenceFacts, Facts, FormKind, NoteFacts, ReporterFacts, Template};
+use crate::forms::{self, EvidenceFacts, Facts, FormKind, MemberFacts, NoteFacts, ReporterFacts, Template};
 use crate::ids::{
     CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId, SupportId,
 };
@@ -94,7 +94,7 @@ fn form_day(
         FormKind::SupportNotice => support.map(|s| s.decided_on),
         FormKind::MeetingMinutes => meeting.map(|m| m.at.jst_date()),
         FormKind::IntakeSheet => Some(case.intake.received_at.jst_date()),
-        FormKind::Notes => Some(today),
+        FormKind::Notes | FormKind::ChildRecord => Some(today),
         FormKind::ProtectionStartNotice => latest(protections).map(|p| p.started_at.jst_date()),
         FormKind::ProtectionEndNotice => {
             latest(protections).and_then(|p| p.ended.as_ref().map(|e| e.at.jst_date()))
@@ -338,6 +338,24 @@ fn facts(
     let mut made = now;
     match form {
         FormKind::IntakeSheet => intake_facts(r, case, template, &mut facts)?,
+        FormKind::ChildRecord => {
+            facts.received_at = Some(c.intake.received_at);
+            facts.route = label(&Service::code_table(r, "route")?, &c.intake.route);
+            facts.consultation_type =
+                label(&Service::code_table(r, "consultation_type")?, &c.intake.consultation_type);
+            facts.chief_complaint.clone_from(&c.intake.chief_complaint);
+            child.sex.label().clone_into(&mut facts.child_sex);
+            facts.child_phones.clone_from(&child.phones);
+            facts.child_affiliation.clone_from(&child.affiliation);
+            facts.child_nationality.clone_from(&child.nationality);
+            facts.child_certificates.clone_from(&child.disability_certificates);
+            for s in &c.assigned {
+                facts.workers.push(staff_name(r, *s)?);
+            }
+            facts.judgement.clone_from(&c.judgement);
+            facts.worker_opinion.clone_from(&c.worker_opinion);
+            facts.household = household(r, c.child, child)?;
+        }
         FormKind::WarrantRequest => {
             let p = sources.protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
             protection_facts(&mut facts, p);
@@ -534,6 +552,44 @@ fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<V
 
 fn staff_name(r: &impl Reader, id: StaffId) -> Result<String> {
     Ok(r.get::<Staff>(id)?.map(|s| s.body.display_name).unwrap_or_default())
+}
+
+/// The child's household as the 児童記録票 lists it: the child first (本人), then each member
+/// with their standing to this child. A sibling restricted (閲覧制限) is never named on paper.
+fn household(r: &impl Reader, id: crate::ids::ChildId, child: &Child) -> Result<Vec<MemberFacts>> {
+    let Some(h) = child.household else { return Ok(Vec::new()) };
+    let Some(h) = r.get::<Household>(h)? else { return Ok(Vec::new()) };
+    let relations = Service::code_table(r, "relation")?;
+    let mut out = Vec::new();
+    for m in &h.body.members {
+        let standing = m.standing_to(id);
+        let (name, birth, relation) = match m.who {
+            MemberRef::Child(c) if c == id => {
+                (child.name.full(), child.birth_date.filter(|_| !child.unborn), "本人".to_owned())
+            }
+            MemberRef::Child(c) => match r.get::<Child>(c)? {
+                Some(s) if s.body.restricted_to.is_none() => {
+                    (s.body.name.full(), s.body.birth_date, label(&relations, &standing.relation))
+                }
+                _ => ("（閲覧制限）".to_owned(), None, label(&relations, &standing.relation)),
+            },
+            MemberRef::Person(p) => match r.get::<Person>(PersonId(p.0))? {
+                Some(p) => (p.body.name.full(), p.body.birth_date, label(&relations, &standing.relation)),
+                None => continue,
+            },
+        };
+        out.push(MemberFacts {
+            name,
+            relation,
+            birth,
+            guardian: standing.guardian,
+            custody: standing.custody,
+            cohabiting: m.cohabiting,
+        });
+    }
+    // The child first, as the sheet is of them.
+    out.sort_by_key(|m| m.relation != "本人");
+    Ok(out)
 }
 
 /// The names of the household's guardians (保護者), as a notice is addressed.

@@ -61,8 +61,30 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     // Before a protection: the intake sheet and the notes, no notice.
     let offered =
         |a| -> Vec<FormKind> { w.svc.case_forms(a, id).unwrap().into_iter().map(|o| o.form).collect() };
-    assert_eq!(offered(&cw), [FormKind::IntakeSheet, FormKind::Notes]);
-    assert_eq!(offered(&psy), [FormKind::Notes], "the intake sheet holds the reporter");
+    assert_eq!(offered(&cw), [FormKind::IntakeSheet, FormKind::Notes, FormKind::ChildRecord]);
+    assert_eq!(
+        offered(&psy),
+        [FormKind::Notes, FormKind::ChildRecord],
+        "the intake sheet holds the reporter"
+    );
+
+    // 児童記録票: the face sheet with the household, the child first; no reporter.
+    let record = w.svc.print_form(&psy, id, FormKind::ChildRecord, &FormOptions::default()).unwrap();
+    let text = text_of(&record.pdf);
+    for s in [
+        "児童記録票",
+        "架空 花子",
+        "本人",
+        "平成30年5月1日",
+        "世帯の構成",
+        "架空 良子",
+        "実母",
+        "架空市みどり町1-2-3",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    assert!(!text.contains("通告 太郎"), "{text}");
+    assert!(text.find("本人").unwrap() < text.find("実母").unwrap(), "the child first: {text}");
     let refused = w.svc.print_form(&psy, id, FormKind::IntakeSheet, &FormOptions::default()).unwrap_err();
     assert!(matches!(refused, mamoru_core::Error::Forbidden { .. }), "{refused:?}");
 

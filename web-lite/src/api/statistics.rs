@@ -30,6 +30,14 @@ pub(super) struct StatQuery {
     col: Option<String>,
 }
 
+impl StatQuery {
+    /// The period asked for (core's `span_of`: both days or neither, the default's today is the
+    /// service's).
+    fn span(&self, svc: &Service) -> Result<mamoru_core::statistics::Span, mamoru_core::Error> {
+        span_of(self.from.as_deref(), self.to.as_deref(), svc.now().jst_date())
+    }
+}
+
 pub(super) fn routes(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
@@ -40,7 +48,7 @@ pub(super) fn routes(
         .then(|q: StatQuery, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || {
-                let span = span_of(q.from.as_deref(), q.to.as_deref(), svc.now().jst_date())?;
+                let span = q.span(&svc)?;
                 svc.statistics(&session.actor, q.unit.map(UnitId), span)
             })
             .await;
@@ -88,7 +96,7 @@ pub(super) fn routes(
         .then(|q: StatQuery, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || {
-                let span = span_of(q.from.as_deref(), q.to.as_deref(), svc.now().jst_date())?;
+                let span = q.span(&svc)?;
                 let key = |k: &Option<String>| k.clone().unwrap_or_default();
                 let (table, row, col) = (key(&q.table), key(&q.row), key(&q.col));
                 svc.statistics_cell(&session.actor, q.unit.map(UnitId), span, (&table, &row, &col))
@@ -103,7 +111,7 @@ pub(super) fn routes(
         .then(|q: StatQuery, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || {
-                let span = span_of(q.from.as_deref(), q.to.as_deref(), svc.now().jst_date())?;
+                let span = q.span(&svc)?;
                 svc.statistics_xlsx(&session.actor, q.unit.map(UnitId), span)
             })
             .await;

@@ -36,7 +36,7 @@ async fn the_case_page_offers_its_forms_and_each_opens_as_a_pdf() {
     let list: serde_json::Value = serde_json::from_slice(list.body()).unwrap();
     let names: Vec<&str> =
         list["forms"].as_array().unwrap().iter().map(|f| f["form"].as_str().unwrap()).collect();
-    assert_eq!(names, ["intake-sheet", "notes"]);
+    assert_eq!(names, ["intake-sheet", "notes", "child-record"]);
 
     let r = warp::test::request()
         .path(&format!("/api/v1/cases/{case}/forms/no-such-form"))
