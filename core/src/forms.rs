@@ -37,10 +37,12 @@ pub enum FormKind {
     /// 児童記録票: the face sheet of the child and the case, with the household, as of today
     /// (for a transfer or a meeting); kept inside the centre, no reporter.
     ChildRecord,
+    /// 安全確認記録: the case's newest safety check, with the body map's marks drawn and listed.
+    SafetyCheckRecord,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 8] = [
+    pub const ALL: [FormKind; 9] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
@@ -49,6 +51,7 @@ impl FormKind {
         FormKind::SupportNotice,
         FormKind::WarrantRequest,
         FormKind::ChildRecord,
+        FormKind::SafetyCheckRecord,
     ];
 
     /// The name in URLs and the audit log.
@@ -63,6 +66,7 @@ impl FormKind {
             FormKind::SupportNotice => "support-notice",
             FormKind::WarrantRequest => "warrant-request",
             FormKind::ChildRecord => "child-record",
+            FormKind::SafetyCheckRecord => "safety-check",
         }
     }
 
@@ -124,6 +128,15 @@ pub enum Field {
     Workers,
     Judgement,
     WorkerOpinion,
+    CheckAt,
+    CheckMethod,
+    /// Whether the child was seen directly (what closes the 48-hour clock).
+    CheckSeen,
+    CheckBy,
+    CheckAgency,
+    CheckPlace,
+    CheckState,
+    CheckPhotos,
 }
 
 impl Field {
@@ -335,6 +348,20 @@ const CHILD_RECORD_ROWS: &[(&str, Field)] = &[
     ("児童福祉司意見", Field::WorkerOpinion),
 ];
 
+const CHECK_ROWS: &[(&str, Field)] = &[
+    ("ケース番号", Field::CaseNo),
+    ("児童氏名", Field::ChildName),
+    ("生年月日", Field::ChildBirth),
+    ("確認日時", Field::CheckAt),
+    ("確認の方法", Field::CheckMethod),
+    ("児童の直接確認", Field::CheckSeen),
+    ("確認者", Field::CheckBy),
+    ("確認した関係機関", Field::CheckAgency),
+    ("場所", Field::CheckPlace),
+    ("児童の様子", Field::CheckState),
+    ("写真", Field::CheckPhotos),
+];
+
 /// Every version of every form, oldest first within a form. A notice of a disposition made
 /// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
 pub const TEMPLATES: &[Template] = &[
@@ -366,6 +393,7 @@ pub const TEMPLATES: &[Template] = &[
     SUPPORT_NOTICE,
     Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
     Template { form: FormKind::ChildRecord, title: "児童記録票", rows: CHILD_RECORD_ROWS, ..FIRST },
+    Template { form: FormKind::SafetyCheckRecord, title: "安全確認記録", rows: CHECK_ROWS, ..FIRST },
     Template {
         form: FormKind::WarrantRequest,
         title: "一時保護状請求書",
@@ -411,6 +439,22 @@ pub struct EvidenceFacts {
     pub title: String,
     pub made_on: Option<Date>,
 }
+
+/// A mark on the body map, as the 安全確認記録 draws and lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InjuryFacts {
+    pub front: bool,
+    /// Fractions of the figure's width and height.
+    pub x: f32,
+    pub y: f32,
+    /// `右上腕` (empty off the figure).
+    pub part: String,
+    pub size_cm: Option<f32>,
+    pub description: String,
+    pub photo: bool,
+}
+
+impl Eq for InjuryFacts {}
 
 /// One member of the child's household, as the 児童記録票 lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -478,6 +522,15 @@ pub struct Facts {
     pub worker_opinion: String,
     /// The household, the child first.
     pub household: Vec<MemberFacts>,
+    pub check_at: Option<Timestamp>,
+    pub check_method: String,
+    pub check_seen: Option<bool>,
+    pub check_by: Vec<String>,
+    pub check_agency: String,
+    pub check_place: String,
+    pub check_state: String,
+    pub check_photos: usize,
+    pub injuries: Vec<InjuryFacts>,
 }
 
 /// `令和7年4月1日 10時30分`.
@@ -541,6 +594,24 @@ impl Facts {
             Field::Workers => self.workers.join("、"),
             Field::Judgement => self.judgement.clone(),
             Field::WorkerOpinion => self.worker_opinion.clone(),
+            Field::CheckAt => at(self.check_at),
+            Field::CheckMethod => self.check_method.clone(),
+            Field::CheckSeen => match self.check_seen {
+                Some(true) => "直接確認した".into(),
+                Some(false) => "直接確認できていない".into(),
+                None => String::new(),
+            },
+            Field::CheckBy => self.check_by.join("、"),
+            Field::CheckAgency => self.check_agency.clone(),
+            Field::CheckPlace => self.check_place.clone(),
+            Field::CheckState => self.check_state.clone(),
+            Field::CheckPhotos => {
+                if self.check_photos == 0 {
+                    "なし".into()
+                } else {
+                    format!("{}枚（記録に保存）", self.check_photos)
+                }
+            }
         }
     }
 }
@@ -671,6 +742,9 @@ fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
         }
         blocks.push(Block::Table { widths: vec![2.0, 1.2, 1.8, 0.8, 0.8, 0.7], rows });
     }
+    if form == FormKind::SafetyCheckRecord {
+        blocks.extend(body_map(&facts.injuries));
+    }
     if form == FormKind::WarrantRequest {
         blocks.push(Block::Space(6.0));
         blocks.push(Block::text("疎明資料"));
@@ -703,6 +777,49 @@ fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
     blocks
 }
 
+/// The body map as the tablet draws it (`case::body::REGIONS`), front and back, each mark
+/// numbered on its side; then the marks listed by number with the part they are on.
+fn body_map(injuries: &[InjuryFacts]) -> Vec<Block> {
+    use crate::case::body::{REGIONS, Shape as Region};
+    use mamoru_pdf::{Figure, Shape};
+    let outline: Vec<Shape> = REGIONS
+        .iter()
+        .map(|r| match r.shape {
+            Region::Rect { x, y, w, h } => Shape::Rect { x, y, w, h },
+            Region::Circle { cx, cy, r } => Shape::Oval { cx, cy, rx: r, ry: r },
+            Region::Ellipse { cx, cy, rx, ry } => Shape::Oval { cx, cy, rx, ry },
+        })
+        .collect();
+    let figure = |front: bool, caption: &str| {
+        let mut shapes = outline.clone();
+        for (i, m) in injuries.iter().enumerate().filter(|(_, m)| m.front == front) {
+            shapes.push(Shape::Mark { cx: m.x * 100.0, cy: m.y * 200.0, label: (i + 1).to_string() });
+        }
+        Figure { caption: caption.into(), width: 100.0, height: 200.0, shapes }
+    };
+    let mut blocks = vec![
+        Block::Space(6.0),
+        Block::text("身体の状況（ボディマップ）"),
+        Block::Figures { height: 200.0, figures: vec![figure(true, "前面"), figure(false, "背面")] },
+    ];
+    let mut rows = vec![["番号", "面", "部位", "大きさ", "所見", "写真"].map(Cell::head).to_vec()];
+    for (i, m) in injuries.iter().enumerate() {
+        rows.push(vec![
+            Cell::text((i + 1).to_string()),
+            Cell::text(if m.front { "前面" } else { "背面" }),
+            Cell::text(m.part.clone()),
+            Cell::text(m.size_cm.map(|s| format!("{s}cm")).unwrap_or_default()),
+            Cell::text(m.description.clone()),
+            Cell::text(if m.photo { "あり" } else { "" }),
+        ]);
+    }
+    if injuries.is_empty() {
+        rows.push(vec![Cell::text("（記録された傷・あざはありません）").spanning(6)]);
+    }
+    blocks.push(Block::Table { widths: vec![0.5, 0.6, 1.0, 0.7, 3.2, 0.6], rows });
+    blocks
+}
+
 /// The first character no face has, as `「X」(U+XXXX)`.
 fn unprintable(form: &Form) -> Option<String> {
     let texts = form.blocks.iter().flat_map(|b| -> Vec<&str> {
@@ -711,6 +828,15 @@ fn unprintable(form: &Form) -> Option<String> {
             Block::Table { rows, .. } => rows.iter().flatten().map(|c| c.text.as_str()).collect(),
             Block::Boxed { title, text, .. } => vec![title, text],
             Block::Approvals(s) => s.iter().flat_map(|s| [&*s.head, &*s.name, &*s.date]).collect(),
+            Block::Figures { figures, .. } => figures
+                .iter()
+                .flat_map(|f| {
+                    std::iter::once(f.caption.as_str()).chain(f.shapes.iter().filter_map(|s| match s {
+                        mamoru_pdf::Shape::Mark { label, .. } => Some(label.as_str()),
+                        _ => None,
+                    }))
+                })
+                .collect(),
             Block::Space(_) => Vec::new(),
         }
     });

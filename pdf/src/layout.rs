@@ -82,6 +82,41 @@ pub enum Block {
     Boxed { title: String, text: String, face: Face },
     /// Empty space, in points.
     Space(f32),
+    /// Line drawings side by side (a body map's front and back), each scaled to `height` points
+    /// tall, its caption under it.
+    Figures { height: f32, figures: Vec<Figure> },
+}
+
+/// A line drawing in its own units (`width` × `height`, y down).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Figure {
+    pub caption: String,
+    pub width: f32,
+    pub height: f32,
+    pub shapes: Vec<Shape>,
+}
+
+/// What a figure is drawn of: outlines, and numbered marks on them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
+    Oval {
+        cx: f32,
+        cy: f32,
+        rx: f32,
+        ry: f32,
+    },
+    /// A filled dot with its label beside it.
+    Mark {
+        cx: f32,
+        cy: f32,
+        label: String,
+    },
 }
 
 impl Block {
@@ -123,8 +158,29 @@ pub struct Form {
 /// What a page holds, in the order it is drawn.
 #[derive(Clone, Debug)]
 pub(crate) enum Op {
-    Text { x: f32, y: f32, face: Face, size: f32, text: String },
-    Rect { x: f32, y: f32, w: f32, h: f32, grey: Option<u8>, border: bool },
+    Text {
+        x: f32,
+        y: f32,
+        face: Face,
+        size: f32,
+        text: String,
+    },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        grey: Option<u8>,
+        border: bool,
+    },
+    /// An ellipse: outlined, or filled black (a mark).
+    Oval {
+        cx: f32,
+        cy: f32,
+        rx: f32,
+        ry: f32,
+        filled: bool,
+    },
 }
 
 struct Pager {
@@ -270,6 +326,7 @@ pub(crate) fn lay_out(form: &Form) -> Result<Vec<Vec<Op>>, Error> {
                 table_with(&mut p, &[1.0], &rows, x, w, *face)?;
             }
             Block::Approvals(stamps) => approvals(&mut p, stamps)?,
+            Block::Figures { height, figures } => draw_figures(&mut p, *height, figures)?,
             Block::Space(h) => {
                 p.y += h;
                 if p.room() < 0.0 {
@@ -382,6 +439,66 @@ fn draw_row(p: &mut Pager, cells: &[LaidCell], from: usize, to: usize) {
     p.y += h;
 }
 
+/// Figures side by side from the left margin, each `height` tall, a caption centred under each.
+fn draw_figures(p: &mut Pager, height: f32, figures: &[Figure]) -> Result<(), Error> {
+    let caption = line_height(BODY);
+    p.need(height + caption + 8.0);
+    let gap = 28.0;
+    let mut x = p.left() + 12.0;
+    for f in figures {
+        if f.width <= 0.0 || f.height <= 0.0 {
+            return Err(Error::Layout("a figure needs a size".into()));
+        }
+        let k = height / f.height;
+        let (y0, w) = (p.y, f.width * k);
+        for s in &f.shapes {
+            match s {
+                Shape::Rect { x: rx, y: ry, w: rw, h: rh } => p.push(Op::Rect {
+                    x: x + rx * k,
+                    y: y0 + ry * k,
+                    w: rw * k,
+                    h: rh * k,
+                    grey: None,
+                    border: true,
+                }),
+                Shape::Oval { cx, cy, rx, ry } => {
+                    p.push(Op::Oval {
+                        cx: x + cx * k,
+                        cy: y0 + cy * k,
+                        rx: rx * k,
+                        ry: ry * k,
+                        filled: false,
+                    });
+                }
+                Shape::Mark { cx, cy, label } => {
+                    get(Face::GothicBold).check(label)?;
+                    let (mx, my) = (x + cx * k, y0 + cy * k);
+                    p.push(Op::Oval { cx: mx, cy: my, rx: 2.6, ry: 2.6, filled: true });
+                    p.push(Op::Text {
+                        x: mx + 3.5,
+                        y: my - 2.5,
+                        face: Face::GothicBold,
+                        size: 8.0,
+                        text: label.clone(),
+                    });
+                }
+            }
+        }
+        get(Face::Gothic).check(&f.caption)?;
+        let cw = get(Face::Gothic).width(&f.caption, BODY);
+        p.push(Op::Text {
+            x: x + (w - cw) / 2.0,
+            y: y0 + height + caption * 0.8,
+            face: Face::Gothic,
+            size: BODY,
+            text: f.caption.clone(),
+        });
+        x += w + gap;
+    }
+    p.y += height + caption + 8.0;
+    Ok(())
+}
+
 /// The 決裁欄: a column per stamp at the right, the head above, the name and date in the box.
 fn approvals(p: &mut Pager, stamps: &[Stamp]) -> Result<(), Error> {
     let (cw, head, body) = (62.0, 16.0, 46.0);
@@ -419,6 +536,20 @@ fn black() -> Fill {
         opacity: NormalizedF32::ONE,
         rule: krilla::paint::FillRule::default(),
     }
+}
+
+/// An ellipse as four cubic Béziers (the usual 0.5523 of the radius for the handles).
+fn oval(cx: f32, cy: f32, rx: f32, ry: f32) -> Option<krilla::geom::Path> {
+    const K: f32 = 0.552_284_8;
+    let (kx, ky) = (rx * K, ry * K);
+    let mut pb = PathBuilder::new();
+    pb.move_to(cx + rx, cy);
+    pb.cubic_to(cx + rx, cy + ky, cx + kx, cy + ry, cx, cy + ry);
+    pb.cubic_to(cx - kx, cy + ry, cx - rx, cy + ky, cx - rx, cy);
+    pb.cubic_to(cx - rx, cy - ky, cx - kx, cy - ry, cx, cy - ry);
+    pb.cubic_to(cx + kx, cy - ry, cx + rx, cy - ky, cx + rx, cy);
+    pb.close();
+    pb.finish()
 }
 
 /// The pages as PDF/A-2u.
@@ -479,6 +610,17 @@ pub(crate) fn write(form: &Form, pages: &[Vec<Op>]) -> Result<Vec<u8>, Error> {
                         surface.set_stroke(Some(Stroke { width: 0.6, ..Stroke::default() }));
                         surface.draw_path(&path);
                     }
+                }
+                Op::Oval { cx, cy, rx, ry, filled } => {
+                    let Some(path) = oval(*cx, *cy, *rx, *ry) else { continue };
+                    if *filled {
+                        surface.set_fill(Some(black()));
+                        surface.set_stroke(None);
+                    } else {
+                        surface.set_fill(None);
+                        surface.set_stroke(Some(Stroke { width: 0.6, ..Stroke::default() }));
+                    }
+                    surface.draw_path(&path);
                 }
             }
         }

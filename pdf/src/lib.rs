@@ -15,7 +15,7 @@ mod fonts;
 mod layout;
 
 pub use fonts::Face;
-pub use layout::{Align, Block, Cell, Form, Stamp, When};
+pub use layout::{Align, Block, Cell, Figure, Form, Shape, Stamp, When};
 
 /// Why a form did not render.
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,12 @@ use sha2::{Digest, Sha256};
 
 use super::casework::load_links;
 use super::{Actor, Service, access};
-use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, Support};
+use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, SafetyCheck, Support};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
-use crate::forms::{self, EvidenceFacts, Facts, FormKind, MemberFacts, NoteFacts, ReporterFacts, Template};
+use crate::forms::{
+    self, EvidenceFacts, Facts, FormKind, InjuryFacts, MemberFacts, NoteFacts, ReporterFacts, Template,
+};
 use crate::ids::{
     CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId, SupportId,
 };
@@ -70,27 +72,42 @@ fn is_notified_measure(s: &Support) -> bool {
         && s.approval.as_ref().is_none_or(|a| a.state() == ApprovalState::Approved)
 }
 
-/// A case's newest meeting, and its newest 措置 notified to the family: whose papers a page
-/// offers, and what is printed when no other is named.
+/// A case's newest meeting, its newest 措置 notified to the family and its newest safety
+/// check: whose papers a page offers, and what is printed when no other is named.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Newest<'a> {
+    meeting: Option<&'a Meeting>,
+    support: Option<&'a Support>,
+    check: Option<&'a SafetyCheck>,
+}
+
 pub(super) fn newest<'a>(
     meetings: &'a [Versioned<Meeting>],
     supports: &'a [Versioned<Support>],
-) -> (Option<&'a Meeting>, Option<&'a Support>) {
-    (
-        meetings.iter().map(|m| &m.body).max_by_key(|m| m.at),
-        supports.iter().map(|s| &s.body).filter(|s| is_notified_measure(s)).max_by_key(|s| s.decided_on),
-    )
+    checks: &'a [Versioned<SafetyCheck>],
+) -> Newest<'a> {
+    Newest {
+        meeting: meetings.iter().map(|m| &m.body).max_by_key(|m| m.at),
+        support: supports
+            .iter()
+            .map(|s| &s.body)
+            .filter(|s| is_notified_measure(s))
+            .max_by_key(|s| s.decided_on),
+        check: checks.iter().map(|c| &c.body).max_by_key(|c| c.at),
+    }
 }
 
 /// The day whose template version a form takes, or `None` when the case has no such form now.
 fn form_day(
     case: &Case,
     protections: &[Versioned<Protection>],
-    (meeting, support): (Option<&Meeting>, Option<&Support>),
+    recent: Newest<'_>,
     form: FormKind,
     today: Date,
 ) -> Option<Date> {
+    let Newest { meeting, support, check } = recent;
     match form {
+        FormKind::SafetyCheckRecord => check.map(|c| c.at.jst_date()),
         FormKind::SupportNotice => support.map(|s| s.decided_on),
         FormKind::MeetingMinutes => meeting.map(|m| m.at.jst_date()),
         FormKind::IntakeSheet => Some(case.intake.received_at.jst_date()),
@@ -113,7 +130,7 @@ pub(super) fn offers(
     actor: &Actor,
     case: &Case,
     protections: &[Versioned<Protection>],
-    latest: (Option<&Meeting>, Option<&Support>),
+    latest: Newest<'_>,
     today: Date,
 ) -> Vec<FormOffer> {
     FormKind::ALL
@@ -147,7 +164,8 @@ impl Service {
             scope.check_read_child(&r.require::<Child>(case.body.child)?.body, Action::ReadCase)?;
             let (meetings, supports) =
                 (load_links(r, "case_meeting", id)?, load_links(r, "case_support", id)?);
-            let latest = newest(&meetings, &supports);
+            let checks = load_links(r, "case_check", id)?;
+            let latest = newest(&meetings, &supports, &checks);
             let offers = offers(actor, &case.body, &load_links(r, "case_protection", id)?, latest, today);
             Ok((offers, Some("forms listed".to_owned())))
         })
@@ -176,7 +194,8 @@ impl Service {
             let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
             let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
             let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
-            let (newest_meeting, newest_support) = newest(&meetings, &supports);
+            let checks: Vec<Versioned<SafetyCheck>> = load_links(r, "case_check", id)?;
+            let recent = newest(&meetings, &supports, &checks);
             let meeting = match options.meeting {
                 // A meeting of this case only.
                 Some(m) => Some(
@@ -185,7 +204,7 @@ impl Service {
                         .filter(|v| v.cases.contains(&id))
                         .ok_or_else(|| Error::not_found("meeting", m.0))?,
                 ),
-                None => newest_meeting.cloned(),
+                None => recent.meeting.cloned(),
             };
             let support = match options.support {
                 // A 措置 of this case only.
@@ -195,12 +214,12 @@ impl Service {
                         .filter(|v| v.case == id && is_notified_measure(v))
                         .ok_or_else(|| Error::not_found("support", s.0))?,
                 ),
-                None => newest_support.cloned(),
+                None => recent.support.cloned(),
             };
             let day = form_day(
                 &case.body,
                 &protections,
-                (meeting.as_ref(), support.as_ref()),
+                Newest { meeting: meeting.as_ref(), support: support.as_ref(), check: recent.check },
                 form,
                 now.jst_date(),
             )
@@ -222,6 +241,7 @@ impl Service {
                 protection: latest(&protections),
                 meeting: meeting.as_ref(),
                 support: support.as_ref(),
+                check: recent.check,
                 period: options.period,
             };
             let (facts, made) = facts(r, &case, &child.body, &sources, (form, template), now)?;
@@ -296,7 +316,8 @@ pub(super) fn issue_notice(
     };
     let Some(template) = forms::template(form, day) else { return Ok(None) };
     let child = tx.require::<Child>(case.body.child)?;
-    let sources = Sources { protection: Some(p), meeting: None, support: None, period: Period::default() };
+    let sources =
+        Sources { protection: Some(p), meeting: None, support: None, check: None, period: Period::default() };
     let (facts, _) = facts(&*tx, case, &child.body, &sources, (form, template), n.issued_at)?;
     let Ok(composed) = forms::compose(template, &facts, n.issued_at.jst_date(), n.issued_at) else {
         return Ok(None);
@@ -312,6 +333,7 @@ struct Sources<'a> {
     protection: Option<&'a Protection>,
     meeting: Option<&'a Meeting>,
     support: Option<&'a Support>,
+    check: Option<&'a SafetyCheck>,
     period: Period,
 }
 
@@ -338,24 +360,13 @@ fn facts(
     let mut made = now;
     match form {
         FormKind::IntakeSheet => intake_facts(r, case, template, &mut facts)?,
-        FormKind::ChildRecord => {
-            facts.received_at = Some(c.intake.received_at);
-            facts.route = label(&Service::code_table(r, "route")?, &c.intake.route);
-            facts.consultation_type =
-                label(&Service::code_table(r, "consultation_type")?, &c.intake.consultation_type);
-            facts.chief_complaint.clone_from(&c.intake.chief_complaint);
-            child.sex.label().clone_into(&mut facts.child_sex);
-            facts.child_phones.clone_from(&child.phones);
-            facts.child_affiliation.clone_from(&child.affiliation);
-            facts.child_nationality.clone_from(&child.nationality);
-            facts.child_certificates.clone_from(&child.disability_certificates);
-            for s in &c.assigned {
-                facts.workers.push(staff_name(r, *s)?);
-            }
-            facts.judgement.clone_from(&c.judgement);
-            facts.worker_opinion.clone_from(&c.worker_opinion);
-            facts.household = household(r, c.child, child)?;
+        FormKind::SafetyCheckRecord => {
+            let c = sources.check.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            check_facts(r, c, &mut facts)?;
+            // Dated as the check was made: printed again, the same paper.
+            made = c.at;
         }
+        FormKind::ChildRecord => record_facts(r, c, child, &mut facts)?,
         FormKind::WarrantRequest => {
             let p = sources.protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
             protection_facts(&mut facts, p);
@@ -427,6 +438,68 @@ fn facts(
     Ok((facts, made))
 }
 
+/// What the 児童記録票 says besides the child's name and birth: the intake, the face sheet, the
+/// workers, the 判定 and opinion, and the household.
+fn record_facts(r: &impl Reader, c: &Case, child: &Child, facts: &mut Facts) -> Result<()> {
+    facts.received_at = Some(c.intake.received_at);
+    facts.route = label(&Service::code_table(r, "route")?, &c.intake.route);
+    facts.consultation_type =
+        label(&Service::code_table(r, "consultation_type")?, &c.intake.consultation_type);
+    facts.chief_complaint.clone_from(&c.intake.chief_complaint);
+    child.sex.label().clone_into(&mut facts.child_sex);
+    facts.child_phones.clone_from(&child.phones);
+    facts.child_affiliation.clone_from(&child.affiliation);
+    facts.child_nationality.clone_from(&child.nationality);
+    facts.child_certificates.clone_from(&child.disability_certificates);
+    for s in &c.assigned {
+        facts.workers.push(staff_name(r, *s)?);
+    }
+    facts.judgement.clone_from(&c.judgement);
+    facts.worker_opinion.clone_from(&c.worker_opinion);
+    facts.household = household(r, c.child, child)?;
+    Ok(())
+}
+
+/// How a check was made, as the forms say it.
+fn method_label(m: crate::case::SafetyMethod) -> &'static str {
+    use crate::case::SafetyMethod;
+    match m {
+        SafetyMethod::Sighted => "目視",
+        SafetyMethod::Interview => "面接",
+        SafetyMethod::ByAgency => "関係機関による確認",
+    }
+}
+
+/// What the 安全確認記録 says of a check: how, by whom, where, the child's state, each mark on
+/// the body map named by the figure's regions, and how many photos were attached.
+fn check_facts(r: &impl Reader, c: &SafetyCheck, facts: &mut Facts) -> Result<()> {
+    use crate::case::BodySide;
+    facts.check_at = Some(c.at);
+    method_label(c.method).clone_into(&mut facts.check_method);
+    facts.check_seen = Some(c.seen_directly);
+    for s in &c.by {
+        facts.check_by.push(staff_name(r, *s)?);
+    }
+    facts.check_agency.clone_from(&c.agency);
+    facts.check_place.clone_from(&c.place);
+    facts.check_state.clone_from(&c.child_state);
+    facts.check_photos = c.attachments.len();
+    facts.injuries = c
+        .injuries
+        .iter()
+        .map(|i| InjuryFacts {
+            front: i.side == BodySide::Front,
+            x: i.x,
+            y: i.y,
+            part: i.part().unwrap_or_default(),
+            size_cm: i.size_cm,
+            description: i.description.clone(),
+            photo: i.photo.is_some(),
+        })
+        .collect();
+    Ok(())
+}
+
 /// What the intake sheet says: the intake as received, and the reporter (a form kept inside
 /// the centre only).
 fn intake_facts(
@@ -480,7 +553,7 @@ fn protection_facts(facts: &mut Facts, p: &Protection) {
 /// without the reporter, each safety check (with its photos), each assessment, the child's
 /// hearing, each meeting's minutes, and the notes as one document.
 fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<Vec<EvidenceFacts>> {
-    use crate::case::{Assessment, SafetyCheck, SafetyMethod};
+    use crate::case::Assessment;
     let id = CaseId(case.id);
     let c = &case.body;
     let sheet = if c.intake.kind == IntakeKind::AbuseReport {
@@ -494,11 +567,7 @@ fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<V
     }];
     for check in load_links::<SafetyCheck>(r, "case_check", id)? {
         let b = check.body;
-        let how = match b.method {
-            SafetyMethod::Sighted => "目視",
-            SafetyMethod::Interview => "面接",
-            SafetyMethod::ByAgency => "関係機関による確認",
-        };
+        let how = method_label(b.method);
         let photos = if b.attachments.is_empty() {
             String::new()
         } else {

@@ -272,3 +272,60 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     }
     assert!(!text.contains("通告 太郎"), "{text}");
 }
+
+#[test]
+fn a_safety_check_prints_with_its_marks_drawn_on_the_body_map_and_named() {
+    use mamoru_core::case::{BodySide, Injury, NewSafetyCheck, SafetyMethod};
+    let w = world();
+    let cw = w.staff("cw1", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "確認", "あおい", "かくにん", "あおい", "2018-05-05");
+    let id = mamoru_core::ids::CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let offered =
+        || -> Vec<FormKind> { w.svc.case_forms(&cw, id).unwrap().into_iter().map(|o| o.form).collect() };
+    assert!(!offered().contains(&FormKind::SafetyCheckRecord), "no check yet");
+    let mark = |side, x, y, size, text: &str| Injury {
+        side,
+        x,
+        y,
+        size_cm: size,
+        description: text.into(),
+        photo: None,
+    };
+    let check = NewSafetyCheck {
+        at: Some(t0().plus(1800)),
+        method: Some(SafetyMethod::Sighted),
+        seen_directly: true,
+        place: "自宅".into(),
+        child_state: "落ち着いている".into(),
+        injuries: vec![
+            mark(BodySide::Front, 0.24, 0.25, Some(2.5), "青いあざ"),
+            mark(BodySide::Back, 0.5, 0.25, None, "赤い線状の痕"),
+        ],
+        ..NewSafetyCheck::default()
+    };
+    w.clock.set(t0().plus(3600));
+    w.svc.record_safety_check(&cw, id, check).unwrap();
+    assert!(offered().contains(&FormKind::SafetyCheckRecord));
+    let printed = w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &FormOptions::default()).unwrap();
+    let text = text_of(&printed.pdf);
+    for s in [
+        "安全確認記録",
+        "確認 あおい",
+        "令和7年6月2日 10時30分",
+        "目視",
+        "直接確認した",
+        "ボディマップ",
+        "前面",
+        "背面",
+        "右上腕",
+        "背部",
+        "2.5cm",
+        "青いあざ",
+        "赤い線状の痕",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    w.clock.set(t0().plus(86_400));
+    let again = w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &FormOptions::default()).unwrap();
+    assert_eq!(again.sha256, printed.sha256, "dated as the check: the same paper again");
+}

@@ -105,3 +105,33 @@ fn a_character_the_fonts_lack_is_named_never_a_blank_box() {
     assert!(matches!(err, Error::MissingGlyph { code: 0xF8F0, .. }), "{err:?}");
     assert!(err.to_string().contains("U+F8F0"), "{err}");
 }
+
+#[test]
+fn figures_draw_side_by_side_with_their_captions_and_marks_and_a_figure_needs_a_size() {
+    use mamoru_pdf::{Figure, Shape};
+    let figure = |caption: &str, mark: &str| Figure {
+        caption: caption.into(),
+        width: 100.0,
+        height: 200.0,
+        shapes: vec![
+            Shape::Oval { cx: 50.0, cy: 18.0, rx: 12.0, ry: 12.0 },
+            Shape::Rect { x: 32.0, y: 35.0, w: 36.0, h: 60.0 },
+            Shape::Mark { cx: 40.0, cy: 50.0, label: mark.into() },
+        ],
+    };
+    let mut f = form(1);
+    f.blocks
+        .push(Block::Figures { height: 160.0, figures: vec![figure("前面", "1"), figure("背面", "2")] });
+    let pdf = render(&f).unwrap();
+    let text = poppler("pdftotext", &pdf);
+    for s in ["前面", "背面", "1", "2"] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    let mut empty = form(1);
+    empty
+        .blocks
+        .push(Block::Figures {
+            height: 160.0, figures: vec![Figure { width: 0.0, ..figure("前面", "1") }]
+        });
+    assert!(matches!(render(&empty), Err(Error::Layout(_))));
+}

@@ -240,13 +240,14 @@ impl Service {
             let protections: Vec<Versioned<Protection>> = load_links(r, "case_protection", id)?;
             let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
             let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
+            let safety_checks = load_links(r, "case_check", id)?;
             Ok((
                 CaseView {
                     forms: crate::service::forms::offers(
                         actor,
                         &case.body,
                         &protections,
-                        crate::service::forms::newest(&meetings, &supports),
+                        crate::service::forms::newest(&meetings, &supports, &safety_checks),
                         now.jst_date(),
                     ),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
@@ -257,7 +258,7 @@ impl Service {
                     meetings,
                     clocks,
                     messages,
-                    safety_checks: load_links(r, "case_check", id)?,
+                    safety_checks,
                     protections,
                     supports,
                     assessments,
