@@ -39,10 +39,13 @@ pub enum FormKind {
     ChildRecord,
     /// 安全確認記録: the case's newest safety check, with the body map's marks drawn and listed.
     SafetyCheckRecord,
+    /// The case's newest assessment (緊急度アセスメントシート, the 一時保護 assessment…), titled by
+    /// its sheet, every question with its answer, the 決裁欄 stamped from its 決裁.
+    AssessmentSheet,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 9] = [
+    pub const ALL: [FormKind; 10] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
@@ -52,6 +55,7 @@ impl FormKind {
         FormKind::WarrantRequest,
         FormKind::ChildRecord,
         FormKind::SafetyCheckRecord,
+        FormKind::AssessmentSheet,
     ];
 
     /// The name in URLs and the audit log.
@@ -67,6 +71,7 @@ impl FormKind {
             FormKind::WarrantRequest => "warrant-request",
             FormKind::ChildRecord => "child-record",
             FormKind::SafetyCheckRecord => "safety-check",
+            FormKind::AssessmentSheet => "assessment",
         }
     }
 
@@ -137,6 +142,10 @@ pub enum Field {
     CheckPlace,
     CheckState,
     CheckPhotos,
+    AssessmentName,
+    AssessmentAt,
+    AssessmentBy,
+    AssessmentResult,
 }
 
 impl Field {
@@ -362,6 +371,16 @@ const CHECK_ROWS: &[(&str, Field)] = &[
     ("写真", Field::CheckPhotos),
 ];
 
+const ASSESSMENT_ROWS: &[(&str, Field)] = &[
+    ("ケース番号", Field::CaseNo),
+    ("児童氏名", Field::ChildName),
+    ("生年月日", Field::ChildBirth),
+    ("シート", Field::AssessmentName),
+    ("記入日時", Field::AssessmentAt),
+    ("記入者", Field::AssessmentBy),
+    ("結果", Field::AssessmentResult),
+];
+
 /// Every version of every form, oldest first within a form. A notice of a disposition made
 /// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
 pub const TEMPLATES: &[Template] = &[
@@ -394,6 +413,9 @@ pub const TEMPLATES: &[Template] = &[
     Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
     Template { form: FormKind::ChildRecord, title: "児童記録票", rows: CHILD_RECORD_ROWS, ..FIRST },
     Template { form: FormKind::SafetyCheckRecord, title: "安全確認記録", rows: CHECK_ROWS, ..FIRST },
+    Template {
+        form: FormKind::AssessmentSheet, title: "アセスメントシート", rows: ASSESSMENT_ROWS, ..FIRST
+    },
     Template {
         form: FormKind::WarrantRequest,
         title: "一時保護状請求書",
@@ -531,6 +553,14 @@ pub struct Facts {
     pub check_state: String,
     pub check_photos: usize,
     pub injuries: Vec<InjuryFacts>,
+    /// The sheet's name (`緊急度アセスメントシート`): the form is titled by it.
+    pub assessment_name: String,
+    pub assessment_version: u32,
+    pub assessment_at: Option<Timestamp>,
+    pub assessment_by: String,
+    pub assessment_result: String,
+    /// Each question and its answer (`None`: not answered).
+    pub answers: Vec<(String, Option<bool>)>,
 }
 
 /// `令和7年4月1日 10時30分`.
@@ -605,6 +635,10 @@ impl Facts {
             Field::CheckAgency => self.check_agency.clone(),
             Field::CheckPlace => self.check_place.clone(),
             Field::CheckState => self.check_state.clone(),
+            Field::AssessmentName => format!("{}（第{}版）", self.assessment_name, self.assessment_version),
+            Field::AssessmentAt => at(self.assessment_at),
+            Field::AssessmentBy => self.assessment_by.clone(),
+            Field::AssessmentResult => self.assessment_result.clone(),
             Field::CheckPhotos => {
                 if self.check_photos == 0 {
                     "なし".into()
@@ -643,6 +677,8 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
     // Minutes are titled by their meeting: 援助方針会議録.
     let title = if t.form == FormKind::MeetingMinutes && !facts.meeting_kind.is_empty() {
         format!("{}録", facts.meeting_kind)
+    } else if t.form == FormKind::AssessmentSheet && !facts.assessment_name.is_empty() {
+        facts.assessment_name.clone()
     } else {
         t.title.to_owned()
     };
@@ -744,6 +780,18 @@ fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
     }
     if form == FormKind::SafetyCheckRecord {
         blocks.extend(body_map(&facts.injuries));
+    }
+    if form == FormKind::AssessmentSheet {
+        let mut rows = vec![vec![Cell::head("番号"), Cell::head("確認項目"), Cell::head("回答")]];
+        for (i, (q, a)) in facts.answers.iter().enumerate() {
+            let answer = match a {
+                Some(true) => "はい",
+                Some(false) => "いいえ",
+                None => "未回答",
+            };
+            rows.push(vec![Cell::text((i + 1).to_string()), Cell::text(q.clone()), Cell::text(answer)]);
+        }
+        blocks.push(Block::Table { widths: vec![0.5, 5.0, 0.8], rows });
     }
     if form == FormKind::WarrantRequest {
         blocks.push(Block::Space(6.0));

@@ -7,7 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::casework::load_links;
 use super::{Actor, Service, access};
-use crate::case::{ApprovalState, Case, IntakeKind, Meeting, Note, Reporter, SafetyCheck, Support};
+use crate::case::{
+    ApprovalState, Assessment, Case, IntakeKind, Meeting, Note, Reporter, SafetyCheck, Support,
+};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
 use crate::forms::{
@@ -79,14 +81,17 @@ pub(super) struct Newest<'a> {
     meeting: Option<&'a Meeting>,
     support: Option<&'a Support>,
     check: Option<&'a SafetyCheck>,
+    assessment: Option<&'a Assessment>,
 }
 
 pub(super) fn newest<'a>(
     meetings: &'a [Versioned<Meeting>],
     supports: &'a [Versioned<Support>],
     checks: &'a [Versioned<SafetyCheck>],
+    assessments: &'a [Versioned<Assessment>],
 ) -> Newest<'a> {
     Newest {
+        assessment: assessments.iter().map(|a| &a.body).max_by_key(|a| a.at),
         meeting: meetings.iter().map(|m| &m.body).max_by_key(|m| m.at),
         support: supports
             .iter()
@@ -105,8 +110,9 @@ fn form_day(
     form: FormKind,
     today: Date,
 ) -> Option<Date> {
-    let Newest { meeting, support, check } = recent;
+    let Newest { meeting, support, check, assessment } = recent;
     match form {
+        FormKind::AssessmentSheet => assessment.map(|a| a.at.jst_date()),
         FormKind::SafetyCheckRecord => check.map(|c| c.at.jst_date()),
         FormKind::SupportNotice => support.map(|s| s.decided_on),
         FormKind::MeetingMinutes => meeting.map(|m| m.at.jst_date()),
@@ -165,7 +171,8 @@ impl Service {
             let (meetings, supports) =
                 (load_links(r, "case_meeting", id)?, load_links(r, "case_support", id)?);
             let checks = load_links(r, "case_check", id)?;
-            let latest = newest(&meetings, &supports, &checks);
+            let assessments = load_links(r, "case_assessment", id)?;
+            let latest = newest(&meetings, &supports, &checks, &assessments);
             let offers = offers(actor, &case.body, &load_links(r, "case_protection", id)?, latest, today);
             Ok((offers, Some("forms listed".to_owned())))
         })
@@ -195,7 +202,8 @@ impl Service {
             let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
             let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
             let checks: Vec<Versioned<SafetyCheck>> = load_links(r, "case_check", id)?;
-            let recent = newest(&meetings, &supports, &checks);
+            let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
+            let recent = newest(&meetings, &supports, &checks, &assessments);
             let meeting = match options.meeting {
                 // A meeting of this case only.
                 Some(m) => Some(
@@ -219,7 +227,7 @@ impl Service {
             let day = form_day(
                 &case.body,
                 &protections,
-                Newest { meeting: meeting.as_ref(), support: support.as_ref(), check: recent.check },
+                Newest { meeting: meeting.as_ref(), support: support.as_ref(), ..recent },
                 form,
                 now.jst_date(),
             )
@@ -242,6 +250,7 @@ impl Service {
                 meeting: meeting.as_ref(),
                 support: support.as_ref(),
                 check: recent.check,
+                assessment: recent.assessment,
                 period: options.period,
             };
             let (facts, made) = facts(r, &case, &child.body, &sources, (form, template), now)?;
@@ -316,8 +325,14 @@ pub(super) fn issue_notice(
     };
     let Some(template) = forms::template(form, day) else { return Ok(None) };
     let child = tx.require::<Child>(case.body.child)?;
-    let sources =
-        Sources { protection: Some(p), meeting: None, support: None, check: None, period: Period::default() };
+    let sources = Sources {
+        protection: Some(p),
+        meeting: None,
+        support: None,
+        check: None,
+        assessment: None,
+        period: Period::default(),
+    };
     let (facts, _) = facts(&*tx, case, &child.body, &sources, (form, template), n.issued_at)?;
     let Ok(composed) = forms::compose(template, &facts, n.issued_at.jst_date(), n.issued_at) else {
         return Ok(None);
@@ -334,6 +349,7 @@ struct Sources<'a> {
     meeting: Option<&'a Meeting>,
     support: Option<&'a Support>,
     check: Option<&'a SafetyCheck>,
+    assessment: Option<&'a Assessment>,
     period: Period,
 }
 
@@ -360,6 +376,10 @@ fn facts(
     let mut made = now;
     match form {
         FormKind::IntakeSheet => intake_facts(r, case, template, &mut facts)?,
+        FormKind::AssessmentSheet => {
+            let a = sources.assessment.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            made = assessment_facts(r, a, &mut facts)?;
+        }
         FormKind::SafetyCheckRecord => {
             let c = sources.check.ok_or_else(|| Error::not_found("form", form.slug()))?;
             check_facts(r, c, &mut facts)?;
@@ -460,6 +480,42 @@ fn record_facts(r: &impl Reader, c: &Case, child: &Child, facts: &mut Facts) -> 
     Ok(())
 }
 
+/// What an assessment sheet says: the sheet, who filled it when, the result, each question with
+/// its answer; its 決裁欄 stamped — 担当 by who asked, the approver's column by their role —
+/// once approved. Returns when the paper is dated: its 決裁, else when it was filled.
+fn assessment_facts(r: &impl Reader, a: &Assessment, facts: &mut Facts) -> Result<Timestamp> {
+    let sheet = r
+        .history::<crate::assessment::AssessmentSheet>(a.sheet)?
+        .into_iter()
+        .rev()
+        .find(|s| s.body.version == a.sheet_version)
+        .or(r.get::<crate::assessment::AssessmentSheet>(a.sheet)?)
+        .ok_or_else(|| Error::not_found("assessment_sheet", a.sheet.0))?
+        .body;
+    facts.assessment_name.clone_from(&sheet.name);
+    facts.assessment_version = a.sheet_version;
+    facts.assessment_at = Some(a.at);
+    facts.assessment_by = staff_name(r, a.by)?;
+    facts.assessment_result.clone_from(&a.result_label);
+    facts.answers = sheet.questions.iter().map(|q| (q.text.clone(), a.answers.get(&q.id).copied())).collect();
+    let mut made = a.at;
+    if let Some(approval) = &a.approval
+        && let Some(d) = approval.decision.as_ref().filter(|d| d.verdict == crate::case::Verdict::Approved)
+    {
+        let approver = r.get::<Staff>(d.by)?;
+        let column = match approver.as_ref().map(|s| s.body.role) {
+            Some(crate::staff::Role::Head) => "所長",
+            _ => "係長",
+        };
+        facts.approvals = vec![
+            (column.to_owned(), approver.map(|s| s.body.display_name).unwrap_or_default(), d.at.jst_date()),
+            ("担当".to_owned(), staff_name(r, approval.asked_by)?, approval.asked_at.jst_date()),
+        ];
+        made = d.at;
+    }
+    Ok(made)
+}
+
 /// How a check was made, as the forms say it.
 fn method_label(m: crate::case::SafetyMethod) -> &'static str {
     use crate::case::SafetyMethod;
@@ -553,7 +609,6 @@ fn protection_facts(facts: &mut Facts, p: &Protection) {
 /// without the reporter, each safety check (with its photos), each assessment, the child's
 /// hearing, each meeting's minutes, and the notes as one document.
 fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<Vec<EvidenceFacts>> {
-    use crate::case::Assessment;
     let id = CaseId(case.id);
     let c = &case.body;
     let sheet = if c.intake.kind == IntakeKind::AbuseReport {

@@ -329,3 +329,36 @@ fn a_safety_check_prints_with_its_marks_drawn_on_the_body_map_and_named() {
     let again = w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &FormOptions::default()).unwrap();
     assert_eq!(again.sha256, printed.sha256, "dated as the check: the same paper again");
 }
+
+#[test]
+fn an_assessment_prints_titled_by_its_sheet_with_each_answer_and_is_stamped_once_approved() {
+    let w = world();
+    let cw = w.staff("cw1", Role::Caseworker, w.u1);
+    let sv = w.staff("sv1", Role::Supervisor, w.u1);
+    let child = w.child(&cw, "評価", "ゆい", "ひょうか", "ゆい", "2016-02-02");
+    let id = mamoru_core::ids::CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    let answers: std::collections::BTreeMap<String, bool> =
+        ["q1", "q2", "q3", "q4", "q5", "q6", "q7"].iter().map(|q| ((*q).to_owned(), *q == "q2")).collect();
+    let a = w.svc.record_assessment(&cw, id, "protection_decision", answers).unwrap();
+    let printed = w.svc.print_form(&cw, id, FormKind::AssessmentSheet, &FormOptions::default()).unwrap();
+    let text = text_of(&printed.pdf);
+    for s in [
+        "一時保護決定に向けてのアセスメントシート",
+        "（第1版）",
+        "当事者（子ども又は保護者）が保護を求めている",
+        "はい",
+        "いいえ",
+        "評価 ゆい",
+    ] {
+        assert!(text.contains(s), "{s:?} in {text}");
+    }
+    assert!(!text.contains("sv1"), "not stamped before its 決裁: {text}");
+    w.clock.set(t0().plus(3600));
+    let approve = Decide { verdict: Verdict::Approved, comment: String::new() };
+    w.svc
+        .decide_approval(&sv, id, Subject::Assessment(mamoru_core::ids::AssessmentId(a.id)), a.rev, &approve)
+        .unwrap();
+    let stamped =
+        text_of(&w.svc.print_form(&cw, id, FormKind::AssessmentSheet, &FormOptions::default()).unwrap().pdf);
+    assert!(stamped.contains("sv1") && stamped.contains("cw1") && stamped.contains("R7.6.2"), "{stamped}");
+}

@@ -247,7 +247,7 @@ impl Service {
                         actor,
                         &case.body,
                         &protections,
-                        crate::service::forms::newest(&meetings, &supports, &safety_checks),
+                        crate::service::forms::newest(&meetings, &supports, &safety_checks, &assessments),
                         now.jst_date(),
                     ),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
