@@ -436,9 +436,9 @@ fn statistics_paths() -> Value {
                     "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         },
         "/api/v1/statistics/cell": {
-            "get": { "summary": "The cases behind one number: `table`, then the row's and the column's `key`; the cases the reader may read by case number and child's name, the others counted as `hidden`. Audited",
+            "get": { "summary": "The cases behind one number: `table`, then the row's and the column's `key`; the cases the reader may read by case number and child's name (the first 500; `more` counts the rest), the others counted as `hidden`. Audited, naming the children shown",
                 "parameters": cell,
-                "responses": { "200": { "description": "{table, row, column, rule, rule_text, value, cases: [{case, case_no, child_name, received_on}], hidden}" },
+                "responses": { "200": { "description": "{table, row, column, rule, rule_text, value, cases: [{case, case_no, child_name, received_on}], hidden, more}" },
                     "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
         },
         "/api/v1/statistics/xlsx": {

@@ -52,11 +52,17 @@ pub struct CellCases {
     pub rule: String,
     pub rule_text: &'static str,
     pub value: u64,
-    /// The cases the reader may read, by case number.
+    /// The cases the reader may read, by case number (the first `CELL_NAMES`).
     pub cases: Vec<CellCase>,
     /// How many more the cell counts that the reader may not read (閲覧制限).
     pub hidden: usize,
+    /// How many more the reader may read than are named (past `CELL_NAMES`).
+    pub more: usize,
 }
+
+/// How many cases a cell names at most: a supervisor checks a number by its cases, and a list
+/// longer than this is checked by a narrower cell; the audit entry names each child shown.
+pub const CELL_NAMES: usize = 500;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CellCase {
@@ -295,7 +301,7 @@ impl Service {
             let scope = access::Scope::of(r, actor)?;
             let reads_cases = actor.role.may(Action::ReadCase);
             let by_id: HashMap<CaseId, &CaseFacts> = g.facts.iter().map(|f| (f.id, f)).collect();
-            let mut cases = Vec::new();
+            let (mut cases, mut more, mut children) = (Vec::new(), 0, Vec::new());
             for id in &cell.cases {
                 let (Some(f), Some(restricted)) = (by_id.get(id), g.restricted.get(id)) else { continue };
                 if !(reads_cases && scope.can_read_case_in(unit, restricted.as_deref())) {
@@ -305,6 +311,11 @@ impl Service {
                 if !scope.can_read_child(&child.body) {
                     continue;
                 }
+                if cases.len() == CELL_NAMES {
+                    more += 1;
+                    continue;
+                }
+                children.push(f.child.0.to_string());
                 cases.push(CellCase {
                     case: *id,
                     case_no: f.case_no.clone(),
@@ -312,9 +323,15 @@ impl Service {
                     received_on: f.received_on,
                 });
             }
-            let hidden = cell.cases.len() - cases.len();
-            let detail =
-                format!("{}..{} cell {name}: {} cases named, {hidden} not", span.from, span.to, cases.len());
+            let hidden = cell.cases.len() - cases.len() - more;
+            // Which children were shown, as a search's entry names its results.
+            let detail = format!(
+                "{}..{} cell {name}: {} cases named, {more} more, {hidden} not; children {}",
+                span.from,
+                span.to,
+                cases.len(),
+                children.join(",")
+            );
             let view = CellCases {
                 unit_name,
                 span,
@@ -326,6 +343,7 @@ impl Service {
                 value: cell.value,
                 cases,
                 hidden,
+                more,
             };
             Ok((view, Some(detail)))
         })

@@ -15,6 +15,7 @@ use mamoru_core::protection::ProtectionStep;
 use mamoru_core::service::AuditFilter;
 use mamoru_core::staff::Role;
 use mamoru_core::statistics::{Span, Statistics, Table, WarningKind};
+use mamoru_core::store::Reader;
 use mamoru_core::time::{Date, Timestamp};
 use mamoru_core::{Actor, Error};
 
@@ -234,6 +235,9 @@ fn every_cell_counts_what_was_recorded_and_lists_its_cases() {
     assert_eq!((list.value, list.cases.len(), list.hidden), (42, 41, 1));
     assert!(list.cases.iter().all(|c| c.case_no.starts_with("児-") && c.child_name.starts_with("統計")));
     assert_eq!(list.rule, "receipts_by_route/total/total");
+    let entry = w.svc.store().read().unwrap().last_audit().unwrap().unwrap();
+    let shown = entry.detail.unwrap_or_default();
+    assert!(shown.contains("41 cases named, 0 more, 1 not; children "), "{shown}");
     let missing = w.svc.statistics_cell(&sv, None, year(), ("receipts_by_route", "ct:11", "no-such"));
     assert!(matches!(missing, Err(Error::NotFound { .. })), "{missing:?}");
     let names = w.svc.statistics_cell(

@@ -166,6 +166,7 @@ pub(crate) struct CellPage {
     /// (case id, case number, child, received).
     pub cases: Vec<(u64, String, String, String)>,
     pub hidden: usize,
+    pub more: usize,
 }
 
 impl CellPage {
@@ -191,6 +192,7 @@ impl CellPage {
                 .map(|c| (c.case.0, c.case_no.clone(), c.child_name.clone(), wareki::format(c.received_on)))
                 .collect(),
             hidden: v.hidden,
+            more: v.more,
         }
     }
 }
