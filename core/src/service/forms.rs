@@ -74,8 +74,9 @@ fn is_notified_measure(s: &Support) -> bool {
         && s.approval.as_ref().is_none_or(|a| a.state() == ApprovalState::Approved)
 }
 
-/// A case's newest meeting, its newest 措置 notified to the family and its newest safety
-/// check: whose papers a page offers, and what is printed when no other is named.
+/// A case's newest meeting, its newest 措置 notified to the family, its newest safety check
+/// and its newest assessment: whose papers a page offers, and what is printed when no other is
+/// named.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Newest<'a> {
     meeting: Option<&'a Meeting>,
@@ -609,6 +610,8 @@ fn protection_facts(facts: &mut Facts, p: &Protection) {
 /// without the reporter, each safety check (with its photos), each assessment, the child's
 /// hearing, each meeting's minutes, and the notes as one document.
 fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<Vec<EvidenceFacts>> {
+    // Once the request is made, what it attached: the records made up to it.
+    let until = p.warrant.as_ref().map_or(Timestamp(i64::MAX), |w| w.requested_at);
     let id = CaseId(case.id);
     let c = &case.body;
     let sheet = if c.intake.kind == IntakeKind::AbuseReport {
@@ -620,7 +623,7 @@ fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<V
         title: format!("{sheet}（通告者に関する記載を除く）"),
         made_on: Some(c.intake.received_at.jst_date()),
     }];
-    for check in load_links::<SafetyCheck>(r, "case_check", id)? {
+    for check in load_links::<SafetyCheck>(r, "case_check", id)?.into_iter().filter(|c| c.body.at <= until) {
         let b = check.body;
         let how = method_label(b.method);
         let photos = if b.attachments.is_empty() {
@@ -633,7 +636,7 @@ fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<V
             made_on: Some(b.at.jst_date()),
         });
     }
-    for a in load_links::<Assessment>(r, "case_assessment", id)? {
+    for a in load_links::<Assessment>(r, "case_assessment", id)?.into_iter().filter(|a| a.body.at <= until) {
         let a = a.body;
         let name =
             r.get::<crate::assessment::AssessmentSheet>(a.sheet)?.map(|s| s.body.name).unwrap_or_default();
@@ -642,13 +645,13 @@ fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<V
             made_on: Some(a.at.jst_date()),
         });
     }
-    if let Some(h) = &p.hearing {
+    if let Some(h) = p.hearing.as_ref().filter(|h| h.at <= until) {
         out.push(EvidenceFacts {
             title: "意見聴取等措置の記録".into(), made_on: Some(h.at.jst_date())
         });
     }
     let kinds = Service::code_table(r, "meeting_kind")?;
-    for m in load_links::<Meeting>(r, "case_meeting", id)? {
+    for m in load_links::<Meeting>(r, "case_meeting", id)?.into_iter().filter(|m| m.body.at <= until) {
         out.push(EvidenceFacts {
             title: format!("{}録", label(&kinds, &m.body.kind)),
             made_on: Some(m.body.at.jst_date()),
@@ -656,7 +659,10 @@ fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<V
     }
     let mut days: Vec<Date> = Vec::new();
     for n in r.links("case_note", case.id, usize::MAX)? {
-        days.push(r.require::<Note>(NoteId(n))?.body.at.jst_date());
+        let at = r.require::<Note>(NoteId(n))?.body.at;
+        if at <= until {
+            days.push(at.jst_date());
+        }
     }
     days.sort_unstable();
     if let (Some(first), Some(last)) = (days.first(), days.last()) {

@@ -174,6 +174,16 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     w.clock.set(notice_at.plus(86_400 * 4));
     let later = w.svc.print_form(&cw, id, FormKind::WarrantRequest, &FormOptions::default()).unwrap();
     assert_eq!(later.sha256, requested.sha256, "dated as requested: the same paper again");
+    // A record made after the request is not among what it attached.
+    let note = mamoru_core::case::NewNote {
+        at: notice_at.plus(86_400 * 4),
+        kind: Code::new("1"),
+        body: "請求後の家庭訪問".into(),
+        photos: vec![],
+    };
+    w.svc.add_note(&cw, id, note).unwrap();
+    let after = w.svc.print_form(&cw, id, FormKind::WarrantRequest, &FormOptions::default()).unwrap();
+    assert_eq!(after.sha256, requested.sha256, "the 疎明資料 of the request as made");
     // The old version, asked for by number, says what the old law said.
     let old = w
         .svc
