@@ -1,0 +1,138 @@
+//! The lists a form draws under its table of fields, each from its facts: what varies between
+//! forms beyond their rows.
+
+use mamoru_pdf::{Align, Block, Cell, Face};
+
+use super::{Facts, FormKind, InjuryFacts, datetime};
+use crate::wareki;
+
+/// The lists under a form's table: the notes of a 経過記録, the household of a 児童記録票, the
+/// body map of a 安全確認記録, the answers of an assessment, the 疎明資料 of a warrant request.
+pub(super) fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    if form == FormKind::Notes {
+        let mut rows =
+            vec![vec![Cell::head("日時"), Cell::head("記録者"), Cell::head("種別"), Cell::head("内容")]];
+        for n in &facts.notes {
+            rows.push(vec![
+                Cell::text(datetime(n.at)),
+                Cell::text(n.author.clone()),
+                Cell::text(n.kind.clone()),
+                Cell::text(n.body.clone()),
+            ]);
+        }
+        if facts.notes.is_empty() {
+            rows.push(vec![Cell::text("（この期間の記録はありません）").spanning(4)]);
+        }
+        blocks.push(Block::Table { widths: vec![1.3, 1.0, 0.8, 4.0], rows });
+    }
+    if form == FormKind::ChildRecord {
+        blocks.push(Block::Space(6.0));
+        blocks.push(Block::text("世帯の構成"));
+        let mark = |b: bool| if b { "○" } else { "" };
+        let mut rows =
+            vec![["氏名", "続柄", "生年月日", "保護者", "親権者", "同居"].map(Cell::head).to_vec()];
+        for m in &facts.household {
+            rows.push(vec![
+                Cell::text(m.name.clone()),
+                Cell::text(m.relation.clone()),
+                Cell::text(m.birth.map(wareki::format).unwrap_or_default()),
+                Cell::text(mark(m.guardian)),
+                Cell::text(mark(m.custody)),
+                Cell::text(mark(m.cohabiting)),
+            ]);
+        }
+        if facts.household.is_empty() {
+            rows.push(vec![Cell::text("（世帯は記録されていません）").spanning(6)]);
+        }
+        blocks.push(Block::Table { widths: vec![2.0, 1.2, 1.8, 0.8, 0.8, 0.7], rows });
+    }
+    if form == FormKind::SafetyCheckRecord {
+        blocks.extend(body_map(&facts.injuries));
+    }
+    if form == FormKind::AssessmentSheet {
+        let mut rows = vec![vec![Cell::head("番号"), Cell::head("確認項目"), Cell::head("回答")]];
+        for (i, (q, a)) in facts.answers.iter().enumerate() {
+            let answer = match a {
+                Some(true) => "はい",
+                Some(false) => "いいえ",
+                None => "未回答",
+            };
+            rows.push(vec![Cell::text((i + 1).to_string()), Cell::text(q.clone()), Cell::text(answer)]);
+        }
+        blocks.push(Block::Table { widths: vec![0.5, 5.0, 0.8], rows });
+    }
+    if form == FormKind::WarrantRequest {
+        blocks.push(Block::Space(6.0));
+        blocks.push(Block::text("疎明資料"));
+        let mut rows = vec![vec![
+            Cell::head("番号"),
+            Cell::head("資料"),
+            Cell::head("作成日"),
+            Cell::head("非開示希望"),
+        ]];
+        for (i, e) in facts.evidence.iter().enumerate() {
+            rows.push(vec![
+                Cell::text((i + 1).to_string()),
+                Cell::text(e.title.clone()),
+                Cell::text(e.made_on.map(wareki::format).unwrap_or_default()),
+                Cell::text("□"),
+            ]);
+        }
+        if facts.evidence.is_empty() {
+            rows.push(vec![Cell::text("（記録はありません）").spanning(4)]);
+        }
+        blocks.push(Block::Table { widths: vec![0.5, 3.6, 1.4, 0.9], rows });
+        blocks.push(Block::Text {
+            text: "非開示希望の欄は、記載内容を保護者等に開示しないよう求める資料に印を付けてください。"
+                .into(),
+            align: Align::Left,
+            face: Face::Gothic,
+            size: 8.5,
+        });
+    }
+    blocks
+}
+
+/// The body map as the tablet draws it (`case::body::REGIONS`), front and back, each mark
+/// numbered on its side; then the marks listed by number with the part they are on.
+fn body_map(injuries: &[InjuryFacts]) -> Vec<Block> {
+    use crate::case::body::{REGIONS, Shape as Region};
+    use mamoru_pdf::{Figure, Shape};
+    let outline: Vec<Shape> = REGIONS
+        .iter()
+        .map(|r| match r.shape {
+            Region::Rect { x, y, w, h } => Shape::Rect { x, y, w, h },
+            Region::Circle { cx, cy, r } => Shape::Oval { cx, cy, rx: r, ry: r },
+            Region::Ellipse { cx, cy, rx, ry } => Shape::Oval { cx, cy, rx, ry },
+        })
+        .collect();
+    let figure = |front: bool, caption: &str| {
+        let mut shapes = outline.clone();
+        for (i, m) in injuries.iter().enumerate().filter(|(_, m)| m.front == front) {
+            shapes.push(Shape::Mark { cx: m.x * 100.0, cy: m.y * 200.0, label: (i + 1).to_string() });
+        }
+        Figure { caption: caption.into(), width: 100.0, height: 200.0, shapes }
+    };
+    let mut blocks = vec![
+        Block::Space(6.0),
+        Block::text("身体の状況（ボディマップ）"),
+        Block::Figures { height: 200.0, figures: vec![figure(true, "前面"), figure(false, "背面")] },
+    ];
+    let mut rows = vec![["番号", "面", "部位", "大きさ", "所見", "写真"].map(Cell::head).to_vec()];
+    for (i, m) in injuries.iter().enumerate() {
+        rows.push(vec![
+            Cell::text((i + 1).to_string()),
+            Cell::text(if m.front { "前面" } else { "背面" }),
+            Cell::text(m.part.clone()),
+            Cell::text(m.size_cm.map(|s| format!("{s}cm")).unwrap_or_default()),
+            Cell::text(m.description.clone()),
+            Cell::text(if m.photo { "あり" } else { "" }),
+        ]);
+    }
+    if injuries.is_empty() {
+        rows.push(vec![Cell::text("（記録された傷・あざはありません）").spanning(6)]);
+    }
+    blocks.push(Block::Table { widths: vec![0.5, 0.6, 1.0, 0.7, 3.2, 0.6], rows });
+    blocks
+}
