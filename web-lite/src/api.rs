@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use mamoru_core::{Error, Service};
 use serde::de::DeserializeOwned;
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -77,6 +77,26 @@ pub(crate) fn query<T: DeserializeOwned + Send>()
 
 /// Largest request body of a photo upload.
 const PHOTO_LIMIT: u64 = mamoru_core::case::PHOTO_MAX_BYTES as u64 + 1024;
+
+/// A file to open or save: its type, `inline` or `attachment`, and its name — an ASCII one for
+/// old clients, the Japanese one as RFC 6266 `filename*`; never sniffed, never cached.
+fn file_response(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    disposition: &str,
+    (ascii, name): (&str, &str),
+) -> Response {
+    let mut r = Response::new(bytes.into());
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let value = format!("{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}", crate::percent(name));
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
 
 fn respond<T>(r: Result<T, Error>, ok: impl FnOnce(T) -> Response) -> Response {
     match r {

@@ -86,6 +86,13 @@ pub struct ClosureRequest {
     pub approval: Approval,
 }
 
+/// Whether a record under 決裁 stands decided: approved, or recorded before 決裁 was kept (no
+/// approval at all). What the 措置 notices and the statistics count.
+#[must_use]
+pub fn in_force(approval: Option<&Approval>) -> bool {
+    approval.is_none_or(|a| a.state() == ApprovalState::Approved)
+}
+
 impl Approval {
     /// A 決裁 asked for by `by`, now.
     #[must_use]

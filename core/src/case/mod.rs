@@ -25,7 +25,7 @@ mod intake;
 
 pub use approval::{
     APPROVAL_DAYS, Approvable, Approval, ApprovalState, COMMENT_MAX_CHARS, ClosureRequest, Decide, Decided,
-    Subject, Verdict, after_change,
+    Subject, Verdict, after_change, in_force,
 };
 pub use assignment::{Assign, REASON_MAX_CHARS, Reassignment, each_once, same_workers};
 pub use commands::{

@@ -7,9 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::casework::load_links;
 use super::{Actor, Service, access};
-use crate::case::{
-    ApprovalState, Assessment, Case, IntakeKind, Meeting, Note, Reporter, SafetyCheck, Support,
-};
+use crate::case::{Assessment, Case, IntakeKind, Meeting, Note, Reporter, SafetyCheck, Support};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
 use crate::forms::{
@@ -70,8 +68,7 @@ fn latest(protections: &[Versioned<Protection>]) -> Option<&Protection> {
 /// Whether a support decision is a 措置 notified to the family: of a kind the law makes one,
 /// and decided (approved, or recorded before 決裁 was kept).
 fn is_notified_measure(s: &Support) -> bool {
-    forms::MEASURES.contains(&s.kind.as_str())
-        && s.approval.as_ref().is_none_or(|a| a.state() == ApprovalState::Approved)
+    forms::MEASURES.contains(&s.kind.as_str()) && crate::case::in_force(s.approval.as_ref())
 }
 
 /// A case's newest meeting, its newest 措置 notified to the family, its newest safety check

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Actor, Service, access};
-use crate::case::{Approval, ApprovalState, Case, IntakeKind, Support};
+use crate::case::{Approval, Case, IntakeKind, Support};
 use crate::code_table::Code;
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ChildId, ProtectionId, RecordId, UnitId};
@@ -175,7 +175,7 @@ fn gather(r: &impl Reader, unit: UnitId, span: Span) -> Result<Gathered> {
     })?;
     let at: HashMap<CaseId, usize> = facts.iter().enumerate().map(|(i, f)| (f.id, i)).collect();
     r.each_part::<Support, SupportStat>(&mut |_, s| {
-        let decided = s.approval.as_ref().is_none_or(|a| a.state() == ApprovalState::Approved);
+        let decided = crate::case::in_force(s.approval.as_ref());
         if let Some(i) = at.get(&s.case).filter(|_| decided) {
             facts[*i].supports.push((s.kind, s.decided_on));
         }

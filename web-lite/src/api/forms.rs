@@ -14,7 +14,7 @@ use mamoru_core::{Error, Service};
 use serde::Deserialize;
 use serde_json::json;
 use warp::Filter;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{Authed, authenticated, json_ok, respond};
@@ -96,16 +96,5 @@ pub(super) fn routes(
 /// The PDF, shown inline (the iPad opens it to print or save): an ASCII name for old clients,
 /// the Japanese one as RFC 6266 `filename*`.
 pub(crate) fn pdf_response(printed: PrintedForm) -> Response {
-    let encoded = crate::percent(&printed.file_name);
-    let mut r = Response::new(printed.pdf.into());
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("inline; filename=\"form.pdf\"; filename*=UTF-8''{encoded}"))
-    {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    super::file_response(printed.pdf, "application/pdf", "inline", ("form.pdf", &printed.file_name))
 }

@@ -13,7 +13,7 @@ use mamoru_core::statistics::span_of;
 use serde::Deserialize;
 use serde_json::json;
 use warp::Filter;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{Authed, authenticated, json_ok, respond};
@@ -122,19 +122,10 @@ pub(super) fn routes(
 
 /// The workbook as a download, its Japanese name as RFC 6266 `filename*`.
 fn xlsx_response(file: StatisticsFile) -> Response {
-    let encoded = crate::percent(&file.file_name);
-    let mut r = Response::new(file.xlsx.into());
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"statistics.xlsx\"; filename*=UTF-8''{encoded}"
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    super::file_response(
+        file.xlsx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "attachment",
+        ("statistics.xlsx", &file.file_name),
+    )
 }
