@@ -187,6 +187,12 @@ pub enum Why {
     ReporterOnFamilyForm,
     /// A character no font of the forms has (`「X」(U+XXXX)`): printed, it would be a blank box.
     Unprintable(String),
+    /// A document the case does not have (its key), marked for a petition.
+    NoSuchDocument(String),
+    /// An extension's approval asked where no protection without consent is in force.
+    NoProtectionWithoutConsent,
+    /// A petition filed with the court is not changed.
+    PetitionFiled,
     /// Said in English only: an administrator's input on the CLI or the console.
     Other(String),
 }
@@ -307,6 +313,11 @@ impl fmt::Display for Why {
             Why::CaseOpen => f.write_str("the case is open"),
             Why::ProtectionInForce => f.write_str("a temporary protection is in force"),
             Why::ProtectionEnded => f.write_str("the protection has ended"),
+            Why::NoSuchDocument(key) => write!(f, "the case has no document {key:?}"),
+            Why::NoProtectionWithoutConsent => {
+                f.write_str("no protection without the guardian's consent is in force on this case")
+            }
+            Why::PetitionFiled => f.write_str("a petition filed with the court is not changed"),
             Why::StepNotOpen(rule) => rule.fmt(f),
             Why::FixedAtStart => f.write_str("is fixed at the start; record a later step instead"),
             Why::NoResume => f.write_str("an ended protection cannot be resumed; start a new one"),

@@ -52,10 +52,11 @@ ids! {
     DeviceId => "device",
     PhotoId => "photo",
     MessageId => "message",
+    CourtPetitionId => "court_petition",
 }
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 20] = [
+pub const KINDS: [&str; 21] = [
     UnitId::KIND,
     StaffId::KIND,
     CredentialId::KIND,
@@ -76,4 +77,5 @@ pub const KINDS: [&str; 20] = [
     DeviceId::KIND,
     PhotoId::KIND,
     MessageId::KIND,
+    CourtPetitionId::KIND,
 ];

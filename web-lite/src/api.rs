@@ -31,6 +31,7 @@ mod casework;
 mod children;
 mod family;
 mod forms;
+mod petitions;
 mod server;
 mod session;
 mod statistics;
@@ -124,6 +125,8 @@ pub(crate) fn routes(
         .or(family::routes(service.clone()))
         .unify()
         .or(forms::routes(service.clone()))
+        .unify()
+        .or(petitions::routes(service.clone()))
         .unify()
         .or(statistics::routes(service.clone()))
         .unify()

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
+mod papers;
 mod strict;
+use papers::{form_paths, petition_paths, statistics_paths};
 use strict::strict;
 
 fn error_ref() -> Value {
@@ -298,7 +300,9 @@ fn written() -> Value {
     });
     // The casework paths are a literal of their own: one literal that size exceeds json!'s
     // recursion limit.
-    for part in [case_paths(), casework_paths(), approval_paths(), form_paths(), statistics_paths()] {
+    for part in
+        [case_paths(), casework_paths(), approval_paths(), form_paths(), petition_paths(), statistics_paths()]
+    {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
             paths.extend(more);
         }
@@ -386,67 +390,6 @@ fn case_paths() -> Value {
                             "idempotency_key": { "type": "string" } } } } } },
                     "responses": { "201": { "description": "{id}" }, "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
             }
-    })
-}
-
-/// 帳票: the forms a case has, and each as PDF.
-fn form_paths() -> Value {
-    json!({
-            "/api/v1/cases/{id}/forms": {
-                "get": { "summary": "The forms (帳票) the case has now: {forms: [{form, title, version, family_facing, url}]} (a read of the case, audited)",
-                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
-                    "responses": { "200": { "description": "forms",
-                        "content": { "application/json": { "schema": { "type": "object", "required": ["forms"],
-                            "properties": { "forms": { "type": "array", "items": { "type": "object" } } } } } } },
-                        "401": error_ref(), "403": error_ref(), "404": error_ref() } }
-            },
-            "/api/v1/cases/{id}/forms/{form}": {
-                "get": { "summary": "A form as PDF/A (intake-sheet, protection-start-notice, protection-end-notice, notes, meeting-minutes: `meeting`, support-notice (措置決定通知書): `support`; else the latest; warrant-request (一時保護状請求書 with its 疎明資料, for a protection without the guardian's consent), child-record (児童記録票 with the household), safety-check (安全確認記録 of the newest check, with the body map), assessment (the newest assessment sheet, stamped once approved)), filled from the case; audited as print_form with its template version and SHA-256. `version` prints an older template version; `from`/`to` limit the notes (西暦 or 和暦)",
-                    "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
-                        { "name": "form", "in": "path", "required": true, "schema": { "type": "string" } },
-                        { "name": "version", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
-                        { "name": "meeting", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
-                        { "name": "support", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
-                        { "name": "from", "in": "query", "required": false, "schema": { "type": "string" } },
-                        { "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }],
-                    "responses": { "200": { "description": "the PDF", "content": { "application/pdf": {} } },
-                        "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
-            }
-    })
-}
-
-/// 統計: the national report's tables, the cases behind a number, the XLSX.
-fn statistics_paths() -> Value {
-    let period = json!([
-        { "name": "unit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
-        { "name": "from", "in": "query", "required": false, "schema": { "type": "string" } },
-        { "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }
-    ]);
-    let mut cell = period.clone();
-    if let Value::Array(p) = &mut cell {
-        for name in ["table", "row", "col"] {
-            p.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } }));
-        }
-    }
-    json!({
-        "/api/v1/statistics": {
-            "get": { "summary": "統計 (supervisors, the head, clerks, administrators): the 児童相談所 tables of the national report for `unit` (the reader's; default their first 児童相談所) and the period `from`..`to` (both days included, 西暦 or 和暦; neither: the last whole fiscal year). {unit, unit_name, from, to, tables: [{key, title, rule, rows: [{key, label, depth}], columns, values: [[n]]}], warnings: [{kind, label, cases, detail}]}; no case is named. Audited as read_statistics",
-                "parameters": period,
-                "responses": { "200": { "description": "the tables", "content": { "application/json": { "schema": { "type": "object", "required": ["tables", "warnings"] } } } },
-                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
-        },
-        "/api/v1/statistics/cell": {
-            "get": { "summary": "The cases behind one number: `table`, then the row's and the column's `key`; the cases the reader may read by case number and child's name (the first 500; `more` counts the rest), the others counted as `hidden`. Audited, naming the children shown",
-                "parameters": cell,
-                "responses": { "200": { "description": "{table, row, column, rule, rule_text, value, cases: [{case, case_no, child_name, received_on}], hidden, more}" },
-                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
-        },
-        "/api/v1/statistics/xlsx": {
-            "get": { "summary": "The tables as XLSX to file: a tab a table, the counting rules, the warnings with case numbers. Audited with the file's SHA-256",
-                "parameters": period,
-                "responses": { "200": { "description": "the workbook", "content": { "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {} } },
-                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
-        }
     })
 }
 

@@ -21,6 +21,7 @@ mod approval;
 mod assignment;
 pub mod body;
 mod commands;
+mod court;
 mod intake;
 
 pub use approval::{
@@ -30,6 +31,9 @@ pub use approval::{
 pub use assignment::{Assign, REASON_MAX_CHARS, Reassignment, each_once, same_workers};
 pub use commands::{
     CaseEdit, NewHearing, NewMeeting, NewNote, NewSafetyCheck, StatusChange, SupportDecision,
+};
+pub use court::{
+    CourtDocument, CourtPetition, GROUNDS_MAX_CHARS, NewPetition, PLACEMENTS, PetitionKind, petition_aim,
 };
 pub use intake::{NewAbuse, NewCase, NewIntake};
 

@@ -62,9 +62,23 @@ pub(super) fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
         }
         blocks.push(Block::Table { widths: vec![0.5, 5.0, 0.8], rows });
     }
-    if form == FormKind::WarrantRequest {
+    if matches!(form, FormKind::WarrantRequest | FormKind::ExtensionPetition | FormKind::PlacementPetition) {
+        blocks.extend(documents(form, facts));
+    }
+    blocks
+}
+
+/// The documents a court paper attaches: a warrant request's 疎明資料 with a box to tick by
+/// hand, a petition's 添付資料 marked ■ where the centre asks the court not to disclose it.
+fn documents(form: FormKind, facts: &Facts) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    {
         blocks.push(Block::Space(6.0));
-        blocks.push(Block::text("疎明資料"));
+        blocks.push(Block::text(if form == FormKind::WarrantRequest {
+            "疎明資料"
+        } else {
+            "添付資料"
+        }));
         let mut rows = vec![vec![
             Cell::head("番号"),
             Cell::head("資料"),
@@ -76,20 +90,23 @@ pub(super) fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
                 Cell::text((i + 1).to_string()),
                 Cell::text(e.title.clone()),
                 Cell::text(e.made_on.map(wareki::format).unwrap_or_default()),
-                Cell::text("□"),
+                Cell::text(match e.withhold {
+                    Some(true) => "■ 希望",
+                    Some(false) => "",
+                    None => "□",
+                }),
             ]);
         }
         if facts.evidence.is_empty() {
             rows.push(vec![Cell::text("（記録はありません）").spanning(4)]);
         }
         blocks.push(Block::Table { widths: vec![0.5, 3.6, 1.4, 0.9], rows });
-        blocks.push(Block::Text {
-            text: "非開示希望の欄は、記載内容を保護者等に開示しないよう求める資料に印を付けてください。"
-                .into(),
-            align: Align::Left,
-            face: Face::Gothic,
-            size: 8.5,
-        });
+        let note = if form == FormKind::WarrantRequest {
+            "非開示希望の欄は、記載内容を保護者等に開示しないよう求める資料に印を付けてください。"
+        } else {
+            "■の資料は、その記載内容を当事者等に開示しないよう求めます（家事事件手続法第47条）。"
+        };
+        blocks.push(Block::Text { text: note.into(), align: Align::Left, face: Face::Gothic, size: 8.5 });
     }
     blocks
 }

@@ -46,10 +46,17 @@ pub enum FormKind {
     /// The case's newest assessment (緊急度アセスメントシート, the 一時保護 assessment…), titled by
     /// its sheet, every question with its answer, the 決裁欄 stamped from its 決裁.
     AssessmentSheet,
+    /// 一時保護承認申立書: to the family court, for a protection continued past two months
+    /// without the guardian's consent (児童福祉法33条5項), its documents each marked 非開示希望
+    /// or not; no reporter.
+    ExtensionPetition,
+    /// 施設入所等承認申立書: to the family court, for a placement the guardian opposes (28条1項),
+    /// its documents each marked 非開示希望 or not; no reporter.
+    PlacementPetition,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 10] = [
+    pub const ALL: [FormKind; 12] = [
         FormKind::IntakeSheet,
         FormKind::ProtectionStartNotice,
         FormKind::ProtectionEndNotice,
@@ -60,6 +67,8 @@ impl FormKind {
         FormKind::ChildRecord,
         FormKind::SafetyCheckRecord,
         FormKind::AssessmentSheet,
+        FormKind::ExtensionPetition,
+        FormKind::PlacementPetition,
     ];
 
     /// The name in URLs and the audit log.
@@ -76,6 +85,8 @@ impl FormKind {
             FormKind::ChildRecord => "child-record",
             FormKind::SafetyCheckRecord => "safety-check",
             FormKind::AssessmentSheet => "assessment",
+            FormKind::ExtensionPetition => "extension-petition",
+            FormKind::PlacementPetition => "placement-petition",
         }
     }
 
@@ -150,6 +161,16 @@ pub enum Field {
     AssessmentAt,
     AssessmentBy,
     AssessmentResult,
+    /// 申立人: the 児童相談所長.
+    Petitioner,
+    /// 申立ての趣旨.
+    PetitionAim,
+    PetitionGrounds,
+    /// The 措置 a placement petition asks to approve.
+    PetitionPlacement,
+    /// The last day of the protection's current period.
+    ProtectionUntil,
+    PetitionFiledOn,
 }
 
 impl Field {
@@ -171,7 +192,7 @@ pub struct Template {
     /// Addressed to the child's family: no reporter, ever.
     pub family_facing: bool,
     /// Sent out of the centre (to a court, whose records the family may read): no reporter
-    /// either, and addressed to `addressee`.
+    /// either, and addressed to `addressee` (with its honorific: `裁判官 殿`).
     pub addressee: Option<&'static str>,
     pub landscape: bool,
     /// The 決裁欄's columns, left to right.
@@ -385,6 +406,35 @@ const ASSESSMENT_ROWS: &[(&str, Field)] = &[
     ("結果", Field::AssessmentResult),
 ];
 
+const EXTENSION_PETITION_ROWS: &[(&str, Field)] = &[
+    ("申立人", Field::Petitioner),
+    ("児童氏名", Field::ChildName),
+    ("ふりがな", Field::ChildKana),
+    ("生年月日", Field::ChildBirth),
+    ("住所", Field::ChildAddress),
+    ("親権を行う者・未成年後見人", Field::Guardians),
+    ("申立ての趣旨", Field::PetitionAim),
+    ("一時保護の開始日時", Field::ProtectionStart),
+    ("一時保護の場所", Field::ProtectionPlace),
+    ("現在の一時保護の期間の末日", Field::ProtectionUntil),
+    ("親権者等の同意", Field::GuardianConsent),
+    ("申立ての理由", Field::PetitionGrounds),
+    ("申立日", Field::PetitionFiledOn),
+];
+
+const PLACEMENT_PETITION_ROWS: &[(&str, Field)] = &[
+    ("申立人", Field::Petitioner),
+    ("児童氏名", Field::ChildName),
+    ("ふりがな", Field::ChildKana),
+    ("生年月日", Field::ChildBirth),
+    ("住所", Field::ChildAddress),
+    ("親権を行う者・未成年後見人", Field::Guardians),
+    ("承認を求める措置", Field::PetitionPlacement),
+    ("申立ての趣旨", Field::PetitionAim),
+    ("申立ての理由", Field::PetitionGrounds),
+    ("申立日", Field::PetitionFiledOn),
+];
+
 /// Every version of every form, oldest first within a form. A notice of a disposition made
 /// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
 pub const TEMPLATES: &[Template] = &[
@@ -423,9 +473,25 @@ pub const TEMPLATES: &[Template] = &[
     Template {
         form: FormKind::WarrantRequest,
         title: "一時保護状請求書",
-        addressee: Some("裁判官"),
+        addressee: Some("裁判官 殿"),
         lead: "児童福祉法第33条第3項の規定により、下記の児童について一時保護状を請求します。",
         rows: WARRANT_ROWS,
+        ..FIRST
+    },
+    Template {
+        form: FormKind::ExtensionPetition,
+        title: "一時保護承認申立書",
+        addressee: Some("家庭裁判所 御中"),
+        lead: "児童福祉法第33条第5項の規定により、下記のとおり申し立てます。",
+        rows: EXTENSION_PETITION_ROWS,
+        ..FIRST
+    },
+    Template {
+        form: FormKind::PlacementPetition,
+        title: "施設入所等承認申立書",
+        addressee: Some("家庭裁判所 御中"),
+        lead: "児童福祉法第28条第1項の規定により、下記のとおり申し立てます。",
+        rows: PLACEMENT_PETITION_ROWS,
         ..FIRST
     },
 ];
@@ -459,11 +525,13 @@ pub struct NoteFacts {
     pub body: String,
 }
 
-/// One document of the 疎明資料 a warrant request lists.
+/// One document of the 疎明資料 a warrant request lists, or of the 添付資料 of a petition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvidenceFacts {
     pub title: String,
     pub made_on: Option<Date>,
+    /// 非開示希望 as the petition marks it; `None` on a warrant request (a box to tick by hand).
+    pub withhold: Option<bool>,
 }
 
 /// A mark on the body map, as the 安全確認記録 draws and lists it.
@@ -565,6 +633,13 @@ pub struct Facts {
     pub assessment_result: String,
     /// Each question and its answer (`None`: not answered).
     pub answers: Vec<(String, Option<bool>)>,
+    /// 申立ての趣旨, as the petition's kind says it.
+    pub petition_aim: String,
+    pub petition_grounds: String,
+    pub petition_placement: String,
+    pub petition_filed_on: Option<Date>,
+    /// The last day of the protection's current period.
+    pub protection_until: Option<Date>,
 }
 
 /// `令和7年4月1日 10時30分`.
@@ -643,6 +718,14 @@ impl Facts {
             Field::AssessmentAt => at(self.assessment_at),
             Field::AssessmentBy => self.assessment_by.clone(),
             Field::AssessmentResult => self.assessment_result.clone(),
+            Field::Petitioner => self.issuer.clone(),
+            Field::PetitionAim => self.petition_aim.clone(),
+            Field::PetitionGrounds => self.petition_grounds.clone(),
+            Field::PetitionPlacement => self.petition_placement.clone(),
+            Field::ProtectionUntil => self.protection_until.map(wareki::format).unwrap_or_default(),
+            Field::PetitionFiledOn => {
+                self.petition_filed_on.map_or_else(|| "（未提出）".to_owned(), wareki::format)
+            }
             Field::CheckPhotos => {
                 if self.check_photos == 0 {
                     "なし".into()
@@ -674,7 +757,7 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
         blocks.push(Block::text(format!("{to} 様")));
         blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
     } else if let Some(to) = t.addressee {
-        blocks.push(Block::text(format!("{to} 殿")));
+        blocks.push(Block::text(to));
         blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
     }
     blocks.push(Block::Space(6.0));

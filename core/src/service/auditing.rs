@@ -25,7 +25,7 @@ pub struct AuditFilter {
 }
 
 /// The relations from a case to what is recorded in it, with the kind each names.
-const CASE_RECORDS: [(&str, &str); 8] = [
+const CASE_RECORDS: [(&str, &str); 9] = [
     ("case_note", "note"),
     ("case_check", "safety_check"),
     ("case_assessment", "assessment"),
@@ -34,6 +34,7 @@ const CASE_RECORDS: [(&str, &str); 8] = [
     ("case_meeting", "meeting"),
     ("case_photo", "photo"),
     ("case_message", "message"),
+    ("case_petition", "court_petition"),
 ];
 
 impl AuditFilter {

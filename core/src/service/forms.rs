@@ -7,14 +7,17 @@ use sha2::{Digest, Sha256};
 
 use super::casework::load_links;
 use super::{Actor, Service, access};
-use crate::case::{Assessment, Case, IntakeKind, Meeting, Note, Reporter, SafetyCheck, Support};
+use crate::case::{
+    Assessment, Case, CourtPetition, IntakeKind, Meeting, Note, PetitionKind, Reporter, SafetyCheck, Support,
+};
 use crate::code_table::{Code, CodeTable};
 use crate::error::{Error, Result};
 use crate::forms::{
     self, EvidenceFacts, Facts, FormKind, InjuryFacts, MemberFacts, NoteFacts, ReporterFacts, Template,
 };
 use crate::ids::{
-    CaseId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId, SupportId,
+    CaseId, CourtPetitionId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId,
+    SupportId,
 };
 use crate::person::{Child, Household, MemberRef, Person};
 use crate::protection::{IssuedPdf, NoticeKind, Protection};
@@ -48,6 +51,8 @@ pub struct FormOptions {
     pub meeting: Option<MeetingId>,
     /// The 措置 whose notice (else the case's latest approved one).
     pub support: Option<SupportId>,
+    /// The petition (else the case's newest of the form's kind).
+    pub petition: Option<CourtPetitionId>,
 }
 
 /// A printed form.
@@ -80,6 +85,8 @@ pub(super) struct Newest<'a> {
     support: Option<&'a Support>,
     check: Option<&'a SafetyCheck>,
     assessment: Option<&'a Assessment>,
+    extension: Option<&'a CourtPetition>,
+    placement: Option<&'a CourtPetition>,
 }
 
 pub(super) fn newest<'a>(
@@ -87,8 +94,14 @@ pub(super) fn newest<'a>(
     supports: &'a [Versioned<Support>],
     checks: &'a [Versioned<SafetyCheck>],
     assessments: &'a [Versioned<Assessment>],
+    petitions: &'a [Versioned<CourtPetition>],
 ) -> Newest<'a> {
+    let petition = |kind: PetitionKind| {
+        petitions.iter().map(|p| &p.body).filter(|p| p.kind == kind).max_by_key(|p| p.prepared_at)
+    };
     Newest {
+        extension: petition(PetitionKind::ProtectionExtension),
+        placement: petition(PetitionKind::Placement),
         assessment: assessments.iter().map(|a| &a.body).max_by_key(|a| a.at),
         meeting: meetings.iter().map(|m| &m.body).max_by_key(|m| m.at),
         support: supports
@@ -108,8 +121,10 @@ fn form_day(
     form: FormKind,
     today: Date,
 ) -> Option<Date> {
-    let Newest { meeting, support, check, assessment } = recent;
+    let Newest { meeting, support, check, assessment, extension, placement } = recent;
     match form {
+        FormKind::ExtensionPetition => extension.map(|p| p.prepared_at.jst_date()),
+        FormKind::PlacementPetition => placement.map(|p| p.prepared_at.jst_date()),
         FormKind::AssessmentSheet => assessment.map(|a| a.at.jst_date()),
         FormKind::SafetyCheckRecord => check.map(|c| c.at.jst_date()),
         FormKind::SupportNotice => support.map(|s| s.decided_on),
@@ -170,7 +185,8 @@ impl Service {
                 (load_links(r, "case_meeting", id)?, load_links(r, "case_support", id)?);
             let checks = load_links(r, "case_check", id)?;
             let assessments = load_links(r, "case_assessment", id)?;
-            let latest = newest(&meetings, &supports, &checks, &assessments);
+            let petitions = load_links(r, "case_petition", id)?;
+            let latest = newest(&meetings, &supports, &checks, &assessments, &petitions);
             let offers = offers(actor, &case.body, &load_links(r, "case_protection", id)?, latest, today);
             Ok((offers, Some("forms listed".to_owned())))
         })
@@ -201,7 +217,24 @@ impl Service {
             let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
             let checks: Vec<Versioned<SafetyCheck>> = load_links(r, "case_check", id)?;
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
-            let recent = newest(&meetings, &supports, &checks, &assessments);
+            let petitions: Vec<Versioned<CourtPetition>> = load_links(r, "case_petition", id)?;
+            let recent = newest(&meetings, &supports, &checks, &assessments, &petitions);
+            let petition = match options.petition {
+                // A petition of this case, of the form's kind, only.
+                Some(p) => Some(
+                    petitions
+                        .iter()
+                        .find(|v| v.id == p.0 && Some(v.body.kind) == petition_kind(form))
+                        .map(|v| &v.body)
+                        .ok_or_else(|| Error::not_found("court_petition", p.0))?,
+                ),
+                None => None,
+            };
+            let recent = match (petition, form) {
+                (Some(p), FormKind::ExtensionPetition) => Newest { extension: Some(p), ..recent },
+                (Some(p), _) => Newest { placement: Some(p), ..recent },
+                (None, _) => recent,
+            };
             let meeting = match options.meeting {
                 // A meeting of this case only.
                 Some(m) => Some(
@@ -249,6 +282,11 @@ impl Service {
                 support: support.as_ref(),
                 check: recent.check,
                 assessment: recent.assessment,
+                petition: if form == FormKind::ExtensionPetition {
+                    recent.extension
+                } else {
+                    recent.placement
+                },
                 period: options.period,
             };
             let (facts, made) = facts(r, &case, &child.body, &sources, (form, template), now)?;
@@ -329,6 +367,7 @@ pub(super) fn issue_notice(
         support: None,
         check: None,
         assessment: None,
+        petition: None,
         period: Period::default(),
     };
     let (facts, _) = facts(&*tx, case, &child.body, &sources, (form, template), n.issued_at)?;
@@ -348,6 +387,7 @@ struct Sources<'a> {
     support: Option<&'a Support>,
     check: Option<&'a SafetyCheck>,
     assessment: Option<&'a Assessment>,
+    petition: Option<&'a CourtPetition>,
     period: Period,
 }
 
@@ -385,6 +425,10 @@ fn facts(
             made = c.at;
         }
         FormKind::ChildRecord => record_facts(r, c, child, &mut facts)?,
+        FormKind::ExtensionPetition | FormKind::PlacementPetition => {
+            let p = sources.petition.ok_or_else(|| Error::not_found("form", form.slug()))?;
+            made = petition_facts(r, p, &mut facts)?;
+        }
         FormKind::WarrantRequest => {
             let p = sources.protection.ok_or_else(|| Error::not_found("form", form.slug()))?;
             protection_facts(&mut facts, p);
@@ -395,7 +439,14 @@ fn facts(
             facts.guardian_consent = Some(p.guardian_consent);
             facts.warrant_requested_at = p.warrant.as_ref().map(|w| w.requested_at);
             facts.warrant_due = Some(p.warrant_due());
-            facts.evidence = evidence(r, case, p)?;
+            // Once the request is made, what it attached: the records made up to it.
+            let until = p.warrant.as_ref().map_or(Timestamp(i64::MAX), |w| w.requested_at);
+            let hearing: Vec<(String, &crate::case::Hearing)> =
+                p.hearing.iter().map(|h| ("hearing".to_owned(), h)).collect();
+            facts.evidence = super::court::documents(r, case, &hearing, until)?
+                .into_iter()
+                .map(|d| EvidenceFacts { title: d.title, made_on: d.made_on, withhold: None })
+                .collect();
             // Once requested, dated as requested: printed again, the same paper.
             if let Some(w) = &p.warrant {
                 made = w.requested_at;
@@ -456,6 +507,44 @@ fn facts(
     Ok((facts, made))
 }
 
+/// Which petitions form `form` prints.
+fn petition_kind(form: FormKind) -> Option<PetitionKind> {
+    match form {
+        FormKind::ExtensionPetition => Some(PetitionKind::ProtectionExtension),
+        FormKind::PlacementPetition => Some(PetitionKind::Placement),
+        _ => None,
+    }
+}
+
+/// What a petition says: its aim, grounds and documents as prepared (each marked 非開示希望 or
+/// not), the protection it continues (where the child is, the judge may know; the period's last
+/// day) or the placement it asks for. Dated the day filed, else when last prepared: printed
+/// again, the same paper.
+fn petition_facts(r: &impl Reader, p: &CourtPetition, facts: &mut Facts) -> Result<Timestamp> {
+    facts.petition_grounds.clone_from(&p.grounds);
+    facts.petition_filed_on = p.filed_on;
+    facts.petition_aim = crate::case::petition_aim(p.kind, p.placement.as_ref().map(Code::as_str));
+    facts.evidence = p
+        .documents
+        .iter()
+        .map(|d| EvidenceFacts { title: d.title.clone(), made_on: d.made_on, withhold: Some(d.withhold) })
+        .collect();
+    if let Some(code) = &p.placement {
+        facts.petition_placement = label(&Service::code_table(r, "support_kind")?, code);
+    }
+    if let Some(id) = p.protection
+        && let Some(pr) = r.get::<Protection>(id)?
+    {
+        protection_facts(facts, &pr.body);
+        if !pr.body.place.trim().is_empty() {
+            facts.protection_place = format!("{}（{}）", facts.protection_place, pr.body.place.trim());
+        }
+        facts.guardian_consent = Some(pr.body.guardian_consent);
+        facts.protection_until = Some(pr.body.period_end().plus_days(-1));
+    }
+    Ok(p.filed_on.map_or(p.prepared_at, Timestamp::jst_midnight))
+}
+
 /// What the 児童記録票 says besides the child's name and birth: the intake, the face sheet, the
 /// workers, the 判定 and opinion, and the household.
 fn record_facts(r: &impl Reader, c: &Case, child: &Child, facts: &mut Facts) -> Result<()> {
@@ -514,22 +603,12 @@ fn assessment_facts(r: &impl Reader, a: &Assessment, facts: &mut Facts) -> Resul
     Ok(made)
 }
 
-/// How a check was made, as the forms say it.
-fn method_label(m: crate::case::SafetyMethod) -> &'static str {
-    use crate::case::SafetyMethod;
-    match m {
-        SafetyMethod::Sighted => "目視",
-        SafetyMethod::Interview => "面接",
-        SafetyMethod::ByAgency => "関係機関による確認",
-    }
-}
-
 /// What the 安全確認記録 says of a check: how, by whom, where, the child's state, each mark on
 /// the body map named by the figure's regions, and how many photos were attached.
 fn check_facts(r: &impl Reader, c: &SafetyCheck, facts: &mut Facts) -> Result<()> {
     use crate::case::BodySide;
     facts.check_at = Some(c.at);
-    method_label(c.method).clone_into(&mut facts.check_method);
+    super::court::method_label(c.method).clone_into(&mut facts.check_method);
     facts.check_seen = Some(c.seen_directly);
     for s in &c.by {
         facts.check_by.push(staff_name(r, *s)?);
@@ -601,80 +680,6 @@ fn protection_facts(facts: &mut Facts, p: &Protection) {
         facts.protection_end = Some(end.at);
         facts.protection_end_reason.clone_from(&end.reason);
     }
-}
-
-/// 疎明資料: the case's records a warrant request attaches, oldest first — the intake sheet
-/// without the reporter, each safety check (with its photos), each assessment, the child's
-/// hearing, each meeting's minutes, and the notes as one document.
-fn evidence(r: &impl Reader, case: &Versioned<Case>, p: &Protection) -> Result<Vec<EvidenceFacts>> {
-    // Once the request is made, what it attached: the records made up to it.
-    let until = p.warrant.as_ref().map_or(Timestamp(i64::MAX), |w| w.requested_at);
-    let id = CaseId(case.id);
-    let c = &case.body;
-    let sheet = if c.intake.kind == IntakeKind::AbuseReport {
-        "虐待相談・通告受付票"
-    } else {
-        "相談受付票"
-    };
-    let mut out = vec![EvidenceFacts {
-        title: format!("{sheet}（通告者に関する記載を除く）"),
-        made_on: Some(c.intake.received_at.jst_date()),
-    }];
-    for check in load_links::<SafetyCheck>(r, "case_check", id)?.into_iter().filter(|c| c.body.at <= until) {
-        let b = check.body;
-        let how = method_label(b.method);
-        let photos = if b.attachments.is_empty() {
-            String::new()
-        } else {
-            format!("、写真{}枚", b.attachments.len())
-        };
-        out.push(EvidenceFacts {
-            title: format!("安全確認記録（{how}{photos}）"),
-            made_on: Some(b.at.jst_date()),
-        });
-    }
-    for a in load_links::<Assessment>(r, "case_assessment", id)?.into_iter().filter(|a| a.body.at <= until) {
-        let a = a.body;
-        let name =
-            r.get::<crate::assessment::AssessmentSheet>(a.sheet)?.map(|s| s.body.name).unwrap_or_default();
-        out.push(EvidenceFacts {
-            title: format!("{name}（{}）", a.result_label),
-            made_on: Some(a.at.jst_date()),
-        });
-    }
-    if let Some(h) = p.hearing.as_ref().filter(|h| h.at <= until) {
-        out.push(EvidenceFacts {
-            title: "意見聴取等措置の記録".into(), made_on: Some(h.at.jst_date())
-        });
-    }
-    let kinds = Service::code_table(r, "meeting_kind")?;
-    for m in load_links::<Meeting>(r, "case_meeting", id)?.into_iter().filter(|m| m.body.at <= until) {
-        out.push(EvidenceFacts {
-            title: format!("{}録", label(&kinds, &m.body.kind)),
-            made_on: Some(m.body.at.jst_date()),
-        });
-    }
-    let mut days: Vec<Date> = Vec::new();
-    for n in r.links("case_note", case.id, usize::MAX)? {
-        let at = r.require::<Note>(NoteId(n))?.body.at;
-        if at <= until {
-            days.push(at.jst_date());
-        }
-    }
-    days.sort_unstable();
-    if let (Some(first), Some(last)) = (days.first(), days.last()) {
-        let span = if first == last {
-            String::new()
-        } else {
-            format!("、{}〜{}", crate::wareki::format_short(*first), crate::wareki::format_short(*last))
-        };
-        out.push(EvidenceFacts {
-            title: format!("経過記録（{}件{span}）", days.len()),
-            made_on: Some(*last),
-        });
-    }
-    out.sort_by_key(|e| e.made_on);
-    Ok(out)
 }
 
 fn staff_name(r: &impl Reader, id: StaffId) -> Result<String> {

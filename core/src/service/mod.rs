@@ -9,6 +9,7 @@ mod casework;
 mod code_tables;
 mod console;
 mod console_views;
+pub mod court;
 mod devices;
 mod events;
 pub mod export;
@@ -46,6 +47,7 @@ pub use casework::{
 };
 pub use console::{ConsolePending, ConsoleStep};
 pub use console_views::{DeviceState, DeviceView, ServerView, device_label};
+pub use court::{PetitionPageView, PetitionsView};
 pub use events::{Event, Events};
 pub use family::{
     FamilyFormView, FamilyMember, Joining, MemberEdit, NewMember, NotJoinable, SELF as SELF_RELATION,

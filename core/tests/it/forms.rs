@@ -18,7 +18,7 @@ use mamoru_core::time::{Date, Timestamp};
 
 use crate::support::{t0, urgent_start, world};
 
-fn text_of(pdf: &[u8]) -> String {
+pub fn text_of(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("form.pdf");
     std::fs::write(&path, pdf).unwrap();

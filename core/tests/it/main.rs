@@ -9,6 +9,7 @@ mod caseloads;
 mod casework;
 mod clocks;
 mod compat;
+mod court;
 mod crash;
 mod events;
 mod family;

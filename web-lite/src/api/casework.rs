@@ -70,7 +70,7 @@ struct CloseIn {
 
 /// A record as the client sent it back whole (what core keeps itself, such as its case, is
 /// ignored).
-fn parsed<T: DeserializeOwned>(body: Value) -> Result<T, Error> {
+pub(super) fn parsed<T: DeserializeOwned>(body: Value) -> Result<T, Error> {
     if !body.is_object() {
         return Err(Error::invalid("body", "must be a JSON object"));
     }
@@ -279,7 +279,7 @@ type Revise = fn(&Service, &SessionInfo, CaseId, u64, u64, Value) -> Result<(u64
 
 /// `PUT /api/v1/cases/{id}/WHAT/{record}` with `{"rev", "body"}`: a new revision of a record of
 /// the case; 409 when someone else saved since `rev`.
-fn revision(
+pub(super) fn revision(
     service: Arc<Service>,
     what: &'static str,
     work: Revise,

@@ -112,6 +112,11 @@ fields! {
     Printed ["form"] "帳票",
     PeriodFrom ["from"] "期間（から）",
     PeriodTo ["to"] "期間（まで）",
+    // 家庭裁判所への申立て.
+    Grounds ["grounds"] "申立ての理由",
+    Placement ["placement"] "承認を求める措置",
+    Withhold ["withhold"] "非開示希望",
+    FiledOn ["filed_on"] "申立日",
 }
 
 /// The form inputs that hold the fields `e` names, space-separated: core's name, or its last part
@@ -208,6 +213,11 @@ pub(crate) fn why(field: &str, reason: &Why) -> Option<String> {
         }
         Why::ProtectionInForce => "すでに一時保護中です".into(),
         Why::ProtectionEnded => "解除済みの一時保護には記録できません".into(),
+        Why::NoSuchDocument(_) => "このケースにない資料が選ばれています。画面を開き直してください".into(),
+        Why::NoProtectionWithoutConsent => {
+            "保護者の同意のない一時保護が継続中のケースでのみ申し立てられます".into()
+        }
+        Why::PetitionFiled => "家庭裁判所に提出済みの申立書は変更できません".into(),
         Why::StepNotOpen(rule) => step_ja(*rule).into(),
         Why::NoResume => "解除した一時保護は再開できません。新しく開始してください".into(),
         Why::NeedsTextOrPhoto => "内容を入力するか、写真を添付してください".into(),

@@ -90,6 +90,8 @@ pub struct CaseView {
     pub meetings: Vec<Versioned<Meeting>>,
     /// An open abuse report on which no assessment sheet has been filled yet (アセスメント未実施).
     pub assessment_missing: bool,
+    /// The petitions to the family court prepared on the case, oldest first.
+    pub petitions: Vec<Versioned<crate::case::CourtPetition>>,
     /// The forms (帳票) the case has now, for the reader.
     pub forms: Vec<crate::service::forms::FormOffer>,
     /// What the reader may do here (action names: role, unit, restriction, and for everything
@@ -241,13 +243,20 @@ impl Service {
             let meetings: Vec<Versioned<Meeting>> = load_links(r, "case_meeting", id)?;
             let supports: Vec<Versioned<Support>> = load_links(r, "case_support", id)?;
             let safety_checks = load_links(r, "case_check", id)?;
+            let petitions: Vec<Versioned<crate::case::CourtPetition>> = load_links(r, "case_petition", id)?;
             Ok((
                 CaseView {
                     forms: crate::service::forms::offers(
                         actor,
                         &case.body,
                         &protections,
-                        crate::service::forms::newest(&meetings, &supports, &safety_checks, &assessments),
+                        crate::service::forms::newest(
+                            &meetings,
+                            &supports,
+                            &safety_checks,
+                            &assessments,
+                            &petitions,
+                        ),
                         now.jst_date(),
                     ),
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
@@ -256,6 +265,7 @@ impl Service {
                         && case.body.intake.kind == IntakeKind::AbuseReport
                         && assessments.is_empty(),
                     meetings,
+                    petitions,
                     clocks,
                     messages,
                     safety_checks,

@@ -11,6 +11,7 @@ mod assessment;
 mod assignment;
 mod investigation;
 mod meeting;
+mod petition;
 mod rows;
 mod support;
 
@@ -39,6 +40,7 @@ pub(crate) use investigation::CaseEditPage;
 use investigation::{edit_page, save_case};
 pub(crate) use meeting::MeetingPage;
 use meeting::{meet, meeting_page};
+use petition::{petition, petition_page};
 pub(crate) use rows::WorkView;
 pub(crate) use support::SupportPage;
 use support::{support, support_page};
@@ -157,6 +159,10 @@ pub(super) fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(Respo
         .or(meeting_page(service.clone()))
         .unify()
         .or(meet(service.clone()))
+        .unify()
+        .or(petition_page(service.clone()))
+        .unify()
+        .or(petition(service.clone()))
         .unify()
         .or(close(service.clone()))
         .unify()

@@ -105,6 +105,40 @@ impl SupportRow {
     }
 }
 
+/// A petition to the family court as the case page lists it.
+pub(crate) struct PetitionRow {
+    pub id: u64,
+    pub kind: &'static str,
+    /// `令和7年7月27日 10時00分・cw1`.
+    pub prepared: String,
+    /// The day filed, once it is.
+    pub filed: Option<String>,
+    pub documents: usize,
+    pub withheld: usize,
+    /// The paper as PDF.
+    pub url: String,
+}
+
+impl PetitionRow {
+    fn of(v: &Versioned<mamoru_core::case::CourtPetition>, d: &CasePageView) -> Self {
+        use mamoru_core::case::PetitionKind;
+        let p = &v.body;
+        let form = match p.kind {
+            PetitionKind::ProtectionExtension => mamoru_core::forms::FormKind::ExtensionPetition,
+            PetitionKind::Placement => mamoru_core::forms::FormKind::PlacementPetition,
+        };
+        Self {
+            id: v.id,
+            kind: p.kind.label(),
+            prepared: format!("{}・{}", datetime(p.prepared_at), staff_name(&d.staff_names, p.prepared_by)),
+            filed: p.filed_on.map(mamoru_core::wareki::format),
+            documents: p.documents.len(),
+            withheld: p.documents.iter().filter(|x| x.withhold).count(),
+            url: format!("/api/v1/cases/{}/forms/{}?petition={}", p.case.0, form.slug(), v.id),
+        }
+    }
+}
+
 impl MeetingRow {
     fn of(m: &mamoru_core::case::Meeting, d: &CasePageView) -> Self {
         let mut who: Vec<String> = m.attendees.iter().map(|s| staff_name(&d.staff_names, *s)).collect();
@@ -134,6 +168,8 @@ pub(crate) struct WorkView {
     pub assessment_missing: bool,
     pub supports: Vec<SupportRow>,
     pub meetings: Vec<MeetingRow>,
+    /// 家庭裁判所への申立て, newest first.
+    pub petitions: Vec<PetitionRow>,
     /// 終結: when, by whom, why.
     pub closure: Option<String>,
     /// 終結伺い waiting for its 決裁, or sent back.
@@ -165,6 +201,7 @@ impl WorkView {
         let assessments = d.case.assessments.iter().rev().map(|v| AssessmentRow::of(v, d, reader)).collect();
         let supports = d.case.supports.iter().rev().map(|v| SupportRow::of(v, d, reader)).collect();
         let meetings = d.case.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
+        let petitions = d.case.petitions.iter().rev().map(|v| PetitionRow::of(v, d)).collect();
         Self {
             rev: d.case.case.rev,
             assignment: super::AssignmentView::of(d),
@@ -186,6 +223,7 @@ impl WorkView {
             assessments,
             supports,
             meetings,
+            petitions,
             closure: case.closure.as_ref().map(|c| match c.asked_by {
                 Some(asker) => {
                     format!("{}・{}・決裁 {}（伺い {}）", datetime(c.at), c.reason, name(c.by), name(asker))

@@ -1,7 +1,7 @@
 //! 帳票 from the tablet: the case page offers the forms core says the case has, and each opens
 //! as a PDF (inline, so the iPad's share sheet prints it) under its Japanese file name.
 
-use super::{api, body, sign_in, world};
+use super::{api, body, enc, post, sign_in, world};
 
 #[tokio::test]
 async fn the_case_page_offers_its_forms_and_each_opens_as_a_pdf() {
@@ -52,4 +52,66 @@ async fn the_case_page_offers_its_forms_and_each_opens_as_a_pdf() {
     assert_eq!(r.status(), 422, "a period that is no date is named: {}", body(&r));
     let r = warp::test::request().path(&url).reply(&routes).await;
     assert_eq!(r.status(), 401, "no session, no form");
+}
+
+/// 家庭裁判所への申立て from the case page: the documents listed with a 非開示希望 box each, a
+/// refusal naming the missing field with what was typed kept, then the petition on the case
+/// page and its paper as PDF.
+#[tokio::test]
+async fn a_petition_is_prepared_with_its_documents_marked_and_prints_from_the_case_page() {
+    use warp::http::StatusCode;
+    let (_dir, svc, case) = world();
+    let (cookie, key) = sign_in(&svc).await;
+    let routes = api(&svc);
+    let start = format!(
+        "form_key={key}&at=2026-11-24T09%3A00&place_kind=shelter&place=%E4%B8%80%E6%99%82%E4%BF%9D%E8%AD%B7%E6%89%80&reason=x&hearing_after=1&confirm=1"
+    );
+    let r = post(&svc, &cookie, &format!("/cases/{case}/protections"), start, None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+
+    let page = warp::test::request()
+        .path(&format!("/cases/{case}/petition"))
+        .header("cookie", &cookie)
+        .reply(&routes)
+        .await;
+    assert_eq!(page.status(), 200, "{}", body(&page));
+    let page = body(&page);
+    assert!(page.contains("name=\"withhold:intake\"") && page.contains("通告者に関する記載を除く"), "{page}");
+
+    let path = format!("/cases/{case}/petition");
+    let typed = format!(
+        "form_key={key}&idempotency_key=p-1&petition=0&rev=0&kind=protection_extension&withhold%3Aintake=1"
+    );
+    let r = post(&svc, &cookie, &path, typed, None).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body(&r));
+    let refused = body(&r);
+    assert!(refused.contains("申立ての理由"), "the field named: {refused}");
+    assert!(refused.contains("name=\"withhold:intake\" value=\"1\" checked"), "the mark kept: {refused}");
+
+    let grounds = enc("家庭環境の改善が確認できない");
+    let typed = format!(
+        "form_key={key}&idempotency_key=p-1&petition=0&rev=0&kind=protection_extension&withhold%3Aintake=1&grounds={grounds}"
+    );
+    let r = post(&svc, &cookie, &path, typed, None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+    let page =
+        warp::test::request().path(&format!("/cases/{case}")).header("cookie", &cookie).reply(&routes).await;
+    let page = body(&page);
+    assert!(
+        page.contains("一時保護の承認") && page.contains("うち非開示希望 1点") && page.contains("未提出"),
+        "{page}"
+    );
+    let list = warp::test::request()
+        .path(&format!("/api/v1/cases/{case}/petitions"))
+        .header("cookie", &cookie)
+        .reply(&routes)
+        .await;
+    let list: serde_json::Value = serde_json::from_slice(list.body()).unwrap();
+    let id = list["petitions"][0]["id"].as_u64().unwrap();
+    assert_eq!(list["petitions"][0]["body"]["documents"][0]["withhold"], true, "{list}");
+    let url = format!("/api/v1/cases/{case}/forms/extension-petition?petition={id}");
+    assert!(page.contains(&url.replace('&', "&#38;")) || page.contains(&url), "{page}");
+    let r = warp::test::request().path(&url).header("cookie", &cookie).reply(&routes).await;
+    assert_eq!(r.status(), 200, "{}", body(&r));
+    assert!(r.body().starts_with(b"%PDF-"));
 }
