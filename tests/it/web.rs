@@ -729,6 +729,23 @@ fn a_temporary_protection_is_started_and_its_warrant_steps_are_recorded_against_
     assert!(b.text("p.error").contains("延長"), "{}", b.text("p.error"));
     assert!(!b.text("#protection").contains("決定・"), "no extension stored: {}", b.text("#protection"));
 
+    // Two months would not do: the extension's approval is petitioned for, the intake sheet
+    // marked 非開示希望 (the reporter's account stays from the guardians).
+    b.click("#court a[href$='/petition']");
+    b.wait_until(
+        "location.pathname.endsWith('/petition') && document.readyState === 'complete'",
+        "the petition",
+    );
+    assert!(b.text("main").contains("通告者に関する記載を除く"), "{}", b.text("main"));
+    b.click("input[name=kind][value=protection_extension]");
+    b.fill("textarea[name=grounds]", "保護者は引取りを求めているが、家庭環境の改善が確認できない。");
+    b.click("input[name='withhold:intake']");
+    b.screenshot(&screens().join("31-petition.png"));
+    b.click("form[action$='/petition'] button[type=submit]");
+    saved(&mut b, "petition");
+    assert!(b.text("#court").contains("うち非開示希望 1点"), "{}", b.text("#court"));
+    assert!(b.text("#court").contains("未提出"), "{}", b.text("#court"));
+
     // Ended: the protection's clocks stop and a new one could start.
     b.fill("form.step:has(input[value=end]) input[name=reason]", "家庭復帰（見守り継続）");
     b.click("form.step:has(input[value=end]) button");

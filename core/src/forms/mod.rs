@@ -770,7 +770,8 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
         t.title.to_owned()
     };
     blocks.push(Block::Title(title.clone()));
-    if !t.family_facing {
+    // The 決裁欄 is the centre's own: never on a paper that leaves it.
+    if !t.goes_out() {
         let stamps = t
             .approvals
             .iter()
