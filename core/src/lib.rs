@@ -12,6 +12,7 @@ pub mod device;
 pub mod error;
 pub mod fixture;
 pub mod forms;
+pub mod genogram;
 pub mod ids;
 pub mod interchange;
 pub mod merge;

@@ -2,22 +2,13 @@
 //! lines need; a table row or a paragraph that does not fit continues on the next page (a row's
 //! borders close at the page end and open again). Points throughout, the origin at the top left.
 
-use krilla::color::luma;
-use krilla::configure::{Archival, ConfigurationBuilder};
-use krilla::geom::{PathBuilder, Point, Rect};
-use krilla::metadata::{DateTime, Metadata};
-use krilla::num::NormalizedF32;
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::text::TextDirection;
-use krilla::{Document, SerializeSettings};
 use unicode_linebreak::linebreaks;
 
 use crate::Error;
 use crate::fonts::{Face, get};
 
-const A4: (f32, f32) = (595.28, 841.89);
-const MARGIN: f32 = 42.5;
+pub(crate) const A4: (f32, f32) = (595.28, 841.89);
+pub(crate) const MARGIN: f32 = 42.5;
 const FOOTER: f32 = 30.0;
 const BODY: f32 = 10.5;
 const PAD: f32 = 4.0;
@@ -117,6 +108,19 @@ pub enum Shape {
         cy: f32,
         label: String,
     },
+    /// Points joined by straight lines (back to the first when `closed`), solid or dashed.
+    Line {
+        points: Vec<(f32, f32)>,
+        closed: bool,
+        dashed: bool,
+    },
+    /// Text centred on `x`, its baseline at `y`, `size` in the figure's units (scaled with it).
+    Label {
+        x: f32,
+        y: f32,
+        size: f32,
+        text: String,
+    },
 }
 
 impl Block {
@@ -180,6 +184,12 @@ pub(crate) enum Op {
         rx: f32,
         ry: f32,
         filled: bool,
+    },
+    /// A polyline (a polygon when `closed`), solid or dashed.
+    Path {
+        points: Vec<(f32, f32)>,
+        closed: bool,
+        dashed: bool,
     },
 }
 
@@ -449,7 +459,8 @@ fn draw_figures(p: &mut Pager, height: f32, figures: &[Figure]) -> Result<(), Er
         if f.width <= 0.0 || f.height <= 0.0 {
             return Err(Error::Layout("a figure needs a size".into()));
         }
-        let k = height / f.height;
+        // As tall as asked, unless that would run past the right margin.
+        let k = (height / f.height).min((p.right() - x) / f.width);
         let (y0, w) = (p.y, f.width * k);
         for s in &f.shapes {
             match s {
@@ -482,12 +493,30 @@ fn draw_figures(p: &mut Pager, height: f32, figures: &[Figure]) -> Result<(), Er
                         text: label.clone(),
                     });
                 }
+                Shape::Line { points, closed, dashed } => p.push(Op::Path {
+                    points: points.iter().map(|(px, py)| (x + px * k, y0 + py * k)).collect(),
+                    closed: *closed,
+                    dashed: *dashed,
+                }),
+                Shape::Label { x: lx, y: ly, size, text } => {
+                    let face = get(Face::Gothic);
+                    face.check(text)?;
+                    let size = size * k;
+                    p.push(Op::Text {
+                        x: x + lx * k - face.width(text, size) / 2.0,
+                        y: y0 + ly * k,
+                        face: Face::Gothic,
+                        size,
+                        text: text.clone(),
+                    });
+                }
             }
         }
         get(Face::Gothic).check(&f.caption)?;
         let cw = get(Face::Gothic).width(&f.caption, BODY);
         p.push(Op::Text {
-            x: x + (w - cw) / 2.0,
+            // Centred under the figure, never left of the margin (a caption wider than it).
+            x: (x + (w - cw) / 2.0).max(p.left()),
             y: y0 + height + caption * 0.8,
             face: Face::Gothic,
             size: BODY,
@@ -528,122 +557,6 @@ fn approvals(p: &mut Pager, stamps: &[Stamp]) -> Result<(), Error> {
     }
     p.y += head + body + 8.0;
     Ok(())
-}
-
-fn black() -> Fill {
-    Fill {
-        paint: luma::Color::black().into(),
-        opacity: NormalizedF32::ONE,
-        rule: krilla::paint::FillRule::default(),
-    }
-}
-
-/// An ellipse as four cubic Béziers (the usual 0.5523 of the radius for the handles).
-fn oval(cx: f32, cy: f32, rx: f32, ry: f32) -> Option<krilla::geom::Path> {
-    const K: f32 = 0.552_284_8;
-    let (kx, ky) = (rx * K, ry * K);
-    let mut pb = PathBuilder::new();
-    pb.move_to(cx + rx, cy);
-    pb.cubic_to(cx + rx, cy + ky, cx + kx, cy + ry, cx, cy + ry);
-    pb.cubic_to(cx - kx, cy + ry, cx - rx, cy + ky, cx - rx, cy);
-    pb.cubic_to(cx - rx, cy - ky, cx - kx, cy - ry, cx, cy - ry);
-    pb.cubic_to(cx + kx, cy - ry, cx + rx, cy - ky, cx + rx, cy);
-    pb.close();
-    pb.finish()
-}
-
-/// The pages as PDF/A-2u.
-pub(crate) fn write(form: &Form, pages: &[Vec<Op>]) -> Result<Vec<u8>, Error> {
-    let configuration = ConfigurationBuilder::new()
-        .with_archival_validator(Archival::A2_U)
-        .finish()
-        .map_err(|e| Error::Pdf(format!("{e:?}")))?;
-    let settings = SerializeSettings { configuration, ..SerializeSettings::default() };
-    let mut doc = Document::new_with(settings);
-    let (w, h) = if form.landscape { (A4.1, A4.0) } else { A4 };
-    let total = pages.len();
-    for (n, ops) in pages.iter().enumerate() {
-        let settings = PageSettings::from_wh(w, h).ok_or_else(|| Error::Pdf("page size".into()))?;
-        let mut page = doc.start_page_with(settings);
-        let mut surface = page.surface();
-        let footer = [
-            Op::Text { x: MARGIN, y: h - MARGIN, face: Face::Gothic, size: 7.5, text: form.footer.clone() },
-            Op::Text {
-                x: w - MARGIN - get(Face::Gothic).width(&format!("{} / {total}", n + 1), 7.5),
-                y: h - MARGIN,
-                face: Face::Gothic,
-                size: 7.5,
-                text: format!("{} / {total}", n + 1),
-            },
-        ];
-        for op in ops.iter().chain(&footer) {
-            match op {
-                Op::Text { x, y, face, size, text } => {
-                    if text.is_empty() {
-                        continue;
-                    }
-                    surface.set_fill(Some(black()));
-                    surface.set_stroke(None);
-                    surface.draw_text(
-                        Point::from_xy(*x, *y),
-                        get(*face).font.clone(),
-                        *size,
-                        text,
-                        false,
-                        TextDirection::Auto,
-                    );
-                }
-                Op::Rect { x, y, w, h, grey, border } => {
-                    let mut pb = PathBuilder::new();
-                    pb.push_rect(
-                        Rect::from_xywh(*x, *y, *w, *h)
-                            .ok_or_else(|| Error::Layout("an empty box".into()))?,
-                    );
-                    let Some(path) = pb.finish() else { continue };
-                    if let Some(g) = grey {
-                        surface.set_fill(Some(Fill { paint: luma::Color::new(*g).into(), ..black() }));
-                        surface.set_stroke(None);
-                        surface.draw_path(&path);
-                    }
-                    if *border {
-                        surface.set_fill(None);
-                        surface.set_stroke(Some(Stroke { width: 0.6, ..Stroke::default() }));
-                        surface.draw_path(&path);
-                    }
-                }
-                Op::Oval { cx, cy, rx, ry, filled } => {
-                    let Some(path) = oval(*cx, *cy, *rx, *ry) else { continue };
-                    if *filled {
-                        surface.set_fill(Some(black()));
-                        surface.set_stroke(None);
-                    } else {
-                        surface.set_fill(None);
-                        surface.set_stroke(Some(Stroke { width: 0.6, ..Stroke::default() }));
-                    }
-                    surface.draw_path(&path);
-                }
-            }
-        }
-        surface.finish();
-        page.finish();
-    }
-    let made = form.made;
-    let metadata = Metadata::new()
-        .title(form.title.clone())
-        .language("ja".into())
-        .creator("Mamoru".into())
-        .creation_date(
-            DateTime::new(made.year)
-                .month(made.month)
-                .day(made.day)
-                .hour(made.hour)
-                .minute(made.minute)
-                .second(0)
-                .utc_offset_hour(9)
-                .utc_offset_minute(0),
-        );
-    doc.set_metadata(metadata);
-    doc.finish().map_err(|e| Error::Pdf(format!("{e:?}")))
 }
 
 #[cfg(test)]

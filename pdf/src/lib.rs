@@ -13,6 +13,7 @@
 
 mod fonts;
 mod layout;
+mod write;
 
 pub use fonts::Face;
 pub use layout::{Align, Block, Cell, Figure, Form, Shape, Stamp, When};
@@ -34,7 +35,7 @@ pub enum Error {
 /// The PDF of `form`: A4, its pages numbered `n / m` in the footer beside `form.footer`.
 pub fn render(form: &Form) -> Result<Vec<u8>, Error> {
     let pages = layout::lay_out(form)?;
-    layout::write(form, &pages)
+    write::write(form, &pages)
 }
 
 /// Whether every character of `text` is in `face` (the first that is not, as an error): for a

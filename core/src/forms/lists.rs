@@ -8,7 +8,7 @@ use crate::wareki;
 
 /// The lists under a form's table: the notes of a 経過記録, the household of a 児童記録票, the
 /// body map of a 安全確認記録, the answers of an assessment, the 疎明資料 of a warrant request.
-pub(super) fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
+pub(super) fn lists(form: FormKind, facts: &Facts, day: crate::time::Date) -> Vec<Block> {
     let mut blocks = Vec::new();
     if form == FormKind::Notes {
         let mut rows =
@@ -33,19 +33,21 @@ pub(super) fn lists(form: FormKind, facts: &Facts) -> Vec<Block> {
         let mut rows =
             vec![["氏名", "続柄", "生年月日", "保護者", "親権者", "同居"].map(Cell::head).to_vec()];
         for m in &facts.household {
+            let p = &m.person;
             rows.push(vec![
-                Cell::text(m.name.clone()),
-                Cell::text(m.relation.clone()),
-                Cell::text(m.birth.map(wareki::format).unwrap_or_default()),
+                Cell::text(p.name.clone()),
+                Cell::text(p.relation_label.clone()),
+                Cell::text(p.birth_date.map(wareki::format).unwrap_or_default()),
                 Cell::text(mark(m.guardian)),
                 Cell::text(mark(m.custody)),
-                Cell::text(mark(m.cohabiting)),
+                Cell::text(mark(p.cohabiting)),
             ]);
         }
         if facts.household.is_empty() {
             rows.push(vec![Cell::text("（世帯は記録されていません）").spanning(6)]);
         }
         blocks.push(Block::Table { widths: vec![2.0, 1.2, 1.8, 0.8, 0.8, 0.7], rows });
+        blocks.extend(genogram(&facts.household, day));
     }
     if form == FormKind::SafetyCheckRecord {
         blocks.extend(body_map(&facts.injuries));
@@ -109,6 +111,45 @@ fn documents(form: FormKind, facts: &Facts) -> Vec<Block> {
         blocks.push(Block::Text { text: note.into(), align: Align::Left, face: Face::Gothic, size: 8.5 });
     }
     blocks
+}
+
+/// The household as a genogram, laid out as the child page lays it (`crate::genogram`), with
+/// ages on the paper's day; nothing when the child has no family recorded.
+fn genogram(household: &[super::MemberFacts], day: crate::time::Date) -> Vec<Block> {
+    use crate::genogram::{Genogram, Member, outline};
+    use mamoru_pdf::{Figure, Shape};
+    let members: Vec<Member> = household.iter().map(|m| m.person.clone()).collect();
+    let Some(g) = Genogram::of(&members, day) else { return Vec::new() };
+    #[expect(clippy::cast_precision_loss, reason = "a chart's few hundred units")]
+    let f = |v: i32| v as f32;
+    let line = |p: &crate::genogram::Polyline, dashed: bool| Shape::Line {
+        points: p.points.iter().map(|(x, y)| (f(*x), f(*y))).collect(),
+        closed: p.closed,
+        dashed,
+    };
+    let mut shapes: Vec<Shape> = g.household.iter().map(|p| line(p, true)).collect();
+    shapes.extend(g.lines.iter().flatten().map(|p| line(p, false)));
+    for s in &g.symbols {
+        for grow in if s.me { [0, 4].as_slice() } else { [0].as_slice() } {
+            shapes.push(outline(s, *grow).map_or_else(
+                || {
+                    let r = f(crate::genogram::SIZE / 2 + grow);
+                    Shape::Oval { cx: f(s.x), cy: f(s.y), rx: r, ry: r }
+                },
+                |p| line(&p, false),
+            ));
+        }
+        shapes.push(Shape::Label { x: f(s.x), y: f(s.y + 36), size: 12.0, text: s.name.clone() });
+        shapes.push(Shape::Label { x: f(s.x), y: f(s.y + 51), size: 10.0, text: s.sub.clone() });
+    }
+    let caption = "ジェノグラム（□男性 ○女性 ◇性別不明 二重線 本人 斜線 別居 点線の囲み 同居）";
+    vec![
+        Block::Space(6.0),
+        Block::Figures {
+            height: f(g.height) * 0.75,
+            figures: vec![Figure { caption: caption.into(), width: f(g.width), height: f(g.height), shapes }],
+        },
+    ]
 }
 
 /// The body map as the tablet draws it (`case::body::REGIONS`), front and back, each mark

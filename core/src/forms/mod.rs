@@ -553,13 +553,11 @@ impl Eq for InjuryFacts {}
 /// One member of the child's household, as the 児童記録票 lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberFacts {
-    pub name: String,
-    /// 続柄 to the child (本人 for the child).
-    pub relation: String,
-    pub birth: Option<Date>,
+    /// Who they are as the genogram places them: name, 続柄 (本人 for the child) and its code,
+    /// birth, sex, living with the child or not.
+    pub person: crate::genogram::Member,
     pub guardian: bool,
     pub custody: bool,
-    pub cohabiting: bool,
 }
 
 /// What the forms of a case are filled from, read by the service (codes already named).
@@ -798,7 +796,7 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
     let rows =
         t.rows.iter().map(|(label, f)| vec![Cell::head(*label), Cell::text(facts.value(*f))]).collect();
     blocks.push(Block::Table { widths: vec![1.0, 3.2], rows });
-    blocks.extend(lists(t.form, facts));
+    blocks.extend(lists(t.form, facts, day));
     if let Some(appeal) = t.appeal {
         blocks.push(Block::Space(8.0));
         blocks.push(Block::Boxed { title: "教示".into(), text: appeal.to_owned(), face: Face::Mincho });
@@ -838,7 +836,8 @@ fn unprintable(form: &Form) -> Option<String> {
                 .iter()
                 .flat_map(|f| {
                     std::iter::once(f.caption.as_str()).chain(f.shapes.iter().filter_map(|s| match s {
-                        mamoru_pdf::Shape::Mark { label, .. } => Some(label.as_str()),
+                        mamoru_pdf::Shape::Mark { label, .. }
+                        | mamoru_pdf::Shape::Label { text: label, .. } => Some(label.as_str()),
                         _ => None,
                     }))
                 })

@@ -695,32 +695,37 @@ fn household(r: &impl Reader, id: crate::ids::ChildId, child: &Child) -> Result<
     let mut out = Vec::new();
     for m in &h.body.members {
         let standing = m.standing_to(id);
-        let (name, birth, relation) = match m.who {
+        let relation = label(&relations, &standing.relation);
+        let (name, birth, relation, sex) = match m.who {
             MemberRef::Child(c) if c == id => {
-                (child.name.full(), child.birth_date.filter(|_| !child.unborn), "本人".to_owned())
+                (child.name.full(), child.birth_date.filter(|_| !child.unborn), "本人".to_owned(), child.sex)
             }
             MemberRef::Child(c) => match r.get::<Child>(c)? {
                 Some(s) if s.body.restricted_to.is_none() => {
-                    (s.body.name.full(), s.body.birth_date, label(&relations, &standing.relation))
+                    (s.body.name.full(), s.body.birth_date, relation, s.body.sex)
                 }
-                _ => ("（閲覧制限）".to_owned(), None, label(&relations, &standing.relation)),
+                // Restricted: neither name nor sex on paper.
+                _ => ("（閲覧制限）".to_owned(), None, relation, crate::person::Sex::Unknown),
             },
             MemberRef::Person(p) => match r.get::<Person>(PersonId(p.0))? {
-                Some(p) => (p.body.name.full(), p.body.birth_date, label(&relations, &standing.relation)),
+                Some(p) => (p.body.name.full(), p.body.birth_date, relation, p.body.sex),
                 None => continue,
             },
         };
-        out.push(MemberFacts {
+        let person = crate::genogram::Member {
+            me: m.who == MemberRef::Child(id),
+            child: matches!(m.who, MemberRef::Child(_)),
             name,
-            relation,
-            birth,
-            guardian: standing.guardian,
-            custody: standing.custody,
+            birth_date: birth,
+            sex,
+            relation: standing.relation.as_str().to_owned(),
+            relation_label: relation,
             cohabiting: m.cohabiting,
-        });
+        };
+        out.push(MemberFacts { person, guardian: standing.guardian, custody: standing.custody });
     }
     // The child first, as the sheet is of them.
-    out.sort_by_key(|m| m.relation != "本人");
+    out.sort_by_key(|m| !m.person.me);
     Ok(out)
 }
 

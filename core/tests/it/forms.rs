@@ -85,6 +85,11 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
     }
     assert!(!text.contains("通告 太郎"), "{text}");
     assert!(text.find("本人").unwrap() < text.find("実母").unwrap(), "the child first: {text}");
+    // The genogram under the table: the child doubly outlined with their age on the paper's day.
+    assert!(text.contains("ジェノグラム") && text.contains("本人 7歳"), "{text}");
+    if let Ok(dir) = std::env::var("MAMORU_FORMS_OUT") {
+        std::fs::write(std::path::Path::new(&dir).join("child-record.pdf"), &record.pdf).unwrap();
+    }
     let refused = w.svc.print_form(&psy, id, FormKind::IntakeSheet, &FormOptions::default()).unwrap_err();
     assert!(matches!(refused, mamoru_core::Error::Forbidden { .. }), "{refused:?}");
 
