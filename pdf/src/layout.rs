@@ -76,6 +76,16 @@ pub enum Block {
     /// Line drawings side by side (a body map's front and back), each scaled to `height` points
     /// tall, its caption under it.
     Figures { height: f32, figures: Vec<Figure> },
+    /// Photographs two to a row, each fitted into half the width and `height` points, its
+    /// caption under it.
+    Photos { height: f32, photos: Vec<Photo> },
+}
+
+/// A photograph: JPEG, embedded as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Photo {
+    pub jpeg: Vec<u8>,
+    pub caption: String,
 }
 
 /// A line drawing in its own units (`width` × `height`, y down).
@@ -184,6 +194,14 @@ pub(crate) enum Op {
         rx: f32,
         ry: f32,
         filled: bool,
+    },
+    /// A picture scaled into the box.
+    Image {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        image: krilla::image::Image,
     },
     /// A polyline (a polygon when `closed`), solid or dashed.
     Path {
@@ -337,6 +355,7 @@ pub(crate) fn lay_out(form: &Form) -> Result<Vec<Vec<Op>>, Error> {
             }
             Block::Approvals(stamps) => approvals(&mut p, stamps)?,
             Block::Figures { height, figures } => draw_figures(&mut p, *height, figures)?,
+            Block::Photos { height, photos } => draw_photos(&mut p, *height, photos)?,
             Block::Space(h) => {
                 p.y += h;
                 if p.room() < 0.0 {
@@ -525,6 +544,45 @@ fn draw_figures(p: &mut Pager, height: f32, figures: &[Figure]) -> Result<(), Er
         x += w + gap;
     }
     p.y += height + caption + 8.0;
+    Ok(())
+}
+
+/// Photographs two to a row, each fitted into its half of the width and `height` points tall
+/// (its proportions kept), its caption centred under it.
+fn draw_photos(p: &mut Pager, height: f32, photos: &[Photo]) -> Result<(), Error> {
+    let caption = line_height(BODY);
+    let gap = 12.0;
+    let cell = (p.right() - p.left() - gap) / 2.0;
+    for pair in photos.chunks(2) {
+        p.need(height + caption + 8.0);
+        for (i, photo) in pair.iter().enumerate() {
+            // Not interpolated: PDF/A forbids it.
+            let image = krilla::image::Image::from_jpeg(photo.jpeg.clone().into(), false)
+                .map_err(|e| Error::Layout(format!("a photo that is no JPEG: {e}")))?;
+            let (pw, ph) = image.size();
+            if pw == 0 || ph == 0 {
+                return Err(Error::Layout("a photo without pixels".into()));
+            }
+            #[expect(clippy::cast_precision_loss, reason = "a photo's pixels, at most 2048")]
+            let k = (cell / pw as f32).min(height / ph as f32);
+            #[expect(clippy::cast_precision_loss, reason = "a photo's pixels, at most 2048")]
+            let (w, h) = (pw as f32 * k, ph as f32 * k);
+            #[expect(clippy::cast_precision_loss, reason = "0 or 1")]
+            let x0 = p.left() + (cell + gap) * i as f32;
+            p.push(Op::Image { x: x0 + (cell - w) / 2.0, y: p.y + (height - h) / 2.0, w, h, image });
+            let face = get(Face::Gothic);
+            face.check(&photo.caption)?;
+            let cw = face.width(&photo.caption, BODY);
+            p.push(Op::Text {
+                x: (x0 + (cell - cw) / 2.0).max(p.left()),
+                y: p.y + height + caption * 0.8,
+                face: Face::Gothic,
+                size: BODY,
+                text: photo.caption.clone(),
+            });
+        }
+        p.y += height + caption + 8.0;
+    }
     Ok(())
 }
 

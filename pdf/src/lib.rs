@@ -16,7 +16,7 @@ mod layout;
 mod write;
 
 pub use fonts::Face;
-pub use layout::{Align, Block, Cell, Figure, Form, Shape, Stamp, When};
+pub use layout::{Align, Block, Cell, Figure, Form, Photo, Shape, Stamp, When};
 
 /// Why a form did not render.
 #[derive(Debug, thiserror::Error)]

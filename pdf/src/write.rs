@@ -132,6 +132,13 @@ fn draw(surface: &mut krilla::surface::Surface<'_>, op: &Op) -> Result<(), Error
             }
             surface.draw_path(&path);
         }
+        Op::Image { x, y, w, h, image } => {
+            let size =
+                krilla::geom::Size::from_wh(*w, *h).ok_or_else(|| Error::Layout("an empty photo".into()))?;
+            surface.push_transform(&krilla::geom::Transform::from_translate(*x, *y));
+            surface.draw_image(image.clone(), size);
+            surface.pop();
+        }
         Op::Path { points, closed, dashed } => {
             let mut pb = PathBuilder::new();
             for (i, (px, py)) in points.iter().enumerate() {

@@ -51,6 +51,16 @@ pub(super) fn lists(form: FormKind, facts: &Facts, day: crate::time::Date) -> Ve
     }
     if form == FormKind::SafetyCheckRecord {
         blocks.extend(body_map(&facts.injuries));
+        if !facts.check_photo_files.is_empty() {
+            blocks.push(Block::Space(6.0));
+            blocks.push(Block::text("写真"));
+            let photos = facts
+                .check_photo_files
+                .iter()
+                .map(|(caption, jpeg)| mamoru_pdf::Photo { jpeg: jpeg.clone(), caption: caption.clone() })
+                .collect();
+            blocks.push(Block::Photos { height: 190.0, photos });
+        }
     }
     if form == FormKind::AssessmentSheet {
         let mut rows = vec![vec![Cell::head("番号"), Cell::head("確認項目"), Cell::head("回答")]];

@@ -622,6 +622,8 @@ pub struct Facts {
     pub check_place: String,
     pub check_state: String,
     pub check_photos: usize,
+    /// The check's photos as stored (JPEG), each with its caption, in the order attached.
+    pub check_photo_files: Vec<(String, Vec<u8>)>,
     pub injuries: Vec<InjuryFacts>,
     /// The sheet's name (`緊急度アセスメントシート`): the form is titled by it.
     pub assessment_name: String,
@@ -728,7 +730,7 @@ impl Facts {
                 if self.check_photos == 0 {
                     "なし".into()
                 } else {
-                    format!("{}枚（記録に保存）", self.check_photos)
+                    format!("{}枚（末尾に掲載）", self.check_photos)
                 }
             }
         }
@@ -842,6 +844,7 @@ fn unprintable(form: &Form) -> Option<String> {
                     }))
                 })
                 .collect(),
+            Block::Photos { photos, .. } => photos.iter().map(|p| p.caption.as_str()).collect(),
             Block::Space(_) => Vec::new(),
         }
     });

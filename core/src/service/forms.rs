@@ -617,6 +617,27 @@ fn check_facts(r: &impl Reader, c: &SafetyCheck, facts: &mut Facts) -> Result<()
     facts.check_place.clone_from(&c.place);
     facts.check_state.clone_from(&c.child_state);
     facts.check_photos = c.attachments.len();
+    // Each photo as stored (re-encoded as JPEG when it was received: `crate::photo`), numbered
+    // as the list of marks names them; one missing from the files is said, not skipped.
+    for (i, a) in c.attachments.iter().enumerate() {
+        let when = a.taken_at.map(|t| format!("（{}）", crate::forms::datetime(t))).unwrap_or_default();
+        let caption = if a.caption.trim().is_empty() {
+            format!("写真{}{when}", i + 1)
+        } else {
+            format!("写真{} {}{when}", i + 1, a.caption.trim())
+        };
+        match r.file(&a.sha256)? {
+            Some(bytes) if crate::case::image_type(&bytes) == Some("image/jpeg") => {
+                facts.check_photo_files.push((caption, bytes));
+            }
+            _ => {
+                return Err(Error::Corrupt(format!(
+                    "the photo {} of a safety check is not in the store",
+                    a.sha256
+                )));
+            }
+        }
+    }
     facts.injuries = c
         .injuries
         .iter()

@@ -298,6 +298,8 @@ fn a_safety_check_prints_with_its_marks_drawn_on_the_body_map_and_named() {
     let offered =
         || -> Vec<FormKind> { w.svc.case_forms(&cw, id).unwrap().into_iter().map(|o| o.form).collect() };
     assert!(!offered().contains(&FormKind::SafetyCheckRecord), "no check yet");
+    w.clock.set(t0().plus(1200));
+    let photo = w.svc.add_photo(&cw, id, &mamoru_core::photo::sample(3, 320)).unwrap();
     let mark = |side, x, y, size, text: &str| Injury {
         side,
         x,
@@ -316,6 +318,7 @@ fn a_safety_check_prints_with_its_marks_drawn_on_the_body_map_and_named() {
             mark(BodySide::Front, 0.24, 0.25, Some(2.5), "青いあざ"),
             mark(BodySide::Back, 0.5, 0.25, None, "赤い線状の痕"),
         ],
+        photos: vec![photo.body.sha256.clone()],
         ..NewSafetyCheck::default()
     };
     w.clock.set(t0().plus(3600));
@@ -337,8 +340,21 @@ fn a_safety_check_prints_with_its_marks_drawn_on_the_body_map_and_named() {
         "2.5cm",
         "青いあざ",
         "赤い線状の痕",
+        "写真1（令和7年6月2日 10時20分）",
     ] {
         assert!(text.contains(s), "{s:?} in {text}");
+    }
+    // The photo itself, embedded as the store keeps it (JPEG: DCT), 320 pixels square.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("check.pdf");
+    std::fs::write(&path, &printed.pdf).unwrap();
+    let out = Command::new("pdfimages").args(["-list", path.to_str().unwrap()]).output().unwrap();
+    let list = String::from_utf8(out.stdout).unwrap();
+    let images: Vec<&str> = list.lines().skip(2).collect();
+    assert_eq!(images.len(), 1, "{list}");
+    assert!(images[0].contains(" 320   320 ") && images[0].contains("jpeg"), "{list}");
+    if let Ok(dir) = std::env::var("MAMORU_FORMS_OUT") {
+        std::fs::write(std::path::Path::new(&dir).join("safety-check.pdf"), &printed.pdf).unwrap();
     }
     w.clock.set(t0().plus(86_400));
     let again = w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &FormOptions::default()).unwrap();
