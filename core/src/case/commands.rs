@@ -164,6 +164,7 @@ impl SupportDecision {
             facility: self.facility.trim().to_owned(),
             hearing: self.hearing.map(|h| h.recorded_by(by)),
             notice_issued_on: self.notice_issued_on,
+            notice_pdf: None,
             note: self.note,
             approval: None,
         })

@@ -474,6 +474,11 @@ pub struct Support {
     /// 措置決定通知書 issued on.
     #[serde(default)]
     pub notice_issued_on: Option<Date>,
+    /// The 措置決定通知書 as issued, kept (PDF/A, in the store's files) when Mamoru made it on
+    /// the day it was recorded as issued: the exact paper, produced again (core's, whatever a
+    /// client sends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_pdf: Option<crate::protection::IssuedPdf>,
     #[serde(default)]
     pub note: String,
     /// 決裁 (none on a decision recorded before it was asked for).

@@ -264,7 +264,8 @@ impl Service {
             )
             .ok_or_else(|| Error::not_found("form", form.slug()))?;
             // A notice as issued, kept when it was recorded: the exact paper, audited as printed.
-            if let Some((issued, bytes)) = issued(r, latest(&protections), form, options)? {
+            if let Some((issued, bytes)) = issued(r, (latest(&protections), support.as_ref()), form, options)?
+            {
                 let detail =
                     format!("form {} v{} sha256 {} (as issued)", form.slug(), issued.version, sha_of(&bytes));
                 let file_name = format!("{}_{}.pdf", issued.title, case.body.case_no);
@@ -319,18 +320,20 @@ fn notice_kind(form: FormKind) -> Option<NoticeKind> {
     }
 }
 
-/// The notice `form` as it was issued (its latest of that kind), when the store keeps it and no
-/// other version is asked for.
+/// The notice `form` as it was issued (a protection's latest of that kind, the 措置's), when the
+/// store keeps it and no other version is asked for.
 fn issued(
     r: &ReadTx,
-    protection: Option<&Protection>,
+    (protection, support): (Option<&Protection>, Option<&Support>),
     form: FormKind,
     options: &FormOptions,
 ) -> Result<Option<(&'static Template, Vec<u8>)>> {
-    let (Some(kind), Some(p)) = (notice_kind(form), protection) else { return Ok(None) };
-    let Some(pdf) = p.notices.iter().rev().find(|n| n.kind == kind).and_then(|n| n.pdf.as_ref()) else {
-        return Ok(None);
+    let kept = match (notice_kind(form), protection) {
+        (Some(kind), Some(p)) => p.notices.iter().rev().find(|n| n.kind == kind).and_then(|n| n.pdf.as_ref()),
+        _ if form == FormKind::SupportNotice => support.and_then(|s| s.notice_pdf.as_ref()),
+        _ => None,
     };
+    let Some(pdf) = kept else { return Ok(None) };
     if options.version.is_some_and(|v| v != pdf.template) {
         return Ok(None);
     }
@@ -374,6 +377,39 @@ pub(super) fn issue_notice(
     let Ok(composed) = forms::compose(template, &facts, n.issued_at.jst_date(), n.issued_at) else {
         return Ok(None);
     };
+    let Ok(pdf) = mamoru_pdf::render(&composed) else { return Ok(None) };
+    let sha256 = sha_of(&pdf);
+    tx.put_file(&sha256, &pdf)?;
+    Ok(Some(IssuedPdf { sha256, template: template.version }))
+}
+
+/// The 措置決定通知書 of `s` as issued: filled from the records as they stand in `tx`, dated
+/// the day recorded as issued, kept in the store's files. None for a decision not notified (no
+/// 措置, not in force under 決裁, no day issued) or one that cannot print (a character the fonts
+/// lack): the decision is recorded all the same.
+pub(super) fn issue_support_notice(
+    tx: &mut WriteTx,
+    case: &Versioned<Case>,
+    s: &Support,
+) -> Result<Option<IssuedPdf>> {
+    if s.notice_issued_on.is_none() || !is_notified_measure(s) {
+        return Ok(None);
+    }
+    let form = FormKind::SupportNotice;
+    let Some(template) = forms::template(form, s.decided_on) else { return Ok(None) };
+    let child = tx.require::<Child>(case.body.child)?;
+    let sources = Sources {
+        protection: None,
+        meeting: None,
+        support: Some(s),
+        check: None,
+        assessment: None,
+        petition: None,
+        period: Period::default(),
+    };
+    let now = tx.now;
+    let (facts, made) = facts(&*tx, case, &child.body, &sources, (form, template), now)?;
+    let Ok(composed) = forms::compose(template, &facts, made.jst_date(), made) else { return Ok(None) };
     let Ok(pdf) = mamoru_pdf::render(&composed) else { return Ok(None) };
     let sha256 = sha_of(&pdf);
     tx.put_file(&sha256, &pdf)?;

@@ -286,6 +286,27 @@ fn each_form_of_a_case_prints_from_its_records_and_the_reporter_never_reaches_th
         assert!(text.contains(s), "{s:?} in {text}");
     }
     assert!(!text.contains("通告 太郎"), "{text}");
+
+    // Recorded as issued: the paper is made then and kept; printed later, the kept bytes.
+    let s = w.svc.case(&cw, id).unwrap().supports.into_iter().find(|v| v.id == s.id).unwrap();
+    let issued = SupportDecision { notice_issued_on: Some(today), ..SupportDecision::of(&s.body) };
+    let s = w.svc.revise_support(&cw, id, SupportId(s.id), s.rev, issued).unwrap();
+    let kept = s.body.notice_pdf.clone().expect("the notice kept as issued");
+    w.clock.set(w.svc.now().plus(86_400 * 3));
+    let later = w.svc.print_form(&cw, id, FormKind::SupportNotice, &FormOptions::default()).unwrap();
+    assert_eq!((later.sha256.as_str(), later.template.version), (kept.sha256.as_str(), kept.template));
+    let entries = w.svc.search_audit(&w.admin, &AuditFilter::default(), 1000).unwrap();
+    assert!(
+        entries
+            .iter()
+            .filter_map(|e| e.detail.as_deref())
+            .any(|d| d == format!("form support-notice v2 sha256 {} (as issued)", kept.sha256)),
+        "audited as the paper issued"
+    );
+    // A note revised afterwards keeps the notice as issued.
+    let with_note = SupportDecision { note: "見直しは3か月後".into(), ..SupportDecision::of(&s.body) };
+    let s = w.svc.revise_support(&cw, id, SupportId(s.id), s.rev, with_note).unwrap();
+    assert_eq!(s.body.notice_pdf, Some(kept));
 }
 
 #[test]

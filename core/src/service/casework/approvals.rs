@@ -102,7 +102,15 @@ impl Service {
                     ApprovalDone { id: v.id, rev: v.rev, state, status: c.body.status }
                 }
                 Subject::Support(s) => {
-                    let (v, state) = decide_record::<Support>(tx, s, case, rev, d, actor.staff)?;
+                    let (mut v, state) = decide_record::<Support>(tx, s, case, rev, d, actor.staff)?;
+                    // Its notice recorded as issued before the 決裁: kept now it is in force.
+                    if v.body.notice_pdf.is_none()
+                        && let Some(pdf) = crate::service::forms::issue_support_notice(tx, &c, &v.body)?
+                    {
+                        let mut body = v.body.clone();
+                        body.notice_pdf = Some(pdf);
+                        v = tx.update(s, v.rev, body)?;
+                    }
                     ApprovalDone { id: v.id, rev: v.rev, state, status: c.body.status }
                 }
                 Subject::Closure => {

@@ -39,6 +39,24 @@ pub(super) fn keep_hearer(new: &mut Option<Hearing>, old: Option<&Hearing>) {
     }
 }
 
+/// The 措置決定通知書 kept for `s` as revised from `old`: the one kept already while the day it
+/// was issued stands; made now (and kept) when that day is first recorded or changes on a 措置
+/// in force; none otherwise.
+fn issued_notice(
+    tx: &mut crate::store::WriteTx,
+    case: &Versioned<Case>,
+    old: &Support,
+    s: &Support,
+) -> Result<Option<crate::protection::IssuedPdf>> {
+    if s.notice_issued_on.is_none() {
+        return Ok(None);
+    }
+    if s.notice_issued_on == old.notice_issued_on && old.notice_pdf.is_some() {
+        return Ok(old.notice_pdf.clone());
+    }
+    crate::service::forms::issue_support_notice(tx, case, s)
+}
+
 impl Service {
     /// 援助・措置: a support decision recorded on `case`; the child's hearing, if any, is heard by
     /// the actor.
@@ -64,7 +82,9 @@ impl Service {
             // Decided inside the write, so that a refused decision is audited too.
             let mut s = d.decide(case, actor.staff)?;
             // The same decision sent again, whenever its 決裁 was asked for.
-            let same = |d: &Support| Support { approval: d.approval.clone(), ..s.clone() } == *d;
+            let same = |d: &Support| {
+                Support { approval: d.approval.clone(), notice_pdf: d.notice_pdf.clone(), ..s.clone() } == *d
+            };
             if let Some(done) = replayed::<Support>(tx, claim.as_deref(), same)? {
                 return Ok((done.clone(), done.id));
             }
@@ -72,6 +92,7 @@ impl Service {
             access::check_write_case(actor, &case.body, Action::RecordSupport)?;
             check_support(tx, &s, None)?;
             s.approval = Some(Approval::asked(actor.staff, tx.now));
+            // Not yet in force (its 決裁 is asked for now): no notice is kept before it is.
             let v = tx.insert(s)?;
             tx.link("case_support", v.body.case.0, v.id)?;
             if let Some(c) = &claim {
@@ -117,6 +138,7 @@ impl Service {
             // A changed decision, or any change of one sent back, goes to the approver again.
             let changed = s.decides_otherwise(&old.body);
             s.approval = after_change(old.body.approval.as_ref(), changed, actor.staff, tx.now);
+            s.notice_pdf = issued_notice(tx, &case, &old.body, &s)?;
             let v = tx.update(id, rev, s)?;
             refresh_clocks(tx, v.body.case)?;
             Ok((v, id.0))

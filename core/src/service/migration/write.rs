@@ -240,6 +240,7 @@ fn store_one(tx: &mut WriteTx, cx: &Context, kind: Kind, key: &str, parsed: rows
                 facility: String::new(),
                 hearing: None,
                 notice_issued_on: None,
+                notice_pdf: None,
                 note: s.content,
                 approval: None,
                 migrated: m,
