@@ -16,8 +16,8 @@ use crate::forms::{
     self, EvidenceFacts, Facts, FormKind, InjuryFacts, MemberFacts, NoteFacts, ReporterFacts, Template,
 };
 use crate::ids::{
-    CaseId, CourtPetitionId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId, StaffId,
-    SupportId,
+    AssessmentId, CaseId, CourtPetitionId, HouseholdId, MeetingId, NoteId, PersonId, RecordId, ReporterId,
+    SafetyCheckId, StaffId, SupportId,
 };
 use crate::person::{Child, Household, MemberRef, Person};
 use crate::protection::{IssuedPdf, NoticeKind, Protection};
@@ -53,6 +53,10 @@ pub struct FormOptions {
     pub support: Option<SupportId>,
     /// The petition (else the case's newest of the form's kind).
     pub petition: Option<CourtPetitionId>,
+    /// The safety check (else the case's newest).
+    pub check: Option<SafetyCheckId>,
+    /// The assessment (else the case's newest).
+    pub assessment: Option<AssessmentId>,
 }
 
 /// A printed form.
@@ -71,8 +75,9 @@ fn latest(protections: &[Versioned<Protection>]) -> Option<&Protection> {
 }
 
 /// Whether a support decision is a 措置 notified to the family: of a kind the law makes one,
-/// and decided (approved, or recorded before 決裁 was kept).
-fn is_notified_measure(s: &Support) -> bool {
+/// and decided (approved, or recorded before 決裁 was kept) — whether it has a 措置決定通知書.
+#[must_use]
+pub fn is_notified_measure(s: &Support) -> bool {
     forms::MEASURES.contains(&s.kind.as_str()) && crate::case::in_force(s.approval.as_ref())
 }
 
@@ -218,54 +223,33 @@ impl Service {
             let checks: Vec<Versioned<SafetyCheck>> = load_links(r, "case_check", id)?;
             let assessments: Vec<Versioned<Assessment>> = load_links(r, "case_assessment", id)?;
             let petitions: Vec<Versioned<CourtPetition>> = load_links(r, "case_petition", id)?;
-            let recent = newest(&meetings, &supports, &checks, &assessments, &petitions);
-            let petition = match options.petition {
-                // A petition of this case, of the form's kind, only.
-                Some(p) => Some(
-                    petitions
-                        .iter()
-                        .find(|v| v.id == p.0 && Some(v.body.kind) == petition_kind(form))
-                        .map(|v| &v.body)
-                        .ok_or_else(|| Error::not_found("court_petition", p.0))?,
-                ),
-                None => None,
-            };
-            let recent = match (petition, form) {
-                (Some(p), FormKind::ExtensionPetition) => Newest { extension: Some(p), ..recent },
-                (Some(p), _) => Newest { placement: Some(p), ..recent },
-                (None, _) => recent,
-            };
-            let meeting = match options.meeting {
-                // A meeting of this case only.
-                Some(m) => Some(
-                    r.get::<Meeting>(m)?
-                        .map(|v| v.body)
-                        .filter(|v| v.cases.contains(&id))
-                        .ok_or_else(|| Error::not_found("meeting", m.0))?,
-                ),
-                None => recent.meeting.cloned(),
-            };
-            let support = match options.support {
-                // A 措置 of this case only.
-                Some(s) => Some(
-                    r.get::<Support>(s)?
-                        .map(|v| v.body)
-                        .filter(|v| v.case == id && is_notified_measure(v))
-                        .ok_or_else(|| Error::not_found("support", s.0))?,
-                ),
-                None => recent.support.cloned(),
-            };
-            let day = form_day(
-                &case.body,
-                &protections,
-                Newest { meeting: meeting.as_ref(), support: support.as_ref(), ..recent },
-                form,
-                now.jst_date(),
-            )
-            .ok_or_else(|| Error::not_found("form", form.slug()))?;
+            let mut recent = newest(&meetings, &supports, &checks, &assessments, &petitions);
+            // What the options name, of this case only (a 措置 notified, a petition of the
+            // form's kind); else the newest.
+            if let Some(m) = one(&meetings, options.meeting.map(|m| m.0), "meeting", |_| true)? {
+                recent.meeting = Some(m);
+            }
+            if let Some(s) = one(&supports, options.support.map(|s| s.0), "support", is_notified_measure)? {
+                recent.support = Some(s);
+            }
+            if let Some(c) = one(&checks, options.check.map(|c| c.0), "safety_check", |_| true)? {
+                recent.check = Some(c);
+            }
+            if let Some(a) = one(&assessments, options.assessment.map(|a| a.0), "assessment", |_| true)? {
+                recent.assessment = Some(a);
+            }
+            let kind = petition_kind(form);
+            let petition =
+                one(&petitions, options.petition.map(|p| p.0), "court_petition", |p| Some(p.kind) == kind)?;
+            match (petition, form) {
+                (Some(p), FormKind::ExtensionPetition) => recent.extension = Some(p),
+                (Some(p), _) => recent.placement = Some(p),
+                (None, _) => {}
+            }
+            let day = form_day(&case.body, &protections, recent, form, now.jst_date())
+                .ok_or_else(|| Error::not_found("form", form.slug()))?;
             // A notice as issued, kept when it was recorded: the exact paper, audited as printed.
-            if let Some((issued, bytes)) = issued(r, (latest(&protections), support.as_ref()), form, options)?
-            {
+            if let Some((issued, bytes)) = issued(r, (latest(&protections), recent.support), form, options)? {
                 let detail =
                     format!("form {} v{} sha256 {} (as issued)", form.slug(), issued.version, sha_of(&bytes));
                 let file_name = format!("{}_{}.pdf", issued.title, case.body.case_no);
@@ -279,8 +263,8 @@ impl Service {
             .ok_or_else(|| Error::not_found("form", form.slug()))?;
             let sources = Sources {
                 protection: latest(&protections),
-                meeting: meeting.as_ref(),
-                support: support.as_ref(),
+                meeting: recent.meeting,
+                support: recent.support,
                 check: recent.check,
                 assessment: recent.assessment,
                 petition: if form == FormKind::ExtensionPetition {
@@ -304,6 +288,23 @@ impl Service {
             Ok((PrintedForm { pdf, file_name, template, sha256 }, Some(detail)))
         })
     }
+}
+
+/// The record `id` of `list` (the case's) when it `fits`, or none asked for (`Ok(None)`); one
+/// the case does not have is not found.
+fn one<'a, T>(
+    list: &'a [Versioned<T>],
+    id: Option<u64>,
+    what: &'static str,
+    fits: impl Fn(&T) -> bool,
+) -> Result<Option<&'a T>> {
+    id.map(|id| {
+        list.iter()
+            .find(|v| v.id == id && fits(&v.body))
+            .map(|v| &v.body)
+            .ok_or_else(|| Error::not_found(what, id))
+    })
+    .transpose()
 }
 
 /// What `form` is filled from, and when it is made: a notice is made at the time it was

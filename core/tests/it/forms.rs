@@ -380,6 +380,30 @@ fn a_safety_check_prints_with_its_marks_drawn_on_the_body_map_and_named() {
     w.clock.set(t0().plus(86_400));
     let again = w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &FormOptions::default()).unwrap();
     assert_eq!(again.sha256, printed.sha256, "dated as the check: the same paper again");
+
+    // A later check is printed by default; the first still on asking for it; another case's
+    // check is not this case's to print.
+    let first = w.svc.case(&cw, id).unwrap().safety_checks[0].id;
+    let later = NewSafetyCheck {
+        at: Some(t0().plus(80_000)),
+        method: Some(SafetyMethod::Interview),
+        seen_directly: true,
+        place: "学校".into(),
+        child_state: "元気に登校".into(),
+        ..NewSafetyCheck::default()
+    };
+    w.svc.record_safety_check(&cw, id, later).unwrap();
+    let newest = text_of(
+        &w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &FormOptions::default()).unwrap().pdf,
+    );
+    assert!(newest.contains("元気に登校") && !newest.contains("青いあざ"), "{newest}");
+    let asked = FormOptions { check: Some(mamoru_core::ids::SafetyCheckId(first)), ..FormOptions::default() };
+    let again = w.svc.print_form(&cw, id, FormKind::SafetyCheckRecord, &asked).unwrap();
+    assert_eq!(again.sha256, printed.sha256, "the first check, asked for");
+    let other = w.child(&cw, "別件", "", "べっけん", "", "2017-01-01");
+    let other = mamoru_core::ids::CaseId(w.case(&cw, other, IntakeKind::AbuseReport, t0()).id);
+    let refused = w.svc.print_form(&cw, other, FormKind::SafetyCheckRecord, &asked).unwrap_err();
+    assert!(matches!(refused, mamoru_core::Error::NotFound { .. }), "{refused:?}");
 }
 
 #[test]

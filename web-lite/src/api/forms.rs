@@ -1,14 +1,15 @@
 //! 帳票 over HTTP: `GET /api/v1/cases/{id}/forms` lists the forms the case has now;
 //! `GET /api/v1/cases/{id}/forms/{form}` (`?version=N`; for `notes` `?from=&to=`; for
-//! `meeting-minutes` `?meeting=ID`, for `support-notice` `?support=ID`, for a petition
-//! `?petition=ID`, else the latest) is the
+//! `meeting-minutes` `?meeting=ID`, for `support-notice` `?support=ID`, for `safety-check`
+//! `?check=ID`, for `assessment` `?assessment=ID`, for a petition `?petition=ID`, else the
+//! latest) is the
 //! PDF, as an attachment named after the form and the case number, so the iPad saves or prints
 //! it by the iPad print sheet. Core fills, renders and audits; this parses and answers.
 
 use std::sync::Arc;
 
 use mamoru_core::forms::FormKind;
-use mamoru_core::ids::{CaseId, CourtPetitionId, MeetingId, SupportId};
+use mamoru_core::ids::{AssessmentId, CaseId, CourtPetitionId, MeetingId, SafetyCheckId, SupportId};
 use mamoru_core::service::forms::{FormOptions, Period, PrintedForm};
 use mamoru_core::time::Date;
 use mamoru_core::{Error, Service};
@@ -28,6 +29,8 @@ pub(super) struct FormQuery {
     meeting: Option<u64>,
     support: Option<u64>,
     petition: Option<u64>,
+    check: Option<u64>,
+    assessment: Option<u64>,
     from: Option<String>,
     to: Option<String>,
 }
@@ -87,6 +90,8 @@ pub(super) fn routes(
                     meeting: q.meeting.map(MeetingId),
                     support: q.support.map(SupportId),
                     petition: q.petition.map(CourtPetitionId),
+                    check: q.check.map(SafetyCheckId),
+                    assessment: q.assessment.map(AssessmentId),
                 };
                 svc.print_form(&session.actor, CaseId(case), kind, &options)
             })

@@ -18,13 +18,15 @@ pub(super) fn form_paths() -> Value {
                         "401": error_ref(), "403": error_ref(), "404": error_ref() } }
             },
             "/api/v1/cases/{id}/forms/{form}": {
-                "get": { "summary": "A form as PDF/A (intake-sheet, protection-start-notice, protection-end-notice, notes, meeting-minutes: `meeting`, support-notice (措置決定通知書): `support`; else the latest; warrant-request (一時保護状請求書 with its 疎明資料, for a protection without the guardian's consent), child-record (児童記録票 with the household), safety-check (安全確認記録 of the newest check, with the body map), assessment (the newest assessment sheet, stamped once approved), extension-petition and placement-petition (家庭裁判所への申立書, 33条5項 and 28条1項, each attached document marked 非開示希望 or not): `petition`, else the newest of its kind), filled from the case; audited as print_form with its template version and SHA-256. `version` prints an older template version; `from`/`to` limit the notes (西暦 or 和暦)",
+                "get": { "summary": "A form as PDF/A (intake-sheet, protection-start-notice, protection-end-notice, notes, meeting-minutes: `meeting`, support-notice (措置決定通知書): `support`; else the latest; warrant-request (一時保護状請求書 with its 疎明資料, for a protection without the guardian's consent), child-record (児童記録票 with the household), safety-check (安全確認記録 of the check `check`, else the newest, with the body map and its photos), assessment (the assessment `assessment`, else the newest, stamped once approved), extension-petition and placement-petition (家庭裁判所への申立書, 33条5項 and 28条1項, each attached document marked 非開示希望 or not): `petition`, else the newest of its kind), filled from the case; audited as print_form with its template version and SHA-256. `version` prints an older template version; `from`/`to` limit the notes (西暦 or 和暦)",
                     "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } },
                         { "name": "form", "in": "path", "required": true, "schema": { "type": "string" } },
                         { "name": "version", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
                         { "name": "meeting", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
                         { "name": "support", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
                         { "name": "petition", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
+                        { "name": "check", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
+                        { "name": "assessment", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } },
                         { "name": "from", "in": "query", "required": false, "schema": { "type": "string" } },
                         { "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }],
                     "responses": { "200": { "description": "the PDF", "content": { "application/pdf": {} } },

@@ -13,6 +13,8 @@ use crate::ui::views::{datetime, label, staff_name};
 
 /// One filled assessment sheet as the case page lists it.
 pub(crate) struct AssessmentRow {
+    /// Its sheet as PDF.
+    pub pdf: String,
     pub at: String,
     pub by: String,
     pub sheet: String,
@@ -35,6 +37,8 @@ pub(crate) struct SupportRow {
     /// A placement still waiting for the child's hearing.
     pub hearing_missing: bool,
     pub notice: Option<String>,
+    /// Its 措置決定通知書 as PDF, for a 措置 in force (`is_notified_measure`).
+    pub notice_pdf: Option<String>,
     pub note: String,
     pub ended: bool,
     /// 決裁 (none on one recorded before it was asked for).
@@ -42,6 +46,8 @@ pub(crate) struct SupportRow {
 }
 
 pub(crate) struct MeetingRow {
+    /// Its minutes as PDF.
+    pub pdf: String,
     pub at: String,
     pub kind: String,
     pub attendees: String,
@@ -53,6 +59,7 @@ impl AssessmentRow {
         let a = &v.body;
         let sheet = d.sheets.iter().find(|s| s.id == a.sheet.0);
         Self {
+            pdf: format!("/api/v1/cases/{}/forms/assessment?assessment={}", a.case.0, v.id),
             approval: a.approval.as_ref().map(|x| ApprovalRow::of(("assessment", v.id, v.rev), x, d, reader)),
             at: datetime(a.at),
             by: staff_name(&d.staff_names, a.by),
@@ -98,6 +105,8 @@ impl SupportRow {
             }),
             hearing_missing: s.hearing.is_none() && mamoru_core::deadline::is_placement(s.kind.as_str()),
             notice: s.notice_issued_on.map(wareki::format),
+            notice_pdf: mamoru_core::service::forms::is_notified_measure(s)
+                .then(|| format!("/api/v1/cases/{}/forms/support-notice?support={}", s.case.0, v.id)),
             note: s.note.clone(),
             ended: s.end.is_some_and(|e| e <= d.now.jst_date()),
             approval: s.approval.as_ref().map(|x| ApprovalRow::of(("support", v.id, v.rev), x, d, reader)),
@@ -140,10 +149,12 @@ impl PetitionRow {
 }
 
 impl MeetingRow {
-    fn of(m: &mamoru_core::case::Meeting, d: &CasePageView) -> Self {
+    fn of(v: &Versioned<mamoru_core::case::Meeting>, case: u64, d: &CasePageView) -> Self {
+        let m = &v.body;
         let mut who: Vec<String> = m.attendees.iter().map(|s| staff_name(&d.staff_names, *s)).collect();
         who.extend(m.outside_attendees.iter().cloned());
         Self {
+            pdf: format!("/api/v1/cases/{case}/forms/meeting-minutes?meeting={}", v.id),
             at: datetime(m.at),
             kind: label(&d.code_tables, "meeting_kind", &m.kind),
             attendees: who.join("、"),
@@ -200,7 +211,8 @@ impl WorkView {
         });
         let assessments = d.case.assessments.iter().rev().map(|v| AssessmentRow::of(v, d, reader)).collect();
         let supports = d.case.supports.iter().rev().map(|v| SupportRow::of(v, d, reader)).collect();
-        let meetings = d.case.meetings.iter().rev().map(|v| MeetingRow::of(&v.body, d)).collect();
+        let case_id = d.case.case.id;
+        let meetings = d.case.meetings.iter().rev().map(|v| MeetingRow::of(v, case_id, d)).collect();
         let petitions = d.case.petitions.iter().rev().map(|v| PetitionRow::of(v, d)).collect();
         Self {
             rev: d.case.case.rev,

@@ -16,6 +16,8 @@ use super::{
 };
 
 pub(crate) struct CheckRow {
+    /// Its 安全確認記録 as PDF.
+    pub pdf: String,
     pub at: String,
     pub method: &'static str,
     pub by: String,
@@ -99,8 +101,10 @@ impl MarkView {
 }
 
 impl CheckRow {
-    fn of(c: &SafetyCheck, d: &CasePageView) -> Self {
+    fn of(v: &mamoru_core::service::Versioned<SafetyCheck>, d: &CasePageView) -> Self {
+        let c = &v.body;
         Self {
+            pdf: format!("/api/v1/cases/{}/forms/safety-check?check={}", c.case.0, v.id),
             at: datetime(c.at),
             method: method_label(c.method),
             by: c
@@ -405,7 +409,7 @@ impl CasePage {
             consultation_type: label(&d.code_tables, "consultation_type", &case.intake.consultation_type),
             chief_complaint: case.intake.chief_complaint.clone(),
             clocks: d.case.clocks.iter().map(|c| ClockRow::of(c, d.now)).collect(),
-            checks: d.case.safety_checks.iter().map(|c| CheckRow::of(&c.body, d)).collect(),
+            checks: d.case.safety_checks.iter().map(|c| CheckRow::of(c, d)).collect(),
             notes: d
                 .case
                 .notes
