@@ -342,6 +342,9 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/cases/{id}/supports", "post"),
         ("/api/v1/cases/{id}/supports/{support}", "put"),
         ("/api/v1/cases/{id}/meetings", "post"),
+        ("/api/v1/cases/{id}/petitions", "get"),
+        ("/api/v1/cases/{id}/petitions", "post"),
+        ("/api/v1/cases/{id}/petitions/{petition}", "put"),
         ("/api/v1/cases/{id}/closure-request", "post"),
         ("/api/v1/cases/{id}/closure-request/approval", "post"),
         ("/api/v1/cases/{id}/assessments/{assessment}/approval", "post"),
@@ -360,6 +363,7 @@ fn the_openapi_document_covers_every_route() {
             .replace("{id}", "1")
             .replace("{protection}", "1")
             .replace("{support}", "1")
+            .replace("{petition}", "1")
             .replace("{assessment}", "1");
         let r = s.request("GET", &probe, None, None);
         assert_ne!(r.json()["error"]["code"], "not_found", "{path} documented but not served");

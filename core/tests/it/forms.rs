@@ -438,3 +438,33 @@ fn an_assessment_prints_titled_by_its_sheet_with_each_answer_and_is_stamped_once
         text_of(&w.svc.print_form(&cw, id, FormKind::AssessmentSheet, &FormOptions::default()).unwrap().pdf);
     assert!(stamped.contains("sv1") && stamped.contains("cw1") && stamped.contains("R7.6.2"), "{stamped}");
 }
+
+/// A 措置 whose notice day was recorded while its 決裁 waited: no paper is kept before it is in
+/// force; approved, the notice is made then and kept.
+#[test]
+fn a_notice_recorded_before_its_approval_is_kept_when_approved() {
+    let w = world();
+    let cw = w.staff("cw1", Role::Caseworker, w.u1);
+    let sv = w.staff("sv1", Role::Supervisor, w.u1);
+    let child = w.child(&cw, "通知", "ゆい", "つうち", "ゆい", "2016-04-04");
+    let id = mamoru_core::ids::CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    w.clock.set(t0().plus(86_400));
+    let today = w.svc.now().jst_date();
+    let decision = SupportDecision {
+        kind: Some(Code::new("22")),
+        decided_on: Some(today),
+        start: Some(today),
+        notice_issued_on: Some(today),
+        ..SupportDecision::default()
+    };
+    let s = w.svc.record_support_once(&cw, id, decision, None).unwrap();
+    assert_eq!(s.body.notice_pdf, None, "not in force before its 決裁");
+    let approve = Decide { verdict: Verdict::Approved, comment: String::new() };
+    let done = w.svc.decide_approval(&sv, id, Subject::Support(SupportId(s.id)), s.rev, &approve).unwrap();
+    let s = w.svc.case(&cw, id).unwrap().supports.into_iter().find(|v| v.id == s.id).unwrap();
+    assert_eq!(done.rev, s.rev, "the answer names the revision stored");
+    let kept = s.body.notice_pdf.expect("kept once approved");
+    let printed = w.svc.print_form(&cw, id, FormKind::SupportNotice, &FormOptions::default()).unwrap();
+    assert_eq!(printed.sha256, kept.sha256);
+    assert!(text_of(&printed.pdf).contains("措置決定通知書"));
+}
