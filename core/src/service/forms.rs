@@ -307,8 +307,7 @@ fn one<'a, T>(
     .transpose()
 }
 
-/// What `form` is filled from, and when it is made: a notice is made at the time it was
-/// recorded as issued (so printing it again gives the same paper), anything else now.
+/// The SHA-256 of `bytes`, in hex (as the audit entry and the store's files name a PDF).
 fn sha_of(bytes: &[u8]) -> String {
     crate::to_hex(&Sha256::digest(bytes))
 }
@@ -428,6 +427,9 @@ struct Sources<'a> {
     period: Period,
 }
 
+/// What `form` is filled from, and when it is made: a paper of a record is made as of that
+/// record (a notice when it was recorded as issued, minutes when the meeting was held, a
+/// petition the day it was filed), so printing it again gives the same paper; anything else now.
 fn facts(
     r: &impl Reader,
     case: &Versioned<Case>,
