@@ -114,4 +114,27 @@ async fn a_petition_is_prepared_with_its_documents_marked_and_prints_from_the_ca
     let r = warp::test::request().path(&url).header("cookie", &cookie).reply(&routes).await;
     assert_eq!(r.status(), 200, "{}", body(&r));
     assert!(r.body().starts_with(b"%PDF-"));
+
+    // Filed (over the API, as another client would): the page shows it, nothing to save.
+    let rev = list["petitions"][0]["rev"].as_u64().unwrap();
+    let put = serde_json::json!({ "rev": rev, "body": {
+        "kind": "protection_extension", "grounds": "家庭環境の改善が確認できない",
+        "withhold": ["intake"], "filed_on": "2026-11-24" } });
+    let r = warp::test::request()
+        .method("PUT")
+        .path(&format!("/api/v1/cases/{case}/petitions/{id}"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/json")
+        .body(put.to_string())
+        .reply(&routes)
+        .await;
+    assert_eq!(r.status(), 200, "{}", body(&r));
+    let page = warp::test::request()
+        .path(&format!("/cases/{case}/petition?id={id}"))
+        .header("cookie", &cookie)
+        .reply(&routes)
+        .await;
+    let page = body(&page);
+    assert!(page.contains("提出済み") && page.contains("<fieldset class=\"plain\" disabled>"), "{page}");
+    assert!(!page.contains("<button type=\"submit\" class=\"primary\">"), "{page}");
 }
