@@ -293,10 +293,16 @@ impl Service {
                     Why::NotOneOf("the petition's own kind (prepare a new one)"),
                 ));
             }
-            let mut petition = prepare(&*tx, &c, new, actor.staff, now)?;
-            // Still about what it was prepared for, by whom.
+            // Still about what it was prepared for, by whom — whether or not that protection is
+            // still in force (its filing may be recorded after it ended).
+            let started = match old.body.protection {
+                Some(p) => tx.get::<Protection>(p)?.map(|p| p.body.started_at.jst_date()),
+                None => None,
+            };
+            let not_before = started.unwrap_or_else(|| c.body.intake.received_at.jst_date());
+            let documents = petition_documents(&*tx, &c, now)?;
+            let mut petition = new.prepare(case, old.body.prepared_by, now, not_before, documents)?;
             petition.protection = old.body.protection;
-            petition.prepared_by = old.body.prepared_by;
             let v = tx.update(id, rev, petition)?;
             Ok((v, id.0))
         })

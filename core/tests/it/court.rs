@@ -97,6 +97,15 @@ fn a_petition_attaches_the_cases_documents_each_marked_and_prints_for_the_family
     w.clock.set(later.plus(86_400));
     assert_eq!(print(FormKind::ExtensionPetition).pdf, paper.pdf, "the same paper whenever printed");
 
+    // The protection ends before the filing is recorded: the petition still takes it.
+    let protection = w.svc.case(&cw, id).unwrap().protections[0].clone();
+    let end =
+        mamoru_core::protection::ProtectionStep::End { at: later.plus(60), reason: "家庭復帰".into() };
+    w.clock.set(later.plus(120));
+    w.svc
+        .record_protection_step(&cw, id, mamoru_core::ids::ProtectionId(protection.id), protection.rev, end)
+        .unwrap();
+
     // Filed: dated as filed, then never changed.
     let filed_on = later.jst_date();
     let filed = NewPetition { filed_on: Some(filed_on), withhold: vec![], ..extension.clone() };
