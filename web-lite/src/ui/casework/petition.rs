@@ -178,12 +178,15 @@ pub(super) fn petition(
             Ok(()) => redirect(&format!("/cases/{id}?saved=petition#court")),
             Err(e) => {
                 // The page again, with what was typed and why it was refused; after someone
-                // else's save, at the revision now stored (saving again is then a choice).
+                // else's save (and only then, the page saying so), at the revision now stored:
+                // saving again is then a choice, never a silent overwrite.
                 let s = session.clone();
                 let petition = (typed.id != 0).then_some(CourtPetitionId(typed.id));
+                let stale = matches!(e, Error::Conflict { .. });
                 let drawn = blocking(move || {
                     let v = svc.petition_page(&s.actor, CaseId(id), petition)?;
-                    let rev = v.petition.as_ref().map_or(typed.rev, |p| p.rev);
+                    let stored = v.petition.as_ref().map(|p| p.rev).filter(|_| stale);
+                    let rev = stored.unwrap_or(typed.rev);
                     Ok::<_, Error>(PetitionPage::new(&s, &v, PetitionForm { rev, ..typed }))
                 })
                 .await;

@@ -115,8 +115,25 @@ async fn a_petition_is_prepared_with_its_documents_marked_and_prints_from_the_ca
     assert_eq!(r.status(), 200, "{}", body(&r));
     assert!(r.body().starts_with(b"%PDF-"));
 
-    // Filed (over the API, as another client would): the page shows it, nothing to save.
+    // Two pages drawn at the same revision: the first save lands; the second is refused with
+    // the page at the stored revision, its text kept, nothing overwritten.
     let rev = list["petitions"][0]["rev"].as_u64().unwrap();
+    let edit = |grounds: &str| {
+        format!(
+            "form_key={key}&petition={id}&rev={rev}&kind=protection_extension&withhold%3Aintake=1&grounds={}",
+            enc(grounds)
+        )
+    };
+    let r = post(&svc, &cookie, &path, edit("一回目の修正"), None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(&r));
+    let r = post(&svc, &cookie, &path, edit("二回目の修正"), None).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "{}", body(&r));
+    let stale = body(&r);
+    assert!(stale.contains("二回目の修正"), "what was typed is kept: {stale}");
+    assert!(stale.contains(&format!("name=\"rev\" value=\"{}\"", rev + 1)), "{stale}");
+
+    // Filed (over the API, as another client would): the page shows it, nothing to save.
+    let rev = rev + 1;
     let put = serde_json::json!({ "rev": rev, "body": {
         "kind": "protection_extension", "grounds": "家庭環境の改善が確認できない",
         "withhold": ["intake"], "filed_on": "2026-11-24" } });
