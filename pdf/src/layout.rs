@@ -10,7 +10,7 @@ use crate::fonts::{Face, get};
 pub(crate) const A4: (f32, f32) = (595.28, 841.89);
 pub(crate) const MARGIN: f32 = 42.5;
 const FOOTER: f32 = 30.0;
-const BODY: f32 = 10.5;
+pub(crate) const BODY: f32 = 10.5;
 const PAD: f32 = 4.0;
 
 /// Where a line of text sits between the margins.
@@ -211,20 +211,20 @@ pub(crate) enum Op {
     },
 }
 
-struct Pager {
+pub(crate) struct Pager {
     width: f32,
     height: f32,
     pages: Vec<Vec<Op>>,
-    y: f32,
+    pub(crate) y: f32,
 }
 
 impl Pager {
     #[expect(clippy::unused_self, reason = "read beside right() and bottom()")]
-    fn left(&self) -> f32 {
+    pub(crate) fn left(&self) -> f32 {
         MARGIN
     }
 
-    fn right(&self) -> f32 {
+    pub(crate) fn right(&self) -> f32 {
         self.width - MARGIN
     }
 
@@ -245,14 +245,14 @@ impl Pager {
         (self.y - MARGIN).abs() < f32::EPSILON
     }
 
-    fn push(&mut self, op: Op) {
+    pub(crate) fn push(&mut self, op: Op) {
         if let Some(page) = self.pages.last_mut() {
             page.push(op);
         }
     }
 
     /// Room for `h` points: a new page when this one has not.
-    fn need(&mut self, h: f32) {
+    pub(crate) fn need(&mut self, h: f32) {
         if self.room() < h && !self.at_top() {
             self.new_page();
         }
@@ -263,7 +263,7 @@ impl Pager {
     }
 }
 
-fn line_height(size: f32) -> f32 {
+pub(crate) fn line_height(size: f32) -> f32 {
     size * 1.5
 }
 
@@ -354,8 +354,8 @@ pub(crate) fn lay_out(form: &Form) -> Result<Vec<Vec<Op>>, Error> {
                 table_with(&mut p, &[1.0], &rows, x, w, *face)?;
             }
             Block::Approvals(stamps) => approvals(&mut p, stamps)?,
-            Block::Figures { height, figures } => draw_figures(&mut p, *height, figures)?,
-            Block::Photos { height, photos } => draw_photos(&mut p, *height, photos)?,
+            Block::Figures { height, figures } => crate::figures::draw_figures(&mut p, *height, figures)?,
+            Block::Photos { height, photos } => crate::figures::draw_photos(&mut p, *height, photos)?,
             Block::Space(h) => {
                 p.y += h;
                 if p.room() < 0.0 {
@@ -466,124 +466,6 @@ fn draw_row(p: &mut Pager, cells: &[LaidCell], from: usize, to: usize) {
         }
     }
     p.y += h;
-}
-
-/// Figures side by side from the left margin, each `height` tall, a caption centred under each.
-fn draw_figures(p: &mut Pager, height: f32, figures: &[Figure]) -> Result<(), Error> {
-    let caption = line_height(BODY);
-    p.need(height + caption + 8.0);
-    let gap = 28.0;
-    let mut x = p.left() + 12.0;
-    for f in figures {
-        if f.width <= 0.0 || f.height <= 0.0 {
-            return Err(Error::Layout("a figure needs a size".into()));
-        }
-        // As tall as asked, unless that would run past the right margin.
-        let k = (height / f.height).min((p.right() - x) / f.width);
-        let (y0, w) = (p.y, f.width * k);
-        for s in &f.shapes {
-            match s {
-                Shape::Rect { x: rx, y: ry, w: rw, h: rh } => p.push(Op::Rect {
-                    x: x + rx * k,
-                    y: y0 + ry * k,
-                    w: rw * k,
-                    h: rh * k,
-                    grey: None,
-                    border: true,
-                }),
-                Shape::Oval { cx, cy, rx, ry } => {
-                    p.push(Op::Oval {
-                        cx: x + cx * k,
-                        cy: y0 + cy * k,
-                        rx: rx * k,
-                        ry: ry * k,
-                        filled: false,
-                    });
-                }
-                Shape::Mark { cx, cy, label } => {
-                    get(Face::GothicBold).check(label)?;
-                    let (mx, my) = (x + cx * k, y0 + cy * k);
-                    p.push(Op::Oval { cx: mx, cy: my, rx: 2.6, ry: 2.6, filled: true });
-                    p.push(Op::Text {
-                        x: mx + 3.5,
-                        y: my - 2.5,
-                        face: Face::GothicBold,
-                        size: 8.0,
-                        text: label.clone(),
-                    });
-                }
-                Shape::Line { points, closed, dashed } => p.push(Op::Path {
-                    points: points.iter().map(|(px, py)| (x + px * k, y0 + py * k)).collect(),
-                    closed: *closed,
-                    dashed: *dashed,
-                }),
-                Shape::Label { x: lx, y: ly, size, text } => {
-                    let face = get(Face::Gothic);
-                    face.check(text)?;
-                    let size = size * k;
-                    p.push(Op::Text {
-                        x: x + lx * k - face.width(text, size) / 2.0,
-                        y: y0 + ly * k,
-                        face: Face::Gothic,
-                        size,
-                        text: text.clone(),
-                    });
-                }
-            }
-        }
-        get(Face::Gothic).check(&f.caption)?;
-        let cw = get(Face::Gothic).width(&f.caption, BODY);
-        p.push(Op::Text {
-            // Centred under the figure, never left of the margin (a caption wider than it).
-            x: (x + (w - cw) / 2.0).max(p.left()),
-            y: y0 + height + caption * 0.8,
-            face: Face::Gothic,
-            size: BODY,
-            text: f.caption.clone(),
-        });
-        x += w + gap;
-    }
-    p.y += height + caption + 8.0;
-    Ok(())
-}
-
-/// Photographs two to a row, each fitted into its half of the width and `height` points tall
-/// (its proportions kept), its caption centred under it.
-fn draw_photos(p: &mut Pager, height: f32, photos: &[Photo]) -> Result<(), Error> {
-    let caption = line_height(BODY);
-    let gap = 12.0;
-    let cell = (p.right() - p.left() - gap) / 2.0;
-    for pair in photos.chunks(2) {
-        p.need(height + caption + 8.0);
-        for (i, photo) in pair.iter().enumerate() {
-            // Not interpolated: PDF/A forbids it.
-            let image = krilla::image::Image::from_jpeg(photo.jpeg.clone().into(), false)
-                .map_err(|e| Error::Layout(format!("a photo that is no JPEG: {e}")))?;
-            let (pw, ph) = image.size();
-            if pw == 0 || ph == 0 {
-                return Err(Error::Layout("a photo without pixels".into()));
-            }
-            #[expect(clippy::cast_precision_loss, reason = "a photo's pixels, at most 2048")]
-            let k = (cell / pw as f32).min(height / ph as f32);
-            #[expect(clippy::cast_precision_loss, reason = "a photo's pixels, at most 2048")]
-            let (w, h) = (pw as f32 * k, ph as f32 * k);
-            #[expect(clippy::cast_precision_loss, reason = "0 or 1")]
-            let x0 = p.left() + (cell + gap) * i as f32;
-            p.push(Op::Image { x: x0 + (cell - w) / 2.0, y: p.y + (height - h) / 2.0, w, h, image });
-            let face = get(Face::Gothic);
-            face.check(&photo.caption)?;
-            let cw = face.width(&photo.caption, BODY);
-            p.push(Op::Text {
-                x: (x0 + (cell - cw) / 2.0).max(p.left()),
-                y: p.y + height + caption * 0.8,
-                face: Face::Gothic,
-                size: BODY,
-                text: photo.caption.clone(),
-            });
-        }
-        p.y += height + caption + 8.0;
-    }
-    Ok(())
 }
 
 /// The 決裁欄: a column per stamp at the right, the head above, the name and date in the box.

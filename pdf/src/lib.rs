@@ -11,6 +11,7 @@
 //! The same form renders to the same bytes: nothing depends on the clock or chance (the
 //! creation date is the form's own), so a notice can be produced again exactly.
 
+mod figures;
 mod fonts;
 mod layout;
 mod write;
