@@ -96,6 +96,15 @@ impl FormKind {
     pub fn parse(slug: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.slug() == slug)
     }
+
+    /// The paper of a petition of `kind`.
+    #[must_use]
+    pub fn of_petition(kind: crate::case::PetitionKind) -> Self {
+        match kind {
+            crate::case::PetitionKind::ProtectionExtension => FormKind::ExtensionPetition,
+            crate::case::PetitionKind::Placement => FormKind::PlacementPetition,
+        }
+    }
 }
 
 impl serde::Serialize for FormKind {

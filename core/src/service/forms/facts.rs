@@ -151,11 +151,7 @@ pub(super) fn facts(
 
 /// Which petitions form `form` prints.
 pub(super) fn petition_kind(form: FormKind) -> Option<PetitionKind> {
-    match form {
-        FormKind::ExtensionPetition => Some(PetitionKind::ProtectionExtension),
-        FormKind::PlacementPetition => Some(PetitionKind::Placement),
-        _ => None,
-    }
+    PetitionKind::ALL.into_iter().find(|k| FormKind::of_petition(*k) == form)
 }
 
 /// What a petition says: its aim, grounds and documents as prepared (each marked 非開示希望 or

@@ -130,12 +130,8 @@ pub(crate) struct PetitionRow {
 
 impl PetitionRow {
     fn of(v: &Versioned<mamoru_core::case::CourtPetition>, d: &CasePageView) -> Self {
-        use mamoru_core::case::PetitionKind;
         let p = &v.body;
-        let form = match p.kind {
-            PetitionKind::ProtectionExtension => mamoru_core::forms::FormKind::ExtensionPetition,
-            PetitionKind::Placement => mamoru_core::forms::FormKind::PlacementPetition,
-        };
+        let form = mamoru_core::forms::FormKind::of_petition(p.kind);
         Self {
             id: v.id,
             kind: p.kind.label(),
