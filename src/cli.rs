@@ -68,6 +68,39 @@ pub enum Command {
     /// The web's TLS certificate: show it, renew it (while the server runs too).
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// The forms' templates (帳票): list every version, write one out as TOML to edit, add the
+    /// next version from such a file. The server must be stopped for `add` (while it runs:
+    /// `POST /api/v1/forms/templates`).
+    #[command(subcommand)]
+    Form(FormCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FormCommand {
+    /// Every version of every form: form, version, first day, who added it (or `shipped`), title.
+    List(DataDir),
+    /// A version as TOML (the form's newest, or VERSION): the start of the next one. Set
+    /// `valid_from` and `reason`, change the words, then `mamoru form add`.
+    Show {
+        #[command(flatten)]
+        data: DataDir,
+        /// The form: `mamoru form list` names them (protection-start-notice, …).
+        form: String,
+        /// The version (default the newest).
+        #[arg(value_name = "VERSION")]
+        number: Option<u32>,
+    },
+    /// Every field a row of a form may show: its key (for `field = "…"`) and what it says.
+    Fields,
+    /// Add the next version of a form from a TOML file (as `show` writes it). Checked before
+    /// anything is stored: its day today or later, the reporter never on a paper that leaves the
+    /// centre, the 教示 kept on a notice, every character printable. Audited.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(value_name = "FILE.toml")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]

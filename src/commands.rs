@@ -7,11 +7,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use mamoru_core::{Actor, Service};
 
-use crate::cli::{AuditCommand, Command, ReportCommand, TlsCommand};
+use crate::cli::{AuditCommand, Command, FormCommand, ReportCommand, TlsCommand};
 use crate::clock::SystemClock;
 
 mod admin;
 mod backups;
+mod forms;
 mod migration;
 mod report;
 mod serve;
@@ -59,6 +60,15 @@ pub fn run(command: Command) -> Result<()> {
             archived(&data, changes, device(cmd))
         }
         Command::Tls(cmd) => tls(&cmd),
+        Command::Form(FormCommand::List(d)) => forms::list(&d.data),
+        Command::Form(FormCommand::Show { data, form, number }) => forms::show(&data.data, &form, number),
+        Command::Form(FormCommand::Fields) => {
+            forms::fields();
+            Ok(())
+        }
+        Command::Form(FormCommand::Add { data, file }) => {
+            archived(&data.data, true, forms::add(&data.data, &file))
+        }
     }
 }
 

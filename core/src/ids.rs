@@ -53,10 +53,11 @@ ids! {
     PhotoId => "photo",
     MessageId => "message",
     CourtPetitionId => "court_petition",
+    FormTemplateId => "form_template",
 }
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 21] = [
+pub const KINDS: [&str; 22] = [
     UnitId::KIND,
     StaffId::KIND,
     CredentialId::KIND,
@@ -78,4 +79,5 @@ pub const KINDS: [&str; 21] = [
     PhotoId::KIND,
     MessageId::KIND,
     CourtPetitionId::KIND,
+    FormTemplateId::KIND,
 ];

@@ -353,6 +353,8 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/devices", "post"),
         ("/api/v1/devices", "get"),
         ("/api/v1/devices/{id}", "delete"),
+        ("/api/v1/forms/templates", "get"),
+        ("/api/v1/forms/templates", "post"),
         ("/api/v1/openapi.json", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");

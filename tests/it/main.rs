@@ -17,6 +17,7 @@ mod http;
 mod migration;
 mod phone;
 mod support;
+mod templates;
 mod tls;
 mod unread;
 mod web;

@@ -110,9 +110,10 @@ pub fn help_text(state: &State) -> (&'static str, &'static str) {
         Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証",
         Screen::Backups => "b 今すぐ作成   i 整合性検査   e データ書き出し",
         Screen::CodeTables => "a 追加   e 編集 (削除はできません: 有効終了で止めます)",
+        Screen::Templates => "Enter 内容   a 追加の方法 (版は変更できません: 新しい版を追加します)",
         _ => "",
     };
-    (own, "q 終了  j/k 選択  Tab・1-8 画面")
+    (own, "q 終了  j/k 選択  Tab・1-9 画面")
 }
 
 fn ago(seconds: i64) -> String {
@@ -230,6 +231,10 @@ fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {
         Screen::CodeTables => (
             &["表", "コード", "名称", "有効開始", "有効終了"],
             &[Length(18), Length(6), Min(16), Length(10), Length(10)],
+        ),
+        Screen::Templates => (
+            &["様式", "版", "使用開始", "追加者", "名前"],
+            &[Length(22), Length(4), Length(16), Length(14), Min(16)],
         ),
         Screen::Dashboard => (&[], &[]),
     }

@@ -25,11 +25,12 @@ pub enum Screen {
     Audit,
     Backups,
     CodeTables,
+    Templates,
     Activity,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 8] = [
+    pub const ALL: [Screen; 9] = [
         Screen::Dashboard,
         Screen::Staff,
         Screen::Devices,
@@ -37,6 +38,7 @@ impl Screen {
         Screen::Audit,
         Screen::Backups,
         Screen::CodeTables,
+        Screen::Templates,
         Screen::Activity,
     ];
 
@@ -66,6 +68,7 @@ impl Screen {
             Screen::Audit => "監査ログ",
             Screen::Backups => "バックアップ",
             Screen::CodeTables => "コード表",
+            Screen::Templates => "様式",
             Screen::Activity => "稼働状況",
         }
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 mod papers;
 mod strict;
-use papers::{form_paths, petition_paths, statistics_paths};
+use papers::{form_paths, petition_paths, statistics_paths, template_paths};
 use strict::strict;
 
 fn error_ref() -> Value {
@@ -300,9 +300,15 @@ fn written() -> Value {
     });
     // The casework paths are a literal of their own: one literal that size exceeds json!'s
     // recursion limit.
-    for part in
-        [case_paths(), casework_paths(), approval_paths(), form_paths(), petition_paths(), statistics_paths()]
-    {
+    for part in [
+        case_paths(),
+        casework_paths(),
+        approval_paths(),
+        form_paths(),
+        template_paths(),
+        petition_paths(),
+        statistics_paths(),
+    ] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
             paths.extend(more);
         }

@@ -15,11 +15,13 @@ use crate::error::{Error, Result, Why};
 use crate::time::{Date, Timestamp};
 use crate::wareki;
 
+mod draft;
 mod lists;
 mod templates;
 
+pub use draft::{AddedTemplate, TemplateDraft};
 use lists::lists;
-pub use templates::{MEASURES, TEMPLATES, Template, template, version};
+pub use templates::{MEASURES, Row, Template, builtin, fields_of, template, version};
 
 /// Each form Mamoru prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,75 +115,120 @@ impl serde::Serialize for FormKind {
     }
 }
 
-/// What a field of a form says, read from the case's [`Facts`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    CaseNo,
-    ReceivedAt,
-    IntakeKind,
-    Route,
-    ConsultationType,
-    ChiefComplaint,
-    Content,
-    AbuseTypes,
-    ChildName,
-    ChildKana,
-    ChildBirth,
-    ChildAddress,
-    Guardians,
-    ReporterName,
-    ReporterRelation,
-    ReporterPhone,
-    ProtectionStart,
-    ProtectionPlace,
-    ProtectionReason,
-    ProtectionEnd,
-    ProtectionEndReason,
-    MeetingKind,
-    MeetingAt,
-    MeetingAttendees,
-    MeetingDecisions,
-    SupportKind,
-    SupportDecidedOn,
-    SupportStart,
-    SupportFacility,
+impl<'de> serde::Deserialize<'de> for FormKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let slug = String::deserialize(d)?;
+        FormKind::parse(&slug).ok_or_else(|| serde::de::Error::custom(format!("no form {slug:?}")))
+    }
+}
+
+/// Declares [`Field`]: each variant and the key a template's data names it by.
+macro_rules! fields {
+    ($($(#[$doc:meta])* $name:ident => $key:literal,)*) => {
+        /// What a field of a form says, read from the case's [`Facts`]; named in a template's
+        /// data by its key (`child_name`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Field {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Field {
+            /// Every field, in the order of the enum.
+            pub const ALL: &'static [Field] = &[$(Field::$name,)*];
+
+            /// The key a template's data names it by (`child_name`).
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Field::$name => $key,)*
+                }
+            }
+        }
+    };
+}
+
+fields! {
+    CaseNo => "case_no",
+    ReceivedAt => "received_at",
+    IntakeKind => "intake_kind",
+    Route => "route",
+    ConsultationType => "consultation_type",
+    ChiefComplaint => "chief_complaint",
+    Content => "content",
+    AbuseTypes => "abuse_types",
+    ChildName => "child_name",
+    ChildKana => "child_kana",
+    ChildBirth => "child_birth",
+    ChildAddress => "child_address",
+    Guardians => "guardians",
+    ReporterName => "reporter_name",
+    ReporterRelation => "reporter_relation",
+    ReporterPhone => "reporter_phone",
+    ProtectionStart => "protection_start",
+    ProtectionPlace => "protection_place",
+    ProtectionReason => "protection_reason",
+    ProtectionEnd => "protection_end",
+    ProtectionEndReason => "protection_end_reason",
+    MeetingKind => "meeting_kind",
+    MeetingAt => "meeting_at",
+    MeetingAttendees => "meeting_attendees",
+    MeetingDecisions => "meeting_decisions",
+    SupportKind => "support_kind",
+    SupportDecidedOn => "support_decided_on",
+    SupportStart => "support_start",
+    SupportFacility => "support_facility",
     /// 保護者の同意: the warrant request is for a protection without it.
-    GuardianConsent,
-    WarrantRequestedAt,
+    GuardianConsent => "guardian_consent",
+    WarrantRequestedAt => "warrant_requested_at",
     /// The last day of the 7 (the start day counted).
-    WarrantDue,
-    ChildSex,
-    ChildPhones,
-    ChildAffiliation,
-    ChildNationality,
-    ChildCertificates,
+    WarrantDue => "warrant_due",
+    ChildSex => "child_sex",
+    ChildPhones => "child_phones",
+    ChildAffiliation => "child_affiliation",
+    ChildNationality => "child_nationality",
+    ChildCertificates => "child_certificates",
     /// 担当: the 主担当 first.
-    Workers,
-    Judgement,
-    WorkerOpinion,
-    CheckAt,
-    CheckMethod,
+    Workers => "workers",
+    Judgement => "judgement",
+    WorkerOpinion => "worker_opinion",
+    CheckAt => "check_at",
+    CheckMethod => "check_method",
     /// Whether the child was seen directly (what closes the 48-hour clock).
-    CheckSeen,
-    CheckBy,
-    CheckAgency,
-    CheckPlace,
-    CheckState,
-    CheckPhotos,
-    AssessmentName,
-    AssessmentAt,
-    AssessmentBy,
-    AssessmentResult,
+    CheckSeen => "check_seen",
+    CheckBy => "check_by",
+    CheckAgency => "check_agency",
+    CheckPlace => "check_place",
+    CheckState => "check_state",
+    CheckPhotos => "check_photos",
+    AssessmentName => "assessment_name",
+    AssessmentAt => "assessment_at",
+    AssessmentBy => "assessment_by",
+    AssessmentResult => "assessment_result",
     /// 申立人: the 児童相談所長.
-    Petitioner,
+    Petitioner => "petitioner",
     /// 申立ての趣旨.
-    PetitionAim,
-    PetitionGrounds,
+    PetitionAim => "petition_aim",
+    PetitionGrounds => "petition_grounds",
     /// The 措置 a placement petition asks to approve.
-    PetitionPlacement,
+    PetitionPlacement => "petition_placement",
     /// The last day of the protection's current period.
-    ProtectionUntil,
-    PetitionFiledOn,
+    ProtectionUntil => "protection_until",
+    PetitionFiledOn => "petition_filed_on",
+}
+
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        Field::ALL.iter().copied().find(|f| f.as_str() == key).ok_or_else(|| {
+            serde::de::Error::custom(format!("no field {key:?} (`mamoru form fields` lists them)"))
+        })
+    }
 }
 
 impl Field {
@@ -425,7 +472,7 @@ impl Facts {
 /// template that binds a reporter field or facts that hold a reporter, and a character the
 /// fonts lack (naming it).
 pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Result<Form> {
-    if t.goes_out() && (t.rows.iter().any(|(_, f)| f.is_reporter()) || facts.reporter.is_some()) {
+    if t.goes_out() && (t.rows.iter().any(|r| r.field.is_reporter()) || facts.reporter.is_some()) {
         return Err(Error::invalid("form", Why::ReporterOnFamilyForm));
     }
     let mut blocks = Vec::new();
@@ -440,8 +487,8 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
             if facts.guardians.is_empty() { "保護者".to_owned() } else { facts.guardians.join("、") };
         blocks.push(Block::text(format!("{to} 様")));
         blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
-    } else if let Some(to) = t.addressee {
-        blocks.push(Block::text(to));
+    } else if let Some(to) = &t.addressee {
+        blocks.push(Block::text(to.clone()));
         blocks.push(Block::aligned(facts.issuer.clone(), Align::Right));
     }
     blocks.push(Block::Space(6.0));
@@ -451,7 +498,7 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
     } else if t.form == FormKind::AssessmentSheet && !facts.assessment_name.is_empty() {
         facts.assessment_name.clone()
     } else {
-        t.title.to_owned()
+        t.title.clone()
     };
     blocks.push(Block::Title(title.clone()));
     // The 決裁欄 is the centre's own: never on a paper that leaves it.
@@ -462,7 +509,7 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
             .map(|h| {
                 let decided = facts.approvals.iter().find(|(head, _, _)| head == h);
                 Stamp {
-                    head: (*h).to_owned(),
+                    head: h.clone(),
                     name: decided.map(|d| d.1.clone()).unwrap_or_default(),
                     date: decided.map(|d| wareki::format_short(d.2)).unwrap_or_default(),
                 }
@@ -471,21 +518,16 @@ pub fn compose(t: &Template, facts: &Facts, day: Date, made: Timestamp) -> Resul
         blocks.push(Block::Approvals(stamps));
     }
     if !t.lead.is_empty() {
-        blocks.push(Block::Text {
-            text: t.lead.to_owned(),
-            align: Align::Left,
-            face: Face::Mincho,
-            size: 10.5,
-        });
+        blocks.push(Block::Text { text: t.lead.clone(), align: Align::Left, face: Face::Mincho, size: 10.5 });
         blocks.push(Block::aligned("記", Align::Centre));
     }
     let rows =
-        t.rows.iter().map(|(label, f)| vec![Cell::head(*label), Cell::text(facts.value(*f))]).collect();
+        t.rows.iter().map(|r| vec![Cell::head(r.label.clone()), Cell::text(facts.value(r.field))]).collect();
     blocks.push(Block::Table { widths: vec![1.0, 3.2], rows });
     blocks.extend(lists(t.form, facts, day));
-    if let Some(appeal) = t.appeal {
+    if let Some(appeal) = &t.appeal {
         blocks.push(Block::Space(8.0));
-        blocks.push(Block::Boxed { title: "教示".into(), text: appeal.to_owned(), face: Face::Mincho });
+        blocks.push(Block::Boxed { title: "教示".into(), text: appeal.clone(), face: Face::Mincho });
     }
     let (h, m) = made.jst_time();
     let d = made.jst_date();
@@ -545,7 +587,7 @@ fn unprintable(form: &Form) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Facts, FormKind, ReporterFacts, TEMPLATES, compose, template, version};
+    use super::{Facts, FormKind, ReporterFacts, builtin, compose, template, version};
     use crate::time::{Date, Timestamp};
 
     fn day(y: i32, m: u32, d: u32) -> Date {
@@ -554,20 +596,17 @@ mod tests {
 
     #[test]
     fn the_version_in_force_on_the_day_is_chosen_and_old_notices_keep_60_days() {
-        let old = template(FormKind::ProtectionStartNotice, day(2015, 6, 1)).unwrap();
-        let new = template(FormKind::ProtectionStartNotice, day(2016, 4, 1)).unwrap();
+        let old = template(builtin(), FormKind::ProtectionStartNotice, day(2015, 6, 1)).unwrap();
+        let new = template(builtin(), FormKind::ProtectionStartNotice, day(2016, 4, 1)).unwrap();
         assert_eq!((old.version, new.version), (1, 2));
-        assert!(old.appeal.unwrap().contains("60日以内"));
-        assert!(new.appeal.unwrap().contains("3か月以内") && new.appeal.unwrap().contains("6か月以内"));
-        assert_eq!(version(FormKind::ProtectionStartNotice, 1), Some(old));
+        assert!(old.appeal.as_ref().unwrap().contains("60日以内"));
+        let appeal = new.appeal.as_ref().unwrap();
+        assert!(appeal.contains("3か月以内") && appeal.contains("6か月以内"));
+        assert_eq!(version(builtin(), FormKind::ProtectionStartNotice, 1), Some(old));
         // Every form has a version for every day, and versions are numbered in order.
         for f in FormKind::ALL {
-            assert!(template(f, day(1990, 1, 1)).is_some(), "{f:?}");
-            for t in TEMPLATES {
-                let (y, m, d) = t.valid_from;
-                assert!(Date::new(y, m, d).is_ok(), "{t:?}");
-            }
-            let vs: Vec<u32> = TEMPLATES.iter().filter(|t| t.form == f).map(|t| t.version).collect();
+            assert!(template(builtin(), f, day(1990, 1, 1)).is_some(), "{f:?}");
+            let vs: Vec<u32> = builtin().iter().filter(|t| t.form == f).map(|t| t.version).collect();
             assert_eq!(vs, (1..=u32::try_from(vs.len()).unwrap()).collect::<Vec<_>>());
         }
     }
@@ -577,12 +616,12 @@ mod tests {
         let made = Timestamp::parse("2025-06-02T10:00:00+09:00").unwrap();
         let reporter = Some(ReporterFacts { name: "架空 通告者".into(), ..ReporterFacts::default() });
         let facts = Facts { reporter, child_name: "架空 一郎".into(), ..Facts::default() };
-        for t in TEMPLATES.iter().filter(|t| t.goes_out()) {
-            assert!(t.rows.iter().all(|(_, f)| !f.is_reporter()), "{t:?}");
+        for t in builtin().iter().filter(|t| t.goes_out()) {
+            assert!(t.rows.iter().all(|r| !r.field.is_reporter()), "{t:?}");
             let err = compose(t, &facts, day(2025, 6, 2), made).unwrap_err();
             assert!(err.to_string().contains("reporter"), "{err}");
         }
-        let sheet = template(FormKind::IntakeSheet, day(2025, 6, 2)).unwrap();
+        let sheet = template(builtin(), FormKind::IntakeSheet, day(2025, 6, 2)).unwrap();
         assert!(compose(sheet, &facts, day(2025, 6, 2), made).is_ok(), "kept inside the centre");
     }
 
@@ -590,7 +629,7 @@ mod tests {
     fn a_character_the_fonts_lack_is_named() {
         let made = Timestamp::parse("2025-06-02T10:00:00+09:00").unwrap();
         let facts = Facts { child_name: "架空 \u{F8F0}郎".into(), ..Facts::default() };
-        let t = template(FormKind::ProtectionStartNotice, day(2025, 6, 2)).unwrap();
+        let t = template(builtin(), FormKind::ProtectionStartNotice, day(2025, 6, 2)).unwrap();
         let err = compose(t, &facts, day(2025, 6, 2), made).unwrap_err();
         assert!(err.to_string().contains("U+F8F0"), "{err}");
     }

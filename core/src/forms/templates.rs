@@ -1,43 +1,48 @@
 //! The templates: every version of every form as data — its fields, its fixed texts (the 教示
 //! with the limits of its day), its 決裁欄, the first day it is used — and the choice of the
-//! version in force on a day.
+//! version in force on a day. The versions below ship with the binary; an administrator adds
+//! later ones as data ([`TemplateDraft`], checked here and by the engine), kept in the store.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
 
 use super::{Field, FormKind};
 use crate::time::Date;
 use crate::wareki;
 
 /// One version of a form.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     pub form: FormKind,
     pub version: u32,
     /// The first day of what it records that this version is used for.
-    pub valid_from: (i32, u32, u32),
-    pub title: &'static str,
+    pub valid_from: Date,
+    pub title: String,
     /// Addressed to the child's family: no reporter, ever.
     pub family_facing: bool,
     /// Sent out of the centre (to a court, whose records the family may read): no reporter
     /// either, and addressed to `addressee` (with its honorific: `裁判官 殿`).
-    pub addressee: Option<&'static str>,
+    pub addressee: Option<String>,
     pub landscape: bool,
     /// The 決裁欄's columns, left to right.
-    pub approvals: &'static [&'static str],
+    pub approvals: Vec<String>,
     /// The line under the title (the legal ground of a notice).
-    pub lead: &'static str,
-    /// Label and field of each row of the form's table.
-    pub rows: &'static [(&'static str, Field)],
+    pub lead: String,
+    /// Each row of the form's table.
+    pub rows: Vec<Row>,
     /// 教示: how to appeal, with the limits of its day.
-    pub appeal: Option<&'static str>,
+    pub appeal: Option<String>,
+}
+
+/// A row of a form's table: its label and the field it shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub label: String,
+    pub field: Field,
 }
 
 impl Template {
-    #[must_use]
-    pub fn valid_from(&self) -> Date {
-        let (y, m, d) = self.valid_from;
-        // The table's dates are checked by its tests; day 0 (1970-01-01) is no template's.
-        Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0))
-    }
-
     /// Whether the paper leaves the centre (to the family, or to a court whose file the family
     /// may read): then it never names the reporter.
     #[must_use]
@@ -49,12 +54,54 @@ impl Template {
     /// version, in use from the start, says no day).
     #[must_use]
     pub fn label(&self) -> String {
-        if self.valid_from == BASE {
+        if self.valid_from == base() {
             format!("{} 様式 v{}", self.title, self.version)
         } else {
-            format!("{} 様式 v{}（{}から）", self.title, self.version, wareki::format(self.valid_from()))
+            format!("{} 様式 v{}（{}から）", self.title, self.version, wareki::format(self.valid_from))
         }
     }
+}
+
+/// One version as the binary ships it (static data, turned into a [`Template`] once).
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    form: FormKind,
+    version: u32,
+    valid_from: (i32, u32, u32),
+    title: &'static str,
+    family_facing: bool,
+    addressee: Option<&'static str>,
+    landscape: bool,
+    approvals: &'static [&'static str],
+    lead: &'static str,
+    rows: &'static [(&'static str, Field)],
+    appeal: Option<&'static str>,
+}
+
+impl Spec {
+    fn template(&self) -> Template {
+        let (y, m, d) = self.valid_from;
+        Template {
+            form: self.form,
+            version: self.version,
+            // The table's dates are checked by its tests; day 0 (1970-01-01) is no template's.
+            valid_from: Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0)),
+            title: self.title.to_owned(),
+            family_facing: self.family_facing,
+            addressee: self.addressee.map(str::to_owned),
+            landscape: self.landscape,
+            approvals: self.approvals.iter().map(|&a| a.to_owned()).collect(),
+            lead: self.lead.to_owned(),
+            rows: self.rows.iter().map(|&(label, field)| Row { label: label.to_owned(), field }).collect(),
+            appeal: self.appeal.map(str::to_owned),
+        }
+    }
+}
+
+/// The day from which a first version is in use (before any change it records).
+fn base() -> Date {
+    let (y, m, d) = BASE;
+    Date::new(y, m, d).unwrap_or_else(|_| Date::from_days(0))
 }
 
 /// The first day of a template in use from the start (before any change it records).
@@ -139,7 +186,7 @@ pub const MEASURES: &[&str] = &["21", "22", "31", "32", "33", "34", "35", "41", 
 
 /// What most templates share: a first version, in use from the start, kept inside the centre,
 /// portrait, with the full 決裁欄.
-const FIRST: Template = Template {
+const FIRST: Spec = Spec {
     form: FormKind::Notes,
     version: 1,
     valid_from: BASE,
@@ -153,7 +200,7 @@ const FIRST: Template = Template {
     appeal: None,
 };
 
-const START_NOTICE: Template = Template {
+const START_NOTICE: Spec = Spec {
     form: FormKind::ProtectionStartNotice,
     title: "一時保護決定通知書",
     family_facing: true,
@@ -163,7 +210,7 @@ const START_NOTICE: Template = Template {
     ..FIRST
 };
 
-const SUPPORT_NOTICE: Template = Template {
+const SUPPORT_NOTICE: Spec = Spec {
     form: FormKind::SupportNotice,
     title: "措置決定通知書",
     family_facing: true,
@@ -262,13 +309,11 @@ const PLACEMENT_PETITION_ROWS: &[(&str, Field)] = &[
 
 /// Every version of every form, oldest first within a form. A notice of a disposition made
 /// from 2016-04-01 (改正行政不服審査法) takes version 2's 教示.
-pub const TEMPLATES: &[Template] = &[
-    Template {
-        form: FormKind::IntakeSheet, title: "虐待相談・通告受付票", rows: INTAKE_ROWS, ..FIRST
-    },
+const SPECS: &[Spec] = &[
+    Spec { form: FormKind::IntakeSheet, title: "虐待相談・通告受付票", rows: INTAKE_ROWS, ..FIRST },
     START_NOTICE,
-    Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..START_NOTICE },
-    Template {
+    Spec { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..START_NOTICE },
+    Spec {
         form: FormKind::ProtectionEndNotice,
         title: "一時保護解除通知書",
         family_facing: true,
@@ -276,7 +321,7 @@ pub const TEMPLATES: &[Template] = &[
         rows: END_ROWS,
         ..FIRST
     },
-    Template {
+    Spec {
         form: FormKind::Notes,
         title: "経過記録",
         approvals: &["課長", "係長", "担当"],
@@ -287,15 +332,15 @@ pub const TEMPLATES: &[Template] = &[
         ],
         ..FIRST
     },
-    Template { form: FormKind::MeetingMinutes, title: "会議録", rows: MEETING_ROWS, ..FIRST },
+    Spec { form: FormKind::MeetingMinutes, title: "会議録", rows: MEETING_ROWS, ..FIRST },
     SUPPORT_NOTICE,
-    Template { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
-    Template { form: FormKind::ChildRecord, title: "児童記録票", rows: CHILD_RECORD_ROWS, ..FIRST },
-    Template { form: FormKind::SafetyCheckRecord, title: "安全確認記録", rows: CHECK_ROWS, ..FIRST },
-    Template {
+    Spec { version: 2, valid_from: (2016, 4, 1), appeal: Some(APPEAL_2016), ..SUPPORT_NOTICE },
+    Spec { form: FormKind::ChildRecord, title: "児童記録票", rows: CHILD_RECORD_ROWS, ..FIRST },
+    Spec { form: FormKind::SafetyCheckRecord, title: "安全確認記録", rows: CHECK_ROWS, ..FIRST },
+    Spec {
         form: FormKind::AssessmentSheet, title: "アセスメントシート", rows: ASSESSMENT_ROWS, ..FIRST
     },
-    Template {
+    Spec {
         form: FormKind::WarrantRequest,
         title: "一時保護状請求書",
         addressee: Some("裁判官 殿"),
@@ -303,7 +348,7 @@ pub const TEMPLATES: &[Template] = &[
         rows: WARRANT_ROWS,
         ..FIRST
     },
-    Template {
+    Spec {
         form: FormKind::ExtensionPetition,
         title: "一時保護承認申立書",
         addressee: Some("家庭裁判所 御中"),
@@ -311,7 +356,7 @@ pub const TEMPLATES: &[Template] = &[
         rows: EXTENSION_PETITION_ROWS,
         ..FIRST
     },
-    Template {
+    Spec {
         form: FormKind::PlacementPetition,
         title: "施設入所等承認申立書",
         addressee: Some("家庭裁判所 御中"),
@@ -321,14 +366,59 @@ pub const TEMPLATES: &[Template] = &[
     },
 ];
 
-/// The version of `form` in force on `day`.
+static BUILTIN: LazyLock<Vec<Template>> = LazyLock::new(|| SPECS.iter().map(Spec::template).collect());
+
+/// Every version the binary ships, oldest first within a form.
 #[must_use]
-pub fn template(form: FormKind, day: Date) -> Option<&'static Template> {
-    TEMPLATES.iter().filter(|t| t.form == form && t.valid_from() <= day).max_by_key(|t| t.version)
+pub fn builtin() -> &'static [Template] {
+    &BUILTIN
 }
 
-/// Version `version` of `form`.
+/// What every form is filled with, whatever it records: the case's number and the child.
+const COMMON: &[Field] = &[
+    Field::CaseNo,
+    Field::ChildName,
+    Field::ChildKana,
+    Field::ChildBirth,
+    Field::ChildAddress,
+    Field::Guardians,
+];
+
+/// The fields a row of `form` may show: those every form is filled with, and those its shipped
+/// versions show (what the form is filled from); any other would print empty.
 #[must_use]
-pub fn version(form: FormKind, version: u32) -> Option<&'static Template> {
-    TEMPLATES.iter().find(|t| t.form == form && t.version == version)
+pub fn fields_of(form: FormKind) -> Vec<Field> {
+    let shipped = SPECS.iter().filter(|s| s.form == form).flat_map(|s| s.rows.iter().map(|&(_, f)| f));
+    let mut fields: Vec<Field> = Vec::new();
+    for f in COMMON.iter().copied().chain(shipped) {
+        if !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    fields
+}
+
+/// The version of `form` in force on `day` among `templates`: the highest version valid by then.
+#[must_use]
+pub fn template(templates: &[Template], form: FormKind, day: Date) -> Option<&Template> {
+    templates.iter().filter(|t| t.form == form && t.valid_from <= day).max_by_key(|t| t.version)
+}
+
+/// Version `version` of `form` among `templates`.
+#[must_use]
+pub fn version(templates: &[Template], form: FormKind, version: u32) -> Option<&Template> {
+    templates.iter().find(|t| t.form == form && t.version == version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SPECS, Spec};
+    use crate::time::Date;
+
+    #[test]
+    fn every_shipped_day_is_a_date() {
+        for &Spec { form, version, valid_from: (y, m, d), .. } in SPECS {
+            assert!(Date::new(y, m, d).is_ok(), "{form:?} v{version}");
+        }
+    }
 }

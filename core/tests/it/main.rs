@@ -23,3 +23,4 @@ mod snapshot;
 mod statistics;
 mod store;
 mod support;
+mod templates;

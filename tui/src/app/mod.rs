@@ -203,6 +203,7 @@ pub struct State {
     pub audit_verdict: Option<String>,
     pub backups: Vec<Row>,
     pub codes: Vec<Row>,
+    pub templates: Vec<Row>,
     /// Newest first.
     pub activity: Vec<Row>,
     /// Selected line per screen.
@@ -241,6 +242,7 @@ impl State {
             audit_verdict: None,
             backups: Vec::new(),
             codes: Vec::new(),
+            templates: Vec::new(),
             activity: Vec::new(),
             cursor: [0; Screen::ALL.len()],
             dialog: None,
@@ -259,6 +261,7 @@ impl State {
             Screen::Audit => Some(&self.audit),
             Screen::Backups => Some(&self.backups),
             Screen::CodeTables => Some(&self.codes),
+            Screen::Templates => Some(&self.templates),
             Screen::Activity => Some(&self.activity),
         }
     }
@@ -293,6 +296,8 @@ pub struct App {
     units: Vec<(UnitId, String)>,
     /// The code tables behind the コード表 rows: (table key, revision, entry code) per row.
     code_rows: Vec<(String, u64, String)>,
+    /// What Enter shows of each 帳票様式 row: its title and lines.
+    template_details: Vec<(String, Vec<String>)>,
     session_ids: Vec<String>,
     /// Last audit sequence number the live feed has shown.
     feed_after: u64,
@@ -335,6 +340,7 @@ impl App {
             staff_rows: Vec::new(),
             units: Vec::new(),
             code_rows: Vec::new(),
+            template_details: Vec::new(),
             session_ids: Vec::new(),
             feed_after: 0,
             feed_opened: false,
@@ -396,7 +402,7 @@ impl App {
             Key::CtrlC | Key::Char('q') => return Flow::Quit,
             Key::Tab | Key::Right => self.switch(screen.next()),
             Key::BackTab | Key::Left => self.switch(screen.prev()),
-            Key::Char(c @ '1'..='8') => {
+            Key::Char(c @ '1'..='9') => {
                 let i = usize::from(c as u8 - b'1');
                 self.switch(Screen::ALL[i]);
             }
@@ -431,6 +437,7 @@ impl App {
                 self.state.dialog = Some(Dialog::Form { title, fields, focus: 0, form, error: None });
             }
             Action::Info(text) => self.info(text),
+            Action::Show(title, lines) => self.state.dialog = Some(Dialog::Shown { title, lines }),
             Action::ClearAuditFilter => {
                 self.audit_texts = Default::default();
                 self.audit_query = mamoru_core::service::AuditFilter::default();

@@ -343,7 +343,7 @@ fn a_failed_backup_is_said_plainly() {
 fn the_live_feed_shows_actions_as_they_happen_without_personal_details() {
     let w = world();
     let mut a = app(&w, &w.admin);
-    keys(&mut a, "8");
+    keys(&mut a, &(Screen::Activity.index() + 1).to_string());
     w.svc.register_device(&w.admin, &DeviceName::parse("iPad 3").unwrap()).unwrap();
     a.tick();
     let drawn = screen(&a, 100, 24).join("\n");
@@ -697,4 +697,34 @@ fn a_revoked_tablet_is_registered_again_and_code_entries_are_added_and_ended() {
         screen(&a, 100, 24).join("\n").contains("削除はできません"),
         "the help bar says how to end a code"
     );
+}
+
+#[test]
+fn the_form_templates_are_listed_with_the_version_in_use_and_shown_in_full() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    keys(&mut a, &(Screen::Templates.index() + 1).to_string());
+    assert_eq!(a.state.screen, Screen::Templates);
+    let rows = &a.state.templates;
+    let start: Vec<&mamoru_tui::app::Row> =
+        rows.iter().filter(|r| r.cells[4] == "protection-start-notice").collect();
+    assert_eq!(start.len(), 2, "{rows:?}");
+    // Version 1 (60 days) is no longer used for what happens today; version 2 is.
+    assert!(start[0].dim && !start[1].dim, "{start:?}");
+    assert_eq!(start[1].cells[2], "平成28年4月1日");
+    assert_eq!(start[1].cells[3], "出荷時");
+    let at = rows.iter().position(|r| r.cells[4] == "protection-start-notice" && r.cells[1] == "v2").unwrap();
+    a.handle(Key::Home);
+    for _ in 0..at {
+        a.handle(Key::Down);
+    }
+    a.handle(Key::Enter);
+    let all = screen(&a, 100, 40).join("\n");
+    assert!(all.contains("一時保護決定通知書 v2") && all.contains("教示"), "{all}");
+    assert!(all.contains("保護者 (通告者は載りません)") && all.contains("child_name"), "{all}");
+    // Not for a supervisor.
+    let sup = staff(&w, "sv", "架空 監督", Role::Supervisor, "kakuu-pass-1234");
+    let mut b = app(&w, &sup);
+    keys(&mut b, &(Screen::Templates.index() + 1).to_string());
+    assert!(b.state.templates.is_empty());
 }

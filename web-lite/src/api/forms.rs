@@ -5,10 +5,14 @@
 //! latest) is the
 //! PDF, as an attachment named after the form and the case number, so the iPad saves or prints
 //! it by the iPad print sheet. Core fills, renders and audits; this parses and answers.
+//!
+//! The templates, for administrators: `GET /api/v1/forms/templates` lists every version;
+//! `POST /api/v1/forms/templates` adds the next version of a form (a `TemplateDraft`, as the
+//! CLI's `mamoru form show` writes it in TOML), checked and audited by core.
 
 use std::sync::Arc;
 
-use mamoru_core::forms::FormKind;
+use mamoru_core::forms::{FormKind, TemplateDraft};
 use mamoru_core::ids::{AssessmentId, CaseId, CourtPetitionId, MeetingId, SafetyCheckId, SupportId};
 use mamoru_core::service::forms::{FormOptions, Period, PrintedForm};
 use mamoru_core::time::Date;
@@ -19,7 +23,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Authed, authenticated, json_ok, respond};
+use super::{Authed, AuthedJson, authed_json, authenticated, json_ok, respond};
 use crate::blocking;
 
 #[derive(Deserialize, Default)]
@@ -70,7 +74,7 @@ pub(super) fn routes(
     let get = warp::path!("api" / "v1" / "cases" / u64 / "forms" / String)
         .and(warp::get())
         .and(warp::query::<FormQuery>())
-        .and(authenticated(service))
+        .and(authenticated(service.clone()))
         .then(|case: u64, form: String, q: FormQuery, auth: Authed| async move {
             let (svc, session) = or_respond!(auth);
             let result = blocking(move || {
@@ -98,7 +102,27 @@ pub(super) fn routes(
             .await;
             respond(result, pdf_response)
         });
-    list.or(get).unify()
+    list.or(get).unify().or(templates(service)).unify()
+}
+
+fn templates(service: Arc<Service>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let list = warp::path!("api" / "v1" / "forms" / "templates")
+        .and(warp::get())
+        .and(authenticated(service.clone()))
+        .then(|auth: Authed| async move {
+            let (svc, session) = or_respond!(auth);
+            let result = blocking(move || svc.form_templates(&session.actor)).await;
+            respond(result, |all| json_ok(StatusCode::OK, &json!({ "templates": all })))
+        });
+    let add = warp::path!("api" / "v1" / "forms" / "templates")
+        .and(warp::post())
+        .and(authed_json::<TemplateDraft>(service))
+        .then(|input: AuthedJson<TemplateDraft>| async move {
+            let (svc, session, draft) = or_respond!(input);
+            let result = blocking(move || svc.add_form_template(&session.actor, &draft)).await;
+            respond(result, |t| json_ok(StatusCode::CREATED, &t))
+        });
+    list.or(add).unify()
 }
 
 /// The PDF, shown inline (the iPad opens it to print or save): an ASCII name for old clients,

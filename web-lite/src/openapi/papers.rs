@@ -35,6 +35,36 @@ pub(super) fn form_paths() -> Value {
     })
 }
 
+/// The forms' templates, for administrators: every version, and the next version of a form.
+pub(super) fn template_paths() -> Value {
+    let forms: Vec<&str> = mamoru_core::forms::FormKind::ALL.iter().map(|f| f.slug()).collect();
+    let fields: Vec<&str> = mamoru_core::forms::Field::ALL.iter().map(|f| f.as_str()).collect();
+    let draft = json!({ "type": "object", "additionalProperties": false,
+        "required": ["form", "valid_from", "reason", "title", "rows"],
+        "properties": {
+            "form": { "type": "string", "enum": forms },
+            "valid_from": { "type": "string", "format": "date", "description": "the first day of what it records that the version is used for: today or later" },
+            "reason": { "type": "string", "description": "the law, notice or decision it follows (1-400 characters)" },
+            "title": { "type": "string" },
+            "lead": { "type": "string" },
+            "rows": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["label", "field"],
+                "properties": { "label": { "type": "string" }, "field": { "type": "string", "enum": fields } } } },
+            "appeal": { "type": "string", "nullable": true, "description": "教示: kept on a notice that has one" },
+            "approvals": { "type": "array", "items": { "type": "string" } },
+            "landscape": { "type": "boolean" } } });
+    json!({
+        "/api/v1/forms/templates": {
+            "get": { "summary": "Every version of every form (administrators): {templates: [{template: {form, version, valid_from, title, family_facing, addressee, landscape, approvals, lead, rows: [{label, field}], appeal}, added: null (shipped) | {by, at, reason}}]}",
+                "responses": { "200": { "description": "the templates", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["templates"], "properties": { "templates": { "type": "array", "items": { "type": "object" } } } } } } } } },
+            "post": { "summary": "The next version of a form (administrators), as `mamoru form show` writes it: used for what is recorded from `valid_from` (today or later); rows each a field the form is filled with; never the reporter on a paper that leaves the centre; the 教示 kept on a notice; every character printable (the engine fills it once). Who reads the paper (the family, a court) stays as the form's first version. Refused with 422 naming the field; the same draft again answers with the version it added. Audited",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": draft } } },
+                "responses": { "201": { "description": "the version added: {form, version, valid_from, …}" },
+                    "401": error_ref(), "403": error_ref(), "404": error_ref(), "422": error_ref() } }
+        }
+    })
+}
+
 /// 統計: the national report's tables, the cases behind a number, the XLSX.
 pub(super) fn statistics_paths() -> Value {
     let period = json!([

@@ -104,6 +104,13 @@ fields! {
     Key ["key"] "公開鍵",
     Action ["action"] "操作",
     ValidUntil ["valid_until"] "有効期限",
+    // A form's new version (帳票様式), added by an administrator.
+    ValidFrom ["valid_from"] "使用開始日",
+    TemplateTitle ["title"] "様式の名前",
+    Lead ["lead"] "前文",
+    Rows ["rows"] "記載項目",
+    Appeal ["appeal"] "教示",
+    ApprovalColumns ["approvals"] "決裁欄",
     Unique ["unique"] "重複",
     Otpauth ["otpauth"] "認証アプリの設定",
     Data ["data" | "import" | "export" | "backup"] "データ",

@@ -247,6 +247,7 @@ impl Service {
             Ok((
                 CaseView {
                     forms: crate::service::forms::offers(
+                        r,
                         actor,
                         &case.body,
                         &protections,
@@ -258,7 +259,7 @@ impl Service {
                             &petitions,
                         ),
                         now.jst_date(),
-                    ),
+                    )?,
                     open_steps: protections.iter().map(|p| (p.id, p.body.open_steps())).collect(),
                     may: CASE_ACTIONS.iter().filter(|a| may(a)).map(|a| a.as_str()).collect(),
                     assessment_missing: case.body.status == CaseStatus::Open

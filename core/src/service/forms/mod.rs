@@ -6,6 +6,9 @@
 use sha2::{Digest, Sha256};
 
 mod facts;
+mod templates;
+
+pub use templates::{Added, TemplateEntry};
 
 use super::casework::load_links;
 use super::{Actor, Service, access};
@@ -25,7 +28,7 @@ use facts::{Sources, facts, petition_kind};
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FormOffer {
     pub form: FormKind,
-    pub title: &'static str,
+    pub title: String,
     pub version: u32,
     /// Addressed to the family (the reporter is never on it).
     pub family_facing: bool,
@@ -61,7 +64,7 @@ pub struct PrintedForm {
     pub pdf: Vec<u8>,
     /// `一時保護決定通知書_児-R7-00001.pdf`.
     pub file_name: String,
-    pub template: &'static Template,
+    pub template: Template,
     /// Of the PDF, in hex: as the audit entry names it.
     pub sha256: String,
 }
@@ -147,20 +150,27 @@ fn form_day(
 /// The forms the case has now, in the order a page offers them: the intake sheet (with its
 /// reporter) only to those who may see the reporter.
 pub(super) fn offers(
+    r: &impl Reader,
     actor: &Actor,
     case: &Case,
     protections: &[Versioned<Protection>],
     latest: Newest<'_>,
     today: Date,
-) -> Vec<FormOffer> {
-    FormKind::ALL
+) -> Result<Vec<FormOffer>> {
+    let templates = templates::all(r)?;
+    Ok(FormKind::ALL
         .into_iter()
         .filter(|f| *f != FormKind::IntakeSheet || reporter_allowed(actor, case))
         .filter_map(|form| {
-            let t = forms::template(form, form_day(case, protections, latest, form, today)?)?;
-            Some(FormOffer { form, title: t.title, version: t.version, family_facing: t.family_facing })
+            let t = forms::template(&templates, form, form_day(case, protections, latest, form, today)?)?;
+            Some(FormOffer {
+                form,
+                title: t.title.clone(),
+                version: t.version,
+                family_facing: t.family_facing,
+            })
         })
-        .collect()
+        .collect())
 }
 
 fn label(table: &Versioned<CodeTable>, code: &Code) -> String {
@@ -188,7 +198,7 @@ impl Service {
             let assessments = load_links(r, "case_assessment", id)?;
             let petitions = load_links(r, "case_petition", id)?;
             let latest = newest(&meetings, &supports, &checks, &assessments, &petitions);
-            let offers = offers(actor, &case.body, &load_links(r, "case_protection", id)?, latest, today);
+            let offers = offers(r, actor, &case.body, &load_links(r, "case_protection", id)?, latest, today)?;
             Ok((offers, Some("forms listed".to_owned())))
         })
     }
@@ -252,9 +262,10 @@ impl Service {
                 let sha256 = sha_of(&bytes);
                 return Ok((PrintedForm { pdf: bytes, file_name, template: issued, sha256 }, Some(detail)));
             }
+            let templates = templates::all(r)?;
             let template = match options.version {
-                Some(v) => forms::version(form, v),
-                None => forms::template(form, day),
+                Some(v) => forms::version(&templates, form, v),
+                None => forms::template(&templates, form, day),
             }
             .ok_or_else(|| Error::not_found("form", form.slug()))?;
             let sources = Sources {
@@ -272,16 +283,11 @@ impl Service {
             };
             let (facts, made) = facts(r, &case, &child.body, &sources, (form, template), now)?;
             let composed = forms::compose(template, &facts, made.jst_date(), made)?;
-            let pdf = mamoru_pdf::render(&composed).map_err(|e| match e {
-                mamoru_pdf::Error::MissingGlyph { ch, code, .. } => {
-                    Error::invalid("form", crate::error::Why::Unprintable(format!("「{ch}」(U+{code:04X})")))
-                }
-                other => Error::Corrupt(format!("form {}: {other}", form.slug())),
-            })?;
+            let pdf = mamoru_pdf::render(&composed).map_err(|e| pdf_error(form, e))?;
             let sha256 = crate::to_hex(&Sha256::digest(&pdf));
             let detail = format!("form {} v{} sha256 {sha256}", form.slug(), template.version);
             let file_name = format!("{}_{}.pdf", template.title, case.body.case_no);
-            Ok((PrintedForm { pdf, file_name, template, sha256 }, Some(detail)))
+            Ok((PrintedForm { pdf, file_name, template: template.clone(), sha256 }, Some(detail)))
         })
     }
 }
@@ -301,6 +307,17 @@ fn one<'a, T>(
             .ok_or_else(|| Error::not_found(what, id))
     })
     .transpose()
+}
+
+/// A PDF the engine could not make: a character the fonts lack (named, the user's to fix), or
+/// something wrong in the engine.
+fn pdf_error(form: FormKind, e: mamoru_pdf::Error) -> Error {
+    match e {
+        mamoru_pdf::Error::MissingGlyph { ch, code, .. } => {
+            Error::invalid("form", crate::error::Why::Unprintable(format!("「{ch}」(U+{code:04X})")))
+        }
+        other => Error::Corrupt(format!("form {}: {other}", form.slug())),
+    }
 }
 
 /// The SHA-256 of `bytes`, in hex (as the audit entry and the store's files name a PDF).
@@ -323,7 +340,7 @@ fn issued(
     (protection, support): (Option<&Protection>, Option<&Support>),
     form: FormKind,
     options: &FormOptions,
-) -> Result<Option<(&'static Template, Vec<u8>)>> {
+) -> Result<Option<(Template, Vec<u8>)>> {
     let kept = match (notice_kind(form), protection) {
         (Some(kind), Some(p)) => p.notices.iter().rev().find(|n| n.kind == kind).and_then(|n| n.pdf.as_ref()),
         _ if form == FormKind::SupportNotice => support.and_then(|s| s.notice_pdf.as_ref()),
@@ -333,10 +350,13 @@ fn issued(
     if options.version.is_some_and(|v| v != pdf.template) {
         return Ok(None);
     }
-    let (Some(template), Some(bytes)) = (forms::version(form, pdf.template), r.file(&pdf.sha256)?) else {
+    let templates = templates::all(r)?;
+    let (Some(template), Some(bytes)) =
+        (forms::version(&templates, form, pdf.template), r.file(&pdf.sha256)?)
+    else {
         return Ok(None);
     };
-    Ok(Some((template, bytes)))
+    Ok(Some((template.clone(), bytes)))
 }
 
 /// The PDF of notice `i` of `p` (a start's or an end's) as issued: filled from the records as
@@ -358,7 +378,8 @@ pub(super) fn issue_notice(
         },
         NoticeKind::Extension => return Ok(None),
     };
-    let Some(template) = forms::template(form, day) else { return Ok(None) };
+    let templates = templates::all(&*tx)?;
+    let Some(template) = forms::template(&templates, form, day) else { return Ok(None) };
     let child = tx.require::<Child>(case.body.child)?;
     let sources = Sources {
         protection: Some(p),
@@ -392,7 +413,8 @@ pub(super) fn issue_support_notice(
         return Ok(None);
     }
     let form = FormKind::SupportNotice;
-    let Some(template) = forms::template(form, s.decided_on) else { return Ok(None) };
+    let templates = templates::all(&*tx)?;
+    let Some(template) = forms::template(&templates, form, s.decided_on) else { return Ok(None) };
     let child = tx.require::<Child>(case.body.child)?;
     let sources = Sources {
         protection: None,

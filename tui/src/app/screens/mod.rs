@@ -10,6 +10,7 @@ mod dashboard;
 mod devices;
 mod sessions;
 mod staff;
+mod templates;
 
 use super::{App, Entry, Field, Form, Op};
 use crate::Screen;
@@ -27,6 +28,8 @@ pub(super) enum Action {
     Form(String, Vec<Field>, Form),
     /// A line in the message bar.
     Info(String),
+    /// Lines to read (a title and its lines), closed by any key.
+    Show(String, Vec<String>),
     /// 監査ログ: drop the filter and list everything again.
     ClearAuditFilter,
     /// 監査ログ: check the hash chain now.
@@ -44,6 +47,7 @@ impl App {
             Screen::Audit => audit::load(self),
             Screen::Backups => backups::load(self),
             Screen::CodeTables => codes::load(self),
+            Screen::Templates => templates::load(self),
             Screen::Activity => activity::load(self),
         }
     }
@@ -59,6 +63,7 @@ impl App {
             Screen::Audit => audit::key(self, c),
             Screen::Backups => backups::key(c),
             Screen::CodeTables => codes::key(self, c, at),
+            Screen::Templates => templates::key(self, c, at),
         };
         if let Some(action) = action {
             self.perform(action);

@@ -369,7 +369,7 @@ pub(crate) struct CasePage {
     pub message: Option<String>,
     pub notice: Option<String>,
     /// 帳票: (URL, title, addressed to the family) of each form the case has now.
-    pub forms: Vec<(String, &'static str, bool)>,
+    pub forms: Vec<(String, String, bool)>,
 }
 
 impl CasePage {
@@ -393,7 +393,7 @@ impl CasePage {
                 .map(|f| {
                     (
                         format!("/api/v1/cases/{}/forms/{}", d.case.case.id, f.form.slug()),
-                        f.title,
+                        f.title.clone(),
                         f.family_facing,
                     )
                 })
