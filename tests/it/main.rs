@@ -16,6 +16,7 @@ mod family;
 mod http;
 mod migration;
 mod phone;
+mod shutdown;
 mod support;
 mod templates;
 mod tls;

@@ -262,6 +262,51 @@ impl Server {
         let _ = Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status();
     }
 
+    /// Stops the server as systemd would (SIGTERM); its exit code if it exits within `limit`,
+    /// else `None` (and it is killed, as systemd would after its stop timeout).
+    pub fn stop_within(mut self, limit: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Opens `GET /api/v1/events` with `token` and returns the connection once the stream's
+    /// headers came (200), kept open to read the events from.
+    pub fn open_events(&self, token: &str) -> Box<dyn Read + Send> {
+        let tcp = TcpStream::connect(&self.addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut s: Box<dyn ReadWriteSend> = match &self.tls {
+            None => Box::new(tcp),
+            Some(cfg) => {
+                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+                let conn = rustls::ClientConnection::new(cfg.clone(), name).unwrap();
+                Box::new(rustls::StreamOwned::new(conn, tcp))
+            }
+        };
+        write!(
+            s,
+            "GET /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut byte).unwrap(), 1, "the stream closed before its headers");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        Box::new(s)
+    }
+
     /// Stops the server as systemd would (SIGTERM) and waits for it to exit.
     pub fn stop(mut self) -> i32 {
         let pid = self.child.id().to_string();
@@ -279,6 +324,8 @@ impl Drop for Server {
 
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
+trait ReadWriteSend: Read + Write + Send {}
+impl<T: Read + Write + Send> ReadWriteSend for T {}
 
 #[derive(Debug)]
 pub struct Response {

@@ -2,7 +2,9 @@
 //! a record kind and ids only, and only for records the subscriber may read; the event id is the
 //! change-log sequence number, so a reconnect (`Last-Event-ID`) resumes with no gap and no
 //! duplicate. A commit wakes every stream at once; the session is re-checked at every wake, so
-//! a revoked tablet's or an ended session's stream closes.
+//! a revoked tablet's or an ended session's stream closes. When the server stops, every stream
+//! ends at once (the page reconnects to the next server by itself), so a graceful stop never
+//! waits on them.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -25,15 +27,29 @@ const SCAN: usize = 256;
 /// from closing the connection).
 const IDLE_CHECK: Duration = Duration::from_secs(15);
 
-/// Wakes the event streams after each commit.
+/// Wakes the event streams after each commit, and ends them when the server stops.
 #[derive(Clone)]
-pub(crate) struct Wake(watch::Receiver<u64>);
+pub(crate) struct Wake {
+    changes: watch::Receiver<u64>,
+    /// Turns true when the server stops; `None`: never (routes served in tests).
+    stopping: Option<watch::Receiver<bool>>,
+}
 
 impl Wake {
-    pub(crate) fn of(service: &Service) -> Self {
+    pub(crate) fn of(service: &Service, stopping: Option<watch::Receiver<bool>>) -> Self {
         let (tx, rx) = watch::channel(0u64);
         service.on_change(move || tx.send_modify(|n| *n = n.wrapping_add(1)));
-        Self(rx)
+        Self { changes: rx, stopping }
+    }
+}
+
+/// Resolves once the server stops (or its stop signal is gone); never without one.
+async fn stopped(stopping: &mut Option<watch::Receiver<bool>>) {
+    match stopping {
+        Some(rx) => {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -49,6 +65,7 @@ struct Stream {
     last: u64,
     pending: VecDeque<Event>,
     wake: watch::Receiver<u64>,
+    stopping: Option<watch::Receiver<bool>>,
     /// When the stream must next say something (a comment when nothing else was sent), however
     /// often other units' commits wake it: the connection's idle limit must never see it silent.
     speak_by: tokio::time::Instant,
@@ -86,6 +103,7 @@ impl Stream {
             }
             tokio::select! {
                 changed = self.wake.changed() => if changed.is_err() { return Step::End },
+                () = stopped(&mut self.stopping) => return Step::End,
                 () = tokio::time::sleep_until(self.speak_by) => {
                     self.speak_by = tokio::time::Instant::now() + IDLE_CHECK;
                     return Step::Send(warp::sse::Event::default().comment(""));
@@ -143,7 +161,8 @@ pub(crate) fn route(
                     session,
                     last: start,
                     pending: VecDeque::new(),
-                    wake: wake.0,
+                    wake: wake.changes,
+                    stopping: wake.stopping,
                     speak_by: tokio::time::Instant::now() + IDLE_CHECK,
                 };
                 let events = futures_util::stream::unfold(stream, |mut s| async move {

@@ -75,6 +75,15 @@ pub fn routes(
     service: Arc<Service>,
     health: Health,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    routes_until(service, health, None)
+}
+
+/// Every route, the event streams ending when `stopping` turns true (the server stops).
+pub(crate) fn routes_until(
+    service: Arc<Service>,
+    health: Health,
+    stopping: Option<tokio::sync::watch::Receiver<bool>>,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let Health { version, https, backup_now } = health;
     let healthz =
         warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(move |svc: Arc<Service>| {
@@ -106,7 +115,7 @@ pub fn routes(
         .and(warp::get())
         .map(|| warp::reply::json(openapi::served()).into_response());
     let timed = service.clone();
-    let wake = events::Wake::of(&service);
+    let wake = events::Wake::of(&service, stopping);
     let all = healthz
         .or(openapi)
         .unify()
@@ -238,14 +247,24 @@ fn rejection_response(r: &warp::Rejection) -> Response {
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` resolves. Only for loopback (the demo, or
-/// behind a TLS terminator): the caller refuses anything else.
+/// behind a TLS terminator): the caller refuses anything else. Then the event streams end and
+/// the requests in flight are answered before it returns.
 pub async fn serve_plain(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
     health: Health,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(service, health)).incoming(listener).graceful(shutdown).run().await;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    warp::serve(routes_until(service, health, Some(stopping)))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
 }
 
 /// Whether an address may serve plain HTTP.

@@ -12,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::{Health, routes};
+use crate::Health;
 
 /// A checked TLS configuration (rustls stays inside this crate). Clones share the certificate:
 /// [`Tls::reload`] on one changes what every later handshake of the server presents, so a renewed
@@ -101,7 +101,12 @@ impl Default for Limits {
     }
 }
 
-/// Serves HTTPS on `listener` until `shutdown` resolves.
+/// How long a stop waits for the open connections to finish what they are answering.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Serves HTTPS on `listener` until `shutdown` resolves; then the event streams end, each
+/// connection closes once its request in flight is answered, and it returns when all have (at
+/// most `DRAIN` later).
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
@@ -111,14 +116,24 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
-    let svc = warp::service(routes(service, Health { https: true, ..health }));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let svc =
+        warp::service(crate::routes_until(service, Health { https: true, ..health }, Some(stopping.clone())));
     let open = Arc::new(OpenConnections::default());
     let refusals = Refusals::default();
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            () = &mut shutdown => return,
+            () = &mut shutdown => {
+                drop(listener);
+                let _ = stop.send(true);
+                let deadline = tokio::time::Instant::now() + DRAIN;
+                while !open.is_empty() && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                return;
+            }
         };
         let Ok((tcp, peer)) = accepted else {
             // Out of file descriptors, say: do not spin on it.
@@ -131,7 +146,7 @@ pub async fn serve_tls(
             refusals.note();
             continue;
         };
-        let (acceptor, svc) = (acceptor.clone(), svc.clone());
+        let (acceptor, svc, mut stopping) = (acceptor.clone(), svc.clone(), stopping.clone());
         tokio::spawn(async move {
             let _slot = slot;
             // A client that never finishes its handshake is dropped.
@@ -158,6 +173,13 @@ pub async fn serve_tls(
                         }
                         return;
                     }
+                    // The server stops: the request in flight is answered, then the connection
+                    // closes (an event stream ends by itself).
+                    () = stopped(&mut stopping) => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(DRAIN, &mut conn).await;
+                        return;
+                    }
                     () = tokio::time::sleep(check) => {
                         // Never while a request is being answered (a backup made on request
                         // moves no byte for minutes); until the first request, as long as
@@ -176,6 +198,11 @@ pub async fn serve_tls(
     }
 }
 
+/// Resolves once the server stops (or its stop signal is gone).
+async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
+}
+
 /// Open connections per client address.
 #[derive(Default)]
 struct OpenConnections(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
@@ -187,6 +214,10 @@ struct Slot {
 }
 
 impl OpenConnections {
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
     fn take(self: &Arc<Self>, ip: std::net::IpAddr, limit: usize) -> Option<Slot> {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = map.entry(ip).or_insert(0);

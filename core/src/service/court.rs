@@ -9,10 +9,10 @@ use crate::case::{
     Note, PetitionKind, SafetyCheck, Support,
 };
 use crate::error::{Error, Result, Why};
-use crate::ids::{CaseId, CourtPetitionId, NoteId, RecordId};
-use crate::protection::Protection;
+use crate::ids::{CaseId, CourtPetitionId, NoteId, RecordId, StaffId};
+use crate::protection::{Applied, Protection, ProtectionStep, StepKind};
 use crate::staff::Action;
-use crate::store::{Reader, Versioned};
+use crate::store::{Reader, Versioned, WriteTx};
 use crate::time::{Date, Timestamp};
 
 /// A case's petitions and the documents a new one would attach now.
@@ -259,6 +259,7 @@ impl Service {
             let petition = prepare(&*tx, &c, new, actor.staff, now)?;
             let v = tx.insert(petition)?;
             tx.link("case_petition", case.0, v.id)?;
+            record_filing(tx, &v.body, actor.staff)?;
             if let Some(c) = &claim {
                 tx.claim(IDEMPOTENCY, c, v.id)?;
             }
@@ -304,7 +305,31 @@ impl Service {
             let mut petition = new.prepare(case, old.body.prepared_by, now, not_before, documents)?;
             petition.protection = old.body.protection;
             let v = tx.update(id, rev, petition)?;
+            record_filing(tx, &v.body, actor.staff)?;
             Ok((v, id.0))
         })
     }
+}
+
+/// A 33条5項 petition's filing, recorded on its protection as well: the step 家庭裁判所への申立て
+/// of the protection's latest extension without consent, when that step is open (the extension
+/// recorded, no filing yet) — so the day is typed once and the protection's clocks see it. Else
+/// (no such extension yet, a filing already recorded, the protection ended) nothing more.
+fn record_filing(tx: &mut WriteTx, petition: &CourtPetition, by: StaffId) -> Result<()> {
+    let (PetitionKind::ProtectionExtension, Some(filed_on), Some(id)) =
+        (petition.kind, petition.filed_on, petition.protection)
+    else {
+        return Ok(());
+    };
+    let Some(p) = tx.get::<Protection>(id)? else { return Ok(()) };
+    if !p.body.open_steps().contains(&StepKind::CourtPetition) {
+        return Ok(());
+    }
+    let mut body = p.body.clone();
+    let now = tx.now;
+    if body.apply(ProtectionStep::CourtPetition { petitioned_on: filed_on }, by, now)? == Applied::Recorded {
+        tx.update(id, p.rev, body)?;
+        super::casework::refresh_clocks(tx, p.body.case)?;
+    }
+    Ok(())
 }

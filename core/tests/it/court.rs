@@ -148,3 +148,47 @@ fn a_petition_attaches_the_cases_documents_each_marked_and_prints_for_the_family
     let page = w.svc.case(&cw, id).unwrap();
     assert_eq!(page.petitions.len(), 2);
 }
+
+/// The day an extension petition is filed is typed once: on the petition, and Mamoru records
+/// it on the protection's extension without consent too (the court's clock stops waiting for
+/// a filing). Before there is such an extension, the petition alone records it.
+#[test]
+fn filing_an_extension_petition_records_the_filing_on_its_protection() {
+    use mamoru_core::ids::ProtectionId;
+    use mamoru_core::protection::{ProtectionStep, StepKind};
+    use mamoru_core::time::Date;
+
+    let w = world();
+    let cw = w.staff("cw1", Role::Caseworker, w.u1);
+    let child = w.child(&cw, "架空", "次郎", "かくう", "じろう", "2017-04-01");
+    let id = CaseId(w.case(&cw, child, IntakeKind::AbuseReport, t0()).id);
+    w.clock.set(t0().plus(3600));
+    w.svc.start_protection(&cw, id, urgent_start(t0().plus(3000), false)).unwrap();
+    let later = t0().plus(86_400 * 53);
+    w.clock.set(later);
+    let extension = NewPetition {
+        kind: Some(PetitionKind::ProtectionExtension),
+        grounds: "家庭環境の改善が確認できない。".into(),
+        ..NewPetition::default()
+    };
+    let petition = w.svc.prepare_petition(&cw, id, extension.clone(), None).unwrap();
+    let protection = || w.svc.case(&cw, id).unwrap().protections[0].clone();
+    let p = protection();
+    let step = ProtectionStep::Extension {
+        at: later,
+        last_day: Date::parse_iso("2025-09-30").unwrap(),
+        guardian_consent: false,
+        petitioned_on: None,
+    };
+    let p = w.svc.record_protection_step(&cw, id, ProtectionId(p.id), p.rev, step).unwrap();
+    assert!(p.body.open_steps().contains(&StepKind::CourtPetition), "a filing to record");
+
+    let filed_on = later.jst_date();
+    let filed = NewPetition { filed_on: Some(filed_on), ..extension };
+    w.svc.revise_petition(&cw, id, CourtPetitionId(petition.id), petition.rev, filed).unwrap();
+    let p = protection();
+    let court = p.body.extensions.last().unwrap().court.as_ref().unwrap();
+    assert_eq!(court.petitioned_on, filed_on);
+    assert!(p.body.open_steps().contains(&StepKind::CourtApproval), "now waiting for the court");
+    assert!(!p.body.open_steps().contains(&StepKind::CourtPetition));
+}

@@ -36,7 +36,8 @@ pub struct Added {
     pub reason: String,
 }
 
-/// Facts to fill a new version with once, to see that it prints: every text a name could be.
+/// What a new version is filled with once, to see that it prints: its own texts (title, lead,
+/// labels, 教示) are what is checked; these stand in for a case's.
 fn sample() -> Facts {
     Facts {
         issuer: "見本市児童相談所長".into(),
