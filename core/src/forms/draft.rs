@@ -91,10 +91,10 @@ impl TemplateDraft {
     }
 
     /// The next version of the form after `versions` (all of its versions, any order), from
-    /// this draft, if it keeps the rules: its day not before `today`; a title, 1 to 40 rows,
-    /// each labelled, each a field the form is filled with (`fields_of`), once; no reporter on a paper that leaves the centre; the
-    /// 教示 kept on a notice that has one; the paper's readers as its first version's. Returns
-    /// the template and the reason (trimmed).
+    /// this draft, if it keeps the rules: its day not before `today`; a reason and a title; 1
+    /// to 40 rows, each labelled, each a field the form is filled with (`fields_of`), once; no
+    /// reporter on a paper that leaves the centre; the 教示 kept on a notice that has one; the
+    /// paper's readers as its first version's. Returns the template and the reason (trimmed).
     pub fn next(&self, versions: &[&Template], today: Date) -> Result<(Template, String)> {
         let first = versions
             .iter()
