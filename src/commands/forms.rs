@@ -56,7 +56,8 @@ pub(super) fn add(data: &Path, file: &Path) -> Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     // One line, as every failure: the file, the line, what is wrong.
     let draft: TemplateDraft = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let before = e.span().and_then(|s| text.get(..s.start));
+        let line = before.map_or(0, |t| t.matches('\n').count() + 1);
         anyhow!("{} line {line}: {}", file.display(), e.message().trim())
     })?;
     let service = open(data)?;
