@@ -128,10 +128,7 @@ pub async fn serve_tls(
             () = &mut shutdown => {
                 drop(listener);
                 let _ = stop.send(true);
-                let deadline = tokio::time::Instant::now() + DRAIN;
-                while !open.is_empty() && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                let _ = tokio::time::timeout(DRAIN, open.all_closed()).await;
                 return;
             }
         };
@@ -203,9 +200,13 @@ async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stopping.wait_for(|s| *s).await;
 }
 
-/// Open connections per client address.
+/// Open connections per client address, and a signal when the last one closes (a stop waits
+/// for it).
 #[derive(Default)]
-struct OpenConnections(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+struct OpenConnections {
+    counts: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    emptied: tokio::sync::Notify,
+}
 
 /// One open connection, counted until it is dropped.
 struct Slot {
@@ -215,11 +216,25 @@ struct Slot {
 
 impl OpenConnections {
     fn is_empty(&self) -> bool {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
+    /// Returns once no connection is open.
+    async fn all_closed(&self) {
+        loop {
+            // Registered before the check, so a close in between is not missed.
+            let closed = self.emptied.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.is_empty() {
+                return;
+            }
+            closed.await;
+        }
     }
 
     fn take(self: &Arc<Self>, ip: std::net::IpAddr, limit: usize) -> Option<Slot> {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = map.entry(ip).or_insert(0);
         if *n >= limit {
             return None;
@@ -231,12 +246,15 @@ impl OpenConnections {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut map = self.open.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.open.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(n) = map.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
                 map.remove(&self.ip);
             }
+        }
+        if map.is_empty() {
+            self.open.emptied.notify_waiters();
         }
     }
 }
