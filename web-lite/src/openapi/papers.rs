@@ -54,7 +54,7 @@ pub(super) fn template_paths() -> Value {
             "landscape": { "type": "boolean" } } });
     json!({
         "/api/v1/forms/templates": {
-            "get": { "summary": "Every version of every form (administrators): {templates: [{template: {form, version, valid_from, title, family_facing, addressee, landscape, approvals, lead, rows: [{label, field}], appeal}, added: null (shipped) | {by, at, reason}}]}",
+            "get": { "summary": "Every version of every form (administrators): {templates: [{template: {form, version, valid_from, title, family_facing, addressee, landscape, approvals, lead, rows: [{label, field}], appeal}, added: null (shipped) | {by, at, reason}, in_use_today}]}",
                 "responses": { "200": { "description": "the templates", "content": { "application/json": { "schema": {
                     "type": "object", "required": ["templates"], "properties": { "templates": { "type": "array", "items": { "type": "object" } } } } } } } } },
             "post": { "summary": "The next version of a form (administrators), as `mamoru form show` writes it: used for what is recorded from `valid_from` (today or later); rows each a field the form is filled with; never the reporter on a paper that leaves the centre; the 教示 kept on a notice; every character printable (the engine fills it once). Who reads the paper (the family, a court) stays as the form's first version. Refused with 422 naming the field; the same draft again answers with the version it added. Audited",

@@ -26,6 +26,8 @@ pub struct TemplateEntry {
     pub template: Template,
     /// Who added it, when and why; `None` for a version the binary ships.
     pub added: Option<Added>,
+    /// The version a paper of today takes (the form's newest whose day has come).
+    pub in_use_today: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -55,15 +57,24 @@ impl Service {
     pub fn form_templates(&self, actor: &Actor) -> Result<Vec<TemplateEntry>> {
         Self::permit(actor, Action::EditCodeTables)?;
         let r = self.store.read()?;
-        let mut list: Vec<TemplateEntry> =
-            forms::builtin().iter().map(|t| TemplateEntry { template: t.clone(), added: None }).collect();
+        let mut list: Vec<TemplateEntry> = forms::builtin()
+            .iter()
+            .map(|t| TemplateEntry { template: t.clone(), added: None, in_use_today: false })
+            .collect();
         for a in r.all::<AddedTemplate>()? {
             // Staff 0: the local administrator's command line on the server.
             let by = r
                 .get::<Staff>(a.body.added_by)?
                 .map_or_else(|| "local command line".to_owned(), |s| s.body.display_name);
             let added = Added { by, at: a.body.added_at, reason: a.body.reason };
-            list.push(TemplateEntry { template: a.body.template, added: Some(added) });
+            list.push(TemplateEntry { template: a.body.template, added: Some(added), in_use_today: false });
+        }
+        // By the one rule every print uses.
+        let today = self.now().jst_date();
+        let templates: Vec<Template> = list.iter().map(|e| e.template.clone()).collect();
+        for e in &mut list {
+            e.in_use_today = forms::template(&templates, e.template.form, today)
+                .is_some_and(|t| t.version == e.template.version);
         }
         let order = |f: FormKind| FormKind::ALL.iter().position(|k| *k == f);
         list.sort_by_key(|e| (order(e.template.form), e.template.version));

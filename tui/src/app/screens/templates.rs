@@ -8,7 +8,6 @@ use super::super::{App, Row};
 use super::Action;
 
 pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
-    let today = app.service.now().jst_date();
     let list = app.service.form_templates(&app.actor)?;
     app.template_details = list
         .iter()
@@ -35,17 +34,9 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
             (format!("{} v{}", t.title, t.version), lines)
         })
         .collect();
-    // The version each form uses today: the newest whose day has come.
-    let in_use = |i: usize| {
-        let t = &list[i].template;
-        !list.iter().any(|o| {
-            o.template.form == t.form && o.template.version > t.version && o.template.valid_from <= today
-        }) && t.valid_from <= today
-    };
     app.state.templates = list
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
+        .map(|e| {
             let t = &e.template;
             Row {
                 cells: vec![
@@ -55,7 +46,8 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
                     e.added.as_ref().map_or_else(|| "出荷時".to_owned(), |a| a.by.clone()),
                     t.form.slug().to_owned(),
                 ],
-                dim: !in_use(i),
+                // Bright: the version a paper of today takes.
+                dim: !e.in_use_today,
             }
         })
         .collect();
