@@ -97,8 +97,8 @@ impl Host for ServerHost {
         Some(self.service.store_bytes())
     }
 
-    fn disk_free_bytes(&self) -> Option<u64> {
-        rustix::fs::statvfs(&self.data).ok().map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+    fn disk(&self) -> Option<mamoru_core::store::DiskSpace> {
+        self.service.disk_space()
     }
 
     fn requests(&self) -> Requests {

@@ -34,6 +34,12 @@ pub enum Error {
     AlreadyOpen { path: String },
     #[error("{0}")]
     Store(StoreError),
+    /// The store cannot read or write now: the disk is full or the file gave an I/O error. It
+    /// is reopened once space is back; nothing was changed. Try again in a while.
+    #[error(
+        "the store cannot write now (disk full or I/O error); nothing was changed, try again shortly ({0})"
+    )]
+    Unavailable(StoreError),
     #[error("store integrity: {0}")]
     Corrupt(String),
     #[error("{context}: {source}")]
@@ -58,7 +64,12 @@ impl Error {
         Error::NotFound { what, id: id.to_string() }
     }
     pub(crate) fn store(context: &'static str, e: impl Into<redb::Error>) -> Self {
-        Error::Store(StoreError { context, source: e.into() })
+        let source = e.into();
+        if is_io(&source) {
+            Error::Unavailable(StoreError { context, source })
+        } else {
+            Error::Store(StoreError { context, source })
+        }
     }
 
     /// Refused input (a field invalid or missing, a date unreadable): the form is shown again as
@@ -83,6 +94,7 @@ impl Error {
             Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => "invalid",
             Error::AlreadyOpen { .. } => "already_open",
             Error::Store(_) => "store",
+            Error::Unavailable(_) => "unavailable",
             Error::Corrupt(_) => "corrupt",
             Error::Io { .. } => "io",
         }
@@ -373,6 +385,12 @@ impl fmt::Display for StepRule {
             StepRule::NotNow => "not open now",
         })
     }
+}
+
+/// Whether redb failed on the file rather than on its contents: an I/O error (ENOSPC, EIO), or
+/// one before it that redb latched (it then refuses everything until the file is reopened).
+pub(crate) fn is_io(e: &redb::Error) -> bool {
+    matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed)
 }
 
 /// A failure of the storage engine, with what the store was doing.

@@ -12,6 +12,7 @@ mod browser;
 mod caseloads;
 mod cli;
 mod console;
+mod disk;
 mod family;
 mod http;
 mod migration;

@@ -2,6 +2,7 @@
 //! Asian ambiguous-width characters misalign in Japanese terminals.
 
 use mamoru_core::certificate::Expiry;
+use mamoru_core::store::{DiskSpace, DiskState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -158,12 +159,25 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
     let mut lines = vec![
         Line::from(vec![
             label("稼働    "),
-            Span::styled("稼働中  ", good),
+            if d.store_writable {
+                Span::styled("稼働中  ", good)
+            } else {
+                Span::styled("書き込み不可（ディスクを確認）  ", bad)
+            },
             Span::raw(uptime(d.uptime_seconds)),
         ]),
         Line::from(vec![
             label("容量    "),
-            Span::raw(format!("ストア {}   ディスク空き {}", bytes(d.store_bytes), bytes(d.disk_free_bytes))),
+            Span::raw(format!(
+                "ストア {}   ディスク空き {}",
+                bytes(d.store_bytes),
+                bytes(d.disk.map(|s| s.free_bytes))
+            )),
+            match d.disk.map(DiskSpace::state) {
+                Some(DiskState::Full) => Span::styled("  満杯・保存不可", bad),
+                Some(DiskState::Low) => Span::styled("  残りわずか", bad),
+                _ => Span::raw(""),
+            },
         ]),
         Line::from(vec![
             label("通信    "),

@@ -85,32 +85,26 @@ pub(crate) fn routes_until(
     stopping: Option<tokio::sync::watch::Receiver<bool>>,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let Health { version, https, backup_now } = health;
-    let healthz =
-        warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(move |svc: Arc<Service>| {
-            async move {
-                let backup = svc.backup_health();
-                let store_ok = blocking(move || svc.store_ok()).await.is_ok();
-                // A backup older than a day and a bit, or a failed one, needs an administrator.
-                let backup_state = match backup.age_seconds {
-                    _ if backup.failing => "failed",
-                    None => "none",
-                    Some(_) if backup.stale() => "stale",
-                    Some(_) => "ok",
-                };
-                let healthy = store_ok && matches!(backup_state, "ok" | "none") && !backup.archive_failing;
-                let body = json!({
-                    "status": if healthy { "ok" } else { "degraded" },
-                    "version": version,
-                    "store": if store_ok { "ok" } else { "unavailable" },
-                    "backup": backup_state,
-                    "last_backup_age_seconds": backup.age_seconds,
-                    "archive": if backup.archive_failing { "failed" } else { "ok" },
-                    "last_archive_age_seconds": backup.archive_age_seconds,
-                });
-                let status = if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-                warp::reply::with_status(warp::reply::json(&body), status).into_response()
-            }
-        });
+    let healthz = warp::path!("healthz").and(warp::get()).and(with(service.clone())).then(
+        move |svc: Arc<Service>| async move {
+            let Ok(h) = blocking(move || Ok(svc.health())).await else {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            };
+            let body = json!({
+                "status": if h.healthy() { "ok" } else { "degraded" },
+                "version": version,
+                "store": if h.store_writable { "ok" } else { "unavailable" },
+                "disk": h.disk_state(),
+                "disk_free_bytes": h.disk.map(|d| d.free_bytes),
+                "backup": h.backup_state(),
+                "last_backup_age_seconds": h.backup.age_seconds,
+                "archive": if h.backup.archive_failing { "failed" } else { "ok" },
+                "last_archive_age_seconds": h.backup.archive_age_seconds,
+            });
+            let status = if h.serving() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            warp::reply::with_status(warp::reply::json(&body), status).into_response()
+        },
+    );
     let openapi = warp::path!("api" / "v1" / "openapi.json")
         .and(warp::get())
         .map(|| warp::reply::json(openapi::served()).into_response());
@@ -205,11 +199,15 @@ pub(crate) fn status_of(e: &Error) -> StatusCode {
         Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Invalid { .. } | Error::Incomplete { .. } | Error::Date(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
     }
 }
+
+/// Seconds a client is asked to wait before trying again while the store cannot write.
+pub(crate) const UNAVAILABLE_RETRY_AFTER: u32 = 30;
 
 /// A service error as the API's JSON error body, with the status from `status_of`. Store
 /// failures are logged (without personal data) and reported without detail.
@@ -218,6 +216,16 @@ pub(crate) fn error_response(e: &Error) -> Response {
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = %e, "request failed in the store");
         return error_body(status, "internal", "internal error; see the server log");
+    }
+    if let Error::Unavailable(_) = e {
+        tracing::error!(error = %e, "request found the store unable to write");
+        let mut r = error_body(
+            status,
+            e.code(),
+            "the store cannot write now (disk full or I/O error); nothing was changed, try again shortly",
+        );
+        r.headers_mut().insert(warp::http::header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.into());
+        return r;
     }
     let mut r = error_body(status, e.code(), &e.to_string());
     if let Error::TooManyAttempts { retry_after } = e {

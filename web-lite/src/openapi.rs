@@ -123,7 +123,7 @@ fn written() -> Value {
         "security": [ { "bearer": [] }, { "cookie": [] } ],
         "paths": {
             "/healthz": { "get": { "security": [], "summary": "Health, no personal data",
-                "responses": { "200": { "description": "healthy" }, "503": { "description": "store unavailable" } } } },
+                "responses": { "200": { "description": "serving: `status` is `ok`, or `degraded` when an administrator is needed (disk low, backup stale or failed, archive failing)" }, "503": { "description": "not serving: the store cannot write (an I/O failure, reopened by itself once the disk has space) or the disk is full" } } } },
             "/api/v1/session": {
                 "post": { "security": [], "summary": "Sign in",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {

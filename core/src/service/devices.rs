@@ -190,14 +190,11 @@ impl Service {
         }
     }
 
-    /// Whether a device is registered and not revoked (sessions check it on every request).
-    pub(crate) fn device_active(&self, id: DeviceId) -> bool {
+    /// Whether a device is registered and not revoked (sessions check it on every request). A
+    /// store that cannot be read is an error, not a revocation: nobody is signed out by a full
+    /// disk.
+    pub(crate) fn device_active(&self, id: DeviceId) -> Result<bool> {
         // A device still waiting for its code has no secret yet: nothing can be bound to it.
-        self.store
-            .read()
-            .and_then(|r| r.get::<Device>(id))
-            .ok()
-            .flatten()
-            .is_some_and(|d| d.body.is_active() && !d.body.is_pending())
+        Ok(self.store.read()?.get::<Device>(id)?.is_some_and(|d| d.body.is_active() && !d.body.is_pending()))
     }
 }

@@ -15,6 +15,7 @@ mod events;
 pub mod export;
 mod family;
 pub mod forms;
+mod health;
 mod integrity;
 mod merging;
 pub mod migration;
@@ -53,6 +54,7 @@ pub use family::{
     FamilyFormView, FamilyMember, Joining, MemberEdit, NewMember, NotJoinable, SELF as SELF_RELATION,
     SIBLING, SiblingCandidate, as_guardian, member_key, parse_member_key,
 };
+pub use health::{BackupState, Health};
 pub use integrity::{IntegrityReport, KINDS};
 pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, MemberView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, DraftKey, IDLE_TIMEOUT, SessionInfo, SessionRow};
@@ -199,15 +201,16 @@ impl Service {
         Ok(Actor::from_staff(&s, Some(device.to_owned())))
     }
 
-    /// Whether the store answers a read (`/healthz`); nothing personal is read.
-    pub fn store_ok(&self) -> Result<()> {
-        self.store.read().map(drop)
-    }
-
     /// The size of the store's file in bytes (the metrics and the dashboard).
     #[must_use]
     pub fn store_bytes(&self) -> u64 {
         self.store.file_size()
+    }
+
+    /// The disk holding the store (the metrics and the dashboard).
+    #[must_use]
+    pub fn disk_space(&self) -> Option<crate::store::DiskSpace> {
+        self.store.disk_space()
     }
 
     /// Request timings the front-ends record, for the dashboard and the metrics.

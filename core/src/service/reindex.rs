@@ -48,7 +48,7 @@ impl Service {
                 let (keys, child) = match made {
                     Ok(made) => made,
                     // The store itself failing is no damaged record: stop.
-                    Err(e @ crate::Error::Store(_)) => return Err(e),
+                    Err(e @ (crate::Error::Store(_) | crate::Error::Unavailable(_))) => return Err(e),
                     Err(e) => {
                         done.failed.push((ChildId(*id), e.to_string()));
                         continue;

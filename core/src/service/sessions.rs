@@ -173,7 +173,7 @@ impl Service {
             return Err(Error::TooManyAttempts { retry_after: wait });
         }
         if let Some(d) = device
-            && !self.device_active(d)
+            && !self.device_active(d)?
         {
             return Err(Error::Unauthenticated);
         }
@@ -275,19 +275,14 @@ impl Service {
             return Err(Error::Unauthenticated);
         }
         let staff = s.actor.staff;
+        // A store that cannot be read now (a full disk) signs nobody out: the error is returned.
         if let Some(d) = s.device
-            && !self.device_active(d)
+            && !self.device_active(d)?
         {
             sessions.remove(&key);
             return Err(Error::Unauthenticated);
         }
-        let still_active = self
-            .store
-            .read()
-            .and_then(|r| r.get::<Staff>(staff))
-            .ok()
-            .flatten()
-            .is_some_and(|v| !v.body.disabled);
+        let still_active = self.store.read()?.get::<Staff>(staff)?.is_some_and(|v| !v.body.disabled);
         if !still_active {
             sessions.remove(&key);
             return Err(Error::Unauthenticated);

@@ -3,8 +3,10 @@
 //! Knows nothing of who may do what: that is the service's job.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, TransactionError, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -181,8 +183,63 @@ fn decode_part<T: Record, P: serde::de::DeserializeOwned>(bytes: &[u8]) -> Resul
 
 /// The open store of one data directory.
 pub struct Store {
-    db: Database,
+    /// `None` once redb failed on the file (a full disk, an I/O error) and the store closed it,
+    /// until it is reopened (see `with_db`).
+    db: RwLock<Option<Arc<Database>>>,
     path: PathBuf,
+    /// Not before then does the store try to reopen its file again.
+    next_reopen: Mutex<Instant>,
+}
+
+/// Free space below which the disk counts as full: the store is not reopened, and `/healthz`
+/// answers 503. Below what redb needs to grow its file by one region.
+pub const DISK_FULL_BELOW: u64 = 32 << 20;
+/// Free space below which the disk counts as low (an administrator is needed soon): 1 GiB, or
+/// 5 % of the file system if that is more.
+pub const DISK_LOW_BELOW: u64 = 1 << 30;
+/// How often at most a store whose file failed tries to reopen it.
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+/// The file system holding a store, as `statvfs` sees it (the space an unprivileged process may
+/// use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DiskSpace {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// How full the disk is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiskState {
+    Ok,
+    /// Below [`DISK_LOW_BELOW`] (or 5 %): the low-disk alarm.
+    Low,
+    /// Below [`DISK_FULL_BELOW`]: writes fail or soon will.
+    Full,
+}
+
+impl DiskSpace {
+    /// The space of the file system holding `path`.
+    #[must_use]
+    pub fn of(path: &Path) -> Option<Self> {
+        let s = rustix::fs::statvfs(path).ok()?;
+        Some(Self {
+            free_bytes: s.f_bavail.saturating_mul(s.f_frsize),
+            total_bytes: s.f_blocks.saturating_mul(s.f_frsize),
+        })
+    }
+
+    #[must_use]
+    pub fn state(self) -> DiskState {
+        if self.free_bytes < DISK_FULL_BELOW {
+            DiskState::Full
+        } else if self.free_bytes < DISK_LOW_BELOW.max(self.total_bytes / 20) {
+            DiskState::Low
+        } else {
+            DiskState::Ok
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -208,7 +265,7 @@ impl Store {
             return Err(Error::invalid("data", format!("{} already holds a Mamoru store", dir.display())));
         }
         let db = Database::builder().create(&path).map_err(|e| open_error(&path, e))?;
-        let store = Self { db, path };
+        let store = Self::holding(db, path);
         store.ensure_tables(now)?;
         let mut tx = store.begin_write(now, 0, None)?;
         tx.set_meta("format", &FORMAT.to_le_bytes())?;
@@ -239,7 +296,7 @@ impl Store {
         // A copy an integrity check left when its process was killed (it holds records that
         // may since have been erased).
         let _ = std::fs::remove_file(pages::check_copy_path(&path));
-        let store = Self { db, path };
+        let store = Self::holding(db, path);
         let format = store
             .read()?
             .meta("format")?
@@ -311,22 +368,101 @@ impl Store {
         &self.path
     }
 
+    fn holding(db: Database, path: PathBuf) -> Self {
+        Self { db: RwLock::new(Some(Arc::new(db))), path, next_reopen: Mutex::new(Instant::now()) }
+    }
+
+    /// Runs `f` on the database. redb latches its first I/O failure on the file (a commit that
+    /// met a full disk) and refuses every transaction after it until the file is reopened: then
+    /// the store closes the file, reopens it once the disk has space again, and runs `f` once
+    /// more. Until then every call fails with [`Error::Unavailable`] and changes nothing; no
+    /// restart is needed.
+    fn with_db<T, E: Into<redb::Error>>(
+        &self,
+        context: &'static str,
+        f: impl Fn(&Database) -> std::result::Result<T, E>,
+    ) -> Result<T> {
+        let db = self.database(context)?;
+        match f(&db).map_err(Into::into) {
+            Ok(t) => Ok(t),
+            Err(e) if crate::error::is_io(&e) => {
+                self.close_failed(&db);
+                drop(db);
+                let db = self.database(context).map_err(|_| Error::store(context, e))?;
+                f(&db).map_err(|e| Error::store(context, e))
+            }
+            Err(e) => Err(Error::store(context, e)),
+        }
+    }
+
+    /// The open database; reopened first when an I/O failure closed it.
+    fn database(&self, context: &'static str) -> Result<Arc<Database>> {
+        if let Some(db) = self.db.read().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            return Ok(db.clone());
+        }
+        let mut slot = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        let unavailable =
+            |source: redb::Error| Error::Unavailable(crate::error::StoreError { context, source });
+        if self.disk_space().is_some_and(|d| d.state() == DiskState::Full) {
+            return Err(unavailable(std::io::Error::from(std::io::ErrorKind::StorageFull).into()));
+        }
+        {
+            let mut next = self.next_reopen.lock().unwrap_or_else(PoisonError::into_inner);
+            if Instant::now() < *next {
+                return Err(unavailable(redb::Error::PreviousIo));
+            }
+            *next = Instant::now() + REOPEN_EVERY;
+        }
+        // Fails while a transaction begun on the closed file still holds it (redb closes it
+        // when that ends); the next call tries again.
+        let db = Database::builder().open(&self.path).map_err(|e| unavailable(e.into()))?;
+        let db = Arc::new(db);
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Closes the file after redb failed on it (unless it was reopened meanwhile).
+    fn close_failed(&self, failed: &Arc<Database>) {
+        let mut slot = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|db| Arc::ptr_eq(db, failed)) {
+            *slot = None;
+        }
+    }
+
+    /// Whether the store can write now: a write transaction can begin (none is refused for an
+    /// earlier I/O failure). Begins none when another one is running, and writes nothing.
+    pub fn writable(&self) -> Result<()> {
+        self.with_db("probing a write", |db| match db.try_begin_write() {
+            Ok(_) | Err(TransactionError::WouldBlock) => Ok(()),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// The space of the disk holding the store.
+    #[must_use]
+    pub fn disk_space(&self) -> Option<DiskSpace> {
+        DiskSpace::of(self.path.parent().unwrap_or(Path::new(".")))
+    }
+
     /// A write transaction outside the redo log: for the log's own bookkeeping and replay.
     pub(crate) fn raw_write(&self) -> Result<WriteTransaction> {
-        self.db.begin_write().map_err(|e| Error::store("starting a write", e))
+        self.with_db("starting a write", Database::begin_write)
     }
 
     pub(crate) fn raw_read(&self) -> Result<ReadTransaction> {
-        self.db.begin_read().map_err(|e| Error::store("starting a read", e))
+        self.with_db("starting a read", Database::begin_read)
     }
 
     pub fn read(&self) -> Result<ReadTx> {
-        self.db.begin_read().map(ReadTx).map_err(|e| Error::store("starting a read", e))
+        self.raw_read().map(ReadTx)
     }
 
     /// Starts a durable write (two-phase commit, fsync before `commit` returns).
     pub fn begin_write(&self, now: Timestamp, by: u64, device: Option<String>) -> Result<WriteTx> {
-        let mut tx = self.db.begin_write().map_err(|e| Error::store("starting a write", e))?;
+        let mut tx = self.raw_write()?;
         tx.set_two_phase_commit(true);
         Ok(WriteTx { tx, now, by, device, redo: std::cell::RefCell::default() })
     }

@@ -29,7 +29,8 @@ use text::{file_time, key_label};
 pub trait Host: Send + Sync {
     fn uptime_seconds(&self) -> u64;
     fn store_bytes(&self) -> Option<u64>;
-    fn disk_free_bytes(&self) -> Option<u64>;
+    /// The disk holding the store (`statvfs`); core says how full that is.
+    fn disk(&self) -> Option<mamoru_core::store::DiskSpace>;
     fn requests(&self) -> Requests;
     /// Backup generations, newest first.
     fn generations(&self) -> Result<Vec<Generation>, String>;
@@ -95,7 +96,9 @@ pub struct Row {
 pub struct Dashboard {
     pub uptime_seconds: u64,
     pub store_bytes: Option<u64>,
-    pub disk_free_bytes: Option<u64>,
+    pub disk: Option<mamoru_core::store::DiskSpace>,
+    /// The store can begin a write (false after an I/O failure, until it is reopened).
+    pub store_writable: bool,
     pub sessions: usize,
     /// Sessions per device name (`端末なし` for sessions not bound to a tablet).
     pub sessions_by_device: Vec<(String, usize)>,

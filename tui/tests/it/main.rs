@@ -20,7 +20,11 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
 /// What the server would tell the console, fixed for the test.
-struct FixedHost;
+struct FixedHost {
+    disk_free: u64,
+}
+
+const FIXED: FixedHost = FixedHost { disk_free: 52_000_000_000 };
 
 impl Host for FixedHost {
     fn uptime_seconds(&self) -> u64 {
@@ -29,8 +33,8 @@ impl Host for FixedHost {
     fn store_bytes(&self) -> Option<u64> {
         Some(3_100_000_000)
     }
-    fn disk_free_bytes(&self) -> Option<u64> {
-        Some(52_000_000_000)
+    fn disk(&self) -> Option<mamoru_core::store::DiskSpace> {
+        Some(mamoru_core::store::DiskSpace { free_bytes: self.disk_free, total_bytes: 200_000_000_000 })
     }
     fn requests(&self) -> Requests {
         Requests { per_minute: 120, p50_ms: 2.1, p99_ms: 8.0, errors: 0 }
@@ -114,7 +118,7 @@ fn staff(w: &World, login: &str, name: &str, role: Role, password: &str) -> Acto
 }
 
 fn app(w: &World, actor: &Actor) -> App {
-    App::new(w.svc.clone(), Arc::new(FixedHost), actor.clone())
+    App::new(w.svc.clone(), Arc::new(FIXED), actor.clone())
 }
 
 /// Draws the app at `cols`×`rows` and returns the screen as lines.
@@ -144,6 +148,16 @@ fn keys(app: &mut App, text: &str) {
 }
 
 #[test]
+fn the_dashboard_raises_the_low_disk_alarm_before_the_disk_is_full() {
+    let w = world();
+    for (free, alarm) in [(900_000_000, "残りわずか"), (20_000_000, "満杯・保存不可")] {
+        let a = App::new(w.svc.clone(), Arc::new(FixedHost { disk_free: free }), w.admin.clone());
+        let all = screen(&a, 80, 24).join("\n");
+        assert!(all.contains(alarm), "{free} bytes free: {all}");
+    }
+}
+
+#[test]
 fn the_console_opens_on_the_dashboard_with_figures_and_the_help_bar() {
     let w = world();
     let a = app(&w, &w.admin);
@@ -153,6 +167,7 @@ fn the_console_opens_on_the_dashboard_with_figures_and_the_help_bar() {
     assert!(s[0].contains("admin（システム管理者）"), "{all}");
     assert!(all.contains("3日 4時間"), "{all}");
     assert!(all.contains("ストア 3.1 GB") && all.contains("ディスク空き 52.0 GB"), "{all}");
+    assert!(all.contains("稼働中") && !all.contains("残りわずか"), "{all}");
     assert!(all.contains("120 件/分") && all.contains("p99 8.0 ms"), "{all}");
     assert!(all.contains("バックアップ まだありません"), "{all}");
     assert!(all.contains("証明書  2026-12-23 まで残り 30 日: サーバーで mamoru tls renew"), "{all}");

@@ -236,6 +236,9 @@ pub(super) fn metrics_text(svc: &Service, version: &str) -> String {
     };
     metric("mamoru_up", "1 while the server runs.", Some(1));
     metric("mamoru_store_bytes", "Size of the store file.", i64::try_from(svc.store_bytes()).ok());
+    let disk = svc.disk_space();
+    let free = disk.and_then(|d| i64::try_from(d.free_bytes).ok());
+    metric("mamoru_disk_free_bytes", "Free space on the store's disk.", free);
     metric("mamoru_sessions", "Open sign-in sessions.", i64::try_from(svc.sessions_open()).ok());
     metric("mamoru_backup_age_seconds", "Seconds since the last verified backup generation.", b.age_seconds);
     metric("mamoru_backup_failing", "1 if the last backup attempt failed.", Some(i64::from(b.failing)));

@@ -44,6 +44,11 @@ pub(crate) fn message(e: &Error) -> String {
         Error::Date(_) => {
             "日付・日時の形式が正しくありません（例: 令和7年4月1日、R7.4.1、2025-04-01）。".into()
         }
+        Error::Unavailable(_) => {
+            tracing::error!(error = %e, "a page request found the store unable to write");
+            "サーバーの記録装置に書き込めないため、いまは保存も閲覧もできません（ディスクの空き不足または障害）。入力内容は消えていません。管理者が対応しています。しばらく待ってから、もう一度お試しください。"
+                .into()
+        }
         Error::AlreadyOpen { .. } | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => {
             tracing::error!(error = %e, "a page request failed in the store");
             "サーバーで問題が起きました。入力内容は消えていません。時間をおいてもう一度保存してください。"
@@ -62,7 +67,13 @@ pub(super) fn error_page(session: &SessionInfo, e: &Error) -> Response {
         StatusCode::FORBIDDEN => "権限がありません",
         StatusCode::CONFLICT => "更新が重なりました",
         StatusCode::UNPROCESSABLE_ENTITY => "入力を確認してください",
+        StatusCode::SERVICE_UNAVAILABLE => "一時的に使えません",
         _ => "エラー",
     };
-    html(&ErrorPage { chrome: Chrome::new(session, heading, ""), heading, message: message(e) }, status)
+    let mut r =
+        html(&ErrorPage { chrome: Chrome::new(session, heading, ""), heading, message: message(e) }, status);
+    if let Error::Unavailable(_) = e {
+        r.headers_mut().insert(warp::http::header::RETRY_AFTER, crate::UNAVAILABLE_RETRY_AFTER.into());
+    }
+    r
 }

@@ -7,7 +7,8 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
     app.state.dashboard = Dashboard {
         uptime_seconds: app.host.uptime_seconds(),
         store_bytes: app.host.store_bytes(),
-        disk_free_bytes: app.host.disk_free_bytes(),
+        disk: app.host.disk(),
+        store_writable: app.service.health().store_writable,
         sessions: server.sessions,
         sessions_by_device: server
             .sessions_by_device

@@ -1,0 +1,125 @@
+//! Honest health on a full disk: the store's writes fail with a clear 503 (a Japanese page on
+//! the tablet) and change nothing, `/healthz` answers 503, and once space is back the server
+//! reopens the store by itself — no restart — with every acknowledged write still there.
+//!
+//! The disk is a small tmpfs mounted for the test (CI runs as root, as `mount` needs).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{PASSWORD, Server, init, password_file, run};
+
+/// A tmpfs of `megabytes`, unmounted (lazily, so a crashed server cannot keep it) when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, megabytes: u32) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0700"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a small tmpfs needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(at.to_owned())
+    }
+
+    /// Writes a file until the disk is full; returns its path.
+    fn fill(&self) -> PathBuf {
+        let path = self.0.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0x5a_u8; 1 << 20];
+        loop {
+            if let Err(e) = f.write_all(&chunk).and_then(|()| f.sync_data()) {
+                assert_eq!(e.raw_os_error(), Some(28), "ENOSPC expected: {e}");
+                return path;
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+const CHILD: &str = r#"{"family_name":"架空","given_name":"満杯","family_name_kana":"カクウ","given_name_kana":"マンパイ","birth_date":"R3.4.1","sex":"female"}"#;
+
+#[test]
+fn a_full_disk_answers_503_changes_nothing_and_recovers_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(&dir.path().join("disk"), 96);
+    let data = init(&disk.0);
+    let pw = password_file(dir.path(), PASSWORD);
+    let (d, pw) = (data.to_str().unwrap(), pw.to_str().unwrap());
+    let args = ["user", "add", "cw1", "--role", "caseworker", "--unit", "1", "--name", "架空 職員"];
+    let r = run(&[&args[..], &["--password-file", pw, "--data", d]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let s = Server::serve_plain(&data);
+    let token = s.sign_in("cw1", PASSWORD);
+    let first = s.request("POST", "/api/v1/children", Some(&token), Some(CHILD));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let first = first.json()["id"].as_u64().unwrap();
+    // A 96 MB disk is low already: the alarm, while still serving.
+    let h = s.request("GET", "/healthz", None, None);
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!((h.json()["disk"].as_str(), h.json()["status"].as_str()), (Some("low"), Some("degraded")));
+
+    let filler = disk.fill();
+    let h = s.request("GET", "/healthz", None, None);
+    assert_eq!(h.status, 503, "a full disk is no health: {}", h.body);
+    assert_eq!(h.json()["disk"], "full", "{}", h.body);
+
+    // Writes go on into the free pages of the store's file until it must grow; then each one
+    // fails, clearly, and is not acknowledged.
+    let mut acknowledged = vec![first];
+    let refused = loop {
+        let r = s.request("POST", "/api/v1/children", Some(&token), Some(CHILD));
+        if r.status == 201 {
+            acknowledged.push(r.json()["id"].as_u64().unwrap());
+            assert!(acknowledged.len() < 2000, "the store never met the full disk");
+            continue;
+        }
+        break r;
+    };
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "unavailable", "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("30"));
+    // Reads are audited, so they cannot be served either: the tablet gets a Japanese page.
+    let cookie = format!("__Host-mamoru_session={token}");
+    let page = s.request_with_cookie("GET", &format!("/children/{first}"), &cookie, None);
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.body.contains("一時的に使えません") && page.body.contains("入力内容は消えていません"));
+    assert!(!page.body.contains("満杯"), "nothing of the child on the error page");
+    let again = s.request("POST", "/api/v1/children", Some(&token), Some(CHILD));
+    assert_eq!(again.status, 503, "still full: {}", again.body);
+
+    // Space back: the next request reopens the store, with no restart.
+    std::fs::remove_file(filler).unwrap();
+    let h = s.request("GET", "/healthz", None, None);
+    assert_eq!(h.status, 200, "recovered: {}", h.body);
+    assert_eq!(h.json()["store"], "ok");
+    let after = s.request("POST", "/api/v1/children", Some(&token), Some(CHILD));
+    assert_eq!(after.status, 201, "{}", after.body);
+    let after = after.json()["id"].as_u64().unwrap();
+    assert_eq!(Some(&(after - 1)), acknowledged.last(), "no refused child took a number");
+    acknowledged.push(after);
+    for id in &acknowledged {
+        let c = s.request("GET", &format!("/api/v1/children/{id}"), Some(&token), None);
+        assert_eq!(c.status, 200, "acknowledged child {id} kept: {}", c.body);
+    }
+    let page = s.request_with_cookie("GET", &format!("/children/{first}"), &cookie, None);
+    assert_eq!(page.status, 200);
+    assert_eq!(s.stop(), 0);
+
+    // Nothing refused was half-written: the audit chain is whole.
+    let verify = run(&["audit", "verify", "--data", d]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+}
