@@ -243,6 +243,10 @@ pub enum BackupCommand {
         #[arg(long, value_name = "TIME")]
         until: Option<String>,
     },
+    /// Restore drill: restore the newest generation and the archive after it into a scratch
+    /// directory beside the store, check it, time it, and keep the result for the monthly report
+    /// (the server must be stopped; the running server drills by itself, monthly by default).
+    Drill(DataDir),
     /// Make a new backup identity: writes it to FILE (move it offline) with the store's backup
     /// authentication key, and adds its recipient.
     Keygen {

@@ -20,6 +20,7 @@ mod setup;
 
 use admin::{check, device, user};
 use backups::backup;
+pub(crate) use backups::newest_authentic;
 pub(crate) use migration::ExportFolder;
 use serve::serve;
 pub(crate) use serve::{Serving, backup_now_op, serve_all, start_backups};

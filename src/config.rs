@@ -62,6 +62,13 @@ pub struct Backup {
     /// Seconds between shipments of the change archive (the most a lost disk can cost).
     #[serde(default = "default_archive_every")]
     pub archive_every_seconds: u64,
+    /// Days between restore drills after the daily backup (0: only when asked for).
+    #[serde(default = "default_drill_every")]
+    pub drill_every_days: u32,
+}
+
+fn default_drill_every() -> u32 {
+    mamoru_core::drill::EVERY_DAYS
 }
 
 fn default_archive_every() -> u64 {
@@ -98,6 +105,7 @@ impl Default for Backup {
             keep: default_keep(),
             daily_at: default_daily_at(),
             archive_every_seconds: default_archive_every(),
+            drill_every_days: default_drill_every(),
         }
     }
 }
@@ -250,6 +258,10 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # Every committed change is shipped to <dir>/archive at least this often, and at shutdown: a
 # lost disk costs at most this many seconds of work.
 # archive_every_seconds = 60
+# After the daily backup, every this many days: a restore drill (the newest generation and the
+# archive restored into a scratch directory beside the store, checked and timed, the result kept
+# for the monthly report). 0: only when asked for (`mamoru backup drill`, the console).
+# drill_every_days = 30
 "#;
 
 /// Reads `DIR/mamoru.toml`; a missing file means the defaults.

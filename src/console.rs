@@ -134,6 +134,10 @@ impl Host for ServerHost {
         (self.backup_now)()
     }
 
+    fn restore_drill(&self) -> Result<mamoru_core::drill::RestoreDrill, String> {
+        crate::drill::run_and_record(&self.data, &self.service, "console").map_err(|e| format!("{e:#}"))
+    }
+
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String> {
         save_export(&self.data, name, bytes).map_err(|e| format!("{e:#}"))
     }

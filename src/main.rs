@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod console;
 mod demo;
+mod drill;
 mod files;
 mod scheduler;
 mod tls;

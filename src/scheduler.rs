@@ -1,7 +1,8 @@
 //! The server's backup threads. The daily one wakes at the configured time (Japan time), makes a
 //! generation from one read transaction while the server keeps serving, verifies it with the
-//! server's key, prunes, and records the outcome for `/healthz`. The archiver ships the redo log
-//! to the archive every interval and once more when told to stop.
+//! server's key, prunes, and records the outcome for `/healthz`; then, when one is due (monthly
+//! by default), runs a restore drill and keeps its result. The archiver ships the redo log to the
+//! archive every interval and once more when told to stop.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,8 +19,9 @@ fn until_next(now: Timestamp, daily: i64) -> i64 {
     if wait == 0 { DAY } else { wait }
 }
 
-/// Runs until `stop` receives or is dropped.
-pub fn run(service: &Arc<Service>, data: &Path, daily: i64, stop: &Receiver<()>) {
+/// Runs until `stop` receives or is dropped: the daily backup at `daily` (seconds after midnight
+/// JST), and a restore drill every `drill_every` days.
+pub fn run(service: &Arc<Service>, data: &Path, (daily, drill_every): (i64, u32), stop: &Receiver<()>) {
     loop {
         let wait = until_next(service.now(), daily);
         match stop.recv_timeout(Duration::from_secs(u64::try_from(wait).unwrap_or(60))) {
@@ -35,6 +37,17 @@ pub fn run(service: &Arc<Service>, data: &Path, daily: i64, stop: &Receiver<()>)
                 tracing::error!(error = %format!("{e:#}"), "backup failed");
                 service.record_backup(None);
             }
+        }
+        match service.drill_due(drill_every) {
+            Ok(true) => match crate::drill::run_and_record(data, service, "scheduler") {
+                Ok(d) if d.succeeded() => tracing::info!(summary = %d.summary(), "restore drill"),
+                Ok(d) => tracing::error!(summary = %d.summary(), "restore drill"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "the restore drill could not be recorded");
+                }
+            },
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "cannot tell whether a restore drill is due"),
         }
     }
 }

@@ -54,10 +54,11 @@ ids! {
     MessageId => "message",
     CourtPetitionId => "court_petition",
     FormTemplateId => "form_template",
+    RestoreDrillId => "restore_drill",
 }
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 22] = [
+pub const KINDS: [&str; 23] = [
     UnitId::KIND,
     StaffId::KIND,
     CredentialId::KIND,
@@ -80,4 +81,5 @@ pub const KINDS: [&str; 22] = [
     MessageId::KIND,
     CourtPetitionId::KIND,
     FormTemplateId::KIND,
+    RestoreDrillId::KIND,
 ];

@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod code_table;
 pub mod deadline;
 pub mod device;
+pub mod drill;
 pub mod error;
 pub mod fixture;
 pub mod forms;

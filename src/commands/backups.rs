@@ -70,7 +70,26 @@ pub(super) fn backup(cmd: BackupCommand) -> Result<()> {
             restore(&dest, generation, &keys, &to, until)
         }
         BackupCommand::Keygen { data, out } => keygen(&data.data, &out),
+        BackupCommand::Drill(d) => drill(&d.data),
     }
+}
+
+fn drill(data: &Path) -> Result<()> {
+    let service = open(data).map_err(|e| {
+        if e.to_string().contains("in use by another Mamoru process") {
+            anyhow::anyhow!(
+                "the server is running and holds the store: it runs the restore drill itself (backup.drill_every_days), and an administrator can run one now from the console (バックアップ, r)"
+            )
+        } else {
+            e
+        }
+    })?;
+    let d = crate::drill::run_and_record(data, &service, "cli")?;
+    if !d.succeeded() {
+        bail!("{}", d.summary());
+    }
+    println!("{}", d.summary());
+    Ok(())
 }
 
 fn create(data: &Path) -> Result<()> {
@@ -112,7 +131,7 @@ fn generation_for(
 /// The newest authentic generation (taken at or before `until`, if given). What is not authentic
 /// is skipped with a word; when nothing is authentic and something came from another store,
 /// the key brought is the likelier problem, and that is the error (exit 3).
-fn newest_authentic(dest: &Destination, keys: &Keyring, until: Option<Timestamp>) -> Result<u64> {
+pub(crate) fn newest_authentic(dest: &Destination, keys: &Keyring, until: Option<Timestamp>) -> Result<u64> {
     let mut other_store = None;
     let mut found = None;
     let (all, mut skipped) = dest.scan()?;

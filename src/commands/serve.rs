@@ -94,6 +94,7 @@ impl Backups {
 pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
     let cfg = config::load(data)?;
     let daily = cfg.backup.daily_seconds()?;
+    let drill_every = cfg.backup.drill_every_days;
     let every = std::time::Duration::from_secs(cfg.backup.archive_every_seconds.max(1));
     let dest = crate::backup::destination(data)?;
     let keys = crate::backup::keyring(data)?;
@@ -104,7 +105,7 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
     let (svc, dir) = (service.clone(), data.to_owned());
     std::thread::Builder::new()
         .name("backup".into())
-        .spawn(move || crate::scheduler::run(&svc, &dir, daily, &daily_stopped))
+        .spawn(move || crate::scheduler::run(&svc, &dir, (daily, drill_every), &daily_stopped))
         .context("starting the backup thread")?;
     let (stop_archiver, archiver_stopped) = std::sync::mpsc::channel::<()>();
     let (svc, dir) = (service.clone(), data.to_owned());

@@ -209,6 +209,46 @@ fn restore_refuses_the_wrong_key_and_a_live_directory_and_writes_nothing() {
 }
 
 #[test]
+fn backup_drill_restores_the_newest_generation_checks_times_and_keeps_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path(), "5");
+    let d = data.to_str().unwrap();
+    let drills = || {
+        let c = run(&["check", "--data", d]);
+        assert_eq!(c.code, 0, "{}", c.stderr);
+        c.stdout.lines().find_map(|l| l.strip_prefix("restore_drill ")).unwrap().trim().to_owned()
+    };
+    assert_eq!(drills(), "0");
+
+    // Nothing to restore yet: the drill fails, says why, and that is kept too.
+    assert_one_line_failure(&run(&["backup", "drill", "--data", d]), "no authentic backup generation");
+    assert_eq!(drills(), "1");
+
+    assert_eq!(run(&["backup", "create", "--data", d]).code, 0);
+    let r = run(&["backup", "drill", "--data", d]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("restore drill passed: generation 1 ("), "{}", r.stdout);
+    assert!(r.stdout.contains("restored and checked in") && r.stdout.contains("up to 20"), "{}", r.stdout);
+    assert!(!data.join(".drill").exists(), "the scratch directory is removed");
+    assert_eq!(drills(), "2");
+
+    // The running server holds the store: it drills by itself, the console on demand.
+    {
+        let _s = Server::serve_plain(&data);
+        assert_one_line_failure(&run(&["backup", "drill", "--data", d]), "the server is running");
+    }
+
+    // A damaged generation fails the drill, by name.
+    let file = data.join("backups/gen-000001.age");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&file, &bytes).unwrap();
+    assert_one_line_failure(&run(&["backup", "drill", "--data", d]), "damaged");
+    assert_eq!(drills(), "3");
+}
+
+#[test]
 fn a_damaged_generation_is_reported_never_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo(dir.path(), "3");

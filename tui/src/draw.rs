@@ -109,7 +109,7 @@ pub fn help_text(state: &State) -> (&'static str, &'static str) {
         }
         Screen::Sessions => "e 終了",
         Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証",
-        Screen::Backups => "b 今すぐ作成   i 整合性検査   e データ書き出し",
+        Screen::Backups => "b 今すぐ作成   r 復元訓練   i 整合性検査   e データ書き出し",
         Screen::CodeTables => "a 追加   e 編集 (削除はできません: 有効終了で止めます)",
         Screen::Templates => "Enter 内容   a 追加の方法 (版は変更できません: 新しい版を追加します)",
         _ => "",

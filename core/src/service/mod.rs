@@ -11,6 +11,7 @@ mod console;
 mod console_views;
 pub mod court;
 mod devices;
+mod drills;
 mod events;
 pub mod export;
 mod family;

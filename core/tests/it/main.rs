@@ -11,6 +11,7 @@ mod clocks;
 mod compat;
 mod court;
 mod crash;
+mod drills;
 mod events;
 mod family;
 mod forms;

@@ -36,6 +36,9 @@ pub trait Host: Send + Sync {
     fn generations(&self) -> Result<Vec<Generation>, String>;
     /// Makes, verifies and keeps a generation now; returns a one-line summary.
     fn backup_now(&self) -> Result<String, String>;
+    /// Runs a restore drill (the newest generation and the archive restored into a scratch
+    /// directory, checked, timed) and keeps its result; an error when it could not be kept.
+    fn restore_drill(&self) -> Result<mamoru_core::drill::RestoreDrill, String>;
     /// Keeps an export (the audit log as CSV) on the server where an administrator can fetch it;
     /// returns where it is.
     fn save_export(&self, name: &str, bytes: &[u8]) -> Result<String, String>;
@@ -121,6 +124,7 @@ pub enum Op {
     ResetPassword(String),
     SetDisabled(String, bool),
     BackupNow,
+    RestoreDrill,
     CheckStore,
     /// The whole store for the next system (`Service::export_store`).
     ExportStore,

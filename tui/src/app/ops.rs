@@ -217,6 +217,21 @@ impl App {
                 Some(outcome) => outcome,
                 None => return self.load(screen),
             },
+            Op::RestoreDrill => {
+                let done = svc.authorize_backup(&self.actor).map_err(|e| describe(&e));
+                let failed = match done.and_then(|()| self.host.restore_drill()) {
+                    Ok(d) if d.succeeded() => Ok(drill_passed(&d)),
+                    Ok(d) => Err(format!("復元訓練に失敗しました: {}", d.failure.unwrap_or_default())),
+                    Err(e) => Err(format!("復元訓練を記録できませんでした: {e}")),
+                };
+                match failed {
+                    Ok(text) => Ok(text),
+                    Err(text) => {
+                        self.state.message = Some((Level::Error, text));
+                        return self.load(screen);
+                    }
+                }
+            }
             Op::BackupNow => {
                 let made = svc.authorize_backup(&self.actor).map_err(|e| describe(&e));
                 match made.and_then(|()| self.host.backup_now()) {
@@ -358,4 +373,17 @@ impl App {
         }
         self.load(self.state.screen);
     }
+}
+
+/// A passed drill in one line: what was restored, how long it took, how close to now it came.
+fn drill_passed(d: &mamoru_core::drill::RestoreDrill) -> String {
+    let generation = d.generation.map_or_else(String::new, |g| format!("世代 {g}"));
+    let up_to = d.up_to.map_or_else(|| "-".to_owned(), super::short_time);
+    format!(
+        "復元訓練に合格しました: {generation} ({:.1} MB) と変更 {} 件を {:.1} 秒で復元・検査 ({up_to} の状態まで)",
+        super::mb(d.generation_bytes),
+        d.changes_replayed,
+        // Shown to a tenth of a second.
+        f64::from(u32::try_from(d.millis).unwrap_or(u32::MAX)) / 1000.0
+    )
 }

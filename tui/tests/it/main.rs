@@ -50,6 +50,18 @@ impl Host for FixedHost {
     fn backup_now(&self) -> Result<String, String> {
         Err("disk full".into())
     }
+    fn restore_drill(&self) -> Result<mamoru_core::drill::RestoreDrill, String> {
+        Ok(mamoru_core::drill::RestoreDrill {
+            started_at: mamoru_core::time::Timestamp(0),
+            millis: 3_250,
+            generation: Some(7),
+            generation_bytes: 280_000_000,
+            changes_replayed: 1_200,
+            up_to: Some(mamoru_core::time::Timestamp(1_795_000_000)),
+            failure: None,
+            by: "console".into(),
+        })
+    }
     fn certificate(&self) -> Option<Certificate> {
         // Thirty days after the world's clock: to be renewed.
         Some(Certificate { not_after: Timestamp::parse("2026-12-23T21:00:00+09:00").unwrap(), own: true })
@@ -352,6 +364,13 @@ fn a_failed_backup_is_said_plainly() {
     keys(&mut a, "by");
     let drawn = screen(&a, 100, 24).join("\n");
     assert!(drawn.contains("バックアップに失敗しました: disk full"), "{drawn}");
+    assert!(drawn.contains("r 復元訓練"), "{drawn}");
+    keys(&mut a, "ry");
+    let drawn = screen(&a, 140, 24).join("\n");
+    assert!(
+        drawn.contains("復元訓練に合格しました: 世代 7 (280.0 MB) と変更 1200 件を 3.2 秒で復元・検査"),
+        "{drawn}"
+    );
 }
 
 #[test]

@@ -28,6 +28,11 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
 pub(super) fn key(c: char) -> Option<Action> {
     match c {
         'b' => Some(Action::Confirm("今すぐバックアップを作成しますか？".into(), Op::BackupNow)),
+        // Reads the backups back into a scratch directory: as long as a restore (minutes per GB).
+        'r' => Some(Action::Confirm(
+            "復元訓練を実行しますか？ (最新の世代と変更アーカイブを作業用の場所に復元して検査し、時間を計ります)".into(),
+            Op::RestoreDrill,
+        )),
         // The check copies the store file; writes wait meanwhile (seconds per GB).
         'i' => Some(Action::Confirm(
             "データの整合性を検査しますか？ (ファイルを複製する間、書き込みが待たされます)".into(),
