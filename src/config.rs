@@ -18,6 +18,25 @@ pub struct Config {
     pub backup: Backup,
     #[serde(default)]
     pub ssh: Ssh,
+    #[serde(default)]
+    pub monitor: Monitor,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// Seconds between the server's probes of itself (the uptime ledger).
+    #[serde(default = "default_probe_every")]
+    pub probe_every_seconds: u64,
+}
+
+fn default_probe_every() -> u64 {
+    u64::try_from(mamoru_core::uptime::PROBE_EVERY).unwrap_or(180)
+}
+impl Default for Monitor {
+    fn default() -> Self {
+        Self { probe_every_seconds: default_probe_every() }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,6 +281,13 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # archive restored into a scratch directory beside the store, checked and timed, the result kept
 # for the monthly report). 0: only when asked for (`mamoru backup drill`, the console).
 # drill_every_days = 30
+
+[monitor]
+# The server probes itself this often (its own /healthz over the network, the store, the disk,
+# the backups, the certificate, the clock) and keeps each result in the uptime ledger, from
+# which the monthly report computes 稼働率. The specification's interval is 180 s; a failed or
+# missing probe counts as that long without service.
+# probe_every_seconds = 180
 "#;
 
 /// Reads `DIR/mamoru.toml`; a missing file means the defaults.

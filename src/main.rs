@@ -10,6 +10,7 @@ mod console;
 mod demo;
 mod drill;
 mod files;
+mod prober;
 mod scheduler;
 mod tls;
 

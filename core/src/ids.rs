@@ -55,10 +55,12 @@ ids! {
     CourtPetitionId => "court_petition",
     FormTemplateId => "form_template",
     RestoreDrillId => "restore_drill",
+    UptimeProbeId => "uptime_probe",
+    MaintenanceId => "maintenance",
 }
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 23] = [
+pub const KINDS: [&str; 25] = [
     UnitId::KIND,
     StaffId::KIND,
     CredentialId::KIND,
@@ -82,4 +84,6 @@ pub const KINDS: [&str; 23] = [
     CourtPetitionId::KIND,
     FormTemplateId::KIND,
     RestoreDrillId::KIND,
+    UptimeProbeId::KIND,
+    MaintenanceId::KIND,
 ];

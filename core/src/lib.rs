@@ -16,6 +16,7 @@ pub mod forms;
 pub mod genogram;
 pub mod ids;
 pub mod interchange;
+pub mod maintenance;
 pub mod merge;
 pub mod person;
 pub mod photo;
@@ -33,6 +34,7 @@ pub mod throttle;
 pub mod time;
 pub mod totp;
 pub mod traffic;
+pub mod uptime;
 pub mod wareki;
 
 pub use error::{Error, Result};

@@ -148,6 +148,7 @@ pub struct Serving {
 pub fn serve_all(s: Serving) -> Result<()> {
     let Serving { service, data, listen, tls, ssh } = s;
     let limits = config::load(&data)?.web.limits();
+    let probe_every = std::time::Duration::from_secs(config::load(&data)?.monitor.probe_every_seconds.max(1));
     let backup_now = backup_now_op(&service, &data);
     let console = match ssh {
         Some(addr) => {
@@ -170,6 +171,14 @@ pub fn serve_all(s: Serving) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        // Stopped when this sender is dropped, after serving.
+        let (_stop_prober, prober_stopped) = std::sync::mpsc::channel::<()>();
+        let target = crate::prober::Target { addr, https: tls.is_some(), data: data.clone() };
+        let svc = service.clone();
+        std::thread::Builder::new()
+            .name("prober".into())
+            .spawn(move || crate::prober::run(&svc, &target, probe_every, &prober_stopped))
+            .context("starting the prober")?;
         let health = mamoru_web::Health {
             version: env!("CARGO_PKG_VERSION"),
             https: tls.is_some(),

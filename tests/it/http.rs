@@ -320,6 +320,8 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/search", "get"),
         ("/api/v1/board", "get"),
         ("/api/v1/backups", "post"),
+        ("/api/v1/maintenance", "get"),
+        ("/api/v1/maintenance", "post"),
         ("/api/v1/session/totp", "post"),
         ("/api/v1/session/totp/confirm", "post"),
         ("/api/v1/cases", "post"),

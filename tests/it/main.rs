@@ -17,6 +17,7 @@ mod family;
 mod http;
 mod migration;
 mod phone;
+mod prober;
 mod shutdown;
 mod support;
 mod templates;

@@ -179,6 +179,7 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
                 _ => Span::raw(""),
             },
         ]),
+        Line::from(vec![label("自己監視 "), probe(d.last_probe.as_ref(), good, bad)]),
         Line::from(vec![
             label("通信    "),
             Span::raw(format!("{} 件/分   p50 {:.1} ms   p99 {:.1} ms   ", r.per_minute, r.p50_ms, r.p99_ms)),
@@ -204,7 +205,7 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
                 Span::styled(format!("{until} に期限切れ: タブレットが接続できません。{how}"), bad)
             }
         };
-        lines.insert(4, Line::from(vec![label("証明書  "), state]));
+        lines.insert(5, Line::from(vec![label("証明書  "), state]));
     }
     for (device, n) in &d.sessions_by_device {
         lines.push(Line::from(format!("    {device}: {n}")));
@@ -218,6 +219,32 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
         ]));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// The latest self-probe: when, and what needs an administrator.
+fn probe(p: Option<&mamoru_core::uptime::Probe>, good: Style, bad: Style) -> Span<'static> {
+    let Some(p) = p else { return Span::styled("まだ記録がありません".to_owned(), bad) };
+    let problems: Vec<&str> = p
+        .problems()
+        .into_iter()
+        .map(|k| match k {
+            "web" => "Web応答なし",
+            "store" => "ストア書き込み不可",
+            "disk_full" => "ディスク満杯",
+            "disk_low" => "ディスク残りわずか",
+            "backup" => "バックアップ",
+            "archive" => "アーカイブ",
+            "certificate" => "証明書の更新",
+            "clock" => "時計",
+            other => other,
+        })
+        .collect();
+    let at = short_time(p.at);
+    if problems.is_empty() {
+        Span::styled(format!("{at} 正常"), good)
+    } else {
+        Span::styled(format!("{at} 要対応: {}", problems.join("、")), bad)
+    }
 }
 
 fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {

@@ -117,6 +117,8 @@ pub(crate) fn routes_until(
         .unify()
         .or(api::backup_now(service.clone(), backup_now))
         .unify()
+        .or(api::maintenance(service.clone()))
+        .unify()
         .or(api::devices(service.clone()))
         .unify()
         .or(api::totp(service.clone()))

@@ -308,12 +308,32 @@ fn written() -> Value {
         template_paths(),
         petition_paths(),
         statistics_paths(),
+        maintenance_paths(),
     ] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), part) {
             paths.extend(more);
         }
     }
     doc
+}
+
+/// 計画停止: announced and listed by administrators.
+fn maintenance_paths() -> Value {
+    json!({
+            "/api/v1/maintenance": {
+                "get": { "summary": "Every announced planned stop (計画停止), oldest first (administrators): {maintenance: [{id, rev, at, by, body: {window: {from, to}, reason, announced_by, announced_at}}]}; times are seconds since 1970",
+                    "responses": { "200": { "description": "the planned stops", "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["maintenance"], "properties": { "maintenance": { "type": "array", "items": { "type": "object" } } } } } } },
+                        "401": error_ref(), "403": error_ref() } },
+                "post": { "summary": "Announce a planned stop (administrators): tablets show it from a week before until it ends, and 稼働率 leaves it out. `from` later than now, `to` after `from`, at most 72 hours; times as seconds since 1970, `YYYY-MM-DDTHH:MM+09:00` or 和暦; a reason of 1-200 characters. Audited",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["from", "to", "reason"], "additionalProperties": false,
+                        "properties": { "from": { "type": "string" }, "to": { "type": "string" }, "reason": { "type": "string", "maxLength": 200 } } } } } },
+                    "responses": { "201": { "description": "announced: {id, rev, at, by, body}",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["id", "body"] } } } },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "422": error_ref() } }
+            }
+    })
 }
 
 /// `/api/v1/cases` and what is recorded in a case.

@@ -22,6 +22,9 @@ pub struct ServerView {
     /// the server.
     pub overdue: Vec<(String, usize)>,
     pub backup: BackupHealth,
+    /// The server's latest probe of itself (the uptime ledger's newest entry); `None` for
+    /// someone who may not operate the server, or before the first.
+    pub last_probe: Option<crate::uptime::Probe>,
 }
 
 /// Where a tablet stands.
@@ -84,6 +87,7 @@ impl Service {
         view.sessions_by_device =
             summary.into_iter().map(|(dev, n)| (dev.map(|id| device_label(&names, id)), n)).collect();
         view.overdue = self.overdue_by_unit(actor)?;
+        view.last_probe = self.last_probe()?;
         Ok(view)
     }
 

@@ -1,7 +1,7 @@
 //! How the server is doing, as `/healthz`, the console and the metrics tell it: whether the
 //! store can write, how full its disk is, and the backups. Nothing personal is read.
 
-use serde::Serialize;
+pub use crate::uptime::BackupState;
 
 use super::{BackupHealth, Service};
 use crate::store::{DiskSpace, DiskState};
@@ -14,18 +14,6 @@ pub struct Health {
     /// The disk holding the store, if `statvfs` answers.
     pub disk: Option<DiskSpace>,
     pub backup: BackupHealth,
-}
-
-/// The backups in one word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackupState {
-    Ok,
-    /// None made yet (a new store).
-    None,
-    /// The last verified one is older than a day and a bit.
-    Stale,
-    Failed,
 }
 
 impl Health {

@@ -18,6 +18,7 @@ mod family;
 pub mod forms;
 mod health;
 mod integrity;
+mod maintenance;
 mod merging;
 pub mod migration;
 mod people;
@@ -30,6 +31,7 @@ mod second_factor;
 mod sessions;
 mod staff;
 pub mod statistics;
+mod uptime;
 
 use std::sync::{Arc, Mutex};
 
@@ -60,6 +62,7 @@ pub use integrity::{IntegrityReport, KINDS};
 pub use people::{CaseRef, ChildEdited, ChildPageView, ChildSummary, ChildView, MemberView, NewChild};
 pub use sessions::{ABSOLUTE_TIMEOUT, DraftKey, IDLE_TIMEOUT, SessionInfo, SessionRow};
 pub use staff::{NewStaff, hash_password, one_time_password};
+pub use uptime::UptimeView;
 
 use crate::audit::AuditEntry;
 use crate::error::{Error, Result};
@@ -91,6 +94,10 @@ pub struct Service {
     changed: events::ChangeSignal,
     /// The store's secret behind every `DraftKey`, once read (`Service::drafts_secret`).
     drafts_secret: std::sync::OnceLock<[u8; 32]>,
+    /// The prober's latest probe, once made or read (`Service::last_probe`).
+    last_probe: Mutex<Option<crate::uptime::Probe>>,
+    /// Every announced planned stop, once read (`Service::maintenance_windows`).
+    maintenance: Mutex<Option<Vec<crate::maintenance::Maintenance>>>,
 }
 
 impl BackupHealth {
@@ -164,6 +171,8 @@ impl Service {
             traffic: crate::traffic::Traffic::default(),
             changed: events::ChangeSignal::default(),
             drafts_secret: std::sync::OnceLock::new(),
+            last_probe: Mutex::new(None),
+            maintenance: Mutex::new(None),
         }
     }
 

@@ -99,6 +99,8 @@ pub struct SessionInfo {
     /// The staff member has no second factor yet and one is required: until they enrol it
     /// (`Service::totp_enrolment`), every other call refuses with `Error::SecondFactorRequired`.
     pub enrolling: bool,
+    /// The planned stop to tell this person of (from a week before it until it ends).
+    pub maintenance: Option<crate::maintenance::Maintenance>,
 }
 
 #[derive(Default)]
@@ -210,6 +212,7 @@ impl Service {
             expires_at: now.plus(IDLE_TIMEOUT),
             form_key: form_key(&token),
             enrolling,
+            maintenance: self.shown_maintenance(),
         };
         Ok((token, info))
     }
@@ -297,7 +300,10 @@ impl Service {
         let mut actor = s.actor.clone();
         actor.address = from;
         let draft_key = derive_draft_key(&secret, s.device, staff);
-        Ok(SessionInfo { actor, draft_key, expires_at, form_key: form_key(token), enrolling: s.enrolling })
+        let enrolling = s.enrolling;
+        drop(sessions);
+        let maintenance = self.shown_maintenance();
+        Ok(SessionInfo { actor, draft_key, expires_at, form_key: form_key(token), enrolling, maintenance })
     }
 
     /// `DraftKey` of a person on a device (`None`: signed in where no device is required).

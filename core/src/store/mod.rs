@@ -191,55 +191,20 @@ pub struct Store {
     next_reopen: Mutex<Instant>,
 }
 
-/// Free space below which the disk counts as full: the store is not reopened, and `/healthz`
-/// answers 503. Below what redb needs to grow its file by one region.
-pub const DISK_FULL_BELOW: u64 = 32 << 20;
-/// Free space below which the disk counts as low (an administrator is needed soon): 1 GiB, or
-/// 5 % of the file system if that is more.
-pub const DISK_LOW_BELOW: u64 = 1 << 30;
 /// How often at most a store whose file failed tries to reopen it.
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
 
-/// The file system holding a store, as `statvfs` sees it (the space an unprivileged process may
-/// use).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct DiskSpace {
-    pub free_bytes: u64,
-    pub total_bytes: u64,
-}
+pub use crate::uptime::{DISK_FULL_BELOW, DISK_LOW_BELOW, DiskSpace, DiskState};
 
-/// How full the disk is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DiskState {
-    Ok,
-    /// Below [`DISK_LOW_BELOW`] (or 5 %): the low-disk alarm.
-    Low,
-    /// Below [`DISK_FULL_BELOW`]: writes fail or soon will.
-    Full,
-}
-
-impl DiskSpace {
-    /// The space of the file system holding `path`.
-    #[must_use]
-    pub fn of(path: &Path) -> Option<Self> {
-        let s = rustix::fs::statvfs(path).ok()?;
-        Some(Self {
-            free_bytes: s.f_bavail.saturating_mul(s.f_frsize),
-            total_bytes: s.f_blocks.saturating_mul(s.f_frsize),
-        })
-    }
-
-    #[must_use]
-    pub fn state(self) -> DiskState {
-        if self.free_bytes < DISK_FULL_BELOW {
-            DiskState::Full
-        } else if self.free_bytes < DISK_LOW_BELOW.max(self.total_bytes / 20) {
-            DiskState::Low
-        } else {
-            DiskState::Ok
-        }
-    }
+/// The space of the file system holding `path`, as `statvfs` sees it (the space an
+/// unprivileged process may use).
+#[must_use]
+pub fn disk_space(path: &Path) -> Option<DiskSpace> {
+    let s = rustix::fs::statvfs(path).ok()?;
+    Some(DiskSpace {
+        free_bytes: s.f_bavail.saturating_mul(s.f_frsize),
+        total_bytes: s.f_blocks.saturating_mul(s.f_frsize),
+    })
 }
 
 impl std::fmt::Debug for Store {
@@ -444,7 +409,7 @@ impl Store {
     /// The space of the disk holding the store.
     #[must_use]
     pub fn disk_space(&self) -> Option<DiskSpace> {
-        DiskSpace::of(self.path.parent().unwrap_or(Path::new(".")))
+        disk_space(self.path.parent().unwrap_or(Path::new(".")))
     }
 
     /// A write transaction outside the redo log: for the log's own bookkeeping and replay.

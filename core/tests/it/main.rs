@@ -25,3 +25,4 @@ mod statistics;
 mod store;
 mod support;
 mod templates;
+mod uptime;

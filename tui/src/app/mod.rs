@@ -109,6 +109,8 @@ pub struct Dashboard {
     pub backup: BackupHealth,
     /// Overdue legal clocks per unit, counts only.
     pub overdue: Vec<(String, usize)>,
+    /// The server's latest probe of itself.
+    pub last_probe: Option<mamoru_core::uptime::Probe>,
     /// The web's certificate and where it stands now.
     pub certificate: Option<(Certificate, mamoru_core::certificate::Expiry)>,
 }

@@ -167,6 +167,24 @@ fn the_dashboard_raises_the_low_disk_alarm_before_the_disk_is_full() {
         let all = screen(&a, 80, 24).join("\n");
         assert!(all.contains(alarm), "{free} bytes free: {all}");
     }
+    // The latest self-probe: none yet, then what it found.
+    let a = app(&w, &w.admin);
+    let all = screen(&a, 80, 24).join("\n");
+    assert!(all.contains("自己監視 まだ記録がありません"), "{all}");
+    let probe = mamoru_core::uptime::Probe {
+        at: w.svc.now(),
+        web: true,
+        store: true,
+        disk: Some(mamoru_core::store::DiskState::Low),
+        backup: mamoru_core::service::BackupState::Ok,
+        archive: true,
+        certificate_days: None,
+        clock: true,
+    };
+    w.svc.record_probe(probe).unwrap();
+    let a = app(&w, &w.admin);
+    let all = screen(&a, 80, 24).join("\n");
+    assert!(all.contains("要対応: ディスク残りわずか"), "{all}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! What the server itself answers: the client's address, `/metrics`, tablets (`/api/v1/devices`),
-//! a backup now (`/api/v1/backups`) and the photos of a case.
+//! a backup now (`/api/v1/backups`), planned stops (`/api/v1/maintenance`) and the photos of a
+//! case.
 
 use std::sync::Arc;
 
@@ -225,6 +226,30 @@ pub(crate) fn backup_now(
     )
 }
 
+/// `GET /api/v1/maintenance` lists the planned stops, `POST` announces one (administrators).
+pub(crate) fn maintenance(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    use mamoru_core::maintenance::NewMaintenance;
+    let list = warp::path!("api" / "v1" / "maintenance")
+        .and(warp::get())
+        .and(authenticated(service.clone()))
+        .then(|auth: Authed| async move {
+            let (svc, session) = or_respond!(auth);
+            let result = blocking(move || svc.maintenance_list(&session.actor)).await;
+            respond(result, |all| json_ok(StatusCode::OK, &json!({ "maintenance": all })))
+        });
+    let add = warp::path!("api" / "v1" / "maintenance")
+        .and(warp::post())
+        .and(authed_json::<NewMaintenance>(service))
+        .then(|input: AuthedJson<NewMaintenance>| async move {
+            let (svc, session, new) = or_respond!(input);
+            let result = blocking(move || svc.announce_maintenance(&session.actor, new)).await;
+            respond(result, |m| json_ok(StatusCode::CREATED, &m))
+        });
+    list.or(add).unify()
+}
+
 pub(super) fn metrics_text(svc: &Service, version: &str) -> String {
     use std::fmt::Write as _;
     let b = svc.backup_health();
@@ -239,6 +264,22 @@ pub(super) fn metrics_text(svc: &Service, version: &str) -> String {
     let disk = svc.disk_space();
     let free = disk.and_then(|d| i64::try_from(d.free_bytes).ok());
     metric("mamoru_disk_free_bytes", "Free space on the store's disk.", free);
+    if let Ok(Some(p)) = svc.last_probe() {
+        let age = svc.now().0 - p.at.0;
+        metric("mamoru_probe_age_seconds", "Seconds since the server last probed itself.", Some(age));
+        metric(
+            "mamoru_probe_web",
+            "1 if the last self-probe reached /healthz over the network.",
+            Some(i64::from(p.web)),
+        );
+        metric(
+            "mamoru_probe_serving",
+            "1 if the last self-probe found the service provided.",
+            Some(i64::from(p.serving())),
+        );
+        let problems = i64::try_from(p.problems().len()).ok();
+        metric("mamoru_probe_problems", "Problems the last self-probe found.", problems);
+    }
     metric("mamoru_sessions", "Open sign-in sessions.", i64::try_from(svc.sessions_open()).ok());
     metric("mamoru_backup_age_seconds", "Seconds since the last verified backup generation.", b.age_seconds);
     metric("mamoru_backup_failing", "1 if the last backup attempt failed.", Some(i64::from(b.failing)));

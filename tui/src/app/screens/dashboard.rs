@@ -18,6 +18,7 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
         requests: app.host.requests(),
         backup: server.backup,
         overdue: server.overdue,
+        last_probe: server.last_probe,
         certificate: app
             .host
             .certificate()

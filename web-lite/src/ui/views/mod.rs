@@ -60,6 +60,9 @@ pub(crate) struct Chrome {
     /// Which of the forms that share the refused page's action was sent: its hidden inputs as
     /// `name=value`, space-separated (a protection's `step`, a 決裁's `subject` and `record`).
     pub sent: String,
+    /// The planned stop to tell of (a week before it until it ends), as one sentence; empty:
+    /// none.
+    pub maintenance: String,
 }
 
 /// Every page of the menu, with the action it needs (`None`: everyone's).
@@ -94,6 +97,14 @@ impl Chrome {
             after: 0,
             invalid: String::new(),
             sent: String::new(),
+            maintenance: session.maintenance.as_ref().map_or_else(String::new, |m| {
+                format!(
+                    "計画停止のお知らせ: {} から {} まで、システムを停止します（{}）。",
+                    datetime(m.window.from),
+                    datetime(m.window.to),
+                    m.reason
+                )
+            }),
         }
     }
 

@@ -1,0 +1,69 @@
+//! The uptime ledger as the service keeps it: the prober's probes as records (backed up with
+//! the rest), and a period's 稼働率 for administrators (the dashboard, the monthly report).
+
+use serde::Serialize;
+
+use super::{Actor, Service, Versioned};
+use crate::error::Result;
+use crate::ids::{RecordId, UptimeProbeId};
+use crate::maintenance::Maintenance;
+use crate::staff::Action;
+use crate::store::Reader;
+use crate::time::Timestamp;
+use crate::uptime::{self, Availability, Probe};
+
+/// A period of the ledger.
+#[derive(Clone, Debug, Serialize)]
+pub struct UptimeView {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub availability: Availability,
+    /// The probes that found a problem (an outage or something an administrator must see to),
+    /// oldest first: the incidents of the period.
+    pub problems: Vec<Probe>,
+}
+
+impl Service {
+    /// Keeps a probe in the ledger. The server's prober only; not audited (no personal data, every
+    /// 180 s), but in the change log like every record, so backups carry the ledger.
+    pub fn record_probe(&self, probe: Probe) -> Result<()> {
+        let mut tx = self.store.begin_write(self.now(), 0, Some("prober".into()))?;
+        tx.insert(probe.clone())?;
+        tx.commit()?;
+        *self.last_probe.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(probe);
+        Ok(())
+    }
+
+    /// The latest probe in the ledger (the prober's clock check after a restart, the metrics).
+    pub fn last_probe(&self) -> Result<Option<Probe>> {
+        let mut last = self.last_probe.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none() {
+            let r = self.store.read()?;
+            if let Some(id) = r.ids(UptimeProbeId::KIND)?.last().copied() {
+                *last = r.get::<Probe>(UptimeProbeId(id))?.map(|v| v.body);
+            }
+        }
+        Ok(last.clone())
+    }
+
+    /// The ledger over `[from, to)` (`to` no later than now; from the first probe ever, when the
+    /// server began later): 稼働率 by the specification's formula and the probes that found
+    /// problems. For administrators; audited.
+    pub fn uptime(&self, actor: &Actor, from: Timestamp, to: Timestamp) -> Result<UptimeView> {
+        let now = self.now();
+        self.read(actor, Action::OperateServer, UptimeProbeId::KIND, None, |r| {
+            let all: Vec<Versioned<Probe>> = r.all()?;
+            let first = all.first().map_or(now, |p| p.body.at);
+            let (from, to) = (from.max(first), to.min(now).max(from.max(first)));
+            let probes: Vec<Probe> =
+                all.into_iter().map(|v| v.body).filter(|p| (from..to).contains(&p.at)).collect();
+            let samples: Vec<(Timestamp, bool)> = probes.iter().map(|p| (p.at, p.serving())).collect();
+            let planned: Vec<uptime::Window> =
+                r.all::<Maintenance>()?.into_iter().map(|m| m.body.window).collect();
+            let availability = uptime::availability(&samples, &planned, from, to);
+            let problems = probes.into_iter().filter(|p| !p.problems().is_empty()).collect();
+            let detail = format!("uptime {} to {}", from.to_jst_string(), to.to_jst_string());
+            Ok((UptimeView { from, to, availability, problems }, Some(detail)))
+        })
+    }
+}

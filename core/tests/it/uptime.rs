@@ -1,0 +1,57 @@
+//! The uptime ledger: probes kept, a period's 稼働率 from them (a gap while the server was not
+//! running counts against it), the incidents listed, for administrators only.
+
+use mamoru_core::Error;
+use mamoru_core::service::BackupState;
+use mamoru_core::staff::Role;
+use mamoru_core::store::DiskState;
+use mamoru_core::uptime::{PROBE_EVERY, Probe};
+
+use crate::support::{t0, world};
+
+#[test]
+fn the_ledger_gives_the_periods_availability_and_its_incidents() {
+    let w = world();
+    assert_eq!(w.svc.last_probe().unwrap(), None);
+    let probe = |web: bool, disk: DiskState| Probe {
+        at: w.svc.now(),
+        web,
+        store: true,
+        disk: Some(disk),
+        backup: BackupState::Ok,
+        archive: true,
+        certificate_days: Some(300),
+        clock: true,
+    };
+    // Ten probes: the fourth found the web down, the seventh the disk low; then the server
+    // stops for three intervals and probes twice more.
+    for i in 0..10 {
+        let p = match i {
+            3 => probe(false, DiskState::Ok),
+            6 => probe(true, DiskState::Low),
+            _ => probe(true, DiskState::Ok),
+        };
+        w.svc.record_probe(p).unwrap();
+        w.clock.advance(PROBE_EVERY);
+    }
+    w.clock.advance(3 * PROBE_EVERY);
+    for _ in 0..2 {
+        w.svc.record_probe(probe(true, DiskState::Ok)).unwrap();
+        w.clock.advance(PROBE_EVERY);
+    }
+    assert_eq!(w.svc.last_probe().unwrap().unwrap().at, w.svc.now().plus(-PROBE_EVERY));
+
+    // The period asked for starts before the first probe: it counts from the first.
+    let view = w.svc.uptime(&w.admin, t0().plus(-86_400), w.svc.now().plus(86_400)).unwrap();
+    assert_eq!((view.from, view.to), (t0(), w.svc.now()));
+    let a = view.availability;
+    assert_eq!((a.probes_expected, a.probes_failed, a.probes_missing), (15, 1, 3));
+    assert_eq!(a.outage_seconds, 4 * PROBE_EVERY);
+    assert_eq!(a.percent(), Some(73.33));
+    assert_eq!(view.problems.len(), 2, "the web down, the disk low");
+    assert_eq!(view.problems[0].problems(), ["web"]);
+    assert_eq!(view.problems[1].problems(), ["disk_low"]);
+
+    let sv = w.staff("sv", Role::Supervisor, w.u1);
+    assert!(matches!(w.svc.uptime(&sv, t0(), w.svc.now()), Err(Error::Forbidden { .. })));
+}

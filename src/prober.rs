@@ -1,0 +1,156 @@
+//! The server's watch on itself, every 180 s (the specification's interval; `[monitor]
+//! probe_every_seconds`): its own `/healthz` fetched over the network through the real HTTP(S)
+//! stack, as a tablet reaches it; the store, the disk, the backups and the archive; the web
+//! certificate's days; the clock. Each result is kept in the uptime ledger (`Service::
+//! record_probe`), from which the monthly report computes 稼働率.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use mamoru_core::Service;
+use mamoru_core::time::Timestamp;
+use mamoru_core::uptime::Probe;
+
+/// What the prober reaches: the web address it listens on, and how.
+pub struct Target {
+    pub addr: SocketAddr,
+    pub https: bool,
+    pub data: PathBuf,
+}
+
+/// How long the web may take to answer before the probe counts it as down.
+const WEB_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Probes every `every` until `stop` receives or is dropped.
+pub fn run(service: &Service, target: &Target, every: Duration, stop: &Receiver<()>) {
+    let mut last = service.last_probe().ok().flatten().map(|p| p.at);
+    loop {
+        match stop.recv_timeout(every) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let p = probe(service, target, last);
+        last = Some(p.at);
+        let problems = p.problems();
+        if !problems.is_empty() {
+            tracing::warn!(?problems, serving = p.serving(), "the self-probe found problems");
+        }
+        if let Err(e) = service.record_probe(p) {
+            tracing::error!(error = %e, "the uptime ledger could not be written");
+        }
+    }
+}
+
+fn probe(service: &Service, target: &Target, last: Option<Timestamp>) -> Probe {
+    let health = service.health();
+    let now = service.now();
+    let web = web_answers(target)
+        .inspect_err(|e| tracing::warn!(error = %e, "the self-probe could not reach /healthz"))
+        .is_ok();
+    let certificate_days = if target.https {
+        crate::tls::configured_facts(&target.data)
+            .ok()
+            .map(|(_, f)| (f.not_after.0 - now.0).div_euclid(86_400))
+    } else {
+        None
+    };
+    Probe {
+        at: now,
+        web,
+        store: health.store_writable,
+        disk: health.disk_state(),
+        backup: health.backup_state(),
+        archive: !health.backup.archive_failing,
+        certificate_days,
+        clock: last.is_none_or(|l| now.0 >= l.0),
+    }
+}
+
+/// `GET /healthz` over TCP (and TLS when serving HTTPS): any HTTP answer counts, a 503 included
+/// (the store's state is probed on its own).
+fn web_answers(t: &Target) -> std::io::Result<()> {
+    let mut addr = t.addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let tcp = TcpStream::connect_timeout(&addr, WEB_TIMEOUT)?;
+    tcp.set_read_timeout(Some(WEB_TIMEOUT))?;
+    tcp.set_write_timeout(Some(WEB_TIMEOUT))?;
+    let mut stream: Box<dyn ReadWrite> = if t.https {
+        let name = rustls::pki_types::ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+        let conn = rustls::ClientConnection::new(own_server(), name).map_err(std::io::Error::other)?;
+        Box::new(rustls::StreamOwned::new(conn, tcp))
+    } else {
+        Box::new(tcp)
+    };
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    if head.starts_with(b"HTTP/1.1 ") { Ok(()) } else { Err(std::io::Error::other("not an HTTP answer")) }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// A TLS client for the server's own address: the handshake and the answer are what is probed,
+/// not who the certificate names (a renewed one is checked by `tls show`).
+fn own_server() -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(AnyCertificate(provider.clone()));
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|_| {
+                rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS)
+            })
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth(),
+    )
+}
+
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

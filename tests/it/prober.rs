@@ -1,0 +1,88 @@
+//! The server's watch on itself: it fetches its own `/healthz` through the real HTTP(S) stack
+//! every interval and keeps each probe in the uptime ledger; the metrics show the last one.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{Server, init, run, trusting};
+
+/// Probes every second instead of every 180.
+fn probe_every_second(data: &Path) {
+    let config = data.join("mamoru.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("# probe_every_seconds = 180"), "the config template changed: {text}");
+    std::fs::write(&config, text.replace("# probe_every_seconds = 180", "probe_every_seconds = 1")).unwrap();
+}
+
+/// Waits for the metrics to show a probe that reached the web and found the service provided.
+fn a_good_probe_is_kept(s: Server, data: &Path) {
+    let token = std::fs::read_to_string(data.join("metrics.token")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = s.request("GET", "/metrics", Some(token.trim()), None);
+        assert_eq!(m.status, 200, "{}", m.body);
+        if m.body.contains("mamoru_probe_web 1") && m.body.contains("mamoru_probe_serving 1") {
+            assert!(m.body.contains("mamoru_probe_age_seconds"), "{}", m.body);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no good probe within 30 s: {}", m.body);
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+    assert_eq!(s.stop(), 0);
+    let c = run(&["check", "--data", data.to_str().unwrap()]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let probes: u64 =
+        c.stdout.lines().find_map(|l| l.strip_prefix("uptime_probe ")).unwrap().trim().parse().unwrap();
+    assert!(probes >= 1, "kept in the ledger: {}", c.stdout);
+}
+
+#[test]
+fn the_server_probes_itself_over_https_and_keeps_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    probe_every_second(&data);
+    let cert = std::fs::read(data.join("tls/cert.pem")).unwrap();
+    let s = Server::start_https(
+        &["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        trusting(&cert),
+    );
+    a_good_probe_is_kept(s, &data);
+}
+
+#[test]
+fn the_server_probes_itself_over_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    probe_every_second(&data);
+    a_good_probe_is_kept(Server::serve_plain(&data), &data);
+}
+
+#[test]
+fn a_planned_stop_is_announced_by_an_administrator_and_shown_on_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::support::Server::demo(dir.path(), 3);
+    let admin = s.sign_in("demo-admin", "mamoru-demo");
+    let cw = s.sign_in("demo-cw1", "mamoru-demo");
+    let now = crate::support::now().0;
+    let (from, to) = (now + 86_400, now + 86_400 + 3 * 3600);
+    let body = format!(r#"{{"from":{from},"to":{to},"reason":"サーバーOSの更新"}}"#);
+    assert_eq!(s.request("POST", "/api/v1/maintenance", Some(&cw), Some(&body)).status, 403);
+    let past = format!(r#"{{"from":{},"to":{to},"reason":"更新"}}"#, now - 60);
+    let refused = s.request("POST", "/api/v1/maintenance", Some(&admin), Some(&past));
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("from"), "{}", refused.body);
+    let made = s.request("POST", "/api/v1/maintenance", Some(&admin), Some(&body));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let list = s.request("GET", "/api/v1/maintenance", Some(&admin), None).json();
+    assert_eq!(list["maintenance"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["maintenance"][0]["body"]["reason"], "サーバーOSの更新");
+
+    // Every tablet page tells of it, with its times in Japanese.
+    let home = s.request_with_cookie("GET", "/home", &format!("__Host-mamoru_session={cw}"), None);
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains("計画停止のお知らせ") && home.body.contains("サーバーOSの更新"),
+        "{}",
+        home.body
+    );
+}
