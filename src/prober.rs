@@ -37,6 +37,8 @@ pub fn run(service: &Service, target: &Target, every: Duration, stop: &Receiver<
         last = Some(p.at);
         let problems = p.problems();
         if !problems.is_empty() {
+            let problems: Vec<&str> =
+                problems.into_iter().map(mamoru_core::uptime::Problem::as_str).collect();
             tracing::warn!(?problems, serving = p.serving(), "the self-probe found problems");
         }
         if let Err(e) = service.record_probe(p) {

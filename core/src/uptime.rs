@@ -95,34 +95,68 @@ impl Probe {
         self.web && self.store && self.disk != Some(DiskState::Full)
     }
 
-    /// What an administrator must see to, in English words (empty: nothing).
+    /// What an administrator must see to (empty: nothing), in this order.
     #[must_use]
-    pub fn problems(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if !self.web {
-            out.push("web");
+    pub fn problems(&self) -> Vec<Problem> {
+        [
+            (!self.web, Problem::Web),
+            (!self.store, Problem::Store),
+            (self.disk == Some(DiskState::Full), Problem::DiskFull),
+            (self.disk == Some(DiskState::Low), Problem::DiskLow),
+            (matches!(self.backup, BackupState::Stale | BackupState::Failed), Problem::Backup),
+            (!self.archive, Problem::Archive),
+            (
+                self.certificate_days.is_some_and(|d| d < crate::certificate::RENEW_WITHIN_DAYS),
+                Problem::Certificate,
+            ),
+            (!self.clock, Problem::Clock),
+        ]
+        .into_iter()
+        .filter_map(|(found, problem)| found.then_some(problem))
+        .collect()
+    }
+}
+
+/// What a probe found that needs an administrator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// `/healthz` did not answer over the network.
+    Web,
+    /// The store cannot write.
+    Store,
+    DiskFull,
+    DiskLow,
+    /// The last backup failed or is too old.
+    Backup,
+    /// The change archive is not being shipped.
+    Archive,
+    /// The web certificate is due for renewal.
+    Certificate,
+    /// The clock went back.
+    Clock,
+}
+
+impl Problem {
+    /// Its name in logs and the API.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::Web => "web",
+            Problem::Store => "store",
+            Problem::DiskFull => "disk_full",
+            Problem::DiskLow => "disk_low",
+            Problem::Backup => "backup",
+            Problem::Archive => "archive",
+            Problem::Certificate => "certificate",
+            Problem::Clock => "clock",
         }
-        if !self.store {
-            out.push("store");
-        }
-        match self.disk {
-            Some(DiskState::Full) => out.push("disk_full"),
-            Some(DiskState::Low) => out.push("disk_low"),
-            _ => {}
-        }
-        if matches!(self.backup, BackupState::Stale | BackupState::Failed) {
-            out.push("backup");
-        }
-        if !self.archive {
-            out.push("archive");
-        }
-        if self.certificate_days.is_some_and(|d| d < crate::certificate::RENEW_WITHIN_DAYS) {
-            out.push("certificate");
-        }
-        if !self.clock {
-            out.push("clock");
-        }
-        out
+    }
+}
+
+impl PartialEq<&str> for Problem {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

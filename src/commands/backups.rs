@@ -76,7 +76,7 @@ pub(super) fn backup(cmd: BackupCommand) -> Result<()> {
 
 fn drill(data: &Path) -> Result<()> {
     let service = open(data).map_err(|e| {
-        if e.to_string().contains("in use by another Mamoru process") {
+        if super::in_use(&e) {
             anyhow::anyhow!(
                 "the server is running and holds the store: it runs the restore drill itself (backup.drill_every_days), and an administrator can run one now from the console (バックアップ, r)"
             )
@@ -94,7 +94,7 @@ fn drill(data: &Path) -> Result<()> {
 
 fn create(data: &Path) -> Result<()> {
     let service = open(data).map_err(|e| {
-        if e.to_string().contains("in use by another Mamoru process") {
+        if super::in_use(&e) {
             anyhow::anyhow!("the server is running and holds the store: it makes the daily backups itself, and an administrator can ask it for one now with POST /api/v1/backups")
         } else {
             e

@@ -2,7 +2,9 @@
 //! Asian ambiguous-width characters misalign in Japanese terminals.
 
 use mamoru_core::certificate::Expiry;
+use mamoru_core::service::BackupState;
 use mamoru_core::store::{DiskSpace, DiskState};
+use mamoru_core::uptime::Problem;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -143,11 +145,12 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
     let good = Style::default().fg(Color::Green);
     let label = |s: &'static str| Span::styled(s, Style::default().add_modifier(Modifier::BOLD));
     let b = d.backup;
-    let backup = match (b.age_seconds, b.failing) {
-        (_, true) => Span::styled("失敗しています".to_owned(), bad),
-        (None, false) => Span::styled("まだありません".to_owned(), bad),
-        (Some(age), false) if b.stale() => Span::styled(format!("{} (古すぎます)", ago(age)), bad),
-        (Some(age), false) => Span::styled(format!("{} (正常)", ago(age)), good),
+    let age = ago(b.age_seconds.unwrap_or_default());
+    let backup = match b.state() {
+        BackupState::Failed => Span::styled("失敗しています".to_owned(), bad),
+        BackupState::None => Span::styled("まだありません".to_owned(), bad),
+        BackupState::Stale => Span::styled(format!("{age} (古すぎます)"), bad),
+        BackupState::Ok => Span::styled(format!("{age} (正常)"), good),
     };
     let archive = match (b.archive_age_seconds, b.archive_failing) {
         (_, true) => Span::styled("失敗しています".to_owned(), bad),
@@ -228,15 +231,14 @@ fn probe(p: Option<&mamoru_core::uptime::Probe>, good: Style, bad: Style) -> Spa
         .problems()
         .into_iter()
         .map(|k| match k {
-            "web" => "Web応答なし",
-            "store" => "ストア書き込み不可",
-            "disk_full" => "ディスク満杯",
-            "disk_low" => "ディスク残りわずか",
-            "backup" => "バックアップ",
-            "archive" => "アーカイブ",
-            "certificate" => "証明書の更新",
-            "clock" => "時計",
-            other => other,
+            Problem::Web => "Web応答なし",
+            Problem::Store => "ストア書き込み不可",
+            Problem::DiskFull => "ディスク満杯",
+            Problem::DiskLow => "ディスク残りわずか",
+            Problem::Backup => "バックアップ",
+            Problem::Archive => "アーカイブ",
+            Problem::Certificate => "証明書の更新",
+            Problem::Clock => "時計",
         })
         .collect();
     let at = short_time(p.at);

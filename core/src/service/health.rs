@@ -32,12 +32,7 @@ impl Health {
 
     #[must_use]
     pub fn backup_state(&self) -> BackupState {
-        match self.backup.age_seconds {
-            _ if self.backup.failing => BackupState::Failed,
-            None => BackupState::None,
-            Some(_) if self.backup.stale() => BackupState::Stale,
-            Some(_) => BackupState::Ok,
-        }
+        self.backup.state()
     }
 
     /// Nothing needs an administrator: serving, the disk not low, the backups and the archive

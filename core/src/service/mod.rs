@@ -106,6 +106,17 @@ impl BackupHealth {
     pub fn stale(&self) -> bool {
         self.age_seconds.is_some_and(|age| age > BACKUP_STALE_AFTER)
     }
+
+    /// The backups in one word (`/healthz`, the probes, the console).
+    #[must_use]
+    pub fn state(&self) -> BackupState {
+        match self.age_seconds {
+            _ if self.failing => BackupState::Failed,
+            None => BackupState::None,
+            Some(_) if self.stale() => BackupState::Stale,
+            Some(_) => BackupState::Ok,
+        }
+    }
 }
 
 /// Aborts an import's transaction when the import unwinds.
