@@ -119,6 +119,24 @@ pub enum ReportCommand {
     /// filing (with case numbers, no names). Prints each table's total and the warnings. The
     /// server must be stopped (while it runs: the web's 統計 page has the same file).
     Statistics(StatisticsArgs),
+    /// The monthly サービス提供報告書: 稼働率 with the planned stops, outages with detection and
+    /// recovery, response times per page, backups and the restore drill, sign-ins and devices,
+    /// store growth. Writes FILE.pdf and FILE.xlsx (the same tables) and prints the figures.
+    /// The server must be stopped (while it runs: the console's 月次報告, or GET
+    /// /api/v1/reports/service).
+    Service(ServiceReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServiceReportArgs {
+    /// The month: 2026-11 or 令和8年11月 (default: last month).
+    #[arg(long, value_name = "MONTH")]
+    pub month: Option<String>,
+    /// Where to write: FILE.pdf and FILE.xlsx (new files: existing ones are not overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub data: DataDir,
 }
 
 #[derive(Args, Debug)]

@@ -55,6 +55,10 @@ pub fn run(command: Command) -> Result<()> {
             let data = args.data.data.clone();
             archived(&data, false, report::statistics(&args))
         }
+        Command::Report(ReportCommand::Service(args)) => {
+            let data = args.data.data.clone();
+            archived(&data, false, report::service(&args))
+        }
         Command::Backup(cmd) => backup(cmd),
         Command::Device(cmd) => {
             let (data, changes) = (cmd.data().to_owned(), cmd.changes());

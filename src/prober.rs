@@ -2,7 +2,8 @@
 //! probe_every_seconds`): its own `/healthz` fetched over the network through the real HTTP(S)
 //! stack, as a tablet reaches it; the store, the disk, the backups and the archive; the web
 //! certificate's days; the clock. Each result is kept in the uptime ledger (`Service::
-//! record_probe`), from which the monthly report computes 稼働率.
+//! record_probe`), from which the monthly report computes 稼働率; after it, once an hour, the
+//! request times per page (`Service::keep_traffic`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -44,6 +45,9 @@ pub fn run(service: &Service, target: &Target, every: Duration, stop: &Receiver<
         if let Err(e) = service.record_probe(p) {
             tracing::error!(error = %e, "the uptime ledger could not be written");
         }
+        if let Err(e) = service.keep_traffic(false) {
+            tracing::error!(error = %e, "the request times could not be kept (tried again at the next probe)");
+        }
     }
 }
 
@@ -69,6 +73,8 @@ fn probe(service: &Service, target: &Target, last: Option<Timestamp>) -> Probe {
         archive: !health.backup.archive_failing,
         certificate_days,
         clock: last.is_none_or(|l| now.0 >= l.0),
+        store_bytes: health.store_bytes,
+        disk_space: health.disk,
     }
 }
 

@@ -28,15 +28,18 @@ pub fn run(service: &Arc<Service>, data: &Path, (daily, drill_every): (i64, u32)
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        match crate::backup::create(data, service) {
+        let done = match crate::backup::create(data, service) {
             Ok(m) => {
                 tracing::info!(generation = m.generation, covers = m.covers_seq, "backup made and verified");
-                service.record_backup(Some(Timestamp(m.created_at)));
+                Ok((m.generation, Timestamp(m.created_at)))
             }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "backup failed");
-                service.record_backup(None);
+                Err(format!("{e:#}"))
             }
+        };
+        if let Err(e) = service.backup_done(done) {
+            tracing::error!(error = %e, "the backup's outcome could not be audited");
         }
         match service.drill_due(drill_every) {
             Ok(true) => match crate::drill::run_and_record(data, service, "scheduler") {

@@ -57,10 +57,11 @@ ids! {
     RestoreDrillId => "restore_drill",
     UptimeProbeId => "uptime_probe",
     MaintenanceId => "maintenance",
+    TrafficPeriodId => "traffic_period",
 }
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 25] = [
+pub const KINDS: [&str; 26] = [
     UnitId::KIND,
     StaffId::KIND,
     CredentialId::KIND,
@@ -86,4 +87,5 @@ pub const KINDS: [&str; 25] = [
     RestoreDrillId::KIND,
     UptimeProbeId::KIND,
     MaintenanceId::KIND,
+    TrafficPeriodId::KIND,
 ];

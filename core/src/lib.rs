@@ -24,6 +24,7 @@ pub mod protection;
 pub mod record;
 pub mod search;
 pub mod service;
+pub mod service_report;
 pub mod staff;
 pub mod statistics;
 pub mod store;

@@ -18,7 +18,7 @@ pub const DISK_FULL_BELOW: u64 = 32 << 20;
 pub const DISK_LOW_BELOW: u64 = 1 << 30;
 
 /// The file system holding a store (`store::disk_space` reads it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskSpace {
     pub free_bytes: u64,
     pub total_bytes: u64,
@@ -81,6 +81,11 @@ pub struct Probe {
     pub certificate_days: Option<i64>,
     /// The clock has not gone back behind the previous probe.
     pub clock: bool,
+    /// The store's file size and the disk's space (for the report's store growth and capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_space: Option<DiskSpace>,
 }
 
 impl Record for Probe {
@@ -118,7 +123,7 @@ impl Probe {
 }
 
 /// What a probe found that needs an administrator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Problem {
     /// `/healthz` did not answer over the network.
@@ -135,6 +140,8 @@ pub enum Problem {
     Certificate,
     /// The clock went back.
     Clock,
+    /// No probe was made (the server was not running): found when it runs again.
+    NoProbe,
 }
 
 impl Problem {
@@ -150,6 +157,7 @@ impl Problem {
             Problem::Archive => "archive",
             Problem::Certificate => "certificate",
             Problem::Clock => "clock",
+            Problem::NoProbe => "no_probe",
         }
     }
 }
@@ -252,6 +260,135 @@ pub fn availability(
     }
 }
 
+/// A stretch of the ledger something was wrong: an outage (probes that found the service not
+/// provided, or probes missing because the server was not running), or one problem that needs
+/// an administrator while the service went on (a low disk, a stale backup, a certificate due).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    /// `None`: an outage; else the problem this stretch is of.
+    pub problem: Option<Problem>,
+    /// The first probe that found it (for probes missing: the first made after them, which is
+    /// when the server could know).
+    pub detected: Timestamp,
+    /// The last good probe before it: it began after this.
+    pub after: Option<Timestamp>,
+    /// The first probe that found it gone (`None`: still there at the period's end).
+    pub recovered: Option<Timestamp>,
+    /// For an outage: every problem its probes found, in `Problem` order.
+    pub causes: Vec<Problem>,
+    /// For an outage: the seconds it counts against 稼働率 (its failed and missing probes).
+    pub outage_seconds: i64,
+}
+
+/// The outages of `[from, to)` from its probes (any order) and the planned stops: each run of
+/// probes that were not serving or were never made, with its causes. Probes and gaps inside a
+/// planned stop do not count. `to` is the period's end or now, whichever is earlier.
+#[must_use]
+pub fn outages(probes: &[Probe], planned: &[Window], from: Timestamp, to: Timestamp) -> Vec<Incident> {
+    let mut probes: Vec<&Probe> = probes
+        .iter()
+        .filter(|p| (from..to).contains(&p.at) && !planned.iter().any(|w| (w.from..w.to).contains(&p.at)))
+        .collect();
+    probes.sort_by_key(|p| p.at);
+    // Probes that should have been made between two instants (probes, or the period's ends)
+    // and were not: the unplanned time in whole intervals, less the one that ends at `b`. A
+    // probe a little late is not a missing one.
+    let missing = |a: Timestamp, b: Timestamp| {
+        let unplanned = (b.0 - a.0) - covered(planned, a, b);
+        if unplanned < PROBE_EVERY + PROBE_EVERY / 2 {
+            0
+        } else {
+            (unplanned + PROBE_EVERY / 2) / PROBE_EVERY - 1
+        }
+    };
+    let begin = |detected, after| Incident {
+        problem: None,
+        detected,
+        after,
+        recovered: None,
+        causes: Vec::new(),
+        outage_seconds: 0,
+    };
+    let mut out: Vec<Incident> = Vec::new();
+    let mut open: Option<Incident> = None;
+    let (mut last_good, mut last_seen) = (None, from);
+    for p in probes {
+        let gap = missing(last_seen, p.at);
+        if gap > 0 {
+            let i = open.get_or_insert_with(|| begin(p.at, last_good));
+            i.outage_seconds += gap * PROBE_EVERY;
+            add_cause(&mut i.causes, Problem::NoProbe);
+        }
+        if p.serving() {
+            if let Some(mut i) = open.take() {
+                i.recovered = Some(p.at);
+                out.push(i);
+            }
+            last_good = Some(p.at);
+        } else {
+            let i = open.get_or_insert_with(|| begin(p.at, last_good));
+            i.outage_seconds += PROBE_EVERY;
+            for c in p.problems() {
+                add_cause(&mut i.causes, c);
+            }
+        }
+        last_seen = p.at;
+    }
+    // Probes missing at the end (the server was not running when the period ended, or is not
+    // now): the end of the period is when it shows.
+    let tail = missing(last_seen, to);
+    if tail > 0 {
+        let i = open.get_or_insert_with(|| begin(to, last_good));
+        i.outage_seconds += tail * PROBE_EVERY;
+        add_cause(&mut i.causes, Problem::NoProbe);
+    }
+    out.extend(open);
+    out
+}
+
+fn add_cause(causes: &mut Vec<Problem>, c: Problem) {
+    if !causes.contains(&c) {
+        causes.push(c);
+        causes.sort_unstable();
+    }
+}
+
+/// The problems of `[from, to)` that did not stop the service (a low disk, a failed or stale
+/// backup, the archive, the certificate, the clock): each problem's runs of consecutive probes,
+/// oldest first. Missing probes neither end nor start one.
+#[must_use]
+pub fn warnings(probes: &[Probe], from: Timestamp, to: Timestamp) -> Vec<Incident> {
+    let mut probes: Vec<&Probe> = probes.iter().filter(|p| (from..to).contains(&p.at)).collect();
+    probes.sort_by_key(|p| p.at);
+    let mut out = Vec::new();
+    for problem in [Problem::DiskLow, Problem::Backup, Problem::Archive, Problem::Certificate, Problem::Clock]
+    {
+        let mut open: Option<Incident> = None;
+        let mut last_good = None;
+        for p in &probes {
+            if p.problems().contains(&problem) {
+                open.get_or_insert_with(|| Incident {
+                    problem: Some(problem),
+                    detected: p.at,
+                    after: last_good,
+                    recovered: None,
+                    causes: vec![problem],
+                    outage_seconds: 0,
+                });
+            } else {
+                if let Some(mut i) = open.take() {
+                    i.recovered = Some(p.at);
+                    out.push(i);
+                }
+                last_good = Some(p.at);
+            }
+        }
+        out.extend(open);
+    }
+    out.sort_by_key(|i| i.detected);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +474,8 @@ mod tests {
             archive: true,
             certificate_days: Some(200),
             clock: true,
+            store_bytes: None,
+            disk_space: None,
         };
         assert!(good.serving() && good.problems().is_empty());
         let bad = Probe {
@@ -352,5 +491,70 @@ mod tests {
             "low is an alarm, not an outage"
         );
         assert!(!Probe { web: false, ..good }.serving());
+    }
+
+    fn probe(at: Timestamp) -> Probe {
+        Probe {
+            at,
+            web: true,
+            store: true,
+            disk: Some(DiskState::Ok),
+            backup: BackupState::Ok,
+            archive: true,
+            certificate_days: Some(200),
+            clock: true,
+            store_bytes: None,
+            disk_space: None,
+        }
+    }
+
+    #[test]
+    fn outages_are_runs_of_failed_or_missing_probes_and_add_up_to_the_availability() {
+        let (from, to) = (at("2026-11-01T00:00:00+09:00"), at("2026-11-02T00:00:00+09:00"));
+        let t = |s: &str| at(&format!("2026-11-01T{s}+09:00"));
+        let mut probes: Vec<Probe> = (0..480).map(|i| probe(from.plus(i * PROBE_EVERY + 7))).collect();
+        // 03:00–03:09: the web does not answer (three probes), the store too at the second.
+        for p in probes.iter_mut().filter(|p| (t("03:00:00")..t("03:09:00")).contains(&p.at)) {
+            p.web = false;
+        }
+        probes[61].store = false;
+        // 05:00–06:00: the server is not running (twenty probes missing), and the first probe
+        // after finds the disk full: one outage.
+        probes.retain(|p| !(t("05:00:00")..t("06:00:00")).contains(&p.at));
+        let after = probes.iter_mut().find(|p| p.at > t("06:00:00")).unwrap();
+        after.disk = Some(DiskState::Full);
+        // 10:00–12:00 a planned stop: nothing probed, nothing missing.
+        let stop = Window { from: t("10:00:00"), to: t("12:00:00") };
+        probes.retain(|p| !(stop.from..stop.to).contains(&p.at));
+        // From 22:00 the disk is low (not an outage) and at 23:00 the server stops for the rest.
+        for p in probes.iter_mut().filter(|p| p.at >= t("22:00:00")) {
+            p.disk = Some(DiskState::Low);
+        }
+        probes.retain(|p| p.at < t("23:00:00"));
+
+        let found = outages(&probes, &[stop], from, to);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        let (web, down, end) = (&found[0], &found[1], &found[2]);
+        assert_eq!(web.detected, t("03:00:07"));
+        assert_eq!(web.after, Some(t("02:57:07")));
+        assert_eq!(web.recovered, Some(t("03:09:07")));
+        assert_eq!(web.causes, [Problem::Web, Problem::Store]);
+        assert_eq!(web.outage_seconds, 3 * PROBE_EVERY);
+        assert_eq!((down.after, down.detected), (Some(t("04:57:07")), t("06:00:07")));
+        assert_eq!(down.causes, [Problem::DiskFull, Problem::NoProbe]);
+        assert_eq!(down.outage_seconds, 21 * PROBE_EVERY, "twenty missing, one full");
+        assert_eq!(down.recovered, Some(t("06:03:07")));
+        assert_eq!((end.detected, end.recovered, end.after), (to, None, Some(t("22:57:07"))));
+        assert_eq!(end.outage_seconds, 20 * PROBE_EVERY);
+        // The outages are what 稼働率 counts.
+        let samples: Vec<_> = probes.iter().map(|p| (p.at, p.serving())).collect();
+        let a = availability(&samples, &[stop], from, to);
+        assert_eq!(found.iter().map(|i| i.outage_seconds).sum::<i64>(), a.outage_seconds);
+
+        let warned = warnings(&probes, from, to);
+        assert_eq!(warned.len(), 1, "{warned:#?}");
+        assert_eq!(warned[0].problem, Some(Problem::DiskLow));
+        assert_eq!((warned[0].detected, warned[0].recovered), (t("22:00:07"), None));
+        assert!(outages(&[], &[], from, from).is_empty());
     }
 }

@@ -40,6 +40,11 @@ pub enum Cell {
         value: u64,
         bold: bool,
     },
+    /// A measure with a fraction (a per cent, milliseconds): bordered, `places` decimals.
+    Decimal {
+        value: f64,
+        places: u8,
+    },
 }
 
 /// One worksheet.
@@ -123,6 +128,20 @@ impl Book {
                             // Counts of cases and days: far below 2^53, exact as f64.
                             #[expect(clippy::cast_precision_loss, reason = "counts far below 2^53")]
                             ws.write_number_with_format(r, c, *value as f64, &f)?;
+                        }
+                        Cell::Decimal { value, places } => {
+                            let places = usize::from((*places).min(6));
+                            let pattern = if places == 0 {
+                                "#,##0".to_owned()
+                            } else {
+                                format!("#,##0.{}", "0".repeat(places))
+                            };
+                            ws.write_number_with_format(
+                                r,
+                                c,
+                                *value,
+                                &bordered.clone().set_num_format(&pattern),
+                            )?;
                         }
                     }
                 }

@@ -100,7 +100,15 @@ fn create(data: &Path) -> Result<()> {
             e
         }
     })?;
-    let m = crate::backup::create(data, &service)?;
+    let made = crate::backup::create(data, &service);
+    // Kept in the audit log for the monthly report, as the server's own backups are.
+    let done = match &made {
+        Ok(m) => Ok((m.generation, mamoru_core::time::Timestamp(m.created_at))),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    let audited = service.backup_done(done);
+    let m = made?;
+    audited?;
     println!("{}", crate::backup::describe(&m));
     Ok(())
 }

@@ -47,7 +47,17 @@ pub(super) fn serve(args: &ServeArgs) -> Result<()> {
     service.set_console_totp_required(cfg.ssh.require_totp);
     service.set_metrics_token(metrics_token(&args.data.data, &cfg.web)?.as_deref());
     let backups = start_backups(&service, &args.data.data)?;
-    let served = serve_all(Serving { service, data: args.data.data.clone(), listen, tls, ssh: Some(ssh) });
+    let served = serve_all(Serving {
+        service: service.clone(),
+        data: args.data.data.clone(),
+        listen,
+        tls,
+        ssh: Some(ssh),
+    });
+    // The last hour's request times, before the last shipment to the archive.
+    if let Err(e) = service.keep_traffic(true) {
+        tracing::warn!(error = %e, "the last request times could not be kept");
+    }
     backups.finish();
     served
 }
@@ -119,15 +129,16 @@ pub fn start_backups(service: &Arc<Service>, data: &Path) -> Result<Backups> {
 /// The server's "back up now" for the web API and the console.
 pub fn backup_now_op(service: &Arc<Service>, data: &Path) -> mamoru_web::BackupNow {
     let (svc, dir) = (service.clone(), data.to_owned());
-    Arc::new(move || match crate::backup::create(&dir, &svc) {
-        Ok(m) => {
-            svc.record_backup(Some(mamoru_core::time::Timestamp(m.created_at)));
-            Ok(crate::backup::describe(&m))
+    Arc::new(move || {
+        let made = crate::backup::create(&dir, &svc);
+        let done = match &made {
+            Ok(m) => Ok((m.generation, mamoru_core::time::Timestamp(m.created_at))),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        if let Err(e) = svc.backup_done(done) {
+            tracing::error!(error = %e, "the backup's outcome could not be audited");
         }
-        Err(e) => {
-            svc.record_backup(None);
-            Err(format!("{e:#}"))
-        }
+        made.map(|m| crate::backup::describe(&m)).map_err(|e| format!("{e:#}"))
     })
 }
 
@@ -223,7 +234,7 @@ pub fn serve_all(s: Serving) -> Result<()> {
             watch.abort();
         } else {
             tracing::info!(%addr, "serving plain HTTP on loopback");
-            mamoru_web::serve_plain(listener, service, health, shutdown_signal()).await;
+            Box::pin(mamoru_web::serve_plain(listener, service, health, shutdown_signal())).await;
         }
         if let Some((_, task)) = console {
             task.abort();

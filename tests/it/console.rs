@@ -500,14 +500,15 @@ fn backups_and_exports_are_fetched_read_only_over_sftp_and_scp_and_each_download
             "1 backups/gen-000001.age ok",
             "1 backups/archive/seg-000000000001-000000000003.age ok",
             "1 backups/archive/seg-000000000001-000000000003.json ok",
-            // The three CLI changes after the generation, each archived before its command
-            // returned (the server was not running).
-            "1 backups/archive/seg-000000000004-000000000005.age ok",
-            "1 backups/archive/seg-000000000004-000000000005.json ok",
-            "1 backups/archive/seg-000000000006-000000000006.age ok",
-            "1 backups/archive/seg-000000000006-000000000006.json ok",
+            // The backup's own audit entry (backup_verified, shipped with the next command's
+            // changes) and the three CLI changes after the generation, each archived before
+            // its command returned (the server was not running).
+            "1 backups/archive/seg-000000000004-000000000006.age ok",
+            "1 backups/archive/seg-000000000004-000000000006.json ok",
             "1 backups/archive/seg-000000000007-000000000007.age ok",
             "1 backups/archive/seg-000000000007-000000000007.json ok",
+            "1 backups/archive/seg-000000000008-000000000008.age ok",
+            "1 backups/archive/seg-000000000008-000000000008.json ok",
             "1 backups/gen-000001.age ok",
             "1 backups/gen-000001.json ok",
         ],

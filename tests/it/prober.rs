@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, init, run, trusting};
+use crate::support::{PASSWORD, Server, assert_one_line_failure, init, run, trusting};
 
 /// Probes every second instead of every 180.
 fn probe_every_second(data: &Path) {
@@ -84,5 +84,65 @@ fn a_planned_stop_is_announced_by_an_administrator_and_shown_on_every_page() {
         home.body.contains("計画停止のお知らせ") && home.body.contains("サーバーOSの更新"),
         "{}",
         home.body
+    );
+}
+
+#[test]
+fn the_monthly_report_comes_from_what_the_server_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    probe_every_second(&data);
+    let d = data.to_str().unwrap();
+    let month = {
+        let day = crate::support::now().jst_date();
+        format!("{:04}-{:02}", day.year(), day.month())
+    };
+    let s = Server::serve_plain(&data);
+    let admin = s.sign_in("admin", PASSWORD);
+    for _ in 0..5 {
+        assert_eq!(s.request("GET", "/api/v1/devices", Some(&admin), None).status, 200);
+    }
+    // While serving: over the API (administrators), and the CLI says where to go instead.
+    let path = format!("/api/v1/reports/service?month={month}");
+    let pdf = s.request("GET", &path, Some(&admin), None);
+    assert_eq!(pdf.status, 200, "{}", pdf.body);
+    assert!(pdf.body.starts_with("%PDF-"));
+    assert!(
+        pdf.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/pdf")
+    );
+    let xlsx = s.request("GET", &format!("{path}&format=xlsx"), Some(&admin), None);
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.body.starts_with("PK"));
+    let bad = s.request("GET", &format!("{path}&format=doc"), Some(&admin), None);
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("format"), "{}", bad.body);
+    let out = dir.path().join("report");
+    let o = out.to_str().unwrap();
+    assert_one_line_failure(
+        &run(&["report", "service", "--data", d, "--month", &month, "--out", o]),
+        "the console (月次報告)",
+    );
+    a_good_probe_is_kept(s, &data);
+
+    // Stopped: the CLI writes both files from the ledger and the request times kept at the stop.
+    let r = run(&["report", "service", "--data", d, "--month", &month, "--out", &format!("{o}.pdf")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("availability: ") && r.stdout.contains("requests: "), "{}", r.stdout);
+    let pdf = out.with_extension("pdf");
+    assert!(std::fs::read(out.with_extension("xlsx")).unwrap().starts_with(b"PK"));
+    let text = std::process::Command::new("pdftotext").args([pdf.to_str().unwrap(), "-"]).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    for expected in ["サービス提供報告書", "稼働率", "/api/v1/devices", "/healthz"] {
+        assert!(text.contains(expected), "{expected} missing: {text}");
+    }
+    // Not over an existing file; a month that is not one.
+    assert_one_line_failure(
+        &run(&["report", "service", "--data", d, "--month", &month, "--out", o]),
+        "exists",
+    );
+    let other = dir.path().join("other");
+    assert_one_line_failure(
+        &run(&["report", "service", "--data", d, "--month", "2026-13", "--out", other.to_str().unwrap()]),
+        "month",
     );
 }

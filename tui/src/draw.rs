@@ -105,6 +105,7 @@ pub fn help_text(state: &State) -> (&'static str, &'static str) {
         None => {}
     }
     let own = match state.screen {
+        Screen::Dashboard => "m 月次報告 (サービス提供報告書)",
         Screen::Devices => "r 失効   g 再登録   n 登録",
         Screen::Staff => {
             "a 追加  e 編集  d 無効/有効  p パスワード再設定  t TOTPリセット  n 鍵追加  x 鍵削除"
@@ -114,7 +115,7 @@ pub fn help_text(state: &State) -> (&'static str, &'static str) {
         Screen::Backups => "b 今すぐ作成   r 復元訓練   i 整合性検査   e データ書き出し",
         Screen::CodeTables => "a 追加   e 編集 (削除はできません: 有効終了で止めます)",
         Screen::Templates => "Enter 内容   a 追加の方法 (版は変更できません: 新しい版を追加します)",
-        _ => "",
+        Screen::Activity => "",
     };
     (own, "q 終了  j/k 選択  Tab・1-9 画面")
 }
@@ -239,6 +240,7 @@ fn probe(p: Option<&mamoru_core::uptime::Probe>, good: Style, bad: Style) -> Spa
             Problem::Archive => "アーカイブ",
             Problem::Certificate => "証明書の更新",
             Problem::Clock => "時計",
+            Problem::NoProbe => "監視記録なし",
         })
         .collect();
     let at = short_time(p.at);

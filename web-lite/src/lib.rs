@@ -119,6 +119,8 @@ pub(crate) fn routes_until(
         .unify()
         .or(api::maintenance(service.clone()))
         .unify()
+        .or(api::service_report(service.clone()))
+        .unify()
         .or(api::devices(service.clone()))
         .unify()
         .or(api::totp(service.clone()))
@@ -159,11 +161,40 @@ pub(crate) fn routes_until(
             r
         },
     );
-    // Every request's time goes to the dashboard's figures (no path, no user).
-    warp::any().map(std::time::Instant::now).and(all).map(move |started: std::time::Instant, r: Response| {
-        timed.traffic().record(started.elapsed(), r.status().is_server_error());
-        r
-    })
+    // Every request's time goes to the dashboard's figures and the monthly report, by page (its
+    // route without ids: no record, no user).
+    warp::any().map(std::time::Instant::now).and(warp::path::full()).and(all).map(
+        move |started: std::time::Instant, path: warp::path::FullPath, r: Response| {
+            let page = page_of(path.as_str(), r.status());
+            timed.traffic().record(&page, started.elapsed(), r.status().is_server_error());
+            r
+        },
+    )
+}
+
+/// The page a request was for, as the monthly report lists it: the path with every segment that
+/// names a record (digits, or anything not a plain word: an id, a code, a file name) as `{id}`,
+/// at most four segments; a path nothing answers is `(not found)`, so unknown paths do not
+/// become pages.
+fn page_of(path: &str, status: StatusCode) -> String {
+    if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
+        return "(not found)".into();
+    }
+    let word = |s: &str| {
+        s.len() <= 24
+            && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    let mut page = String::new();
+    for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
+        if i == 4 {
+            page.push_str("/…");
+            break;
+        }
+        page.push('/');
+        page.push_str(if word(seg) { seg } else { "{id}" });
+    }
+    if page.is_empty() { "/".into() } else { page }
 }
 
 /// No inline script or style, nothing from elsewhere: every asset is embedded and served here.
@@ -285,6 +316,20 @@ pub fn plain_http_allowed(addr: &SocketAddr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_page_is_its_route_without_ids() {
+        use warp::http::StatusCode;
+        let ok = StatusCode::OK;
+        assert_eq!(super::page_of("/", ok), "/");
+        assert_eq!(super::page_of("/cases/123", ok), "/cases/{id}");
+        assert_eq!(super::page_of("/cases/123/notes/", ok), "/cases/{id}/notes");
+        assert_eq!(super::page_of("/api/v1/children/7", ok), "/api/v1/children/{id}");
+        assert_eq!(super::page_of("/static/app.js", ok), "/static/{id}");
+        assert_eq!(super::page_of("/photos/ab12%E5", ok), "/photos/{id}");
+        assert_eq!(super::page_of("/a/b/c/d/e/f", ok), "/a/b/c/d/…");
+        assert_eq!(super::page_of("/whatever/%00", StatusCode::NOT_FOUND), "(not found)");
+    }
+
     use std::sync::Arc;
 
     use mamoru_core::staff::{Login, Password};

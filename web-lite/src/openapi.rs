@@ -317,9 +317,17 @@ fn written() -> Value {
     doc
 }
 
-/// 計画停止: announced and listed by administrators.
+/// 計画停止: announced and listed by administrators; the monthly service report.
 fn maintenance_paths() -> Value {
     json!({
+            "/api/v1/reports/service": {
+                "get": { "summary": "The monthly サービス提供報告書 (administrators): 稼働率 by the specification's formula with the planned stops, every outage with its detection and recovery, response times per page, backups and the restore drill, sign-ins and devices, store growth. As PDF (default) or XLSX of the same tables. `month` as 2026-11 or 令和8年11月 (default: last month); a month not yet begun is 422. Audited",
+                    "parameters": [
+                        { "name": "month", "in": "query", "required": false, "schema": { "type": "string" } },
+                        { "name": "format", "in": "query", "required": false, "schema": { "type": "string", "enum": ["pdf", "xlsx"] } } ],
+                    "responses": { "200": { "description": "the report", "content": { "application/pdf": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {} } },
+                        "401": error_ref(), "403": error_ref(), "422": error_ref() } }
+            },
             "/api/v1/maintenance": {
                 "get": { "summary": "Every announced planned stop (計画停止), oldest first (administrators): {maintenance: [{id, rev, at, by, body: {window: {from, to}, reason, announced_by, announced_at}}]}; times are seconds since 1970",
                     "responses": { "200": { "description": "the planned stops", "content": { "application/json": { "schema": {

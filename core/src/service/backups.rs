@@ -70,6 +70,26 @@ impl Service {
         }
     }
 
+    /// Records the outcome of a backup the server made (its generation and when the verified
+    /// snapshot was taken, or why it failed) for `/healthz`, and as a `backup_verified` audit
+    /// entry (result `failed` with the reason) for the monthly report: the generations
+    /// themselves are pruned.
+    pub fn backup_done(&self, done: std::result::Result<(u64, Timestamp), String>) -> Result<()> {
+        let mut entry = AuditEntry::new(self.now(), 0, Some("backup".into()), "backup_verified");
+        match done {
+            Ok((generation, at)) => {
+                self.record_backup(Some(at));
+                entry.detail = Some(format!("generation {generation}"));
+            }
+            Err(why) => {
+                self.record_backup(None);
+                "failed".clone_into(&mut entry.result);
+                entry.detail = Some(why.chars().take(300).collect());
+            }
+        }
+        self.append_audit(entry)
+    }
+
     /// Records a shipment of the change archive (or its failure).
     pub fn record_archive(&self, ok: bool) {
         use std::sync::atomic::Ordering;

@@ -13,6 +13,8 @@ pub struct Health {
     pub store_writable: bool,
     /// The disk holding the store, if `statvfs` answers.
     pub disk: Option<DiskSpace>,
+    /// The store's file size.
+    pub store_bytes: Option<u64>,
     pub backup: BackupHealth,
 }
 
@@ -54,6 +56,7 @@ impl Service {
         Health {
             store_writable: self.store.writable().is_ok(),
             disk: self.store.disk_space(),
+            store_bytes: self.store.file_bytes(),
             backup: self.backup_health(),
         }
     }
@@ -70,6 +73,7 @@ mod tests {
         Health {
             store_writable: true,
             disk: Some(DiskSpace { free_bytes: free, total_bytes: total }),
+            store_bytes: None,
             backup: BackupHealth { age_seconds: Some(3600), ..BackupHealth::default() },
         }
     }

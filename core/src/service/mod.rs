@@ -28,6 +28,8 @@ mod reindex;
 pub use reindex::Reindexed;
 pub mod restore;
 mod second_factor;
+mod service_report;
+pub use service_report::{ServiceReportFiles, last_month};
 mod sessions;
 mod staff;
 pub mod statistics;
@@ -91,6 +93,8 @@ pub struct Service {
     batch: Mutex<Option<Batch>>,
     backup: BackupStatus,
     traffic: crate::traffic::Traffic,
+    /// Since when `traffic`'s per-page times have gathered (`Service::keep_traffic`).
+    traffic_since: Mutex<Option<Timestamp>>,
     changed: events::ChangeSignal,
     /// The store's secret behind every `DraftKey`, once read (`Service::drafts_secret`).
     drafts_secret: std::sync::OnceLock<[u8; 32]>,
@@ -180,6 +184,7 @@ impl Service {
             batch: Mutex::new(None),
             backup: BackupStatus::default(),
             traffic: crate::traffic::Traffic::default(),
+            traffic_since: Mutex::new(None),
             changed: events::ChangeSignal::default(),
             drafts_secret: std::sync::OnceLock::new(),
             last_probe: Mutex::new(None),

@@ -10,6 +10,7 @@ use crate::maintenance::Maintenance;
 use crate::staff::Action;
 use crate::store::Reader;
 use crate::time::Timestamp;
+use crate::traffic::{self, TrafficPeriod};
 use crate::uptime::{self, Availability, Probe};
 
 /// A period of the ledger.
@@ -32,6 +33,38 @@ impl Service {
         tx.commit()?;
         *self.last_probe.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(probe);
         Ok(())
+    }
+
+    /// Keeps the per-page request times gathered since the last time as a `TrafficPeriod`, once
+    /// the clock hour has changed since then (periods stay within an hour, so a month's figures
+    /// are the month's), or at once when `now_anyway` (the server stopping). The prober calls it
+    /// after each probe. Not audited: pages and times only.
+    pub fn keep_traffic(&self, now_anyway: bool) -> Result<()> {
+        let now = self.now();
+        let mut since = self.traffic_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from = *since.get_or_insert(now);
+        if !now_anyway && now.0.div_euclid(traffic::KEEP_EVERY) == from.0.div_euclid(traffic::KEEP_EVERY) {
+            return Ok(());
+        }
+        let period = TrafficPeriod { from, to: now, pages: self.traffic.take_pages() };
+        if period.pages.is_empty() {
+            *since = Some(now);
+            return Ok(());
+        }
+        let kept = self.store.begin_write(now, 0, Some("prober".into())).and_then(|mut tx| {
+            tx.insert(period.clone())?;
+            tx.commit()
+        });
+        match kept {
+            Ok(()) => {
+                *since = Some(now);
+                Ok(())
+            }
+            Err(e) => {
+                self.traffic.put_back(&period.pages);
+                Err(e)
+            }
+        }
     }
 
     /// The latest probe in the ledger (the prober's clock check after a restart, the metrics).

@@ -238,6 +238,14 @@ fn entry(reader: &impl Reader, seq: u64) -> Result<Option<AuditEntry>> {
 }
 
 /// The number of the first entry written at or after `t` (`last + 1` if none), by bisection.
+/// How many audit entries were written in `[from, until)` (by their sequence numbers: the log
+/// is in time order).
+pub fn audit_count(reader: &impl Reader, from: Timestamp, until: Timestamp) -> Result<u64> {
+    let last = reader.last_audit()?.map_or(0, |e| e.seq);
+    let (lo, hi) = (first_at_or_after(reader, from, last)?, first_at_or_after(reader, until, last)?);
+    Ok(hi.saturating_sub(lo))
+}
+
 fn first_at_or_after(reader: &impl Reader, t: Timestamp, last: u64) -> Result<u64> {
     let (mut lo, mut hi) = (1u64, last + 1);
     while lo < hi {

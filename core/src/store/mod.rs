@@ -110,7 +110,7 @@ pub mod snapshot;
 pub mod txlog;
 mod write;
 
-pub use audit_log::{check_anchors, search_audit, verify_audit};
+pub use audit_log::{audit_count, check_anchors, search_audit, verify_audit};
 pub use caseloads::UNASSIGNED;
 pub(crate) use caseloads::index as index_caseloads;
 pub use read::{ReadTx, Reader, Tab};
@@ -404,6 +404,12 @@ impl Store {
             Ok(_) | Err(TransactionError::WouldBlock) => Ok(()),
             Err(e) => Err(e),
         })
+    }
+
+    /// The size of the store's file.
+    #[must_use]
+    pub fn file_bytes(&self) -> Option<u64> {
+        std::fs::metadata(&self.path).ok().map(|m| m.len())
     }
 
     /// The space of the disk holding the store.

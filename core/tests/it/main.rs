@@ -19,6 +19,7 @@ mod intake;
 mod migration;
 mod photos;
 mod search;
+mod service_report;
 mod sessions;
 mod snapshot;
 mod statistics;

@@ -22,6 +22,8 @@ fn the_ledger_gives_the_periods_availability_and_its_incidents() {
         archive: true,
         certificate_days: Some(300),
         clock: true,
+        store_bytes: None,
+        disk_space: None,
     };
     // Ten probes: the fourth found the web down, the seventh the disk low; then the server
     // stops for three intervals and probes twice more.

@@ -139,6 +139,8 @@ pub enum Entry {
     AddKey(String),
     /// The number of the key to remove, among the staff member's keys as listed.
     RemoveKey(String),
+    /// The month of a サービス提供報告書 (empty: last month).
+    ServiceReport,
 }
 
 /// One line of a form.

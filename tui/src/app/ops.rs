@@ -332,6 +332,50 @@ impl App {
         }
     }
 
+    /// The month's サービス提供報告書 as PDF and XLSX, kept where the exports are fetched.
+    fn service_report(&mut self, month: &str) {
+        use mamoru_core::service_report::Month;
+        let month = match month.trim() {
+            "" => Ok(mamoru_core::service::last_month(self.service.now().jst_date())),
+            m => Month::parse(m),
+        };
+        let files = match month.and_then(|m| self.service.service_report_files(&self.actor, m)) {
+            Ok(f) => f,
+            Err(e) => return self.error(&e),
+        };
+        let name = format!("service-report-{}", files.report.month.slug());
+        let saved = self
+            .host
+            .save_export(&format!("{name}.pdf"), &files.pdf)
+            .and_then(|pdf| Ok((pdf, self.host.save_export(&format!("{name}.xlsx"), &files.xlsx)?)));
+        match saved {
+            Ok((pdf, xlsx)) => {
+                let r = &files.report;
+                let rate = r.availability.percent().map_or_else(|| "—".to_owned(), |p| format!("{p:.2} %"));
+                self.state.dialog = Some(Dialog::Shown {
+                    title: format!("サービス提供報告書（{}分）を作成しました", r.month.label()),
+                    lines: vec![
+                        format!(
+                            "稼働率 {rate}（目標 99.8 %）  障害 {} 件  計画停止 {} 回  復元訓練 {} 回",
+                            r.outages.len(),
+                            r.planned.len(),
+                            r.drills.len()
+                        ),
+                        pdf,
+                        xlsx,
+                        "PC へはこのコンソールと同じ鍵・ポートの SFTP で取り出してください。例:".into(),
+                        format!(
+                            "scp -P 2222 '{}@サーバー名:/exports/{name}.*' .",
+                            self.actor.login().as_str()
+                        ),
+                    ],
+                });
+                self.info(format!("サービス提供報告書（{}分）を作成しました", r.month.label()));
+            }
+            Err(e) => self.state.message = Some((Level::Error, format!("ファイルに書けません: {e}"))),
+        }
+    }
+
     pub(super) fn submit(&mut self, entry: Entry, text: &str) {
         let svc = Arc::clone(&self.service);
         match entry {
@@ -364,6 +408,7 @@ impl App {
                     },
                 }
             }
+            Entry::ServiceReport => self.service_report(text),
             Entry::AddKey(login) => {
                 match svc.change_staff(&self.actor, &login, &StaffChange::AddConsoleKey(text.to_owned())) {
                     Ok(()) => self.info(format!("{login} に公開鍵を追加しました")),

@@ -180,6 +180,8 @@ fn the_dashboard_raises_the_low_disk_alarm_before_the_disk_is_full() {
         archive: true,
         certificate_days: None,
         clock: true,
+        store_bytes: None,
+        disk_space: None,
     };
     w.svc.record_probe(probe).unwrap();
     let a = app(&w, &w.admin);
@@ -779,4 +781,37 @@ fn the_form_templates_are_listed_with_the_version_in_use_and_shown_in_full() {
     let mut b = app(&w, &sup);
     keys(&mut b, &(Screen::Templates.index() + 1).to_string());
     assert!(b.state.templates.is_empty());
+}
+
+#[test]
+fn the_monthly_service_report_is_made_from_the_dashboard() {
+    let w = world();
+    let mut a = app(&w, &w.admin);
+    assert!(screen(&a, 100, 24).join("\n").contains("m 月次報告"));
+    // A month not yet begun: refused, naming the field, nothing written.
+    keys(&mut a, "m");
+    keys(&mut a, "2099-01");
+    a.handle(Key::Enter);
+    assert!(a.state.dialog.is_none());
+    let drawn = screen(&a, 100, 24).join("\n");
+    assert!(drawn.contains("入力エラー: month"), "{drawn}");
+    // Empty: last month, as PDF and XLSX where the exports are fetched.
+    keys(&mut a, "m");
+    a.handle(Key::Enter);
+    let Some(Dialog::Shown { title, lines }) = a.state.dialog.clone() else {
+        panic!("{:?}", a.state.message)
+    };
+    assert!(title.contains("サービス提供報告書") && title.contains("分）を作成しました"), "{title}");
+    assert!(lines[0].contains("稼働率"), "{lines:?}");
+    let pdf = std::fs::read(&lines[1]).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "{}", lines[1]);
+    assert!(std::fs::read(&lines[2]).unwrap().starts_with(b"PK"), "{}", lines[2]);
+    assert!(lines[4].contains("scp") && lines[4].contains("service-report-"), "{lines:?}");
+    // Administrators only: core says so.
+    let sv = staff(&w, "sv1", "木下 SV", Role::Supervisor, "first password 1");
+    let mut a = app(&w, &sv);
+    keys(&mut a, "m");
+    a.handle(Key::Enter);
+    assert!(a.state.dialog.is_none());
+    assert!(screen(&a, 100, 24).join("\n").contains("権限がありません"));
 }

@@ -250,6 +250,56 @@ pub(crate) fn maintenance(
     list.or(add).unify()
 }
 
+/// `GET /api/v1/reports/service?month=2026-11&format=pdf|xlsx`: the monthly サービス提供報告書
+/// (administrators; the month before this one when none is given).
+pub(crate) fn service_report(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    #[derive(serde::Deserialize)]
+    struct Query {
+        month: Option<String>,
+        format: Option<String>,
+    }
+    warp::path!("api" / "v1" / "reports" / "service")
+        .and(warp::get())
+        .and(warp::query::<Query>())
+        .and(authenticated(service))
+        .then(|q: Query, auth: Authed| async move {
+            let (svc, session) = or_respond!(auth);
+            let result = blocking(move || {
+                let month = match q.month.as_deref() {
+                    Some(m) => mamoru_core::service_report::Month::parse(m)?,
+                    None => mamoru_core::service::last_month(svc.now().jst_date()),
+                };
+                let pdf = match q.format.as_deref() {
+                    None | Some("pdf") => true,
+                    Some("xlsx") => false,
+                    Some(_) => return Err(mamoru_core::Error::invalid("format", "pdf or xlsx")),
+                };
+                Ok((svc.service_report_files(&session.actor, month)?, pdf))
+            })
+            .await;
+            respond(result, |(files, pdf)| {
+                let name = format!("サービス提供報告書_{}", files.report.month.slug());
+                if pdf {
+                    super::file_response(
+                        files.pdf,
+                        "application/pdf",
+                        "attachment",
+                        ("service-report.pdf", &format!("{name}.pdf")),
+                    )
+                } else {
+                    super::file_response(
+                        files.xlsx,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        "attachment",
+                        ("service-report.xlsx", &format!("{name}.xlsx")),
+                    )
+                }
+            })
+        })
+}
+
 pub(super) fn metrics_text(svc: &Service, version: &str) -> String {
     use std::fmt::Write as _;
     let b = svc.backup_health();

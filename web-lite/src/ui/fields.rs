@@ -118,6 +118,8 @@ fields! {
     // the period of a 経過記録.
     Printed ["form"] "帳票",
     PeriodFrom ["from"] "期間（から）",
+    Month ["month"] "対象月",
+    Format ["format"] "形式",
     PeriodTo ["to"] "期間（まで）",
     // 家庭裁判所への申立て.
     Grounds ["grounds"] "申立ての理由",

@@ -1,6 +1,7 @@
 //! 概要: the server's state (core's `ServerView`) and what the host measures.
 
-use super::super::{App, Dashboard};
+use super::super::{App, Dashboard, Entry};
+use super::Action;
 
 pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
     let server = app.service.server_view(&app.actor)?;
@@ -25,4 +26,14 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
             .map(|c| (c, mamoru_core::certificate::expiry(c.not_after, app.service.now()))),
     };
     Ok(())
+}
+
+pub(super) fn key(c: char) -> Option<Action> {
+    match c {
+        'm' => Some(Action::Ask(
+            "サービス提供報告書の対象月 (例 2026-11。空欄なら先月)".into(),
+            Entry::ServiceReport,
+        )),
+        _ => None,
+    }
 }

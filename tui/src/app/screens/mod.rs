@@ -56,7 +56,8 @@ impl App {
     pub(super) fn screen_key(&mut self, screen: Screen, c: char) {
         let at = self.state.cursor();
         let action = match screen {
-            Screen::Dashboard | Screen::Activity => None,
+            Screen::Dashboard => dashboard::key(c),
+            Screen::Activity => None,
             Screen::Staff => staff::key(self, c, at),
             Screen::Devices => devices::key(self, c, at),
             Screen::Sessions => sessions::key(self, c, at),
