@@ -20,6 +20,29 @@ pub struct Config {
     pub ssh: Ssh,
     #[serde(default)]
     pub monitor: Monitor,
+    #[serde(default)]
+    pub alerts: Alerts,
+}
+
+/// Where the self-probe's alerts go: mail through the city's relay, a command, both or neither
+/// (then only the console shows them).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// The relay, `host:port` (plain SMTP on the closed network).
+    #[serde(default)]
+    pub smtp: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Run with each notice: `MAMORU_ALERT` (raised / cleared), `MAMORU_ALERT_PROBLEM`,
+    /// `MAMORU_ALERT_SUBJECT`; the body on standard input.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// The server's name in the notices (default: the host name).
+    #[serde(default)]
+    pub server_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,6 +311,21 @@ pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are 
 # which the monthly report computes 稼働率. The specification's interval is 180 s; a failed or
 # missing probe counts as that long without service.
 # probe_every_seconds = 180
+
+[alerts]
+# What the self-probe finds (the web or the store down, the disk full or low, a backup failed
+# or late, the archive stopped, the certificate due, the server not running) is told once when
+# it appears and once when it is gone: by mail through the city's relay, by a command, or both.
+# Neither set: only the console's dashboard shows the open alerts. No personal data is sent.
+# smtp = "relay.city.example:25"
+# from = "mamoru@city.example"
+# to = ["jouhou@city.example", "jisou@city.example"]
+# A command run with each notice: MAMORU_ALERT (raised or cleared), MAMORU_ALERT_PROBLEM
+# (web, store, disk_full, disk_low, backup, archive, certificate, clock, no_probe),
+# MAMORU_ALERT_SUBJECT; the Japanese text on standard input. Given 30 seconds.
+# command = "/usr/local/bin/mamoru-alert"
+# The server's name in the notices (default: the host name).
+# server_name = "児相サーバー1"
 "#;
 
 /// Reads `DIR/mamoru.toml`; a missing file means the defaults.

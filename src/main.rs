@@ -1,6 +1,7 @@
 //! The `mamoru` binary: parses the command line, reads config and environment, starts the runtime
 //! and wires core, web, console and backup together. Prints one line and exits non-zero on failure.
 
+mod alerts;
 mod backup;
 mod cli;
 mod clock;

@@ -26,8 +26,15 @@ pub struct Target {
 /// How long the web may take to answer before the probe counts it as down.
 const WEB_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Probes every `every` until `stop` receives or is dropped.
-pub fn run(service: &Service, target: &Target, every: Duration, stop: &Receiver<()>) {
+/// Probes every `every` until `stop` receives or is dropped; after each probe, opens and clears
+/// the alerts and delivers their notices through `notifier`.
+pub fn run(
+    service: &Service,
+    target: &Target,
+    every: Duration,
+    notifier: Option<&crate::alerts::Notifier>,
+    stop: &Receiver<()>,
+) {
     let mut last = service.last_probe().ok().flatten().map(|p| p.at);
     loop {
         match stop.recv_timeout(every) {
@@ -35,15 +42,22 @@ pub fn run(service: &Service, target: &Target, every: Duration, stop: &Receiver<
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
         let p = probe(service, target, last);
-        last = Some(p.at);
+        let previous = last.replace(p.at);
         let problems = p.problems();
         if !problems.is_empty() {
             let problems: Vec<&str> =
                 problems.into_iter().map(mamoru_core::uptime::Problem::as_str).collect();
             tracing::warn!(?problems, serving = p.serving(), "the self-probe found problems");
         }
-        if let Err(e) = service.record_probe(p) {
+        if let Err(e) = service.record_probe(p.clone()) {
             tracing::error!(error = %e, "the uptime ledger could not be written");
+        }
+        let seconds = i64::try_from(every.as_secs()).unwrap_or(i64::MAX);
+        if let Err(e) = service.update_alerts(&p, previous, seconds) {
+            tracing::error!(error = %e, "the alerts could not be kept");
+        }
+        if let Some(n) = notifier {
+            crate::alerts::deliver_pending(service, n);
         }
         if let Err(e) = service.keep_traffic(false) {
             tracing::error!(error = %e, "the request times could not be kept (tried again at the next probe)");

@@ -58,10 +58,11 @@ ids! {
     UptimeProbeId => "uptime_probe",
     MaintenanceId => "maintenance",
     TrafficPeriodId => "traffic_period",
+    AlertId => "alert",
 }
 
 /// Every record kind, in the order `check` prints them.
-pub const KINDS: [&str; 26] = [
+pub const KINDS: [&str; 27] = [
     UnitId::KIND,
     StaffId::KIND,
     CredentialId::KIND,
@@ -88,4 +89,5 @@ pub const KINDS: [&str; 26] = [
     UptimeProbeId::KIND,
     MaintenanceId::KIND,
     TrafficPeriodId::KIND,
+    AlertId::KIND,
 ];

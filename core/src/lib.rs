@@ -2,6 +2,7 @@
 //! tables, assessment sheets, Japanese dates and search), the redb store that never loses an edit,
 //! and the service layer that every front-end calls. No HTTP, terminal, SSH, encryption or CLI.
 
+pub mod alert;
 pub mod assessment;
 pub mod audit;
 pub mod case;

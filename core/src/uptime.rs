@@ -123,7 +123,7 @@ impl Probe {
 }
 
 /// What a probe found that needs an administrator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Problem {
     /// `/healthz` did not answer over the network.
@@ -159,6 +159,30 @@ impl Problem {
             Problem::Clock => "clock",
             Problem::NoProbe => "no_probe",
         }
+    }
+}
+
+impl Problem {
+    /// What staff read (the console, the report, the alert mail).
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Problem::Web => "Web応答なし",
+            Problem::Store => "データベース書き込み不可",
+            Problem::DiskFull => "ディスク満杯",
+            Problem::DiskLow => "ディスク残りわずか",
+            Problem::Backup => "バックアップの失敗・遅れ",
+            Problem::Archive => "アーカイブ転送の停止",
+            Problem::Certificate => "証明書の期限接近",
+            Problem::Clock => "時計の逆行",
+            Problem::NoProbe => "サーバー停止（監視記録なし）",
+        }
+    }
+
+    /// The service is not provided while it lasts (an outage, not a warning).
+    #[must_use]
+    pub fn stops_service(self) -> bool {
+        matches!(self, Problem::Web | Problem::Store | Problem::DiskFull | Problem::NoProbe)
     }
 }
 
@@ -208,7 +232,7 @@ impl Availability {
 }
 
 /// Seconds of `[from, to)` inside any of `windows` (overlapping windows counted once).
-fn covered(windows: &[Window], from: Timestamp, to: Timestamp) -> i64 {
+pub(crate) fn covered(windows: &[Window], from: Timestamp, to: Timestamp) -> i64 {
     let mut spans: Vec<(i64, i64)> =
         windows.iter().map(|w| (w.from.0.max(from.0), w.to.0.min(to.0))).filter(|(a, b)| a < b).collect();
     spans.sort_unstable();
@@ -278,6 +302,8 @@ pub struct Incident {
     pub causes: Vec<Problem>,
     /// For an outage: the seconds it counts against 稼働率 (its failed and missing probes).
     pub outage_seconds: i64,
+    /// When its alert was first delivered (mail or hook; filled in from the alerts kept).
+    pub notified: Option<Timestamp>,
 }
 
 /// The outages of `[from, to)` from its probes (any order) and the planned stops: each run of
@@ -308,6 +334,7 @@ pub fn outages(probes: &[Probe], planned: &[Window], from: Timestamp, to: Timest
         recovered: None,
         causes: Vec::new(),
         outage_seconds: 0,
+        notified: None,
     };
     let mut out: Vec<Incident> = Vec::new();
     let mut open: Option<Incident> = None;
@@ -374,6 +401,7 @@ pub fn warnings(probes: &[Probe], from: Timestamp, to: Timestamp) -> Vec<Inciden
                     recovered: None,
                     causes: vec![problem],
                     outage_seconds: 0,
+                    notified: None,
                 });
             } else {
                 if let Some(mut i) = open.take() {

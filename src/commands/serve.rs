@@ -158,8 +158,10 @@ pub struct Serving {
 /// `ssh: HOST:PORT` once listening.
 pub fn serve_all(s: Serving) -> Result<()> {
     let Serving { service, data, listen, tls, ssh } = s;
-    let limits = config::load(&data)?.web.limits();
-    let probe_every = std::time::Duration::from_secs(config::load(&data)?.monitor.probe_every_seconds.max(1));
+    let cfg = config::load(&data)?;
+    let limits = cfg.web.limits();
+    let probe_every = std::time::Duration::from_secs(cfg.monitor.probe_every_seconds.max(1));
+    let notifier = crate::alerts::Notifier::from_config(&cfg.alerts)?;
     let backup_now = backup_now_op(&service, &data);
     let console = match ssh {
         Some(addr) => {
@@ -188,7 +190,7 @@ pub fn serve_all(s: Serving) -> Result<()> {
         let svc = service.clone();
         std::thread::Builder::new()
             .name("prober".into())
-            .spawn(move || crate::prober::run(&svc, &target, probe_every, &prober_stopped))
+            .spawn(move || crate::prober::run(&svc, &target, probe_every, notifier.as_ref(), &prober_stopped))
             .context("starting the prober")?;
         let health = mamoru_web::Health {
             version: env!("CARGO_PKG_VERSION"),

@@ -6,6 +6,7 @@
     reason = "an end-to-end test reads as one story, with short names for its handles"
 )]
 
+mod alerts;
 mod approvals;
 mod backup;
 mod browser;

@@ -184,6 +184,7 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
             },
         ]),
         Line::from(vec![label("自己監視 "), probe(d.last_probe.as_ref(), good, bad)]),
+        Line::from(vec![label("警報    "), alerts(&d.open_alerts, good, bad)]),
         Line::from(vec![
             label("通信    "),
             Span::raw(format!("{} 件/分   p50 {:.1} ms   p99 {:.1} ms   ", r.per_minute, r.p50_ms, r.p99_ms)),
@@ -196,7 +197,9 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
         let until = cert.not_after.to_jst_string();
         let until = until.get(..10).unwrap_or(&until);
         let how = if cert.own {
-            "サーバーで mamoru tls renew を実行してください"
+            // Within 80 columns with the date: a wide character wrapped at the edge would hide
+            // the first of the next line.
+            "mamoru tls renew を実行してください"
         } else {
             "発行元に更新を依頼してください"
         };
@@ -205,9 +208,7 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
             Expiry::RenewSoon { days_left } => {
                 Span::styled(format!("{until} まで残り {days_left} 日: {how}"), bad)
             }
-            Expiry::Expired => {
-                Span::styled(format!("{until} に期限切れ: タブレットが接続できません。{how}"), bad)
-            }
+            Expiry::Expired => Span::styled(format!("{until} 期限切れ・接続不可: {how}"), bad),
         };
         lines.insert(5, Line::from(vec![label("証明書  "), state]));
     }
@@ -225,24 +226,26 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
+/// The open alerts: each problem since when, and whether it was told (未通知: not yet, or the
+/// mail and the hook failed — the last failure is in the log).
+fn alerts(open: &[mamoru_core::alert::Alert], good: Style, bad: Style) -> Span<'static> {
+    if open.is_empty() {
+        return Span::styled("なし".to_owned(), good);
+    }
+    let each: Vec<String> = open
+        .iter()
+        .map(|a| {
+            let told = if a.raised_sent.is_some() { "通知済み" } else { "未通知" };
+            format!("{} {}〜 {told}", a.problem.label(), short_time(a.raised_at))
+        })
+        .collect();
+    Span::styled(each.join("、"), bad)
+}
+
 /// The latest self-probe: when, and what needs an administrator.
 fn probe(p: Option<&mamoru_core::uptime::Probe>, good: Style, bad: Style) -> Span<'static> {
     let Some(p) = p else { return Span::styled("まだ記録がありません".to_owned(), bad) };
-    let problems: Vec<&str> = p
-        .problems()
-        .into_iter()
-        .map(|k| match k {
-            Problem::Web => "Web応答なし",
-            Problem::Store => "ストア書き込み不可",
-            Problem::DiskFull => "ディスク満杯",
-            Problem::DiskLow => "ディスク残りわずか",
-            Problem::Backup => "バックアップ",
-            Problem::Archive => "アーカイブ",
-            Problem::Certificate => "証明書の更新",
-            Problem::Clock => "時計",
-            Problem::NoProbe => "監視記録なし",
-        })
-        .collect();
+    let problems: Vec<&str> = p.problems().into_iter().map(Problem::label).collect();
     let at = short_time(p.at);
     if problems.is_empty() {
         Span::styled(format!("{at} 正常"), good)

@@ -25,6 +25,8 @@ pub struct ServerView {
     /// The server's latest probe of itself (the uptime ledger's newest entry); `None` for
     /// someone who may not operate the server, or before the first.
     pub last_probe: Option<crate::uptime::Probe>,
+    /// The alerts still open, oldest first.
+    pub open_alerts: Vec<crate::alert::Alert>,
 }
 
 /// Where a tablet stands.
@@ -88,6 +90,7 @@ impl Service {
             summary.into_iter().map(|(dev, n)| (dev.map(|id| device_label(&names, id)), n)).collect();
         view.overdue = self.overdue_by_unit(actor)?;
         view.last_probe = self.last_probe()?;
+        view.open_alerts = self.open_alerts()?;
         Ok(view)
     }
 

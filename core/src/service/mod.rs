@@ -3,6 +3,7 @@
 //! audit entry, whatever the outcome. No HTTP, no terminal, no file formats here.
 
 mod access;
+mod alerts;
 mod auditing;
 mod backups;
 mod casework;
@@ -100,6 +101,8 @@ pub struct Service {
     drafts_secret: std::sync::OnceLock<[u8; 32]>,
     /// The prober's latest probe, once made or read (`Service::last_probe`).
     last_probe: Mutex<Option<crate::uptime::Probe>>,
+    /// The open alerts, once read (`Service::open_alerts`); emptied at each change.
+    open_alerts: Mutex<Option<Vec<crate::alert::Alert>>>,
     /// Every announced planned stop, once read (`Service::maintenance_windows`).
     maintenance: Mutex<Option<Vec<crate::maintenance::Maintenance>>>,
 }
@@ -189,6 +192,7 @@ impl Service {
             drafts_secret: std::sync::OnceLock::new(),
             last_probe: Mutex::new(None),
             maintenance: Mutex::new(None),
+            open_alerts: Mutex::new(None),
         }
     }
 

@@ -68,8 +68,16 @@ impl Service {
             let windows: Vec<uptime::Window> = planned.iter().map(|m| m.window).collect();
             let samples: Vec<(Timestamp, bool)> = probes.iter().map(|p| (p.at, p.serving())).collect();
             let availability = uptime::availability(&samples, &windows, from, to);
-            let outages = uptime::outages(&probes, &windows, from, to);
-            let warnings = uptime::warnings(&probes, from, to);
+            let alerts: Vec<crate::alert::Alert> =
+                r.all::<crate::alert::Alert>()?.into_iter().map(|v| v.body).collect();
+            let told = |mut i: uptime::Incident| {
+                i.notified = crate::alert::notified(&alerts, &i);
+                i
+            };
+            let outages: Vec<uptime::Incident> =
+                uptime::outages(&probes, &windows, from, to).into_iter().map(told).collect();
+            let warnings: Vec<uptime::Incident> =
+                uptime::warnings(&probes, from, to).into_iter().map(told).collect();
 
             // Request times: the periods kept within the month (each lies within one hour).
             let mut pages: std::collections::BTreeMap<String, Times> = std::collections::BTreeMap::new();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use mamoru_core::Error;
 use mamoru_core::device::{DeviceChange, DeviceName};
 use mamoru_core::drill::RestoreDrill;
+use mamoru_core::ids::AlertId;
 use mamoru_core::maintenance::NewMaintenance;
 use mamoru_core::service::BackupState;
 use mamoru_core::service_report::{Month, Part, Value};
@@ -76,6 +77,7 @@ fn the_report_counts_what_happened_in_the_month() {
     // probed in the planned stop; the disk low from 2025-06-04 06:00; the store growing.
     let end = at("2025-06-04T12:00:00+09:00");
     let mut bytes = 10_000_000;
+    let mut previous = None;
     while w.svc.now() < end {
         let now = w.svc.now();
         let planned = (at("2025-06-03T02:00:00+09:00")..at("2025-06-03T04:00:00+09:00")).contains(&now);
@@ -84,20 +86,25 @@ fn the_report_counts_what_happened_in_the_month() {
         let low = now >= at("2025-06-04T06:00:00+09:00");
         if !planned && !stopped {
             bytes += 1_000;
-            w.svc
-                .record_probe(Probe {
-                    at: now,
-                    web: !web_down,
-                    store: true,
-                    disk: Some(if low { DiskState::Low } else { DiskState::Ok }),
-                    backup: BackupState::Ok,
-                    archive: true,
-                    certificate_days: Some(300),
-                    clock: true,
-                    store_bytes: Some(bytes),
-                    disk_space: Some(DiskSpace { free_bytes: 50_000_000_000, total_bytes: 100_000_000_000 }),
-                })
-                .unwrap();
+            let probe = Probe {
+                at: now,
+                web: !web_down,
+                store: true,
+                disk: Some(if low { DiskState::Low } else { DiskState::Ok }),
+                backup: BackupState::Ok,
+                archive: true,
+                certificate_days: Some(300),
+                clock: true,
+                store_bytes: Some(bytes),
+                disk_space: Some(DiskSpace { free_bytes: 50_000_000_000, total_bytes: 100_000_000_000 }),
+            };
+            w.svc.record_probe(probe.clone()).unwrap();
+            // Alerts opened and cleared, each notice delivered at once (a relay that works).
+            w.svc.update_alerts(&probe, previous, PROBE_EVERY).unwrap();
+            previous = Some(now);
+            for (a, notice) in w.svc.pending_alerts().unwrap() {
+                w.svc.alert_delivered(AlertId(a.id), notice, Ok(())).unwrap();
+            }
         }
         // The daily backups: failed on the 3rd, verified on the 4th.
         if now == at("2025-06-03T02:00:00+09:00") {
@@ -140,8 +147,16 @@ fn the_report_counts_what_happened_in_the_month() {
     assert_eq!(r.outages[1].detected, at("2025-06-03T13:00:00+09:00"));
     assert_eq!(r.outages[1].causes, [Problem::NoProbe]);
     assert_eq!(r.outages.iter().map(|i| i.outage_seconds).sum::<i64>(), a.outage_seconds);
+    // Each was told by its alert: the web's when found, the stop when the server ran again.
+    assert_eq!(r.outages[0].notified, Some(at("2025-06-02T20:00:00+09:00")));
+    assert_eq!(r.outages[1].notified, Some(at("2025-06-03T13:00:00+09:00")));
     assert_eq!(r.warnings.len(), 1);
     assert_eq!(r.warnings[0].problem, Some(Problem::DiskLow));
+    assert_eq!(r.warnings[0].notified, Some(at("2025-06-04T06:00:00+09:00")));
+    assert_eq!(
+        w.svc.open_alerts().unwrap().iter().map(|a| a.problem).collect::<Vec<_>>(),
+        [Problem::DiskLow]
+    );
     assert_eq!(r.availability_met(), Some(a.percent().unwrap() >= 99.8));
 
     // Request times per page, the busiest first.

@@ -111,6 +111,8 @@ pub struct Dashboard {
     pub overdue: Vec<(String, usize)>,
     /// The server's latest probe of itself.
     pub last_probe: Option<mamoru_core::uptime::Probe>,
+    /// The alerts still open (whether each was told, and how the last try failed).
+    pub open_alerts: Vec<mamoru_core::alert::Alert>,
     /// The web's certificate and where it stands now.
     pub certificate: Option<(Certificate, mamoru_core::certificate::Expiry)>,
 }

@@ -183,10 +183,13 @@ fn the_dashboard_raises_the_low_disk_alarm_before_the_disk_is_full() {
         store_bytes: None,
         disk_space: None,
     };
-    w.svc.record_probe(probe).unwrap();
+    w.svc.record_probe(probe.clone()).unwrap();
+    w.svc.update_alerts(&probe, None, 180).unwrap();
     let a = app(&w, &w.admin);
     let all = screen(&a, 80, 24).join("\n");
     assert!(all.contains("要対応: ディスク残りわずか"), "{all}");
+    // Its alert is open and not yet told (no mail or hook here).
+    assert!(all.contains("警報    ディスク残りわずか 11-23 21:00〜 未通知"), "{all}");
 }
 
 #[test]
@@ -202,7 +205,13 @@ fn the_console_opens_on_the_dashboard_with_figures_and_the_help_bar() {
     assert!(all.contains("稼働中") && !all.contains("残りわずか"), "{all}");
     assert!(all.contains("120 件/分") && all.contains("p99 8.0 ms"), "{all}");
     assert!(all.contains("バックアップ まだありません"), "{all}");
-    assert!(all.contains("証明書  2026-12-23 まで残り 30 日: サーバーで mamoru tls renew"), "{all}");
+    assert!(all.contains("証明書  2026-12-23 まで残り 30 日: mamoru tls renew を実行してください"), "{all}");
+    assert!(all.contains("警報    なし"), "{all}");
+    // Every labelled line whole: nothing wrapped over the start of the next.
+    for l in ["稼働    ", "容量    ", "自己監視 ", "通信    ", "バックアップ ", "セッション "]
+    {
+        assert!(s.iter().any(|row| row.starts_with(l)), "{l:?} not at a line's start: {all}");
+    }
     assert!(all.contains("児童相談所: 0 件"), "overdue counts per unit: {all}");
     assert!(s[23].contains("q 終了"), "help bar on the last line: {all}");
 }

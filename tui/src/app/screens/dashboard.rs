@@ -20,6 +20,7 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
         backup: server.backup,
         overdue: server.overdue,
         last_probe: server.last_probe,
+        open_alerts: server.open_alerts,
         certificate: app
             .host
             .certificate()

@@ -1,0 +1,259 @@
+//! Delivering the self-probe's alerts (core's `alert`: which notices are due and what they say):
+//! mail through the city's relay — plain SMTP on the closed network, the text in UTF-8 and
+//! base64 —, and a command hook. The prober calls `deliver_pending` after each probe; each
+//! delivery or failure is kept through `Service::alert_delivered`, so a notice is sent once and
+//! a failed one is tried again at the next probe.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use mamoru_core::Service;
+use mamoru_core::alert::Notice;
+use mamoru_core::ids::AlertId;
+use mamoru_core::time::{JST_OFFSET, Timestamp};
+
+use crate::config::Alerts;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the notices go.
+pub struct Notifier {
+    config: Alerts,
+    server: String,
+}
+
+impl Notifier {
+    /// `None` when neither mail nor a command is configured; an error when mail is half set.
+    pub fn from_config(config: &Alerts) -> anyhow::Result<Option<Self>> {
+        if config.smtp.is_some() && (config.from.is_none() || config.to.is_empty()) {
+            anyhow::bail!("[alerts] smtp needs from and to (at least one address)");
+        }
+        if config.smtp.is_none() && config.command.is_none() {
+            return Ok(None);
+        }
+        let server = config.server_name.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map_or_else(|_| "mamoru".into(), |h| h.trim().to_owned())
+        });
+        Ok(Some(Self { config: config.clone(), server }))
+    }
+
+    /// Sends one notice by every configured way: delivered when any of them succeeded (a second
+    /// try would repeat the one that did); each failure is logged.
+    fn send(
+        &self,
+        problem: &str,
+        notice: Notice,
+        subject: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let mut failures = Vec::new();
+        let mut any = false;
+        if let Some(relay) = &self.config.smtp {
+            match send_mail(relay, &self.config, (problem, notice), (subject, body), now) {
+                Ok(()) => any = true,
+                Err(e) => failures.push(format!("mail: {e}")),
+            }
+        }
+        if let Some(command) = &self.config.command {
+            match run_command(command, (problem, notice), subject, body) {
+                Ok(()) => any = true,
+                Err(e) => failures.push(format!("command: {e}")),
+            }
+        }
+        for f in &failures {
+            tracing::warn!(failure = %f, problem, notice = notice.as_str(), "an alert could not be delivered");
+        }
+        if any { Ok(()) } else { Err(failures.join("; ")) }
+    }
+}
+
+/// Delivers every notice that is due and keeps each outcome.
+pub fn deliver_pending(service: &Service, notifier: &Notifier) {
+    let pending = match service.pending_alerts() {
+        Ok(p) => p,
+        Err(e) => return tracing::error!(error = %e, "cannot read the alerts to deliver"),
+    };
+    for (alert, notice) in pending {
+        let (subject, body) = alert.body.message(notice, &notifier.server);
+        let problem = alert.body.problem.as_str();
+        let outcome = notifier.send(problem, notice, &subject, &body, service.now());
+        if outcome.is_ok() {
+            tracing::info!(problem, notice = notice.as_str(), "alert delivered");
+        }
+        if let Err(e) = service.alert_delivered(AlertId(alert.id), notice, outcome) {
+            tracing::error!(error = %e, "an alert's delivery could not be kept");
+        }
+    }
+}
+
+/// RFC 2045 base64.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `Mon, 07 Dec 2026 19:03:00 +0900`.
+fn rfc2822(t: Timestamp) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let d = t.jst_date();
+    let secs = (t.0 + JST_OFFSET).rem_euclid(86_400);
+    let weekday = DAYS[usize::try_from((d.days() + 4).rem_euclid(7)).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(d.month().saturating_sub(1)).unwrap_or(0).min(11)];
+    format!(
+        "{weekday}, {:02} {month} {} {:02}:{:02}:{:02} +0900",
+        d.day(),
+        d.year(),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The message: headers (the subject as an RFC 2047 word, `X-Mamoru-Alert` for filters) and
+/// the body in base64 lines, dot-stuffing needless (base64 has no dots).
+fn message(
+    config: &Alerts,
+    (problem, notice): (&str, Notice),
+    (subject, body): (&str, &str),
+    now: Timestamp,
+) -> String {
+    let from = config.from.as_deref().unwrap_or_default();
+    let encoded = base64(body.replace('\n', "\r\n").as_bytes());
+    let lines: Vec<&str> =
+        encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!(
+        "From: {from}\r\nTo: {}\r\nSubject: =?UTF-8?B?{}?=\r\nDate: {}\r\nMessage-ID: <mamoru-{problem}-{}-{}@{}>\r\nX-Mamoru-Alert: {} {problem}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        config.to.join(", "),
+        base64(subject.as_bytes()),
+        rfc2822(now),
+        notice.as_str(),
+        now.0,
+        from.rsplit('@').next().unwrap_or("localhost"),
+        notice.as_str(),
+        lines.join("\r\n"),
+    )
+}
+
+/// One SMTP conversation with the relay: EHLO, MAIL, RCPT for each address, DATA, QUIT.
+fn send_mail(
+    relay: &str,
+    config: &Alerts,
+    what: (&str, Notice),
+    text: (&str, &str),
+    now: Timestamp,
+) -> Result<(), String> {
+    let addr = relay
+        .to_socket_addrs()
+        .map_err(|e| format!("{relay}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{relay}: no address"))?;
+    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("{relay}: {e}"))?;
+    tcp.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(tcp.try_clone().map_err(|e| e.to_string())?);
+    let mut w = tcp;
+    let mut step = |line: Option<String>, want: &[u16]| -> Result<(), String> {
+        if let Some(line) = &line {
+            w.write_all(line.as_bytes()).map_err(|e| format!("{relay}: {e}"))?;
+        }
+        // A reply may run over lines: `250-…` until `250 …`.
+        loop {
+            let mut reply = String::new();
+            reader.read_line(&mut reply).map_err(|e| format!("{relay}: {e}"))?;
+            let code: u16 =
+                reply.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("{relay}: no reply"))?;
+            if reply.as_bytes().get(3) == Some(&b'-') {
+                continue;
+            }
+            if want.contains(&code) {
+                return Ok(());
+            }
+            let sent = line.as_deref().and_then(|l| l.split_whitespace().next()).unwrap_or("greeting");
+            return Err(format!("{relay} refused {sent}: {}", reply.trim_end()));
+        }
+    };
+    let from = config.from.as_deref().unwrap_or_default();
+    let helo = from.rsplit('@').next().unwrap_or("localhost");
+    step(None, &[220])?;
+    step(Some(format!("EHLO {helo}\r\n")), &[250])?;
+    step(Some(format!("MAIL FROM:<{from}>\r\n")), &[250])?;
+    for to in &config.to {
+        step(Some(format!("RCPT TO:<{to}>\r\n")), &[250, 251])?;
+    }
+    step(Some("DATA\r\n".into()), &[354])?;
+    step(Some(format!("{}.\r\n", message(config, what, text, now))), &[250])?;
+    // The message is accepted; a relay that hangs up without answering QUIT changes nothing.
+    let _ = step(Some("QUIT\r\n".into()), &[221]);
+    Ok(())
+}
+
+/// Runs the hook through `sh -c`, the notice in its environment and the text on its input,
+/// for at most 30 s.
+fn run_command(
+    command: &str,
+    (problem, notice): (&str, Notice),
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .env("MAMORU_ALERT", notice.as_str())
+        .env("MAMORU_ALERT_PROBLEM", problem)
+        .env("MAMORU_ALERT_SUBJECT", subject)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{command}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its input is not a failure.
+        let _ = stdin.write_all(body.as_bytes());
+    }
+    let started = Instant::now();
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) if status.success() => return Ok(()),
+            Some(status) => return Err(format!("{command}: {status}")),
+            None if started.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{command}: still running after 30 s, stopped"));
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_the_date_are_as_mail_wants_them() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64("障害".as_bytes()), "6Zqc5a6z");
+        let t = Timestamp::parse("2026-12-07T19:03:05+09:00").unwrap();
+        assert_eq!(rfc2822(t), "Mon, 07 Dec 2026 19:03:05 +0900");
+    }
+}
