@@ -16,6 +16,8 @@ use mamoru_core::time::{JST_OFFSET, Timestamp};
 use crate::config::Alerts;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// A whole SMTP conversation ends within this.
+const CONVERSATION: Duration = Duration::from_mins(2);
 
 /// Where the notices go.
 pub struct Notifier {
@@ -70,6 +72,23 @@ impl Notifier {
     }
 }
 
+/// Starts the thread that sends the notices, woken through the returned sender after each
+/// probe; it ends when the sender is dropped. `None` without a notifier.
+pub fn start(
+    service: &std::sync::Arc<Service>,
+    notifier: Option<Notifier>,
+) -> anyhow::Result<Option<std::sync::mpsc::SyncSender<()>>> {
+    let Some(n) = notifier else { return Ok(None) };
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    let svc = service.clone();
+    std::thread::Builder::new().name("alerts".into()).spawn(move || {
+        while woken.recv().is_ok() {
+            deliver_pending(&svc, &n);
+        }
+    })?;
+    Ok(Some(wake))
+}
+
 /// Delivers every notice that is due and keeps each outcome.
 pub fn deliver_pending(service: &Service, notifier: &Notifier) {
     let pending = match service.pending_alerts() {
@@ -107,6 +126,24 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// A header's text as RFC 2047 encoded words of at most 75 characters (whole characters of at
+/// most 45 bytes each), folded onto continuation lines.
+fn encoded_words(text: &str) -> String {
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() || words.is_empty() {
+        words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
+    }
+    words.join("\r\n ")
+}
+
 /// `Mon, 07 Dec 2026 19:03:00 +0900`.
 fn rfc2822(t: Timestamp) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -139,9 +176,9 @@ fn message(
     let lines: Vec<&str> =
         encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
     format!(
-        "From: {from}\r\nTo: {}\r\nSubject: =?UTF-8?B?{}?=\r\nDate: {}\r\nMessage-ID: <mamoru-{problem}-{}-{}@{}>\r\nX-Mamoru-Alert: {} {problem}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <mamoru-{problem}-{}-{}@{}>\r\nX-Mamoru-Alert: {} {problem}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
         config.to.join(", "),
-        base64(subject.as_bytes()),
+        encoded_words(subject),
         rfc2822(now),
         notice.as_str(),
         now.0,
@@ -167,14 +204,19 @@ fn send_mail(
     let tcp = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("{relay}: {e}"))?;
     tcp.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
     tcp.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + CONVERSATION;
     let mut reader = BufReader::new(tcp.try_clone().map_err(|e| e.to_string())?);
     let mut w = tcp;
     let mut step = |line: Option<String>, want: &[u16]| -> Result<(), String> {
         if let Some(line) = &line {
             w.write_all(line.as_bytes()).map_err(|e| format!("{relay}: {e}"))?;
         }
-        // A reply may run over lines: `250-…` until `250 …`.
+        // A reply may run over lines: `250-…` until `250 …`; a relay that trickles never ends
+        // the conversation past the deadline.
         loop {
+            if Instant::now() > deadline {
+                return Err(format!("{relay}: no answer within {} s", CONVERSATION.as_secs()));
+            }
             let mut reply = String::new();
             reader.read_line(&mut reply).map_err(|e| format!("{relay}: {e}"))?;
             let code: u16 =
@@ -253,6 +295,11 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64("障害".as_bytes()), "6Zqc5a6z");
+        // The longest subject: split into words of at most 75 characters, folded.
+        let subject = encoded_words("[Mamoru 復旧] サーバー停止（監視記録なし）");
+        assert!(subject.split("\r\n ").count() >= 2, "{subject}");
+        assert!(subject.split("\r\n ").all(|w| w.len() <= 75 && w.starts_with("=?UTF-8?B?")), "{subject}");
+        assert_eq!(encoded_words("障害"), "=?UTF-8?B?6Zqc5a6z?=");
         let t = Timestamp::parse("2026-12-07T19:03:05+09:00").unwrap();
         assert_eq!(rfc2822(t), "Mon, 07 Dec 2026 19:03:05 +0900");
     }

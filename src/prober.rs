@@ -26,21 +26,30 @@ pub struct Target {
 /// How long the web may take to answer before the probe counts it as down.
 const WEB_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Probes every `every` until `stop` receives or is dropped; after each probe, opens and clears
-/// the alerts and delivers their notices through `notifier`.
+/// The first probe after a start: soon, so that a restart of a few seconds does not leave a
+/// gap the ledger would count as the server not running.
+const FIRST_AFTER: Duration = Duration::from_secs(2);
+
+/// Probes at a fixed rate, every `every` (not `every` after the last one ended: the ledger
+/// expects one probe per interval, and a probe's own work would otherwise add up to missing
+/// ones), until `stop` receives or is dropped; after each probe, opens and clears the alerts and
+/// wakes `deliver` (the thread that sends their notices, so a slow relay never delays a probe).
 pub fn run(
     service: &Service,
     target: &Target,
     every: Duration,
-    notifier: Option<&crate::alerts::Notifier>,
+    deliver: Option<&std::sync::mpsc::SyncSender<()>>,
     stop: &Receiver<()>,
 ) {
     let mut last = service.last_probe().ok().flatten().map(|p| p.at);
+    let mut next = std::time::Instant::now() + FIRST_AFTER.min(every);
     loop {
-        match stop.recv_timeout(every) {
+        match stop.recv_timeout(next.saturating_duration_since(std::time::Instant::now())) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
+        // The next one an interval on; after a stall, an interval from now (no burst).
+        next = (next + every).max(std::time::Instant::now() + every / 2);
         let p = probe(service, target, last);
         let previous = last.replace(p.at);
         let problems = p.problems();
@@ -56,8 +65,9 @@ pub fn run(
         if let Err(e) = service.update_alerts(&p, previous, seconds) {
             tracing::error!(error = %e, "the alerts could not be kept");
         }
-        if let Some(n) = notifier {
-            crate::alerts::deliver_pending(service, n);
+        if let Some(d) = deliver {
+            // Full: the deliverer is busy and will look again anyway.
+            let _ = d.try_send(());
         }
         if let Err(e) = service.keep_traffic(false) {
             tracing::error!(error = %e, "the request times could not be kept (tried again at the next probe)");

@@ -247,6 +247,17 @@ fn share(part: u64, whole: u64) -> Value {
     if whole == 0 { Value::text("—") } else { Value::Decimal(part as f64 * 100.0 / whole as f64, 2) }
 }
 
+/// A page that is not an online response (see `ServiceReport::online`).
+fn operational(page: &str) -> bool {
+    ["/healthz", "/metrics", "/api/v1/backups", "/api/v1/reports"]
+        .iter()
+        .any(|p| page == *p || page.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// The share of requests answered within 3 s that meets the target (99 %: one slow request in
+/// a month is not a missed level).
+pub const WITHIN_SHARE: u64 = 99;
+
 fn yes(ok: bool) -> &'static str {
     if ok { "達成" } else { "未達" }
 }
@@ -269,12 +280,17 @@ impl ServiceReport {
         })
     }
 
-    /// Every page's requests together.
+    /// The requests of people at pages and of API clients together: the online responses the
+    /// specification's 3 s is about. Not the self-probe's and the scrapers' (`/healthz`,
+    /// `/metrics`), nor the operations that take long by nature (a backup made now, this
+    /// report); those are listed but not counted.
     #[must_use]
-    pub fn all_pages(&self) -> Times {
+    pub fn online(&self) -> Times {
         let mut all = Times::default();
-        for (_, t) in &self.pages {
-            all.merge(t);
+        for (page, t) in &self.pages {
+            if !operational(page) {
+                all.merge(t);
+            }
         }
         all
     }
@@ -305,7 +321,7 @@ impl ServiceReport {
     fn summary(&self) -> Section {
         let a = &self.availability;
         let rate = a.percent().map_or_else(|| "—".to_owned(), |p| format!("{p:.2} %"));
-        let all = self.all_pages();
+        let all = self.online();
         let within = if all.requests == 0 {
             "要求なし".to_owned()
         } else {
@@ -334,9 +350,13 @@ impl ServiceReport {
             row(
                 "オンライン応答時間",
                 "性能・拡張性／性能目標値",
-                "3秒以内",
+                "3秒以内（要求の99 %以上）",
                 within,
-                if all.requests == 0 { "—" } else { yes(all.within_limit() == all.requests) },
+                if all.requests == 0 {
+                    "—"
+                } else {
+                    yes(all.within_limit() * 100 >= all.requests * WITHIN_SHARE)
+                },
             ),
             row(
                 "障害監視",
@@ -555,13 +575,13 @@ impl ServiceReport {
             }
             rows.push(line(&format!("その他 {} 画面", self.pages.len() - PAGES_LISTED), &rest));
         }
-        rows.push(line("全体", &self.all_pages()));
+        rows.push(line("全体（/healthz など運用の要求を除く）", &self.online()));
         Section {
             title: "4. オンライン応答時間".into(),
             grade: "性能・拡張性／性能目標値",
             parts: vec![
                 Part::Text(
-                    "サーバーが要求を受け付けてから応答するまでの時間（回線と端末の時間を含まない）。画面は経路（番号は {id}）ごと、要求の多い順。中央値・99%値は区間の上限（実際の値はこれ以下）。"
+                    "サーバーが要求を受け付けてから応答するまでの時間（回線と端末の時間を含まない）。画面は経路（番号は {id}）ごと、要求の多い順。中央値・99%値は区間の上限（実際の値はこれ以下）。全体と評価には、自己監視・監視装置の要求（/healthz、/metrics）と、時間のかかる運用操作（今すぐバックアップ、この報告書）を含まない。"
                         .into(),
                 ),
                 Part::Table(Table {
@@ -831,6 +851,12 @@ mod tests {
         assert_eq!(Month { year: 2026, month: 12 }.next(), Month { year: 2027, month: 1 });
         assert_eq!(m.label(), "令和8年11月");
         assert_eq!(m.slug(), "2026-11");
+    }
+
+    #[test]
+    fn the_probes_and_long_operations_are_not_online_responses() {
+        assert!(operational("/healthz") && operational("/metrics") && operational("/api/v1/reports/service"));
+        assert!(!operational("/home") && !operational("/api/v1/backupsx") && !operational("/cases/{id}"));
     }
 
     #[test]

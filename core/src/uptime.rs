@@ -107,7 +107,8 @@ impl Probe {
             (!self.web, Problem::Web),
             (!self.store, Problem::Store),
             (self.disk == Some(DiskState::Full), Problem::DiskFull),
-            (self.disk == Some(DiskState::Low), Problem::DiskLow),
+            // A full disk is a low one too: its alarm does not end when it gets worse.
+            (matches!(self.disk, Some(DiskState::Low | DiskState::Full)), Problem::DiskLow),
             (matches!(self.backup, BackupState::Stale | BackupState::Failed), Problem::Backup),
             (!self.archive, Problem::Archive),
             (
@@ -355,7 +356,7 @@ pub fn outages(probes: &[Probe], planned: &[Window], from: Timestamp, to: Timest
         } else {
             let i = open.get_or_insert_with(|| begin(p.at, last_good));
             i.outage_seconds += PROBE_EVERY;
-            for c in p.problems() {
+            for c in p.problems().into_iter().filter(|c| c.stops_service()) {
                 add_cause(&mut i.causes, c);
             }
         }
@@ -513,7 +514,7 @@ mod tests {
             ..good.clone()
         };
         assert!(!bad.serving());
-        assert_eq!(bad.problems(), ["disk_full", "backup", "certificate"]);
+        assert_eq!(bad.problems(), ["disk_full", "disk_low", "backup", "certificate"]);
         assert!(
             Probe { disk: Some(DiskState::Low), ..good.clone() }.serving(),
             "low is an alarm, not an outage"
@@ -579,10 +580,12 @@ mod tests {
         let a = availability(&samples, &[stop], from, to);
         assert_eq!(found.iter().map(|i| i.outage_seconds).sum::<i64>(), a.outage_seconds);
 
+        // The full disk at 06:00 was a low one too; then low again from 22:00.
         let warned = warnings(&probes, from, to);
-        assert_eq!(warned.len(), 1, "{warned:#?}");
-        assert_eq!(warned[0].problem, Some(Problem::DiskLow));
-        assert_eq!((warned[0].detected, warned[0].recovered), (t("22:00:07"), None));
+        assert_eq!(warned.len(), 2, "{warned:#?}");
+        assert!(warned.iter().all(|w| w.problem == Some(Problem::DiskLow)));
+        assert_eq!((warned[0].detected, warned[0].recovered), (t("06:00:07"), Some(t("06:03:07"))));
+        assert_eq!((warned[1].detected, warned[1].recovered), (t("22:00:07"), None));
         assert!(outages(&[], &[], from, from).is_empty());
     }
 }

@@ -99,7 +99,7 @@ pub(super) fn service(args: &ServiceReportArgs) -> Result<()> {
 /// The report's figures in lines of English, for the terminal.
 fn summary(r: &ServiceReport) -> Vec<String> {
     let a = &r.availability;
-    let all = r.all_pages();
+    let all = r.online();
     vec![
         format!("month: {} ({} to {})", r.month.slug(), r.from.to_jst_string(), r.to.to_jst_string()),
         format!(

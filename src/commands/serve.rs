@@ -187,10 +187,12 @@ pub fn serve_all(s: Serving) -> Result<()> {
         // Stopped when this sender is dropped, after serving.
         let (_stop_prober, prober_stopped) = std::sync::mpsc::channel::<()>();
         let target = crate::prober::Target { addr, https: tls.is_some(), data: data.clone() };
+        // The alerts' notices are sent by a thread of their own, woken after each probe.
+        let deliver = crate::alerts::start(&service, notifier).context("starting the alerts thread")?;
         let svc = service.clone();
         std::thread::Builder::new()
             .name("prober".into())
-            .spawn(move || crate::prober::run(&svc, &target, probe_every, notifier.as_ref(), &prober_stopped))
+            .spawn(move || crate::prober::run(&svc, &target, probe_every, deliver.as_ref(), &prober_stopped))
             .context("starting the prober")?;
         let health = mamoru_web::Health {
             version: env!("CARGO_PKG_VERSION"),

@@ -173,17 +173,23 @@ pub(crate) fn routes_until(
 }
 
 /// The page a request was for, as the monthly report lists it: the path with every segment that
-/// names a record (digits, or anything not a plain word: an id, a code, a file name) as `{id}`,
-/// at most four segments; a path nothing answers is `(not found)`, so unknown paths do not
-/// become pages.
+/// is not a plain word of letters (`v1` aside) as `{id}` — an id, a member key (`person-12`), a
+/// code, a file name —, at most four segments. A path nothing answers, or a request refused
+/// before any page (a bad header, too large), is one line each, so paths a client makes up do
+/// not become pages.
 fn page_of(path: &str, status: StatusCode) -> String {
-    if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
-        return "(not found)".into();
+    match status.as_u16() {
+        404 | 405 => return "(not found)".into(),
+        400 | 413 | 414 | 431 => return "(bad request)".into(),
+        _ => {}
     }
     let word = |s: &str| {
-        s.len() <= 24
-            && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        let version =
+            s.len() <= 3 && s.starts_with('v') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit());
+        version
+            || (s.len() <= 24
+                && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_'))
     };
     let mut page = String::new();
     for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
@@ -328,6 +334,8 @@ mod tests {
         assert_eq!(super::page_of("/photos/ab12%E5", ok), "/photos/{id}");
         assert_eq!(super::page_of("/a/b/c/d/e/f", ok), "/a/b/c/d/…");
         assert_eq!(super::page_of("/whatever/%00", StatusCode::NOT_FOUND), "(not found)");
+        assert_eq!(super::page_of("/children/7/family/person-12", ok), "/children/{id}/family/{id}");
+        assert_eq!(super::page_of("/made/up/words", StatusCode::BAD_REQUEST), "(bad request)");
     }
 
     use std::sync::Arc;

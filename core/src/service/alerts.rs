@@ -23,7 +23,12 @@ impl Service {
         let open: Vec<Versioned<Alert>> =
             tx.all::<Alert>()?.into_iter().filter(|v| v.body.is_open()).collect();
         let bodies: Vec<(u64, Alert)> = open.iter().map(|v| (v.id, v.body.clone())).collect();
-        let (raise, clear) = alert::changes(&bodies, probe);
+        let (mut raise, clear) = alert::changes(&bodies, probe);
+        // Within a planned stop what goes wrong is expected: nothing new is raised (what ends is
+        // still cleared).
+        if planned.iter().any(|w| (w.from..w.to).contains(&probe.at)) {
+            raise.clear();
+        }
         for (id, a) in clear {
             let rev = open.iter().find(|v| v.id == *id).map_or(0, |v| v.rev);
             tx.update(AlertId(*id), rev, Alert { cleared_at: Some(probe.at), ..a.clone() })?;

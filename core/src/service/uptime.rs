@@ -36,9 +36,10 @@ impl Service {
     }
 
     /// Keeps the per-page request times gathered since the last time as a `TrafficPeriod`, once
-    /// the clock hour has changed since then (periods stay within an hour, so a month's figures
-    /// are the month's), or at once when `now_anyway` (the server stopping). The prober calls it
-    /// after each probe. Not audited: pages and times only.
+    /// the clock hour has changed since then, or at once when `now_anyway` (the server
+    /// stopping). The prober calls it after each probe, so a period runs from one hour into the
+    /// next by at most a probe's interval (the report counts a period in the month it began).
+    /// Not audited: pages and times only.
     pub fn keep_traffic(&self, now_anyway: bool) -> Result<()> {
         let now = self.now();
         let mut since = self.traffic_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -237,7 +237,6 @@ fn entry(reader: &impl Reader, seq: u64) -> Result<Option<AuditEntry>> {
         .and_then(|(_, b)| AuditEntry::decode(&b).ok()))
 }
 
-/// The number of the first entry written at or after `t` (`last + 1` if none), by bisection.
 /// How many audit entries were written in `[from, until)` (by their sequence numbers: the log
 /// is in time order).
 pub fn audit_count(reader: &impl Reader, from: Timestamp, until: Timestamp) -> Result<u64> {
@@ -246,6 +245,7 @@ pub fn audit_count(reader: &impl Reader, from: Timestamp, until: Timestamp) -> R
     Ok(hi.saturating_sub(lo))
 }
 
+/// The number of the first entry written at or after `t` (`last + 1` if none), by bisection.
 fn first_at_or_after(reader: &impl Reader, t: Timestamp, last: u64) -> Result<u64> {
     let (mut lo, mut hi) = (1u64, last + 1);
     while lo < hi {
