@@ -48,7 +48,7 @@ pub fn run(
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        // The next one an interval on; after a stall, an interval from now (no burst).
+        // The next one an interval on; after a stall, half an interval from now (no burst).
         next = (next + every).max(std::time::Instant::now() + every / 2);
         let p = probe(service, target, last);
         let previous = last.replace(p.at);
