@@ -494,18 +494,7 @@ mod tests {
 
     #[test]
     fn a_probe_names_what_needs_an_administrator() {
-        let good = Probe {
-            at: Timestamp(0),
-            web: true,
-            store: true,
-            disk: Some(DiskState::Ok),
-            backup: BackupState::Ok,
-            archive: true,
-            certificate_days: Some(200),
-            clock: true,
-            store_bytes: None,
-            disk_space: None,
-        };
+        let good = probe(Timestamp(0));
         assert!(good.serving() && good.problems().is_empty());
         let bad = Probe {
             disk: Some(DiskState::Full),

@@ -8,7 +8,6 @@ use crate::audit::AuditQuery;
 use crate::device::Device;
 use crate::drill::RestoreDrill;
 use crate::error::{Error, Result};
-use crate::maintenance::Maintenance;
 use crate::service_report::{AccessFigures, BackupFigures, Month, ServiceReport, StorageFigures};
 use crate::staff::Action;
 use crate::store::{ReadTx, Reader};
@@ -54,20 +53,8 @@ impl Service {
         }
         self.read(actor, Action::OperateServer, "service_report", None, |r| {
             let (start, end) = (month.start(), month.end());
-            let all: Vec<Probe> = r.all::<Probe>()?.into_iter().map(|v| v.body).collect();
-            let first = all.first().map_or(now, |p| p.at);
-            let from = start.max(first).min(end);
-            let to = end.min(now).max(from);
-            let probes: Vec<Probe> = all.into_iter().filter(|p| (from..to).contains(&p.at)).collect();
-            let planned: Vec<Maintenance> = r
-                .all::<Maintenance>()?
-                .into_iter()
-                .map(|v| v.body)
-                .filter(|m| m.window.from < to && m.window.to > from)
-                .collect();
-            let windows: Vec<uptime::Window> = planned.iter().map(|m| m.window).collect();
-            let samples: Vec<(Timestamp, bool)> = probes.iter().map(|p| (p.at, p.serving())).collect();
-            let availability = uptime::availability(&samples, &windows, from, to);
+            let super::uptime::Ledger { from, to, probes, planned, windows, availability } =
+                super::uptime::ledger(r, start, end, now)?;
             let alerts: Vec<crate::alert::Alert> =
                 r.all::<crate::alert::Alert>()?.into_iter().map(|v| v.body).collect();
             let told = |mut i: uptime::Incident| {

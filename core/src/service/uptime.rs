@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use super::{Actor, Service, Versioned};
+use super::{Actor, Service};
 use crate::error::Result;
 use crate::ids::{RecordId, UptimeProbeId};
 use crate::maintenance::Maintenance;
 use crate::staff::Action;
-use crate::store::Reader;
+use crate::store::{ReadTx, Reader};
 use crate::time::Timestamp;
 use crate::traffic::{self, TrafficPeriod};
 use crate::uptime::{self, Availability, Probe};
@@ -86,18 +86,40 @@ impl Service {
     pub fn uptime(&self, actor: &Actor, from: Timestamp, to: Timestamp) -> Result<UptimeView> {
         let now = self.now();
         self.read(actor, Action::OperateServer, UptimeProbeId::KIND, None, |r| {
-            let all: Vec<Versioned<Probe>> = r.all()?;
-            let first = all.first().map_or(now, |p| p.body.at);
-            let (from, to) = (from.max(first), to.min(now).max(from.max(first)));
-            let probes: Vec<Probe> =
-                all.into_iter().map(|v| v.body).filter(|p| (from..to).contains(&p.at)).collect();
-            let samples: Vec<(Timestamp, bool)> = probes.iter().map(|p| (p.at, p.serving())).collect();
-            let planned: Vec<uptime::Window> =
-                r.all::<Maintenance>()?.into_iter().map(|m| m.body.window).collect();
-            let availability = uptime::availability(&samples, &planned, from, to);
-            let problems = probes.into_iter().filter(|p| !p.problems().is_empty()).collect();
-            let detail = format!("uptime {} to {}", from.to_jst_string(), to.to_jst_string());
-            Ok((UptimeView { from, to, availability, problems }, Some(detail)))
+            let l = ledger(r, from, to, now)?;
+            let problems = l.probes.into_iter().filter(|p| !p.problems().is_empty()).collect();
+            let detail = format!("uptime {} to {}", l.from.to_jst_string(), l.to.to_jst_string());
+            Ok((UptimeView { from: l.from, to: l.to, availability: l.availability, problems }, Some(detail)))
         })
     }
+}
+
+/// A period of the ledger as one read transaction sees it: clipped to the first probe ever and
+/// to now, its probes, the planned stops that overlap it, and its 稼働率 (`Service::uptime`,
+/// the monthly report).
+pub(super) struct Ledger {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub probes: Vec<Probe>,
+    pub planned: Vec<Maintenance>,
+    pub windows: Vec<uptime::Window>,
+    pub availability: Availability,
+}
+
+pub(super) fn ledger(r: &ReadTx, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<Ledger> {
+    let all: Vec<Probe> = r.all::<Probe>()?.into_iter().map(|v| v.body).collect();
+    let first = all.first().map_or(now, |p| p.at);
+    let from = from.max(first).min(to);
+    let to = to.min(now).max(from);
+    let probes: Vec<Probe> = all.into_iter().filter(|p| (from..to).contains(&p.at)).collect();
+    let planned: Vec<Maintenance> = r
+        .all::<Maintenance>()?
+        .into_iter()
+        .map(|v| v.body)
+        .filter(|m| m.window.from < to && m.window.to > from)
+        .collect();
+    let windows: Vec<uptime::Window> = planned.iter().map(|m| m.window).collect();
+    let samples: Vec<(Timestamp, bool)> = probes.iter().map(|p| (p.at, p.serving())).collect();
+    let availability = uptime::availability(&samples, &windows, from, to);
+    Ok(Ledger { from, to, probes, planned, windows, availability })
 }
