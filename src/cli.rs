@@ -18,7 +18,7 @@ pub struct Cli {
 }
 
 /// Where the store lives.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DataDir {
     /// The data directory (holds mamoru.redb and mamoru.toml).
     #[arg(long = "data", env = "MAMORU_DATA", value_name = "DIR")]
@@ -73,6 +73,66 @@ pub enum Command {
     /// `POST /api/v1/forms/templates`).
     #[command(subcommand)]
     Form(FormCommand),
+    /// 計画停止 (planned stops): list, announce, change, cancel. Tablets show a stop from a week
+    /// before; 稼働率 leaves it out. Works while the server runs too (through its control socket
+    /// in the data directory). Audited.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
+}
+
+/// A planned stop's verbs. Times as `2026-12-20 22:00`, `R8.12.20 22:00` or
+/// `令和8年12月20日 22時` (Japan time).
+#[derive(Subcommand, Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum MaintenanceCommand {
+    /// Every planned stop, oldest first: id, revision, state (coming, running, over,
+    /// cancelled), from, to, reason.
+    List(DataDir),
+    /// Announce a stop: it starts later than now, lasts at most 72 hours and says why.
+    Announce {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        #[arg(long, value_name = "TIME")]
+        to: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Change a stop: before it starts anything (a moved window counts its notice from now);
+    /// once it runs, the reason and an earlier end. What is not given stays.
+    Change {
+        #[command(flatten)]
+        data: DataDir,
+        id: u64,
+        /// The revision read (`list`); refused if it changed meanwhile. Default: the current one.
+        #[arg(long)]
+        rev: Option<u64>,
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Call a stop off: before it starts it no longer counts; once it runs it ends now.
+    Cancel {
+        #[command(flatten)]
+        data: DataDir,
+        id: u64,
+        /// The revision read (`list`); refused if it changed meanwhile. Default: the current one.
+        #[arg(long)]
+        rev: Option<u64>,
+    },
+}
+
+impl MaintenanceCommand {
+    #[must_use]
+    pub fn data(&self) -> &std::path::Path {
+        match self {
+            Self::List(d) => &d.data,
+            Self::Announce { data, .. } | Self::Change { data, .. } | Self::Cancel { data, .. } => &data.data,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -13,6 +13,7 @@ use crate::clock::SystemClock;
 mod admin;
 mod backups;
 mod forms;
+mod maintenance;
 mod migration;
 mod report;
 mod serve;
@@ -21,6 +22,7 @@ mod setup;
 use admin::{check, device, user};
 use backups::backup;
 pub(crate) use backups::newest_authentic;
+pub(crate) use maintenance::answer as maintenance_answer;
 pub(crate) use migration::ExportFolder;
 use serve::serve;
 pub(crate) use serve::{Serving, backup_now_op, serve_all, start_backups};
@@ -73,6 +75,10 @@ pub fn run(command: Command) -> Result<()> {
         }
         Command::Form(FormCommand::Add { data, file }) => {
             archived(&data.data, true, forms::add(&data.data, &file))
+        }
+        Command::Maintenance(cmd) => {
+            let changes = !matches!(cmd, crate::cli::MaintenanceCommand::List(_));
+            archived(cmd.data(), changes, maintenance::maintenance(&cmd))
         }
     }
 }

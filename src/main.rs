@@ -8,6 +8,7 @@ mod clock;
 mod commands;
 mod config;
 mod console;
+mod control;
 mod demo;
 mod drill;
 mod files;

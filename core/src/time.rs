@@ -77,6 +77,13 @@ impl Timestamp {
         format!("{date}T{:02}:{:02}:{:02}+09:00", secs / 3600, secs % 3600 / 60, secs % 60)
     }
 
+    /// `2026-12-20 22:00` in Japan time: what a person reads and types back.
+    #[must_use]
+    pub fn to_jst_minute(self) -> String {
+        let s = self.to_jst_string();
+        format!("{} {}", &s[..10], &s[11..16])
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM[:SS]` with an optional `Z` or `+09:00` offset; without an offset
     /// the time is taken as JST (what a Japanese user types).
     pub fn parse(s: &str) -> Result<Self, DateError> {

@@ -203,6 +203,10 @@ pub fn serve_all(s: Serving) -> Result<()> {
         let local = crate::console::serve_local(&data, &service, host.clone())
             .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no local console"))
             .ok();
+        // Likewise the command-line verbs that work while the server runs.
+        let control = crate::control::serve(&data, &service)
+            .map_err(|e| tracing::warn!(error = %format!("{e:#}"), "no control socket"))
+            .ok();
         let console = match console {
             Some((ssh_addr, config)) => {
                 let ssh_listener = tokio::net::TcpListener::bind(ssh_addr)
@@ -246,6 +250,10 @@ pub fn serve_all(s: Serving) -> Result<()> {
         if let Some(local) = local {
             local.abort();
             let _ = std::fs::remove_file(data.join(crate::console::SOCKET_FILE));
+        }
+        if let Some(control) = control {
+            control.abort();
+            let _ = std::fs::remove_file(data.join(crate::control::SOCKET_FILE));
         }
         tracing::info!("stopped");
         Ok(())

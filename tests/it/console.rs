@@ -160,12 +160,12 @@ fn a_tablet_revoked_in_the_console_is_signed_out_on_its_next_request() {
     // 21:00, "my tablet was stolen": the administrator opens the console...
     let tmux = Tmux::new("revoke");
     tmux.open("a", 100, 30, &ssh_command(&key, &s.ssh, "admin"));
-    let home = tmux.wait_for("a", "ダッシュボード");
+    let home = tmux.wait_for("a", "概要");
     assert!(home.contains("admin（システム管理者）"), "{home}");
     assert!(home.contains("q 終了"), "the help bar is always there:\n{home}");
     // ... a second console at the same time, on another screen, does not interfere.
     tmux.open("b", 90, 24, &ssh_command(&key, &s.ssh, "admin"));
-    tmux.wait_for("b", "ダッシュボード");
+    tmux.wait_for("b", "概要");
     tmux.keys("b", &["2"]);
     tmux.wait_for("b", "ログイン");
 
@@ -238,7 +238,7 @@ fn the_console_asks_for_a_code_after_the_key_and_someone_without_one_enrols_at_t
     tmux.keys("a", &[wrong, "Enter"]);
     tmux.wait_until("a", "the prompt again", |screen| screen.matches("First code for key ").count() == 2);
     tmux.keys("a", &[&totp::code_at(&secret, now()).unwrap(), "Enter"]);
-    tmux.wait_for("a", "ダッシュボード");
+    tmux.wait_for("a", "概要");
     tmux.keys("a", &["q"]);
     tmux.wait_for("a", "SSH-EXIT-0");
 
@@ -246,7 +246,7 @@ fn the_console_asks_for_a_code_after_the_key_and_someone_without_one_enrols_at_t
     tmux.open("b", 110, 30, &ssh_command(&key, &s.ssh, "admin"));
     tmux.wait_for("b", "Authenticator code:");
     tmux.keys("b", &[&totp::code_at(&secret, now().plus(30)).unwrap(), "Enter"]);
-    tmux.wait_for("b", "ダッシュボード");
+    tmux.wait_for("b", "概要");
     tmux.keys("b", &["5"]);
     let log = tmux.wait_for("b", "totp_enrolled");
     let signed: Vec<&str> = log.lines().filter(|l| l.contains("console_sign_in")).collect();
@@ -305,7 +305,7 @@ fn unlisted_keys_passwords_and_commands_are_refused() {
     // 監査ログ by filtering on the action.
     let tmux = Tmux::new("refused");
     tmux.open("a", 110, 30, &ssh_command(&key, &s.ssh, "admin"));
-    tmux.wait_for("a", "ダッシュボード");
+    tmux.wait_for("a", "概要");
     tmux.keys("a", &["5"]);
     tmux.wait_for("a", "console_sign_in");
     tmux.keys("a", &["/"]);
@@ -334,7 +334,7 @@ fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_
         |window: &str| tmux.open(window, 100, 30, &format!("{console}; echo CONSOLE-EXIT-$?; exec cat"));
     // With the server running: the same app, through the server's socket.
     open("served");
-    let home = tmux.wait_for("served", "ダッシュボード");
+    let home = tmux.wait_for("served", "概要");
     assert!(home.contains("local-cli（システム管理者）"), "{home}");
     tmux.keys("served", &["3"]);
     tmux.wait_for("served", "(ありません)");
@@ -351,7 +351,7 @@ fn the_local_console_attaches_to_the_running_server_and_opens_the_store_without_
 
     // Without a server (it removed its socket on the way out): the console opens the store itself.
     open("alone");
-    tmux.wait_for("alone", "ダッシュボード");
+    tmux.wait_for("alone", "概要");
     tmux.keys("alone", &["2"]);
     tmux.wait_for("alone", "admin");
     tmux.keys("alone", &["q"]);

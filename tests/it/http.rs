@@ -322,6 +322,8 @@ fn the_openapi_document_covers_every_route() {
         ("/api/v1/backups", "post"),
         ("/api/v1/maintenance", "get"),
         ("/api/v1/maintenance", "post"),
+        ("/api/v1/maintenance/{id}", "put"),
+        ("/api/v1/maintenance/{id}/cancel", "post"),
         ("/api/v1/reports/service", "get"),
         ("/api/v1/session/totp", "post"),
         ("/api/v1/session/totp/confirm", "post"),

@@ -16,6 +16,7 @@ mod console;
 mod disk;
 mod family;
 mod http;
+mod maintenance;
 mod migration;
 mod phone;
 mod prober;

@@ -85,6 +85,30 @@ fn a_planned_stop_is_announced_by_an_administrator_and_shown_on_every_page() {
         "{}",
         home.body
     );
+
+    // Changed from the revision read (a stale one is 409), then called off: the notice goes.
+    let id = made.json()["id"].as_u64().unwrap();
+    let path = format!("/api/v1/maintenance/{id}");
+    let moved =
+        format!(r#"{{"rev":1,"from":{},"to":{},"reason":"サーバーOSとDBの更新"}}"#, from + 3600, to + 3600);
+    let changed = s.request("PUT", &path, Some(&admin), Some(&moved));
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.json()["body"]["window"]["from"], from + 3600);
+    assert_eq!(s.request("PUT", &path, Some(&admin), Some(&moved)).status, 409);
+    assert_eq!(
+        s.request("PUT", &path, Some(&cw), Some(&moved.replace("\"rev\":1", "\"rev\":2"))).status,
+        403
+    );
+    let home = s.request_with_cookie("GET", "/home", &format!("__Host-mamoru_session={cw}"), None);
+    assert!(home.body.contains("サーバーOSとDBの更新"), "{}", home.body);
+    let cancelled = s.request("POST", &format!("{path}/cancel"), Some(&admin), Some(r#"{"rev":2}"#));
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert!(cancelled.json()["body"]["cancelled"]["at"].is_i64(), "{}", cancelled.body);
+    let again = s.request("POST", &format!("{path}/cancel"), Some(&admin), Some(r#"{"rev":3}"#));
+    assert_eq!(again.status, 422, "{}", again.body);
+    assert!(again.body.contains("maintenance"), "{}", again.body);
+    let home = s.request_with_cookie("GET", "/home", &format!("__Host-mamoru_session={cw}"), None);
+    assert!(!home.body.contains("計画停止のお知らせ"), "{}", home.body);
 }
 
 #[test]

@@ -113,11 +113,12 @@ pub fn help_text(state: &State) -> (&'static str, &'static str) {
         Screen::Sessions => "e 終了",
         Screen::Audit => "/ 絞り込み   c 解除   x CSV出力   v 改ざん検証",
         Screen::Backups => "b 今すぐ作成   r 復元訓練   i 整合性検査   e データ書き出し",
+        Screen::Maintenance => "a 告知   e 変更   c 中止 (実施中は今終了)",
         Screen::CodeTables => "a 追加   e 編集 (削除はできません: 有効終了で止めます)",
         Screen::Templates => "Enter 内容   a 追加の方法 (版は変更できません: 新しい版を追加します)",
         Screen::Activity => "",
     };
-    (own, "q 終了  j/k 選択  Tab・1-9 画面")
+    (own, "q 終了  j/k 選択  Tab・1-0 画面")
 }
 
 fn ago(seconds: i64) -> String {
@@ -276,6 +277,10 @@ fn columns(screen: Screen) -> (&'static [&'static str], &'static [Constraint]) {
         Screen::Backups => {
             (&["世代", "作成日時", "サイズ", "検証"], &[Min(24), Length(26), Length(10), Length(8)])
         }
+        Screen::Maintenance => (
+            &["番号", "状態", "開始", "終了", "理由", "告知"],
+            &[Length(5), Length(7), Length(17), Length(17), Min(16), Length(12)],
+        ),
         Screen::CodeTables => (
             &["表", "コード", "名称", "有効開始", "有効終了"],
             &[Length(18), Length(6), Min(16), Length(10), Length(10)],

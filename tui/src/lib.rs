@@ -24,19 +24,21 @@ pub enum Screen {
     Sessions,
     Audit,
     Backups,
+    Maintenance,
     CodeTables,
     Templates,
     Activity,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 9] = [
+    pub const ALL: [Screen; 10] = [
         Screen::Dashboard,
         Screen::Staff,
         Screen::Devices,
         Screen::Sessions,
         Screen::Audit,
         Screen::Backups,
+        Screen::Maintenance,
         Screen::CodeTables,
         Screen::Templates,
         Screen::Activity,
@@ -61,12 +63,13 @@ impl Screen {
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {
-            Screen::Dashboard => "ダッシュボード",
+            Screen::Dashboard => "概要",
             Screen::Staff => "職員",
             Screen::Devices => "端末",
             Screen::Sessions => "セッション",
             Screen::Audit => "監査ログ",
             Screen::Backups => "バックアップ",
+            Screen::Maintenance => "計画停止",
             Screen::CodeTables => "コード表",
             Screen::Templates => "様式",
             Screen::Activity => "稼働状況",
@@ -81,6 +84,6 @@ mod tests {
     #[test]
     fn the_console_opens_on_the_dashboard() {
         assert_eq!(Screen::ALL[0], Screen::Dashboard);
-        assert_eq!(Screen::ALL[0].label(), "ダッシュボード");
+        assert_eq!(Screen::ALL[0].label(), "概要");
     }
 }

@@ -7,6 +7,7 @@ use super::{Service, Versioned};
 use crate::alert::{self, Alert, Notice};
 use crate::error::Result;
 use crate::ids::AlertId;
+use crate::maintenance::Maintenance;
 use crate::store::Reader;
 use crate::time::Timestamp;
 use crate::uptime::Probe;
@@ -18,7 +19,7 @@ impl Service {
     /// over. The prober's, after each probe.
     pub fn update_alerts(&self, probe: &Probe, previous: Option<Timestamp>, every: i64) -> Result<()> {
         let planned: Vec<crate::uptime::Window> =
-            self.maintenance_windows()?.iter().map(|m| m.window).collect();
+            self.maintenance_windows()?.iter().filter_map(Maintenance::planned).collect();
         let mut tx = self.store.begin_write(self.now(), 0, Some("prober".into()))?;
         let open: Vec<Versioned<Alert>> =
             tx.all::<Alert>()?.into_iter().filter(|v| v.body.is_open()).collect();

@@ -4,7 +4,7 @@
 use super::{Actor, Service, Versioned};
 use crate::error::Result;
 use crate::ids::{MaintenanceId, RecordId};
-use crate::maintenance::{Maintenance, NewMaintenance};
+use crate::maintenance::{Maintenance, MaintenanceChange, NewMaintenance};
 use crate::staff::Action;
 use crate::store::Reader;
 
@@ -19,6 +19,54 @@ impl Service {
         })?;
         *self.maintenance.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         Ok(v)
+    }
+
+    /// Changes an announced stop read at `change.rev` (`Maintenance::change`: before it starts
+    /// anything, while it runs an earlier end); audited.
+    pub fn change_maintenance(
+        &self,
+        actor: &Actor,
+        id: MaintenanceId,
+        change: MaintenanceChange,
+    ) -> Result<Versioned<Maintenance>> {
+        let now = self.now();
+        let rev = change.rev;
+        self.alter_maintenance(actor, id, rev, |m| m.change(change, actor.staff, now))
+    }
+
+    /// Calls off an announced stop read at `rev` (`Maintenance::cancel`: before it starts it no
+    /// longer counts, while it runs it ends now); audited.
+    pub fn cancel_maintenance(
+        &self,
+        actor: &Actor,
+        id: MaintenanceId,
+        rev: u64,
+    ) -> Result<Versioned<Maintenance>> {
+        let now = self.now();
+        self.alter_maintenance(actor, id, rev, |m| m.cancel(actor.staff, now))
+    }
+
+    fn alter_maintenance(
+        &self,
+        actor: &Actor,
+        id: MaintenanceId,
+        rev: u64,
+        alter: impl FnOnce(&Maintenance) -> Result<Maintenance>,
+    ) -> Result<Versioned<Maintenance>> {
+        let v = self.write(actor, Action::OperateServer, MaintenanceId::KIND, Some(id.0), |tx| {
+            let old: Versioned<Maintenance> = tx.require(id)?;
+            let v = tx.update(id, rev, alter(&old.body)?)?;
+            Ok((v, id.0))
+        })?;
+        *self.maintenance.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        Ok(v)
+    }
+
+    /// One announced stop, for administrators; audited.
+    pub fn maintenance(&self, actor: &Actor, id: MaintenanceId) -> Result<Versioned<Maintenance>> {
+        self.read(actor, Action::OperateServer, MaintenanceId::KIND, Some(id.0), |r| {
+            Ok((r.require(id)?, None))
+        })
     }
 
     /// Every announced stop, oldest first, for administrators; audited.

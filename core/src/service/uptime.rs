@@ -116,9 +116,9 @@ pub(super) fn ledger(r: &ReadTx, from: Timestamp, to: Timestamp, now: Timestamp)
         .all::<Maintenance>()?
         .into_iter()
         .map(|v| v.body)
-        .filter(|m| m.window.from < to && m.window.to > from)
+        .filter(|m| m.planned().is_some_and(|w| w.from < to && w.to > from))
         .collect();
-    let windows: Vec<uptime::Window> = planned.iter().map(|m| m.window).collect();
+    let windows: Vec<uptime::Window> = planned.iter().filter_map(Maintenance::planned).collect();
     let samples: Vec<(Timestamp, bool)> = probes.iter().map(|p| (p.at, p.serving())).collect();
     let availability = uptime::availability(&samples, &windows, from, to);
     Ok(Ledger { from, to, probes, planned, windows, availability })

@@ -36,6 +36,14 @@ fn the_report_counts_what_happened_in_the_month() {
         reason: "OSの更新".into(),
     };
     w.svc.announce_maintenance(&w.admin, stop).unwrap();
+    // Another, called off before it started: it counts as nothing.
+    let off = NewMaintenance {
+        from: at("2025-06-04T02:00:00+09:00"),
+        to: at("2025-06-04T05:00:00+09:00"),
+        reason: "UPS の点検".into(),
+    };
+    let off = w.svc.announce_maintenance(&w.admin, off).unwrap();
+    w.svc.cancel_maintenance(&w.admin, mamoru_core::ids::MaintenanceId(off.id), off.rev).unwrap();
     // Sign-ins: two good, one refused; four more refused lock the login (the fifth failure),
     // and an attempt while locked is not written.
     for pw in [PASSWORD, PASSWORD, "wrong password"] {

@@ -132,6 +132,8 @@ pub enum Op {
     CheckStore,
     /// The whole store for the next system (`Service::export_store`).
     ExportStore,
+    /// Calls off a planned stop read at a revision (one that runs ends now).
+    CancelMaintenance(mamoru_core::ids::MaintenanceId, u64),
 }
 
 /// What typed text is for.
@@ -168,6 +170,13 @@ pub enum Form {
     /// The staff member's login and the revision the form was drawn from.
     EditStaff {
         login: String,
+        rev: u64,
+    },
+    /// A new planned stop.
+    AnnounceMaintenance,
+    /// A planned stop (its id) as read at `rev`.
+    ChangeMaintenance {
+        id: mamoru_core::ids::MaintenanceId,
         rev: u64,
     },
     /// An entry of a code table (its key and revision): a new one, or the one with `code`.
@@ -215,6 +224,8 @@ pub struct State {
     pub audit_more: bool,
     pub audit_verdict: Option<String>,
     pub backups: Vec<Row>,
+    /// 計画停止, the latest start first.
+    pub maintenance: Vec<Row>,
     pub codes: Vec<Row>,
     pub templates: Vec<Row>,
     /// Newest first.
@@ -254,6 +265,7 @@ impl State {
             audit_more: false,
             audit_verdict: None,
             backups: Vec::new(),
+            maintenance: Vec::new(),
             codes: Vec::new(),
             templates: Vec::new(),
             activity: Vec::new(),
@@ -273,6 +285,7 @@ impl State {
             Screen::Sessions => Some(&self.sessions),
             Screen::Audit => Some(&self.audit),
             Screen::Backups => Some(&self.backups),
+            Screen::Maintenance => Some(&self.maintenance),
             Screen::CodeTables => Some(&self.codes),
             Screen::Templates => Some(&self.templates),
             Screen::Activity => Some(&self.activity),
@@ -309,6 +322,8 @@ pub struct App {
     units: Vec<(UnitId, String)>,
     /// The code tables behind the コード表 rows: (table key, revision, entry code) per row.
     code_rows: Vec<(String, u64, String)>,
+    /// The planned stops behind the 計画停止 rows.
+    maintenance_rows: Vec<Versioned<mamoru_core::maintenance::Maintenance>>,
     /// What Enter shows of each 帳票様式 row: its title and lines.
     template_details: Vec<(String, Vec<String>)>,
     session_ids: Vec<String>,
@@ -353,6 +368,7 @@ impl App {
             staff_rows: Vec::new(),
             units: Vec::new(),
             code_rows: Vec::new(),
+            maintenance_rows: Vec::new(),
             template_details: Vec::new(),
             session_ids: Vec::new(),
             feed_after: 0,
@@ -415,9 +431,12 @@ impl App {
             Key::CtrlC | Key::Char('q') => return Flow::Quit,
             Key::Tab | Key::Right => self.switch(screen.next()),
             Key::BackTab | Key::Left => self.switch(screen.prev()),
-            Key::Char(c @ '1'..='9') => {
-                let i = usize::from(c as u8 - b'1');
-                self.switch(Screen::ALL[i]);
+            // 1-9 and 0 for the tenth.
+            Key::Char(c @ '0'..='9') => {
+                let i = (usize::from(c as u8 - b'0') + 9) % 10;
+                if let Some(s) = Screen::ALL.get(i) {
+                    self.switch(*s);
+                }
             }
             Key::Up | Key::Char('k') => self.state.set_cursor(at.saturating_sub(1)),
             Key::Down | Key::Char('j') => self.state.set_cursor(at + 1),

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use mamoru_core::code_table::CodeEntryEdit;
 use mamoru_core::device::{DeviceChange, DeviceName};
+use mamoru_core::ids::MaintenanceId;
+use mamoru_core::maintenance::{MaintenanceChange, NewMaintenance};
 use mamoru_core::service::NewStaff;
 use mamoru_core::staff::{Login, Role, StaffChange};
 
@@ -65,6 +67,23 @@ pub(super) fn audit_filter(texts: &[String]) -> Result<mamoru_core::service::Aud
     })
 }
 
+/// A refusal of a planned stop's change, its field named in Japanese.
+fn maintenance_refusal(e: &mamoru_core::Error) -> String {
+    match e {
+        mamoru_core::Error::Invalid { field, reason } => {
+            let label = match *field {
+                "from" => "開始",
+                "to" => "終了",
+                "reason" => "理由",
+                _ => "計画停止",
+            };
+            format!("{label}: {reason}")
+        }
+        mamoru_core::Error::Incomplete { .. } => "理由: 入力してください".into(),
+        other => describe(other),
+    }
+}
+
 impl App {
     /// A form's Enter. `Err` keeps the form open with the reason.
     pub(super) fn submit_form(&mut self, form: &Form, texts: &[String]) -> Result<(), String> {
@@ -84,7 +103,37 @@ impl App {
                 Ok(())
             }
             Form::CodeEntry { table, rev, code } => self.save_code_entry(table, *rev, code.as_ref(), texts),
+            Form::AnnounceMaintenance => self.save_maintenance(None, texts),
+            Form::ChangeMaintenance { id, rev } => self.save_maintenance(Some((*id, *rev)), texts),
         }
+    }
+
+    /// A planned stop's form: a new one, or the one `id` as read at its revision. The times are
+    /// read here (ISO or 和暦); every rule is core's.
+    fn save_maintenance(
+        &mut self,
+        stop: Option<(MaintenanceId, u64)>,
+        texts: &[String],
+    ) -> Result<(), String> {
+        let time = |i: usize, label: &str| {
+            mamoru_core::wareki::parse_datetime(&texts[i])
+                .map_err(|_| format!("{label}: 日時が読めません ({}): 2026-12-20 22:00 のように", texts[i]))
+        };
+        let (from, to, reason) = (time(0, "開始")?, time(1, "終了")?, texts[2].clone());
+        let (v, done) = match stop {
+            None => (
+                self.service.announce_maintenance(&self.actor, NewMaintenance { from, to, reason }),
+                "告知しました (タブレットには開始の 7 日前から表示されます)",
+            ),
+            Some((id, rev)) => (
+                self.service.change_maintenance(&self.actor, id, MaintenanceChange { rev, from, to, reason }),
+                "変更しました",
+            ),
+        };
+        let v = v.map_err(|e| maintenance_refusal(&e))?;
+        self.info(format!("計画停止 {} を{done}", v.id));
+        self.load(Screen::Maintenance);
+        Ok(())
     }
 
     fn filter_audit(&mut self, texts: &[String]) -> Result<(), String> {
@@ -165,6 +214,20 @@ impl App {
         Ok(())
     }
 
+    /// Calls off the planned stop `id` read at `rev` (one that runs ends now).
+    fn cancel_maintenance(&mut self, id: MaintenanceId, rev: u64) {
+        let outcome = self.service.cancel_maintenance(&self.actor, id, rev).map(|v| {
+            let done =
+                if v.body.cancelled.is_some() { "中止しました" } else { "今終了しました" };
+            format!("計画停止 {} を{done}", v.id)
+        });
+        match outcome {
+            Ok(text) => self.info(text),
+            Err(e) => self.state.message = Some((Level::Error, maintenance_refusal(&e))),
+        }
+        self.load(Screen::Maintenance);
+    }
+
     pub(super) fn run(&mut self, op: Op) {
         let svc = Arc::clone(&self.service);
         let screen = self.state.screen;
@@ -192,6 +255,7 @@ impl App {
                     "登録コードを発行しました".to_owned()
                 })
             }
+            Op::CancelMaintenance(id, rev) => return self.cancel_maintenance(id, rev),
             Op::ExportAudit => match self.export_audit() {
                 Some(outcome) => outcome,
                 None => return self.load(screen),

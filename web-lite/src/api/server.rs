@@ -226,11 +226,19 @@ pub(crate) fn backup_now(
     )
 }
 
-/// `GET /api/v1/maintenance` lists the planned stops, `POST` announces one (administrators).
+/// `GET /api/v1/maintenance` lists the planned stops, `POST` announces one; `PUT
+/// /api/v1/maintenance/{id}` changes one (`{"rev", "from", "to", "reason"}`), `POST
+/// /api/v1/maintenance/{id}/cancel` (`{"rev"}`) calls it off (administrators).
 pub(crate) fn maintenance(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    use mamoru_core::maintenance::NewMaintenance;
+    use mamoru_core::ids::MaintenanceId;
+    use mamoru_core::maintenance::{MaintenanceChange, NewMaintenance};
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rev {
+        rev: u64,
+    }
     let list = warp::path!("api" / "v1" / "maintenance")
         .and(warp::get())
         .and(authenticated(service.clone()))
@@ -241,13 +249,31 @@ pub(crate) fn maintenance(
         });
     let add = warp::path!("api" / "v1" / "maintenance")
         .and(warp::post())
-        .and(authed_json::<NewMaintenance>(service))
+        .and(authed_json::<NewMaintenance>(service.clone()))
         .then(|input: AuthedJson<NewMaintenance>| async move {
             let (svc, session, new) = or_respond!(input);
             let result = blocking(move || svc.announce_maintenance(&session.actor, new)).await;
             respond(result, |m| json_ok(StatusCode::CREATED, &m))
         });
-    list.or(add).unify()
+    let change = warp::path!("api" / "v1" / "maintenance" / u64)
+        .and(warp::put())
+        .and(authed_json::<MaintenanceChange>(service.clone()))
+        .then(|id: u64, input: AuthedJson<MaintenanceChange>| async move {
+            let (svc, session, change) = or_respond!(input);
+            let result =
+                blocking(move || svc.change_maintenance(&session.actor, MaintenanceId(id), change)).await;
+            respond(result, |m| json_ok(StatusCode::OK, &m))
+        });
+    let cancel = warp::path!("api" / "v1" / "maintenance" / u64 / "cancel")
+        .and(warp::post())
+        .and(authed_json::<Rev>(service))
+        .then(|id: u64, input: AuthedJson<Rev>| async move {
+            let (svc, session, Rev { rev }) = or_respond!(input);
+            let result =
+                blocking(move || svc.cancel_maintenance(&session.actor, MaintenanceId(id), rev)).await;
+            respond(result, |m| json_ok(StatusCode::OK, &m))
+        });
+    list.or(add).unify().or(change).unify().or(cancel).unify()
 }
 
 /// `GET /api/v1/reports/service?month=2026-11&format=pdf|xlsx`: the monthly サービス提供報告書

@@ -17,7 +17,7 @@ pub(super) fn maintenance_paths() -> Value {
                         "401": error_ref(), "403": error_ref(), "422": error_ref() } }
             },
             "/api/v1/maintenance": {
-                "get": { "summary": "Every announced planned stop (計画停止), oldest first (administrators): {maintenance: [{id, rev, at, by, body: {window: {from, to}, reason, announced_by, announced_at}}]}; times are seconds since 1970",
+                "get": { "summary": "Every announced planned stop (計画停止), oldest first (administrators): {maintenance: [{id, rev, at, by, body: {window: {from, to}, reason, announced_by, announced_at, cancelled?: {by, at}}}]}; times are seconds since 1970",
                     "responses": { "200": { "description": "the planned stops", "content": { "application/json": { "schema": {
                         "type": "object", "required": ["maintenance"], "properties": { "maintenance": { "type": "array", "items": { "type": "object" } } } } } } },
                         "401": error_ref(), "403": error_ref() } },
@@ -28,6 +28,26 @@ pub(super) fn maintenance_paths() -> Value {
                     "responses": { "201": { "description": "announced: {id, rev, at, by, body}",
                         "content": { "application/json": { "schema": { "type": "object", "required": ["id", "body"] } } } },
                         "400": error_ref(), "401": error_ref(), "403": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/maintenance/{id}": {
+                "put": { "summary": "Change an announced planned stop from the revision read (administrators). Before it starts anything may change, checked as when announced (a moved window counts its notice from now); once it has started only the reason and an earlier end, not before now; an ended or cancelled stop is 422 (`maintenance`); a revision changed meanwhile is 409. Audited",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["rev", "from", "to", "reason"], "additionalProperties": false,
+                        "properties": { "rev": { "type": "integer", "minimum": 1 }, "from": { "type": "string" }, "to": { "type": "string" }, "reason": { "type": "string", "maxLength": 200 } } } } } },
+                    "responses": { "200": { "description": "changed: {id, rev, at, by, body}",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["id", "body"] } } } },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
+            },
+            "/api/v1/maintenance/{id}/cancel": {
+                "post": { "summary": "Call off a planned stop from the revision read (administrators): before it starts it is no longer shown nor counted (`body.cancelled: {by, at}`); once started it ends now, its time so far still planned. An ended or cancelled stop is 422; a revision changed meanwhile is 409. Audited",
+                    "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["rev"], "additionalProperties": false,
+                        "properties": { "rev": { "type": "integer", "minimum": 1 } } } } } },
+                    "responses": { "200": { "description": "called off or ended: {id, rev, at, by, body}",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["id", "body"] } } } },
+                        "400": error_ref(), "401": error_ref(), "403": error_ref(), "404": error_ref(), "409": error_ref(), "422": error_ref() } }
             }
     })
 }

@@ -120,6 +120,7 @@ fields! {
     PeriodFrom ["from"] "期間（から）",
     Month ["month"] "対象月",
     Format ["format"] "形式",
+    Maintenance ["maintenance"] "計画停止",
     PeriodTo ["to"] "期間（まで）",
     // 家庭裁判所への申立て.
     Grounds ["grounds"] "申立ての理由",

@@ -8,6 +8,7 @@ mod backups;
 mod codes;
 mod dashboard;
 mod devices;
+mod maintenance;
 mod sessions;
 mod staff;
 mod templates;
@@ -46,6 +47,7 @@ impl App {
             Screen::Sessions => sessions::load(self),
             Screen::Audit => audit::load(self),
             Screen::Backups => backups::load(self),
+            Screen::Maintenance => maintenance::load(self),
             Screen::CodeTables => codes::load(self),
             Screen::Templates => templates::load(self),
             Screen::Activity => activity::load(self),
@@ -63,6 +65,7 @@ impl App {
             Screen::Sessions => sessions::key(self, c, at),
             Screen::Audit => audit::key(self, c),
             Screen::Backups => backups::key(c),
+            Screen::Maintenance => maintenance::key(self, c, at),
             Screen::CodeTables => codes::key(self, c, at),
             Screen::Templates => templates::key(self, c, at),
         };
