@@ -429,6 +429,23 @@ fn serve_speaks_https_with_the_certificate_init_made() {
     let m = s.request("GET", "/metrics", Some(scraper.trim()), None);
     assert_eq!(m.status, 200, "{}", m.body);
     assert!(m.body.contains("mamoru_archive_failing 0"), "{}", m.body);
+    // OpenMetrics: per page since the start — requests, server errors, a histogram of times
+    // with 3 s as a bound —, the gauges read now, the version.
+    assert_eq!(m.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    for expected in [
+        "mamoru_http_requests_total{page=\"/healthz\"} ",
+        "mamoru_http_requests_total{page=\"/api/v1/session\"} 1\n",
+        "mamoru_http_request_duration_seconds_count{page=\"/api/v1/session\"} 1\n",
+        "le=\"3.0\"",
+        "mamoru_devices_active 0\n",
+        "mamoru_sessions 1\n",
+        "mamoru_store_writable 1\n",
+        &format!("mamoru_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION")),
+    ] {
+        assert!(m.body.contains(expected), "{expected} missing: {}", m.body);
+    }
+    assert!(m.body.ends_with("# EOF\n"), "{}", m.body);
+    assert!(!m.body.contains("mamoru_http_server_errors_total{"), "no server error yet: {}", m.body);
 
     // Plain HTTP to the HTTPS port gets no answer a browser would take.
     let mut tcp = std::net::TcpStream::connect(&s.addr).unwrap();

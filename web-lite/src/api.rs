@@ -19,7 +19,7 @@ use auth::{
     Authed, AuthedJson, TokenAuthed, authed_json, authenticated, is_json, json_required, session_of_request,
 };
 use children::{ChildIn, board, create_child_route, get_child, new_child, search};
-pub(crate) use server::{backup_now, devices, maintenance, metrics, peer, photos, service_report};
+pub(crate) use server::{backup_now, devices, maintenance, peer, photos, service_report};
 pub(crate) use session::totp;
 use session::{session_info, sign_in, sign_out};
 

@@ -15,6 +15,7 @@ macro_rules! or_respond {
 
 mod api;
 mod events;
+mod metrics;
 mod openapi;
 mod tls;
 mod ui;
@@ -109,11 +110,13 @@ pub(crate) fn routes_until(
         .and(warp::get())
         .map(|| warp::reply::json(openapi::served()).into_response());
     let timed = service.clone();
+    let metrics = Arc::new(metrics::Metrics::default());
+    let counted = metrics.clone();
     let wake = events::Wake::of(&service, stopping);
     let all = healthz
         .or(openapi)
         .unify()
-        .or(api::metrics(service.clone(), version))
+        .or(metrics::route(service.clone(), metrics, version))
         .unify()
         .or(api::backup_now(service.clone(), backup_now))
         .unify()
@@ -161,12 +164,14 @@ pub(crate) fn routes_until(
             r
         },
     );
-    // Every request's time goes to the dashboard's figures and the monthly report, by page (its
-    // route without ids: no record, no user).
+    // Every request's time goes to the dashboard's figures, the monthly report and /metrics, by
+    // page (its route without ids: no record, no user).
     warp::any().map(std::time::Instant::now).and(warp::path::full()).and(all).map(
         move |started: std::time::Instant, path: warp::path::FullPath, r: Response| {
             let page = page_of(path.as_str(), r.status());
-            timed.traffic().record(&page, started.elapsed(), r.status().is_server_error());
+            let (elapsed, failed) = (started.elapsed(), r.status().is_server_error());
+            timed.traffic().record(&page, elapsed, failed);
+            counted.observe(&page, elapsed, failed);
             r
         },
     )

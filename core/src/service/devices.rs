@@ -171,6 +171,13 @@ impl Service {
         })
     }
 
+    /// How many tablets are registered and not revoked (their codes entered), for `/metrics`:
+    /// a count, nothing about any one of them.
+    pub fn devices_active(&self) -> Result<usize> {
+        let all = self.store.read()?.all::<Device>()?;
+        Ok(all.iter().filter(|d| d.body.is_active() && !d.body.is_pending()).count())
+    }
+
     /// Every device's id and name (no secrets), for labels on the console's polled views.
     pub fn device_names(&self, actor: &Actor) -> Result<Vec<(DeviceId, String)>> {
         Self::permit(actor, Action::ManageDevices)?;

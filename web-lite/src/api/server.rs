@@ -1,4 +1,4 @@
-//! What the server itself answers: the client's address, `/metrics`, tablets (`/api/v1/devices`),
+//! What the server itself answers: the client's address, tablets (`/api/v1/devices`),
 //! a backup now (`/api/v1/backups`), planned stops (`/api/v1/maintenance`) and the photos of a
 //! case.
 
@@ -16,10 +16,8 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{
-    Authed, AuthedJson, PHOTO_LIMIT, SESSION_COOKIE, authed_json, authenticated, json_ok, respond, token,
-};
-use crate::{blocking, error_body, error_response, with};
+use super::{Authed, AuthedJson, PHOTO_LIMIT, authed_json, authenticated, json_ok, respond};
+use crate::{blocking, error_body, error_response};
 
 /// The client's address: from the TLS accept loop's extension, or warp's own server.
 pub(crate) fn peer()
@@ -27,31 +25,6 @@ pub(crate) fn peer()
     warp::ext::optional::<crate::tls::Peer>()
         .and(warp::addr::remote())
         .map(|ext: Option<crate::tls::Peer>, remote| ext.map(|p| p.0).or(remote))
-}
-
-/// `GET /metrics`: Prometheus text, for a scraper with the configured token or a signed-in
-/// administrator (`Service::metrics_access`), from wherever. Nothing personal.
-pub(crate) fn metrics(
-    service: Arc<Service>,
-    version: &'static str,
-) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    warp::path!("metrics")
-        .and(warp::get())
-        .and(peer())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
-        .and(with(service))
-        .then(move |peer: Option<std::net::SocketAddr>, auth, cookie, svc: Arc<Service>| async move {
-            let Some(t) = token(auth, cookie) else {
-                return error_response(&Error::Unauthenticated);
-            };
-            let checker = svc.clone();
-            if let Err(e) = blocking(move || checker.metrics_access(&t, peer.map(|p| p.ip()))).await {
-                return error_response(&e);
-            }
-            warp::reply::with_header(metrics_text(&svc, version), "content-type", "text/plain; version=0.0.4")
-                .into_response()
-        })
 }
 
 /// `POST /api/v1/cases/{id}/photos`: one photo taken for the case, the raw image as the body
@@ -324,54 +297,4 @@ pub(crate) fn service_report(
                 }
             })
         })
-}
-
-pub(super) fn metrics_text(svc: &Service, version: &str) -> String {
-    use std::fmt::Write as _;
-    let b = svc.backup_health();
-    let mut text = String::new();
-    let mut metric = |name: &str, help: &str, value: Option<i64>| {
-        if let Some(v) = value {
-            let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n");
-        }
-    };
-    metric("mamoru_up", "1 while the server runs.", Some(1));
-    metric("mamoru_store_bytes", "Size of the store file.", i64::try_from(svc.store_bytes()).ok());
-    let disk = svc.disk_space();
-    let free = disk.and_then(|d| i64::try_from(d.free_bytes).ok());
-    metric("mamoru_disk_free_bytes", "Free space on the store's disk.", free);
-    if let Ok(Some(p)) = svc.last_probe() {
-        let age = svc.now().0 - p.at.0;
-        metric("mamoru_probe_age_seconds", "Seconds since the server last probed itself.", Some(age));
-        metric(
-            "mamoru_probe_web",
-            "1 if the last self-probe reached /healthz over the network.",
-            Some(i64::from(p.web)),
-        );
-        metric(
-            "mamoru_probe_serving",
-            "1 if the last self-probe found the service provided.",
-            Some(i64::from(p.serving())),
-        );
-        let problems = i64::try_from(p.problems().len()).ok();
-        metric("mamoru_probe_problems", "Problems the last self-probe found.", problems);
-    }
-    metric("mamoru_sessions", "Open sign-in sessions.", i64::try_from(svc.sessions_open()).ok());
-    metric("mamoru_backup_age_seconds", "Seconds since the last verified backup generation.", b.age_seconds);
-    metric("mamoru_backup_failing", "1 if the last backup attempt failed.", Some(i64::from(b.failing)));
-    metric(
-        "mamoru_archive_age_seconds",
-        "Seconds since the change archive last caught up.",
-        b.archive_age_seconds,
-    );
-    metric(
-        "mamoru_archive_failing",
-        "1 if the last archive shipment failed.",
-        Some(i64::from(b.archive_failing)),
-    );
-    let _ = write!(
-        text,
-        "# HELP mamoru_build_info Version.\n# TYPE mamoru_build_info gauge\nmamoru_build_info{{version=\"{version}\"}} 1\n"
-    );
-    text
 }
