@@ -185,6 +185,7 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
             },
         ]),
         Line::from(vec![label("自己監視 "), probe(d.last_probe.as_ref(), good, bad)]),
+        Line::from(vec![label("今月稼働率 "), month(d.month_uptime.as_ref(), good, bad)]),
         Line::from(vec![label("警報    "), alerts(&d.open_alerts, good, bad)]),
         Line::from(vec![
             label("通信    "),
@@ -211,7 +212,7 @@ fn dashboard(state: &State, frame: &mut Frame, area: Rect) {
             }
             Expiry::Expired => Span::styled(format!("{until} 期限切れ・接続不可: {how}"), bad),
         };
-        lines.insert(5, Line::from(vec![label("証明書  "), state]));
+        lines.insert(6, Line::from(vec![label("証明書  "), state]));
     }
     for (device, n) in &d.sessions_by_device {
         lines.push(Line::from(format!("    {device}: {n}")));
@@ -241,6 +242,22 @@ fn alerts(open: &[mamoru_core::alert::Alert], good: Style, bad: Style) -> Span<'
         })
         .collect();
     Span::styled(each.join("、"), bad)
+}
+
+/// This month's 稼働率 so far against the specification's target, with the unplanned and the
+/// planned time without service.
+fn month(a: Option<&mamoru_core::uptime::Availability>, good: Style, bad: Style) -> Span<'static> {
+    use mamoru_core::service_report::{AVAILABILITY_TARGET, span};
+    let Some(percent) = a.and_then(mamoru_core::uptime::Availability::percent) else {
+        return Span::raw("まだ記録がありません".to_owned());
+    };
+    let a = a.copied().unwrap_or_default();
+    let text = format!(
+        "{percent:.2}% (目標 {AVAILABILITY_TARGET}%)  停止 {}  計画停止 {}",
+        span(a.outage_seconds),
+        span(a.planned_seconds)
+    );
+    Span::styled(text, if percent >= AVAILABILITY_TARGET { good } else { bad })
 }
 
 /// The latest self-probe: when, and what needs an administrator.

@@ -27,6 +27,9 @@ pub struct ServerView {
     pub last_probe: Option<crate::uptime::Probe>,
     /// The alerts still open, oldest first.
     pub open_alerts: Vec<crate::alert::Alert>,
+    /// This month's 稼働率 so far (from the first of the month, Japan time, to now; planned stops
+    /// left out); `None` before the first probe.
+    pub month_uptime: Option<crate::uptime::Availability>,
 }
 
 /// Where a tablet stands.
@@ -91,6 +94,7 @@ impl Service {
         view.overdue = self.overdue_by_unit(actor)?;
         view.last_probe = self.last_probe()?;
         view.open_alerts = self.open_alerts()?;
+        view.month_uptime = self.month_so_far()?;
         Ok(view)
     }
 

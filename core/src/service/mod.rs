@@ -101,6 +101,8 @@ pub struct Service {
     drafts_secret: std::sync::OnceLock<[u8; 32]>,
     /// The prober's latest probe, once made or read (`Service::last_probe`).
     last_probe: Mutex<Option<crate::uptime::Probe>>,
+    /// This month's 稼働率 so far and the probe it was computed at (`Service::month_so_far`).
+    month_uptime: Mutex<Option<(Timestamp, crate::uptime::Availability)>>,
     /// The open alerts, once read (`Service::open_alerts`); emptied at each change.
     open_alerts: Mutex<Option<Vec<crate::alert::Alert>>>,
     /// Every announced planned stop, once read (`Service::maintenance_windows`).
@@ -191,6 +193,7 @@ impl Service {
             changed: events::ChangeSignal::default(),
             drafts_secret: std::sync::OnceLock::new(),
             last_probe: Mutex::new(None),
+            month_uptime: Mutex::new(None),
             maintenance: Mutex::new(None),
             open_alerts: Mutex::new(None),
         }

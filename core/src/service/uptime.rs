@@ -80,6 +80,24 @@ impl Service {
         Ok(last.clone())
     }
 
+    /// This month's 稼働率 so far (Japan time), for the console's 概要: read from the ledger
+    /// once per probe and kept until the next (`None` before the first probe). Not audited: a
+    /// figure of the server, like the last probe.
+    pub(super) fn month_so_far(&self) -> Result<Option<Availability>> {
+        let Some(probe) = self.last_probe()? else { return Ok(None) };
+        let mut cached = self.month_uptime.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, a)) = cached.as_ref()
+            && *at == probe.at
+        {
+            return Ok(Some(*a));
+        }
+        let now = self.now();
+        let from = crate::service_report::Month::of(now.jst_date()).start();
+        let a = ledger(&self.store.read()?, from, now, now)?.availability;
+        *cached = Some((probe.at, a));
+        Ok(Some(a))
+    }
+
     /// The ledger over `[from, to)` (`to` no later than now; from the first probe ever, when the
     /// server began later): 稼働率 by the specification's formula and the probes that found
     /// problems. For administrators; audited.

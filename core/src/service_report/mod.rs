@@ -18,7 +18,7 @@ use crate::wareki;
 mod render;
 mod sections;
 
-pub use sections::{Part, Section, Table, Value};
+pub use sections::{Part, Section, Table, Value, span};
 
 /// The 稼働率 the specification asks for, in per cent.
 pub const AVAILABILITY_TARGET: f64 = 99.8;

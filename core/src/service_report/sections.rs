@@ -73,8 +73,9 @@ fn when(t: Timestamp) -> String {
     format!("{}月{}日 {h:02}:{m:02}", d.month(), d.day())
 }
 
-/// `1時間3分`, `45分`, `0分`.
-fn span(seconds: i64) -> String {
+/// `1時間3分`, `45分`, `0分` (the console's 概要 too).
+#[must_use]
+pub fn span(seconds: i64) -> String {
     let minutes = seconds.max(0).div_euclid(60);
     let (d, h, m) = (minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
     match (d, h) {

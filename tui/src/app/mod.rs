@@ -115,6 +115,8 @@ pub struct Dashboard {
     pub open_alerts: Vec<mamoru_core::alert::Alert>,
     /// The web's certificate and where it stands now.
     pub certificate: Option<(Certificate, mamoru_core::certificate::Expiry)>,
+    /// This month's 稼働率 so far (core's, from the ledger).
+    pub month_uptime: Option<mamoru_core::uptime::Availability>,
 }
 
 /// What a confirmed question does.

@@ -192,6 +192,13 @@ fn the_dashboard_raises_the_low_disk_alarm_before_the_disk_is_full() {
     assert!(all.contains("要対応: ディスク残りわずか"), "{all}");
     // Its alert is open and not yet told (no mail or hook here).
     assert!(all.contains("警報    ディスク残りわずか 11-23 21:00〜 未通知"), "{all}");
+    // One probe is no period yet; three minutes later, this month's 稼働率 so far (a low disk
+    // does not stop the service).
+    assert!(all.contains("今月稼働率 まだ記録がありません"), "{all}");
+    w.clock.advance(180);
+    w.svc.record_probe(mamoru_core::uptime::Probe { at: w.svc.now(), ..probe }).unwrap();
+    let all = screen(&app(&w, &w.admin), 80, 24).join("\n");
+    assert!(all.contains("今月稼働率 100.00% (目標 99.8%)  停止 0分  計画停止 0分"), "{all}");
 }
 
 #[test]

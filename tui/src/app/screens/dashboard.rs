@@ -21,6 +21,7 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
         overdue: server.overdue,
         last_probe: server.last_probe,
         open_alerts: server.open_alerts,
+        month_uptime: server.month_uptime,
         certificate: app
             .host
             .certificate()
