@@ -98,7 +98,7 @@ pub enum MaintenanceCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Change a stop: before it starts anything (a moved window counts its notice from now);
+    /// Change a stop: before it starts anything (a window reaching outside the announced one counts its notice from now);
     /// once it runs, the reason and an earlier end. What is not given stays.
     Change {
         #[command(flatten)]

@@ -21,6 +21,8 @@ use crate::cli::MaintenanceCommand;
 pub const SOCKET_FILE: &str = "control.sock";
 /// The longest request read.
 const REQUEST_MAX: u64 = 64 * 1024;
+/// How long the server waits for a verb's request once connected.
+const REQUEST_WITHIN: Duration = Duration::from_secs(10);
 /// How long a verb waits for the server's answer.
 const ANSWER_WITHIN: Duration = Duration::from_mins(1);
 
@@ -44,8 +46,17 @@ pub fn serve(data: &Path, service: &Arc<Service>) -> Result<tokio::task::JoinHan
         .with_context(|| format!("cannot listen on {} for command-line verbs", path.display()))?;
     let service = service.clone();
     Ok(tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(one(stream, service.clone()));
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(one(stream, service.clone()));
+                }
+                // Out of file descriptors, say: the socket stays, and answers again once it can.
+                Err(error) => {
+                    tracing::warn!(%error, "the control socket could not accept a verb");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
         }
     }))
 }
@@ -53,16 +64,18 @@ pub fn serve(data: &Path, service: &Arc<Service>) -> Result<tokio::task::JoinHan
 async fn one(stream: tokio::net::UnixStream, service: Arc<Service>) {
     let (rd, mut wr) = stream.into_split();
     let mut line = String::new();
-    let read =
-        tokio::io::AsyncReadExt::take(tokio::io::BufReader::new(rd), REQUEST_MAX).read_line(&mut line).await;
-    let reply =
-        match read.map_err(anyhow::Error::from).and_then(|_| Ok(serde_json::from_str::<Request>(&line)?)) {
-            Err(e) => Reply::Failed(format!("a request the server could not read: {e}")),
-            Ok(request) => tokio::task::spawn_blocking(move || answer(&service, &request))
-                .await
-                .unwrap_or_else(|e| Err(anyhow::anyhow!("the verb stopped: {e}")))
-                .map_or_else(|e| Reply::Failed(crate::one_line(&e)), Reply::Done),
-        };
+    let mut rd = tokio::io::AsyncReadExt::take(tokio::io::BufReader::new(rd), REQUEST_MAX);
+    let read = match tokio::time::timeout(REQUEST_WITHIN, rd.read_line(&mut line)).await {
+        Ok(read) => read.map_err(anyhow::Error::from),
+        Err(_) => Err(anyhow::anyhow!("no request within {} s", REQUEST_WITHIN.as_secs())),
+    };
+    let reply = match read.and_then(|_| Ok(serde_json::from_str::<Request>(&line)?)) {
+        Err(e) => Reply::Failed(format!("a request the server could not read: {e}")),
+        Ok(request) => tokio::task::spawn_blocking(move || answer(&service, &request))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the verb stopped: {e}")))
+            .map_or_else(|e| Reply::Failed(crate::one_line(&e)), Reply::Done),
+    };
     let mut bytes = serde_json::to_vec(&reply).unwrap_or_default();
     bytes.push(b'\n');
     let _ = wr.write_all(&bytes).await;
@@ -87,8 +100,15 @@ pub fn ask(data: &Path, request: &Request) -> Result<Option<Result<String>>> {
     bytes.push(b'\n');
     stream.write_all(&bytes).context("sending the verb to the running server")?;
     let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).context("reading the running server's answer")?;
-    let reply: Reply = serde_json::from_str(&line).context("the running server's answer")?;
+    // No answer (a timeout, the server stopping) leaves the outcome open: say so, once.
+    let unknown = || {
+        anyhow::anyhow!(
+            "the running server did not answer within {} s: the change may have been made; check before repeating it (mamoru maintenance list)",
+            ANSWER_WITHIN.as_secs()
+        )
+    };
+    BufReader::new(stream).read_line(&mut line).map_err(|_| unknown())?;
+    let reply: Reply = serde_json::from_str(&line).map_err(|_| unknown())?;
     Ok(Some(match reply {
         Reply::Done(text) => Ok(text),
         Reply::Failed(why) => Err(anyhow::anyhow!(why)),

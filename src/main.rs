@@ -14,6 +14,7 @@ mod drill;
 mod files;
 mod prober;
 mod scheduler;
+mod systemd;
 mod tls;
 
 use std::process::ExitCode;

@@ -61,6 +61,9 @@ pub fn run(
         if let Err(e) = service.record_probe(p.clone()) {
             tracing::error!(error = %e, "the uptime ledger could not be written");
         }
+        if p.web && service.store_readable() {
+            crate::systemd::pet();
+        }
         let seconds = i64::try_from(every.as_secs()).unwrap_or(i64::MAX);
         if let Err(e) = service.update_alerts(&p, previous, seconds) {
             tracing::error!(error = %e, "the alerts could not be kept");

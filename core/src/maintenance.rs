@@ -50,7 +50,13 @@ pub enum Stage {
 
 impl Record for Maintenance {
     type Id = MaintenanceId;
-    const SCHEMA: u16 = 1;
+    /// 2: `cancelled` (a program that knows only 1 would count a cancelled stop as planned, so
+    /// it refuses these instead of misreading them).
+    const SCHEMA: u16 = 2;
+    fn upgrade(_schema: u16, body: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
+        // Schema 1 had no `cancelled`: its default, none.
+        Ok(body)
+    }
 }
 
 /// A stop as an administrator asks for it.
@@ -160,13 +166,15 @@ impl Maintenance {
     }
 
     /// The stop as changed by `by` at `now`. Before it starts anything may change, checked as a
-    /// new announcement (a moved window counts its notice from now); once it runs, only the
+    /// new announcement (a window reaching outside the announced one counts its notice from now); once it runs, only the
     /// reason and an earlier end (not before now); an ended or called-off stop stays as it was.
     pub fn change(&self, change: MaintenanceChange, by: StaffId, now: Timestamp) -> Result<Self> {
         let asked = NewMaintenance { from: change.from, to: change.to, reason: change.reason };
         match self.stage(now) {
             Stage::Coming => {
-                let moved = asked.from != self.window.from || asked.to != self.window.to;
+                // Only a window reaching outside the one announced is news to the tablets; a
+                // shorter one keeps its notice.
+                let moved = asked.from < self.window.from || asked.to > self.window.to;
                 let mut next = asked.check(by, now)?;
                 if !moved {
                     next.announced_by = self.announced_by;
@@ -187,6 +195,9 @@ impl Maintenance {
                 if asked.to < now {
                     return Err(Error::invalid("to", "must not be earlier than now"));
                 }
+                if asked.to <= self.window.from {
+                    return Err(Error::invalid("to", Why::Before(crate::error::Point::Start)));
+                }
                 Ok(Self {
                     window: Window { from: self.window.from, to: asked.to },
                     reason: checked_reason(&asked.reason)?,
@@ -201,8 +212,13 @@ impl Maintenance {
     /// it ends now (its time so far stays planned).
     pub fn cancel(&self, by: StaffId, now: Timestamp) -> Result<Self> {
         match self.stage(now) {
-            Stage::Coming => Ok(Self { cancelled: Some(Cancelled { by, at: now }), ..self.clone() }),
-            Stage::Running => Ok(Self { window: Window { from: self.window.from, to: now }, ..self.clone() }),
+            Stage::Running if now > self.window.from => {
+                Ok(Self { window: Window { from: self.window.from, to: now }, ..self.clone() })
+            }
+            // Coming, or at its very first second (nothing of it has passed): called off.
+            Stage::Coming | Stage::Running => {
+                Ok(Self { cancelled: Some(Cancelled { by, at: now }), ..self.clone() })
+            }
             stage @ (Stage::Over | Stage::Cancelled) => Err(Error::invalid("maintenance", settled(stage))),
         }
     }
@@ -274,6 +290,8 @@ mod tests {
         assert_eq!((worded.announced_by, worded.announced_at), (StaffId(1), now));
         let moved = m.change(change(from + HOUR, to + HOUR, "OS の更新"), StaffId(2), later).unwrap();
         assert_eq!((moved.announced_by, moved.announced_at), (StaffId(2), later));
+        let shorter = m.change(change(from + HOUR, to - HOUR, "OS の更新"), StaffId(2), later).unwrap();
+        assert_eq!((shorter.announced_by, shorter.announced_at), (StaffId(1), now));
         assert_eq!(field(m.change(change(later.0, to, "x"), StaffId(2), later)), "from");
         assert_eq!(field(m.change(change(from, from + LONGEST + 1, "x"), StaffId(2), later)), "to");
 
@@ -286,11 +304,14 @@ mod tests {
         assert_eq!(field(m.change(change(from, to + 1, "x"), StaffId(2), during)), "to");
         assert_eq!(field(m.change(change(from, during.0 - 1, "x"), StaffId(2), during)), "to");
         assert_eq!(field(m.change(change(from + 1, to, "x"), StaffId(2), during)), "from");
+        assert_eq!(field(m.change(change(from, from, "x"), StaffId(2), Timestamp(from))), "to");
 
         // Cancelled before it starts: no longer planned or shown; while it runs: it ends now.
         let off = m.cancel(StaffId(2), later).unwrap();
         assert_eq!(off.cancelled, Some(Cancelled { by: StaffId(2), at: later }));
         assert_eq!((off.planned(), off.shown_at(later), off.stage(later)), (None, false, Stage::Cancelled));
+        let at_start = m.cancel(StaffId(2), Timestamp(from)).unwrap();
+        assert_eq!(at_start.stage(Timestamp(from)), Stage::Cancelled, "nothing of it passed");
         let ended = m.cancel(StaffId(2), during).unwrap();
         assert_eq!(ended.planned(), Some(Window { from: Timestamp(from), to: during }));
         assert_eq!(ended.stage(during), Stage::Over);

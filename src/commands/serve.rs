@@ -161,6 +161,7 @@ pub fn serve_all(s: Serving) -> Result<()> {
     let cfg = config::load(&data)?;
     let limits = cfg.web.limits();
     let probe_every = std::time::Duration::from_secs(cfg.monitor.probe_every_seconds.max(1));
+    crate::systemd::check_watchdog(probe_every);
     let notifier = crate::alerts::Notifier::from_config(&cfg.alerts)?;
     let backup_now = backup_now_op(&service, &data);
     let console = match ssh {
@@ -234,6 +235,7 @@ pub fn serve_all(s: Serving) -> Result<()> {
         if let Some((bound, _)) = &console {
             println!("ssh: {bound}");
         }
+        crate::systemd::ready();
         if let Some(served) = tls {
             tracing::info!(%addr, "serving HTTPS");
             let config = served.tls.clone();
@@ -272,6 +274,7 @@ pub(super) async fn shutdown_signal() {
             _ = ctrl_c => {},
             _ = term.recv() => {},
         }
+        crate::systemd::stopping();
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;

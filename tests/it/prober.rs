@@ -58,6 +58,34 @@ fn the_server_probes_itself_over_plain_http() {
 }
 
 #[test]
+fn systemd_hears_ready_then_the_watchdog_after_each_good_probe_then_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    probe_every_second(&data);
+    let socket = dir.path().join("notify.sock");
+    let systemd = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    systemd.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let s = Server::serve_plain_with(
+        &data,
+        &[("NOTIFY_SOCKET", socket.to_str().unwrap()), ("WATCHDOG_USEC", "30000000")],
+    );
+    let mut heard = Vec::new();
+    let mut next = || {
+        let mut buf = [0u8; 256];
+        let n = systemd.recv(&mut buf).expect("a notification within 30 s");
+        let text = String::from_utf8_lossy(&buf[..n]).trim().to_owned();
+        heard.push(text.clone());
+        text
+    };
+    assert_eq!(next(), "READY=1");
+    // Two pets: one probe after another found the web and the store answering.
+    assert_eq!(next(), "WATCHDOG=1");
+    assert_eq!(next(), "WATCHDOG=1");
+    assert_eq!(s.stop(), 0);
+    while next() != "STOPPING=1" {}
+}
+
+#[test]
 fn a_planned_stop_is_announced_by_an_administrator_and_shown_on_every_page() {
     let dir = tempfile::tempdir().unwrap();
     let s = crate::support::Server::demo(dir.path(), 3);

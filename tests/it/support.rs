@@ -119,7 +119,15 @@ pub fn trusting(cert_pem: &[u8]) -> std::sync::Arc<rustls::ClientConfig> {
 
 impl Server {
     pub fn start(args: &[&str]) -> Self {
-        Self::start_with(args, None)
+        Self::start_with(args, None, &[])
+    }
+
+    /// `mamoru serve` over `data`, plain HTTP on a free loopback port, with `env` set for it
+    /// alone (what systemd would set).
+    pub fn serve_plain_with(data: &Path, env: &[(&str, &str)]) -> Self {
+        relax_sign_in(data);
+        let d = data.to_str().unwrap();
+        Self::start_with(&["serve", "--data", d, "--listen", "127.0.0.1:0", "--plain-http"], None, env)
     }
 
     /// `mamoru demo` with `children` fictional children in `DIR/demo`, on a free loopback port.
@@ -137,10 +145,14 @@ impl Server {
 
     /// Starts an HTTPS server whose certificate the client trusts through `tls`.
     pub fn start_https(args: &[&str], tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        Self::start_with(args, Some(tls))
+        Self::start_with(args, Some(tls), &[])
     }
 
-    fn start_with(args: &[&str], tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> Self {
+    fn start_with(
+        args: &[&str],
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+        env: &[(&str, &str)],
+    ) -> Self {
         // Tests run in parallel: every server's console gets a free port unless the test names one.
         let mut args = args.to_vec();
         if !args.contains(&"--ssh-listen") {
@@ -148,6 +160,7 @@ impl Server {
         }
         let mut child = bin()
             .args(&args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

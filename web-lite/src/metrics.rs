@@ -5,9 +5,11 @@
 //! For a scraper with the configured token or a signed-in administrator
 //! (`Service::metrics_access`).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mamoru_core::traffic::OTHER_PAGES;
 use mamoru_core::{Error, Service};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -31,12 +33,17 @@ struct Page {
     page: String,
 }
 
+/// At most this many pages are told apart since the start; the rest count as `OTHER_PAGES` (a
+/// client making up paths that answer, such as redirects to the sign-in, cannot grow the series).
+const MAX_PAGES: usize = 200;
+
 /// The per-page counts since the server started (one set for the server's routes).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Metrics {
     requests: Family<Page, Counter>,
     errors: Family<Page, Counter>,
     seconds: Family<Page, Histogram, fn() -> Histogram>,
+    pages: Mutex<HashSet<String>>,
 }
 
 impl Default for Metrics {
@@ -45,6 +52,7 @@ impl Default for Metrics {
             requests: Family::default(),
             errors: Family::default(),
             seconds: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
+            pages: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -52,10 +60,22 @@ impl Default for Metrics {
 impl Metrics {
     /// One answered request to `page`.
     pub(crate) fn observe(&self, page: &str, elapsed: Duration, server_error: bool) {
-        let label = Page { page: page.to_owned() };
+        let label = {
+            let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if pages.contains(page) {
+                Page { page: page.to_owned() }
+            } else if pages.len() < MAX_PAGES {
+                pages.insert(page.to_owned());
+                Page { page: page.to_owned() }
+            } else {
+                Page { page: OTHER_PAGES.to_owned() }
+            }
+        };
         self.requests.get_or_create(&label).inc();
+        // Made at 0 with the page, so a rate sees the first error too.
+        let errors = self.errors.get_or_create(&label);
         if server_error {
-            self.errors.get_or_create(&label).inc();
+            errors.inc();
         }
         self.seconds.get_or_create(&label).observe(elapsed.as_secs_f64());
     }
@@ -174,4 +194,28 @@ pub(crate) fn route(
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_pages_beyond_the_limit_share_one_series_and_errors_start_at_zero() {
+        let m = Metrics::default();
+        for i in 0..(MAX_PAGES + 50) {
+            m.observe(&format!("/children/{{id}}/family/w{i}"), Duration::from_millis(3), false);
+        }
+        m.observe("/children/{id}/family/w0", Duration::from_millis(3), true);
+        let mut r = Registry::default();
+        r.register("requests", "", m.requests.clone());
+        r.register("errors", "", m.errors.clone());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &r).unwrap();
+        let series = text.lines().filter(|l| l.starts_with("requests_total{")).count();
+        assert_eq!(series, MAX_PAGES + 1, "{text}");
+        assert!(text.contains("requests_total{page=\"(other)\"} 50"), "{text}");
+        assert!(text.contains("errors_total{page=\"/children/{id}/family/w0\"} 1"), "{text}");
+        assert!(text.contains("errors_total{page=\"/children/{id}/family/w1\"} 0"), "{text}");
+    }
 }

@@ -60,6 +60,16 @@ impl Service {
             backup: self.backup_health(),
         }
     }
+
+    /// Whether a record can be read from the store now (the watchdog's test: a full disk still
+    /// reads; a stalled store does not answer, and neither does this).
+    #[must_use]
+    pub fn store_readable(&self) -> bool {
+        use crate::store::Reader;
+        let read =
+            self.store.read().and_then(|r| r.get::<crate::uptime::Probe>(crate::ids::UptimeProbeId(1)));
+        read.is_ok()
+    }
 }
 
 #[cfg(test)]

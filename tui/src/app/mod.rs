@@ -176,10 +176,13 @@ pub enum Form {
     },
     /// A new planned stop.
     AnnounceMaintenance,
-    /// A planned stop (its id) as read at `rev`.
+    /// A planned stop (its id) as read at `rev`, with its times (a field left as drawn keeps
+    /// the time to the second).
     ChangeMaintenance {
         id: mamoru_core::ids::MaintenanceId,
         rev: u64,
+        from: Timestamp,
+        to: Timestamp,
     },
     /// An entry of a code table (its key and revision): a new one, or the one with `code`.
     CodeEntry {

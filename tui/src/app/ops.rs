@@ -8,6 +8,7 @@ use mamoru_core::ids::MaintenanceId;
 use mamoru_core::maintenance::{MaintenanceChange, NewMaintenance};
 use mamoru_core::service::NewStaff;
 use mamoru_core::staff::{Login, Role, StaffChange};
+use mamoru_core::time::Timestamp;
 
 use super::{AUDIT_FIELDS, App, Dialog, Entry, Field, Form, Level, Op, describe, file_time, key_label};
 use crate::Screen;
@@ -104,18 +105,26 @@ impl App {
             }
             Form::CodeEntry { table, rev, code } => self.save_code_entry(table, *rev, code.as_ref(), texts),
             Form::AnnounceMaintenance => self.save_maintenance(None, texts),
-            Form::ChangeMaintenance { id, rev } => self.save_maintenance(Some((*id, *rev)), texts),
+            Form::ChangeMaintenance { id, rev, from, to } => {
+                self.save_maintenance(Some((*id, *rev, [*from, *to])), texts)
+            }
         }
     }
 
-    /// A planned stop's form: a new one, or the one `id` as read at its revision. The times are
-    /// read here (ISO or 和暦); every rule is core's.
+    /// A planned stop's form: a new one, or the one `id` as read at its revision with its times
+    /// (a field left as drawn keeps its time to the second: a reworded stop is not moved). The
+    /// times are read here (ISO or 和暦); every rule is core's.
     fn save_maintenance(
         &mut self,
-        stop: Option<(MaintenanceId, u64)>,
+        stop: Option<(MaintenanceId, u64, [Timestamp; 2])>,
         texts: &[String],
     ) -> Result<(), String> {
         let time = |i: usize, label: &str| {
+            if let Some((.., drawn)) = stop
+                && texts[i] == drawn[i].to_jst_minute()
+            {
+                return Ok(drawn[i]);
+            }
             mamoru_core::wareki::parse_datetime(&texts[i])
                 .map_err(|_| format!("{label}: 日時が読めません ({}): 2026-12-20 22:00 のように", texts[i]))
         };
@@ -125,7 +134,7 @@ impl App {
                 self.service.announce_maintenance(&self.actor, NewMaintenance { from, to, reason }),
                 "告知しました (タブレットには開始の 7 日前から表示されます)",
             ),
-            Some((id, rev)) => (
+            Some((id, rev, _)) => (
                 self.service.change_maintenance(&self.actor, id, MaintenanceChange { rev, from, to, reason }),
                 "変更しました",
             ),

@@ -922,6 +922,25 @@ fn planned_stops_are_announced_changed_ended_and_cancelled_on_the_console() {
     assert_eq!(a.state.maintenance[0].cells[4], "UPS の点検");
     keys(&mut a, "cy");
     assert_eq!(a.state.maintenance[0].cells[1], "中止");
+
+    // A stop announced over the API to the second, reworded here: not moved, its notice kept.
+    let exact = mamoru_core::maintenance::NewMaintenance {
+        from: Timestamp::parse("2026-12-10T22:00:30+09:00").unwrap(),
+        to: Timestamp::parse("2026-12-11T01:00:30+09:00").unwrap(),
+        reason: "回線工事".into(),
+    };
+    let before = w.svc.announce_maintenance(&w.admin, exact.clone()).unwrap();
+    keys(&mut a, "7");
+    a.handle(Key::Home);
+    keys(&mut a, "e");
+    a.handle(Key::Tab);
+    a.handle(Key::Tab);
+    keys(&mut a, "（NTT）");
+    a.handle(Key::Enter);
+    assert!(a.state.dialog.is_none(), "{:?}", a.state.dialog);
+    let after = w.svc.maintenance(&w.admin, mamoru_core::ids::MaintenanceId(before.id)).unwrap();
+    assert_eq!(after.body.reason, "回線工事（NTT）");
+    assert_eq!((after.body.window.from, after.body.announced_at), (exact.from, before.body.announced_at));
     let all = w.svc.maintenance_list(&w.admin).unwrap();
     assert!(all.iter().all(|v| !v.body.shown_at(w.svc.now())), "{all:?}");
 }

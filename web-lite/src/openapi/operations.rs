@@ -30,7 +30,7 @@ pub(super) fn maintenance_paths() -> Value {
                         "400": error_ref(), "401": error_ref(), "403": error_ref(), "422": error_ref() } }
             },
             "/api/v1/maintenance/{id}": {
-                "put": { "summary": "Change an announced planned stop from the revision read (administrators). Before it starts anything may change, checked as when announced (a moved window counts its notice from now); once it has started only the reason and an earlier end, not before now; an ended or cancelled stop is 422 (`maintenance`); a revision changed meanwhile is 409. Audited",
+                "put": { "summary": "Change an announced planned stop from the revision read (administrators). Before it starts anything may change, checked as when announced (a window reaching outside the announced one counts its notice from now); once it has started only the reason and an earlier end, not before now; an ended or cancelled stop is 422 (`maintenance`); a revision changed meanwhile is 409. Audited",
                     "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } } ],
                     "requestBody": { "required": true, "content": { "application/json": { "schema": {
                         "type": "object", "required": ["rev", "from", "to", "reason"], "additionalProperties": false,

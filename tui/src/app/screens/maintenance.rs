@@ -53,7 +53,7 @@ pub(super) fn key(app: &App, c: char, at: usize) -> Option<Action> {
         ('e' | '\n', Stage::Coming | Stage::Running) => Some(Action::Form(
             format!("計画停止 {} の変更", v.id),
             fields(&m.window.from.to_jst_minute(), &m.window.to.to_jst_minute(), &m.reason),
-            Form::ChangeMaintenance { id, rev: v.rev },
+            Form::ChangeMaintenance { id, rev: v.rev, from: m.window.from, to: m.window.to },
         )),
         ('c', Stage::Coming) => Some(Action::Confirm(
             format!(
