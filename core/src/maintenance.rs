@@ -51,12 +51,8 @@ pub enum Stage {
 impl Record for Maintenance {
     type Id = MaintenanceId;
     /// 2: `cancelled` (a program that knows only 1 would count a cancelled stop as planned, so
-    /// it refuses these instead of misreading them).
+    /// it refuses these instead of misreading them). Schema 1 reads as it is: no `cancelled`.
     const SCHEMA: u16 = 2;
-    fn upgrade(_schema: u16, body: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
-        // Schema 1 had no `cancelled`: its default, none.
-        Ok(body)
-    }
 }
 
 /// A stop as an administrator asks for it.
@@ -166,8 +162,9 @@ impl Maintenance {
     }
 
     /// The stop as changed by `by` at `now`. Before it starts anything may change, checked as a
-    /// new announcement (a window reaching outside the announced one counts its notice from now); once it runs, only the
-    /// reason and an earlier end (not before now); an ended or called-off stop stays as it was.
+    /// new announcement (a window reaching outside the announced one counts its notice from
+    /// now); once it runs, only the reason and an earlier end (not before now); an ended or
+    /// called-off stop stays as it was.
     pub fn change(&self, change: MaintenanceChange, by: StaffId, now: Timestamp) -> Result<Self> {
         let asked = NewMaintenance { from: change.from, to: change.to, reason: change.reason };
         match self.stage(now) {

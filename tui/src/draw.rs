@@ -248,10 +248,9 @@ fn alerts(open: &[mamoru_core::alert::Alert], good: Style, bad: Style) -> Span<'
 /// planned time without service.
 fn month(a: Option<&mamoru_core::uptime::Availability>, good: Style, bad: Style) -> Span<'static> {
     use mamoru_core::service_report::{AVAILABILITY_TARGET, span};
-    let Some(percent) = a.and_then(mamoru_core::uptime::Availability::percent) else {
+    let Some((a, percent)) = a.and_then(|a| Some((a, a.percent()?))) else {
         return Span::raw("まだ記録がありません".to_owned());
     };
-    let a = a.copied().unwrap_or_default();
     let text = format!(
         "{percent:.2}% (目標 {AVAILABILITY_TARGET}%)  停止 {}  計画停止 {}",
         span(a.outage_seconds),

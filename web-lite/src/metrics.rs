@@ -62,14 +62,8 @@ impl Metrics {
     pub(crate) fn observe(&self, page: &str, elapsed: Duration, server_error: bool) {
         let label = {
             let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if pages.contains(page) {
-                Page { page: page.to_owned() }
-            } else if pages.len() < MAX_PAGES {
-                pages.insert(page.to_owned());
-                Page { page: page.to_owned() }
-            } else {
-                Page { page: OTHER_PAGES.to_owned() }
-            }
+            let known = pages.contains(page) || (pages.len() < MAX_PAGES && pages.insert(page.to_owned()));
+            Page { page: if known { page } else { OTHER_PAGES }.to_owned() }
         };
         self.requests.get_or_create(&label).inc();
         // Made at 0 with the page, so a rate sees the first error too.

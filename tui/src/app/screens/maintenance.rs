@@ -34,7 +34,7 @@ pub(super) fn load(app: &mut App) -> mamoru_core::Result<()> {
 }
 
 /// The fields of a stop's form: start, end, reason.
-pub(in super::super) fn fields(from: &str, to: &str, reason: &str) -> Vec<Field> {
+fn fields(from: &str, to: &str, reason: &str) -> Vec<Field> {
     vec![
         Field::new("開始", from, "2026-12-20 22:00 または R8.12.20 22:00 (今より後)"),
         Field::new("終了", to, "同上 (72 時間まで)"),
