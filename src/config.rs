@@ -250,83 +250,9 @@ impl Default for Web {
     }
 }
 
-pub const TEMPLATE: &str = r#"# Mamoru configuration. Lines starting with # are comments; the values shown are the defaults.
-
-[web]
-# Address of the web UI and JSON API (HTTPS). Port 0 picks a free port.
-# listen = "0.0.0.0:8443"
-# TLS certificate chain and key (PEM). `mamoru init` made them here, signed by this server's
-# own authority (tls/ca.pem, which the tablets trust); `mamoru tls renew` renews them while the
-# server runs. For a certificate the city issues, point these at it (docs/operations/tls.md).
-# cert = "tls/cert.pem"
-# key = "tls/key.pem"
-# Sign-in only on a registered tablet. Register one with a one-time code: the console's 端末
-# screen or `mamoru device add NAME` gives the code; the tablet enters it at /register.
-# require_device = true
-# Sign-in needs a code from an authenticator app. Someone without one is shown a QR code to
-# enrol at their first sign-in; an administrator's TOTP reset makes them enrol again.
-# require_totp = true
-# What one client may hold open (slow or piled-up connections must not take the web down):
-# seconds for the TLS handshake and a request's headers, seconds a connection may stay silent,
-# and connections at once from one address (tablets behind one NAT share theirs).
-# header_timeout_seconds = 20
-# idle_timeout_seconds = 120
-# (The idle limit is at least 30: open pages' live updates speak every 15 s.)
-# max_connections_per_address = 256
-# /metrics (Prometheus text, nothing personal) answers a signed-in administrator, or a scraper
-# sending `Authorization: Bearer TOKEN` with the token in this file (made at the first start;
-# give it to Prometheus as `credentials_file`, or to Zabbix as a header). "" turns it off.
-# metrics_token_file = "metrics.token"
-
-[ssh]
-# Address of the administrators' SSH console (a public key, then the authenticator code; add
-# keys with `mamoru user key add LOGIN --file KEY.pub`). Port 0 picks a free port.
-# listen = "0.0.0.0:2222"
-# The console's host key, made by `mamoru init` (its fingerprint is printed then).
-# host_key = "ssh/host_ed25519"
-# After the key, a code from an authenticator app (the same one as on the tablets). Someone
-# without one is shown a key to add to the app at their first console sign-in.
-# require_totp = true
-
-[backup]
-# Where backup generations are written: a mounted NAS, say. A relative path is inside the data
-# directory. Generations are encrypted to the keys in backup-recipients.txt (keep the matching
-# identities offline) and to this server's own verification key (backup-verify.key).
-# dir = "backups"
-# Generations to keep; the oldest is removed only after the newest is verified. At least 3.
-# keep = 7
-# The daily backup, Japan time. The server makes it while it keeps serving.
-# daily_at = "02:00"
-# Every committed change is shipped to <dir>/archive at least this often, and at shutdown: a
-# lost disk costs at most this many seconds of work.
-# archive_every_seconds = 60
-# After the daily backup, every this many days: a restore drill (the newest generation and the
-# archive restored into a scratch directory beside the store, checked and timed, the result kept
-# for the monthly report). 0: only when asked for (`mamoru backup drill`, the console).
-# drill_every_days = 30
-
-[monitor]
-# The server probes itself this often (its own /healthz over the network, the store, the disk,
-# the backups, the certificate, the clock) and keeps each result in the uptime ledger, from
-# which the monthly report computes 稼働率. The specification's interval is 180 s; a failed or
-# missing probe counts as that long without service.
-# probe_every_seconds = 180
-
-[alerts]
-# What the self-probe finds (the web or the store down, the disk full or low, a backup failed
-# or late, the archive stopped, the certificate due, the server not running) is told once when
-# it appears and once when it is gone: by mail through the city's relay, by a command, or both.
-# Neither set: only the console's dashboard shows the open alerts. No personal data is sent.
-# smtp = "relay.city.example:25"
-# from = "mamoru@city.example"
-# to = ["jouhou@city.example", "jisou@city.example"]
-# A command run with each notice: MAMORU_ALERT (raised or cleared), MAMORU_ALERT_PROBLEM
-# (web, store, disk_full, disk_low, backup, archive, certificate, clock, no_probe),
-# MAMORU_ALERT_SUBJECT; the Japanese text on standard input. Given 30 seconds.
-# command = "/usr/local/bin/mamoru-alert"
-# The server's name in the notices (default: the host name).
-# server_name = "児相サーバー1"
-"#;
+/// The commented configuration `mamoru init` writes; the package installs the same file as
+/// `/usr/share/mamoru/mamoru.toml`.
+pub const TEMPLATE: &str = include_str!("../packaging/mamoru.toml");
 
 /// Reads `DIR/mamoru.toml`; a missing file means the defaults.
 pub fn load(dir: &Path) -> anyhow::Result<Config> {

@@ -3,10 +3,15 @@
 //! reopens the store by itself — no restart — with every acknowledged write still there.
 //!
 //! The disk is a small tmpfs mounted for the test (CI runs as root, as `mount` needs).
+//!
+//! And a disk that stops answering (a hung disk or NAS: an ext4 image frozen with `fsfreeze`)
+//! stalls the self-probe, so systemd's watchdog hears nothing until the disk answers again.
 
 use std::io::Write;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use crate::support::{PASSWORD, Server, init, password_file, run};
 
@@ -47,6 +52,87 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
+}
+
+/// An ext4 image of `megabytes` on a loop device (a tmpfs cannot be frozen), unmounted when
+/// dropped.
+struct LoopDisk(PathBuf);
+
+impl LoopDisk {
+    fn mount(dir: &Path, megabytes: u64) -> Self {
+        let (image, at) = (dir.join("disk.img"), dir.join("disk"));
+        std::fs::create_dir_all(&at).unwrap();
+        std::fs::File::create(&image).unwrap().set_len(megabytes << 20).unwrap();
+        let mkfs = Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image).output().unwrap();
+        assert!(mkfs.status.success(), "mkfs.ext4: {}", String::from_utf8_lossy(&mkfs.stderr));
+        let out = Command::new("mount").args(["-o", "loop"]).arg(&image).arg(&at).output().unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a loop device needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(at)
+    }
+
+    /// Every write to the disk waits, as on a disk that stopped answering, until the guard
+    /// is dropped.
+    fn freeze(&self) -> Frozen<'_> {
+        let out = Command::new("fsfreeze").arg("--freeze").arg(&self.0).output().unwrap();
+        assert!(out.status.success(), "fsfreeze: {}", String::from_utf8_lossy(&out.stderr));
+        Frozen(&self.0)
+    }
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Thaws the disk when dropped: also when the test fails, or the server and the test would hang.
+struct Frozen<'a>(&'a Path);
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("fsfreeze").arg("--unfreeze").arg(self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_that_stops_answering_stops_the_watchdog_until_it_answers_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = LoopDisk::mount(dir.path(), 64);
+    let data = init(&disk.0);
+    crate::prober::probe_every_second(&data);
+    // systemd's end of the notify socket, on a disk that keeps answering.
+    let socket = dir.path().join("notify.sock");
+    let systemd = UnixDatagram::bind(&socket).unwrap();
+    let heard = |within: Duration| -> Option<String> {
+        systemd.set_read_timeout(Some(within)).unwrap();
+        let mut buf = [0u8; 256];
+        let n = systemd.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).trim().to_owned())
+    };
+    let s = Server::serve_plain_with(
+        &data,
+        &[("NOTIFY_SOCKET", socket.to_str().unwrap()), ("WATCHDOG_USEC", "30000000")],
+    );
+    let within = Duration::from_secs(30);
+    assert_eq!(heard(within).as_deref(), Some("READY=1"));
+    assert_eq!(heard(within).as_deref(), Some("WATCHDOG=1"));
+
+    let frozen = disk.freeze();
+    // A probe past its store write when the disk froze may still pet once; after it, nothing
+    // for five probe intervals.
+    let mut pets = 0;
+    while let Some(said) = heard(Duration::from_secs(5)) {
+        assert_eq!(said, "WATCHDOG=1");
+        pets += 1;
+        assert!(pets <= 1, "the watchdog was petted while the store could not write");
+    }
+    drop(frozen);
+    assert_eq!(heard(within).as_deref(), Some("WATCHDOG=1"), "petted again once the disk answers");
+    assert_eq!(s.stop(), 0);
 }
 
 const CHILD: &str = r#"{"family_name":"架空","given_name":"満杯","family_name_kana":"カクウ","given_name_kana":"マンパイ","birth_date":"R3.4.1","sex":"female"}"#;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::support::{PASSWORD, Server, assert_one_line_failure, init, run, trusting};
 
 /// Probes every second instead of every 180.
-fn probe_every_second(data: &Path) {
+pub fn probe_every_second(data: &Path) {
     let config = data.join("mamoru.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("# probe_every_seconds = 180"), "the config template changed: {text}");
