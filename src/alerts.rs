@@ -1,11 +1,11 @@
 //! Delivering the self-probe's alerts (core's `alert`: which notices are due and what they say):
-//! mail through the city's relay — plain SMTP on the closed network, the text in UTF-8 and
-//! base64 —, and a command hook. The prober calls `deliver_pending` after each probe; each
+//! mail through the city's relay (`smtp`: plain on the closed network, or STARTTLS or TLS with
+//! a login; the text in UTF-8 and base64), and a command hook. The prober calls `deliver_pending` after each probe; each
 //! delivery or failure is kept through `Service::alert_delivered`, so a notice is sent once and
 //! a failed one is tried again at the next probe.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mamoru_core::Service;
@@ -14,31 +14,45 @@ use mamoru_core::ids::AlertId;
 use mamoru_core::time::{JST_OFFSET, Timestamp};
 
 use crate::config::Alerts;
+use crate::smtp::{Relay, base64};
 
+/// The hook runs at most this long.
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// A whole SMTP conversation ends within this.
-const CONVERSATION: Duration = Duration::from_mins(2);
 
 /// Where the notices go.
 pub struct Notifier {
     config: Alerts,
+    relay: Option<Relay>,
     server: String,
 }
 
 impl Notifier {
-    /// `None` when neither mail nor a command is configured; an error when mail is half set.
-    pub fn from_config(config: &Alerts) -> anyhow::Result<Option<Self>> {
+    /// `None` when neither mail nor a command is configured; an error when mail is half set or
+    /// its TLS or login cannot work. Relative paths are inside the data directory `data`.
+    pub fn from_config(config: &Alerts, data: &Path) -> anyhow::Result<Option<Self>> {
         if config.smtp.is_some() && (config.from.is_none() || config.to.is_empty()) {
             anyhow::bail!("[alerts] smtp needs from and to (at least one address)");
+        }
+        if config.smtp_user.is_some() != config.smtp_password_file.is_some() {
+            anyhow::bail!("[alerts] smtp_user and smtp_password_file go together");
         }
         if config.smtp.is_none() && config.command.is_none() {
             return Ok(None);
         }
+        let relay = match &config.smtp {
+            Some(address) => Some(Relay::new(
+                address,
+                config.smtp_security,
+                config.smtp_ca.as_deref().map(|ca| data.join(ca)).as_deref(),
+                config.smtp_user.clone().zip(config.smtp_password_file.as_deref().map(|f| data.join(f))),
+            )?),
+            None => None,
+        };
         let server = config.server_name.clone().unwrap_or_else(|| {
             std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map_or_else(|_| "mamoru".into(), |h| h.trim().to_owned())
         });
-        Ok(Some(Self { config: config.clone(), server }))
+        Ok(Some(Self { config: config.clone(), relay, server }))
     }
 
     /// Sends one notice by every configured way: delivered when any of them succeeded (a second
@@ -53,8 +67,10 @@ impl Notifier {
     ) -> Result<(), String> {
         let mut failures = Vec::new();
         let mut any = false;
-        if let Some(relay) = &self.config.smtp {
-            match send_mail(relay, &self.config, (problem, notice), (subject, body), now) {
+        if let Some(relay) = &self.relay {
+            let from = self.config.from.as_deref().unwrap_or_default();
+            let text = message(&self.config, (problem, notice), (subject, body), now);
+            match relay.send(from, &self.config.to, &text) {
                 Ok(()) => any = true,
                 Err(e) => failures.push(format!("mail: {e}")),
             }
@@ -106,24 +122,6 @@ pub fn deliver_pending(service: &Service, notifier: &Notifier) {
             tracing::error!(error = %e, "an alert's delivery could not be kept");
         }
     }
-}
-
-/// RFC 2045 base64.
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A header's text as RFC 2047 encoded words of at most 75 characters (whole characters of at
@@ -186,64 +184,6 @@ fn message(
         notice.as_str(),
         lines.join("\r\n"),
     )
-}
-
-/// One SMTP conversation with the relay: EHLO, MAIL, RCPT for each address, DATA, QUIT.
-fn send_mail(
-    relay: &str,
-    config: &Alerts,
-    what: (&str, Notice),
-    text: (&str, &str),
-    now: Timestamp,
-) -> Result<(), String> {
-    let addr = relay
-        .to_socket_addrs()
-        .map_err(|e| format!("{relay}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{relay}: no address"))?;
-    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("{relay}: {e}"))?;
-    tcp.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + CONVERSATION;
-    let mut reader = BufReader::new(tcp.try_clone().map_err(|e| e.to_string())?);
-    let mut w = tcp;
-    let mut step = |line: Option<String>, want: &[u16]| -> Result<(), String> {
-        if let Some(line) = &line {
-            w.write_all(line.as_bytes()).map_err(|e| format!("{relay}: {e}"))?;
-        }
-        // A reply may run over lines: `250-…` until `250 …`; a relay that trickles never ends
-        // the conversation past the deadline.
-        loop {
-            if Instant::now() > deadline {
-                return Err(format!("{relay}: no answer within {} s", CONVERSATION.as_secs()));
-            }
-            let mut reply = String::new();
-            reader.read_line(&mut reply).map_err(|e| format!("{relay}: {e}"))?;
-            let code: u16 =
-                reply.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("{relay}: no reply"))?;
-            if reply.as_bytes().get(3) == Some(&b'-') {
-                continue;
-            }
-            if want.contains(&code) {
-                return Ok(());
-            }
-            let sent = line.as_deref().and_then(|l| l.split_whitespace().next()).unwrap_or("greeting");
-            return Err(format!("{relay} refused {sent}: {}", reply.trim_end()));
-        }
-    };
-    let from = config.from.as_deref().unwrap_or_default();
-    let helo = from.rsplit('@').next().unwrap_or("localhost");
-    step(None, &[220])?;
-    step(Some(format!("EHLO {helo}\r\n")), &[250])?;
-    step(Some(format!("MAIL FROM:<{from}>\r\n")), &[250])?;
-    for to in &config.to {
-        step(Some(format!("RCPT TO:<{to}>\r\n")), &[250, 251])?;
-    }
-    step(Some("DATA\r\n".into()), &[354])?;
-    step(Some(format!("{}.\r\n", message(config, what, text, now))), &[250])?;
-    // The message is accepted; a relay that hangs up without answering QUIT changes nothing.
-    let _ = step(Some("QUIT\r\n".into()), &[221]);
-    Ok(())
 }
 
 /// Runs the hook through `sh -c`, the notice in its environment and the text on its input,

@@ -29,9 +29,20 @@ pub struct Config {
 #[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Alerts {
-    /// The relay, `host:port` (plain SMTP on the closed network).
+    /// The relay, `host:port`.
     #[serde(default)]
     pub smtp: Option<String>,
+    /// Plain SMTP (the closed network), STARTTLS, or TLS from the first byte.
+    #[serde(default)]
+    pub smtp_security: crate::smtp::Security,
+    /// The authorities the relay's certificate must chain to (PEM); default the system's.
+    #[serde(default)]
+    pub smtp_ca: Option<PathBuf>,
+    /// A login for the relay (only over TLS) and the file holding its password.
+    #[serde(default)]
+    pub smtp_user: Option<String>,
+    #[serde(default)]
+    pub smtp_password_file: Option<PathBuf>,
     #[serde(default)]
     pub from: Option<String>,
     #[serde(default)]

@@ -14,6 +14,7 @@ mod drill;
 mod files;
 mod prober;
 mod scheduler;
+mod smtp;
 mod systemd;
 mod tls;
 

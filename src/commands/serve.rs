@@ -162,7 +162,7 @@ pub fn serve_all(s: Serving) -> Result<()> {
     let limits = cfg.web.limits();
     let probe_every = std::time::Duration::from_secs(cfg.monitor.probe_every_seconds.max(1));
     crate::systemd::check_watchdog(probe_every);
-    let notifier = crate::alerts::Notifier::from_config(&cfg.alerts)?;
+    let notifier = crate::alerts::Notifier::from_config(&cfg.alerts, &data)?;
     let backup_now = backup_now_op(&service, &data);
     let console = match ssh {
         Some(addr) => {
