@@ -9,9 +9,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mamoru_core::Service;
-use mamoru_core::alert::Notice;
+use mamoru_core::alert::{Alert, Notice};
 use mamoru_core::ids::AlertId;
 use mamoru_core::time::{JST_OFFSET, Timestamp};
+use mamoru_core::uptime::Problem;
 
 use crate::config::Alerts;
 use crate::smtp::{Relay, base64};
@@ -88,21 +89,88 @@ impl Notifier {
     }
 }
 
+/// What the prober tells the alerts thread after each probe: the problems it found, and whether
+/// the store kept the alerts.
+pub enum Wake {
+    /// Kept: deliver what is due from the store.
+    Kept(Vec<Problem>),
+    /// The store could not keep them (it cannot write), found at this time.
+    Unkept(Vec<Problem>, Timestamp),
+}
+
 /// Starts the thread that sends the notices, woken through the returned sender after each
 /// probe; it ends when the sender is dropped. `None` without a notifier.
 pub fn start(
     service: &std::sync::Arc<Service>,
     notifier: Option<Notifier>,
-) -> anyhow::Result<Option<std::sync::mpsc::SyncSender<()>>> {
+) -> anyhow::Result<Option<std::sync::mpsc::SyncSender<Wake>>> {
     let Some(n) = notifier else { return Ok(None) };
-    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    let (wake, woken) = std::sync::mpsc::sync_channel::<Wake>(4);
     let svc = service.clone();
     std::thread::Builder::new().name("alerts".into()).spawn(move || {
-        while woken.recv().is_ok() {
-            deliver_pending(&svc, &n);
+        let mut unkept = Unkept::default();
+        while let Ok(wake) = woken.recv() {
+            match wake {
+                Wake::Unkept(mut problems, at) => {
+                    // What the store raised before it stopped writing is told from there.
+                    let open = svc.open_alerts().unwrap_or_default();
+                    problems.retain(|p| !open.iter().any(|a| a.problem == *p));
+                    unkept.raise(&n, &problems, at, svc.now());
+                }
+                Wake::Kept(problems) => {
+                    unkept.clear(&n, &problems, svc.now());
+                    deliver_pending(&svc, &n);
+                }
+            }
         }
     })?;
     Ok(Some(wake))
+}
+
+/// Told at the end of a notice sent while the store could not write.
+const UNKEPT: &str = "（ストアに書き込めない間の通知のため、この通知は警報の記録に残っていません。）";
+
+/// The notices of an outage the store cannot keep (it cannot write, so neither the alert nor
+/// its delivery can be recorded): each problem that stops the service told once, from memory,
+/// and its end told once the store keeps alerts again. A problem still there then is left to
+/// the store's own alert (raised from the store), never told as over.
+#[derive(Default)]
+struct Unkept(Vec<(Problem, Timestamp)>);
+
+impl Unkept {
+    fn raise(&mut self, n: &Notifier, problems: &[Problem], at: Timestamp, now: Timestamp) {
+        for &problem in problems.iter().filter(|p| p.stops_service()) {
+            if self.0.iter().any(|(told, _)| *told == problem) {
+                continue;
+            }
+            // Not told (every way failed): tried again at the next probe.
+            if tell(n, &Alert::raise(problem, at), Notice::Raised, now).is_ok() {
+                self.0.push((problem, at));
+            }
+        }
+    }
+
+    fn clear(&mut self, n: &Notifier, problems: &[Problem], now: Timestamp) {
+        for (problem, at) in std::mem::take(&mut self.0) {
+            if !problems.contains(&problem) {
+                let over = Alert { cleared_at: Some(now), ..Alert::raise(problem, at) };
+                let _ = tell(n, &over, Notice::Cleared, now);
+            }
+        }
+    }
+}
+
+fn tell(n: &Notifier, alert: &Alert, notice: Notice, now: Timestamp) -> Result<(), String> {
+    let (subject, body) = alert.message(notice, &n.server);
+    let outcome = n.send(alert.problem.as_str(), notice, &subject, &format!("{body}\n\n{UNKEPT}"), now);
+    if outcome.is_ok() {
+        tracing::info!(
+            problem = alert.problem.as_str(),
+            notice = notice.as_str(),
+            "alert delivered (not kept: the store cannot write)"
+        );
+    }
+    outcome
 }
 
 /// Delivers every notice that is due and keeps each outcome.

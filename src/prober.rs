@@ -38,7 +38,7 @@ pub fn run(
     service: &Service,
     target: &Target,
     every: Duration,
-    deliver: Option<&std::sync::mpsc::SyncSender<()>>,
+    deliver: Option<&std::sync::mpsc::SyncSender<crate::alerts::Wake>>,
     stop: &Receiver<()>,
 ) {
     let mut last = service.last_probe().ok().flatten().map(|p| p.at);
@@ -65,12 +65,19 @@ pub fn run(
             crate::systemd::pet();
         }
         let seconds = i64::try_from(every.as_secs()).unwrap_or(i64::MAX);
-        if let Err(e) = service.update_alerts(&p, previous, seconds) {
+        let kept = service.update_alerts(&p, previous, seconds);
+        if let Err(e) = &kept {
             tracing::error!(error = %e, "the alerts could not be kept");
         }
         if let Some(d) = deliver {
-            // Full: the deliverer is busy and will look again anyway.
-            let _ = d.try_send(());
+            let problems = p.problems();
+            let wake = if kept.is_ok() {
+                crate::alerts::Wake::Kept(problems)
+            } else {
+                crate::alerts::Wake::Unkept(problems, p.at)
+            };
+            // Full: the deliverer is busy and hears again after the next probe.
+            let _ = d.try_send(wake);
         }
         if let Err(e) = service.keep_traffic(false) {
             tracing::error!(error = %e, "the request times could not be kept (tried again at the next probe)");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::{PASSWORD, Server, init};
 
 /// A relay that accepts every message and hands each one (headers and body) to the receiver.
-fn smtp_sink() -> (String, Receiver<String>) {
+pub fn smtp_sink() -> (String, Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (tx, rx) = channel();
@@ -56,7 +56,7 @@ fn smtp_sink() -> (String, Receiver<String>) {
 }
 
 /// Probes every second; alerts to the sink and to a hook that writes a file per notice.
-fn configure(data: &Path, relay: &str, hook_dir: &Path) {
+pub fn configure(data: &Path, relay: &str, hook_dir: &Path) {
     let config = data.join("mamoru.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     let replaced = text
@@ -79,7 +79,7 @@ fn configure(data: &Path, relay: &str, hook_dir: &Path) {
 
 /// The next message whose `X-Mamoru-Alert` header is `want`, within 30 s; the others seen on
 /// the way are kept in `seen`.
-fn wait_for(rx: &Receiver<String>, want: &str, seen: &mut Vec<String>) -> String {
+pub fn wait_for(rx: &Receiver<String>, want: &str, seen: &mut Vec<String>) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

@@ -54,6 +54,47 @@ impl Drop for Tmpfs {
     }
 }
 
+#[test]
+fn an_outage_the_store_cannot_record_is_still_told_by_mail_with_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(&dir.path().join("disk"), 96);
+    let data = init(&disk.0);
+    let hooks = dir.path().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    let (relay, mail) = crate::alerts::smtp_sink();
+    crate::alerts::configure(&data, &relay, &hooks);
+    let pw = password_file(dir.path(), PASSWORD);
+    let (d, pw) = (data.to_str().unwrap(), pw.to_str().unwrap());
+    let args = ["user", "add", "cw1", "--role", "caseworker", "--unit", "1", "--name", "架空 職員"];
+    let r = run(&[&args[..], &["--password-file", pw, "--data", d]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = Server::serve_plain(&data);
+    let token = s.sign_in("cw1", PASSWORD);
+
+    // The disk fills and the store, growing, stops writing: neither the alert nor its delivery
+    // can be kept, and the city is told all the same.
+    let filler = disk.fill();
+    for n in 0.. {
+        let r = s.request("POST", "/api/v1/children", Some(&token), Some(CHILD));
+        if r.status == 503 {
+            break;
+        }
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert!(n < 2000, "the store never met the full disk");
+    }
+    let mut seen = Vec::new();
+    let raised = crate::alerts::wait_for(&mail, "raised store", &mut seen);
+    assert!(raised.contains("Subject: =?UTF-8?B?"), "{raised}");
+
+    // Space back: the store writes again and the end is told.
+    std::fs::remove_file(filler).unwrap();
+    crate::alerts::wait_for(&mail, "cleared store", &mut seen);
+    assert_eq!(s.stop(), 0);
+    seen.extend(mail.try_iter());
+    let told = seen.iter().filter(|m| m.contains("X-Mamoru-Alert: raised store\r\n")).count();
+    assert_eq!(told, 1, "told once: {seen:#?}");
+}
+
 /// An ext4 image of `megabytes` on a loop device (a tmpfs cannot be frozen), unmounted when
 /// dropped.
 struct LoopDisk(PathBuf);
