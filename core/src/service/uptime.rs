@@ -124,12 +124,46 @@ pub(super) struct Ledger {
     pub availability: Availability,
 }
 
+/// The probes made in `[from, to)`, oldest first. Probes are kept in the order they are made
+/// (ids 1, 2, …) and their times rise with their ids, so the first is found by halving on ids and
+/// the month read from there — not every probe of years (five years: 876,000). A clock that
+/// stepped back can put a few out of order: a margin of [`MARGIN`] probes either side is read
+/// too, and each probe's own time decides.
+fn probes_between(r: &ReadTx, from: Timestamp, to: Timestamp) -> Result<Vec<Probe>> {
+    /// Five hours of probes at the specification's interval.
+    const MARGIN: u64 = 100;
+    let Some(last) = r.last_id(UptimeProbeId::KIND)? else { return Ok(Vec::new()) };
+    let at =
+        |id: u64| -> Result<Option<Timestamp>> { Ok(r.get::<Probe>(UptimeProbeId(id))?.map(|v| v.body.at)) };
+    let (mut lo, mut hi) = (1, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match at(mid)? {
+            Some(t) if t < from => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    let mut probes = Vec::new();
+    let mut after = 0;
+    for id in lo.saturating_sub(MARGIN).max(1)..=last {
+        let Some(v) = r.get::<Probe>(UptimeProbeId(id))? else { continue };
+        if v.body.at >= to {
+            after += 1;
+            if after > MARGIN {
+                break;
+            }
+        } else if v.body.at >= from {
+            probes.push(v.body);
+        }
+    }
+    Ok(probes)
+}
+
 pub(super) fn ledger(r: &ReadTx, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<Ledger> {
-    let all: Vec<Probe> = r.all::<Probe>()?.into_iter().map(|v| v.body).collect();
-    let first = all.first().map_or(now, |p| p.at);
+    let first = r.get::<Probe>(UptimeProbeId(1))?.map_or(now, |v| v.body.at);
     let from = from.max(first).min(to);
     let to = to.min(now).max(from);
-    let probes: Vec<Probe> = all.into_iter().filter(|p| (from..to).contains(&p.at)).collect();
+    let probes = probes_between(r, from, to)?;
     let planned: Vec<Maintenance> = r
         .all::<Maintenance>()?
         .into_iter()

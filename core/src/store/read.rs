@@ -148,6 +148,15 @@ pub trait Reader {
         Ok(out)
     }
 
+    /// The highest id of a kind (`None`: none kept), without reading the others.
+    fn last_id(&self, kind: &str) -> Result<Option<u64>> {
+        let t = self.table(RECORDS)?;
+        match t.range((kind, 0)..=(kind, u64::MAX))?.next_back() {
+            Some(item) => Ok(Some(item.map_err(|e| Error::store("listing", e))?.0.value().1)),
+            None => Ok(None),
+        }
+    }
+
     /// Number of records of a kind.
     fn count(&self, kind: &str) -> Result<u64> {
         let t = self.table(RECORDS)?;

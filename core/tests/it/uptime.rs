@@ -5,7 +5,8 @@ use mamoru_core::Error;
 use mamoru_core::service::BackupState;
 use mamoru_core::staff::Role;
 use mamoru_core::store::DiskState;
-use mamoru_core::uptime::{PROBE_EVERY, Probe};
+use mamoru_core::time::Timestamp;
+use mamoru_core::uptime::{self, PROBE_EVERY, Probe};
 
 use crate::support::{t0, world};
 
@@ -56,4 +57,47 @@ fn the_ledger_gives_the_periods_availability_and_its_incidents() {
 
     let sv = w.staff("sv", Role::Supervisor, w.u1);
     assert!(matches!(w.svc.uptime(&sv, t0(), w.svc.now()), Err(Error::Forbidden { .. })));
+}
+
+#[test]
+fn a_period_of_a_long_ledger_counts_as_if_every_probe_were_read() {
+    // Thirty days of probes written at once, every one in forty failing, with the clock stepped
+    // back half an hour just inside the period and again five hours on; the period is read from
+    // the middle of the ledger without reading the rest, and gives what every probe would.
+    let w = world();
+    let start = t0().0;
+    let mut probes = Vec::new();
+    let mut at = start;
+    for n in 0..30 * 480_u32 {
+        if n == 7 * 480 + 3 || n == 7 * 480 + 103 {
+            at -= 1800;
+        }
+        probes.push(Probe {
+            at: Timestamp(at),
+            web: !n.is_multiple_of(40),
+            store: true,
+            disk: Some(DiskState::Ok),
+            backup: BackupState::Ok,
+            archive: true,
+            certificate_days: Some(300),
+            clock: true,
+            store_bytes: None,
+            disk_space: None,
+        });
+        at += PROBE_EVERY;
+    }
+    let mut tx = w.svc.store().begin_write(t0(), 0, None).unwrap();
+    for p in &probes {
+        tx.insert(p.clone()).unwrap();
+    }
+    tx.commit().unwrap();
+    w.clock.set(Timestamp(at));
+
+    let (from, to) = (Timestamp(start + 7 * 86_400), Timestamp(start + 14 * 86_400));
+    let view = w.svc.uptime(&w.admin, from, to).unwrap();
+    let every: Vec<(Timestamp, bool)> =
+        probes.iter().filter(|p| (from..to).contains(&p.at)).map(|p| (p.at, p.serving())).collect();
+    assert_eq!(view.availability, uptime::availability(&every, &[], from, to));
+    assert_eq!(view.problems.len(), every.iter().filter(|(_, serving)| !serving).count());
+    assert!(view.availability.probes_failed > 50, "{:?}", view.availability);
 }
