@@ -112,13 +112,13 @@ pub fn start(
         while let Ok(wake) = woken.recv() {
             match wake {
                 Wake::Unkept(mut problems, at) => {
-                    // What the store raised before it stopped writing is told from there.
+                    // What the store raised and told before it stopped writing is not told again.
                     let open = svc.open_alerts().unwrap_or_default();
-                    problems.retain(|p| !open.iter().any(|a| a.problem == *p));
+                    problems.retain(|p| !open.iter().any(|a| a.problem == *p && a.raised_sent.is_some()));
                     unkept.raise(&n, &problems, at, svc.now());
                 }
                 Wake::Kept(problems) => {
-                    unkept.clear(&n, &problems, svc.now());
+                    unkept.hand_over(&svc, &n, &problems);
                     deliver_pending(&svc, &n);
                 }
             }
@@ -131,30 +131,60 @@ pub fn start(
 const UNKEPT: &str = "（ストアに書き込めない間の通知のため、この通知は警報の記録に残っていません。）";
 
 /// The notices of an outage the store cannot keep (it cannot write, so neither the alert nor
-/// its delivery can be recorded): each problem that stops the service told once, from memory,
-/// and its end told once the store keeps alerts again. A problem still there then is left to
-/// the store's own alert (raised from the store), never told as over.
+/// its delivery can be recorded): each problem that stops the service told once, from memory.
+/// Once the store keeps alerts again, each is handed over: where the store now holds an alert
+/// of the problem (still there, or raised before the store stopped writing) its raising counts
+/// as told and the store tells its end; otherwise its end is told from here, tried at each
+/// probe until told, ten times at most. A restart forgets them.
 #[derive(Default)]
-struct Unkept(Vec<(Problem, Timestamp)>);
+struct Unkept(Vec<Told>);
+
+struct Told {
+    problem: Problem,
+    at: Timestamp,
+    tries: u32,
+}
 
 impl Unkept {
     fn raise(&mut self, n: &Notifier, problems: &[Problem], at: Timestamp, now: Timestamp) {
         for &problem in problems.iter().filter(|p| p.stops_service()) {
-            if self.0.iter().any(|(told, _)| *told == problem) {
+            if self.0.iter().any(|t| t.problem == problem) {
                 continue;
             }
             // Not told (every way failed): tried again at the next probe.
             if tell(n, &Alert::raise(problem, at), Notice::Raised, now).is_ok() {
-                self.0.push((problem, at));
+                self.0.push(Told { problem, at, tries: 0 });
             }
         }
     }
 
-    fn clear(&mut self, n: &Notifier, problems: &[Problem], now: Timestamp) {
-        for (problem, at) in std::mem::take(&mut self.0) {
-            if !problems.contains(&problem) {
-                let over = Alert { cleared_at: Some(now), ..Alert::raise(problem, at) };
-                let _ = tell(n, &over, Notice::Cleared, now);
+    fn hand_over(&mut self, service: &Service, n: &Notifier, problems: &[Problem]) {
+        if self.0.is_empty() {
+            return;
+        }
+        let Ok(pending) = service.pending_alerts() else { return };
+        let now = service.now();
+        for mut told in std::mem::take(&mut self.0) {
+            let raised = pending
+                .iter()
+                .find(|(a, notice)| a.body.problem == told.problem && *notice == Notice::Raised);
+            if let Some((a, _)) = raised {
+                if let Err(e) = service.alert_delivered(AlertId(a.id), Notice::Raised, Ok(())) {
+                    tracing::error!(error = %e, "an alert's delivery could not be kept");
+                    self.0.push(told);
+                }
+                continue;
+            }
+            if problems.contains(&told.problem) {
+                // Open in the store and told from there before: nothing more to tell.
+                continue;
+            }
+            let over = Alert { cleared_at: Some(now), ..Alert::raise(told.problem, told.at) };
+            if tell(n, &over, Notice::Cleared, now).is_err() {
+                told.tries += 1;
+                if told.tries < 10 {
+                    self.0.push(told);
+                }
             }
         }
     }

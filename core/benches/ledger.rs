@@ -1,5 +1,5 @@
 //! The uptime ledger over the years (issue #21): a store holding `--years` of probes every 180 s
-//! (five by default: 876,600 probes, a few failing), then the times of what reads the ledger —
+//! (five by default, and ten days: 880,800 probes, a few failing), then the times of what reads the ledger —
 //! the monthly service report's figures (and its PDF and XLSX), and the uptime of the month so
 //! far (what the console's 今月稼働率 reads after each probe) — beside a store of one month, in
 //! the same run.

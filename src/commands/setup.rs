@@ -24,6 +24,16 @@ pub(super) fn init(args: &InitArgs) -> Result<()> {
     let password = Password::new(password).context("administrator password")?;
     let login = Login::parse(&args.admin_login).context("--admin-login")?;
     let dir = &args.data.data;
+    // The identity goes outside the data directory: checked writable before anything is made,
+    // since a store made without its keys and certificate would block the next try.
+    if let Some(out) = &args.backup_identity_out {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(out)
+            .and_then(|_| std::fs::remove_file(out))
+            .with_context(|| format!("--backup-identity-out {}", out.display()))?;
+    }
     let clock = Arc::new(SystemClock);
     let service = Service::create(dir, clock)?;
     service.bootstrap(&login, &args.admin_name, &password)?;

@@ -161,6 +161,21 @@ fn restore_refuses_the_wrong_key_and_a_live_directory_and_writes_nothing() {
     ]);
     assert_ne!(r.code, 0, "init without a password fails");
     let pw = crate::support::password_file(dir.path(), crate::support::PASSWORD);
+    // An identity that cannot be written stops init before the store is made: the next try works.
+    let nowhere = dir.path().join("no-such-folder/other.key");
+    let r = run(&[
+        "init",
+        "--data",
+        other.to_str().unwrap(),
+        "--admin-login",
+        "admin",
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+        "--backup-identity-out",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(&r, "--backup-identity-out");
+    assert!(!other.join("mamoru.redb").exists(), "no half-made store");
     let r = run(&[
         "init",
         "--data",

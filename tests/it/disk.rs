@@ -163,13 +163,13 @@ fn a_disk_that_stops_answering_stops_the_watchdog_until_it_answers_again() {
     assert_eq!(heard(within).as_deref(), Some("WATCHDOG=1"));
 
     let frozen = disk.freeze();
-    // A probe past its store write when the disk froze may still pet once; after it, nothing
-    // for five probe intervals.
+    // A probe or two past their store writes when the disk froze may still pet; after them,
+    // nothing for five probe intervals.
     let mut pets = 0;
     while let Some(said) = heard(Duration::from_secs(5)) {
         assert_eq!(said, "WATCHDOG=1");
         pets += 1;
-        assert!(pets <= 1, "the watchdog was petted while the store could not write");
+        assert!(pets <= 2, "the watchdog was petted while the store could not write");
     }
     drop(frozen);
     assert_eq!(heard(within).as_deref(), Some("WATCHDOG=1"), "petted again once the disk answers");

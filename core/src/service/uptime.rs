@@ -124,37 +124,50 @@ pub(super) struct Ledger {
     pub availability: Availability,
 }
 
-/// The probes made in `[from, to)`, oldest first. Probes are kept in the order they are made
+/// The probes made in `[from, to)`, in the order they were made. Probes are kept in that order
 /// (ids 1, 2, …) and their times rise with their ids, so the first is found by halving on ids and
-/// the month read from there — not every probe of years (five years: 876,000). A clock that
-/// stepped back can put a few out of order: a margin of [`MARGIN`] probes either side is read
-/// too, and each probe's own time decides.
+/// the period read from there — not every probe of years (five years: 880,000). A clock that
+/// stepped back (a hardware clock kept in Japan time, put right by NTP: nine hours) puts some out
+/// of order, and the halving may land on a later crossing of `from`: so the read goes on, either
+/// way, until [`MARGIN`] probes in a row fall outside the period, and each probe's own time decides.
 fn probes_between(r: &ReadTx, from: Timestamp, to: Timestamp) -> Result<Vec<Probe>> {
-    /// Five hours of probes at the specification's interval.
-    const MARGIN: u64 = 100;
+    /// A day of probes at the specification's interval: covers a step back of up to a day.
+    const MARGIN: u64 = 480;
     let Some(last) = r.last_id(UptimeProbeId::KIND)? else { return Ok(Vec::new()) };
-    let at =
-        |id: u64| -> Result<Option<Timestamp>> { Ok(r.get::<Probe>(UptimeProbeId(id))?.map(|v| v.body.at)) };
+    let probe = |id: u64| -> Result<Option<Probe>> { Ok(r.get::<Probe>(UptimeProbeId(id))?.map(|v| v.body)) };
     let (mut lo, mut hi) = (1, last + 1);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        match at(mid)? {
-            Some(t) if t < from => lo = mid + 1,
+        match probe(mid)? {
+            Some(p) if p.at < from => lo = mid + 1,
             _ => hi = mid,
         }
     }
-    let mut probes = Vec::new();
-    let mut after = 0;
-    for id in lo.saturating_sub(MARGIN).max(1)..=last {
-        let Some(v) = r.get::<Probe>(UptimeProbeId(id))? else { continue };
-        if v.body.at >= to {
-            after += 1;
-            if after > MARGIN {
-                break;
-            }
-        } else if v.body.at >= from {
-            probes.push(v.body);
+    let within = |p: &Option<Probe>| p.as_ref().is_some_and(|p| (from..to).contains(&p.at));
+    let mut before = Vec::new();
+    let (mut id, mut outside) = (lo, 0);
+    while id > 1 && outside < MARGIN {
+        id -= 1;
+        let p = probe(id)?;
+        if within(&p) {
+            before.extend(p);
+            outside = 0;
+        } else {
+            outside += 1;
         }
+    }
+    before.reverse();
+    let mut probes = before;
+    let (mut id, mut outside) = (lo, 0);
+    while id <= last && outside < MARGIN {
+        let p = probe(id)?;
+        if within(&p) {
+            probes.extend(p);
+            outside = 0;
+        } else {
+            outside += 1;
+        }
+        id += 1;
     }
     Ok(probes)
 }

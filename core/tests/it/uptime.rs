@@ -62,14 +62,18 @@ fn the_ledger_gives_the_periods_availability_and_its_incidents() {
 #[test]
 fn a_period_of_a_long_ledger_counts_as_if_every_probe_were_read() {
     // Thirty days of probes written at once, every one in forty failing, with the clock stepped
-    // back half an hour just inside the period and again five hours on; the period is read from
-    // the middle of the ledger without reading the rest, and gives what every probe would.
+    // back nine hours (a hardware clock in Japan time put right) fifty probes into the period,
+    // so that `from` is crossed twice, and half an hour just before its end; the period is read
+    // from the middle of the ledger without reading the rest, and gives what every probe would.
     let w = world();
     let start = t0().0;
     let mut probes = Vec::new();
     let mut at = start;
     for n in 0..30 * 480_u32 {
-        if n == 7 * 480 + 3 || n == 7 * 480 + 103 {
+        if n == 7 * 480 + 50 {
+            at -= 9 * 3600;
+        }
+        if n == 14 * 480 + 160 {
             at -= 1800;
         }
         probes.push(Probe {
@@ -99,5 +103,5 @@ fn a_period_of_a_long_ledger_counts_as_if_every_probe_were_read() {
         probes.iter().filter(|p| (from..to).contains(&p.at)).map(|p| (p.at, p.serving())).collect();
     assert_eq!(view.availability, uptime::availability(&every, &[], from, to));
     assert_eq!(view.problems.len(), every.iter().filter(|(_, serving)| !serving).count());
-    assert!(view.availability.probes_failed > 50, "{:?}", view.availability);
+    assert!(view.availability.probes_failed >= 20, "{:?}", view.availability);
 }
