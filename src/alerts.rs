@@ -1,8 +1,9 @@
 //! Delivering the self-probe's alerts (core's `alert`: which notices are due and what they say):
 //! mail through the city's relay (`smtp`: plain on the closed network, or STARTTLS or TLS with
-//! a login; the text in UTF-8 and base64), and a command hook. The prober calls `deliver_pending` after each probe; each
-//! delivery or failure is kept through `Service::alert_delivered`, so a notice is sent once and
-//! a failed one is tried again at the next probe.
+//! a login; the text in UTF-8 and base64), and a command hook. The prober wakes the alerts
+//! thread after each probe; each delivery or failure is kept through `Service::alert_delivered`,
+//! so a notice is sent once and a failed one is tried again at the next probe (while the store
+//! cannot write, `Unkept` tells what stops the service from memory).
 
 use std::io::Write;
 use std::path::Path;
