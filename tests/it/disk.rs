@@ -63,11 +63,7 @@ fn an_outage_the_store_cannot_record_is_still_told_by_mail_with_its_end() {
     std::fs::create_dir(&hooks).unwrap();
     let (relay, mail) = crate::alerts::smtp_sink();
     crate::alerts::configure(&data, &relay, &hooks);
-    let pw = password_file(dir.path(), PASSWORD);
-    let (d, pw) = (data.to_str().unwrap(), pw.to_str().unwrap());
-    let args = ["user", "add", "cw1", "--role", "caseworker", "--unit", "1", "--name", "架空 職員"];
-    let r = run(&[&args[..], &["--password-file", pw, "--data", d]].concat());
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    add_caseworker(dir.path(), &data);
     let s = Server::serve_plain(&data);
     let token = s.sign_in("cw1", PASSWORD);
 
@@ -176,6 +172,15 @@ fn a_disk_that_stops_answering_stops_the_watchdog_until_it_answers_again() {
     assert_eq!(s.stop(), 0);
 }
 
+/// The caseworker `cw1` who records the children.
+fn add_caseworker(dir: &Path, data: &Path) {
+    let pw = password_file(dir, PASSWORD);
+    let (d, pw) = (data.to_str().unwrap(), pw.to_str().unwrap());
+    let args = ["user", "add", "cw1", "--role", "caseworker", "--unit", "1", "--name", "架空 職員"];
+    let r = run(&[&args[..], &["--password-file", pw, "--data", d]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 const CHILD: &str = r#"{"family_name":"架空","given_name":"満杯","family_name_kana":"カクウ","given_name_kana":"マンパイ","birth_date":"R3.4.1","sex":"female"}"#;
 
 #[test]
@@ -183,11 +188,8 @@ fn a_full_disk_answers_503_changes_nothing_and_recovers_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let disk = Tmpfs::mount(&dir.path().join("disk"), 96);
     let data = init(&disk.0);
-    let pw = password_file(dir.path(), PASSWORD);
-    let (d, pw) = (data.to_str().unwrap(), pw.to_str().unwrap());
-    let args = ["user", "add", "cw1", "--role", "caseworker", "--unit", "1", "--name", "架空 職員"];
-    let r = run(&[&args[..], &["--password-file", pw, "--data", d]].concat());
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    add_caseworker(dir.path(), &data);
+    let d = data.to_str().unwrap();
 
     let s = Server::serve_plain(&data);
     let token = s.sign_in("cw1", PASSWORD);

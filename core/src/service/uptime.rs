@@ -143,32 +143,26 @@ fn probes_between(r: &ReadTx, from: Timestamp, to: Timestamp) -> Result<Vec<Prob
             _ => hi = mid,
         }
     }
-    let within = |p: &Option<Probe>| p.as_ref().is_some_and(|p| (from..to).contains(&p.at));
-    let mut before = Vec::new();
-    let (mut id, mut outside) = (lo, 0);
-    while id > 1 && outside < MARGIN {
-        id -= 1;
-        let p = probe(id)?;
-        if within(&p) {
-            before.extend(p);
-            outside = 0;
-        } else {
-            outside += 1;
+    // The probes of the period among `ids`, read until MARGIN in a row fall outside it.
+    let read = |ids: &mut dyn Iterator<Item = u64>| -> Result<Vec<Probe>> {
+        let (mut found, mut outside) = (Vec::new(), 0);
+        for id in ids {
+            if outside >= MARGIN {
+                break;
+            }
+            match probe(id)? {
+                Some(p) if (from..to).contains(&p.at) => {
+                    found.push(p);
+                    outside = 0;
+                }
+                _ => outside += 1,
+            }
         }
-    }
-    before.reverse();
-    let mut probes = before;
-    let (mut id, mut outside) = (lo, 0);
-    while id <= last && outside < MARGIN {
-        let p = probe(id)?;
-        if within(&p) {
-            probes.extend(p);
-            outside = 0;
-        } else {
-            outside += 1;
-        }
-        id += 1;
-    }
+        Ok(found)
+    };
+    let mut probes = read(&mut (1..lo).rev())?;
+    probes.reverse();
+    probes.extend(read(&mut (lo..=last))?);
     Ok(probes)
 }
 

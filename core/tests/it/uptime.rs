@@ -10,12 +10,10 @@ use mamoru_core::uptime::{self, PROBE_EVERY, Probe};
 
 use crate::support::{t0, world};
 
-#[test]
-fn the_ledger_gives_the_periods_availability_and_its_incidents() {
-    let w = world();
-    assert_eq!(w.svc.last_probe().unwrap(), None);
-    let probe = |web: bool, disk: DiskState| Probe {
-        at: w.svc.now(),
+/// A probe at `at` that found everything well but, perhaps, the web and the disk.
+fn probe(at: Timestamp, web: bool, disk: DiskState) -> Probe {
+    Probe {
+        at,
         web,
         store: true,
         disk: Some(disk),
@@ -25,7 +23,14 @@ fn the_ledger_gives_the_periods_availability_and_its_incidents() {
         clock: true,
         store_bytes: None,
         disk_space: None,
-    };
+    }
+}
+
+#[test]
+fn the_ledger_gives_the_periods_availability_and_its_incidents() {
+    let w = world();
+    assert_eq!(w.svc.last_probe().unwrap(), None);
+    let probe = |web: bool, disk: DiskState| probe(w.svc.now(), web, disk);
     // Ten probes: the fourth found the web down, the seventh the disk low; then the server
     // stops for three intervals and probes twice more.
     for i in 0..10 {
@@ -76,18 +81,7 @@ fn a_period_of_a_long_ledger_counts_as_if_every_probe_were_read() {
         if n == 14 * 480 + 160 {
             at -= 1800;
         }
-        probes.push(Probe {
-            at: Timestamp(at),
-            web: !n.is_multiple_of(40),
-            store: true,
-            disk: Some(DiskState::Ok),
-            backup: BackupState::Ok,
-            archive: true,
-            certificate_days: Some(300),
-            clock: true,
-            store_bytes: None,
-            disk_space: None,
-        });
+        probes.push(probe(Timestamp(at), !n.is_multiple_of(40), DiskState::Ok));
         at += PROBE_EVERY;
     }
     let mut tx = w.svc.store().begin_write(t0(), 0, None).unwrap();
