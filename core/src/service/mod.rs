@@ -328,9 +328,7 @@ impl Service {
             *self.lock_batch() = Some(batch);
             return result;
         }
-        let mut tx = self.store.begin_write(entry.at, entry.actor, entry.device.clone())?;
-        tx.append_audit(entry)?;
-        tx.commit()
+        self.store.append_audit(entry)
     }
 
     /// Runs a write for `actor` as `action`: role check, one transaction, one audit entry. `f`

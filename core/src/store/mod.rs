@@ -104,6 +104,7 @@ pub use crate::record::{Record, Versioned};
 
 mod audit_log;
 pub(crate) mod caseloads;
+mod group;
 mod pages;
 mod read;
 pub mod snapshot;
@@ -189,6 +190,8 @@ pub struct Store {
     path: PathBuf,
     /// Not before then does the store try to reopen its file again.
     next_reopen: Mutex<Instant>,
+    /// Audit entries waiting to be committed together (`group.rs`).
+    audit_group: group::AuditGroup,
 }
 
 /// How often at most a store whose file failed tries to reopen it.
@@ -334,7 +337,12 @@ impl Store {
     }
 
     fn holding(db: Database, path: PathBuf) -> Self {
-        Self { db: RwLock::new(Some(Arc::new(db))), path, next_reopen: Mutex::new(Instant::now()) }
+        Self {
+            db: RwLock::new(Some(Arc::new(db))),
+            path,
+            next_reopen: Mutex::new(Instant::now()),
+            audit_group: group::AuditGroup::default(),
+        }
     }
 
     /// Runs `f` on the database. redb latches its first I/O failure on the file (a commit that

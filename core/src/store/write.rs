@@ -296,19 +296,36 @@ impl WriteTx {
     }
 
     /// Appends to the hash chain.
-    pub fn append_audit(&mut self, mut entry: AuditEntry) -> Result<()> {
+    pub fn append_audit(&mut self, entry: AuditEntry) -> Result<()> {
+        self.append_audits(std::iter::once(entry))
+    }
+
+    /// Appends `entries` to the hash chain in order (a group commit's).
+    pub fn append_audits(&mut self, entries: impl IntoIterator<Item = AuditEntry>) -> Result<()> {
         let last = self.last_audit()?;
-        entry.seq = last.as_ref().map_or(1, |l| l.seq + 1);
-        entry.seal(last.as_ref().map_or(crate::audit::GENESIS, |l| l.hash.as_str()));
-        let bytes = entry.encode()?;
-        self.open(AUDIT)?
-            .insert(entry.seq, bytes.as_slice())
-            .map_err(|e| Error::store("appending to the audit log", e))?;
-        let head = format!("{}:{}", entry.seq, entry.hash);
-        self.set_meta("audit_head", head.as_bytes())?;
-        // Index it in the same transaction (or, if the index is behind, the oldest entry it lacks:
-        // `Store::open` catches up on the rest).
-        index_audit(&self.tx, 1).map(drop)
+        let (mut seq, mut hash) = last.map_or((0, crate::audit::GENESIS.to_owned()), |l| (l.seq, l.hash));
+        let mut appended = 0u64;
+        {
+            let mut table = self.open(AUDIT)?;
+            for mut entry in entries {
+                seq += 1;
+                entry.seq = seq;
+                entry.seal(&hash);
+                let bytes = entry.encode()?;
+                table
+                    .insert(entry.seq, bytes.as_slice())
+                    .map_err(|e| Error::store("appending to the audit log", e))?;
+                hash = entry.hash;
+                appended += 1;
+            }
+        }
+        if appended == 0 {
+            return Ok(());
+        }
+        self.set_meta("audit_head", format!("{seq}:{hash}").as_bytes())?;
+        // Index them in the same transaction (or, if the index is behind, as many of the oldest
+        // entries it lacks: `Store::open` catches up on the rest).
+        index_audit(&self.tx, appended).map(drop)
     }
 
     /// Commits: appends this transaction's redo entry to the log (in the same transaction), then
