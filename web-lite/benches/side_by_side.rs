@@ -162,14 +162,20 @@ fn check_page(addr: SocketAddr, path: &str, cookie: &str) -> Result<String, Erro
     Ok(body.to_owned())
 }
 
-/// A case the caseworker may read and add notes to: the first on the unit's board.
-fn a_case(svc: &Service, actor: &Actor) -> Result<u64, Error> {
+/// Two cases the caseworker may read and add notes to, from the unit's board: one to read, one
+/// to write to (so that the page read does not grow from run to run).
+fn two_cases(svc: &Service, actor: &Actor) -> Result<(u64, u64), Error> {
+    let mut found = Vec::new();
     for item in svc.board(actor, actor.units()[0], None)? {
-        if svc.case(actor, item.deadline.case)?.may(Action::AddNote) {
-            return Ok(item.deadline.case.0);
+        let case = item.deadline.case;
+        if !found.contains(&case.0) && svc.case(actor, case)?.may(Action::AddNote) {
+            found.push(case.0);
+        }
+        if let [read, write] = found[..] {
+            return Ok((read, write));
         }
     }
-    Err("no open case on demo-cw1's board".into())
+    Err("fewer than two open cases on demo-cw1's board".into())
 }
 
 /// wrk's Lua for a note per request, each with its own draft key (exactly-once keys must differ).
@@ -210,7 +216,7 @@ async fn bench(a: Args) -> Result<(), Error> {
     let (token, session) =
         svc.sign_in("demo-cw1", &Password::attempt(DEMO_PASSWORD.to_owned()), None, None)?;
     let cookie = format!("__Host-mamoru_session={token}");
-    let case = a_case(&svc, &session.actor)?;
+    let (case, written) = two_cases(&svc, &session.actor)?;
     let case_path = format!("/cases/{case}");
     let search_path = format!("/search?q={}", pct(FAMILY[0].1));
     let case_bytes = check_page(mamoru, &case_path, &cookie)?.len();
@@ -245,7 +251,7 @@ async fn bench(a: Args) -> Result<(), Error> {
         wrk(
             &a,
             "Mamoru, a progress note written (POST → 303, durable)",
-            format!("http://{mamoru}/cases/{case}/notes"),
+            format!("http://{mamoru}/cases/{written}/notes"),
             note,
         )
         .await?,

@@ -18,6 +18,9 @@
 //! The server and the load run in one process on the same two cores (warp on tokio, as
 //! `mamoru serve`); the figures include the load tool's own share of the CPU.
 
+// The server's filter types are deep: spawning it here needs more than the default 128.
+#![recursion_limit = "256"]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -40,7 +40,7 @@ pub(super) fn check_code_entries(entries: &[code_table::CodeEntry]) -> Result<()
 
 impl Service {
     pub fn code_tables(&self) -> Result<Vec<Versioned<CodeTable>>> {
-        self.store.read()?.all::<CodeTable>()
+        Ok(self.reference()?.code_tables.to_vec())
     }
 
     pub fn code_table(reader: &impl Reader, key: &str) -> Result<Versioned<CodeTable>> {
@@ -104,7 +104,7 @@ impl Service {
 
     /// Every assessment sheet on file (questions and flow; no personal data).
     pub fn assessment_sheets(&self) -> Result<Vec<Versioned<AssessmentSheet>>> {
-        self.store.read()?.all::<AssessmentSheet>()
+        Ok(self.reference()?.sheets.to_vec())
     }
 
     pub fn assessment_sheet(reader: &impl Reader, key: &str) -> Result<Versioned<AssessmentSheet>> {

@@ -25,6 +25,7 @@ pub mod migration;
 mod people;
 mod photos;
 pub use photos::{PHOTOS_PER_CASE, PHOTOS_PER_DAY};
+mod reference;
 mod reindex;
 pub use reindex::Reindexed;
 pub mod restore;
@@ -107,6 +108,8 @@ pub struct Service {
     open_alerts: Mutex<Option<Vec<crate::alert::Alert>>>,
     /// Every announced planned stop, once read (`Service::maintenance_windows`).
     maintenance: Mutex<Option<Vec<crate::maintenance::Maintenance>>>,
+    /// The code tables, sheets and staff, decoded once per change (`reference.rs`).
+    reference: reference::Kept,
 }
 
 impl BackupHealth {
@@ -195,6 +198,7 @@ impl Service {
             last_probe: Mutex::new(None),
             month_uptime: Mutex::new(None),
             maintenance: Mutex::new(None),
+            reference: reference::Kept::default(),
             open_alerts: Mutex::new(None),
         }
     }

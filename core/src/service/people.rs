@@ -71,19 +71,25 @@ pub(super) fn search_in(
     query: &str,
     limit: usize,
 ) -> Result<Vec<ChildSummary>> {
-    let ids = match wareki::parse(query) {
-        Ok(date) => r.children_born(date, SCAN_CAP)?,
-        Err(_) => r.search_children(query, SCAN_CAP)?,
-    };
     let mut out = Vec::new();
-    for id in ids {
-        let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
-        if scope.can_read_child(&c.body) {
+    // Up to SCAN_CAP matches are looked at, but only until `limit` visible children are found.
+    let mut visit = |id: u64| -> Result<bool> {
+        if let Some(c) = r.get::<Child>(ChildId(id))?
+            && scope.can_read_child(&c.body)
+        {
             out.push(ChildSummary::of(&c));
-            if out.len() >= limit {
-                break;
+        }
+        Ok(out.len() < limit)
+    };
+    match wareki::parse(query) {
+        Ok(date) => {
+            for id in r.children_born(date, SCAN_CAP)? {
+                if !visit(id)? {
+                    break;
+                }
             }
         }
+        Err(_) => r.search_children_each(query, SCAN_CAP, &mut visit)?,
     }
     Ok(out)
 }
@@ -152,7 +158,7 @@ pub struct MemberView {
 #[derive(Clone, Debug)]
 pub struct ChildPageView {
     pub child: ChildView,
-    pub code_tables: Vec<Versioned<CodeTable>>,
+    pub code_tables: std::sync::Arc<[Versioned<CodeTable>]>,
     pub staff_names: HashMap<StaffId, String>,
     pub now: Timestamp,
     pub after: u64,
@@ -317,13 +323,14 @@ impl Service {
 
     /// What the child page shows (`ChildPageView`), from one call and one audited read.
     pub fn child_page(&self, actor: &Actor, id: ChildId) -> Result<ChildPageView> {
-        let after = self.last_change()?;
+        // Read first: its change-log position is where the page's live updates start.
+        let reference = self.reference()?;
         Ok(ChildPageView {
             child: self.child(actor, id)?,
-            code_tables: self.code_tables()?,
-            staff_names: self.staff_names(actor)?,
+            code_tables: reference.code_tables.clone(),
+            staff_names: Self::staff_names_of(actor, &reference.staff)?,
+            after: reference.at,
             now: self.now(),
-            after,
         })
     }
 

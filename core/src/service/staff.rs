@@ -140,13 +140,16 @@ impl Service {
     /// directory, not personal data about a child: permission-checked, not audited (see `permit`).
     pub fn staff_names(&self, actor: &Actor) -> Result<std::collections::HashMap<StaffId, String>> {
         Self::permit(actor, Action::ReadCase)?;
-        Ok(self
-            .store
-            .read()?
-            .all::<Staff>()?
-            .into_iter()
-            .map(|s| (StaffId(s.id), s.body.display_name))
-            .collect())
+        Self::staff_names_of(actor, &self.reference()?.staff)
+    }
+
+    /// `staff_names` from `all` the staff (`Service::reference`'s).
+    pub(super) fn staff_names_of(
+        actor: &Actor,
+        all: &[Versioned<Staff>],
+    ) -> Result<std::collections::HashMap<StaffId, String>> {
+        Self::permit(actor, Action::ReadCase)?;
+        Ok(all.iter().map(|s| (StaffId(s.id), s.body.display_name.clone())).collect())
     }
 
     /// The staff of `unit` who may still sign in, by name: whom a case can be assigned to and who
@@ -166,16 +169,18 @@ impl Service {
     }
 
     /// [`Service::staff_names`], [`Service::unit_staff`] and those of the unit who may be
-    /// assigned cases, from one scan of the staff table.
-    pub(super) fn staff_directory(&self, actor: &Actor, unit: UnitId) -> Result<StaffDirectory> {
+    /// assigned cases, from `all` the staff, by id (`Service::reference`'s).
+    pub(super) fn staff_directory_of(
+        actor: &Actor,
+        all: &[Versioned<Staff>],
+        unit: UnitId,
+    ) -> Result<StaffDirectory> {
         Self::permit(actor, Action::ReadCase)?;
-        let mut all = self.store.read()?.all::<Staff>()?;
-        all.sort_by_key(|s| s.id);
         let entry = |s: &Versioned<Staff>| (StaffId(s.id), s.body.display_name.clone());
         let in_unit =
             all.iter().filter(|s| !s.body.disabled && s.body.units.contains(&unit)).map(entry).collect();
         let workers = all.iter().filter(|s| s.body.works_cases_in(unit)).map(entry).collect();
-        let names = all.into_iter().map(|s| (StaffId(s.id), s.body.display_name)).collect();
+        let names = all.iter().map(entry).collect();
         Ok(StaffDirectory { names, in_unit, workers })
     }
 

@@ -22,7 +22,9 @@ use crate::error::Result;
 #[derive(Default)]
 pub(crate) struct AuditGroup {
     state: Mutex<State>,
-    settled: Condvar,
+    /// Where the callers wait: those of group `n` on `settled[n % 2]`. A group's end wakes all
+    /// of its own callers and one of the next group's (its leader), and no one else.
+    settled: [Condvar; 2],
 }
 
 #[derive(Default)]
@@ -36,6 +38,11 @@ struct State {
     settled: u64,
     /// Whether a caller is committing a group now.
     leading: bool,
+    /// How many groups were taken: the one being committed, if any, is `groups - 1`; the queue
+    /// is group `groups`.
+    groups: u64,
+    /// The ticket after the last one taken.
+    taken: u64,
     /// Entries of a group whose commit failed, by ticket, for their callers to append alone.
     failed: HashMap<u64, AuditEntry>,
 }
@@ -44,6 +51,17 @@ impl AuditGroup {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Where the caller of `ticket` waits.
+    fn condvar(&self, state: &State, ticket: u64) -> &Condvar {
+        let group = if ticket < state.taken { state.groups - 1 } else { state.groups };
+        &self.settled[parity(group)]
+    }
+}
+
+/// The condition variable of group `n` (see `AuditGroup::settled`).
+fn parity(group: u64) -> usize {
+    usize::from(!group.is_multiple_of(2))
 }
 
 /// The group a leader took, settled when it is dropped: committed when `committed` was set, else
@@ -65,7 +83,9 @@ impl Drop for Lead<'_> {
             state.failed.extend((first..).zip(self.entries.drain(..)));
         }
         state.settled = self.end;
-        self.group.settled.notify_all();
+        let this = state.groups - 1;
+        self.group.settled[parity(this)].notify_all();
+        self.group.settled[parity(this + 1)].notify_one();
     }
 }
 
@@ -91,6 +111,8 @@ impl Store {
             }
             if !state.leading {
                 state.leading = true;
+                state.groups += 1;
+                state.taken = state.next;
                 let mut lead = Lead {
                     group,
                     entries: std::mem::take(&mut state.queue),
@@ -103,7 +125,8 @@ impl Store {
                 state = group.lock();
                 continue;
             }
-            state = group.settled.wait(state).unwrap_or_else(PoisonError::into_inner);
+            let condvar = group.condvar(&state, ticket);
+            state = condvar.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
     }
 
@@ -174,13 +197,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::create(dir.path(), Timestamp(1_800_000_000)).unwrap();
         let group = &store.audit_group;
-        group.lock().leading = true;
+        {
+            let mut st = group.lock();
+            st.leading = true;
+            st.groups = 1;
+        }
         std::thread::scope(|s| {
             let waiting = s.spawn(|| store.append_audit(entry(1)));
             until(&store, |st| st.queue.len() == 1);
             // The leader takes the entry and its commit fails (or panics): dropped uncommitted.
             let lead = {
                 let mut st = group.lock();
+                st.groups += 1;
+                st.taken = st.next;
                 Lead { group, entries: std::mem::take(&mut st.queue), end: st.next, committed: false }
             };
             drop(lead);

@@ -226,9 +226,26 @@ pub trait Reader {
 
     /// Children whose name, furigana or phone contains the query (after folding), in id order.
     fn search_children(&self, query: &str, limit: usize) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        self.search_children_each(query, limit, &mut |child| {
+            out.push(child);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// `search_children`, handing each match to `visit` as it is found, until `visit` says
+    /// no more (`false`) or `limit` matches were handed: a caller that filters the matches
+    /// reads only as many as it needs.
+    fn search_children_each(
+        &self,
+        query: &str,
+        limit: usize,
+        visit: &mut dyn FnMut(u64) -> Result<bool>,
+    ) -> Result<()> {
         let key = search::normalize(query);
         if key.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let grams = search::query_grams(&key);
         let counts = self.table(GRAM_COUNTS)?;
@@ -236,29 +253,29 @@ pub trait Reader {
         for g in &grams {
             let n = counts.get(g.as_str())?.map_or(0, |v| v.value());
             if n == 0 {
-                return Ok(Vec::new());
+                return Ok(());
             }
             if rarest.is_none_or(|(m, _)| n < m) {
                 rarest = Some((n, g));
             }
         }
-        let Some((_, gram)) = rarest else { return Ok(Vec::new()) };
+        let Some((_, gram)) = rarest else { return Ok(()) };
         let postings = self.table(GRAMS)?;
         let keys = self.table(SEARCH_KEYS)?;
-        let mut out = Vec::new();
+        let mut handed = 0;
         for item in postings.range((gram.as_str(), 0)..=(gram.as_str(), u64::MAX))? {
             let (k, _) = item.map_err(|e| Error::store("searching", e))?;
             let child = k.value().1;
             let hit =
                 keys.get(child)?.is_some_and(|v| v.value().split('\n').any(|k| k.contains(key.as_str())));
             if hit {
-                out.push(child);
-                if out.len() >= limit {
+                handed += 1;
+                if !visit(child)? || handed >= limit {
                     break;
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Children born on a day.

@@ -188,14 +188,16 @@ impl Service {
 
     /// The home page of `actor` (`HomeView`): the board of their first unit.
     pub fn home(&self, actor: &Actor, filter: BoardFilter) -> Result<HomeView> {
-        let after = self.last_change()?;
+        // Read first: its change-log position is where the page's live updates start.
+        let reference = self.reference()?;
+        let after = reference.at;
         let units = self.own_units(actor)?;
         let chosen = filter.unit.filter(|u| units.iter().any(|(id, _)| id == u));
         let unit = chosen
             .or_else(|| actor.units.first().copied())
             .ok_or(Error::Forbidden { action: "read_board" })?;
         let unit_name = units.iter().find(|(id, _)| *id == unit).map(|(_, n)| n.clone()).unwrap_or_default();
-        let directory = self.staff_directory(actor, unit)?;
+        let directory = Self::staff_directory_of(actor, &reference.staff, unit)?;
         let (staff_names, unit_staff) = (directory.names, directory.in_unit);
         // A worker of another unit (a filter kept across a change of unit) is no filter.
         let of_unit = |w: &StaffId| unit_staff.iter().any(|(id, _)| id == w);

@@ -160,7 +160,7 @@ pub(super) fn insert_case(
 #[derive(Clone, Debug)]
 pub struct IntakePageView {
     pub units: Vec<(UnitId, String)>,
-    pub code_tables: Vec<Versioned<CodeTable>>,
+    pub code_tables: std::sync::Arc<[Versioned<CodeTable>]>,
     pub child: Option<ChildSummary>,
     pub may_be_assigned: bool,
     pub now: Timestamp,
@@ -191,7 +191,7 @@ impl Service {
         let child = child.map(|id| self.child(actor, id).map(|v| intake_child(&v))).transpose()?;
         Ok(IntakePageView {
             units,
-            code_tables: self.code_tables()?,
+            code_tables: self.reference()?.code_tables.clone(),
             child,
             may_be_assigned: actor.may_be_assigned(),
             now: self.now(),

@@ -107,8 +107,8 @@ pub struct CaseView {
 #[derive(Clone, Debug)]
 pub struct CasePageView {
     pub case: CaseView,
-    pub code_tables: Vec<Versioned<CodeTable>>,
-    pub sheets: Vec<Versioned<AssessmentSheet>>,
+    pub code_tables: std::sync::Arc<[Versioned<CodeTable>]>,
+    pub sheets: std::sync::Arc<[Versioned<AssessmentSheet>]>,
     pub staff_names: HashMap<StaffId, String>,
     pub unit_staff: Vec<(StaffId, String)>,
     /// Those of `unit_staff` who may be assigned the case (a role that works cases).
@@ -285,13 +285,15 @@ impl Service {
 
     /// What a page about case `id` shows (`CasePageView`).
     pub fn case_page(&self, actor: &Actor, id: CaseId) -> Result<CasePageView> {
-        let after = self.last_change()?;
+        // Read first: its change-log position is where the page's live updates start.
+        let reference = self.reference()?;
+        let after = reference.at;
         let case = self.case(actor, id)?;
-        let directory = self.staff_directory(actor, case.case.body.unit)?;
+        let directory = Self::staff_directory_of(actor, &reference.staff, case.case.body.unit)?;
         Ok(CasePageView {
             workers: directory.workers,
-            code_tables: self.code_tables()?,
-            sheets: self.assessment_sheets()?,
+            code_tables: reference.code_tables.clone(),
+            sheets: reference.sheets.clone(),
             staff_names: directory.names,
             unit_staff: directory.in_unit,
             now: self.now(),
