@@ -103,12 +103,26 @@ fn mixed_loop(dir: &Path, rounds: Option<u64>, out: &(dyn Fn(String) + Sync)) {
                 }
             });
         }
-        let mut lines = Vec::new();
-        write_with(&svc, rounds, &mut lines);
-        for line in String::from_utf8(lines).unwrap().lines() {
-            out(line.to_owned());
-        }
+        write_with(&svc, rounds, &mut Lines(out, Vec::new()));
     });
+}
+
+/// Hands each whole line written to it to the function, as soon as it is flushed.
+struct Lines<'a>(&'a (dyn Fn(String) + Sync), Vec<u8>);
+
+impl Write for Lines<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        while let Some(end) = self.1.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.1.drain(..=end).collect();
+            (self.0)(String::from_utf8_lossy(&line[..end]).into_owned());
+        }
+        Ok(())
+    }
 }
 
 /// The mixed drill's process (the environment names the store); as an ordinary test, a few
@@ -223,6 +237,7 @@ fn sigkill_during_grouped_reads_and_writes_loses_no_acknowledged_entry() {
         assert!(report.problems.is_empty(), "round {round}: {:?}", report.problems);
     }
     assert!(acknowledged.iter().sum::<u64>() >= 200, "{acknowledged:?}");
+    assert!(!written.is_empty(), "the writer acknowledged nothing");
 }
 
 #[test]
