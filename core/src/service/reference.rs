@@ -33,12 +33,13 @@ impl Service {
     pub(crate) fn reference(&self) -> Result<Arc<Reference>> {
         let r = self.store.read()?;
         let at = r.last_change_seq()?;
-        let mut kept = self.reference.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(k) = kept.as_ref()
+        let lock = || self.reference.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(k) = lock().as_ref()
             && k.at == at
         {
             return Ok(k.clone());
         }
+        // Decoded outside the lock: pages of the moment before do not wait for it.
         let mut staff = r.all::<Staff>()?;
         staff.sort_by_key(|s| s.id);
         let fresh = Arc::new(Reference {
@@ -47,7 +48,11 @@ impl Service {
             sheets: r.all::<AssessmentSheet>()?.into(),
             staff: staff.into(),
         });
-        *kept = Some(fresh.clone());
+        let mut kept = lock();
+        // A reader that began before a newer one was kept does not replace it.
+        if kept.as_ref().is_none_or(|k| k.at < at) {
+            *kept = Some(fresh.clone());
+        }
         Ok(fresh)
     }
 }

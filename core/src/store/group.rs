@@ -71,6 +71,8 @@ struct Lead<'g> {
     entries: Vec<AuditEntry>,
     /// The ticket after the group's last.
     end: u64,
+    /// The leader's own ticket: not handed back if the leader panicked (no one would take it).
+    own: u64,
     committed: bool,
 }
 
@@ -81,6 +83,9 @@ impl Drop for Lead<'_> {
         if !self.committed {
             let first = self.end - self.entries.len() as u64;
             state.failed.extend((first..).zip(self.entries.drain(..)));
+            if std::thread::panicking() {
+                state.failed.remove(&self.own);
+            }
         }
         state.settled = self.end;
         let this = state.groups - 1;
@@ -117,6 +122,7 @@ impl Store {
                     group,
                     entries: std::mem::take(&mut state.queue),
                     end: state.next,
+                    own: ticket,
                     committed: false,
                 };
                 drop(state);
@@ -130,10 +136,10 @@ impl Store {
         }
     }
 
-    /// Appends `entries` in order in one durable transaction.
+    /// Appends `entries` in order in one durable transaction, dated as the latest of them.
     fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
-        let Some(last) = entries.last() else { return Ok(()) };
-        let mut tx = self.begin_write(last.at, last.actor, last.device.clone())?;
+        let Some(latest) = entries.iter().max_by_key(|e| e.at) else { return Ok(()) };
+        let mut tx = self.begin_write(latest.at, latest.actor, latest.device.clone())?;
         tx.append_audits(entries.iter().cloned())?;
         tx.commit()
     }
@@ -210,7 +216,13 @@ mod tests {
                 let mut st = group.lock();
                 st.groups += 1;
                 st.taken = st.next;
-                Lead { group, entries: std::mem::take(&mut st.queue), end: st.next, committed: false }
+                Lead {
+                    group,
+                    entries: std::mem::take(&mut st.queue),
+                    end: st.next,
+                    own: u64::MAX,
+                    committed: false,
+                }
             };
             drop(lead);
             waiting.join().unwrap().unwrap();
