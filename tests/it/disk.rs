@@ -227,6 +227,8 @@ fn a_full_disk_answers_503_changes_nothing_and_recovers_without_a_restart() {
     assert_eq!(page.status, 503, "{}", page.body);
     assert!(page.body.contains("一時的に使えません") && page.body.contains("入力内容は消えていません"));
     assert!(!page.body.contains("満杯"), "nothing of the child on the error page");
+    // Still signed in (a full disk ends no session): もう一度試す asks for the same page.
+    assert!(page.body.contains(&format!("href=\"/children/{first}\"")), "{}", page.body);
     let again = s.request("POST", "/api/v1/children", Some(&token), Some(CHILD));
     assert_eq!(again.status, 503, "still full: {}", again.body);
 

@@ -8,7 +8,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::fields;
-use super::views::{Chrome, ErrorPage};
+use super::views::{Chrome, ErrorPage, UnavailablePage};
 use super::{html, to_login};
 pub(super) use crate::status_of;
 
@@ -62,16 +62,34 @@ pub(super) fn error_page(session: &SessionInfo, e: &Error) -> Response {
         return to_login();
     }
     let status = status_of(e);
-    let heading = match status {
+    let heading = heading(status);
+    let page = ErrorPage { chrome: Chrome::new(session, heading, ""), heading, message: message(e) };
+    with_retry(html(&page, status), e)
+}
+
+/// The error page of a request whose session lookup failed for something other than an ended
+/// session (the store cannot be read now: a full disk). It does not sign the tablet out: the
+/// person is told to wait, and `again` (the page asked for) is where もう一度試す leads.
+pub(super) fn lookup_failed_page(e: &Error, again: &str) -> Response {
+    let status = status_of(e);
+    let heading = heading(status);
+    let again = if again.starts_with('/') && !again.starts_with("//") { again } else { "/home" };
+    with_retry(html(&UnavailablePage { heading, message: message(e), again: again.to_owned() }, status), e)
+}
+
+fn heading(status: StatusCode) -> &'static str {
+    match status {
         StatusCode::NOT_FOUND => "見つかりません",
         StatusCode::FORBIDDEN => "権限がありません",
         StatusCode::CONFLICT => "更新が重なりました",
         StatusCode::UNPROCESSABLE_ENTITY => "入力を確認してください",
         StatusCode::SERVICE_UNAVAILABLE => "一時的に使えません",
         _ => "エラー",
-    };
-    let mut r =
-        html(&ErrorPage { chrome: Chrome::new(session, heading, ""), heading, message: message(e) }, status);
+    }
+}
+
+/// `Retry-After` on the answer to a store that cannot write now.
+fn with_retry(mut r: Response, e: &Error) -> Response {
     if let Error::Unavailable(_) = e {
         r.headers_mut().insert(warp::http::header::RETRY_AFTER, crate::UNAVAILABLE_RETRY_AFTER.into());
     }

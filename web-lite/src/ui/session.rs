@@ -35,11 +35,13 @@ pub(super) fn session_of_page(
         .and(warp::header::optional::<String>("x-mamoru-live"))
         .and(crate::api::peer())
         .and(with(service))
+        .and(asked_for())
         .then(
             move |cookie: Option<String>,
                   live: Option<String>,
                   peer: Option<SocketAddr>,
-                  svc: Arc<Service>| async move {
+                  svc: Arc<Service>,
+                  asked: String| async move {
                 // Never signed in here (a first visit): the sign-in page says nothing about an ended
                 // session; a cookie that no longer opens one is an ended session.
                 let Some(token) = cookie else { return Err(redirect("/login")) };
@@ -55,8 +57,24 @@ pub(super) fn session_of_page(
                 match found {
                     Ok(s) => Ok((svc, s, token)),
                     Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
-                    Err(_) => Err(to_login()),
+                    Err(Error::Unauthenticated) => Err(to_login()),
+                    // The store cannot be read now (a full disk): that ends no session; the
+                    // person waits and tries again, still signed in.
+                    Err(e) => Err(super::errors::lookup_failed_page(&e, &asked)),
                 }
             },
         )
+}
+
+/// The page a GET asked for, with its query (what もう一度試す asks for again); for any other
+/// method, the home page.
+fn asked_for() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::method().and(warp::path::full()).and(query).map(
+        |method: warp::http::Method, path: warp::path::FullPath, query: String| match method {
+            warp::http::Method::GET if query.is_empty() => path.as_str().to_owned(),
+            warp::http::Method::GET => format!("{}?{query}", path.as_str()),
+            _ => "/home".to_owned(),
+        },
+    )
 }

@@ -24,7 +24,9 @@ pub(crate) use case::{CasePage, CheckForm, NoteForm, PhotoView};
 pub(crate) use child::{ChildEditPage, ChildForm, ChildPage, NoteRow, SEXES, ThreadRow};
 pub(crate) use conflict::ConflictView;
 pub(crate) use family::{FamilyPage, MemberForm};
-pub(crate) use pages::{ErrorPage, HomePage, LoginPage, RegisterPage, ResultRow, SearchPage, TotpPage};
+pub(crate) use pages::{
+    ErrorPage, HomePage, LoginPage, RegisterPage, ResultRow, SearchPage, TotpPage, UnavailablePage,
+};
 
 /// What every signed-in page shows around its content.
 pub(crate) struct Chrome {

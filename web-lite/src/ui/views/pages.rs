@@ -63,6 +63,18 @@ pub(crate) struct ErrorPage {
     pub message: String,
 }
 
+/// The error page of a request whose session could not be looked up (the store cannot be read
+/// now): no menu and no draft key, since whose page it is is not known; the tablet stays
+/// signed in and its drafts wait.
+#[derive(Template)]
+#[template(path = "unavailable.html")]
+pub(crate) struct UnavailablePage {
+    pub heading: &'static str,
+    pub message: String,
+    /// Where もう一度試す leads: the page asked for.
+    pub again: String,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 pub(crate) struct HomePage {
