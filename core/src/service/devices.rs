@@ -201,7 +201,12 @@ impl Service {
     /// store that cannot be read is an error, not a revocation: nobody is signed out by a full
     /// disk.
     pub(crate) fn device_active(&self, id: DeviceId) -> Result<bool> {
-        // A device still waiting for its code has no secret yet: nothing can be bound to it.
-        Ok(self.store.read()?.get::<Device>(id)?.is_some_and(|d| d.body.is_active() && !d.body.is_pending()))
+        device_active_in(&self.store.read()?, id)
     }
+}
+
+/// `Service::device_active` in a read the caller holds.
+pub(crate) fn device_active_in(r: &impl Reader, id: DeviceId) -> Result<bool> {
+    // A device still waiting for its code has no secret yet: nothing can be bound to it.
+    Ok(r.get::<Device>(id)?.is_some_and(|d| d.body.is_active() && !d.body.is_pending()))
 }

@@ -271,25 +271,30 @@ impl Service {
         let key = token_key(token);
         // Before the lock: the first call makes the secret in a write of its own.
         let secret = self.drafts_secret()?;
+        let (staff, device) = {
+            let mut sessions = self.sessions.lock();
+            let Some(s) = sessions.get(&key) else { return Err(Error::Unauthenticated) };
+            if !alive(s, now) {
+                sessions.remove(&key);
+                return Err(Error::Unauthenticated);
+            }
+            (s.actor.staff, s.device)
+        };
+        // The store is read outside the sessions' lock (every request of every tablet takes
+        // it), in one read transaction. A store that cannot be read now (a full disk) signs
+        // nobody out: the error is returned.
+        let still_active = {
+            let r = self.store.read()?;
+            device.map_or(Ok(true), |d| super::devices::device_active_in(&r, d))?
+                && r.get::<Staff>(staff)?.is_some_and(|v| !v.body.disabled)
+        };
         let mut sessions = self.sessions.lock();
-        let Some(s) = sessions.get_mut(&key) else { return Err(Error::Unauthenticated) };
-        if !alive(s, now) {
-            sessions.remove(&key);
-            return Err(Error::Unauthenticated);
-        }
-        let staff = s.actor.staff;
-        // A store that cannot be read now (a full disk) signs nobody out: the error is returned.
-        if let Some(d) = s.device
-            && !self.device_active(d)?
-        {
-            sessions.remove(&key);
-            return Err(Error::Unauthenticated);
-        }
-        let still_active = self.store.read()?.get::<Staff>(staff)?.is_some_and(|v| !v.body.disabled);
         if !still_active {
             sessions.remove(&key);
             return Err(Error::Unauthenticated);
         }
+        // Ended meanwhile (signed out, revoked): as if it had not been found.
+        let Some(s) = sessions.get_mut(&key) else { return Err(Error::Unauthenticated) };
         if s.enrolling && !enrolling_ok {
             return Err(Error::SecondFactorRequired);
         }
