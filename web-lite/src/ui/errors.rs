@@ -73,7 +73,9 @@ pub(super) fn error_page(session: &SessionInfo, e: &Error) -> Response {
 pub(super) fn lookup_failed_page(e: &Error, again: &str) -> Response {
     let status = status_of(e);
     let heading = heading(status);
-    let again = if again.starts_with('/') && !again.starts_with("//") { again } else { "/home" };
+    // A path of this server only: browsers read `//` and `/\` as another host.
+    let ours = again.starts_with('/') && !again.starts_with("//") && !again.contains('\\');
+    let again = if ours { again } else { "/home" };
     with_retry(html(&UnavailablePage { heading, message: message(e), again: again.to_owned() }, status), e)
 }
 
@@ -94,4 +96,29 @@ fn with_retry(mut r: Response, e: &Error) -> Response {
         r.headers_mut().insert(warp::http::header::RETRY_AFTER, crate::UNAVAILABLE_RETRY_AFTER.into());
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    /// The page's もう一度試す link for a lookup that failed on `asked`.
+    async fn again(asked: &str) -> String {
+        let r = lookup_failed_page(&Error::Corrupt("a store that cannot be read".into()), asked);
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let page = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        assert!(page.contains("もう一度試す") && !page.contains("name=\"form_key\""), "{page}");
+        page.split("href=\"").skip(1).find(|h| !h.starts_with("/assets/")).unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_retries_a_page_of_this_server_only() {
+        assert!(again("/cases/7?tab=notes").await.starts_with("/cases/7?tab=notes\""));
+        for elsewhere in ["//evil.example/", "/\\evil.example/", "https://evil.example/", ""] {
+            let link = again(elsewhere).await;
+            assert!(link.starts_with("/home\""), "{elsewhere}: {link}");
+        }
+    }
 }
