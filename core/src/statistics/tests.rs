@@ -208,3 +208,36 @@ fn a_span_ends_on_or_after_its_start() {
     let one = Span::new(d("2025-04-01"), d("2025-04-01")).unwrap();
     assert!(one.holds(d("2025-04-01")) && !one.holds(d("2025-04-02")));
 }
+
+#[test]
+fn a_warning_of_many_cases_fits_its_cell_and_lists_every_case_on_a_sheet_of_its_own() {
+    // 5,000 cases without a birth date: a year of a large centre, each warned.
+    let cases: Vec<CaseFacts> =
+        (1..=5000).map(|i| CaseFacts { birth_date: None, ..case(i, i, "2025-05-01", "11", "04") }).collect();
+    let s = count_with(&cases, &[]);
+    let w = s.warnings.iter().find(|w| w.kind == WarningKind::AgeUnknown).unwrap();
+    assert_eq!(w.cases.len(), 5000);
+    let book = workbook(&s, "中央児童相談所", d("2026-04-10"));
+    let checks = book.sheets.iter().find(|s| s.name == "確認事項").unwrap();
+    let row = checks
+        .rows
+        .iter()
+        .find(|r| r.get(1) == Some(&mamoru_sheet::Cell::Number { value: 5000, bold: false }));
+    let Some(mamoru_sheet::Cell::Label { text, .. }) = row.and_then(|r| r.get(2)) else { panic!("{row:?}") };
+    assert!(
+        text.starts_with("児-R7-00001、") && text.ends_with("ほか4900件（全件は「確認対象ケース」）"),
+        "{text}"
+    );
+    let list = book.sheets.iter().find(|s| s.name == "確認対象ケース").unwrap();
+    let named: Vec<_> = list
+        .rows
+        .iter()
+        .filter_map(|r| match r.get(1) {
+            Some(mamoru_sheet::Cell::Label { text, .. }) if text.starts_with("児-") => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(named.len() >= 5000 && named.contains(&"児-R7-05000"), "{}", named.len());
+    let xlsx = book.to_xlsx().unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+}

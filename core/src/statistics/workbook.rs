@@ -66,31 +66,7 @@ pub fn workbook(s: &Statistics, unit_name: &str, made_on: Date) -> mamoru_sheet:
         rules.push(vec![]);
     }
     sheets.push(Sheet { name: "計数規則".into(), widths: vec![100.0], rows: rules, ..Sheet::default() });
-    let mut checks = vec![
-        vec![Cell::Title("確認事項（提出前に確認してください）".into())],
-        text(&period),
-        vec![],
-        ["確認事項", "件数", "ケース番号", "補足", "確認すること"].map(|h| Cell::Head(h.into())).to_vec(),
-    ];
-    for w in &s.warnings {
-        let nos: Vec<&str> = w.cases.iter().filter_map(|c| s.case_nos.get(c).map(String::as_str)).collect();
-        checks.push(vec![
-            Cell::Label { text: w.kind.label().into(), indent: 0, bold: false },
-            Cell::Number { value: w.cases.len() as u64, bold: false },
-            Cell::Label { text: nos.join("、"), indent: 0, bold: false },
-            Cell::Label { text: w.detail.clone(), indent: 0, bold: false },
-            Cell::Label { text: w.kind.advice().into(), indent: 0, bold: false },
-        ]);
-    }
-    if s.warnings.is_empty() {
-        checks.push(text("確認事項はありません。"));
-    }
-    sheets.push(Sheet {
-        name: "確認事項".into(),
-        widths: vec![34.0, 6.0, 40.0, 22.0, 90.0],
-        rows: checks,
-        ..Sheet::default()
-    });
+    sheets.extend(check_sheets(s, &period));
     let (y, m, d) = (made_on.year(), made_on.month(), made_on.day());
     Book {
         title: format!("{unit_name} 統計 {}〜{}", wareki::format(s.span.from), wareki::format(s.span.to)),
@@ -102,6 +78,78 @@ pub fn workbook(s: &Statistics, unit_name: &str, made_on: Date) -> mamoru_sheet:
         sheets,
     }
 }
+
+/// The warnings to check before filing, one a row with the first case numbers; and every case
+/// they name, one a row (a list to filter).
+fn check_sheets(s: &Statistics, period: &str) -> [mamoru_sheet::Sheet; 2] {
+    use mamoru_sheet::{Cell, Sheet};
+    let text = |t: &str| vec![Cell::Text(t.to_owned())];
+    let mut checks = vec![
+        vec![Cell::Title("確認事項（提出前に確認してください）".into())],
+        text(period),
+        vec![],
+        ["確認事項", "件数", "ケース番号", "補足", "確認すること"].map(|h| Cell::Head(h.into())).to_vec(),
+    ];
+    let mut listed = vec![
+        vec![Cell::Title("確認対象ケース".into())],
+        text(period),
+        vec![],
+        ["確認事項", "ケース番号", "補足"].map(|h| Cell::Head(h.into())).to_vec(),
+    ];
+    let mut left_out = 0;
+    for w in &s.warnings {
+        let nos: Vec<&str> = w.cases.iter().filter_map(|c| s.case_nos.get(c).map(String::as_str)).collect();
+        for no in &nos {
+            if listed.len() >= MAX_ROWS {
+                left_out += 1;
+                continue;
+            }
+            listed.push(vec![
+                Cell::Label { text: w.kind.label().into(), indent: 0, bold: false },
+                Cell::Label { text: (*no).to_owned(), indent: 0, bold: false },
+                Cell::Label { text: w.detail.clone(), indent: 0, bold: false },
+            ]);
+        }
+        // A cell holds at most 32,767 characters: a long list is in the sheet after this one.
+        let mut in_cell = nos.iter().take(IN_CELL).copied().collect::<Vec<_>>().join("、");
+        if nos.len() > IN_CELL {
+            in_cell = format!("{in_cell}ほか{}件（全件は「確認対象ケース」）", nos.len() - IN_CELL);
+        }
+        checks.push(vec![
+            Cell::Label { text: w.kind.label().into(), indent: 0, bold: false },
+            Cell::Number { value: w.cases.len() as u64, bold: false },
+            Cell::Label { text: in_cell, indent: 0, bold: false },
+            Cell::Label { text: w.detail.clone(), indent: 0, bold: false },
+            Cell::Label { text: w.kind.advice().into(), indent: 0, bold: false },
+        ]);
+    }
+    if s.warnings.is_empty() {
+        checks.push(text("確認事項はありません。"));
+    }
+    let checks = Sheet {
+        name: "確認事項".into(),
+        widths: vec![34.0, 6.0, 40.0, 22.0, 90.0],
+        rows: checks,
+        ..Sheet::default()
+    };
+    if left_out > 0 {
+        listed.push(text(&format!("ほか{left_out}件は Excel の行数の上限のため省略しました。")));
+    }
+    let list = Sheet {
+        name: "確認対象ケース".into(),
+        widths: vec![34.0, 16.0, 40.0],
+        rows: listed,
+        ..Sheet::default()
+    };
+    [checks, list]
+}
+
+/// The case numbers a warning's cell names before it points to the list (a cell holds at most
+/// 32,767 characters; a case number is about ten).
+const IN_CELL: usize = 100;
+
+/// The rows a sheet may have (Excel's 1,048,576), less the list's note.
+const MAX_ROWS: usize = 1_048_575;
 
 /// A rule's sentences, one a line.
 fn sentences(rule: &str) -> impl Iterator<Item = String> + '_ {

@@ -61,9 +61,14 @@ pub(crate) struct WarningView {
     pub label: &'static str,
     pub advice: &'static str,
     pub detail: String,
-    /// (case id, case number).
+    /// (case id, case number): the first `LISTED`.
     pub cases: Vec<(u64, String)>,
+    /// The cases not listed (the XLSX lists every one).
+    pub more: usize,
 }
+
+/// The cases a warning links to on the page; a tablet is not the place for thousands of links.
+const LISTED: usize = 100;
 
 #[derive(Template)]
 #[template(path = "statistics.html")]
@@ -128,7 +133,13 @@ impl StatisticsPage {
                 label: w.kind.label(),
                 advice: w.kind.advice(),
                 detail: w.detail.clone(),
-                cases: w.cases.iter().filter_map(|c| s.case_nos.get(c).map(|n| (c.0, n.clone()))).collect(),
+                cases: w
+                    .cases
+                    .iter()
+                    .take(LISTED)
+                    .filter_map(|c| s.case_nos.get(c).map(|n| (c.0, n.clone())))
+                    .collect(),
+                more: w.cases.len().saturating_sub(LISTED),
             })
             .collect();
         Self {
