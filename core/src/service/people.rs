@@ -265,8 +265,20 @@ impl Service {
         self.read(actor, Action::Search, ChildId::KIND, None, |r| {
             let scope = access::Scope::of(r, actor)?;
             let mut out = Vec::new();
+            let wanted = search::normalize(kana);
+            let wanted_len = wanted.chars().count();
             for (day, exact) in std::iter::once((birth, true)).chain(near.map(|d| (d, false))) {
                 for id in r.children_born(day, 500)? {
+                    // Most of a day's births are not read: a child's indexed keys hold its
+                    // furigana folded, so one whose keys are all far from it is no candidate
+                    // (3 is wider than either test below; a child not indexed is read).
+                    let keys = r.child_search_keys(id)?;
+                    let near_key = |k: &String| {
+                        k.chars().count().abs_diff(wanted_len) <= 3 && search::edit_distance(k, &wanted) <= 3
+                    };
+                    if !keys.is_empty() && !keys.iter().any(near_key) {
+                        continue;
+                    }
                     let Some(c) = r.get::<Child>(ChildId(id))? else { continue };
                     let theirs = c.body.name.full_kana();
                     let alike = if exact {

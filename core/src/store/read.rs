@@ -247,25 +247,42 @@ pub trait Reader {
         if key.is_empty() {
             return Ok(());
         }
-        let grams = search::query_grams(&key);
+        // Every gram of the query with its count of children, rarest first; none holds a gram
+        // no child has.
         let counts = self.table(GRAM_COUNTS)?;
-        let mut rarest: Option<(u64, &String)> = None;
-        for g in &grams {
+        let mut grams = Vec::new();
+        for g in search::query_grams(&key) {
             let n = counts.get(g.as_str())?.map_or(0, |v| v.value());
             if n == 0 {
                 return Ok(());
             }
-            if rarest.is_none_or(|(m, _)| n < m) {
-                rarest = Some((n, g));
-            }
+            grams.push((n, g));
         }
-        let Some((_, gram)) = rarest else { return Ok(()) };
+        grams.sort();
+        let Some(((_, rarest), others)) = grams.split_first() else { return Ok(()) };
         let postings = self.table(GRAMS)?;
         let keys = self.table(SEARCH_KEYS)?;
+        // The rarest gram's children in order; each is a candidate only if every other gram
+        // has it too (a seek into that gram's children, kept while it is ahead), and a match
+        // only if one of its keys holds the whole query. A common reading's children are thus
+        // skipped in the index, not read one by one.
+        let mut ahead: Vec<u64> = vec![0; others.len()];
         let mut handed = 0;
-        for item in postings.range((gram.as_str(), 0)..=(gram.as_str(), u64::MAX))? {
+        'children: for item in postings.range((rarest.as_str(), 0)..=(rarest.as_str(), u64::MAX))? {
             let (k, _) = item.map_err(|e| Error::store("searching", e))?;
             let child = k.value().1;
+            for ((_, gram), next) in others.iter().zip(&mut ahead) {
+                if *next < child {
+                    let found = postings.range((gram.as_str(), child)..=(gram.as_str(), u64::MAX))?.next();
+                    match found {
+                        None => return Ok(()),
+                        Some(item) => *next = item.map_err(|e| Error::store("searching", e))?.0.value().1,
+                    }
+                }
+                if *next > child {
+                    continue 'children;
+                }
+            }
             let hit =
                 keys.get(child)?.is_some_and(|v| v.value().split('\n').any(|k| k.contains(key.as_str())));
             if hit {

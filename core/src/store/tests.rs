@@ -82,3 +82,42 @@ fn old_records_are_upgraded_on_read_and_newer_ones_refused() {
     // History keeps the schema-1 bytes, still readable as schema 2.
     assert_eq!(r.history::<ThingV2>(ThingId(v1.id)).unwrap().len(), 2);
 }
+
+mod search {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Keys over a small alphabet, so that the grams are shared and most candidates fail.
+    fn key() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(vec!['さ', 'と', 'う', 'a', 'b']), 1..7)
+            .prop_map(|c| c.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        /// The index finds exactly the children one of whose keys holds the query, in id
+        /// order: the grams' children intersected, then the keys checked.
+        #[test]
+        fn the_index_finds_exactly_the_children_whose_keys_hold_the_query(
+            children in proptest::collection::vec(proptest::collection::vec(key(), 1..4), 1..40),
+            queries in proptest::collection::vec(key(), 1..8),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::create(dir.path(), Timestamp(0)).unwrap();
+            let mut tx = store.begin_write(Timestamp(0), 0, None).unwrap();
+            for (id, keys) in (1u64..).zip(&children) {
+                tx.index_child(id, keys, None, None).unwrap();
+            }
+            tx.commit().unwrap();
+            let r = store.read().unwrap();
+            for q in &queries {
+                let expected: Vec<u64> = (1u64..)
+                    .zip(&children)
+                    .filter(|(_, keys)| keys.iter().any(|k| k.contains(q.as_str())))
+                    .map(|(id, _)| id)
+                    .collect();
+                prop_assert_eq!(r.search_children(q, usize::MAX).unwrap(), expected, "{}", q);
+            }
+        }
+    }
+}
