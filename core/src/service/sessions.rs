@@ -260,6 +260,12 @@ impl Service {
         self.find_session(token, from, true, true)
     }
 
+    /// Whether a session's lookup would only read the open store (the file is not to be
+    /// reopened first): a server may then look it up without handing it to a blocking thread.
+    pub fn sessions_readable_now(&self) -> bool {
+        self.store.is_open()
+    }
+
     fn find_session(
         &self,
         token: &str,
@@ -269,8 +275,6 @@ impl Service {
     ) -> Result<SessionInfo> {
         let now = self.now();
         let key = token_key(token);
-        // Before the lock: the first call makes the secret in a write of its own.
-        let secret = self.drafts_secret()?;
         let (staff, device) = {
             let mut sessions = self.sessions.lock();
             let Some(s) = sessions.get(&key) else { return Err(Error::Unauthenticated) };
@@ -280,6 +284,9 @@ impl Service {
             }
             (s.actor.staff, s.device)
         };
+        // Outside the lock: the sign-in that began the session made the secret, so this reads it
+        // (a lookup of no session writes nothing).
+        let secret = self.drafts_secret()?;
         // The store is read outside the sessions' lock (every request of every tablet takes
         // it), in one read transaction. A store that cannot be read now (a full disk) signs
         // nobody out: the error is returned.

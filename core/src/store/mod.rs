@@ -397,6 +397,12 @@ impl Store {
         Ok(db)
     }
 
+    /// Whether the file is open: a transaction begins without reopening it (which, after an
+    /// I/O failure closed it, may take as long as redb's check of the file).
+    pub fn is_open(&self) -> bool {
+        self.db.read().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
     /// Closes the file after redb failed on it (unless it was reopened meanwhile).
     fn close_failed(&self, failed: &Arc<Database>) {
         let mut slot = self.db.write().unwrap_or_else(PoisonError::into_inner);

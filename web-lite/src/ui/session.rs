@@ -48,12 +48,16 @@ pub(super) fn session_of_page(
                 let (checker, t) = (svc.clone(), token.clone());
                 // A live refresh is the page's doing, not the person's: it does not reset the idle timer.
                 let from = peer.map(|p| p.ip());
-                let found = blocking(move || match (enrolling_ok, live) {
+                let lookup = move || match (enrolling_ok, live) {
                     (true, _) => checker.enrolment_session(&t, from),
                     (false, Some(_)) => checker.peek_session(&t, from),
                     (false, None) => checker.session(&t, from),
-                })
-                .await;
+                };
+                // A few checks in memory and one short read of the open store: done on this
+                // thread, one hand-off to the blocking threads fewer per page (about +10 % pages
+                // a second, docs/PERFORMANCE.md). A store to be reopened first (after a full
+                // disk) is reopened on a blocking thread, never on the server's own.
+                let found = if svc.sessions_readable_now() { lookup() } else { blocking(lookup).await };
                 match found {
                     Ok(s) => Ok((svc, s, token)),
                     Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
