@@ -187,19 +187,20 @@ impl DateError {
 impl Date {
     /// A checked date: month 1–12, a day that exists in that month, year 1–9999.
     pub fn new(year: i32, month: u32, day: u32) -> Result<Self, DateError> {
-        let text = format!("{year:04}-{month:02}-{day:02}");
+        // The text is made only for an error: a date is built for every row a page draws.
+        let refused = |reason: &str| DateError::new(&format!("{year:04}-{month:02}-{day:02}"), reason);
         if !(1..=9999).contains(&year) {
-            return Err(DateError::new(&text, "year out of range"));
+            return Err(refused("year out of range"));
         }
         if !(1..=12).contains(&month) {
-            return Err(DateError::new(&text, "month must be 1 to 12"));
+            return Err(refused("month must be 1 to 12"));
         }
-        let month = u8::try_from(month).map_err(|_| DateError::new(&text, "month"))?;
-        if day == 0 || day > u32::from(days_in_month(year, month)) {
-            return Err(DateError::new(&text, "no such day in that month"));
+        let month8 = u8::try_from(month).map_err(|_| refused("month"))?;
+        if day == 0 || day > u32::from(days_in_month(year, month8)) {
+            return Err(refused("no such day in that month"));
         }
-        let day = u8::try_from(day).map_err(|_| DateError::new(&text, "day"))?;
-        Ok(Self { year, month, day })
+        let day = u8::try_from(day).map_err(|_| refused("day"))?;
+        Ok(Self { year, month: month8, day })
     }
 
     #[must_use]

@@ -400,8 +400,12 @@ pub fn fields_of(form: FormKind) -> Vec<Field> {
 
 /// The version of `form` in force on `day` among `templates`: the highest version valid by then.
 #[must_use]
-pub fn template(templates: &[Template], form: FormKind, day: Date) -> Option<&Template> {
-    templates.iter().filter(|t| t.form == form && t.valid_from <= day).max_by_key(|t| t.version)
+pub fn template<'a>(
+    templates: impl IntoIterator<Item = &'a Template>,
+    form: FormKind,
+    day: Date,
+) -> Option<&'a Template> {
+    templates.into_iter().filter(|t| t.form == form && t.valid_from <= day).max_by_key(|t| t.version)
 }
 
 /// Version `version` of `form` among `templates`.

@@ -139,8 +139,19 @@ impl<'a> Scope<'a> {
     }
 
     pub(crate) fn can_read_child(&self, child: &Child) -> bool {
-        restricted_ok(self.actor, child.restricted_to.as_deref())
-            && child_units(child).any(|u| self.can_read_unit(u))
+        self.can_read_child_in(child.unit, &child.units, child.restricted_to.as_deref())
+    }
+
+    /// `can_read_child` of a child registered by `unit`, with cases in `units` and the
+    /// restriction `restricted_to` (for a list that reads only these of each child).
+    pub(crate) fn can_read_child_in(
+        &self,
+        unit: UnitId,
+        units: &[UnitId],
+        restricted_to: Option<&[StaffId]>,
+    ) -> bool {
+        restricted_ok(self.actor, restricted_to)
+            && std::iter::once(unit).chain(units.iter().copied()).any(|u| self.can_read_unit(u))
     }
 
     pub(crate) fn check_read_child(&self, child: &Child, action: Action) -> Result<()> {

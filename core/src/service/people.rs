@@ -74,10 +74,10 @@ pub(super) fn search_in(
     let mut out = Vec::new();
     // Up to SCAN_CAP matches are looked at, but only until `limit` visible children are found.
     let mut visit = |id: u64| -> Result<bool> {
-        if let Some(c) = r.get::<Child>(ChildId(id))?
-            && scope.can_read_child(&c.body)
+        if let Some(c) = r.get_part::<Child, Listed>(ChildId(id))?
+            && scope.can_read_child_in(c.unit, &c.units, c.restricted_to.as_deref())
         {
-            out.push(ChildSummary::of(&c));
+            out.push(c.summary(ChildId(id)));
         }
         Ok(out.len() < limit)
     };
@@ -125,15 +125,40 @@ fn open_cases(r: &impl Reader, scope: &access::Scope, child: ChildId) -> Result<
 impl ChildSummary {
     /// One line of a list of children, from the record itself.
     pub fn of(v: &Versioned<Child>) -> Self {
+        Self::from_parts(ChildId(v.id), &v.body.name, v.body.birth_date, v.body.sex)
+    }
+
+    fn from_parts(id: ChildId, name: &PersonName, birth_date: Option<Date>, sex: Sex) -> Self {
         Self {
-            id: ChildId(v.id),
-            name: v.body.name.full(),
-            kana: v.body.name.full_kana(),
-            birth_date: v.body.birth_date,
-            birth_date_wareki: v.body.birth_date.map(wareki::format),
-            sex: v.body.sex,
+            id,
+            name: name.full(),
+            kana: name.full_kana(),
+            birth_date,
+            birth_date_wareki: birth_date.map(wareki::format),
+            sex,
             open_cases: None,
         }
+    }
+}
+
+/// What a list of children reads of each child's record (`Reader::get_part`): what a line
+/// shows and what the reader's scope is checked against — not the address, phones, photo or
+/// migration detail a search has no use for (a search reads up to 50 children a page).
+#[derive(serde::Deserialize)]
+struct Listed {
+    name: PersonName,
+    birth_date: Option<Date>,
+    sex: Sex,
+    unit: UnitId,
+    #[serde(default)]
+    units: Vec<UnitId>,
+    #[serde(default)]
+    restricted_to: Option<Vec<StaffId>>,
+}
+
+impl Listed {
+    fn summary(&self, id: ChildId) -> ChildSummary {
+        ChildSummary::from_parts(id, &self.name, self.birth_date, self.sex)
     }
 }
 

@@ -442,7 +442,7 @@ impl Store {
     }
 
     pub fn read(&self) -> Result<ReadTx> {
-        self.raw_read().map(ReadTx)
+        self.raw_read().map(ReadTx::from_raw)
     }
 
     /// Starts a durable write (two-phase commit, fsync before `commit` returns).

@@ -70,19 +70,29 @@ pub trait Reader {
         def: TableDefinition<K, V>,
     ) -> Result<Tab<'_, K, V>>;
 
+    /// `read` of the stored bytes of record `kind`/`id`, if there is one. A read transaction
+    /// keeps the records table open for its life (a page reads dozens of records: opening
+    /// the table for each was a tenth of a search page's time); a write transaction opens it.
+    fn with_record<R>(
+        &self,
+        kind: &str,
+        id: u64,
+        read: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let t = self.table(RECORDS)?;
+        let found = t.get((kind, id))?;
+        found.map(|g| read(g.value())).transpose()
+    }
+
     /// The current version of a record.
     fn get<T: Record>(&self, id: T::Id) -> Result<Option<Versioned<T>>> {
-        let t = self.table(RECORDS)?;
-        let found = t.get((T::Id::KIND, id.into()))?;
-        found.map(|g| decode(g.value())).transpose()
+        self.with_record(T::Id::KIND, id.into(), decode)
     }
 
     /// Some fields of a record's current version (`P`: a struct of some of `T`'s fields); the
     /// rest is parsed past, not built: for lists that read many records for a few fields.
     fn get_part<T: Record, P: serde::de::DeserializeOwned>(&self, id: T::Id) -> Result<Option<P>> {
-        let t = self.table(RECORDS)?;
-        let found = t.get((T::Id::KIND, id.into()))?;
-        found.map(|g| decode_part::<T, P>(g.value())).transpose()
+        self.with_record(T::Id::KIND, id.into(), decode_part::<T, P>)
     }
 
     fn require<T: Record>(&self, id: T::Id) -> Result<Versioned<T>> {
@@ -379,11 +389,15 @@ pub trait Reader {
 }
 
 /// A consistent snapshot for reading.
-pub struct ReadTx(pub(super) ReadTransaction);
+pub struct ReadTx {
+    tx: ReadTransaction,
+    /// The records table, opened at the first record read (`Reader::with_record`).
+    records: std::cell::OnceCell<ReadOnlyTable<(&'static str, u64), &'static [u8]>>,
+}
 
 impl ReadTx {
     pub(crate) fn from_raw(tx: ReadTransaction) -> Self {
-        Self(tx)
+        Self { tx, records: std::cell::OnceCell::new() }
     }
 }
 
@@ -392,6 +406,22 @@ impl Reader for ReadTx {
         &self,
         def: TableDefinition<K, V>,
     ) -> Result<Tab<'_, K, V>> {
-        self.0.open_table(def).map(Tab::Ro).map_err(|e| Error::store("opening a table", e))
+        self.tx.open_table(def).map(Tab::Ro).map_err(|e| Error::store("opening a table", e))
+    }
+
+    fn with_record<R>(
+        &self,
+        kind: &str,
+        id: u64,
+        read: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let t = if let Some(t) = self.records.get() {
+            t
+        } else {
+            let t = self.tx.open_table(RECORDS).map_err(|e| Error::store("opening a table", e))?;
+            self.records.get_or_init(|| t)
+        };
+        let found = t.get((kind, id)).map_err(|e| Error::store("reading", e))?;
+        found.map(|g| read(g.value())).transpose()
     }
 }

@@ -157,12 +157,13 @@ pub(super) fn offers(
     latest: Newest<'_>,
     today: Date,
 ) -> Result<Vec<FormOffer>> {
-    let templates = templates::all(r)?;
+    let added = templates::added(r)?;
     Ok(FormKind::ALL
         .into_iter()
         .filter(|f| *f != FormKind::IntakeSheet || reporter_allowed(actor, case))
         .filter_map(|form| {
-            let t = forms::template(&templates, form, form_day(case, protections, latest, form, today)?)?;
+            let day = form_day(case, protections, latest, form, today)?;
+            let t = forms::template(forms::builtin().iter().chain(&added), form, day)?;
             Some(FormOffer {
                 form,
                 title: t.title.clone(),

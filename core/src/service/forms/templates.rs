@@ -16,8 +16,14 @@ const UNIQUE: &str = "form_template";
 /// Every version of every form: those shipped, then those added.
 pub(crate) fn all(r: &impl Reader) -> Result<Vec<Template>> {
     let mut templates = forms::builtin().to_vec();
-    templates.extend(r.all::<AddedTemplate>()?.into_iter().map(|a| a.body.template));
+    templates.extend(added(r)?);
     Ok(templates)
+}
+
+/// The versions added to those shipped (`all` without copying the shipped ones: a page that
+/// only picks one does not copy them all).
+pub(crate) fn added(r: &impl Reader) -> Result<Vec<Template>> {
+    Ok(r.all::<AddedTemplate>()?.into_iter().map(|a| a.body.template).collect())
 }
 
 /// One version as the administrator's list shows it.
