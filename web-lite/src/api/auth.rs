@@ -12,7 +12,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{BODY_LIMIT, SESSION_COOKIE, parse_body};
-use crate::{blocking, error_body, error_response, with};
+use crate::{error_body, error_response, with};
 
 /// The session token from `Authorization: Bearer` or the session cookie.
 pub(crate) fn token(auth: Option<String>, cookie: Option<String>) -> Option<String> {
@@ -97,14 +97,14 @@ pub(super) fn session_of_request(
                     // A cookie that is no session is told so too; a look that is no activity (a
                     // page elsewhere posting on its own keeps no one signed in).
                     let (checker, t) = (svc.clone(), t.clone());
-                    let live = blocking(move || checker.peek_session(&t, from)).await;
+                    let live = crate::session_lookup(&svc, move || checker.peek_session(&t, from)).await;
                     return Err(match live {
                         Err(e @ Error::Unauthenticated) => error_response(&e),
                         _ => json_required(),
                     });
                 }
                 let (checker, token) = (svc.clone(), t.clone());
-                let found = blocking(move || {
+                let found = crate::session_lookup(&svc, move || {
                     if enrolling_ok { checker.enrolment_session(&t, from) } else { checker.session(&t, from) }
                 })
                 .await;

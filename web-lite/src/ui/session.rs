@@ -11,7 +11,7 @@ use warp::{Filter, Rejection};
 
 use super::{redirect, to_login};
 use crate::api::SESSION_COOKIE;
-use crate::{blocking, with};
+use crate::with;
 
 pub(super) type Page = Result<(Arc<Service>, SessionInfo), Response>;
 
@@ -53,11 +53,7 @@ pub(super) fn session_of_page(
                     (false, Some(_)) => checker.peek_session(&t, from),
                     (false, None) => checker.session(&t, from),
                 };
-                // A few checks in memory and one short read of the open store: done on this
-                // thread, one hand-off to the blocking threads fewer per page (about +10 % pages
-                // a second, docs/PERFORMANCE.md). A store to be reopened first (after a full
-                // disk) is reopened on a blocking thread, never on the server's own.
-                let found = if svc.sessions_readable_now() { lookup() } else { blocking(lookup).await };
+                let found = crate::session_lookup(&svc, lookup).await;
                 match found {
                     Ok(s) => Ok((svc, s, token)),
                     Err(Error::SecondFactorRequired) => Err(redirect("/totp")),
